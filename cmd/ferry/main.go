@@ -1,12 +1,12 @@
+// Command ferry is the whole of Ferry in one binary.
 package main
 
 import (
-	_ "github.com/emersion/go-imap/v2"
-	_ "github.com/emersion/go-imap/v2/imapclient"
-	_ "github.com/emersion/go-imap/v2/imapserver/imapmemserver"
-	_ "github.com/emersion/go-sasl"
-	_ "github.com/spf13/cobra"
-	_ "modernc.org/sqlite"
+	"os"
+
+	"github.com/ferryhq/ferry/internal/cli"
 )
 
-func main() {}
+func main() {
+	os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,724 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// message is what the engine keeps of a source message while it works on a folder.
+type message struct {
+	uid     uint32
+	size    int64
+	date    time.Time
+	flags   string
+	fp      fingerprint
+	subject string
+}
+
+const (
+	chunkMessages   = 250
+	chunkBytes      = 32 << 20
+	appendWindow    = 64
+	checkpointEvery = 200
+	checkpointAge   = 2 * time.Second
+	uidSetChunk     = 2000
+)
+
+// syncFolder brings one folder up to date for the pass. It is idempotent:
+// after any failure, running it again on new connections continues from the
+// last checkpoint without copying anything twice.
+func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan) error {
+	opts := r.e.Opts
+	var sel, dsel *imap.SelectData
+	err := s.src.Do(func() (err error) {
+		sel, err = s.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true}).Wait()
+		return err
+	})
+	if err != nil {
+		return sideErr("source", imapconn.Classify("open folder "+plan.Path, err))
+	}
+	err = s.dst.Do(func() (err error) {
+		dsel, err = s.dst.Select(plan.Dest, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
+	}
+
+	st, err := r.e.Store.Folder(ctx, r.mbox, plan.Source.Name)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if errors.Is(err, store.ErrNotFound) || st.SourceValidity != sel.UIDValidity || st.DestValidity != dsel.UIDValidity || st.Dest != plan.Dest {
+		// A new generation of UIDs on either side: what we knew is void, and
+		// the destination is matched by content from its first message.
+		st = store.FolderState{Source: plan.Source.Name, SourceValidity: sel.UIDValidity, Dest: plan.Dest, DestValidity: dsel.UIDValidity}
+		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+			return err
+		}
+	}
+	copies := map[uint32]store.Copy{}
+	knownDst := map[uint32]bool{}
+	if err := r.e.Store.Copies(ctx, r.mbox, plan.Source.Name, func(c store.Copy) error {
+		copies[c.SourceUID] = c
+		if c.DestUID != 0 {
+			knownDst[c.DestUID] = true
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if sel.NumMessages == 0 {
+		return nil
+	}
+
+	// 1. Every source UID with its flags: cheap, and all a re-run needs for copied messages.
+	srcFlags := map[uint32]string{}
+	err = fetchAll(s.src, allUIDs(), &imap.FetchOptions{UID: true, Flags: true}, func(m *imapclient.FetchMessageBuffer) error {
+		srcFlags[uint32(m.UID)] = flagString(m.Flags)
+		return nil
+	})
+	if err != nil {
+		return sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
+	}
+	var unmapped []uint32
+	for uid := range srcFlags {
+		if _, ok := copies[uid]; !ok {
+			unmapped = append(unmapped, uid)
+		}
+	}
+	sort.Slice(unmapped, func(i, j int) bool { return unmapped[i] < unmapped[j] })
+
+	// 2. Identity of the messages not known to be copied.
+	var pending []*message
+	if len(unmapped) > 0 {
+		pending, err = fetchIdentity(s.src, unmapped)
+		if err != nil {
+			return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
+		}
+	}
+
+	// 3. Messages that reached the destination but were never checkpointed
+	// (a crash, a dropped connection, lost state) are found by content.
+	if len(pending) > 0 && uint32(dsel.UIDNext) > st.DestScannedUID && dsel.NumMessages > 0 {
+		matched, err := r.matchDestination(ctx, s, plan, st, pending, knownDst)
+		if err != nil {
+			return err
+		}
+		if len(matched) > 0 {
+			if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, matched); err != nil {
+				return err
+			}
+			done := map[uint32]bool{}
+			for _, c := range matched {
+				copies[c.SourceUID] = c
+				done[c.SourceUID] = true
+				if c.DestUID != 0 {
+					knownDst[c.DestUID] = true
+				}
+			}
+			kept := pending[:0]
+			for _, m := range pending {
+				if !done[m.uid] {
+					kept = append(kept, m)
+				}
+			}
+			pending = kept
+		}
+		st.DestScannedUID = uint32(dsel.UIDNext)
+		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+			return err
+		}
+	}
+	r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, int64(len(copies))-r.copiedIn(plan.Source.Name))
+
+	// 4. What this pass copies.
+	todo, err := r.choose(ctx, plan, pending)
+	if err != nil {
+		return err
+	}
+	var send []*message
+	var sendBytes int64
+	var tooBig []store.Failure
+	for _, m := range todo {
+		if r.limit > 0 && m.size > r.limit {
+			tooBig = append(tooBig, store.Failure{Folder: plan.Source.Name, UID: m.uid, Subject: m.subject, Size: m.size, Pass: string(opts.Pass),
+				ServerText: fmt.Sprintf("message of %s is larger than the limit of %s", humanBytes(m.size), humanBytes(r.limit)),
+				Hint:       "not sent: the destination (or --max-message-size) does not accept messages this large; move it by hand, e.g. save its attachments elsewhere"})
+			continue
+		}
+		send = append(send, m)
+		sendBytes += m.size
+	}
+	r.folderCounter(&r.prog.ToCopy, "tocopy", plan.Source.Name, r.copiedIn(plan.Source.Name)+int64(len(send)))
+	r.folderCounter(&r.prog.ToCopyBytes, "tocopybytes", plan.Source.Name, r.copiedBytesIn(plan.Source.Name)+sendBytes)
+	if err := r.fail(ctx, tooBig); err != nil {
+		return err
+	}
+
+	// 5. Copy, streaming each message from the source literal into the destination's APPEND.
+	permFlags := dsel.PermanentFlags
+	if len(send) > 0 {
+		if err := r.copyMessages(ctx, s, plan, send, permFlags); err != nil {
+			return err
+		}
+	}
+
+	// 6. Flags changed at the source since they were copied.
+	if opts.Pass == PassFull || opts.Pass == PassRetry {
+		if err := r.syncFlags(ctx, s, plan, copies, srcFlags, permFlags); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func allUIDs() imap.UIDSet {
+	var set imap.UIDSet
+	set.AddRange(1, 0)
+	return set
+}
+
+// fetchAll runs a FETCH and hands each message, collected, to fn. Only for
+// small items: bodies go through streamBodies.
+func fetchAll(c *imapconn.Conn, set imap.UIDSet, opts *imap.FetchOptions, fn func(*imapclient.FetchMessageBuffer) error) error {
+	return c.Do(func() error {
+		cmd := c.Fetch(set, opts)
+		var ferr error
+		for {
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			buf, err := msg.Collect()
+			if err != nil {
+				cmd.Close()
+				return err
+			}
+			if ferr == nil {
+				ferr = fn(buf)
+			}
+		}
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		return ferr
+	})
+}
+
+func uidChunks(uids []uint32, n int) []imap.UIDSet {
+	var out []imap.UIDSet
+	for i := 0; i < len(uids); i += n {
+		var set imap.UIDSet
+		for _, u := range uids[i:min(i+n, len(uids))] {
+			set.AddNum(imap.UID(u))
+		}
+		out = append(out, set)
+	}
+	return out
+}
+
+var identityFetch = &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{headerSection}}
+
+func identity(m *imapclient.FetchMessageBuffer) *message {
+	hdr := m.FindBodySection(headerSection)
+	return &message{uid: uint32(m.UID), size: m.RFC822Size, date: m.InternalDate, flags: flagString(m.Flags),
+		fp: makeFingerprint(m.InternalDate, hdr), subject: subjectOf(hdr)}
+}
+
+func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
+	out := make([]*message, 0, len(uids))
+	for _, set := range uidChunks(uids, uidSetChunk) {
+		err := fetchAll(c, set, identityFetch, func(m *imapclient.FetchMessageBuffer) error {
+			out = append(out, identity(m))
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
+	return out, nil
+}
+
+// matchDestination pairs pending source messages with destination messages
+// that Ferry has not accounted for, by fingerprint. When several pending
+// messages share a fingerprint but the destination has fewer of them, the
+// bodies decide which ones are there.
+func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan FolderPlan, st store.FolderState, pending []*message, knownDst map[uint32]bool) ([]store.Copy, error) {
+	var set imap.UIDSet
+	set.AddRange(imap.UID(max(st.DestScannedUID, 1)), 0)
+	dstByFP := map[fingerprint][]uint32{}
+	err := fetchAll(s.dst, set, &imap.FetchOptions{UID: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{headerSection}},
+		func(m *imapclient.FetchMessageBuffer) error {
+			if knownDst[uint32(m.UID)] || uint32(m.UID) < st.DestScannedUID {
+				return nil
+			}
+			id := identity(m)
+			dstByFP[id.fp] = append(dstByFP[id.fp], id.uid)
+			return nil
+		})
+	if err != nil {
+		return nil, sideErr("destination", imapconn.Classify("read message headers of "+plan.Dest, err))
+	}
+	if len(dstByFP) == 0 {
+		return nil, nil
+	}
+	srcByFP := map[fingerprint][]*message{}
+	for _, m := range pending {
+		if _, ok := dstByFP[m.fp]; ok {
+			srcByFP[m.fp] = append(srcByFP[m.fp], m)
+		}
+	}
+	var out []store.Copy
+	for fp, srcs := range srcByFP {
+		dsts := dstByFP[fp]
+		if len(srcs) == 1 || len(dsts) >= len(srcs) {
+			for i, m := range srcs {
+				if i < len(dsts) {
+					out = append(out, store.Copy{SourceUID: m.uid, DestUID: dsts[i], Fingerprint: m.fp[:], Size: m.size})
+				}
+			}
+			continue
+		}
+		pairs, err := r.matchByBody(s, srcs, dsts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pairs...)
+	}
+	return out, nil
+}
+
+func (r *mailboxRun) matchByBody(s *session, srcs []*message, dsts []uint32) ([]store.Copy, error) {
+	hash := bodyHashes
+	uids := make([]uint32, len(srcs))
+	for i, m := range srcs {
+		uids[i] = m.uid
+	}
+	sh, err := hash(s.src, uids)
+	if err != nil {
+		return nil, sideErr("source", imapconn.Classify("compare messages", err))
+	}
+	dh, err := hash(s.dst, dsts)
+	if err != nil {
+		return nil, sideErr("destination", imapconn.Classify("compare messages", err))
+	}
+	var out []store.Copy
+	used := map[uint32]bool{}
+	for _, m := range srcs {
+		for _, d := range dsts {
+			if !used[d] && dh[d] == sh[m.uid] {
+				used[d] = true
+				out = append(out, store.Copy{SourceUID: m.uid, DestUID: d, Fingerprint: m.fp[:], Size: m.size})
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// choose applies the pass to the messages not yet in the destination.
+func (r *mailboxRun) choose(ctx context.Context, plan FolderPlan, pending []*message) ([]*message, error) {
+	opts := r.e.Opts
+	switch opts.Pass {
+	case PassTrial:
+		// The newest messages say most about whether the move works.
+		sorted := append([]*message(nil), pending...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].date.After(sorted[j].date) })
+		return sorted[:min(len(sorted), TrialLimit)], nil
+	case PassPrestage:
+		cutoff := opts.Now().Add(-opts.OlderThan)
+		var out []*message
+		for _, m := range pending {
+			if m.date.Before(cutoff) {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	case PassRetry:
+		failed, err := r.e.Store.Failures(ctx, r.mbox)
+		if err != nil {
+			return nil, err
+		}
+		want := map[uint32]bool{}
+		for _, f := range failed {
+			if f.Folder == plan.Source.Name && f.UID != 0 {
+				want[f.UID] = true
+			}
+		}
+		var out []*message
+		for _, m := range pending {
+			if want[m.uid] {
+				out = append(out, m)
+			}
+		}
+		return out, nil
+	}
+	return pending, nil
+}
+
+// fail records failed messages and stops the mailbox past MaxErrors.
+func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	if err := r.e.Store.RecordFailures(context.WithoutCancel(ctx), r.mbox, fs); err != nil {
+		return err
+	}
+	for _, f := range fs {
+		r.prog.Failed.Add(1)
+		r.prog.FailedBytes.Add(f.Size)
+	}
+	if n := r.errors.Add(int64(len(fs))); n >= int64(r.e.Opts.MaxErrors) {
+		return fmt.Errorf("%w: %d messages failed, the limit is %d (--max-errors); fix the cause shown for each and run Retry errors", errTooManyErrors, n, r.e.Opts.MaxErrors)
+	}
+	return nil
+}
+
+type inflight struct {
+	cmd *imapclient.AppendCommand
+	msg *message
+}
+
+// copyMessages streams the messages in chunks: one UID FETCH per chunk on
+// the source, one pipelined APPEND per message on the destination, and a
+// goroutine that waits for the APPEND answers and checkpoints them in
+// batches. Nothing is buffered whole except a rare message whose UID the
+// server sends after its body.
+func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPlan, send []*message, permFlags []imap.Flag) error {
+	byUID := make(map[uint32]*message, len(send))
+	for _, m := range send {
+		byUID[m.uid] = m
+	}
+	allowKeywords, allowed := flagPolicy(permFlags)
+
+	results := make(chan inflight, appendWindow)
+	var waitErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		var batch []store.Copy
+		var failures []store.Failure
+		last := time.Now()
+		flush := func() {
+			if len(batch) > 0 {
+				if err := r.e.Store.RecordCopies(context.WithoutCancel(ctx), r.mbox, plan.Source.Name, batch); err != nil && waitErr == nil {
+					waitErr = err
+				}
+				batch = batch[:0]
+			}
+			if len(failures) > 0 {
+				if err := r.fail(ctx, failures); err != nil && waitErr == nil {
+					waitErr = err
+				}
+				failures = nil
+			}
+			last = time.Now()
+		}
+		for f := range results {
+			var data *imap.AppendData
+			err := s.dst.Do(func() (err error) {
+				data, err = f.cmd.Wait()
+				return err
+			})
+			if err != nil {
+				ie := imapconn.Classify("append to "+plan.Dest, err)
+				if ie.Temporary || errors.Is(err, imapconn.ErrDeadConnection) {
+					if waitErr == nil {
+						waitErr = sideErr("destination", ie)
+					}
+					continue
+				}
+				hint := ie.Hint
+				if hint == "" {
+					hint = "the destination refused this message; check the server's words, fix or remove the message at the source, then run Retry errors"
+				}
+				failures = append(failures, store.Failure{Folder: plan.Source.Name, UID: f.msg.uid, Subject: f.msg.subject, Size: f.msg.size,
+					Pass: string(r.e.Opts.Pass), ServerText: imapconn.ServerWords(err), Hint: hint})
+				continue
+			}
+			batch = append(batch, store.Copy{SourceUID: f.msg.uid, DestUID: uint32(data.UID), Fingerprint: f.msg.fp[:], Flags: f.msg.flags, Size: f.msg.size})
+			r.countCopied(plan.Source.Name, f.msg.size)
+			if len(batch) >= checkpointEvery || time.Since(last) > checkpointAge {
+				flush()
+			}
+		}
+		flush()
+	}()
+
+	sendErr := r.streamChunks(ctx, s, plan, send, byUID, allowKeywords, allowed, results)
+	close(results)
+	wg.Wait()
+	if waitErr != nil {
+		return waitErr
+	}
+	return sendErr
+}
+
+func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPlan, send []*message, byUID map[uint32]*message,
+	allowKeywords bool, allowed map[string]bool, results chan<- inflight) error {
+	buf := make([]byte, 64<<10)
+	section := &imap.FetchItemBodySection{Peek: true}
+	for start := 0; start < len(send); {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		var set imap.UIDSet
+		var bytesIn int64
+		end := start
+		for end < len(send) && end-start < chunkMessages && (bytesIn < chunkBytes || end == start) {
+			set.AddNum(imap.UID(send[end].uid))
+			bytesIn += send[end].size
+			end++
+		}
+		start = end
+		err := s.src.Do(func() error {
+			cmd := s.src.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+			for {
+				fm := cmd.Next()
+				if fm == nil {
+					break
+				}
+				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, results); err != nil {
+					cmd.Close()
+					return err
+				}
+			}
+			return cmd.Close()
+		})
+		if err != nil {
+			return sideErr("source", imapconn.Classify("read messages of "+plan.Path, err))
+		}
+	}
+	return nil
+}
+
+func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMessageData, byUID map[uint32]*message,
+	allowKeywords bool, allowed map[string]bool, buf []byte, results chan<- inflight) error {
+	var uid uint32
+	var early []byte // body that arrived before its UID
+	var lit imap.LiteralReader
+	for {
+		item := fm.Next()
+		if item == nil {
+			break
+		}
+		switch it := item.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = uint32(it.UID)
+			if early != nil {
+				lit = &bytesLiteral{Reader: bytes.NewReader(early), n: int64(len(early))}
+			}
+		case imapclient.FetchItemDataBodySection:
+			if it.Literal == nil {
+				continue
+			}
+			if uid == 0 {
+				b, err := io.ReadAll(it.Literal)
+				if err != nil {
+					return err
+				}
+				early = b
+				continue
+			}
+			lit = it.Literal
+		}
+		if lit != nil && uid != 0 {
+			m := byUID[uid]
+			if m == nil {
+				return nil
+			}
+			opts := &imap.AppendOptions{Time: m.date, Flags: appendFlags(m.flags, allowKeywords, allowed)}
+			app := s.dst.Append(plan.Dest, lit.Size(), opts)
+			_, err := io.CopyBuffer(app, lit, buf)
+			cerr := app.Close()
+			if err == nil {
+				err = cerr
+			}
+			if err != nil {
+				// The append is in an unknown state; its result comes through Wait.
+				results <- inflight{cmd: app, msg: m}
+				return err
+			}
+			results <- inflight{cmd: app, msg: m}
+			lit = nil
+		}
+	}
+	return nil
+}
+
+type bytesLiteral struct {
+	*bytes.Reader
+	n int64
+}
+
+func (b *bytesLiteral) Size() int64 { return b.n }
+
+// flagPolicy reads PERMANENTFLAGS: which flags the destination keeps, and
+// whether it accepts new keywords (\*).
+func flagPolicy(perm []imap.Flag) (bool, map[string]bool) {
+	allowed := map[string]bool{}
+	if len(perm) == 0 {
+		return true, allowed
+	}
+	keywords := false
+	for _, f := range perm {
+		if f == imap.FlagWildcard {
+			keywords = true
+		}
+		allowed[strings.ToLower(string(f))] = true
+	}
+	return keywords, allowed
+}
+
+func appendFlags(flags string, allowKeywords bool, allowed map[string]bool) []imap.Flag {
+	var out []imap.Flag
+	for _, f := range parseFlags(flags) {
+		if strings.HasPrefix(string(f), `\`) || allowKeywords || allowed[strings.ToLower(string(f))] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// syncFlags carries flag changes made at the source since the last copy,
+// as additions and removals so that changes made at the destination stay.
+func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan, copies map[uint32]store.Copy, srcFlags map[uint32]string, perm []imap.Flag) error {
+	allowKeywords, allowed := flagPolicy(perm)
+	type change struct{ add, del string }
+	groups := map[change][]uint32{}
+	var updated []store.Copy
+	for uid, c := range copies {
+		now, ok := srcFlags[uid]
+		if !ok || now == c.Flags || c.DestUID == 0 {
+			continue
+		}
+		add, del := diffFlags(c.Flags, now)
+		ch := change{strings.Join(add, " "), strings.Join(del, " ")}
+		groups[ch] = append(groups[ch], c.DestUID)
+		c.Flags = now
+		updated = append(updated, c)
+	}
+	for ch, uids := range groups {
+		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+		for _, set := range uidChunks(uids, uidSetChunk) {
+			for _, op := range []struct {
+				op    imap.StoreFlagsOp
+				flags string
+			}{{imap.StoreFlagsAdd, ch.add}, {imap.StoreFlagsDel, ch.del}} {
+				fl := appendFlags(op.flags, allowKeywords, allowed)
+				if len(fl) == 0 {
+					continue
+				}
+				err := s.dst.Do(func() error {
+					return s.dst.Store(set, &imap.StoreFlags{Op: op.op, Silent: true, Flags: fl}, nil).Close()
+				})
+				if err != nil {
+					return sideErr("destination", imapconn.Classify("update flags in "+plan.Dest, err))
+				}
+			}
+		}
+	}
+	if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, updated); err != nil {
+		return err
+	}
+	r.prog.FlagsUpdated.Add(int64(len(updated)))
+	return nil
+}
+
+func diffFlags(old, now string) (add, del []string) {
+	o, n := map[string]bool{}, map[string]bool{}
+	for _, f := range strings.Fields(old) {
+		o[f] = true
+	}
+	for _, f := range strings.Fields(now) {
+		n[f] = true
+		if !o[f] {
+			add = append(add, f)
+		}
+	}
+	for _, f := range strings.Fields(old) {
+		if !n[f] {
+			del = append(del, f)
+		}
+	}
+	return add, del
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// Counters survive a folder being retried: each folder's contribution is
+// set, not added, so that a retry does not count the same messages twice.
+type folderCounters struct {
+	mu     sync.Mutex
+	values map[string]int64
+}
+
+func (r *mailboxRun) folderCounter(total interface{ Add(int64) int64 }, kind, folder string, v int64) {
+	r.counters.mu.Lock()
+	defer r.counters.mu.Unlock()
+	if r.counters.values == nil {
+		r.counters.values = map[string]int64{}
+	}
+	k := kind + "\x00" + folder
+	total.Add(v - r.counters.values[k])
+	r.counters.values[k] = v
+}
+
+func (r *mailboxRun) counter(kind, folder string) int64 {
+	r.counters.mu.Lock()
+	defer r.counters.mu.Unlock()
+	return r.counters.values[kind+"\x00"+folder]
+}
+
+func (r *mailboxRun) copiedIn(folder string) int64      { return r.counter("copied", folder) }
+func (r *mailboxRun) copiedBytesIn(folder string) int64 { return r.counter("copiedbytes", folder) }
+
+func (r *mailboxRun) countCopied(folder string, size int64) {
+	r.folderCounter(&r.prog.Copied, "copied", folder, r.copiedIn(folder)+1)
+	r.folderCounter(&r.prog.CopiedBytes, "copiedbytes", folder, r.copiedBytesIn(folder)+size)
+}
+
+// bodyHashes hashes whole messages of the selected folder; used only for
+// the rare look-alike messages that fingerprints cannot tell apart.
+func bodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32][32]byte, error) {
+	out := map[uint32][32]byte{}
+	section := &imap.FetchItemBodySection{Peek: true}
+	for _, set := range uidChunks(uids, 50) {
+		err := fetchAll(c, set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}},
+			func(m *imapclient.FetchMessageBuffer) error {
+				out[uint32(m.UID)] = sha256.Sum256(m.FindBodySection(section))
+				return nil
+			})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,541 @@
+// Package engine copies mailboxes from one IMAP server to another: exactly,
+// never twice, resuming where it stopped. See docs/architecture.md for the
+// rules it keeps and why.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Pass is one of the migration passes named in the playbook.
+type Pass string
+
+const (
+	PassVerify   Pass = "verify"   // Verify credentials: log in, look, move nothing
+	PassTrial    Pass = "trial"    // at most TrialLimit messages per folder
+	PassPrestage Pass = "prestage" // messages older than OlderThan
+	PassFull     Pass = "full"     // everything not yet copied, plus flag changes (the delta pass when re-run)
+	PassRetry    Pass = "retry"    // Retry errors: only messages that failed before
+)
+
+// Label is the pass's name as people read it.
+func (p Pass) Label() string {
+	switch p {
+	case PassVerify:
+		return "Verify credentials"
+	case PassTrial:
+		return "Trial"
+	case PassPrestage:
+		return "Pre-stage"
+	case PassFull:
+		return "Full"
+	case PassRetry:
+		return "Retry errors"
+	}
+	return string(p)
+}
+
+// ParsePass reads a pass name as users type it.
+func ParsePass(s string) (Pass, error) {
+	switch s {
+	case "verify", "verify-credentials":
+		return PassVerify, nil
+	case "trial":
+		return PassTrial, nil
+	case "prestage", "pre-stage":
+		return PassPrestage, nil
+	case "full", "delta":
+		return PassFull, nil
+	case "retry", "retry-errors":
+		return PassRetry, nil
+	}
+	return "", fmt.Errorf("unknown pass %q: use verify, trial, prestage, full or retry", s)
+}
+
+// TrialLimit is how many messages per folder a Trial pass copies.
+const TrialLimit = 10
+
+// Options shape a run.
+type Options struct {
+	Pass      Pass
+	OlderThan time.Duration // Pre-stage: only messages whose internal date is older
+	// MaxMessageSize: larger messages are reported, not sent. 0 means the
+	// destination's APPENDLIMIT, or no limit.
+	MaxMessageSize int64
+	MaxErrors      int // a mailbox stops after this many failed messages; 0 means 50
+	Connections    int // connection pairs per mailbox; 0 means 4
+	Filter         Filter
+	Conn           imapconn.Options
+	// MaxAttempts bounds reconnections after temporary errors without progress; 0 means 8.
+	MaxAttempts int
+	// MaxBackoff caps the wait between attempts (a server hint may ask for more; it is honoured up to 15 minutes).
+	MaxBackoff time.Duration
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.Pass == "" {
+		o.Pass = PassFull
+	}
+	if o.MaxErrors == 0 {
+		o.MaxErrors = 50
+	}
+	if o.Connections <= 0 {
+		o.Connections = 4
+	}
+	if o.MaxAttempts == 0 {
+		o.MaxAttempts = 8
+	}
+	if o.MaxBackoff == 0 {
+		o.MaxBackoff = 2 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Job is one mailbox pair.
+type Job struct {
+	Source, Dest imapconn.Endpoint
+}
+
+// Key names the job in the store, without secrets.
+func (j Job) Key() store.MailboxKey {
+	return store.MailboxKey{Source: j.Source.String(), Destination: j.Dest.String()}
+}
+
+// Progress is live, lock-free counters for one mailbox; readers poll it.
+type Progress struct {
+	Phase        atomic.Value // string
+	ToCopy       atomic.Int64 // messages planned in this run
+	ToCopyBytes  atomic.Int64
+	Copied       atomic.Int64
+	CopiedBytes  atomic.Int64
+	Skipped      atomic.Int64
+	Failed       atomic.Int64
+	FailedBytes  atomic.Int64
+	FlagsUpdated atomic.Int64
+	Folders      atomic.Int64
+	FoldersDone  atomic.Int64
+	Retries      atomic.Int64
+}
+
+func (p *Progress) setPhase(s string) { p.Phase.Store(s) }
+
+// PhaseName is what the mailbox is doing now.
+func (p *Progress) PhaseName() string {
+	if s, ok := p.Phase.Load().(string); ok {
+		return s
+	}
+	return "waiting"
+}
+
+// Result is the outcome of one mailbox.
+type Result struct {
+	Job      Job
+	Run      store.Run
+	Failures []store.Failure
+	// Err is set when the mailbox as a whole failed (login refused, too many errors, gave up retrying).
+	Err error
+	// Check is filled by a Verify credentials pass.
+	Check *CheckReport
+}
+
+// Engine runs jobs against a store.
+type Engine struct {
+	Store store.Store
+	Opts  Options
+}
+
+// New returns an engine with defaults filled in.
+func New(st store.Store, opts Options) *Engine {
+	opts.defaults()
+	return &Engine{Store: st, Opts: opts}
+}
+
+// errTooManyErrors stops a mailbox.
+var errTooManyErrors = errors.New("too many failed messages")
+
+// Migrate runs the configured pass over one mailbox. It returns a Result
+// whatever happens; Result.Err says when the mailbox as a whole failed.
+func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
+	if prog == nil {
+		prog = &Progress{}
+	}
+	res := &Result{Job: job}
+	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now()}
+	mbox, err := e.Store.Mailbox(ctx, job.Key())
+	if err != nil {
+		res.Err = fmt.Errorf("state store: %w", err)
+		return res
+	}
+	if err := e.Store.StartRun(ctx, mbox, &res.Run); err != nil {
+		res.Err = fmt.Errorf("state store: %w", err)
+		return res
+	}
+	if e.Opts.Pass == PassVerify {
+		res.Check, err = e.Check(ctx, job)
+	} else {
+		err = e.migrate(ctx, job, mbox, prog)
+	}
+	res.Run.Ended = e.Opts.Now()
+	res.Run.Copied, res.Run.CopiedBytes = prog.Copied.Load(), prog.CopiedBytes.Load()
+	res.Run.Skipped, res.Run.Failed, res.Run.FailedBytes = prog.Skipped.Load(), prog.Failed.Load(), prog.FailedBytes.Load()
+	res.Run.FlagsUpdated = prog.FlagsUpdated.Load()
+	switch {
+	case err != nil && ctx.Err() != nil:
+		res.Run.Status, res.Err = "stopped", err
+	case err != nil:
+		res.Run.Status, res.Err = "failed", err
+	case res.Run.Failed > 0:
+		res.Run.Status = "completed with errors"
+	default:
+		res.Run.Status = "completed"
+	}
+	if err != nil {
+		res.Run.Error = err.Error()
+	}
+	// Record the outcome even when ctx is cancelled: a stopped run is history too.
+	bg := context.WithoutCancel(ctx)
+	if err != nil && !errors.Is(err, errTooManyErrors) && ctx.Err() == nil {
+		e.Store.RecordFailures(bg, mbox, []store.Failure{mailboxFailure(e.Opts.Pass, err)})
+	} else if err == nil {
+		e.Store.ClearMailboxFailures(bg, mbox)
+	}
+	e.Store.FinishRun(bg, mbox, &res.Run)
+	res.Failures, _ = e.Store.Failures(bg, mbox)
+	prog.setPhase(res.Run.Status)
+	return res
+}
+
+func mailboxFailure(pass Pass, err error) store.Failure {
+	f := store.Failure{Pass: string(pass), ServerText: err.Error(), At: time.Now()}
+	var ie *imapconn.Error
+	if errors.As(err, &ie) {
+		f.Temporary, f.Hint, f.ServerText = ie.Temporary, ie.Hint, imapconn.ServerWords(ie.Err)
+		if f.Hint == "" && ie.Temporary {
+			f.Hint = "the server kept failing; run the pass again later"
+		}
+	}
+	return f
+}
+
+// session is one connection pair with the state of a running mailbox.
+type session struct {
+	src, dst *imapconn.Conn
+}
+
+func (s *session) close() {
+	if s.src != nil {
+		s.src.Close()
+	}
+	if s.dst != nil {
+		s.dst.Close()
+	}
+	s.src, s.dst = nil, nil
+}
+
+func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
+	src, err := imapconn.Dial(ctx, job.Source, e.Opts.Conn)
+	if err != nil {
+		return nil, sideErr("source", err)
+	}
+	dst, err := imapconn.Dial(ctx, job.Dest, e.Opts.Conn)
+	if err != nil {
+		src.Close()
+		return nil, sideErr("destination", err)
+	}
+	return &session{src: src, dst: dst}, nil
+}
+
+func sideErr(side string, err error) error {
+	ie := imapconn.Classify("", err)
+	cp := *ie
+	cp.Op = side + ": " + ie.Op
+	return &cp
+}
+
+// mailboxRun is the shared state of one mailbox while its folders are copied.
+type mailboxRun struct {
+	e        *Engine
+	job      Job
+	mbox     int64
+	prog     *Progress
+	limit    int64 // max message size, 0 = none
+	srcNS    Namespace
+	dstNS    Namespace
+	errors   atomic.Int64
+	cancel   context.CancelCauseFunc
+	counters folderCounters
+}
+
+func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) error {
+	prog.setPhase("connecting")
+	var first *session
+	err := e.retry(ctx, prog, func() (progressed bool, err error) {
+		first, err = e.connect(ctx, job)
+		return false, err
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	run := &mailboxRun{e: e, job: job, mbox: mbox, prog: prog, cancel: cancel,
+		srcNS: Namespace{Delim: first.src.Delim, Prefix: first.src.Prefix},
+		dstNS: Namespace{Delim: first.dst.Delim, Prefix: first.dst.Prefix}}
+	run.limit = e.Opts.MaxMessageSize
+	if l := first.dst.AppendLimit; l > 0 && (run.limit == 0 || l < run.limit) {
+		run.limit = l
+	}
+
+	prog.setPhase("planning folders")
+	var plans []FolderPlan
+	err = e.retry(ctx, prog, func() (bool, error) {
+		if first == nil {
+			var err error
+			if first, err = e.connect(ctx, job); err != nil {
+				return false, err
+			}
+		}
+		var err error
+		plans, err = run.plan(ctx, first)
+		if err != nil && imapconn.IsTemporary(err) {
+			first.close()
+			first = nil
+		}
+		return false, err
+	})
+	if err != nil {
+		if first != nil {
+			first.close()
+		}
+		return err
+	}
+	prog.Folders.Store(int64(len(plans)))
+	prog.setPhase("copying")
+
+	work := make(chan FolderPlan)
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	var firstErr error
+	workers := min(e.Opts.Connections, max(len(plans), 1))
+	for i := 0; i < workers; i++ {
+		sess := first
+		if i > 0 {
+			sess = nil
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if sess != nil {
+					sess.dst.Logout()
+					sess.src.Logout()
+				}
+			}()
+			for plan := range work {
+				err := e.retry(ctx, prog, func() (bool, error) {
+					if sess == nil {
+						var err error
+						if sess, err = e.connect(ctx, job); err != nil {
+							return false, err
+						}
+					}
+					before := prog.Copied.Load()
+					err := run.syncFolder(ctx, sess, plan)
+					if err != nil && imapconn.IsTemporary(err) {
+						sess.close()
+						sess = nil
+					}
+					return prog.Copied.Load() > before, err
+				})
+				if err != nil {
+					errMu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("folder %s: %w", plan.Path, err)
+						if errors.Is(err, errTooManyErrors) {
+							firstErr = err
+						}
+					}
+					errMu.Unlock()
+					cancel(firstErr)
+				}
+				prog.FoldersDone.Add(1)
+			}
+		}()
+	}
+	for _, p := range plans {
+		select {
+		case work <- p:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return context.Cause(ctx)
+}
+
+// retry runs fn until it succeeds, fails permanently, or fails temporarily
+// MaxAttempts times in a row without progress. It waits between attempts
+// as long as the server asked, or with jittered exponential back-off.
+func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progressed bool, err error)) error {
+	attempt := 0
+	for {
+		progressed, err := fn()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+				return c
+			}
+			return ctx.Err()
+		}
+		ie := imapconn.Classify("", err)
+		if !ie.Temporary {
+			return err
+		}
+		if progressed {
+			attempt = 0
+		}
+		attempt++
+		if attempt >= e.Opts.MaxAttempts {
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		wait := ie.RetryAfter
+		if wait <= 0 {
+			wait = time.Duration(float64(500*time.Millisecond) * float64(uint(1)<<min(attempt-1, 10)) * (0.5 + rand.Float64()))
+			wait = min(wait, e.Opts.MaxBackoff)
+		}
+		wait = min(wait, 15*time.Minute)
+		prog.Retries.Add(1)
+		prog.setPhase(fmt.Sprintf("retrying in %s: %s", wait.Round(time.Millisecond), imapconn.ServerWords(ie.Err)))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		prog.setPhase("copying")
+	}
+}
+
+// plan lists both sides, maps folders and creates the missing ones.
+func (r *mailboxRun) plan(ctx context.Context, s *session) ([]FolderPlan, error) {
+	srcFolders, err := listFolders(s.src)
+	if err != nil {
+		return nil, sideErr("source", err)
+	}
+	dstFolders, err := listFolders(s.dst)
+	if err != nil {
+		return nil, sideErr("destination", err)
+	}
+	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter)
+	existing := map[string]bool{}
+	for _, f := range dstFolders {
+		existing[f.Name] = true
+	}
+	for i := range plans {
+		p := &plans[i]
+		if !p.DestExists {
+			if err := createWithParents(s.dst, r.dstNS, p.Dest, p.Source.Role, existing); err != nil {
+				return nil, sideErr("destination", imapconn.Classify("create folder "+p.Dest, err))
+			}
+			p.DestExists = true
+		}
+		if p.Source.Subscribed {
+			// Subscribing twice is harmless; failures here must not stop mail from moving.
+			s.dst.Do(func() error { return s.dst.Subscribe(p.Dest).Wait() })
+		}
+	}
+	// Big folders first so that connections finish together.
+	sizes := map[string]int64{}
+	if s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2) {
+		for _, p := range plans {
+			s.src.Do(func() error {
+				st, err := s.src.Status(p.Source.Name, &imap.StatusOptions{Size: true}).Wait()
+				if err == nil && st.Size != nil {
+					sizes[p.Source.Name] = *st.Size
+				}
+				return err
+			})
+		}
+	}
+	sort.SliceStable(plans, func(i, j int) bool { return sizes[plans[i].Source.Name] > sizes[plans[j].Source.Name] })
+	return plans, nil
+}
+
+func listFolders(c *imapconn.Conn) ([]Folder, error) {
+	opts := &imap.ListOptions{}
+	if c.Caps().Has(imap.CapListExtended) || c.Caps().Has(imap.CapIMAP4rev2) {
+		opts.ReturnSubscribed = true
+		if c.Caps().Has(imap.CapSpecialUse) {
+			opts.ReturnSpecialUse = true
+		}
+	}
+	var list []*imap.ListData
+	err := c.Do(func() (err error) {
+		list, err = c.List("", "*", opts).Collect()
+		return err
+	})
+	if err != nil {
+		return nil, imapconn.Classify("list folders", err)
+	}
+	out := make([]Folder, 0, len(list))
+	hasInbox := false
+	for _, d := range list {
+		f := folderFromList(d)
+		if f.Name == "INBOX" {
+			hasInbox = true
+		}
+		out = append(out, f)
+	}
+	if !hasInbox {
+		out = append(out, Folder{Name: "INBOX", Subscribed: true})
+	}
+	return out, nil
+}
+
+func createWithParents(c *imapconn.Conn, ns Namespace, name string, role imap.MailboxAttr, existing map[string]bool) error {
+	segs := ns.segments(name)
+	for i := 1; i <= len(segs); i++ {
+		n := ns.join(segs[:i])
+		if existing[n] || n == "INBOX" {
+			continue
+		}
+		var opts *imap.CreateOptions
+		if i == len(segs) && role != "" && c.Caps().Has(imap.CapCreateSpecialUse) {
+			opts = &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{role}}
+		}
+		err := c.Do(func() error { return c.Create(n, opts).Wait() })
+		var ie *imap.Error
+		if err != nil && opts != nil && errors.As(err, &ie) && ie.Code != imap.ResponseCodeAlreadyExists {
+			// The role may already belong to another folder: create it plain.
+			err = c.Do(func() error { return c.Create(n, nil).Wait() })
+		}
+		if err != nil && !(errors.As(err, &ie) && (ie.Code == imap.ResponseCodeAlreadyExists || ie.Type == imap.StatusResponseTypeNo && i < len(segs))) {
+			return err
+		}
+		existing[n] = true
+	}
+	return nil
+}

@@ -1,0 +1,470 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
+	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+const (
+	user = "alice@example.org"
+	pass = "secret-pw"
+)
+
+type testBundle struct {
+	src, dst   *testimap.MemServer
+	job        engine.Job
+	statePath  string
+	st         store.Store
+	corpus     *corpus.Corpus
+	opts       engine.Options
+	sourceSnap testimap.Snapshot
+}
+
+func endpoint(addr string) imapconn.Endpoint {
+	host, port, _ := net.SplitHostPort(addr)
+	p, _ := strconv.Atoi(port)
+	return imapconn.Endpoint{Host: host, Port: p, Security: imapconn.SecurityStartTLS, User: user, Password: pass, AllowPlaintext: true}
+}
+
+func setup(t *testing.T, c *corpus.Corpus) *testBundle {
+	t.Helper()
+	b := &testBundle{corpus: c}
+	b.src = testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	b.dst = testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	cl := testimap.Dial(t, b.src.Addr, user, pass)
+	if err := corpus.Load(context.Background(), cl, c); err != nil {
+		t.Fatalf("load corpus: %v", err)
+	}
+	cl.Logout().Wait()
+	b.job = engine.Job{Source: endpoint(b.src.Addr), Dest: endpoint(b.dst.Addr)}
+	b.statePath = filepath.Join(t.TempDir(), "state.db")
+	b.openStore(t)
+	b.opts = engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, MaxBackoff: 50 * time.Millisecond}
+	b.sourceSnap = testimap.TakeSnapshot(t, b.src.Addr, user, pass)
+	return b
+}
+
+func (b *testBundle) openStore(t *testing.T) {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), b.statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	b.st = st
+}
+
+func (b *testBundle) run(t *testing.T, mutate func(*engine.Options)) *engine.Result {
+	t.Helper()
+	opts := b.opts
+	if mutate != nil {
+		mutate(&opts)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return engine.New(b.st, opts).Migrate(ctx, b.job, nil)
+}
+
+func (b *testBundle) requireExact(t *testing.T) {
+	t.Helper()
+	got := testimap.TakeSnapshot(t, b.dst.Addr, user, pass)
+	if d := b.sourceSnap.Diff(got); d != "" {
+		t.Fatalf("destination differs from source:\n%s", d)
+	}
+}
+
+func smallCorpus(seed int64) *corpus.Corpus {
+	return corpus.Generate(corpus.Spec{Seed: seed, Messages: 150, Folders: 8, MaxSize: 200 << 10})
+}
+
+func requireOK(t *testing.T, r *engine.Result) {
+	t.Helper()
+	if r.Err != nil {
+		t.Fatalf("mailbox failed: %v", r.Err)
+	}
+	if r.Run.Failed != 0 {
+		t.Fatalf("%d messages failed: %+v", r.Run.Failed, r.Failures)
+	}
+}
+
+func TestFullCopyIsExactAndRerunCopiesNothing(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(1))
+	r := b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.Copied != int64(len(b.corpus.Messages)) {
+		t.Fatalf("copied %d, want %d", r.Run.Copied, len(b.corpus.Messages))
+	}
+	b.requireExact(t)
+
+	r = b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.Copied != 0 || r.Run.Skipped != int64(len(b.corpus.Messages)) {
+		t.Fatalf("re-run copied %d skipped %d, want 0 and %d", r.Run.Copied, r.Run.Skipped, len(b.corpus.Messages))
+	}
+	b.requireExact(t)
+	runs, _ := b.st.Runs(context.Background(), mustMailbox(t, b))
+	if len(runs) != 2 || runs[0].Copied != int64(len(b.corpus.Messages)) || runs[0].CopiedBytes != b.corpus.TotalBytes() {
+		t.Fatalf("stored runs = %+v", runs)
+	}
+}
+
+func mustMailbox(t *testing.T, b *testBundle) int64 {
+	id, err := b.st.Mailbox(context.Background(), b.job.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestLostStateMatchesDestinationByContent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, corpus.Awkward(7))
+	requireOK(t, b.run(t, nil))
+	// A fresh state file: the destination must be recognised, not copied again.
+	b.statePath = filepath.Join(t.TempDir(), "other.db")
+	b.openStore(t)
+	r := b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.Copied != 0 {
+		t.Logf("diff: %s", b.sourceSnap.Diff(testimap.TakeSnapshot(t, b.dst.Addr, user, pass)))
+		t.Fatalf("copied %d messages again after losing the state", r.Run.Copied)
+	}
+	b.requireExact(t)
+}
+
+func TestPartialDestinationWithLookAlikesCopiesTheMissingOne(t *testing.T) {
+	t.Parallel()
+	// Two different messages share Message-ID, Date and size: only bodies differ.
+	b := setup(t, corpus.Awkward(3))
+	// Copy everything but fail the second of the look-alikes permanently, then forget the state.
+	var twins []int64
+	for _, m := range b.corpus.Messages {
+		if m.MessageID != "" {
+			n := 0
+			for _, o := range b.corpus.Messages {
+				if o.MessageID == m.MessageID {
+					n++
+				}
+			}
+			if n == 2 {
+				twins = append(twins, m.Size)
+			}
+		}
+	}
+	if len(twins) != 2 {
+		t.Fatalf("awkward corpus has %d look-alike messages, want 2", len(twins))
+	}
+	var seen atomic.Int32
+	b.dst.Faults.Set(func(n int, mailbox string, size int64) error {
+		if size == twins[0] && seen.Add(1) == 2 {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "rejected for the test"}
+		}
+		return nil
+	}, nil)
+	r := b.run(t, nil)
+	if r.Run.Failed != 1 {
+		t.Fatalf("failed %d, want 1", r.Run.Failed)
+	}
+	b.dst.Faults.Set(nil, nil)
+	b.statePath = filepath.Join(t.TempDir(), "other.db")
+	b.openStore(t)
+	r = b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.Copied != 1 {
+		t.Fatalf("copied %d, want exactly the missing look-alike", r.Run.Copied)
+	}
+	b.requireExact(t)
+}
+
+func TestTemporaryFaultsAreRetriedWithoutDuplicates(t *testing.T) {
+	t.Parallel()
+	throttled := &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Request is throttled. Suggested Backoff Time: 20 milliseconds"}
+	tests := []struct {
+		name   string
+		append func(n int, mailbox string, size int64) error
+		fetch  func(n int) error
+	}{
+		{"connection dropped during APPEND", func(n int, _ string, _ int64) error {
+			if n%37 == 0 && n < 150 {
+				return testimap.ErrDrop
+			}
+			return nil
+		}, nil},
+		{"throttled", func(n int, _ string, _ int64) error {
+			if n%41 == 0 && n < 150 {
+				return throttled
+			}
+			return nil
+		}, nil},
+		{"unavailable", func(n int, _ string, _ int64) error {
+			if n == 20 || n == 90 {
+				return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "try later"}
+			}
+			return nil
+		}, nil},
+		{"connection dropped during FETCH", nil, func(n int) error {
+			if n == 2 || n == 5 {
+				return testimap.ErrDrop
+			}
+			return nil
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, smallCorpus(2))
+			if tt.append != nil {
+				b.dst.Faults.Set(tt.append, nil)
+			}
+			if tt.fetch != nil {
+				b.src.Faults.Set(nil, tt.fetch)
+			}
+			ctx := context.Background()
+			prog := &engine.Progress{}
+			r := engine.New(b.st, b.opts).Migrate(ctx, b.job, prog)
+			requireOK(t, r)
+			if prog.Retries.Load() == 0 {
+				t.Fatal("no retry happened: the fault was not injected")
+			}
+			b.requireExact(t)
+		})
+	}
+}
+
+func TestSilentServerIsDetected(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(4))
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	b.src.Faults.Set(nil, func(n int) error {
+		if n == 1 {
+			<-release // never answers while the test runs
+		}
+		return nil
+	})
+	prog := &engine.Progress{}
+	opts := b.opts
+	opts.Conn.Timeout = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r := engine.New(b.st, opts).Migrate(ctx, b.job, prog)
+	requireOK(t, r)
+	if prog.Retries.Load() == 0 {
+		t.Fatal("expected a retry after the dead connection")
+	}
+	b.requireExact(t)
+}
+
+func TestPermanentRejectionsAreReportedAndMailboxGoesOn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(5))
+	var rejectedSize atomic.Int64
+	b.dst.Faults.Set(func(n int, _ string, size int64) error {
+		if n == 10 {
+			rejectedSize.Store(size)
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Message contains invalid header"}
+		}
+		return nil
+	}, nil)
+	r := b.run(t, nil)
+	if r.Err != nil || r.Run.Failed != 1 || r.Run.Copied != int64(len(b.corpus.Messages))-1 {
+		t.Fatalf("err=%v failed=%d copied=%d", r.Err, r.Run.Failed, r.Run.Copied)
+	}
+	f := r.Failures[0]
+	if f.UID == 0 || f.Folder == "" || f.Size != rejectedSize.Load() || !strings.Contains(f.ServerText, "invalid header") || f.Hint == "" || f.Subject == "" {
+		t.Fatalf("failure lacks detail: %+v", f)
+	}
+	// Retry errors copies just that one.
+	b.dst.Faults.Set(nil, nil)
+	r = b.run(t, func(o *engine.Options) { o.Pass = engine.PassRetry })
+	requireOK(t, r)
+	if r.Run.Copied != 1 || len(r.Failures) != 0 {
+		t.Fatalf("retry copied %d, failures left %d", r.Run.Copied, len(r.Failures))
+	}
+	b.requireExact(t)
+}
+
+func TestMaxErrorsStopsTheMailbox(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(6))
+	b.dst.Faults.Set(func(int, string, int64) error {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "no"}
+	}, nil)
+	r := b.run(t, func(o *engine.Options) { o.MaxErrors = 5; o.Connections = 1 })
+	if r.Err == nil || !strings.Contains(r.Err.Error(), "--max-errors") {
+		t.Fatalf("err = %v, want the max-errors stop", r.Err)
+	}
+	if r.Run.Failed < 5 || r.Run.Failed > 5+64 {
+		t.Fatalf("failed = %d", r.Run.Failed)
+	}
+}
+
+func TestOversizedMessagesAreReportedNotSent(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(7))
+	const limit = 50 << 10
+	var big int
+	for _, m := range b.corpus.Messages {
+		if m.Size > limit {
+			big++
+		}
+	}
+	if big == 0 {
+		t.Fatal("corpus has no message above the limit")
+	}
+	var sentBig atomic.Bool
+	b.dst.Faults.Set(func(_ int, _ string, size int64) error {
+		if size > limit {
+			sentBig.Store(true)
+		}
+		return nil
+	}, nil)
+	r := b.run(t, func(o *engine.Options) { o.MaxMessageSize = limit; o.MaxErrors = 1000 })
+	if sentBig.Load() {
+		t.Fatal("an oversized message was sent")
+	}
+	if r.Run.Failed != int64(big) || !strings.Contains(r.Failures[0].ServerText, "larger than the limit") {
+		t.Fatalf("failed %d (want %d): %+v", r.Run.Failed, big, r.Failures)
+	}
+}
+
+func TestPasses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(8))
+	// Pre-stage with the cut-off at the median date copies exactly the older half.
+	now := time.Now()
+	dates := make([]time.Time, len(b.corpus.Messages))
+	for i, m := range b.corpus.Messages {
+		dates[i] = m.Date
+	}
+	slices.SortFunc(dates, func(a, b time.Time) int { return a.Compare(b) })
+	cutoff := dates[len(dates)/2]
+	old := 0
+	for _, d := range dates {
+		if d.Before(cutoff) {
+			old++
+		}
+	}
+	r := b.run(t, func(o *engine.Options) {
+		o.Pass = engine.PassPrestage
+		o.Now = func() time.Time { return now }
+		o.OlderThan = now.Sub(cutoff)
+	})
+	requireOK(t, r)
+	if r.Run.Copied != int64(old) || testimap.TakeSnapshot(t, b.dst.Addr, user, pass).Count() != old {
+		t.Fatalf("pre-stage copied %d, want the %d older than the cut-off", r.Run.Copied, old)
+	}
+
+	// Trial adds at most 10 per folder.
+	r = b.run(t, func(o *engine.Options) { o.Pass = engine.PassTrial })
+	requireOK(t, r)
+	if r.Run.Copied == 0 || r.Run.Copied > int64(engine.TrialLimit*len(b.sourceSnap)) {
+		t.Fatalf("trial copied %d", r.Run.Copied)
+	}
+	before := testimap.TakeSnapshot(t, b.dst.Addr, user, pass)
+	for folder := range before {
+		if n := len(before[folder]) - countOlder(b, folder, cutoff); n > engine.TrialLimit {
+			t.Fatalf("trial copied %d into %s", n, folder)
+		}
+	}
+
+	// Full: the rest, and nothing twice.
+	r = b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.Copied != int64(len(b.corpus.Messages)-before.Count()) {
+		t.Fatalf("full copied %d, want %d", r.Run.Copied, len(b.corpus.Messages)-before.Count())
+	}
+	b.requireExact(t)
+
+	// Verify credentials moves nothing and reports counts.
+	r = b.run(t, func(o *engine.Options) { o.Pass = engine.PassVerify })
+	if r.Err != nil || r.Check == nil || r.Check.Source.Messages != int64(len(b.corpus.Messages)) || r.Run.Copied != 0 {
+		t.Fatalf("verify: err=%v check=%+v", r.Err, r.Check)
+	}
+}
+
+func countOlder(b *testBundle, folder string, cutoff time.Time) int {
+	n := 0
+	for _, m := range b.corpus.Messages {
+		if b.corpus.Folders[m.Folder].Name() == folder && m.Date.Before(cutoff) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestFlagChangesReachTheDestination(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(9))
+	requireOK(t, b.run(t, nil))
+	c := testimap.Dial(t, b.src.Addr, user, pass)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var set imap.UIDSet
+	set.AddRange(1, 5)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagFlagged, "$Project"}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	b.sourceSnap = testimap.TakeSnapshot(t, b.src.Addr, user, pass)
+	r := b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.FlagsUpdated == 0 || r.Run.Copied != 0 {
+		t.Fatalf("flags updated %d, copied %d", r.Run.FlagsUpdated, r.Run.Copied)
+	}
+	b.requireExact(t)
+}
+
+func TestWrongPasswordIsAClearPermanentError(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(10))
+	b.job.Dest.Password = "wrong"
+	r := b.run(t, nil)
+	var ie *imapconn.Error
+	if r.Err == nil || !errors.As(r.Err, &ie) || ie.Temporary || !strings.Contains(r.Err.Error(), "destination") || !strings.Contains(r.Err.Error(), "password") {
+		t.Fatalf("err = %v", r.Err)
+	}
+	if strings.Contains(r.Err.Error(), "wrong") {
+		t.Fatal("the error shows the password")
+	}
+}
+
+func TestCompareFindsMissingMessages(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(11))
+	b.dst.Faults.Set(func(n int, _ string, _ int64) error {
+		if n == 3 || n == 4 {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "no"}
+		}
+		return nil
+	}, nil)
+	b.run(t, nil)
+	cmp, err := engine.New(nil, b.opts).Compare(context.Background(), b.job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cmp.Missing != 2 || cmp.Complete() {
+		t.Fatalf("missing = %d, want 2", cmp.Missing)
+	}
+}

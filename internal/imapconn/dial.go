@@ -1,0 +1,301 @@
+package imapconn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+)
+
+// DefaultTimeout is how long a server may stay silent while Ferry waits for it.
+const DefaultTimeout = 90 * time.Second
+
+// Options tune a connection.
+type Options struct {
+	// Timeout: a connection with a command outstanding and no byte received
+	// for this long is declared dead and closed. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// DialContext replaces net.Dialer (tests route through fault proxies).
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Conn is a logged-in IMAP connection.
+type Conn struct {
+	*imapclient.Client
+	Endpoint Endpoint
+	// Delim is the hierarchy separator, 0 for a flat server.
+	Delim rune
+	// Prefix is the personal namespace prefix ("" or e.g. "INBOX.").
+	Prefix string
+	// AppendLimit is the largest message the server accepts (APPENDLIMIT), 0 when unknown.
+	AppendLimit int64
+
+	watch *watchedConn
+}
+
+// Dial connects, secures and logs in. Errors are *Error; a refused login is
+// permanent, a network failure temporary.
+func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
+	if opt.Timeout == 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	dial := opt.DialContext
+	if dial == nil {
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		dial = d.DialContext
+	}
+	side := ep.String()
+	raw, err := dial(ctx, "tcp", ep.Addr())
+	if err != nil {
+		e := Classify("connect to "+side, err)
+		e.Temporary = true
+		return nil, e
+	}
+	w := newWatchedConn(raw, opt.Timeout)
+	tlsConf := ep.TLSConfig
+	if tlsConf == nil {
+		tlsConf = &tls.Config{}
+	}
+	tlsConf = tlsConf.Clone()
+	if tlsConf.ServerName == "" {
+		tlsConf.ServerName = ep.Host
+	}
+	copts := &imapclient.Options{TLSConfig: tlsConf}
+
+	var c *imapclient.Client
+	w.begin()
+	switch ep.Security {
+	case SecurityTLS:
+		tc := tls.Client(w, tlsConf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			w.Close()
+			return nil, &Error{Op: "TLS handshake with " + side, Err: err, Hint: "check the host and port (imaps:// is usually port 993) and the server certificate"}
+		}
+		c = imapclient.New(tc, copts)
+	default:
+		c = imapclient.New(w, copts)
+	}
+	if err := c.WaitGreeting(); err != nil {
+		w.end()
+		c.Close()
+		return nil, Classify("greeting from "+side, err)
+	}
+	w.end()
+	conn := &Conn{Client: c, Endpoint: ep, watch: w}
+	if ep.Security == SecurityStartTLS {
+		if c.Caps().Has(imap.CapStartTLS) {
+			// imapclient upgrades in place only at construction; redo it on the raw conn.
+			c.Close()
+			raw, err = dial(ctx, "tcp", ep.Addr())
+			if err != nil {
+				return nil, &Error{Op: "connect to " + side, Temporary: true, Err: err}
+			}
+			w = newWatchedConn(raw, opt.Timeout)
+			w.begin()
+			c, err = imapclient.NewStartTLS(w, copts)
+			w.end()
+			if err != nil {
+				w.Close()
+				return nil, &Error{Op: "STARTTLS with " + side, Err: err, Hint: "the server offered STARTTLS but the TLS handshake failed; check its certificate"}
+			}
+			conn.Client, conn.watch = c, w
+		} else if !ep.AllowPlaintext {
+			c.Close()
+			return nil, &Error{Op: "connect to " + side, Err: errors.New("the server offers no STARTTLS, so the password would travel unencrypted"),
+				Hint: "use imaps:// if the server has it, or pass --allow-plaintext to accept an unencrypted login"}
+		}
+	}
+	if err := conn.login(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	if err := conn.learn(); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	go w.watch(ctx)
+	return conn, nil
+}
+
+func (c *Conn) login(ctx context.Context) error {
+	ep := c.Endpoint
+	op := "log in to " + ep.String()
+	var err error
+	c.watch.begin()
+	defer c.watch.end()
+	switch {
+	case ep.OAuth2Token != "":
+		err = c.Authenticate(&xoauth2{user: ep.Mailbox(), token: ep.OAuth2Token})
+	case ep.ActAs != "":
+		if !c.Caps().Has(imap.Cap("AUTH=PLAIN")) {
+			return &Error{Op: op, Err: errors.New("the server does not offer AUTH=PLAIN"), Hint: "an administrator login acting for a mailbox needs SASL PLAIN with an authorization identity"}
+		}
+		err = c.Authenticate(sasl.NewPlainClient(ep.ActAs, ep.User, ep.Password))
+	case c.Caps().Has(imap.Cap("AUTH=PLAIN")):
+		err = c.Authenticate(sasl.NewPlainClient("", ep.User, ep.Password))
+	default:
+		err = c.Login(ep.User, ep.Password).Wait()
+	}
+	if err != nil {
+		e := Classify(op, err)
+		var ie *imap.Error
+		if errors.As(err, &ie) && !e.Temporary {
+			e.Hint = "check the user name and password"
+			if ep.ActAs != "" {
+				e.Hint = "check the administrator's name and password and that it may act for " + ep.ActAs
+			}
+			if ie.Code == imap.ResponseCodePrivacyRequired || strings.Contains(strings.ToLower(ie.Text), "plaintext") {
+				e.Hint = "the server wants an encrypted login: use imaps:// or STARTTLS"
+			}
+		}
+		return e
+	}
+	return nil
+}
+
+// learn reads what the rest of Ferry needs to know about the server.
+func (c *Conn) learn() error {
+	c.watch.begin()
+	defer c.watch.end()
+	caps := c.Caps()
+	if len(caps) == 0 {
+		var err error
+		if caps, err = c.Capability().Wait(); err != nil {
+			return Classify("read capabilities of "+c.Endpoint.String(), err)
+		}
+	}
+	for cap := range caps {
+		if v, ok := strings.CutPrefix(string(cap), "APPENDLIMIT="); ok {
+			fmt.Sscan(v, &c.AppendLimit)
+		}
+	}
+	if caps.Has(imap.CapNamespace) {
+		ns, err := c.Namespace().Wait()
+		if err != nil {
+			return Classify("read namespaces of "+c.Endpoint.String(), err)
+		}
+		if len(ns.Personal) > 0 {
+			c.Prefix = ns.Personal[0].Prefix
+			c.Delim = ns.Personal[0].Delim
+		}
+	}
+	if c.Delim == 0 {
+		list, err := c.List("", "", nil).Collect()
+		if err != nil {
+			return Classify("read the hierarchy separator of "+c.Endpoint.String(), err)
+		}
+		if len(list) > 0 {
+			c.Delim = list[0].Delim
+		}
+	}
+	return nil
+}
+
+// Do runs fn with the dead-connection watchdog armed: if the server sends
+// nothing for the timeout while fn waits, the connection is closed and fn's
+// wait returns an error that Classify calls temporary.
+func (c *Conn) Do(fn func() error) error {
+	c.watch.begin()
+	defer c.watch.end()
+	err := fn()
+	if err != nil && c.watch.killed.Load() {
+		return fmt.Errorf("%w: %v", ErrDeadConnection, err)
+	}
+	return err
+}
+
+// Close drops the connection without a LOGOUT round trip.
+func (c *Conn) Close() error { return c.Client.Close() }
+
+// Logout says goodbye politely, bounded in time.
+func (c *Conn) Logout() {
+	done := make(chan struct{})
+	go func() { c.Client.Logout().Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	c.Client.Close()
+}
+
+// watchedConn notices when a server goes silent while a command is outstanding.
+type watchedConn struct {
+	net.Conn
+	timeout  time.Duration
+	busy     atomic.Int32
+	lastRead atomic.Int64
+	killed   atomic.Bool
+	once     sync.Once
+	closed   chan struct{}
+}
+
+func newWatchedConn(c net.Conn, timeout time.Duration) *watchedConn {
+	w := &watchedConn{Conn: c, timeout: timeout, closed: make(chan struct{})}
+	w.lastRead.Store(time.Now().UnixNano())
+	return w
+}
+
+func (w *watchedConn) Read(p []byte) (int, error) {
+	n, err := w.Conn.Read(p)
+	if n > 0 {
+		w.lastRead.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (w *watchedConn) Close() error {
+	w.once.Do(func() { close(w.closed) })
+	return w.Conn.Close()
+}
+
+func (w *watchedConn) begin() {
+	if w.busy.Add(1) == 1 {
+		w.lastRead.Store(time.Now().UnixNano())
+	}
+}
+
+func (w *watchedConn) end() { w.busy.Add(-1) }
+
+func (w *watchedConn) watch(ctx context.Context) {
+	tick := w.timeout / 8
+	if tick < 10*time.Millisecond {
+		tick = 10 * time.Millisecond
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.closed:
+			return
+		case <-ctx.Done():
+			w.Close()
+			return
+		case <-t.C:
+			if w.busy.Load() > 0 && time.Since(time.Unix(0, w.lastRead.Load())) > w.timeout {
+				w.killed.Store(true)
+				w.Close()
+				return
+			}
+		}
+	}
+}
+
+// xoauth2 is the SASL XOAUTH2 mechanism (Google, Microsoft), absent from go-sasl.
+type xoauth2 struct{ user, token string }
+
+func (x *xoauth2) Start() (string, []byte, error) {
+	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
+}
+
+// Next answers the server's error challenge with an empty response, as the
+// protocol asks, so that the server sends its final NO.
+func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }

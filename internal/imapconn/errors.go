@@ -1,0 +1,141 @@
+package imapconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Error is a failure with the one fact retry logic reads: whether trying
+// again later can succeed. Everything that decides to retry looks at
+// Temporary and RetryAfter, and nothing else.
+type Error struct {
+	Op        string // what was being done: "log in", "append", "fetch"...
+	Temporary bool
+	// RetryAfter is the server's back-off hint, zero when it gave none.
+	RetryAfter time.Duration
+	// Hint says what a person can do about it.
+	Hint string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	msg := e.Op + ": " + ServerWords(e.Err)
+	if e.Hint != "" {
+		msg += " (" + e.Hint + ")"
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ServerWords is the server's own text for an IMAP error, or the error text.
+func ServerWords(err error) string {
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		s := string(ie.Type)
+		if ie.Code != "" {
+			s += " [" + string(ie.Code) + "]"
+		}
+		return s + " " + ie.Text
+	}
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// ErrDeadConnection is reported when a server stops answering.
+var ErrDeadConnection = errors.New("the server stopped answering (no data within the timeout); the connection was closed")
+
+var backoffRE = regexp.MustCompile(`(?i)backoff time:\s*(\d+)\s*(milliseconds|ms|seconds|s)?`)
+
+// Classify wraps err as an *Error for operation op. It is the only place
+// that decides whether a failure is temporary.
+func Classify(op string, err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var already *Error
+	if errors.As(err, &already) {
+		return already
+	}
+	e := &Error{Op: op, Err: err}
+	var ie *imap.Error
+	if errors.As(err, &ie) {
+		text := ie.Text
+		if m := backoffRE.FindStringSubmatch(text); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			unit := time.Millisecond
+			if u := strings.ToLower(m[2]); u == "seconds" || u == "s" {
+				unit = time.Second
+			}
+			e.RetryAfter = time.Duration(n) * unit
+		}
+		lower := strings.ToLower(text)
+		switch {
+		case strings.Contains(lower, "throttl"), strings.Contains(lower, "try again later"), strings.Contains(lower, "server busy"):
+			e.Temporary = true
+			e.Hint = "the server is throttling Ferry; it backs off and resumes on its own"
+			return e
+		}
+		switch ie.Code {
+		case imap.ResponseCodeUnavailable, imap.ResponseCodeLimit, imap.ResponseCodeInUse, imap.ResponseCodeServerBug, "THROTTLED":
+			e.Temporary = true
+		case imap.ResponseCodeAuthenticationFailed, imap.ResponseCodeAuthorizationFailed:
+			e.Hint = "check the user name and password, and for an administrator login that it may act for this mailbox"
+		case imap.ResponseCodeTooBig:
+			e.Hint = "the destination refuses messages this large"
+		case imap.ResponseCodeOverQuota:
+			e.Hint = "the destination mailbox is full; raise its quota and run Retry errors"
+		case imap.ResponseCodePrivacyRequired:
+			e.Hint = "the server requires an encrypted connection; use imaps:// or a server that offers STARTTLS"
+		}
+		if ie.Type == imap.StatusResponseTypeBye {
+			e.Temporary = true
+		}
+		return e
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return e
+	}
+	// Anything that broke the connection itself is worth another try on a new one.
+	var ne net.Error
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, ErrDeadConnection) || errors.As(err, &ne) || isConnText(err.Error()) {
+		e.Temporary = true
+		return e
+	}
+	return e
+}
+
+func isConnText(s string) bool {
+	for _, w := range []string{"connection reset", "broken pipe", "use of closed network connection", "connection refused", "EOF", "i/o timeout", "imapclient: "} {
+		if strings.Contains(s, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// IsTemporary reports whether err, classified, is temporary.
+func IsTemporary(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Temporary
+	}
+	return Classify("", err).Temporary
+}
+
+// Errorf builds a permanent *Error with a hint.
+func Errorf(op, hint, format string, args ...any) *Error {
+	return &Error{Op: op, Hint: hint, Err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,124 @@
+// Package store defines what Ferry remembers between runs. The engine and
+// every other part reach storage only through the Store interface, so that
+// the embedded SQLite file and a PostgreSQL server are interchangeable.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned when a record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// MailboxKey names one migration: a source mailbox copied to a destination mailbox.
+type MailboxKey struct {
+	Source      string // e.g. "imaps://alice@old.example:993"
+	Destination string
+}
+
+// FolderState is what Ferry knows of one source folder and its destination.
+type FolderState struct {
+	Source         string // source folder name as the server spells it
+	SourceValidity uint32 // UIDVALIDITY the UID map belongs to
+	Dest           string
+	DestValidity   uint32
+	// DestScannedUID: every destination UID below it has been looked at and
+	// is either mapped or not Ferry's. Messages appended later have UIDs at
+	// or above it, so a crash between APPEND and checkpoint is repaired by
+	// looking only there.
+	DestScannedUID uint32
+}
+
+// Copy records that a source message is in the destination.
+type Copy struct {
+	SourceUID   uint32
+	DestUID     uint32 // 0 when the server did not say (no UIDPLUS)
+	Fingerprint []byte
+	Flags       string // source flags last written to the destination, sorted, space separated
+	Size        int64
+}
+
+// Failure is a message (or a whole mailbox when UID is 0) that could not be copied.
+type Failure struct {
+	Folder     string
+	UID        uint32
+	Subject    string
+	Size       int64
+	Pass       string
+	Temporary  bool
+	ServerText string // the server's own words
+	Hint       string // what to do
+	At         time.Time
+}
+
+// Run is the statistics of one pass over one mailbox.
+type Run struct {
+	ID           int64
+	Pass         string
+	Started      time.Time
+	Ended        time.Time
+	Status       string // "completed", "completed with errors", "failed", "stopped"
+	Error        string
+	Copied       int64
+	CopiedBytes  int64
+	Skipped      int64 // already in the destination
+	Failed       int64
+	FailedBytes  int64
+	FlagsUpdated int64
+}
+
+// Duration of the run.
+func (r Run) Duration() time.Duration { return r.Ended.Sub(r.Started) }
+
+// MBPerHour is the copy rate in megabytes (10^6 bytes) per hour.
+func (r Run) MBPerHour() float64 {
+	d := r.Duration().Hours()
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.CopiedBytes) / 1e6 / d
+}
+
+// ItemsPerHour is the copy rate in messages per hour.
+func (r Run) ItemsPerHour() float64 {
+	d := r.Duration().Hours()
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.Copied) / d
+}
+
+// Store is the persistence the engine needs. Implementations must be safe
+// for concurrent use and make each call atomic: after a crash at any moment
+// a call has either happened whole or not at all.
+type Store interface {
+	// Mailbox returns the id of a migration, creating it on first use.
+	Mailbox(ctx context.Context, key MailboxKey) (int64, error)
+
+	// Folder returns the saved state of a source folder, or ErrNotFound.
+	Folder(ctx context.Context, mailbox int64, source string) (FolderState, error)
+	// SaveFolder stores the folder state. When the validity values differ
+	// from what is stored, the folder's copies are forgotten in the same
+	// transaction (they belong to another generation of UIDs).
+	SaveFolder(ctx context.Context, mailbox int64, f FolderState) error
+	// Copies calls fn for every recorded copy of the folder.
+	Copies(ctx context.Context, mailbox int64, source string, fn func(Copy) error) error
+	// RecordCopies stores copies and clears their failures, in one transaction.
+	RecordCopies(ctx context.Context, mailbox int64, source string, copies []Copy) error
+
+	// RecordFailures replaces the failures of the given messages.
+	RecordFailures(ctx context.Context, mailbox int64, failures []Failure) error
+	// ClearMailboxFailures removes failures with UID 0 (whole-mailbox failures).
+	ClearMailboxFailures(ctx context.Context, mailbox int64) error
+	// Failures lists the current failures of a mailbox.
+	Failures(ctx context.Context, mailbox int64) ([]Failure, error)
+
+	// StartRun and FinishRun keep pass statistics.
+	StartRun(ctx context.Context, mailbox int64, run *Run) error
+	FinishRun(ctx context.Context, mailbox int64, run *Run) error
+	Runs(ctx context.Context, mailbox int64) ([]Run, error)
+
+	Close() error
+}
