@@ -201,31 +201,38 @@ func TestTemporaryFaultsAreRetriedWithoutDuplicates(t *testing.T) {
 		name   string
 		append func(n int, mailbox string, size int64) error
 		fetch  func(n int) error
+		after  func(n int) error
 	}{
+		{"connection dropped after the message was stored", nil, nil, func(n int) error {
+			if n%29 == 0 && n < 150 {
+				return testimap.ErrDrop
+			}
+			return nil
+		}},
 		{"connection dropped during APPEND", func(n int, _ string, _ int64) error {
 			if n%37 == 0 && n < 150 {
 				return testimap.ErrDrop
 			}
 			return nil
-		}, nil},
+		}, nil, nil},
 		{"throttled", func(n int, _ string, _ int64) error {
 			if n%41 == 0 && n < 150 {
 				return throttled
 			}
 			return nil
-		}, nil},
+		}, nil, nil},
 		{"unavailable", func(n int, _ string, _ int64) error {
 			if n == 20 || n == 90 {
 				return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable, Text: "try later"}
 			}
 			return nil
-		}, nil},
+		}, nil, nil},
 		{"connection dropped during FETCH", nil, func(n int) error {
 			if n == 2 || n == 5 {
 				return testimap.ErrDrop
 			}
 			return nil
-		}},
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -234,6 +241,7 @@ func TestTemporaryFaultsAreRetriedWithoutDuplicates(t *testing.T) {
 			if tt.append != nil {
 				b.dst.Faults.Set(tt.append, nil)
 			}
+			b.dst.Faults.AfterAppend = tt.after
 			if tt.fetch != nil {
 				b.src.Faults.Set(nil, tt.fetch)
 			}

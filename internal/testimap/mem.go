@@ -4,8 +4,8 @@ import (
 	"errors"
 	"io"
 	"log"
-	"os"
 	"net"
+	"os"
 	"sync"
 	"testing"
 
@@ -30,8 +30,11 @@ type Faults struct {
 	mu           sync.Mutex
 	BeforeAppend func(n int, mailbox string, size int64) error
 	BeforeFetch  func(n int) error
-	appends      int
-	fetches      int
+	// AfterAppend runs once the message is stored, before the answer: an
+	// error here (ErrDrop) leaves the client not knowing that it succeeded.
+	AfterAppend func(n int) error
+	appends     int
+	fetches     int
 }
 
 // ErrDrop makes the server close the connection without an answer.
@@ -120,7 +123,18 @@ func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *ima
 		io.Copy(io.Discard, r)
 		return nil, s.fault(err)
 	}
-	return s.SessionNamespace.Append(mailbox, r, options)
+	data, err := s.SessionNamespace.Append(mailbox, r, options)
+	if err == nil {
+		s.faults.mu.Lock()
+		n, hook := s.faults.appends, s.faults.AfterAppend
+		s.faults.mu.Unlock()
+		if hook != nil {
+			if herr := hook(n); herr != nil {
+				return nil, s.fault(herr)
+			}
+		}
+	}
+	return data, err
 }
 
 func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {

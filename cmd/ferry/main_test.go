@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+var ferryBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ferry-bin-")
+	if err != nil {
+		panic(err)
+	}
+	ferryBin = filepath.Join(dir, "ferry")
+	if out, err := exec.Command("go", "build", "-o", ferryBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build ferry: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestKilledMidCopyEndsExact kills `ferry migrate` with SIGKILL at random
+// moments, several times, between two real Dovecot servers with different
+// folder layouts, then lets it finish: the destination must hold exactly
+// the source's messages, nothing missing and nothing doubled.
+func TestKilledMidCopyEndsExact(t *testing.T) {
+	t.Parallel()
+	const user, pw = "carol@example.org", "pw-carol"
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: []testimap.User{{Name: user, Password: pw}}})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: []testimap.User{{Name: user, Password: pw}}})
+	c := testimap.Dial(t, src.Addr, user, pw)
+	mail := corpus.Generate(corpus.Spec{Seed: 42, Messages: 1500, Folders: 10, MaxSize: 1 << 20})
+	if err := corpus.Load(context.Background(), c, mail); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	want := testimap.TakeSnapshot(t, src.Addr, user, pw)
+
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte(pw), 0o600)
+	args := []string{"migrate", "--from", "imap://" + user + "@" + src.Addr, "--to", "imap://" + user + "@" + dst.Addr,
+		"--from-password-file", pwFile, "--to-password-file", pwFile, "--allow-plaintext", "--state", filepath.Join(dir, "state.db")}
+
+	rng := rand.New(rand.NewPCG(7, 7))
+	kills := 0
+	for i := 0; i < 6; i++ {
+		cmd := exec.Command(ferryBin, args...)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		delay := time.Duration(50+rng.IntN(700)) * time.Millisecond
+		select {
+		case err := <-done:
+			t.Logf("run %d finished before the kill (%v)", i, err)
+		case <-time.After(delay):
+			cmd.Process.Signal(syscall.SIGKILL)
+			<-done
+			kills++
+		}
+	}
+	if kills < 3 {
+		t.Fatalf("only %d of the runs were killed mid-copy; the corpus is too small for this machine", kills)
+	}
+	out, err := exec.Command(ferryBin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pw)); d != "" {
+		t.Fatalf("after %d kills the destination differs:\n%s", kills, d)
+	}
+	verify := append([]string{"verify"}, args[1:len(args)-2]...)
+	if out, err := exec.Command(ferryBin, verify...).CombinedOutput(); err != nil {
+		t.Fatalf("ferry verify: %v\n%s", err, out)
+	}
+}
