@@ -1,0 +1,177 @@
+package engine_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+func dovecotEndpoint(d *testimap.Dovecot, login string) imapconn.Endpoint {
+	return imapconn.Endpoint{Host: d.Host, Port: d.Port, Security: imapconn.SecurityStartTLS, User: login, Password: pass, AllowPlaintext: true}
+}
+
+func migrateOnce(t *testing.T, job engine.Job, opts engine.Options) *engine.Result {
+	t.Helper()
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	return engine.New(st, opts).Migrate(ctx, job, nil)
+}
+
+// TestDovecotAcrossLayouts moves the awkward corpus (a 30 MB message, bare
+// LF, 8-bit headers, look-alikes, deep and emoji folders) plus ordinary mail
+// from a '/'-separated Dovecot to a '.'-separated one whose folders live
+// under INBOX., and checks bytes, flags, dates and subscriptions.
+func TestDovecotAcrossLayouts(t *testing.T) {
+	t.Parallel()
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: users})
+	c := testimap.Dial(t, src.Addr, user, pass)
+	for _, m := range []*corpus.Corpus{corpus.Awkward(1), corpus.Generate(corpus.Spec{Seed: 5, Messages: 300, Folders: 12, MaxSize: 1 << 20})} {
+		if err := corpus.Load(context.Background(), c, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := testimap.TakeSnapshot(t, src.Addr, user, pass)
+	r := migrateOnce(t, engine.Job{Source: dovecotEndpoint(src, user), Dest: dovecotEndpoint(dst, user)}, engine.Options{})
+	requireOK(t, r)
+	got := testimap.TakeSnapshot(t, dst.Addr, user, pass)
+	if d := want.Diff(got); d != "" {
+		t.Fatalf("destination differs:\n%s", d)
+	}
+
+	// Folders really live under INBOX. with '.' and international names survive.
+	dc := testimap.Dial(t, dst.Addr, user, pass)
+	list, err := dc.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subscribed := map[string]bool{}
+	for _, l := range list {
+		subscribed[l.Mailbox] = true
+		if l.Mailbox != "INBOX" && !strings.HasPrefix(l.Mailbox, "INBOX.") {
+			t.Errorf("destination folder %q is outside the INBOX. namespace", l.Mailbox)
+		}
+	}
+	srcList, _ := c.List("", "*", &imap.ListOptions{SelectSubscribed: true}).Collect()
+	for _, l := range srcList {
+		if l.Mailbox == "INBOX" {
+			continue
+		}
+		name := "INBOX." + strings.ReplaceAll(strings.ReplaceAll(l.Mailbox, ".", "_"), "/", ".")
+		if !subscribed[name] {
+			t.Errorf("source folder %q is subscribed but %q is not", l.Mailbox, name)
+		}
+	}
+	foundEmoji := false
+	for p := range got {
+		if strings.ContainsRune(p, '📦') || strings.Contains(p, "📁") {
+			foundEmoji = true
+		}
+	}
+	if !foundEmoji {
+		t.Errorf("no emoji folder arrived: %v", keys(got))
+	}
+}
+
+func keys(s testimap.Snapshot) []string {
+	var out []string
+	for k := range s {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestDovecotSpecialUseByRole: the source's Sent goes into the destination's
+// existing "Sent Items", found by role, not by name.
+func TestDovecotSpecialUseByRole(t *testing.T) {
+	t.Parallel()
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: users})
+	dc := testimap.Dial(t, dst.Addr, user, pass)
+	if err := dc.Create("INBOX.Sent Items", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c := testimap.Dial(t, src.Addr, user, pass)
+	mail := corpus.Generate(corpus.Spec{Seed: 9, Messages: 120, Folders: 8, MaxSize: 64 << 10})
+	if err := corpus.Load(context.Background(), c, mail); err != nil {
+		t.Fatal(err)
+	}
+	want := testimap.TakeSnapshot(t, src.Addr, user, pass)
+	requireOK(t, migrateOnce(t, engine.Job{Source: dovecotEndpoint(src, user), Dest: dovecotEndpoint(dst, user)}, engine.Options{}))
+	got := testimap.TakeSnapshot(t, dst.Addr, user, pass)
+	if len(want["Sent"]) == 0 {
+		t.Fatal("corpus has no Sent messages")
+	}
+	if d := (testimap.Snapshot{"x": want["Sent"]}).Diff(testimap.Snapshot{"x": got["Sent Items"]}); d != "" || len(got["Sent"]) != 0 {
+		t.Fatalf("Sent did not go to Sent Items (%d left in Sent):\n%s", len(got["Sent"]), d)
+	}
+}
+
+// TestDovecotMasterUserTLSAndAppendLimit: an administrator acts for the
+// mailbox through SASL PLAIN over implicit TLS at the source; the
+// destination speaks STARTTLS and refuses large messages with APPENDLIMIT.
+func TestDovecotMasterUserTLSAndAppendLimit(t *testing.T) {
+	t.Parallel()
+	admin := testimap.User{Name: "migration-admin", Password: "admin-pw"}
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users, MasterUser: &admin, TLS: true})
+	const limit = 12 << 10
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users, TLS: true, AppendLimit: limit})
+	c := testimap.Dial(t, src.Addr, user, pass)
+	mail := corpus.Generate(corpus.Spec{Seed: 11, Messages: 80, Folders: 4, MaxSize: 400 << 10})
+	if err := corpus.Load(context.Background(), c, mail); err != nil {
+		t.Fatal(err)
+	}
+	big := 0
+	for _, m := range mail.Messages {
+		if m.Size > limit {
+			big++
+		}
+	}
+	host, port, _ := net.SplitHostPort(src.TLSAddr)
+	p, _ := strconv.Atoi(port)
+	job := engine.Job{
+		Source: imapconn.Endpoint{Host: host, Port: p, Security: imapconn.SecurityTLS, User: admin.Name, ActAs: user, Password: admin.Password,
+			TLSConfig: &tls.Config{RootCAs: src.RootCAs, ServerName: "127.0.0.1"}},
+		Dest: imapconn.Endpoint{Host: dst.Host, Port: dst.Port, Security: imapconn.SecurityStartTLS, User: user, Password: pass,
+			TLSConfig: &tls.Config{RootCAs: dst.RootCAs, ServerName: "127.0.0.1"}},
+	}
+	r := migrateOnce(t, job, engine.Options{MaxErrors: 1000})
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if big == 0 || r.Run.Failed != int64(big) || r.Run.Copied != int64(len(mail.Messages)-big) {
+		t.Fatalf("copied %d failed %d; %d messages exceed APPENDLIMIT", r.Run.Copied, r.Run.Failed, big)
+	}
+	for _, f := range r.Failures {
+		if !strings.Contains(f.ServerText, "larger than the limit") {
+			t.Fatalf("unexpected failure %+v", f)
+		}
+	}
+	// The wrong admin password is a permanent, clear error.
+	job.Source.Password = "nope"
+	r = migrateOnce(t, job, engine.Options{})
+	if r.Err == nil || imapconn.IsTemporary(r.Err) || !strings.Contains(r.Err.Error(), "act for "+user) {
+		t.Fatalf("err = %v", r.Err)
+	}
+}
