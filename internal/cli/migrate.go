@@ -127,51 +127,32 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 	}
 	endpoint := func(i int, row mailboxcsv.Side, line int) (imapconn.Endpoint, error) {
 		s := sides[i]
-		var ep imapconn.Endpoint
+		var base imapconn.Endpoint
 		if s.base != nil {
-			ep = *s.base
+			base = *s.base
+		}
+		base.Password, base.OAuth2Token = s.password, s.token
+		if s.admin != "" {
+			// The administrator logs in; the mailbox is the URL's user or the row's address.
+			base.User, base.ActAs = s.admin, base.User
+			if base.ActAs == "" {
+				base.ActAs = row.Address
+			}
+		}
+		ep := base
+		if line > 0 {
+			ep = row.Endpoint(base)
 		}
 		where := s.flag
 		if line > 0 {
 			where = fmt.Sprintf("%s line %d", f.csv, line)
 		}
-		if row.Scheme == "imaps" {
-			ep.Security, ep.Port = imapconn.SecurityTLS, 993
-		} else if row.Scheme == "imap" {
-			ep.Security, ep.Port = imapconn.SecurityStartTLS, 143
-		}
-		if row.Host != "" {
-			if s.base == nil && row.Scheme == "" {
-				ep.Security, ep.Port = imapconn.SecurityTLS, 993
-			}
-			ep.Host = row.Host
-		}
-		if row.Port != 0 {
-			ep.Port = row.Port
-		}
 		if ep.Host == "" {
 			return ep, usageErr("%s: no %s server: give %s imaps://host or a '%s host' column", where, s.name, s.flag, s.name)
 		}
-		login := row.Login
-		if login == "" {
-			login = row.Address
-		}
-		if login == "" {
-			login = ep.User
-		}
-		if s.admin != "" {
-			ep.User, ep.ActAs = s.admin, login
-		} else {
-			ep.User = login
-		}
-		if ep.User == "" {
+		if ep.User == "" || (s.admin != "" && ep.ActAs == "") {
 			return ep, usageErr("%s: no %s user: write it in the URL, e.g. %s imaps://alice@host", where, s.name, s.flag)
 		}
-		ep.Password = row.Password
-		if ep.Password == "" {
-			ep.Password = s.password
-		}
-		ep.OAuth2Token = s.token
 		if ep.Password == "" && ep.OAuth2Token == "" {
 			env := "FERRY_FROM_PASSWORD"
 			if i == 1 {
