@@ -391,8 +391,8 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 }
 
 type inflight struct {
-	cmd *imapclient.AppendCommand
-	msg *message
+	wait func() (*imap.AppendData, error)
+	msg  *message
 }
 
 // copyMessages streams the messages in chunks: one UID FETCH per chunk on
@@ -432,11 +432,7 @@ func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPl
 			last = time.Now()
 		}
 		for f := range results {
-			var data *imap.AppendData
-			err := s.dst.Do(func() (err error) {
-				data, err = f.cmd.Wait()
-				return err
-			})
+			data, err := f.wait()
 			if err != nil {
 				ie := imapconn.Classify("append to "+plan.Dest, err)
 				if ie.Temporary || errors.Is(err, imapconn.ErrDeadConnection) {
@@ -544,19 +540,36 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 			if m == nil {
 				return nil
 			}
-			opts := &imap.AppendOptions{Time: m.date, Flags: appendFlags(m.flags, allowKeywords, allowed)}
-			app := s.dst.Append(plan.Dest, lit.Size(), opts)
-			_, err := io.CopyBuffer(app, lit, buf)
-			cerr := app.Close()
-			if err == nil {
-				err = cerr
+			flags := appendFlags(m.flags, allowKeywords, allowed)
+			var f inflight
+			var err error
+			if s.app != nil {
+				var p *imapconn.PendingAppend
+				p, err = s.app.Append(plan.Dest, flags, m.date, lit.Size(), lit)
+				if err == nil {
+					err = s.app.Flush()
+				}
+				if p != nil {
+					f = inflight{wait: p.Wait, msg: m}
+				}
+			} else {
+				app := s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
+				_, err = io.CopyBuffer(app, lit, buf)
+				if cerr := app.Close(); err == nil {
+					err = cerr
+				}
+				f = inflight{wait: func() (data *imap.AppendData, err error) {
+					err = s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
+					return data, err
+				}, msg: m}
+			}
+			if f.wait != nil {
+				// Even a failed send is waited for: it may have reached the server.
+				results <- f
 			}
 			if err != nil {
-				// The append is in an unknown state; its result comes through Wait.
-				results <- inflight{cmd: app, msg: m}
-				return err
+				return sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
 			}
-			results <- inflight{cmd: app, msg: m}
 			lit = nil
 		}
 	}

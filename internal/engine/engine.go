@@ -236,6 +236,8 @@ func mailboxFailure(pass Pass, err error) store.Failure {
 // session is one connection pair with the state of a running mailbox.
 type session struct {
 	src, dst *imapconn.Conn
+	// app pipelines APPENDs to the destination when it has LITERAL+.
+	app *imapconn.Appender
 }
 
 func (s *session) close() {
@@ -245,7 +247,18 @@ func (s *session) close() {
 	if s.dst != nil {
 		s.dst.Close()
 	}
-	s.src, s.dst = nil, nil
+	if s.app != nil {
+		s.app.Close()
+	}
+	s.src, s.dst, s.app = nil, nil, nil
+}
+
+func (s *session) logout() {
+	if s.app != nil {
+		s.app.Logout()
+	}
+	s.dst.Logout()
+	s.src.Logout()
 }
 
 func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
@@ -258,7 +271,14 @@ func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
 		src.Close()
 		return nil, sideErr("destination", err)
 	}
-	return &session{src: src, dst: dst}, nil
+	s := &session{src: src, dst: dst}
+	if imapconn.SupportsPipelinedAppend(dst.Caps()) {
+		if s.app, err = imapconn.DialAppender(ctx, job.Dest, e.Opts.Conn); err != nil {
+			s.close()
+			return nil, sideErr("destination", err)
+		}
+	}
+	return s, nil
 }
 
 func sideErr(side string, err error) error {
@@ -343,8 +363,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 			defer wg.Done()
 			defer func() {
 				if sess != nil {
-					sess.dst.Logout()
-					sess.src.Logout()
+					sess.logout()
 				}
 			}()
 			for plan := range work {

@@ -467,7 +467,9 @@ func TestCompareFindsMissingMessages(t *testing.T) {
 		}
 		return nil
 	}, nil)
-	b.run(t, nil)
+	if r := b.run(t, nil); r.Run.Failed != 2 {
+		t.Fatalf("failed %d, want the 2 rejected", r.Run.Failed)
+	}
 	cmp, err := engine.New(nil, b.opts).Compare(context.Background(), b.job)
 	if err != nil {
 		t.Fatal(err)

@@ -44,7 +44,7 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { s.src.Logout(); s.dst.Logout() }()
+	defer s.logout()
 	rep := &CheckReport{}
 	for _, side := range []struct {
 		c   *imapconn.Conn
@@ -152,7 +152,7 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer func() { s.src.Logout(); s.dst.Logout() }()
+	defer s.logout()
 	run := &mailboxRun{e: e, job: job, prog: &Progress{},
 		srcNS: Namespace{Delim: s.src.Delim, Prefix: s.src.Prefix}, dstNS: Namespace{Delim: s.dst.Delim, Prefix: s.dst.Prefix}}
 	srcFolders, err := listFolders(s.src)

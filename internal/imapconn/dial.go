@@ -61,14 +61,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		return nil, e
 	}
 	w := newWatchedConn(raw, opt.Timeout)
-	tlsConf := ep.TLSConfig
-	if tlsConf == nil {
-		tlsConf = &tls.Config{}
-	}
-	tlsConf = tlsConf.Clone()
-	if tlsConf.ServerName == "" {
-		tlsConf.ServerName = ep.Host
-	}
+	tlsConf := ep.tlsConfig()
 	copts := &imapclient.Options{TLSConfig: tlsConf}
 
 	var c *imapclient.Client
@@ -110,8 +103,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			conn.Client, conn.watch = c, w
 		} else if !ep.AllowPlaintext {
 			c.Close()
-			return nil, &Error{Op: "connect to " + side, Err: errors.New("the server offers no STARTTLS, so the password would travel unencrypted"),
-				Hint: "use imaps:// if the server has it, or pass --allow-plaintext to accept an unencrypted login"}
+			return nil, errNoStartTLS(side)
 		}
 	}
 	if err := conn.login(ctx); err != nil {
@@ -299,3 +291,14 @@ func (x *xoauth2) Start() (string, []byte, error) {
 // Next answers the server's error challenge with an empty response, as the
 // protocol asks, so that the server sends its final NO.
 func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
+
+func (ep Endpoint) tlsConfig() *tls.Config {
+	conf := &tls.Config{}
+	if ep.TLSConfig != nil {
+		conf = ep.TLSConfig.Clone()
+	}
+	if conf.ServerName == "" {
+		conf.ServerName = ep.Host
+	}
+	return conf
+}

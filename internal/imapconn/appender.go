@@ -1,0 +1,443 @@
+package imapconn
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf16"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Appender is a destination connection that does one thing: APPEND with
+// non-synchronizing literals (LITERAL+), many in flight, answers read in
+// order by a goroutine of its own. go-imap v2 waits for the server's "+"
+// before every literal over 4 KiB, which costs a round trip per message;
+// across a 20 ms link that wait is most of a migration's time. Servers
+// without LITERAL+ are served by Conn.Append instead.
+type Appender struct {
+	Endpoint Endpoint
+	watch    *watchedConn
+	conn     net.Conn
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	utf8     bool // IMAP4rev2 or UTF8=ACCEPT: names go as UTF-8, not modified UTF-7
+	mu       sync.Mutex
+	tag      int
+	queue    chan *PendingAppend
+	readErr  error
+	done     chan struct{}
+}
+
+// PendingAppend is an APPEND whose answer has not been read yet.
+type PendingAppend struct {
+	tag      string
+	finished chan struct{}
+	UID      uint32
+	Validity uint32
+	err      error
+}
+
+// Wait blocks until the server has answered.
+func (p *PendingAppend) Wait() (*imap.AppendData, error) {
+	<-p.finished
+	if p.err != nil {
+		return nil, p.err
+	}
+	return &imap.AppendData{UID: imap.UID(p.UID), UIDValidity: p.Validity}, nil
+}
+
+// SupportsPipelinedAppend reports whether Appender can be used with a server.
+func SupportsPipelinedAppend(caps imap.CapSet) bool { return caps.Has(imap.CapLiteralPlus) }
+
+// DialAppender connects and logs in like Dial, on a connection of its own.
+func DialAppender(ctx context.Context, ep Endpoint, opt Options) (*Appender, error) {
+	if opt.Timeout == 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	dial := opt.DialContext
+	if dial == nil {
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+		dial = d.DialContext
+	}
+	side := ep.String()
+	raw, err := dial(ctx, "tcp", ep.Addr())
+	if err != nil {
+		return nil, &Error{Op: "connect to " + side, Temporary: true, Err: err}
+	}
+	a := &Appender{Endpoint: ep, watch: newWatchedConn(raw, opt.Timeout), queue: make(chan *PendingAppend, 4096), done: make(chan struct{})}
+	a.conn = a.watch
+	a.watch.begin()
+	err = a.handshake(ctx)
+	a.watch.end()
+	if err != nil {
+		a.watch.Close()
+		return nil, err
+	}
+	go a.watch.watch(ctx)
+	go a.readAnswers()
+	return a, nil
+}
+
+func (a *Appender) setConn(c net.Conn) {
+	a.conn = c
+	a.br = bufio.NewReaderSize(c, 16<<10)
+	a.bw = bufio.NewWriterSize(c, 64<<10)
+}
+
+func (a *Appender) handshake(ctx context.Context) error {
+	ep := a.Endpoint
+	side := ep.String()
+	tlsConf := ep.tlsConfig()
+	if ep.Security == SecurityTLS {
+		tc := tls.Client(a.watch, tlsConf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return &Error{Op: "TLS handshake with " + side, Err: err, Hint: "check the host and port (imaps:// is usually port 993) and the server certificate"}
+		}
+		a.setConn(tc)
+	} else {
+		a.setConn(a.watch)
+	}
+	if _, err := a.readLine(); err != nil { // greeting
+		return Classify("greeting from "+side, err)
+	}
+	caps, err := a.capabilities()
+	if err != nil {
+		return err
+	}
+	if ep.Security == SecurityStartTLS {
+		if caps.Has(imap.CapStartTLS) {
+			if err := a.simple("STARTTLS"); err != nil {
+				return Classify("STARTTLS with "+side, err)
+			}
+			tc := tls.Client(a.watch, tlsConf)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				return &Error{Op: "STARTTLS with " + side, Err: err, Hint: "the server offered STARTTLS but the TLS handshake failed; check its certificate"}
+			}
+			a.setConn(tc)
+			if caps, err = a.capabilities(); err != nil {
+				return err
+			}
+		} else if !ep.AllowPlaintext {
+			return errNoStartTLS(side)
+		}
+	}
+	var login string
+	switch {
+	case ep.OAuth2Token != "":
+		login = "AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString([]byte("user="+ep.Mailbox()+"\x01auth=Bearer "+ep.OAuth2Token+"\x01\x01"))
+	case caps.Has(imap.Cap("AUTH=PLAIN")) && caps.Has(imap.CapSASLIR):
+		login = "AUTHENTICATE PLAIN " + base64.StdEncoding.EncodeToString([]byte(ep.ActAs+"\x00"+ep.User+"\x00"+ep.Password))
+	case ep.ActAs != "":
+		return &Error{Op: "log in to " + side, Err: errors.New("the server does not offer AUTH=PLAIN with SASL-IR"), Hint: "an administrator login acting for a mailbox needs SASL PLAIN"}
+	default:
+		login = "LOGIN " + quote(ep.User) + " " + quote(ep.Password)
+	}
+	if err := a.simple(login); err != nil {
+		e := Classify("log in to "+side, err)
+		if !e.Temporary {
+			e.Hint = "check the user name and password"
+		}
+		return e
+	}
+	if caps, err = a.capabilities(); err != nil {
+		return err
+	}
+	if !SupportsPipelinedAppend(caps) {
+		return &Error{Op: "pipelined append to " + side, Err: errors.New("the server lost LITERAL+ after login")}
+	}
+	a.utf8 = caps.Has(imap.CapIMAP4rev2)
+	return nil
+}
+
+func errNoStartTLS(side string) *Error {
+	return &Error{Op: "connect to " + side, Err: errors.New("the server offers no STARTTLS, so the password would travel unencrypted"),
+		Hint: "use imaps:// if the server has it, or pass --allow-plaintext to accept an unencrypted login"}
+}
+
+func (a *Appender) nextTag() string {
+	a.tag++
+	return "F" + strconv.Itoa(a.tag)
+}
+
+// simple sends a command and waits for its tagged answer (handshake only).
+func (a *Appender) simple(cmd string) error {
+	tag := a.nextTag()
+	if _, err := a.bw.WriteString(tag + " " + cmd + "\r\n"); err != nil {
+		return err
+	}
+	if err := a.bw.Flush(); err != nil {
+		return err
+	}
+	for {
+		line, err := a.readLine()
+		if err != nil {
+			return err
+		}
+		if rest, ok := strings.CutPrefix(line, tag+" "); ok {
+			return statusError(rest)
+		}
+		if strings.HasPrefix(line, "* BYE") {
+			return &imap.Error{Type: imap.StatusResponseTypeBye, Text: strings.TrimPrefix(line, "* BYE ")}
+		}
+	}
+}
+
+func (a *Appender) capabilities() (imap.CapSet, error) {
+	tag := a.nextTag()
+	a.bw.WriteString(tag + " CAPABILITY\r\n")
+	if err := a.bw.Flush(); err != nil {
+		return nil, Classify("read capabilities", err)
+	}
+	caps := imap.CapSet{}
+	for {
+		line, err := a.readLine()
+		if err != nil {
+			return nil, Classify("read capabilities", err)
+		}
+		if rest, ok := strings.CutPrefix(line, "* CAPABILITY "); ok {
+			for _, c := range strings.Fields(rest) {
+				caps[imap.Cap(strings.ToUpper(c))] = struct{}{}
+			}
+		}
+		if rest, ok := strings.CutPrefix(line, tag+" "); ok {
+			if err := statusError(rest); err != nil {
+				return nil, Classify("read capabilities", err)
+			}
+			return caps, nil
+		}
+	}
+}
+
+// readLine reads one response line, with any literals it carries inlined.
+func (a *Appender) readLine() (string, error) {
+	var sb strings.Builder
+	for {
+		line, err := a.br.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		sb.WriteString(line)
+		if i := strings.LastIndexByte(line, '{'); i >= 0 && strings.HasSuffix(line, "}") {
+			n, err := strconv.Atoi(strings.TrimSuffix(line[i+1:len(line)-1], "+"))
+			if err == nil && n >= 0 && n < 1<<20 {
+				buf := make([]byte, n)
+				if _, err := io.ReadFull(a.br, buf); err != nil {
+					return "", err
+				}
+				sb.Write(buf)
+				continue
+			}
+		}
+		return sb.String(), nil
+	}
+}
+
+// statusError turns "OK ...", "NO [CODE] text" or "BAD text" into nil or *imap.Error.
+func statusError(rest string) error {
+	typ, text, _ := strings.Cut(rest, " ")
+	var code string
+	if strings.HasPrefix(text, "[") {
+		if end := strings.IndexByte(text, ']'); end > 0 {
+			code, text = text[1:end], strings.TrimSpace(text[end+1:])
+		}
+	}
+	code, _, _ = strings.Cut(code, " ") // "APPENDUID 1 2" -> "APPENDUID"
+	switch strings.ToUpper(typ) {
+	case "OK":
+		return nil
+	case "NO":
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCode(code), Text: text}
+	default:
+		return &imap.Error{Type: imap.StatusResponseTypeBad, Code: imap.ResponseCode(code), Text: text}
+	}
+}
+
+// Append sends one APPEND with the message streamed from r (size bytes) and
+// returns at once; the answer comes through the returned PendingAppend.
+func (a *Appender) Append(mailbox string, flags []imap.Flag, date time.Time, size int64, r io.Reader) (*PendingAppend, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.readErr != nil {
+		return nil, a.readErr
+	}
+	p := &PendingAppend{tag: a.nextTag(), finished: make(chan struct{})}
+	var sb strings.Builder
+	sb.WriteString(p.tag + " APPEND ")
+	if a.utf8 {
+		sb.WriteString(quote(mailbox))
+	} else {
+		sb.WriteString(quote(encodeUTF7(mailbox)))
+	}
+	sb.WriteString(" (")
+	for i, f := range flags {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(string(f))
+	}
+	sb.WriteString(")")
+	if !date.IsZero() {
+		sb.WriteString(` "` + date.Format("02-Jan-2006 15:04:05 -0700") + `"`)
+	}
+	fmt.Fprintf(&sb, " {%d+}\r\n", size)
+	a.watch.begin() // until the answer is read
+	a.queue <- p
+	if _, err := a.bw.WriteString(sb.String()); err != nil {
+		return p, err
+	}
+	n, err := io.CopyN(a.bw, r, size)
+	if err == nil && n != size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		// The server is waiting for bytes that will not come: the connection is unusable.
+		a.conn.Close()
+		return p, err
+	}
+	a.bw.WriteString("\r\n")
+	return p, nil
+}
+
+// Flush sends what is buffered; call it before waiting for answers.
+func (a *Appender) Flush() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.bw.Flush()
+}
+
+func (a *Appender) readAnswers() {
+	defer close(a.done)
+	var cur *PendingAppend
+	fail := func(err error) {
+		a.mu.Lock()
+		a.readErr = err
+		a.mu.Unlock()
+		a.conn.Close()
+		if cur != nil {
+			cur.err = err
+			close(cur.finished)
+			a.watch.end()
+		}
+		for {
+			select {
+			case p := <-a.queue:
+				p.err = err
+				close(p.finished)
+				a.watch.end()
+			default:
+				return
+			}
+		}
+	}
+	for {
+		line, err := a.readLine()
+		if err != nil {
+			if a.watch.killed.Load() {
+				err = fmt.Errorf("%w: %v", ErrDeadConnection, err)
+			}
+			fail(err)
+			return
+		}
+		if strings.HasPrefix(line, "* BYE") {
+			fail(&imap.Error{Type: imap.StatusResponseTypeBye, Text: strings.TrimPrefix(line, "* BYE ")})
+			return
+		}
+		if strings.HasPrefix(line, "*") || strings.HasPrefix(line, "+") {
+			continue
+		}
+		tag, rest, _ := strings.Cut(line, " ")
+		if cur == nil {
+			select {
+			case cur = <-a.queue:
+			default:
+				continue // an answer to nothing we sent
+			}
+		}
+		if tag != cur.tag {
+			fail(fmt.Errorf("imap: answer %q out of order, expected %s", tag, cur.tag))
+			return
+		}
+		cur.err = statusError(rest)
+		if cur.err == nil {
+			if i := strings.Index(strings.ToUpper(rest), "[APPENDUID "); i >= 0 {
+				f := strings.Fields(strings.TrimRight(rest[i+11:], "]"))
+				if len(f) >= 2 {
+					v, _ := strconv.ParseUint(f[0], 10, 32)
+					u, _ := strconv.ParseUint(strings.TrimRight(f[1], "]"), 10, 32)
+					cur.Validity, cur.UID = uint32(v), uint32(u)
+				}
+			}
+		}
+		close(cur.finished)
+		a.watch.end()
+		cur = nil
+	}
+}
+
+// Close drops the connection; pending appends fail.
+func (a *Appender) Close() error {
+	err := a.watch.Close()
+	<-a.done
+	return err
+}
+
+// Logout ends the session politely, bounded in time.
+func (a *Appender) Logout() {
+	a.mu.Lock()
+	a.bw.WriteString(a.nextTag() + " LOGOUT\r\n")
+	a.bw.Flush()
+	a.mu.Unlock()
+	select {
+	case <-a.done:
+	case <-time.After(5 * time.Second):
+	}
+	a.Close()
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// encodeUTF7 is IMAP's modified UTF-7 for mailbox names (RFC 3501 5.1.3).
+func encodeUTF7(s string) string {
+	var sb strings.Builder
+	var run []rune
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		u := utf16.Encode(run)
+		b := make([]byte, 2*len(u))
+		for i, c := range u {
+			b[2*i], b[2*i+1] = byte(c>>8), byte(c)
+		}
+		enc := base64.StdEncoding.WithPadding(base64.NoPadding).EncodeToString(b)
+		sb.WriteString("&" + strings.ReplaceAll(enc, "/", ",") + "-")
+		run = run[:0]
+	}
+	for _, r := range s {
+		if r >= 0x20 && r <= 0x7e {
+			flush()
+			if r == '&' {
+				sb.WriteString("&-")
+			} else {
+				sb.WriteRune(r)
+			}
+			continue
+		}
+		run = append(run, r)
+	}
+	flush()
+	return sb.String()
+}
