@@ -175,3 +175,57 @@ func TestDovecotMasterUserTLSAndAppendLimit(t *testing.T) {
 		t.Fatalf("err = %v", r.Err)
 	}
 }
+
+// TestDovecotConnectionCutMidMessage cuts the source connection in the
+// middle of message bodies, several times, through a proxy in front of a
+// real Dovecot: the copy resumes and ends exact.
+func TestDovecotConnectionCutMidMessage(t *testing.T) {
+	t.Parallel()
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: users})
+	c := testimap.Dial(t, src.Addr, user, pass)
+	mail := corpus.Generate(corpus.Spec{Seed: 21, Messages: 400, Folders: 6, MaxSize: 2 << 20})
+	if err := corpus.Load(context.Background(), c, mail); err != nil {
+		t.Fatal(err)
+	}
+	want := testimap.TakeSnapshot(t, src.Addr, user, pass)
+	proxy := testimap.StartProxy(t, src.Addr)
+	job := engine.Job{Source: dovecotEndpoint(src, user), Dest: dovecotEndpoint(dst, user)}
+	host, port, _ := net.SplitHostPort(proxy.Addr)
+	job.Source.Host = host
+	job.Source.Port, _ = strconv.Atoi(port)
+
+	prog := &engine.Progress{}
+	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// Re-arm the cut a few times while the copy runs.
+	stop := make(chan struct{})
+	armed := make(chan struct{})
+	go func() {
+		defer close(armed)
+		for i := 0; i < 4; i++ {
+			proxy.CutAfter(int64(2<<20 + i*1500<<10))
+			for proxy.Cuts() <= int64(i) {
+				select {
+				case <-stop:
+					return
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}
+	}()
+	r := engine.New(st, engine.Options{MaxBackoff: 20 * time.Millisecond}).Migrate(context.Background(), job, prog)
+	close(stop)
+	<-armed
+	requireOK(t, r)
+	if proxy.Cuts() < 2 {
+		t.Fatalf("only %d cuts happened", proxy.Cuts())
+	}
+	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pass)); d != "" {
+		t.Fatalf("after %d cuts the destination differs:\n%s", proxy.Cuts(), d)
+	}
+}
