@@ -63,6 +63,13 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	if st.Appending {
+		// A run died mid-copy: wait until APPENDs it had sent are stored, or
+		// they would land after the matching below and be copied twice.
+		if dsel, err = r.settle(ctx, s, plan); err != nil {
+			return err
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) || st.SourceValidity != sel.UIDValidity || st.DestValidity != dsel.UIDValidity || st.Dest != plan.Dest {
 		// A new generation of UIDs on either side: what we knew is void, and
 		// the destination is matched by content from its first message.
@@ -173,7 +180,15 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	// 5. Copy, streaming each message from the source literal into the destination's APPEND.
 	permFlags := dsel.PermanentFlags
 	if len(send) > 0 {
+		st.Appending = true
+		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+			return err
+		}
 		if err := r.copyMessages(ctx, s, plan, send, permFlags); err != nil {
+			return err
+		}
+		st.Appending = false
+		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
 	}
@@ -734,4 +749,46 @@ func bodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32][32]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// settleQuiet is how long the destination's UIDNEXT must stay unchanged
+// before Ferry believes no APPEND of an interrupted run is still arriving.
+var settleQuiet, settleMax = 1500 * time.Millisecond, 60 * time.Second
+
+// settle waits until the destination folder stops growing, then selects it again.
+func (r *mailboxRun) settle(ctx context.Context, s *session, plan FolderPlan) (*imap.SelectData, error) {
+	r.prog.setPhase("waiting for the destination to settle after an interrupted run")
+	deadline := time.Now().Add(settleMax)
+	var last imap.UID
+	stableSince := time.Now()
+	for time.Now().Before(deadline) {
+		var st *imap.StatusData
+		err := s.dst.Do(func() (err error) {
+			st, err = s.dst.Status(plan.Dest, &imap.StatusOptions{UIDNext: true}).Wait()
+			return err
+		})
+		if err != nil {
+			return nil, sideErr("destination", imapconn.Classify("read the state of "+plan.Dest, err))
+		}
+		if st.UIDNext != last {
+			last, stableSince = st.UIDNext, time.Now()
+		} else if time.Since(stableSince) >= settleQuiet {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	r.prog.setPhase("copying")
+	var dsel *imap.SelectData
+	err := s.dst.Do(func() (err error) {
+		dsel, err = s.dst.Select(plan.Dest, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return nil, sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
+	}
+	return dsel, nil
 }

@@ -29,6 +29,11 @@ type FolderState struct {
 	// or above it, so a crash between APPEND and checkpoint is repaired by
 	// looking only there.
 	DestScannedUID uint32
+	// Appending is set while messages are being appended and cleared when
+	// the folder's copy ends. Found set, it means a run died mid-copy: the
+	// server may still be storing APPENDs that were on their way, so the
+	// next run waits for the destination to settle before it matches.
+	Appending bool
 }
 
 // Copy records that a source message is in the destination.

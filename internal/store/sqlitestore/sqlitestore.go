@@ -97,8 +97,8 @@ func (s *Store) Mailbox(ctx context.Context, key store.MailboxKey) (int64, error
 
 func (s *Store) Folder(ctx context.Context, mailbox int64, source string) (store.FolderState, error) {
 	f := store.FolderState{Source: source}
-	err := s.db.QueryRowContext(ctx, `SELECT source_validity, dest, dest_validity, dest_scanned_uid FROM folders WHERE mailbox_id = ? AND source = ?`,
-		mailbox, source).Scan(&f.SourceValidity, &f.Dest, &f.DestValidity, &f.DestScannedUID)
+	err := s.db.QueryRowContext(ctx, `SELECT source_validity, dest, dest_validity, dest_scanned_uid, appending FROM folders WHERE mailbox_id = ? AND source = ?`,
+		mailbox, source).Scan(&f.SourceValidity, &f.Dest, &f.DestValidity, &f.DestScannedUID, &f.Appending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, store.ErrNotFound
 	}
@@ -119,10 +119,10 @@ func (s *Store) SaveFolder(ctx context.Context, mailbox int64, f store.FolderSta
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO folders(mailbox_id, source, source_validity, dest, dest_validity, dest_scanned_uid) VALUES (?,?,?,?,?,?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO folders(mailbox_id, source, source_validity, dest, dest_validity, dest_scanned_uid, appending) VALUES (?,?,?,?,?,?,?)
 			ON CONFLICT(mailbox_id, source) DO UPDATE SET source_validity=excluded.source_validity, dest=excluded.dest,
-			dest_validity=excluded.dest_validity, dest_scanned_uid=excluded.dest_scanned_uid`,
-			mailbox, f.Source, f.SourceValidity, f.Dest, f.DestValidity, f.DestScannedUID)
+			dest_validity=excluded.dest_validity, dest_scanned_uid=excluded.dest_scanned_uid, appending=excluded.appending`,
+			mailbox, f.Source, f.SourceValidity, f.Dest, f.DestValidity, f.DestScannedUID, f.Appending)
 		return err
 	})
 }
