@@ -1,0 +1,54 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/store"
+	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestFileIsPrivateAndReopens(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "sub", "state.db")
+	s, err := sqlitestore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v", st.Mode(), err)
+	}
+	s, err = sqlitestore.Open(context.Background(), path) // migrations are not applied twice
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+}
+
+func TestNotAStateFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "junk.db")
+	os.WriteFile(path, []byte(strings.Repeat("not sqlite ", 100)), 0o600)
+	_, err := sqlitestore.Open(context.Background(), path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("err = %v", err)
+	}
+}

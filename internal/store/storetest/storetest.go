@@ -1,0 +1,157 @@
+// Package storetest is the conformance suite every store.Store
+// implementation passes: the embedded SQLite store now, PostgreSQL later.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Run runs the suite. open returns a new, empty store for each subtest.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	key := store.MailboxKey{Source: "imaps://alice@old.example:993", Destination: "imaps://alice@new.example:993"}
+
+	t.Run("MailboxIsStable", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		a, err := s.Mailbox(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := s.Mailbox(ctx, key)
+		c, _ := s.Mailbox(ctx, store.MailboxKey{Source: key.Source, Destination: "imaps://alice@other.example:993"})
+		if a != b || a == c {
+			t.Fatalf("ids %d %d %d", a, b, c)
+		}
+	})
+
+	t.Run("FolderStateAndCopies", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		if _, err := s.Folder(ctx, mb, "INBOX"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+		f := store.FolderState{Source: "INBOX", SourceValidity: 7, Dest: "INBOX", DestValidity: 9, DestScannedUID: 12, Appending: true}
+		if err := s.SaveFolder(ctx, mb, f); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Folder(ctx, mb, "INBOX")
+		if err != nil || got != f {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+		copies := []store.Copy{{SourceUID: 1, DestUID: 10, Fingerprint: []byte{1, 2}, Flags: `\Seen`, Size: 100}, {SourceUID: 2, DestUID: 0, Fingerprint: []byte{3}, Size: 5}}
+		if err := s.RecordCopies(ctx, mb, "INBOX", copies); err != nil {
+			t.Fatal(err)
+		}
+		copies[0].Flags = `\Flagged \Seen`
+		if err := s.RecordCopies(ctx, mb, "INBOX", copies[:1]); err != nil { // an update, not a second row
+			t.Fatal(err)
+		}
+		var read []store.Copy
+		s.Copies(ctx, mb, "INBOX", func(c store.Copy) error { read = append(read, c); return nil })
+		if len(read) != 2 || read[0].Flags != `\Flagged \Seen` || read[1].DestUID != 0 || !bytes.Equal(read[0].Fingerprint, []byte{1, 2}) {
+			t.Fatalf("copies = %+v", read)
+		}
+		// Same validity: copies stay. New validity: they are forgotten.
+		f.DestScannedUID, f.Appending = 20, false
+		s.SaveFolder(ctx, mb, f)
+		if n := count(t, s, mb, "INBOX"); n != 2 {
+			t.Fatalf("%d copies after saving the same generation", n)
+		}
+		f.SourceValidity = 8
+		s.SaveFolder(ctx, mb, f)
+		if n := count(t, s, mb, "INBOX"); n != 0 {
+			t.Fatalf("%d copies survived a UIDVALIDITY change", n)
+		}
+	})
+
+	t.Run("FailuresClearedByCopies", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		fs := []store.Failure{
+			{Folder: "INBOX", UID: 3, Subject: "Hi", Size: 40 << 20, Pass: "full", ServerText: "NO [TOOBIG]", Hint: "split it", At: time.Now()},
+			{Folder: "Sent", UID: 4, Pass: "full", Temporary: true, ServerText: "NO throttled"},
+			{Pass: "full", ServerText: "login failed"},
+		}
+		if err := s.RecordFailures(ctx, mb, fs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordFailures(ctx, mb, fs[:1]); err != nil { // replaces, does not add
+			t.Fatal(err)
+		}
+		got, _ := s.Failures(ctx, mb)
+		if len(got) != 3 {
+			t.Fatalf("failures = %+v", got)
+		}
+		s.RecordCopies(ctx, mb, "INBOX", []store.Copy{{SourceUID: 3, DestUID: 1, Fingerprint: []byte{1}}})
+		s.ClearMailboxFailures(ctx, mb)
+		got, _ = s.Failures(ctx, mb)
+		if len(got) != 1 || got[0].Folder != "Sent" || !got[0].Temporary {
+			t.Fatalf("failures = %+v", got)
+		}
+	})
+
+	t.Run("Runs", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		start := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+		r := &store.Run{Pass: "full", Started: start}
+		if err := s.StartRun(ctx, mb, r); err != nil || r.ID == 0 {
+			t.Fatalf("start: %v id %d", err, r.ID)
+		}
+		r.Ended, r.Status, r.Copied, r.CopiedBytes, r.Skipped, r.Failed = start.Add(30*time.Minute), "completed", 500, 250e6, 3, 1
+		if err := s.FinishRun(ctx, mb, r); err != nil {
+			t.Fatal(err)
+		}
+		runs, err := s.Runs(ctx, mb)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("runs %+v %v", runs, err)
+		}
+		got := runs[0]
+		if !got.Started.Equal(start) || got.Copied != 500 || got.Status != "completed" || got.MBPerHour() != 500 || got.ItemsPerHour() != 1000 {
+			t.Fatalf("run = %+v (MB/hr %v items/hr %v)", got, got.MBPerHour(), got.ItemsPerHour())
+		}
+	})
+
+	t.Run("ConcurrentWriters", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		var wg sync.WaitGroup
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 50; i++ {
+					uid := uint32(w*1000 + i + 1)
+					if err := s.RecordCopies(ctx, mb, "INBOX", []store.Copy{{SourceUID: uid, DestUID: uid, Fingerprint: []byte{byte(i)}}}); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if n := count(t, s, mb, "INBOX"); n != 400 {
+			t.Fatalf("%d copies, want 400", n)
+		}
+	})
+}
+
+func count(t *testing.T, s store.Store, mb int64, folder string) int {
+	n := 0
+	if err := s.Copies(context.Background(), mb, folder, func(store.Copy) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
