@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -158,6 +159,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if err != nil {
 		return err
 	}
+	todo = slices.DeleteFunc(todo, func(m *message) bool { return r.setAside(plan.Source.Name, m.uid) })
 	var send []*message
 	var sendBytes int64
 	var tooBig []store.Failure
@@ -450,18 +452,23 @@ func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPl
 			data, err := f.wait()
 			if err != nil {
 				ie := imapconn.Classify("append to "+plan.Dest, err)
-				if ie.Temporary || errors.Is(err, imapconn.ErrDeadConnection) {
+				var answer *imap.Error
+				refused := errors.As(err, &answer) && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
+				if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, f.msg.uid)) {
 					if waitErr == nil {
 						waitErr = sideErr("destination", ie)
 					}
 					continue
 				}
 				hint := ie.Hint
+				if ie.Temporary {
+					hint = fmt.Sprintf("the destination refused this message %d times with a temporary answer; it was set aside so the mailbox could go on: run Retry errors later", maxRefusals)
+				}
 				if hint == "" {
 					hint = "the destination refused this message; check the server's words, fix or remove the message at the source, then run Retry errors"
 				}
 				failures = append(failures, store.Failure{Folder: plan.Source.Name, UID: f.msg.uid, Subject: f.msg.subject, Size: f.msg.size,
-					Pass: string(r.e.Opts.Pass), ServerText: imapconn.ServerWords(err), Hint: hint})
+					Pass: string(r.e.Opts.Pass), Temporary: ie.Temporary, ServerText: imapconn.ServerWords(err), Hint: hint})
 				continue
 			}
 			batch = append(batch, store.Copy{SourceUID: f.msg.uid, DestUID: uint32(data.UID), Fingerprint: f.msg.fp[:], Flags: f.msg.flags, Size: f.msg.size})
@@ -791,4 +798,26 @@ func (r *mailboxRun) settle(ctx context.Context, s *session, plan FolderPlan) (*
 		return nil, sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
 	}
 	return dsel, nil
+}
+
+// maxRefusals: a message the destination answers NO to this many times with
+// a temporary-looking answer ([LIMIT], [UNAVAILABLE], throttling) is set aside
+// for this run, so that one message cannot keep a whole mailbox from moving.
+const maxRefusals = 3
+
+func (r *mailboxRun) refusedAgain(folder string, uid uint32) bool {
+	r.refusalsMu.Lock()
+	defer r.refusalsMu.Unlock()
+	if r.refusals == nil {
+		r.refusals = map[string]int{}
+	}
+	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	r.refusals[k]++
+	return r.refusals[k] >= maxRefusals
+}
+
+func (r *mailboxRun) setAside(folder string, uid uint32) bool {
+	r.refusalsMu.Lock()
+	defer r.refusalsMu.Unlock()
+	return r.refusals[fmt.Sprintf("%s\x00%d", folder, uid)] >= maxRefusals
 }

@@ -300,6 +300,9 @@ type mailboxRun struct {
 	errors   atomic.Int64
 	cancel   context.CancelCauseFunc
 	counters folderCounters
+
+	refusalsMu sync.Mutex
+	refusals   map[string]int // folder and UID -> temporary refusals in this run
 }
 
 func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) error {

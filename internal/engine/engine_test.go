@@ -310,6 +310,28 @@ func TestPermanentRejectionsAreReportedAndMailboxGoesOn(t *testing.T) {
 	b.requireExact(t)
 }
 
+func TestMessageRefusedAgainAndAgainIsSetAside(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(12))
+	var victim atomic.Int64
+	b.dst.Faults.Set(func(n int, _ string, size int64) error {
+		if n == 7 {
+			victim.Store(size)
+		}
+		if size == victim.Load() {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit, Text: "message exceeds a limit"}
+		}
+		return nil
+	}, nil)
+	r := b.run(t, nil)
+	if r.Err != nil || r.Run.Failed != 1 || r.Run.Copied != int64(len(b.corpus.Messages))-1 {
+		t.Fatalf("err=%v failed=%d copied=%d", r.Err, r.Run.Failed, r.Run.Copied)
+	}
+	if f := r.Failures[0]; !f.Temporary || !strings.Contains(f.Hint, "Retry errors") {
+		t.Fatalf("failure = %+v", f)
+	}
+}
+
 func TestMaxErrorsStopsTheMailbox(t *testing.T) {
 	t.Parallel()
 	b := setup(t, smallCorpus(6))

@@ -22,6 +22,9 @@ type Error struct {
 	Temporary bool
 	// RetryAfter is the server's back-off hint, zero when it gave none.
 	RetryAfter time.Duration
+	// Throttled: the server limits the rate of the whole session; the
+	// command that got the answer is not at fault.
+	Throttled bool
 	// Hint says what a person can do about it.
 	Hint string
 	Err  error
@@ -83,7 +86,7 @@ func Classify(op string, err error) *Error {
 		lower := strings.ToLower(text)
 		switch {
 		case strings.Contains(lower, "throttl"), strings.Contains(lower, "try again later"), strings.Contains(lower, "server busy"):
-			e.Temporary = true
+			e.Temporary, e.Throttled = true, true
 			e.Hint = "the server is throttling Ferry; it backs off and resumes on its own"
 			return e
 		}
