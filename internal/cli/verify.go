@@ -70,6 +70,9 @@ holds every source message.`,
 					for _, m := range d.Missing {
 						fmt.Fprintf(w, "  missing in %s: %s\n", d.Folder, m)
 					}
+					for _, m := range d.ExtraList {
+						fmt.Fprintf(w, "  extra in %s: %s\n", d.Dest, m)
+					}
 				}
 				if cmp.Complete() {
 					fmt.Fprintf(w, "  complete: the destination holds every source message (%d extra)\n\n", cmp.Extra)

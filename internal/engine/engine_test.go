@@ -496,7 +496,26 @@ func TestCompareFindsMissingMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cmp.Missing != 2 || cmp.Complete() {
-		t.Fatalf("missing = %d, want 2", cmp.Missing)
+	if cmp.Missing != 2 || cmp.Complete() || cmp.Extra != 0 {
+		t.Fatalf("missing = %d, want 2; extra %d", cmp.Missing, cmp.Extra)
+	}
+	// New mail at the destination is extra, and does not make it incomplete.
+	c := testimap.Dial(t, b.dst.Addr, user, pass)
+	msg := "Subject: arrived after cutover\r\n\r\nhello\r\n"
+	app := c.Append("INBOX", int64(len(msg)), nil)
+	app.Write([]byte(msg))
+	app.Close()
+	if _, err := app.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	b.dst.Faults.Set(nil, nil)
+	requireOK(t, b.run(t, func(o *engine.Options) { o.Pass = engine.PassRetry }))
+	cmp, err = engine.New(nil, b.opts).Compare(context.Background(), b.job)
+	var extras []string
+	for _, f := range cmp.Folders {
+		extras = append(extras, f.ExtraList...)
+	}
+	if err != nil || !cmp.Complete() || cmp.Extra != 1 || !strings.Contains(strings.Join(extras, ""), "arrived after cutover") {
+		t.Fatalf("after retry: %v %+v", err, cmp)
 	}
 }

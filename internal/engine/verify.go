@@ -127,6 +127,7 @@ type FolderDiff struct {
 	Missing     []string `json:"missing,omitempty"` // subjects (or UIDs) of source messages absent from the destination
 	MissingN    int      `json:"missing_count"`
 	Extra       int      `json:"extra_count"` // destination messages with no source counterpart (new mail is normal here)
+	ExtraList   []string `json:"extra,omitempty"`
 }
 
 // Comparison is what `ferry verify` reports.
@@ -198,8 +199,16 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 				}
 			}
 		}
-		d.Extra = len(dst) - (len(src) - d.MissingN)
-		d.Extra = max(d.Extra, 0)
+		// Extra: destination messages beyond what the source accounts for.
+		for fp, ds := range dstBy {
+			matched := len(srcBy[fp])
+			for _, m := range ds[min(matched, len(ds)):] {
+				d.Extra++
+				if len(d.ExtraList) < 20 {
+					d.ExtraList = append(d.ExtraList, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, humanBytes(m.size)))
+				}
+			}
+		}
 		out.Missing += d.MissingN
 		out.Extra += d.Extra
 		out.Folders = append(out.Folders, d)
