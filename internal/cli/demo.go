@@ -17,7 +17,7 @@ import (
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/imapconn"
-	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
 )
 
 // memServer is an in-process IMAP server for the demo.
@@ -101,7 +101,7 @@ Full again to show that a re-run copies nothing twice.`,
 				return err
 			}
 			defer os.RemoveAll(dir)
-			st, err := sqlitestore.Open(ctx, filepath.Join(dir, "state.db"))
+			st, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "state.db"))
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
-	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
 )
 
 // connFlags are the flags that say how to reach both sides; migrate and verify share them.
@@ -307,7 +307,7 @@ mailboxes failed, 2 usage or configuration error.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			st, err := sqlitestore.Open(ctx, statePath)
+			st, err := sqlstore.OpenSQLite(ctx, statePath)
 			if err != nil {
 				return usageErr("%v", err)
 			}

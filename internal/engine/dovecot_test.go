@@ -15,7 +15,7 @@ import (
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/imapconn"
-	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
 	"github.com/ferryhq/ferry/internal/testimap"
 )
 
@@ -25,7 +25,7 @@ func dovecotEndpoint(d *testimap.Dovecot, login string) imapconn.Endpoint {
 
 func migrateOnce(t *testing.T, job engine.Job, opts engine.Options) *engine.Result {
 	t.Helper()
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestDovecotConnectionCutMidMessage(t *testing.T) {
 	job.Source.Port, _ = strconv.Atoi(port)
 
 	prog := &engine.Progress{}
-	st, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "state.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/store"
-	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
 	"github.com/ferryhq/ferry/internal/testimap"
 )
 
@@ -63,7 +63,7 @@ func setup(t *testing.T, c *corpus.Corpus) *testBundle {
 
 func (b *testBundle) openStore(t *testing.T) {
 	t.Helper()
-	st, err := sqlitestore.Open(context.Background(), b.statePath)
+	st, err := sqlstore.OpenSQLite(context.Background(), b.statePath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ CREATE TABLE folders (
     dest             TEXT NOT NULL,
     dest_validity    INTEGER NOT NULL,
     dest_scanned_uid INTEGER NOT NULL DEFAULT 0,
+    appending        INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (mailbox_id, source)
 );
 CREATE TABLE copies (

@@ -1,4 +1,4 @@
-package sqlitestore_test
+package sqlstore_test
 
 import (
 	"context"
@@ -8,14 +8,14 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/store"
-	"github.com/ferryhq/ferry/internal/store/sqlitestore"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
 	"github.com/ferryhq/ferry/internal/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := sqlitestore.Open(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+		s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "state.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,7 +27,7 @@ func TestConformance(t *testing.T) {
 func TestFileIsPrivateAndReopens(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "sub", "state.db")
-	s, err := sqlitestore.Open(context.Background(), path)
+	s, err := sqlstore.OpenSQLite(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestFileIsPrivateAndReopens(t *testing.T) {
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, %v", st.Mode(), err)
 	}
-	s, err = sqlitestore.Open(context.Background(), path) // migrations are not applied twice
+	s, err = sqlstore.OpenSQLite(context.Background(), path) // migrations are not applied twice
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestNotAStateFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "junk.db")
 	os.WriteFile(path, []byte(strings.Repeat("not sqlite ", 100)), 0o600)
-	_, err := sqlitestore.Open(context.Background(), path)
+	_, err := sqlstore.OpenSQLite(context.Background(), path)
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("err = %v", err)
 	}

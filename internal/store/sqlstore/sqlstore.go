@@ -1,0 +1,364 @@
+// Package sqlstore is Ferry's store on SQL: the embedded SQLite file (one
+// machine, nothing to set up) or a PostgreSQL server (many workers). One
+// implementation serves both; queries are written once with '?' and
+// rebound for PostgreSQL, and each dialect has its own schema files.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL flavour.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is a store.Store on a SQL database.
+type Store struct {
+	db      *sql.DB
+	dialect Dialect
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens a database named by a URL (postgres://...) or a file path (SQLite).
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+}
+
+// OpenSQLite opens (creating when missing) the state file and applies the schema.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create the folder for the state file %s: %w", path, err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	// SQLite has one writer; one connection keeps transactions from tripping on each other.
+	db.SetMaxOpenConns(1)
+	s := &Store{db: db, dialect: SQLite}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	os.Chmod(path, 0o600)
+	return s, nil
+}
+
+// OpenPostgres connects to a PostgreSQL database and applies the schema.
+func OpenPostgres(ctx context.Context, url string) (*Store, error) {
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to PostgreSQL (%s): %w", redactURL(url), err)
+	}
+	s := &Store{db: db, dialect: Postgres}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("PostgreSQL %s: %w", redactURL(url), err)
+	}
+	return s, nil
+}
+
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	at := strings.LastIndex(rest, "@")
+	if !ok || at < 0 {
+		return u
+	}
+	user, _, _ := strings.Cut(rest[:at], ":")
+	return scheme + "://" + user + "@" + rest[at+1:]
+}
+
+// DB is the underlying database (the job queue shares it).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect says which database this is.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// q rebinds '?' placeholders for the dialect.
+func (s *Store) q(query string) string {
+	if s.dialect != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if tx != nil {
+		return tx.ExecContext(ctx, s.q(query), args...)
+	}
+	return s.db.ExecContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if tx != nil {
+		return tx.QueryRowContext(ctx, s.q(query), args...)
+	}
+	return s.db.QueryRowContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.db.QueryContext(ctx, s.q(query), args...)
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ferry_schema (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
+	}
+	if s.dialect == Postgres {
+		// Several processes may start at once; one applies the schema.
+		conn, err := s.db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7239001)`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7239001)`)
+	}
+	var version int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM ferry_schema`).Scan(&version); err != nil {
+		return err
+	}
+	names, _ := fs.Glob(migrations, "migrations/"+string(s.dialect)+"/*.sql")
+	sort.Strings(names)
+	for _, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
+		if err != nil || n <= version {
+			continue
+		}
+		body, _ := migrations.ReadFile(name)
+		err = s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply schema %s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO ferry_schema(version) VALUES (?)`), n)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) Mailbox(ctx context.Context, key store.MailboxKey) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, nil, `INSERT INTO mailboxes(source, destination) VALUES (?, ?)
+		ON CONFLICT(source, destination) DO UPDATE SET source = excluded.source RETURNING id`, key.Source, key.Destination).Scan(&id)
+	return id, err
+}
+
+func (s *Store) Folder(ctx context.Context, mailbox int64, source string) (store.FolderState, error) {
+	f := store.FolderState{Source: source}
+	err := s.queryRow(ctx, nil, `SELECT source_validity, dest, dest_validity, dest_scanned_uid, appending FROM folders WHERE mailbox_id = ? AND source = ?`,
+		mailbox, source).Scan(&f.SourceValidity, &f.Dest, &f.DestValidity, &f.DestScannedUID, &f.Appending)
+	if errors.Is(err, sql.ErrNoRows) {
+		return f, store.ErrNotFound
+	}
+	return f, err
+}
+
+func (s *Store) SaveFolder(ctx context.Context, mailbox int64, f store.FolderState) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var sv, dv uint32
+		var dest string
+		err := s.queryRow(ctx, tx, `SELECT source_validity, dest, dest_validity FROM folders WHERE mailbox_id = ? AND source = ?`, mailbox, f.Source).Scan(&sv, &dest, &dv)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case sv != f.SourceValidity || dv != f.DestValidity || dest != f.Dest:
+			if _, err := s.exec(ctx, tx, `DELETE FROM copies WHERE mailbox_id = ? AND folder = ?`, mailbox, f.Source); err != nil {
+				return err
+			}
+		}
+		_, err = s.exec(ctx, tx, `INSERT INTO folders(mailbox_id, source, source_validity, dest, dest_validity, dest_scanned_uid, appending) VALUES (?,?,?,?,?,?,?)
+			ON CONFLICT(mailbox_id, source) DO UPDATE SET source_validity=excluded.source_validity, dest=excluded.dest,
+			dest_validity=excluded.dest_validity, dest_scanned_uid=excluded.dest_scanned_uid, appending=excluded.appending`,
+			mailbox, f.Source, f.SourceValidity, f.Dest, f.DestValidity, f.DestScannedUID, f.Appending)
+		return err
+	})
+}
+
+func (s *Store) Copies(ctx context.Context, mailbox int64, source string, fn func(store.Copy) error) error {
+	rows, err := s.query(ctx, `SELECT source_uid, dest_uid, fingerprint, flags, size FROM copies WHERE mailbox_id = ? AND folder = ? ORDER BY source_uid`, mailbox, source)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c store.Copy
+		if err := rows.Scan(&c.SourceUID, &c.DestUID, &c.Fingerprint, &c.Flags, &c.Size); err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, copies []store.Copy) error {
+	if len(copies) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES (?,?,?,?,?,?,?)
+			ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		del, err := tx.PrepareContext(ctx, s.q(`DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid = ?`))
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		for _, c := range copies {
+			if _, err := ins.ExecContext(ctx, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size); err != nil {
+				return err
+			}
+			if _, err := del.ExecContext(ctx, mailbox, source, c.SourceUID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) RecordFailures(ctx context.Context, mailbox int64, failures []store.Failure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, f := range failures {
+			if f.At.IsZero() {
+				f.At = time.Now()
+			}
+			_, err := s.exec(ctx, tx, `INSERT INTO failures(mailbox_id, folder, uid, subject, size, pass, temporary, server_text, hint, at) VALUES (?,?,?,?,?,?,?,?,?,?)
+				ON CONFLICT(mailbox_id, folder, uid) DO UPDATE SET subject=excluded.subject, size=excluded.size, pass=excluded.pass, temporary=excluded.temporary,
+				server_text=excluded.server_text, hint=excluded.hint, at=excluded.at`,
+				mailbox, f.Folder, f.UID, f.Subject, f.Size, f.Pass, f.Temporary, f.ServerText, f.Hint, f.At.UTC().Format(time.RFC3339Nano))
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) ClearMailboxFailures(ctx context.Context, mailbox int64) error {
+	_, err := s.exec(ctx, nil, `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0`, mailbox)
+	return err
+}
+
+func (s *Store) Failures(ctx context.Context, mailbox int64) ([]store.Failure, error) {
+	rows, err := s.query(ctx, `SELECT folder, uid, subject, size, pass, temporary, server_text, hint, at FROM failures WHERE mailbox_id = ? ORDER BY folder, uid`, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Failure
+	for rows.Next() {
+		var f store.Failure
+		var at string
+		if err := rows.Scan(&f.Folder, &f.UID, &f.Subject, &f.Size, &f.Pass, &f.Temporary, &f.ServerText, &f.Hint, &at); err != nil {
+			return nil, err
+		}
+		f.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) StartRun(ctx context.Context, mailbox int64, run *store.Run) error {
+	return s.queryRow(ctx, nil, `INSERT INTO runs(mailbox_id, pass, started, status) VALUES (?,?,?,?) RETURNING id`,
+		mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running").Scan(&run.ID)
+}
+
+func (s *Store) FinishRun(ctx context.Context, mailbox int64, run *store.Run) error {
+	_, err := s.exec(ctx, nil, `UPDATE runs SET ended=?, status=?, error=?, copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, flags_updated=? WHERE id=? AND mailbox_id=?`,
+		run.Ended.UTC().Format(time.RFC3339Nano), run.Status, run.Error, run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.FlagsUpdated, run.ID, mailbox)
+	return err
+}
+
+func (s *Store) Runs(ctx context.Context, mailbox int64) ([]store.Run, error) {
+	rows, err := s.query(ctx, `SELECT id, pass, started, COALESCE(ended,''), status, error, copied, copied_bytes, skipped, failed, failed_bytes, flags_updated FROM runs WHERE mailbox_id = ? ORDER BY id`, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Run
+	for rows.Next() {
+		var r store.Run
+		var started, ended string
+		if err := rows.Scan(&r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated); err != nil {
+			return nil, err
+		}
+		r.Started, _ = time.Parse(time.RFC3339Nano, started)
+		r.Ended, _ = time.Parse(time.RFC3339Nano, ended)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
