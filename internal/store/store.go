@@ -125,5 +125,6 @@ type Store interface {
 	FinishRun(ctx context.Context, mailbox int64, run *Run) error
 	Runs(ctx context.Context, mailbox int64) ([]Run, error)
 
+	Projects
 	Close() error
 }

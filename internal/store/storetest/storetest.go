@@ -146,6 +146,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("%d copies, want 400", n)
 		}
 	})
+
+	runProjects(t, open)
 }
 
 func count(t *testing.T, s store.Store, mb int64, folder string) int {

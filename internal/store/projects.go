@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Customer is an organisation whose tenant is onboarded and migrated.
+type Customer struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	Domain   string    `json:"primary_domain"`
+	Location string    `json:"location,omitempty"`
+	Industry string    `json:"industry,omitempty"`
+	Size     string    `json:"size,omitempty"`
+	Created  time.Time `json:"created"`
+}
+
+// Endpoint is a mail system of a customer, reused across projects.
+type Endpoint struct {
+	ID             int64     `json:"id"`
+	CustomerID     int64     `json:"customer_id"`
+	Name           string    `json:"name"`
+	Type           string    `json:"type"` // see projects.EndpointTypes
+	Host           string    `json:"host"`
+	Port           int       `json:"port"`
+	Security       string    `json:"security"` // "tls" or "starttls"
+	AllowPlaintext bool      `json:"allow_plaintext"`
+	AdminUser      string    `json:"admin_user,omitempty"` // endpoint-level administrator acting for every mailbox
+	HasCredentials bool      `json:"has_credentials"`
+	MaxMessageSize int64     `json:"max_message_size"`         // bytes, 0 = no limit
+	DailyDownload  int64     `json:"daily_download,omitempty"` // bytes per mailbox per day the source allows (Gmail)
+	DailyUpload    int64     `json:"daily_upload,omitempty"`   // bytes per mailbox per day the destination accepts (Gmail)
+	Created        time.Time `json:"created"`
+	// Sealed credentials: never leave the server.
+	SealedPassword string `json:"-"`
+	SealedToken    string `json:"-"`
+}
+
+// Project pairs a source and a destination endpoint of one customer.
+type Project struct {
+	ID              int64          `json:"id"`
+	CustomerID      int64          `json:"customer_id"`
+	Name            string         `json:"name"`
+	Kind            string         `json:"kind"` // "mailbox" now; "document", "archive", "public-folder" later
+	SourceID        int64          `json:"source_endpoint_id"`
+	DestID          int64          `json:"destination_endpoint_id"`
+	MaxConcurrent   int            `json:"max_concurrent_migrations"`
+	MaxErrors       int            `json:"max_errors_per_migration"`
+	DoNotRetry      bool           `json:"do_not_retry_errors"`
+	Include         []string       `json:"folder_include,omitempty"`
+	Exclude         []string       `json:"folder_exclude,omitempty"`
+	DateFrom        time.Time      `json:"date_from,omitzero"`
+	DateTo          time.Time      `json:"date_to,omitzero"`
+	ItemTypes       []string       `json:"item_types"`
+	Closed          bool           `json:"closed"`
+	Created         time.Time      `json:"created"`
+	ItemCount       int            `json:"item_count"`
+	StatusBreakdown map[string]int `json:"status_breakdown,omitempty"`
+}
+
+// Item statuses, in the words of the migration service.
+const (
+	StatusNotSubmitted      = "Not Submitted"
+	StatusQueued            = "Queued"
+	StatusRunning           = "Running"
+	StatusCompletedVerify   = "Completed (Verification)"
+	StatusCompletedTrial    = "Completed (Trial)"
+	StatusCompletedPrestage = "Completed (Pre-stage)"
+	StatusCompleted         = "Completed"
+	StatusFailed            = "Failed"
+	StatusStopped           = "Stopped"
+)
+
+// Statuses lists every item status.
+var Statuses = []string{StatusNotSubmitted, StatusQueued, StatusRunning, StatusCompletedVerify, StatusCompletedTrial,
+	StatusCompletedPrestage, StatusCompleted, StatusFailed, StatusStopped}
+
+// Item is one mailbox pair of a project.
+type Item struct {
+	ID          int64     `json:"id"`
+	ProjectID   int64     `json:"project_id"`
+	Source      string    `json:"source"`
+	Dest        string    `json:"destination"`
+	SourceLogin string    `json:"source_login,omitempty"`
+	DestLogin   string    `json:"destination_login,omitempty"`
+	Status      string    `json:"status"`
+	LastPass    string    `json:"last_pass,omitempty"`
+	Errors      int       `json:"error_count"`
+	MailboxID   int64     `json:"-"` // the engine's state for this pair
+	Updated     time.Time `json:"updated"`
+	// Per-item credentials, sealed, for endpoints without administrator credentials.
+	SealedSourcePassword string `json:"-"`
+	SealedDestPassword   string `json:"-"`
+}
+
+// ItemFilter selects items of a project.
+type ItemFilter struct {
+	Status []string
+	IDs    []int64
+	Search string // substring of source or destination
+	Limit  int
+	Offset int
+}
+
+// Lease is a running migration's hold on one of its project's slots.
+type Lease struct {
+	ItemID    int64
+	ProjectID int64
+	Owner     string
+	Expires   time.Time
+}
+
+// Projects is the part of the store for customers, endpoints, projects and items.
+type Projects interface {
+	CreateCustomer(ctx context.Context, c *Customer) error
+	Customer(ctx context.Context, id int64) (Customer, error)
+	Customers(ctx context.Context) ([]Customer, error)
+	DeleteCustomer(ctx context.Context, id int64) error
+
+	CreateEndpoint(ctx context.Context, e *Endpoint) error
+	Endpoint(ctx context.Context, id int64) (Endpoint, error)
+	Endpoints(ctx context.Context, customerID int64) ([]Endpoint, error)
+	UpdateEndpoint(ctx context.Context, e Endpoint) error
+	DeleteEndpoint(ctx context.Context, id int64) error
+
+	CreateProject(ctx context.Context, p *Project) error
+	Project(ctx context.Context, id int64) (Project, error)
+	ProjectsOf(ctx context.Context, customerID int64) ([]Project, error)
+	UpdateProject(ctx context.Context, p Project) error
+
+	// CreateItems adds items in one transaction; a duplicate source or
+	// destination within the project fails the whole call with ErrDuplicate.
+	CreateItems(ctx context.Context, items []*Item) error
+	Item(ctx context.Context, id int64) (Item, error)
+	Items(ctx context.Context, projectID int64, f ItemFilter) ([]Item, int, error)
+	UpdateItem(ctx context.Context, it Item) error
+	// SetItemStatus changes status (and last pass, error count) of an item.
+	SetItemStatus(ctx context.Context, id int64, status, pass string, errors int) error
+	// EraseProjectCredentials blanks every sealed credential of a project's items.
+	EraseProjectCredentials(ctx context.Context, projectID int64) error
+
+	// AcquireLease takes a slot when the project has fewer than max live
+	// leases (and the item none held by another owner), atomically across
+	// every process sharing the database.
+	AcquireLease(ctx context.Context, l Lease, max int) (bool, error)
+	// Leases lists the live leases of a project.
+	Leases(ctx context.Context, projectID int64) ([]Lease, error)
+	RenewLease(ctx context.Context, l Lease) error
+	ReleaseLease(ctx context.Context, itemID int64, owner string) error
+
+	// SealedCredentials lists every sealed value, for key rotation.
+	SealedCredentials(ctx context.Context) ([]SealedCredential, error)
+	// Reseal replaces one sealed value.
+	Reseal(ctx context.Context, c SealedCredential) error
+}
+
+// SealedCredential is one sealed value and where it lives.
+type SealedCredential struct {
+	Table  string // "endpoints" or "items"
+	Column string // sealed_password, sealed_token, sealed_source_password, sealed_dest_password
+	ID     int64
+	Value  string
+}
+
+// ErrDuplicate is returned when an item would repeat a mailbox of its project.
+var ErrDuplicate = errors.New("duplicate")

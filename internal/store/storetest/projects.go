@@ -1,0 +1,193 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// projectFixture creates a customer, two endpoints and a project.
+func projectFixture(t *testing.T, s store.Store) (store.Customer, store.Project) {
+	t.Helper()
+	ctx := context.Background()
+	c := store.Customer{Name: "Contoso", Domain: "contoso.com", Industry: "Retail", Size: "500"}
+	if err := s.CreateCustomer(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	src := store.Endpoint{CustomerID: c.ID, Name: "old", Type: "dovecot", Host: "old.contoso.com", Port: 993, Security: "tls", AdminUser: "admin", SealedPassword: "v1:x:y"}
+	dst := store.Endpoint{CustomerID: c.ID, Name: "new", Type: "office365", Host: "outlook.office365.com", Port: 993, Security: "tls", MaxMessageSize: 35 << 20}
+	for _, e := range []*store.Endpoint{&src, &dst} {
+		if err := s.CreateEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := store.Project{CustomerID: c.ID, Name: "Mailboxes", Kind: "mailbox", SourceID: src.ID, DestID: dst.ID, MaxConcurrent: 10, MaxErrors: 50,
+		Include: []string{"INBOX", "Archive*"}, ItemTypes: []string{"mail"}}
+	if err := s.CreateProject(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	return c, p
+}
+
+func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+
+	t.Run("CustomersEndpointsProjects", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		c, p := projectFixture(t, s)
+		if err := s.CreateCustomer(ctx, &store.Customer{Name: "Contoso", Domain: "x"}); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("duplicate customer: %v", err)
+		}
+		got, err := s.Project(ctx, p.ID)
+		if err != nil || got.Name != "Mailboxes" || len(got.Include) != 2 || got.MaxConcurrent != 10 {
+			t.Fatalf("project %+v %v", got, err)
+		}
+		eps, _ := s.Endpoints(ctx, c.ID)
+		if len(eps) != 2 || !eps[1].HasCredentials || eps[0].HasCredentials {
+			t.Fatalf("endpoints %+v", eps)
+		}
+		if err := s.DeleteEndpoint(ctx, p.SourceID); err == nil {
+			t.Fatal("deleted an endpoint a project uses")
+		}
+		got.MaxConcurrent, got.Closed = 4, true
+		if err := s.UpdateProject(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.Project(ctx, p.ID); got.MaxConcurrent != 4 || !got.Closed {
+			t.Fatalf("update lost: %+v", got)
+		}
+		if _, err := s.Customer(ctx, 9999); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("err = %v", err)
+		}
+		if err := s.DeleteCustomer(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Project(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("project survived its customer: %v", err)
+		}
+	})
+
+	t.Run("ItemsDuplicatesFilters", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		var items []*store.Item
+		for i := 0; i < 25; i++ {
+			items = append(items, &store.Item{ProjectID: p.ID, Source: fmt.Sprintf("user%02d@contoso.com", i), Dest: fmt.Sprintf("user%02d@contoso.onmicrosoft.com", i)})
+		}
+		if err := s.CreateItems(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		dup := []*store.Item{{ProjectID: p.ID, Source: "new@contoso.com", Dest: "new@x"}, {ProjectID: p.ID, Source: "USER03@contoso.com", Dest: "other@x"}}
+		if err := s.CreateItems(ctx, dup); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("duplicate source accepted: %v", err)
+		}
+		if _, n, _ := s.Items(ctx, p.ID, store.ItemFilter{}); n != 25 {
+			t.Fatalf("%d items after a refused batch, want 25 (all or nothing)", n)
+		}
+		s.SetItemStatus(ctx, items[3].ID, store.StatusFailed, "full", 7)
+		s.SetItemStatus(ctx, items[4].ID, store.StatusCompleted, "full", 0)
+		failed, n, _ := s.Items(ctx, p.ID, store.ItemFilter{Status: []string{store.StatusFailed}})
+		if n != 1 || failed[0].Errors != 7 || failed[0].LastPass != "full" {
+			t.Fatalf("failed items %+v", failed)
+		}
+		page, n, _ := s.Items(ctx, p.ID, store.ItemFilter{Search: "USER1", Limit: 5, Offset: 5})
+		if n != 10 || len(page) != 5 || page[0].Source != "user15@contoso.com" {
+			t.Fatalf("search page: total %d %+v", n, page)
+		}
+		byID, _, _ := s.Items(ctx, p.ID, store.ItemFilter{IDs: []int64{items[0].ID, items[24].ID}})
+		if len(byID) != 2 {
+			t.Fatalf("by id %+v", byID)
+		}
+		got, _ := s.Project(ctx, p.ID)
+		if got.ItemCount != 25 || got.StatusBreakdown[store.StatusNotSubmitted] != 23 {
+			t.Fatalf("breakdown %+v", got.StatusBreakdown)
+		}
+	})
+
+	t.Run("LeasesHoldTheLimit", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		var items []*store.Item
+		for i := 0; i < 12; i++ {
+			items = append(items, &store.Item{ProjectID: p.ID, Source: fmt.Sprintf("u%d@a", i), Dest: fmt.Sprintf("u%d@b", i)})
+		}
+		s.CreateItems(ctx, items)
+		var got atomic.Int32
+		var wg sync.WaitGroup
+		for i, it := range items {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.AcquireLease(ctx, store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: fmt.Sprintf("w%d", i%3), Expires: time.Now().Add(time.Minute)}, 4)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					got.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if got.Load() != 4 {
+			t.Fatalf("%d leases granted with a limit of 4", got.Load())
+		}
+		ls, _ := s.Leases(ctx, p.ID)
+		if len(ls) != 4 {
+			t.Fatalf("leases %+v", ls)
+		}
+		// Another owner cannot take a held item; the holder renews; expiry frees the slot.
+		held := ls[0]
+		if ok, _ := s.AcquireLease(ctx, store.Lease{ItemID: held.ItemID, ProjectID: p.ID, Owner: "intruder", Expires: time.Now().Add(time.Minute)}, 10); ok {
+			t.Fatal("a held item was leased twice")
+		}
+		if err := s.RenewLease(ctx, store.Lease{ItemID: held.ItemID, Owner: held.Owner, Expires: time.Now().Add(-time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, _ := s.AcquireLease(ctx, store.Lease{ItemID: held.ItemID, ProjectID: p.ID, Owner: "next", Expires: time.Now().Add(time.Minute)}, 4); !ok {
+			t.Fatal("an expired lease still holds its slot")
+		}
+		for _, l := range ls[1:] {
+			s.ReleaseLease(ctx, l.ItemID, l.Owner)
+		}
+		if ls, _ = s.Leases(ctx, p.ID); len(ls) != 1 {
+			t.Fatalf("after release: %+v", ls)
+		}
+	})
+
+	t.Run("SealedCredentials", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		it := &store.Item{ProjectID: p.ID, Source: "a@x", Dest: "b@y", SealedSourcePassword: "v1:k:s", SealedDestPassword: "v1:k:d"}
+		s.CreateItems(ctx, []*store.Item{it})
+		creds, err := s.SealedCredentials(ctx)
+		if err != nil || len(creds) != 3 {
+			t.Fatalf("creds %+v %v", creds, err)
+		}
+		for _, c := range creds {
+			c.Value = "v1:new:" + c.Column
+			if err := s.Reseal(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := s.Item(ctx, it.ID)
+		if got.SealedDestPassword != "v1:new:sealed_dest_password" {
+			t.Fatalf("item %+v", got)
+		}
+		if err := s.EraseProjectCredentials(ctx, p.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ = s.Item(ctx, it.ID); got.SealedSourcePassword != "" || got.SealedDestPassword != "" {
+			t.Fatal("credentials survived the erase")
+		}
+	})
+}
