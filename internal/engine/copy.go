@@ -352,6 +352,11 @@ func (r *mailboxRun) matchByBody(s *session, srcs []*message, dsts []uint32) ([]
 // choose applies the pass to the messages not yet in the destination.
 func (r *mailboxRun) choose(ctx context.Context, plan FolderPlan, pending []*message) ([]*message, error) {
 	opts := r.e.Opts
+	if !opts.DateFrom.IsZero() || !opts.DateTo.IsZero() {
+		pending = slices.DeleteFunc(slices.Clone(pending), func(m *message) bool {
+			return (!opts.DateFrom.IsZero() && m.date.Before(opts.DateFrom)) || (!opts.DateTo.IsZero() && !m.date.Before(opts.DateTo))
+		})
+	}
 	switch opts.Pass {
 	case PassTrial:
 		// The newest messages say most about whether the move works.

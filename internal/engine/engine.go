@@ -77,6 +77,9 @@ type Options struct {
 	MaxErrors      int // a mailbox stops after this many failed messages; 0 means 50
 	Connections    int // connection pairs per mailbox; 0 means 4
 	Filter         Filter
+	// DateFrom and DateTo limit every pass to messages whose internal date
+	// is in [DateFrom, DateTo); zero means open-ended.
+	DateFrom, DateTo time.Time
 	Conn           imapconn.Options
 	// MaxAttempts bounds reconnections after temporary errors without progress; 0 means 8.
 	MaxAttempts int

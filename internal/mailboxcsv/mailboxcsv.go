@@ -137,6 +137,16 @@ const emptyFileMsg = "no mailboxes listed; expected a header line such as `sourc
 // has problems it returns no rows and an Errors value holding all of them
 // (plus the detected format); an error reading r is returned as is.
 func Parse(name string, r io.Reader) ([]Row, Format, error) {
+	rows, format, err := ParseAll(name, r)
+	if err != nil {
+		return nil, format, err
+	}
+	return rows, format, nil
+}
+
+// ParseAll is Parse for callers that may skip invalid rows: it returns the
+// rows without problems together with the Errors of the others.
+func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return nil, Header, fmt.Errorf("reading %s: %w", name, err)
@@ -185,7 +195,17 @@ func Parse(name string, r io.Reader) ([]Row, Format, error) {
 			a, b := p.errs[i], p.errs[j]
 			return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
 		})
-		return nil, format, p.errs
+		bad := map[int]bool{}
+		for _, e := range p.errs {
+			bad[e.Line] = true
+		}
+		var good []Row
+		for _, row := range p.rows {
+			if !bad[row.Line] {
+				good = append(good, row)
+			}
+		}
+		return good, format, p.errs
 	}
 	return p.rows, format, nil
 }

@@ -89,6 +89,8 @@ type Item struct {
 	LastPass    string    `json:"last_pass,omitempty"`
 	Errors      int       `json:"error_count"`
 	MailboxID   int64     `json:"-"` // the engine's state for this pair
+	JobID       int64     `json:"-"` // the queued or running pass's job
+	DoneJobID   int64     `json:"-"` // the last job that finished: a rescued copy of it does not run again
 	Updated     time.Time `json:"updated"`
 	// Per-item credentials, sealed, for endpoints without administrator credentials.
 	SealedSourcePassword string `json:"-"`

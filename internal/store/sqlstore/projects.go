@@ -286,13 +286,13 @@ func (s *Store) UpdateProject(ctx context.Context, p store.Project) error {
 	return affected(res, err, "project", p.ID)
 }
 
-const itemCols = `id, project_id, source, dest, source_login, dest_login, sealed_source_password, sealed_dest_password, status, last_pass, errors, mailbox_id, updated`
+const itemCols = `id, project_id, source, dest, source_login, dest_login, sealed_source_password, sealed_dest_password, status, last_pass, errors, mailbox_id, job_id, done_job_id, updated`
 
 func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
 	var it store.Item
 	var updated string
 	err := sc.Scan(&it.ID, &it.ProjectID, &it.Source, &it.Dest, &it.SourceLogin, &it.DestLogin, &it.SealedSourcePassword, &it.SealedDestPassword,
-		&it.Status, &it.LastPass, &it.Errors, &it.MailboxID, &updated)
+		&it.Status, &it.LastPass, &it.Errors, &it.MailboxID, &it.JobID, &it.DoneJobID, &updated)
 	it.Updated = parseTS(updated)
 	return it, err
 }
@@ -371,9 +371,9 @@ func (s *Store) Items(ctx context.Context, projectID int64, f store.ItemFilter) 
 
 func (s *Store) UpdateItem(ctx context.Context, it store.Item) error {
 	res, err := s.exec(ctx, nil, `UPDATE items SET source=?, dest=?, source_key=?, dest_key=?, source_login=?, dest_login=?, sealed_source_password=?,
-		sealed_dest_password=?, status=?, last_pass=?, errors=?, mailbox_id=?, updated=? WHERE id=?`,
+		sealed_dest_password=?, status=?, last_pass=?, errors=?, mailbox_id=?, job_id=?, done_job_id=?, updated=? WHERE id=?`,
 		it.Source, it.Dest, strings.ToLower(it.Source), strings.ToLower(it.Dest), it.SourceLogin, it.DestLogin, it.SealedSourcePassword,
-		it.SealedDestPassword, it.Status, it.LastPass, it.Errors, it.MailboxID, ts(time.Now()), it.ID)
+		it.SealedDestPassword, it.Status, it.LastPass, it.Errors, it.MailboxID, it.JobID, it.DoneJobID, ts(time.Now()), it.ID)
 	if isUnique(err) {
 		return fmt.Errorf("%s → %s is already in the project: %w", it.Source, it.Dest, store.ErrDuplicate)
 	}

@@ -59,6 +59,8 @@ CREATE TABLE items (
     last_pass              TEXT NOT NULL DEFAULT '',
     errors                 INTEGER NOT NULL DEFAULT 0,
     mailbox_id             INTEGER NOT NULL DEFAULT 0,
+    job_id                 INTEGER NOT NULL DEFAULT 0,
+    done_job_id            INTEGER NOT NULL DEFAULT 0,
     updated                TEXT NOT NULL,
     UNIQUE (project_id, source_key),
     UNIQUE (project_id, dest_key)

@@ -1,0 +1,206 @@
+// Package jobs runs migration passes as River jobs, on the same SQLite file
+// or PostgreSQL database as the store, in `ferry serve` or any number of
+// `ferry worker` processes.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// PassArgs is one pass over one item. River keeps at most one such job per
+// item and pass queued or running (unique by arguments).
+type PassArgs struct {
+	ItemID        int64  `json:"item_id" river:"unique"`
+	Pass          string `json:"pass" river:"unique"`
+	OlderThanDays int    `json:"older_than_days,omitempty"`
+}
+
+// Kind names the job type.
+func (PassArgs) Kind() string { return "ferry_pass" }
+
+// ErrNoSlot tells the queue that the project has no free slot now; the job
+// waits and tries again.
+var ErrNoSlot = errors.New("the project's maximum of concurrent migrations is reached")
+
+// Runner runs one pass for one item. jobID identifies the job so that a
+// copy of a finished job (rescued from a dead worker) is recognised.
+type Runner interface {
+	RunPass(ctx context.Context, jobID int64, args PassArgs) error
+}
+
+// Options tune the queue.
+type Options struct {
+	Workers int // concurrent jobs in this process; 0 = 20
+	// RescueAfter: a job still running this long after it started is handed
+	// to another worker when its holder died. Leases keep a live holder's
+	// item from running twice. 0 = 2 minutes.
+	RescueAfter time.Duration
+	// Poll is how often idle workers look for jobs; 0 = 1 s.
+	Poll time.Duration
+	// InsertOnly builds a client that queues jobs and runs none (CLI).
+	InsertOnly bool
+}
+
+// Queue is the job system, whichever the database.
+type Queue interface {
+	// Enqueue queues a pass for items; at zero means now. It returns the job
+	// id per item, 0 for items whose pass was already queued or running.
+	Enqueue(ctx context.Context, args []PassArgs, at time.Time) ([]int64, error)
+	// Cancel stops a queued or running job.
+	Cancel(ctx context.Context, jobID int64) error
+	Start(ctx context.Context) error
+	// Stop waits for running jobs to finish or checkpoint, up to ctx's deadline, then cancels them.
+	Stop(ctx context.Context) error
+}
+
+type queue[TTx any] struct {
+	client *river.Client[TTx]
+}
+
+type passWorker struct {
+	river.WorkerDefaults[PassArgs]
+	runner Runner
+	poll   time.Duration
+}
+
+// Timeout: a migration takes as long as it takes.
+func (w *passWorker) Timeout(*river.Job[PassArgs]) time.Duration { return -1 }
+
+func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
+	err := w.runner.RunPass(ctx, job.ID, job.Args)
+	if errors.Is(err, ErrNoSlot) {
+		return river.JobSnooze(w.poll * 2)
+	}
+	if err != nil && ctx.Err() != nil {
+		// Shut down or cancelled mid-copy: the engine checkpointed; the job resumes at the next start.
+		return river.JobSnooze(0)
+	}
+	return err
+}
+
+func config(runner Runner, o Options) (*river.Config, error) {
+	if o.Workers <= 0 {
+		o.Workers = 20
+	}
+	if o.RescueAfter <= 0 {
+		o.RescueAfter = 2 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	cfg := &river.Config{
+		FetchPollInterval:    o.Poll,
+		FetchCooldown:        min(o.Poll, 100*time.Millisecond),
+		RescueStuckJobsAfter: o.RescueAfter,
+		JobTimeout:           -1,
+		MaxAttempts:          5,
+	}
+	if !o.InsertOnly {
+		workers := river.NewWorkers()
+		if err := river.AddWorkerSafely(workers, &passWorker{runner: runner, poll: o.Poll}); err != nil {
+			return nil, err
+		}
+		cfg.Workers = workers
+		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
+	}
+	return cfg, nil
+}
+
+func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("prepare the job tables: %w", err)
+	}
+	return nil
+}
+
+// NewSQLite builds the queue on the store's SQLite database.
+func NewSQLite(ctx context.Context, db *sql.DB, runner Runner, o Options) (Queue, error) {
+	driver := riversqlite.New(db)
+	if err := migrateRiver(ctx, driver); err != nil {
+		return nil, err
+	}
+	cfg, err := config(runner, o)
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has no LISTEN/NOTIFY: workers poll.
+	cfg.PollOnly = true
+	c, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &queue[*sql.Tx]{client: c}, nil
+}
+
+// NewPostgres builds the queue on a PostgreSQL pool.
+func NewPostgres(ctx context.Context, pool *pgxpool.Pool, runner Runner, o Options) (Queue, error) {
+	driver := riverpgxv5.New(pool)
+	if err := migrateRiver(ctx, driver); err != nil {
+		return nil, err
+	}
+	cfg, err := config(runner, o)
+	if err != nil {
+		return nil, err
+	}
+	c, err := river.NewClient[pgx.Tx](driver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &queue[pgx.Tx]{client: c}, nil
+}
+
+var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
+
+func (q *queue[TTx]) Enqueue(ctx context.Context, args []PassArgs, at time.Time) ([]int64, error) {
+	ids := make([]int64, len(args))
+	for i, a := range args {
+		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
+		if !at.IsZero() {
+			opts.ScheduledAt = at
+		}
+		res, err := q.client.Insert(ctx, a, opts)
+		if err != nil {
+			return nil, fmt.Errorf("queue %s for item %d: %w", a.Pass, a.ItemID, err)
+		}
+		if !res.UniqueSkippedAsDuplicate {
+			ids[i] = res.Job.ID
+		}
+	}
+	return ids, nil
+}
+
+func (q *queue[TTx]) Cancel(ctx context.Context, jobID int64) error {
+	_, err := q.client.JobCancel(ctx, jobID)
+	if errors.Is(err, river.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+func (q *queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
+
+func (q *queue[TTx]) Stop(ctx context.Context) error {
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return q.client.StopAndCancel(context.WithoutCancel(ctx))
+	}
+	return err
+}

@@ -1,0 +1,225 @@
+package projects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/mailboxcsv"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// ItemInput adds one mailbox pair.
+type ItemInput struct {
+	Source         string `json:"source"`
+	Dest           string `json:"destination"`
+	SourceLogin    string `json:"source_login,omitempty"`
+	DestLogin      string `json:"destination_login,omitempty"`
+	SourcePassword string `json:"source_password,omitempty"`
+	DestPassword   string `json:"destination_password,omitempty"`
+}
+
+func (s *Service) openProject(ctx context.Context, id int64) (store.Project, store.Endpoint, store.Endpoint, error) {
+	p, err := s.Store.Project(ctx, id)
+	if err != nil {
+		return p, store.Endpoint{}, store.Endpoint{}, err
+	}
+	src, err := s.Store.Endpoint(ctx, p.SourceID)
+	if err != nil {
+		return p, src, store.Endpoint{}, err
+	}
+	dst, err := s.Store.Endpoint(ctx, p.DestID)
+	return p, src, dst, err
+}
+
+// checkItem validates one pair against the project's endpoints.
+func checkItem(in *ItemInput, src, dst store.Endpoint) error {
+	in.Source, in.Dest = strings.TrimSpace(in.Source), strings.TrimSpace(in.Dest)
+	if in.Source == "" {
+		return invalid("source", "every item needs a source mailbox")
+	}
+	if in.Dest == "" {
+		return invalid("destination", "every item needs a destination mailbox")
+	}
+	for _, side := range []struct {
+		field, value, login, password string
+		ep                            store.Endpoint
+	}{{"source", in.Source, in.SourceLogin, in.SourcePassword, src}, {"destination", in.Dest, in.DestLogin, in.DestPassword, dst}} {
+		t, _ := endpointType(side.ep.Type)
+		login := side.login
+		if login == "" {
+			login = side.value
+		}
+		if t.UserIsEmail {
+			if a, err := mail.ParseAddress(login); err != nil || a.Address != login {
+				return invalid(side.field, "%q: %s user names must be email addresses", login, t.Label)
+			}
+		}
+		if !side.ep.HasCredentials && side.password == "" {
+			return invalid(side.field+"_password", "endpoint %q has no administrator credentials, so each item needs the %s mailbox's password", side.ep.Name, side.field)
+		}
+	}
+	return nil
+}
+
+func (s *Service) sealItem(it *store.Item, in ItemInput) error {
+	var err error
+	if in.SourcePassword != "" {
+		if it.SealedSourcePassword, err = s.Sealer.Seal(in.SourcePassword, itemAAD(it.ProjectID, it.Source, "source")); err != nil {
+			return err
+		}
+	}
+	if in.DestPassword != "" {
+		if it.SealedDestPassword, err = s.Sealer.Seal(in.DestPassword, itemAAD(it.ProjectID, it.Source, "destination")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddItem adds one mailbox pair (quick add).
+func (s *Service) AddItem(ctx context.Context, projectID int64, in ItemInput) (store.Item, error) {
+	p, src, dst, err := s.openProject(ctx, projectID)
+	if err != nil {
+		return store.Item{}, err
+	}
+	if p.Closed {
+		return store.Item{}, invalid("project", "project %q is closed", p.Name)
+	}
+	if err := checkItem(&in, src, dst); err != nil {
+		return store.Item{}, err
+	}
+	it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin}
+	if err := s.sealItem(it, in); err != nil {
+		return *it, err
+	}
+	if err := s.Store.CreateItems(ctx, []*store.Item{it}); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return *it, invalid("source", "%s or %s is already in the project", in.Source, in.Dest)
+		}
+		return *it, err
+	}
+	return *it, nil
+}
+
+// RowError is a problem with one row of a bulk add.
+type RowError struct {
+	Line   int    `json:"line"`
+	Column int    `json:"column,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Msg    string `json:"message"`
+}
+
+// ImportResult is what a bulk add will do (preview) or did.
+type ImportResult struct {
+	Valid   []ImportRow `json:"valid"`
+	Errors  []RowError  `json:"errors,omitempty"`
+	Added   int         `json:"added"`
+	Preview bool        `json:"preview"`
+}
+
+// ImportRow is one row that can be added.
+type ImportRow struct {
+	Line   int    `json:"line"`
+	Source string `json:"source"`
+	Dest   string `json:"destination"`
+}
+
+// ImportOptions: Apply adds (otherwise preview only); SkipInvalid adds the
+// valid rows of a file that has errors (otherwise nothing is added).
+type ImportOptions struct {
+	Apply       bool `json:"apply"`
+	SkipInvalid bool `json:"skip_invalid"`
+}
+
+// ErrImportHasErrors: the file has errors and SkipInvalid was not asked for.
+var ErrImportHasErrors = errors.New("the file has errors: nothing was added; fix them, or skip the invalid rows")
+
+// ImportItems bulk-adds items from a CSV (the formats of docs/csv-format.md;
+// the project's endpoints give the servers, so host columns are not used).
+func (s *Service) ImportItems(ctx context.Context, projectID int64, name string, r io.Reader, opt ImportOptions) (*ImportResult, error) {
+	p, src, dst, err := s.openProject(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Closed {
+		return nil, invalid("project", "project %q is closed", p.Name)
+	}
+	rows, _, perr := mailboxcsv.ParseAll(name, r)
+	res := &ImportResult{Preview: !opt.Apply}
+	var errs mailboxcsv.Errors
+	if perr != nil && !errors.As(perr, &errs) {
+		return nil, invalid("file", "%v", perr)
+	}
+	for _, e := range errs {
+		res.Errors = append(res.Errors, RowError{Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Error()})
+	}
+	existing, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, it := range existing {
+		seen["s:"+strings.ToLower(it.Source)], seen["d:"+strings.ToLower(it.Dest)] = true, true
+	}
+	var items []*store.Item
+	for _, row := range rows {
+		in := ItemInput{Source: row.Source.Address, Dest: row.Destination.Address, SourceLogin: row.Source.Login, DestLogin: row.Destination.Login,
+			SourcePassword: row.Source.Password, DestPassword: row.Destination.Password}
+		if err := checkItem(&in, src, dst); err != nil {
+			var ie *InvalidError
+			errors.As(err, &ie)
+			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: ie.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, ie.Msg)})
+			continue
+		}
+		if seen["s:"+strings.ToLower(in.Source)] || seen["d:"+strings.ToLower(in.Dest)] {
+			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: "source", Msg: fmt.Sprintf("%s line %d: %s → %s is already in the project", name, row.Line, in.Source, in.Dest)})
+			continue
+		}
+		it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin}
+		if err := s.sealItem(it, in); err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+		res.Valid = append(res.Valid, ImportRow{Line: row.Line, Source: in.Source, Dest: in.Dest})
+	}
+	if !opt.Apply {
+		return res, nil
+	}
+	if len(res.Errors) > 0 && !opt.SkipInvalid {
+		return res, ErrImportHasErrors
+	}
+	if err := s.Store.CreateItems(ctx, items); err != nil {
+		return res, err
+	}
+	res.Added = len(items)
+	return res, nil
+}
+
+// ItemDetail is an item with its pass history and errors.
+type ItemDetail struct {
+	store.Item
+	History  []store.Run     `json:"history"`
+	Failures []store.Failure `json:"errors"`
+}
+
+// Item returns an item with its history.
+func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
+	it, err := s.Store.Item(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	d := &ItemDetail{Item: it}
+	if it.MailboxID != 0 {
+		if d.History, err = s.Store.Runs(ctx, it.MailboxID); err != nil {
+			return nil, err
+		}
+		if d.Failures, err = s.Store.Failures(ctx, it.MailboxID); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}

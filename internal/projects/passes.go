@@ -1,0 +1,283 @@
+package projects
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Selection picks items of a project: all, by status, or a list.
+type Selection struct {
+	All      bool     `json:"all,omitempty"`
+	Statuses []string `json:"statuses,omitempty"`
+	ItemIDs  []int64  `json:"item_ids,omitempty"`
+}
+
+func (s *Service) selectItems(ctx context.Context, projectID int64, sel Selection) ([]store.Item, error) {
+	if !sel.All && len(sel.Statuses) == 0 && len(sel.ItemIDs) == 0 {
+		return nil, invalid("selection", "say which items: all, by status, or a list of item ids")
+	}
+	for _, st := range sel.Statuses {
+		if !slices.Contains(store.Statuses, st) {
+			return nil, invalid("statuses", "unknown status %q", st)
+		}
+	}
+	items, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{Status: sel.Statuses, IDs: sel.ItemIDs})
+	if err != nil {
+		return nil, err
+	}
+	if len(sel.ItemIDs) > 0 && len(items) != len(sel.ItemIDs) {
+		return nil, invalid("item_ids", "some of the items are not in project %d", projectID)
+	}
+	return items, nil
+}
+
+// PassRequest starts a pass.
+type PassRequest struct {
+	Pass          string    `json:"pass"` // verify, trial, prestage, full, retry
+	OlderThanDays int       `json:"older_than_days,omitempty"`
+	At            time.Time `json:"at,omitzero"` // "automatically start the migration at"
+	Selection
+}
+
+// PassResult says what a start did.
+type PassResult struct {
+	Queued        int     `json:"queued"`
+	AlreadyQueued int     `json:"already_queued"`
+	QueuedItemIDs []int64 `json:"queued_item_ids"`
+}
+
+// StartPass queues a pass for the selected items, now or at a time. An item
+// whose pass is already queued or running is not queued twice.
+func (s *Service) StartPass(ctx context.Context, projectID int64, req PassRequest) (*PassResult, error) {
+	pass, err := engine.ParsePass(req.Pass)
+	if err != nil {
+		return nil, invalid("pass", "%v", err)
+	}
+	if pass == engine.PassPrestage && req.OlderThanDays < 1 {
+		return nil, invalid("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")
+	}
+	p, err := s.Store.Project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if p.Closed {
+		return nil, invalid("project", "project %q is closed", p.Name)
+	}
+	if !req.At.IsZero() && req.At.Before(s.now().Add(-time.Minute)) {
+		return nil, invalid("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
+	}
+	items, err := s.selectItems(ctx, projectID, req.Selection)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]jobs.PassArgs, len(items))
+	for i, it := range items {
+		args[i] = jobs.PassArgs{ItemID: it.ID, Pass: string(pass), OlderThanDays: req.OlderThanDays}
+	}
+	ids, err := s.Queue.Enqueue(ctx, args, req.At)
+	if err != nil {
+		return nil, err
+	}
+	res := &PassResult{}
+	for i, it := range items {
+		if ids[i] == 0 {
+			res.AlreadyQueued++
+			continue
+		}
+		it.JobID, it.Status, it.LastPass = ids[i], store.StatusQueued, string(pass)
+		if err := s.Store.UpdateItem(ctx, it); err != nil {
+			return nil, err
+		}
+		res.Queued++
+		res.QueuedItemIDs = append(res.QueuedItemIDs, it.ID)
+	}
+	return res, nil
+}
+
+// Stop cancels the selected items' queued or running passes.
+func (s *Service) Stop(ctx context.Context, projectID int64, sel Selection) (int, error) {
+	items, err := s.selectItems(ctx, projectID, sel)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, it := range items {
+		if it.Status != store.StatusQueued && it.Status != store.StatusRunning {
+			continue
+		}
+		if it.JobID != 0 && s.Queue != nil {
+			if err := s.Queue.Cancel(ctx, it.JobID); err != nil {
+				return n, err
+			}
+		}
+		if err := s.Store.SetItemStatus(ctx, it.ID, store.StatusStopped, "", it.Errors); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RunPass is the job: one pass over one item, holding one of the project's
+// slots for as long as it runs.
+func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) error {
+	it, err := s.Store.Item(ctx, args.ItemID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted since it was queued
+	}
+	if err != nil {
+		return err
+	}
+	if it.DoneJobID == jobID {
+		return nil // a rescued copy of a job that finished
+	}
+	p, src, dst, err := s.openProject(ctx, it.ProjectID)
+	if err != nil {
+		return err
+	}
+	if p.Closed || it.Status == store.StatusStopped {
+		return nil
+	}
+	ttl := s.LeaseTTL
+	if ttl == 0 {
+		ttl = 30 * time.Second
+	}
+	lease := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: s.owner(), Expires: s.now().Add(ttl)}
+	ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return jobs.ErrNoSlot
+	}
+	defer s.Store.ReleaseLease(context.WithoutCancel(ctx), it.ID, lease.Owner)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				lease.Expires = s.now().Add(ttl)
+				if err := s.Store.RenewLease(runCtx, lease); err != nil && runCtx.Err() == nil {
+					// Lost the slot (another worker took the item over): stop copying.
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+
+	job, err := s.itemJob(p, src, dst, it)
+	if err != nil {
+		s.Store.SetItemStatus(ctx, it.ID, store.StatusFailed, args.Pass, it.Errors)
+		return nil
+	}
+	if err := s.Store.SetItemStatus(ctx, it.ID, store.StatusRunning, args.Pass, it.Errors); err != nil {
+		return err
+	}
+	opts := s.EngineOptions
+	opts.Pass = engine.Pass(args.Pass)
+	opts.OlderThan = time.Duration(args.OlderThanDays) * 24 * time.Hour
+	opts.MaxErrors = p.MaxErrors
+	opts.Filter = engine.Filter{Include: p.Include, Exclude: p.Exclude}
+	opts.MaxMessageSize = dst.MaxMessageSize
+	opts.DateFrom, opts.DateTo = p.DateFrom, p.DateTo
+	if p.DoNotRetry {
+		opts.MaxAttempts = 1
+	}
+	res := engine.New(s.Store, opts).Migrate(runCtx, job, nil)
+
+	bg := context.WithoutCancel(ctx)
+	mbox, _ := s.Store.Mailbox(bg, job.Key())
+	it.MailboxID = mbox
+	failures, _ := s.Store.Failures(bg, mbox)
+	it.Errors = len(failures)
+	it.LastPass = args.Pass
+	switch {
+	case res.Err != nil && ctx.Err() != nil:
+		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
+			it.Status = store.StatusStopped
+			it.DoneJobID = jobID
+		} else {
+			it.Status = store.StatusQueued // shutting down: resumes at the next start
+		}
+	case res.Err != nil:
+		it.Status, it.DoneJobID = store.StatusFailed, jobID
+	default:
+		it.Status, it.DoneJobID = completedStatus(engine.Pass(args.Pass)), jobID
+	}
+	if err := s.Store.UpdateItem(bg, it); err != nil {
+		return err
+	}
+	if it.Status == store.StatusQueued {
+		return ctx.Err()
+	}
+	return nil
+}
+
+func completedStatus(p engine.Pass) string {
+	switch p {
+	case engine.PassVerify:
+		return store.StatusCompletedVerify
+	case engine.PassTrial:
+		return store.StatusCompletedTrial
+	case engine.PassPrestage:
+		return store.StatusCompletedPrestage
+	}
+	return store.StatusCompleted
+}
+
+// itemJob builds the engine's job: the endpoints' servers, and either the
+// endpoint's administrator acting for the mailbox or the item's own login.
+func (s *Service) itemJob(p store.Project, src, dst store.Endpoint, it store.Item) (engine.Job, error) {
+	side := func(ep store.Endpoint, mailbox, login, sealedItem, what string) (imapconn.Endpoint, error) {
+		out := imapconn.Endpoint{Host: ep.Host, Port: ep.Port, Security: imapconn.SecurityTLS, AllowPlaintext: ep.AllowPlaintext}
+		if ep.Security == "starttls" {
+			out.Security = imapconn.SecurityStartTLS
+		}
+		if login == "" {
+			login = mailbox
+		}
+		var err error
+		if sealedItem != "" {
+			out.User = login
+			out.Password, err = s.Sealer.Open(sealedItem, itemAAD(p.ID, it.Source, what))
+			return out, err
+		}
+		if !ep.HasCredentials {
+			return out, fmt.Errorf("endpoint %q has no administrator credentials and the item no password", ep.Name)
+		}
+		out.User, out.ActAs = ep.AdminUser, login
+		if ep.SealedToken != "" {
+			out.OAuth2Token, err = s.Sealer.Open(ep.SealedToken, endpointAAD(ep.ID, "token"))
+		} else {
+			out.Password, err = s.Sealer.Open(ep.SealedPassword, endpointAAD(ep.ID, "password"))
+		}
+		return out, err
+	}
+	a, err := side(src, it.Source, it.SourceLogin, it.SealedSourcePassword, "source")
+	if err != nil {
+		return engine.Job{}, err
+	}
+	b, err := side(dst, it.Dest, it.DestLogin, it.SealedDestPassword, "destination")
+	if err != nil {
+		return engine.Job{}, err
+	}
+	return engine.Job{Source: a, Dest: b}, nil
+}
+
+var _ jobs.Runner = (*Service)(nil)
