@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
 	"github.com/ferryhq/ferry/internal/store/storetest"
+	"github.com/ferryhq/ferry/internal/testpg"
 )
 
 func TestConformance(t *testing.T) {
@@ -51,4 +52,18 @@ func TestNotAStateFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func TestMain(m *testing.M) { os.Exit(testpg.Main(m)) }
+
+func TestConformancePostgres(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := sqlstore.Open(context.Background(), testpg.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
