@@ -1,0 +1,113 @@
+// Package app wires Ferry's parts together for the commands that run the
+// migration service: the store, the key ring, the job queue and the service.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/secrets"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
+)
+
+// Config says where things are.
+type Config struct {
+	// Database is a SQLite file path or a postgres:// URL; "" is the default file.
+	Database string
+	// KeyFile holds the credential key (unless FERRY_SECRET_KEY is set); "" is next to the default state.
+	KeyFile string
+	// Jobs tunes the queue; Jobs.InsertOnly for commands that only queue work.
+	Jobs jobs.Options
+	// Engine holds defaults for every migration run.
+	Engine engine.Options
+	// LeaseTTL: see projects.Service.
+	LeaseTTL time.Duration
+}
+
+// StateDir is where Ferry keeps its files by default.
+func StateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "ferry")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "ferry")
+	}
+	return "."
+}
+
+// DefaultDatabase is the embedded SQLite file.
+func DefaultDatabase() string { return filepath.Join(StateDir(), "ferry.db") }
+
+// DefaultKeyFile is the credential key's file.
+func DefaultKeyFile() string { return filepath.Join(StateDir(), "secret.key") }
+
+// App is an opened Ferry.
+type App struct {
+	Store   *sqlstore.Store
+	Keys    *secrets.Keyring
+	Queue   jobs.Queue
+	Service *projects.Service
+	pool    *pgxpool.Pool
+}
+
+// IsPostgres reports whether a database string names PostgreSQL.
+func IsPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// Open opens the store, the key ring and the queue.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Database == "" {
+		cfg.Database = DefaultDatabase()
+	}
+	if cfg.KeyFile == "" {
+		cfg.KeyFile = DefaultKeyFile()
+		if !IsPostgres(cfg.Database) {
+			cfg.KeyFile = filepath.Join(filepath.Dir(cfg.Database), "secret.key")
+		}
+	}
+	st, err := sqlstore.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Store: st}
+	if a.Keys, err = secrets.LoadKeyring(cfg.KeyFile); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("credential key: %w", err)
+	}
+	a.Service = &projects.Service{Store: st, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine}
+	if IsPostgres(cfg.Database) {
+		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("connect the job queue: %w", err)
+		}
+		a.Queue, err = jobs.NewPostgres(ctx, a.pool, a.Service, cfg.Jobs)
+	} else {
+		a.Queue, err = jobs.NewSQLite(ctx, st.DB(), a.Service, cfg.Jobs)
+	}
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Service.Queue = a.Queue
+	return a, nil
+}
+
+// Close releases everything.
+func (a *App) Close() {
+	if a.pool != nil {
+		a.pool.Close()
+	}
+	if a.Store != nil {
+		a.Store.Close()
+	}
+}
