@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/testimap"
+	"github.com/ferryhq/ferry/internal/testpg"
 )
 
 var ferryBin string
@@ -29,6 +30,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	testpg.Stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

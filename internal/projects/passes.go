@@ -164,7 +164,8 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
-		t := time.NewTicker(ttl / 3)
+		// Renew often: a lease only expires when its holder stopped for a good part of the TTL.
+		t := time.NewTicker(ttl / 6)
 		defer t.Stop()
 		for {
 			select {

@@ -4,6 +4,7 @@ package testpg
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
 
@@ -18,3 +19,7 @@ func (u *osUser) chown(string) error { return nil }
 func sysProcAttr(*osUser) *syscall.SysProcAttr { return nil }
 
 func processAlive(int) bool { return true }
+
+func lockOwnerFile(path string) (*os.File, error) { return os.Create(path) }
+
+func ownerGone(string) error { return errOwnerAlive }

@@ -50,6 +50,42 @@ func sysProcAttr(owner *osUser) *syscall.SysProcAttr {
 	return attr
 }
 
+// lockOwnerFile creates path, locks it for as long as this process lives
+// (or until the returned file is closed) and writes our pid into it.
+func lockOwnerFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	if _, err := f.WriteString(strconv.Itoa(os.Getpid()) + "\n"); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// ownerGone returns nil if the owner file at path is not locked (its process
+// is gone), errOwnerAlive if it is, or another error (e.g. no such file).
+// Unlike a pid check, this is immune to pid reuse and pid namespaces.
+func ownerGone(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if err == syscall.EWOULDBLOCK {
+			return errOwnerAlive
+		}
+		return err
+	}
+	return nil
+}
+
 func processAlive(pid int) bool {
 	if pid <= 0 {
 		return false

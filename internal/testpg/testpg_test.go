@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,7 +56,7 @@ func connect(t *testing.T, u string) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, u)
 	if err != nil {
-		t.Fatalf("connect %s: %v", u, err)
+		t.Fatalf("connect to database %s: %v", dbOf(t, u), err)
 	}
 	return conn
 }
@@ -105,9 +104,9 @@ func TestURLsAreIsolated(t *testing.T) {
 	if msg := g.err(); msg != "" {
 		t.Fatal(msg)
 	}
-	t.Logf("two concurrent URLs in %v: %s, %s", time.Since(start), urls[0], urls[1])
-	if urls[0] == urls[1] || dbOf(t, urls[0]) == dbOf(t, urls[1]) {
-		t.Fatalf("URL returned the same database twice: %s, %s", urls[0], urls[1])
+	t.Logf("two concurrent URLs in %v: databases %s, %s", time.Since(start), dbOf(t, urls[0]), dbOf(t, urls[1]))
+	if dbOf(t, urls[0]) == dbOf(t, urls[1]) {
+		t.Fatalf("URL returned database %s twice", dbOf(t, urls[0]))
 	}
 
 	ctx := context.Background()
@@ -328,12 +327,14 @@ func TestClusterDiesWithTestProcess(t *testing.T) {
 		t.Fatalf("postmaster %d of the helper is not running", pid)
 	}
 
-	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Process.Kill() // SIGKILL: no cleanup in the helper
 	cmd.Wait()
 	deadline := time.Now().Add(10 * time.Second)
 	for processAlive(pid) {
 		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
+			if p, err := os.FindProcess(pid); err == nil {
+				p.Kill()
+			}
 			t.Fatalf("postmaster %d still running 10s after its test process was killed", pid)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+	"github.com/ferryhq/ferry/internal/testimap"
+	"github.com/ferryhq/ferry/internal/testpg"
+)
+
+type fleet struct {
+	src, dst *testimap.Dovecot
+	users    []string
+	want     map[string]testimap.Snapshot
+}
+
+const fleetPass = "pw-mailbox"
+
+// startFleet: two Dovecots with n mailboxes and an administrator (master user) on each.
+func startFleet(t *testing.T, n, messages int) *fleet {
+	t.Helper()
+	f := &fleet{want: map[string]testimap.Snapshot{}}
+	var users []testimap.User
+	for i := range n {
+		u := fmt.Sprintf("user%02d@contoso.com", i)
+		f.users = append(f.users, u)
+		users = append(users, testimap.User{Name: u, Password: fleetPass})
+	}
+	admin := &testimap.User{Name: "ferry-admin", Password: "admin-pw"}
+	f.src = testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users, MasterUser: admin})
+	f.dst = testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: users, MasterUser: admin})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, u := range f.users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := testimap.Dial(t, f.src.Addr, u, fleetPass)
+			if err := corpus.Load(context.Background(), c, corpus.Generate(corpus.Spec{Seed: int64(100 + i), Messages: messages, Folders: 4, MaxSize: 512 << 10})); err != nil {
+				t.Error(err)
+			}
+			c.Logout().Wait()
+		}()
+	}
+	wg.Wait()
+	for _, u := range f.users {
+		s := testimap.TakeSnapshot(t, f.src.Addr, u, fleetPass)
+		mu.Lock()
+		f.want[u] = s
+		mu.Unlock()
+	}
+	return f
+}
+
+// project creates customer, endpoints with administrator credentials, a project and its items.
+func (f *fleet) project(t *testing.T, svc *projects.Service, limit int) store.Project {
+	t.Helper()
+	ctx := context.Background()
+	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eps []store.Endpoint
+	for _, d := range []*testimap.Dovecot{f.src, f.dst} {
+		e, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: d.Dir, Type: "dovecot", Host: d.Host, Port: d.Port,
+			Security: "starttls", AllowPlaintext: true, AdminUser: "ferry-admin", Password: "admin-pw"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, e)
+	}
+	p, err := svc.CreateProject(ctx, projects.ProjectInput{CustomerID: c.ID, Name: "Mail", SourceID: eps[0].ID, DestID: eps[1].ID,
+		Settings: projects.Settings{MaxConcurrent: &limit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var csv strings.Builder
+	csv.WriteString("source,destination\n")
+	for _, u := range f.users {
+		csv.WriteString(u + "," + u + "\n")
+	}
+	res, err := svc.ImportItems(ctx, p.ID, "fleet.csv", strings.NewReader(csv.String()), projects.ImportOptions{Apply: true})
+	if err != nil || res.Added != len(f.users) {
+		t.Fatalf("import: %v %+v", err, res)
+	}
+	return p
+}
+
+func (f *fleet) requireExact(t *testing.T) {
+	t.Helper()
+	for _, u := range f.users {
+		if d := f.want[u].Diff(testimap.TakeSnapshot(t, f.dst.Addr, u, fleetPass)); d != "" {
+			t.Fatalf("%s differs:\n%s", u, d)
+		}
+	}
+}
+
+// maxOverlap computes the most runs of the project that were running at
+// once. A run left unfinished by a killed worker held its slot until its
+// lease expired (deadUntil, by item).
+func maxOverlap(t *testing.T, st store.Store, items []store.Item, deadUntil map[int64]time.Time) (int, int) {
+	type event struct {
+		at    time.Time
+		delta int
+		who   string
+	}
+	var evs []event
+	runs := 0
+	for _, it := range items {
+		rs, err := st.Runs(context.Background(), it.MailboxID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range rs {
+			end := r.Ended
+			if end.IsZero() {
+				if i+1 == len(rs) {
+					t.Fatalf("the last run of %s never ended", it.Source)
+				}
+				if end = deadUntil[it.ID]; end.IsZero() {
+					t.Fatalf("a run of %s never ended, and its worker was not the one killed", it.Source)
+				}
+			}
+			evs = append(evs, event{r.Started, 1, it.Source}, event{end, -1, it.Source})
+			runs++
+		}
+	}
+	sort.Slice(evs, func(i, j int) bool {
+		if evs[i].at.Equal(evs[j].at) {
+			return evs[i].delta < evs[j].delta
+		}
+		return evs[i].at.Before(evs[j].at)
+	})
+	cur, most := 0, 0
+	running := map[string]time.Time{}
+	for _, e := range evs {
+		cur += e.delta
+		if e.delta > 0 {
+			running[e.who] = e.at
+		} else {
+			delete(running, e.who)
+		}
+		if cur > most {
+			most = cur
+			t.Logf("%d at once at %s: %v", cur, e.at.Format("15:04:05.000"), running)
+		}
+	}
+	return most, runs
+}
+
+func waitAllDone(t *testing.T, st store.Store, projectID int64, n int, limit time.Duration) []store.Item {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		items, _, err := st.Items(context.Background(), projectID, store.ItemFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		var states []string
+		for _, it := range items {
+			if it.Status == store.StatusCompleted {
+				done++
+			}
+			if it.Status == store.StatusFailed {
+				d, _ := st.Failures(context.Background(), it.MailboxID)
+				t.Fatalf("item %s failed: %+v", it.Source, d)
+			}
+			states = append(states, it.Status)
+		}
+		if done == n {
+			return items
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not done after %v: %v", limit, states)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestWorkersOnPostgresHoldTheLimitAndSurviveAKill: three worker processes
+// share 30 mailboxes with a project limit of 4; one is killed mid-run.
+func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, 30, 40)
+	db := testpg.URL(t)
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const limit = 4
+	p := f.project(t, a.Service, limit)
+	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	// Starting it again queues nothing twice.
+	again, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
+	if err != nil || again.Queued != 0 || again.AlreadyQueued != 30 {
+		t.Fatalf("second start: %+v %v", again, err)
+	}
+
+	var workers []*exec.Cmd
+	logs := make([]*strings.Builder, 3)
+	for i := range 3 {
+		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "3",
+			"--rescue-after", "8s", "--lease-ttl", "6s", "--poll", "200ms")
+		logs[i] = &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, cmd)
+	}
+	t.Cleanup(func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	})
+	// Kill a worker while it holds a migration.
+	deadline := time.Now().Add(60 * time.Second)
+	killed := false
+	deadUntil := map[int64]time.Time{}
+	for !killed && time.Now().Before(deadline) {
+		leases, _ := a.Store.Leases(context.Background(), p.ID)
+		for _, l := range leases {
+			if strings.HasSuffix(l.Owner, fmt.Sprintf(":%d", workers[0].Process.Pid)) {
+				time.Sleep(150 * time.Millisecond)
+				workers[0].Process.Signal(syscall.SIGKILL)
+				workers[0].Wait()
+				// The dead worker's slots stay held until their leases expire.
+				after, _ := a.Store.Leases(context.Background(), p.ID)
+				for _, l := range after {
+					if strings.HasSuffix(l.Owner, fmt.Sprintf(":%d", workers[0].Process.Pid)) {
+						deadUntil[l.ItemID] = l.Expires
+					}
+				}
+				killed = true
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !killed {
+		t.Fatalf("worker 0 never ran a migration; logs:\n%s", logs[0])
+	}
+	items := waitAllDone(t, a.Store, p.ID, 30, 3*time.Minute)
+	f.requireExact(t)
+	most, runs := maxOverlap(t, a.Store, items, deadUntil)
+	if most > limit {
+		t.Fatalf("%d migrations ran at once; the project limit is %d", most, limit)
+	}
+	if most < 2 || runs < 30 {
+		t.Fatalf("only %d at once over %d runs: the workers did not share the work", most, runs)
+	}
+	t.Logf("%d runs, at most %d at once (limit %d)", runs, most, limit)
+}
+
+// TestServeOnSQLiteHoldsTheLimit: the same scenario, smaller, in one process on SQLite.
+func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, 8, 30)
+	dir := t.TempDir()
+	a, err := app.Open(context.Background(), app.Config{Database: filepath.Join(dir, "ferry.db"), Jobs: jobs.Options{Workers: 6, Poll: 100 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const limit = 2
+	p := f.project(t, a.Service, limit)
+	ctx := context.Background()
+	if err := a.Queue.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		a.Queue.Stop(sctx)
+	}()
+	if _, err := a.Service.StartPass(ctx, p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	items := waitAllDone(t, a.Store, p.ID, 8, 2*time.Minute)
+	f.requireExact(t)
+	most, _ := maxOverlap(t, a.Store, items, nil)
+	if most > limit || most < 1 {
+		t.Fatalf("%d migrations ran at once; the limit is %d", most, limit)
+	}
+	d, err := a.Service.Item(ctx, items[0].ID)
+	if err != nil || len(d.History) != 1 || d.History[0].Copied != 30 || d.History[0].MBPerHour() <= 0 {
+		t.Fatalf("item history: %+v %v", d, err)
+	}
+}
+
