@@ -1,0 +1,335 @@
+package projects_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/secrets"
+	"github.com/ferryhq/ferry/internal/store"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+type bundle struct {
+	svc      *projects.Service
+	st       *sqlstore.Store
+	project  store.Project
+	src, dst *testimap.MemServer
+	users    []string
+}
+
+// setup: two in-process servers with n mailboxes, endpoints without
+// administrator credentials (each item has its passwords), a running queue.
+func setup(t *testing.T, n int) *bundle {
+	t.Helper()
+	ctx := context.Background()
+	b := &bundle{}
+	var users []testimap.User
+	for i := range n {
+		u := fmt.Sprintf("u%d@fabrikam.com", i)
+		b.users = append(b.users, u)
+		users = append(users, testimap.User{Name: u, Password: "pw-" + u})
+	}
+	b.src, b.dst = testimap.StartMem(t, users...), testimap.StartMem(t, users...)
+	for i, u := range b.users {
+		c := testimap.Dial(t, b.src.Addr, u, "pw-"+u)
+		if err := corpus.Load(ctx, c, corpus.Generate(corpus.Spec{Seed: int64(i), Messages: 20, Folders: 3, MaxSize: 32 << 10})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	keys, _ := secrets.NewKeyring(key)
+	b.st = st
+	b.svc = &projects.Service{Store: st, Sealer: keys, LeaseTTL: 5 * time.Second}
+	q, err := jobs.NewSQLite(ctx, st.DB(), b.svc, jobs.Options{Workers: 4, Poll: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.svc.Queue = q
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		q.Stop(sctx)
+	})
+	c, _ := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
+	var eps []store.Endpoint
+	for i, addr := range []string{b.src.Addr, b.dst.Addr} {
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		e, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("ep", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, e)
+	}
+	b.project, err = b.svc.CreateProject(ctx, projects.ProjectInput{CustomerID: c.ID, Name: "Mail", SourceID: eps[0].ID, DestID: eps[1].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range b.users {
+		if _, err := b.svc.AddItem(ctx, b.project.ID, projects.ItemInput{Source: u, Dest: u, SourcePassword: "pw-" + u, DestPassword: "pw-" + u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func (b *bundle) waitStatus(t *testing.T, want string, timeout time.Duration) []store.Item {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		items, _, _ := b.st.Items(context.Background(), b.project.ID, store.ItemFilter{})
+		ok := true
+		var got []string
+		for _, it := range items {
+			got = append(got, it.Status)
+			ok = ok && it.Status == want
+		}
+		if ok {
+			return items
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("statuses %v, want all %q", got, want)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+func TestPassesMoveItemsThroughTheirStatuses(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 3)
+	ctx := context.Background()
+	res, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "verify", Selection: projects.Selection{All: true}})
+	if err != nil || res.Queued != 3 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	b.waitStatus(t, store.StatusCompletedVerify, 20*time.Second)
+	b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "trial", Selection: projects.Selection{All: true}})
+	b.waitStatus(t, store.StatusCompletedTrial, 20*time.Second)
+	b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{Statuses: []string{store.StatusCompletedTrial}}})
+	items := b.waitStatus(t, store.StatusCompleted, 20*time.Second)
+	for i, u := range b.users {
+		if d := testimap.TakeSnapshot(t, b.src.Addr, u, "pw-"+u).Diff(testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u)); d != "" {
+			t.Fatalf("%s differs:\n%s", u, d)
+		}
+		detail, err := b.svc.Item(ctx, items[i].ID)
+		if err != nil || len(detail.History) != 3 {
+			t.Fatalf("history %+v %v", detail, err)
+		}
+		var passes []string
+		for _, r := range detail.History {
+			passes = append(passes, r.Pass)
+		}
+		if strings.Join(passes, ",") != "verify,trial,full" {
+			t.Fatalf("passes %v", passes)
+		}
+	}
+}
+
+func TestScheduledPassWaitsAndStopCancelsIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 2)
+	ctx := context.Background()
+	at := time.Now().Add(1500 * time.Millisecond)
+	res, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", At: at, Selection: projects.Selection{ItemIDs: []int64{1}}})
+	if err != nil || res.Queued != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	it, _ := b.st.Item(ctx, 1)
+	if it.Status != store.StatusQueued {
+		t.Fatalf("status %q", it.Status)
+	}
+	// Item 2: scheduled far ahead, then stopped: it never runs.
+	b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", At: time.Now().Add(time.Hour), Selection: projects.Selection{ItemIDs: []int64{2}}})
+	if n, err := b.svc.Stop(ctx, b.project.ID, projects.Selection{ItemIDs: []int64{2}}); err != nil || n != 1 {
+		t.Fatalf("stop: %d %v", n, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		it, _ = b.st.Item(ctx, 1)
+		if it.Status == store.StatusCompleted {
+			break
+		}
+		if it.Status == store.StatusRunning && time.Now().Before(at) {
+			t.Fatal("the scheduled pass started early")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status %q", it.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d, _ := b.svc.Item(ctx, 1)
+	if d.History[0].Started.Before(at.Add(-50 * time.Millisecond)) {
+		t.Fatalf("started %v, scheduled for %v", d.History[0].Started, at)
+	}
+	it2, _ := b.st.Item(ctx, 2)
+	if it2.Status != store.StatusStopped || it2.MailboxID != 0 {
+		t.Fatalf("stopped item: %+v", it2)
+	}
+}
+
+func TestRetryErrorsAndFailedItems(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 2)
+	ctx := context.Background()
+	b.dst.Faults.Set(func(n int, _ string, _ int64) error {
+		if n == 5 {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Message rejected by policy"}
+		}
+		return nil
+	}, nil)
+	b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
+	b.waitStatus(t, store.StatusCompleted, 20*time.Second)
+	withErrors, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
+	total := 0
+	for _, it := range withErrors {
+		total += it.Errors
+	}
+	if total != 1 {
+		t.Fatalf("%d errors recorded, want 1", total)
+	}
+	b.dst.Faults.Set(nil, nil)
+	b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "retry", Selection: projects.Selection{All: true}})
+	items := b.waitStatus(t, store.StatusCompleted, 20*time.Second)
+	for _, it := range items {
+		if it.Errors != 0 || it.LastPass != "retry" {
+			t.Fatalf("after Retry errors: %+v", it)
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	ctx := context.Background()
+	seven := 7
+	zero := 0
+	tests := []struct {
+		name  string
+		call  func() error
+		field string
+		want  string
+	}{
+		{"customer without a domain", func() error {
+			_, err := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "X", Domain: "nodot"})
+			return err
+		}, "primary_domain", "contoso.com"},
+		{"duplicate customer", func() error {
+			_, err := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "f.com"})
+			return err
+		}, "name", "exists already"},
+		{"unknown endpoint type", func() error {
+			_, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: 1, Name: "x", Type: "pop3", Host: "h"})
+			return err
+		}, "type", "office365"},
+		{"office 365 admin must be an email", func() error {
+			_, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: 1, Name: "o", Type: "office365", Host: "outlook.office365.com", AdminUser: "admin", Password: "p"})
+			return err
+		}, "admin_user", "email addresses"},
+		{"credentials without an administrator", func() error {
+			_, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: 1, Name: "n", Type: "imap", Host: "h", Password: "p"})
+			return err
+		}, "admin_user", "acts for every mailbox"},
+		{"item without its password", func() error {
+			_, err := b.svc.AddItem(ctx, b.project.ID, projects.ItemInput{Source: "a@fabrikam.com", Dest: "a@fabrikam.com"})
+			return err
+		}, "source_password", "no administrator credentials"},
+		{"duplicate item", func() error {
+			_, err := b.svc.AddItem(ctx, b.project.ID, projects.ItemInput{Source: b.users[0], Dest: "other@x.com", SourcePassword: "p", DestPassword: "p"})
+			return err
+		}, "source", "already in the project"},
+		{"prestage without days", func() error {
+			_, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "prestage", Selection: projects.Selection{All: true}})
+			return err
+		}, "older_than_days", "90"},
+		{"unknown pass", func() error {
+			_, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "fast", Selection: projects.Selection{All: true}})
+			return err
+		}, "pass", "trial"},
+		{"no selection", func() error {
+			_, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full"})
+			return err
+		}, "selection", "all"},
+		{"unknown status", func() error {
+			_, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{Statuses: []string{"Done"}}})
+			return err
+		}, "statuses", "Done"},
+		{"start in the past", func() error {
+			_, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", At: time.Now().Add(-time.Hour), Selection: projects.Selection{All: true}})
+			return err
+		}, "at", "past"},
+		{"zero concurrency", func() error {
+			_, err := b.svc.UpdateSettings(ctx, b.project.ID, projects.Settings{MaxConcurrent: &zero})
+			return err
+		}, "max_concurrent_migrations", "1 to 1000"},
+		{"document project", func() error {
+			_, err := b.svc.CreateProject(ctx, projects.ProjectInput{CustomerID: 1, Name: "Docs", Kind: "document", SourceID: 1, DestID: 2, Settings: projects.Settings{MaxErrors: &seven}})
+			return err
+		}, "kind", "not available yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			var ie *projects.InvalidError
+			if err == nil || !projects.IsInvalid(err) {
+				t.Fatalf("err = %v, want invalid input", err)
+			}
+			if asInvalid(err, &ie) && (ie.Field != tt.field || !strings.Contains(ie.Msg, tt.want)) {
+				t.Fatalf("field %q message %q; want %q and %q", ie.Field, ie.Msg, tt.field, tt.want)
+			}
+		})
+	}
+}
+
+func asInvalid(err error, target **projects.InvalidError) bool {
+	ie, ok := err.(*projects.InvalidError)
+	if ok {
+		*target = ie
+	}
+	return ok
+}
+
+func TestImportPreviewAndSkipInvalid(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	ctx := context.Background()
+	csv := "source,destination,source password,destination password\nnew1@fabrikam.com,new1@fabrikam.com,p,p\nbroken,,p,p\n" + b.users[0] + ",x@fabrikam.com,p,p\nnew2@fabrikam.com,new2@fabrikam.com,p,p\n"
+	res, err := b.svc.ImportItems(ctx, b.project.ID, "list.csv", strings.NewReader(csv), projects.ImportOptions{})
+	if err != nil || !res.Preview || len(res.Valid) != 2 || len(res.Errors) != 2 {
+		t.Fatalf("preview %+v %v", res, err)
+	}
+	if !strings.Contains(res.Errors[0].Msg, "line 3") || !strings.Contains(res.Errors[1].Msg, "already in the project") {
+		t.Fatalf("errors %+v", res.Errors)
+	}
+	if _, err := b.svc.ImportItems(ctx, b.project.ID, "list.csv", strings.NewReader(csv), projects.ImportOptions{Apply: true}); err != projects.ErrImportHasErrors {
+		t.Fatalf("err = %v", err)
+	}
+	if _, n, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{}); n != 1 {
+		t.Fatalf("%d items after a refused import", n)
+	}
+	res, err = b.svc.ImportItems(ctx, b.project.ID, "list.csv", strings.NewReader(csv), projects.ImportOptions{Apply: true, SkipInvalid: true})
+	if err != nil || res.Added != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
