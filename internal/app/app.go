@@ -72,7 +72,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.KeyFile == "" {
 		cfg.KeyFile = DefaultKeyFile()
 		if !IsPostgres(cfg.Database) {
-			cfg.KeyFile = filepath.Join(filepath.Dir(cfg.Database), "secret.key")
+			cfg.KeyFile = filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.Database, "sqlite://")), "secret.key")
 		}
 	}
 	st, err := sqlstore.Open(ctx, cfg.Database)

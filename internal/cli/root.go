@@ -68,6 +68,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		return usageErr("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newMigrateCmd(), newVerifyCmd(), newDemoCmd(), newWorkerCmd())
+	root.AddCommand(newManageCmds()...)
 	return root
 }
 

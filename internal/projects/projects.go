@@ -299,7 +299,7 @@ func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUse
 func (s *Service) DeleteEndpoint(ctx context.Context, id int64) error {
 	err := s.Store.DeleteEndpoint(ctx, id)
 	if err != nil && strings.Contains(err.Error(), "used by") {
-		return invalid("endpoint", "%v; close or delete those projects first", err)
+		return invalid("endpoint", "%v; an endpoint stays as long as a project (even a closed one) refers to it", err)
 	}
 	return err
 }
