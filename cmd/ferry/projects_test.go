@@ -307,4 +307,3 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 		t.Fatalf("item history: %+v %v", d, err)
 	}
 }
-

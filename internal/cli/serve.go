@@ -2,14 +2,22 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/internal/api"
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/jobs"
@@ -91,4 +99,140 @@ func newWorkerCmd() *cobra.Command {
 	}
 	f.register(cmd)
 	return cmd
+}
+
+func newServeCmd() *cobra.Command {
+	var f workerFlags
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the REST API and, in the same process, the migration workers",
+		Long: `Serve the REST API (/api/v1, described at /api/v1/openapi.json) and run
+queued migration passes. On its default SQLite file everything happens in this
+process; with --database postgres://... any number of 'ferry worker' processes
+share the work. API requests need a token: 'ferry token create --name NAME'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := app.Open(cmd.Context(), f.config())
+			if err != nil {
+				return usageErr("%v", err)
+			}
+			defer a.Close()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return usageErr("cannot listen on %s: %v (choose another with --listen)", listen, err)
+			}
+			srv := &http.Server{Handler: api.New(a.Service, a.Store), ReadHeaderTimeout: 10 * time.Second}
+			fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: API on http://%s/api/v1 (OpenAPI at /api/v1/openapi.json); running up to %d migrations\n", ln.Addr(), f.concurrency)
+			return f.runWorkers(cmd, a, func(ctx context.Context) error {
+				go func() {
+					<-ctx.Done()
+					sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					defer cancel()
+					srv.Shutdown(sctx)
+				}()
+				if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					return err
+				}
+				<-ctx.Done()
+				return nil
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "`ADDRESS` for the API")
+	return cmd
+}
+
+func newTokenCmd() *cobra.Command {
+	var database, keyFile string
+	var asJSON bool
+	open := func(cmd *cobra.Command) (*app.App, error) {
+		a, err := app.Open(cmd.Context(), app.Config{Database: database, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		return a, nil
+	}
+	root := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens"}
+	root.PersistentFlags().StringVar(&database, "database", os.Getenv("FERRY_DATABASE"), "SQLite file `PATH` or postgres:// URL")
+	root.PersistentFlags().StringVar(&keyFile, "key-file", "", "credential key `FILE`")
+	root.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
+	var name string
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a token; it is printed once and stored only as a hash",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if strings.TrimSpace(name) == "" {
+				return usageErr("--name: say who or what the token is for, e.g. --name reporting")
+			}
+			a, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			tok, err := api.CreateToken(cmd.Context(), a.Store, name)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{"name": name, "token": tok})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", tok)
+			fmt.Fprintln(cmd.ErrOrStderr(), "Keep it now: Ferry stores only its hash. Send it as 'Authorization: Bearer <token>'.")
+			return nil
+		},
+	}
+	create.Flags().StringVar(&name, "name", "", "what the token is for")
+	list := &cobra.Command{
+		Use:  "list",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			toks, err := api.ListTokens(cmd.Context(), a.Store)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(toks)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED")
+			for _, t := range toks {
+				last := "never"
+				if !t.LastUsed.IsZero() {
+					last = t.LastUsed.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.Created.Format(time.RFC3339), last)
+			}
+			return tw.Flush()
+		},
+	}
+	revoke := &cobra.Command{
+		Use:  "revoke ID",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil {
+				return usageErr("%q is not a token id (see 'ferry token list')", args[0])
+			}
+			a, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			if err := api.RevokeToken(cmd.Context(), a.Store, id); err != nil {
+				return usageErr("%v", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "token %d revoked\n", id)
+			return nil
+		},
+	}
+	root.AddCommand(create, list, revoke)
+	return root
 }

@@ -80,7 +80,7 @@ type Options struct {
 	// DateFrom and DateTo limit every pass to messages whose internal date
 	// is in [DateFrom, DateTo); zero means open-ended.
 	DateFrom, DateTo time.Time
-	Conn           imapconn.Options
+	Conn             imapconn.Options
 	// MaxAttempts bounds reconnections after temporary errors without progress; 0 means 8.
 	MaxAttempts int
 	// MaxBackoff caps the wait between attempts (a server hint may ask for more; it is honoured up to 15 minutes).

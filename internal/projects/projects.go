@@ -218,16 +218,8 @@ func (s *Service) AddEndpoint(ctx context.Context, in EndpointInput) (store.Endp
 	if in.Security != "tls" && in.Security != "starttls" {
 		return e, invalid("security", "use tls (implicit, usually port 993) or starttls (usually port 143)")
 	}
-	if (in.Password != "" || in.Token != "") && in.AdminUser == "" {
-		return e, invalid("admin_user", "credentials on an endpoint belong to an administrator who acts for every mailbox: give admin_user too")
-	}
-	if in.AdminUser != "" && in.Password == "" && in.Token == "" {
-		return e, invalid("password", "the administrator %q needs a password or an OAuth2 token", in.AdminUser)
-	}
-	if t.UserIsEmail && in.AdminUser != "" {
-		if _, err := mail.ParseAddress(in.AdminUser); err != nil {
-			return e, invalid("admin_user", "%s user names must be email addresses", t.Label)
-		}
+	if err := checkAdmin(in.Type, in.AdminUser, in.Password, in.Token); err != nil {
+		return e, err
 	}
 	e = store.Endpoint{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
 		AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, MaxMessageSize: cmp(in.MaxMessageSize, t.MaxMessageSize),
@@ -247,6 +239,22 @@ func (s *Service) AddEndpoint(ctx context.Context, in EndpointInput) (store.Endp
 		}
 	}
 	return e, nil
+}
+
+// checkAdmin validates endpoint-level administrator credentials.
+func checkAdmin(typ, adminUser, password, token string) error {
+	if (password != "" || token != "") && adminUser == "" {
+		return invalid("admin_user", "credentials on an endpoint belong to an administrator who acts for every mailbox: give admin_user too")
+	}
+	if adminUser != "" && password == "" && token == "" {
+		return invalid("password", "the administrator %q needs a password or an OAuth2 token", adminUser)
+	}
+	if t, _ := endpointType(typ); t.UserIsEmail && adminUser != "" {
+		if _, err := mail.ParseAddress(adminUser); err != nil {
+			return invalid("admin_user", "%s user names must be email addresses", t.Label)
+		}
+	}
+	return nil
 }
 
 func cmp(v, def int64) int64 {
@@ -285,10 +293,10 @@ func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUse
 	if err != nil {
 		return e, err
 	}
-	if adminUser != "" && password == "" && token == "" {
-		return e, invalid("password", "the administrator %q needs a password or an OAuth2 token", adminUser)
+	if err := checkAdmin(e.Type, strings.TrimSpace(adminUser), password, token); err != nil {
+		return e, err
 	}
-	e.AdminUser = adminUser
+	e.AdminUser = strings.TrimSpace(adminUser)
 	if err := s.sealEndpoint(&e, password, token); err != nil {
 		return e, err
 	}

@@ -156,6 +156,19 @@ type Projects interface {
 	SealedCredentials(ctx context.Context) ([]SealedCredential, error)
 	// Reseal replaces one sealed value.
 	Reseal(ctx context.Context, c SealedCredential) error
+
+	// ---- API tokens (internal/api; see Token below).
+
+	// CreateToken stores an API token by the SHA-256 hash of its value (the
+	// value itself is never stored); a name in use fails with ErrDuplicate.
+	CreateToken(ctx context.Context, name, hash string) (int64, error)
+	// TokenByHash returns the token with that hash, or ErrNotFound, and
+	// notes the use in LastUsed (to the minute).
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// Tokens lists the tokens, oldest first.
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken deletes a token; ErrNotFound when there is none.
+	RevokeToken(ctx context.Context, id int64) error
 }
 
 // SealedCredential is one sealed value and where it lives.
@@ -168,3 +181,13 @@ type SealedCredential struct {
 
 // ErrDuplicate is returned when an item would repeat a mailbox of its project.
 var ErrDuplicate = errors.New("duplicate")
+
+// ---- API tokens
+
+// Token is an API token; only the hash of its value is stored.
+type Token struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	Created  time.Time `json:"created"`
+	LastUsed time.Time `json:"last_used,omitzero"`
+}

@@ -148,6 +148,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	})
 
 	runProjects(t, open)
+	runTokens(t, open)
 }
 
 func count(t *testing.T, s store.Store, mb int64, folder string) int {

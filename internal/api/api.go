@@ -1,0 +1,151 @@
+// Package api is Ferry's REST API: /api/v1/..., JSON over HTTP, on the
+// migration service (internal/projects), so that it validates and behaves
+// like the CLI. Every request carries an API token (Authorization: Bearer
+// fy_...), made with `ferry token create --name NAME`; openapi.json (served
+// at /api/v1/openapi.json) describes every route.
+//
+// Mount the handler at /api/v1/:
+//
+//	mux.Handle("/api/v1/", api.New(svc, st))
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Body size limits.
+const (
+	maxJSONBody   = 1 << 20  // 1 MB
+	maxImportBody = 10 << 20 // 10 MB of CSV
+)
+
+// Options tune the handler; the zero value is the default.
+type Options struct {
+	// Authenticators are asked in turn who made a request; the first to
+	// recognise its credentials decides. Default: API tokens in the store.
+	// Sign-in sessions of the portal slot in here.
+	Authenticators []Authenticator
+	// Authorize decides whether a principal may do an action on a customer's
+	// resources (customerID 0: no particular customer). Default: Authorize.
+	Authorize func(p *Principal, action Action, customerID int64) error
+	// Log receives unexpected errors (answered with 500); default slog.Default().
+	Log *slog.Logger
+}
+
+// New returns the API handler for the service, authenticating API tokens of st.
+func New(svc *projects.Service, st store.Store) http.Handler {
+	return NewWithOptions(svc, st, Options{})
+}
+
+// NewWithOptions is New with options.
+func NewWithOptions(svc *projects.Service, st store.Store, opt Options) http.Handler {
+	s := &server{svc: svc, st: st, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	if s.auth == nil {
+		s.auth = []Authenticator{TokenAuthenticator{Store: st}}
+	}
+	if s.authorize == nil {
+		s.authorize = Authorize
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.mux = http.NewServeMux()
+	for _, rt := range routes {
+		s.mux.Handle(rt.Method+" "+rt.Path, s.handler(rt))
+	}
+	s.mux.HandleFunc("/", s.noRoute)
+	return s
+}
+
+// server is the API handler.
+type server struct {
+	svc       *projects.Service
+	st        store.Store
+	auth      []Authenticator
+	authorize func(p *Principal, action Action, customerID int64) error
+	log       *slog.Logger
+	mux       *http.ServeMux
+}
+
+// route is one operation of the API. routes is the single list the mux is
+// built from; openapi.json describes exactly these (see openapi_test.go).
+type route struct {
+	Method, Path string
+	Action       Action
+	handle       func(s *server, w http.ResponseWriter, r *http.Request) error
+}
+
+var routes = []route{
+	{"GET", "/api/v1/customers", ActionListCustomers, (*server).listCustomers},
+	{"POST", "/api/v1/customers", ActionCreateCustomer, (*server).createCustomer},
+	{"GET", "/api/v1/customers/{id}", ActionReadCustomer, (*server).getCustomer},
+	{"DELETE", "/api/v1/customers/{id}", ActionDeleteCustomer, (*server).deleteCustomer},
+
+	{"GET", "/api/v1/customers/{id}/endpoints", ActionListEndpoints, (*server).listEndpoints},
+	{"POST", "/api/v1/customers/{id}/endpoints", ActionCreateEndpoint, (*server).createEndpoint},
+	{"GET", "/api/v1/endpoints/{id}", ActionReadEndpoint, (*server).getEndpoint},
+	{"DELETE", "/api/v1/endpoints/{id}", ActionDeleteEndpoint, (*server).deleteEndpoint},
+	{"PUT", "/api/v1/endpoints/{id}/credentials", ActionSetCredentials, (*server).setCredentials},
+	{"GET", "/api/v1/endpoint-types", ActionReadEndpointTypes, (*server).endpointTypes},
+
+	{"GET", "/api/v1/customers/{id}/projects", ActionListProjects, (*server).listProjects},
+	{"POST", "/api/v1/customers/{id}/projects", ActionCreateProject, (*server).createProject},
+	{"GET", "/api/v1/projects/{id}", ActionReadProject, (*server).getProject},
+	{"PATCH", "/api/v1/projects/{id}/settings", ActionUpdateSettings, (*server).updateSettings},
+	{"POST", "/api/v1/projects/{id}/close", ActionCloseProject, (*server).closeProject},
+
+	{"GET", "/api/v1/projects/{id}/items", ActionListItems, (*server).listItems},
+	{"POST", "/api/v1/projects/{id}/items", ActionCreateItem, (*server).createItem},
+	{"POST", "/api/v1/projects/{id}/items/import", ActionImportItems, (*server).importItems},
+	{"GET", "/api/v1/items/{id}", ActionReadItem, (*server).getItem},
+
+	{"POST", "/api/v1/projects/{id}/passes", ActionStartPass, (*server).startPass},
+	{"POST", "/api/v1/projects/{id}/stop", ActionStop, (*server).stop},
+
+	{"GET", "/api/v1/openapi.json", ActionReadOpenAPI, (*server).openAPI},
+}
+
+// ServeHTTP authenticates the request, then routes it.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.mux.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+}
+
+// handler runs one route's handler and answers its error.
+func (s *server) handler(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(withAction(r.Context(), rt.Action))
+		if err := rt.handle(s, w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// noRoute answers paths no route serves: 405 when another method would do, else 404.
+func (s *server) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := *r
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed,
+			Message: r.Method + " is not allowed on " + r.URL.Path + "; use " + strings.Join(allow, ", ")})
+		return
+	}
+	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound,
+		Message: "there is no API path " + r.URL.Path + "; see /api/v1/openapi.json"})
+}

@@ -1,0 +1,251 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Error codes of the API.
+const (
+	CodeInvalid          = "invalid"            // 400: bad input; Field names it
+	CodeUnauthorized     = "unauthorized"       // 401: no valid credentials
+	CodeForbidden        = "forbidden"          // 403: the principal may not do this
+	CodeNotFound         = "not_found"          // 404
+	CodeMethodNotAllowed = "method_not_allowed" // 405
+	CodeConflict         = "conflict"           // 409: the change collides with existing data
+	CodeTooLarge         = "too_large"          // 413: the body is over the limit
+	CodeInternal         = "internal"           // 500: see the server's log
+)
+
+// Error is the API's error answer: {"error": {...}}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+	// Rows are the problems of an imported file, row by row.
+	Rows []projects.RowError `json:"rows,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// errorOf turns any error into the API's answer.
+func errorOf(err error) (e *Error, internal bool) {
+	var ae *Error
+	var ie *projects.InvalidError
+	switch {
+	case errors.As(err, &ae):
+		return ae, false
+	case errors.As(err, &ie):
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: ie.Field, Message: ie.Msg}, false
+	case errors.Is(err, store.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
+	case errors.Is(err, store.ErrDuplicate):
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}, false
+	case errors.Is(err, ErrBadCredentials):
+		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: err.Error()}, false
+	case errors.Is(err, ErrForbidden):
+		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, false
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; the server's log has the details"}, true
+}
+
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e, internal := errorOf(err)
+	if internal {
+		if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+			return // the client went away
+		}
+		s.log.Error("api: request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if e.Status == http.StatusUnauthorized {
+		h := `Bearer realm="ferry"`
+		if errors.Is(err, ErrBadCredentials) {
+			h += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", h)
+	}
+	writeJSON(w, e.Status, struct {
+		Error *Error `json:"error"`
+	}{e})
+}
+
+// writeJSON answers v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// decode reads a JSON body into v: one object, no unknown fields, at most maxJSONBody bytes.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, v)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(mbe.Limit)
+		}
+		return invalid("", "the body must be a single JSON object, with nothing after it")
+	}
+	return nil
+}
+
+func tooLarge(limit int64) *Error {
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodeTooLarge,
+		Message: fmt.Sprintf("the body is larger than the limit of %d MB", limit>>20)}
+}
+
+// decodeError explains why a body could not be read. It never quotes the
+// body: it may hold passwords.
+func decodeError(err error, v any) error {
+	var (
+		mbe *http.MaxBytesError
+		se  *json.SyntaxError
+		te  *json.UnmarshalTypeError
+		pe  *time.ParseError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge(mbe.Limit)
+	case errors.Is(err, io.EOF):
+		return invalid("", "the request needs a JSON object as its body")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return invalid("", "the body is not valid JSON: it ends in the middle of a value")
+	case errors.As(err, &se):
+		return invalid("", "the body is not valid JSON (at byte %d)", se.Offset)
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return invalid("", "the body must be a JSON object, not %s", article(te.Value))
+		}
+		field := jsonPath(reflect.TypeOf(v), te.Field)
+		return invalid(field, "%s must be %s, not %s", field, jsonKind(te.Type), article(te.Value))
+	case errors.As(err, &pe):
+		return invalid("", "times are written in RFC 3339, like 2025-07-01T22:00:00Z")
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		return invalid(name, "unknown field %q; the accepted fields are %s", name, strings.Join(jsonFields(reflect.TypeOf(v)), ", "))
+	}
+	return invalid("", "the body does not fit this request: %v", err)
+}
+
+func article(kind string) string {
+	switch kind {
+	case "":
+		return "that"
+	case "array", "object":
+		return "an " + kind
+	}
+	return "a " + kind
+}
+
+// jsonKind names the JSON a Go type is read from.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	case reflect.Struct:
+		if t == reflect.TypeFor[time.Time]() {
+			return "an RFC 3339 time string"
+		}
+	}
+	return "an object"
+}
+
+// jsonPath drops from a decoding error's field path (a.b.c) the Go names
+// of embedded structs, which JSON does not see: Selection.item_ids → item_ids.
+func jsonPath(t reflect.Type, path string) string {
+	var out []string
+	for _, name := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			t = t.Elem()
+		}
+		if t == nil || t.Kind() != reflect.Struct {
+			out, t = append(out, name), nil
+			continue
+		}
+		if f, ok := t.FieldByName(name); ok && f.Anonymous && f.Tag.Get("json") == "" {
+			t = f.Type
+			continue
+		}
+		out = append(out, name)
+		var next reflect.Type
+		for i := 0; i < t.NumField(); i++ {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); tag == name {
+				next = t.Field(i).Type
+			}
+		}
+		t = next
+	}
+	return strings.Join(out, ".")
+}
+
+// jsonFields lists the JSON field names of a struct type, embedded structs included.
+func jsonFields(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}

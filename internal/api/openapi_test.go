@@ -1,0 +1,237 @@
+package api
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+type openAPIDoc struct {
+	OpenAPI    string                                `json:"openapi"`
+	Security   []map[string][]string                 `json:"security"`
+	Paths      map[string]map[string]json.RawMessage `json:"paths"`
+	Components struct {
+		SecuritySchemes map[string]struct {
+			Type   string `json:"type"`
+			Scheme string `json:"scheme"`
+		} `json:"securitySchemes"`
+		Schemas map[string]struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+			Required   []string                   `json:"required"`
+		} `json:"schemas"`
+	} `json:"components"`
+}
+
+type openAPIOperation struct {
+	OperationID string `json:"operationId"`
+	Parameters  []struct {
+		Ref string `json:"$ref"`
+	} `json:"parameters"`
+	RequestBody *struct {
+		Content map[string]json.RawMessage `json:"content"`
+	} `json:"requestBody"`
+	Responses map[string]json.RawMessage `json:"responses"`
+}
+
+func loadOpenAPI(t *testing.T) (openAPIDoc, any) {
+	t.Helper()
+	var doc openAPIDoc
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatalf("openapi.json is not valid JSON: %v", err)
+	}
+	var tree any
+	json.Unmarshal(openAPIDocument, &tree)
+	return doc, tree
+}
+
+// TestOpenAPIMatchesRoutes: openapi.json describes exactly the routes served.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	if !strings.HasPrefix(doc.OpenAPI, "3.0.") {
+		t.Errorf("openapi %q, want 3.0.x", doc.OpenAPI)
+	}
+	if ss := doc.Components.SecuritySchemes["bearerAuth"]; ss.Type != "http" || ss.Scheme != "bearer" {
+		t.Errorf("bearerAuth %+v", ss)
+	}
+	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil {
+		t.Errorf("security %v: want bearerAuth for every operation", doc.Security)
+	}
+
+	described := map[string]bool{}
+	opIDs := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method, raw := range ops {
+			key := strings.ToUpper(method) + " " + path
+			described[key] = true
+			var op openAPIOperation
+			if err := json.Unmarshal(raw, &op); err != nil {
+				t.Errorf("%s: %v", key, err)
+				continue
+			}
+			if op.OperationID == "" || opIDs[op.OperationID] {
+				t.Errorf("%s: operationId %q missing or repeated", key, op.OperationID)
+			}
+			opIDs[op.OperationID] = true
+			if op.Responses["401"] == nil || op.Responses["403"] == nil {
+				t.Errorf("%s: no 401/403 answers", key)
+			}
+			hasID := slices.ContainsFunc(op.Parameters, func(p struct {
+				Ref string `json:"$ref"`
+			}) bool {
+				return p.Ref == "#/components/parameters/Id"
+			})
+			if strings.Contains(path, "{id}") != hasID {
+				t.Errorf("%s: the {id} path parameter is described: %v", key, hasID)
+			}
+			if hasID && (op.Responses["404"] == nil || op.Responses["400"] == nil) {
+				t.Errorf("%s: no 400/404 answers", key)
+			}
+			if op.RequestBody != nil && op.Responses["400"] == nil {
+				t.Errorf("%s: a body but no 400 answer", key)
+			}
+		}
+	}
+	served := map[string]bool{}
+	for _, rt := range routes {
+		served[rt.Method+" "+rt.Path] = true
+	}
+	for k := range served {
+		if !described[k] {
+			t.Errorf("%s is served but not in openapi.json", k)
+		}
+	}
+	for k := range described {
+		if !served[k] {
+			t.Errorf("%s is in openapi.json but not served", k)
+		}
+	}
+}
+
+// TestOpenAPIRefsResolve: every $ref points at a component that exists.
+func TestOpenAPIRefsResolve(t *testing.T) {
+	t.Parallel()
+	_, tree := loadOpenAPI(t)
+	components := tree.(map[string]any)["components"].(map[string]any)
+	n := 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if k == "$ref" {
+					n++
+					ref, _ := x.(string)
+					parts := strings.Split(strings.TrimPrefix(ref, "#/components/"), "/")
+					if !strings.HasPrefix(ref, "#/components/") || len(parts) != 2 {
+						t.Errorf("$ref %q", ref)
+						continue
+					}
+					kind, _ := components[parts[0]].(map[string]any)
+					if _, ok := kind[parts[1]]; !ok {
+						t.Errorf("$ref %q: no such component", ref)
+					}
+					continue
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(tree)
+	if n < 50 {
+		t.Errorf("only %d $refs", n)
+	}
+}
+
+// TestOpenAPISchemasMatchTypes: the schemas have exactly the JSON fields of the Go types written and read.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	for name, v := range map[string]any{
+		"Customer": store.Customer{}, "CustomerInput": projects.CustomerInput{},
+		"Endpoint": store.Endpoint{}, "EndpointInput": projects.EndpointInput{}, "Credentials": Credentials{},
+		"EndpointType": projects.EndpointType{},
+		"Project":      store.Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
+		"Item": store.Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
+		"Run": Run{}, "Failure": Failure{},
+		"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
+		"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
+		"StopResult": StopResult{},
+	} {
+		s, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("no schema %s", name)
+			continue
+		}
+		var props []string
+		for p := range s.Properties {
+			props = append(props, p)
+		}
+		slices.Sort(props)
+		if want := jsonFields(reflect.TypeOf(v)); !slices.Equal(props, want) {
+			t.Errorf("schema %s has %v; the Go type %T has %v", name, props, v, want)
+		}
+		for _, r := range s.Required {
+			if s.Properties[r] == nil {
+				t.Errorf("schema %s requires %s, which it does not have", name, r)
+			}
+		}
+	}
+	var env struct {
+		Properties struct {
+			Error struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"error"`
+		} `json:"properties"`
+	}
+	raw, _ := json.Marshal(doc.Components.Schemas["Error"])
+	json.Unmarshal(raw, &env)
+	var props []string
+	for p := range env.Properties.Error.Properties {
+		props = append(props, p)
+	}
+	slices.Sort(props)
+	if want := jsonFields(reflect.TypeOf(Error{})); !slices.Equal(props, want) {
+		t.Errorf("schema Error has %v, the Go type %v", props, want)
+	}
+}
+
+// TestRoutesServed: every described route reaches its handler (no 405, no
+// fallback 404), and openapi.json is served as embedded.
+func TestRoutesServed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	doc, _ := loadOpenAPI(t)
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			method = strings.ToUpper(method)
+			var body any
+			if method != "GET" && method != "DELETE" {
+				body = "{}"
+			}
+			code, b := e.call(method, strings.ReplaceAll(path, "{id}", "999999"), body)
+			if code == 405 || code == 401 || code >= 500 {
+				t.Errorf("%s %s: %d %s", method, path, code, b)
+			}
+			if code == 404 && strings.Contains(string(b), "there is no API path") {
+				t.Errorf("%s %s: not routed: %s", method, path, b)
+			}
+			if code >= 400 {
+				parseError(t, b)
+			}
+		}
+	}
+	code, b := e.call("GET", "/api/v1/openapi.json", nil)
+	if code != 200 || string(b) != string(openAPIDocument) {
+		t.Fatalf("GET /api/v1/openapi.json: %d", code)
+	}
+}
