@@ -126,5 +126,6 @@ type Store interface {
 	Runs(ctx context.Context, mailbox int64) ([]Run, error)
 
 	Projects
+	Engagements
 	Close() error
 }

@@ -149,6 +149,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 	runProjects(t, open)
 	runTokens(t, open)
+	runEngagements(t, open)
 }
 
 func count(t *testing.T, s store.Store, mb int64, folder string) int {

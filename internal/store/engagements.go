@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Engagement is one customer tenant's onboarding, run from a playbook.
+type Engagement struct {
+	ID         int64     `json:"id"`
+	CustomerID int64     `json:"customer_id"`
+	Name       string    `json:"name"`
+	Seats      int       `json:"seats"`
+	Services   []string  `json:"services"`
+	Workloads  []string  `json:"workloads"`
+	Hybrid     bool      `json:"hybrid"`
+	Playbook   string    `json:"playbook"`
+	// EnterpriseException records why the enterprise additional benefit applies below 20,000 seats.
+	EnterpriseException string    `json:"enterprise_exception,omitempty"`
+	Created             time.Time `json:"created"`
+}
+
+// EngagementTask is a playbook task instantiated for an engagement.
+type EngagementTask struct {
+	ID           int64     `json:"id"`
+	EngagementID int64     `json:"engagement_id"`
+	TaskID       string    `json:"task_id"`
+	Phase        string    `json:"phase"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	Party        string    `json:"party"`
+	Mandatory    bool      `json:"mandatory"`
+	Services     []string  `json:"services,omitempty"`
+	Status       string    `json:"status"`
+	Percent      int       `json:"percent_complete"`
+	Notes        string    `json:"notes,omitempty"`
+	Due          time.Time `json:"due,omitzero"`
+	Retired      bool      `json:"retired,omitempty"` // out of scope now; kept with its history
+	Minutes      int       `json:"minutes_logged"`
+	Updated      time.Time `json:"updated"`
+}
+
+// TaskEvent is one change to a task, kept for ever.
+type TaskEvent struct {
+	ID     int64     `json:"id"`
+	TaskID int64     `json:"task_row_id"`
+	At     time.Time `json:"at"`
+	Who    string    `json:"who"`
+	Field  string    `json:"field"`
+	Before string    `json:"before"`
+	After  string    `json:"after"`
+}
+
+// TimeEntry is time spent on a task.
+type TimeEntry struct {
+	ID      int64     `json:"id"`
+	TaskID  int64     `json:"task_row_id"`
+	Who     string    `json:"who"`
+	Minutes int       `json:"minutes"`
+	Note    string    `json:"note,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Assignment puts a person in a role of an engagement.
+type Assignment struct {
+	EngagementID int64  `json:"engagement_id"`
+	Role         string `json:"role"`
+	Person       string `json:"person"`
+}
+
+// PhaseExit records that a phase's exit gate was passed.
+type PhaseExit struct {
+	EngagementID int64     `json:"engagement_id"`
+	Phase        string    `json:"phase"`
+	Who          string    `json:"who"`
+	At           time.Time `json:"at"`
+}
+
+// ChecklistItem is a remediation checklist entry.
+type ChecklistItem struct {
+	ID           int64     `json:"id"`
+	EngagementID int64     `json:"engagement_id"`
+	Title        string    `json:"title"`
+	Severity     string    `json:"severity"` // low, medium, high, critical
+	Owner        string    `json:"owner,omitempty"`
+	State        string    `json:"state"` // open, in-progress, resolved, wont-fix
+	Notes        string    `json:"notes,omitempty"`
+	Source       string    `json:"source,omitempty"` // who or what raised it (a person, an assessment tool)
+	Created      time.Time `json:"created"`
+	Updated      time.Time `json:"updated"`
+}
+
+// PostMigrationIssue is a problem reported after a mailbox's migration.
+type PostMigrationIssue struct {
+	ID           int64     `json:"id"`
+	EngagementID int64     `json:"engagement_id"`
+	Mailbox      string    `json:"mailbox"`
+	MigratedAt   time.Time `json:"migrated_at"`
+	ReportedAt   time.Time `json:"reported_at"`
+	Deadline     time.Time `json:"report_deadline"` // five business days after the migration
+	Late         bool      `json:"late"`
+	Owner        string    `json:"owner,omitempty"`
+	Status       string    `json:"status"` // open, investigating, resolved
+	Description  string    `json:"description"`
+}
+
+// ScheduledEvent is a migration window, a wave, a go/no-go meeting...
+type ScheduledEvent struct {
+	ID           int64     `json:"id"`
+	EngagementID int64     `json:"engagement_id"`
+	Kind         string    `json:"kind"` // migration-window, wave, go-no-go, meeting
+	Title        string    `json:"title"`
+	Starts       time.Time `json:"starts"`
+	Ends         time.Time `json:"ends"`
+	TimeZone     string    `json:"time_zone"`
+	Notes        string    `json:"notes,omitempty"`
+}
+
+// GateOverride lets migration passes run before their prerequisites, with a reason.
+type GateOverride struct {
+	ID         int64     `json:"id"`
+	CustomerID int64     `json:"customer_id"`
+	Who        string    `json:"who"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+}
+
+// Engagements is the part of the store for onboarding engagements.
+type Engagements interface {
+	// CreateEngagement stores the engagement and its tasks in one transaction.
+	CreateEngagement(ctx context.Context, e *Engagement, tasks []*EngagementTask) error
+	Engagement(ctx context.Context, id int64) (Engagement, error)
+	EngagementsOf(ctx context.Context, customerID int64) ([]Engagement, error)
+	UpdateEngagement(ctx context.Context, e Engagement) error
+
+	EngagementTasks(ctx context.Context, engagementID int64) ([]EngagementTask, error)
+	EngagementTask(ctx context.Context, id int64) (EngagementTask, error)
+	AddEngagementTasks(ctx context.Context, tasks []*EngagementTask) error
+	// UpdateEngagementTask saves a task and the events describing the change, atomically.
+	UpdateEngagementTask(ctx context.Context, t EngagementTask, events []TaskEvent) error
+	TaskEvents(ctx context.Context, taskRowID int64) ([]TaskEvent, error)
+	AddTimeEntry(ctx context.Context, te *TimeEntry) error
+	TimeEntries(ctx context.Context, taskRowID int64) ([]TimeEntry, error)
+
+	Assign(ctx context.Context, a Assignment) error
+	Unassign(ctx context.Context, a Assignment) error
+	Assignments(ctx context.Context, engagementID int64) ([]Assignment, error)
+	// AssignmentsOf lists the roles a person holds across engagements.
+	AssignmentsOf(ctx context.Context, person string) ([]Assignment, error)
+
+	ExitPhase(ctx context.Context, x PhaseExit) error
+	PhaseExits(ctx context.Context, engagementID int64) ([]PhaseExit, error)
+
+	SaveChecklistItem(ctx context.Context, c *ChecklistItem) error
+	ChecklistItems(ctx context.Context, engagementID int64) ([]ChecklistItem, error)
+	SavePostMigrationIssue(ctx context.Context, p *PostMigrationIssue) error
+	PostMigrationIssues(ctx context.Context, engagementID int64) ([]PostMigrationIssue, error)
+	SaveEvent(ctx context.Context, ev *ScheduledEvent) error
+	Events(ctx context.Context, engagementID int64) ([]ScheduledEvent, error)
+
+	AddGateOverride(ctx context.Context, g *GateOverride) error
+	GateOverrides(ctx context.Context, customerID int64) ([]GateOverride, error)
+}

@@ -1,0 +1,83 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	t.Run("Engagements", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		c := store.Customer{Name: "Tailspin", Domain: "tailspin.com"}
+		s.CreateCustomer(ctx, &c)
+		e := store.Engagement{CustomerID: c.ID, Name: "Onboarding", Seats: 800, Services: []string{"core", "exchange"}, Workloads: []string{"imap"}, Playbook: "default"}
+		tasks := []*store.EngagementTask{
+			{TaskID: "1699", Phase: "Assess", Name: "Assess exit", Role: "engineer", Party: "onboarding-team", Mandatory: true, Status: "Not Started", Services: []string{"core"}},
+			{TaskID: "1635", Phase: "Migrate", Name: "IMAP workshop", Role: "frp", Party: "partner", Status: "Not Started"},
+		}
+		if err := s.CreateEngagement(ctx, &e, tasks); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateEngagement(ctx, &store.Engagement{CustomerID: c.ID, Name: "Onboarding", Playbook: "x"}, nil); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("duplicate engagement: %v", err)
+		}
+		got, err := s.Engagement(ctx, e.ID)
+		if err != nil || got.Seats != 800 || len(got.Services) != 2 {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if err := s.AddEngagementTasks(ctx, []*store.EngagementTask{{EngagementID: e.ID, TaskID: "1635", Phase: "Migrate", Name: "again", Status: "Not Started"}}); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("duplicate task: %v", err)
+		}
+		tk := *tasks[0]
+		tk.Status, tk.Percent = "Complete", 100
+		if err := s.UpdateEngagementTask(ctx, tk, []store.TaskEvent{{Who: "ana", Field: "status", Before: "Not Started", After: "Complete"}}); err != nil {
+			t.Fatal(err)
+		}
+		s.AddTimeEntry(ctx, &store.TimeEntry{TaskID: tk.ID, Who: "ana", Minutes: 90})
+		s.AddTimeEntry(ctx, &store.TimeEntry{TaskID: tk.ID, Who: "ben", Minutes: 30})
+		back, _ := s.EngagementTask(ctx, tk.ID)
+		evs, _ := s.TaskEvents(ctx, tk.ID)
+		if back.Status != "Complete" || back.Minutes != 120 || len(evs) != 1 || evs[0].Who != "ana" {
+			t.Fatalf("task %+v events %+v", back, evs)
+		}
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"})
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"})
+		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 1 {
+			t.Fatalf("assignments %+v", as)
+		}
+		s.ExitPhase(ctx, store.PhaseExit{EngagementID: e.ID, Phase: "Assess", Who: "ana"})
+		if xs, _ := s.PhaseExits(ctx, e.ID); len(xs) != 1 {
+			t.Fatalf("exits %+v", xs)
+		}
+		item := store.ChecklistItem{EngagementID: e.ID, Title: "TLS 1.2", Severity: "high", State: "open"}
+		s.SaveChecklistItem(ctx, &item)
+		item.State = "resolved"
+		if err := s.SaveChecklistItem(ctx, &item); err != nil {
+			t.Fatal(err)
+		}
+		if items, _ := s.ChecklistItems(ctx, e.ID); len(items) != 1 || items[0].State != "resolved" {
+			t.Fatalf("checklist %+v", items)
+		}
+		pm := store.PostMigrationIssue{EngagementID: e.ID, Mailbox: "a@tailspin.com", MigratedAt: time.Now(), ReportedAt: time.Now(), Status: "open", Description: "missing calendar"}
+		s.SavePostMigrationIssue(ctx, &pm)
+		ev := store.ScheduledEvent{EngagementID: e.ID, Kind: "wave", Title: "Wave 1", Starts: time.Now(), Ends: time.Now().Add(time.Hour), TimeZone: "Europe/Berlin"}
+		s.SaveEvent(ctx, &ev)
+		if ps, _ := s.PostMigrationIssues(ctx, e.ID); len(ps) != 1 {
+			t.Fatal("post-migration issue lost")
+		}
+		if es, _ := s.Events(ctx, e.ID); len(es) != 1 || es[0].TimeZone != "Europe/Berlin" {
+			t.Fatal("event lost")
+		}
+		g := store.GateOverride{CustomerID: c.ID, Who: "ftm", Reason: "pilot"}
+		s.AddGateOverride(ctx, &g)
+		if gs, _ := s.GateOverrides(ctx, c.ID); len(gs) != 1 || gs[0].Reason != "pilot" {
+			t.Fatal("override lost")
+		}
+	})
+}
