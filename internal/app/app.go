@@ -12,8 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
@@ -56,7 +58,9 @@ type App struct {
 	Keys    *secrets.Keyring
 	Queue   jobs.Queue
 	Service *projects.Service
-	pool    *pgxpool.Pool
+	// Engagements runs onboarding from the default playbook.
+	Engagements *engagements.Service
+	pool        *pgxpool.Pool
 }
 
 // IsPostgres reports whether a database string names PostgreSQL.
@@ -84,7 +88,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("credential key: %w", err)
 	}
-	a.Service = &projects.Service{Store: st, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine}
+	a.Engagements = &engagements.Service{Store: st, Playbook: playbook.Default()}
+	a.Service = &projects.Service{Store: st, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
+		MigrationGate: a.Engagements.CheckMigration}
 	if IsPostgres(cfg.Database) {
 		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {
 			st.Close()

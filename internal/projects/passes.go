@@ -73,6 +73,15 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 	if p.Closed {
 		return nil, invalid("project", "project %q is closed", p.Name)
 	}
+	if s.MigrationGate != nil {
+		refusal, err := s.MigrationGate(ctx, p.CustomerID, string(pass))
+		if err != nil {
+			return nil, err
+		}
+		if refusal != "" {
+			return nil, invalid("pass", "%s", refusal)
+		}
+	}
 	if !req.At.IsZero() && req.At.Before(s.now().Add(-time.Minute)) {
 		return nil, invalid("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
 	}

@@ -37,6 +37,9 @@ type Service struct {
 	EngineOptions engine.Options
 	// Now is the clock (tests).
 	Now func() time.Time
+	// MigrationGate, when set, may refuse a pass for a customer (the
+	// engagement's prerequisites): it returns why, or "" to let it run.
+	MigrationGate func(ctx context.Context, customerID int64, pass string) (refusal string, err error)
 }
 
 func (s *Service) now() time.Time {

@@ -1,0 +1,227 @@
+package engagements
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Tally counts tasks and how many are done (Complete or Not Required).
+type Tally struct {
+	Key     string `json:"key"`
+	Tasks   int    `json:"tasks"`
+	Done    int    `json:"done"`
+	Percent int    `json:"percent"`
+}
+
+// Progress is an engagement's progress by phase, service and role.
+type Progress struct {
+	Overall   Tally   `json:"overall"`
+	ByPhase   []Tally `json:"by_phase"`
+	ByService []Tally `json:"by_service"`
+	ByRole    []Tally `json:"by_role"`
+}
+
+func tally(m map[string]*Tally, key string, t store.EngagementTask) {
+	x, ok := m[key]
+	if !ok {
+		x = &Tally{Key: key}
+		m[key] = x
+	}
+	x.Tasks++
+	if done(t.Status) {
+		x.Done++
+	}
+}
+
+func finish(m map[string]*Tally, order []string) []Tally {
+	var out []Tally
+	keys := order
+	if keys == nil {
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+	}
+	for _, k := range keys {
+		if x, ok := m[k]; ok {
+			if x.Tasks > 0 {
+				x.Percent = 100 * x.Done / x.Tasks
+			}
+			out = append(out, *x)
+		}
+	}
+	return out
+}
+
+// Progress computes progress over the tasks in scope.
+func (s *Service) Progress(ctx context.Context, id int64) (*Progress, error) {
+	tasks, err := s.Store.EngagementTasks(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	phase, service, role := map[string]*Tally{}, map[string]*Tally{}, map[string]*Tally{}
+	all := map[string]*Tally{}
+	for _, t := range tasks {
+		if t.Retired {
+			continue
+		}
+		tally(all, "all", t)
+		tally(phase, t.Phase, t)
+		tally(role, t.Role, t)
+		svcs := t.Services
+		if len(svcs) == 0 {
+			svcs = []string{"(any)"}
+		}
+		for _, sv := range svcs {
+			tally(service, sv, t)
+		}
+	}
+	var phases []string
+	for _, ph := range s.Playbook.Phases {
+		phases = append(phases, ph.Name)
+	}
+	p := &Progress{ByPhase: finish(phase, phases), ByService: finish(service, nil), ByRole: finish(role, nil)}
+	if o := finish(all, nil); len(o) == 1 {
+		p.Overall = o[0]
+	}
+	return p, nil
+}
+
+// Report is everything about an engagement, for export.
+type Report struct {
+	Engagement store.Engagement           `json:"engagement"`
+	Customer   store.Customer             `json:"customer"`
+	Eligible   []Rule                     `json:"eligibility"`
+	Progress   *Progress                  `json:"progress"`
+	Gates      []Gate                     `json:"gates"`
+	People     []store.Assignment         `json:"people"`
+	Tasks      []store.EngagementTask     `json:"tasks"`
+	Checklist  []store.ChecklistItem      `json:"remediation_checklist"`
+	Issues     []store.PostMigrationIssue `json:"post_migration_issues"`
+	Events     []store.ScheduledEvent     `json:"events"`
+}
+
+// BuildReport gathers the report.
+func (s *Service) BuildReport(ctx context.Context, id int64) (*Report, error) {
+	e, err := s.Store.Engagement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Engagement: e}
+	if r.Customer, err = s.Store.Customer(ctx, e.CustomerID); err != nil {
+		return nil, err
+	}
+	r.Eligible = Eligibility(Input{Seats: e.Seats, Services: e.Services, Workloads: e.Workloads, EnterpriseException: e.EnterpriseException})
+	if r.Progress, err = s.Progress(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Gates, err = s.Gates(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.People, err = s.Store.Assignments(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Tasks, err = s.Store.EngagementTasks(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Checklist, err = s.Store.ChecklistItems(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Issues, err = s.Store.PostMigrationIssues(ctx, id); err != nil {
+		return nil, err
+	}
+	r.Events, err = s.Store.Events(ctx, id)
+	return r, err
+}
+
+// Export renders the report as markdown, csv (the task table) or json.
+func (r *Report) Export(format string) ([]byte, error) {
+	switch format {
+	case "json":
+		return json.MarshalIndent(r, "", "  ")
+	case "csv":
+		var b bytes.Buffer
+		w := csv.NewWriter(&b)
+		w.Write([]string{"task_id", "phase", "name", "role", "party", "mandatory", "services", "status", "percent_complete", "due", "minutes_logged", "in_scope"})
+		for _, t := range r.Tasks {
+			w.Write([]string{t.TaskID, t.Phase, t.Name, t.Role, t.Party, fmt.Sprint(t.Mandatory), strings.Join(t.Services, " "), t.Status,
+				fmt.Sprint(t.Percent), fmtDate(t.Due), fmt.Sprint(t.Minutes), fmt.Sprint(!t.Retired)})
+		}
+		w.Flush()
+		return b.Bytes(), w.Error()
+	case "markdown", "md":
+		var b strings.Builder
+		e := r.Engagement
+		fmt.Fprintf(&b, "# %s — %s\n\n", r.Customer.Name, e.Name)
+		fmt.Fprintf(&b, "%d seats; services: %s; source workloads: %s; hybrid: %v. Progress: %d of %d tasks done (%d%%).\n\n",
+			e.Seats, strings.Join(e.Services, ", "), orNone(e.Workloads), e.Hybrid, r.Progress.Overall.Done, r.Progress.Overall.Tasks, r.Progress.Overall.Percent)
+		b.WriteString("## Eligibility\n\n")
+		for _, rule := range r.Eligible {
+			mark := "met"
+			if !rule.Met {
+				mark = "not met"
+			}
+			fmt.Fprintf(&b, "- %s: %s (%s)\n", rule.Rule, mark, rule.Detail)
+		}
+		b.WriteString("\n## Phases\n\n| phase | exit task | state | in the way |\n| --- | --- | --- | --- |\n")
+		for _, g := range r.Gates {
+			state := "open"
+			switch {
+			case g.Exited:
+				state = "exited"
+			case g.CanExit:
+				state = "ready to exit"
+			}
+			var way []string
+			for _, bl := range g.Blockers {
+				way = append(way, bl.String())
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Phase, g.ExitTask, state, strings.Join(way, "; "))
+		}
+		b.WriteString("\n## Progress by service\n\n| service | done | tasks | % |\n| --- | --- | --- | --- |\n")
+		for _, t := range r.Progress.ByService {
+			fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", t.Key, t.Done, t.Tasks, t.Percent)
+		}
+		b.WriteString("\n## Tasks\n\n| ID | phase | task | role | status | % |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, t := range r.Tasks {
+			if !t.Retired {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", t.TaskID, t.Phase, t.Name, t.Role, t.Status, t.Percent)
+			}
+		}
+		if len(r.Checklist) > 0 {
+			b.WriteString("\n## Remediation checklist\n\n| item | severity | owner | state |\n| --- | --- | --- | --- |\n")
+			for _, c := range r.Checklist {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Title, c.Severity, c.Owner, c.State)
+			}
+		}
+		if len(r.Issues) > 0 {
+			b.WriteString("\n## Post-migration issues\n\n| mailbox | reported | deadline | late | status |\n| --- | --- | --- | --- | --- |\n")
+			for _, p := range r.Issues {
+				fmt.Fprintf(&b, "| %s | %s | %s | %v | %s |\n", p.Mailbox, fmtDate(p.ReportedAt), fmtDate(p.Deadline), p.Late, p.Status)
+			}
+		}
+		if len(r.Events) > 0 {
+			b.WriteString("\n## Scheduled events\n\n| when | kind | title |\n| --- | --- | --- |\n")
+			for _, ev := range r.Events {
+				loc, _ := timeLocation(ev.TimeZone)
+				fmt.Fprintf(&b, "| %s (%s) | %s | %s |\n", ev.Starts.In(loc).Format("2006-01-02 15:04"), ev.TimeZone, ev.Kind, ev.Title)
+			}
+		}
+		return []byte(b.String()), nil
+	}
+	return nil, invalid("format", "%q: export as markdown, csv or json", format)
+}
+
+func orNone(v []string) string {
+	if len(v) == 0 {
+		return "none"
+	}
+	return strings.Join(v, ", ")
+}
