@@ -33,6 +33,20 @@ type Config struct {
 	Engine engine.Options
 	// LeaseTTL: see projects.Service.
 	LeaseTTL time.Duration
+	// PlaybookFile replaces the default playbook (FERRY_PLAYBOOK when empty).
+	PlaybookFile string
+}
+
+// LoadPlaybook reads a playbook file, or returns the default one for "".
+func LoadPlaybook(path string) (*playbook.Playbook, error) {
+	if path == "" {
+		return playbook.Default(), nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the playbook: %w", err)
+	}
+	return playbook.Load(path, data)
 }
 
 // StateDir is where Ferry keeps its files by default.
@@ -88,7 +102,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("credential key: %w", err)
 	}
-	a.Engagements = &engagements.Service{Store: st, Playbook: playbook.Default()}
+	if cfg.PlaybookFile == "" {
+		cfg.PlaybookFile = os.Getenv("FERRY_PLAYBOOK")
+	}
+	pb, err := LoadPlaybook(cfg.PlaybookFile)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.Engagements = &engagements.Service{Store: st, Playbook: pb}
 	a.Service = &projects.Service{Store: st, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
 		MigrationGate: a.Engagements.CheckMigration}
 	if IsPostgres(cfg.Database) {
