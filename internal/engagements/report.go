@@ -86,6 +86,9 @@ func (s *Service) Progress(ctx context.Context, id int64) (*Progress, error) {
 	var phases []string
 	for _, ph := range s.Playbook.Phases {
 		phases = append(phases, ph.Name)
+		if _, ok := phase[ph.Name]; !ok {
+			phase[ph.Name] = &Tally{Key: ph.Name} // every phase shows, even one without tasks in scope
+		}
 	}
 	p := &Progress{ByPhase: finish(phase, phases), ByService: finish(service, nil), ByRole: finish(role, nil)}
 	if o := finish(all, nil); len(o) == 1 {

@@ -1,0 +1,326 @@
+package engagements_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/store"
+	"github.com/ferryhq/ferry/internal/store/sqlstore"
+)
+
+type bundle struct {
+	svc      *engagements.Service
+	st       store.Store
+	customer store.Customer
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c := store.Customer{Name: "Northwind", Domain: "northwind.com"}
+	if err := st.CreateCustomer(context.Background(), &c); err != nil {
+		t.Fatal(err)
+	}
+	return &bundle{svc: &engagements.Service{Store: st, Playbook: playbook.Default()}, st: st, customer: c}
+}
+
+func (b *bundle) create(t *testing.T, in engagements.Input) (store.Engagement, []store.EngagementTask) {
+	t.Helper()
+	in.CustomerID = b.customer.ID
+	if in.Name == "" {
+		in.Name = "Onboarding"
+	}
+	e, tasks, err := b.svc.Create(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, tasks
+}
+
+func ids(tasks []store.EngagementTask, retired bool) map[string]bool {
+	out := map[string]bool{}
+	for _, t := range tasks {
+		if t.Retired == retired {
+			out[t.TaskID] = true
+		}
+	}
+	return out
+}
+
+func TestCreateInstantiatesExactlyTheApplicableTasks(t *testing.T) {
+	t.Parallel()
+	pb := playbook.Default()
+	tests := []struct {
+		name      string
+		in        engagements.Input
+		want, not []string
+	}{
+		{"IMAP migration", engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}}, []string{"1635", "1700"}, []string{"2006", "1629", "3208"}},
+		{"Gmail migration", engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"gmail"}}, []string{"2006"}, []string{"1635"}},
+		{"no migration", engagements.Input{Seats: 300, Services: []string{"teams"}}, []string{"1700"}, []string{"1635", "2006"}},
+		{"enterprise by seats", engagements.Input{Seats: 25000, Services: []string{"exchange", "skype"}}, []string{"3208", "3209", "3358"}, nil},
+		{"enterprise by exception", engagements.Input{Seats: 5000, Services: []string{"exchange"}, EnterpriseException: "strategic account, approved by FTM"}, []string{"3208"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t)
+			_, tasks := b.create(t, tt.in)
+			got := ids(tasks, false)
+			for _, id := range tt.want {
+				if !got[id] {
+					t.Errorf("task %s missing", id)
+				}
+			}
+			for _, id := range tt.not {
+				if got[id] {
+					t.Errorf("task %s should not apply", id)
+				}
+			}
+			// Exactly: every playbook task in scope, nothing else.
+			n := 0
+			for _, pt := range pb.Tasks() {
+				if pb.InScope(pt, playbook.Scope{Services: tt.in.Services, Workloads: tt.in.Workloads, Enterprise: tt.in.Seats >= 20000 || tt.in.EnterpriseException != ""}) {
+					n++
+				}
+			}
+			if n != len(tasks) {
+				t.Fatalf("%d tasks instantiated, %d apply", len(tasks), n)
+			}
+		})
+	}
+}
+
+func TestEligibilityRules(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		in   engagements.Input
+		want string
+	}{
+		{engagements.Input{Seats: 100, Services: []string{"exchange"}}, "at least 150 licenses"},
+		{engagements.Input{Seats: 300, Services: []string{"exchange"}, Workloads: []string{"imap"}}, "at least 500 licenses"},
+		{engagements.Input{Seats: 300, Services: []string{"warp-drive"}}, "unknown service"},
+	} {
+		tt.in.CustomerID, tt.in.Name = b.customer.ID, "E"
+		_, _, err := b.svc.Create(ctx, tt.in)
+		if err == nil || !engagements.IsInvalid(err) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: err = %v, want %q", tt.in, err, tt.want)
+		}
+	}
+	rules := engagements.Eligibility(engagements.Input{Seats: 5000, Workloads: []string{"imap"}})
+	if len(rules) != 3 || !rules[0].Met || !rules[1].Met || rules[2].Met {
+		t.Fatalf("rules %+v", rules)
+	}
+}
+
+func TestScopeChangeAddsAndRetiresKeepingHistory(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	var imapTask store.EngagementTask
+	for _, tk := range tasks {
+		if tk.TaskID == "1635" {
+			imapTask = tk
+		}
+	}
+	st := engagements.InProgress
+	if _, err := b.svc.UpdateTask(ctx, imapTask.ID, engagements.TaskUpdate{Status: &st}, "ana"); err != nil {
+		t.Fatal(err)
+	}
+	added, retired, err := b.svc.ChangeScope(ctx, e.ID, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"gmail"}}, "ana")
+	if err != nil || added == 0 || retired == 0 {
+		t.Fatalf("added %d retired %d %v", added, retired, err)
+	}
+	after, _ := b.st.EngagementTasks(ctx, e.ID)
+	if !ids(after, true)["1635"] || !ids(after, false)["2006"] {
+		t.Fatal("IMAP workshop not retired or Gmail workshop not added")
+	}
+	back, _ := b.st.EngagementTask(ctx, imapTask.ID)
+	evs, _ := b.st.TaskEvents(ctx, imapTask.ID)
+	if back.Status != engagements.InProgress || len(evs) != 2 {
+		t.Fatalf("history lost: %+v %+v", back, evs)
+	}
+	// Back again: the same row returns, with its status.
+	b.svc.ChangeScope(ctx, e.ID, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap", "gmail"}}, "ana")
+	again, _ := b.st.EngagementTask(ctx, imapTask.ID)
+	if again.Retired || again.Status != engagements.InProgress {
+		t.Fatalf("returned task %+v", again)
+	}
+}
+
+func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except ...string) {
+	t.Helper()
+	tasks, _ := b.st.EngagementTasks(context.Background(), e.ID)
+	for _, tk := range tasks {
+		if tk.Phase != phase || strings.Contains(strings.Join(except, ","), tk.TaskID) {
+			continue
+		}
+		st := engagements.Complete
+		if !tk.Mandatory {
+			st = engagements.NotRequired
+		}
+		if _, err := b.svc.UpdateTask(context.Background(), tk.ID, engagements.TaskUpdate{Status: &st}, "ana"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPhaseGatesAndTheRemediationChecklist(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}})
+	err := b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana")
+	if err == nil || !strings.Contains(err.Error(), "1700") {
+		t.Fatalf("exit with open tasks: %v", err)
+	}
+	item, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: "Enable TLS 1.2 on the relay", Severity: "high", Source: "assessment tool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete(t, b, e, "Remediate")
+	err = b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana")
+	if err == nil || !strings.Contains(err.Error(), "TLS 1.2") {
+		t.Fatalf("gate 1700 ignores the checklist: %v", err)
+	}
+	resolved := "resolved"
+	b.svc.UpdateChecklistItem(ctx, e.ID, item.ID, &resolved, nil, nil)
+	if err := b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana"); err != nil {
+		t.Fatal(err)
+	}
+	gates, _ := b.svc.Gates(ctx, e.ID)
+	for _, g := range gates {
+		if g.Phase == "Remediate" && !g.Exited {
+			t.Fatal("exit not recorded")
+		}
+	}
+}
+
+func TestMigrationGateAndOverride(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}, Hybrid: true})
+	if r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "trial"); r != "" {
+		t.Fatalf("trial refused: %s", r)
+	}
+	r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "full")
+	for _, id := range []string{"1141", "3157", "3160"} {
+		if !strings.Contains(r, id) {
+			t.Fatalf("refusal %q does not name %s", r, id)
+		}
+	}
+	if _, err := b.svc.Override(ctx, b.customer.ID, "pat@partner.com", "pilot users"); err == nil {
+		t.Fatal("a non-FastTrack Manager overrode the gate")
+	}
+	b.svc.Assign(ctx, e.ID, "ftm", "fiona@fasttrack.example")
+	if _, err := b.svc.Override(ctx, b.customer.ID, "fiona@fasttrack.example", ""); err == nil {
+		t.Fatal("override without a reason")
+	}
+	if _, err := b.svc.Override(ctx, b.customer.ID, "fiona@fasttrack.example", "pilot users move before sync"); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "full"); r != "" {
+		t.Fatalf("still refused after the override: %s", r)
+	}
+	// Without hybrid in scope the hybrid tasks do not hold migration back.
+	b2 := setup(t)
+	b2.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	r, _ = b2.svc.CheckMigration(ctx, b2.customer.ID, "prestage")
+	if strings.Contains(r, "3157") || !strings.Contains(r, "1141") {
+		t.Fatalf("refusal %q", r)
+	}
+}
+
+func TestTasksPeopleTimeAndHistory(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	if err := b.svc.Assign(ctx, e.ID, "frp", "pat@partner.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.Assign(ctx, e.ID, "wizard", "x"); err == nil || !strings.Contains(err.Error(), "frp") {
+		t.Fatalf("unknown role: %v", err)
+	}
+	mine, _ := b.svc.MyTasks(ctx, "pat@partner.com")
+	if len(mine) == 0 {
+		t.Fatal("the partner has no tasks")
+	}
+	for _, tk := range mine {
+		if tk.Role != "frp" {
+			t.Fatalf("task of role %s listed for the partner", tk.Role)
+		}
+	}
+	tk := tasks[0]
+	bad := "Finished"
+	if _, err := b.svc.UpdateTask(ctx, tk.ID, engagements.TaskUpdate{Status: &bad}, "pat"); err == nil || !strings.Contains(err.Error(), "Blocked-Pending Remediation") {
+		t.Fatalf("bad status: %v", err)
+	}
+	pct, notes := 40, "waiting on DNS access"
+	due := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if _, err := b.svc.UpdateTask(ctx, tk.ID, engagements.TaskUpdate{Percent: &pct, Notes: &notes, Due: &due}, "pat"); err != nil {
+		t.Fatal(err)
+	}
+	b.svc.LogTime(ctx, tk.ID, "pat", 45, "call with the customer")
+	got, _ := b.st.EngagementTask(ctx, tk.ID)
+	evs, _ := b.st.TaskEvents(ctx, tk.ID)
+	if got.Percent != 40 || got.Minutes != 45 || len(evs) != 3 || evs[0].Who != "pat" {
+		t.Fatalf("task %+v events %+v", got, evs)
+	}
+}
+
+func TestPostMigrationWindowAndEvents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	// Friday migration: five business days later is the next Friday.
+	fri := time.Date(2026, 11, 13, 18, 0, 0, 0, time.UTC)
+	if d := engagements.AddBusinessDays(fri, 5); d.Weekday() != time.Friday || d.Day() != 20 {
+		t.Fatalf("deadline %v", d)
+	}
+	b.svc.Now = func() time.Time { return time.Date(2026, 11, 19, 9, 0, 0, 0, time.UTC) }
+	onTime, _ := b.svc.ReportIssue(ctx, e.ID, engagements.IssueInput{Mailbox: "a@northwind.com", MigratedAt: fri, Description: "shared calendar missing"})
+	b.svc.Now = func() time.Time { return time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) }
+	late, _ := b.svc.ReportIssue(ctx, e.ID, engagements.IssueInput{Mailbox: "b@northwind.com", MigratedAt: fri, Description: "rules missing"})
+	if onTime.Late || !late.Late {
+		t.Fatalf("on time %v, late %v", onTime.Late, late.Late)
+	}
+	ev, err := b.svc.ScheduleEvent(ctx, e.ID, engagements.EventInput{Kind: "migration-window", Title: "Wave 1 cutover", Starts: "2026-12-05 18:00", Ends: "2026-12-06 06:00", TimeZone: "Europe/Berlin"})
+	if err != nil || ev.Starts.UTC().Hour() != 17 {
+		t.Fatalf("event %+v %v", ev, err)
+	}
+	if _, err := b.svc.ScheduleEvent(ctx, e.ID, engagements.EventInput{Kind: "wave", Title: "x", Starts: "2026-12-05 18:00", Ends: "2026-12-05 19:00", TimeZone: "Mars/Olympus"}); err == nil {
+		t.Fatal("bad time zone accepted")
+	}
+	rep, err := b.svc.BuildReport(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"markdown", "csv", "json"} {
+		out, err := rep.Export(format)
+		if err != nil || len(out) == 0 {
+			t.Fatalf("%s: %v", format, err)
+		}
+		if format == "markdown" && (!strings.Contains(string(out), "| Remediate | 1700 |") || !strings.Contains(string(out), "Wave 1 cutover")) {
+			t.Fatalf("markdown report:\n%s", out)
+		}
+	}
+	p, _ := b.svc.Progress(ctx, e.ID)
+	if p.Overall.Tasks == 0 || len(p.ByPhase) != 5 || len(p.ByRole) == 0 {
+		t.Fatalf("progress %+v", p)
+	}
+}
