@@ -219,18 +219,13 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 
 func folderIdentities(c *imapconn.Conn, name string) ([]*message, error) {
 	var out []*message
-	err := c.Do(func() error {
-		sel, err := c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
-		if err != nil || sel.NumMessages == 0 {
-			return err
-		}
-		return nil
+	var sel *imap.SelectData
+	err := c.Do(func() (err error) {
+		sel, err = c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+		return err
 	})
-	if err != nil {
+	if err != nil || sel.NumMessages == 0 {
 		return nil, err
-	}
-	if c.Mailbox() == nil || c.Mailbox().NumMessages == 0 {
-		return nil, nil
 	}
 	err = fetchAll(c, allUIDs(), identityFetch, func(m *imapclient.FetchMessageBuffer) error {
 		out = append(out, identity(m))
