@@ -218,7 +218,7 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 	logs := make([]*strings.Builder, 3)
 	for i := range 3 {
 		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "3",
-			"--rescue-after", "8s", "--lease-ttl", "6s", "--poll", "200ms")
+			"--rescue-after", "8s", "--lease-ttl", "6s", "--poll", "200ms", "--shutdown-timeout", "2s")
 		logs[i] = &strings.Builder{}
 		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -259,6 +259,30 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 	}
 	if !killed {
 		t.Fatalf("worker 0 never ran a migration; logs:\n%s", logs[0])
+	}
+	// SIGTERM another worker while it holds a migration: it checkpoints and
+	// exits within its shutdown timeout; the last worker finishes its items.
+	stopped := false
+	for !stopped && time.Now().Before(deadline) {
+		leases, _ := a.Store.Leases(context.Background(), p.ID)
+		for _, l := range leases {
+			if strings.HasSuffix(l.Owner, fmt.Sprintf(":%d", workers[1].Process.Pid)) {
+				workers[1].Process.Signal(syscall.SIGTERM)
+				exited := make(chan error, 1)
+				go func() { exited <- workers[1].Wait() }()
+				select {
+				case err := <-exited:
+					if err != nil {
+						t.Fatalf("worker 1 ended with %v after SIGTERM:\n%s", err, logs[1])
+					}
+				case <-time.After(15 * time.Second):
+					t.Fatalf("worker 1 did not stop within its shutdown timeout:\n%s", logs[1])
+				}
+				stopped = true
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	items := waitAllDone(t, a.Store, p.ID, 30, 3*time.Minute)
 	f.requireExact(t)
