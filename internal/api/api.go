@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -35,6 +37,9 @@ type Options struct {
 	Authorize func(p *Principal, action Action, customerID int64) error
 	// Log receives unexpected errors (answered with 500); default slog.Default().
 	Log *slog.Logger
+	// Engagements serves the onboarding engagement routes. Default: a
+	// service on st with the default playbook.
+	Engagements *engagements.Service
 }
 
 // New returns the API handler for the service, authenticating API tokens of st.
@@ -44,7 +49,10 @@ func New(svc *projects.Service, st store.Store) http.Handler {
 
 // NewWithOptions is New with options.
 func NewWithOptions(svc *projects.Service, st store.Store, opt Options) http.Handler {
-	s := &server{svc: svc, st: st, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	s := &server{svc: svc, st: st, eng: opt.Engagements, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	if s.eng == nil {
+		s.eng = &engagements.Service{Store: st, Playbook: playbook.Default()}
+	}
 	if s.auth == nil {
 		s.auth = []Authenticator{TokenAuthenticator{Store: st}}
 	}
@@ -66,6 +74,7 @@ func NewWithOptions(svc *projects.Service, st store.Store, opt Options) http.Han
 type server struct {
 	svc       *projects.Service
 	st        store.Store
+	eng       *engagements.Service
 	auth      []Authenticator
 	authorize func(p *Principal, action Action, customerID int64) error
 	log       *slog.Logger
@@ -107,6 +116,31 @@ var routes = []route{
 	{"POST", "/api/v1/projects/{id}/passes", ActionStartPass, (*server).startPass},
 	{"POST", "/api/v1/projects/{id}/stop", ActionStop, (*server).stop},
 
+	{"GET", "/api/v1/customers/{id}/engagements", ActionListEngagements, (*server).listEngagements},
+	{"POST", "/api/v1/customers/{id}/engagements", ActionCreateEngagement, (*server).createEngagement},
+	{"GET", "/api/v1/engagements/{id}", ActionReadEngagement, (*server).getEngagement},
+	{"PATCH", "/api/v1/engagements/{id}/scope", ActionChangeScope, (*server).changeScope},
+	{"GET", "/api/v1/engagements/{id}/tasks", ActionListTasks, (*server).listTasks},
+	{"PATCH", "/api/v1/tasks/{id}", ActionUpdateTask, (*server).updateTask},
+	{"POST", "/api/v1/tasks/{id}/time", ActionLogTime, (*server).logTime},
+	{"GET", "/api/v1/tasks/{id}/history", ActionReadTaskHistory, (*server).taskHistory},
+	{"POST", "/api/v1/engagements/{id}/people", ActionAssign, (*server).assign},
+	{"GET", "/api/v1/people/{person}/tasks", ActionListPersonTasks, (*server).personTasks},
+	{"GET", "/api/v1/engagements/{id}/gates", ActionReadGates, (*server).gates},
+	{"POST", "/api/v1/engagements/{id}/phases/{phase}/exit", ActionExitPhase, (*server).exitPhase},
+	{"GET", "/api/v1/customers/{id}/migration-gate", ActionReadMigrationGate, (*server).migrationGate},
+	{"POST", "/api/v1/customers/{id}/migration-gate/override", ActionOverrideGate, (*server).overrideGate},
+	{"GET", "/api/v1/engagements/{id}/checklist", ActionListChecklist, (*server).listChecklist},
+	{"POST", "/api/v1/engagements/{id}/checklist", ActionAddChecklistItem, (*server).addChecklistItem},
+	{"PATCH", "/api/v1/engagements/{id}/checklist/{item}", ActionUpdateChecklistItem, (*server).updateChecklistItem},
+	{"GET", "/api/v1/engagements/{id}/post-migration-issues", ActionListIssues, (*server).listIssues},
+	{"POST", "/api/v1/engagements/{id}/post-migration-issues", ActionReportIssue, (*server).reportIssue},
+	{"GET", "/api/v1/engagements/{id}/events", ActionListEvents, (*server).listEvents},
+	{"POST", "/api/v1/engagements/{id}/events", ActionScheduleEvent, (*server).scheduleEvent},
+	{"GET", "/api/v1/engagements/{id}/progress", ActionReadProgress, (*server).progress},
+	{"GET", "/api/v1/engagements/{id}/report", ActionReadReport, (*server).report},
+	{"GET", "/api/v1/playbook", ActionReadPlaybook, (*server).playbook},
+
 	{"GET", "/api/v1/openapi.json", ActionReadOpenAPI, (*server).openAPI},
 }
 
@@ -125,7 +159,7 @@ func (s *server) handler(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withAction(r.Context(), rt.Action))
 		if err := rt.handle(s, w, r); err != nil {
-			s.writeError(w, r, err)
+			s.writeError(w, r, engagementError(err))
 		}
 	})
 }

@@ -122,7 +122,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			if err != nil {
 				return usageErr("cannot listen on %s: %v (choose another with --listen)", listen, err)
 			}
-			srv := &http.Server{Handler: api.New(a.Service, a.Store), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements}), ReadHeaderTimeout: 10 * time.Second}
 			fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: API on http://%s/api/v1 (OpenAPI at /api/v1/openapi.json); running up to %d migrations\n", ln.Addr(), f.concurrency)
 			return f.runWorkers(cmd, a, func(ctx context.Context) error {
 				go func() {

@@ -1,0 +1,712 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// The actions of the engagement routes.
+const (
+	ActionListEngagements     Action = "engagements.list"
+	ActionCreateEngagement    Action = "engagements.create"
+	ActionReadEngagement      Action = "engagements.read"
+	ActionChangeScope         Action = "engagements.scope"
+	ActionListTasks           Action = "tasks.list"
+	ActionUpdateTask          Action = "tasks.update"
+	ActionLogTime             Action = "tasks.time"
+	ActionReadTaskHistory     Action = "tasks.history"
+	ActionAssign              Action = "people.assign"
+	ActionListPersonTasks     Action = "people.tasks"
+	ActionReadGates           Action = "gates.read"
+	ActionExitPhase           Action = "gates.exit"
+	ActionOverrideGate        Action = "migration-gate.override"
+	ActionReadMigrationGate   Action = "migration-gate.read"
+	ActionListChecklist       Action = "checklist.list"
+	ActionAddChecklistItem    Action = "checklist.create"
+	ActionUpdateChecklistItem Action = "checklist.update"
+	ActionListIssues          Action = "issues.list"
+	ActionReportIssue         Action = "issues.create"
+	ActionListEvents          Action = "events.list"
+	ActionScheduleEvent       Action = "events.create"
+	ActionReadProgress        Action = "engagements.progress"
+	ActionReadReport          Action = "engagements.report"
+	ActionReadPlaybook        Action = "playbook.read"
+)
+
+func init() {
+	// The playbook concerns no customer; principals limited to some
+	// customers may read it, like the endpoint types.
+	openToScoped = append(openToScoped, ActionReadPlaybook)
+}
+
+// engagementError answers the engagement service's refusals
+// (*engagements.InvalidError) with 400, naming the field, like projects.InvalidError.
+func engagementError(err error) error {
+	var ae *Error
+	var ie *engagements.InvalidError
+	if errors.As(err, &ae) || !errors.As(err, &ie) {
+		return err
+	}
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: ie.Field, Message: ie.Msg}
+}
+
+// who is the name the request's principal is recorded under.
+func who(r *http.Request) string {
+	if p := PrincipalFrom(r.Context()); p != nil {
+		return p.Name
+	}
+	return ""
+}
+
+// pathInt reads a positive whole number path parameter.
+func pathInt(r *http.Request, name string) (int64, error) {
+	s := r.PathValue(name)
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, invalid(name, "%q is not an id; ids are positive whole numbers", s)
+	}
+	return id, nil
+}
+
+// loadEngagement loads the {id} engagement and checks the principal may act on its customer.
+func (s *server) loadEngagement(r *http.Request) (store.Engagement, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return store.Engagement{}, err
+	}
+	e, err := s.eng.Store.Engagement(r.Context(), id)
+	if err != nil {
+		return e, err
+	}
+	return e, s.allow(r, e.CustomerID)
+}
+
+// loadTask loads the {id} task and checks the principal may act on its engagement's customer.
+func (s *server) loadTask(r *http.Request) (store.EngagementTask, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return store.EngagementTask{}, err
+	}
+	t, err := s.eng.Store.EngagementTask(r.Context(), id)
+	if err != nil {
+		return t, err
+	}
+	e, err := s.eng.Store.Engagement(r.Context(), t.EngagementID)
+	if err != nil {
+		return t, err
+	}
+	return t, s.allow(r, e.CustomerID)
+}
+
+// ---- Engagements
+
+// EngagementDetail is an engagement with its eligibility, phase gates and people.
+type EngagementDetail struct {
+	store.Engagement
+	Eligibility []engagements.Rule `json:"eligibility"`
+	Gates       []engagements.Gate `json:"gates"`
+	People      []store.Assignment `json:"people"`
+}
+
+func (s *server) engagementDetail(r *http.Request, e store.Engagement) (EngagementDetail, error) {
+	d := EngagementDetail{Engagement: e, Eligibility: engagements.Eligibility(engagements.Input{Seats: e.Seats, Services: e.Services,
+		Workloads: e.Workloads, Hybrid: e.Hybrid, EnterpriseException: e.EnterpriseException})}
+	var err error
+	if d.Gates, err = s.eng.Gates(r.Context(), e.ID); err != nil {
+		return d, err
+	}
+	if d.People, err = s.eng.Store.Assignments(r.Context(), e.ID); err != nil {
+		return d, err
+	}
+	d.Engagement.Services, d.Engagement.Workloads = nonNil(e.Services), nonNil(e.Workloads)
+	d.Gates, d.People = nonNil(d.Gates), nonNil(d.People)
+	return d, nil
+}
+
+func (s *server) listEngagements(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	es, err := s.eng.Store.EngagementsOf(r.Context(), c.ID)
+	if err != nil {
+		return err
+	}
+	for i := range es {
+		es[i].Services, es[i].Workloads = nonNil(es[i].Services), nonNil(es[i].Workloads)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"engagements": nonNil(es)})
+}
+
+func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	var in engagements.Input
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := samePathCustomer(in.CustomerID, c.ID); err != nil {
+		return err
+	}
+	in.CustomerID = c.ID
+	e, _, err := s.eng.Create(r.Context(), in)
+	if err != nil {
+		return err
+	}
+	d, err := s.engagementDetail(r, e)
+	if err != nil {
+		return err
+	}
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d", e.ID), d)
+}
+
+func (s *server) getEngagement(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.engagementDetail(r, e)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+// ScopeChange changes an engagement's scope; fields left out stay.
+type ScopeChange struct {
+	Seats               *int      `json:"seats,omitempty"`
+	Services            *[]string `json:"services,omitempty"`
+	Workloads           *[]string `json:"workloads,omitempty"`
+	Hybrid              *bool     `json:"hybrid,omitempty"`
+	EnterpriseException *string   `json:"enterprise_exception,omitempty"`
+}
+
+// ScopeResult is the engagement after a scope change, with the tasks added and retired.
+type ScopeResult struct {
+	Added      int              `json:"added"`
+	Retired    int              `json:"retired"`
+	Engagement EngagementDetail `json:"engagement"`
+}
+
+func (s *server) changeScope(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var ch ScopeChange
+	if err := decode(w, r, &ch); err != nil {
+		return err
+	}
+	in := engagements.Input{CustomerID: e.CustomerID, Name: e.Name, Seats: e.Seats, Services: e.Services, Workloads: e.Workloads,
+		Hybrid: e.Hybrid, EnterpriseException: e.EnterpriseException}
+	if ch.Seats != nil {
+		in.Seats = *ch.Seats
+	}
+	if ch.Services != nil {
+		in.Services = *ch.Services
+	}
+	if ch.Workloads != nil {
+		in.Workloads = *ch.Workloads
+	}
+	if ch.Hybrid != nil {
+		in.Hybrid = *ch.Hybrid
+	}
+	if ch.EnterpriseException != nil {
+		in.EnterpriseException = *ch.EnterpriseException
+	}
+	var res ScopeResult
+	if res.Added, res.Retired, err = s.eng.ChangeScope(r.Context(), e.ID, in, who(r)); err != nil {
+		return err
+	}
+	if e, err = s.eng.Store.Engagement(r.Context(), e.ID); err != nil {
+		return err
+	}
+	if res.Engagement, err = s.engagementDetail(r, e); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, res)
+}
+
+// ---- Tasks
+
+// queryList reads a query parameter given repeated or comma-separated.
+func queryList(q map[string][]string, name string) []string {
+	var out []string
+	for _, v := range q[name] {
+		for x := range strings.SplitSeq(v, ",") {
+			if x = strings.TrimSpace(x); x != "" {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+func (s *server) listTasks(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	phases, services, roles, statuses := queryList(q, "phase"), queryList(q, "service"), queryList(q, "role"), queryList(q, "status")
+	for _, st := range statuses {
+		if !slices.Contains(engagements.Statuses, st) {
+			return invalid("status", "unknown status %q; use one of: %s", st, strings.Join(engagements.Statuses, ", "))
+		}
+	}
+	var phaseNames []string
+	for _, p := range s.eng.Playbook.Phases {
+		phaseNames = append(phaseNames, p.Name)
+	}
+	for _, ph := range phases {
+		if !slices.ContainsFunc(phaseNames, func(n string) bool { return strings.EqualFold(n, ph) }) {
+			return invalid("phase", "unknown phase %q; use one of: %s", ph, strings.Join(phaseNames, ", "))
+		}
+	}
+	retired, err := queryBool(q, "retired")
+	if err != nil {
+		return err
+	}
+	tasks, err := s.eng.Store.EngagementTasks(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	out := []store.EngagementTask{}
+	for _, t := range tasks {
+		switch {
+		case t.Retired && !retired,
+			len(phases) > 0 && !slices.ContainsFunc(phases, func(p string) bool { return strings.EqualFold(p, t.Phase) }),
+			len(services) > 0 && !slices.ContainsFunc(services, func(sv string) bool { return slices.Contains(t.Services, sv) }),
+			len(roles) > 0 && !slices.Contains(roles, t.Role),
+			len(statuses) > 0 && !slices.Contains(statuses, t.Status):
+			continue
+		}
+		out = append(out, t)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out})
+}
+
+func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.loadTask(r)
+	if err != nil {
+		return err
+	}
+	var u engagements.TaskUpdate
+	if err := decode(w, r, &u); err != nil {
+		return err
+	}
+	t, err = s.eng.UpdateTask(r.Context(), t.ID, u, who(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+// TimeInput logs time spent on a task, under the principal's name.
+type TimeInput struct {
+	Minutes int    `json:"minutes"`
+	Note    string `json:"note,omitempty"`
+}
+
+func (s *server) logTime(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.loadTask(r)
+	if err != nil {
+		return err
+	}
+	var in TimeInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	te, err := s.eng.LogTime(r.Context(), t.ID, who(r), in.Minutes, in.Note)
+	if err != nil {
+		return err
+	}
+	return created(w, fmt.Sprintf("/api/v1/tasks/%d/history", t.ID), te)
+}
+
+// TaskHistory is a task with every change made to it and the time logged on it.
+type TaskHistory struct {
+	Task        store.EngagementTask `json:"task"`
+	Events      []store.TaskEvent    `json:"events"`
+	TimeEntries []store.TimeEntry    `json:"time_entries"`
+}
+
+func (s *server) taskHistory(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.loadTask(r)
+	if err != nil {
+		return err
+	}
+	h := TaskHistory{Task: t}
+	if h.Events, err = s.eng.Store.TaskEvents(r.Context(), t.ID); err != nil {
+		return err
+	}
+	if h.TimeEntries, err = s.eng.Store.TimeEntries(r.Context(), t.ID); err != nil {
+		return err
+	}
+	h.Events, h.TimeEntries = nonNil(h.Events), nonNil(h.TimeEntries)
+	return writeJSON(w, http.StatusOK, h)
+}
+
+// ---- People
+
+// AssignInput puts a person in one of the playbook's roles.
+type AssignInput struct {
+	Role   string `json:"role"`
+	Person string `json:"person"`
+}
+
+func (s *server) assign(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var in AssignInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := s.eng.Assign(r.Context(), e.ID, in.Role, in.Person); err != nil {
+		return err
+	}
+	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
+}
+
+// personTasks lists the tasks of a person's roles across engagements, of
+// the customers the principal may see.
+func (s *server) personTasks(w http.ResponseWriter, r *http.Request) error {
+	person := strings.TrimSpace(r.PathValue("person"))
+	if person == "" {
+		return invalid("person", "say whose tasks to list")
+	}
+	tasks, err := s.eng.MyTasks(r.Context(), person)
+	if err != nil {
+		return err
+	}
+	out := []store.EngagementTask{}
+	if s.allow(r, 0) == nil {
+		out = append(out, tasks...)
+	} else {
+		visible := map[int64]bool{}
+		for _, t := range tasks {
+			ok, seen := visible[t.EngagementID]
+			if !seen {
+				e, err := s.eng.Store.Engagement(r.Context(), t.EngagementID)
+				if err != nil {
+					return err
+				}
+				ok = s.allow(r, e.CustomerID) == nil
+				visible[t.EngagementID] = ok
+			}
+			if ok {
+				out = append(out, t)
+			}
+		}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out})
+}
+
+// ---- Gates
+
+func (s *server) gates(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	gs, err := s.eng.Gates(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"gates": nonNil(gs)})
+}
+
+// PhaseExitRefusal is the 409 answer to a phase exit refused by its gate:
+// the error, and the gate with what stands in the way.
+type PhaseExitRefusal struct {
+	Error *Error           `json:"error"`
+	Gate  engagements.Gate `json:"gate"`
+}
+
+// findGate returns the gate of a phase (any case).
+func findGate(gs []engagements.Gate, phase string) (engagements.Gate, bool) {
+	i := slices.IndexFunc(gs, func(g engagements.Gate) bool { return strings.EqualFold(g.Phase, phase) })
+	if i < 0 {
+		return engagements.Gate{}, false
+	}
+	return gs[i], true
+}
+
+// exitPhase records a phase's exit (200 with its gate), or answers 409
+// with the gate's blockers when it cannot be exited yet.
+func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	phase := r.PathValue("phase")
+	err = s.eng.ExitPhase(r.Context(), e.ID, phase, who(r))
+	gs, gerr := s.eng.Gates(r.Context(), e.ID)
+	if gerr != nil {
+		return gerr
+	}
+	g, known := findGate(gs, phase)
+	if err != nil {
+		var ie *engagements.InvalidError
+		if known && errors.As(err, &ie) && !g.Exited && !g.CanExit {
+			return writeJSON(w, http.StatusConflict, PhaseExitRefusal{
+				Error: &Error{Status: http.StatusConflict, Code: CodeConflict, Field: ie.Field, Message: ie.Msg}, Gate: g})
+		}
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+// OverrideInput lets migration passes of a customer run before their
+// prerequisites: As is the FastTrack Manager taking the decision.
+type OverrideInput struct {
+	As     string `json:"as"`
+	Reason string `json:"reason"`
+}
+
+func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	var in OverrideInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	in.As = strings.TrimSpace(in.As)
+	if in.As == "" {
+		return invalid("as", "say which FastTrack Manager overrides the gate (as)")
+	}
+	g, err := s.eng.Override(r.Context(), c.ID, in.As, in.Reason)
+	var ie *engagements.InvalidError
+	if errors.As(err, &ie) && ie.Field == "who" {
+		return invalid("as", "%s", ie.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	return created(w, fmt.Sprintf("/api/v1/customers/%d/migration-gate", c.ID), g)
+}
+
+// MigrationGate is whether a customer's migration passes (other than
+// Verify credentials and Trial) wait: the open prerequisites and the overrides recorded.
+type MigrationGate struct {
+	CustomerID int64                 `json:"customer_id"`
+	Blocked    bool                  `json:"blocked"`
+	Blockers   []engagements.Blocker `json:"blockers"`
+	Overrides  []store.GateOverride  `json:"overrides"`
+}
+
+func (s *server) migrationGate(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	g := MigrationGate{CustomerID: c.ID}
+	if g.Blockers, err = s.eng.MigrationBlockers(r.Context(), c.ID); err != nil {
+		return err
+	}
+	if g.Overrides, err = s.eng.Store.GateOverrides(r.Context(), c.ID); err != nil {
+		return err
+	}
+	g.Blocked = len(g.Blockers) > 0 && len(g.Overrides) == 0
+	g.Blockers, g.Overrides = nonNil(g.Blockers), nonNil(g.Overrides)
+	return writeJSON(w, http.StatusOK, g)
+}
+
+// ---- Remediation checklist
+
+func (s *server) listChecklist(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.eng.Store.ChecklistItems(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+}
+
+func (s *server) addChecklistItem(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var in engagements.ChecklistInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.eng.AddChecklistItem(r.Context(), e.ID, in)
+	if err != nil {
+		return err
+	}
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/checklist/%d", e.ID, c.ID), c)
+}
+
+// ChecklistUpdate changes a checklist item; fields left out stay.
+type ChecklistUpdate struct {
+	State *string `json:"state,omitempty"`
+	Owner *string `json:"owner,omitempty"`
+	Notes *string `json:"notes,omitempty"`
+}
+
+func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	itemID, err := pathInt(r, "item")
+	if err != nil {
+		return err
+	}
+	items, err := s.eng.Store.ChecklistItems(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(items, func(c store.ChecklistItem) bool { return c.ID == itemID }) {
+		return fmt.Errorf("engagement %d has no checklist item %d: %w", e.ID, itemID, store.ErrNotFound)
+	}
+	var in ChecklistUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.eng.UpdateChecklistItem(r.Context(), e.ID, itemID, in.State, in.Owner, in.Notes)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+// ---- Post-migration issues and scheduled events
+
+func (s *server) listIssues(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	is, err := s.eng.Store.PostMigrationIssues(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"issues": nonNil(is)})
+}
+
+func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var in engagements.IssueInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	p, err := s.eng.ReportIssue(r.Context(), e.ID, in)
+	if err != nil {
+		return err
+	}
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/post-migration-issues", e.ID), p)
+}
+
+func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	evs, err := s.eng.Store.Events(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+}
+
+func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var in engagements.EventInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	ev, err := s.eng.ScheduleEvent(r.Context(), e.ID, in)
+	if err != nil {
+		return err
+	}
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/events", e.ID), ev)
+}
+
+// ---- Progress, report, playbook
+
+func (s *server) progress(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.eng.Progress(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	p.ByPhase, p.ByService, p.ByRole = nonNil(p.ByPhase), nonNil(p.ByService), nonNil(p.ByRole)
+	return writeJSON(w, http.StatusOK, p)
+}
+
+// reportTypes are the Content-Types of the report formats.
+var reportTypes = map[string]string{
+	"markdown": "text/markdown; charset=utf-8",
+	"md":       "text/markdown; charset=utf-8",
+	"csv":      "text/csv; charset=utf-8",
+	"json":     "application/json; charset=utf-8",
+}
+
+func (s *server) report(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "markdown"
+	}
+	ct, ok := reportTypes[format]
+	if !ok {
+		return invalid("format", "%q: export as markdown, csv or json", format)
+	}
+	rep, err := s.eng.BuildReport(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	b, err := rep.Export(format)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(b)
+	return err
+}
+
+func (s *server) playbook(w http.ResponseWriter, r *http.Request) error {
+	if err := s.allow(r, 0); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, s.eng.Playbook)
+}

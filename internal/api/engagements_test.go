@@ -1,0 +1,483 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// newEngagementEnv is newEnv with an engagement service whose migration
+// gate holds the project service's passes back.
+func newEngagementEnv(t *testing.T) (*env, *engagements.Service) {
+	t.Helper()
+	var eng *engagements.Service
+	e := newEnv(t, func(st store.Store) Options {
+		eng = &engagements.Service{Store: st, Playbook: playbook.Default()}
+		return Options{Engagements: eng}
+	})
+	e.svc.MigrationGate = eng.CheckMigration
+	return e, eng
+}
+
+// engagement creates an engagement for a customer through the API.
+func (e *env) engagement(customerID int64, body map[string]any) EngagementDetail {
+	e.t.Helper()
+	var d EngagementDetail
+	e.must("POST", fmt.Sprintf("/api/v1/customers/%d/engagements", customerID), body, 201, &d)
+	return d
+}
+
+// wantError checks an error answer: status, code and field, and a message containing each of msgs.
+func wantError(t *testing.T, code int, b []byte, wantCode int, field string, msgs ...string) {
+	t.Helper()
+	if code != wantCode {
+		t.Fatalf("%d, want %d: %s", code, wantCode, b)
+	}
+	eb := parseError(t, b)
+	if eb.Error.Field != field {
+		t.Errorf("field %q, want %q: %s", eb.Error.Field, field, b)
+	}
+	for _, m := range msgs {
+		if !strings.Contains(eb.Error.Message, m) {
+			t.Errorf("message %q does not contain %q", eb.Error.Message, m)
+		}
+	}
+}
+
+func TestEngagementCreateAndScope(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	base := fmt.Sprintf("/api/v1/customers/%d/engagements", f.customer.ID)
+
+	code, b := e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 100, "services": []string{"exchange"}})
+	wantError(t, code, b, 400, "seats", "not eligible", "150")
+	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 300, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	wantError(t, code, b, 400, "seats", "500")
+	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "licences": 3})
+	wantError(t, code, b, 400, "licences", "unknown field", "seats")
+	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"lotus"}})
+	wantError(t, code, b, 400, "services", "lotus")
+	code, b = e.call("POST", "/api/v1/customers/999999/engagements", map[string]any{"name": "x", "seats": 800})
+	wantError(t, code, b, 404, "")
+
+	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	if code != 201 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	var d EngagementDetail
+	json.Unmarshal(b, &d)
+	if d.ID == 0 || d.CustomerID != f.customer.ID || len(d.Gates) != 5 || len(d.Eligibility) != 3 || d.People == nil {
+		t.Fatalf("created %s", b)
+	}
+	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
+	wantError(t, code, b, 400, "name", "already")
+
+	var list struct{ Engagements []store.Engagement }
+	e.must("GET", base, nil, 200, &list)
+	if len(list.Engagements) != 1 || list.Engagements[0].ID != d.ID {
+		t.Fatalf("list %+v", list)
+	}
+	var got EngagementDetail
+	e.must("GET", fmt.Sprintf("/api/v1/engagements/%d", d.ID), nil, 200, &got)
+	if got.Name != "Onboarding" || len(got.Gates) != 5 || got.Gates[2].Phase != "Remediate" || got.Gates[2].ExitTask != "1700" {
+		t.Fatalf("detail %+v", got)
+	}
+	code, b = e.call("GET", "/api/v1/engagements/999999", nil)
+	wantError(t, code, b, 404, "")
+	code, b = e.call("GET", "/api/v1/engagements/abc", nil)
+	wantError(t, code, b, 400, "id")
+
+	var sr ScopeResult
+	e.must("PATCH", fmt.Sprintf("/api/v1/engagements/%d/scope", d.ID), map[string]any{"workloads": []string{"gmail"}}, 200, &sr)
+	if sr.Added == 0 || sr.Retired == 0 || !slices.Equal(sr.Engagement.Workloads, []string{"gmail"}) || sr.Engagement.Seats != 800 {
+		t.Fatalf("scope change %+v", sr)
+	}
+	code, b = e.call("PATCH", fmt.Sprintf("/api/v1/engagements/%d/scope", d.ID), map[string]any{"seats": 10})
+	wantError(t, code, b, 400, "seats", "not eligible")
+	code, b = e.call("PATCH", fmt.Sprintf("/api/v1/engagements/%d/scope", d.ID), map[string]any{"name": "x"})
+	wantError(t, code, b, 400, "name", "unknown field")
+
+	var retired, current struct{ Tasks []store.EngagementTask }
+	e.must("GET", fmt.Sprintf("/api/v1/engagements/%d/tasks?retired=true", d.ID), nil, 200, &retired)
+	e.must("GET", fmt.Sprintf("/api/v1/engagements/%d/tasks", d.ID), nil, 200, &current)
+	if len(retired.Tasks) != len(current.Tasks)+sr.Retired {
+		t.Fatalf("%d tasks with the retired, %d without, %d retired", len(retired.Tasks), len(current.Tasks), sr.Retired)
+	}
+}
+
+func TestEngagementTasksPeopleAndHistory(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	tasksPath := fmt.Sprintf("/api/v1/engagements/%d/tasks", d.ID)
+
+	var all, rem, frp struct{ Tasks []store.EngagementTask }
+	e.must("GET", tasksPath, nil, 200, &all)
+	e.must("GET", tasksPath+"?phase=remediate", nil, 200, &rem)
+	e.must("GET", tasksPath+"?role=frp&status=Not+Started", nil, 200, &frp)
+	if len(all.Tasks) == 0 || len(rem.Tasks) == 0 || len(rem.Tasks) >= len(all.Tasks) || len(frp.Tasks) == 0 {
+		t.Fatalf("%d tasks, %d in Remediate, %d of frp", len(all.Tasks), len(rem.Tasks), len(frp.Tasks))
+	}
+	for _, tk := range rem.Tasks {
+		if tk.Phase != "Remediate" {
+			t.Fatalf("task %+v listed for Remediate", tk)
+		}
+	}
+	code, b := e.call("GET", tasksPath+"?status=Done", nil)
+	wantError(t, code, b, 400, "status", "Blocked-Pending Remediation")
+	code, b = e.call("GET", tasksPath+"?phase=Deploy", nil)
+	wantError(t, code, b, 400, "phase", "Remediate")
+
+	tk := rem.Tasks[0]
+	taskPath := fmt.Sprintf("/api/v1/tasks/%d", tk.ID)
+	var upd store.EngagementTask
+	e.must("PATCH", taskPath, map[string]any{"status": "In Progress", "notes": "waiting on DNS access", "due": "2026-12-01T00:00:00Z"}, 200, &upd)
+	if upd.Status != "In Progress" || upd.Notes != "waiting on DNS access" || upd.Due.IsZero() {
+		t.Fatalf("updated %+v", upd)
+	}
+	code, b = e.call("PATCH", taskPath, map[string]any{"status": "Finished"})
+	wantError(t, code, b, 400, "status", "Not Started")
+	code, b = e.call("PATCH", taskPath, map[string]any{"percent_complete": 140})
+	wantError(t, code, b, 400, "percent_complete", "0 to 100")
+	code, b = e.call("PATCH", taskPath, map[string]any{"percent": 40})
+	wantError(t, code, b, 400, "percent", "unknown field", "percent_complete")
+	code, b = e.call("PATCH", "/api/v1/tasks/999999", map[string]any{"notes": "x"})
+	wantError(t, code, b, 404, "")
+
+	var te store.TimeEntry
+	e.must("POST", taskPath+"/time", map[string]any{"minutes": 45, "note": "call with the customer"}, 201, &te)
+	if te.Who != "test" || te.Minutes != 45 {
+		t.Fatalf("time entry %+v", te)
+	}
+	code, b = e.call("POST", taskPath+"/time", map[string]any{"minutes": 0})
+	wantError(t, code, b, 400, "minutes", "1440")
+
+	var h TaskHistory
+	e.must("GET", taskPath+"/history", nil, 200, &h)
+	if h.Task.Minutes != 45 || len(h.Events) != 3 || len(h.TimeEntries) != 1 {
+		t.Fatalf("history %+v", h)
+	}
+	for _, ev := range h.Events {
+		if ev.Who != "test" {
+			t.Fatalf("event %+v not recorded under the token's name", ev)
+		}
+	}
+	if h.Events[0].Field != "status" || h.Events[0].Before != "Not Started" || h.Events[0].After != "In Progress" {
+		t.Fatalf("first event %+v", h.Events[0])
+	}
+	code, b = e.call("GET", "/api/v1/tasks/999999/history", nil)
+	wantError(t, code, b, 404, "")
+
+	var people struct{ People []store.Assignment }
+	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"}, 200, &people)
+	if len(people.People) != 1 || people.People[0].Role != "frp" {
+		t.Fatalf("people %+v", people)
+	}
+	code, b = e.call("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "wizard", "person": "x"})
+	wantError(t, code, b, 400, "role", "frp")
+	var mine struct{ Tasks []store.EngagementTask }
+	e.must("GET", "/api/v1/people/pat@partner.com/tasks", nil, 200, &mine)
+	if len(mine.Tasks) == 0 {
+		t.Fatal("the partner has no tasks")
+	}
+	for _, tk := range mine.Tasks {
+		if tk.Role != "frp" {
+			t.Fatalf("task of role %s listed for the partner", tk.Role)
+		}
+	}
+	e.must("GET", "/api/v1/people/nobody/tasks", nil, 200, &mine)
+	if mine.Tasks == nil || len(mine.Tasks) != 0 {
+		t.Fatalf("nobody's tasks: %+v", mine.Tasks)
+	}
+}
+
+// completePhase sets every task of a phase Complete (mandatory) or Not Required.
+func (e *env) completePhase(engagementID int64, phase string) {
+	e.t.Helper()
+	var list struct{ Tasks []store.EngagementTask }
+	e.must("GET", fmt.Sprintf("/api/v1/engagements/%d/tasks?phase=%s", engagementID, phase), nil, 200, &list)
+	for _, tk := range list.Tasks {
+		st := engagements.Complete
+		if !tk.Mandatory {
+			st = engagements.NotRequired
+		}
+		e.must("PATCH", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), map[string]any{"status": st}, 200, nil)
+	}
+}
+
+func TestEngagementGatesAndChecklist(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
+	eng := fmt.Sprintf("/api/v1/engagements/%d", d.ID)
+
+	refused := func(want ...string) {
+		t.Helper()
+		code, b := e.call("POST", eng+"/phases/Remediate/exit", nil)
+		if code != 409 {
+			t.Fatalf("exit: %d, want 409: %s", code, b)
+		}
+		var ref PhaseExitRefusal
+		if err := json.Unmarshal(b, &ref); err != nil || ref.Error == nil || ref.Error.Code != CodeConflict || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
+			t.Fatalf("refusal %v: %s", err, b)
+		}
+		for _, w := range want {
+			if !strings.Contains(ref.Error.Message, w) {
+				t.Errorf("refusal %q does not name %q", ref.Error.Message, w)
+			}
+		}
+	}
+	refused("1700")
+	code, b := e.call("POST", eng+"/phases/Deploy/exit", nil)
+	wantError(t, code, b, 400, "phase", "Initiate")
+
+	var item store.ChecklistItem
+	e.must("POST", eng+"/checklist", map[string]any{"title": "Enable TLS 1.2 on the relay", "severity": "high", "source": "assessment tool"}, 201, &item)
+	if item.ID == 0 || item.State != "open" || item.Source != "assessment tool" {
+		t.Fatalf("item %+v", item)
+	}
+	code, b = e.call("POST", eng+"/checklist", map[string]any{"title": "x", "severity": "urgent"})
+	wantError(t, code, b, 400, "severity", "critical")
+	code, b = e.call("POST", eng+"/checklist", map[string]any{"title": "x", "severity": "low", "priority": 1})
+	wantError(t, code, b, 400, "priority", "unknown field")
+
+	e.completePhase(d.ID, "Remediate")
+	refused("TLS 1.2")
+	var gates struct{ Gates []engagements.Gate }
+	e.must("GET", eng+"/gates", nil, 200, &gates)
+	if g := gates.Gates[2]; g.Phase != "Remediate" || g.CanExit || len(g.Blockers) != 1 || g.Blockers[0].TaskID != "" {
+		t.Fatalf("gate %+v", g)
+	}
+
+	code, b = e.call("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"state": "done"})
+	wantError(t, code, b, 400, "state", "resolved")
+	code, b = e.call("PATCH", eng+"/checklist/99999", map[string]any{"state": "resolved"})
+	wantError(t, code, b, 404, "")
+	code, b = e.call("PATCH", eng+"/checklist/abc", map[string]any{"state": "resolved"})
+	wantError(t, code, b, 400, "item")
+	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"state": "resolved", "owner": "ana"}, 200, &item)
+	if item.State != "resolved" || item.Owner != "ana" {
+		t.Fatalf("item %+v", item)
+	}
+	var list struct{ Items []store.ChecklistItem }
+	e.must("GET", eng+"/checklist", nil, 200, &list)
+	if len(list.Items) != 1 || list.Items[0].State != "resolved" {
+		t.Fatalf("checklist %+v", list)
+	}
+
+	var g engagements.Gate
+	e.must("POST", eng+"/phases/remediate/exit", nil, 200, &g)
+	if !g.Exited || g.Phase != "Remediate" {
+		t.Fatalf("gate after exit %+v", g)
+	}
+	e.must("POST", eng+"/phases/Remediate/exit", nil, 200, &g) // exited already
+	code, b = e.call("POST", "/api/v1/engagements/999999/phases/Remediate/exit", nil)
+	wantError(t, code, b, 404, "")
+}
+
+func TestMigrationGateHoldsPasses(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	passes := fmt.Sprintf("/api/v1/projects/%d/passes", f.project.ID)
+	gate := fmt.Sprintf("/api/v1/customers/%d/migration-gate", f.customer.ID)
+
+	code, b := e.call("POST", passes, map[string]any{"pass": "full", "all": true})
+	wantError(t, code, b, 400, "pass", "1141", "FastTrack Manager")
+	e.must("POST", passes, map[string]any{"pass": "trial", "all": true}, 202, nil)
+
+	var mg MigrationGate
+	e.must("GET", gate, nil, 200, &mg)
+	if !mg.Blocked || !slices.ContainsFunc(mg.Blockers, func(b engagements.Blocker) bool { return b.TaskID == "1141" }) || mg.Overrides == nil {
+		t.Fatalf("gate %+v", mg)
+	}
+
+	code, b = e.call("POST", gate+"/override", map[string]any{"as": "pat@partner.com", "reason": "pilot users"})
+	wantError(t, code, b, 400, "as", "FastTrack Manager")
+	code, b = e.call("POST", gate+"/override", map[string]any{"reason": "pilot users"})
+	wantError(t, code, b, 400, "as")
+	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona", "reason": "x", "who": "fiona"})
+	wantError(t, code, b, 400, "who", "unknown field")
+	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "ftm", "person": "fiona@fasttrack.example"}, 200, nil)
+	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": " "})
+	wantError(t, code, b, 400, "reason")
+	var ov store.GateOverride
+	e.must("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": "pilot users move before sync"}, 201, &ov)
+	if ov.Who != "fiona@fasttrack.example" || ov.CustomerID != f.customer.ID {
+		t.Fatalf("override %+v", ov)
+	}
+	e.must("GET", gate, nil, 200, &mg)
+	if mg.Blocked || len(mg.Blockers) == 0 || len(mg.Overrides) != 1 {
+		t.Fatalf("gate after the override %+v", mg)
+	}
+	e.must("POST", passes, map[string]any{"pass": "full", "all": true}, 202, nil)
+
+	code, b = e.call("GET", "/api/v1/customers/999999/migration-gate", nil)
+	wantError(t, code, b, 404, "")
+	code, b = e.call("POST", "/api/v1/customers/999999/migration-gate/override", map[string]any{"as": "x", "reason": "y"})
+	wantError(t, code, b, 404, "")
+}
+
+func TestEngagementReportIssuesEvents(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	eng := fmt.Sprintf("/api/v1/engagements/%d", d.ID)
+
+	var issue store.PostMigrationIssue
+	e.must("POST", eng+"/post-migration-issues", map[string]any{"mailbox": "a@contoso.com", "migrated_at": "2020-01-03T18:00:00Z", "description": "shared calendar missing"}, 201, &issue)
+	if !issue.Late || issue.Deadline.Day() != 10 || issue.Status != "open" {
+		t.Fatalf("issue %+v", issue)
+	}
+	code, b := e.call("POST", eng+"/post-migration-issues", map[string]any{"mailbox": "a@contoso.com", "description": "x"})
+	wantError(t, code, b, 400, "migrated_at")
+	var issues struct{ Issues []store.PostMigrationIssue }
+	e.must("GET", eng+"/post-migration-issues", nil, 200, &issues)
+	if len(issues.Issues) != 1 {
+		t.Fatalf("issues %+v", issues)
+	}
+
+	var ev store.ScheduledEvent
+	e.must("POST", eng+"/events", map[string]any{"kind": "migration-window", "title": "Wave 1 cutover", "starts": "2026-12-05 18:00", "ends": "2026-12-06 06:00", "time_zone": "Europe/Berlin"}, 201, &ev)
+	if ev.Starts.UTC().Hour() != 17 {
+		t.Fatalf("event %+v", ev)
+	}
+	code, b = e.call("POST", eng+"/events", map[string]any{"kind": "wave", "title": "x", "starts": "2026-12-05 18:00", "ends": "2026-12-05 19:00", "time_zone": "Mars/Olympus"})
+	wantError(t, code, b, 400, "time_zone", "IANA")
+	var evs struct{ Events []store.ScheduledEvent }
+	e.must("GET", eng+"/events", nil, 200, &evs)
+	if len(evs.Events) != 1 {
+		t.Fatalf("events %+v", evs)
+	}
+
+	var p engagements.Progress
+	e.must("GET", eng+"/progress", nil, 200, &p)
+	if p.Overall.Tasks == 0 || len(p.ByPhase) != 5 || len(p.ByRole) == 0 {
+		t.Fatalf("progress %+v", p)
+	}
+
+	for _, tc := range []struct{ format, ctype, has string }{
+		{"", "text/markdown", "| Remediate | 1700 |"},
+		{"markdown", "text/markdown", "Wave 1 cutover"},
+		{"csv", "text/csv", "task_id,phase,name"},
+		{"json", "application/json", `"remediation_checklist"`},
+	} {
+		resp, b := e.send("GET", eng+"/report?format="+tc.format, "Bearer "+e.token, "", nil)
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.ctype) || !strings.Contains(string(b), tc.has) {
+			t.Errorf("report %q: %d %s:\n%s", tc.format, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+		if tc.format == "json" {
+			var rep engagements.Report
+			if err := json.Unmarshal(b, &rep); err != nil || rep.Engagement.ID != d.ID || rep.Customer.ID != f.customer.ID {
+				t.Errorf("json report %v: %+v", err, rep.Engagement)
+			}
+		}
+	}
+	code, b = e.call("GET", eng+"/report?format=pdf", nil)
+	wantError(t, code, b, 400, "format", "markdown, csv or json")
+	code, b = e.call("GET", "/api/v1/engagements/999999/report", nil)
+	wantError(t, code, b, 404, "")
+
+	var pb playbook.Playbook
+	e.must("GET", "/api/v1/playbook", nil, 200, &pb)
+	if pb.Name == "" || len(pb.Phases) != 5 || len(pb.Roles) == 0 {
+		t.Fatalf("playbook %s %d phases", pb.Name, len(pb.Phases))
+	}
+}
+
+// scopedAuthenticator signs every request in as a principal limited to some customers.
+type scopedAuthenticator struct{ customers []int64 }
+
+func (a scopedAuthenticator) Authenticate(r *http.Request) (*Principal, error) {
+	return &Principal{Name: "scoped", Kind: "session", Customers: a.customers}, nil
+}
+
+func TestEngagementAuth(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	g := e.fixture("Fabrikam")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
+	e.engagement(g.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
+	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat"}, 200, nil)
+
+	for _, path := range []string{fmt.Sprintf("/api/v1/engagements/%d", d.ID), "/api/v1/playbook", "/api/v1/people/pat/tasks"} {
+		resp, b := e.send("GET", path, "", "", nil)
+		wantError(t, resp.StatusCode, b, 401, "", "ferry token create")
+	}
+
+	// A principal limited to Fabrikam sees nothing of Contoso's engagement, but may read the playbook.
+	st := e.st
+	srv := NewWithOptions(e.svc, st, Options{Authenticators: []Authenticator{scopedAuthenticator{[]int64{g.customer.ID}}},
+		Engagements: &engagements.Service{Store: st, Playbook: playbook.Default()}})
+	for _, tc := range []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", fmt.Sprintf("/api/v1/engagements/%d", d.ID), 403},
+		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", f.customer.ID), 403},
+		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", g.customer.ID), 200},
+		{"GET", "/api/v1/playbook", 200},
+		{"GET", "/api/v1/people/pat/tasks", 200},
+	} {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.want {
+			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, rec.Code, tc.want, rec.Body.String())
+		}
+		if tc.path == "/api/v1/people/pat/tasks" && !strings.Contains(rec.Body.String(), `"tasks":[]`) {
+			t.Errorf("Contoso's tasks shown to a principal limited to Fabrikam: %s", rec.Body.String())
+		}
+	}
+}
+
+// TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.
+func TestOpenAPIEngagementSchemasMatchTypes(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	for name, v := range map[string]any{
+		"Engagement": store.Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
+		"EligibilityRule": engagements.Rule{}, "Gate": engagements.Gate{}, "Blocker": engagements.Blocker{},
+		"Assignment": store.Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
+		"EngagementTask": store.EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
+		"TimeEntry": store.TimeEntry{}, "TaskEvent": store.TaskEvent{}, "TaskHistory": TaskHistory{},
+		"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": store.GateOverride{},
+		"MigrationGate": MigrationGate{}, "ChecklistItem": store.ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
+		"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": store.PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
+		"ScheduledEvent": store.ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
+		"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
+	} {
+		s, ok := doc.Components.Schemas[name]
+		if !ok {
+			t.Errorf("no schema %s", name)
+			continue
+		}
+		var props []string
+		for p := range s.Properties {
+			props = append(props, p)
+		}
+		slices.Sort(props)
+		if want := jsonFields(reflect.TypeOf(v)); !slices.Equal(props, want) {
+			t.Errorf("schema %s has %v; the Go type %T has %v", name, props, v, want)
+		}
+		for _, r := range s.Required {
+			if s.Properties[r] == nil {
+				t.Errorf("schema %s requires %s, which it does not have", name, r)
+			}
+		}
+	}
+}
