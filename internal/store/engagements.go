@@ -7,14 +7,14 @@ import (
 
 // Engagement is one customer tenant's onboarding, run from a playbook.
 type Engagement struct {
-	ID         int64     `json:"id"`
-	CustomerID int64     `json:"customer_id"`
-	Name       string    `json:"name"`
-	Seats      int       `json:"seats"`
-	Services   []string  `json:"services"`
-	Workloads  []string  `json:"workloads"`
-	Hybrid     bool      `json:"hybrid"`
-	Playbook   string    `json:"playbook"`
+	ID         int64    `json:"id"`
+	CustomerID int64    `json:"customer_id"`
+	Name       string   `json:"name"`
+	Seats      int      `json:"seats"`
+	Services   []string `json:"services"`
+	Workloads  []string `json:"workloads"`
+	Hybrid     bool     `json:"hybrid"`
+	Playbook   string   `json:"playbook"`
 	// EnterpriseException records why the enterprise additional benefit applies below 20,000 seats.
 	EnterpriseException string    `json:"enterprise_exception,omitempty"`
 	Created             time.Time `json:"created"`
