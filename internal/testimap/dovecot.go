@@ -26,6 +26,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -477,20 +478,31 @@ func (d *Dovecot) start() (retry bool, err error) {
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup can kill all of Dovecot's processes
 	setPdeathsig(cmd.SysProcAttr)
-	if err := cmd.Start(); err != nil {
-		return false, fmt.Errorf("exec %s: %w", DovecotBin, err)
-	}
+	// The parent-death signal follows the thread that forked, not the
+	// process: Dovecot is started and waited for on one locked thread, so
+	// that thread lives exactly as long as Dovecot does.
 	exited := make(chan struct{})
-	d.mu.Lock()
-	d.cmd, d.exited, d.killed = cmd, exited, false
-	d.mu.Unlock()
+	started := make(chan error, 1)
 	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			close(exited)
+			return
+		}
+		started <- nil
 		err := cmd.Wait()
 		d.mu.Lock()
 		d.waitErr = err
 		d.mu.Unlock()
 		close(exited)
 	}()
+	if err := <-started; err != nil {
+		return false, fmt.Errorf("exec %s: %w", DovecotBin, err)
+	}
+	d.mu.Lock()
+	d.cmd, d.exited, d.killed = cmd, exited, false
+	d.mu.Unlock()
 
 	err = d.waitReady(10 * time.Second)
 	if err == nil {
