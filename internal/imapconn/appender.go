@@ -35,12 +35,18 @@ type Appender struct {
 	tag      int
 	queue    chan *PendingAppend
 	readErr  error
+	// selected is the mailbox last SELECTed: APPENDs into the selected
+	// mailbox reuse the server's open copy of it, where an APPEND into
+	// another one makes Dovecot open and resync it every time (for maildir,
+	// a cost that grows with the folder).
+	selected string
 	done     chan struct{}
 }
 
 // PendingAppend is an APPEND whose answer has not been read yet.
 type PendingAppend struct {
 	tag      string
+	isSelect bool // a SELECT sent ahead of APPENDs; its answer is not reported
 	finished chan struct{}
 	UID      uint32
 	Validity uint32
@@ -271,14 +277,23 @@ func (a *Appender) Append(mailbox string, flags []imap.Flag, date time.Time, siz
 	if a.readErr != nil {
 		return nil, a.readErr
 	}
+	name := quote(mailbox)
+	if !a.utf8 {
+		name = quote(encodeUTF7(mailbox))
+	}
+	if a.selected != mailbox {
+		sel := &PendingAppend{tag: a.nextTag(), isSelect: true, finished: make(chan struct{})}
+		a.watch.begin()
+		a.queue <- sel
+		if _, err := a.bw.WriteString(sel.tag + " SELECT " + name + "\r\n"); err != nil {
+			return nil, err
+		}
+		a.selected = mailbox
+	}
 	p := &PendingAppend{tag: a.nextTag(), finished: make(chan struct{})}
 	var sb strings.Builder
 	sb.WriteString(p.tag + " APPEND ")
-	if a.utf8 {
-		sb.WriteString(quote(mailbox))
-	} else {
-		sb.WriteString(quote(encodeUTF7(mailbox)))
-	}
+	sb.WriteString(name)
 	sb.WriteString(" (")
 	for i, f := range flags {
 		if i > 0 {
@@ -369,6 +384,10 @@ func (a *Appender) readAnswers() {
 			return
 		}
 		cur.err = statusError(rest)
+		if cur.isSelect {
+			// A folder that cannot be selected still takes APPENDs; only speed is lost.
+			cur.err = nil
+		}
 		if cur.err == nil {
 			if i := strings.Index(strings.ToUpper(rest), "[APPENDUID "); i >= 0 {
 				f := strings.Fields(strings.TrimRight(rest[i+11:], "]"))
