@@ -69,6 +69,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	})
 	root.AddCommand(newMigrateCmd(), newVerifyCmd(), newDemoCmd(), newServeCmd(), newWorkerCmd(), newTokenCmd())
 	root.AddCommand(newManageCmds()...)
+	root.AddCommand(newEngageCmds()...)
 	return root
 }
 
