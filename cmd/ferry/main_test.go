@@ -41,11 +41,28 @@ func TestMain(m *testing.M) {
 // the source's messages, nothing missing and nothing doubled.
 func TestKilledMidCopyEndsExact(t *testing.T) {
 	t.Parallel()
+	tests := []struct {
+		name string
+		spec corpus.Spec
+	}{
+		{"many folders", corpus.Spec{Seed: 42, Messages: 1500, Folders: 10, MaxSize: 1 << 20}},
+		// INBOX above the size where its copy is shared among connections.
+		{"one big folder", corpus.Spec{Seed: 43, Messages: 3200, Folders: 1, MaxSize: 256 << 10}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			killMidCopy(t, tt.spec)
+		})
+	}
+}
+
+func killMidCopy(t *testing.T, spec corpus.Spec) {
 	const user, pw = "carol@example.org", "pw-carol"
 	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: []testimap.User{{Name: user, Password: pw}}})
 	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: []testimap.User{{Name: user, Password: pw}}})
 	c := testimap.Dial(t, src.Addr, user, pw)
-	mail := corpus.Generate(corpus.Spec{Seed: 42, Messages: 1500, Folders: 10, MaxSize: 1 << 20})
+	mail := corpus.Generate(spec)
 	if err := corpus.Load(context.Background(), c, mail); err != nil {
 		t.Fatal(err)
 	}

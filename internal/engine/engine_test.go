@@ -257,6 +257,30 @@ func TestTemporaryFaultsAreRetriedWithoutDuplicates(t *testing.T) {
 	}
 }
 
+func TestBigFolderSharedAmongConnectionsSurvivesFaults(t *testing.T) {
+	t.Parallel()
+	b := setup(t, corpus.Generate(corpus.Spec{Seed: 31, Messages: 4200, Folders: 1, MaxSize: 8 << 10}))
+	b.dst.Faults.AfterAppend = func(n int) error {
+		if n == 1200 || n == 2900 {
+			return testimap.ErrDrop // stored, but the client never hears so
+		}
+		return nil
+	}
+	b.src.Faults.Set(nil, func(n int) error {
+		if n == 9 {
+			return testimap.ErrDrop
+		}
+		return nil
+	})
+	prog := &engine.Progress{}
+	r := engine.New(b.st, b.opts).Migrate(context.Background(), b.job, prog)
+	requireOK(t, r)
+	if prog.Retries.Load() == 0 {
+		t.Fatal("no fault happened")
+	}
+	b.requireExact(t)
+}
+
 func TestSilentServerIsDetected(t *testing.T) {
 	t.Parallel()
 	b := setup(t, smallCorpus(4))
