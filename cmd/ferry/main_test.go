@@ -46,7 +46,6 @@ func TestKilledMidCopyEndsExact(t *testing.T) {
 		spec corpus.Spec
 	}{
 		{"many folders", corpus.Spec{Seed: 42, Messages: 1500, Folders: 10, MaxSize: 1 << 20}},
-		// INBOX above the size where its copy is shared among connections.
 		{"one big folder", corpus.Spec{Seed: 43, Messages: 3200, Folders: 1, MaxSize: 256 << 10}},
 	}
 	for _, tt := range tests {

@@ -186,7 +186,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
-		if err := r.copyParallel(ctx, s, plan, sel.UIDValidity, send, permFlags); err != nil {
+		if err := r.copyMessages(ctx, s, plan, send, permFlags); err != nil {
 			return err
 		}
 		st.Appending = false
@@ -825,74 +825,4 @@ func (r *mailboxRun) setAside(folder string, uid uint32) bool {
 	r.refusalsMu.Lock()
 	defer r.refusalsMu.Unlock()
 	return r.refusals[fmt.Sprintf("%s\x00%d", folder, uid)] >= maxRefusals
-}
-
-// splitAt is how many messages a folder needs before its copy is shared
-// among several connection pairs: a big INBOX is otherwise the one serial
-// path that decides how long a mailbox takes.
-const splitAt = 2000
-
-// copyParallel copies a large folder's messages on up to Connections
-// connection pairs at once, each taking a contiguous range of UIDs. The
-// first pair is the folder's own session; the others are opened for the
-// purpose. When one part fails the others are stopped before it returns, so
-// a retry of the folder never runs beside a part still copying.
-func (r *mailboxRun) copyParallel(ctx context.Context, s *session, plan FolderPlan, validity uint32, send []*message, permFlags []imap.Flag) error {
-	k := min(r.e.Opts.Connections, len(send)/(splitAt/2))
-	if len(send) < splitAt || k < 2 || s.app == nil {
-		return r.copyMessages(ctx, s, plan, send, permFlags)
-	}
-	pctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make([]error, k)
-	var wg sync.WaitGroup
-	for i := 0; i < k; i++ {
-		part := send[i*len(send)/k : (i+1)*len(send)/k]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sess := s
-			if i > 0 {
-				var err error
-				if sess, err = r.e.connect(pctx, r.job); err != nil {
-					errs[i] = err
-					cancel()
-					return
-				}
-				defer sess.close()
-				var sel *imap.SelectData
-				err = sess.src.Do(func() (err error) {
-					sel, err = sess.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true}).Wait()
-					return err
-				})
-				if err == nil && sel.UIDValidity != validity {
-					err = &imapconn.Error{Op: "open folder " + plan.Path, Temporary: true, Err: errors.New("UIDVALIDITY changed during the copy")}
-				}
-				if err != nil {
-					errs[i] = sideErr("source", imapconn.Classify("open folder "+plan.Path, err))
-					cancel()
-					return
-				}
-			}
-			if errs[i] = r.copyMessages(pctx, sess, plan, part, permFlags); errs[i] != nil {
-				cancel()
-			}
-		}()
-	}
-	wg.Wait()
-	// The part that failed first says why; the others were only stopped.
-	var stopped error
-	for _, err := range errs {
-		switch {
-		case err == nil:
-		case errors.Is(err, context.Canceled) && ctx.Err() == nil:
-			stopped = err
-		default:
-			return err
-		}
-	}
-	if stopped != nil {
-		return &imapconn.Error{Op: "copy " + plan.Path, Temporary: true, Err: stopped}
-	}
-	return nil
 }

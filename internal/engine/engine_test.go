@@ -257,7 +257,7 @@ func TestTemporaryFaultsAreRetriedWithoutDuplicates(t *testing.T) {
 	}
 }
 
-func TestBigFolderSharedAmongConnectionsSurvivesFaults(t *testing.T) {
+func TestBigFolderSurvivesFaults(t *testing.T) {
 	t.Parallel()
 	b := setup(t, corpus.Generate(corpus.Spec{Seed: 31, Messages: 4200, Folders: 1, MaxSize: 8 << 10}))
 	b.dst.Faults.AfterAppend = func(n int) error {
