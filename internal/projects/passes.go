@@ -161,13 +161,28 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if ttl == 0 {
 		ttl = 30 * time.Second
 	}
-	lease := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: s.owner(), Expires: s.now().Add(ttl)}
-	ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return jobs.ErrNoSlot
+	// Wait for a slot here for a while rather than snoozing at once: a
+	// snoozed job comes back only when the queue's scheduler next runs
+	// (seconds), a waiting one starts the moment a slot frees.
+	lease := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: s.owner()}
+	giveUp := s.now().Add(time.Minute)
+	for {
+		lease.Expires = s.now().Add(ttl)
+		ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
+		if err != nil {
+			return err
+		}
+		if ok {
+			break
+		}
+		if s.now().After(giveUp) {
+			return jobs.ErrNoSlot
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	defer s.Store.ReleaseLease(context.WithoutCancel(ctx), it.ID, lease.Owner)
 	runCtx, cancel := context.WithCancel(ctx)
