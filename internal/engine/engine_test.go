@@ -337,12 +337,23 @@ func TestPermanentRejectionsAreReportedAndMailboxGoesOn(t *testing.T) {
 func TestMessageRefusedAgainAndAgainIsSetAside(t *testing.T) {
 	t.Parallel()
 	b := setup(t, smallCorpus(12))
-	var victim atomic.Int64
-	b.dst.Faults.Set(func(n int, _ string, size int64) error {
-		if n == 7 {
-			victim.Store(size)
+	// The victim is the one message of its size, so the hook knows it.
+	sizes := map[int64]int{}
+	for _, m := range b.corpus.Messages {
+		sizes[m.Size]++
+	}
+	var victim int64
+	for _, m := range b.corpus.Messages {
+		if sizes[m.Size] == 1 {
+			victim = m.Size
+			break
 		}
-		if size == victim.Load() {
+	}
+	if victim == 0 {
+		t.Fatal("no message of a unique size in the corpus")
+	}
+	b.dst.Faults.Set(func(n int, _ string, size int64) error {
+		if size == victim {
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit, Text: "message exceeds a limit"}
 		}
 		return nil
