@@ -30,10 +30,10 @@ const (
 	benchUser = "alice"
 	benchPass = "bench-secret-1"
 
-	// toolTimeout bounds one run of one tool (the longest, Ferry copying
-	// 100,000 messages, takes about a quarter of an hour, most of it spent
-	// by the destination Dovecot).
-	toolTimeout = 40 * time.Minute
+	// toolTimeout bounds one run of one tool. The longest, Ferry copying
+	// 100,000 messages, takes about half an hour, nearly all of it spent by
+	// the destination Dovecot (see docs/benchmarks.md).
+	toolTimeout = 60 * time.Minute
 	// loadTimeout bounds loading a corpus into the source.
 	loadTimeout = 15 * time.Minute
 
@@ -69,7 +69,7 @@ type result struct {
 	cpu    time.Duration // user + system CPU time of the process
 	srcCPU time.Duration // CPU time the source Dovecot used during the run
 	dstCPU time.Duration // CPU time the destination Dovecot used during the run
-	exact  string        // "yes", or what differs from the source
+	exact  string        // how the copy differs from the source (Snapshot.Diff), "" if exact
 }
 
 func (r result) rssMB() float64 { return float64(r.maxRSS) / 1024 }
@@ -132,14 +132,45 @@ func (bs bins) run(tb testing.TB, tool, bin string, args []string, dir string) (
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("%s: %v", tool, err)
+	}
+	// Watch the tool while it runs: its peak RSS so far (in case it is
+	// killed before peakrss can report), and a progress line every minute
+	// for long runs.
+	stop := make(chan struct{})
+	watched := make(chan int64, 1)
+	go func() {
+		var hwm int64
+		defer func() { watched <- hwm }()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		last := start
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			if pid := childOf(cmd.Process.Pid); pid > 0 {
+				hwm = max(hwm, vmHWM(pid))
+			}
+			if time.Since(last) >= time.Minute {
+				last = time.Now()
+				fmt.Printf("%s: %s running for %v, peak RSS so far %.1f MB\n", tb.Name(), tool, time.Since(start).Round(time.Second), float64(hwm)/1024)
+			}
+		}
+	}()
+	err := cmd.Wait()
 	wall := time.Since(start)
+	close(stop)
+	hwm := <-watched
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (timed out after %v)", err, toolTimeout)
 		}
-		tb.Fatalf("%s failed: %v\n--- command ---\n%s %s\n--- stdout ---\n%s\n--- stderr ---\n%s",
-			tool, err, bin, strings.Join(redact(args), " "), tail(stdout.String(), 4000), tail(stderr.String(), 8000))
+		tb.Fatalf("%s failed after %v (peak RSS seen: %.1f MB): %v\n--- command ---\n%s %s\n--- stdout ---\n%s\n--- stderr ---\n%s",
+			tool, wall.Round(time.Millisecond), float64(hwm)/1024, err, bin, strings.Join(redact(args), " "), tail(stdout.String(), 4000), tail(stderr.String(), 8000))
 	}
 	var u struct {
 		MaxRSSKiB int64   `json:"maxrss_kib"`
@@ -154,6 +185,36 @@ func (bs bins) run(tb testing.TB, tool, bin string, args []string, dir string) (
 		tb.Fatalf("%s: reading its resource usage: %v", tool, err)
 	}
 	return result{tool: tool, wall: wall, maxRSS: u.MaxRSSKiB, cpu: time.Duration((u.UserSec + u.SysSec) * float64(time.Second))}, stdout.Bytes()
+}
+
+// childOf returns the pid of a child of process pid (peakrss has exactly
+// one: the tool), or 0.
+func childOf(pid int) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, t := range tasks {
+		data, _ := os.ReadFile(t)
+		if f := strings.Fields(string(data)); len(f) > 0 {
+			n, _ := strconv.Atoi(f[0])
+			return n
+		}
+	}
+	return 0
+}
+
+// vmHWM returns the peak RSS in KiB of process pid's address space so far
+// (VmHWM in /proc/PID/status), or 0.
+func vmHWM(pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // rssFloor is the peak RSS peakrss reports for /bin/true: the lowest figure
