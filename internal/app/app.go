@@ -66,6 +66,18 @@ func DefaultDatabase() string { return filepath.Join(StateDir(), "ferry.db") }
 // DefaultKeyFile is the credential key's file.
 func DefaultKeyFile() string { return filepath.Join(StateDir(), "secret.key") }
 
+// KeyFileFor is the default credential key file for a database: next to a
+// SQLite file, or in the state folder with PostgreSQL ("" is the default database).
+func KeyFileFor(database string) string {
+	if database == "" {
+		database = DefaultDatabase()
+	}
+	if IsPostgres(database) {
+		return DefaultKeyFile()
+	}
+	return filepath.Join(filepath.Dir(strings.TrimPrefix(database, "sqlite://")), "secret.key")
+}
+
 // App is an opened Ferry.
 type App struct {
 	Store   *sqlstore.Store
@@ -88,10 +100,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		cfg.Database = DefaultDatabase()
 	}
 	if cfg.KeyFile == "" {
-		cfg.KeyFile = DefaultKeyFile()
-		if !IsPostgres(cfg.Database) {
-			cfg.KeyFile = filepath.Join(filepath.Dir(strings.TrimPrefix(cfg.Database, "sqlite://")), "secret.key")
-		}
+		cfg.KeyFile = KeyFileFor(cfg.Database)
 	}
 	st, err := sqlstore.Open(ctx, cfg.Database)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -49,14 +48,7 @@ func (m *manageFlags) keyFilePath() string {
 	if m.keyFile != "" {
 		return m.keyFile
 	}
-	db := m.database
-	if db == "" {
-		db = app.DefaultDatabase()
-	}
-	if app.IsPostgres(db) {
-		return app.DefaultKeyFile()
-	}
-	return filepath.Join(filepath.Dir(db), "secret.key") // as app.Open does
+	return app.KeyFileFor(m.database)
 }
 
 // run opens Ferry (queueing only), runs fn and turns the service's errors into exit codes.
