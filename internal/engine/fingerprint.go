@@ -59,7 +59,8 @@ func subjectOf(header []byte) string {
 			if len(v) > 120 {
 				v = v[:120] + "…"
 			}
-			return strings.ToValidUTF8(v, "?")
+			// A copy: a substring would keep the whole fetched header alive.
+			return strings.Clone(strings.ToValidUTF8(v, "?"))
 		}
 	}
 	return ""
