@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -90,58 +91,58 @@ type route struct {
 }
 
 var routes = []route{
-	{"GET", "/api/v1/customers", ActionListCustomers, (*server).listCustomers},
-	{"POST", "/api/v1/customers", ActionCreateCustomer, (*server).createCustomer},
-	{"GET", "/api/v1/customers/{id}", ActionReadCustomer, (*server).getCustomer},
-	{"DELETE", "/api/v1/customers/{id}", ActionDeleteCustomer, (*server).deleteCustomer},
+	{"GET", "/api/v1/customers", auth.ActionListCustomers, (*server).listCustomers},
+	{"POST", "/api/v1/customers", auth.ActionCreateCustomer, (*server).createCustomer},
+	{"GET", "/api/v1/customers/{id}", auth.ActionReadCustomer, (*server).getCustomer},
+	{"DELETE", "/api/v1/customers/{id}", auth.ActionDeleteCustomer, (*server).deleteCustomer},
 
-	{"GET", "/api/v1/customers/{id}/endpoints", ActionListEndpoints, (*server).listEndpoints},
-	{"POST", "/api/v1/customers/{id}/endpoints", ActionCreateEndpoint, (*server).createEndpoint},
-	{"GET", "/api/v1/endpoints/{id}", ActionReadEndpoint, (*server).getEndpoint},
-	{"DELETE", "/api/v1/endpoints/{id}", ActionDeleteEndpoint, (*server).deleteEndpoint},
-	{"PUT", "/api/v1/endpoints/{id}/credentials", ActionSetCredentials, (*server).setCredentials},
-	{"GET", "/api/v1/endpoint-types", ActionReadEndpointTypes, (*server).endpointTypes},
+	{"GET", "/api/v1/customers/{id}/endpoints", auth.ActionListEndpoints, (*server).listEndpoints},
+	{"POST", "/api/v1/customers/{id}/endpoints", auth.ActionCreateEndpoint, (*server).createEndpoint},
+	{"GET", "/api/v1/endpoints/{id}", auth.ActionReadEndpoint, (*server).getEndpoint},
+	{"DELETE", "/api/v1/endpoints/{id}", auth.ActionDeleteEndpoint, (*server).deleteEndpoint},
+	{"PUT", "/api/v1/endpoints/{id}/credentials", auth.ActionSetCredentials, (*server).setCredentials},
+	{"GET", "/api/v1/endpoint-types", auth.ActionReadEndpointTypes, (*server).endpointTypes},
 
-	{"GET", "/api/v1/customers/{id}/projects", ActionListProjects, (*server).listProjects},
-	{"POST", "/api/v1/customers/{id}/projects", ActionCreateProject, (*server).createProject},
-	{"GET", "/api/v1/projects/{id}", ActionReadProject, (*server).getProject},
-	{"PATCH", "/api/v1/projects/{id}/settings", ActionUpdateSettings, (*server).updateSettings},
-	{"POST", "/api/v1/projects/{id}/close", ActionCloseProject, (*server).closeProject},
+	{"GET", "/api/v1/customers/{id}/projects", auth.ActionListProjects, (*server).listProjects},
+	{"POST", "/api/v1/customers/{id}/projects", auth.ActionCreateProject, (*server).createProject},
+	{"GET", "/api/v1/projects/{id}", auth.ActionReadProject, (*server).getProject},
+	{"PATCH", "/api/v1/projects/{id}/settings", auth.ActionUpdateSettings, (*server).updateSettings},
+	{"POST", "/api/v1/projects/{id}/close", auth.ActionCloseProject, (*server).closeProject},
 
-	{"GET", "/api/v1/projects/{id}/items", ActionListItems, (*server).listItems},
-	{"POST", "/api/v1/projects/{id}/items", ActionCreateItem, (*server).createItem},
-	{"POST", "/api/v1/projects/{id}/items/import", ActionImportItems, (*server).importItems},
-	{"GET", "/api/v1/items/{id}", ActionReadItem, (*server).getItem},
+	{"GET", "/api/v1/projects/{id}/items", auth.ActionListItems, (*server).listItems},
+	{"POST", "/api/v1/projects/{id}/items", auth.ActionCreateItem, (*server).createItem},
+	{"POST", "/api/v1/projects/{id}/items/import", auth.ActionImportItems, (*server).importItems},
+	{"GET", "/api/v1/items/{id}", auth.ActionReadItem, (*server).getItem},
 
-	{"POST", "/api/v1/projects/{id}/passes", ActionStartPass, (*server).startPass},
-	{"POST", "/api/v1/projects/{id}/stop", ActionStop, (*server).stop},
+	{"POST", "/api/v1/projects/{id}/passes", auth.ActionStartPass, (*server).startPass},
+	{"POST", "/api/v1/projects/{id}/stop", auth.ActionStop, (*server).stop},
 
-	{"GET", "/api/v1/customers/{id}/engagements", ActionListEngagements, (*server).listEngagements},
-	{"POST", "/api/v1/customers/{id}/engagements", ActionCreateEngagement, (*server).createEngagement},
-	{"GET", "/api/v1/engagements/{id}", ActionReadEngagement, (*server).getEngagement},
-	{"PATCH", "/api/v1/engagements/{id}/scope", ActionChangeScope, (*server).changeScope},
-	{"GET", "/api/v1/engagements/{id}/tasks", ActionListTasks, (*server).listTasks},
-	{"PATCH", "/api/v1/tasks/{id}", ActionUpdateTask, (*server).updateTask},
-	{"POST", "/api/v1/tasks/{id}/time", ActionLogTime, (*server).logTime},
-	{"GET", "/api/v1/tasks/{id}/history", ActionReadTaskHistory, (*server).taskHistory},
-	{"POST", "/api/v1/engagements/{id}/people", ActionAssign, (*server).assign},
-	{"GET", "/api/v1/people/{person}/tasks", ActionListPersonTasks, (*server).personTasks},
-	{"GET", "/api/v1/engagements/{id}/gates", ActionReadGates, (*server).gates},
-	{"POST", "/api/v1/engagements/{id}/phases/{phase}/exit", ActionExitPhase, (*server).exitPhase},
-	{"GET", "/api/v1/customers/{id}/migration-gate", ActionReadMigrationGate, (*server).migrationGate},
-	{"POST", "/api/v1/customers/{id}/migration-gate/override", ActionOverrideGate, (*server).overrideGate},
-	{"GET", "/api/v1/engagements/{id}/checklist", ActionListChecklist, (*server).listChecklist},
-	{"POST", "/api/v1/engagements/{id}/checklist", ActionAddChecklistItem, (*server).addChecklistItem},
-	{"PATCH", "/api/v1/engagements/{id}/checklist/{item}", ActionUpdateChecklistItem, (*server).updateChecklistItem},
-	{"GET", "/api/v1/engagements/{id}/post-migration-issues", ActionListIssues, (*server).listIssues},
-	{"POST", "/api/v1/engagements/{id}/post-migration-issues", ActionReportIssue, (*server).reportIssue},
-	{"GET", "/api/v1/engagements/{id}/events", ActionListEvents, (*server).listEvents},
-	{"POST", "/api/v1/engagements/{id}/events", ActionScheduleEvent, (*server).scheduleEvent},
-	{"GET", "/api/v1/engagements/{id}/progress", ActionReadProgress, (*server).progress},
-	{"GET", "/api/v1/engagements/{id}/report", ActionReadReport, (*server).report},
-	{"GET", "/api/v1/playbook", ActionReadPlaybook, (*server).playbook},
+	{"GET", "/api/v1/customers/{id}/engagements", auth.ActionListEngagements, (*server).listEngagements},
+	{"POST", "/api/v1/customers/{id}/engagements", auth.ActionCreateEngagement, (*server).createEngagement},
+	{"GET", "/api/v1/engagements/{id}", auth.ActionReadEngagement, (*server).getEngagement},
+	{"PATCH", "/api/v1/engagements/{id}/scope", auth.ActionChangeScope, (*server).changeScope},
+	{"GET", "/api/v1/engagements/{id}/tasks", auth.ActionListTasks, (*server).listTasks},
+	{"PATCH", "/api/v1/tasks/{id}", auth.ActionUpdateTask, (*server).updateTask},
+	{"POST", "/api/v1/tasks/{id}/time", auth.ActionLogTime, (*server).logTime},
+	{"GET", "/api/v1/tasks/{id}/history", auth.ActionReadTaskHistory, (*server).taskHistory},
+	{"POST", "/api/v1/engagements/{id}/people", auth.ActionAssign, (*server).assign},
+	{"GET", "/api/v1/people/{person}/tasks", auth.ActionListPersonTasks, (*server).personTasks},
+	{"GET", "/api/v1/engagements/{id}/gates", auth.ActionReadGates, (*server).gates},
+	{"POST", "/api/v1/engagements/{id}/phases/{phase}/exit", auth.ActionExitPhase, (*server).exitPhase},
+	{"GET", "/api/v1/customers/{id}/migration-gate", auth.ActionReadMigrationGate, (*server).migrationGate},
+	{"POST", "/api/v1/customers/{id}/migration-gate/override", auth.ActionOverrideGate, (*server).overrideGate},
+	{"GET", "/api/v1/engagements/{id}/checklist", auth.ActionListChecklist, (*server).listChecklist},
+	{"POST", "/api/v1/engagements/{id}/checklist", auth.ActionAddChecklistItem, (*server).addChecklistItem},
+	{"PATCH", "/api/v1/engagements/{id}/checklist/{item}", auth.ActionUpdateChecklistItem, (*server).updateChecklistItem},
+	{"GET", "/api/v1/engagements/{id}/post-migration-issues", auth.ActionListIssues, (*server).listIssues},
+	{"POST", "/api/v1/engagements/{id}/post-migration-issues", auth.ActionReportIssue, (*server).reportIssue},
+	{"GET", "/api/v1/engagements/{id}/events", auth.ActionListEvents, (*server).listEvents},
+	{"POST", "/api/v1/engagements/{id}/events", auth.ActionScheduleEvent, (*server).scheduleEvent},
+	{"GET", "/api/v1/engagements/{id}/progress", auth.ActionReadProgress, (*server).progress},
+	{"GET", "/api/v1/engagements/{id}/report", auth.ActionReadReport, (*server).report},
+	{"GET", "/api/v1/playbook", auth.ActionReadPlaybook, (*server).playbook},
 
-	{"GET", "/api/v1/openapi.json", ActionReadOpenAPI, (*server).openAPI},
+	{"GET", "/api/v1/openapi.json", auth.ActionReadOpenAPI, (*server).openAPI},
 }
 
 // ServeHTTP authenticates the request, then routes it.
@@ -151,7 +152,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.mux.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p)))
+	s.mux.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 }
 
 // handler runs one route's handler and answers its error.

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
@@ -817,7 +818,7 @@ func (a *portal) Authenticate(r *http.Request) (*Principal, error) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return &Principal{Name: "portal user", Kind: "session", Customers: slices.Clone(a.customers)}, nil
+	return &Principal{Name: "portal user", Kind: "session", Role: auth.Partner, Customers: slices.Clone(a.customers)}, nil
 }
 
 func TestScopedPrincipal(t *testing.T) {

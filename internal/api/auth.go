@@ -3,31 +3,23 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
-// Principal is who makes a request.
-type Principal struct {
-	Name string `json:"name"`
-	// Kind says how they signed in: "token" (an API token) today; "session" with the portal.
-	Kind string `json:"kind"`
-	// Customers limits the principal to these customers; nil = every customer.
-	Customers []int64 `json:"customers,omitempty"`
-}
+// Principal is who makes a request (see auth.Principal).
+type Principal = auth.Principal
 
 // KindToken is the Kind of principals authenticated by an API token.
-const KindToken = "token"
+const KindToken = auth.KindToken
 
 // Authenticator says who made a request. It returns nil, nil when the
 // request carries no credentials of its kind (the next authenticator is
@@ -40,19 +32,10 @@ type Authenticator interface {
 var ErrBadCredentials = errors.New("the credentials are not valid")
 
 // ErrForbidden: the principal may not do this (403).
-var ErrForbidden = errors.New("not allowed")
-
-type principalKey struct{}
-
-func withPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
-}
+var ErrForbidden = auth.ErrForbidden
 
 // PrincipalFrom returns the principal of an authenticated request's context, or nil.
-func PrincipalFrom(ctx context.Context) *Principal {
-	p, _ := ctx.Value(principalKey{}).(*Principal)
-	return p
-}
+func PrincipalFrom(ctx context.Context) *Principal { return auth.PrincipalFrom(ctx) }
 
 func (s *server) authenticate(r *http.Request) (*Principal, error) {
 	for _, a := range s.auth {
@@ -68,60 +51,14 @@ func (s *server) authenticate(r *http.Request) (*Principal, error) {
 		Message: "this API needs an API token: send Authorization: Bearer <token>; create one with: ferry token create --name NAME"}
 }
 
-// ---- Authorization
+// ---- Authorization: one layer for the API and the portal (internal/auth).
 
 // Action is what a request does, for authorization.
-type Action string
+type Action = auth.Action
 
-// The actions, one per route.
-const (
-	ActionListCustomers     Action = "customers.list"
-	ActionCreateCustomer    Action = "customers.create"
-	ActionReadCustomer      Action = "customers.read"
-	ActionDeleteCustomer    Action = "customers.delete"
-	ActionListEndpoints     Action = "endpoints.list"
-	ActionCreateEndpoint    Action = "endpoints.create"
-	ActionReadEndpoint      Action = "endpoints.read"
-	ActionDeleteEndpoint    Action = "endpoints.delete"
-	ActionSetCredentials    Action = "endpoints.credentials"
-	ActionReadEndpointTypes Action = "endpoint-types.read"
-	ActionListProjects      Action = "projects.list"
-	ActionCreateProject     Action = "projects.create"
-	ActionReadProject       Action = "projects.read"
-	ActionUpdateSettings    Action = "projects.settings"
-	ActionCloseProject      Action = "projects.close"
-	ActionListItems         Action = "items.list"
-	ActionCreateItem        Action = "items.create"
-	ActionImportItems       Action = "items.import"
-	ActionReadItem          Action = "items.read"
-	ActionStartPass         Action = "passes.start"
-	ActionStop              Action = "passes.stop"
-	ActionReadOpenAPI       Action = "openapi.read"
-)
-
-// openToScoped are the actions concerning no particular customer that a
-// principal limited to some customers may still do (lists are filtered).
-var openToScoped = []Action{ActionListCustomers, ActionReadEndpointTypes, ActionReadOpenAPI}
-
-// Authorize is the default authorization. A principal for every customer
-// (API tokens today) may do everything. One limited to some customers may
-// act on their resources only, and do no customer-less action but reading
-// the catalogue (customers list, endpoint types, this API's description).
-// Roles slot in here with the portal.
+// Authorize is the default authorization: auth.Authorize.
 func Authorize(p *Principal, action Action, customerID int64) error {
-	switch {
-	case p == nil:
-		return fmt.Errorf("%w: nobody signed in", ErrForbidden)
-	case p.Customers == nil:
-		return nil
-	case customerID == 0 && slices.Contains(openToScoped, action):
-		return nil
-	case customerID != 0 && slices.Contains(p.Customers, customerID):
-		return nil
-	case customerID == 0:
-		return fmt.Errorf("%w: %s is for administrators", ErrForbidden, action)
-	}
-	return fmt.Errorf("%w: %s may not act on customer %d", ErrForbidden, p.Name, customerID)
+	return auth.Authorize(p, action, customerID)
 }
 
 type actionKey struct{}
@@ -138,7 +75,7 @@ func (s *server) allow(r *http.Request, customerID int64) error {
 
 // sees reports whether the request's principal may see a customer (to filter lists).
 func (s *server) sees(r *http.Request, customerID int64) bool {
-	return s.authorize(PrincipalFrom(r.Context()), ActionReadCustomer, customerID) == nil
+	return s.authorize(PrincipalFrom(r.Context()), auth.ActionReadCustomer, customerID) == nil
 }
 
 // ---- API tokens
@@ -152,13 +89,11 @@ type TokenStore interface {
 	TokenByHash(ctx context.Context, hash string) (store.Token, error)
 	Tokens(ctx context.Context) ([]store.Token, error)
 	RevokeToken(ctx context.Context, id int64) error
+	User(ctx context.Context, id int64) (store.User, error)
 }
 
 // HashToken is what the store keeps of a token: the hex SHA-256 of its value.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
+func HashToken(token string) string { return auth.HashToken(token) }
 
 // CreateToken makes an API token named name and returns its value, which
 // is shown once and never stored (only its hash is). A bad or taken name is
@@ -218,5 +153,21 @@ func (a TokenAuthenticator) Authenticate(r *http.Request) (*Principal, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{Name: t.Name, Kind: KindToken}, nil
+	if t.UserID == 0 {
+		// Made on the command line by whoever runs Ferry: an administrator.
+		return &Principal{Name: t.Name, Kind: KindToken, Role: auth.Administrator}, nil
+	}
+	u, err := a.Store.User(r.Context(), t.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: the token's account was deleted", ErrBadCredentials)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, fmt.Errorf("%w: the token's account is disabled", ErrBadCredentials)
+	}
+	p := auth.PrincipalOf(u, KindToken)
+	p.Name = u.Email + " (token " + t.Name + ")"
+	return p, nil
 }

@@ -8,43 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/store"
 )
-
-// The actions of the engagement routes.
-const (
-	ActionListEngagements     Action = "engagements.list"
-	ActionCreateEngagement    Action = "engagements.create"
-	ActionReadEngagement      Action = "engagements.read"
-	ActionChangeScope         Action = "engagements.scope"
-	ActionListTasks           Action = "tasks.list"
-	ActionUpdateTask          Action = "tasks.update"
-	ActionLogTime             Action = "tasks.time"
-	ActionReadTaskHistory     Action = "tasks.history"
-	ActionAssign              Action = "people.assign"
-	ActionListPersonTasks     Action = "people.tasks"
-	ActionReadGates           Action = "gates.read"
-	ActionExitPhase           Action = "gates.exit"
-	ActionOverrideGate        Action = "migration-gate.override"
-	ActionReadMigrationGate   Action = "migration-gate.read"
-	ActionListChecklist       Action = "checklist.list"
-	ActionAddChecklistItem    Action = "checklist.create"
-	ActionUpdateChecklistItem Action = "checklist.update"
-	ActionListIssues          Action = "issues.list"
-	ActionReportIssue         Action = "issues.create"
-	ActionListEvents          Action = "events.list"
-	ActionScheduleEvent       Action = "events.create"
-	ActionReadProgress        Action = "engagements.progress"
-	ActionReadReport          Action = "engagements.report"
-	ActionReadPlaybook        Action = "playbook.read"
-)
-
-func init() {
-	// The playbook concerns no customer; principals limited to some
-	// customers may read it, like the endpoint types.
-	openToScoped = append(openToScoped, ActionReadPlaybook)
-}
 
 // engagementError answers the engagement service's refusals
 // (*engagements.InvalidError) with 400, naming the field, like projects.InvalidError.
@@ -59,7 +26,7 @@ func engagementError(err error) error {
 
 // who is the name the request's principal is recorded under.
 func who(r *http.Request) string {
-	if p := PrincipalFrom(r.Context()); p != nil {
+	if p := auth.PrincipalFrom(r.Context()); p != nil {
 		return p.Name
 	}
 	return ""

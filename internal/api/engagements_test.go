@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
@@ -403,7 +404,7 @@ func TestEngagementReportIssuesEvents(t *testing.T) {
 type scopedAuthenticator struct{ customers []int64 }
 
 func (a scopedAuthenticator) Authenticate(r *http.Request) (*Principal, error) {
-	return &Principal{Name: "scoped", Kind: "session", Customers: a.customers}, nil
+	return &Principal{Name: "scoped", Kind: "session", Role: auth.Partner, Customers: a.customers}, nil
 }
 
 func TestEngagementAuth(t *testing.T) {

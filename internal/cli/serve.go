@@ -19,8 +19,10 @@ import (
 
 	"github.com/ferryhq/ferry/internal/api"
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/jobs"
+	webui "github.com/ferryhq/ferry/internal/web"
 )
 
 // workerFlags are shared by serve and worker.
@@ -106,9 +108,11 @@ func newServeCmd() *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run the REST API and, in the same process, the migration workers",
-		Long: `Serve the REST API (/api/v1, described at /api/v1/openapi.json) and run
-queued migration passes. On its default SQLite file everything happens in this
+		Short: "Run the web portal, the REST API and, in the same process, the migration workers",
+		Long: `Serve the web portal (/), the REST API (/api/v1, described at
+/api/v1/openapi.json) and run queued migration passes. On the first run, with
+no account yet, it prints a setup code for creating the first administrator
+at /setup (or create one with 'ferry user create'). On its default SQLite file everything happens in this
 process; with --database postgres://... any number of 'ferry worker' processes
 share the work. API requests need a token: 'ferry token create --name NAME'.`,
 		Args: cobra.NoArgs,
@@ -122,8 +126,14 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			if err != nil {
 				return usageErr("cannot listen on %s: %v (choose another with --listen)", listen, err)
 			}
-			srv := &http.Server{Handler: api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements}), ReadHeaderTimeout: 10 * time.Second}
-			fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: API on http://%s/api/v1 (OpenAPI at /api/v1/openapi.json); running up to %d migrations\n", ln.Addr(), f.concurrency)
+			h, closeWeb, err := portal(cmd, a, ln.Addr().String(), "")
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			srv.RegisterOnShutdown(closeWeb)
+			fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: portal on http://%s/, API on http://%s/api/v1 (OpenAPI at /api/v1/openapi.json); running up to %d migrations\n",
+				ln.Addr(), ln.Addr(), f.concurrency)
 			return f.runWorkers(cmd, a, func(ctx context.Context) error {
 				go func() {
 					<-ctx.Done()
@@ -140,7 +150,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "`ADDRESS` for the API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "`ADDRESS` for the portal and the API")
 	return cmd
 }
 
@@ -235,4 +245,28 @@ func newTokenCmd() *cobra.Command {
 	}
 	root.AddCommand(create, list, revoke)
 	return root
+}
+
+// portal is the handler of `ferry serve`: the REST API under /api/v1/ and
+// the web portal everywhere else, on one authorization layer. On a first
+// run (no account) it prints the setup code for /setup.
+func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, func(), error) {
+	svc := &auth.Service{Store: a.Store}
+	need, err := svc.NeedsSetup(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	code := ""
+	if need {
+		code = auth.RandomToken(9)
+		fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: no account yet: open http://%s/setup and use the setup code %s to create the first administrator\n", addr, code)
+	}
+	web, err := webui.New(webui.Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Auth: svc, SetupCode: code, Banner: banner})
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements}))
+	mux.Handle("/", web)
+	return mux, web.(webui.Closer).Close, nil
 }

@@ -102,9 +102,17 @@ type ItemFilter struct {
 	Status []string
 	IDs    []int64
 	Search string // substring of source or destination
+	// UpdatedSince keeps items changed at or after this time.
+	UpdatedSince time.Time
+	// Sort orders the items: "source", "destination", "status", "updated"
+	// or "errors", with a leading "-" for descending; default by id.
+	Sort   string
 	Limit  int
 	Offset int
 }
+
+// ItemSorts are the values ItemFilter.Sort takes (each also with a leading "-").
+var ItemSorts = []string{"source", "destination", "status", "updated", "errors"}
 
 // Lease is a running migration's hold on one of its project's slots.
 type Lease struct {
@@ -188,6 +196,7 @@ var ErrDuplicate = errors.New("duplicate")
 type Token struct {
 	ID       int64     `json:"id"`
 	Name     string    `json:"name"`
+	UserID   int64     `json:"user_id,omitempty"` // the person it acts as; 0: an administrator token made on the command line
 	Created  time.Time `json:"created"`
 	LastUsed time.Time `json:"last_used,omitzero"`
 }

@@ -127,5 +127,6 @@ type Store interface {
 
 	Projects
 	Engagements
+	Portal
 	Close() error
 }

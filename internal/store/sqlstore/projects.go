@@ -344,12 +344,16 @@ func (s *Store) Items(ctx context.Context, projectID int64, f store.ItemFilter) 
 		pat := "%" + strings.ToLower(f.Search) + "%"
 		args = append(args, pat, pat)
 	}
+	if !f.UpdatedSince.IsZero() {
+		where = append(where, "updated >= ?")
+		args = append(args, ts(f.UpdatedSince))
+	}
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := s.queryRow(ctx, nil, `SELECT COUNT(*) FROM items WHERE `+cond, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	q := `SELECT ` + itemCols + ` FROM items WHERE ` + cond + ` ORDER BY id`
+	q := `SELECT ` + itemCols + ` FROM items WHERE ` + cond + ` ORDER BY ` + itemOrder(f.Sort)
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, max(f.Offset, 0))
 	}
@@ -367,6 +371,19 @@ func (s *Store) Items(ctx context.Context, projectID int64, f store.ItemFilter) 
 		out = append(out, it)
 	}
 	return out, total, rows.Err()
+}
+
+// itemOrder turns ItemFilter.Sort into an ORDER BY clause (unknown values: by id).
+func itemOrder(sort string) string {
+	col, dir := strings.TrimPrefix(sort, "-"), "ASC"
+	if strings.HasPrefix(sort, "-") {
+		dir = "DESC"
+	}
+	c, ok := map[string]string{"source": "source_key", "destination": "dest_key", "status": "status", "updated": "updated", "errors": "errors"}[col]
+	if !ok {
+		return "id"
+	}
+	return c + " " + dir + ", id " + dir
 }
 
 func (s *Store) UpdateItem(ctx context.Context, it store.Item) error {

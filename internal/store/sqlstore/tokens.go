@@ -15,8 +15,12 @@ import (
 const lastUsedGranularity = time.Minute
 
 func (s *Store) CreateToken(ctx context.Context, name, hash string) (int64, error) {
+	return s.CreateUserToken(ctx, 0, name, hash)
+}
+
+func (s *Store) CreateUserToken(ctx context.Context, userID int64, name, hash string) (int64, error) {
 	var id int64
-	err := s.queryRow(ctx, nil, `INSERT INTO tokens(name, hash, created) VALUES (?,?,?) RETURNING id`, name, hash, ts(time.Now())).Scan(&id)
+	err := s.queryRow(ctx, nil, `INSERT INTO tokens(name, hash, created, user_id) VALUES (?,?,?,?) RETURNING id`, name, hash, ts(time.Now()), userID).Scan(&id)
 	if isUnique(err) {
 		return 0, fmt.Errorf("token %q: %w", name, store.ErrDuplicate)
 	}
@@ -26,7 +30,7 @@ func (s *Store) CreateToken(ctx context.Context, name, hash string) (int64, erro
 func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
 	var t store.Token
 	var created, lastUsed string
-	err := s.queryRow(ctx, nil, `SELECT id, name, created, last_used FROM tokens WHERE hash = ?`, hash).Scan(&t.ID, &t.Name, &created, &lastUsed)
+	err := s.queryRow(ctx, nil, `SELECT id, name, user_id, created, last_used FROM tokens WHERE hash = ?`, hash).Scan(&t.ID, &t.Name, &t.UserID, &created, &lastUsed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("token: %w", store.ErrNotFound)
 	}
@@ -45,7 +49,7 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, erro
 }
 
 func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
-	rows, err := s.query(ctx, `SELECT id, name, created, last_used FROM tokens ORDER BY id`)
+	rows, err := s.query(ctx, `SELECT id, name, user_id, created, last_used FROM tokens ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +58,7 @@ func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
 	for rows.Next() {
 		var t store.Token
 		var created, lastUsed string
-		if err := rows.Scan(&t.ID, &t.Name, &created, &lastUsed); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.UserID, &created, &lastUsed); err != nil {
 			return nil, err
 		}
 		t.Created, t.LastUsed = parseTS(created), parseTS(lastUsed)

@@ -106,8 +106,23 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		if len(byID) != 2 {
 			t.Fatalf("by id %+v", byID)
 		}
+		sorted, _, _ := s.Items(ctx, p.ID, store.ItemFilter{Sort: "-source", Limit: 2})
+		if len(sorted) != 2 || sorted[0].Source != "user24@contoso.com" || sorted[1].Source != "user23@contoso.com" {
+			t.Fatalf("sorted by source, descending: %+v", sorted)
+		}
+		byErrors, _, _ := s.Items(ctx, p.ID, store.ItemFilter{Sort: "-errors", Limit: 1})
+		if len(byErrors) != 1 || byErrors[0].ID != items[3].ID {
+			t.Fatalf("sorted by errors: %+v", byErrors)
+		}
+		time.Sleep(5 * time.Millisecond)
+		since := time.Now()
+		s.SetItemStatus(ctx, items[9].ID, store.StatusRunning, "full", 0)
+		changed, n, _ := s.Items(ctx, p.ID, store.ItemFilter{UpdatedSince: since})
+		if n != 1 || changed[0].ID != items[9].ID {
+			t.Fatalf("updated since: %d %+v", n, changed)
+		}
 		got, _ := s.Project(ctx, p.ID)
-		if got.ItemCount != 25 || got.StatusBreakdown[store.StatusNotSubmitted] != 23 {
+		if got.ItemCount != 25 || got.StatusBreakdown[store.StatusNotSubmitted] != 22 {
 			t.Fatalf("breakdown %+v", got.StatusBreakdown)
 		}
 	})

@@ -149,6 +149,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 
 	runProjects(t, open)
 	runTokens(t, open)
+	runPortal(t, open)
 	runEngagements(t, open)
 }
 

@@ -1,0 +1,407 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Sign-in defaults.
+const (
+	DefaultSessionIdle = 12 * time.Hour     // a session unused this long ends
+	DefaultSessionMax  = 7 * 24 * time.Hour // and every session ends after this
+	DefaultMaxFailures = 5                  // failed sign-ins in a row that lock an account
+	DefaultLockFor     = 15 * time.Minute
+	// Per address: a burst of attemptBurst sign-ins, then one per attemptEvery.
+	attemptBurst = 10
+	attemptEvery = 30 * time.Second
+)
+
+// Service signs people in and keeps their sessions and accounts.
+type Service struct {
+	Store store.Store
+	// Zero values: the defaults above.
+	SessionIdle, SessionMax time.Duration
+	MaxFailures             int
+	LockFor                 time.Duration
+	Now                     func() time.Time
+
+	mu       sync.Mutex
+	attempts map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Sign-in refusals. Their messages are meant for the person signing in.
+var (
+	ErrWrongCredentials = errors.New("the email or the password is not right")
+	ErrDisabled         = errors.New("this account is disabled; ask an administrator")
+)
+
+// LockedError: too many failed sign-ins in a row.
+type LockedError struct{ Until time.Time }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("this account is locked after too many failed sign-ins; try again after %s UTC or ask an administrator to unlock it",
+		e.Until.UTC().Format("15:04"))
+}
+
+// RateLimitedError: too many sign-ins from one address.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("too many sign-in attempts from your address; wait %d seconds", int(e.RetryAfter.Seconds()+0.999))
+}
+
+// allowAttempt takes one sign-in attempt from the address's bucket.
+func (s *Service) allowAttempt(addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if s.attempts == nil {
+		s.attempts = map[string]*bucket{}
+	}
+	if len(s.attempts) > 10000 { // forget full buckets, keep memory bounded
+		for k, b := range s.attempts {
+			if now.Sub(b.last) > attemptBurst*attemptEvery {
+				delete(s.attempts, k)
+			}
+		}
+	}
+	b := s.attempts[addr]
+	if b == nil {
+		b = &bucket{tokens: attemptBurst, last: now}
+		s.attempts[addr] = b
+	}
+	b.tokens = min(attemptBurst, b.tokens+float64(now.Sub(b.last))/float64(attemptEvery))
+	b.last = now
+	if b.tokens < 1 {
+		return &RateLimitedError{RetryAfter: time.Duration((1 - b.tokens) * float64(attemptEvery))}
+	}
+	b.tokens--
+	return nil
+}
+
+// SignedIn is a new session. Token goes into the cookie and is never stored.
+type SignedIn struct {
+	Token   string
+	Session store.Session
+	User    store.User
+}
+
+// HashToken is what the store keeps of a secret token: its hex SHA-256.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// RandomToken returns n random bytes, base64url encoded.
+func RandomToken(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// SignIn checks an email and password from a network address and opens a session.
+func (s *Service) SignIn(ctx context.Context, email, password, addr string) (*SignedIn, error) {
+	if err := s.allowAttempt(addr); err != nil {
+		return nil, err
+	}
+	u, err := s.Store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		VerifyPassword(dummyHash, password) // same time as a known account
+		return nil, ErrWrongCredentials
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if now.Before(u.LockedUntil) {
+		return nil, &LockedError{Until: u.LockedUntil}
+	}
+	if !VerifyPassword(u.PasswordHash, password) {
+		u.FailedSignIns++
+		if u.FailedSignIns >= orDefault(s.MaxFailures, DefaultMaxFailures) {
+			u.LockedUntil = now.Add(orDefault(s.LockFor, DefaultLockFor))
+			u.FailedSignIns = 0
+		}
+		if err := s.Store.UpdateUser(ctx, u); err != nil {
+			return nil, err
+		}
+		if !u.LockedUntil.IsZero() && now.Before(u.LockedUntil) {
+			return nil, &LockedError{Until: u.LockedUntil}
+		}
+		return nil, ErrWrongCredentials
+	}
+	if u.Disabled {
+		return nil, ErrDisabled
+	}
+	u.FailedSignIns, u.LockedUntil, u.LastSignIn = 0, time.Time{}, now
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return nil, err
+	}
+	token := RandomToken(32)
+	se := store.Session{Hash: HashToken(token), UserID: u.ID, CSRF: RandomToken(32), Created: now, LastSeen: now,
+		Expires: now.Add(orDefault(s.SessionIdle, DefaultSessionIdle))}
+	if err := s.Store.CreateSession(ctx, se); err != nil {
+		return nil, err
+	}
+	return &SignedIn{Token: token, Session: se, User: u}, nil
+}
+
+// ErrNoSession: the cookie names no live session.
+var ErrNoSession = errors.New("not signed in, or the session ended; sign in again")
+
+// Session returns the principal and session of a session cookie's value,
+// and keeps the session alive.
+func (s *Service) Session(ctx context.Context, token string) (*Principal, store.Session, error) {
+	se, err := s.Store.Session(ctx, HashToken(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, se, ErrNoSession
+	}
+	if err != nil {
+		return nil, se, err
+	}
+	now := s.now()
+	if !now.Before(se.Expires) || now.Sub(se.Created) >= orDefault(s.SessionMax, DefaultSessionMax) {
+		_ = s.Store.DeleteSession(ctx, se.Hash)
+		return nil, se, ErrNoSession
+	}
+	u, err := s.Store.User(ctx, se.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, se, ErrNoSession
+	}
+	if err != nil {
+		return nil, se, err
+	}
+	if u.Disabled {
+		return nil, se, ErrDisabled
+	}
+	if now.Sub(se.LastSeen) > time.Minute { // write at most once a minute
+		se.LastSeen, se.Expires = now, now.Add(orDefault(s.SessionIdle, DefaultSessionIdle))
+		if err := s.Store.TouchSession(ctx, se.Hash, se.LastSeen, se.Expires); err != nil {
+			return nil, se, err
+		}
+	}
+	return PrincipalOf(u, KindSession), se, nil
+}
+
+// SignOut ends the session of a cookie's value.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	return s.Store.DeleteSession(ctx, HashToken(token))
+}
+
+// PrincipalOf is the principal a user's requests run as.
+func PrincipalOf(u store.User, kind string) *Principal {
+	return &Principal{UserID: u.ID, Name: u.Email, Kind: kind, Role: Role(u.Role), Customers: slices.Clone(u.Customers)}
+}
+
+// ---- Accounts
+
+// InvalidError says which field of an account is wrong and how to fix it.
+type InvalidError struct{ Field, Msg string }
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
+
+func invalid(field, format string, args ...any) error {
+	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// UserInput is a new account or a change to one.
+type UserInput struct {
+	Email, Name, Role string
+	Password          string // empty on update: unchanged
+	Customers         []int64
+}
+
+func (s *Service) check(ctx context.Context, in *UserInput, creating bool) (Role, error) {
+	in.Email = strings.ToLower(strings.TrimSpace(in.Email))
+	in.Name = strings.TrimSpace(in.Name)
+	if a, err := mail.ParseAddress(in.Email); err != nil || a.Address != in.Email {
+		return "", invalid("email", "%q is not an email address; people sign in with their email, e.g. pat@partner.example", in.Email)
+	}
+	if in.Name == "" || utf8.RuneCountInString(in.Name) > 100 {
+		return "", invalid("name", "give the person's name, at most 100 characters")
+	}
+	role, err := ParseRole(in.Role)
+	if err != nil {
+		return "", invalid("role", "%v", err)
+	}
+	if creating || in.Password != "" {
+		if err := CheckPassword(in.Password); err != nil {
+			return "", invalid("password", "%v", err)
+		}
+	}
+	ri, _ := role.Info()
+	slices.Sort(in.Customers)
+	in.Customers = slices.Compact(in.Customers)
+	switch {
+	case ri.AllCustomers && len(in.Customers) > 0:
+		return "", invalid("customers", "a %s sees every customer; assign no customers", ri.Title)
+	case ri.OneCustomer && len(in.Customers) != 1:
+		return "", invalid("customers", "a %s belongs to exactly one customer; choose it", ri.Title)
+	}
+	for _, c := range in.Customers {
+		if _, err := s.Store.Customer(ctx, c); errors.Is(err, store.ErrNotFound) {
+			return "", invalid("customers", "there is no customer %d", c)
+		} else if err != nil {
+			return "", err
+		}
+	}
+	return role, nil
+}
+
+// CreateUser makes an account.
+func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, error) {
+	role, err := s.check(ctx, &in, true)
+	if err != nil {
+		return store.User{}, err
+	}
+	hash, err := HashPassword(in.Password)
+	if err != nil {
+		return store.User{}, err
+	}
+	u := store.User{Email: in.Email, Name: in.Name, Role: string(role), Customers: in.Customers, PasswordHash: hash, Created: s.now()}
+	if err := s.Store.CreateUser(ctx, &u); errors.Is(err, store.ErrDuplicate) {
+		return u, invalid("email", "there is an account for %s already", in.Email)
+	} else if err != nil {
+		return u, err
+	}
+	return u, nil
+}
+
+// UpdateUser changes an account's name, role, customers and (when given)
+// password. A new password or a role change signs the person out everywhere.
+func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store.User, error) {
+	u, err := s.Store.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	if in.Email == "" {
+		in.Email = u.Email
+	}
+	role, err := s.check(ctx, &in, false)
+	if err != nil {
+		return u, err
+	}
+	if u.Role == string(Administrator) && role != Administrator {
+		if err := s.keepAnAdministrator(ctx, u.ID); err != nil {
+			return u, err
+		}
+	}
+	signOut := in.Password != "" || u.Role != string(role)
+	u.Email, u.Name, u.Role, u.Customers = in.Email, in.Name, string(role), in.Customers
+	if in.Password != "" {
+		if u.PasswordHash, err = HashPassword(in.Password); err != nil {
+			return u, err
+		}
+	}
+	if err := s.Store.UpdateUser(ctx, u); errors.Is(err, store.ErrDuplicate) {
+		return u, invalid("email", "there is an account for %s already", in.Email)
+	} else if err != nil {
+		return u, err
+	}
+	if signOut {
+		return u, s.Store.DeleteUserSessions(ctx, u.ID)
+	}
+	return u, nil
+}
+
+// keepAnAdministrator refuses to take away the last enabled administrator.
+func (s *Service) keepAnAdministrator(ctx context.Context, leaving int64) error {
+	users, err := s.Store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range users {
+		if o.ID != leaving && o.Role == string(Administrator) && !o.Disabled {
+			return nil
+		}
+	}
+	return invalid("role", "this is the last administrator; make someone else an administrator first")
+}
+
+// SetDisabled disables or enables an account; disabling signs it out everywhere.
+func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (store.User, error) {
+	u, err := s.Store.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	if disabled && u.Role == string(Administrator) {
+		if err := s.keepAnAdministrator(ctx, u.ID); err != nil {
+			return u, err
+		}
+	}
+	u.Disabled = disabled
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return u, err
+	}
+	if disabled {
+		return u, s.Store.DeleteUserSessions(ctx, u.ID)
+	}
+	return u, nil
+}
+
+// Unlock lifts a lockout after failed sign-ins.
+func (s *Service) Unlock(ctx context.Context, id int64) (store.User, error) {
+	u, err := s.Store.User(ctx, id)
+	if err != nil {
+		return u, err
+	}
+	u.FailedSignIns, u.LockedUntil = 0, time.Time{}
+	return u, s.Store.UpdateUser(ctx, u)
+}
+
+// ErrSetUpAlready: the first administrator exists; sign in instead.
+var ErrSetUpAlready = errors.New("Ferry has an administrator already; sign in")
+
+// Bootstrap makes the first administrator, only while there is no account at all.
+func (s *Service) Bootstrap(ctx context.Context, in UserInput) (store.User, error) {
+	n, err := s.Store.CountUsers(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	if n > 0 {
+		return store.User{}, ErrSetUpAlready
+	}
+	in.Role, in.Customers = string(Administrator), nil
+	return s.CreateUser(ctx, in)
+}
+
+// NeedsSetup reports whether there is no account yet.
+func (s *Service) NeedsSetup(ctx context.Context) (bool, error) {
+	n, err := s.Store.CountUsers(ctx)
+	return n == 0, err
+}

@@ -1,0 +1,194 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// hub fans live updates of projects out to browsers. Whatever the number
+// of browsers watching, it reads the store once per poll per watched
+// project (the items changed since the last read and the status
+// breakdown) and sends the same update to every watcher.
+type hub struct {
+	st   store.Store
+	poll time.Duration
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	watchers map[int64]map[chan []byte]struct{}
+	since    map[int64]time.Time
+	stop     chan struct{}
+	done     chan struct{}
+	reads    atomic.Int64 // store reads, for the benchmark and tests
+}
+
+// liveUpdate is one message to the browsers watching a project.
+type liveUpdate struct {
+	Items     []liveItem     `json:"items"`
+	Breakdown map[string]int `json:"breakdown"`
+	Total     int            `json:"total"`
+}
+
+type liveItem struct {
+	ID       int64  `json:"id"`
+	Status   string `json:"status"`
+	LastPass string `json:"last_pass"`
+	Errors   int    `json:"errors"`
+	Updated  string `json:"updated"`
+}
+
+func newHub(st store.Store, poll time.Duration, log *slog.Logger) *hub {
+	h := &hub{st: st, poll: poll, log: log, watchers: map[int64]map[chan []byte]struct{}{}, since: map[int64]time.Time{},
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go h.run()
+	return h
+}
+
+func (h *hub) close() {
+	select {
+	case <-h.stop:
+	default:
+		close(h.stop)
+		<-h.done
+	}
+}
+
+// watch subscribes to a project's updates; cancel unsubscribes.
+func (h *hub) watch(projectID int64) (<-chan []byte, func()) {
+	ch := make(chan []byte, 8)
+	h.mu.Lock()
+	if h.watchers[projectID] == nil {
+		h.watchers[projectID] = map[chan []byte]struct{}{}
+		h.since[projectID] = time.Now()
+	}
+	h.watchers[projectID][ch] = struct{}{}
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		delete(h.watchers[projectID], ch)
+		if len(h.watchers[projectID]) == 0 {
+			delete(h.watchers, projectID)
+			delete(h.since, projectID)
+		}
+		h.mu.Unlock()
+	}
+}
+
+func (h *hub) run() {
+	defer close(h.done)
+	t := time.NewTicker(h.poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		projects := make(map[int64]time.Time, len(h.since))
+		for id, since := range h.since {
+			projects[id] = since
+		}
+		h.mu.Unlock()
+		for id, since := range projects {
+			msg, next, err := h.read(id, since)
+			if err != nil {
+				h.log.Warn("portal: live update", "project", id, "err", err)
+				continue
+			}
+			h.mu.Lock()
+			if _, ok := h.since[id]; ok {
+				h.since[id] = next
+			}
+			if msg != nil {
+				for ch := range h.watchers[id] {
+					select {
+					case ch <- msg:
+					default: // a slow browser misses an update; the next one carries the rest
+					}
+				}
+			}
+			h.mu.Unlock()
+		}
+	}
+}
+
+// read gets what changed in a project since a time. Writers in other
+// processes may commit a little late, so it looks back a few seconds and
+// browsers apply updates idempotently.
+func (h *hub) read(projectID int64, since time.Time) ([]byte, time.Time, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := time.Now()
+	h.reads.Add(2)
+	items, _, err := h.st.Items(ctx, projectID, store.ItemFilter{UpdatedSince: since.Add(-3 * time.Second), Limit: 2000, Sort: "updated"})
+	if err != nil {
+		return nil, since, err
+	}
+	p, err := h.st.Project(ctx, projectID)
+	if err != nil {
+		return nil, since, err
+	}
+	u := liveUpdate{Items: make([]liveItem, 0, len(items)), Breakdown: p.StatusBreakdown, Total: p.ItemCount}
+	for _, it := range items {
+		u.Items = append(u.Items, liveItem{ID: it.ID, Status: it.Status, LastPass: it.LastPass, Errors: it.Errors, Updated: ago(it.Updated)})
+	}
+	b, err := json.Marshal(u)
+	return b, now, err
+}
+
+func init() {
+	addRoutes(route{Pattern: "GET /projects/{id}/live", Action: auth.ActionReadProject, Handle: (*server).liveProject})
+}
+
+// liveProject streams a project's updates as server-sent events ("update" events, JSON).
+func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := s.Store.Project(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.allow(r, p.CustomerID); err != nil {
+		return err
+	}
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		return fmt.Errorf("live updates need a streaming connection")
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 3000\n\n")
+	fl.Flush()
+	ch, cancel := s.live.watch(id)
+	defer cancel()
+	keepAlive := time.NewTicker(15 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return nil
+		case <-s.live.stop:
+			return nil
+		case <-keepAlive.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case msg := <-ch:
+			fmt.Fprintf(w, "event: update\ndata: %s\n\n", msg)
+		}
+		fl.Flush()
+	}
+}

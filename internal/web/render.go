@@ -1,0 +1,228 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// view is what every page template receives.
+type view struct {
+	Title  string
+	Nav    string // the menu entry to highlight
+	P      *auth.Principal
+	CSRF   string
+	Flash  string
+	Crumbs []crumb
+	D      any // the page's own data
+	r      *http.Request
+}
+
+type crumb struct{ Name, Href string }
+
+// Can reports whether the signed-in person's role has a capability (to show controls).
+func (v view) Can(c string) bool { return v.P.Can(auth.Capability(c)) }
+
+// Allowed reports whether the person may do an action on a customer's resources.
+func (v view) Allowed(action string, customerID int64) bool {
+	return auth.Authorize(v.P, auth.Action(action), customerID) == nil
+}
+
+var funcs = template.FuncMap{
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("2006-01-02 15:04")
+	},
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.Local().Format("2006-01-02")
+	},
+	"ago": ago,
+	"bytes": func(n int64) string {
+		const unit = 1000
+		if n < unit {
+			return fmt.Sprintf("%d B", n)
+		}
+		div, exp := int64(unit), 0
+		for m := n / unit; m >= unit; m /= unit {
+			div *= unit
+			exp++
+		}
+		return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
+	},
+	"duration": func(d time.Duration) string { return d.Round(time.Second).String() },
+	"role":     func(r string) string { return auth.Role(r).Title() },
+	"slug": func(s string) string {
+		return strings.Map(func(r rune) rune {
+			switch {
+			case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+				return r
+			case r >= 'A' && r <= 'Z':
+				return r + 32
+			}
+			return '-'
+		}, s)
+	},
+	"join":  strings.Join,
+	"query": func(v url.Values) string { return v.Encode() },
+	"add":   func(a, b int) int { return a + b },
+	"pct": func(a, b int) int {
+		if b == 0 {
+			return 0
+		}
+		return a * 100 / b
+	},
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[fmt.Sprint(kv[i])] = kv[i+1]
+		}
+		return m
+	},
+	"roles":    func() []auth.RoleInfo { return auth.Roles },
+	"statuses": func() []string { return store.Statuses },
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+// parseTemplates parses base.html with each page template.
+func (s *server) parseTemplates() error {
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		base := path.Base(name)
+		if base == "base.html" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(files, "templates/base.html", name)
+		if err != nil {
+			return fmt.Errorf("template %s: %w", base, err)
+		}
+		s.tmpl[base] = t
+	}
+	return nil
+}
+
+// newView fills what every page needs.
+func newView(r *http.Request, title, nav string, d any) *view {
+	return &view{Title: title, Nav: nav, P: principal(r), CSRF: csrfToken(r), D: d, r: r}
+}
+
+// render writes a whole page (template "base" of the page's file).
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) error {
+	return s.execute(w, status, page, "base", v)
+}
+
+// partial writes one named template of a page's file (htmx swaps).
+func (s *server) partial(w http.ResponseWriter, status int, page, name string, v *view) error {
+	return s.execute(w, status, page, name, v)
+}
+
+func (s *server) execute(w http.ResponseWriter, status int, page, name string, v *view) error {
+	t, ok := s.tmpl[page]
+	if !ok {
+		return fmt.Errorf("no template %s", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+		return fmt.Errorf("render %s/%s: %w", page, name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// pageError is an error shown to the person as it is.
+type pageError struct {
+	Status int
+	Msg    string
+}
+
+func (e *pageError) Error() string { return e.Msg }
+
+// fail answers an error with a page saying what happened and what to do.
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := http.StatusInternalServerError, "Something went wrong on the server; it has been logged. Try again, or tell your administrator."
+	var pe *pageError
+	var pi *projects.InvalidError
+	var ei *engagements.InvalidError
+	var ai *auth.InvalidError
+	switch {
+	case errors.As(err, &pe):
+		status, msg = pe.Status, pe.Msg
+	case errors.Is(err, auth.ErrForbidden):
+		status, msg = http.StatusForbidden, "You may not do this: "+strings.TrimPrefix(err.Error(), auth.ErrForbidden.Error()+": ")+"."
+	case errors.Is(err, store.ErrNotFound):
+		status, msg = http.StatusNotFound, "That does not exist (any more): "+err.Error()+"."
+	case errors.As(err, &pi):
+		status, msg = http.StatusBadRequest, pi.Field+": "+pi.Msg
+	case errors.As(err, &ei):
+		status, msg = http.StatusBadRequest, ei.Field+": "+ei.Msg
+	case errors.As(err, &ai):
+		status, msg = http.StatusBadRequest, ai.Field+": "+ai.Msg
+	default:
+		s.Log.Error("portal", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if r.Header.Get("HX-Request") != "" {
+		// htmx swaps only 2xx answers by default; show the message in the page's alert area.
+		w.Header().Set("HX-Retarget", "#alert")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `<div class="error" role="alert">%s</div>`, template.HTMLEscapeString(msg))
+		return
+	}
+	v := newView(r, http.StatusText(status), "", map[string]any{"Status": status, "Msg": msg})
+	if err := s.render(w, r, status, "error.html", v); err != nil {
+		s.Log.Error("portal: render error page", "err", err)
+	}
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// redirect after a form: a full redirect, or HX-Redirect for htmx requests.
+func redirect(w http.ResponseWriter, r *http.Request, to string) error {
+	if r.Header.Get("HX-Request") != "" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+func itoa(id int64) string { return strconv.FormatInt(id, 10) }

@@ -1,0 +1,178 @@
+package web
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/auth"
+)
+
+// loginCSRFCookie carries the sign-in and setup forms' CSRF token before
+// there is a session (double submit: the form repeats the cookie's value).
+const loginCSRFCookie = "ferry_login_csrf"
+
+func init() {
+	addRoutes(
+		route{Pattern: "GET /signin", Public: true, Handle: (*server).signInPage},
+		route{Pattern: "POST /signin", Public: true, Handle: (*server).signIn},
+		route{Pattern: "POST /signout", Public: true, Handle: (*server).signOut},
+		route{Pattern: "GET /setup", Public: true, Handle: (*server).setupPage},
+		route{Pattern: "POST /setup", Public: true, Handle: (*server).setupPost},
+	)
+}
+
+type signInData struct {
+	Email, Next, Error, Warning, Banner, LoginCSRF string
+	Code, Name                                     string
+}
+
+func (s *server) loginCSRF(w http.ResponseWriter, r *http.Request) string {
+	if c, err := r.Cookie(loginCSRFCookie); err == nil && len(c.Value) >= 32 {
+		return c.Value
+	}
+	v := auth.RandomToken(32)
+	http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: v, Path: "/", HttpOnly: true, Secure: secureRequest(r),
+		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
+	return v
+}
+
+func checkLoginCSRF(r *http.Request) bool {
+	c, err := r.Cookie(loginCSRFCookie)
+	got := r.PostFormValue(csrfField)
+	return err == nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) == 1
+}
+
+// safeNext keeps only local paths as where to go after signing in.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (s *server) signInPage(w http.ResponseWriter, r *http.Request) error {
+	if need, err := s.needsSetup(r); err != nil {
+		return err
+	} else if need {
+		http.Redirect(w, r, "/setup", http.StatusSeeOther)
+		return nil
+	}
+	if _, _, err := s.session(r); err == nil {
+		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return nil
+	}
+	d := &signInData{Next: r.URL.Query().Get("next"), Banner: s.Banner, LoginCSRF: s.loginCSRF(w, r)}
+	if !secureRequest(r) {
+		d.Warning = "This portal is served over plain HTTP to another machine: passwords and sessions cross the network unencrypted. Serve it over HTTPS (a reverse proxy with TLS)."
+	}
+	return s.render(w, r, http.StatusOK, "signin.html", newView(r, "Sign in", "", d))
+}
+
+func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	d := &signInData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next"), Banner: s.Banner}
+	if !checkLoginCSRF(r) {
+		d.Error = "The sign-in form expired. Try again."
+		d.LoginCSRF = s.loginCSRF(w, r)
+		return s.render(w, r, http.StatusForbidden, "signin.html", newView(r, "Sign in", "", d))
+	}
+	d.LoginCSRF = s.loginCSRF(w, r)
+	in, err := s.Auth.SignIn(r.Context(), d.Email, r.PostFormValue("password"), clientAddr(r))
+	if err != nil {
+		var locked *auth.LockedError
+		var limited *auth.RateLimitedError
+		status := http.StatusUnauthorized
+		switch {
+		case errors.As(err, &limited):
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", limited.RetryAfter.Round(time.Second).String())
+		case errors.As(err, &locked):
+			status = http.StatusForbidden
+		case errors.Is(err, auth.ErrWrongCredentials), errors.Is(err, auth.ErrDisabled):
+		default:
+			return err
+		}
+		d.Error = err.Error()
+		return s.render(w, r, status, "signin.html", newView(r, "Sign in", "", d))
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: in.Token, Path: "/", HttpOnly: true, Secure: secureRequest(r),
+		SameSite: http.SameSiteLaxMode, Expires: in.Session.Created.Add(auth.DefaultSessionMax)})
+	http.Redirect(w, r, safeNext(d.Next), http.StatusSeeOther)
+	return nil
+}
+
+func (s *server) signOut(w http.ResponseWriter, r *http.Request) error {
+	if _, se, err := s.session(r); err == nil {
+		if !validCSRF(r, se.CSRF) {
+			return &pageError{Status: http.StatusForbidden, Msg: "This form has expired or came from another site. Reload the page and try again."}
+		}
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			if err := s.Auth.SignOut(r.Context(), c.Value); err != nil {
+				return err
+			}
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: secureRequest(r), MaxAge: -1})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+	return nil
+}
+
+func (s *server) needsSetup(r *http.Request) (bool, error) {
+	s.mu.Lock()
+	done := s.setup
+	s.mu.Unlock()
+	if done {
+		return false, nil
+	}
+	need, err := s.Auth.NeedsSetup(r.Context())
+	if err == nil && !need {
+		s.mu.Lock()
+		s.setup = true
+		s.mu.Unlock()
+	}
+	return need, err
+}
+
+func (s *server) setupPage(w http.ResponseWriter, r *http.Request) error {
+	need, err := s.needsSetup(r)
+	if err != nil {
+		return err
+	}
+	if !need {
+		http.Redirect(w, r, "/signin", http.StatusSeeOther)
+		return nil
+	}
+	d := &signInData{Code: r.URL.Query().Get("code"), LoginCSRF: s.loginCSRF(w, r)}
+	return s.render(w, r, http.StatusOK, "setup.html", newView(r, "Set up", "", d))
+}
+
+func (s *server) setupPost(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	d := &signInData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name"), Email: r.PostFormValue("email")}
+	status := http.StatusBadRequest
+	switch {
+	case !checkLoginCSRF(r):
+		d.Error, status = "The form expired. Try again.", http.StatusForbidden
+	case s.SetupCode == "" || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(d.Code)), []byte(s.SetupCode)) != 1:
+		d.Error, status = "The setup code is not right. Use the code `ferry serve` printed when it started.", http.StatusForbidden
+	default:
+		_, err := s.Auth.Bootstrap(r.Context(), auth.UserInput{Email: d.Email, Name: d.Name, Password: r.PostFormValue("password")})
+		var ie *auth.InvalidError
+		switch {
+		case err == nil:
+			return s.signIn(w, r)
+		case errors.Is(err, auth.ErrSetUpAlready):
+			http.Redirect(w, r, "/signin", http.StatusSeeOther)
+			return nil
+		case errors.As(err, &ie):
+			d.Error = ie.Field + ": " + ie.Msg
+		default:
+			return err
+		}
+	}
+	d.LoginCSRF = s.loginCSRF(w, r)
+	return s.render(w, r, status, "setup.html", newView(r, "Set up", "", d))
+}

@@ -1,0 +1,78 @@
+// Ferry portal: the little behaviour htmx does not give. No inline scripts
+// (the Content-Security-Policy forbids them); everything hangs on data-* attributes.
+(function () {
+  "use strict";
+
+  // Live updates: <section data-live="/projects/7/live"> listens to the
+  // server's events and updates rows marked data-item="ID" and counts
+  // marked data-count="Status" in place.
+  function connectLive(el) {
+    if (el.dataset.liveConnected) return;
+    el.dataset.liveConnected = "1";
+    var es = new EventSource(el.dataset.live);
+    es.addEventListener("update", function (ev) {
+      var u = JSON.parse(ev.data);
+      (u.items || []).forEach(function (it) {
+        document.querySelectorAll('[data-item="' + it.id + '"]').forEach(function (row) {
+          set(row, ".js-status", it.status);
+          set(row, ".js-errors", String(it.errors));
+          set(row, ".js-pass", it.last_pass || "—");
+          set(row, ".js-updated", it.updated);
+          row.dataset.status = it.status;
+        });
+      });
+      if (u.breakdown) {
+        document.querySelectorAll("[data-count]").forEach(function (c) {
+          c.textContent = String(u.breakdown[c.dataset.count] || 0);
+        });
+        document.querySelectorAll("[data-bar]").forEach(function (b) {
+          var n = u.breakdown[b.dataset.bar] || 0;
+          b.style.width = (u.total ? (n * 100) / u.total : 0) + "%";
+        });
+      }
+      document.dispatchEvent(new CustomEvent("ferry:live", { detail: u }));
+    });
+    document.addEventListener("htmx:beforeCleanupElement", function (e) {
+      if (e.target === el) es.close();
+    });
+  }
+  function set(row, sel, text) {
+    var c = row.querySelector(sel);
+    if (c && c.textContent !== text) c.textContent = text;
+  }
+
+  // Select all: <input type="checkbox" data-select-all="name"> ticks every
+  // checkbox named name in the same form.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.dataset && t.dataset.selectAll) {
+      var form = t.closest("form") || document;
+      form.querySelectorAll('input[type=checkbox][name="' + t.dataset.selectAll + '"]').forEach(function (c) {
+        c.checked = t.checked;
+      });
+    }
+  });
+
+  // Dialogs: content swapped into a <dialog> opens it; data-close closes it.
+  document.addEventListener("htmx:afterSwap", function (e) {
+    var d = e.target.closest && e.target.closest("dialog");
+    if (d && !d.open) {
+      d.showModal();
+      var first = d.querySelector("input, select, textarea, button");
+      if (first) first.focus();
+    }
+  });
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("[data-close]");
+    if (t) {
+      var d = t.closest("dialog");
+      if (d) d.close();
+    }
+  });
+
+  function scan(root) {
+    (root.querySelectorAll ? root : document).querySelectorAll("[data-live]").forEach(connectLive);
+  }
+  document.addEventListener("DOMContentLoaded", function () { scan(document); });
+  document.addEventListener("htmx:load", function (e) { scan(e.target.parentNode || document); });
+})();

@@ -1,0 +1,262 @@
+// Package web is Ferry's portal: server-rendered pages (html/template, htmx,
+// server-sent events for live updates) embedded in the binary. People sign
+// in with an email and password (argon2id); every page asks the same
+// authorization layer as the REST API (internal/auth).
+//
+// Pages register themselves in pages (see route); New builds the handler.
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+//go:embed templates static
+var files embed.FS
+
+// SessionCookie is the name of the sign-in cookie.
+const SessionCookie = "ferry_session"
+
+// csrfField is the form field (and X-CSRF-Token the header) carrying the session's CSRF token.
+const csrfField = "csrf"
+
+// Options are what the portal runs on.
+type Options struct {
+	Store       store.Store
+	Projects    *projects.Service
+	Engagements *engagements.Service
+	Auth        *auth.Service
+	Log         *slog.Logger
+	// SetupCode, when set, lets whoever knows it create the first
+	// administrator at /setup while there is no account. `ferry serve`
+	// prints it.
+	SetupCode string
+	// Banner is shown on the sign-in page (the demo's accounts).
+	Banner string
+	// LivePoll is how often the live-update hub reads the store (default 1 s).
+	LivePoll time.Duration
+}
+
+// route is one page or form action. pages is the single list the handler
+// is built from; each page file adds its routes in an init function.
+type route struct {
+	Pattern string // "GET /customers/{id}"
+	Action  auth.Action
+	// Public routes need no session (sign-in, setup, static files).
+	Public bool
+	Handle func(s *server, w http.ResponseWriter, r *http.Request) error
+}
+
+var pages []route
+
+func addRoutes(rs ...route) { pages = append(pages, rs...) }
+
+type server struct {
+	Options
+	mux   *http.ServeMux
+	tmpl  map[string]*template.Template
+	live  *hub
+	mu    sync.Mutex
+	setup bool // the first administrator exists (cached once true)
+}
+
+// New returns the portal's handler.
+func New(opt Options) (http.Handler, error) {
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.LivePoll == 0 {
+		opt.LivePoll = time.Second
+	}
+	s := &server{Options: opt, mux: http.NewServeMux(), tmpl: map[string]*template.Template{}}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.live = newHub(s.Store, opt.LivePoll, opt.Log)
+	static, _ := fs.Sub(files, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	for _, rt := range pages {
+		s.mux.Handle(rt.Pattern, s.handler(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, &pageError{Status: http.StatusNotFound, Msg: "There is no page " + r.URL.Path + "."})
+	})
+	return s, nil
+}
+
+// Close stops the live-update hub.
+func (s *server) Close() { s.live.close() }
+
+// Closer is what New returns besides http.Handler.
+type Closer interface{ Close() }
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+	s.mux.ServeHTTP(w, r)
+}
+
+type ctxKey int
+
+const (
+	keyAction ctxKey = iota
+	keySession
+)
+
+// handler authenticates (unless public), checks CSRF on state changes, and runs the page.
+func (s *server) handler(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := context.WithValue(r.Context(), keyAction, rt.Action)
+		if !rt.Public {
+			p, se, err := s.session(r)
+			if err != nil {
+				if errors.Is(err, auth.ErrNoSession) || errors.Is(err, auth.ErrDisabled) {
+					s.toSignIn(w, r)
+					return
+				}
+				s.fail(w, r, err)
+				return
+			}
+			if unsafeMethod(r.Method) && !validCSRF(r, se.CSRF) {
+				s.fail(w, r, &pageError{Status: http.StatusForbidden,
+					Msg: "This form has expired or came from another site. Reload the page and try again."})
+				return
+			}
+			ctx = auth.WithPrincipal(ctx, p)
+			ctx = context.WithValue(ctx, keySession, &se)
+			// An action concerning no customer is checked here; actions on
+			// a customer's resources are checked once the resource is loaded.
+			if rt.Action != "" && !customerScoped(rt.Pattern) {
+				if err := auth.Authorize(p, rt.Action, 0); err != nil {
+					s.fail(w, r, err)
+					return
+				}
+			}
+		}
+		r = r.WithContext(ctx)
+		if err := rt.Handle(s, w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// customerScoped reports whether a route acts on one resource (its path has
+// an {id}): authorization then needs the resource's customer.
+func customerScoped(pattern string) bool { return strings.Contains(pattern, "{") }
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+func validCSRF(r *http.Request, want string) bool {
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue(csrfField)
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+func (s *server) session(r *http.Request) (*auth.Principal, store.Session, error) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, store.Session{}, auth.ErrNoSession
+	}
+	return s.Auth.Session(r.Context(), c.Value)
+}
+
+func (s *server) toSignIn(w http.ResponseWriter, r *http.Request) {
+	target := "/signin"
+	if r.Method == http.MethodGet && r.URL.Path != "/" {
+		target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+	}
+	if r.Header.Get("HX-Request") != "" {
+		w.Header().Set("HX-Redirect", target)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// principal of the request (nil on public routes without a session).
+func principal(r *http.Request) *auth.Principal { return auth.PrincipalFrom(r.Context()) }
+
+func csrfToken(r *http.Request) string {
+	if se, _ := r.Context().Value(keySession).(*store.Session); se != nil {
+		return se.CSRF
+	}
+	return ""
+}
+
+// allow checks the request's principal may do the route's action on a
+// customer's resources (0: none in particular).
+func (s *server) allow(r *http.Request, customerID int64) error {
+	a, _ := r.Context().Value(keyAction).(auth.Action)
+	return auth.Authorize(principal(r), a, customerID)
+}
+
+// can reports whether the principal may do another action on a customer's resources (to show buttons).
+func can(r *http.Request, a auth.Action, customerID int64) bool {
+	return auth.Authorize(principal(r), a, customerID) == nil
+}
+
+// pathID reads a positive id from the path.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id < 1 {
+		return 0, &pageError{Status: http.StatusNotFound, Msg: fmt.Sprintf("%q is not an id.", r.PathValue(name))}
+	}
+	return id, nil
+}
+
+// clientAddr is the address sign-in attempts are counted against.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// secureRequest: cookies are Secure unless the portal is reached over
+// plain HTTP on another machine than this one (then the sign-in page warns).
+func secureRequest(r *http.Request) bool {
+	if r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https") {
+		return true
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
