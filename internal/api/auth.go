@@ -85,7 +85,7 @@ const TokenPrefix = "fy_"
 
 // TokenStore keeps API tokens (store.Store is one).
 type TokenStore interface {
-	CreateToken(ctx context.Context, name, hash string) (int64, error)
+	CreateUserToken(ctx context.Context, userID int64, name, hash string) (int64, error)
 	TokenByHash(ctx context.Context, hash string) (store.Token, error)
 	Tokens(ctx context.Context) ([]store.Token, error)
 	RevokeToken(ctx context.Context, id int64) error
@@ -99,6 +99,12 @@ func HashToken(token string) string { return auth.HashToken(token) }
 // is shown once and never stored (only its hash is). A bad or taken name is
 // a *projects.InvalidError.
 func CreateToken(ctx context.Context, st TokenStore, name string) (string, error) {
+	return CreateUserToken(ctx, st, 0, name)
+}
+
+// CreateUserToken is CreateToken for a token that acts as a user (0: an
+// administrator token, as made on the command line).
+func CreateUserToken(ctx context.Context, st TokenStore, userID int64, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", &projects.InvalidError{Field: "name", Msg: "a token needs a name saying who or what uses it, e.g. --name ci"}
@@ -111,7 +117,7 @@ func CreateToken(ctx context.Context, st TokenStore, name string) (string, error
 		return "", err
 	}
 	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if _, err := st.CreateToken(ctx, name, HashToken(token)); err != nil {
+	if _, err := st.CreateUserToken(ctx, userID, name, HashToken(token)); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			return "", &projects.InvalidError{Field: "name", Msg: fmt.Sprintf("a token named %q exists already; choose another name or revoke it first", name)}
 		}

@@ -350,7 +350,7 @@ func (s *Service) keepAnAdministrator(ctx context.Context, leaving int64) error 
 			return nil
 		}
 	}
-	return invalid("role", "this is the last administrator; make someone else an administrator first")
+	return invalid("account", "this is the last administrator; make someone else an administrator first")
 }
 
 // SetDisabled disables or enables an account; disabling signs it out everywhere.

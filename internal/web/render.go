@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -97,6 +98,8 @@ var funcs = template.FuncMap{
 		return m
 	},
 	"roles":    func() []auth.RoleInfo { return auth.Roles },
+	"now":      time.Now,
+	"has":      func(ids []int64, id int64) bool { return slices.Contains(ids, id) },
 	"statuses": func() []string { return store.Statuses },
 }
 
