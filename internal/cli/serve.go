@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -106,6 +107,8 @@ func newWorkerCmd() *cobra.Command {
 func newServeCmd() *cobra.Command {
 	var f workerFlags
 	var listen string
+	var demo bool
+	var demoMailboxes, demoMessages int
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the web portal, the REST API and, in the same process, the migration workers",
@@ -117,6 +120,14 @@ process; with --database postgres://... any number of 'ferry worker' processes
 share the work. API requests need a token: 'ferry token create --name NAME'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if demo && f.database == "" {
+				dir, err := os.MkdirTemp("", "ferry-demo-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				f.database, f.keyFile = filepath.Join(dir, "ferry.db"), filepath.Join(dir, "secret.key")
+			}
 			a, err := app.Open(cmd.Context(), f.config())
 			if err != nil {
 				return usageErr("%v", err)
@@ -126,7 +137,24 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			if err != nil {
 				return usageErr("cannot listen on %s: %v (choose another with --listen)", listen, err)
 			}
-			h, closeWeb, err := portal(cmd, a, ln.Addr().String(), "")
+			banner := ""
+			if demo {
+				if n, err := a.Store.CountUsers(cmd.Context()); err != nil {
+					return err
+				} else if n > 0 {
+					return usageErr("--demo fills a new database; %s has accounts already (leave out --database for a throwaway one)", f.database)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: generating the demo's mailboxes...\n")
+				d, err := setUpDemo(cmd.Context(), a, demoMailboxes, demoMessages)
+				if err != nil {
+					return fmt.Errorf("set up the demo: %w", err)
+				}
+				defer d.close()
+				banner = d.banner
+				fmt.Fprintf(cmd.OutOrStdout(), "\nFerry demo: open http://%s/ and sign in.\n%s\nOpen the project, select the mailboxes and press Full to watch mail move. Stop with Ctrl-C.\n\n",
+					displayAddr(ln.Addr().String()), banner)
+			}
+			h, closeWeb, err := portal(cmd, a, ln.Addr().String(), banner)
 			if err != nil {
 				return err
 			}
@@ -151,6 +179,9 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "`ADDRESS` for the portal and the API")
+	cmd.Flags().BoolVar(&demo, "demo", false, "start with demo data: a customer, an engagement, and a project of generated mailboxes between two in-process IMAP servers (in a throwaway database unless --database is given)")
+	cmd.Flags().IntVar(&demoMailboxes, "demo-mailboxes", 20, "mailboxes in the demo project")
+	cmd.Flags().IntVar(&demoMessages, "demo-messages", 150, "messages per demo mailbox")
 	return cmd
 }
 
@@ -269,4 +300,13 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements}))
 	mux.Handle("/", web)
 	return mux, web.(webui.Closer).Close, nil
+}
+
+// displayAddr shows a loopback listen address as localhost.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err == nil && (host == "127.0.0.1" || host == "::1") {
+		return "localhost:" + port
+	}
+	return addr
 }
