@@ -184,3 +184,18 @@ func (s *server) noRoute(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, &Error{Status: http.StatusNotFound, Code: CodeNotFound,
 		Message: "there is no API path " + r.URL.Path + "; see /api/v1/openapi.json"})
 }
+
+// RouteInfo describes one operation of the API.
+type RouteInfo struct {
+	Method, Path string
+	Action       auth.Action
+}
+
+// Routes lists the API's operations and the action each is authorized as.
+func Routes() []RouteInfo {
+	out := make([]RouteInfo, len(routes))
+	for i, rt := range routes {
+		out[i] = RouteInfo{rt.Method, rt.Path, rt.Action}
+	}
+	return out
+}
