@@ -66,7 +66,9 @@ func newUserCmd() *cobra.Command {
 				if err != nil {
 					return userErr(err)
 				}
-				return m.out(cmd, u, func(w io.Writer) { fmt.Fprintf(w, "account %d created for %s (%s)\n", u.ID, u.Email, auth.Role(u.Role).Title()) })
+				return m.out(cmd, u, func(w io.Writer) {
+					fmt.Fprintf(w, "account %d created for %s (%s)\n", u.ID, u.Email, auth.Role(u.Role).Title())
+				})
 			})
 		},
 	}
@@ -154,9 +156,13 @@ func newUserCmd() *cobra.Command {
 		}
 	}
 	disable := state("disable", "Disable an account and sign it out everywhere",
-		func(ctx context.Context, svc *auth.Service, id int64) (store.User, error) { return svc.SetDisabled(ctx, id, true) }, "disabled")
+		func(ctx context.Context, svc *auth.Service, id int64) (store.User, error) {
+			return svc.SetDisabled(ctx, id, true)
+		}, "disabled")
 	enable := state("enable", "Enable a disabled account",
-		func(ctx context.Context, svc *auth.Service, id int64) (store.User, error) { return svc.SetDisabled(ctx, id, false) }, "enabled")
+		func(ctx context.Context, svc *auth.Service, id int64) (store.User, error) {
+			return svc.SetDisabled(ctx, id, false)
+		}, "enabled")
 	unlock := state("unlock", "Lift the lockout after failed sign-ins",
 		func(ctx context.Context, svc *auth.Service, id int64) (store.User, error) { return svc.Unlock(ctx, id) }, "unlocked")
 	root.AddCommand(create, list, update, disable, enable, unlock)
