@@ -12,12 +12,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/ferryhq/ferry/internal/audit"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
+	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
 )
 
@@ -80,7 +82,10 @@ func KeyFileFor(database string) string {
 
 // App is an opened Ferry.
 type App struct {
-	Store   *sqlstore.Store
+	Store *sqlstore.Store
+	// Audited is Store recording people's changes in the audit log: use it
+	// for requests made by someone (internal/audit).
+	Audited store.Store
 	Keys    *secrets.Keyring
 	Queue   jobs.Queue
 	Service *projects.Service
@@ -119,8 +124,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	a.Engagements = &engagements.Service{Store: st, Playbook: pb}
-	a.Service = &projects.Service{Store: st, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
+	// Changes made on behalf of a person (a principal in the context) go
+	// into the audit log; the engine's own writes pass straight through.
+	a.Audited = audit.Wrap(st)
+	a.Engagements = &engagements.Service{Store: a.Audited, Playbook: pb}
+	a.Service = &projects.Service{Store: a.Audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
 		MigrationGate: a.Engagements.CheckMigration}
 	if IsPostgres(cfg.Database) {
 		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {

@@ -54,7 +54,7 @@ func (m *engageFlags) run(cmd *cobra.Command, fn func(ctx context.Context, a *ap
 		return usageErr("%v", playbookErr(m.playbookFile(), err))
 	}
 	defer a.Close()
-	return engageErr(fn(ctx, a))
+	return engageErr(fn(commandLine(ctx), a))
 }
 
 // loadPlaybook reads the playbook in use without opening the database.

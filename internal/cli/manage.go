@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -59,7 +61,7 @@ func (m *manageFlags) run(cmd *cobra.Command, fn func(ctx context.Context, a *ap
 		return usageErr("%v", err)
 	}
 	defer a.Close()
-	return serviceErr(fn(ctx, a))
+	return serviceErr(fn(commandLine(ctx), a))
 }
 
 // out prints v as JSON with --json, or calls table otherwise.
@@ -417,4 +419,14 @@ func customerDeleteCmd(m *manageFlags) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&yes, "yes", false, "confirm deleting a customer that has projects")
 	return cmd
+}
+
+// commandLine marks a context as a change made on the command line, for
+// the audit log: whoever runs Ferry's commands on its database administers it.
+func commandLine(ctx context.Context) context.Context {
+	name := "command line"
+	if u, err := user.Current(); err == nil {
+		name += " (" + u.Username + ")"
+	}
+	return auth.WithPrincipal(ctx, &auth.Principal{Name: name, Kind: "cli", Role: auth.Administrator})
 }

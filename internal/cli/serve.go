@@ -292,12 +292,12 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 		code = auth.RandomToken(9)
 		fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: no account yet: open http://%s/setup and use the setup code %s to create the first administrator\n", addr, code)
 	}
-	web, err := webui.New(webui.Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Auth: svc, SetupCode: code, Banner: banner})
+	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Auth: svc, SetupCode: code, Banner: banner})
 	if err != nil {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements}))
+	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements}))
 	mux.Handle("/", web)
 	return mux, web.(webui.Closer).Close, nil
 }
