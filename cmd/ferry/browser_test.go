@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// demoServer is `ferry serve --demo` running as a process.
+type demoServer struct {
+	base     string // http://127.0.0.1:PORT
+	password string // of the demo accounts
+	cmd      *exec.Cmd
+}
+
+var demoPassword = regexp.MustCompile(`password for all: (\S+)\)`)
+
+// startDemo runs `ferry serve --demo` on a free port and reads the sign-in
+// details it prints.
+func startDemo(t *testing.T, mailboxes, messages int) *demoServer {
+	t.Helper()
+	addr := freePort(t)
+	cmd := exec.Command(ferryBin, "serve", "--demo", "--listen", addr, "--demo-mailboxes", fmt.Sprint(mailboxes),
+		"--demo-messages", fmt.Sprint(messages), "--shutdown-timeout", "5s")
+	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &demoServer{base: "http://" + addr, cmd: cmd}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			cmd.Process.Kill()
+			t.Error("ferry serve --demo did not stop within 20 s of SIGTERM")
+		}
+	})
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if m := demoPassword.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+		io.Copy(io.Discard, out)
+	}()
+	select {
+	case d.password = <-found:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("ferry serve --demo printed no sign-in details")
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		res, err := http.Get(d.base + "/signin")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the portal does not answer: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return d
+}
+
+// browser starts headless Debian Chromium.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1280, 900))
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		opts = append(opts, chromedp.ExecPath("/usr/bin/chromium"))
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 6*time.Minute)
+	t.Cleanup(cancel3)
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start Chromium: %v (make test installs the chromium package)", err)
+	}
+	return ctx
+}
+
+// screenshotDir is where the browser tests leave a picture of each main page for review.
+func screenshotDir(t *testing.T) string {
+	dir := os.Getenv("FERRY_SCREENSHOTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "bin", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// page checks the page now shown: a screenshot for review, then basic
+// accessibility: one h1, no skipped heading level, a label (or an
+// accessible name) on every control, and no missing image text.
+func page(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	var png []byte
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		t.Fatalf("%s: screenshot: %v", name, err)
+	}
+	path := filepath.Join(screenshotDir(t), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var problems []string
+	err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const out = [];
+		const h1 = document.querySelectorAll("h1").length;
+		if (h1 !== 1) out.push(h1 + " h1 headings");
+		let last = 0;
+		document.querySelectorAll("h1,h2,h3,h4,h5,h6").forEach(h => {
+			const n = +h.tagName[1];
+			if (last && n > last + 1) out.push("heading " + h.tagName + " '" + h.textContent.trim() + "' skips a level");
+			last = n;
+		});
+		document.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(e => {
+			if (!(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.getAttribute("aria-labelledby"))
+				out.push("control without a label: " + e.outerHTML.slice(0, 120));
+		});
+		document.querySelectorAll("button, a[href]").forEach(e => {
+			if (!e.textContent.trim() && !e.getAttribute("aria-label") && !e.getAttribute("title"))
+				out.push("control without a name: " + e.outerHTML.slice(0, 120));
+		});
+		document.querySelectorAll("img:not([alt])").forEach(e => out.push("image without alt: " + e.outerHTML.slice(0, 120)));
+		return out;
+	})()`, &problems))
+	if err != nil {
+		t.Fatalf("%s: accessibility check: %v", name, err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", name, p)
+	}
+}
+
+// signIn signs in through the sign-in form.
+func signIn(t *testing.T, ctx context.Context, d *demoServer, email string) {
+	t.Helper()
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(d.base+"/signin"),
+		chromedp.WaitVisible(`#email`, chromedp.ByID),
+		chromedp.SendKeys(`#email`, email, chromedp.ByID),
+		chromedp.SendKeys(`#password`, d.password, chromedp.ByID),
+		chromedp.Submit(`#password`, chromedp.ByID),
+		chromedp.WaitVisible(`//h1[text()="Dashboard"]`),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s: %v", email, err)
+	}
+}
+
+// text returns the text of the first element matching sel.
+func text(t *testing.T, ctx context.Context, sel string, opts ...chromedp.QueryOption) string {
+	t.Helper()
+	var s string
+	if err := chromedp.Run(ctx, chromedp.Text(sel, &s, opts...)); err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// TestPortalInABrowser drives `ferry serve --demo` in Chromium the way a
+// newcomer would.
+func TestPortalInABrowser(t *testing.T) {
+	t.Parallel()
+	d := startDemo(t, 6, 40)
+	ctx := browser(t)
+
+	// Sign-in page, then the dashboard.
+	if err := chromedp.Run(ctx, chromedp.Navigate(d.base+"/signin"), chromedp.WaitVisible(`#email`, chromedp.ByID)); err != nil {
+		t.Fatal(err)
+	}
+	page(t, ctx, "01-signin")
+	signIn(t, ctx, d, "admin@ferry.example")
+	page(t, ctx, "02-dashboard")
+
+	// Create a customer.
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.WaitVisible(`#c-name`, chromedp.ByID),
+		chromedp.SendKeys(`#c-name`, "Fabrikam", chromedp.ByID),
+		chromedp.SendKeys(`#c-domain`, "fabrikam.example", chromedp.ByID),
+		chromedp.Submit(`#c-name`, chromedp.ByID),
+		chromedp.WaitVisible(`//h1[text()="Fabrikam"]`),
+	)
+	if err != nil {
+		t.Fatalf("create a customer: %v", err)
+	}
+	page(t, ctx, "03-customer")
+
+	for _, p := range []struct{ path, name, h1 string }{
+		{"/customers", "04-customers", "Customers"},
+		{"/users", "05-people", "People"},
+		{"/account", "06-account", "My account"},
+	} {
+		if err := chromedp.Run(ctx, chromedp.Navigate(d.base+p.path), chromedp.WaitVisible(`//h1[text()="`+p.h1+`"]`)); err != nil {
+			t.Fatalf("%s: %v", p.path, err)
+		}
+		page(t, ctx, p.name)
+	}
+	t.Logf("screenshots in %s", screenshotDir(t))
+}
