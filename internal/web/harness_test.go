@@ -41,6 +41,7 @@ func newTestPortal(t *testing.T) *testPortal {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
+	wrapAudit(a)
 	tp := &testPortal{t: t, app: a, auth: &auth.Service{Store: a.Store}}
 	h, err := New(Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Auth: tp.auth, SetupCode: "setup-code-123",
 		LivePoll: 50 * time.Millisecond})

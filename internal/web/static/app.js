@@ -70,6 +70,20 @@
     }
   });
 
+  // An answer that says where it goes (HX-Retarget: an error for the page's
+  // alert area or an open dialog) is shown even with a 4xx status.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var x = e.detail.xhr;
+    if (x && x.status >= 400 && x.status < 500 && x.getResponseHeader("HX-Retarget")) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
+  // HX-Trigger: close-dialog closes the open dialogs (after a saved form).
+  document.addEventListener("close-dialog", function () {
+    document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
+  });
+
   function scan(root) {
     (root.querySelectorAll ? root : document).querySelectorAll("[data-live]").forEach(connectLive);
   }

@@ -1,0 +1,641 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+func init() {
+	addRoutes(
+		route{Pattern: "GET /customers/{id}/engagements/new", Action: auth.ActionCreateEngagement, Handle: (*server).newEngagement},
+		route{Pattern: "POST /customers/{id}/engagements", Action: auth.ActionCreateEngagement, Handle: (*server).createEngagement},
+		route{Pattern: "GET /engagements/{id}", Action: auth.ActionReadEngagement, Handle: (*server).engagement},
+		route{Pattern: "GET /engagements/{id}/tasks", Action: auth.ActionListTasks, Handle: (*server).engagementTasks},
+		route{Pattern: "GET /engagements/{id}/gates", Action: auth.ActionReadGates, Handle: (*server).engagementGates},
+		route{Pattern: "GET /engagements/{id}/progress", Action: auth.ActionReadProgress, Handle: (*server).engagementProgress},
+		route{Pattern: "POST /engagements/{id}/phases/{phase}/exit", Action: auth.ActionExitPhase, Handle: (*server).exitPhase},
+		route{Pattern: "POST /engagements/{id}/checklist", Action: auth.ActionAddChecklistItem, Handle: (*server).addChecklistItem},
+		route{Pattern: "POST /engagements/{id}/checklist/{item}", Action: auth.ActionUpdateChecklistItem, Handle: (*server).updateChecklistItem},
+		route{Pattern: "POST /engagements/{id}/issues", Action: auth.ActionReportIssue, Handle: (*server).reportIssue},
+		route{Pattern: "POST /engagements/{id}/events", Action: auth.ActionScheduleEvent, Handle: (*server).scheduleEvent},
+		route{Pattern: "POST /engagements/{id}/people", Action: auth.ActionAssign, Handle: (*server).assignPerson},
+		route{Pattern: "GET /tasks/{id}/edit", Action: auth.ActionUpdateTask, Handle: (*server).editTask},
+		route{Pattern: "POST /tasks/{id}", Action: auth.ActionUpdateTask, Handle: (*server).updateTask},
+	)
+	funcs["checked"] = func(list []string, v string) bool { return slices.Contains(list, v) }
+	funcs["statusClass"] = statusClass
+	funcs["inZone"] = inZone
+}
+
+// The choices the engagement service accepts (see internal/engagements).
+var (
+	checklistSeverities = []string{"low", "medium", "high", "critical"}
+	checklistStates     = []string{"open", "in-progress", "resolved", "wont-fix"}
+	eventKinds          = []string{"migration-window", "wave", "go-no-go", "meeting"}
+)
+
+// defaultService is the task view an engagement opens on: the playbook's
+// service that is always in scope ("Core Onboarding").
+func (s *server) defaultService() string {
+	for _, sv := range s.Engagements.Playbook.Services {
+		if sv.AlwaysInScope {
+			return sv.ID
+		}
+	}
+	return ""
+}
+
+// statusClass groups task statuses for styling: done, active, blocked, or none.
+func statusClass(status string) string {
+	switch {
+	case status == engagements.Complete || status == engagements.NotRequired:
+		return "done"
+	case strings.HasPrefix(status, "Blocked") || status == engagements.Warning:
+		return "blocked"
+	case status == engagements.InProgress:
+		return "active"
+	}
+	return ""
+}
+
+// inZone shows a time in a named time zone (an event's own), or in the server's.
+func inZone(t time.Time, zone string) string {
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" {
+		t = t.In(loc)
+	} else {
+		t = t.Local()
+	}
+	return t.Format("2006-01-02 15:04")
+}
+
+// loadEngagement loads the {id} engagement and checks the route's action on its customer.
+func (s *server) loadEngagement(r *http.Request) (store.Engagement, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Engagement{}, err
+	}
+	e, err := s.Store.Engagement(r.Context(), id)
+	if err != nil {
+		return e, err
+	}
+	return e, s.allow(r, e.CustomerID)
+}
+
+// loadTask loads the {id} task and checks the route's action on its engagement's customer.
+func (s *server) loadTask(r *http.Request) (store.EngagementTask, store.Engagement, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.EngagementTask{}, store.Engagement{}, err
+	}
+	t, err := s.Store.EngagementTask(r.Context(), id)
+	if err != nil {
+		return t, store.Engagement{}, err
+	}
+	e, err := s.Store.Engagement(r.Context(), t.EngagementID)
+	if err != nil {
+		return t, e, err
+	}
+	return t, e, s.allow(r, e.CustomerID)
+}
+
+// ---- New engagement
+
+type engagementForm struct {
+	Customer  store.Customer
+	Playbook  *playbook.Playbook
+	In        engagements.Input
+	Seats     string
+	Error     string
+	Field     string
+	Threshold map[string]int
+}
+
+func (s *server) newEngagement(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	return s.renderEngagementForm(w, r, http.StatusOK, &engagementForm{Customer: c, In: engagements.Input{Services: []string{"exchange"}}})
+}
+
+func (s *server) renderEngagementForm(w http.ResponseWriter, r *http.Request, status int, d *engagementForm) error {
+	d.Playbook = s.Engagements.Playbook
+	d.Threshold = map[string]int{"onboarding": engagements.OnboardingSeats, "migration": engagements.DataMigrationSeats,
+		"enterprise": engagements.EnterpriseSeats}
+	v := newView(r, "New engagement", "customers", d)
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {"New engagement", ""}}
+	return s.render(w, r, status, "engagement_new.html", v)
+}
+
+func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
+	}
+	d := &engagementForm{Customer: c, Seats: r.PostFormValue("seats")}
+	d.In = engagements.Input{CustomerID: c.ID, Name: r.PostFormValue("name"), Services: r.PostForm["services"], Workloads: r.PostForm["workloads"],
+		Hybrid: r.PostFormValue("hybrid") != "", EnterpriseException: strings.TrimSpace(r.PostFormValue("enterprise_exception"))}
+	seats, err := strconv.Atoi(strings.TrimSpace(d.Seats))
+	if err != nil || seats < 0 {
+		d.Error, d.Field = "write the number of licensed seats, e.g. 600", "seats"
+		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
+	}
+	d.In.Seats = seats
+	e, _, err := s.Engagements.Create(r.Context(), d.In)
+	var ie *engagements.InvalidError
+	if errors.As(err, &ie) {
+		d.Error, d.Field = ie.Msg, ie.Field
+		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/engagements/"+itoa(e.ID))
+}
+
+// ---- The engagement page
+
+// taskFilter is the task table's selection; empty fields do not filter.
+type taskFilter struct {
+	Service, Phase, Role, Status string
+}
+
+func (f taskFilter) query() string {
+	v := url.Values{"service": {f.Service}}
+	for k, x := range map[string]string{"phase": f.Phase, "role": f.Role, "status": f.Status} {
+		if x != "" {
+			v.Set(k, x)
+		}
+	}
+	return v.Encode()
+}
+
+// matches: a task for every service (no services listed) belongs to each service's view.
+func (f taskFilter) matches(t store.EngagementTask) bool {
+	return !t.Retired &&
+		(f.Service == "" || len(t.Services) == 0 || slices.Contains(t.Services, f.Service)) &&
+		(f.Phase == "" || f.Phase == t.Phase) &&
+		(f.Role == "" || f.Role == t.Role) &&
+		(f.Status == "" || f.Status == t.Status)
+}
+
+// taskRow is one row of the task table, self-contained so it can be
+// rendered alone after an edit.
+type taskRow struct {
+	T        store.EngagementTask
+	RoleName string
+	Services string
+	CanEdit  bool
+}
+
+type engChoice struct{ ID, Name string }
+
+type engFormError struct{ Section, Field, Msg string }
+
+type engagementData struct {
+	E         store.Engagement
+	Customer  store.Customer
+	Gates     []engagements.Gate
+	Progress  *engagements.Progress
+	Migration []engagements.Blocker
+	Filter    taskFilter
+	Query     string
+	Rows      []taskRow
+	Total     int // tasks in scope
+	Checklist []store.ChecklistItem
+	Issues    []store.PostMigrationIssue
+	Events    []store.ScheduledEvent
+	People    []store.Assignment
+
+	Services  []engChoice // in scope, for the filter
+	AllSvc    []engChoice
+	Workloads []engChoice
+	Phases    []string
+	Roles     []engChoice
+	Statuses  []string
+
+	SvcNames map[string]string
+
+	Severities, States, EventKinds []string
+	Err                            *engFormError
+}
+
+func (s *server) serviceName(id string) string {
+	for _, sv := range s.Engagements.Playbook.Services {
+		if sv.ID == id {
+			return sv.Name
+		}
+	}
+	return id
+}
+
+func (s *server) roleName(id string) string {
+	if ro, ok := s.Engagements.Playbook.Role(id); ok {
+		return ro.Name
+	}
+	return id
+}
+
+// filterFrom reads the task filter; with none given, the table shows the
+// always-in-scope service (Core Onboarding).
+func (s *server) filterFrom(r *http.Request) taskFilter {
+	q := r.URL.Query()
+	f := taskFilter{Service: q.Get("service"), Phase: q.Get("phase"), Role: q.Get("role"), Status: q.Get("status")}
+	if !q.Has("service") {
+		f.Service = s.defaultService()
+	}
+	return f
+}
+
+func (s *server) taskRowOf(r *http.Request, e store.Engagement, t store.EngagementTask) taskRow {
+	names := make([]string, 0, len(t.Services))
+	for _, sv := range t.Services {
+		names = append(names, s.serviceName(sv))
+	}
+	svcs := strings.Join(names, ", ")
+	if svcs == "" {
+		svcs = "All services"
+	}
+	return taskRow{T: t, RoleName: s.roleName(t.Role), Services: svcs, CanEdit: can(r, auth.ActionUpdateTask, e.CustomerID)}
+}
+
+// engagementData gathers what the engagement page shows.
+func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagementData, error) {
+	ctx := r.Context()
+	pb := s.Engagements.Playbook
+	d := &engagementData{E: e, Filter: s.filterFrom(r), Statuses: engagements.Statuses,
+		Severities: checklistSeverities, States: checklistStates, EventKinds: eventKinds}
+	d.Query = d.Filter.query()
+	var err error
+	if d.Customer, err = s.Store.Customer(ctx, e.CustomerID); err != nil {
+		return nil, err
+	}
+	if d.Gates, err = s.Engagements.Gates(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if d.Progress, err = s.Engagements.Progress(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if d.Migration, err = s.Engagements.MigrationBlockers(ctx, e.CustomerID); err != nil {
+		return nil, err
+	}
+	tasks, err := s.Store.EngagementTasks(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tasks {
+		if !t.Retired {
+			d.Total++
+		}
+		if d.Filter.matches(t) {
+			d.Rows = append(d.Rows, s.taskRowOf(r, e, t))
+		}
+	}
+	if d.Checklist, err = s.Store.ChecklistItems(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if d.Issues, err = s.Store.PostMigrationIssues(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if d.Events, err = s.Store.Events(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	d.SvcNames = map[string]string{}
+	for _, sv := range pb.Services {
+		d.SvcNames[sv.ID] = sv.Name
+		d.AllSvc = append(d.AllSvc, engChoice{sv.ID, sv.Name})
+		if sv.AlwaysInScope || slices.Contains(e.Services, sv.ID) {
+			d.Services = append(d.Services, engChoice{sv.ID, sv.Name})
+		}
+	}
+	for _, wl := range pb.Workloads {
+		if slices.Contains(e.Workloads, wl.ID) {
+			d.Workloads = append(d.Workloads, engChoice{wl.ID, wl.Name})
+		}
+	}
+	for _, ph := range pb.Phases {
+		d.Phases = append(d.Phases, ph.Name)
+	}
+	for _, ro := range pb.Roles {
+		d.Roles = append(d.Roles, engChoice{ro.ID, ro.Name})
+	}
+	return d, nil
+}
+
+func (s *server) renderEngagement(w http.ResponseWriter, r *http.Request, status int, e store.Engagement, fe *engFormError) error {
+	d, err := s.engagementData(r, e)
+	if err != nil {
+		return err
+	}
+	d.Err = fe
+	v := newView(r, e.Name, "customers", d)
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(e.CustomerID)}, {e.Name, ""}}
+	return s.render(w, r, status, "engagement.html", v)
+}
+
+func (s *server) engagement(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	return s.renderEngagement(w, r, http.StatusOK, e, nil)
+}
+
+// engagementPartial answers an htmx request with one section of the page,
+// and anything else with the whole page.
+func (s *server) engagementPartial(w http.ResponseWriter, r *http.Request, name string) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	if r.Header.Get("HX-Request") == "" {
+		to := "/engagements/" + itoa(e.ID)
+		if name == "tasks" {
+			to += "?" + r.URL.RawQuery
+		}
+		return redirect(w, r, to)
+	}
+	d, err := s.engagementData(r, e)
+	if err != nil {
+		return err
+	}
+	return s.partial(w, http.StatusOK, "engagement.html", name, newView(r, e.Name, "customers", d))
+}
+
+func (s *server) engagementTasks(w http.ResponseWriter, r *http.Request) error {
+	return s.engagementPartial(w, r, "tasks")
+}
+
+func (s *server) engagementGates(w http.ResponseWriter, r *http.Request) error {
+	return s.engagementPartial(w, r, "gates")
+}
+
+func (s *server) engagementProgress(w http.ResponseWriter, r *http.Request) error {
+	return s.engagementPartial(w, r, "progress")
+}
+
+// formDone ends a form of the engagement page: back to its section, or
+// the page again with the error next to the form.
+func (s *server) formDone(w http.ResponseWriter, r *http.Request, e store.Engagement, section string, err error) error {
+	var ie *engagements.InvalidError
+	if errors.As(err, &ie) {
+		return s.renderEngagement(w, r, http.StatusBadRequest, e, &engFormError{Section: section, Field: ie.Field, Msg: ie.Msg})
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/engagements/"+itoa(e.ID)+"#"+section)
+}
+
+func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	err = s.Engagements.ExitPhase(r.Context(), e.ID, r.PathValue("phase"), principal(r).Name)
+	return s.formDone(w, r, e, "gates", err)
+}
+
+func (s *server) addChecklistItem(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	in := engagements.ChecklistInput{Title: r.PostFormValue("title"), Severity: r.PostFormValue("severity"), Owner: r.PostFormValue("owner"),
+		Notes: r.PostFormValue("notes"), Source: principal(r).Name}
+	_, err = s.Engagements.AddChecklistItem(r.Context(), e.ID, in)
+	return s.formDone(w, r, e, "checklist", err)
+}
+
+func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	itemID, err := pathID(r, "item")
+	if err != nil {
+		return err
+	}
+	opt := func(name string) *string {
+		if _, ok := r.PostForm[name]; !ok {
+			return nil
+		}
+		v := r.PostFormValue(name)
+		return &v
+	}
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
+	}
+	_, err = s.Engagements.UpdateChecklistItem(r.Context(), e.ID, itemID, opt("state"), opt("owner"), opt("notes"))
+	return s.formDone(w, r, e, "checklist", err)
+}
+
+// parseLocalTime reads a datetime-local field ("2026-12-05T18:00") in the server's zone.
+func parseLocalTime(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date and time", v)
+}
+
+func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	in := engagements.IssueInput{Mailbox: strings.TrimSpace(r.PostFormValue("mailbox")), Description: strings.TrimSpace(r.PostFormValue("description")),
+		Owner: strings.TrimSpace(r.PostFormValue("owner"))}
+	if v := r.PostFormValue("migrated_at"); v != "" {
+		t, err := parseLocalTime(v)
+		if err != nil {
+			return s.formDone(w, r, e, "issues", &engagements.InvalidError{Field: "migrated_at", Msg: err.Error() + "; write it as 2026-12-05 18:00"})
+		}
+		in.MigratedAt = t
+	}
+	_, err = s.Engagements.ReportIssue(r.Context(), e.ID, in)
+	return s.formDone(w, r, e, "issues", err)
+}
+
+func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	in := engagements.EventInput{Kind: r.PostFormValue("kind"), Title: strings.TrimSpace(r.PostFormValue("title")),
+		Starts: strings.Replace(strings.TrimSpace(r.PostFormValue("starts")), "T", " ", 1), Ends: strings.Replace(strings.TrimSpace(r.PostFormValue("ends")), "T", " ", 1),
+		TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")), Notes: r.PostFormValue("notes")}
+	_, err = s.Engagements.ScheduleEvent(r.Context(), e.ID, in)
+	return s.formDone(w, r, e, "events", err)
+}
+
+func (s *server) assignPerson(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	err = s.Engagements.Assign(r.Context(), e.ID, r.PostFormValue("role"), r.PostFormValue("person"))
+	return s.formDone(w, r, e, "people", err)
+}
+
+// ---- Tasks
+
+type taskData struct {
+	E        store.Engagement
+	Row      taskRow
+	Statuses []string
+	Events   []store.TaskEvent
+	Time     []store.TimeEntry
+	CanLog   bool
+	Error    string
+	Field    string
+	Return   string // the engagement page to go back to
+	InDialog bool
+}
+
+func (s *server) taskData(r *http.Request, t store.EngagementTask, e store.Engagement) (*taskData, error) {
+	d := &taskData{E: e, Row: s.taskRowOf(r, e, t), Statuses: engagements.Statuses, CanLog: can(r, auth.ActionLogTime, e.CustomerID),
+		Return: "/engagements/" + itoa(e.ID)}
+	var err error
+	if d.Events, err = s.Store.TaskEvents(r.Context(), t.ID); err != nil {
+		return nil, err
+	}
+	slices.Reverse(d.Events)
+	if len(d.Events) > 10 {
+		d.Events = d.Events[:10]
+	}
+	if d.Time, err = s.Store.TimeEntries(r.Context(), t.ID); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// renderTask writes the task form: into the page's dialog for htmx, as a page otherwise.
+func (s *server) renderTask(w http.ResponseWriter, r *http.Request, status int, d *taskData) error {
+	v := newView(r, "Task "+d.Row.T.TaskID, "customers", d)
+	if r.Header.Get("HX-Request") != "" {
+		d.InDialog = true
+		return s.partial(w, status, "task.html", "dialog", v)
+	}
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.E.Name, d.Return}, {"Task " + d.Row.T.TaskID, ""}}
+	return s.render(w, r, status, "task.html", v)
+}
+
+func (s *server) editTask(w http.ResponseWriter, r *http.Request) error {
+	t, e, err := s.loadTask(r)
+	if err != nil {
+		return err
+	}
+	d, err := s.taskData(r, t, e)
+	if err != nil {
+		return err
+	}
+	return s.renderTask(w, r, http.StatusOK, d)
+}
+
+// updateTask saves status, percent and notes, and logs time. For htmx it
+// answers with the task's new table row, and tells the page (HX-Trigger)
+// that gates and progress may have changed and the dialog may close.
+func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
+	t, e, err := s.loadTask(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
+	}
+	who := principal(r).Name
+	refuse := func(field, msg string) error {
+		d, err := s.taskData(r, t, e)
+		if err != nil {
+			return err
+		}
+		d.Error, d.Field = msg, field
+		if r.Header.Get("HX-Request") != "" {
+			// Show the error in the open dialog, not behind it.
+			w.Header().Set("HX-Retarget", "#task-dialog-body")
+			w.Header().Set("HX-Reswap", "innerHTML")
+		}
+		return s.renderTask(w, r, http.StatusBadRequest, d)
+	}
+	minutes := 0
+	if v := strings.TrimSpace(r.PostFormValue("minutes")); v != "" && v != "0" {
+		if minutes, err = strconv.Atoi(v); err != nil {
+			return refuse("minutes", fmt.Sprintf("%q is not a number of minutes", v))
+		}
+		if err := auth.Authorize(principal(r), auth.ActionLogTime, e.CustomerID); err != nil {
+			return err
+		}
+	}
+	var u engagements.TaskUpdate
+	if _, ok := r.PostForm["status"]; ok {
+		v := r.PostFormValue("status")
+		u.Status = &v
+	}
+	if v, ok := r.PostForm["percent"]; ok && strings.TrimSpace(v[0]) != "" {
+		p, err := strconv.Atoi(strings.TrimSpace(v[0]))
+		if err != nil {
+			return refuse("percent", fmt.Sprintf("%q is not a percentage; use 0 to 100", v[0]))
+		}
+		u.Percent = &p
+	}
+	if _, ok := r.PostForm["notes"]; ok {
+		v := strings.ReplaceAll(r.PostFormValue("notes"), "\r\n", "\n")
+		u.Notes = &v
+	}
+	if v := strings.TrimSpace(r.PostFormValue("due")); v != "" {
+		d, err := time.ParseInLocation("2006-01-02", v, time.Local)
+		if err != nil {
+			return refuse("due", fmt.Sprintf("%q is not a date; write it as 2026-12-05", v))
+		}
+		u.Due = &d
+	}
+	// Check the time before changing anything, so a refusal changes nothing.
+	if minutes != 0 && (minutes < 1 || minutes > 24*60) {
+		return refuse("minutes", "log between 1 and 1440 minutes at a time")
+	}
+	t, err = s.Engagements.UpdateTask(r.Context(), t.ID, u, who)
+	var ie *engagements.InvalidError
+	if errors.As(err, &ie) {
+		return refuse(ie.Field, ie.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	if minutes > 0 {
+		_, err := s.Engagements.LogTime(r.Context(), t.ID, who, minutes, strings.TrimSpace(r.PostFormValue("time_note")))
+		if errors.As(err, &ie) {
+			return refuse(ie.Field, ie.Msg)
+		}
+		if err != nil {
+			return err
+		}
+		if t, err = s.Store.EngagementTask(r.Context(), t.ID); err != nil {
+			return err
+		}
+	}
+	if r.Header.Get("HX-Request") == "" {
+		return redirect(w, r, "/engagements/"+itoa(e.ID)+"#task-"+itoa(t.ID))
+	}
+	w.Header().Set("HX-Trigger", "gates-changed, close-dialog")
+	v := newView(r, e.Name, "customers", s.taskRowOf(r, e, t))
+	return s.partial(w, http.StatusOK, "engagement.html", "task-row-view", v)
+}

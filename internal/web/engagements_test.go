@@ -1,0 +1,519 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/audit"
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// wrapAudit records people's changes in the audit log, as `ferry serve` does.
+func wrapAudit(a *app.App) {
+	st := audit.Wrap(a.Store)
+	a.Service.Store, a.Engagements.Store = st, st
+}
+
+// engFixture: two customers with an engagement each; a partner and a
+// viewer of the first customer, a partner of the second.
+type engFixture struct {
+	tp              *testPortal
+	own, other      store.Customer
+	eng, otherEng   store.Engagement
+	tasks           []store.EngagementTask
+	otherTask       store.EngagementTask
+	partner, viewer *client
+	outsider        *client
+}
+
+func setupEngagements(t *testing.T) *engFixture {
+	t.Helper()
+	tp := newTestPortal(t)
+	ctx := context.Background()
+	f := &engFixture{tp: tp}
+	var err error
+	if f.own, err = tp.app.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if f.other, err = tp.app.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.example"}); err != nil {
+		t.Fatal(err)
+	}
+	in := engagements.Input{CustomerID: f.own.ID, Name: "Contoso onboarding", Seats: 800, Services: []string{"exchange", "teams"}, Workloads: []string{"imap"}}
+	if f.eng, f.tasks, err = tp.app.Engagements.Create(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	in.CustomerID, in.Name = f.other.ID, "Fabrikam onboarding"
+	var others []store.EngagementTask
+	if f.otherEng, others, err = tp.app.Engagements.Create(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	f.otherTask = others[0]
+	tp.user("pat@partner.example", auth.Partner, f.own.ID)
+	tp.user("vic@contoso.example", auth.Viewer, f.own.ID)
+	tp.user("oz@other.example", auth.Partner, f.other.ID)
+	f.partner, f.viewer, f.outsider = tp.signedIn("pat@partner.example"), tp.signedIn("vic@contoso.example"), tp.signedIn("oz@other.example")
+	return f
+}
+
+// task returns the engagement's task with a playbook ID.
+func (f *engFixture) task(t *testing.T, id string) store.EngagementTask {
+	t.Helper()
+	i := slices.IndexFunc(f.tasks, func(x store.EngagementTask) bool { return x.TaskID == id })
+	if i < 0 {
+		t.Fatalf("no task %s in the engagement", id)
+	}
+	return f.tasks[i]
+}
+
+// hx sends what htmx sends: the HX-Request header and the CSRF token as a header.
+func (c *client) hx(method, path string, form url.Values) response {
+	c.tp.t.Helper()
+	var body *strings.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	} else {
+		body = strings.NewReader("")
+	}
+	req, _ := http.NewRequest(method, c.tp.srv.URL+path, body)
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("X-CSRF-Token", c.csrf)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	return c.do(req)
+}
+
+var taskRowID = regexp.MustCompile(`<tr id="task-(\d+)"`)
+
+// rows lists the task row ids of a page or partial.
+func rows(body string) []string {
+	var out []string
+	for _, m := range taskRowID.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func TestEngagementPageForPartner(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	res := f.partner.get(fmt.Sprintf("/engagements/%d", f.eng.ID))
+	if res.status != http.StatusOK {
+		t.Fatalf("engagement page: %d %s", res.status, res.body)
+	}
+	for _, want := range []string{
+		"<h1>Contoso onboarding</h1>",
+		`<option value="core" selected>Core Onboarding</option>`, // the default task view
+		`id="gates-section"`, `hx-trigger="gates-changed from:body"`,
+		"Remediate", "1700", "Blocked",
+		`hx-get="/tasks/`, `<dialog id="task-dialog"`,
+		`action="/engagements/` + itoa(f.eng.ID) + `/checklist"`,
+		`action="/engagements/` + itoa(f.eng.ID) + `/people"`,
+		`href="/engagements/` + itoa(f.eng.ID) + `/audit"`,
+		"By phase", "By service",
+	} {
+		if !strings.Contains(res.body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	// Every form control has a label.
+	for _, m := range regexp.MustCompile(`<(?:input|select|textarea)[^>]*\bid="([^"]+)"`).FindAllStringSubmatch(res.body, -1) {
+		if !strings.Contains(res.body, `for="`+m[1]+`"`) {
+			t.Errorf("control %s has no label", m[1])
+		}
+	}
+	// Headings go h1, h2, h3 without skipping a level.
+	level := 0
+	for _, m := range regexp.MustCompile(`<h([1-6])`).FindAllStringSubmatch(res.body, -1) {
+		l := int(m[1][0] - '0')
+		if l > level+1 {
+			t.Errorf("heading h%d follows h%d", l, level)
+		}
+		level = l
+	}
+	if strings.Contains(res.body, "<th>") {
+		t.Error("a table header has no scope")
+	}
+	// The customer page links to the engagement and the form; the form serves.
+	if res := f.partner.get(fmt.Sprintf("/customers/%d/engagements/new", f.own.ID)); res.status != http.StatusOK ||
+		!strings.Contains(res.body, `<label for="e-svc-exchange">`) {
+		t.Fatalf("new engagement form: %d", res.status)
+	}
+}
+
+func TestEngagementOfAnotherTenant(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	e, task := itoa(f.otherEng.ID), itoa(f.otherTask.ID)
+	cases := []struct {
+		method, path string
+		form         url.Values
+		want         int
+	}{
+		{"GET", "/engagements/" + e, nil, http.StatusForbidden},
+		{"GET", "/engagements/" + e + "/tasks?service=", nil, http.StatusForbidden},
+		{"GET", "/engagements/" + e + "/gates", nil, http.StatusForbidden},
+		{"GET", "/engagements/" + e + "/progress", nil, http.StatusForbidden},
+		{"GET", "/engagements/" + e + "/audit", nil, http.StatusForbidden},
+		{"GET", "/tasks/" + task + "/edit", nil, http.StatusForbidden},
+		{"POST", "/tasks/" + task, url.Values{"status": {"Complete"}, "minutes": {"30"}}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/phases/Initiate/exit", url.Values{}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/checklist", url.Values{"title": {"x"}, "severity": {"low"}}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/checklist/1", url.Values{"state": {"resolved"}}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/issues", url.Values{"mailbox": {"a@b.c"}, "description": {"x"}, "migrated_at": {"2026-01-05T10:00"}}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/events", url.Values{"kind": {"wave"}, "title": {"x"}, "starts": {"2026-01-05T10:00"}, "ends": {"2026-01-05T11:00"}, "time_zone": {"UTC"}}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/people", url.Values{"role": {"ftm"}, "person": {"Oz"}}, http.StatusForbidden},
+		{"GET", "/customers/" + itoa(f.other.ID) + "/engagements/new", nil, http.StatusForbidden},
+		{"POST", "/customers/" + itoa(f.other.ID) + "/engagements", url.Values{"name": {"x"}, "seats": {"900"}}, http.StatusForbidden},
+		{"GET", "/customers/" + itoa(f.other.ID) + "/audit", nil, http.StatusForbidden},
+		{"GET", "/engagements/999999", nil, http.StatusNotFound},
+		{"GET", "/tasks/999999/edit", nil, http.StatusNotFound},
+		{"POST", "/tasks/999999", url.Values{"status": {"Complete"}}, http.StatusNotFound},
+		{"GET", "/projects/999999/audit", nil, http.StatusNotFound},
+		{"GET", "/engagements/abc", nil, http.StatusNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			var res response
+			if tc.method == "GET" {
+				res = f.partner.get(tc.path)
+			} else {
+				res = f.partner.post(tc.path, tc.form)
+			}
+			if res.status != tc.want {
+				t.Errorf("%d, want %d: %s", res.status, tc.want, res.body)
+			}
+			if strings.Contains(res.body, "Fabrikam onboarding") {
+				t.Error("the answer shows the other tenant's engagement")
+			}
+		})
+	}
+	got, err := f.tp.app.Store.EngagementTask(context.Background(), f.otherTask.ID)
+	if err != nil || got.Status != engagements.NotStarted || got.Minutes != 0 {
+		t.Fatalf("the other tenant's task changed: %+v %v", got, err)
+	}
+	if cl, _ := f.tp.app.Store.ChecklistItems(context.Background(), f.otherEng.ID); len(cl) != 0 {
+		t.Fatalf("a checklist item was added to the other tenant: %+v", cl)
+	}
+	// Its own partner sees it.
+	if res := f.outsider.get("/engagements/" + e); res.status != http.StatusOK {
+		t.Fatalf("the other customer's partner: %d", res.status)
+	}
+}
+
+func TestCompletingTasksOpensTheGate(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	gates := "/engagements/" + itoa(f.eng.ID) + "/gates"
+	gateRow := func(body, phase string) string {
+		i := strings.Index(body, `<tr id="gate-`+strings.ToLower(phase)+`">`)
+		if i < 0 {
+			t.Fatalf("no row for %s in %s", phase, body)
+		}
+		j := strings.Index(body[i:], "</tr>")
+		return body[i : i+j]
+	}
+	res := f.partner.hx("GET", gates, nil)
+	if res.status != http.StatusOK || !strings.Contains(gateRow(res.body, "Assess"), "Blocked") {
+		t.Fatalf("Assess gate before: %d %s", res.status, res.body)
+	}
+	if strings.Contains(res.body, "<html") {
+		t.Fatal("the gates partial is a whole page")
+	}
+	// Complete every mandatory Assess task, as the task dialog does.
+	var done int
+	for _, task := range f.tasks {
+		if task.Phase != "Assess" || !task.Mandatory {
+			continue
+		}
+		if res := f.partner.get("/tasks/" + itoa(task.ID) + "/edit"); res.status != http.StatusOK || !strings.Contains(res.body, `<label for="t-status">`) {
+			t.Fatalf("edit task %s: %d", task.TaskID, res.status)
+		}
+		res := f.partner.hx("POST", "/tasks/"+itoa(task.ID), url.Values{"status": {engagements.Complete}, "percent": {""}, "notes": {"done in the workshop"},
+			"minutes": {"30"}, "time_note": {"workshop"}})
+		if res.status != http.StatusOK {
+			t.Fatalf("complete %s: %d %s", task.TaskID, res.status, res.body)
+		}
+		if !strings.Contains(res.header.Get("HX-Trigger"), "gates-changed") {
+			t.Errorf("no gates-changed event: %q", res.header.Get("HX-Trigger"))
+		}
+		if !strings.HasPrefix(res.body, `<tr id="task-`+itoa(task.ID)+`"`) || !strings.Contains(res.body, "Complete") || !strings.Contains(res.body, "30 min") {
+			t.Errorf("the answer is not the task's new row: %s", res.body)
+		}
+		done++
+	}
+	if done == 0 {
+		t.Fatal("no mandatory Assess task")
+	}
+	res = f.partner.hx("GET", gates, nil)
+	row := gateRow(res.body, "Assess")
+	if !strings.Contains(row, "Ready to exit") || !strings.Contains(row, "Pass the Assess gate") {
+		t.Fatalf("Assess gate after its tasks are complete: %s", row)
+	}
+	if res := f.partner.post("/engagements/"+itoa(f.eng.ID)+"/phases/Assess/exit", nil); res.status != http.StatusSeeOther {
+		t.Fatalf("pass the gate: %d %s", res.status, res.body)
+	}
+	if row := gateRow(f.partner.hx("GET", gates, nil).body, "Assess"); !strings.Contains(row, "Exited") {
+		t.Fatalf("Assess after passing: %s", row)
+	}
+	// A gate with work left refuses, saying what is in the way.
+	res = f.partner.post("/engagements/"+itoa(f.eng.ID)+"/phases/Remediate/exit", nil)
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "cannot be exited yet") {
+		t.Fatalf("Remediate exit: %d", res.status)
+	}
+	// Bad input answers in the dialog.
+	task := f.task(t, "1700")
+	res = f.partner.hx("POST", "/tasks/"+itoa(task.ID), url.Values{"status": {"Finished"}})
+	if res.status != http.StatusBadRequest || res.header.Get("HX-Retarget") != "#task-dialog-body" || !strings.Contains(res.body, "unknown status") {
+		t.Fatalf("unknown status: %d %v %s", res.status, res.header, res.body)
+	}
+	res = f.partner.hx("POST", "/tasks/"+itoa(task.ID), url.Values{"status": {"In Progress"}, "minutes": {"5000"}})
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "1440") {
+		t.Fatalf("too many minutes: %d %s", res.status, res.body)
+	}
+	if got, _ := f.tp.app.Store.EngagementTask(context.Background(), task.ID); got.Status != engagements.NotStarted {
+		t.Fatalf("a refused form changed the task: %+v", got)
+	}
+}
+
+func TestTaskFilters(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	base := "/engagements/" + itoa(f.eng.ID)
+	expect := func(keep func(store.EngagementTask) bool) []string {
+		var out []string
+		for _, task := range f.tasks {
+			if !task.Retired && keep(task) {
+				out = append(out, itoa(task.ID))
+			}
+		}
+		return out
+	}
+	forService := func(sv string) func(store.EngagementTask) bool {
+		return func(task store.EngagementTask) bool {
+			return len(task.Services) == 0 || slices.Contains(task.Services, sv)
+		}
+	}
+	cases := []struct {
+		name, query string
+		keep        func(store.EngagementTask) bool
+	}{
+		{"default is Core Onboarding", "", forService("core")},
+		{"all services", "?service=", func(store.EngagementTask) bool { return true }},
+		{"exchange", "?service=exchange", forService("exchange")},
+		{"phase", "?service=&phase=Remediate", func(task store.EngagementTask) bool { return task.Phase == "Remediate" }},
+		{"role", "?service=&role=ftm", func(task store.EngagementTask) bool { return task.Role == "ftm" }},
+		{"status", "?service=&status=Not+Started", func(task store.EngagementTask) bool { return task.Status == engagements.NotStarted }},
+		{"none", "?service=&status=Complete", func(store.EngagementTask) bool { return false }},
+		{"combined", "?service=core&phase=Enable&role=frp", func(task store.EngagementTask) bool {
+			return forService("core")(task) && task.Phase == "Enable" && task.Role == "frp"
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			want := expect(tc.keep)
+			page := f.partner.get(base + tc.query)
+			if page.status != http.StatusOK {
+				t.Fatalf("page: %d", page.status)
+			}
+			if got := rows(page.body); !slices.Equal(got, want) {
+				t.Errorf("page rows %v, want %v", got, want)
+			}
+			part := f.partner.hx("GET", base+"/tasks"+tc.query, nil)
+			if part.status != http.StatusOK || strings.Contains(part.body, "<html") {
+				t.Fatalf("partial: %d", part.status)
+			}
+			if got := rows(part.body); !slices.Equal(got, want) {
+				t.Errorf("partial rows %v, want %v", got, want)
+			}
+		})
+	}
+	if n := len(expect(forService("core"))); n == 0 || n == len(expect(func(store.EngagementTask) bool { return true })) {
+		t.Fatalf("the Core Onboarding view does not narrow anything (%d tasks)", n)
+	}
+}
+
+func TestViewerSeesNoControls(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	task := f.task(t, "1700")
+	res := f.viewer.get("/engagements/" + itoa(f.eng.ID) + "?service=")
+	if res.status != http.StatusOK {
+		t.Fatalf("viewer: %d", res.status)
+	}
+	if len(rows(res.body)) == 0 {
+		t.Fatal("the viewer sees no task")
+	}
+	for _, hidden := range []string{"/edit", `method="post" action="/engagements/`, "Pass the", "Add item", "Report issue", "Schedule an event", "Assign someone"} {
+		if strings.Contains(res.body, hidden) {
+			t.Errorf("the viewer sees %q", hidden)
+		}
+	}
+	cases := []struct {
+		method, path string
+		form         url.Values
+	}{
+		{"GET", "/tasks/" + itoa(task.ID) + "/edit", nil},
+		{"POST", "/tasks/" + itoa(task.ID), url.Values{"status": {"Complete"}}},
+		{"POST", "/engagements/" + itoa(f.eng.ID) + "/checklist", url.Values{"title": {"x"}, "severity": {"low"}}},
+		{"POST", "/engagements/" + itoa(f.eng.ID) + "/people", url.Values{"role": {"ftm"}, "person": {"Vic"}}},
+		{"POST", "/engagements/" + itoa(f.eng.ID) + "/phases/Initiate/exit", nil},
+		{"GET", "/customers/" + itoa(f.own.ID) + "/engagements/new", nil},
+		{"POST", "/customers/" + itoa(f.own.ID) + "/engagements", url.Values{"name": {"Mine"}, "seats": {"900"}}},
+	}
+	for _, tc := range cases {
+		var res response
+		if tc.method == "GET" {
+			res = f.viewer.get(tc.path)
+		} else {
+			res = f.viewer.post(tc.path, tc.form)
+		}
+		if res.status != http.StatusForbidden {
+			t.Errorf("viewer %s %s: %d", tc.method, tc.path, res.status)
+		}
+	}
+	if got, _ := f.tp.app.Store.EngagementTask(context.Background(), task.ID); got.Status != engagements.NotStarted {
+		t.Fatalf("the viewer changed a task: %+v", got)
+	}
+	// Reading the audit log is reading.
+	if res := f.viewer.get("/engagements/" + itoa(f.eng.ID) + "/audit"); res.status != http.StatusOK {
+		t.Fatalf("viewer audit: %d", res.status)
+	}
+}
+
+func TestAuditShowsTaskChanges(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	task := f.task(t, "3190")
+	if res := f.partner.post("/tasks/"+itoa(task.ID), url.Values{"status": {engagements.InProgress}, "percent": {"40"}, "notes": {"checking UPNs"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("update without htmx: %d %s", res.status, res.body)
+	}
+	if res := f.partner.post("/engagements/"+itoa(f.eng.ID)+"/people", url.Values{"role": {"ftm"}, "person": {"Fran"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("assign: %d", res.status)
+	}
+	for _, path := range []string{"/engagements/" + itoa(f.eng.ID) + "/audit", "/customers/" + itoa(f.own.ID) + "/audit"} {
+		res := f.partner.get(path)
+		if res.status != http.StatusOK {
+			t.Fatalf("%s: %d", path, res.status)
+		}
+		for _, want := range []string{"tasks.update", "task 3190", "&#34;status&#34;:&#34;Not Started&#34;", "&#34;status&#34;:&#34;In Progress&#34;",
+			"&#34;percent&#34;:&#34;40&#34;", "checking UPNs", "<td>pat@partner.example</td>", "people.assign", "Fran"} {
+			if !strings.Contains(res.body, want) {
+				t.Errorf("%s lacks %q", path, want)
+			}
+		}
+	}
+	// The other engagement's log is empty, and the other partner may not read this one.
+	if res := f.outsider.get("/engagements/" + itoa(f.otherEng.ID) + "/audit"); res.status != http.StatusOK || strings.Contains(res.body, "task 3190") {
+		t.Fatalf("the other engagement's log: %d", res.status)
+	}
+	if res := f.outsider.get("/customers/" + itoa(f.own.ID) + "/audit"); res.status != http.StatusForbidden {
+		t.Fatalf("another tenant's audit log: %d", res.status)
+	}
+}
+
+func TestNewEngagementForm(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	path := "/customers/" + itoa(f.own.ID) + "/engagements"
+	f.partner.get(path + "/new")
+	cases := []struct {
+		name string
+		form url.Values
+		want int
+		says string
+	}{
+		{"no name", url.Values{"name": {" "}, "seats": {"900"}}, http.StatusBadRequest, "needs a name"},
+		{"seats not a number", url.Values{"name": {"X"}, "seats": {"many"}}, http.StatusBadRequest, "number of licensed seats"},
+		{"too few seats", url.Values{"name": {"X"}, "seats": {"100"}}, http.StatusBadRequest, "not eligible"},
+		{"migration needs 500", url.Values{"name": {"X"}, "seats": {"300"}, "workloads": {"gmail"}}, http.StatusBadRequest, "data migration"},
+		{"unknown service", url.Values{"name": {"X"}, "seats": {"300"}, "services": {"lotus"}}, http.StatusBadRequest, "unknown service"},
+		{"same name", url.Values{"name": {"Contoso onboarding"}, "seats": {"300"}}, http.StatusBadRequest, "already"},
+		{"created", url.Values{"name": {"Wave two"}, "seats": {"900"}, "services": {"exchange", "sharepoint"}, "workloads": {"gmail"}, "hybrid": {"1"}},
+			http.StatusSeeOther, ""},
+	}
+	for _, tc := range cases {
+		res := f.partner.post(path, tc.form)
+		if res.status != tc.want || !strings.Contains(res.body, tc.says) {
+			t.Errorf("%s: %d %s", tc.name, res.status, res.body)
+		}
+		if tc.want == http.StatusBadRequest && !strings.Contains(res.body, `value="`+tc.form.Get("name")+`"`) {
+			t.Errorf("%s: the form lost what was typed", tc.name)
+		}
+		if tc.want == http.StatusSeeOther {
+			loc := res.header.Get("Location")
+			page := f.partner.get(loc)
+			if !strings.HasPrefix(loc, "/engagements/") || page.status != http.StatusOK || !strings.Contains(page.body, "Wave two") ||
+				!strings.Contains(page.body, "hybrid") || !strings.Contains(page.body, "Gmail") {
+				t.Errorf("created engagement at %q: %d", loc, page.status)
+			}
+		}
+	}
+}
+
+func TestChecklistIssuesEventsPeople(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	base := "/engagements/" + itoa(f.eng.ID)
+	f.partner.get(base)
+	steps := []struct {
+		name, path string
+		form       url.Values
+		want       int
+		shows      string // on the page afterwards (or in the error)
+	}{
+		{"add checklist item", base + "/checklist", url.Values{"title": {"Fix duplicate UPNs"}, "severity": {"high"}, "owner": {"Cy"}}, http.StatusSeeOther,
+			"checklist: Fix duplicate UPNs"},
+		{"checklist needs a title", base + "/checklist", url.Values{"title": {""}, "severity": {"high"}}, http.StatusBadRequest, "needs a title"},
+		{"report issue", base + "/issues", url.Values{"mailbox": {"ann@contoso.example"}, "description": {"calendar missing"}, "migrated_at": {"2026-01-05T10:00"}},
+			http.StatusSeeOther, "calendar missing"},
+		{"issue needs a time", base + "/issues", url.Values{"mailbox": {"ann@contoso.example"}, "description": {"x"}, "migrated_at": {"soon"}},
+			http.StatusBadRequest, "migrated_at"},
+		{"schedule event", base + "/events", url.Values{"kind": {"wave"}, "title": {"Wave 1"}, "starts": {"2026-12-05T18:00"}, "ends": {"2026-12-05T23:00"},
+			"time_zone": {"Europe/Berlin"}}, http.StatusSeeOther, "2026-12-05 18:00"},
+		{"event in an unknown zone", base + "/events", url.Values{"kind": {"wave"}, "title": {"W"}, "starts": {"2026-12-05T18:00"}, "ends": {"2026-12-05T23:00"},
+			"time_zone": {"Mars/Olympus"}}, http.StatusBadRequest, "not a time zone"},
+		{"assign", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia"}}, http.StatusSeeOther, `<span class="badge">Mia</span>`},
+		{"assign to no role", base + "/people", url.Values{"role": {"boss"}, "person": {"Mia"}}, http.StatusBadRequest, "unknown role"},
+	}
+	for _, st := range steps {
+		res := f.partner.post(st.path, st.form)
+		if res.status != st.want {
+			t.Fatalf("%s: %d %s", st.name, res.status, res.body)
+		}
+		body := res.body
+		if st.want == http.StatusSeeOther {
+			body = f.partner.get(base).body
+		}
+		if !strings.Contains(body, st.shows) {
+			t.Errorf("%s: the page does not show %q", st.name, st.shows)
+		}
+	}
+	// Resolving the item takes it out of gate 1700's way.
+	items, _ := f.tp.app.Store.ChecklistItems(context.Background(), f.eng.ID)
+	if len(items) != 1 {
+		t.Fatalf("checklist: %+v", items)
+	}
+	if res := f.partner.post(fmt.Sprintf("%s/checklist/%d", base, items[0].ID), url.Values{"state": {"resolved"}, "owner": {"Cy"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("resolve: %d %s", res.status, res.body)
+	}
+	if res := f.partner.post(fmt.Sprintf("%s/checklist/%d", base, items[0].ID), url.Values{"state": {"gone"}}); res.status != http.StatusBadRequest {
+		t.Fatalf("unknown state: %d", res.status)
+	}
+	if res := f.partner.post(fmt.Sprintf("%s/checklist/%d", base, 99999), url.Values{"state": {"resolved"}}); res.status != http.StatusBadRequest {
+		t.Fatalf("an item of no engagement: %d", res.status)
+	}
+	if body := f.partner.get(base).body; strings.Contains(body, "checklist: Fix duplicate UPNs") {
+		t.Error("a resolved item still blocks gate 1700")
+	}
+}
