@@ -30,6 +30,7 @@ func init() {
 		route{Pattern: "POST /engagements/{id}/issues", Action: auth.ActionReportIssue, Handle: (*server).reportIssue},
 		route{Pattern: "POST /engagements/{id}/events", Action: auth.ActionScheduleEvent, Handle: (*server).scheduleEvent},
 		route{Pattern: "POST /engagements/{id}/people", Action: auth.ActionAssign, Handle: (*server).assignPerson},
+		route{Pattern: "POST /engagements/{id}/migration-gate/override", Action: auth.ActionOverrideGate, Handle: (*server).overrideGate},
 		route{Pattern: "GET /tasks/{id}/edit", Action: auth.ActionUpdateTask, Handle: (*server).editTask},
 		route{Pattern: "POST /tasks/{id}", Action: auth.ActionUpdateTask, Handle: (*server).updateTask},
 	)
@@ -212,6 +213,8 @@ type engagementData struct {
 	Gates     []engagements.Gate
 	Progress  *engagements.Progress
 	Migration []engagements.Blocker
+	Overrides []store.GateOverride
+	Managers  []string // people in the FastTrack Manager role, who may override the migration gate
 	Filter    taskFilter
 	Query     string
 	Rows      []taskRow
@@ -293,6 +296,9 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.Migration, err = s.Engagements.MigrationBlockers(ctx, e.CustomerID); err != nil {
 		return nil, err
 	}
+	if d.Overrides, err = s.Store.GateOverrides(ctx, e.CustomerID); err != nil {
+		return nil, err
+	}
 	tasks, err := s.Store.EngagementTasks(ctx, e.ID)
 	if err != nil {
 		return nil, err
@@ -316,6 +322,11 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	}
 	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
 		return nil, err
+	}
+	for _, a := range d.People {
+		if a.Role == "ftm" {
+			d.Managers = append(d.Managers, a.Person)
+		}
 	}
 	d.SvcNames = map[string]string{}
 	for _, sv := range pb.Services {
@@ -494,6 +505,21 @@ func (s *server) assignPerson(w http.ResponseWriter, r *http.Request) error {
 	}
 	err = s.Engagements.Assign(r.Context(), e.ID, r.PostFormValue("role"), r.PostFormValue("person"))
 	return s.formDone(w, r, e, "people", err)
+}
+
+// overrideGate lets the customer's migration passes run before their
+// prerequisites: a FastTrack Manager of the engagement decides, with a reason.
+func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	as := strings.TrimSpace(r.PostFormValue("as"))
+	if as == "" {
+		return s.formDone(w, r, e, "gates", &engagements.InvalidError{Field: "as", Msg: "say which FastTrack Manager overrides the gate"})
+	}
+	_, err = s.Engagements.Override(r.Context(), e.CustomerID, as, strings.TrimSpace(r.PostFormValue("reason")))
+	return s.formDone(w, r, e, "gates", err)
 }
 
 // ---- Tasks

@@ -173,6 +173,7 @@ func TestEngagementOfAnotherTenant(t *testing.T) {
 		{"POST", "/engagements/" + e + "/issues", url.Values{"mailbox": {"a@b.c"}, "description": {"x"}, "migrated_at": {"2026-01-05T10:00"}}, http.StatusForbidden},
 		{"POST", "/engagements/" + e + "/events", url.Values{"kind": {"wave"}, "title": {"x"}, "starts": {"2026-01-05T10:00"}, "ends": {"2026-01-05T11:00"}, "time_zone": {"UTC"}}, http.StatusForbidden},
 		{"POST", "/engagements/" + e + "/people", url.Values{"role": {"ftm"}, "person": {"Oz"}}, http.StatusForbidden},
+		{"POST", "/engagements/" + e + "/migration-gate/override", url.Values{"as": {"Oz"}, "reason": {"x"}}, http.StatusForbidden},
 		{"GET", "/customers/" + itoa(f.other.ID) + "/engagements/new", nil, http.StatusForbidden},
 		{"POST", "/customers/" + itoa(f.other.ID) + "/engagements", url.Values{"name": {"x"}, "seats": {"900"}}, http.StatusForbidden},
 		{"GET", "/customers/" + itoa(f.other.ID) + "/audit", nil, http.StatusForbidden},
@@ -368,6 +369,7 @@ func TestViewerSeesNoControls(t *testing.T) {
 		{"POST", "/engagements/" + itoa(f.eng.ID) + "/checklist", url.Values{"title": {"x"}, "severity": {"low"}}},
 		{"POST", "/engagements/" + itoa(f.eng.ID) + "/people", url.Values{"role": {"ftm"}, "person": {"Vic"}}},
 		{"POST", "/engagements/" + itoa(f.eng.ID) + "/phases/Initiate/exit", nil},
+		{"POST", "/engagements/" + itoa(f.eng.ID) + "/migration-gate/override", url.Values{"as": {"Vic"}, "reason": {"x"}}},
 		{"GET", "/customers/" + itoa(f.own.ID) + "/engagements/new", nil},
 		{"POST", "/customers/" + itoa(f.own.ID) + "/engagements", url.Values{"name": {"Mine"}, "seats": {"900"}}},
 	}
@@ -485,6 +487,12 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 			"time_zone": {"Mars/Olympus"}}, http.StatusBadRequest, "not a time zone"},
 		{"assign", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia"}}, http.StatusSeeOther, `<span class="badge">Mia</span>`},
 		{"assign to no role", base + "/people", url.Values{"role": {"boss"}, "person": {"Mia"}}, http.StatusBadRequest, "unknown role"},
+		{"override as nobody's manager", base + "/migration-gate/override", url.Values{"as": {"Mia"}, "reason": {"pilot"}}, http.StatusBadRequest,
+			"only a FastTrack Manager may override"},
+		{"assign a manager", base + "/people", url.Values{"role": {"ftm"}, "person": {"Fran"}}, http.StatusSeeOther, "Override the migration gate"},
+		{"override needs a reason", base + "/migration-gate/override", url.Values{"as": {"Fran"}, "reason": {" "}}, http.StatusBadRequest, "needs a reason"},
+		{"override", base + "/migration-gate/override", url.Values{"as": {"Fran"}, "reason": {"pilot users only"}}, http.StatusSeeOther,
+			"by Fran: pilot users only"},
 	}
 	for _, st := range steps {
 		res := f.partner.post(st.path, st.form)
