@@ -621,7 +621,11 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return refuse("percent", fmt.Sprintf("%q is not a percentage; use 0 to 100", v[0]))
 		}
-		u.Percent = &p
+		// The form always sends the percentage: an unchanged one lets a
+		// task set Complete go to 100%.
+		if p != t.Percent {
+			u.Percent = &p
+		}
 	}
 	if _, ok := r.PostForm["notes"]; ok {
 		v := strings.ReplaceAll(r.PostFormValue("notes"), "\r\n", "\n")

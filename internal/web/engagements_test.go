@@ -240,7 +240,7 @@ func TestCompletingTasksOpensTheGate(t *testing.T) {
 		if res := f.partner.get("/tasks/" + itoa(task.ID) + "/edit"); res.status != http.StatusOK || !strings.Contains(res.body, `<label for="t-status">`) {
 			t.Fatalf("edit task %s: %d", task.TaskID, res.status)
 		}
-		res := f.partner.hx("POST", "/tasks/"+itoa(task.ID), url.Values{"status": {engagements.Complete}, "percent": {""}, "notes": {"done in the workshop"},
+		res := f.partner.hx("POST", "/tasks/"+itoa(task.ID), url.Values{"status": {engagements.Complete}, "percent": {"0"}, "notes": {"done in the workshop"},
 			"minutes": {"30"}, "time_note": {"workshop"}})
 		if res.status != http.StatusOK {
 			t.Fatalf("complete %s: %d %s", task.TaskID, res.status, res.body)
@@ -248,7 +248,8 @@ func TestCompletingTasksOpensTheGate(t *testing.T) {
 		if !strings.Contains(res.header.Get("HX-Trigger"), "gates-changed") {
 			t.Errorf("no gates-changed event: %q", res.header.Get("HX-Trigger"))
 		}
-		if !strings.HasPrefix(res.body, `<tr id="task-`+itoa(task.ID)+`"`) || !strings.Contains(res.body, "Complete") || !strings.Contains(res.body, "30 min") {
+		if !strings.HasPrefix(res.body, `<tr id="task-`+itoa(task.ID)+`"`) || !strings.Contains(res.body, "Complete") || !strings.Contains(res.body, "30 min") ||
+			!strings.Contains(res.body, "100%") {
 			t.Errorf("the answer is not the task's new row: %s", res.body)
 		}
 		done++
