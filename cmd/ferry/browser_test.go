@@ -227,5 +227,63 @@ func TestPortalInABrowser(t *testing.T) {
 		}
 		page(t, ctx, p.name)
 	}
+
+	engagementTaskChangesItsGate(t, ctx, d)
 	t.Logf("screenshots in %s", screenshotDir(t))
+}
+
+// engagementTaskChangesItsGate opens the demo engagement, completes a task
+// that blocks a phase's exit gate in the task dialog, and sees the gate stop
+// listing it without reloading the page.
+func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServer) {
+	t.Helper()
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.Click(`//a[text()="Contoso (demo)"]`),
+		chromedp.WaitVisible(`//a[text()="Contoso onboarding"]`),
+		chromedp.Click(`//a[text()="Contoso onboarding"]`),
+		chromedp.WaitVisible(`#gates-section`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("open the engagement: %v", err)
+	}
+	page(t, ctx, "07-engagement")
+	var blocker struct {
+		Row  string `json:"row"`
+		Text string `json:"text"`
+		Task string `json:"task"`
+	}
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const li = document.querySelector("#gates-section ul.blockers li");
+		if (!li) return {};
+		const text = li.firstChild.textContent.trim();
+		return {row: li.closest("tr").id, text: text, task: text.split(" ")[0]};
+	})()`, &blocker)); err != nil || blocker.Task == "" {
+		t.Fatalf("no gate blocker on the page: %+v %v", blocker, err)
+	}
+	// All services, so the task is in the table, then its dialog.
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`#f-service`, "", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelector("#f-service").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
+		chromedp.WaitVisible(`a[aria-label="Edit task `+blocker.Task+`"]`, chromedp.ByQuery),
+		chromedp.Click(`a[aria-label="Edit task `+blocker.Task+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#t-status`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("open the dialog of task %s: %v", blocker.Task, err)
+	}
+	page(t, ctx, "08-task-dialog")
+	err = chromedp.Run(ctx,
+		chromedp.SetValue(`#t-status`, "Complete", chromedp.ByQuery),
+		chromedp.Click(`#task-dialog button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#task-dialog`, chromedp.ByQuery),
+		chromedp.Poll(`!document.querySelector("#`+blocker.Row+`").innerText.includes(`+"`"+blocker.Text+"`"+`)`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+	)
+	if err != nil {
+		t.Fatalf("complete task %s and see gate row %s update: %v", blocker.Task, blocker.Row, err)
+	}
+	if got := text(t, ctx, `#task-dialog`+"", chromedp.ByQuery); got != "" && strings.Contains(got, "error") {
+		t.Errorf("the dialog shows: %s", got)
+	}
 }
