@@ -1,0 +1,219 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+func init() {
+	addRoutes(
+		route{Pattern: "GET /customers/{id}/endpoints/new", Action: auth.ActionCreateEndpoint, Handle: (*server).newEndpoint},
+		route{Pattern: "POST /customers/{id}/endpoints", Action: auth.ActionCreateEndpoint, Handle: (*server).createEndpoint},
+		route{Pattern: "GET /endpoints/{id}", Action: auth.ActionReadEndpoint, Handle: (*server).endpoint},
+		route{Pattern: "POST /endpoints/{id}/credentials", Action: auth.ActionSetCredentials, Handle: (*server).setEndpointCredentials},
+		route{Pattern: "POST /endpoints/{id}/delete", Action: auth.ActionDeleteEndpoint, Handle: (*server).deleteEndpoint},
+	)
+}
+
+// endpointForm is what the endpoint form shows again after an error. It
+// never holds a password or token: credentials are write-only.
+type endpointForm struct {
+	Name, Type, Host, Security string
+	Port                       string
+	AllowPlaintext             bool
+	Provide                    bool // "Provide credentials" is chosen
+	AdminUser                  string
+	MaxMessageMB, DownMB, UpMB string
+	Error, Field               string
+}
+
+type endpointNewData struct {
+	Customer store.Customer
+	Types    []projects.EndpointType
+	Form     endpointForm
+}
+
+func (s *server) newEndpoint(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	d := &endpointNewData{Customer: c, Types: projects.EndpointTypes, Form: endpointForm{Type: "imap", Security: "tls", Provide: true}}
+	return s.renderEndpointNew(w, r, http.StatusOK, d)
+}
+
+func (s *server) renderEndpointNew(w http.ResponseWriter, r *http.Request, status int, d *endpointNewData) error {
+	v := newView(r, "New endpoint · "+d.Customer.Name, "customers", d)
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {"New endpoint", ""}}
+	return s.render(w, r, status, "endpoint_new.html", v)
+}
+
+// megabytes reads a size in MB (decimal, as the page says) into bytes; "" is 0 (the type's default).
+func megabytes(field, v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 {
+		return 0, &projects.InvalidError{Field: field, Msg: "write a size in MB, like 35, or leave it empty for the type's limit"}
+	}
+	return int64(f * (1 << 20)), nil
+}
+
+func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	f := endpointForm{Name: r.PostFormValue("name"), Type: r.PostFormValue("type"), Host: r.PostFormValue("host"),
+		Security: r.PostFormValue("security"), Port: strings.TrimSpace(r.PostFormValue("port")),
+		AllowPlaintext: r.PostFormValue("allow_plaintext") != "", Provide: r.PostFormValue("credentials") != "none",
+		AdminUser: strings.TrimSpace(r.PostFormValue("admin_user")), MaxMessageMB: r.PostFormValue("max_message_mb"),
+		DownMB: r.PostFormValue("daily_download_mb"), UpMB: r.PostFormValue("daily_upload_mb")}
+	in := projects.EndpointInput{CustomerID: c.ID, Name: f.Name, Type: f.Type, Host: f.Host, Security: f.Security, AllowPlaintext: f.AllowPlaintext}
+	if f.Provide {
+		in.AdminUser, in.Password, in.Token = f.AdminUser, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
+		if in.AdminUser == "" && in.Password == "" && in.Token == "" {
+			err = &projects.InvalidError{Field: "admin_user", Msg: "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\""}
+		}
+	}
+	if err == nil && f.Port != "" {
+		if in.Port, err = strconv.Atoi(f.Port); err != nil {
+			err = &projects.InvalidError{Field: "port", Msg: "a port is a number from 1 to 65535"}
+		}
+	}
+	if err == nil {
+		in.MaxMessageSize, err = megabytes("max_message_mb", f.MaxMessageMB)
+	}
+	if err == nil {
+		in.DailyDownload, err = megabytes("daily_download_mb", f.DownMB)
+	}
+	if err == nil {
+		in.DailyUpload, err = megabytes("daily_upload_mb", f.UpMB)
+	}
+	var e store.Endpoint
+	if err == nil {
+		e, err = s.Projects.AddEndpoint(r.Context(), in)
+	}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		f.Error, f.Field = pi.Msg, pi.Field
+		return s.renderEndpointNew(w, r, http.StatusBadRequest, &endpointNewData{Customer: c, Types: projects.EndpointTypes, Form: f})
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/endpoints/"+itoa(e.ID)+"?saved=1")
+}
+
+type endpointData struct {
+	Customer store.Customer
+	Endpoint store.Endpoint
+	Type     projects.EndpointType
+	UsedBy   []store.Project
+	Error    string
+	Field    string
+}
+
+// loadEndpoint loads the {id} endpoint and checks the route's action on its customer.
+func (s *server) loadEndpoint(r *http.Request) (store.Endpoint, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Endpoint{}, err
+	}
+	e, err := s.Store.Endpoint(r.Context(), id)
+	if err != nil {
+		return e, err
+	}
+	return e, s.allow(r, e.CustomerID)
+}
+
+func (s *server) endpoint(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEndpoint(r)
+	if err != nil {
+		return err
+	}
+	d := &endpointData{Endpoint: e}
+	flash := ""
+	switch r.URL.Query().Get("saved") {
+	case "1":
+		flash = "Endpoint saved."
+	case "credentials":
+		flash = "Credentials saved."
+	}
+	return s.renderEndpoint(w, r, http.StatusOK, d, flash)
+}
+
+func (s *server) renderEndpoint(w http.ResponseWriter, r *http.Request, status int, d *endpointData, flash string) error {
+	ctx := r.Context()
+	var err error
+	if d.Customer, err = s.Store.Customer(ctx, d.Endpoint.CustomerID); err != nil {
+		return err
+	}
+	for _, t := range projects.EndpointTypes {
+		if t.Name == d.Endpoint.Type {
+			d.Type = t
+		}
+	}
+	ps, err := s.Store.ProjectsOf(ctx, d.Endpoint.CustomerID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.SourceID == d.Endpoint.ID || p.DestID == d.Endpoint.ID {
+			d.UsedBy = append(d.UsedBy, p)
+		}
+	}
+	v := newView(r, d.Endpoint.Name, "customers", d)
+	v.Flash = flash
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {d.Endpoint.Name, ""}}
+	return s.render(w, r, status, "endpoint.html", v)
+}
+
+func (s *server) setEndpointCredentials(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEndpoint(r)
+	if err != nil {
+		return err
+	}
+	var user, password, token string
+	if r.PostFormValue("credentials") != "none" {
+		user, password, token = r.PostFormValue("admin_user"), r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
+		if strings.TrimSpace(user) == "" && password == "" && token == "" {
+			err = &projects.InvalidError{Field: "admin_user", Msg: "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\""}
+		}
+	}
+	if err == nil {
+		_, err = s.Projects.SetEndpointCredentials(r.Context(), e.ID, user, password, token)
+	}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: pi.Msg, Field: pi.Field}, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/endpoints/"+itoa(e.ID)+"?saved=credentials")
+}
+
+func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEndpoint(r)
+	if err != nil {
+		return err
+	}
+	err = s.Projects.DeleteEndpoint(r.Context(), e.ID)
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: pi.Msg, Field: "delete"}, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/customers/"+itoa(e.CustomerID))
+}

@@ -1,0 +1,91 @@
+package web
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+func init() {
+	addRoutes(route{Pattern: "GET /items/{id}", Action: auth.ActionReadItem, Handle: (*server).item})
+}
+
+// folderSummary is one folder's failed messages.
+type folderSummary struct {
+	Folder string
+	Errors int
+	Bytes  int64
+}
+
+type itemData struct {
+	Customer store.Customer
+	Project  store.Project
+	Item     *projects.ItemDetail
+	Folders  []folderSummary
+	Mailbox  []store.Failure // failures of the whole mailbox (UID 0)
+	Messages []store.Failure
+	Totals   struct {
+		Copied, Bytes, Failed int64
+	}
+}
+
+func (s *server) item(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	it, err := s.Store.Item(ctx, id)
+	if err != nil {
+		return err
+	}
+	p, err := s.Store.Project(ctx, it.ProjectID)
+	if err != nil {
+		return err
+	}
+	if err := s.allow(r, p.CustomerID); err != nil {
+		return err
+	}
+	d := &itemData{Project: p}
+	if d.Customer, err = s.Store.Customer(ctx, p.CustomerID); err != nil {
+		return err
+	}
+	if d.Item, err = s.Projects.Item(ctx, id); err != nil {
+		return err
+	}
+	byFolder := map[string]*folderSummary{}
+	for _, f := range d.Item.Failures {
+		if f.UID == 0 {
+			d.Mailbox = append(d.Mailbox, f)
+			continue
+		}
+		d.Messages = append(d.Messages, f)
+		fs := byFolder[f.Folder]
+		if fs == nil {
+			fs = &folderSummary{Folder: f.Folder}
+			byFolder[f.Folder] = fs
+		}
+		fs.Errors++
+		fs.Bytes += f.Size
+	}
+	for _, fs := range byFolder {
+		d.Folders = append(d.Folders, *fs)
+	}
+	sort.Slice(d.Folders, func(i, j int) bool { return d.Folders[i].Folder < d.Folders[j].Folder })
+	for _, h := range d.Item.History {
+		d.Totals.Copied += h.Copied
+		d.Totals.Bytes += h.CopiedBytes
+		d.Totals.Failed += h.Failed
+	}
+	// Newest pass first.
+	h := d.Item.History
+	for i, j := 0, len(h)-1; i < j; i, j = i+1, j-1 {
+		h[i], h[j] = h[j], h[i]
+	}
+	v := newView(r, it.Source, "customers", d)
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {p.Name, "/projects/" + itoa(p.ID)}, {it.Source, ""}}
+	return s.render(w, r, http.StatusOK, "item.html", v)
+}

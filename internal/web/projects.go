@@ -1,0 +1,829 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+func init() {
+	addRoutes(
+		route{Pattern: "GET /customers/{id}/projects/new", Action: auth.ActionCreateProject, Handle: (*server).newProject},
+		route{Pattern: "POST /customers/{id}/projects", Action: auth.ActionCreateProject, Handle: (*server).createProject},
+		route{Pattern: "GET /projects/{id}", Action: auth.ActionReadProject, Handle: (*server).project},
+		route{Pattern: "GET /projects/{id}/items", Action: auth.ActionListItems, Handle: (*server).projectItems},
+		route{Pattern: "POST /projects/{id}/items", Action: auth.ActionCreateItem, Handle: (*server).quickAdd},
+		route{Pattern: "POST /projects/{id}/import", Action: auth.ActionImportItems, Handle: (*server).importItems},
+		route{Pattern: "POST /projects/{id}/passes", Action: auth.ActionStartPass, Handle: (*server).startPass},
+		route{Pattern: "POST /projects/{id}/stop", Action: auth.ActionStop, Handle: (*server).stopPasses},
+		route{Pattern: "POST /projects/{id}/settings", Action: auth.ActionUpdateSettings, Handle: (*server).updateSettings},
+		route{Pattern: "POST /projects/{id}/close", Action: auth.ActionCloseProject, Handle: (*server).closeProject},
+	)
+}
+
+// pageSize is how many items the project page lists at a time.
+const pageSize = 50
+
+// ---- New project
+
+type projectNewData struct {
+	Customer  store.Customer
+	Endpoints []store.Endpoint
+	Form      struct {
+		Name, MaxConcurrent, MaxErrors string
+		SourceID, DestID               int64
+	}
+	Error, Field string
+}
+
+func (s *server) newProject(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	d := &projectNewData{Customer: c}
+	d.Form.MaxConcurrent, d.Form.MaxErrors = "10", "50"
+	return s.renderProjectNew(w, r, http.StatusOK, d)
+}
+
+func (s *server) renderProjectNew(w http.ResponseWriter, r *http.Request, status int, d *projectNewData) error {
+	var err error
+	if d.Endpoints, err = s.Store.Endpoints(r.Context(), d.Customer.ID); err != nil {
+		return err
+	}
+	v := newView(r, "New project · "+d.Customer.Name, "customers", d)
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {"New project", ""}}
+	return s.render(w, r, status, "project_new.html", v)
+}
+
+// formInt reads an optional whole number of a form.
+func formInt(r *http.Request, field string) (*int, error) {
+	v := strings.TrimSpace(r.PostFormValue(field))
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, &projects.InvalidError{Field: field, Msg: fmt.Sprintf("%q is not a whole number", v)}
+	}
+	return &n, nil
+}
+
+func formID(r *http.Request, field string) int64 {
+	n, _ := strconv.ParseInt(r.PostFormValue(field), 10, 64)
+	return n
+}
+
+func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	d := &projectNewData{Customer: c}
+	d.Form.Name, d.Form.MaxConcurrent, d.Form.MaxErrors = r.PostFormValue("name"), r.PostFormValue("max_concurrent"), r.PostFormValue("max_errors")
+	d.Form.SourceID, d.Form.DestID = formID(r, "source_endpoint_id"), formID(r, "destination_endpoint_id")
+	in := projects.ProjectInput{CustomerID: c.ID, Name: d.Form.Name, SourceID: d.Form.SourceID, DestID: d.Form.DestID}
+	in.MaxConcurrent, err = formInt(r, "max_concurrent")
+	if err == nil {
+		in.MaxErrors, err = formInt(r, "max_errors")
+	}
+	var p store.Project
+	if err == nil {
+		p, err = s.Projects.CreateProject(r.Context(), in)
+	}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		d.Error, d.Field = pi.Msg, pi.Field
+		return s.renderProjectNew(w, r, http.StatusBadRequest, d)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, "/projects/"+itoa(p.ID))
+}
+
+// ---- The project page
+
+// itemQuery is the item table's search, filter, sort and page, as in the URL.
+type itemQuery struct {
+	Q, Status, Sort string
+	Page            int
+}
+
+func (q itemQuery) values() url.Values {
+	v := url.Values{}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	if q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	if q.Sort != "" {
+		v.Set("sort", q.Sort)
+	}
+	if q.Page > 1 {
+		v.Set("page", strconv.Itoa(q.Page))
+	}
+	return v
+}
+
+// Encode is the query string (with a leading "?" when not empty).
+func (q itemQuery) Encode() string {
+	if e := q.values().Encode(); e != "" {
+		return "?" + e
+	}
+	return ""
+}
+
+func parseItemQuery(r *http.Request) (itemQuery, error) {
+	v := r.URL.Query()
+	q := itemQuery{Q: strings.TrimSpace(v.Get("q")), Status: v.Get("status"), Sort: v.Get("sort"), Page: 1}
+	if q.Status != "" && !slices.Contains(store.Statuses, q.Status) {
+		return q, &pageError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("%q is not a status; use one of %s.", q.Status, strings.Join(store.Statuses, ", "))}
+	}
+	if q.Sort != "" && !slices.Contains(store.ItemSorts, strings.TrimPrefix(q.Sort, "-")) {
+		return q, &pageError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("%q is not a column to sort by; use one of %s (with - for descending).", q.Sort, strings.Join(store.ItemSorts, ", "))}
+	}
+	if p := v.Get("page"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 {
+			return q, &pageError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("%q is not a page number.", p)}
+		}
+		q.Page = n
+	}
+	return q, nil
+}
+
+// column is a sortable column heading of the item table.
+type column struct {
+	Label, Key string
+	AriaSort   string // ascending, descending or none
+	Query      string // the query string that sorts by it (next direction)
+}
+
+type statusCount struct {
+	Status string
+	Count  int
+	Pct    float64
+}
+
+// passForm is what the pass controls show again after a refusal.
+type passForm struct {
+	Pass, Older, At, Scope string
+	IDs                    []int64
+	Error                  string
+	Gate                   bool // the migration gate (engagement prerequisites) refused
+}
+
+type projectData struct {
+	Customer  store.Customer
+	Project   store.Project
+	Source    store.Endpoint
+	Dest      store.Endpoint
+	Items     []store.Item
+	Total     int // items matching the query
+	First     int // the first listed item's position (1-based)
+	Last      int
+	Query     itemQuery
+	Pages     int
+	PrevQuery string
+	NextQuery string
+	Columns   []column
+	Breakdown []statusCount
+	Chart     *chart
+	Pass      passForm
+	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
+	Import    *importData
+	Settings  struct{ Error, Field string }
+	TZ        string
+}
+
+// Checked reports whether an item was selected in the form shown again.
+func (d *projectData) Checked(id int64) bool { return slices.Contains(d.Pass.IDs, id) }
+
+// HasType reports whether the project migrates a kind of item.
+func (d *projectData) HasType(t string) bool { return slices.Contains(d.Project.ItemTypes, t) }
+
+// OtherTypes are the kinds of item the service does not migrate yet.
+func (d *projectData) OtherTypes() []string {
+	return []string{"contacts", "calendars", "tasks", "notes", "journals", "rules"}
+}
+
+// PassName is a pass in the migration service's words.
+func (d *projectData) PassName(p string) string {
+	if n, ok := passNames[p]; ok {
+		return n
+	}
+	return p
+}
+
+// loadProject loads the {id} project and checks the route's action on its customer.
+func (s *server) loadProject(r *http.Request) (store.Project, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Project{}, err
+	}
+	p, err := s.Store.Project(r.Context(), id)
+	if err != nil {
+		return p, err
+	}
+	return p, s.allow(r, p.CustomerID)
+}
+
+func (s *server) project(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseItemQuery(r)
+	if err != nil {
+		return err
+	}
+	d := &projectData{Project: p, Query: q}
+	return s.renderProject(w, r, http.StatusOK, d, projectFlash(r.URL.Query()))
+}
+
+// projectItems is the item table alone for htmx, the whole page otherwise.
+func (s *server) projectItems(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseItemQuery(r)
+	if err != nil {
+		return err
+	}
+	d := &projectData{Project: p, Query: q}
+	if r.Header.Get("HX-Request") == "" {
+		return s.renderProject(w, r, http.StatusOK, d, "")
+	}
+	if err := s.loadItems(r, d); err != nil {
+		return err
+	}
+	return s.partial(w, http.StatusOK, "project.html", "items", newView(r, p.Name, "customers", d))
+}
+
+func projectFlash(v url.Values) string {
+	switch {
+	case v.Has("queued"):
+		msg := v.Get("queued") + " mailbox(es) queued"
+		if n := v.Get("already"); n != "" && n != "0" {
+			msg += "; " + n + " already queued or running"
+		}
+		return msg + "."
+	case v.Has("stopped"):
+		return v.Get("stopped") + " mailbox(es) stopped."
+	case v.Has("added"):
+		return "Mailbox added."
+	case v.Has("imported"):
+		return v.Get("imported") + " mailbox(es) added from the file."
+	case v.Has("settings"):
+		return "Settings saved."
+	case v.Has("closed"):
+		return "Project closed: queued passes were stopped and the items' passwords erased."
+	}
+	return ""
+}
+
+// loadItems reads one page of the item table.
+func (s *server) loadItems(r *http.Request, d *projectData) error {
+	q := d.Query
+	f := store.ItemFilter{Search: q.Q, Sort: q.Sort, Limit: pageSize, Offset: (q.Page - 1) * pageSize}
+	if q.Status != "" {
+		f.Status = []string{q.Status}
+	}
+	items, total, err := s.Store.Items(r.Context(), d.Project.ID, f)
+	if err != nil {
+		return err
+	}
+	d.Items, d.Total = items, total
+	d.First, d.Last = f.Offset+1, f.Offset+len(items)
+	d.Pages = max(1, (total+pageSize-1)/pageSize)
+	if q.Page > 1 {
+		prev := q
+		prev.Page = min(q.Page-1, d.Pages)
+		d.PrevQuery = prev.Encode()
+	}
+	if q.Page < d.Pages {
+		next := q
+		next.Page++
+		d.NextQuery = next.Encode()
+	}
+	for _, c := range []struct{ label, key string }{{"Source", "source"}, {"Destination", "destination"}, {"Status", "status"},
+		{"Errors", "errors"}, {"Updated", "updated"}} {
+		col := column{Label: c.label, Key: c.key, AriaSort: "none"}
+		next := q
+		next.Page = 1
+		switch q.Sort {
+		case c.key:
+			col.AriaSort, next.Sort = "ascending", "-"+c.key
+		case "-" + c.key:
+			col.AriaSort, next.Sort = "descending", c.key
+		default:
+			next.Sort = c.key
+		}
+		col.Query = next.Encode()
+		d.Columns = append(d.Columns, col)
+	}
+	return nil
+}
+
+// renderProject fills the whole project page.
+func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status int, d *projectData, flash string) error {
+	ctx := r.Context()
+	p := d.Project
+	var err error
+	if d.Customer, err = s.Store.Customer(ctx, p.CustomerID); err != nil {
+		return err
+	}
+	if d.Source, err = s.Store.Endpoint(ctx, p.SourceID); err != nil {
+		return err
+	}
+	if d.Dest, err = s.Store.Endpoint(ctx, p.DestID); err != nil {
+		return err
+	}
+	if d.Query.Page == 0 {
+		d.Query.Page = 1
+	}
+	if err := s.loadItems(r, d); err != nil {
+		return err
+	}
+	for _, st := range store.Statuses {
+		n := p.StatusBreakdown[st]
+		pct := 0.0
+		if p.ItemCount > 0 {
+			pct = float64(n) * 100 / float64(p.ItemCount)
+		}
+		d.Breakdown = append(d.Breakdown, statusCount{Status: st, Count: n, Pct: pct})
+	}
+	if d.Chart, err = s.throughput(r, p.ID); err != nil {
+		return err
+	}
+	if d.Pass.Scope == "" {
+		d.Pass.Scope = "selected"
+	}
+	d.TZ, _ = time.Now().Zone()
+	v := newView(r, p.Name, "customers", d)
+	v.Flash = flash
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {p.Name, ""}}
+	return s.render(w, r, status, "project.html", v)
+}
+
+// ---- Throughput chart
+
+// chartItems bounds how many items' runs the throughput chart reads: the
+// most recently updated ones that have been submitted.
+const chartItems = 100
+
+type chartBar struct {
+	X, Y, W, H float64
+	Label      string // the hour
+	MB         float64
+	ShowLabel  bool // every third hour is labelled on the axis
+}
+
+type chart struct {
+	Bars         []chartBar
+	Max          float64
+	Width        float64
+	Height       float64
+	From, To     time.Time
+	Mailboxes    int
+	TopY, LabelY float64
+}
+
+// throughput is MB/hr per hour over the last day of the project's passes,
+// from the runs of its most recently updated items (each run's bytes
+// spread evenly over the hours it ran).
+func (s *server) throughput(r *http.Request, projectID int64) (*chart, error) {
+	ctx := r.Context()
+	var submitted []string
+	for _, st := range store.Statuses {
+		if st != store.StatusNotSubmitted {
+			submitted = append(submitted, st)
+		}
+	}
+	items, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{Status: submitted, Sort: "-updated", Limit: chartItems})
+	if err != nil {
+		return nil, err
+	}
+	seen := map[int64]bool{}
+	var runs []store.Run
+	for _, it := range items {
+		if it.MailboxID == 0 || seen[it.MailboxID] {
+			continue
+		}
+		seen[it.MailboxID] = true
+		rs, err := s.Store.Runs(ctx, it.MailboxID)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, rs...)
+	}
+	return throughputChart(runs, len(seen), time.Now()), nil
+}
+
+func throughputChart(runs []store.Run, mailboxes int, now time.Time) *chart {
+	const hours = 24
+	var last time.Time
+	for _, r := range runs {
+		end := r.Ended
+		if end.IsZero() {
+			end = now
+		}
+		if end.After(last) {
+			last = end
+		}
+	}
+	if last.IsZero() {
+		return nil
+	}
+	to := last.Truncate(time.Hour).Add(time.Hour)
+	from := to.Add(-hours * time.Hour)
+	mb := make([]float64, hours)
+	for _, r := range runs {
+		end := r.Ended
+		if end.IsZero() {
+			end = now
+		}
+		if r.CopiedBytes == 0 || end.Before(from) {
+			continue
+		}
+		total := end.Sub(r.Started)
+		for i := range hours {
+			b0 := from.Add(time.Duration(i) * time.Hour)
+			b1 := b0.Add(time.Hour)
+			var share float64
+			switch {
+			case total <= 0:
+				if !end.Before(b0) && end.Before(b1) {
+					share = 1
+				}
+			default:
+				if lo, hi := maxTime(b0, r.Started), minTime(b1, end); hi.After(lo) {
+					share = float64(hi.Sub(lo)) / float64(total)
+				}
+			}
+			mb[i] += float64(r.CopiedBytes) / 1e6 * share
+		}
+	}
+	c := &chart{Width: 720, Height: 200, From: from, To: to, Mailboxes: mailboxes, TopY: 12, LabelY: 196}
+	for _, v := range mb {
+		c.Max = math.Max(c.Max, v)
+	}
+	if c.Max == 0 {
+		return nil
+	}
+	plot := c.Height - 30
+	w := c.Width / hours
+	for i, v := range mb {
+		h := v / c.Max * (plot - c.TopY)
+		c.Bars = append(c.Bars, chartBar{X: float64(i)*w + 2, Y: plot - h, W: w - 4, H: h,
+			Label: from.Add(time.Duration(i) * time.Hour).Local().Format("15:04"), MB: math.Round(v*10) / 10, ShowLabel: i%3 == 0})
+	}
+	return c
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// ---- Passes
+
+// passNames are the passes in the migration service's words.
+var passNames = map[string]string{"verify": "Verify credentials", "trial": "Trial", "prestage": "Pre-stage", "full": "Full", "retry": "Retry errors"}
+
+func formIDs(r *http.Request, field string) ([]int64, error) {
+	var ids []int64
+	for _, v := range r.PostForm[field] {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id < 1 {
+			return nil, &projects.InvalidError{Field: field, Msg: fmt.Sprintf("%q is not an item id", v)}
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// selection reads which items a pass or stop is for.
+func selection(r *http.Request) (projects.Selection, error) {
+	switch r.PostFormValue("scope") {
+	case "all":
+		return projects.Selection{All: true}, nil
+	case "status":
+		st := r.PostFormValue("filter_status")
+		if st == "" {
+			return projects.Selection{}, &projects.InvalidError{Field: "scope", Msg: "filter the table by a status first, or choose selected or all mailboxes"}
+		}
+		return projects.Selection{Statuses: []string{st}}, nil
+	}
+	ids, err := formIDs(r, "item")
+	if err != nil {
+		return projects.Selection{}, err
+	}
+	if len(ids) == 0 {
+		return projects.Selection{}, &projects.InvalidError{Field: "item", Msg: "select mailboxes in the table first (or choose all mailboxes of the project)"}
+	}
+	return projects.Selection{ItemIDs: ids}, nil
+}
+
+// datetimeLocal is the format of <input type="datetime-local">.
+const datetimeLocal = "2006-01-02T15:04"
+
+func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	pf := passForm{Pass: r.PostFormValue("pass"), Older: strings.TrimSpace(r.PostFormValue("older_than_days")),
+		At: strings.TrimSpace(r.PostFormValue("at")), Scope: r.PostFormValue("scope")}
+	req := projects.PassRequest{Pass: pf.Pass}
+	req.Selection, err = selection(r)
+	pf.IDs = req.Selection.ItemIDs
+	if err == nil && pf.Pass == "prestage" && pf.Older != "" {
+		if req.OlderThanDays, err = strconv.Atoi(pf.Older); err != nil {
+			err = &projects.InvalidError{Field: "older_than_days", Msg: "write a number of days, like 90"}
+		}
+	}
+	if err == nil && pf.At != "" && r.PostFormValue("when") == "at" {
+		if req.At, err = time.ParseInLocation(datetimeLocal, pf.At, time.Local); err != nil {
+			err = &projects.InvalidError{Field: "at", Msg: "write the start time as a date and time"}
+		}
+	}
+	var res *projects.PassResult
+	if err == nil {
+		res, err = s.Projects.StartPass(r.Context(), p.ID, req)
+	}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		pf.Error = pi.Msg
+		if pi.Field != "pass" {
+			pf.Error = pi.Field + ": " + pi.Msg
+		}
+		// A refusal of a known pass is the migration gate's.
+		if _, perr := engine.ParsePass(pf.Pass); perr == nil && pi.Field == "pass" {
+			pf.Gate = true
+		}
+		q, _ := parseItemQuery(r)
+		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, Pass: pf}, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?queued=%d&already=%d", p.ID, res.Queued, res.AlreadyQueued))
+}
+
+func (s *server) stopPasses(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	sel, err := selection(r)
+	n := 0
+	if err == nil {
+		n, err = s.Projects.Stop(r.Context(), p.ID, sel)
+	}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		q, _ := parseItemQuery(r)
+		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q,
+			Pass: passForm{Error: pi.Msg, Scope: r.PostFormValue("scope"), IDs: sel.ItemIDs}}, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?stopped=%d", p.ID, n))
+}
+
+// ---- Adding items
+
+func (s *server) quickAdd(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	in := projects.ItemInput{Source: r.PostFormValue("source"), Dest: r.PostFormValue("destination"),
+		SourceLogin: strings.TrimSpace(r.PostFormValue("source_login")), DestLogin: strings.TrimSpace(r.PostFormValue("destination_login")),
+		SourcePassword: r.PostFormValue("source_password"), DestPassword: r.PostFormValue("destination_password")}
+	_, err = s.Projects.AddItem(r.Context(), p.ID, in)
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		d := &projectData{Project: p, Query: itemQuery{Page: 1}}
+		d.ItemForm.Source, d.ItemForm.Dest, d.ItemForm.SourceLogin, d.ItemForm.DestLogin = in.Source, in.Dest, in.SourceLogin, in.DestLogin
+		d.ItemForm.Error, d.ItemForm.Field = pi.Msg, pi.Field
+		return s.renderProject(w, r, http.StatusBadRequest, d, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?added=1", p.ID))
+}
+
+// importData is a bulk add's preview. The file itself goes back to the
+// browser only sealed (it may hold passwords).
+type importData struct {
+	Result *projects.ImportResult
+	Shown  []projects.ImportRow // the first rows of Result.Valid
+	More   int
+	Name   string
+	Sealed string
+	Error  string
+}
+
+// maxImport bounds a bulk add's file.
+const maxImport = 8 << 20
+
+// previewRows is how many valid rows the preview lists.
+const previewRows = 200
+
+func importAAD(projectID int64, r *http.Request) string {
+	uid := int64(0)
+	if p := principal(r); p != nil {
+		uid = p.UserID
+	}
+	return fmt.Sprintf("web-import:project:%d:user:%d", projectID, uid)
+}
+
+// importFile reads the CSV of the form: an uploaded file, the text area, or the sealed preview.
+func (s *server) importFile(r *http.Request, projectID int64) (name, text string, err error) {
+	if sealed := r.PostFormValue("sealed"); sealed != "" {
+		if s.Projects.Sealer == nil {
+			return "", "", errors.New("no key to seal bulk-add files")
+		}
+		text, err = s.Projects.Sealer.Open(sealed, importAAD(projectID, r))
+		if err != nil {
+			return "", "", &projects.InvalidError{Field: "file", Msg: "the preview has expired; choose the file again"}
+		}
+		name = r.PostFormValue("filename")
+		return name, text, nil
+	}
+	if f, h, ferr := r.FormFile("file"); ferr == nil {
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxImport+1))
+		if err != nil {
+			return "", "", err
+		}
+		if len(b) > maxImport {
+			return "", "", &projects.InvalidError{Field: "file", Msg: fmt.Sprintf("the file is larger than %d MB; split it", maxImport>>20)}
+		}
+		if len(strings.TrimSpace(string(b))) > 0 {
+			return h.Filename, string(b), nil
+		}
+	}
+	text = r.PostFormValue("csv")
+	if len(text) > maxImport {
+		return "", "", &projects.InvalidError{Field: "csv", Msg: fmt.Sprintf("the text is larger than %d MB; split it", maxImport>>20)}
+	}
+	if strings.TrimSpace(text) == "" {
+		return "", "", &projects.InvalidError{Field: "csv", Msg: "choose a CSV file or paste its lines"}
+	}
+	return "pasted.csv", text, nil
+}
+
+func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	name, text, err := s.importFile(r, p.ID)
+	d := &projectData{Project: p, Query: itemQuery{Page: 1}}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		d.Import = &importData{Error: pi.Msg}
+		return s.renderProject(w, r, http.StatusBadRequest, d, "")
+	}
+	if err != nil {
+		return err
+	}
+	commit := r.PostFormValue("step") == "commit"
+	opt := projects.ImportOptions{Apply: commit, SkipInvalid: r.PostFormValue("skip_invalid") != ""}
+	res, err := s.Projects.ImportItems(r.Context(), p.ID, name, strings.NewReader(text), opt)
+	if errors.As(err, &pi) {
+		d.Import = &importData{Error: pi.Msg}
+		return s.renderProject(w, r, http.StatusBadRequest, d, "")
+	}
+	if err != nil && !errors.Is(err, projects.ErrImportHasErrors) {
+		return err
+	}
+	if commit && err == nil {
+		return redirect(w, r, fmt.Sprintf("/projects/%d?imported=%d", p.ID, res.Added))
+	}
+	if s.Projects.Sealer == nil {
+		return errors.New("no key to seal bulk-add files")
+	}
+	sealed, serr := s.Projects.Sealer.Seal(text, importAAD(p.ID, r))
+	if serr != nil {
+		return serr
+	}
+	im := &importData{Result: res, Name: name, Sealed: sealed, Shown: res.Valid}
+	if len(im.Shown) > previewRows {
+		im.Shown, im.More = im.Shown[:previewRows], len(im.Shown)-previewRows
+	}
+	status := http.StatusOK
+	if err != nil {
+		im.Error = fmt.Sprintf("%d row(s) have errors, so nothing was added; fix them, or tick \"Skip invalid rows\" to add the %d valid row(s)",
+			len(res.Errors), len(res.Valid))
+		status = http.StatusBadRequest
+	}
+	d.Import = im
+	return s.renderProject(w, r, status, d, "")
+}
+
+// ---- Settings and closing
+
+// lines splits a text area into its non-empty lines (or comma-separated values).
+func lines(s string) []string {
+	out := []string{}
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' || r == ',' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func formDate(r *http.Request, field string) (*time.Time, error) {
+	v := strings.TrimSpace(r.PostFormValue(field))
+	if v == "" {
+		return &time.Time{}, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", v, time.Local)
+	if err != nil {
+		return nil, &projects.InvalidError{Field: field, Msg: "write a date like 2024-01-31"}
+	}
+	return &t, nil
+}
+
+func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	var in projects.Settings
+	dnr := r.PostFormValue("do_not_retry") != ""
+	inc, exc := lines(r.PostFormValue("include")), lines(r.PostFormValue("exclude"))
+	types := r.PostForm["item_types"]
+	if types == nil {
+		types = []string{}
+	}
+	in.DoNotRetry, in.Include, in.Exclude, in.ItemTypes = &dnr, &inc, &exc, &types
+	in.MaxConcurrent, err = formInt(r, "max_concurrent")
+	if err == nil {
+		in.MaxErrors, err = formInt(r, "max_errors")
+	}
+	if err == nil {
+		in.DateFrom, err = formDate(r, "date_from")
+	}
+	if err == nil {
+		in.DateTo, err = formDate(r, "date_to")
+	}
+	if err == nil && len(types) == 0 {
+		err = &projects.InvalidError{Field: "item_types", Msg: "choose at least one kind of item to migrate"}
+	}
+	if err == nil {
+		_, err = s.Projects.UpdateSettings(r.Context(), p.ID, in)
+	}
+	var pi *projects.InvalidError
+	if errors.As(err, &pi) {
+		d := &projectData{Project: p, Query: itemQuery{Page: 1}}
+		d.Settings.Error, d.Settings.Field = pi.Msg, pi.Field
+		return s.renderProject(w, r, http.StatusBadRequest, d, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?settings=1", p.ID))
+}
+
+func (s *server) closeProject(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Projects.CloseProject(r.Context(), p.ID); err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?closed=1", p.ID))
+}
