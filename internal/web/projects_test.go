@@ -41,7 +41,7 @@ func (b *migrationBundle) svc() *projects.Service { return b.tp.app.Service }
 
 // migrationTenant makes a customer with two endpoints (with administrator
 // credentials), a project and n items.
-func migrationTenant(t *testing.T, svc *projects.Service, name string, n int) (store.Customer, store.Endpoint, store.Endpoint, store.Project, []store.Item) {
+func migrationTenant(t testing.TB, svc *projects.Service, name string, n int) (store.Customer, store.Endpoint, store.Endpoint, store.Project, []store.Item) {
 	t.Helper()
 	ctx := context.Background()
 	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: name, Domain: strings.ToLower(name) + ".example"})
@@ -667,4 +667,8 @@ func TestThroughputChart(t *testing.T) {
 	if throughputChart(nil, 0, now) != nil {
 		t.Fatal("a chart without runs")
 	}
+}
+
+func projectsInput(b *migrationBundle) projects.ProjectInput {
+	return projects.ProjectInput{CustomerID: b.customer.ID, Name: "Second wave", SourceID: b.src.ID, DestID: b.dst.ID}
 }
