@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -31,9 +32,14 @@ type message struct {
 }
 
 const (
-	chunkMessages   = 250
-	chunkBytes      = 32 << 20
-	appendWindow    = 64
+	chunkMessages = 250
+	chunkBytes    = 32 << 20
+	appendWindow  = 64
+	// A MULTIAPPEND carries at most batchMessages messages or batchBytes
+	// (a single larger message goes alone). Dovecot stores a MULTIAPPEND in
+	// one transaction: one index and uidlist update instead of one per message.
+	batchMessages   = 100
+	batchBytes      = 8 << 20
 	checkpointEvery = 200
 	checkpointAge   = 2 * time.Second
 	uidSetChunk     = 2000
@@ -412,9 +418,12 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 	return nil
 }
 
+// inflight is one APPEND command on its way: one message, or several in a
+// MULTIAPPEND. wait returns the destination UIDs in the order of msgs, or
+// nil when the server did not say.
 type inflight struct {
-	wait func() (*imap.AppendData, error)
-	msg  *message
+	wait func() ([]uint32, error)
+	msgs []*message
 }
 
 // copyMessages streams the messages in chunks: one UID FETCH per chunk on
@@ -423,6 +432,20 @@ type inflight struct {
 // batches. Nothing is buffered whole except a rare message whose UID the
 // server sends after its body.
 func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPlan, send []*message, permFlags []imap.Flag) error {
+	single, err := r.copyMessagesOnce(ctx, s, plan, send, permFlags, s.app != nil && s.app.MultiAppend())
+	if err != nil || len(single) == 0 {
+		return err
+	}
+	// A MULTIAPPEND the destination refused stored none of its messages:
+	// they go again one by one, so that each refusal is told apart.
+	slices.SortFunc(single, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
+	_, err = r.copyMessagesOnce(ctx, s, plan, single, permFlags, false)
+	return err
+}
+
+// copyMessagesOnce copies send, in MULTIAPPEND batches when multi is set,
+// and returns the messages of refused batches.
+func (r *mailboxRun) copyMessagesOnce(ctx context.Context, s *session, plan FolderPlan, send []*message, permFlags []imap.Flag, multi bool) ([]*message, error) {
 	byUID := make(map[uint32]*message, len(send))
 	for _, m := range send {
 		byUID[m.uid] = m
@@ -431,6 +454,7 @@ func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPl
 
 	results := make(chan inflight, appendWindow)
 	var waitErr error
+	var single []*message
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -454,12 +478,22 @@ func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPl
 			last = time.Now()
 		}
 		for f := range results {
-			data, err := f.wait()
+			uids, err := f.wait()
 			if err != nil {
 				ie := imapconn.Classify("append to "+plan.Dest, err)
 				var answer *imap.Error
-				refused := errors.As(err, &answer) && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
-				if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, f.msg.uid)) {
+				isAnswer := errors.As(err, &answer)
+				if len(f.msgs) > 1 {
+					if isAnswer && !ie.Throttled {
+						single = append(single, f.msgs...)
+					} else if waitErr == nil {
+						waitErr = sideErr("destination", ie)
+					}
+					continue
+				}
+				msg := f.msgs[0]
+				refused := isAnswer && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
+				if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, msg.uid)) {
 					if waitErr == nil {
 						waitErr = sideErr("destination", ie)
 					}
@@ -472,12 +506,21 @@ func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPl
 				if hint == "" {
 					hint = "the destination refused this message; check the server's words, fix or remove the message at the source, then run Retry errors"
 				}
-				failures = append(failures, store.Failure{Folder: plan.Source.Name, UID: f.msg.uid, Subject: f.msg.subject, Size: f.msg.size,
+				failures = append(failures, store.Failure{Folder: plan.Source.Name, UID: msg.uid, Subject: msg.subject, Size: msg.size,
 					Pass: string(r.e.Opts.Pass), Temporary: ie.Temporary, ServerText: imapconn.ServerWords(err), Hint: hint})
 				continue
 			}
-			batch = append(batch, store.Copy{SourceUID: f.msg.uid, DestUID: uint32(data.UID), Fingerprint: f.msg.fp[:], Flags: f.msg.flags, Size: f.msg.size})
-			r.countCopied(plan.Source.Name, f.msg.size)
+			if len(uids) != len(f.msgs) {
+				uids = nil // the server did not say (no UIDPLUS)
+			}
+			for i, m := range f.msgs {
+				var dest uint32
+				if uids != nil {
+					dest = uids[i]
+				}
+				batch = append(batch, store.Copy{SourceUID: m.uid, DestUID: dest, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+				r.countCopied(plan.Source.Name, m.size)
+			}
 			if len(batch) >= checkpointEvery || time.Since(last) > checkpointAge {
 				flush()
 			}
@@ -485,18 +528,19 @@ func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPl
 		flush()
 	}()
 
-	sendErr := r.streamChunks(ctx, s, plan, send, byUID, allowKeywords, allowed, results)
+	sendErr := r.streamChunks(ctx, s, plan, send, byUID, allowKeywords, allowed, multi, results)
 	close(results)
 	wg.Wait()
 	if waitErr != nil {
-		return waitErr
+		return nil, waitErr
 	}
-	return sendErr
+	return single, sendErr
 }
 
 func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPlan, send []*message, byUID map[uint32]*message,
-	allowKeywords bool, allowed map[string]bool, results chan<- inflight) error {
+	allowKeywords bool, allowed map[string]bool, multi bool, results chan<- inflight) error {
 	buf := make([]byte, 64<<10)
+	b := &batcher{app: s.app, dest: plan.Dest, multi: multi, results: results}
 	section := &imap.FetchItemBodySection{Peek: true}
 	for start := 0; start < len(send); {
 		if ctx.Err() != nil {
@@ -518,13 +562,16 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 				if fm == nil {
 					break
 				}
-				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, results); err != nil {
+				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results); err != nil {
 					cmd.Close()
 					return err
 				}
 			}
 			return cmd.Close()
 		})
+		if berr := b.end(); berr != nil && err == nil {
+			return sideErr("destination", imapconn.Classify("append to "+plan.Dest, berr))
+		}
 		if err != nil {
 			return sideErr("source", imapconn.Classify("read messages of "+plan.Path, err))
 		}
@@ -532,8 +579,66 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 	return nil
 }
 
+// batcher gathers pipelined APPENDs into MULTIAPPEND commands.
+type batcher struct {
+	app     *imapconn.Appender
+	dest    string
+	multi   bool
+	p       *imapconn.PendingAppend
+	msgs    []*message
+	bytes   int64
+	results chan<- inflight
+}
+
+// add streams one message into the open command, or a new one.
+func (b *batcher) add(m *message, flags []imap.Flag, lit imap.LiteralReader) error {
+	var err error
+	if b.p == nil {
+		b.p, err = b.app.Begin(b.dest, flags, m.date, lit.Size(), lit)
+		if b.p == nil {
+			return err
+		}
+	} else {
+		err = b.app.Add(flags, m.date, lit.Size(), lit)
+	}
+	b.msgs = append(b.msgs, m)
+	b.bytes += lit.Size()
+	if err != nil {
+		b.send() // it may have reached the server: its answer is waited for
+		return err
+	}
+	if !b.multi || len(b.msgs) >= batchMessages || b.bytes >= batchBytes {
+		return b.end()
+	}
+	return nil
+}
+
+// end finishes the open command, if any, and sends what is buffered.
+func (b *batcher) end() error {
+	if b.p == nil {
+		return nil
+	}
+	err := b.app.End()
+	if err == nil {
+		err = b.app.Flush()
+	}
+	b.send()
+	return err
+}
+
+func (b *batcher) send() {
+	p := b.p
+	b.results <- inflight{wait: func() ([]uint32, error) {
+		if _, err := p.Wait(); err != nil {
+			return nil, err
+		}
+		return p.UIDs, nil
+	}, msgs: b.msgs}
+	b.p, b.msgs, b.bytes = nil, nil, 0
+}
+
 func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMessageData, byUID map[uint32]*message,
-	allowKeywords bool, allowed map[string]bool, buf []byte, results chan<- inflight) error {
+	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
 	var uid uint32
 	var early []byte // body that arrived before its UID
 	var lit imap.LiteralReader
@@ -568,31 +673,24 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 				return nil
 			}
 			flags := appendFlags(m.flags, allowKeywords, allowed)
-			var f inflight
 			var err error
 			if s.app != nil {
-				var p *imapconn.PendingAppend
-				p, err = s.app.Append(plan.Dest, flags, m.date, lit.Size(), lit)
-				if err == nil {
-					err = s.app.Flush()
-				}
-				if p != nil {
-					f = inflight{wait: p.Wait, msg: m}
-				}
+				// Even a failed send is waited for: it may have reached the server.
+				err = b.add(m, flags, lit)
 			} else {
 				app := s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
 				_, err = io.CopyBuffer(app, lit, buf)
 				if cerr := app.Close(); err == nil {
 					err = cerr
 				}
-				f = inflight{wait: func() (data *imap.AppendData, err error) {
-					err = s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
-					return data, err
-				}, msg: m}
-			}
-			if f.wait != nil {
-				// Even a failed send is waited for: it may have reached the server.
-				results <- f
+				results <- inflight{wait: func() ([]uint32, error) {
+					var data *imap.AppendData
+					err := s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
+					if err != nil {
+						return nil, err
+					}
+					return []uint32{uint32(data.UID)}, nil
+				}, msgs: []*message{m}}
 			}
 			if err != nil {
 				return sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))

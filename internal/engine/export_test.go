@@ -1,0 +1,5 @@
+package engine
+
+// IgnoreAppendLimit makes the engine send messages over the destination's
+// APPENDLIMIT, so that a test sees the server refuse them.
+func IgnoreAppendLimit(o *Options) { o.ignoreAppendLimit = true }
