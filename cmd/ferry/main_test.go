@@ -45,8 +45,8 @@ func TestKilledMidCopyEndsExact(t *testing.T) {
 		name string
 		spec corpus.Spec
 	}{
-		{"many folders", corpus.Spec{Seed: 42, Messages: 1500, Folders: 10, MaxSize: 1 << 20}},
-		{"one big folder", corpus.Spec{Seed: 43, Messages: 3200, Folders: 1, MaxSize: 256 << 10}},
+		{"many folders", corpus.Spec{Seed: 42, Messages: 4000, Folders: 10, MaxSize: 1 << 20}},
+		{"one big folder", corpus.Spec{Seed: 43, Messages: 6000, Folders: 1, MaxSize: 256 << 10}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +85,7 @@ func killMidCopy(t *testing.T, spec corpus.Spec) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		delay := time.Duration(50+rng.IntN(700)) * time.Millisecond
+		delay := time.Duration(50+rng.IntN(400)) * time.Millisecond
 		select {
 		case err := <-done:
 			t.Logf("run %d finished before the kill (%v)", i, err)

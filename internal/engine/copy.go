@@ -2,15 +2,19 @@ package engine
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -31,9 +35,14 @@ type message struct {
 }
 
 const (
-	chunkMessages   = 250
-	chunkBytes      = 32 << 20
-	appendWindow    = 64
+	chunkMessages = 250
+	chunkBytes    = 32 << 20
+	appendWindow  = 64
+	// A MULTIAPPEND carries at most batchMessages messages or batchBytes
+	// (a single larger message goes alone). Dovecot stores a MULTIAPPEND in
+	// one transaction: one index and uidlist update instead of one per message.
+	batchMessages   = 100
+	batchBytes      = 8 << 20
 	checkpointEvery = 200
 	checkpointAge   = 2 * time.Second
 	uidSetChunk     = 2000
@@ -42,6 +51,11 @@ const (
 // syncFolder brings one folder up to date for the pass. It is idempotent:
 // after any failure, running it again on new connections continues from the
 // last checkpoint without copying anything twice.
+//
+// A large folder is worked a window of source UIDs at a time (about
+// windowMessages messages each): its copies are read from the store, flags
+// and identities fetched, the pass decided and the messages copied, then the
+// next window. What the engine holds does not grow with the folder.
 func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan) error {
 	opts := r.e.Opts
 	var sel, dsel *imap.SelectData
@@ -79,93 +93,255 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			return err
 		}
 	}
-	copies := map[uint32]store.Copy{}
-	knownDst := map[uint32]bool{}
-	if err := r.e.Store.Copies(ctx, r.mbox, plan.Source.Name, func(c store.Copy) error {
-		copies[c.SourceUID] = c
-		if c.DestUID != 0 {
-			knownDst[c.DestUID] = true
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
 	if sel.NumMessages == 0 {
 		return nil
 	}
-
-	// 1. Every source UID with its flags: cheap, and all a re-run needs for copied messages.
-	srcFlags := map[uint32]string{}
-	err = fetchAll(s.src, allUIDs(), &imap.FetchOptions{UID: true, Flags: true}, func(m *imapclient.FetchMessageBuffer) error {
-		srcFlags[uint32(m.UID)] = flagString(m.Flags)
-		return nil
-	})
+	windows, err := uidWindows(s.src, sel.NumMessages)
 	if err != nil {
 		return sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
 	}
-	var unmapped []uint32
-	for uid := range srcFlags {
-		if _, ok := copies[uid]; !ok {
-			unmapped = append(unmapped, uid)
-		}
-	}
-	sort.Slice(unmapped, func(i, j int) bool { return unmapped[i] < unmapped[j] })
 
-	// 2. Identity of the messages not known to be copied.
-	var pending []*message
-	if len(unmapped) > 0 {
-		pending, err = fetchIdentity(s.src, unmapped)
-		if err != nil {
-			return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
-		}
-	}
-
-	// 3. Messages that reached the destination but were never checkpointed
+	// 1. Messages that reached the destination but were never checkpointed
 	// (a crash, a dropped connection, lost state) are found by content.
-	if len(pending) > 0 && uint32(dsel.UIDNext) > st.DestScannedUID && dsel.NumMessages > 0 {
-		matched, err := r.matchDestination(ctx, s, plan, st, pending, knownDst)
+	if uint32(dsel.UIDNext) > st.DestScannedUID && dsel.NumMessages > 0 {
+		matched, err := r.matchDestination(ctx, s, plan, st, windows)
 		if err != nil {
 			return err
 		}
-		if len(matched) > 0 {
-			if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, matched); err != nil {
-				return err
-			}
-			done := map[uint32]bool{}
-			for _, c := range matched {
-				copies[c.SourceUID] = c
-				done[c.SourceUID] = true
-				if c.DestUID != 0 {
-					knownDst[c.DestUID] = true
-				}
-			}
-			kept := pending[:0]
-			for _, m := range pending {
-				if !done[m.uid] {
-					kept = append(kept, m)
-				}
-			}
-			pending = kept
+		if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, matched); err != nil {
+			return err
 		}
 		st.DestScannedUID = uint32(dsel.UIDNext)
 		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
 	}
-	r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, int64(len(copies))-r.copiedIn(plan.Source.Name))
 
-	// 4. What this pass copies.
-	todo, err := r.choose(ctx, plan, pending)
+	var failed map[uint32]bool
+	if opts.Pass == PassRetry {
+		if failed, err = r.failedIn(ctx, plan.Source.Name); err != nil {
+			return err
+		}
+	}
+	permFlags := dsel.PermanentFlags
+	var cp *copier
+	defer func() {
+		if cp != nil {
+			cp.finish()
+		}
+	}()
+	startCopy := func() error {
+		if cp != nil {
+			return nil
+		}
+		st.Appending = true
+		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+			return err
+		}
+		cp = r.startCopier(ctx, s, plan, permFlags, s.app != nil && s.app.MultiAppend())
+		return nil
+	}
+	// Counters are set, not added: this folder may be a retry of an attempt
+	// that already counted its copies.
+	base, baseBytes := r.copiedIn(plan.Source.Name), r.copiedBytesIn(plan.Source.Name)
+	var known, toCopy, toCopyBytes int64
+	var trial []*message
+	for _, w := range windows {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		// 2. The window's recorded copies, and every source UID in it with its flags.
+		copies := map[uint32]store.Copy{}
+		if err := r.e.Store.CopiesRange(ctx, r.mbox, plan.Source.Name, w.lo, w.hi, func(c store.Copy) error {
+			copies[c.SourceUID] = c
+			return nil
+		}); err != nil {
+			return err
+		}
+		known += int64(len(copies))
+		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
+		srcFlags := map[uint32]string{}
+		var unmapped []uint32
+		err = fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true, Flags: true}, func(m *imapclient.FetchMessageBuffer) error {
+			uid := uint32(m.UID)
+			if !w.has(uid) {
+				return nil
+			}
+			srcFlags[uid] = flagString(m.Flags)
+			if _, ok := copies[uid]; !ok {
+				unmapped = append(unmapped, uid)
+			}
+			return nil
+		})
+		if err != nil {
+			return sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
+		}
+		slices.Sort(unmapped)
+
+		// 3. Identity of the messages not known to be copied, and what this pass copies of them.
+		var pending []*message
+		if len(unmapped) > 0 {
+			if pending, err = fetchIdentity(s.src, unmapped); err != nil {
+				return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
+			}
+		}
+		todo := r.choose(plan, pending, failed)
+		if opts.Pass == PassTrial {
+			trial = newest(append(trial, todo...), TrialLimit)
+			todo = nil
+		}
+		send, sendBytes, err := r.sendable(ctx, plan, todo)
+		if err != nil {
+			return err
+		}
+		toCopy += int64(len(send))
+		toCopyBytes += sendBytes
+		r.folderCounter(&r.prog.ToCopy, "tocopy", plan.Source.Name, base+toCopy)
+		r.folderCounter(&r.prog.ToCopyBytes, "tocopybytes", plan.Source.Name, baseBytes+toCopyBytes)
+
+		// 4. Copy, streaming each message from the source literal into the
+		// destination's APPEND. The APPENDs stay in flight while the next
+		// window is read.
+		if len(send) > 0 {
+			if err := startCopy(); err != nil {
+				return err
+			}
+			if err := cp.feed(ctx, send); err != nil {
+				return cp.abort(err)
+			}
+		}
+		if cp != nil && cp.failed.Load() {
+			return cp.abort(nil)
+		}
+
+		// 5. Flags changed at the source since they were copied.
+		if opts.Pass == PassFull || opts.Pass == PassRetry {
+			if err := r.syncFlags(ctx, s, plan, copies, srcFlags, permFlags); err != nil {
+				return err
+			}
+		}
+	}
+	if len(trial) > 0 {
+		slices.SortFunc(trial, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
+		send, sendBytes, err := r.sendable(ctx, plan, trial)
+		if err != nil {
+			return err
+		}
+		r.folderCounter(&r.prog.ToCopy, "tocopy", plan.Source.Name, base+int64(len(send)))
+		r.folderCounter(&r.prog.ToCopyBytes, "tocopybytes", plan.Source.Name, baseBytes+sendBytes)
+		if len(send) > 0 {
+			if err := startCopy(); err != nil {
+				return err
+			}
+			if err := cp.feed(ctx, send); err != nil {
+				return cp.abort(err)
+			}
+		}
+	}
+	if cp == nil {
+		return nil
+	}
+	c := cp
+	cp = nil
+	single, maxDest, err := c.finish()
 	if err != nil {
 		return err
 	}
-	todo = slices.DeleteFunc(todo, func(m *message) bool { return r.setAside(plan.Source.Name, m.uid) })
+	if len(single) > 0 {
+		// A MULTIAPPEND the destination refused stored none of its
+		// messages: they go again one by one, so that each refusal is
+		// told apart.
+		c = r.startCopier(ctx, s, plan, permFlags, false)
+		ferr := c.feed(ctx, single)
+		_, maxSingle, err := c.finish()
+		if err = cmp.Or(ferr, err); err != nil {
+			return err
+		}
+		maxDest = max(maxDest, maxSingle)
+	}
+	// Every APPEND of this attempt is answered and recorded: the
+	// destination below its highest UID needs no matching next time.
+	st.Appending = false
+	if maxDest > 0 && maxDest >= st.DestScannedUID {
+		st.DestScannedUID = maxDest + 1
+	}
+	return r.e.Store.SaveFolder(ctx, r.mbox, st)
+}
+
+// windowMessages is about how many messages of a folder are worked on at once.
+var windowMessages uint32 = 2000
+
+// uidWindow is a range of source UIDs, [lo, hi].
+type uidWindow struct{ lo, hi uint32 }
+
+func (w uidWindow) has(uid uint32) bool { return uid >= w.lo && uid <= w.hi }
+
+func (w uidWindow) set() imap.UIDSet {
+	var set imap.UIDSet
+	if w.hi == math.MaxUint32 {
+		set.AddRange(imap.UID(w.lo), 0) // lo:*
+	} else {
+		set.AddRange(imap.UID(w.lo), imap.UID(w.hi))
+	}
+	return set
+}
+
+// uidWindows cuts the selected folder into UID ranges of about
+// windowMessages messages each: the UIDs of every windowMessages-th message
+// are the bounds. The ranges cover every UID, so a message expunged or
+// added meanwhile moves a bound but is never left out.
+func uidWindows(c *imapconn.Conn, n uint32) ([]uidWindow, error) {
+	var bounds []uint32
+	if n > windowMessages {
+		var seq imap.SeqSet
+		for i := windowMessages; i < n; i += windowMessages {
+			seq.AddNum(i)
+		}
+		err := c.Do(func() error {
+			cmd := c.Fetch(seq, &imap.FetchOptions{UID: true})
+			for {
+				msg := cmd.Next()
+				if msg == nil {
+					break
+				}
+				buf, err := msg.Collect()
+				if err != nil {
+					cmd.Close()
+					return err
+				}
+				bounds = append(bounds, uint32(buf.UID))
+			}
+			return cmd.Close()
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(bounds)
+	bounds = slices.Compact(bounds)
+	var out []uidWindow
+	lo := uint32(1)
+	for _, b := range bounds {
+		if b >= lo && b < math.MaxUint32 {
+			out = append(out, uidWindow{lo, b})
+			lo = b + 1
+		}
+	}
+	return append(out, uidWindow{lo, math.MaxUint32}), nil
+}
+
+// sendable drops what this run set aside and reports (without sending)
+// messages over the size limit.
+func (r *mailboxRun) sendable(ctx context.Context, plan FolderPlan, todo []*message) ([]*message, int64, error) {
 	var send []*message
 	var sendBytes int64
 	var tooBig []store.Failure
 	for _, m := range todo {
+		if r.setAside(plan.Source.Name, m.uid) {
+			continue
+		}
 		if r.limit > 0 && m.size > r.limit {
-			tooBig = append(tooBig, store.Failure{Folder: plan.Source.Name, UID: m.uid, Subject: m.subject, Size: m.size, Pass: string(opts.Pass),
+			tooBig = append(tooBig, store.Failure{Folder: plan.Source.Name, UID: m.uid, Subject: m.subject, Size: m.size, Pass: string(r.e.Opts.Pass),
 				ServerText: fmt.Sprintf("message of %s is larger than the limit of %s", humanBytes(m.size), humanBytes(r.limit)),
 				Hint:       "not sent: the destination (or --max-message-size) does not accept messages this large; move it by hand, e.g. save its attachments elsewhere"})
 			continue
@@ -173,35 +349,13 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		send = append(send, m)
 		sendBytes += m.size
 	}
-	r.folderCounter(&r.prog.ToCopy, "tocopy", plan.Source.Name, r.copiedIn(plan.Source.Name)+int64(len(send)))
-	r.folderCounter(&r.prog.ToCopyBytes, "tocopybytes", plan.Source.Name, r.copiedBytesIn(plan.Source.Name)+sendBytes)
-	if err := r.fail(ctx, tooBig); err != nil {
-		return err
-	}
+	return send, sendBytes, r.fail(ctx, tooBig)
+}
 
-	// 5. Copy, streaming each message from the source literal into the destination's APPEND.
-	permFlags := dsel.PermanentFlags
-	if len(send) > 0 {
-		st.Appending = true
-		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
-			return err
-		}
-		if err := r.copyMessages(ctx, s, plan, send, permFlags); err != nil {
-			return err
-		}
-		st.Appending = false
-		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
-			return err
-		}
-	}
-
-	// 6. Flags changed at the source since they were copied.
-	if opts.Pass == PassFull || opts.Pass == PassRetry {
-		if err := r.syncFlags(ctx, s, plan, copies, srcFlags, permFlags); err != nil {
-			return err
-		}
-	}
-	return nil
+// newest keeps the n messages with the latest internal dates.
+func newest(ms []*message, n int) []*message {
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].date.After(ms[j].date) })
+	return ms[:min(len(ms), n)]
 }
 
 func allUIDs() imap.UIDSet {
@@ -272,38 +426,85 @@ func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
 	return out, nil
 }
 
-// matchDestination pairs pending source messages with destination messages
-// that Ferry has not accounted for, by fingerprint. When several pending
-// messages share a fingerprint but the destination has fewer of them, the
-// bodies decide which ones are there.
-func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan FolderPlan, st store.FolderState, pending []*message, knownDst map[uint32]bool) ([]store.Copy, error) {
+// matchDestination pairs source messages that no recorded copy names with
+// destination messages that Ferry has not accounted for (at or above the
+// scanned mark and named by no recorded copy), by fingerprint. When several
+// pending messages share a fingerprint but the destination has fewer of
+// them, the bodies decide which ones are there. Only the destination's
+// unaccounted messages and their source look-alikes are held.
+func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan FolderPlan, st store.FolderState, windows []uidWindow) ([]store.Copy, error) {
 	var set imap.UIDSet
 	set.AddRange(imap.UID(max(st.DestScannedUID, 1)), 0)
-	dstByFP := map[fingerprint][]uint32{}
+	dst := map[uint32]fingerprint{}
 	err := fetchAll(s.dst, set, &imap.FetchOptions{UID: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{headerSection}},
 		func(m *imapclient.FetchMessageBuffer) error {
-			if knownDst[uint32(m.UID)] || uint32(m.UID) < st.DestScannedUID {
-				return nil
+			if uint32(m.UID) >= st.DestScannedUID {
+				dst[uint32(m.UID)] = identity(m).fp
 			}
-			id := identity(m)
-			dstByFP[id.fp] = append(dstByFP[id.fp], id.uid)
 			return nil
 		})
 	if err != nil {
 		return nil, sideErr("destination", imapconn.Classify("read message headers of "+plan.Dest, err))
 	}
-	if len(dstByFP) == 0 {
+	if len(dst) > 0 {
+		if err := r.e.Store.Copies(ctx, r.mbox, plan.Source.Name, func(c store.Copy) error {
+			delete(dst, c.DestUID)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if len(dst) == 0 {
 		return nil, nil
 	}
+	dstUIDs := slices.Sorted(maps.Keys(dst))
+	dstByFP := map[fingerprint][]uint32{}
+	for _, u := range dstUIDs {
+		dstByFP[dst[u]] = append(dstByFP[dst[u]], u)
+	}
+	dst = nil
+
+	// The source messages not recorded as copied whose fingerprint is there.
 	srcByFP := map[fingerprint][]*message{}
-	for _, m := range pending {
-		if _, ok := dstByFP[m.fp]; ok {
-			srcByFP[m.fp] = append(srcByFP[m.fp], m)
+	var fps []fingerprint // in the order first seen, for a stable outcome
+	for _, w := range windows {
+		copied := map[uint32]bool{}
+		if err := r.e.Store.CopiesRange(ctx, r.mbox, plan.Source.Name, w.lo, w.hi, func(c store.Copy) error {
+			copied[c.SourceUID] = true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		var unmapped []uint32
+		err := fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true}, func(m *imapclient.FetchMessageBuffer) error {
+			if u := uint32(m.UID); w.has(u) && !copied[u] {
+				unmapped = append(unmapped, u)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
+		}
+		if len(unmapped) == 0 {
+			continue
+		}
+		slices.Sort(unmapped)
+		pending, err := fetchIdentity(s.src, unmapped)
+		if err != nil {
+			return nil, sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
+		}
+		for _, m := range pending {
+			if _, ok := dstByFP[m.fp]; ok {
+				if srcByFP[m.fp] == nil {
+					fps = append(fps, m.fp)
+				}
+				srcByFP[m.fp] = append(srcByFP[m.fp], m)
+			}
 		}
 	}
 	var out []store.Copy
-	for fp, srcs := range srcByFP {
-		dsts := dstByFP[fp]
+	for _, fp := range fps {
+		srcs, dsts := srcByFP[fp], dstByFP[fp]
 		if len(srcs) == 1 || len(dsts) >= len(srcs) {
 			for i, m := range srcs {
 				if i < len(dsts) {
@@ -350,7 +551,8 @@ func (r *mailboxRun) matchByBody(s *session, srcs []*message, dsts []uint32) ([]
 }
 
 // choose applies the pass to the messages not yet in the destination.
-func (r *mailboxRun) choose(ctx context.Context, plan FolderPlan, pending []*message) ([]*message, error) {
+// Trial's newest messages are picked by the caller across the folder.
+func (r *mailboxRun) choose(plan FolderPlan, pending []*message, failed map[uint32]bool) []*message {
 	opts := r.e.Opts
 	if !opts.DateFrom.IsZero() || !opts.DateTo.IsZero() {
 		pending = slices.DeleteFunc(slices.Clone(pending), func(m *message) bool {
@@ -358,11 +560,6 @@ func (r *mailboxRun) choose(ctx context.Context, plan FolderPlan, pending []*mes
 		})
 	}
 	switch opts.Pass {
-	case PassTrial:
-		// The newest messages say most about whether the move works.
-		sorted := append([]*message(nil), pending...)
-		sort.Slice(sorted, func(i, j int) bool { return sorted[i].date.After(sorted[j].date) })
-		return sorted[:min(len(sorted), TrialLimit)], nil
 	case PassPrestage:
 		cutoff := opts.Now().Add(-opts.OlderThan)
 		var out []*message
@@ -371,27 +568,32 @@ func (r *mailboxRun) choose(ctx context.Context, plan FolderPlan, pending []*mes
 				out = append(out, m)
 			}
 		}
-		return out, nil
+		return out
 	case PassRetry:
-		failed, err := r.e.Store.Failures(ctx, r.mbox)
-		if err != nil {
-			return nil, err
-		}
-		want := map[uint32]bool{}
-		for _, f := range failed {
-			if f.Folder == plan.Source.Name && f.UID != 0 {
-				want[f.UID] = true
-			}
-		}
 		var out []*message
 		for _, m := range pending {
-			if want[m.uid] {
+			if failed[m.uid] {
 				out = append(out, m)
 			}
 		}
-		return out, nil
+		return out
 	}
-	return pending, nil
+	return pending
+}
+
+// failedIn is the UIDs of a folder's recorded failures (Retry errors).
+func (r *mailboxRun) failedIn(ctx context.Context, folder string) (map[uint32]bool, error) {
+	fs, err := r.e.Store.Failures(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	want := map[uint32]bool{}
+	for _, f := range fs {
+		if f.Folder == folder && f.UID != 0 {
+			want[f.UID] = true
+		}
+	}
+	return want, nil
 }
 
 // fail records failed messages and stops the mailbox past MaxErrors.
@@ -412,91 +614,155 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 	return nil
 }
 
+// inflight is one APPEND command on its way: one message, or several in a
+// MULTIAPPEND. wait returns the destination UIDs in the order of msgs, or
+// nil when the server did not say.
 type inflight struct {
-	wait func() (*imap.AppendData, error)
-	msg  *message
+	wait func() ([]uint32, error)
+	msgs []*message
 }
 
-// copyMessages streams the messages in chunks: one UID FETCH per chunk on
-// the source, one pipelined APPEND per message on the destination, and a
-// goroutine that waits for the APPEND answers and checkpoints them in
-// batches. Nothing is buffered whole except a rare message whose UID the
-// server sends after its body.
-func (r *mailboxRun) copyMessages(ctx context.Context, s *session, plan FolderPlan, send []*message, permFlags []imap.Flag) error {
+// copier streams messages in chunks: one UID FETCH per chunk on the
+// source, pipelined APPENDs (in MULTIAPPEND batches when multi is set) on
+// the destination, and a goroutine that waits for the answers and
+// checkpoints them in batches. Nothing is buffered whole except a rare
+// message whose UID the server sends after its body. feed may be called
+// several times (one per window); finish waits for every answer.
+type copier struct {
+	r             *mailboxRun
+	s             *session
+	plan          FolderPlan
+	allowKeywords bool
+	allowed       map[string]bool
+	multi         bool
+	buf           []byte
+	b             *batcher
+	results       chan inflight
+	wg            sync.WaitGroup
+	// set by the goroutine, read after wg.Wait
+	waitErr error
+	single  []*message // messages of refused MULTIAPPENDs
+	maxDest uint32     // highest destination UID recorded
+	failed  atomic.Bool
+	closed  bool
+}
+
+func (r *mailboxRun) startCopier(ctx context.Context, s *session, plan FolderPlan, permFlags []imap.Flag, multi bool) *copier {
+	c := &copier{r: r, s: s, plan: plan, multi: multi, buf: make([]byte, 64<<10), results: make(chan inflight, appendWindow)}
+	c.allowKeywords, c.allowed = flagPolicy(permFlags)
+	c.b = &batcher{app: s.app, dest: plan.Dest, multi: multi, results: c.results}
+	c.wg.Add(1)
+	go c.wait(ctx, c.results)
+	return c
+}
+
+func (c *copier) wait(ctx context.Context, results <-chan inflight) {
+	defer c.wg.Done()
+	r, plan := c.r, c.plan
+	var batch []store.Copy
+	var failures []store.Failure
+	last := time.Now()
+	flush := func() {
+		if len(batch) > 0 {
+			if err := r.e.Store.RecordCopies(context.WithoutCancel(ctx), r.mbox, plan.Source.Name, batch); err != nil && c.waitErr == nil {
+				c.waitErr = err
+			}
+			batch = batch[:0]
+		}
+		if len(failures) > 0 {
+			if err := r.fail(ctx, failures); err != nil && c.waitErr == nil {
+				c.waitErr = err
+			}
+			failures = nil
+		}
+		last = time.Now()
+		if c.waitErr != nil {
+			c.failed.Store(true)
+		}
+	}
+	for f := range results {
+		uids, err := f.wait()
+		if err != nil {
+			ie := imapconn.Classify("append to "+plan.Dest, err)
+			var answer *imap.Error
+			isAnswer := errors.As(err, &answer)
+			if len(f.msgs) > 1 {
+				if isAnswer && !ie.Throttled {
+					c.single = append(c.single, f.msgs...)
+				} else if c.waitErr == nil {
+					c.waitErr = sideErr("destination", ie)
+					c.failed.Store(true)
+				}
+				continue
+			}
+			msg := f.msgs[0]
+			refused := isAnswer && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
+			if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, msg.uid)) {
+				if c.waitErr == nil {
+					c.waitErr = sideErr("destination", ie)
+					c.failed.Store(true)
+				}
+				continue
+			}
+			hint := ie.Hint
+			if ie.Temporary {
+				hint = fmt.Sprintf("the destination refused this message %d times with a temporary answer; it was set aside so the mailbox could go on: run Retry errors later", maxRefusals)
+			}
+			if hint == "" {
+				hint = "the destination refused this message; check the server's words, fix or remove the message at the source, then run Retry errors"
+			}
+			failures = append(failures, store.Failure{Folder: plan.Source.Name, UID: msg.uid, Subject: msg.subject, Size: msg.size,
+				Pass: string(r.e.Opts.Pass), Temporary: ie.Temporary, ServerText: imapconn.ServerWords(err), Hint: hint})
+			continue
+		}
+		if len(uids) != len(f.msgs) {
+			uids = nil // the server did not say (no UIDPLUS)
+		}
+		for i, m := range f.msgs {
+			var dest uint32
+			if uids != nil {
+				dest = uids[i]
+				c.maxDest = max(c.maxDest, dest)
+			}
+			batch = append(batch, store.Copy{SourceUID: m.uid, DestUID: dest, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+			r.countCopied(plan.Source.Name, m.size)
+		}
+		if len(batch) >= checkpointEvery || time.Since(last) > checkpointAge {
+			flush()
+		}
+	}
+	flush()
+}
+
+// feed sends messages (sorted by UID) on their way.
+func (c *copier) feed(ctx context.Context, send []*message) error {
 	byUID := make(map[uint32]*message, len(send))
 	for _, m := range send {
 		byUID[m.uid] = m
 	}
-	allowKeywords, allowed := flagPolicy(permFlags)
+	return c.r.streamChunks(ctx, c.s, c.plan, send, byUID, c.allowKeywords, c.allowed, c.buf, c.b, c.results)
+}
 
-	results := make(chan inflight, appendWindow)
-	var waitErr error
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		var batch []store.Copy
-		var failures []store.Failure
-		last := time.Now()
-		flush := func() {
-			if len(batch) > 0 {
-				if err := r.e.Store.RecordCopies(context.WithoutCancel(ctx), r.mbox, plan.Source.Name, batch); err != nil && waitErr == nil {
-					waitErr = err
-				}
-				batch = batch[:0]
-			}
-			if len(failures) > 0 {
-				if err := r.fail(ctx, failures); err != nil && waitErr == nil {
-					waitErr = err
-				}
-				failures = nil
-			}
-			last = time.Now()
-		}
-		for f := range results {
-			data, err := f.wait()
-			if err != nil {
-				ie := imapconn.Classify("append to "+plan.Dest, err)
-				var answer *imap.Error
-				refused := errors.As(err, &answer) && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
-				if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, f.msg.uid)) {
-					if waitErr == nil {
-						waitErr = sideErr("destination", ie)
-					}
-					continue
-				}
-				hint := ie.Hint
-				if ie.Temporary {
-					hint = fmt.Sprintf("the destination refused this message %d times with a temporary answer; it was set aside so the mailbox could go on: run Retry errors later", maxRefusals)
-				}
-				if hint == "" {
-					hint = "the destination refused this message; check the server's words, fix or remove the message at the source, then run Retry errors"
-				}
-				failures = append(failures, store.Failure{Folder: plan.Source.Name, UID: f.msg.uid, Subject: f.msg.subject, Size: f.msg.size,
-					Pass: string(r.e.Opts.Pass), Temporary: ie.Temporary, ServerText: imapconn.ServerWords(err), Hint: hint})
-				continue
-			}
-			batch = append(batch, store.Copy{SourceUID: f.msg.uid, DestUID: uint32(data.UID), Fingerprint: f.msg.fp[:], Flags: f.msg.flags, Size: f.msg.size})
-			r.countCopied(plan.Source.Name, f.msg.size)
-			if len(batch) >= checkpointEvery || time.Since(last) > checkpointAge {
-				flush()
-			}
-		}
-		flush()
-	}()
+// abort ends the copy after err (nil: after a failed answer) and returns
+// the first failure: an answer's (which may be the --max-errors stop) or err.
+func (c *copier) abort(err error) error {
+	_, _, werr := c.finish()
+	return cmp.Or(werr, err)
+}
 
-	sendErr := r.streamChunks(ctx, s, plan, send, byUID, allowKeywords, allowed, results)
-	close(results)
-	wg.Wait()
-	if waitErr != nil {
-		return waitErr
+// finish waits for every answer and returns the messages of refused
+// MULTIAPPENDs and the highest destination UID recorded. Safe to call twice.
+func (c *copier) finish() ([]*message, uint32, error) {
+	if !c.closed {
+		c.closed = true
+		close(c.results)
+		c.wg.Wait()
 	}
-	return sendErr
+	return c.single, c.maxDest, c.waitErr
 }
 
 func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPlan, send []*message, byUID map[uint32]*message,
-	allowKeywords bool, allowed map[string]bool, results chan<- inflight) error {
-	buf := make([]byte, 64<<10)
+	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
 	section := &imap.FetchItemBodySection{Peek: true}
 	for start := 0; start < len(send); {
 		if ctx.Err() != nil {
@@ -518,13 +784,16 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 				if fm == nil {
 					break
 				}
-				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, results); err != nil {
+				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results); err != nil {
 					cmd.Close()
 					return err
 				}
 			}
 			return cmd.Close()
 		})
+		if berr := b.end(); berr != nil && err == nil {
+			return sideErr("destination", imapconn.Classify("append to "+plan.Dest, berr))
+		}
 		if err != nil {
 			return sideErr("source", imapconn.Classify("read messages of "+plan.Path, err))
 		}
@@ -532,8 +801,66 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 	return nil
 }
 
+// batcher gathers pipelined APPENDs into MULTIAPPEND commands.
+type batcher struct {
+	app     *imapconn.Appender
+	dest    string
+	multi   bool
+	p       *imapconn.PendingAppend
+	msgs    []*message
+	bytes   int64
+	results chan<- inflight
+}
+
+// add streams one message into the open command, or a new one.
+func (b *batcher) add(m *message, flags []imap.Flag, lit imap.LiteralReader) error {
+	var err error
+	if b.p == nil {
+		b.p, err = b.app.Begin(b.dest, flags, m.date, lit.Size(), lit)
+		if b.p == nil {
+			return err
+		}
+	} else {
+		err = b.app.Add(flags, m.date, lit.Size(), lit)
+	}
+	b.msgs = append(b.msgs, m)
+	b.bytes += lit.Size()
+	if err != nil {
+		b.send() // it may have reached the server: its answer is waited for
+		return err
+	}
+	if !b.multi || len(b.msgs) >= batchMessages || b.bytes >= batchBytes {
+		return b.end()
+	}
+	return nil
+}
+
+// end finishes the open command, if any, and sends what is buffered.
+func (b *batcher) end() error {
+	if b.p == nil {
+		return nil
+	}
+	err := b.app.End()
+	if err == nil {
+		err = b.app.Flush()
+	}
+	b.send()
+	return err
+}
+
+func (b *batcher) send() {
+	p := b.p
+	b.results <- inflight{wait: func() ([]uint32, error) {
+		if _, err := p.Wait(); err != nil {
+			return nil, err
+		}
+		return p.UIDs, nil
+	}, msgs: b.msgs}
+	b.p, b.msgs, b.bytes = nil, nil, 0
+}
+
 func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMessageData, byUID map[uint32]*message,
-	allowKeywords bool, allowed map[string]bool, buf []byte, results chan<- inflight) error {
+	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
 	var uid uint32
 	var early []byte // body that arrived before its UID
 	var lit imap.LiteralReader
@@ -568,31 +895,24 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 				return nil
 			}
 			flags := appendFlags(m.flags, allowKeywords, allowed)
-			var f inflight
 			var err error
 			if s.app != nil {
-				var p *imapconn.PendingAppend
-				p, err = s.app.Append(plan.Dest, flags, m.date, lit.Size(), lit)
-				if err == nil {
-					err = s.app.Flush()
-				}
-				if p != nil {
-					f = inflight{wait: p.Wait, msg: m}
-				}
+				// Even a failed send is waited for: it may have reached the server.
+				err = b.add(m, flags, lit)
 			} else {
 				app := s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
 				_, err = io.CopyBuffer(app, lit, buf)
 				if cerr := app.Close(); err == nil {
 					err = cerr
 				}
-				f = inflight{wait: func() (data *imap.AppendData, err error) {
-					err = s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
-					return data, err
-				}, msg: m}
-			}
-			if f.wait != nil {
-				// Even a failed send is waited for: it may have reached the server.
-				results <- f
+				results <- inflight{wait: func() ([]uint32, error) {
+					var data *imap.AppendData
+					err := s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
+					if err != nil {
+						return nil, err
+					}
+					return []uint32{uint32(data.UID)}, nil
+				}, msgs: []*message{m}}
 			}
 			if err != nil {
 				return sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))

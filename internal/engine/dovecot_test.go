@@ -229,3 +229,45 @@ func TestDovecotConnectionCutMidMessage(t *testing.T) {
 		t.Fatalf("after %d cuts the destination differs:\n%s", proxy.Cuts(), d)
 	}
 }
+
+// TestDovecotRefusedMultiAppendFallsBackToSingleMessages: Dovecot stores a
+// MULTIAPPEND whole or not at all. When it refuses one message of a batch
+// (here: over its APPENDLIMIT, sent anyway), the batch's other messages are
+// sent again one by one, and only the refused message is reported, with the
+// server's words.
+func TestDovecotRefusedMultiAppendFallsBackToSingleMessages(t *testing.T) {
+	t.Parallel()
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users})
+	const limit = 40 << 10
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users, AppendLimit: limit})
+	c := testimap.Dial(t, src.Addr, user, pass)
+	mail := corpus.Generate(corpus.Spec{Seed: 31, Messages: 300, Folders: 3, MaxSize: 200 << 10})
+	if err := corpus.Load(context.Background(), c, mail); err != nil {
+		t.Fatal(err)
+	}
+	big := 0
+	for _, m := range mail.Messages {
+		if m.Size > limit {
+			big++
+		}
+	}
+	job := engine.Job{Source: dovecotEndpoint(src, user), Dest: dovecotEndpoint(dst, user)}
+	opts := engine.Options{MaxErrors: 1000, MaxBackoff: 20 * time.Millisecond}
+	engine.IgnoreAppendLimit(&opts)
+	r := migrateOnce(t, job, opts)
+	if r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	if big == 0 || r.Run.Failed != int64(big) || r.Run.Copied != int64(len(mail.Messages)-big) {
+		t.Fatalf("copied %d failed %d; %d of %d messages exceed APPENDLIMIT", r.Run.Copied, r.Run.Failed, big, len(mail.Messages))
+	}
+	for _, f := range r.Failures {
+		if f.UID == 0 || f.Subject == "" || f.Size <= limit || !strings.Contains(f.ServerText, "maximum size") {
+			t.Fatalf("unexpected failure %+v", f)
+		}
+	}
+	if n := testimap.TakeSnapshot(t, dst.Addr, user, pass).Count(); n != len(mail.Messages)-big {
+		t.Fatalf("destination holds %d messages, want %d", n, len(mail.Messages)-big)
+	}
+}

@@ -87,6 +87,9 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
+	// anyway, so that tests see the server refuse them (tests only).
+	ignoreAppendLimit bool
 }
 
 func (o *Options) defaults() {
@@ -324,7 +327,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		srcNS: Namespace{Delim: first.src.Delim, Prefix: first.src.Prefix},
 		dstNS: Namespace{Delim: first.dst.Delim, Prefix: first.dst.Prefix}}
 	run.limit = e.Opts.MaxMessageSize
-	if l := first.dst.AppendLimit; l > 0 && (run.limit == 0 || l < run.limit) {
+	if l := first.dst.AppendLimit; l > 0 && (run.limit == 0 || l < run.limit) && !e.Opts.ignoreAppendLimit {
 		run.limit = l
 	}
 

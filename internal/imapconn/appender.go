@@ -31,6 +31,7 @@ type Appender struct {
 	br       *bufio.Reader
 	bw       *bufio.Writer
 	utf8     bool // IMAP4rev2 or UTF8=ACCEPT: names go as UTF-8, not modified UTF-7
+	multi    bool // the server announced MULTIAPPEND (RFC 3502)
 	mu       sync.Mutex
 	tag      int
 	queue    chan *PendingAppend
@@ -40,6 +41,7 @@ type Appender struct {
 	// another one makes Dovecot open and resync it every time (for maildir,
 	// a cost that grows with the folder).
 	selected string
+	open     *PendingAppend // the APPEND being written, between Begin and End
 	done     chan struct{}
 }
 
@@ -50,7 +52,12 @@ type PendingAppend struct {
 	finished chan struct{}
 	UID      uint32
 	Validity uint32
-	err      error
+	// UIDs of a MULTIAPPEND's messages in the order they were sent, from
+	// APPENDUID's uid-set; nil when the server did not say.
+	UIDs []uint32
+	// Count is the number of messages in the command.
+	Count int
+	err   error
 }
 
 // Wait blocks until the server has answered.
@@ -162,8 +169,13 @@ func (a *Appender) handshake(ctx context.Context) error {
 		return &Error{Op: "pipelined append to " + side, Err: errors.New("the server lost LITERAL+ after login")}
 	}
 	a.utf8 = caps.Has(imap.CapIMAP4rev2)
+	a.multi = caps.Has(imap.Cap("MULTIAPPEND"))
 	return nil
 }
+
+// MultiAppend reports whether the server announced MULTIAPPEND, so that
+// Begin, Add and End may be used.
+func (a *Appender) MultiAppend() bool { return a.multi }
 
 func errNoStartTLS(side string) *Error {
 	return &Error{Op: "connect to " + side, Err: errors.New("the server offers no STARTTLS, so the password would travel unencrypted"),
@@ -272,10 +284,26 @@ func statusError(rest string) error {
 // Append sends one APPEND with the message streamed from r (size bytes) and
 // returns at once; the answer comes through the returned PendingAppend.
 func (a *Appender) Append(mailbox string, flags []imap.Flag, date time.Time, size int64, r io.Reader) (*PendingAppend, error) {
+	p, err := a.Begin(mailbox, flags, date, size, r)
+	if err != nil {
+		return p, err
+	}
+	return p, a.End()
+}
+
+// Begin starts an APPEND command with its first message, streamed from r.
+// More messages may be added with Add (a MULTIAPPEND, RFC 3502, when
+// MultiAppend reports true) until End finishes the command. The server
+// stores all of a MULTIAPPEND's messages or none of them. Only one command
+// may be open at a time.
+func (a *Appender) Begin(mailbox string, flags []imap.Flag, date time.Time, size int64, r io.Reader) (*PendingAppend, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.readErr != nil {
 		return nil, a.readErr
+	}
+	if a.open != nil {
+		return nil, errors.New("imapconn: an APPEND is already open")
 	}
 	name := quote(mailbox)
 	if !a.utf8 {
@@ -291,9 +319,31 @@ func (a *Appender) Append(mailbox string, flags []imap.Flag, date time.Time, siz
 		a.selected = mailbox
 	}
 	p := &PendingAppend{tag: a.nextTag(), finished: make(chan struct{})}
+	a.watch.begin() // until the answer is read
+	a.queue <- p
+	a.open = p
+	if _, err := a.bw.WriteString(p.tag + " APPEND " + name); err != nil {
+		a.open = nil
+		return p, err
+	}
+	return p, a.addLocked(flags, date, size, r)
+}
+
+// Add appends one more message to the command opened by Begin.
+func (a *Appender) Add(flags []imap.Flag, date time.Time, size int64, r io.Reader) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.open == nil {
+		return errors.New("imapconn: no APPEND is open")
+	}
+	if !a.multi {
+		return errors.New("imapconn: the server has no MULTIAPPEND")
+	}
+	return a.addLocked(flags, date, size, r)
+}
+
+func (a *Appender) addLocked(flags []imap.Flag, date time.Time, size int64, r io.Reader) error {
 	var sb strings.Builder
-	sb.WriteString(p.tag + " APPEND ")
-	sb.WriteString(name)
 	sb.WriteString(" (")
 	for i, f := range flags {
 		if i > 0 {
@@ -306,10 +356,9 @@ func (a *Appender) Append(mailbox string, flags []imap.Flag, date time.Time, siz
 		sb.WriteString(` "` + date.Format("02-Jan-2006 15:04:05 -0700") + `"`)
 	}
 	fmt.Fprintf(&sb, " {%d+}\r\n", size)
-	a.watch.begin() // until the answer is read
-	a.queue <- p
+	a.open.Count++
 	if _, err := a.bw.WriteString(sb.String()); err != nil {
-		return p, err
+		return err
 	}
 	n, err := io.CopyN(a.bw, r, size)
 	if err == nil && n != size {
@@ -318,10 +367,22 @@ func (a *Appender) Append(mailbox string, flags []imap.Flag, date time.Time, siz
 	if err != nil {
 		// The server is waiting for bytes that will not come: the connection is unusable.
 		a.conn.Close()
-		return p, err
+		a.open = nil
+		return err
 	}
-	a.bw.WriteString("\r\n")
-	return p, nil
+	return nil
+}
+
+// End finishes the command opened by Begin. Call Flush before waiting.
+func (a *Appender) End() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.open == nil {
+		return errors.New("imapconn: no APPEND is open")
+	}
+	a.open = nil
+	_, err := a.bw.WriteString("\r\n")
+	return err
 }
 
 // Flush sends what is buffered; call it before waiting for answers.
@@ -390,11 +451,15 @@ func (a *Appender) readAnswers() {
 		}
 		if cur.err == nil {
 			if i := strings.Index(strings.ToUpper(rest), "[APPENDUID "); i >= 0 {
-				f := strings.Fields(strings.TrimRight(rest[i+11:], "]"))
+				code, _, _ := strings.Cut(rest[i+11:], "]")
+				f := strings.Fields(code)
 				if len(f) >= 2 {
 					v, _ := strconv.ParseUint(f[0], 10, 32)
-					u, _ := strconv.ParseUint(strings.TrimRight(f[1], "]"), 10, 32)
-					cur.Validity, cur.UID = uint32(v), uint32(u)
+					cur.Validity = uint32(v)
+					if uids := parseUIDSet(f[1]); len(uids) == cur.Count {
+						cur.UIDs = uids
+						cur.UID = uids[0]
+					}
 				}
 			}
 		}
@@ -422,6 +487,35 @@ func (a *Appender) Logout() {
 	case <-time.After(5 * time.Second):
 	}
 	a.Close()
+}
+
+// parseUIDSet reads APPENDUID's uid-set ("7", "7:9", "7,9:10") in order.
+// It returns nil when the set is malformed or unreasonably large.
+func parseUIDSet(s string) []uint32 {
+	var out []uint32
+	for part := range strings.SplitSeq(s, ",") {
+		lo, hi, isRange := strings.Cut(part, ":")
+		a, err := strconv.ParseUint(lo, 10, 32)
+		if err != nil || a == 0 {
+			return nil
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.ParseUint(hi, 10, 32); err != nil || b == 0 {
+				return nil
+			}
+		}
+		if b < a {
+			a, b = b, a
+		}
+		if b-a > 1<<20 || len(out) > 1<<20 {
+			return nil
+		}
+		for u := a; u <= b; u++ {
+			out = append(out, uint32(u))
+		}
+	}
+	return out
 }
 
 func quote(s string) string {

@@ -108,8 +108,12 @@ type Store interface {
 	// from what is stored, the folder's copies are forgotten in the same
 	// transaction (they belong to another generation of UIDs).
 	SaveFolder(ctx context.Context, mailbox int64, f FolderState) error
-	// Copies calls fn for every recorded copy of the folder.
+	// Copies calls fn for every recorded copy of the folder, by source UID.
 	Copies(ctx context.Context, mailbox int64, source string, fn func(Copy) error) error
+	// CopiesRange calls fn, by source UID, for the recorded copies of the
+	// folder whose source UID is in [from, to], so that a large folder can
+	// be worked on a window of UIDs at a time.
+	CopiesRange(ctx context.Context, mailbox int64, source string, from, to uint32, fn func(Copy) error) error
 	// RecordCopies stores copies and clears their failures, in one transaction.
 	RecordCopies(ctx context.Context, mailbox int64, source string, copies []Copy) error
 

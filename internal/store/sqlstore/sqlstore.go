@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -230,7 +231,12 @@ func (s *Store) SaveFolder(ctx context.Context, mailbox int64, f store.FolderSta
 }
 
 func (s *Store) Copies(ctx context.Context, mailbox int64, source string, fn func(store.Copy) error) error {
-	rows, err := s.query(ctx, `SELECT source_uid, dest_uid, fingerprint, flags, size FROM copies WHERE mailbox_id = ? AND folder = ? ORDER BY source_uid`, mailbox, source)
+	return s.CopiesRange(ctx, mailbox, source, 0, math.MaxUint32, fn)
+}
+
+func (s *Store) CopiesRange(ctx context.Context, mailbox int64, source string, from, to uint32, fn func(store.Copy) error) error {
+	rows, err := s.query(ctx, `SELECT source_uid, dest_uid, fingerprint, flags, size FROM copies
+		WHERE mailbox_id = ? AND folder = ? AND source_uid >= ? AND source_uid <= ? ORDER BY source_uid`, mailbox, source, int64(from), int64(to))
 	if err != nil {
 		return err
 	}

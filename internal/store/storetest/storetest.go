@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -70,6 +72,52 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		s.SaveFolder(ctx, mb, f)
 		if n := count(t, s, mb, "INBOX"); n != 0 {
 			t.Fatalf("%d copies survived a UIDVALIDITY change", n)
+		}
+	})
+
+	t.Run("CopiesRange", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		other, _ := s.Mailbox(ctx, store.MailboxKey{Source: "imap://other@old", Destination: "imap://other@new"})
+		var copies []store.Copy
+		for _, u := range []uint32{1, 2, 5, 9, 10, 11, 4000, math.MaxUint32} {
+			copies = append(copies, store.Copy{SourceUID: u, DestUID: u + 100, Fingerprint: []byte{byte(u)}, Size: int64(u)})
+		}
+		for _, c := range []struct {
+			mb     int64
+			folder string
+		}{{mb, "INBOX"}, {mb, "Sent"}, {other, "INBOX"}} {
+			if err := s.RecordCopies(ctx, c.mb, c.folder, copies); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.RecordCopies(ctx, mb, "INBOX", []store.Copy{{SourceUID: 7, DestUID: 3, Fingerprint: []byte{7}}})
+		for _, tc := range []struct {
+			from, to uint32
+			want     []uint32
+		}{
+			{1, 1, []uint32{1}},
+			{2, 9, []uint32{2, 5, 7, 9}},
+			{3, 4, nil},
+			{10, 3999, []uint32{10, 11}},
+			{12, math.MaxUint32, []uint32{4000, math.MaxUint32}},
+			{0, math.MaxUint32, []uint32{1, 2, 5, 7, 9, 10, 11, 4000, math.MaxUint32}},
+		} {
+			var got []uint32
+			err := s.CopiesRange(ctx, mb, "INBOX", tc.from, tc.to, func(c store.Copy) error {
+				if c.DestUID != c.SourceUID+100 && c.SourceUID != 7 {
+					t.Errorf("copy %+v read back wrong", c)
+				}
+				got = append(got, c.SourceUID)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("CopiesRange(%d, %d) = %v, want %v", tc.from, tc.to, got, tc.want)
+			}
 		}
 	})
 
