@@ -567,6 +567,9 @@ func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
 			err = &projects.InvalidError{Field: "older_than_days", Msg: "write a number of days, like 90"}
 		}
 	}
+	if err == nil && pf.At == "" && r.PostFormValue("when") == "at" {
+		err = &projects.InvalidError{Field: "at", Msg: "give the date and time to start at, or choose Now"}
+	}
 	if err == nil && pf.At != "" && r.PostFormValue("when") == "at" {
 		if req.At, err = time.ParseInLocation(datetimeLocal, pf.At, time.Local); err != nil {
 			err = &projects.InvalidError{Field: "at", Msg: "write the start time as a date and time"}

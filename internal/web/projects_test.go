@@ -424,6 +424,7 @@ func TestStartPassQueuesItems(t *testing.T) {
 	}{
 		{"nothing selected", url.Values{"pass": {"verify"}, "scope": {"selected"}}, http.StatusBadRequest, "select mailboxes", nil},
 		{"pre-stage needs days", url.Values{"pass": {"prestage"}, "scope": {"all"}, "older_than_days": {""}}, http.StatusBadRequest, "older_than_days", nil},
+		{"scheduled without a time", url.Values{"pass": {"full"}, "scope": {"all"}, "when": {"at"}}, http.StatusBadRequest, "date and time to start", nil},
 		{"past start", url.Values{"pass": {"full"}, "scope": {"all"}, "when": {"at"}, "at": {"2001-01-01T10:00"}}, http.StatusBadRequest, "in the past", nil},
 		{"two selected", url.Values{"pass": {"verify"}, "scope": {"selected"}, "item": {itoa(b.items[0].ID), itoa(b.items[1].ID)}}, http.StatusSeeOther, "", []int{0, 1}},
 		{"scheduled", url.Values{"pass": {"full"}, "scope": {"selected"}, "item": {itoa(b.items[2].ID)}, "when": {"at"},
