@@ -229,6 +229,7 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 
 	engagementTaskChangesItsGate(t, ctx, d)
+	fullPassCompletesLive(t, ctx, d)
 	t.Logf("screenshots in %s", screenshotDir(t))
 }
 
@@ -286,4 +287,51 @@ func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServ
 	if got := text(t, ctx, `#task-dialog`+"", chromedp.ByQuery); got != "" && strings.Contains(got, "error") {
 		t.Errorf("the dialog shows: %s", got)
 	}
+}
+
+// fullPassCompletesLive opens the demo project, runs Full on every mailbox,
+// watches every row turn Completed through the live updates (no reload),
+// then opens a mailbox's detail page.
+func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
+	t.Helper()
+	err := chromedp.Run(ctx,
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.Click(`//a[text()="Contoso (demo)"]`),
+		chromedp.WaitVisible(`//a[text()="Mailboxes wave 1"]`),
+		chromedp.Click(`//a[text()="Mailboxes wave 1"]`),
+		chromedp.WaitVisible(`#pass-form`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatalf("open the project: %v", err)
+	}
+	page(t, ctx, "09-project")
+	err = chromedp.Run(ctx,
+		chromedp.Click(`#scope-all`, chromedp.ByQuery),
+		chromedp.Click(`#pass-form button[value=full]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//tr[@data-item]//*[contains(@class,"js-status") and not(normalize-space()="Not Submitted")]`),
+		chromedp.WaitReady(`body`, chromedp.ByQuery),
+		// From here on the page is not reloaded: rows change through the event stream.
+		chromedp.Evaluate(`window.ferryNotReloaded = true`, nil),
+		chromedp.Poll(`(() => {
+			const s = [...document.querySelectorAll("tr[data-item] .js-status")].map(e => e.textContent.trim());
+			return s.length > 0 && s.every(x => x === "Completed") && window.ferryNotReloaded === true;
+		})()`, nil, chromedp.WithPollingTimeout(3*time.Minute)),
+	)
+	if err != nil {
+		var statuses []string
+		chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("tr[data-item] .js-status")].map(e => e.textContent)`, &statuses))
+		t.Fatalf("Full on every mailbox, completed live: %v (statuses %v)", err, statuses)
+	}
+	page(t, ctx, "10-project-completed")
+	err = chromedp.Run(ctx,
+		chromedp.Click(`tr[data-item] a[href^="/items/"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//h2[contains(., "istory")]`),
+	)
+	if err != nil {
+		t.Fatalf("open a mailbox's detail: %v", err)
+	}
+	if body := text(t, ctx, `main`, chromedp.ByQuery); !strings.Contains(strings.ToLower(body), "full") {
+		t.Errorf("the item page shows no Full pass in its history: %.500s", body)
+	}
+	page(t, ctx, "11-item")
 }
