@@ -217,6 +217,30 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 	page(t, ctx, "03-customer")
 
+	// An endpoint of the new customer, with credentials (write-only).
+	err = chromedp.Run(ctx,
+		chromedp.Click(`//a[text()="New endpoint"]`),
+		chromedp.WaitVisible(`#f-name`, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-name`, "Fabrikam Exchange", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-host`, "mail.fabrikam.example", chromedp.ByQuery),
+		chromedp.Click(`#f-cred-provide`, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-admin_user`, "migration-admin", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-password`, "endpoint-browser-secret", chromedp.ByQuery),
+		chromedp.Submit(`#f-name`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//h1[contains(., "Fabrikam Exchange")]`),
+	)
+	if err != nil {
+		t.Fatalf("create an endpoint: %v", err)
+	}
+	page(t, ctx, "03b-endpoint")
+	var html string
+	if err := chromedp.Run(ctx, chromedp.OuterHTML(`html`, &html, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(html, "endpoint-browser-secret") {
+		t.Error("the endpoint page shows the password it was given")
+	}
+
 	for _, p := range []struct{ path, name, h1 string }{
 		{"/customers", "04-customers", "Customers"},
 		{"/users", "05-people", "People"},
@@ -305,6 +329,35 @@ func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 		t.Fatalf("open the project: %v", err)
 	}
 	page(t, ctx, "09-project")
+
+	// Bulk add from CSV with one bad row: the preview names it, nothing is added yet.
+	pctx, pcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer pcancel()
+	err = chromedp.Run(pctx,
+		chromedp.SendKeys(`#bulk-csv`, "source,destination,source_password,destination_password\nnew1@contoso.example,new1@contoso.example,pw1,pw1\nbroken@contoso.example,,pw2,pw2\n", chromedp.ByQuery),
+		chromedp.Click(`//button[text()="Preview"]`),
+		chromedp.WaitVisible(`//*[contains(., "1 row(s) can be added, 1 row(s) have errors")]`),
+	)
+	if err != nil {
+		var body string
+		chromedp.Run(ctx, chromedp.Text(`main`, &body, chromedp.ByQuery))
+		t.Fatalf("CSV preview with a bad row: %v\n%.3000s", err, body)
+	}
+	page(t, ctx, "09b-csv-preview")
+	err = chromedp.Run(ctx,
+		chromedp.Navigate(d.base+"/customers"),
+		chromedp.Click(`//a[text()="Contoso (demo)"]`),
+		chromedp.WaitVisible(`//a[text()="Mailboxes wave 1"]`),
+		chromedp.Click(`//a[text()="Mailboxes wave 1"]`),
+		chromedp.WaitVisible(`#pass-form`, chromedp.ByQuery),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("tr[data-item]").length`, &rows)); err != nil || rows != 6 {
+		t.Fatalf("mailboxes after an unconfirmed preview: %d (%v), want the demo's 6", rows, err)
+	}
 	err = chromedp.Run(ctx,
 		chromedp.Click(`#scope-all`, chromedp.ByQuery),
 		chromedp.Click(`#pass-form button[value=full]`, chromedp.ByQuery),
