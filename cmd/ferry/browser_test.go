@@ -289,9 +289,11 @@ func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServ
 	// All services, so the task is in the table, then its dialog.
 	err = chromedp.Run(ctx,
 		chromedp.SetValue(`#f-service`, "", chromedp.ByQuery),
-		chromedp.Evaluate(`document.querySelector("#f-service").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
-		chromedp.WaitVisible(`a[aria-label="Edit task `+blocker.Task+`"]`, chromedp.ByQuery),
-		chromedp.Click(`a[aria-label="Edit task `+blocker.Task+`"]`, chromedp.ByQuery),
+		// Mark the table, change the filter, and wait for htmx to swap in a new one.
+		chromedp.Evaluate(`document.querySelector("#tasks").dataset.old = "1"; document.querySelector("#f-service").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
+		chromedp.Poll(`(() => { const t = document.querySelector("#tasks"); return t && !t.dataset.old && !!t.querySelector('a[aria-label="Edit task `+blocker.Task+`"]'); })()`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Click(`#tasks a[aria-label="Edit task `+blocker.Task+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#t-status`, chromedp.ByQuery),
 	)
 	if err != nil {
