@@ -93,7 +93,7 @@ func (s *server) customer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, u := range users {
-		if auth.PrincipalOf(u, "").Sees(c.ID) && !auth.PrincipalOf(u, "").SeesAll() {
+		if p := auth.PrincipalOf(u, ""); p.Sees(c.ID) && !p.SeesAll() {
 			d.People = append(d.People, u)
 		}
 	}

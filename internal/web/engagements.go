@@ -62,7 +62,7 @@ func statusClass(status string) string {
 	switch {
 	case status == engagements.Complete || status == engagements.NotRequired:
 		return "done"
-	case strings.HasPrefix(status, "Blocked") || status == engagements.Warning:
+	case blocked(status):
 		return "blocked"
 	case status == engagements.InProgress:
 		return "active"
@@ -456,16 +456,6 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	}
 	_, err = s.Engagements.UpdateChecklistItem(r.Context(), e.ID, itemID, opt("state"), opt("owner"), opt("notes"))
 	return s.formDone(w, r, e, "checklist", err)
-}
-
-// parseLocalTime reads a datetime-local field ("2026-12-05T18:00") in the server's zone.
-func parseLocalTime(v string) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a date and time", v)
 }
 
 func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {

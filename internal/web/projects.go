@@ -549,9 +549,6 @@ func selection(r *http.Request) (projects.Selection, error) {
 	return projects.Selection{ItemIDs: ids}, nil
 }
 
-// datetimeLocal is the format of <input type="datetime-local">.
-const datetimeLocal = "2006-01-02T15:04"
-
 func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.loadProject(r)
 	if err != nil {
@@ -571,7 +568,7 @@ func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
 		err = &projects.InvalidError{Field: "at", Msg: "give the date and time to start at, or choose Now"}
 	}
 	if err == nil && pf.At != "" && r.PostFormValue("when") == "at" {
-		if req.At, err = time.ParseInLocation(datetimeLocal, pf.At, time.Local); err != nil {
+		if req.At, err = parseLocalTime(pf.At); err != nil {
 			err = &projects.InvalidError{Field: "at", Msg: "write the start time as a date and time"}
 		}
 	}

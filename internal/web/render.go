@@ -229,3 +229,16 @@ func redirect(w http.ResponseWriter, r *http.Request, to string) error {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+// datetimeLocal is the format of <input type="datetime-local">.
+const datetimeLocal = "2006-01-02T15:04"
+
+// parseLocalTime reads a date and time typed in a form, in the server's time zone.
+func parseLocalTime(v string) (time.Time, error) {
+	for _, layout := range []string{datetimeLocal, "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date and time", v)
+}
