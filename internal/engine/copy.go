@@ -35,8 +35,10 @@ type message struct {
 }
 
 const (
-	chunkMessages = 250
-	chunkBytes    = 32 << 20
+	// A body FETCH covers up to a window's messages: each one costs the
+	// source a round trip before its first byte.
+	chunkMessages = 2000
+	chunkBytes    = 256 << 20
 	appendWindow  = 64
 	// A MULTIAPPEND carries at most batchMessages messages or batchBytes
 	// (a single larger message goes alone). Dovecot stores a MULTIAPPEND in
@@ -161,30 +163,46 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		known += int64(len(copies))
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
 		srcFlags := map[uint32]string{}
-		var unmapped []uint32
-		err = fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true, Flags: true}, func(m *imapclient.FetchMessageBuffer) error {
-			uid := uint32(m.UID)
-			if !w.has(uid) {
-				return nil
-			}
-			srcFlags[uid] = flagString(m.Flags)
-			if _, ok := copies[uid]; !ok {
-				unmapped = append(unmapped, uid)
-			}
-			return nil
-		})
-		if err != nil {
-			return sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
-		}
-		slices.Sort(unmapped)
-
-		// 3. Identity of the messages not known to be copied, and what this pass copies of them.
 		var pending []*message
-		if len(unmapped) > 0 {
-			if pending, err = fetchIdentity(s.src, unmapped); err != nil {
+		if len(copies) == 0 {
+			// Nothing of the window is copied yet: one FETCH reads the
+			// identities (with flags) of all of it.
+			err = fetchAll(s.src, w.set(), identityFetch, func(m *imapclient.FetchMessageBuffer) error {
+				if w.has(uint32(m.UID)) {
+					pending = append(pending, identity(m))
+				}
+				return nil
+			})
+			if err != nil {
 				return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 			}
+			slices.SortFunc(pending, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
+		} else {
+			var unmapped []uint32
+			err = fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true, Flags: true}, func(m *imapclient.FetchMessageBuffer) error {
+				uid := uint32(m.UID)
+				if !w.has(uid) {
+					return nil
+				}
+				srcFlags[uid] = flagString(m.Flags)
+				if _, ok := copies[uid]; !ok {
+					unmapped = append(unmapped, uid)
+				}
+				return nil
+			})
+			if err != nil {
+				return sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
+			}
+			slices.Sort(unmapped)
+			// 3. Identity of the messages not known to be copied.
+			if len(unmapped) > 0 {
+				if pending, err = fetchIdentity(s.src, unmapped); err != nil {
+					return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
+				}
+			}
 		}
+
+		// What this pass copies of them.
 		todo := r.choose(plan, pending, failed)
 		if opts.Pass == PassTrial {
 			trial = newest(append(trial, todo...), TrialLimit)
