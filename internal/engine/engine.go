@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/store"
@@ -268,17 +269,27 @@ func (s *session) logout() {
 }
 
 func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
-	src, err := imapconn.Dial(ctx, job.Source, e.Opts.Conn)
-	if err != nil {
-		return nil, sideErr("source", err)
-	}
-	dst, err := imapconn.Dial(ctx, job.Dest, e.Opts.Conn)
-	if err != nil {
-		src.Close()
-		return nil, sideErr("destination", err)
-	}
+	// Both sides log in at once: over a slow link each login costs several
+	// round trips. The appender logs in only after the destination let the
+	// first connection in, so a wrong password is tried once.
+	var src, dst *imapconn.Conn
+	var srcErr, dstErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); src, srcErr = imapconn.Dial(ctx, job.Source, e.Opts.Conn) }()
+	go func() { defer wg.Done(); dst, dstErr = imapconn.Dial(ctx, job.Dest, e.Opts.Conn) }()
+	wg.Wait()
 	s := &session{src: src, dst: dst}
+	if srcErr != nil {
+		s.close()
+		return nil, sideErr("source", srcErr)
+	}
+	if dstErr != nil {
+		s.close()
+		return nil, sideErr("destination", dstErr)
+	}
 	if imapconn.SupportsPipelinedAppend(dst.Caps()) {
+		var err error
 		if s.app, err = imapconn.DialAppender(ctx, job.Dest, e.Opts.Conn); err != nil {
 			s.close()
 			return nil, sideErr("destination", err)
@@ -332,6 +343,26 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	}
 
 	prog.setPhase("planning folders")
+	// As soon as the folders are listed, the other connection pairs log in,
+	// while the destination's folders are created.
+	var eager []chan *session
+	planned := func(n int) {
+		if eager != nil {
+			return
+		}
+		eager = []chan *session{}
+		for i := 1; i < min(e.Opts.Connections, max(n, 1)); i++ {
+			ch := make(chan *session, 1)
+			eager = append(eager, ch)
+			go func() {
+				s, err := e.connect(ctx, job)
+				if err != nil {
+					s = nil // the worker connects again, with retries
+				}
+				ch <- s
+			}()
+		}
+	}
 	var plans []FolderPlan
 	err = e.retry(ctx, prog, func() (bool, error) {
 		if first == nil {
@@ -341,7 +372,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 			}
 		}
 		var err error
-		plans, err = run.plan(ctx, first)
+		plans, err = run.plan(ctx, first, planned)
 		if err != nil && imapconn.IsTemporary(err) {
 			first.close()
 			first = nil
@@ -351,6 +382,11 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	if err != nil {
 		if first != nil {
 			first.close()
+		}
+		for _, ch := range eager {
+			if s := <-ch; s != nil {
+				s.close()
+			}
 		}
 		return err
 	}
@@ -370,6 +406,9 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if i > 0 && i-1 < len(eager) {
+				sess = <-eager[i-1]
+			}
 			defer func() {
 				if sess != nil {
 					sess.logout()
@@ -417,6 +456,11 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	}
 	close(work)
 	wg.Wait()
+	for _, ch := range eager[min(len(eager), max(workers-1, 0)):] {
+		if s := <-ch; s != nil {
+			s.logout()
+		}
+	}
 	if firstErr != nil {
 		return firstErr
 	}
@@ -468,7 +512,7 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 }
 
 // plan lists both sides, maps folders and creates the missing ones.
-func (r *mailboxRun) plan(ctx context.Context, s *session) ([]FolderPlan, error) {
+func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) ([]FolderPlan, error) {
 	srcFolders, err := listFolders(s.src)
 	if err != nil {
 		return nil, sideErr("source", err)
@@ -478,38 +522,134 @@ func (r *mailboxRun) plan(ctx context.Context, s *session) ([]FolderPlan, error)
 		return nil, sideErr("destination", err)
 	}
 	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter)
+	if planned != nil {
+		planned(len(plans))
+	}
+	// Big folders first so that connections finish together. The sizes are
+	// asked for (pipelined) while the destination's folders are created.
+	sizes := map[string]int64{}
+	var wg sync.WaitGroup
+	if s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.src.Do(func() error {
+				cmds := make([]*imapclient.StatusCommand, len(plans))
+				for i, p := range plans {
+					cmds[i] = s.src.Status(p.Source.Name, &imap.StatusOptions{Size: true})
+				}
+				for i, cmd := range cmds {
+					if st, err := cmd.Wait(); err == nil && st.Size != nil {
+						sizes[plans[i].Source.Name] = *st.Size
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	err = createFolders(s.dst, r.dstNS, plans, dstFolders)
+	if err == nil {
+		// Subscribing twice is harmless; failures here must not stop mail from moving.
+		s.dst.Do(func() error {
+			var cmds []*imapclient.Command
+			for _, p := range plans {
+				if p.Source.Subscribed {
+					cmds = append(cmds, s.dst.Subscribe(p.Dest))
+				}
+			}
+			for _, cmd := range cmds {
+				cmd.Wait()
+			}
+			return nil
+		})
+	}
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(plans, func(i, j int) bool { return sizes[plans[i].Source.Name] > sizes[plans[j].Source.Name] })
+	return plans, nil
+}
+
+// createFolders creates the destination folders that are missing, parents
+// first. The folders of one depth are created with pipelined commands: one
+// round trip per level of the hierarchy, not one per folder.
+func createFolders(c *imapconn.Conn, ns Namespace, plans []FolderPlan, dstFolders []Folder) error {
 	existing := map[string]bool{}
 	for _, f := range dstFolders {
 		existing[f.Name] = true
 	}
+	type folder struct {
+		name string
+		role imap.MailboxAttr
+		leaf bool
+	}
+	var levels [][]folder
+	seen := map[string]bool{}
 	for i := range plans {
 		p := &plans[i]
-		if !p.DestExists {
-			if err := createWithParents(s.dst, r.dstNS, p.Dest, p.Source.Role, existing); err != nil {
-				return nil, sideErr("destination", imapconn.Classify("create folder "+p.Dest, err))
+		if p.DestExists {
+			continue
+		}
+		segs := ns.segments(p.Dest)
+		for d := 1; d <= len(segs); d++ {
+			n := ns.join(segs[:d])
+			if existing[n] || n == "INBOX" || seen[n] && d < len(segs) {
+				continue
 			}
-			p.DestExists = true
-		}
-		if p.Source.Subscribed {
-			// Subscribing twice is harmless; failures here must not stop mail from moving.
-			s.dst.Do(func() error { return s.dst.Subscribe(p.Dest).Wait() })
-		}
-	}
-	// Big folders first so that connections finish together.
-	sizes := map[string]int64{}
-	if s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2) {
-		for _, p := range plans {
-			s.src.Do(func() error {
-				st, err := s.src.Status(p.Source.Name, &imap.StatusOptions{Size: true}).Wait()
-				if err == nil && st.Size != nil {
-					sizes[p.Source.Name] = *st.Size
+			for len(levels) < d {
+				levels = append(levels, nil)
+			}
+			if seen[n] {
+				// Already planned as a parent: it is also wanted as a folder.
+				for j := range levels[d-1] {
+					if levels[d-1][j].name == n {
+						levels[d-1][j].leaf = true
+						levels[d-1][j].role = p.Source.Role
+					}
 				}
-				return err
-			})
+				continue
+			}
+			seen[n] = true
+			f := folder{name: n, leaf: d == len(segs)}
+			if f.leaf {
+				f.role = p.Source.Role
+			}
+			levels[d-1] = append(levels[d-1], f)
+		}
+		p.DestExists = true
+	}
+	for _, level := range levels {
+		err := c.Do(func() error {
+			cmds := make([]*imapclient.Command, len(level))
+			opts := make([]*imap.CreateOptions, len(level))
+			for i, f := range level {
+				if f.leaf && f.role != "" && c.Caps().Has(imap.CapCreateSpecialUse) {
+					opts[i] = &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{f.role}}
+				}
+				cmds[i] = c.Create(f.name, opts[i])
+			}
+			var first error
+			for i, cmd := range cmds {
+				err := cmd.Wait()
+				var ie *imap.Error
+				if err != nil && opts[i] != nil && errors.As(err, &ie) && ie.Code != imap.ResponseCodeAlreadyExists {
+					// The role may already belong to another folder: create it plain.
+					err = c.Create(level[i].name, nil).Wait()
+				}
+				if err != nil && !(errors.As(err, &ie) && (ie.Code == imap.ResponseCodeAlreadyExists || ie.Type == imap.StatusResponseTypeNo && !level[i].leaf)) {
+					if first == nil {
+						first = imapconn.Classify("create folder "+level[i].name, err)
+					}
+				}
+			}
+			return first
+		})
+		if err != nil {
+			return sideErr("destination", err)
 		}
 	}
-	sort.SliceStable(plans, func(i, j int) bool { return sizes[plans[i].Source.Name] > sizes[plans[j].Source.Name] })
-	return plans, nil
+	return nil
 }
 
 func listFolders(c *imapconn.Conn) ([]Folder, error) {
@@ -541,29 +681,4 @@ func listFolders(c *imapconn.Conn) ([]Folder, error) {
 		out = append(out, Folder{Name: "INBOX", Subscribed: true})
 	}
 	return out, nil
-}
-
-func createWithParents(c *imapconn.Conn, ns Namespace, name string, role imap.MailboxAttr, existing map[string]bool) error {
-	segs := ns.segments(name)
-	for i := 1; i <= len(segs); i++ {
-		n := ns.join(segs[:i])
-		if existing[n] || n == "INBOX" {
-			continue
-		}
-		var opts *imap.CreateOptions
-		if i == len(segs) && role != "" && c.Caps().Has(imap.CapCreateSpecialUse) {
-			opts = &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{role}}
-		}
-		err := c.Do(func() error { return c.Create(n, opts).Wait() })
-		var ie *imap.Error
-		if err != nil && opts != nil && errors.As(err, &ie) && ie.Code != imap.ResponseCodeAlreadyExists {
-			// The role may already belong to another folder: create it plain.
-			err = c.Do(func() error { return c.Create(n, nil).Wait() })
-		}
-		if err != nil && !(errors.As(err, &ie) && (ie.Code == imap.ResponseCodeAlreadyExists || ie.Type == imap.StatusResponseTypeNo && i < len(segs))) {
-			return err
-		}
-		existing[n] = true
-	}
-	return nil
 }
