@@ -530,17 +530,22 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	sizes := map[string]int64{}
 	var wg sync.WaitGroup
 	if s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2) {
+		// Its own list of names: createFolders updates plans meanwhile.
+		names := make([]string, len(plans))
+		for i, p := range plans {
+			names[i] = p.Source.Name
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			s.src.Do(func() error {
-				cmds := make([]*imapclient.StatusCommand, len(plans))
-				for i, p := range plans {
-					cmds[i] = s.src.Status(p.Source.Name, &imap.StatusOptions{Size: true})
+				cmds := make([]*imapclient.StatusCommand, len(names))
+				for i, name := range names {
+					cmds[i] = s.src.Status(name, &imap.StatusOptions{Size: true})
 				}
 				for i, cmd := range cmds {
 					if st, err := cmd.Wait(); err == nil && st.Size != nil {
-						sizes[plans[i].Source.Name] = *st.Size
+						sizes[names[i]] = *st.Size
 					}
 				}
 				return nil
