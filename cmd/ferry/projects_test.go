@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,7 @@ import (
 	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/testimap"
 	"github.com/ferryhq/ferry/internal/testpg"
+	"github.com/jackc/pgx/v5"
 )
 
 type fleet struct {
@@ -161,7 +163,9 @@ func maxOverlap(t *testing.T, st store.Store, items []store.Item, deadUntil map[
 	return most, runs
 }
 
-func waitAllDone(t *testing.T, st store.Store, projectID int64, n int, limit time.Duration) []store.Item {
+// waitAllDone waits until the project's n items are Completed; on timeout it
+// calls dump (when given) so the test can show what the workers were doing.
+func waitAllDone(t *testing.T, st store.Store, projectID int64, n int, limit time.Duration, dump func()) []store.Item {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for {
@@ -185,6 +189,9 @@ func waitAllDone(t *testing.T, st store.Store, projectID int64, n int, limit tim
 			return items
 		}
 		if time.Now().After(deadline) {
+			if dump != nil {
+				dump()
+			}
 			t.Fatalf("not done after %v: %v", limit, states)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -284,7 +291,43 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	items := waitAllDone(t, a.Store, p.ID, 30, 3*time.Minute)
+	items := waitAllDone(t, a.Store, p.ID, 30, 3*time.Minute, func() {
+		// Worker 2 is the one left running: its goroutines say where it waits.
+		leases, _ := a.Store.Leases(context.Background(), p.ID)
+		t.Logf("leases: %+v", leases)
+		if conn, err := pgx.Connect(context.Background(), db); err == nil {
+			rows, _ := conn.Query(context.Background(), `SELECT id, state, attempt, max_attempts, scheduled_at, attempted_by, errors::text, args::text FROM river_job WHERE state <> 'completed' ORDER BY id`)
+			for rows.Next() {
+				var id int64
+				var state string
+				var attempt, maxAttempts int
+				var at time.Time
+				var by []string
+				var errs, args *string
+				rows.Scan(&id, &state, &attempt, &maxAttempts, &at, &by, &errs, &args)
+				t.Logf("job %d %s attempt %d/%d at %s by %v args %v errors %v", id, state, attempt, maxAttempts, at.Format(time.RFC3339Nano), by, deref(args), deref(errs))
+			}
+			rows.Close()
+			conn.Close(context.Background())
+		}
+		if conn, err := pgx.Connect(context.Background(), db); err == nil {
+			var leader string
+			var elected, expires time.Time
+			err := conn.QueryRow(context.Background(), `SELECT leader_id, elected_at, expires_at FROM river_leader`).Scan(&leader, &elected, &expires)
+			t.Logf("leader %s elected %s expires %s (%v)", leader, elected.Format(time.RFC3339Nano), expires.Format(time.RFC3339Nano), err)
+			conn.Close(context.Background())
+		}
+		t.Logf("now %s; worker pids %d %d %d", time.Now().Format(time.RFC3339Nano), workers[0].Process.Pid, workers[1].Process.Pid, workers[2].Process.Pid)
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", workers[2].Process.Pid))
+		t.Logf("worker 2 stat: %s %v", stat, err)
+		if err := workers[2].Process.Signal(syscall.SIGQUIT); err != nil {
+			t.Logf("worker 2 is gone: %v", err)
+		}
+		time.Sleep(3 * time.Second)
+		for i := range logs {
+			t.Logf("worker %d:\n%s", i, logs[i])
+		}
+	})
 	f.requireExact(t)
 	most, runs := maxOverlap(t, a.Store, items, deadUntil)
 	if most > limit {
@@ -320,7 +363,7 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 	if _, err := a.Service.StartPass(ctx, p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
-	items := waitAllDone(t, a.Store, p.ID, 8, 2*time.Minute)
+	items := waitAllDone(t, a.Store, p.ID, 8, 2*time.Minute, nil)
 	f.requireExact(t)
 	most, _ := maxOverlap(t, a.Store, items, nil)
 	if most > limit || most < 1 {
@@ -330,4 +373,11 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 	if err != nil || len(d.History) != 1 || d.History[0].Copied != 30 || d.History[0].MBPerHour() <= 0 {
 		t.Fatalf("item history: %+v %v", d, err)
 	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }

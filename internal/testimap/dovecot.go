@@ -480,11 +480,15 @@ func (d *Dovecot) start() (retry bool, err error) {
 	setPdeathsig(cmd.SysProcAttr)
 	// The parent-death signal follows the thread that forked, not the
 	// process: Dovecot is started and waited for on one locked thread, so
-	// that thread lives exactly as long as Dovecot does.
+	// that thread lives at least as long as Dovecot does. The goroutine
+	// unlocks before it returns: returning locked would end the thread,
+	// and whatever else it started before (ferry workers, PostgreSQL,
+	// other Dovecots) would get its parent-death signal.
 	exited := make(chan struct{})
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		if err := cmd.Start(); err != nil {
 			started <- err
 			close(exited)

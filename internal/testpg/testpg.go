@@ -446,17 +446,21 @@ func (c *cluster) kill() {
 // startPinned starts cmd as owner and calls exited with its exit status when
 // it ends. The parent death signal set by sysProcAttr is delivered when the
 // *thread* that started the child exits, not the process, and the Go runtime
-// may end threads (e.g. when a goroutine locked to one returns). So cmd is
-// started and waited for by a goroutine locked to its thread: that thread
-// lives exactly as long as the child.
+// ends a thread when a goroutine locked to it returns. So cmd is started and
+// waited for by a goroutine locked to its thread (that thread lives at least
+// as long as the child), and no goroutine in the test process returns
+// locked, so no thread ends under a child started earlier.
 func startPinned(cmd *exec.Cmd, owner *osUser, exited func(error)) error {
 	cmd.SysProcAttr = sysProcAttr(owner)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANG=C")
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: returning while locked ends the thread, which
-		// is fine (the child has exited by then).
+		// Unlock before returning: a goroutine that returns locked ends
+		// its thread, and the thread may have started other children
+		// (ferry workers, other servers) before this goroutine took it;
+		// their parent-death signal would kill them.
+		defer runtime.UnlockOSThread()
 		if err := cmd.Start(); err != nil {
 			started <- err
 			return
