@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
@@ -79,4 +80,9 @@ func VerifyPassword(encoded, pw string) bool {
 
 // dummyHash is verified against when an account does not exist, so that
 // sign-in takes as long for unknown emails as for known ones.
-var dummyHash, _ = HashPassword("ferry-no-such-account")
+// It is made on first use, not at start: a hash costs 19 MiB and about
+// 50 ms, which every ferry command would otherwise pay.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("ferry-no-such-account")
+	return h
+})

@@ -141,7 +141,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, addr string) (*Si
 	}
 	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		VerifyPassword(dummyHash, password) // same time as a known account
+		VerifyPassword(dummyHash(), password) // same time as a known account
 		return nil, ErrWrongCredentials
 	}
 	if err != nil {
