@@ -91,7 +91,9 @@ func browser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1280, 900))
+		chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1280, 900),
+		// A reader far from the server: times are shown and read in the browser's zone.
+		chromedp.Env("TZ=Asia/Tokyo"))
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
 		opts = append(opts, chromedp.ExecPath("/usr/bin/chromium"))
 	}
@@ -389,4 +391,32 @@ func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 		t.Errorf("the item page shows no Full pass in its history: %.500s", body)
 	}
 	page(t, ctx, "11-item")
+
+	// The browser told the server its time zone, and instants on the page
+	// are shown in it (Tokyo: UTC+9, no daylight saving time).
+	var zone struct {
+		Cookie  bool     `json:"cookie"`
+		Times   []string `json:"times"`
+		Shown   []string `json:"shown"`
+		Stamped int      `json:"stamped"`
+	}
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
+		const ts = [...document.querySelectorAll("time[datetime]")];
+		return {cookie: document.cookie.includes("ferry_tz=Asia%2FTokyo"), times: ts.map(t => t.getAttribute("datetime")),
+			shown: ts.map(t => t.textContent), stamped: ts.filter(t => t.dataset.localized).length};
+	})()`, &zone)); err != nil {
+		t.Fatal(err)
+	}
+	if !zone.Cookie || len(zone.Times) == 0 || zone.Stamped != len(zone.Times) {
+		t.Fatalf("time zone: %+v", zone)
+	}
+	for i, at := range zone.Times {
+		u, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := u.In(time.FixedZone("JST", 9*3600)).Format("2006-01-02 15:04"); zone.Shown[i] != want {
+			t.Errorf("%s shown as %q, want %q (Tokyo)", at, zone.Shown[i], want)
+		}
+	}
 }

@@ -466,7 +466,7 @@ func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
 	in := engagements.IssueInput{Mailbox: strings.TrimSpace(r.PostFormValue("mailbox")), Description: strings.TrimSpace(r.PostFormValue("description")),
 		Owner: strings.TrimSpace(r.PostFormValue("owner"))}
 	if v := r.PostFormValue("migrated_at"); v != "" {
-		t, err := parseLocalTime(v)
+		t, err := parseLocalTime(r, v)
 		if err != nil {
 			return s.formDone(w, r, e, "issues", &engagements.InvalidError{Field: "migrated_at", Msg: err.Error() + "; write it as 2026-12-05 18:00"})
 		}

@@ -207,7 +207,6 @@ type projectData struct {
 	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
 	Import    *importData
 	Settings  struct{ Error, Field string }
-	TZ        string
 }
 
 // Checked reports whether an item was selected in the form shown again.
@@ -374,7 +373,6 @@ func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status in
 	if d.Pass.Scope == "" {
 		d.Pass.Scope = "selected"
 	}
-	d.TZ, _ = time.Now().Zone()
 	v := newView(r, p.Name, "customers", d)
 	v.Flash = flash
 	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {p.Name, ""}}
@@ -568,7 +566,7 @@ func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
 		err = &projects.InvalidError{Field: "at", Msg: "give the date and time to start at, or choose Now"}
 	}
 	if err == nil && pf.At != "" && r.PostFormValue("when") == "at" {
-		if req.At, err = parseLocalTime(pf.At); err != nil {
+		if req.At, err = parseLocalTime(r, pf.At); err != nil {
 			err = &projects.InvalidError{Field: "at", Msg: "write the start time as a date and time"}
 		}
 	}

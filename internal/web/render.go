@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zone names work without the system's zoneinfo
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
@@ -28,7 +29,8 @@ type view struct {
 	CSRF   string
 	Flash  string
 	Crumbs []crumb
-	D      any // the page's own data
+	Zone   string // the time zone dates and times typed in forms are read in
+	D      any    // the page's own data
 	r      *http.Request
 }
 
@@ -43,11 +45,15 @@ func (v view) Allowed(action string, customerID int64) bool {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t time.Time) string {
+	// when shows an instant in the server's time zone, named; the page's
+	// script rewrites it into the reader's own time zone.
+	"when": func(t time.Time) template.HTML {
 		if t.IsZero() {
 			return "—"
 		}
-		return t.Local().Format("2006-01-02 15:04")
+		l := t.Local()
+		return template.HTML(`<time datetime="` + t.UTC().Format(time.RFC3339) + `">` +
+			template.HTMLEscapeString(l.Format("2006-01-02 15:04 MST")) + `</time>`)
 	},
 	"date": func(t time.Time) string {
 		if t.IsZero() {
@@ -141,7 +147,7 @@ func (s *server) parseTemplates() error {
 
 // newView fills what every page needs.
 func newView(r *http.Request, title, nav string, d any) *view {
-	return &view{Title: title, Nav: nav, P: principal(r), CSRF: csrfToken(r), D: d, r: r}
+	return &view{Title: title, Nav: nav, P: principal(r), CSRF: csrfToken(r), Zone: zoneOf(r).String(), D: d, r: r}
 }
 
 // render writes a whole page (template "base" of the page's file).
@@ -233,10 +239,29 @@ func itoa(id int64) string { return strconv.FormatInt(id, 10) }
 // datetimeLocal is the format of <input type="datetime-local">.
 const datetimeLocal = "2006-01-02T15:04"
 
-// parseLocalTime reads a date and time typed in a form, in the server's time zone.
-func parseLocalTime(v string) (time.Time, error) {
+// ZoneCookie holds the browser's IANA time zone name (set by app.js), so
+// that a time typed in a form means the reader's local time.
+const ZoneCookie = "ferry_tz"
+
+// zoneOf is the time zone of the person behind r: their browser's when it
+// said, else the server's.
+func zoneOf(r *http.Request) *time.Location {
+	if c, err := r.Cookie(ZoneCookie); err == nil && c.Value != "" && len(c.Value) < 64 {
+		if name, err := url.QueryUnescape(c.Value); err == nil && name != "Local" {
+			if loc, err := time.LoadLocation(name); err == nil {
+				return loc
+			}
+		}
+	}
+	return time.Local
+}
+
+// parseLocalTime reads a date and time typed in a form, in the reader's
+// time zone (zoneOf).
+func parseLocalTime(r *http.Request, v string) (time.Time, error) {
+	loc := zoneOf(r)
 	for _, layout := range []string{datetimeLocal, "2006-01-02 15:04", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), time.Local); err == nil {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(v), loc); err == nil {
 			return t, nil
 		}
 	}

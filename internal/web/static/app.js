@@ -84,8 +84,36 @@
     document.querySelectorAll("dialog[open]").forEach(function (d) { d.close(); });
   });
 
+  // Time zones: the server reads times typed in forms in the zone this
+  // cookie names (the browser's), and <time datetime> elements, written in
+  // the server's zone, are shown in the reader's.
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { zone = ""; }
+  if (zone && document.cookie.indexOf("ferry_tz=" + encodeURIComponent(zone)) < 0) {
+    document.cookie = "ferry_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      if (t.dataset.localized) return;
+      var d = new Date(t.getAttribute("datetime"));
+      if (isNaN(d.getTime())) return;
+      t.dataset.localized = "1";
+      t.title = t.textContent;
+      t.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+        pad(d.getHours()) + ":" + pad(d.getMinutes());
+    });
+  }
+
   function scan(root) {
-    (root.querySelectorAll ? root : document).querySelectorAll("[data-live]").forEach(connectLive);
+    root = root.querySelectorAll ? root : document;
+    root.querySelectorAll("[data-live]").forEach(connectLive);
+    localTimes(root);
+    // Before the cookie reached the server, the page named the server's zone.
+    if (zone) root.querySelectorAll("[data-zone]").forEach(function (el) {
+      if (el.tagName === "INPUT") { if (!el.dataset.zoneSet) { el.value = zone; el.dataset.zoneSet = "1"; } }
+      else el.textContent = zone;
+    });
   }
   document.addEventListener("DOMContentLoaded", function () { scan(document); });
   document.addEventListener("htmx:load", function (e) { scan(e.target.parentNode || document); });
