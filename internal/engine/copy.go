@@ -360,9 +360,13 @@ func (r *mailboxRun) sendable(ctx context.Context, plan FolderPlan, todo []*mess
 		}
 		if r.limit > 0 && m.size > r.limit {
 			tooBig = append(tooBig, store.Failure{Folder: plan.Source.Name, UID: m.uid, Subject: m.subject, Size: m.size, Pass: string(r.e.Opts.Pass),
-				ServerText: fmt.Sprintf("message of %s is larger than the limit of %s", humanBytes(m.size), humanBytes(r.limit)),
+				ServerText: fmt.Sprintf("message of %s is larger than the limit of %s", HumanBytes(m.size), HumanBytes(r.limit)),
 				Hint:       "not sent: the destination (or --max-message-size) does not accept messages this large; move it by hand, e.g. save its attachments elsewhere"})
 			continue
+		}
+		if !r.budget.take(plan.Source.Name, m.uid, m.size) {
+			r.prog.BudgetReached.Store(true)
+			continue // a smaller message may still fit
 		}
 		send = append(send, m)
 		sendBytes += m.size
@@ -1039,7 +1043,8 @@ func diffFlags(old, now string) (add, del []string) {
 	return add, del
 }
 
-func humanBytes(n int64) string {
+// HumanBytes writes a size for people: 1.5 MB.
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))

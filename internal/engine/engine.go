@@ -82,6 +82,11 @@ type Options struct {
 	// is in [DateFrom, DateTo); zero means open-ended.
 	DateFrom, DateTo time.Time
 	Conn             imapconn.Options
+	// ByteBudget bounds the message bytes this pass sends (what is left of
+	// a daily transfer limit, e.g. Gmail's); 0 means no bound. When the next
+	// message does not fit, the pass sends no more and ends "paused at the
+	// transfer limit" (Result.BudgetReached); a later pass copies the rest.
+	ByteBudget int64
 	// MaxAttempts bounds reconnections after temporary errors without progress; 0 means 8.
 	MaxAttempts int
 	// MaxBackoff caps the wait between attempts (a server hint may ask for more; it is honoured up to 15 minutes).
@@ -138,6 +143,8 @@ type Progress struct {
 	Folders      atomic.Int64
 	FoldersDone  atomic.Int64
 	Retries      atomic.Int64
+	// BudgetReached: messages were left for a later pass because of Options.ByteBudget.
+	BudgetReached atomic.Bool
 }
 
 func (p *Progress) setPhase(s string) { p.Phase.Store(s) }
@@ -159,6 +166,9 @@ type Result struct {
 	Err error
 	// Check is filled by a Verify credentials pass.
 	Check *CheckReport
+	// BudgetReached: the pass stopped sending at Options.ByteBudget; the
+	// rest waits for a later pass.
+	BudgetReached bool
 }
 
 // Engine runs jobs against a store.
@@ -172,6 +182,10 @@ func New(st store.Store, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{Store: st, Opts: opts}
 }
+
+// StatusPausedAtLimit is the status of a run that stopped sending at its
+// byte budget.
+const StatusPausedAtLimit = "paused at the transfer limit"
 
 // errTooManyErrors stops a mailbox.
 var errTooManyErrors = errors.New("too many failed messages")
@@ -207,6 +221,8 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 		res.Run.Status, res.Err = "stopped", err
 	case err != nil:
 		res.Run.Status, res.Err = "failed", err
+	case prog.BudgetReached.Load():
+		res.Run.Status, res.BudgetReached = StatusPausedAtLimit, true
 	case res.Run.Failed > 0:
 		res.Run.Status = "completed with errors"
 	default:
@@ -320,6 +336,36 @@ type mailboxRun struct {
 
 	refusalsMu sync.Mutex
 	refusals   map[string]int // folder and UID -> temporary refusals in this run
+
+	budget *byteBudget // nil: no bound
+}
+
+// byteBudget is what a pass may still send (Options.ByteBudget). A message
+// is charged once, when it is first handed to the copier; sent again after
+// a dropped connection, it is not charged twice.
+type byteBudget struct {
+	mu      sync.Mutex
+	left    int64
+	charged map[string]bool // folder and UID
+}
+
+// take charges a message to the budget, or says it does not fit.
+func (b *byteBudget) take(folder string, uid uint32, size int64) bool {
+	if b == nil {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	if b.charged[k] {
+		return true
+	}
+	if size > b.left {
+		return false
+	}
+	b.left -= size
+	b.charged[k] = true
+	return true
 }
 
 func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) error {
@@ -338,6 +384,9 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		srcNS: Namespace{Delim: first.src.Delim, Prefix: first.src.Prefix},
 		dstNS: Namespace{Delim: first.dst.Delim, Prefix: first.dst.Prefix}}
 	run.limit = e.Opts.MaxMessageSize
+	if e.Opts.ByteBudget > 0 {
+		run.budget = &byteBudget{left: e.Opts.ByteBudget, charged: map[string]bool{}}
+	}
 	if l := first.dst.AppendLimit; l > 0 && (run.limit == 0 || l < run.limit) && !e.Opts.ignoreAppendLimit {
 		run.limit = l
 	}

@@ -554,3 +554,33 @@ func TestCompareFindsMissingMessages(t *testing.T) {
 		t.Fatalf("after retry: %v %+v", err, cmp)
 	}
 }
+
+// TestByteBudgetPausesThePassAndTheNextOneGoesOn: a pass with a byte budget
+// (what is left of a daily transfer limit) sends no more than that, ends
+// paused, and later passes copy the rest: nothing lost, nothing doubled.
+func TestByteBudgetPausesThePassAndTheNextOneGoesOn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, smallCorpus(9))
+	total, n := b.corpus.TotalBytes(), int64(len(b.corpus.Messages))
+	budget := total / 3
+	var copied, bytes int64
+	for i, tc := range []struct {
+		budget int64
+		paused bool
+	}{{budget, true}, {budget, true}, {0, false}} {
+		r := b.run(t, func(o *engine.Options) { o.ByteBudget = tc.budget })
+		requireOK(t, r)
+		if r.BudgetReached != tc.paused || (r.Run.Status == engine.StatusPausedAtLimit) != tc.paused {
+			t.Fatalf("pass %d: paused %v (%s), want %v", i, r.BudgetReached, r.Run.Status, tc.paused)
+		}
+		if tc.budget > 0 && (r.Run.CopiedBytes > tc.budget || r.Run.CopiedBytes < tc.budget/2 || r.Run.Copied == 0) {
+			t.Fatalf("pass %d sent %d bytes (%d messages) on a budget of %d", i, r.Run.CopiedBytes, r.Run.Copied, tc.budget)
+		}
+		copied += r.Run.Copied
+		bytes += r.Run.CopiedBytes
+	}
+	if copied != n || bytes != total {
+		t.Fatalf("copied %d messages, %d bytes over three passes; the mailbox has %d, %d", copied, bytes, n, total)
+	}
+	b.requireExact(t)
+}

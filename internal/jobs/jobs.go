@@ -35,6 +35,17 @@ func (PassArgs) Kind() string { return "ferry_pass" }
 // waits and tries again.
 var ErrNoSlot = errors.New("the project's maximum of concurrent migrations is reached")
 
+// WaitError asks the queue to run the job again at Until (a daily transfer
+// limit reached); the wait does not count as a failed attempt.
+type WaitError struct {
+	Until  time.Time
+	Reason string
+}
+
+func (e *WaitError) Error() string {
+	return e.Reason + "; continues at " + e.Until.UTC().Format(time.RFC3339)
+}
+
 // Runner runs one pass for one item. jobID identifies the job so that a
 // copy of a finished job (rescued from a dead worker) is recognised.
 type Runner interface {
@@ -83,6 +94,10 @@ func (w *passWorker) Work(ctx context.Context, job *river.Job[PassArgs]) error {
 	err := w.runner.RunPass(ctx, job.ID, job.Args)
 	if errors.Is(err, ErrNoSlot) {
 		return river.JobSnooze(w.poll * 2)
+	}
+	var wait *WaitError
+	if errors.As(err, &wait) {
+		return river.JobSnooze(max(time.Until(wait.Until), 0))
 	}
 	if err != nil && ctx.Err() != nil {
 		// Shut down or cancelled mid-copy: the engine checkpointed; the job resumes at the next start.

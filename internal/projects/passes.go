@@ -224,6 +224,28 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if p.DoNotRetry {
 		opts.MaxAttempts = 1
 	}
+	if s.Now != nil {
+		opts.Now = s.Now // one clock for the runs and their daily limit
+	}
+	limit := transferLimit(src, dst)
+	if limit > 0 && opts.Pass != engine.PassVerify {
+		left, until, err := s.transferLeft(ctx, job, limit)
+		if err != nil {
+			return err
+		}
+		if left <= 0 {
+			it.Status = store.StatusQueued
+			if err := s.Store.UpdateItem(ctx, it); err != nil {
+				return err
+			}
+			return &jobs.WaitError{Until: until, Reason: fmt.Sprintf("the daily transfer limit of %s is used up", engine.HumanBytes(limit))}
+		}
+		opts.ByteBudget = left
+		// A message larger than a whole day's limit can never go.
+		if opts.MaxMessageSize == 0 || limit < opts.MaxMessageSize {
+			opts.MaxMessageSize = limit
+		}
+	}
 	res := engine.New(s.Store, opts).Migrate(runCtx, job, nil)
 
 	bg := context.WithoutCancel(ctx)
@@ -242,16 +264,65 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		}
 	case res.Err != nil:
 		it.Status, it.DoneJobID = store.StatusFailed, jobID
+	case res.BudgetReached:
+		it.Status = store.StatusQueued // the rest goes when the limit allows
 	default:
 		it.Status, it.DoneJobID = completedStatus(engine.Pass(args.Pass)), jobID
 	}
 	if err := s.Store.UpdateItem(bg, it); err != nil {
 		return err
 	}
+	if it.Status == store.StatusQueued && res.BudgetReached && ctx.Err() == nil {
+		_, until, err := s.transferLeft(bg, job, limit)
+		if err != nil {
+			return err
+		}
+		return &jobs.WaitError{Until: until, Reason: fmt.Sprintf("the daily transfer limit of %s is reached", engine.HumanBytes(limit))}
+	}
 	if it.Status == store.StatusQueued {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// transferLimit is the bytes a mailbox may move a day: the smaller of the
+// source's download and the destination's upload limit (Gmail's), 0 for none.
+func transferLimit(src, dst store.Endpoint) int64 {
+	limit := src.DailyDownload
+	if l := dst.DailyUpload; l > 0 && (limit == 0 || l < limit) {
+		limit = l
+	}
+	return limit
+}
+
+// transferLeft is what the mailbox may still move under a daily limit:
+// the limit less the bytes its runs copied in the last 24 hours, and when
+// the oldest of those runs leaves that window (when more may go).
+func (s *Service) transferLeft(ctx context.Context, job engine.Job, limit int64) (left int64, until time.Time, err error) {
+	now := s.now()
+	until = now.Add(time.Hour)
+	mbox, err := s.Store.Mailbox(ctx, job.Key())
+	if errors.Is(err, store.ErrNotFound) {
+		return limit, until, nil
+	}
+	if err != nil {
+		return 0, until, err
+	}
+	runs, err := s.Store.Runs(ctx, mbox)
+	if err != nil {
+		return 0, until, err
+	}
+	var used int64
+	first := true
+	for _, r := range runs {
+		if r.Started.After(now.Add(-24*time.Hour)) && r.CopiedBytes > 0 {
+			used += r.CopiedBytes
+			if first || r.Started.Add(24*time.Hour).Before(until) {
+				until, first = r.Started.Add(24*time.Hour), false
+			}
+		}
+	}
+	return limit - used, until, nil
 }
 
 func completedStatus(p engine.Pass) string {

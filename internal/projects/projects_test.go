@@ -3,6 +3,7 @@ package projects_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -331,5 +332,96 @@ func TestImportPreviewAndSkipInvalid(t *testing.T) {
 	res, err = b.svc.ImportItems(ctx, b.project.ID, "list.csv", strings.NewReader(csv), projects.ImportOptions{Apply: true, SkipInvalid: true})
 	if err != nil || res.Added != 2 {
 		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+// TestDailyTransferLimitPausesAndGoesOnTheNextDay: with a destination that
+// accepts only so many bytes a day per mailbox (Gmail's upload limit), a
+// Full pass copies up to the limit, leaves the item Queued and asks the
+// queue to come back when the oldest run of the last 24 hours leaves that
+// window; day after day the rest goes, and the copy ends exact.
+func TestDailyTransferLimitPausesAndGoesOnTheNextDay(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	ctx := context.Background()
+	total := corpus.Generate(corpus.Spec{Seed: 0, Messages: 20, Folders: 3, MaxSize: 32 << 10}).TotalBytes()
+	limit := total / 3
+	var eps []store.Endpoint
+	for i, addr := range []string{b.src.Addr, b.dst.Addr} {
+		host, port, _ := net.SplitHostPort(addr)
+		p, _ := strconv.Atoi(port)
+		in := projects.EndpointInput{CustomerID: b.project.CustomerID, Name: fmt.Sprint("limited", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true}
+		if i == 1 {
+			in.DailyUpload = limit
+		}
+		e, err := b.svc.AddEndpoint(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, e)
+	}
+	p, err := b.svc.CreateProject(ctx, projects.ProjectInput{CustomerID: b.project.CustomerID, Name: "Limited", SourceID: eps[0].ID, DestID: eps[1].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := b.users[0]
+	it, err := b.svc.AddItem(ctx, p.ID, projects.ItemInput{Source: u, Dest: u, SourcePassword: "pw-" + u, DestPassword: "pw-" + u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now()
+	svc := *b.svc // its own clock; the shared service's queue runs nothing here
+	svc.Now = func() time.Time { return day }
+	dstCount := func() int {
+		n := 0
+		for _, msgs := range testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u) {
+			n += len(msgs)
+		}
+		return n
+	}
+	days := 0
+	for ; days < 6; days++ {
+		err := svc.RunPass(ctx, int64(1000+days), jobs.PassArgs{ItemID: it.ID, Pass: "full"})
+		got, _ := b.st.Item(ctx, it.ID)
+		if err == nil {
+			if got.Status != store.StatusCompleted {
+				t.Fatalf("day %d: finished with status %s", days, got.Status)
+			}
+			break
+		}
+		var wait *jobs.WaitError
+		if !errors.As(err, &wait) || got.Status != store.StatusQueued {
+			t.Fatalf("day %d: %v, item %s", days, err, got.Status)
+		}
+		if d := wait.Until.Sub(day); d < 23*time.Hour || d > 24*time.Hour+time.Minute {
+			t.Fatalf("day %d: comes back in %v, want about 24 h", days, d)
+		}
+		// The same day again: nothing more goes.
+		before := dstCount()
+		if err := svc.RunPass(ctx, int64(2000+days), jobs.PassArgs{ItemID: it.ID, Pass: "full"}); !errors.As(err, &wait) {
+			t.Fatalf("day %d, again: %v", days, err)
+		}
+		if after := dstCount(); after != before {
+			t.Fatalf("day %d: a second pass on the same day copied %d more", days, after-before)
+		}
+		day = day.Add(25 * time.Hour)
+	}
+	t.Logf("the mailbox took %d days at %d bytes a day (%d in all)", days+1, limit, total)
+	if days < 2 {
+		t.Fatalf("done after %d days; a third of the mailbox a day should take three", days+1)
+	}
+	d, _ := b.svc.Item(ctx, it.ID)
+	var bytes int64
+	for _, r := range d.History {
+		bytes += r.CopiedBytes
+		if r.CopiedBytes > limit {
+			t.Fatalf("a run copied %d bytes; the daily limit is %d", r.CopiedBytes, limit)
+		}
+	}
+	if bytes != total {
+		t.Fatalf("copied %d bytes in all, the mailbox has %d", bytes, total)
+	}
+	if diff := testimap.TakeSnapshot(t, b.src.Addr, u, "pw-"+u).Diff(testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u)); diff != "" {
+		t.Fatalf("destination differs:\n%s", diff)
 	}
 }
