@@ -113,7 +113,7 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 		rep.Warnings = append(rep.Warnings, "the destination login may not insert messages into INBOX (rights "+r+")")
 	}
 	if lim := rep.Dest.AppendLimit; lim > 0 {
-		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the destination accepts messages up to %s; larger ones will be reported, not copied", humanBytes(lim)))
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the destination accepts messages up to %s; larger ones will be reported, not copied", HumanBytes(lim)))
 	}
 	return rep, nil
 }
@@ -195,7 +195,7 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 			for _, m := range missing {
 				d.MissingN++
 				if len(d.Missing) < 20 {
-					d.Missing = append(d.Missing, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, humanBytes(m.size)))
+					d.Missing = append(d.Missing, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, HumanBytes(m.size)))
 				}
 			}
 		}
@@ -205,7 +205,7 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 			for _, m := range ds[min(matched, len(ds)):] {
 				d.Extra++
 				if len(d.ExtraList) < 20 {
-					d.ExtraList = append(d.ExtraList, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, humanBytes(m.size)))
+					d.ExtraList = append(d.ExtraList, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, HumanBytes(m.size)))
 				}
 			}
 		}
