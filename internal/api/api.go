@@ -126,6 +126,7 @@ var routes = []route{
 	{"POST", "/api/v1/tasks/{id}/time", auth.ActionLogTime, (*server).logTime},
 	{"GET", "/api/v1/tasks/{id}/history", auth.ActionReadTaskHistory, (*server).taskHistory},
 	{"POST", "/api/v1/engagements/{id}/people", auth.ActionAssign, (*server).assign},
+	{"DELETE", "/api/v1/engagements/{id}/people", auth.ActionAssign, (*server).unassign},
 	{"GET", "/api/v1/people/{person}/tasks", auth.ActionListPersonTasks, (*server).personTasks},
 	{"GET", "/api/v1/engagements/{id}/gates", auth.ActionReadGates, (*server).gates},
 	{"POST", "/api/v1/engagements/{id}/phases/{phase}/exit", auth.ActionExitPhase, (*server).exitPhase},

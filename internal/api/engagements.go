@@ -350,6 +350,23 @@ func (s *server) assign(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
 }
 
+// unassign takes a person off a role: DELETE .../people?role=frp&person=pat@partner.com.
+func (s *server) unassign(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if err := s.eng.Unassign(r.Context(), e.ID, q.Get("role"), q.Get("person")); err != nil {
+		return err
+	}
+	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
+}
+
 // personTasks lists the tasks of a person's roles across engagements, of
 // the customers the principal may see.
 func (s *server) personTasks(w http.ResponseWriter, r *http.Request) error {

@@ -201,6 +201,25 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 	if mine.Tasks == nil || len(mine.Tasks) != 0 {
 		t.Fatalf("nobody's tasks: %+v", mine.Tasks)
 	}
+
+	// Taking people off roles: what to fix when they do not hold it, then gone.
+	people0 := fmt.Sprintf("/api/v1/engagements/%d/people", d.ID)
+	for _, tc := range []struct{ query, field, words string }{
+		{"?role=ftm&person=pat@partner.com", "role", "they hold frp"},
+		{"?role=frp&person=nobody@x", "person", "holds no role"},
+		{"?role=frp&person=", "person", "who leaves"},
+	} {
+		code, b = e.call("DELETE", people0+tc.query, nil)
+		wantError(t, code, b, 400, tc.field, tc.words)
+	}
+	e.must("DELETE", people0+"?role=frp&person=pat@partner.com", nil, 200, &people)
+	if len(people.People) != 0 {
+		t.Fatalf("still there: %+v", people)
+	}
+	e.must("GET", "/api/v1/people/pat@partner.com/tasks", nil, 200, &mine)
+	if len(mine.Tasks) != 0 {
+		t.Fatalf("the partner left the role but still has %d tasks", len(mine.Tasks))
+	}
 }
 
 // completePhase sets every task of a phase Complete (mandatory) or Not Required.

@@ -299,7 +299,7 @@ func newEngagementCmd() *cobra.Command {
 	cmd := groupCmd("engagement", "Create and run onboarding engagements: scope, people, gates, progress, reports")
 	m.register(cmd)
 	cmd.AddCommand(engagementCreateCmd(&m), engagementListCmd(&m), engagementShowCmd(&m), engagementScopeCmd(&m),
-		engagementEligibilityCmd(&m), engagementAssignCmd(&m), engagementGatesCmd(&m), engagementExitCmd(&m),
+		engagementEligibilityCmd(&m), engagementAssignCmd(&m), engagementUnassignCmd(&m), engagementGatesCmd(&m), engagementExitCmd(&m),
 		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m))
 	return cmd
 }
@@ -619,27 +619,40 @@ func engagementEligibilityCmd(m *engageFlags) *cobra.Command {
 	return cmd
 }
 
-func engagementAssignCmd(m *engageFlags) *cobra.Command {
+func engagementAssignCmd(m *engageFlags) *cobra.Command { return engagementRoleCmd(m, false) }
+
+func engagementUnassignCmd(m *engageFlags) *cobra.Command { return engagementRoleCmd(m, true) }
+
+// engagementRoleCmd puts a person in a role, or (leave) takes them off it.
+func engagementRoleCmd(m *engageFlags, leave bool) *cobra.Command {
 	var role, person string
+	use, short, who := "assign", "Put a person in one of the playbook's roles", "who takes the role"
+	if leave {
+		use, short, who = "unassign", "Take a person off a role (the role's tasks stay)", "who leaves the role"
+	}
 	cmd := &cobra.Command{
-		Use:   "assign ID --role ROLE --person PERSON",
-		Short: "Put a person in one of the playbook's roles",
+		Use:   use + " ID --role ROLE --person PERSON",
+		Short: short,
 		Args:  engagementArg(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needText("--role", role, "which role, e.g. ftm, engineer, frp"); err != nil {
 				return err
 			}
-			if err := needText("--person", person, "who takes the role"); err != nil {
+			if err := needText("--person", person, who); err != nil {
 				return err
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
 				id := mustID(args[0])
-				if err := a.Engagements.Assign(ctx, id, role, person); err != nil {
+				change, said := a.Engagements.Assign, "%s is %s of engagement %d\n"
+				if leave {
+					change, said = a.Engagements.Unassign, "%s is no longer %s of engagement %d\n"
+				}
+				if err := change(ctx, id, role, person); err != nil {
 					return err
 				}
 				out := store.Assignment{EngagementID: id, Role: role, Person: strings.TrimSpace(person)}
 				return m.out(cmd, out, func(w io.Writer) {
-					fmt.Fprintf(w, "%s is %s of engagement %d\n", out.Person, role, id)
+					fmt.Fprintf(w, said, out.Person, role, id)
 				})
 			})
 		},

@@ -145,6 +145,14 @@ func TestEngagementLifecycle(t *testing.T) {
 		t.Errorf("override by a non-FTM: %s", errOut)
 	}
 	e.ok("engagement", "override", "--customer", cust, "--as", "Fiona", "--reason", "customer deadline")
+	// Someone leaves a role: gone from the engagement's people.
+	e.ok("engagement", "assign", eng, "--role", "engineer", "--person", "Zed")
+	if out := e.ok("engagement", "unassign", eng, "--role", "engineer", "--person", "Zed"); !strings.Contains(out, "Zed is no longer engineer") {
+		t.Errorf("unassign said: %s", out)
+	}
+	if out := e.ok("engagement", "show", eng); strings.Contains(out, "Zed") || !strings.Contains(out, "Eve") {
+		t.Errorf("people after Zed left: %s", out)
+	}
 	e.ok("pass", "start", "--project", id(f.project), "--pass", "full", "--all")
 
 	// A phase exit is refused naming the tasks in the way, then allowed.
@@ -271,6 +279,8 @@ func TestEngagementLifecycle(t *testing.T) {
 		{[]string{"engagement", "show", "999"}, "engagement 999 does not exist"},
 		{[]string{"engagement", "show", "abc"}, "engagement ID"},
 		{[]string{"engagement", "assign", eng, "--role", "wizard", "--person", "P"}, "--role"},
+		{[]string{"engagement", "unassign", eng, "--role", "frp", "--person", "Nobody"}, "holds no role"},
+		{[]string{"engagement", "unassign", eng, "--role", "ftm"}, "--person"},
 		{[]string{"engagement", "exit", eng, "--phase", "Teardown", "--as", "Fiona"}, "--phase"},
 		{[]string{"engagement", "exit", eng, "--phase", "Enable"}, "--as"},
 		{[]string{"engagement", "report", eng, "--format", "pdf"}, "--format"},

@@ -349,6 +349,35 @@ func (s *Service) Assign(ctx context.Context, engagementID int64, role, person s
 	return s.Store.Assign(ctx, store.Assignment{EngagementID: engagementID, Role: role, Person: strings.TrimSpace(person)})
 }
 
+// Unassign takes a person off a role on an engagement: the role's tasks stay
+// and go to whoever else holds the role.
+func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person string) error {
+	if _, err := s.Store.Engagement(ctx, engagementID); err != nil {
+		return err
+	}
+	person = strings.TrimSpace(person)
+	if person == "" {
+		return invalid("person", "say who leaves the role")
+	}
+	as, err := s.Store.Assignments(ctx, engagementID)
+	if err != nil {
+		return err
+	}
+	var holds []string
+	for _, a := range as {
+		if a.Person == person {
+			if a.Role == role {
+				return s.Store.Unassign(ctx, a)
+			}
+			holds = append(holds, a.Role)
+		}
+	}
+	if len(holds) > 0 {
+		return invalid("role", "%s does not hold the role %q on this engagement; they hold %s", person, role, strings.Join(holds, ", "))
+	}
+	return invalid("person", "%s holds no role on this engagement", person)
+}
+
 // MyTasks lists the tasks of a person's roles, across engagements.
 func (s *Service) MyTasks(ctx context.Context, person string) ([]store.EngagementTask, error) {
 	as, err := s.Store.AssignmentsOf(ctx, person)

@@ -30,6 +30,7 @@ func init() {
 		route{Pattern: "POST /engagements/{id}/issues", Action: auth.ActionReportIssue, Handle: (*server).reportIssue},
 		route{Pattern: "POST /engagements/{id}/events", Action: auth.ActionScheduleEvent, Handle: (*server).scheduleEvent},
 		route{Pattern: "POST /engagements/{id}/people", Action: auth.ActionAssign, Handle: (*server).assignPerson},
+		route{Pattern: "POST /engagements/{id}/people/remove", Action: auth.ActionAssign, Handle: (*server).unassignPerson},
 		route{Pattern: "POST /engagements/{id}/migration-gate/override", Action: auth.ActionOverrideGate, Handle: (*server).overrideGate},
 		route{Pattern: "GET /tasks/{id}/edit", Action: auth.ActionUpdateTask, Handle: (*server).editTask},
 		route{Pattern: "POST /tasks/{id}", Action: auth.ActionUpdateTask, Handle: (*server).updateTask},
@@ -494,6 +495,15 @@ func (s *server) assignPerson(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = s.Engagements.Assign(r.Context(), e.ID, r.PostFormValue("role"), r.PostFormValue("person"))
+	return s.formDone(w, r, e, "people", err)
+}
+
+func (s *server) unassignPerson(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	err = s.Engagements.Unassign(r.Context(), e.ID, r.PostFormValue("role"), r.PostFormValue("person"))
 	return s.formDone(w, r, e, "people", err)
 }
 

@@ -486,7 +486,10 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 			"time_zone": {"Europe/Berlin"}}, http.StatusSeeOther, "2026-12-05 18:00"},
 		{"event in an unknown zone", base + "/events", url.Values{"kind": {"wave"}, "title": {"W"}, "starts": {"2026-12-05T18:00"}, "ends": {"2026-12-05T23:00"},
 			"time_zone": {"Mars/Olympus"}}, http.StatusBadRequest, "not a time zone"},
-		{"assign", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia"}}, http.StatusSeeOther, `<span class="badge">Mia</span>`},
+		{"assign", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia"}}, http.StatusSeeOther, `<span class="badge">Mia`},
+		{"assign one to leave", base + "/people", url.Values{"role": {"mvm"}, "person": {"Lee"}}, http.StatusSeeOther, `aria-label="Remove Lee from`},
+		{"remove from a role not held", base + "/people/remove", url.Values{"role": {"ftm"}, "person": {"Lee"}}, http.StatusBadRequest, "they hold mvm"},
+		{"remove", base + "/people/remove", url.Values{"role": {"mvm"}, "person": {"Lee"}}, http.StatusSeeOther, `<span class="badge">Mia`},
 		{"assign to no role", base + "/people", url.Values{"role": {"boss"}, "person": {"Mia"}}, http.StatusBadRequest, "unknown role"},
 		{"override as nobody's manager", base + "/migration-gate/override", url.Values{"as": {"Mia"}, "reason": {"pilot"}}, http.StatusBadRequest,
 			"only a FastTrack Manager may override"},
@@ -507,6 +510,9 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 		if !strings.Contains(body, st.shows) {
 			t.Errorf("%s: the page does not show %q", st.name, st.shows)
 		}
+	}
+	if page := f.partner.get(base).body; strings.Contains(page, `<span class="badge">Lee`) {
+		t.Error("Lee still shows in a role after being removed")
 	}
 	// Resolving the item takes it out of gate 1700's way.
 	items, _ := f.tp.app.Store.ChecklistItems(context.Background(), f.eng.ID)
