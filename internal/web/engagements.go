@@ -21,6 +21,8 @@ func init() {
 		route{Pattern: "GET /customers/{id}/engagements/new", Action: auth.ActionCreateEngagement, Handle: (*server).newEngagement},
 		route{Pattern: "POST /customers/{id}/engagements", Action: auth.ActionCreateEngagement, Handle: (*server).createEngagement},
 		route{Pattern: "GET /engagements/{id}", Action: auth.ActionReadEngagement, Handle: (*server).engagement},
+		route{Pattern: "GET /engagements/{id}/scope", Action: auth.ActionChangeScope, Handle: (*server).scopeForm},
+		route{Pattern: "POST /engagements/{id}/scope", Action: auth.ActionChangeScope, Handle: (*server).changeScope},
 		route{Pattern: "GET /engagements/{id}/tasks", Action: auth.ActionListTasks, Handle: (*server).engagementTasks},
 		route{Pattern: "GET /engagements/{id}/gates", Action: auth.ActionReadGates, Handle: (*server).engagementGates},
 		route{Pattern: "GET /engagements/{id}/progress", Action: auth.ActionReadProgress, Handle: (*server).engagementProgress},
@@ -115,6 +117,7 @@ func (s *server) loadTask(r *http.Request) (store.EngagementTask, store.Engageme
 
 type engagementForm struct {
 	Customer  store.Customer
+	Scope     *store.Engagement // changing this engagement's scope, not creating one
 	Playbook  *playbook.Playbook
 	In        engagements.Input
 	Seats     string
@@ -135,9 +138,77 @@ func (s *server) renderEngagementForm(w http.ResponseWriter, r *http.Request, st
 	d.Playbook = s.Engagements.Playbook
 	d.Threshold = map[string]int{"onboarding": engagements.OnboardingSeats, "migration": engagements.DataMigrationSeats,
 		"enterprise": engagements.EnterpriseSeats}
-	v := newView(r, "New engagement", "customers", d)
-	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {"New engagement", ""}}
+	title := "New engagement"
+	if d.Scope != nil {
+		title = "Change scope"
+	}
+	v := newView(r, title, "customers", d)
+	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}}
+	if d.Scope != nil {
+		v.Crumbs = append(v.Crumbs, crumb{d.Scope.Name, "/engagements/" + itoa(d.Scope.ID)})
+	}
+	v.Crumbs = append(v.Crumbs, crumb{title, ""})
 	return s.render(w, r, status, "engagement_new.html", v)
+}
+
+// readEngagementForm reads the scope fields (and the name) of the form.
+func readEngagementForm(r *http.Request, d *engagementForm) error {
+	if err := r.ParseForm(); err != nil {
+		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
+	}
+	d.Seats = r.PostFormValue("seats")
+	d.In = engagements.Input{CustomerID: d.Customer.ID, Name: r.PostFormValue("name"), Services: r.PostForm["services"], Workloads: r.PostForm["workloads"],
+		Hybrid: r.PostFormValue("hybrid") != "", EnterpriseException: strings.TrimSpace(r.PostFormValue("enterprise_exception"))}
+	seats, err := strconv.Atoi(strings.TrimSpace(d.Seats))
+	if err != nil || seats < 0 {
+		d.Error, d.Field = "write the number of licensed seats, e.g. 600", "seats"
+		return nil
+	}
+	d.In.Seats = seats
+	return nil
+}
+
+// scopeForm shows the engagement's scope in the engagement form.
+func (s *server) scopeForm(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.Store.Customer(r.Context(), e.CustomerID)
+	if err != nil {
+		return err
+	}
+	d := &engagementForm{Customer: c, Scope: &e, Seats: strconv.Itoa(e.Seats),
+		In: engagements.Input{Seats: e.Seats, Services: e.Services, Workloads: e.Workloads, Hybrid: e.Hybrid, EnterpriseException: e.EnterpriseException}}
+	return s.renderEngagementForm(w, r, http.StatusOK, d)
+}
+
+func (s *server) changeScope(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	c, err := s.Store.Customer(r.Context(), e.CustomerID)
+	if err != nil {
+		return err
+	}
+	d := &engagementForm{Customer: c, Scope: &e}
+	if err := readEngagementForm(r, d); err != nil {
+		return err
+	}
+	if d.Error == "" {
+		var added, retired int
+		added, retired, err = s.Engagements.ChangeScope(r.Context(), e.ID, d.In, principal(r).Name)
+		var ie *engagements.InvalidError
+		if errors.As(err, &ie) {
+			d.Error, d.Field = ie.Msg, ie.Field
+		} else if err != nil {
+			return err
+		} else {
+			return redirect(w, r, fmt.Sprintf("/engagements/%d?added=%d&retired=%d", e.ID, added, retired))
+		}
+	}
+	return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
 }
 
 func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error {
@@ -145,18 +216,13 @@ func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if err := r.ParseForm(); err != nil {
-		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
+	d := &engagementForm{Customer: c}
+	if err := readEngagementForm(r, d); err != nil {
+		return err
 	}
-	d := &engagementForm{Customer: c, Seats: r.PostFormValue("seats")}
-	d.In = engagements.Input{CustomerID: c.ID, Name: r.PostFormValue("name"), Services: r.PostForm["services"], Workloads: r.PostForm["workloads"],
-		Hybrid: r.PostFormValue("hybrid") != "", EnterpriseException: strings.TrimSpace(r.PostFormValue("enterprise_exception"))}
-	seats, err := strconv.Atoi(strings.TrimSpace(d.Seats))
-	if err != nil || seats < 0 {
-		d.Error, d.Field = "write the number of licensed seats, e.g. 600", "seats"
+	if d.Error != "" {
 		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
 	}
-	d.In.Seats = seats
 	e, _, err := s.Engagements.Create(r.Context(), d.In)
 	var ie *engagements.InvalidError
 	if errors.As(err, &ie) {
@@ -358,6 +424,11 @@ func (s *server) renderEngagement(w http.ResponseWriter, r *http.Request, status
 	}
 	d.Err = fe
 	v := newView(r, e.Name, "customers", d)
+	q := r.URL.Query()
+	if added, err := strconv.Atoi(q.Get("added")); err == nil {
+		retired, _ := strconv.Atoi(q.Get("retired"))
+		v.Flash = fmt.Sprintf("Scope changed: %d task(s) added, %d retired.", added, retired)
+	}
 	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(e.CustomerID)}, {e.Name, ""}}
 	return s.render(w, r, status, "engagement.html", v)
 }

@@ -532,3 +532,69 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 		t.Error("a resolved item still blocks gate 1700")
 	}
 }
+
+// TestChangeScopeInThePortal: the engagement's scope form starts from its
+// scope; a bad number is refused next to the field; dropping a workload
+// retires its tasks, adding it back brings them back, and the page says so.
+func TestChangeScopeInThePortal(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	base := "/engagements/" + itoa(f.eng.ID)
+	if page := f.partner.get(base); !strings.Contains(page.body, `href="`+base+`/scope"`) {
+		t.Fatal("no Change scope link on the engagement page")
+	}
+	form := f.partner.get(base + "/scope")
+	if form.status != http.StatusOK || !strings.Contains(form.body, "Change the scope of Contoso onboarding") ||
+		!strings.Contains(form.body, `value="800"`) || !regexp.MustCompile(`value="imap" checked`).MatchString(form.body) {
+		t.Fatalf("scope form: %d %.2000s", form.status, form.body)
+	}
+	active := func() int {
+		tasks, _ := f.tp.app.Store.EngagementTasks(context.Background(), f.eng.ID)
+		n := 0
+		for _, tk := range tasks {
+			if !tk.Retired {
+				n++
+			}
+		}
+		return n
+	}
+	before := active()
+	steps := []struct {
+		name      string
+		form      url.Values
+		want      int
+		shows     string
+		fewer     bool
+		sameAsNow bool
+	}{
+		{"seats not a number", url.Values{"seats": {"many"}, "services": {"exchange", "teams"}}, http.StatusBadRequest, "number of licensed seats", false, true},
+		{"below the onboarding minimum", url.Values{"seats": {"10"}, "services": {"exchange", "teams"}}, http.StatusBadRequest, "seats", false, true},
+		{"drop the workload", url.Values{"seats": {"800"}, "services": {"exchange", "teams"}}, http.StatusSeeOther, "Scope changed: 0 task(s) added", true, false},
+		{"add it back", url.Values{"seats": {"800"}, "services": {"exchange", "teams"}, "workloads": {"imap"}}, http.StatusSeeOther, "retired.", false, true},
+	}
+	for _, st := range steps {
+		res := f.partner.post(base+"/scope", st.form)
+		if res.status != st.want {
+			t.Fatalf("%s: %d %.1000s", st.name, res.status, res.body)
+		}
+		body := res.body
+		if st.want == http.StatusSeeOther {
+			body = f.partner.get(res.header.Get("Location")).body
+		}
+		if !strings.Contains(body, st.shows) {
+			t.Errorf("%s: the page does not show %q", st.name, st.shows)
+		}
+		if n := active(); st.fewer && n >= before || st.sameAsNow && n != before {
+			t.Errorf("%s: %d tasks apply, %d before", st.name, n, before)
+		}
+	}
+	// A customer technical lead may not change the scope.
+	f.tp.user("lead@contoso.example", auth.CustomerTechnicalLead, f.own.ID)
+	lead := f.tp.signedIn("lead@contoso.example")
+	if page := lead.get(base); strings.Contains(page.body, base+"/scope") {
+		t.Error("a technical lead sees Change scope")
+	}
+	if res := lead.post(base+"/scope", url.Values{"seats": {"800"}, "services": {"exchange"}}); res.status != http.StatusForbidden {
+		t.Errorf("a technical lead changed the scope: %d", res.status)
+	}
+}
