@@ -511,7 +511,7 @@ func issueReportCmd(m *engageFlags) *cobra.Command {
 		migrated   string
 	)
 	cmd := &cobra.Command{
-		Use:   "report --engagement ID --mailbox M --migrated-at RFC3339 --description D [--owner O]",
+		Use:   "report --engagement ID --mailbox M --description D [--migrated-at RFC3339] [--owner O]",
 		Short: "Report a post-migration issue; it is late after five business days",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -524,14 +524,13 @@ func issueReportCmd(m *engageFlags) *cobra.Command {
 			if err := needText("--description", in.Description, "what is wrong"); err != nil {
 				return err
 			}
-			if err := needText("--migrated-at", migrated, "when the mailbox was migrated (its Full pass), e.g. 2026-12-05T18:00:00+01:00"); err != nil {
-				return err
+			if migrated != "" { // else: the mailbox's last Full pass in the customer's projects
+				t, err := time.Parse(time.RFC3339, migrated)
+				if err != nil {
+					return usageErr("--migrated-at: %q is not a time; write it as RFC 3339, e.g. 2026-12-05T18:00:00+01:00 or 2026-12-05T17:00:00Z", migrated)
+				}
+				in.MigratedAt = t
 			}
-			t, err := time.Parse(time.RFC3339, migrated)
-			if err != nil {
-				return usageErr("--migrated-at: %q is not a time; write it as RFC 3339, e.g. 2026-12-05T18:00:00+01:00 or 2026-12-05T17:00:00Z", migrated)
-			}
-			in.MigratedAt = t
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
 				p, err := a.Engagements.ReportIssue(ctx, engagement, in)
 				if err != nil {
@@ -546,7 +545,7 @@ func issueReportCmd(m *engageFlags) *cobra.Command {
 	fl := cmd.Flags()
 	fl.Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
 	fl.StringVar(&in.Mailbox, "mailbox", "", "the `MAILBOX`")
-	fl.StringVar(&migrated, "migrated-at", "", "when the mailbox was migrated (`TIME`, RFC 3339)")
+	fl.StringVar(&migrated, "migrated-at", "", "when the mailbox was migrated (`TIME`, RFC 3339); default: the end of its last completed Full pass in the customer's projects")
 	fl.StringVar(&in.Description, "description", "", "what is wrong (`TEXT`)")
 	fl.StringVar(&in.Owner, "owner", "", "who looks into it (`OWNER`)")
 	return cmd

@@ -303,6 +303,7 @@ func TestEngagementLifecycle(t *testing.T) {
 		{[]string{"checklist", "update", "999", "--engagement", eng, "--state", "resolved"}, "no checklist item 999"},
 		{[]string{"issue", "report", "--engagement", eng, "--mailbox", "a@b.c", "--description", "d", "--migrated-at", "yesterday"}, "--migrated-at"},
 		{[]string{"issue", "report", "--engagement", eng, "--description", "d", "--migrated-at", "2026-01-01T00:00:00Z"}, "--mailbox"},
+		{[]string{"issue", "report", "--engagement", eng, "--mailbox", "nobody@b.c", "--description", "d"}, "no completed Full pass for nobody@b.c"},
 		{[]string{"event", "add", "--engagement", eng, "--kind", "party", "--title", "T", "--starts", "2026-12-05 18:00", "--ends", "2026-12-05 19:00", "--time-zone", "UTC"}, "--kind"},
 		{[]string{"event", "add", "--engagement", eng, "--kind", "wave", "--title", "T", "--starts", "tomorrow", "--ends", "2026-12-05 19:00", "--time-zone", "UTC"}, "--starts"},
 		{[]string{"event", "add", "--engagement", eng, "--kind", "wave", "--title", "T", "--starts", "2026-12-05 18:00", "--ends", "2026-12-05 17:00", "--time-zone", "UTC"}, "--ends"},

@@ -2,6 +2,7 @@ package engagements_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -322,5 +323,88 @@ func TestPostMigrationWindowAndEvents(t *testing.T) {
 	p, _ := b.svc.Progress(ctx, e.ID)
 	if p.Overall.Tasks == 0 || len(p.ByPhase) != 5 || len(p.ByRole) == 0 {
 		t.Fatalf("progress %+v", p)
+	}
+}
+
+// TestIssueTakesTheMigrationTimeFromTheProject: without migrated_at, a
+// post-migration issue takes the end of the mailbox's last completed Full
+// pass in the customer's projects (source or destination address, any
+// case); a given time wins; a mailbox without one is a clear error.
+func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	var eps []store.Endpoint
+	for _, name := range []string{"old", "new"} {
+		ep := store.Endpoint{CustomerID: b.customer.ID, Name: name, Type: "imap", Host: name + ".northwind.com", Port: 993, Security: "tls"}
+		if err := b.st.CreateEndpoint(ctx, &ep); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+	}
+	p := store.Project{CustomerID: b.customer.ID, Name: "Mail", Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50}
+	if err := b.st.CreateProject(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
+	items := []*store.Item{
+		{ProjectID: p.ID, Source: "ann@northwind.com", Dest: "ann@northwind.onmicrosoft.com", Status: store.StatusCompleted},
+		{ProjectID: p.ID, Source: "bob@northwind.com", Dest: "bob@northwind.onmicrosoft.com", Status: store.StatusCompletedPrestage},
+	}
+	if err := b.st.CreateItems(ctx, items); err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items {
+		mbox, err := b.st.Mailbox(ctx, store.MailboxKey{Source: "imaps://" + it.Source, Destination: "imaps://" + it.Dest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.MailboxID = mbox
+		if err := b.st.UpdateItem(ctx, *it); err != nil {
+			t.Fatal(err)
+		}
+		runs := []store.Run{{Pass: "prestage", Started: fullEnd.Add(-72 * time.Hour), Ended: fullEnd.Add(-71 * time.Hour), Status: "completed"}}
+		if i == 0 {
+			runs = append(runs,
+				store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour), Ended: fullEnd, Status: "completed with errors"},
+				store.Run{Pass: "full", Started: fullEnd.Add(time.Hour), Ended: fullEnd.Add(2 * time.Hour), Status: "failed"})
+		}
+		for _, r := range runs {
+			if err := b.st.StartRun(ctx, mbox, &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.st.FinishRun(ctx, mbox, &r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	given := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, mailbox string
+		given         time.Time
+		want          time.Time
+		err           string
+	}{
+		{"by source address", "ann@northwind.com", time.Time{}, fullEnd, ""},
+		{"by destination address, other case", "Ann@Northwind.onmicrosoft.com", time.Time{}, fullEnd, ""},
+		{"a given time wins", "ann@northwind.com", given, given, ""},
+		{"only a Pre-stage", "bob@northwind.com", time.Time{}, time.Time{}, "no completed Full pass for bob@northwind.com"},
+		{"not in any project", "zoe@northwind.com", time.Time{}, time.Time{}, "give the time the mailbox was migrated"},
+		{"a substring is not the mailbox", "ann@northwind", time.Time{}, time.Time{}, "no completed Full pass"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := b.svc.ReportIssue(ctx, e.ID, engagements.IssueInput{Mailbox: tc.mailbox, MigratedAt: tc.given, Description: "calendar missing"})
+			if tc.err != "" {
+				var ie *engagements.InvalidError
+				if !errors.As(err, &ie) || ie.Field != "migrated_at" || !strings.Contains(ie.Msg, tc.err) {
+					t.Fatalf("%v, want an error on migrated_at saying %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !got.MigratedAt.Equal(tc.want) || !got.Deadline.Equal(engagements.AddBusinessDays(tc.want, engagements.ReportWindowDays)) {
+				t.Fatalf("%+v %v, want migrated at %v", got, err, tc.want)
+			}
+		})
 	}
 }

@@ -286,20 +286,60 @@ type IssueInput struct {
 // ReportIssue records an issue with its reporting window: five business days
 // after the mailbox's migration; a later report is flagged late.
 func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (store.PostMigrationIssue, error) {
-	if _, err := s.Store.Engagement(ctx, id); err != nil {
-		return store.PostMigrationIssue{}, err
-	}
 	if strings.TrimSpace(in.Mailbox) == "" || strings.TrimSpace(in.Description) == "" {
 		return store.PostMigrationIssue{}, invalid("mailbox", "say which mailbox and what is wrong")
 	}
+	e, err := s.Store.Engagement(ctx, id)
+	if err != nil {
+		return store.PostMigrationIssue{}, err
+	}
 	if in.MigratedAt.IsZero() {
-		return store.PostMigrationIssue{}, invalid("migrated_at", "give the time the mailbox was migrated (its Full pass), to compute the reporting window")
+		at, err := s.migratedAt(ctx, e.CustomerID, strings.TrimSpace(in.Mailbox))
+		if err != nil {
+			return store.PostMigrationIssue{}, err
+		}
+		if at.IsZero() {
+			return store.PostMigrationIssue{}, invalid("migrated_at", "Ferry found no completed Full pass for %s in this customer's migration projects; give the time the mailbox was migrated, to compute the reporting window", in.Mailbox)
+		}
+		in.MigratedAt = at
 	}
 	now := s.now()
 	p := store.PostMigrationIssue{EngagementID: id, Mailbox: in.Mailbox, MigratedAt: in.MigratedAt, ReportedAt: now,
 		Deadline: AddBusinessDays(in.MigratedAt, ReportWindowDays), Owner: in.Owner, Status: "open", Description: in.Description}
 	p.Late = now.After(p.Deadline)
 	return p, s.Store.SavePostMigrationIssue(ctx, &p)
+}
+
+// migratedAt is when the mailbox's last completed Full pass ended, in any
+// of the customer's migration projects (the mailbox as source or
+// destination, in any case); zero when there is none.
+func (s *Service) migratedAt(ctx context.Context, customerID int64, mailbox string) (time.Time, error) {
+	var at time.Time
+	projects, err := s.Store.ProjectsOf(ctx, customerID)
+	if err != nil {
+		return at, err
+	}
+	for _, p := range projects {
+		items, _, err := s.Store.Items(ctx, p.ID, store.ItemFilter{Search: mailbox})
+		if err != nil {
+			return at, err
+		}
+		for _, it := range items {
+			if it.MailboxID == 0 || !strings.EqualFold(it.Source, mailbox) && !strings.EqualFold(it.Dest, mailbox) {
+				continue
+			}
+			runs, err := s.Store.Runs(ctx, it.MailboxID)
+			if err != nil {
+				return at, err
+			}
+			for _, r := range runs {
+				if r.Pass == "full" && strings.HasPrefix(r.Status, "completed") && r.Ended.After(at) {
+					at = r.Ended
+				}
+			}
+		}
+	}
+	return at, nil
 }
 
 var eventKinds = []string{"migration-window", "wave", "go-no-go", "meeting"}
