@@ -58,6 +58,15 @@ type Failure struct {
 	At         time.Time
 }
 
+// FolderProgress is what one folder of a mailbox holds so far.
+type FolderProgress struct {
+	Source      string `json:"source"`
+	Dest        string `json:"destination"`
+	Copied      int64  `json:"copied"`
+	CopiedBytes int64  `json:"copied_bytes"`
+	Failed      int64  `json:"failed"`
+}
+
 // Run is the statistics of one pass over one mailbox.
 type Run struct {
 	ID           int64
@@ -128,6 +137,9 @@ type Store interface {
 	StartRun(ctx context.Context, mailbox int64, run *Run) error
 	FinishRun(ctx context.Context, mailbox int64, run *Run) error
 	Runs(ctx context.Context, mailbox int64) ([]Run, error)
+	// FolderProgress lists a mailbox's folders with what is copied and
+	// failed in each, by source folder name.
+	FolderProgress(ctx context.Context, mailbox int64) ([]FolderProgress, error)
 
 	Projects
 	Engagements

@@ -13,11 +13,12 @@ func init() {
 	addRoutes(route{Pattern: "GET /items/{id}", Action: auth.ActionReadItem, Handle: (*server).item})
 }
 
-// folderSummary is one folder's failed messages.
+// folderSummary is one folder: what is copied and what is not.
 type folderSummary struct {
-	Folder string
-	Errors int
-	Bytes  int64
+	Folder, Dest        string
+	Copied, CopiedBytes int64
+	Errors              int
+	Bytes               int64 // of the messages not copied
 }
 
 type itemData struct {
@@ -25,6 +26,7 @@ type itemData struct {
 	Project  store.Project
 	Item     *projects.ItemDetail
 	Folders  []folderSummary
+	Folder   folderSummary // the folders' totals
 	Mailbox  []store.Failure // failures of the whole mailbox (UID 0)
 	Messages []store.Failure
 	Totals   struct {
@@ -57,6 +59,15 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	byFolder := map[string]*folderSummary{}
+	if it.MailboxID != 0 {
+		progress, err := s.Store.FolderProgress(ctx, it.MailboxID)
+		if err != nil {
+			return err
+		}
+		for _, f := range progress {
+			byFolder[f.Source] = &folderSummary{Folder: f.Source, Dest: f.Dest, Copied: f.Copied, CopiedBytes: f.CopiedBytes}
+		}
+	}
 	for _, f := range d.Item.Failures {
 		if f.UID == 0 {
 			d.Mailbox = append(d.Mailbox, f)
@@ -73,6 +84,10 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	for _, fs := range byFolder {
 		d.Folders = append(d.Folders, *fs)
+		d.Folder.Copied += fs.Copied
+		d.Folder.CopiedBytes += fs.CopiedBytes
+		d.Folder.Errors += fs.Errors
+		d.Folder.Bytes += fs.Bytes
 	}
 	sort.Slice(d.Folders, func(i, j int) bool { return d.Folders[i].Folder < d.Folders[j].Folder })
 	for _, h := range d.Item.History {

@@ -628,13 +628,32 @@ func TestItemDetailHistoryAndErrors(t *testing.T) {
 		ServerText: "Message too large", Hint: "The destination accepts messages up to 35 MB; the message stays in the source", At: time.Now()}}); err != nil {
 		t.Fatal(err)
 	}
+	for _, f := range []struct {
+		src, dst string
+		copies   int
+	}{{"INBOX", "INBOX", 3}, {"INBOX/Big", "INBOX.Big", 2}, {"Drafts", "INBOX.Drafts", 0}} {
+		if err := st.SaveFolder(ctx, mb, store.FolderState{Source: f.src, SourceValidity: 1, Dest: f.dst, DestValidity: 1}); err != nil {
+			t.Fatal(err)
+		}
+		var cs []store.Copy
+		for i := range f.copies {
+			cs = append(cs, store.Copy{SourceUID: uint32(i + 1), DestUID: uint32(i + 1), Fingerprint: []byte{byte(i)}, Size: 1000})
+		}
+		if err := st.RecordCopies(ctx, mb, f.src, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
 	it := b.items[0]
 	it.MailboxID, it.Status, it.Errors = mb, store.StatusCompleted, 1
 	if err := st.UpdateItem(ctx, it); err != nil {
 		t.Fatal(err)
 	}
 	res := b.partner.get(fmt.Sprintf("/items/%d", it.ID))
-	for _, w := range []string{"146", "5597", "1h0m0s", "INBOX/Big", "Holiday video", "Message too large", "up to 35 MB", "42", "completed with errors"} {
+	for _, w := range []string{"146", "5597", "1h0m0s", "INBOX/Big", "Holiday video", "Message too large", "up to 35 MB", "42", "completed with errors",
+		// The folder summary: every folder, copied and not.
+		`<th scope="row">INBOX/Big</th><td>INBOX.Big</td><td class="num">2</td><td class="num">2.0 kB</td><td class="num">1</td><td class="num">60.0 MB</td>`,
+		`<th scope="row">Drafts</th><td>INBOX.Drafts</td><td class="num">0</td>`,
+		`<th scope="row">All folders</th><td></td><td class="num">5</td><td class="num">5.0 kB</td><td class="num">1</td>`} {
 		if !strings.Contains(res.body, w) {
 			t.Errorf("item page: no %q", w)
 		}

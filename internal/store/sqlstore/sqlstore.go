@@ -340,6 +340,17 @@ func (s *Store) FinishRun(ctx context.Context, mailbox int64, run *store.Run) er
 	return err
 }
 
+func (s *Store) FolderProgress(ctx context.Context, mailbox int64) ([]store.FolderProgress, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.FolderProgress, error) {
+		var f store.FolderProgress
+		return f, sc.Scan(&f.Source, &f.Dest, &f.Copied, &f.CopiedBytes, &f.Failed)
+	}, `SELECT f.source, f.dest,
+		(SELECT COUNT(*) FROM copies c WHERE c.mailbox_id = f.mailbox_id AND c.folder = f.source),
+		(SELECT CAST(COALESCE(SUM(c.size), 0) AS BIGINT) FROM copies c WHERE c.mailbox_id = f.mailbox_id AND c.folder = f.source),
+		(SELECT COUNT(*) FROM failures x WHERE x.mailbox_id = f.mailbox_id AND x.folder = f.source)
+		FROM folders f WHERE f.mailbox_id = ? ORDER BY f.source`, mailbox)
+}
+
 func (s *Store) Runs(ctx context.Context, mailbox int64) ([]store.Run, error) {
 	rows, err := s.query(ctx, `SELECT id, pass, started, COALESCE(ended,''), status, error, copied, copied_bytes, skipped, failed, failed_bytes, flags_updated FROM runs WHERE mailbox_id = ? ORDER BY id`, mailbox)
 	if err != nil {

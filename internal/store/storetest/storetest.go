@@ -121,6 +121,38 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("FolderProgress", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		other, _ := s.Mailbox(ctx, store.MailboxKey{Source: key.Source, Destination: "imaps://alice@other.example:993"})
+		if got, err := s.FolderProgress(ctx, mb); err != nil || len(got) != 0 {
+			t.Fatalf("a new mailbox: %+v %v", got, err)
+		}
+		for _, m := range []int64{mb, other} {
+			for _, f := range []store.FolderState{{Source: "INBOX", SourceValidity: 1, Dest: "INBOX", DestValidity: 1}, {Source: "Sent", SourceValidity: 1, Dest: "INBOX.Sent", DestValidity: 1},
+				{Source: "Archive/2019", SourceValidity: 1, Dest: "INBOX.Archive.2019", DestValidity: 1}} {
+				if err := s.SaveFolder(ctx, m, f); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		s.RecordCopies(ctx, mb, "INBOX", []store.Copy{{SourceUID: 1, DestUID: 1, Fingerprint: []byte{1}, Size: 3 << 30}, {SourceUID: 2, DestUID: 2, Fingerprint: []byte{2}, Size: 7}})
+		s.RecordCopies(ctx, mb, "Sent", []store.Copy{{SourceUID: 5, DestUID: 1, Fingerprint: []byte{5}, Size: 11}})
+		s.RecordCopies(ctx, other, "INBOX", []store.Copy{{SourceUID: 9, DestUID: 9, Fingerprint: []byte{9}, Size: 1000}})
+		s.RecordFailures(ctx, mb, []store.Failure{{Folder: "Sent", UID: 6, Pass: "full", ServerText: "NO"}, {Folder: "Sent", UID: 7, Pass: "full", ServerText: "NO"},
+			{Pass: "full", ServerText: "login failed"}})
+		got, err := s.FolderProgress(ctx, mb)
+		want := []store.FolderProgress{
+			{Source: "Archive/2019", Dest: "INBOX.Archive.2019"},
+			{Source: "INBOX", Dest: "INBOX", Copied: 2, CopiedBytes: 3<<30 + 7},
+			{Source: "Sent", Dest: "INBOX.Sent", Copied: 1, CopiedBytes: 11, Failed: 2},
+		}
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("folder progress = %+v, %v; want %+v", got, err, want)
+		}
+	})
+
 	t.Run("FailuresClearedByCopies", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
