@@ -26,7 +26,7 @@ type itemData struct {
 	Project  store.Project
 	Item     *projects.ItemDetail
 	Folders  []folderSummary
-	Folder   folderSummary // the folders' totals
+	Folder   folderSummary   // the folders' totals
 	Mailbox  []store.Failure // failures of the whole mailbox (UID 0)
 	Messages []store.Failure
 	Totals   struct {
