@@ -59,11 +59,7 @@ func (s *server) customerAudit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) engagementAudit(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.loadEngagement(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.Store.Customer(r.Context(), e.CustomerID)
+	e, c, err := s.loadEngagementCustomer(r)
 	if err != nil {
 		return err
 	}

@@ -168,13 +168,19 @@ func readEngagementForm(r *http.Request, d *engagementForm) error {
 	return nil
 }
 
-// scopeForm shows the engagement's scope in the engagement form.
-func (s *server) scopeForm(w http.ResponseWriter, r *http.Request) error {
+// loadEngagementCustomer loads the engagement of the path and its customer.
+func (s *server) loadEngagementCustomer(r *http.Request) (store.Engagement, store.Customer, error) {
 	e, err := s.loadEngagement(r)
 	if err != nil {
-		return err
+		return e, store.Customer{}, err
 	}
 	c, err := s.Store.Customer(r.Context(), e.CustomerID)
+	return e, c, err
+}
+
+// scopeForm shows the engagement's scope in the engagement form.
+func (s *server) scopeForm(w http.ResponseWriter, r *http.Request) error {
+	e, c, err := s.loadEngagementCustomer(r)
 	if err != nil {
 		return err
 	}
@@ -184,11 +190,7 @@ func (s *server) scopeForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) changeScope(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.loadEngagement(r)
-	if err != nil {
-		return err
-	}
-	c, err := s.Store.Customer(r.Context(), e.CustomerID)
+	e, c, err := s.loadEngagementCustomer(r)
 	if err != nil {
 		return err
 	}
