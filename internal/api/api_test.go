@@ -743,21 +743,27 @@ func TestLifecycle(t *testing.T) {
 	run.Ended, run.Status, run.Copied, run.CopiedBytes = start.Add(30*time.Minute), "completed with errors", 100, 50e6
 	e.st.FinishRun(ctx, mbox, run)
 	e.st.RecordFailures(ctx, mbox, []store.Failure{{Folder: "INBOX", UID: 7, Subject: "Big", Size: 40 << 20, Pass: "full", ServerText: "NO [TOOBIG]", Hint: "split it"}})
+	e.st.SaveFolder(ctx, mbox, store.FolderState{Source: "INBOX", SourceValidity: 1, Dest: "INBOX", DestValidity: 1})
+	e.st.RecordCopies(ctx, mbox, "INBOX", []store.Copy{{SourceUID: 1, DestUID: 1, Fingerprint: []byte{1}, Size: 1234}})
 	code, b := e.call("GET", fmt.Sprintf("/api/v1/items/%d", f.item.ID), nil)
 	var d struct {
 		store.Item
-		History []map[string]any `json:"history"`
-		Errors  []map[string]any `json:"errors"`
+		History []map[string]any       `json:"history"`
+		Errors  []map[string]any       `json:"errors"`
+		Folders []store.FolderProgress `json:"folders"`
 	}
 	if code != 200 || json.Unmarshal(b, &d) != nil || d.ID != f.item.ID || len(d.History) != 1 || len(d.Errors) != 1 {
 		t.Fatalf("item detail: %d %s", code, b)
+	}
+	if len(d.Folders) != 1 || d.Folders[0] != (store.FolderProgress{Source: "INBOX", Dest: "INBOX", Copied: 1, CopiedBytes: 1234, Failed: 1}) {
+		t.Errorf("item folders: %+v", d.Folders)
 	}
 	if d.History[0]["copied"] != 100.0 || d.History[0]["mb_per_hour"] != 100.0 || d.History[0]["status"] != "completed with errors" ||
 		d.Errors[0]["uid"] != 7.0 || d.Errors[0]["server_text"] != "NO [TOOBIG]" {
 		t.Errorf("item detail %s", b)
 	}
 	code, b = e.call("GET", fmt.Sprintf("/api/v1/items/%d", list.Items[1].ID), nil)
-	if code != 200 || !strings.Contains(string(b), `"history":[],"errors":[]`) {
+	if code != 200 || !strings.Contains(string(b), `"history":[],"errors":[],"folders":[]`) {
 		t.Errorf("item without history: %d %s", code, b)
 	}
 

@@ -475,8 +475,9 @@ type Failure struct {
 // ItemDetail is projects.ItemDetail as the API writes it.
 type ItemDetail struct {
 	store.Item
-	History []Run     `json:"history"`
-	Errors  []Failure `json:"errors"`
+	History []Run                  `json:"history"`
+	Errors  []Failure              `json:"errors"`
+	Folders []store.FolderProgress `json:"folders"`
 }
 
 func (s *server) getItem(w http.ResponseWriter, r *http.Request) error {
@@ -499,7 +500,7 @@ func (s *server) getItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := ItemDetail{Item: d.Item, History: []Run{}, Errors: []Failure{}}
+	out := ItemDetail{Item: d.Item, History: []Run{}, Errors: []Failure{}, Folders: append([]store.FolderProgress{}, d.Folders...)}
 	for _, h := range d.History {
 		out.History = append(out.History, Run{ID: h.ID, Pass: h.Pass, Started: h.Started, Ended: h.Ended, Status: h.Status, Error: h.Error,
 			Copied: h.Copied, CopiedBytes: h.CopiedBytes, Skipped: h.Skipped, Failed: h.Failed, FailedBytes: h.FailedBytes,

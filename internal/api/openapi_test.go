@@ -162,7 +162,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"EndpointType": projects.EndpointType{},
 		"Project":      store.Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
 		"Item": store.Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
-		"Run": Run{}, "Failure": Failure{},
+		"Run": Run{}, "Failure": Failure{}, "FolderProgress": store.FolderProgress{},
 		"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
 		"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
 		"StopResult": StopResult{},

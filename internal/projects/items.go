@@ -202,8 +202,9 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 // ItemDetail is an item with its pass history and errors.
 type ItemDetail struct {
 	store.Item
-	History  []store.Run     `json:"history"`
-	Failures []store.Failure `json:"errors"`
+	History  []store.Run            `json:"history"`
+	Failures []store.Failure        `json:"errors"`
+	Folders  []store.FolderProgress `json:"folders"`
 }
 
 // Item returns an item with its history.
@@ -218,6 +219,9 @@ func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 			return nil, err
 		}
 		if d.Failures, err = s.Store.Failures(ctx, it.MailboxID); err != nil {
+			return nil, err
+		}
+		if d.Folders, err = s.Store.FolderProgress(ctx, it.MailboxID); err != nil {
 			return nil, err
 		}
 	}

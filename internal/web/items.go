@@ -59,14 +59,8 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	byFolder := map[string]*folderSummary{}
-	if it.MailboxID != 0 {
-		progress, err := s.Store.FolderProgress(ctx, it.MailboxID)
-		if err != nil {
-			return err
-		}
-		for _, f := range progress {
-			byFolder[f.Source] = &folderSummary{Folder: f.Source, Dest: f.Dest, Copied: f.Copied, CopiedBytes: f.CopiedBytes}
-		}
+	for _, f := range d.Item.Folders {
+		byFolder[f.Source] = &folderSummary{Folder: f.Source, Dest: f.Dest, Copied: f.Copied, CopiedBytes: f.CopiedBytes}
 	}
 	for _, f := range d.Item.Failures {
 		if f.UID == 0 {
