@@ -242,7 +242,11 @@ func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error 
 // taskFilter is the task table's selection; empty fields do not filter.
 type taskFilter struct {
 	Service, Phase, Role, Status string
+	Page                         int // from 1
 }
+
+// tasksPerPage is the length of a page of the task table.
+const tasksPerPage = 50
 
 func (f taskFilter) query() string {
 	v := url.Values{"service": {f.Service}}
@@ -251,7 +255,16 @@ func (f taskFilter) query() string {
 			v.Set(k, x)
 		}
 	}
+	if f.Page > 1 {
+		v.Set("page", strconv.Itoa(f.Page))
+	}
 	return v.Encode()
+}
+
+// PageQuery is the query of another page of the same selection.
+func (f taskFilter) PageQuery(page int) string {
+	f.Page = page
+	return f.query()
 }
 
 // matches: a task for every service (no services listed) belongs to each service's view.
@@ -288,6 +301,10 @@ type engagementData struct {
 	Query     string
 	Rows      []taskRow
 	Total     int // tasks in scope
+	Matched   int // tasks the filter selects, on every page
+	Pages     int
+	First     int // numbers of the first and last rows shown
+	Last      int
 	Checklist []store.ChecklistItem
 	Issues    []store.PostMigrationIssue
 	Events    []store.ScheduledEvent
@@ -327,6 +344,8 @@ func (s *server) roleName(id string) string {
 func (s *server) filterFrom(r *http.Request) taskFilter {
 	q := r.URL.Query()
 	f := taskFilter{Service: q.Get("service"), Phase: q.Get("phase"), Role: q.Get("role"), Status: q.Get("status")}
+	f.Page, _ = strconv.Atoi(q.Get("page"))
+	f.Page = max(f.Page, 1)
 	if !q.Has("service") {
 		f.Service = s.defaultService()
 	}
@@ -377,9 +396,15 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 			d.Total++
 		}
 		if d.Filter.matches(t) {
-			d.Rows = append(d.Rows, s.taskRowOf(r, e, t))
+			d.Matched++
+			if d.Matched > (d.Filter.Page-1)*tasksPerPage && d.Matched <= d.Filter.Page*tasksPerPage {
+				d.Rows = append(d.Rows, s.taskRowOf(r, e, t))
+			}
 		}
 	}
+	d.Pages = (d.Matched + tasksPerPage - 1) / tasksPerPage
+	d.First = (d.Filter.Page-1)*tasksPerPage + 1
+	d.Last = d.First + len(d.Rows) - 1
 	if d.Checklist, err = s.Store.ChecklistItems(ctx, e.ID); err != nil {
 		return nil, err
 	}

@@ -598,3 +598,64 @@ func TestChangeScopeInThePortal(t *testing.T) {
 		t.Errorf("a technical lead changed the scope: %d", res.status)
 	}
 }
+
+// TestTaskTablePages: more tasks than a page are shown a page at a time,
+// the pages cover every selected task once, and the filter is kept.
+func TestTaskTablePages(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	// Every service and workload in scope: more tasks than a page.
+	pb := f.tp.app.Engagements.Playbook
+	in := engagements.Input{CustomerID: f.own.ID, Name: "Everything", Seats: 25000, Hybrid: true}
+	for _, sv := range pb.Services {
+		in.Services = append(in.Services, sv.ID)
+	}
+	for _, w := range pb.Workloads {
+		in.Workloads = append(in.Workloads, w.ID)
+	}
+	e, tasks, err := f.tp.app.Engagements.Create(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/engagements/" + itoa(e.ID)
+	active := 0
+	for _, tk := range tasks {
+		if !tk.Retired {
+			active++
+		}
+	}
+	if active <= tasksPerPage {
+		t.Fatalf("the fixture has %d tasks; the test needs more than a page (%d)", active, tasksPerPage)
+	}
+	row := regexp.MustCompile(`<tr id="task-(\d+)"`)
+	seen := map[string]bool{}
+	pages := (active + tasksPerPage - 1) / tasksPerPage
+	for page := 1; page <= pages; page++ {
+		res := f.partner.get(fmt.Sprintf("%s?service=&page=%d", base, page))
+		if res.status != http.StatusOK {
+			t.Fatalf("page %d: %d", page, res.status)
+		}
+		rows := row.FindAllStringSubmatch(res.body, -1)
+		if want := min(tasksPerPage, active-(page-1)*tasksPerPage); len(rows) != want {
+			t.Fatalf("page %d has %d rows, want %d", page, len(rows), want)
+		}
+		for _, m := range rows {
+			if seen[m[1]] {
+				t.Fatalf("task %s on two pages", m[1])
+			}
+			seen[m[1]] = true
+		}
+		if !strings.Contains(res.body, fmt.Sprintf("Page %d of %d", page, pages)) ||
+			(page < pages) != strings.Contains(res.body, fmt.Sprintf(`/tasks?page=%d&amp;service=" hx-target="#tasks" hx-swap="outerHTML">Next</a>`, page+1)) ||
+			(page > 1) != strings.Contains(res.body, ">Previous</a>") {
+			t.Errorf("page %d: pager %q", page, regexp.MustCompile(`(?s)<nav class="pager".*?</nav>`).FindString(res.body))
+		}
+	}
+	if len(seen) != active {
+		t.Fatalf("the pages showed %d tasks of %d", len(seen), active)
+	}
+	// A filtered selection that fits one page has no pager.
+	if res := f.partner.get(base + "?service=&role=frp"); res.status != http.StatusOK || strings.Contains(res.body, `class="pager"`) {
+		t.Error("a one-page selection shows a pager")
+	}
+}
