@@ -209,7 +209,7 @@ func (s *Service) Create(ctx context.Context, in Input) (store.Engagement, []sto
 
 // ChangeScope changes seats, services and workloads: tasks that now apply
 // are added, tasks that no longer apply are retired with their history kept,
-// and retired tasks that apply again come back.
+// and retired tasks that apply again come back (counted as added).
 func (s *Service) ChangeScope(ctx context.Context, id int64, in Input, who string) (added, retired int, err error) {
 	e, err := s.Store.Engagement(ctx, id)
 	if err != nil {
@@ -228,6 +228,7 @@ func (s *Service) ChangeScope(ctx context.Context, id int64, in Input, who strin
 		return 0, 0, err
 	}
 	seen := map[string]bool{}
+	restored := 0
 	for _, t := range have {
 		seen[t.TaskID] = true
 		_, applies := want[t.TaskID]
@@ -238,6 +239,8 @@ func (s *Service) ChangeScope(ctx context.Context, id int64, in Input, who strin
 		t.Retired = !applies
 		if t.Retired {
 			retired++
+		} else {
+			restored++ // applies again: counted as added
 		}
 		if err := s.Store.UpdateEngagementTask(ctx, t, []store.TaskEvent{{Who: who, Field: "retired", Before: fmt.Sprint(before), After: fmt.Sprint(t.Retired)}}); err != nil {
 			return added, retired, err
@@ -253,7 +256,7 @@ func (s *Service) ChangeScope(ctx context.Context, id int64, in Input, who strin
 		return 0, retired, err
 	}
 	e.Seats, e.Services, e.Workloads, e.Hybrid, e.EnterpriseException = in.Seats, in.Services, in.Workloads, in.Hybrid, in.EnterpriseException
-	return len(fresh), retired, s.Store.UpdateEngagement(ctx, e)
+	return len(fresh) + restored, retired, s.Store.UpdateEngagement(ctx, e)
 }
 
 // TaskUpdate changes a task; nil fields stay.

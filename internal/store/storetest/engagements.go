@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,6 +51,44 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"})
 		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 1 {
 			t.Fatalf("assignments %+v", as)
+		}
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com"})
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com"})
+		// Taking a person out of one role leaves their other roles and the role's other people.
+		for _, tc := range []struct {
+			name string
+			a    store.Assignment
+			err  error
+			want []store.Assignment
+		}{
+			{"out of one role", store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"}, nil,
+				[]store.Assignment{{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com"}, {EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com"}}},
+			{"not in the role any more", store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"}, store.ErrNotFound, nil},
+			{"never in the role", store.Assignment{EngagementID: e.ID, Role: "mvm", Person: "sam@partner.com"}, store.ErrNotFound, nil},
+			{"another engagement", store.Assignment{EngagementID: e.ID + 1000, Role: "ftm", Person: "pat@partner.com"}, store.ErrNotFound, nil},
+			{"the last of a role", store.Assignment{EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com"}, nil,
+				[]store.Assignment{{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com"}}},
+		} {
+			err := s.Unassign(ctx, tc.a)
+			if (tc.err == nil && err != nil) || (tc.err != nil && !errors.Is(err, tc.err)) {
+				t.Fatalf("unassign %s: %v, want %v", tc.name, err, tc.err)
+			}
+			if tc.want == nil {
+				continue
+			}
+			if got, err := s.Assignments(ctx, e.ID); err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("after unassign %s: %+v %v, want %+v", tc.name, got, err, tc.want)
+			}
+		}
+		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 0 {
+			t.Fatalf("pat still holds %+v", as)
+		}
+		// Taken out, a person can be put back.
+		if err := s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 1 {
+			t.Fatalf("assignments after re-assigning %+v", as)
 		}
 		s.ExitPhase(ctx, store.PhaseExit{EngagementID: e.ID, Phase: "Assess", Who: "ana"})
 		if xs, _ := s.PhaseExits(ctx, e.ID); len(xs) != 1 {
