@@ -335,50 +335,26 @@ func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
-	var eps []store.Endpoint
-	for _, name := range []string{"old", "new"} {
-		ep := store.Endpoint{CustomerID: b.customer.ID, Name: name, Type: "imap", Host: name + ".northwind.com", Port: 993, Security: "tls"}
-		if err := b.st.CreateEndpoint(ctx, &ep); err != nil {
-			t.Fatal(err)
-		}
-		eps = append(eps, ep)
-	}
-	p := store.Project{CustomerID: b.customer.ID, Name: "Mail", Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50}
-	if err := b.st.CreateProject(ctx, &p); err != nil {
-		t.Fatal(err)
-	}
 	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
-	items := []*store.Item{
-		{ProjectID: p.ID, Source: "ann@northwind.com", Dest: "ann@northwind.onmicrosoft.com", Status: store.StatusCompleted},
-		{ProjectID: p.ID, Source: "bob@northwind.com", Dest: "bob@northwind.onmicrosoft.com", Status: store.StatusCompletedPrestage},
-	}
-	if err := b.st.CreateItems(ctx, items); err != nil {
+	prestage := store.Run{Pass: "prestage", Started: fullEnd.Add(-72 * time.Hour), Ended: fullEnd.Add(-71 * time.Hour), Status: "completed"}
+	addMigrations(t, b.st, b.customer.ID, "Mail", []migrated{
+		{"ann@northwind.com", "ann@northwind.onmicrosoft.com", []store.Run{prestage,
+			{Pass: "full", Started: fullEnd.Add(-time.Hour), Ended: fullEnd, Status: "completed with errors"},
+			{Pass: "full", Started: fullEnd.Add(time.Hour), Ended: fullEnd.Add(2 * time.Hour), Status: "failed"}}},
+		{"bob@northwind.com", "bob@northwind.onmicrosoft.com", []store.Run{prestage}},
+	})
+	// A second project of the customer is looked at too.
+	addMigrations(t, b.st, b.customer.ID, "Mail wave 2", []migrated{
+		{"cy@northwind.com", "cy@northwind.onmicrosoft.com", []store.Run{{Pass: "full", Started: fullEnd.Add(23 * time.Hour), Ended: fullEnd.Add(24 * time.Hour), Status: "completed"}}},
+	})
+	// Another customer's project is not: its Full pass of zoe is not Northwind's.
+	other := store.Customer{Name: "Fabrikam", Domain: "fabrikam.com"}
+	if err := b.st.CreateCustomer(ctx, &other); err != nil {
 		t.Fatal(err)
 	}
-	for i, it := range items {
-		mbox, err := b.st.Mailbox(ctx, store.MailboxKey{Source: "imaps://" + it.Source, Destination: "imaps://" + it.Dest})
-		if err != nil {
-			t.Fatal(err)
-		}
-		it.MailboxID = mbox
-		if err := b.st.UpdateItem(ctx, *it); err != nil {
-			t.Fatal(err)
-		}
-		runs := []store.Run{{Pass: "prestage", Started: fullEnd.Add(-72 * time.Hour), Ended: fullEnd.Add(-71 * time.Hour), Status: "completed"}}
-		if i == 0 {
-			runs = append(runs,
-				store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour), Ended: fullEnd, Status: "completed with errors"},
-				store.Run{Pass: "full", Started: fullEnd.Add(time.Hour), Ended: fullEnd.Add(2 * time.Hour), Status: "failed"})
-		}
-		for _, r := range runs {
-			if err := b.st.StartRun(ctx, mbox, &r); err != nil {
-				t.Fatal(err)
-			}
-			if err := b.st.FinishRun(ctx, mbox, &r); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	addMigrations(t, b.st, other.ID, "Mail", []migrated{
+		{"zoe@northwind.com", "zoe@fabrikam.onmicrosoft.com", []store.Run{{Pass: "full", Started: fullEnd.Add(-time.Hour), Ended: fullEnd, Status: "completed"}}},
+	})
 	given := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name, mailbox string
@@ -390,7 +366,9 @@ func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 		{"by destination address, other case", "Ann@Northwind.onmicrosoft.com", time.Time{}, fullEnd, ""},
 		{"a given time wins", "ann@northwind.com", given, given, ""},
 		{"only a Pre-stage", "bob@northwind.com", time.Time{}, time.Time{}, "no completed Full pass for bob@northwind.com"},
-		{"not in any project", "zoe@northwind.com", time.Time{}, time.Time{}, "give the time the mailbox was migrated"},
+		{"in the customer's other project", "CY@northwind.com", time.Time{}, fullEnd.Add(24 * time.Hour), ""},
+		{"only in another customer's project", "zoe@northwind.com", time.Time{}, time.Time{}, "give the time the mailbox was migrated"},
+		{"not in any project", "yan@northwind.com", time.Time{}, time.Time{}, "no completed Full pass for yan@northwind.com in this customer's migration projects"},
 		{"a substring is not the mailbox", "ann@northwind", time.Time{}, time.Time{}, "no completed Full pass"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -406,5 +384,52 @@ func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 				t.Fatalf("%+v %v, want migrated at %v", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// migrated is a mailbox pair of a project and the passes it has run.
+type migrated struct {
+	source, dest string
+	runs         []store.Run
+}
+
+// addMigrations makes a project of the customer with the items and their
+// finished runs, as the engine leaves them.
+func addMigrations(t *testing.T, st store.Store, customerID int64, project string, items []migrated) {
+	t.Helper()
+	ctx := context.Background()
+	var eps []store.Endpoint
+	for _, name := range []string{project + " old", project + " new"} {
+		ep := store.Endpoint{CustomerID: customerID, Name: name, Type: "imap", Host: "imap.example", Port: 993, Security: "tls"}
+		if err := st.CreateEndpoint(ctx, &ep); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+	}
+	p := store.Project{CustomerID: customerID, Name: project, Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50}
+	if err := st.CreateProject(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range items {
+		it := store.Item{ProjectID: p.ID, Source: m.source, Dest: m.dest, Status: store.StatusCompleted}
+		if err := st.CreateItems(ctx, []*store.Item{&it}); err != nil {
+			t.Fatal(err)
+		}
+		mbox, err := st.Mailbox(ctx, store.MailboxKey{Source: "imaps://" + m.source, Destination: "imaps://" + m.dest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it.MailboxID = mbox
+		if err := st.UpdateItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range m.runs {
+			if err := st.StartRun(ctx, mbox, &r); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.FinishRun(ctx, mbox, &r); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
