@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/audit"
@@ -657,5 +658,94 @@ func TestTaskTablePages(t *testing.T) {
 	// A filtered selection that fits one page has no pager.
 	if res := f.partner.get(base + "?service=&role=frp"); res.status != http.StatusOK || strings.Contains(res.body, `class="pager"`) {
 		t.Error("a one-page selection shows a pager")
+	}
+}
+
+// TestReportIssueWithoutTheMigrationTime: the issue form's time is
+// optional; left empty, the issue takes the end of the mailbox's last
+// completed Full pass in the customer's projects, and a mailbox without one
+// is refused next to the form saying so.
+func TestReportIssueWithoutTheMigrationTime(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	ctx := context.Background()
+	st := f.tp.app.Store
+	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		customer     int64
+		source, dest string
+		pass         string
+	}{
+		{f.own.ID, "ann@contoso.example", "ann@contoso.onmicrosoft.com", "full"},
+		{f.own.ID, "bob@contoso.example", "bob@contoso.onmicrosoft.com", "prestage"},
+		{f.other.ID, "cy@contoso.example", "cy@fabrikam.onmicrosoft.com", "full"}, // another customer's project
+	} {
+		var eps []store.Endpoint
+		for _, side := range []string{"old", "new"} {
+			ep := store.Endpoint{CustomerID: c.customer, Name: c.source + " " + side, Type: "imap", Host: "imap.example", Port: 993, Security: "tls"}
+			if err := st.CreateEndpoint(ctx, &ep); err != nil {
+				t.Fatal(err)
+			}
+			eps = append(eps, ep)
+		}
+		p := store.Project{CustomerID: c.customer, Name: "Mail " + c.source, Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50}
+		if err := st.CreateProject(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		it := store.Item{ProjectID: p.ID, Source: c.source, Dest: c.dest}
+		if err := st.CreateItems(ctx, []*store.Item{&it}); err != nil {
+			t.Fatal(err)
+		}
+		mb, err := st.Mailbox(ctx, store.MailboxKey{Source: "imaps://" + c.source, Destination: "imaps://" + c.dest})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := &store.Run{Pass: c.pass, Started: fullEnd.Add(-time.Hour)}
+		if err := st.StartRun(ctx, mb, run); err != nil {
+			t.Fatal(err)
+		}
+		run.Ended, run.Status = fullEnd, "completed"
+		if err := st.FinishRun(ctx, mb, run); err != nil {
+			t.Fatal(err)
+		}
+		it.MailboxID, it.Status, it.LastPass = mb, store.StatusCompleted, c.pass
+		if err := st.UpdateItem(ctx, it); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	base := "/engagements/" + itoa(f.eng.ID)
+	page := f.partner.get(base).body
+	if !strings.Contains(page, `<input id="is-migrated" name="migrated_at" type="datetime-local" aria-describedby="is-migrated-hint">`) ||
+		!strings.Contains(page, `id="is-migrated-hint"`) || !strings.Contains(page, "last completed Full pass") {
+		t.Fatalf("the issue form's time is not optional with a hint:\n%s", page)
+	}
+	given := time.Date(2026, 11, 16, 9, 0, 0, 0, time.Local) // no zone cookie: the server's zone
+	for _, tc := range []struct {
+		name, mailbox, migratedAt string
+		want                      int
+		shows                     string // the issue's migration time on the page, or the error
+	}{
+		{"from the Full pass, by destination address in another case", "Ann@Contoso.onmicrosoft.com", "", http.StatusSeeOther,
+			`<th scope="row">Ann@Contoso.onmicrosoft.com</th><td>mail gone</td><td><time datetime="2026-11-13T18:30:00Z">`},
+		{"a given time wins", "ann@contoso.example", "2026-11-16T09:00", http.StatusSeeOther,
+			`<th scope="row">ann@contoso.example</th><td>mail gone</td><td><time datetime="` + given.UTC().Format(time.RFC3339) + `">`},
+		{"only a Pre-stage", "bob@contoso.example", "", http.StatusBadRequest,
+			"Ferry found no completed Full pass for bob@contoso.example in this customer&#39;s migration projects; give the time"},
+		{"only in another customer's project", "cy@contoso.example", "", http.StatusBadRequest, "no completed Full pass for cy@contoso.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := f.partner.post(base+"/issues", url.Values{"mailbox": {tc.mailbox}, "description": {"mail gone"}, "migrated_at": {tc.migratedAt}})
+			if res.status != tc.want {
+				t.Fatalf("%d %s", res.status, res.body)
+			}
+			body := res.body
+			if tc.want == http.StatusSeeOther {
+				body = f.partner.get(base).body
+			}
+			if !strings.Contains(body, tc.shows) {
+				t.Errorf("the page does not show %q:\n%s", tc.shows, body)
+			}
+		})
 	}
 }
