@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
@@ -364,10 +366,34 @@ func TestEngagementReportIssuesEvents(t *testing.T) {
 		t.Fatalf("issue %+v", issue)
 	}
 	code, b := e.call("POST", eng+"/post-migration-issues", map[string]any{"mailbox": "a@contoso.com", "description": "x"})
-	wantError(t, code, b, 400, "migrated_at")
+	wantError(t, code, b, 400, "migrated_at", "no completed Full pass for a@contoso.com", "give the time")
+	// Without migrated_at, the end of the mailbox's last completed Full pass in the customer's projects.
+	ctx := context.Background()
+	mb, err := e.st.Mailbox(ctx, store.MailboxKey{Source: "imaps://" + f.item.Source, Destination: "imaps://" + f.item.Dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
+	run := &store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour)}
+	if err := e.st.StartRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	run.Ended, run.Status = fullEnd, "completed"
+	if err := e.st.FinishRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	it, _ := e.st.Item(ctx, f.item.ID)
+	it.MailboxID = mb
+	if err := e.st.UpdateItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	e.must("POST", eng+"/post-migration-issues", map[string]any{"mailbox": strings.ToUpper(f.item.Dest), "description": "rules missing"}, 201, &issue)
+	if !issue.MigratedAt.Equal(fullEnd) || !issue.Deadline.Equal(engagements.AddBusinessDays(fullEnd, engagements.ReportWindowDays)) {
+		t.Fatalf("issue without migrated_at: %+v, want migrated at %v", issue, fullEnd)
+	}
 	var issues struct{ Issues []store.PostMigrationIssue }
 	e.must("GET", eng+"/post-migration-issues", nil, 200, &issues)
-	if len(issues.Issues) != 1 {
+	if len(issues.Issues) != 2 {
 		t.Fatalf("issues %+v", issues)
 	}
 
