@@ -315,21 +315,9 @@ func uidWindows(c *imapconn.Conn, n uint32) ([]uidWindow, error) {
 		for i := windowMessages; i < n; i += windowMessages {
 			seq.AddNum(i)
 		}
-		err := c.Do(func() error {
-			cmd := c.Fetch(seq, &imap.FetchOptions{UID: true})
-			for {
-				msg := cmd.Next()
-				if msg == nil {
-					break
-				}
-				buf, err := msg.Collect()
-				if err != nil {
-					cmd.Close()
-					return err
-				}
-				bounds = append(bounds, uint32(buf.UID))
-			}
-			return cmd.Close()
+		err := fetchAll(c, seq, &imap.FetchOptions{UID: true}, func(m *imapclient.FetchMessageBuffer) error {
+			bounds = append(bounds, uint32(m.UID))
+			return nil
 		})
 		if err != nil {
 			return nil, err
@@ -386,9 +374,10 @@ func allUIDs() imap.UIDSet {
 	return set
 }
 
-// fetchAll runs a FETCH and hands each message, collected, to fn. Only for
-// small items: bodies go through streamBodies.
-func fetchAll(c *imapconn.Conn, set imap.UIDSet, opts *imap.FetchOptions, fn func(*imapclient.FetchMessageBuffer) error) error {
+// fetchAll runs a FETCH (of UIDs or sequence numbers) and hands each
+// message, collected, to fn. Only for small items: bodies go through
+// streamBodies.
+func fetchAll(c *imapconn.Conn, set imap.NumSet, opts *imap.FetchOptions, fn func(*imapclient.FetchMessageBuffer) error) error {
 	return c.Do(func() error {
 		cmd := c.Fetch(set, opts)
 		var ferr error
