@@ -69,15 +69,8 @@ func (s *server) engagementAudit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) projectAudit(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	p, err := s.loadProject(r)
 	if err != nil {
-		return err
-	}
-	p, err := s.Store.Project(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if err := s.allow(r, p.CustomerID); err != nil {
 		return err
 	}
 	c, err := s.Store.Customer(r.Context(), p.CustomerID)

@@ -152,15 +152,8 @@ func init() {
 
 // liveProject streams a project's updates as server-sent events ("update" events, JSON).
 func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
+	p, err := s.loadProject(r)
 	if err != nil {
-		return err
-	}
-	p, err := s.Store.Project(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	if err := s.allow(r, p.CustomerID); err != nil {
 		return err
 	}
 	fl, ok := w.(http.Flusher)
@@ -174,7 +167,7 @@ func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	fmt.Fprint(w, "retry: 3000\n\n")
 	fl.Flush()
-	ch, cancel := s.live.watch(id)
+	ch, cancel := s.live.watch(p.ID)
 	defer cancel()
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
