@@ -151,8 +151,10 @@ func (s *server) renderEngagementForm(w http.ResponseWriter, r *http.Request, st
 	return s.render(w, r, status, "engagement_new.html", v)
 }
 
-// readEngagementForm reads the scope fields (and the name) of the form.
-func readEngagementForm(r *http.Request, d *engagementForm) error {
+// submitEngagementForm reads the form's scope fields (and the name) and
+// hands them to save, which answers where to go next; a bad number or the
+// service's validation error shows the form again, next to its field.
+func (s *server) submitEngagementForm(w http.ResponseWriter, r *http.Request, d *engagementForm, save func(engagements.Input) (string, error)) error {
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
 	}
@@ -162,10 +164,19 @@ func readEngagementForm(r *http.Request, d *engagementForm) error {
 	seats, err := strconv.Atoi(strings.TrimSpace(d.Seats))
 	if err != nil || seats < 0 {
 		d.Error, d.Field = "write the number of licensed seats, e.g. 600", "seats"
-		return nil
+		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
 	}
 	d.In.Seats = seats
-	return nil
+	to, err := save(d.In)
+	var ie *engagements.InvalidError
+	if errors.As(err, &ie) {
+		d.Error, d.Field = ie.Msg, ie.Field
+		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, to)
 }
 
 // loadEngagementCustomer loads the engagement of the path and its customer.
@@ -194,23 +205,10 @@ func (s *server) changeScope(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &engagementForm{Customer: c, Scope: &e}
-	if err := readEngagementForm(r, d); err != nil {
-		return err
-	}
-	if d.Error == "" {
-		var added, retired int
-		added, retired, err = s.Engagements.ChangeScope(r.Context(), e.ID, d.In, principal(r).Name)
-		var ie *engagements.InvalidError
-		if errors.As(err, &ie) {
-			d.Error, d.Field = ie.Msg, ie.Field
-		} else if err != nil {
-			return err
-		} else {
-			return redirect(w, r, fmt.Sprintf("/engagements/%d?added=%d&retired=%d", e.ID, added, retired))
-		}
-	}
-	return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
+	return s.submitEngagementForm(w, r, &engagementForm{Customer: c, Scope: &e}, func(in engagements.Input) (string, error) {
+		added, retired, err := s.Engagements.ChangeScope(r.Context(), e.ID, in, principal(r).Name)
+		return fmt.Sprintf("/engagements/%d?added=%d&retired=%d", e.ID, added, retired), err
+	})
 }
 
 func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error {
@@ -218,23 +216,10 @@ func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	d := &engagementForm{Customer: c}
-	if err := readEngagementForm(r, d); err != nil {
-		return err
-	}
-	if d.Error != "" {
-		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
-	}
-	e, _, err := s.Engagements.Create(r.Context(), d.In)
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) {
-		d.Error, d.Field = ie.Msg, ie.Field
-		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
-	}
-	if err != nil {
-		return err
-	}
-	return redirect(w, r, "/engagements/"+itoa(e.ID))
+	return s.submitEngagementForm(w, r, &engagementForm{Customer: c}, func(in engagements.Input) (string, error) {
+		e, _, err := s.Engagements.Create(r.Context(), in)
+		return "/engagements/" + itoa(e.ID), err
+	})
 }
 
 // ---- The engagement page
