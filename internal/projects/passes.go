@@ -300,27 +300,27 @@ func transferLimit(src, dst store.Endpoint) int64 {
 // the oldest of those runs leaves that window (when more may go).
 func (s *Service) transferLeft(ctx context.Context, job engine.Job, limit int64) (left int64, until time.Time, err error) {
 	now := s.now()
-	until = now.Add(time.Hour)
-	mbox, err := s.Store.Mailbox(ctx, job.Key())
-	if errors.Is(err, store.ErrNotFound) {
-		return limit, until, nil
-	}
+	mbox, err := s.Store.Mailbox(ctx, job.Key()) // made on first use: a new pair has no runs
 	if err != nil {
-		return 0, until, err
+		return 0, now, err
 	}
 	runs, err := s.Store.Runs(ctx, mbox)
 	if err != nil {
-		return 0, until, err
+		return 0, now, err
 	}
 	var used int64
-	first := true
+	var oldest time.Time
 	for _, r := range runs {
 		if r.Started.After(now.Add(-24*time.Hour)) && r.CopiedBytes > 0 {
 			used += r.CopiedBytes
-			if first || r.Started.Add(24*time.Hour).Before(until) {
-				until, first = r.Started.Add(24*time.Hour), false
+			if oldest.IsZero() || r.Started.Before(oldest) {
+				oldest = r.Started
 			}
 		}
+	}
+	until = now.Add(time.Hour) // nothing in the window: only asked for when the limit is used up
+	if !oldest.IsZero() {
+		until = oldest.Add(24 * time.Hour)
 	}
 	return limit - used, until, nil
 }
