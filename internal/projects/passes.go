@@ -238,7 +238,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 			if err := s.Store.UpdateItem(ctx, it); err != nil {
 				return err
 			}
-			return &jobs.WaitError{Until: until, Reason: fmt.Sprintf("the daily transfer limit of %s is used up", engine.HumanBytes(limit))}
+			return limitReached(until, limit)
 		}
 		opts.ByteBudget = left
 		// A message larger than a whole day's limit can never go.
@@ -277,12 +277,18 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		if err != nil {
 			return err
 		}
-		return &jobs.WaitError{Until: until, Reason: fmt.Sprintf("the daily transfer limit of %s is reached", engine.HumanBytes(limit))}
+		return limitReached(until, limit)
 	}
 	if it.Status == store.StatusQueued {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// limitReached asks the queue to run the pass again when the daily limit
+// allows.
+func limitReached(until time.Time, limit int64) error {
+	return &jobs.WaitError{Until: until, Reason: fmt.Sprintf("the daily transfer limit of %s is reached", engine.HumanBytes(limit))}
 }
 
 // transferLimit is the bytes a mailbox may move a day: the smaller of the
