@@ -1148,7 +1148,7 @@ func (r *mailboxRun) refusedAgain(folder string, uid uint32) bool {
 	if r.refusals == nil {
 		r.refusals = map[string]int{}
 	}
-	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	k := messageKey(folder, uid)
 	r.refusals[k]++
 	return r.refusals[k] >= maxRefusals
 }
@@ -1156,5 +1156,5 @@ func (r *mailboxRun) refusedAgain(folder string, uid uint32) bool {
 func (r *mailboxRun) setAside(folder string, uid uint32) bool {
 	r.refusalsMu.Lock()
 	defer r.refusalsMu.Unlock()
-	return r.refusals[fmt.Sprintf("%s\x00%d", folder, uid)] >= maxRefusals
+	return r.refusals[messageKey(folder, uid)] >= maxRefusals
 }

@@ -349,6 +349,9 @@ type byteBudget struct {
 	charged map[string]bool // folder and UID
 }
 
+// messageKey names a message of the mailbox: its folder and UID.
+func messageKey(folder string, uid uint32) string { return fmt.Sprintf("%s\x00%d", folder, uid) }
+
 // take charges a message to the budget, or says it does not fit.
 func (b *byteBudget) take(folder string, uid uint32, size int64) bool {
 	if b == nil {
@@ -356,7 +359,7 @@ func (b *byteBudget) take(folder string, uid uint32, size int64) bool {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := fmt.Sprintf("%s\x00%d", folder, uid)
+	k := messageKey(folder, uid)
 	if b.charged[k] {
 		return true
 	}
