@@ -259,18 +259,24 @@ func TestPortalInABrowser(t *testing.T) {
 	t.Logf("screenshots in %s", screenshotDir(t))
 }
 
+// openFromDemoCustomer goes to the demo customer's page, follows the link
+// named link and waits for the element ready (a CSS selector).
+func openFromDemoCustomer(d *demoServer, link, ready string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(d.base + "/customers"),
+		chromedp.Click(`//a[text()="Contoso (demo)"]`),
+		chromedp.WaitVisible(`//a[text()="` + link + `"]`),
+		chromedp.Click(`//a[text()="` + link + `"]`),
+		chromedp.WaitVisible(ready, chromedp.ByQuery),
+	}
+}
+
 // engagementTaskChangesItsGate opens the demo engagement, completes a task
 // that blocks a phase's exit gate in the task dialog, and sees the gate stop
 // listing it without reloading the page.
 func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServer) {
 	t.Helper()
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(d.base+"/customers"),
-		chromedp.Click(`//a[text()="Contoso (demo)"]`),
-		chromedp.WaitVisible(`//a[text()="Contoso onboarding"]`),
-		chromedp.Click(`//a[text()="Contoso onboarding"]`),
-		chromedp.WaitVisible(`#gates-section`, chromedp.ByQuery),
-	)
+	err := chromedp.Run(ctx, openFromDemoCustomer(d, "Contoso onboarding", "#gates-section"))
 	if err != nil {
 		t.Fatalf("open the engagement: %v", err)
 	}
@@ -322,13 +328,7 @@ func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServ
 // then opens a mailbox's detail page.
 func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 	t.Helper()
-	err := chromedp.Run(ctx,
-		chromedp.Navigate(d.base+"/customers"),
-		chromedp.Click(`//a[text()="Contoso (demo)"]`),
-		chromedp.WaitVisible(`//a[text()="Mailboxes wave 1"]`),
-		chromedp.Click(`//a[text()="Mailboxes wave 1"]`),
-		chromedp.WaitVisible(`#pass-form`, chromedp.ByQuery),
-	)
+	err := chromedp.Run(ctx, openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form"))
 	if err != nil {
 		t.Fatalf("open the project: %v", err)
 	}
@@ -348,13 +348,7 @@ func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 		t.Fatalf("CSV preview with a bad row: %v\n%.3000s", err, body)
 	}
 	page(t, ctx, "09b-csv-preview")
-	err = chromedp.Run(ctx,
-		chromedp.Navigate(d.base+"/customers"),
-		chromedp.Click(`//a[text()="Contoso (demo)"]`),
-		chromedp.WaitVisible(`//a[text()="Mailboxes wave 1"]`),
-		chromedp.Click(`//a[text()="Mailboxes wave 1"]`),
-		chromedp.WaitVisible(`#pass-form`, chromedp.ByQuery),
-	)
+	err = chromedp.Run(ctx, openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form"))
 	if err != nil {
 		t.Fatal(err)
 	}
