@@ -114,13 +114,20 @@ type ItemFilter struct {
 // ItemSorts are the values ItemFilter.Sort takes (each also with a leading "-").
 var ItemSorts = []string{"source", "destination", "status", "updated", "errors"}
 
-// Lease is a running migration's hold on one of its project's slots.
+// Lease is a running migration's hold on one of its project's slots. It
+// belongs to one attempt of a pass (Owner is unique per attempt), so a
+// second attempt of the same item, in this process or another, is refused
+// while the first's lease lives.
 type Lease struct {
 	ItemID    int64
 	ProjectID int64
 	Owner     string
 	Expires   time.Time
 }
+
+// ErrLeaseHeld is AcquireLease's answer when another owner holds the item's
+// live lease: another attempt of the pass is running.
+var ErrLeaseHeld = errors.New("another run of this item holds its lease")
 
 // Projects is the part of the store for customers, endpoints, projects and items.
 type Projects interface {
@@ -152,12 +159,17 @@ type Projects interface {
 	EraseProjectCredentials(ctx context.Context, projectID int64) error
 
 	// AcquireLease takes a slot when the project has fewer than max live
-	// leases (and the item none held by another owner), atomically across
-	// every process sharing the database.
+	// leases, atomically across every process sharing the database. It
+	// returns false and ErrLeaseHeld when another owner holds the item's
+	// live lease, false and nil when the project has no free slot; the
+	// holder itself acquiring again renews its lease.
 	AcquireLease(ctx context.Context, l Lease, max int) (bool, error)
 	// Leases lists the live leases of a project.
 	Leases(ctx context.Context, projectID int64) ([]Lease, error)
+	// RenewLease moves the expiry of the owner's lease; ErrNotFound when
+	// the owner no longer holds it (it expired and another took the item).
 	RenewLease(ctx context.Context, l Lease) error
+	// ReleaseLease drops the owner's lease; another owner's stays.
 	ReleaseLease(ctx context.Context, itemID int64, owner string) error
 
 	// SealedCredentials lists every sealed value, for key rotation.

@@ -426,7 +426,7 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, maxLeases int) 
 		err := s.queryRow(ctx, tx, `SELECT owner FROM item_leases WHERE item_id = ?`, l.ItemID).Scan(&owner)
 		switch {
 		case err == nil && owner != l.Owner:
-			return nil // another worker runs this item
+			return store.ErrLeaseHeld // another attempt runs this item, here or elsewhere
 		case err == nil:
 			_, err = s.exec(ctx, tx, `UPDATE item_leases SET expires = ? WHERE item_id = ?`, ts(l.Expires), l.ItemID)
 			got = err == nil

@@ -178,6 +178,50 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	// A lease belongs to one attempt of a pass, not to a process: a second
+	// attempt of the same item is refused while the first's lease lives,
+	// whoever runs it, and cannot renew or release the first's lease.
+	t.Run("LeaseBelongsToOneAttempt", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		it := &store.Item{ProjectID: p.ID, Source: "long@a", Dest: "long@b"}
+		if err := s.CreateItems(ctx, []*store.Item{it}); err != nil {
+			t.Fatal(err)
+		}
+		first := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: "attempt-1@host:10", Expires: time.Now().Add(time.Minute)}
+		second := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: "attempt-2@host:10", Expires: time.Now().Add(time.Minute)}
+		if ok, err := s.AcquireLease(ctx, first, 1); !ok || err != nil {
+			t.Fatalf("first attempt: %v %v", ok, err)
+		}
+		ok, err := s.AcquireLease(ctx, second, 10)
+		if ok || !errors.Is(err, store.ErrLeaseHeld) {
+			t.Fatalf("second attempt while the first's lease lives: granted %v, err %v; want refused with ErrLeaseHeld", ok, err)
+		}
+		if err := s.RenewLease(ctx, second); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("the second attempt renewed the first's lease: %v", err)
+		}
+		s.ReleaseLease(ctx, it.ID, second.Owner)
+		// The holder renews, also through AcquireLease, without taking a second slot.
+		first.Expires = time.Now().Add(2 * time.Minute)
+		if ok, err := s.AcquireLease(ctx, first, 1); !ok || err != nil {
+			t.Fatalf("the holder's renewal: %v %v", ok, err)
+		}
+		if err := s.RenewLease(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		ls, _ := s.Leases(ctx, p.ID)
+		if len(ls) != 1 || ls[0].Owner != first.Owner || ls[0].Expires.Before(time.Now().Add(time.Minute)) {
+			t.Fatalf("leases %+v, want the first attempt's, renewed", ls)
+		}
+		if err := s.ReleaseLease(ctx, it.ID, first.Owner); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.AcquireLease(ctx, second, 1); !ok || err != nil {
+			t.Fatalf("second attempt after the first released: %v %v", ok, err)
+		}
+	})
+
 	t.Run("SealedCredentials", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
