@@ -218,6 +218,9 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	res.Run.FlagsUpdated = prog.FlagsUpdated.Load()
 	switch {
 	case err != nil && ctx.Err() != nil:
+		if cause := context.Cause(ctx); cause != ctx.Err() {
+			err = cause // whoever stopped the run said why (another worker took over)
+		}
 		res.Run.Status, res.Err = "stopped", err
 	case err != nil:
 		res.Run.Status, res.Err = "failed", err

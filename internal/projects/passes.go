@@ -138,7 +138,10 @@ func (s *Service) Stop(ctx context.Context, projectID int64, sel Selection) (int
 }
 
 // RunPass is the job: one pass over one item, holding one of the project's
-// slots for as long as it runs.
+// slots for as long as it runs. The slot is a lease of this attempt alone:
+// River may start a second attempt of a job that runs long (its rescuer
+// does not know the worker lives), here or in another process; that copy
+// waits while the lease lives and ends quietly once the first finished.
 func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) error {
 	it, err := s.Store.Item(ctx, args.ItemID)
 	if errors.Is(err, store.ErrNotFound) {
@@ -157,53 +160,26 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if p.Closed || it.Status == store.StatusStopped {
 		return nil
 	}
-	ttl := s.LeaseTTL
-	if ttl == 0 {
-		ttl = 30 * time.Second
-	}
-	// Wait for a slot here for a while rather than snoozing at once: a
-	// snoozed job comes back only when the queue's scheduler next runs
-	// (seconds), a waiting one starts the moment a slot frees.
-	lease := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: s.owner()}
-	giveUp := s.now().Add(time.Minute)
-	for {
-		lease.Expires = s.now().Add(ttl)
-		ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
-		if err != nil {
-			return err
-		}
-		if ok {
-			break
-		}
-		if s.now().After(giveUp) {
-			return jobs.ErrNoSlot
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	ttl := s.leaseTTL()
+	lease, err := s.acquireLease(ctx, it, p)
+	if err != nil {
+		return err
 	}
 	defer s.Store.ReleaseLease(context.WithoutCancel(ctx), it.ID, lease.Owner)
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Look again now that no other attempt runs: the one that held the
+	// lease may have finished this job, or the pass been stopped.
+	if it, err = s.Store.Item(ctx, it.ID); err != nil {
+		return err
+	}
+	if it.DoneJobID == jobID || it.Status == store.StatusStopped {
+		return nil
+	}
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	renewing := make(chan struct{})
 	go func() {
-		// Renew often: a lease only expires when its holder stopped for a good part of the TTL.
-		t := time.NewTicker(ttl / 6)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-				lease.Expires = s.now().Add(ttl)
-				if err := s.Store.RenewLease(runCtx, lease); err != nil && runCtx.Err() == nil {
-					// Lost the slot (another worker took the item over): stop copying.
-					cancel()
-					return
-				}
-			}
-		}
+		defer close(renewing)
+		s.keepLease(runCtx, lease, stopRun)
 	}()
 
 	job, err := s.itemJob(p, src, dst, it)
@@ -249,6 +225,22 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	res := engine.New(s.Store, opts).Migrate(runCtx, job, nil)
 
 	bg := context.WithoutCancel(ctx)
+	// Only the lease's holder writes the item. A renewal now proves this
+	// attempt still holds it, for a whole TTL more: nobody else took over.
+	stopRun(nil)
+	<-renewing
+	var lost *leaseLostError
+	if !errors.As(context.Cause(runCtx), &lost) {
+		lease.Expires = s.now().Add(ttl)
+		if err := s.Store.RenewLease(bg, lease); err != nil {
+			lost = s.leaseLost(bg, lease, err)
+		}
+	}
+	if lost != nil {
+		// The new holder writes the item; the job looks again later and ends
+		// quietly once that attempt finished it.
+		return &jobs.WaitError{Until: s.now().Add(ttl), Reason: lost.Error()}
+	}
 	mbox, _ := s.Store.Mailbox(bg, job.Key())
 	it.MailboxID = mbox
 	failures, _ := s.Store.Failures(bg, mbox)
@@ -283,6 +275,108 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		return ctx.Err()
 	}
 	return nil
+}
+
+func (s *Service) leaseTTL() time.Duration {
+	if s.LeaseTTL == 0 {
+		return 30 * time.Second
+	}
+	return s.LeaseTTL
+}
+
+// acquireLease takes one of the project's slots for this attempt of the
+// pass. It waits a while for a free slot rather than snoozing at once: a
+// snoozed job comes back only when the queue's scheduler next runs
+// (seconds), a waiting one starts the moment a slot frees. It waits no
+// longer than a lease TTL, which is below River's rescue interval: a job
+// still running at the rescue is run again, and each rescue costs an attempt.
+// When another attempt holds the item's lease the job waits (snoozes) for
+// it, without spinning and without counting an attempt.
+func (s *Service) acquireLease(ctx context.Context, it store.Item, p store.Project) (store.Lease, error) {
+	ttl := s.leaseTTL()
+	lease := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: s.attemptOwner()}
+	giveUp := s.now().Add(min(time.Minute, ttl))
+	for {
+		lease.Expires = s.now().Add(ttl)
+		ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
+		if errors.Is(err, store.ErrLeaseHeld) {
+			// Its holder renews every TTL/6: if it is still held a TTL
+			// from now, the holder lives; if not, it died and this attempt takes over.
+			return lease, &jobs.WaitError{Until: s.now().Add(ttl),
+				Reason: fmt.Sprintf("item %d is being migrated by another run of its pass", it.ID)}
+		}
+		if err != nil {
+			return lease, err
+		}
+		if ok {
+			return lease, nil
+		}
+		if s.now().After(giveUp) {
+			return lease, jobs.ErrNoSlot
+		}
+		select {
+		case <-ctx.Done():
+			return lease, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// keepLease renews the attempt's lease every TTL/6 until ctx ends. When the
+// lease was taken over, or could not be renewed before it would expire (so
+// another worker may take the item), it stops the run with a
+// *leaseLostError: two attempts must never copy one mailbox at once.
+func (s *Service) keepLease(ctx context.Context, lease store.Lease, stopRun context.CancelCauseFunc) {
+	ttl := s.leaseTTL()
+	held := lease.Expires
+	t := time.NewTicker(ttl / 6)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		lease.Expires = s.now().Add(ttl)
+		err := s.Store.RenewLease(ctx, lease)
+		switch {
+		case err == nil:
+			held = lease.Expires
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, store.ErrNotFound) || s.now().Add(ttl/6).After(held):
+			stopRun(s.leaseLost(ctx, lease, err))
+			return
+		}
+		// Any other error (the database busy for a moment): try again at
+		// the next tick, while the lease still holds.
+	}
+}
+
+// leaseLostError stops a run that no longer holds its item's lease.
+type leaseLostError struct {
+	itemID int64
+	holder string // the attempt holding the lease now, if any
+	err    error  // the failed renewal
+}
+
+func (e *leaseLostError) Error() string {
+	if e.holder != "" {
+		return fmt.Sprintf("stopped because another worker took over this mailbox (item %d is now run by %s); this run's copy is checkpointed and the other goes on from there", e.itemID, e.holder)
+	}
+	return fmt.Sprintf("stopped because this run could not keep its lease on item %d (%v): its worker was too slow to renew it, so another worker may take the mailbox over; the pass resumes from the checkpoint", e.itemID, e.err)
+}
+
+// leaseLost says who holds the item's lease now.
+func (s *Service) leaseLost(ctx context.Context, lease store.Lease, renewal error) *leaseLostError {
+	lost := &leaseLostError{itemID: lease.ItemID, err: renewal}
+	leases, _ := s.Store.Leases(context.WithoutCancel(ctx), lease.ProjectID)
+	for _, l := range leases {
+		if l.ItemID == lease.ItemID && l.Owner != lease.Owner {
+			lost.holder = l.Owner
+		}
+	}
+	return lost
 }
 
 // limitReached asks the queue to run the pass again when the daily limit

@@ -5,12 +5,14 @@ package projects
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/mail"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/engine"
@@ -29,7 +31,8 @@ type Service struct {
 	Store  store.Store
 	Sealer Sealer
 	Queue  jobs.Queue
-	// Owner names this process in leases (host:pid).
+	// Owner names this process in leases; "" = host:pid. Each attempt of a
+	// pass holds its lease under its own name within it (run-TOKEN@Owner).
 	Owner string
 	// LeaseTTL: a lease not renewed for this long frees its slot (a dead worker). 0 = 30 s.
 	LeaseTTL time.Duration
@@ -49,12 +52,21 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-func (s *Service) owner() string {
-	if s.Owner == "" {
-		h, _ := os.Hostname()
-		s.Owner = fmt.Sprintf("%s:%d", h, os.Getpid())
+// processName is host:pid, this process in leases.
+var processName = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", h, os.Getpid())
+})
+
+// attemptOwner names one attempt of a pass in its lease: unique, so that a
+// second attempt of the same item (a rescued copy of its job) in this very
+// process is refused like one in another process.
+func (s *Service) attemptOwner() string {
+	process := s.Owner
+	if process == "" {
+		process = processName()
 	}
-	return s.Owner
+	return "run-" + rand.Text()[:12] + "@" + process
 }
 
 // InvalidError is bad input: which field, and what to do. The API answers

@@ -35,6 +35,27 @@ type bundle struct {
 // administrator credentials (each item has its passwords), a running queue.
 func setup(t *testing.T, n int) *bundle {
 	t.Helper()
+	return setupWith(t, n, setupOptions{})
+}
+
+// setupOptions change setup's defaults (zero values keep them).
+type setupOptions struct {
+	messages, folders int           // per mailbox; 20 and 3
+	leaseTTL          time.Duration // 5 s
+	jobs              jobs.Options  // 4 workers polling every 50 ms
+}
+
+func setupWith(t *testing.T, n int, o setupOptions) *bundle {
+	t.Helper()
+	if o.messages == 0 {
+		o.messages, o.folders = 20, 3
+	}
+	if o.leaseTTL == 0 {
+		o.leaseTTL = 5 * time.Second
+	}
+	if o.jobs.Workers == 0 {
+		o.jobs.Workers, o.jobs.Poll = 4, 50*time.Millisecond
+	}
 	ctx := context.Background()
 	b := &bundle{}
 	var users []testimap.User
@@ -46,7 +67,7 @@ func setup(t *testing.T, n int) *bundle {
 	b.src, b.dst = testimap.StartMem(t, users...), testimap.StartMem(t, users...)
 	for i, u := range b.users {
 		c := testimap.Dial(t, b.src.Addr, u, "pw-"+u)
-		if err := corpus.Load(ctx, c, corpus.Generate(corpus.Spec{Seed: int64(i), Messages: 20, Folders: 3, MaxSize: 32 << 10})); err != nil {
+		if err := corpus.Load(ctx, c, corpus.Generate(corpus.Spec{Seed: int64(i), Messages: o.messages, Folders: o.folders, MaxSize: 32 << 10})); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -59,8 +80,8 @@ func setup(t *testing.T, n int) *bundle {
 	rand.Read(key)
 	keys, _ := secrets.NewKeyring(key)
 	b.st = st
-	b.svc = &projects.Service{Store: st, Sealer: keys, LeaseTTL: 5 * time.Second}
-	q, err := jobs.NewSQLite(ctx, st.DB(), b.svc, jobs.Options{Workers: 4, Poll: 50 * time.Millisecond})
+	b.svc = &projects.Service{Store: st, Sealer: keys, LeaseTTL: o.leaseTTL}
+	q, err := jobs.NewSQLite(ctx, st.DB(), b.svc, o.jobs)
 	if err != nil {
 		t.Fatal(err)
 	}

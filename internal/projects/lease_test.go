@@ -1,0 +1,222 @@
+package projects_test
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+// slowAppends makes the destination take d over every APPEND, so that a
+// pass lasts as long as a real mailbox's.
+func slowAppends(srv *testimap.MemServer, d time.Duration) {
+	srv.Faults.Set(func(int, string, int64) error {
+		time.Sleep(d)
+		return nil
+	}, nil)
+}
+
+// settled waits until the item's pass is over for good: a final status,
+// every run of the mailbox ended, no live lease, and the job finished in
+// the queue (a rescued copy still waiting would run later).
+func (b *bundle) settled(t *testing.T, itemID int64, limit time.Duration) store.Item {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(limit)
+	for {
+		it, err := b.st.Item(ctx, itemID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		final := it.Status != store.StatusQueued && it.Status != store.StatusRunning
+		runs, _ := b.st.Runs(ctx, it.MailboxID)
+		for _, r := range runs {
+			final = final && !r.Ended.IsZero()
+		}
+		leases, _ := b.st.Leases(ctx, it.ProjectID)
+		var state string
+		b.st.DB().QueryRowContext(ctx, `SELECT state FROM river_job WHERE id = ?`, it.JobID).Scan(&state)
+		if final && len(leases) == 0 && (state == "completed" || state == "discarded" || state == "cancelled") {
+			return it
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not settled after %v: item %s, %d runs, leases %+v, job %q", limit, it.Status, len(runs), leases, state)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// requireOneRunAtATime fails when two runs of the mailbox overlapped.
+func requireOneRunAtATime(t *testing.T, runs []store.Run) {
+	t.Helper()
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
+	for i := 1; i < len(runs); i++ {
+		if runs[i].Started.Before(runs[i-1].Ended) {
+			t.Fatalf("two runs of the mailbox at once: %+v and %+v", runs[i-1], runs[i])
+		}
+	}
+}
+
+// TestPassLongerThanTheRescueIntervalRunsOnce: River rescues a job that has
+// run longer than its rescue interval although its worker lives, and in the
+// default deployment (one process on SQLite) the rescued copy lands in the
+// same process. The copy must wait for the running attempt, not copy the
+// same mailbox beside it, and the item must end Completed.
+func TestPassLongerThanTheRescueIntervalRunsOnce(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, 1, setupOptions{messages: 400, folders: 1, leaseTTL: 2 * time.Second,
+		jobs: jobs.Options{Workers: 4, Poll: 50 * time.Millisecond, RescueAfter: time.Second}})
+	// The destination is slow until River has rescued the job and started
+	// its copy (its rescuer looks every 30 s), then the rest may go fast.
+	var slow atomic.Bool
+	slow.Store(true)
+	b.dst.Faults.Set(func(int, string, int64) error {
+		if slow.Load() {
+			time.Sleep(250 * time.Millisecond)
+		}
+		return nil
+	}, nil)
+	ctx := context.Background()
+	if _, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
+	jobID := items[0].JobID
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		// A copy has started: it runs (attempt 2) or has snoozed.
+		var attempt int
+		var metadata string
+		b.st.DB().QueryRowContext(ctx, `SELECT attempt, metadata FROM river_job WHERE id = ?`, jobID).Scan(&attempt, &metadata)
+		if attempt >= 2 || strings.Contains(metadata, `"snoozes"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("River did not rescue the job within 90 s")
+		}
+	}
+	slow.Store(false)
+	it := b.settled(t, items[0].ID, 3*time.Minute)
+
+	var errs string
+	b.st.DB().QueryRowContext(ctx, `SELECT errors FROM river_job WHERE id = ?`, jobID).Scan(&errs)
+	if !strings.Contains(errs, "Stuck job rescued") {
+		t.Fatalf("River never rescued the job (errors %q): the pass did not outlast the rescue interval, so this test proves nothing", errs)
+	}
+	runs, _ := b.st.Runs(ctx, it.MailboxID)
+	if it.Status != store.StatusCompleted {
+		t.Errorf("item %s, want %s; runs %+v", it.Status, store.StatusCompleted, runs)
+	}
+	u := b.users[0]
+	if d := testimap.TakeSnapshot(t, b.src.Addr, u, "pw-"+u).Diff(testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u)); d != "" {
+		t.Errorf("destination differs from the source:\n%s", d)
+	}
+	requireOneRunAtATime(t, runs)
+}
+
+// TestRunThatLostItsLeaseWritesNoStatus: while an attempt runs, a second
+// attempt of the same job (a rescued copy) waits without running; when
+// another worker takes the item's lease over, the first attempt stops,
+// writes no status, and its run says why; once the lease is free again the
+// job's next attempt resumes from the checkpoint and ends exact.
+func TestRunThatLostItsLeaseWritesNoStatus(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, 1, setupOptions{messages: 60, folders: 1, leaseTTL: time.Second})
+	slowAppends(b.dst, 50*time.Millisecond)
+	ctx := context.Background()
+	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
+	itemID := items[0].ID
+	const jobID = 9001 // called directly, not through the queue
+	args := jobs.PassArgs{ItemID: itemID, Pass: "full"}
+
+	first := make(chan error, 1)
+	go func() { first <- b.svc.RunPass(ctx, jobID, args) }()
+	held := waitLease(t, b, itemID)
+
+	// A rescued copy of the job, in this process, while the first attempt lives.
+	started := time.Now()
+	err := b.svc.RunPass(ctx, jobID, args)
+	var wait *jobs.WaitError
+	if !errors.As(err, &wait) || time.Since(started) > time.Second {
+		t.Fatalf("a second attempt while the first runs: %v after %v; want a prompt *jobs.WaitError", err, time.Since(started))
+	}
+	if !wait.Until.After(time.Now()) {
+		t.Fatalf("the copy is asked to come back at %v, not later", wait.Until)
+	}
+
+	// Another worker takes the item over.
+	b.st.ReleaseLease(ctx, itemID, held.Owner)
+	intruder := store.Lease{ItemID: itemID, ProjectID: b.project.ID, Owner: "attempt-x@other-host:1", Expires: time.Now().Add(time.Hour)}
+	if ok, err := b.st.AcquireLease(ctx, intruder, 10); !ok || err != nil {
+		t.Fatalf("take the lease over: %v %v", ok, err)
+	}
+	if err := b.st.SetItemStatus(ctx, itemID, store.StatusRunning, "full", 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-first:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the attempt that lost its lease is still running")
+	}
+	if !errors.As(err, &wait) {
+		t.Fatalf("the attempt that lost its lease returned %v; want a *jobs.WaitError so that the job comes back", err)
+	}
+	it, _ := b.st.Item(ctx, itemID)
+	if it.Status != store.StatusRunning || it.DoneJobID == jobID {
+		t.Fatalf("the attempt that lost its lease wrote the item: %+v", it)
+	}
+
+	// The other worker is gone; the job comes back and finishes from the checkpoint.
+	b.st.ReleaseLease(ctx, itemID, intruder.Owner)
+	b.dst.Faults.Set(nil, nil)
+	if err := b.svc.RunPass(ctx, jobID, args); err != nil {
+		t.Fatal(err)
+	}
+	it, _ = b.st.Item(ctx, itemID)
+	if it.Status != store.StatusCompleted || it.DoneJobID != jobID {
+		t.Fatalf("after the job came back: %+v", it)
+	}
+	u := b.users[0]
+	if d := testimap.TakeSnapshot(t, b.src.Addr, u, "pw-"+u).Diff(testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u)); d != "" {
+		t.Fatalf("destination differs from the source:\n%s", d)
+	}
+	// And a copy of the finished job does nothing.
+	if err := b.svc.RunPass(ctx, jobID, args); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := b.st.Runs(ctx, it.MailboxID)
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
+	if len(runs) != 2 || runs[1].Status != "completed" {
+		t.Fatalf("runs %+v; want the stopped one and the one that finished", runs)
+	}
+	if r := runs[0]; r.Status != "stopped" || !strings.Contains(r.Error, "another worker took over") || !strings.Contains(r.Error, intruder.Owner) {
+		t.Fatalf("first run %+v; want stopped because another worker (%s) took over", r, intruder.Owner)
+	}
+	if n := runs[0].Copied; n == 0 || n >= 60 {
+		t.Fatalf("the first attempt copied %d of 60 before it stopped", n)
+	}
+}
+
+// waitLease waits until some attempt holds the item's lease.
+func waitLease(t *testing.T, b *bundle, itemID int64) store.Lease {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		leases, _ := b.st.Leases(context.Background(), b.project.ID)
+		for _, l := range leases {
+			if l.ItemID == itemID {
+				return l
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("no attempt took the item's lease")
+	return store.Lease{}
+}
