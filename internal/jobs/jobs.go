@@ -36,7 +36,8 @@ func (PassArgs) Kind() string { return "ferry_pass" }
 var ErrNoSlot = errors.New("the project's maximum of concurrent migrations is reached")
 
 // WaitError asks the queue to run the job again at Until (a daily transfer
-// limit reached); the wait does not count as a failed attempt.
+// limit reached, another attempt of the job holding the item); the wait is a
+// River snooze, which does not count as an attempt.
 type WaitError struct {
 	Until  time.Time
 	Reason string
@@ -47,7 +48,8 @@ func (e *WaitError) Error() string {
 }
 
 // Runner runs one pass for one item. jobID identifies the job so that a
-// copy of a finished job (rescued from a dead worker) is recognised.
+// copy of it (River rescues a job that runs long, even while its worker
+// lives) recognises that the job was finished meanwhile.
 type Runner interface {
 	RunPass(ctx context.Context, jobID int64, args PassArgs) error
 }
@@ -55,9 +57,10 @@ type Runner interface {
 // Options tune the queue.
 type Options struct {
 	Workers int // concurrent jobs in this process; 0 = 20
-	// RescueAfter: a job still running this long after it started is handed
-	// to another worker when its holder died. Leases keep a live holder's
-	// item from running twice. 0 = 2 minutes.
+	// RescueAfter: River runs a job again when it has been running this
+	// long (its rescuer looks every 30 s), whether or not its worker lives.
+	// The Runner's leases make the copy wait while the first attempt lives
+	// and take over when its worker died. 0 = 2 minutes.
 	RescueAfter time.Duration
 	// Poll is how often idle workers look for jobs; 0 = 1 s.
 	Poll time.Duration
