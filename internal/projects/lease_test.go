@@ -220,3 +220,34 @@ func waitLease(t *testing.T, b *bundle, itemID int64) store.Lease {
 	t.Fatal("no attempt took the item's lease")
 	return store.Lease{}
 }
+
+// TestStopEndsARunningPass: stopping a running pass ends it, also on SQLite
+// where River cannot tell a running job that it was cancelled: the pass's
+// lease is withdrawn, its attempt stops at the next renewal and writes
+// nothing, and the item stays Stopped.
+func TestStopEndsARunningPass(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, 1, setupOptions{messages: 200, folders: 1, leaseTTL: time.Second})
+	slowAppends(b.dst, 100*time.Millisecond)
+	ctx := context.Background()
+	if _, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
+	waitLease(t, b, items[0].ID)
+	if n, err := b.svc.Stop(ctx, b.project.ID, projects.Selection{All: true}); n != 1 || err != nil {
+		t.Fatalf("stop: %d %v", n, err)
+	}
+	stoppedAt := time.Now()
+	it := b.settled(t, items[0].ID, time.Minute)
+	if it.Status != store.StatusStopped {
+		t.Fatalf("item %s after Stop, want %s", it.Status, store.StatusStopped)
+	}
+	var copied int
+	for _, msgs := range testimap.TakeSnapshot(t, b.dst.Addr, b.users[0], "pw-"+b.users[0]) {
+		copied += len(msgs)
+	}
+	if copied >= 200 || time.Since(stoppedAt) > 15*time.Second {
+		t.Fatalf("the pass went on after Stop: %d of 200 copied, settled %v after", copied, time.Since(stoppedAt))
+	}
+}

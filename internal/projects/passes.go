@@ -132,6 +132,12 @@ func (s *Service) Stop(ctx context.Context, projectID int64, sel Selection) (int
 		if err := s.Store.SetItemStatus(ctx, it.ID, store.StatusStopped, "", it.Errors); err != nil {
 			return n, err
 		}
+		// River tells a running job of its cancellation only on PostgreSQL,
+		// and not an attempt whose job it rescued: without its lease the
+		// attempt stops at its next renewal, whatever the database.
+		if err := s.Store.WithdrawLease(ctx, it.ID); err != nil {
+			return n, err
+		}
 		n++
 	}
 	return n, nil
@@ -355,26 +361,34 @@ func (s *Service) keepLease(ctx context.Context, lease store.Lease, stopRun cont
 
 // leaseLostError stops a run that no longer holds its item's lease.
 type leaseLostError struct {
-	itemID int64
-	holder string // the attempt holding the lease now, if any
-	err    error  // the failed renewal
+	itemID  int64
+	holder  string // the attempt holding the lease now, if any
+	stopped bool   // the pass was stopped (Stop withdrew the lease)
+	err     error  // the failed renewal
 }
 
 func (e *leaseLostError) Error() string {
-	if e.holder != "" {
+	switch {
+	case e.holder != "":
 		return fmt.Sprintf("stopped because another worker took over this mailbox (item %d is now run by %s); this run's copy is checkpointed and the other goes on from there", e.itemID, e.holder)
+	case e.stopped:
+		return fmt.Sprintf("stopped: the pass of item %d was stopped; what was copied is checkpointed, and the next pass goes on from there", e.itemID)
 	}
 	return fmt.Sprintf("stopped because this run could not keep its lease on item %d (%v): its worker was too slow to renew it, so another worker may take the mailbox over; the pass resumes from the checkpoint", e.itemID, e.err)
 }
 
-// leaseLost says who holds the item's lease now.
+// leaseLost says who holds the item's lease now, or that the pass was stopped.
 func (s *Service) leaseLost(ctx context.Context, lease store.Lease, renewal error) *leaseLostError {
+	ctx = context.WithoutCancel(ctx)
 	lost := &leaseLostError{itemID: lease.ItemID, err: renewal}
-	leases, _ := s.Store.Leases(context.WithoutCancel(ctx), lease.ProjectID)
+	leases, _ := s.Store.Leases(ctx, lease.ProjectID)
 	for _, l := range leases {
 		if l.ItemID == lease.ItemID && l.Owner != lease.Owner {
 			lost.holder = l.Owner
 		}
+	}
+	if it, err := s.Store.Item(ctx, lease.ItemID); err == nil && lost.holder == "" {
+		lost.stopped = it.Status == store.StatusStopped
 	}
 	return lost
 }

@@ -171,6 +171,9 @@ type Projects interface {
 	RenewLease(ctx context.Context, l Lease) error
 	// ReleaseLease drops the owner's lease; another owner's stays.
 	ReleaseLease(ctx context.Context, itemID int64, owner string) error
+	// WithdrawLease drops the item's lease whoever holds it (its pass was
+	// stopped): the attempt holding it stops at its next renewal.
+	WithdrawLease(ctx context.Context, itemID int64) error
 
 	// SealedCredentials lists every sealed value, for key rotation.
 	SealedCredentials(ctx context.Context) ([]SealedCredential, error)

@@ -477,6 +477,11 @@ func (s *Store) ReleaseLease(ctx context.Context, itemID int64, owner string) er
 	return err
 }
 
+func (s *Store) WithdrawLease(ctx context.Context, itemID int64) error {
+	_, err := s.exec(ctx, nil, `DELETE FROM item_leases WHERE item_id = ?`, itemID)
+	return err
+}
+
 func (s *Store) SealedCredentials(ctx context.Context) ([]store.SealedCredential, error) {
 	var out []store.SealedCredential
 	for _, src := range []struct{ table, col string }{

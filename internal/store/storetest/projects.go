@@ -220,6 +220,16 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		if ok, err := s.AcquireLease(ctx, second, 1); !ok || err != nil {
 			t.Fatalf("second attempt after the first released: %v %v", ok, err)
 		}
+		// Stopping the pass withdraws the lease from whoever holds it.
+		if err := s.WithdrawLease(ctx, it.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RenewLease(ctx, second); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("renewal of a withdrawn lease: %v", err)
+		}
+		if ls, _ := s.Leases(ctx, p.ID); len(ls) != 0 {
+			t.Fatalf("leases after withdrawal: %+v", ls)
+		}
 	})
 
 	t.Run("SealedCredentials", func(t *testing.T) {
