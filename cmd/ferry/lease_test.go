@@ -31,7 +31,7 @@ import (
 // one run, exactly, and end Completed.
 func TestLongPassesOnTwoWorkersOnPostgresRunOnce(t *testing.T) {
 	t.Parallel()
-	const mailboxes, messages = 4, 300
+	const mailboxes, messages = 4, 400
 	var users []testimap.User
 	for i := range mailboxes {
 		users = append(users, testimap.User{Name: fmt.Sprintf("long%d@contoso.com", i), Password: fmt.Sprintf("pw-long-%d", i)})

@@ -72,7 +72,7 @@ func requireOneRunAtATime(t *testing.T, runs []store.Run) {
 // same mailbox beside it, and the item must end Completed.
 func TestPassLongerThanTheRescueIntervalRunsOnce(t *testing.T) {
 	t.Parallel()
-	b := setupWith(t, 1, setupOptions{messages: 400, folders: 1, leaseTTL: 2 * time.Second,
+	b := setupWith(t, 1, setupOptions{messages: 500, folders: 1, leaseTTL: 2 * time.Second,
 		jobs: jobs.Options{Workers: 4, Poll: 50 * time.Millisecond, RescueAfter: time.Second}})
 	// The destination is slow until River has rescued the job and started
 	// its copy (its rescuer looks every 30 s), then the rest may go fast.
@@ -80,7 +80,7 @@ func TestPassLongerThanTheRescueIntervalRunsOnce(t *testing.T) {
 	slow.Store(true)
 	b.dst.Faults.Set(func(int, string, int64) error {
 		if slow.Load() {
-			time.Sleep(250 * time.Millisecond)
+			time.Sleep(400 * time.Millisecond)
 		}
 		return nil
 	}, nil)
@@ -129,7 +129,14 @@ func TestPassLongerThanTheRescueIntervalRunsOnce(t *testing.T) {
 func TestRunThatLostItsLeaseWritesNoStatus(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, 1, setupOptions{messages: 60, folders: 1, leaseTTL: time.Second})
-	slowAppends(b.dst, 50*time.Millisecond)
+	tenth := make(chan struct{}) // closed when ten messages are on their way
+	b.dst.Faults.Set(func(n int, _ string, _ int64) error {
+		if n == 10 {
+			close(tenth)
+		}
+		time.Sleep(50 * time.Millisecond)
+		return nil
+	}, nil)
 	ctx := context.Background()
 	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
 	itemID := items[0].ID
@@ -151,7 +158,12 @@ func TestRunThatLostItsLeaseWritesNoStatus(t *testing.T) {
 		t.Fatalf("the copy is asked to come back at %v, not later", wait.Until)
 	}
 
-	// Another worker takes the item over.
+	// Another worker takes the item over, in the middle of the copy.
+	select {
+	case <-tenth:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first attempt copies nothing")
+	}
 	b.st.ReleaseLease(ctx, itemID, held.Owner)
 	intruder := store.Lease{ItemID: itemID, ProjectID: b.project.ID, Owner: "attempt-x@other-host:1", Expires: time.Now().Add(time.Hour)}
 	if ok, err := b.st.AcquireLease(ctx, intruder, 10); !ok || err != nil {
