@@ -309,7 +309,7 @@ func (s *Service) acquireLease(ctx context.Context, it store.Item, p store.Proje
 			// Its holder renews every TTL/6: if it is still held a TTL
 			// from now, the holder lives; if not, it died and this attempt takes over.
 			return lease, &jobs.WaitError{Until: s.now().Add(ttl),
-				Reason: fmt.Sprintf("item %d is being migrated by another run of its pass", it.ID)}
+				Reason: fmt.Sprintf("item %d is being migrated by another run (this job rescued while it runs, or another pass)", it.ID)}
 		}
 		if err != nil {
 			return lease, err
