@@ -4,10 +4,10 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"cmp"
 	"math/rand/v2"
 	"slices"
 	"sort"
