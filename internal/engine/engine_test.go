@@ -671,8 +671,10 @@ func folderBundle(t *testing.T, folders []string, dest imapconn.Endpoint) *testB
 // first pass made (before).
 func (b *testBundle) secondPassKeepsTheMap(t *testing.T, dstAddr string, want map[string]string, before []store.FolderMapping) {
 	t.Helper()
-	if len(before) != len(want) {
-		t.Fatalf("the first pass kept the map %+v, want %d folders", before, len(want))
+	for from := range want {
+		if !slices.ContainsFunc(before, func(m store.FolderMapping) bool { return m.Source == from }) {
+			t.Fatalf("the first pass kept the map %+v, without %s", before, from)
+		}
 	}
 	b.src.ListReversed.Store(true)
 	r := b.run(t, nil)
