@@ -169,12 +169,15 @@ func MapFolders(src []Folder, srcNS Namespace, dst []Folder, dstNS Namespace, fi
 	rank := func(name string) folderRank { return rankOf(name, srcNS, dstNS) }
 	sort.SliceStable(plans, func(i, j int) bool { return rank(plans[i].Source.Name).less(rank(plans[j].Source.Name)) })
 
-	holder := map[string]string{"inbox": "INBOX"} // folded destination -> display path of the source folder that goes there
+	// holder: folded destination name -> the source folder (display path)
+	// that goes there, and the name as given out.
+	type holding struct{ path, dest string }
+	holder := map[string]holding{"inbox": {"INBOX", "INBOX"}}
 	claim := func(dest, path string) bool {
-		if h, ok := holder[foldName(dest)]; ok && h != path {
+		if h, ok := holder[foldName(dest)]; ok && h.path != path {
 			return false
 		}
-		holder[foldName(dest)] = path
+		holder[foldName(dest)] = holding{path, dest}
 		return true
 	}
 	// decided: display path -> the mapping of a folder whose destination is
@@ -247,7 +250,8 @@ func MapFolders(src []Folder, srcNS Namespace, dst []Folder, dstNS Namespace, fi
 	for _, p := range later {
 		d, why := natural(p)
 		if !claim(d, p.Path) {
-			why = fmt.Sprintf("source folder %s already goes to %s", holder[foldName(d)], d)
+			h := holder[foldName(d)]
+			why = fmt.Sprintf("source folder %s already goes to %s", h.path, h.dest)
 			for n := 2; ; n++ {
 				if alt := fmt.Sprintf("%s (%d)", d, n); claim(alt, p.Path) {
 					d = alt
