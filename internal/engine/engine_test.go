@@ -707,7 +707,7 @@ func TestFoldersDifferingInCaseOnACaseInsensitiveDestination(t *testing.T) {
 }
 
 // TestRefusedFolderIsOneFailure: a name the destination refuses
-// ([CANNOT]) gets a fallback name; a folder it may not create ([NOPERM])
+// ([CANNOT], or no code) gets a fallback name; a folder it may not create ([NOPERM])
 // is one failure, the others are copied, and Retry errors copies that
 // folder whole once the destination lets it be created.
 func TestRefusedFolderIsOneFailure(t *testing.T) {
@@ -718,13 +718,15 @@ func TestRefusedFolderIsOneFailure(t *testing.T) {
 		switch {
 		case strings.Contains(name, "~"):
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Invalid mailbox name"}
+		case name == "INBOX/Inbox": // as a destination with INBOX. refuses INBOX.Inbox, without a code
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Invalid mailbox name"}
 		case name == "Secret" && !mayCreateSecret.Load():
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm, Text: "Permission denied"}
 		}
 		return nil
 	}
-	b := folderBundle(t, []string{"INBOX", "Work", "~tilde", "Secret"}, endpoint(dst.Addr))
-	want := map[string]string{"INBOX": "INBOX", "Work": "Work", "~tilde": "_tilde", "Secret": "Secret"}
+	b := folderBundle(t, []string{"INBOX", "Work", "~tilde", "INBOX/Inbox", "Secret"}, endpoint(dst.Addr))
+	want := map[string]string{"INBOX": "INBOX", "Work": "Work", "~tilde": "_tilde", "INBOX/Inbox": "INBOX/Inbox (2)", "Secret": "Secret"}
 
 	r := b.run(t, nil)
 	if r.Err != nil || r.Run.Failed != 1 || r.Run.Copied != int64(b.sourceSnap.Count()-len(b.sourceSnap["Secret"])) || r.Run.Status != "completed with errors" {
@@ -736,8 +738,8 @@ func TestRefusedFolderIsOneFailure(t *testing.T) {
 	if f := r.Failures[0]; f.Folder != "Secret" || f.UID != 0 || !strings.Contains(f.ServerText, "Permission denied") || !strings.Contains(f.Hint, "--exclude") {
 		t.Fatalf("failure = %+v", f)
 	}
-	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "refused") {
-		t.Fatalf("notes = %q, want the refused name", r.Notes)
+	if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "refused") || !strings.Contains(r.Notes[1], "refused") {
+		t.Fatalf("notes = %q, want the two refused names", r.Notes)
 	}
 	got := testimap.TakeSnapshot(t, dst.Addr, user, pass)
 	if len(got["Secret"]) != 0 {

@@ -187,6 +187,7 @@ func MapFolders(src []Folder, srcNS Namespace, dst []Folder, dstNS Namespace, fi
 	// 1. The map of earlier passes, also for folders not in this pass (they
 	// keep their names). Rank decides between two that meet, which only a
 	// state file written before the map was kept can hold.
+	kept = slices.Clone(kept)
 	slices.SortStableFunc(kept, func(a, b store.FolderMapping) int { return rank(a.Source).compare(rank(b.Source)) })
 	for _, m := range kept {
 		path := srcNS.DisplayPath(m.Source)
