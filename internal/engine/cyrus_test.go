@@ -328,7 +328,6 @@ func TestCyrusMatrix(t *testing.T) {
 	}
 }
 
-
 // appendTo creates folder (unless INBOX) on c and appends the messages.
 func appendTo(t *testing.T, c *imapclient.Client, folder string, msgs ...string) {
 	t.Helper()
