@@ -5,7 +5,7 @@ GO ?= go
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
 
-# Installs Dovecot, mbsync, PostgreSQL and Chromium from Debian packages when missing.
+# Installs Dovecot, Courier-IMAP (unpacked), mbsync, PostgreSQL and Chromium from Debian packages when missing.
 deps:
 	bash scripts/install-test-deps.sh
 
