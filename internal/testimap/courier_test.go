@@ -121,8 +121,9 @@ func TestCourierRefusesWrongPassword(t *testing.T) {
 }
 
 // TestCourierQuirks pins what Courier-IMAP 5.0 does that the engine must
-// survive. If one of these fails, Debian's Courier changed: update the
-// engine's notes (docs/servers.md) with it.
+// survive. If one of these fails, Debian's Courier changed: the engine's
+// tests against it (internal/engine/courier_test.go) may no longer cover
+// what they were written for.
 func TestCourierQuirks(t *testing.T) {
 	t.Parallel()
 	srv := StartCourier(t, User{Name: "quirks", Password: "pw"})
