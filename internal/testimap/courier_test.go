@@ -295,3 +295,20 @@ func TestCourierUsersComeAndGo(t *testing.T) {
 		t.Errorf("mail of a removed user is still at %s (%v)", dir, err)
 	}
 }
+
+// TestCourierLogTailIsTheTests: the log shown when a test fails has its own
+// users' lines, not those of the other tests sharing the server.
+func TestCourierLogTailIsTheTests(t *testing.T) {
+	t.Parallel()
+	srv := StartCourier(t, User{Name: "log-dave", Password: "pw"})
+	other := StartCourier(t, User{Name: "log-erin", Password: "pw"})
+	srv.Login(t, "log-dave").Logout().Wait()
+	other.Login(t, "log-erin").Logout().Wait()
+	tail := srv.LogTail()
+	if !strings.Contains(tail, "INFO: LOGIN, user=log-dave,") {
+		t.Errorf("the log tail lacks log-dave's LOGIN:\n%s", tail)
+	}
+	if strings.Contains(tail, "log-erin") {
+		t.Errorf("the log tail shows another test's user:\n%s", tail)
+	}
+}
