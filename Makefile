@@ -6,7 +6,7 @@ build:
 	$(GO) build -o bin/ferry ./cmd/ferry
 
 # Installs Dovecot, mbsync, PostgreSQL and Chromium from Debian packages when missing,
-# and unpacks Cyrus IMAP (which conflicts with Dovecot) for internal/testimap.
+# and unpacks Cyrus IMAP and Courier-IMAP (which conflict with Dovecot) for internal/testimap.
 deps:
 	bash scripts/install-test-deps.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ferry's tests and benchmarks need (Dovecot for
 # internal/testimap, isync/mbsync, PostgreSQL, Chromium) and unpacks Cyrus
-# IMAP for internal/testimap.StartCyrus (see install_cyrus below).
+# IMAP and Courier-IMAP for internal/testimap.StartCyrus and StartCourier (see
+# install_cyrus and install_courier below).
 #
 # Idempotent: installs only missing packages, downloads nothing that is
 # already there and runs `apt-get update` (once) only when something is
@@ -169,6 +170,51 @@ install_cyrus() {
 }
 
 install_cyrus
+
+# --- Courier-IMAP -------------------------------------------------------------
+# courier-imap conflicts with dovecot-imapd (both provide imap-server), so
+# courier-imap and courier-base are only unpacked (dpkg -x, no maintainer
+# scripts, no services) into COURIER_ROOT, from where testimap.StartCourier
+# runs them. What they need and does not conflict comes from apt:
+# courier-authlib (authdaemond, libcourierauth), its userdb module and the
+# libraries.
+COURIER_ROOT=${FERRY_COURIER_ROOT:-/opt/ferry-test/courier}
+COURIER_APT_PACKAGES=(courier-authlib courier-authlib-userdb libcourier-unicode4 libgamin0 libgdbm6 libidn12 libgnutls30 libpcre3)
+COURIER_UNPACKED=(courier-imap courier-base)
+
+courier_unpacked() {
+	[[ -f $COURIER_ROOT/.unpacked && -x $COURIER_ROOT/usr/bin/imapd ]]
+}
+
+install_courier() {
+	install_missing "${COURIER_APT_PACKAGES[@]}"
+	if ! courier_unpacked; then
+		prepare_apt
+		local tmp deb
+		tmp=$(mktemp -d /tmp/install-test-deps-courier.XXXXXX)
+		chmod 0755 "$tmp" # apt-get download fetches as _apt
+		(cd "$tmp" && apt-get "${apt_opts[@]}" download "${COURIER_UNPACKED[@]}") >>"$log" 2>&1 ||
+			fail "apt-get download ${COURIER_UNPACKED[*]} failed"
+		# Replaced whole, so that a half-done earlier run leaves nothing.
+		rm -rf "$COURIER_ROOT.new"
+		mkdir -p "$COURIER_ROOT.new"
+		for deb in "$tmp"/*.deb; do
+			dpkg -x "$deb" "$COURIER_ROOT.new" >>"$log" 2>&1 || fail "dpkg -x $deb failed"
+			dpkg-deb -f "$deb" Package Version >>"$COURIER_ROOT.new/.unpacked"
+		done
+		rm -rf "$tmp" "$COURIER_ROOT"
+		mv "$COURIER_ROOT.new" "$COURIER_ROOT"
+		echo "install-test-deps: unpacked ${COURIER_UNPACKED[*]} into $COURIER_ROOT"
+	fi
+	local bin
+	for bin in "$COURIER_ROOT/usr/sbin/couriertcpd" "$COURIER_ROOT/usr/lib/courier/courier/imaplogin" \
+		"$COURIER_ROOT/usr/bin/imapd" /usr/lib/courier/courier-authlib/authdaemond \
+		/usr/lib/courier/courier-authlib/makedatprog /usr/bin/unshare /usr/bin/setpriv; do
+		[[ -x $bin ]] || fail "$bin is missing after the install"
+	done
+}
+
+install_courier
 
 if [[ -n $log ]]; then
 	rm -f "$log"
