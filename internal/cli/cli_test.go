@@ -178,3 +178,36 @@ func TestPlaintextNeedsExplicitFlag(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 }
+
+// TestVerifyCredentialsShowsTheFolderMap: `migrate --pass verify` says
+// where each folder goes, which folders the first pass creates and which
+// are renamed because two source folders would meet; the Full pass then
+// says so too.
+func TestVerifyCredentialsShowsTheFolderMap(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := testimap.Dial(t, b.src.Addr, "alice@example.org", srcPass)
+	for _, f := range []string{"Projects", "projects"} {
+		if err := c.Create(f, nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Logout()
+	state := filepath.Join(b.dir, "state.db")
+	alice := []string{"--state", state, "--from", b.url(b.src.Addr, "alice@example.org"), "--to", b.url(b.dst.Addr, "alice@example.org"),
+		"--from-password-file", b.srcFile, "--to-password-file", b.dstFile, "--allow-plaintext"}
+	code, out, errOut := run(append([]string{"migrate", "--pass", "verify"}, alice...)...)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	for _, want := range []string{"folder map (source → destination):", "    Projects → Projects  (created by the first pass)\n",
+		"    projects → projects (2)  (created by the first pass; renamed: source folder Projects already goes to Projects)\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = run(append([]string{"migrate"}, alice...)...)
+	if code != ExitOK || !strings.Contains(out, "note: folder projects goes to projects (2): source folder Projects already goes to Projects") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}

@@ -404,6 +404,10 @@ func printItem(w io.Writer, d *projects.ItemDetail) {
 		return
 	}
 	for _, f := range d.Failures {
+		if f.UID == 0 && f.Folder != "" {
+			fmt.Fprintf(w, "  folder %s: %s\n    what to do: %s\n", f.Folder, f.ServerText, orDash(f.Hint))
+			continue
+		}
 		if f.UID == 0 {
 			fmt.Fprintf(w, "  the mailbox: %s\n    what to do: %s\n", f.ServerText, orDash(f.Hint))
 			continue

@@ -153,12 +153,20 @@ func printSummary(w io.Writer, pass engine.Pass, results []*engine.Result) {
 		if r.Check != nil {
 			printCheck(w, r)
 		}
-		if r.Err == nil && len(r.Failures) == 0 {
+		if r.Err == nil && len(r.Failures) == 0 && len(r.Notes) == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s → %s:\n", r.Job.Source.Mailbox(), r.Job.Dest.Mailbox())
 		if r.Err != nil {
 			fmt.Fprintf(w, "  mailbox failed: %v\n", r.Err)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		for _, f := range r.Failures {
+			if f.UID == 0 && f.Folder != "" {
+				fmt.Fprintf(w, "  folder %s: %s\n    what to do: %s\n", f.Folder, f.ServerText, f.Hint)
+			}
 		}
 		shown := 0
 		for _, f := range r.Failures {
@@ -195,6 +203,21 @@ func printCheck(w io.Writer, r *engine.Result) {
 		fmt.Fprintf(w, "  %-11s %s  separator %q prefix %q  capabilities %s\n", s.name, s.rep.Endpoint, s.rep.Separator, s.rep.Prefix, strings.Join(s.rep.Capabilities, " "))
 	}
 	fmt.Fprintf(w, "  source holds %d folders, %d messages, %s\n", c.Source.Folders, c.Source.Messages, human(c.Source.Bytes))
+	fmt.Fprintln(w, "  folder map (source → destination):")
+	for _, f := range c.Folders {
+		var marks []string
+		if f.Create {
+			marks = append(marks, "created by the first pass")
+		}
+		if f.Renamed != "" {
+			marks = append(marks, "renamed: "+f.Renamed)
+		}
+		line := fmt.Sprintf("    %s → %s", f.Source, f.Dest)
+		if len(marks) > 0 {
+			line += "  (" + strings.Join(marks, "; ") + ")"
+		}
+		fmt.Fprintln(w, line)
+	}
 	for _, warn := range c.Warnings {
 		fmt.Fprintf(w, "  note: %s\n", warn)
 	}
@@ -217,6 +240,7 @@ type jsonMailbox struct {
 	MBPerHour    float64             `json:"mb_per_hour"`
 	ItemsPerHour float64             `json:"items_per_hour"`
 	Failures     []store.Failure     `json:"failures,omitempty"`
+	Notes        []string            `json:"notes,omitempty"`
 	Check        *engine.CheckReport `json:"verify_credentials,omitempty"`
 }
 
@@ -229,7 +253,7 @@ func writeJSON(w io.Writer, pass engine.Pass, results []*engine.Result) error {
 		m := jsonMailbox{Source: r.Job.Source.String(), Destination: r.Job.Dest.String(), Pass: r.Run.Pass, Status: r.Run.Status,
 			Copied: r.Run.Copied, CopiedBytes: r.Run.CopiedBytes, Skipped: r.Run.Skipped, Failed: r.Run.Failed, FlagsUpdated: r.Run.FlagsUpdated,
 			Started: r.Run.Started, Ended: r.Run.Ended, Seconds: r.Run.Duration().Seconds(), MBPerHour: r.Run.MBPerHour(), ItemsPerHour: r.Run.ItemsPerHour(),
-			Failures: r.Failures, Check: r.Check}
+			Failures: r.Failures, Notes: r.Notes, Check: r.Check}
 		if r.Err != nil {
 			m.Error = r.Err.Error()
 		}

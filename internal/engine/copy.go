@@ -120,7 +120,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	}
 
 	var failed map[uint32]bool
-	if opts.Pass == PassRetry {
+	if opts.Pass == PassRetry && !r.wholeFolder[plan.Source.Name] {
 		if failed, err = r.failedIn(ctx, plan.Source.Name); err != nil {
 			return err
 		}
@@ -581,6 +581,11 @@ func (r *mailboxRun) choose(plan FolderPlan, pending []*message, failed map[uint
 		}
 		return out
 	case PassRetry:
+		if failed == nil {
+			// The folder failed as a whole before (the destination refused
+			// to create it): all of it is retried.
+			return pending
+		}
 		var out []*message
 		for _, m := range pending {
 			if failed[m.uid] {

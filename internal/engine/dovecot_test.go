@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -269,5 +270,102 @@ func TestDovecotRefusedMultiAppendFallsBackToSingleMessages(t *testing.T) {
 	}
 	if n := testimap.TakeSnapshot(t, dst.Addr, user, pass).Count(); n != len(mail.Messages)-big {
 		t.Fatalf("destination holds %d messages, want %d", n, len(mail.Messages)-big)
+	}
+}
+
+// TestDovecotFolderMapIsInjective: source folders that would meet in one
+// folder of a Dovecot with folders under INBOX. and '.' between levels
+// each get a folder of their own, named the same on every pass; a name
+// Dovecot refuses gets a fallback. want maps source folders to
+// destination snapshot paths (INBOX. left out, levels joined by '/').
+func TestDovecotFolderMapIsInjective(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		folders []string
+		want    map[string]string
+	}{
+		{"Work and INBOX/Work", []string{"INBOX", "INBOX/Work", "Work"},
+			map[string]string{"INBOX": "INBOX", "Work": "Work", "INBOX/Work": "Work (2)"}},
+		{"Child and INBOX/Child, with a level below", []string{"INBOX", "Child", "INBOX/Child", "INBOX/Child/Deep"},
+			map[string]string{"INBOX": "INBOX", "Child": "Child", "INBOX/Child": "Child (2)", "INBOX/Child/Deep": "Child (2)/Deep"}},
+		{"Reports.2024 and Reports_2024", []string{"Reports.2024", "Reports_2024"},
+			map[string]string{"Reports_2024": "Reports_2024", "Reports.2024": "Reports_2024 (2)"}},
+		{"Case and case", []string{"case", "Case"},
+			map[string]string{"Case": "Case", "case": "case (2)"}},
+		{"~tilde refused, its fallback taken", []string{"_tilde", "~tilde"},
+			map[string]string{"_tilde": "_tilde", "~tilde": "_tilde (2)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: []testimap.User{{Name: user, Password: pass}}})
+			b := folderBundle(t, tt.folders, dovecotEndpoint(dst, user))
+			renamed := 0
+			for from, to := range tt.want {
+				if from != to {
+					renamed++
+				}
+			}
+			// Verify credentials shows the map before anything moves.
+			r := b.run(t, func(o *engine.Options) { o.Pass = engine.PassVerify })
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			shown := map[string]bool{}
+			for _, f := range r.Check.Folders {
+				if f.Renamed != "" {
+					shown[f.Source] = true
+				}
+			}
+			for from, to := range tt.want {
+				if from != to && !strings.HasPrefix(from, "~") && !shown[from] { // a refusal is known once tried
+					t.Errorf("Verify credentials does not show %s renamed: %+v", from, r.Check.Folders)
+				}
+			}
+
+			r = b.run(t, nil)
+			requireOK(t, r)
+			if len(r.Notes) != renamed {
+				t.Errorf("notes %q, want %d renamed folders", r.Notes, renamed)
+			}
+			requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dst.Addr, user, pass), tt.want)
+			b.secondPassKeepsTheMap(t, dst.Addr, tt.want, folderMapOf(t, b.st, b.job))
+		})
+	}
+}
+
+// TestDovecotPlaceholderFoldersStayPlaceholders: a level that exists at
+// the source only to hold folders (\Noselect) is not made a real folder
+// at the destination; the hierarchy is kept.
+func TestDovecotPlaceholderFoldersStayPlaceholders(t *testing.T) {
+	t.Parallel()
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: users})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: users})
+	loadFolders(t, src.Addr, []string{"INBOX", "Projects/2024/Q1", "Projects/2024/Q2"})
+	want := testimap.TakeSnapshot(t, src.Addr, user, pass)
+	requireOK(t, migrateOnce(t, engine.Job{Source: dovecotEndpoint(src, user), Dest: dovecotEndpoint(dst, user)}, engine.Options{}))
+	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pass)); d != "" {
+		t.Fatalf("destination differs:\n%s", d)
+	}
+	list, err := testimap.Dial(t, dst.Addr, user, pass).List("", "*", nil).Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := map[string][]imap.MailboxAttr{}
+	for _, l := range list {
+		attrs[l.Mailbox] = l.Attrs
+	}
+	for _, name := range []string{"INBOX.Projects", "INBOX.Projects.2024"} {
+		a, listed := attrs[name]
+		if listed && !slices.Contains(a, imap.MailboxAttrNoSelect) && !slices.Contains(a, imap.MailboxAttrNonExistent) {
+			t.Errorf("%s was created as a real folder (%v); the source has it only as a placeholder", name, a)
+		}
+	}
+	for _, name := range []string{"INBOX.Projects.2024.Q1", "INBOX.Projects.2024.Q2"} {
+		if _, listed := attrs[name]; !listed {
+			t.Errorf("%s is missing: %v", name, attrs)
+		}
 	}
 }

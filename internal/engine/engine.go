@@ -4,14 +4,18 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -169,6 +173,9 @@ type Result struct {
 	// BudgetReached: the pass stopped sending at Options.ByteBudget; the
 	// rest waits for a later pass.
 	BudgetReached bool
+	// Notes are facts a person should know that are not failures: folders
+	// the folder map renamed, and why.
+	Notes []string
 }
 
 // Engine runs jobs against a store.
@@ -210,7 +217,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	if e.Opts.Pass == PassVerify {
 		res.Check, err = e.Check(ctx, job)
 	} else {
-		err = e.migrate(ctx, job, mbox, prog)
+		res.Notes, err = e.migrate(ctx, job, mbox, prog)
 	}
 	res.Run.Ended = e.Opts.Now()
 	res.Run.Copied, res.Run.CopiedBytes = prog.Copied.Load(), prog.CopiedBytes.Load()
@@ -340,6 +347,12 @@ type mailboxRun struct {
 	refusalsMu sync.Mutex
 	refusals   map[string]int // folder and UID -> temporary refusals in this run
 
+	// notes are said in the run's output: folders renamed by the folder map.
+	notes []string
+	// wholeFolder: folders the destination refused before and has now; a
+	// Retry errors pass copies them whole. Set by plan, read after.
+	wholeFolder map[string]bool
+
 	budget *byteBudget // nil: no bound
 }
 
@@ -374,15 +387,15 @@ func (b *byteBudget) take(folder string, uid uint32, size int64) bool {
 	return true
 }
 
-func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) error {
+func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) (notes []string, err error) {
 	prog.setPhase("connecting")
 	var first *session
-	err := e.retry(ctx, prog, func() (progressed bool, err error) {
+	err = e.retry(ctx, prog, func() (progressed bool, err error) {
 		first, err = e.connect(ctx, job)
 		return false, err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -443,7 +456,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 				s.close()
 			}
 		}
-		return err
+		return nil, err
 	}
 	prog.Folders.Store(int64(len(plans)))
 	prog.setPhase("copying")
@@ -517,9 +530,9 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		}
 	}
 	if firstErr != nil {
-		return firstErr
+		return run.notes, firstErr
 	}
-	return context.Cause(ctx)
+	return run.notes, context.Cause(ctx)
 }
 
 // retry runs fn until it succeeds, fails permanently, or fails temporarily
@@ -566,7 +579,9 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 	}
 }
 
-// plan lists both sides, maps folders and creates the missing ones.
+// plan lists both sides, maps folders, creates the missing ones and keeps
+// the map. A folder the destination refuses is one reported failure; the
+// others are copied.
 func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) ([]FolderPlan, error) {
 	srcFolders, err := listFolders(s.src)
 	if err != nil {
@@ -576,7 +591,11 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	if err != nil {
 		return nil, sideErr("destination", err)
 	}
-	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter)
+	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
 	if planned != nil {
 		planned(len(plans))
 	}
@@ -607,13 +626,22 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 			})
 		}()
 	}
-	err = createFolders(s.dst, r.dstNS, plans, dstFolders)
+	// A name the map gives out, now or in an earlier pass, is no fallback
+	// for a refused one.
+	taken := map[string]bool{}
+	for _, m := range kept {
+		taken[foldName(m.Dest)] = true
+	}
+	for _, p := range plans {
+		taken[foldName(p.Dest)] = true
+	}
+	refused, err := createFolders(s.dst, r.dstNS, plans, dstFolders, taken)
 	if err == nil {
 		// Subscribing twice is harmless; failures here must not stop mail from moving.
 		s.dst.Do(func() error {
 			var cmds []*imapclient.Command
-			for _, p := range plans {
-				if p.Source.Subscribed {
+			for i, p := range plans {
+				if _, no := refused[i]; p.Source.Subscribed && !no {
 					cmds = append(cmds, s.dst.Subscribe(p.Dest))
 				}
 			}
@@ -627,89 +655,246 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	if err != nil {
 		return nil, err
 	}
+	// The map is kept, refused folders included: their names wait for them.
+	mappings := make([]store.FolderMapping, len(plans))
+	for i, p := range plans {
+		mappings[i] = p.mapping()
+	}
+	if err := r.e.Store.SaveFolderMap(ctx, r.mbox, mappings); err != nil {
+		return nil, err
+	}
+	r.notes = nil
+	for i, p := range plans {
+		if _, no := refused[i]; p.Renamed != "" && !no {
+			r.notes = append(r.notes, fmt.Sprintf("folder %s goes to %s: %s", p.Path, p.Dest, p.Renamed))
+		}
+	}
+	if plans, err = r.refusedFolders(ctx, plans, refused); err != nil {
+		return nil, err
+	}
 	sort.SliceStable(plans, func(i, j int) bool { return sizes[plans[i].Source.Name] > sizes[plans[j].Source.Name] })
 	return plans, nil
 }
 
-// createFolders creates the destination folders that are missing, parents
-// first. The folders of one depth are created with pipelined commands: one
-// round trip per level of the hierarchy, not one per folder.
-func createFolders(c *imapconn.Conn, ns Namespace, plans []FolderPlan, dstFolders []Folder) error {
-	existing := map[string]bool{}
-	for _, f := range dstFolders {
-		existing[f.Name] = true
+// refusedFolders records a failure for each folder the destination refused
+// to create, clears the failure of a folder it has now (a Retry errors pass
+// copies such a folder whole), and returns the plans that can be copied.
+// It is the last step of planning: nothing after it fails, so a failure is
+// never counted twice.
+func (r *mailboxRun) refusedFolders(ctx context.Context, plans []FolderPlan, refused map[int]error) ([]FolderPlan, error) {
+	known, err := r.e.Store.Failures(ctx, r.mbox)
+	if err != nil {
+		return nil, err
 	}
-	type folder struct {
-		name string
-		role imap.MailboxAttr
-		leaf bool
+	failedBefore := map[string]bool{}
+	for _, f := range known {
+		if f.UID == 0 && f.Folder != "" {
+			failedBefore[f.Folder] = true
+		}
 	}
-	var levels [][]folder
-	seen := map[string]bool{}
-	for i := range plans {
-		p := &plans[i]
-		if p.DestExists {
+	r.wholeFolder = map[string]bool{}
+	var copyable []FolderPlan
+	var failures []store.Failure
+	for i, p := range plans {
+		if answer, no := refused[i]; no {
+			failures = append(failures, store.Failure{Folder: p.Source.Name, Pass: string(r.e.Opts.Pass), ServerText: imapconn.ServerWords(answer), At: r.e.Opts.Now(),
+				Hint: fmt.Sprintf("the destination refused to create folder %s for %s: rename the folder at the source, or leave it out with --exclude %q; a later pass (Full or Retry errors) tries again", p.Dest, p.Path, p.Path)})
 			continue
 		}
-		segs := ns.segments(p.Dest)
-		for d := 1; d <= len(segs); d++ {
-			n := ns.join(segs[:d])
-			if existing[n] || n == "INBOX" || seen[n] && d < len(segs) {
-				continue
+		if failedBefore[p.Source.Name] {
+			if err := r.e.Store.ClearFolderFailure(ctx, r.mbox, p.Source.Name); err != nil {
+				return nil, err
 			}
-			for len(levels) < d {
-				levels = append(levels, nil)
-			}
-			if seen[n] {
-				// Already planned as a parent: it is also wanted as a folder.
-				for j := range levels[d-1] {
-					if levels[d-1][j].name == n {
-						levels[d-1][j].leaf = true
-						levels[d-1][j].role = p.Source.Role
-					}
-				}
-				continue
-			}
-			seen[n] = true
-			f := folder{name: n, leaf: d == len(segs)}
-			if f.leaf {
-				f.role = p.Source.Role
-			}
-			levels[d-1] = append(levels[d-1], f)
+			r.wholeFolder[p.Source.Name] = true
 		}
-		p.DestExists = true
+		copyable = append(copyable, p)
 	}
+	return copyable, r.fail(ctx, failures)
+}
+
+// createFolders creates the destination folders that are missing. Only
+// the mapped folders are created: a server makes the levels above a new
+// folder itself (RFC 3501 says it should), so a level that is a
+// placeholder at the source (\Noselect) stays one. The folders of one
+// depth are created with pipelined commands: one round trip per level of
+// the hierarchy. A refused CREATE is looked into (settleRefused); the
+// folders still refused are returned, by index in plans, with the
+// server's answer. An error means planning must be tried again.
+func createFolders(c *imapconn.Conn, ns Namespace, plans []FolderPlan, dstFolders []Folder, taken map[string]bool) (map[int]error, error) {
+	listed := map[string]bool{} // placeholders too
+	for _, f := range dstFolders {
+		listed[f.Name] = true
+	}
+	var levels [][]int
+	for i := range plans {
+		if plans[i].DestExists {
+			continue
+		}
+		d := len(ns.segments(plans[i].Dest))
+		for len(levels) < d {
+			levels = append(levels, nil)
+		}
+		levels[d-1] = append(levels[d-1], i)
+	}
+	answers := map[int]error{}
+	var order []int
 	for _, level := range levels {
+		if len(level) == 0 {
+			continue
+		}
 		err := c.Do(func() error {
 			cmds := make([]*imapclient.Command, len(level))
 			opts := make([]*imap.CreateOptions, len(level))
-			for i, f := range level {
-				if f.leaf && f.role != "" && c.Caps().Has(imap.CapCreateSpecialUse) {
-					opts[i] = &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{f.role}}
+			for k, i := range level {
+				if r := plans[i].Source.Role; r != "" && c.Caps().Has(imap.CapCreateSpecialUse) {
+					opts[k] = &imap.CreateOptions{SpecialUse: []imap.MailboxAttr{r}}
 				}
-				cmds[i] = c.Create(f.name, opts[i])
+				cmds[k] = c.Create(plans[i].Dest, opts[k])
 			}
-			var first error
-			for i, cmd := range cmds {
-				err := cmd.Wait()
-				var ie *imap.Error
-				if err != nil && opts[i] != nil && errors.As(err, &ie) && ie.Code != imap.ResponseCodeAlreadyExists {
+			for k, i := range level {
+				err := cmds[k].Wait()
+				if err != nil && opts[k] != nil && statusAnswer(err) && !alreadyExists(err) {
 					// The role may already belong to another folder: create it plain.
-					err = c.Create(level[i].name, nil).Wait()
+					err = c.Create(plans[i].Dest, nil).Wait()
 				}
-				if err != nil && !(errors.As(err, &ie) && (ie.Code == imap.ResponseCodeAlreadyExists || ie.Type == imap.StatusResponseTypeNo && !level[i].leaf)) {
-					if first == nil {
-						first = imapconn.Classify("create folder "+level[i].name, err)
-					}
+				switch {
+				case err == nil || alreadyExists(err):
+					plans[i].DestExists = true
+					listed[plans[i].Dest] = true
+				case statusAnswer(err):
+					answers[i] = err
+					order = append(order, i)
+				default:
+					return err
 				}
 			}
-			return first
+			return nil
 		})
 		if err != nil {
-			return sideErr("destination", err)
+			return nil, sideErr("destination", imapconn.Classify("create folders", err))
 		}
 	}
+	refused := map[int]error{}
+	for _, i := range order {
+		err := c.Do(func() error { return settleRefused(c, ns, &plans[i], answers[i], listed, taken) })
+		if err == nil {
+			continue
+		}
+		if !statusAnswer(err) || imapconn.IsTemporary(err) {
+			return nil, sideErr("destination", imapconn.Classify("create folder "+plans[i].Dest, err))
+		}
+		refused[i] = err
+	}
+	return refused, nil
+}
+
+// settleRefused finds out what a refused CREATE means without trusting
+// optional response codes (Cyrus answers "NO Mailbox already exists"
+// without [ALREADYEXISTS]):
+//  1. the name is listed: the folder is there;
+//  2. levels above it are missing and the answer is not [CANNOT]: they are
+//     created and the CREATE tried again, for a server that wants them;
+//  3. the answer refuses the name itself ([CANNOT], or no code): the folder
+//     gets a fallback name, its last level with every character other than
+//     letters, digits, spaces and -_() replaced by '_', followed by " (2)",
+//     " (3)"... when that is taken or unchanged. Any other answer
+//     ([NOPERM], [OVERQUOTA], ...) would refuse another name too.
+//
+// It returns nil when p.Dest (renamed or not) exists, else the server's answer.
+func settleRefused(c *imapconn.Conn, ns Namespace, p *FolderPlan, answer error, listed, taken map[string]bool) error {
+	if ok, err := isFolder(c, p.Dest); err != nil || ok {
+		p.DestExists = ok
+		return err
+	}
+	segs := ns.segments(p.Dest)
+	var missing []string
+	for d := 1; d < len(segs); d++ {
+		if n := ns.join(segs[:d]); !listed[n] && !strings.EqualFold(n, "INBOX") {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 && !hasCode(answer, imap.ResponseCodeCannot) {
+		for _, n := range missing {
+			if err := c.Create(n, nil).Wait(); err == nil || alreadyExists(err) {
+				listed[n] = true
+			} else if !statusAnswer(err) {
+				return err
+			}
+		}
+		err := c.Create(p.Dest, nil).Wait()
+		if err == nil || alreadyExists(err) {
+			p.DestExists = true
+			return nil
+		}
+		if !statusAnswer(err) {
+			return err
+		}
+		answer = err
+	}
+	if !nameRefused(answer) {
+		return answer
+	}
+	leaf := []rune(segs[len(segs)-1])
+	for i, r := range leaf {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" -_()", r) {
+			leaf[i] = '_'
+		}
+	}
+	base := ns.join(append(slices.Clone(segs[:len(segs)-1]), string(leaf)))
+	alt := base
+	for n := 2; alt == p.Dest || taken[foldName(alt)]; n++ {
+		alt = fmt.Sprintf("%s (%d)", base, n)
+	}
+	err := c.Create(alt, nil).Wait()
+	if err != nil && !statusAnswer(err) {
+		return err
+	}
+	if err != nil {
+		if ok, lerr := isFolder(c, alt); lerr != nil || !ok {
+			return cmp.Or(lerr, answer)
+		}
+	}
+	p.Renamed = fmt.Sprintf("the destination refused %s (%s)", p.Dest, imapconn.ServerWords(answer))
+	p.Dest, p.DestExists = alt, true
+	taken[foldName(alt)] = true
 	return nil
+}
+
+// isFolder asks the server whether a folder that can hold messages has this name.
+func isFolder(c *imapconn.Conn, name string) (bool, error) {
+	list, err := c.List("", name, nil).Collect()
+	if err != nil {
+		return false, err
+	}
+	for _, d := range list {
+		if f := folderFromList(d); strings.EqualFold(f.Name, name) && !f.NoSelect {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// statusAnswer: the server answered the command (NO or BAD), as opposed to
+// a connection that failed.
+func statusAnswer(err error) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && (ie.Type == imap.StatusResponseTypeNo || ie.Type == imap.StatusResponseTypeBad)
+}
+
+func hasCode(err error, code imap.ResponseCode) bool {
+	var ie *imap.Error
+	return errors.As(err, &ie) && ie.Code == code
+}
+
+func alreadyExists(err error) bool { return hasCode(err, imap.ResponseCodeAlreadyExists) }
+
+// nameRefused: the answer refuses the name, not the act of creating a folder.
+func nameRefused(err error) bool {
+	var ie *imap.Error
+	if !errors.As(err, &ie) || imapconn.Classify("", err).Temporary {
+		return false
+	}
+	return ie.Code == "" || ie.Code == imap.ResponseCodeCannot || ie.Code == imap.ResponseCodeClientBug
 }
 
 func listFolders(c *imapconn.Conn) ([]Folder, error) {

@@ -584,3 +584,211 @@ func TestByteBudgetPausesThePassAndTheNextOneGoesOn(t *testing.T) {
 	}
 	b.requireExact(t)
 }
+
+// loadFolders fills a source with the folders named (levels separated by
+// '/'): each holds two messages of its own and one message every folder
+// shares (the same headers, date and body). Where two source folders meet
+// in one destination folder, the shared message would be there only once.
+func loadFolders(t *testing.T, addr string, folders []string) {
+	t.Helper()
+	c := testimap.Dial(t, addr, user, pass)
+	defer c.Logout()
+	date := time.Date(2023, 1, 2, 10, 0, 0, 0, time.UTC)
+	put := func(folder, subject, id string, flags []imap.Flag) {
+		msg := "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: " + subject + "\r\nMessage-ID: <" + id + "@example.org>\r\n" +
+			"Date: Mon, 2 Jan 2023 10:00:00 +0000\r\n\r\n" + subject + "\r\n"
+		app := c.Append(folder, int64(len(msg)), &imap.AppendOptions{Flags: flags, Time: date})
+		app.Write([]byte(msg))
+		app.Close()
+		if _, err := app.Wait(); err != nil {
+			t.Fatalf("append to %s: %v", folder, err)
+		}
+	}
+	for _, f := range folders {
+		if f != "INBOX" {
+			if err := c.Create(f, nil).Wait(); err != nil {
+				t.Fatalf("create %s: %v", f, err)
+			}
+		}
+		put(f, "shared by every folder", "shared", nil)
+		put(f, "only in "+f, "one."+f, []imap.Flag{imap.FlagSeen})
+		put(f, "also only in "+f, "two."+f, []imap.Flag{imap.FlagFlagged})
+	}
+}
+
+// requireFolderMap checks that each source folder's mail is exactly in
+// the destination folder want names (snapshot paths), and that no other
+// destination folder holds mail.
+func requireFolderMap(t *testing.T, src, dst testimap.Snapshot, want map[string]string) {
+	t.Helper()
+	targets := map[string]bool{}
+	for from, to := range want {
+		targets[to] = true
+		if len(src[from]) == 0 {
+			t.Fatalf("source folder %s holds no mail", from)
+		}
+		if d := (testimap.Snapshot{from: src[from]}).Diff(testimap.Snapshot{from: dst[to]}); d != "" {
+			t.Errorf("source folder %s → destination %s differs:\n%s", from, to, d)
+		}
+	}
+	for p, ms := range dst {
+		if !targets[p] && len(ms) > 0 {
+			t.Errorf("destination folder %s holds %d messages no source folder goes to", p, len(ms))
+		}
+	}
+}
+
+func folderMapOf(t *testing.T, st store.Store, job engine.Job) []store.FolderMapping {
+	t.Helper()
+	mb, err := st.Mailbox(context.Background(), job.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.FolderMap(context.Background(), mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// folderBundle is a source mailbox of named folders (loadFolders) and a
+// destination, with one state file.
+func folderBundle(t *testing.T, folders []string, dest imapconn.Endpoint) *testBundle {
+	t.Helper()
+	b := &testBundle{}
+	b.src = testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	loadFolders(t, b.src.Addr, folders)
+	b.job = engine.Job{Source: endpoint(b.src.Addr), Dest: dest}
+	b.statePath = filepath.Join(t.TempDir(), "state.db")
+	b.openStore(t)
+	b.opts = engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, MaxBackoff: 50 * time.Millisecond}
+	b.sourceSnap = testimap.TakeSnapshot(t, b.src.Addr, user, pass)
+	return b
+}
+
+// secondPassKeepsTheMap runs Full again with the source listing its
+// folders in another order: nothing is copied and the map is the one the
+// first pass made (before).
+func (b *testBundle) secondPassKeepsTheMap(t *testing.T, dstAddr string, want map[string]string, before []store.FolderMapping) {
+	t.Helper()
+	for from := range want {
+		if !slices.ContainsFunc(before, func(m store.FolderMapping) bool { return m.Source == from }) {
+			t.Fatalf("the first pass kept the map %+v, without %s", before, from)
+		}
+	}
+	b.src.ListReversed.Store(true)
+	r := b.run(t, nil)
+	requireOK(t, r)
+	if r.Run.Copied != 0 || r.Run.Skipped != int64(b.sourceSnap.Count()) {
+		t.Fatalf("second pass copied %d, skipped %d of %d", r.Run.Copied, r.Run.Skipped, b.sourceSnap.Count())
+	}
+	if after := folderMapOf(t, b.st, b.job); !slices.Equal(before, after) {
+		t.Fatalf("the folder map changed with the LIST order:\n%+v\nthen\n%+v", before, after)
+	}
+	requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dstAddr, user, pass), want)
+}
+
+// TestFoldersDifferingInCaseOnACaseInsensitiveDestination: "Case" and
+// "case" would be one folder on a server that ignores case; the second
+// gets a name of its own, and the run says so.
+func TestFoldersDifferingInCaseOnACaseInsensitiveDestination(t *testing.T) {
+	t.Parallel()
+	dst := testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	dst.CaseInsensitiveNames.Store(true)
+	b := folderBundle(t, []string{"INBOX", "case", "Case"}, endpoint(dst.Addr))
+	want := map[string]string{"INBOX": "INBOX", "Case": "Case", "case": "case (2)"}
+	r := b.run(t, nil)
+	requireOK(t, r)
+	requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dst.Addr, user, pass), want)
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "case (2)") {
+		t.Fatalf("notes = %q, want the renamed folder", r.Notes)
+	}
+	b.secondPassKeepsTheMap(t, dst.Addr, want, folderMapOf(t, b.st, b.job))
+}
+
+// TestRefusedFolderIsOneFailure: a name the destination refuses
+// ([CANNOT], or no code) gets a fallback name; a folder it may not create ([NOPERM])
+// is one failure, the others are copied, and Retry errors copies that
+// folder whole once the destination lets it be created.
+func TestRefusedFolderIsOneFailure(t *testing.T) {
+	t.Parallel()
+	dst := testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	var mayCreateSecret atomic.Bool
+	dst.Faults.BeforeCreate = func(name string) error {
+		switch {
+		case strings.Contains(name, "~"):
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "Invalid mailbox name"}
+		case name == "INBOX/Inbox": // as a destination with INBOX. refuses INBOX.Inbox, without a code
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Invalid mailbox name"}
+		case name == "Secret" && !mayCreateSecret.Load():
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm, Text: "Permission denied"}
+		}
+		return nil
+	}
+	b := folderBundle(t, []string{"INBOX", "Work", "~tilde", "INBOX/Inbox", "Secret"}, endpoint(dst.Addr))
+	want := map[string]string{"INBOX": "INBOX", "Work": "Work", "~tilde": "_tilde", "INBOX/Inbox": "INBOX/Inbox (2)", "Secret": "Secret"}
+
+	r := b.run(t, nil)
+	if r.Err != nil || r.Run.Failed != 1 || r.Run.Copied != int64(b.sourceSnap.Count()-len(b.sourceSnap["Secret"])) || r.Run.Status != "completed with errors" {
+		t.Fatalf("err=%v failed=%d copied=%d status %q", r.Err, r.Run.Failed, r.Run.Copied, r.Run.Status)
+	}
+	if len(r.Failures) != 1 {
+		t.Fatalf("failures = %+v", r.Failures)
+	}
+	if f := r.Failures[0]; f.Folder != "Secret" || f.UID != 0 || !strings.Contains(f.ServerText, "Permission denied") || !strings.Contains(f.Hint, "--exclude") {
+		t.Fatalf("failure = %+v", f)
+	}
+	if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], "refused") || !strings.Contains(r.Notes[1], "refused") {
+		t.Fatalf("notes = %q, want the two refused names", r.Notes)
+	}
+	got := testimap.TakeSnapshot(t, dst.Addr, user, pass)
+	if len(got["Secret"]) != 0 {
+		t.Fatal("Secret was copied although the destination refused it")
+	}
+	delete(want, "Secret")
+	requireFolderMap(t, b.sourceSnap, got, want)
+
+	mayCreateSecret.Store(true)
+	r = b.run(t, func(o *engine.Options) { o.Pass = engine.PassRetry })
+	requireOK(t, r)
+	if r.Run.Copied != int64(len(b.sourceSnap["Secret"])) || len(r.Failures) != 0 {
+		t.Fatalf("Retry errors copied %d, failures left %+v", r.Run.Copied, r.Failures)
+	}
+	want["Secret"] = "Secret"
+	requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dst.Addr, user, pass), want)
+	b.secondPassKeepsTheMap(t, dst.Addr, want, folderMapOf(t, b.st, b.job))
+}
+
+// TestCreateOfAnExistingFolderAnsweredWithoutCode: Cyrus answers a CREATE
+// of an existing folder "NO Mailbox already exists" without
+// [ALREADYEXISTS]. A folder that exists by the time it is created
+// (another run, a user, a resumed run) is used, not a failure.
+func TestCreateOfAnExistingFolderAnsweredWithoutCode(t *testing.T) {
+	t.Parallel()
+	dst := testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	dst.AlreadyExistsWithoutCode.Store(true)
+	var created atomic.Bool
+	dst.Faults.BeforeCreate = func(name string) error {
+		if name == "Work" && !created.Swap(true) {
+			// Someone else creates it between Ferry's LIST and its CREATE.
+			c := testimap.Dial(t, dst.Addr, user, pass)
+			defer c.Logout()
+			return c.Create("Work", nil).Wait()
+		}
+		return nil
+	}
+	b := folderBundle(t, []string{"INBOX", "Work", "Work/Deep"}, endpoint(dst.Addr))
+	want := map[string]string{"INBOX": "INBOX", "Work": "Work", "Work/Deep": "Work/Deep"}
+	r := b.run(t, nil)
+	requireOK(t, r)
+	if !created.Load() {
+		t.Fatal("the folder was not created behind Ferry's back")
+	}
+	requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dst.Addr, user, pass), want)
+	// Resumed without the state, the source listing in another order: the
+	// same map, nothing copied twice.
+	first := folderMapOf(t, b.st, b.job)
+	b.statePath = filepath.Join(t.TempDir(), "other.db")
+	b.openStore(t)
+	b.secondPassKeepsTheMap(t, dst.Addr, want, first)
+}

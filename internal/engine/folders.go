@@ -1,11 +1,15 @@
 package engine
 
 import (
+	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 // Roles are the special-use folders, mapped by what they are for rather than their names.
@@ -98,44 +102,242 @@ type FolderPlan struct {
 	Dest       string
 	Path       string // display path of the source folder
 	DestExists bool
+	// Renamed says why Dest is not the source folder's own name on the
+	// destination (another source folder already goes there, its parent
+	// folder was renamed, or the destination refused the name); "" when it is.
+	Renamed string
 }
 
-// MapFolders decides where each source folder goes: by role when both
-// sides have a folder for that role, else by hierarchy translated between
-// the two namespaces. Filters are applied to display paths.
-func MapFolders(src []Folder, srcNS Namespace, dst []Folder, dstNS Namespace, filter Filter) []FolderPlan {
-	byRole := map[imap.MailboxAttr]string{}
+func (p FolderPlan) mapping() store.FolderMapping {
+	return store.FolderMapping{Source: p.Source.Name, Dest: p.Dest, Renamed: p.Renamed}
+}
+
+// foldName is how destination names are compared: without regard to case,
+// as many servers do (INBOX always), so that two source folders never meet
+// in one destination folder on any of them.
+func foldName(name string) string { return strings.ToLower(name) }
+
+// under builds a destination name below parent from source levels, with
+// the separator inside a level replaced as join does.
+func (ns Namespace) under(parent string, segs []string) string {
+	clean := make([]string, len(segs))
+	for i, s := range segs {
+		if ns.Delim != 0 {
+			s = strings.ReplaceAll(s, string(ns.Delim), "_")
+		}
+		clean[i] = s
+	}
+	return parent + string(ns.Delim) + strings.Join(clean, string(ns.Delim))
+}
+
+// MapFolders decides where each source folder goes.
+//
+// The map is injective: no two source folders share a destination folder,
+// names compared without regard to case. It does not depend on the order in
+// which a server lists folders, and it is kept: kept is the map of earlier
+// passes (store.FolderMapping), and a folder found there keeps its
+// destination while a folder seen for the first time never takes a name
+// the map already gives out. A folder goes
+//   - where kept says;
+//   - else to the destination's folder of its role, when both sides have one
+//     (announced roles before roles guessed from names);
+//   - else to its own name translated between the namespaces (below the
+//     destination of a renamed parent folder, so that the hierarchy stays);
+//   - and when another folder holds that name, to the name followed by
+//     " (2)", " (3)"..., the first one free. Which folder keeps the name is
+//     decided by rank: INBOX, then fewer levels, then a name that needed no
+//     separator replaced, then the path in byte order.
+//
+// Filters are applied to display paths.
+func MapFolders(src []Folder, srcNS Namespace, dst []Folder, dstNS Namespace, filter Filter, kept []store.FolderMapping) []FolderPlan {
 	existing := map[string]bool{}
 	for _, f := range dst {
-		existing[f.Name] = true
-		if r := roleOf(dstNS, f); r != "" {
-			if _, dup := byRole[r]; !dup || f.Role != "" {
-				byRole[r] = f.Name
-			}
+		if !f.NoSelect {
+			existing[f.Name] = true
 		}
 	}
-	var plans []FolderPlan
-	taken := map[string]bool{}
+	byRole := destinationRoles(dst, dstNS)
+
+	var plans []*FolderPlan
 	for _, f := range src {
 		path := srcNS.DisplayPath(f.Name)
 		if f.NoSelect || !filter.Wants(path, f.Skip) {
 			continue
 		}
-		dest := ""
-		if r := roleOf(srcNS, f); r != "" {
-			if d, ok := byRole[r]; ok && !taken[d] {
-				dest = d
+		plans = append(plans, &FolderPlan{Source: f, Path: path})
+	}
+	rank := func(name string) folderRank { return rankOf(name, srcNS, dstNS) }
+	sort.SliceStable(plans, func(i, j int) bool { return rank(plans[i].Source.Name).less(rank(plans[j].Source.Name)) })
+
+	// holder: folded destination name -> the source folder (display path)
+	// that goes there, and the name as given out.
+	type holding struct{ path, dest string }
+	holder := map[string]holding{"inbox": {"INBOX", "INBOX"}}
+	claim := func(dest, path string) bool {
+		if h, ok := holder[foldName(dest)]; ok && h.path != path {
+			return false
+		}
+		holder[foldName(dest)] = holding{path, dest}
+		return true
+	}
+	// decided: display path -> the mapping of a folder whose destination is
+	// known, for the folders of this pass and those of earlier passes.
+	decided := map[string]store.FolderMapping{}
+
+	// 1. The map of earlier passes, also for folders not in this pass (they
+	// keep their names). Rank decides between two that meet, which only a
+	// state file written before the map was kept can hold.
+	kept = slices.Clone(kept)
+	slices.SortStableFunc(kept, func(a, b store.FolderMapping) int { return rank(a.Source).compare(rank(b.Source)) })
+	for _, m := range kept {
+		path := srcNS.DisplayPath(m.Source)
+		if claim(m.Dest, path) {
+			decided[path] = m
+		}
+	}
+	// 2. Roles.
+	roleOrder := slices.Clone(plans)
+	sort.SliceStable(roleOrder, func(i, j int) bool { return roleOrder[i].Source.Role != "" && roleOrder[j].Source.Role == "" })
+	for _, p := range roleOrder {
+		if _, ok := decided[p.Path]; ok {
+			continue
+		}
+		if r := roleOf(srcNS, p.Source); r != "" {
+			if d, ok := byRole[r]; ok && claim(d, p.Path) {
+				decided[p.Path] = store.FolderMapping{Source: p.Source.Name, Dest: d}
 			}
 		}
-		if dest == "" {
-			dest = dstNS.join(srcNS.segments(f.Name))
-		}
-		taken[dest] = true
-		plans = append(plans, FolderPlan{Source: f, Dest: dest, Path: path, DestExists: existing[dest]})
 	}
-	sort.SliceStable(plans, func(i, j int) bool { return plans[i].Path < plans[j].Path })
-	return plans
+	// natural is where a folder goes when its name is free.
+	natural := func(p *FolderPlan) (string, string) {
+		segs := srcNS.segments(p.Source.Name)
+		for i := len(segs) - 1; i >= 1; i-- {
+			if a, ok := decided[strings.Join(segs[:i], "/")]; ok && a.Renamed != "" {
+				return dstNS.under(a.Dest, segs[i:]), fmt.Sprintf("its parent folder %s goes to %s", strings.Join(segs[:i], "/"), a.Dest)
+			}
+		}
+		return dstNS.join(segs), ""
+	}
+	hasAncestorIn := func(p *FolderPlan, set map[string]bool) bool {
+		segs := srcNS.segments(p.Source.Name)
+		for i := 1; i < len(segs); i++ {
+			if set[strings.Join(segs[:i], "/")] {
+				return true
+			}
+		}
+		return false
+	}
+	// 3. Own names, by rank; a folder whose name is held, and the folders
+	// below it, wait for step 4.
+	waiting := map[string]bool{}
+	var later []*FolderPlan
+	for _, p := range plans {
+		if _, ok := decided[p.Path]; ok {
+			continue
+		}
+		if hasAncestorIn(p, waiting) {
+			later = append(later, p)
+			continue
+		}
+		if d, why := natural(p); claim(d, p.Path) {
+			decided[p.Path] = store.FolderMapping{Source: p.Source.Name, Dest: d, Renamed: why}
+			continue
+		}
+		waiting[p.Path] = true
+		later = append(later, p)
+	}
+	// 4. The first free name " (n)" for each folder whose name is held,
+	// parents before children.
+	for _, p := range later {
+		d, why := natural(p)
+		if !claim(d, p.Path) {
+			h := holder[foldName(d)]
+			why = fmt.Sprintf("source folder %s already goes to %s", h.path, h.dest)
+			for n := 2; ; n++ {
+				if alt := fmt.Sprintf("%s (%d)", d, n); claim(alt, p.Path) {
+					d = alt
+					break
+				}
+			}
+		}
+		decided[p.Path] = store.FolderMapping{Source: p.Source.Name, Dest: d, Renamed: why}
+	}
+
+	out := make([]FolderPlan, 0, len(plans))
+	for _, p := range plans {
+		m := decided[p.Path]
+		p.Dest, p.Renamed = m.Dest, m.Renamed
+		p.DestExists = existing[p.Dest] || strings.EqualFold(p.Dest, "INBOX")
+		out = append(out, *p)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
+
+// destinationRoles finds the destination's folder for each role: an
+// announced role before a name that suggests it, then the first name in
+// byte order, whatever order the server listed them in.
+func destinationRoles(dst []Folder, ns Namespace) map[imap.MailboxAttr]string {
+	sorted := slices.Clone(dst)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	byRole := map[imap.MailboxAttr]string{}
+	announced := map[imap.MailboxAttr]bool{}
+	for _, f := range sorted {
+		if f.NoSelect {
+			continue
+		}
+		r := roleOf(ns, f)
+		if r == "" || announced[r] {
+			continue
+		}
+		if _, guessed := byRole[r]; !guessed || f.Role != "" {
+			byRole[r] = f.Name
+			announced[r] = f.Role != ""
+		}
+	}
+	return byRole
+}
+
+// folderRank orders source folders for the folder map: the first keeps a
+// name that two would take.
+type folderRank struct {
+	notInbox bool
+	depth    int
+	altered  bool // a level holds the destination's separator, replaced by '_'
+	path     string
+}
+
+func rankOf(name string, srcNS, dstNS Namespace) folderRank {
+	segs := srcNS.segments(name)
+	r := folderRank{notInbox: !strings.EqualFold(name, "INBOX"), depth: len(segs), path: strings.Join(segs, "/")}
+	for _, s := range segs {
+		if dstNS.Delim != 0 && strings.ContainsRune(s, dstNS.Delim) {
+			r.altered = true
+		}
+	}
+	return r
+}
+
+func (a folderRank) compare(b folderRank) int {
+	boolInt := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	if c := boolInt(a.notInbox) - boolInt(b.notInbox); c != 0 {
+		return c
+	}
+	if c := a.depth - b.depth; c != 0 {
+		return c
+	}
+	if c := boolInt(a.altered) - boolInt(b.altered); c != 0 {
+		return c
+	}
+	return strings.Compare(a.path, b.path)
+}
+
+func (a folderRank) less(b folderRank) bool { return a.compare(b) < 0 }
 
 // Filter selects folders by pattern. '*' matches any run of characters,
 // including the '/' between levels; '?' one character; case is ignored.

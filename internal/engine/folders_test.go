@@ -1,9 +1,13 @@
 package engine
 
 import (
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 func TestMapFolders(t *testing.T) {
@@ -17,7 +21,9 @@ func TestMapFolders(t *testing.T) {
 		dst      []Folder
 		dstNS    Namespace
 		filter   Filter
-		want     map[string]string // source name -> destination name; absent = not migrated
+		kept     []store.FolderMapping // the map of earlier passes
+		want     map[string]string     // source name -> destination name; absent = not migrated
+		renamed  []string              // source names whose destination is not their own name
 		excluded []string
 	}{
 		{
@@ -61,13 +67,124 @@ func TestMapFolders(t *testing.T) {
 			want:     map[string]string{"INBOX": "INBOX", "Archive": "Archive", "Archive/2019": "Archive/2019"},
 			excluded: []string{"Trash", "Archive/2019/Old"},
 		},
+		{
+			name:  "Work and INBOX/Work meet under INBOX.: fewer levels keep the name",
+			src:   []Folder{{Name: "INBOX"}, {Name: "INBOX/Work"}, {Name: "Work"}},
+			srcNS: fs, dstNS: pp,
+			want:    map[string]string{"INBOX": "INBOX", "Work": "INBOX.Work", "INBOX/Work": "INBOX.Work (2)"},
+			renamed: []string{"INBOX/Work"},
+		},
+		{
+			name:  "a renamed folder keeps its children",
+			src:   []Folder{{Name: "INBOX"}, {Name: "INBOX/Child"}, {Name: "INBOX/Child/Sub"}, {Name: "Child"}, {Name: "Child/Sub"}},
+			srcNS: fs, dstNS: pp,
+			want: map[string]string{"INBOX": "INBOX", "Child": "INBOX.Child", "Child/Sub": "INBOX.Child.Sub",
+				"INBOX/Child": "INBOX.Child (2)", "INBOX/Child/Sub": "INBOX.Child (2).Sub"},
+			renamed: []string{"INBOX/Child", "INBOX/Child/Sub"},
+		},
+		{
+			name:  "a separator replaced by '_' meets a real '_'",
+			src:   []Folder{{Name: "Reports.2024"}, {Name: "Reports_2024"}},
+			srcNS: fs, dstNS: pp,
+			want:    map[string]string{"Reports_2024": "INBOX.Reports_2024", "Reports.2024": "INBOX.Reports_2024 (2)"},
+			renamed: []string{"Reports.2024"},
+		},
+		{
+			name:  "names differing in case",
+			src:   []Folder{{Name: "case"}, {Name: "Case"}, {Name: "CASE/x"}},
+			srcNS: fs, dstNS: fs,
+			want:    map[string]string{"Case": "Case", "case": "case (2)", "CASE/x": "CASE/x"},
+			renamed: []string{"case"},
+		},
+		{
+			name:  "a source folder named like the renamed one keeps its name",
+			src:   []Folder{{Name: "INBOX/Work"}, {Name: "Work"}, {Name: "Work (2)"}},
+			srcNS: fs, dstNS: pp,
+			want:    map[string]string{"Work": "INBOX.Work", "Work (2)": "INBOX.Work (2)", "INBOX/Work": "INBOX.Work (3)"},
+			renamed: []string{"INBOX/Work"},
+		},
+		{
+			name:  "a folder named Inbox below INBOX. does not go into INBOX",
+			src:   []Folder{{Name: "INBOX"}, {Name: "INBOX.Inbox"}},
+			srcNS: pp, dstNS: fs,
+			want:    map[string]string{"INBOX": "INBOX", "INBOX.Inbox": "INBOX (2)"},
+			renamed: []string{"INBOX.Inbox"},
+		},
+		{
+			name:  "a role folder and a folder with the role's name",
+			src:   []Folder{{Name: "Sent Items"}, {Name: "Sent", Role: imap.MailboxAttrSent}},
+			srcNS: fs, dst: []Folder{{Name: "INBOX.Sent Items"}}, dstNS: pp,
+			want:    map[string]string{"Sent": "INBOX.Sent Items", "Sent Items": "INBOX.Sent Items (2)"},
+			renamed: []string{"Sent Items"},
+		},
+		{
+			name:  "the map of an earlier pass is kept; a new folder does not take a mapped name",
+			src:   []Folder{{Name: "INBOX/Work"}, {Name: "Work"}},
+			srcNS: fs, dstNS: pp,
+			kept:    []store.FolderMapping{{Source: "INBOX/Work", Dest: "INBOX.Work"}},
+			want:    map[string]string{"INBOX/Work": "INBOX.Work", "Work": "INBOX.Work (2)"},
+			renamed: []string{"Work"},
+		},
+		{
+			name:  "a folder gone from the source keeps its name; a new child goes below its renamed parent",
+			src:   []Folder{{Name: "gone"}, {Name: "INBOX/Work"}, {Name: "INBOX/Work/New"}},
+			srcNS: fs, dstNS: pp,
+			kept: []store.FolderMapping{{Source: "Gone", Dest: "INBOX.Gone"}, {Source: "Work", Dest: "INBOX.Work"},
+				{Source: "INBOX/Work", Dest: "INBOX.Work (2)", Renamed: "source folder Work already goes to INBOX.Work"}},
+			want:    map[string]string{"gone": "INBOX.gone (2)", "INBOX/Work": "INBOX.Work (2)", "INBOX/Work/New": "INBOX.Work (2).New"},
+			renamed: []string{"gone", "INBOX/Work", "INBOX/Work/New"},
+		},
+		{
+			name:  "a state file that mapped two folders into one: the second is renamed",
+			src:   []Folder{{Name: "INBOX/Work"}, {Name: "Work"}},
+			srcNS: fs, dstNS: pp,
+			kept:    []store.FolderMapping{{Source: "INBOX/Work", Dest: "INBOX.Work"}, {Source: "Work", Dest: "INBOX.Work"}},
+			want:    map[string]string{"Work": "INBOX.Work", "INBOX/Work": "INBOX.Work (2)"},
+			renamed: []string{"INBOX/Work"},
+		},
+		{
+			name:  "the refused name's fallback of an earlier pass is kept",
+			src:   []Folder{{Name: "~tilde"}, {Name: "_tilde"}},
+			srcNS: fs, dstNS: pp,
+			kept:    []store.FolderMapping{{Source: "~tilde", Dest: "INBOX._tilde", Renamed: "the destination refused INBOX.~tilde"}},
+			want:    map[string]string{"~tilde": "INBOX._tilde", "_tilde": "INBOX._tilde (2)"},
+			renamed: []string{"~tilde", "_tilde"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := map[string]string{}
-			for _, p := range MapFolders(tt.src, tt.srcNS, tt.dst, tt.dstNS, tt.filter) {
-				got[p.Source.Name] = p.Dest
+			// The map does not depend on the order the servers list folders in.
+			var got map[string]string
+			for _, order := range []func([]Folder) []Folder{
+				func(f []Folder) []Folder { return f },
+				func(f []Folder) []Folder { f = slices.Clone(f); slices.Reverse(f); return f },
+				func(f []Folder) []Folder {
+					f = slices.Clone(f)
+					return append(f[len(f)/2:], f[:len(f)/2]...)
+				},
+			} {
+				this := map[string]string{}
+				renamed := map[string]bool{}
+				for _, p := range MapFolders(order(tt.src), tt.srcNS, order(tt.dst), tt.dstNS, tt.filter, slices.Clone(tt.kept)) {
+					this[p.Source.Name] = p.Dest
+					renamed[p.Source.Name] = p.Renamed != ""
+				}
+				if got != nil && !maps.Equal(got, this) {
+					t.Fatalf("the map changed with the LIST order: %v, then %v", got, this)
+				}
+				got = this
+				for _, s := range tt.renamed {
+					if !renamed[s] {
+						t.Errorf("%q is not marked renamed", s)
+					}
+					delete(renamed, s)
+				}
+				for s, r := range renamed {
+					if r {
+						t.Errorf("%q is marked renamed", s)
+					}
+				}
 			}
 			for s, d := range tt.want {
 				if got[s] != d {

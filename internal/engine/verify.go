@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 // SideReport describes one server as the Verify credentials pass found it.
@@ -27,13 +28,43 @@ type SideReport struct {
 
 // CheckReport is the outcome of Verify credentials: both logins work and what is there.
 type CheckReport struct {
-	Source   SideReport `json:"source"`
-	Dest     SideReport `json:"destination"`
-	Warnings []string   `json:"warnings,omitempty"`
+	Source SideReport `json:"source"`
+	Dest   SideReport `json:"destination"`
+	// Folders is the folder map: where each source folder the pass would
+	// copy goes, by source path.
+	Folders  []FolderMapEntry `json:"folder_map"`
+	Warnings []string         `json:"warnings,omitempty"`
 }
 
-// Check logs in on both sides, reads capabilities and rights, and counts
-// folders, messages and bytes at the source. It moves nothing.
+// FolderMapEntry is one source folder of the folder map.
+type FolderMapEntry struct {
+	Source string `json:"source"` // display path
+	Dest   string `json:"destination"`
+	// Create: the destination has no such folder yet; the first pass creates it.
+	Create bool `json:"create"`
+	// Renamed says why Dest is not the source folder's own name; "" when it is.
+	Renamed string `json:"renamed,omitempty"`
+}
+
+// keptMap is the folder map of earlier passes; none without a state store.
+func (e *Engine) keptMap(ctx context.Context, job Job) ([]store.FolderMapping, error) {
+	if e.Store == nil {
+		return nil, nil
+	}
+	mbox, err := e.Store.Mailbox(ctx, job.Key())
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	kept, err := e.Store.FolderMap(ctx, mbox)
+	if err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	return kept, nil
+}
+
+// Check logs in on both sides, reads capabilities and rights, counts
+// folders, messages and bytes at the source, and shows the folder map. It
+// moves nothing.
 func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 	var s *session
 	err := e.retry(ctx, &Progress{}, func() (bool, error) {
@@ -46,6 +77,7 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 	}
 	defer s.logout()
 	rep := &CheckReport{}
+	var srcFolders, dstFolders []Folder
 	for _, side := range []struct {
 		c   *imapconn.Conn
 		out *SideReport
@@ -71,6 +103,11 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 		folders, err := listFolders(c)
 		if err != nil {
 			return nil, err
+		}
+		if c == s.src {
+			srcFolders = folders
+		} else {
+			dstFolders = folders
 		}
 		for _, f := range folders {
 			if f.NoSelect {
@@ -104,6 +141,17 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 					})
 				})
 			}
+		}
+	}
+	kept, err := e.keptMap(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	srcNS, dstNS := Namespace{Delim: s.src.Delim, Prefix: s.src.Prefix}, Namespace{Delim: s.dst.Delim, Prefix: s.dst.Prefix}
+	for _, p := range MapFolders(srcFolders, srcNS, dstFolders, dstNS, e.Opts.Filter, kept) {
+		rep.Folders = append(rep.Folders, FolderMapEntry{Source: p.Path, Dest: p.Dest, Create: !p.DestExists, Renamed: p.Renamed})
+		if p.Renamed != "" {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("folder %s goes to %s: %s", p.Path, p.Dest, p.Renamed))
 		}
 	}
 	if !s.dst.Caps().Has(imap.CapUIDPlus) && !s.dst.Caps().Has(imap.CapIMAP4rev2) {
@@ -164,8 +212,12 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 	if err != nil {
 		return nil, sideErr("destination", err)
 	}
+	kept, err := e.keptMap(ctx, job)
+	if err != nil {
+		return nil, err
+	}
 	out := &Comparison{}
-	for _, p := range MapFolders(srcFolders, run.srcNS, dstFolders, run.dstNS, e.Opts.Filter) {
+	for _, p := range MapFolders(srcFolders, run.srcNS, dstFolders, run.dstNS, e.Opts.Filter, kept) {
 		d := FolderDiff{Folder: p.Path, Dest: p.Dest}
 		src, err := folderIdentities(s.src, p.Source.Name)
 		if err != nil {

@@ -36,6 +36,19 @@ type FolderState struct {
 	Appending bool
 }
 
+// FolderMapping is where one source folder goes on the destination. It is
+// decided the first time the folder is planned and kept, so that a folder
+// never changes destination between passes and a folder seen later never
+// takes a name another one holds.
+type FolderMapping struct {
+	Source string // source folder name as the server spells it
+	Dest   string
+	// Renamed says why Dest is not the source folder's own name translated
+	// to the destination (two source folders would meet there, or the
+	// destination refused that name); "" when it is.
+	Renamed string
+}
+
 // Copy records that a source message is in the destination.
 type Copy struct {
 	SourceUID   uint32
@@ -45,7 +58,9 @@ type Copy struct {
 	Size        int64
 }
 
-// Failure is a message (or a whole mailbox when UID is 0) that could not be copied.
+// Failure is a message that could not be copied; with UID 0, a whole
+// folder (Folder set: e.g. the destination refused to create it) or the
+// whole mailbox (Folder "").
 type Failure struct {
 	Folder     string
 	UID        uint32
@@ -126,10 +141,19 @@ type Store interface {
 	// RecordCopies stores copies and clears their failures, in one transaction.
 	RecordCopies(ctx context.Context, mailbox int64, source string, copies []Copy) error
 
+	// FolderMap lists the mailbox's folder mappings, by source folder name.
+	FolderMap(ctx context.Context, mailbox int64) ([]FolderMapping, error)
+	// SaveFolderMap stores mappings, replacing those of the same source
+	// folders, in one transaction.
+	SaveFolderMap(ctx context.Context, mailbox int64, mappings []FolderMapping) error
+
 	// RecordFailures replaces the failures of the given messages.
 	RecordFailures(ctx context.Context, mailbox int64, failures []Failure) error
-	// ClearMailboxFailures removes failures with UID 0 (whole-mailbox failures).
+	// ClearMailboxFailures removes the whole-mailbox failure (UID 0, no folder).
 	ClearMailboxFailures(ctx context.Context, mailbox int64) error
+	// ClearFolderFailure removes the failure of a whole folder (UID 0, the
+	// folder named), once the folder can be copied.
+	ClearFolderFailure(ctx context.Context, mailbox int64, folder string) error
 	// Failures lists the current failures of a mailbox.
 	Failures(ctx context.Context, mailbox int64) ([]Failure, error)
 

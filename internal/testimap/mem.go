@@ -6,7 +6,11 @@ import (
 	"log"
 	"net"
 	"os"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/emersion/go-imap/v2"
@@ -21,6 +25,22 @@ type MemServer struct {
 	Mem    *imapmemserver.Server
 	Faults *Faults
 	srv    *imapserver.Server
+
+	// Folder-name behaviours of real servers; set them before connecting.
+	//
+	// CaseInsensitiveNames: a folder answers to its name in any case, as on
+	// Exchange: CREATE "work" when "Work" exists is refused, SELECT "work"
+	// opens "Work", and LIST "" "work" lists "Work".
+	CaseInsensitiveNames atomic.Bool
+	// ListReversed: LIST answers in reverse name order (servers list folders
+	// in an order of their own).
+	ListReversed atomic.Bool
+	// AlreadyExistsWithoutCode: CREATE of an existing folder is answered
+	// "NO Mailbox already exists" without [ALREADYEXISTS], as Cyrus does.
+	AlreadyExistsWithoutCode atomic.Bool
+	// folders: each user's folder names, for the switches above.
+	foldersMu sync.Mutex
+	folders   map[string]map[string]bool
 }
 
 // Faults are hooks called before the server handles a command; an error
@@ -30,6 +50,9 @@ type Faults struct {
 	mu           sync.Mutex
 	BeforeAppend func(n int, mailbox string, size int64) error
 	BeforeFetch  func(n int) error
+	// BeforeCreate refuses folder names as a server does (Cyrus: "Reports.2024",
+	// Courier: emoji); nil creates every name.
+	BeforeCreate func(name string) error
 	// AfterAppend runs once the message is stored, before the answer: an
 	// error here (ErrDrop) leaves the client not knowing that it succeeded.
 	AfterAppend func(n int) error
@@ -73,16 +96,17 @@ func (f *Faults) Set(beforeAppend func(n int, mailbox string, size int64) error,
 // plaintext login allowed. It stops when the test ends.
 func StartMem(tb testing.TB, users ...User) *MemServer {
 	tb.Helper()
-	ms := &MemServer{Mem: imapmemserver.New(), Faults: &Faults{}}
+	ms := &MemServer{Mem: imapmemserver.New(), Faults: &Faults{}, folders: map[string]map[string]bool{}}
 	for _, u := range users {
 		mu := imapmemserver.NewUser(u.Name, u.Password)
 		mu.Create("INBOX", nil) // real servers always have one
 		ms.Mem.AddUser(mu)
+		ms.folders[u.Name] = map[string]bool{"INBOX": true}
 	}
 	ms.srv = imapserver.New(&imapserver.Options{
 		NewSession: func(c *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			inner := ms.Mem.NewSession().(imapserver.SessionNamespace)
-			return &faultSession{SessionNamespace: inner, faults: ms.Faults, conn: c}, nil, nil
+			return &faultSession{SessionNamespace: inner, faults: ms.Faults, conn: c, ms: ms}, nil, nil
 		},
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1: {}, imap.CapNamespace: {}, imap.CapUIDPlus: {}, imap.CapListExtended: {},
@@ -109,6 +133,8 @@ type faultSession struct {
 	imapserver.SessionNamespace
 	faults *Faults
 	conn   *imapserver.Conn
+	ms     *MemServer
+	user   string
 }
 
 func (s *faultSession) fault(err error) error {
@@ -119,6 +145,7 @@ func (s *faultSession) fault(err error) error {
 }
 
 func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	mailbox = s.folderName(mailbox)
 	if err := s.faults.appendHook(mailbox, r.Size()); err != nil {
 		io.Copy(io.Discard, r)
 		return nil, s.fault(err)
@@ -144,4 +171,139 @@ func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 		}
 	}
 	return s.SessionNamespace.Fetch(w, numSet, options)
+}
+
+func (s *faultSession) Login(username, password string) error {
+	err := s.SessionNamespace.Login(username, password)
+	if err == nil {
+		s.user = username
+	}
+	return err
+}
+
+// folderName is the stored name a client's name stands for: itself, or
+// with CaseInsensitiveNames the folder whose name differs only in case.
+func (s *faultSession) folderName(name string) string {
+	if !s.ms.CaseInsensitiveNames.Load() {
+		return name
+	}
+	s.ms.foldersMu.Lock()
+	defer s.ms.foldersMu.Unlock()
+	if s.ms.folders[s.user][name] {
+		return name
+	}
+	for n := range s.ms.folders[s.user] {
+		if strings.EqualFold(n, name) {
+			return n
+		}
+	}
+	return name
+}
+
+func (s *faultSession) setFolder(name string, exists bool) {
+	s.ms.foldersMu.Lock()
+	defer s.ms.foldersMu.Unlock()
+	if s.ms.folders[s.user] == nil {
+		s.ms.folders[s.user] = map[string]bool{}
+	}
+	if exists {
+		s.ms.folders[s.user][name] = true
+	} else {
+		delete(s.ms.folders[s.user], name)
+	}
+}
+
+func (s *faultSession) Create(mailbox string, options *imap.CreateOptions) error {
+	s.faults.mu.Lock()
+	hook := s.faults.BeforeCreate
+	s.faults.mu.Unlock()
+	if hook != nil {
+		if err := hook(mailbox); err != nil {
+			return s.fault(err)
+		}
+	}
+	mailbox = strings.TrimRight(mailbox, "/")
+	var err error
+	if n := s.folderName(mailbox); n != mailbox {
+		err = &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAlreadyExists, Text: "Mailbox already exists"}
+	} else {
+		err = s.SessionNamespace.Create(mailbox, options)
+	}
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists && s.ms.AlreadyExistsWithoutCode.Load() {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: ie.Text}
+	}
+	if err == nil {
+		s.setFolder(mailbox, true)
+	}
+	return err
+}
+
+func (s *faultSession) Delete(mailbox string) error {
+	mailbox = s.folderName(mailbox)
+	err := s.SessionNamespace.Delete(mailbox)
+	if err == nil {
+		s.setFolder(mailbox, false)
+	}
+	return err
+}
+
+func (s *faultSession) Rename(mailbox, newName string, options *imap.RenameOptions) error {
+	mailbox = s.folderName(mailbox)
+	err := s.SessionNamespace.Rename(mailbox, newName, options)
+	if err == nil {
+		s.setFolder(mailbox, false)
+		s.setFolder(strings.TrimRight(newName, "/"), true)
+	}
+	return err
+}
+
+func (s *faultSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	return s.SessionNamespace.Select(s.folderName(mailbox), options)
+}
+
+func (s *faultSession) Status(mailbox string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	return s.SessionNamespace.Status(s.folderName(mailbox), options)
+}
+
+func (s *faultSession) Subscribe(mailbox string) error {
+	return s.SessionNamespace.Subscribe(s.folderName(mailbox))
+}
+
+func (s *faultSession) Unsubscribe(mailbox string) error {
+	return s.SessionNamespace.Unsubscribe(s.folderName(mailbox))
+}
+
+func (s *faultSession) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	return s.SessionNamespace.Copy(numSet, s.folderName(dest))
+}
+
+func (s *faultSession) List(w *imapserver.ListWriter, ref string, patterns []string, options *imap.ListOptions) error {
+	patterns = slices.Clone(patterns)
+	for i, p := range patterns {
+		if !strings.ContainsAny(p, "*%") {
+			patterns[i] = s.folderName(p)
+		}
+	}
+	if !s.ms.ListReversed.Load() || len(patterns) == 0 {
+		return s.SessionNamespace.List(w, ref, patterns, options)
+	}
+	s.ms.foldersMu.Lock()
+	var names []string
+	for n := range s.ms.folders[s.user] {
+		for _, p := range patterns {
+			if imapserver.MatchList(n, '/', ref, p) {
+				names = append(names, n)
+				break
+			}
+		}
+	}
+	s.ms.foldersMu.Unlock()
+	sort.Sort(sort.Reverse(sort.StringSlice(names)))
+	for _, n := range names {
+		if err := s.SessionNamespace.List(w, "", []string{n}, options); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -306,8 +306,40 @@ func (s *Store) RecordFailures(ctx context.Context, mailbox int64, failures []st
 }
 
 func (s *Store) ClearMailboxFailures(ctx context.Context, mailbox int64) error {
-	_, err := s.exec(ctx, nil, `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0`, mailbox)
+	_, err := s.exec(ctx, nil, `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ''`, mailbox)
 	return err
+}
+
+func (s *Store) ClearFolderFailure(ctx context.Context, mailbox int64, folder string) error {
+	_, err := s.exec(ctx, nil, `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ?`, mailbox, folder)
+	return err
+}
+
+func (s *Store) FolderMap(ctx context.Context, mailbox int64) ([]store.FolderMapping, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.FolderMapping, error) {
+		var m store.FolderMapping
+		return m, sc.Scan(&m.Source, &m.Dest, &m.Renamed)
+	}, `SELECT source, dest, renamed FROM folder_map WHERE mailbox_id = ? ORDER BY source`, mailbox)
+}
+
+func (s *Store) SaveFolderMap(ctx context.Context, mailbox int64, mappings []store.FolderMapping) error {
+	if len(mappings) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO folder_map(mailbox_id, source, dest, renamed) VALUES (?,?,?,?)
+			ON CONFLICT(mailbox_id, source) DO UPDATE SET dest=excluded.dest, renamed=excluded.renamed`))
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, m := range mappings {
+			if _, err := ins.ExecContext(ctx, mailbox, m.Source, m.Dest, m.Renamed); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (s *Store) Failures(ctx context.Context, mailbox int64) ([]store.Failure, error) {

@@ -161,6 +161,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			{Folder: "INBOX", UID: 3, Subject: "Hi", Size: 40 << 20, Pass: "full", ServerText: "NO [TOOBIG]", Hint: "split it", At: time.Now()},
 			{Folder: "Sent", UID: 4, Pass: "full", Temporary: true, ServerText: "NO throttled"},
 			{Pass: "full", ServerText: "login failed"},
+			{Folder: "Reports.2024", Pass: "full", ServerText: "NO Invalid mailbox name"}, // the whole folder
 		}
 		if err := s.RecordFailures(ctx, mb, fs); err != nil {
 			t.Fatal(err)
@@ -169,14 +170,44 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatal(err)
 		}
 		got, _ := s.Failures(ctx, mb)
-		if len(got) != 3 {
+		if len(got) != 4 {
 			t.Fatalf("failures = %+v", got)
 		}
 		s.RecordCopies(ctx, mb, "INBOX", []store.Copy{{SourceUID: 3, DestUID: 1, Fingerprint: []byte{1}}})
-		s.ClearMailboxFailures(ctx, mb)
+		s.ClearMailboxFailures(ctx, mb) // the mailbox's, not the folder's
 		got, _ = s.Failures(ctx, mb)
-		if len(got) != 1 || got[0].Folder != "Sent" || !got[0].Temporary {
+		if len(got) != 2 || got[0].Folder != "Reports.2024" || got[1].Folder != "Sent" || !got[1].Temporary {
 			t.Fatalf("failures = %+v", got)
+		}
+		s.ClearFolderFailure(ctx, mb, "Reports.2024")
+		s.ClearFolderFailure(ctx, mb, "Sent") // a message failure of the folder stays
+		got, _ = s.Failures(ctx, mb)
+		if len(got) != 1 || got[0].Folder != "Sent" || got[0].UID != 4 {
+			t.Fatalf("failures = %+v", got)
+		}
+	})
+
+	t.Run("FolderMap", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		other, _ := s.Mailbox(ctx, store.MailboxKey{Source: key.Source, Destination: "imaps://alice@other.example:993"})
+		if got, err := s.FolderMap(ctx, mb); err != nil || len(got) != 0 {
+			t.Fatalf("a new mailbox: %+v %v", got, err)
+		}
+		first := []store.FolderMapping{{Source: "Work", Dest: "INBOX.Work"}, {Source: "INBOX/Work", Dest: "INBOX.Work (2)", Renamed: "Work also goes to INBOX.Work"}}
+		if err := s.SaveFolderMap(ctx, mb, first); err != nil {
+			t.Fatal(err)
+		}
+		s.SaveFolderMap(ctx, other, []store.FolderMapping{{Source: "Work", Dest: "Work"}})
+		// Saved again with one changed: replaced, not added.
+		if err := s.SaveFolderMap(ctx, mb, []store.FolderMapping{{Source: "Work", Dest: "INBOX.Work_", Renamed: "refused"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.FolderMap(ctx, mb)
+		want := []store.FolderMapping{first[1], {Source: "Work", Dest: "INBOX.Work_", Renamed: "refused"}}
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("folder map = %+v, %v; want %+v", got, err, want)
 		}
 	})
 
