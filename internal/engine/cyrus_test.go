@@ -258,7 +258,7 @@ func TestCyrusMatrix(t *testing.T) {
 				t.Cleanup(func() { st.Close() })
 				return st
 			}
-			migrate := func(t *testing.T, st *sqlstore.Store, job engine.Job, prog *engine.Progress, ctx context.Context) *engine.Result {
+			migrate := func(ctx context.Context, st *sqlstore.Store, job engine.Job, prog *engine.Progress) *engine.Result {
 				ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 				defer cancel()
 				return engine.New(st, opts).Migrate(ctx, job, prog)
@@ -271,7 +271,7 @@ func TestCyrusMatrix(t *testing.T) {
 				job := engine.Job{Source: src.ep, Dest: dst.ep}
 				st := openState(t)
 				prog := &engine.Progress{}
-				r := migrate(t, st, job, prog, context.Background())
+				r := migrate(context.Background(), st, job, prog)
 				requireOK(t, r)
 				if r.Run.Copied != int64(total) {
 					got := dst.snapshot(t)
@@ -282,14 +282,14 @@ func TestCyrusMatrix(t *testing.T) {
 				}
 				compareCopy(t, want, dst.snapshot(t), altered)
 
-				r = migrate(t, st, job, nil, context.Background())
+				r = migrate(context.Background(), st, job, nil)
 				requireOK(t, r)
 				if r.Run.Copied != 0 {
 					t.Errorf("re-run with state copied %d, want 0", r.Run.Copied)
 				}
 				compareCopy(t, want, dst.snapshot(t), altered)
 
-				r = migrate(t, openState(t), job, nil, context.Background())
+				r = migrate(context.Background(), openState(t), job, nil)
 				requireOK(t, r)
 				if r.Run.Copied != 0 {
 					t.Errorf("re-run without state copied %d, want 0", r.Run.Copied)
@@ -306,7 +306,7 @@ func TestCyrusMatrix(t *testing.T) {
 				ctx, cancel := context.WithCancel(context.Background())
 				prog := &engine.Progress{}
 				done := make(chan *engine.Result)
-				go func() { done <- migrate(t, st, job, prog, ctx) }()
+				go func() { done <- migrate(ctx, st, job, prog) }()
 				var r *engine.Result
 				for r == nil {
 					select {
@@ -321,7 +321,7 @@ func TestCyrusMatrix(t *testing.T) {
 				if r.Run.Copied >= int64(total) {
 					t.Fatalf("the run was not cancelled mid-copy: copied %d of %d", r.Run.Copied, total)
 				}
-				r = migrate(t, st, job, nil, context.Background())
+				r = migrate(context.Background(), st, job, nil)
 				requireOK(t, r)
 				compareCopy(t, want, dst.snapshot(t), altered)
 			})

@@ -233,7 +233,9 @@ func (c *Cyrus) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(c.Dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
-	for _, d := range []string{"conf", "spool"} {
+	// conf/socket holds the sockets imapd binds for IDLE (the package
+	// creates the directory; imapd does not).
+	for _, d := range []string{"conf", "conf/socket", "spool"} {
 		p := filepath.Join(c.Dir, d)
 		if err := os.Mkdir(p, 0o750); err != nil {
 			return err
