@@ -106,19 +106,24 @@ func SharedCyrus(tb testing.TB, opts ...CyrusOption) *Cyrus {
 	cfg := cyrusOptions(tb, opts)
 	sharedCyrusMu.Lock()
 	defer sharedCyrusMu.Unlock()
-	if c := sharedCyrus[cfg.sep]; c != nil {
-		select {
-		case <-c.exited:
-			tb.Fatalf("testimap: the shared Cyrus (%s) has exited: %v\n--- %s ---\n%s", c.Addr, c.exitErr(), c.LogFile, c.LogTail())
-		default:
+	c := sharedCyrus[cfg.sep]
+	if c == nil {
+		var err error
+		if c, err = startCyrus(cfg); err != nil {
+			tb.Fatalf("testimap: starting Cyrus: %v", err)
 		}
-		return c
+		sharedCyrus[cfg.sep] = c
 	}
-	c, err := startCyrus(cfg)
-	if err != nil {
-		tb.Fatalf("testimap: starting Cyrus: %v", err)
+	select {
+	case <-c.exited:
+		tb.Fatalf("testimap: the shared Cyrus (%s) has exited: %v\n--- %s ---\n%s", c.Addr, c.exitErr(), c.LogFile, c.LogTail())
+	default:
 	}
-	sharedCyrus[cfg.sep] = c
+	tb.Cleanup(func() {
+		if tail := c.LogTail(); tb.Failed() && tail != "" {
+			tb.Logf("testimap: shared Cyrus log tail (%s):\n%s", c.LogFile, tail)
+		}
+	})
 	return c
 }
 
@@ -228,7 +233,9 @@ func (c *Cyrus) writeFiles() error {
 	if err := os.WriteFile(filepath.Join(c.Dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 		return err
 	}
-	for _, d := range []string{"conf", "spool"} {
+	// conf/socket holds the sockets imapd binds for IDLE (the package
+	// creates the directory; imapd does not).
+	for _, d := range []string{"conf", "conf/socket", "spool"} {
 		p := filepath.Join(c.Dir, d)
 		if err := os.Mkdir(p, 0o750); err != nil {
 			return err
@@ -453,6 +460,15 @@ func (c *Cyrus) Stop() {
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
+	}
+	// The idle imapd processes accept on master's socket themselves and
+	// may outlive master by a moment.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", c.Addr, time.Second)
+		if err != nil {
+			return
+		}
+		conn.Close()
 	}
 }
 

@@ -3,6 +3,7 @@ package testimap_test
 import (
 	"bytes"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -250,5 +251,25 @@ func TestCyrusFolderNames(t *testing.T) {
 				t.Errorf("LIST %sReports*: %v, want %v", srv.Prefix, names, want)
 			}
 		})
+	}
+}
+
+// TestCyrusStopEndsTheServer: a private Cyrus stops with its sessions (the
+// imapd processes run as the cyrus user in master's process group).
+func TestCyrusStopEndsTheServer(t *testing.T) {
+	t.Parallel()
+	srv := testimap.StartCyrus(t, testimap.CyrusSeparator('/'))
+	u := srv.NewUser(t)
+	c := srv.Login(t, u.Name)
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	if err := c.Noop().Wait(); err == nil {
+		t.Fatal("the session still answers after Stop")
+	}
+	if conn, err := net.DialTimeout("tcp", srv.Addr, time.Second); err == nil {
+		conn.Close()
+		t.Fatalf("%s still accepts connections after Stop", srv.Addr)
 	}
 }
