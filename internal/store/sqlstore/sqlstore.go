@@ -40,6 +40,7 @@ const (
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	path    string // the SQLite file; its lock folder is beside it
 }
 
 var _ store.Store = (*Store)(nil)
@@ -62,19 +63,28 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// A small page cache (256 KiB, not SQLite's default 2 MB): the engine
 	// reads and writes copies a window of UIDs at a time, so a larger cache
 	// only makes the process grow with the state file.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-256)&_txlock=immediate"
+	// The file is created private before SQLite opens it: SQLite gives its
+	// -wal and -shm files the mode of the database file.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Chmod(p, 0o600) // files made by an older Ferry
+	}
+	// busy_timeout comes first: switching a new file to WAL takes a lock
+	// that another process opening it at the same moment may hold.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-256)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	// SQLite has one writer; one connection keeps transactions from tripping on each other.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, dialect: SQLite}
+	s := &Store{db: db, dialect: SQLite, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	os.Chmod(path, 0o600)
 	return s, nil
 }
 
@@ -149,24 +159,33 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return s.db.QueryContext(ctx, s.q(query), args...)
 }
 
+// migrate applies the schema files not applied yet. Several processes may
+// open a new database at the same moment: each takes the database's lock
+// (SQLite: a write transaction, BEGIN IMMEDIATE; PostgreSQL: an advisory
+// lock) before it reads which versions are applied, so a file is applied
+// once and the others find it done.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ferry_schema (version INTEGER PRIMARY KEY)`); err != nil {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
 		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
 	}
+	defer conn.Close()
 	if s.dialect == Postgres {
-		// Several processes may start at once; one applies the schema.
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, schemaLockKey); err != nil {
 			return err
 		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7239001)`); err != nil {
-			return err
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7239001)`)
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, schemaLockKey)
+	}
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE on SQLite (_txlock=immediate)
+	if err != nil {
+		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ferry_schema (version INTEGER PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
 	}
 	var version int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM ferry_schema`).Scan(&version); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM ferry_schema`).Scan(&version); err != nil {
 		return err
 	}
 	names, _ := fs.Glob(migrations, "migrations/"+string(s.dialect)+"/*.sql")
@@ -177,18 +196,14 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		body, _ := migrations.ReadFile(name)
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply schema %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO ferry_schema(version) VALUES (?)`), n)
-			return err
-		})
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("apply schema %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO ferry_schema(version) VALUES (?)`), n); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Commit()
 }
 
 // Close closes the file.
