@@ -138,3 +138,91 @@ func TestSignalStopsRunAndRerunCompletes(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSilentServerEndsRun: with --timeout, a source that accepts and never
+// greets, or greets and never answers LOGIN, ends `ferry migrate` within
+// the timeout (not retried for minutes) with an error that says so; and
+// SIGTERM ends a run stuck on such a server at once, whatever the timeout.
+func TestSilentServerEndsRun(t *testing.T) {
+	t.Parallel()
+	const user, pw = "erin@example.org", "pw-erin"
+	dst := testimap.StartMem(t, testimap.User{Name: user, Password: pw})
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte(pw), 0o600)
+	args := func(src, timeout, state string) []string {
+		return []string{"migrate", "--from", "imap://" + user + "@" + src, "--to", "imap://" + user + "@" + dst.Addr,
+			"--from-password-file", pwFile, "--to-password-file", pwFile, "--allow-plaintext", "--timeout", timeout,
+			"--state", filepath.Join(dir, state)}
+	}
+	tests := []struct {
+		name string
+		addr string
+		op   string
+	}{
+		{"accepts and never greets", testimap.StartSilent(t), "greeting"},
+		{"greets and never answers LOGIN", testimap.StartMuteAfterGreeting(t), "log in"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name+"/timeout", func(t *testing.T) {
+			t.Parallel()
+			const timeout = 2 * time.Second
+			start := time.Now()
+			cmd := exec.Command(ferryBin, args(tt.addr, timeout.String(), "t"+strconv.Itoa(i)+".db")...)
+			out, err := runBounded(t, cmd, 10*timeout)
+			if took := time.Since(start); took > 3*timeout {
+				t.Errorf("ferry took %s with --timeout %s", took, timeout)
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Errorf("exit: %v, want status 1", err)
+			}
+			if !strings.Contains(out, tt.op) || !strings.Contains(out, "sent nothing for 2s") {
+				t.Errorf("output does not say the server went silent at %q:\n%s", tt.op, out)
+			}
+		})
+		t.Run(tt.name+"/SIGTERM", func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(ferryBin, args(tt.addr, "1h", "s"+strconv.Itoa(i)+".db")...)
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			waitRunning(t, filepath.Join(dir, "s"+strconv.Itoa(i)+".db"), exited)
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("ferry did not end within 5s of SIGTERM:\n%s", out.String())
+			}
+			if !strings.Contains(out.String(), "stopped") {
+				t.Errorf("the summary does not say the run stopped:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// runBounded runs cmd and kills it if it outlives limit.
+func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, error) {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		return out.String(), err
+	case <-time.After(limit):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("ferry still ran after %s:\n%s", limit, out.String())
+		return "", nil
+	}
+}

@@ -6,12 +6,10 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -305,7 +303,7 @@ mailboxes failed, 2 usage or configuration error.`,
 			if statePath == "" {
 				statePath = defaultStatePath()
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := stopOnSignal(cmd.Context(), cmd.ErrOrStderr())
 			defer stop()
 			st, err := sqlstore.OpenSQLite(ctx, statePath)
 			if err != nil {

@@ -74,20 +74,11 @@ func SupportsPipelinedAppend(caps imap.CapSet) bool { return caps.Has(imap.CapLi
 
 // DialAppender connects and logs in like Dial, on a connection of its own.
 func DialAppender(ctx context.Context, ep Endpoint, opt Options) (*Appender, error) {
-	if opt.Timeout == 0 {
-		opt.Timeout = DefaultTimeout
-	}
-	dial := opt.DialContext
-	if dial == nil {
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-		dial = d.DialContext
-	}
-	side := ep.String()
-	raw, err := dial(ctx, "tcp", ep.Addr())
+	w, err := dialWatched(ctx, ep, opt)
 	if err != nil {
-		return nil, &Error{Op: "connect to " + side, Temporary: true, Err: err}
+		return nil, err
 	}
-	a := &Appender{Endpoint: ep, watch: newWatchedConn(raw, opt.Timeout), queue: make(chan *PendingAppend, 4096), done: make(chan struct{})}
+	a := &Appender{Endpoint: ep, watch: w, queue: make(chan *PendingAppend, 4096), done: make(chan struct{})}
 	a.conn = a.watch
 	a.watch.begin()
 	err = a.handshake(ctx)
@@ -96,7 +87,6 @@ func DialAppender(ctx context.Context, ep Endpoint, opt Options) (*Appender, err
 		a.watch.Close()
 		return nil, err
 	}
-	go a.watch.watch(ctx)
 	go a.readAnswers()
 	return a, nil
 }
@@ -114,14 +104,14 @@ func (a *Appender) handshake(ctx context.Context) error {
 	if ep.Security == SecurityTLS {
 		tc := tls.Client(a.watch, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return &Error{Op: "TLS handshake with " + side, Err: err, Hint: "check the host and port (imaps:// is usually port 993) and the server certificate"}
+			return a.watch.setupErr("TLS handshake with "+side, err, "check the host and port (imaps:// is usually port 993) and the server certificate")
 		}
 		a.setConn(tc)
 	} else {
 		a.setConn(a.watch)
 	}
 	if _, err := a.readLine(); err != nil { // greeting
-		return Classify("greeting from "+side, err)
+		return a.watch.setupErr("greeting from "+side, err, "")
 	}
 	caps, err := a.capabilities()
 	if err != nil {
@@ -130,11 +120,11 @@ func (a *Appender) handshake(ctx context.Context) error {
 	if ep.Security == SecurityStartTLS {
 		if caps.Has(imap.CapStartTLS) {
 			if err := a.simple("STARTTLS"); err != nil {
-				return Classify("STARTTLS with "+side, err)
+				return a.watch.setupErr("STARTTLS with "+side, err, "")
 			}
 			tc := tls.Client(a.watch, tlsConf)
 			if err := tc.HandshakeContext(ctx); err != nil {
-				return &Error{Op: "STARTTLS with " + side, Err: err, Hint: "the server offered STARTTLS but the TLS handshake failed; check its certificate"}
+				return a.watch.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
 			}
 			a.setConn(tc)
 			if caps, err = a.capabilities(); err != nil {
@@ -156,7 +146,7 @@ func (a *Appender) handshake(ctx context.Context) error {
 		login = "LOGIN " + quote(ep.User) + " " + quote(ep.Password)
 	}
 	if err := a.simple(login); err != nil {
-		e := Classify("log in to "+side, err)
+		e := a.watch.setupErr("log in to "+side, err, "")
 		if !e.Temporary {
 			e.Hint = "check the user name and password"
 		}
@@ -214,13 +204,13 @@ func (a *Appender) capabilities() (imap.CapSet, error) {
 	tag := a.nextTag()
 	a.bw.WriteString(tag + " CAPABILITY\r\n")
 	if err := a.bw.Flush(); err != nil {
-		return nil, Classify("read capabilities", err)
+		return nil, a.watch.setupErr("read capabilities of "+a.Endpoint.String(), err, "")
 	}
 	caps := imap.CapSet{}
 	for {
 		line, err := a.readLine()
 		if err != nil {
-			return nil, Classify("read capabilities", err)
+			return nil, a.watch.setupErr("read capabilities of "+a.Endpoint.String(), err, "")
 		}
 		if rest, ok := strings.CutPrefix(line, "* CAPABILITY "); ok {
 			for _, c := range strings.Fields(rest) {
@@ -229,7 +219,7 @@ func (a *Appender) capabilities() (imap.CapSet, error) {
 		}
 		if rest, ok := strings.CutPrefix(line, tag+" "); ok {
 			if err := statusError(rest); err != nil {
-				return nil, Classify("read capabilities", err)
+				return nil, a.watch.setupErr("read capabilities of "+a.Endpoint.String(), err, "")
 			}
 			return caps, nil
 		}
