@@ -226,3 +226,38 @@ func runBounded(t *testing.T, cmd *exec.Cmd, limit time.Duration) (string, error
 		return "", nil
 	}
 }
+
+// TestSilentAtAppendContinuation: a destination without LITERAL+ (Gmail,
+// Exchange) that stops answering while ferry waits for its "+" before a
+// message: the connection is declared dead after --timeout, the copy goes
+// on on a new one, and the destination ends exact.
+func TestSilentAtAppendContinuation(t *testing.T) {
+	t.Parallel()
+	const user, pw = "fay@example.org", "pw-fay"
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutFS, Users: []testimap.User{{Name: user, Password: pw}}})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Layout: testimap.LayoutMaildirPP, Users: []testimap.User{{Name: user, Password: pw}}})
+	c := testimap.Dial(t, src.Addr, user, pw)
+	// Messages over 4 KiB: go-imap sends smaller ones without waiting for "+".
+	if err := corpus.Load(context.Background(), c, corpus.Generate(corpus.Spec{Seed: 63, Messages: 60, Folders: 2, MinSize: 8 << 10, MaxSize: 64 << 10})); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	want := testimap.TakeSnapshot(t, src.Addr, user, pw)
+	proxy := testimap.StartNoLiteralPlusProxy(t, dst.Addr)
+	proxy.MuteAppends(2)
+	dir := t.TempDir()
+	pwFile := filepath.Join(dir, "pw")
+	os.WriteFile(pwFile, []byte(pw), 0o600)
+	cmd := exec.Command(ferryBin, "migrate", "--from", "imap://"+user+"@"+src.Addr, "--to", "imap://"+user+"@"+proxy.Addr,
+		"--from-password-file", pwFile, "--to-password-file", pwFile, "--allow-plaintext", "--timeout", "2s", "--state", filepath.Join(dir, "state.db"))
+	out, err := runBounded(t, cmd, 90*time.Second)
+	if err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	if proxy.Muted() == 0 {
+		t.Fatal("no APPEND went silent: the test did not test anything")
+	}
+	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pw)); d != "" {
+		t.Fatalf("the destination differs:\n%s", d)
+	}
+}
