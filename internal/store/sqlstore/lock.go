@@ -33,7 +33,8 @@ const (
 // LockMailbox takes the mailbox for one run. On SQLite the lock is an
 // flock on a file in the lock folder beside the state file (one file per
 // mailbox, so runs of different mailboxes go in parallel); on PostgreSQL
-// it is a session advisory lock on a connection held for the run. Either
+// it is a session advisory lock on a connection held for the run (its own,
+// outside the pool the queries use). Either
 // way the operating system or the database drops it when the process dies.
 func (s *Store) LockMailbox(ctx context.Context, mailbox int64) (func(), error) {
 	if s.dialect == Postgres {
@@ -66,7 +67,7 @@ func (s *Store) LockMailbox(ctx context.Context, mailbox int64) (func(), error) 
 }
 
 func (s *Store) lockMailboxPostgres(ctx context.Context, mailbox int64) (func(), error) {
-	conn, err := s.db.Conn(ctx)
+	conn, err := s.locks.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +92,11 @@ func (s *Store) lockMailboxPostgres(ctx context.Context, mailbox int64) (func(),
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock($1, $2)`, mailboxLockClass, int32(mailbox))
+			// Closing the session alone would release it (the pool keeps no
+			// idle session); unlocking first says so at once, bounded in time.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, $2)`, mailboxLockClass, int32(mailbox))
 			conn.Close()
 		})
 	}, nil

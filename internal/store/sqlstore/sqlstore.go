@@ -41,6 +41,9 @@ type Store struct {
 	db      *sql.DB
 	dialect Dialect
 	path    string // the SQLite file; its lock folder is beside it
+	// locks (PostgreSQL) holds one session per locked mailbox, apart from
+	// db's pool so that runs holding mailboxes cannot starve the queries.
+	locks *sql.DB
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,9 +102,15 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL (%s): %w", redactURL(url), err)
 	}
-	s := &Store{db: db, dialect: Postgres}
-	if err := s.migrate(ctx); err != nil {
+	locks, err := sql.Open("pgx", url)
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	locks.SetMaxIdleConns(0) // a released mailbox's session ends
+	s := &Store{db: db, dialect: Postgres, locks: locks}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("PostgreSQL %s: %w", redactURL(url), err)
 	}
 	return s, nil
@@ -206,8 +215,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	return tx.Commit()
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.locks != nil {
+		s.locks.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *Store) Mailbox(ctx context.Context, key store.MailboxKey) (int64, error) {
 	var id int64
