@@ -331,6 +331,9 @@ mailboxes failed, 2 usage or configuration error.`,
 			ctx, stop := stopOnSignal(cmd.Context(), cmd.ErrOrStderr())
 			defer stop()
 			st, err := sqlstore.OpenSQLite(ctx, statePath)
+			if err != nil && ctx.Err() != nil {
+				return &exitError{code: ExitFailures, err: fmt.Errorf("stopped while opening the state file %s; nothing was copied", statePath)}
+			}
 			if err != nil {
 				return usageErr("%v", err)
 			}

@@ -176,7 +176,7 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 func (s *Store) migrate(ctx context.Context) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close()
 	if s.dialect == Postgres {
@@ -187,7 +187,10 @@ func (s *Store) migrate(ctx context.Context) error {
 	}
 	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE on SQLite (_txlock=immediate)
 	if err != nil {
-		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("not a Ferry database, unreadable, or held by another process for too long: %w", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ferry_schema (version INTEGER PRIMARY KEY)`); err != nil {
