@@ -128,3 +128,53 @@ func TestOpenStateFileChild(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestManyOpenANewPostgresDatabase: several stores (sessions, as from
+// several processes) opening one new database at once all succeed.
+func TestManyOpenANewPostgresDatabase(t *testing.T) {
+	t.Parallel()
+	url := testpg.URL(t)
+	const n = 8
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		go func() {
+			<-start
+			s, err := sqlstore.Open(context.Background(), url)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	close(start)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestWALFilesArePrivate: the state file's -wal and -shm files, which hold
+// recent writes, are 0600 like the file itself.
+func TestWALFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := sqlstore.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Mailbox(context.Background(), store.MailboxKey{Source: "a", Destination: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatalf("%s: %v (expected while the store is open)", p, err)
+		}
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", p, st.Mode().Perm())
+		}
+	}
+}
