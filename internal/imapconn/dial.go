@@ -114,7 +114,9 @@ func dialWatched(ctx context.Context, ep Endpoint, opt Options) (*watchedConn, e
 	}
 	dial := opt.DialContext
 	if dial == nil {
-		d := &net.Dialer{Timeout: opt.Timeout, KeepAlive: 30 * time.Second}
+		// A TCP connect that takes more than 30 s is not coming; a shorter
+		// --timeout bounds it too.
+		d := &net.Dialer{Timeout: min(opt.Timeout, 30*time.Second), KeepAlive: 30 * time.Second}
 		dial = d.DialContext
 	}
 	raw, err := dial(ctx, "tcp", ep.Addr())
