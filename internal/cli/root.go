@@ -85,6 +85,9 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// exitNow ends the process (tests replace it).
+var exitNow = os.Exit
+
 // stopOnSignal returns a context that ends at the first SIGINT or SIGTERM,
 // so that a run stops cleanly with what it copied recorded. A second
 // signal ends the process at once: the state is safe after a kill too
@@ -105,7 +108,7 @@ func stopOnSignal(parent context.Context, stderr io.Writer) (context.Context, fu
 		select {
 		case <-signals:
 			fmt.Fprintln(stderr, "ferry: quit at once; the next run checks what reached the destination")
-			os.Exit(ExitFailures)
+			exitNow(ExitFailures)
 		case <-done:
 		}
 	}()
