@@ -105,3 +105,37 @@ func TestCancelEndsConnectingToASilentServer(t *testing.T) {
 		}
 	}
 }
+
+// TestUntrustedCertificateIsPermanent: a certificate Ferry does not trust
+// is a permanent error naming the certificate (not retried as a network
+// failure), with implicit TLS and with STARTTLS, on both connection kinds.
+func TestUntrustedCertificateIsPermanent(t *testing.T) {
+	t.Parallel()
+	d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}, TLS: true})
+	for _, tt := range []struct {
+		name string
+		ep   imapconn.Endpoint
+	}{
+		{"imaps", endpointAt(t, d.TLSAddr, imapconn.SecurityTLS)},
+		{"STARTTLS", endpointAt(t, d.Addr, imapconn.SecurityStartTLS)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for dname, dial := range map[string]func() error{
+				"Dial": func() error {
+					_, err := imapconn.Dial(context.Background(), tt.ep, imapconn.Options{Timeout: 5 * time.Second})
+					return err
+				},
+				"DialAppender": func() error {
+					_, err := imapconn.DialAppender(context.Background(), tt.ep, imapconn.Options{Timeout: 5 * time.Second})
+					return err
+				},
+			} {
+				err := dial()
+				if err == nil || !strings.Contains(err.Error(), "certificate") || imapconn.IsTemporary(err) {
+					t.Errorf("%s: err = %v (temporary %v), want a permanent certificate error", dname, err, imapconn.IsTemporary(err))
+				}
+			}
+		})
+	}
+}
