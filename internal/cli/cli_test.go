@@ -3,13 +3,25 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/testimap"
 )
 
@@ -209,5 +221,124 @@ func TestVerifyCredentialsShowsTheFolderMap(t *testing.T) {
 	code, out, errOut = run(append([]string{"migrate"}, alice...)...)
 	if code != ExitOK || !strings.Contains(out, "note: folder projects goes to projects (2): source folder Projects already goes to Projects") {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// TestPlaintextAndCAPerSide: --from-allow-plaintext and --to-allow-plaintext
+// allow an unencrypted login on their side only (--allow-plaintext on both),
+// and --from-ca-file / --to-ca-file trust a CA for their side only.
+func TestPlaintextAndCAPerSide(t *testing.T) {
+	t.Parallel()
+	b := setup(t) // in-process servers without STARTTLS
+	tests := []struct {
+		name     string
+		flags    []string
+		wantCode int
+		want     string
+	}{
+		{"both sides", []string{"--allow-plaintext"}, ExitOK, ""},
+		{"each side", []string{"--from-allow-plaintext", "--to-allow-plaintext"}, ExitOK, ""},
+		{"source only", []string{"--from-allow-plaintext"}, ExitFailures, "destination: connect to"},
+		{"destination only", []string{"--to-allow-plaintext"}, ExitFailures, "source: connect to"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"migrate", "--pass", "verify", "--from", b.url(b.src.Addr, "alice@example.org"), "--to", b.url(b.dst.Addr, "alice@example.org"),
+				"--from-password-file", b.srcFile, "--to-password-file", b.dstFile, "--state", filepath.Join(b.dir, "plain"+string(rune('a'+i))+".db")}, tt.flags...)
+			code, out, errs := run(args...)
+			if code != tt.wantCode || !strings.Contains(out+errs, tt.want) {
+				t.Fatalf("exit %d, want %d with %q:\n%s%s", code, tt.wantCode, tt.want, out, errs)
+			}
+			if tt.want != "" && !strings.Contains(out+errs, "STARTTLS") {
+				t.Fatalf("the refusal does not say why:\n%s%s", out, errs)
+			}
+		})
+	}
+
+	ca := filepath.Join(b.dir, "ca.pem")
+	os.WriteFile(ca, selfSignedPEM(t), 0o600)
+	notPEM := filepath.Join(b.dir, "not.pem")
+	os.WriteFile(notPEM, []byte("nothing here"), 0o600)
+	for _, tt := range []struct {
+		name           string
+		flags          []string
+		srcCA, dstCA   bool
+		wantUsageInErr string
+	}{
+		{"both", []string{"--ca-file", ca}, true, true, ""},
+		{"source", []string{"--from-ca-file", ca}, true, false, ""},
+		{"destination", []string{"--to-ca-file", ca}, false, true, ""},
+		{"destination overrides", []string{"--ca-file", notPEM, "--to-ca-file", ca, "--from-ca-file", ca}, true, true, ""},
+		{"bad destination file", []string{"--to-ca-file", notPEM}, false, false, "--to-ca-file"},
+	} {
+		t.Run("CA/"+tt.name, func(t *testing.T) {
+			t.Parallel()
+			var f connFlags
+			cmd := &cobra.Command{}
+			f.register(cmd)
+			cmd.Flags().Parse(append([]string{"--from", "imaps://a@src.example", "--to", "imaps://a@dst.example", "--from-password-file", b.srcFile, "--to-password-file", b.dstFile}, tt.flags...))
+			jobs, err := f.jobs()
+			if tt.wantUsageInErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantUsageInErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tt.wantUsageInErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := jobs[0].Source.TLSConfig != nil; got != tt.srcCA {
+				t.Errorf("source trusts the CA: %v, want %v", got, tt.srcCA)
+			}
+			if got := jobs[0].Dest.TLSConfig != nil; got != tt.dstCA {
+				t.Errorf("destination trusts the CA: %v, want %v", got, tt.dstCA)
+			}
+		})
+	}
+}
+
+// selfSignedPEM is a throwaway CA certificate in PEM.
+func selfSignedPEM(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// TestProgressOutsideATerminal: written to a file or a pipe, progress is one
+// line per mailbox event (a new phase, the end), never a progress bar.
+func TestProgressOutsideATerminal(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	jobs := []engine.Job{{}, {}}
+	jobs[0].Source.User, jobs[0].Dest.User = "alice", "alice"
+	jobs[1].Source.User, jobs[1].Dest.User = "bob", "bob"
+	progs := []*engine.Progress{{}, {}}
+	d := newDisplay(&buf, jobs, progs)
+	progs[0].Phase.Store("copying")
+	progs[0].ToCopy.Store(10)
+	d.draw(false)
+	d.draw(false) // nothing new: nothing written
+	progs[0].Copied.Store(4)
+	progs[0].Phase.Store("retrying in 1s: connection reset")
+	progs[1].Phase.Store("connecting")
+	d.draw(false)
+	d.finished(0, &engine.Result{Job: jobs[0], Run: store.Run{Status: "completed", Copied: 10}})
+	d.draw(true)
+	want := "alice → alice: copying (0/10 messages, 0 B)\n" +
+		"alice → alice: retrying in 1s: connection reset (4/10 messages, 0 B)\n" +
+		"bob → bob: connecting (0/0 messages, 0 B)\n" +
+		"alice → alice: completed, 10 copied, 0 failed\n"
+	if got := buf.String(); got != want {
+		t.Fatalf("log lines:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -6,12 +6,10 @@ import (
 	"crypto/x509"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,13 +27,15 @@ type connFlags struct {
 	fromPassFile, toPassFile string
 	fromToken, toToken       string
 	fromAdmin, toAdmin       string
-	allowPlaintext           bool
-	caFile                   string
-	timeout                  time.Duration
-	include, exclude         []string
-	connections              int
-	mailboxes                int
-	json                     bool
+	// allowPlaintext and caFile apply to both sides; the per-side flags to one.
+	allowPlaintext                       bool
+	fromAllowPlaintext, toAllowPlaintext bool
+	caFile, fromCAFile, toCAFile         string
+	timeout                              time.Duration
+	include, exclude                     []string
+	connections                          int
+	mailboxes                            int
+	json                                 bool
 }
 
 func (f *connFlags) register(cmd *cobra.Command) {
@@ -49,8 +49,12 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.toToken, "to-oauth2-token-file", "", "`FILE` holding an OAuth2 access token for the destination (XOAUTH2), e.g. an app-only Office 365 token")
 	fl.StringVar(&f.fromAdmin, "from-admin", "", "log in to the source as this administrator `NAME` and act for each mailbox (SASL PLAIN authorization identity, e.g. a Dovecot master user)")
 	fl.StringVar(&f.toAdmin, "to-admin", "", "log in to the destination as this administrator `NAME` and act for each mailbox")
-	fl.BoolVar(&f.allowPlaintext, "allow-plaintext", false, "allow logging in over a connection that is not encrypted")
-	fl.StringVar(&f.caFile, "ca-file", "", "trust the certificate authorities in this PEM `FILE` (self-signed servers)")
+	fl.BoolVar(&f.allowPlaintext, "allow-plaintext", false, "allow logging in over a connection that is not encrypted (both sides)")
+	fl.BoolVar(&f.fromAllowPlaintext, "from-allow-plaintext", false, "allow an unencrypted login to the source only")
+	fl.BoolVar(&f.toAllowPlaintext, "to-allow-plaintext", false, "allow an unencrypted login to the destination only")
+	fl.StringVar(&f.caFile, "ca-file", "", "trust the certificate authorities in this PEM `FILE` (self-signed servers; both sides)")
+	fl.StringVar(&f.fromCAFile, "from-ca-file", "", "trust the certificate authorities in this PEM `FILE` for the source only")
+	fl.StringVar(&f.toCAFile, "to-ca-file", "", "trust the certificate authorities in this PEM `FILE` for the destination only")
 	fl.DurationVar(&f.timeout, "timeout", imapconn.DefaultTimeout, "declare a connection dead after this long without an answer")
 	fl.StringSliceVar(&f.include, "include", nil, "only folders matching this `PATTERN` ('*' any text, '/' between levels; repeatable)")
 	fl.StringSliceVar(&f.exclude, "exclude", nil, "skip folders matching this `PATTERN` (repeatable)")
@@ -82,30 +86,33 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 	if f.csv == "" && (f.from == "" || f.to == "") {
 		return nil, usageErr("say what to migrate: --from URL --to URL for one mailbox, or --csv FILE for many")
 	}
-	var tlsConf *tls.Config
-	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
-		if err != nil {
-			return nil, usageErr("cannot read --ca-file: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, usageErr("--ca-file %s holds no PEM certificate", f.caFile)
-		}
-		tlsConf = &tls.Config{RootCAs: pool}
-	}
 	var sides [2]struct {
-		base     *imapconn.Endpoint
-		password string
-		token    string
-		admin    string
-		name     string
-		flag     string
+		base           *imapconn.Endpoint
+		password       string
+		token          string
+		admin          string
+		name           string
+		flag           string
+		allowPlaintext bool
+		tls            *tls.Config
 	}
 	sides[0].name, sides[0].flag, sides[0].admin = "source", "--from", f.fromAdmin
 	sides[1].name, sides[1].flag, sides[1].admin = "destination", "--to", f.toAdmin
+	sides[0].allowPlaintext = f.allowPlaintext || f.fromAllowPlaintext
+	sides[1].allowPlaintext = f.allowPlaintext || f.toAllowPlaintext
 	for i, raw := range []string{f.from, f.to} {
 		s := &sides[i]
+		caFile, caFlag := f.fromCAFile, "--from-ca-file"
+		if i == 1 {
+			caFile, caFlag = f.toCAFile, "--to-ca-file"
+		}
+		if caFile == "" {
+			caFile, caFlag = f.caFile, "--ca-file"
+		}
+		var err error
+		if s.tls, err = loadCAFile(caFile, caFlag); err != nil {
+			return nil, err
+		}
 		if raw != "" {
 			ep, err := imapconn.ParseURL(raw)
 			if err != nil {
@@ -117,7 +124,6 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		if i == 1 {
 			passFile, env, tokFile = f.toPassFile, "FERRY_TO_PASSWORD", f.toToken
 		}
-		var err error
 		if s.password, err = readSecret(passFile, env, s.name+" password"); err != nil {
 			return nil, err
 		}
@@ -160,8 +166,8 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 			}
 			return ep, usageErr("%s: no %s password: use %s-password-file FILE or set %s", where, s.name, s.flag, env)
 		}
-		ep.AllowPlaintext = f.allowPlaintext
-		ep.TLSConfig = tlsConf
+		ep.AllowPlaintext = s.allowPlaintext
+		ep.TLSConfig = s.tls
 		return ep, nil
 	}
 	if f.csv == "" {
@@ -197,6 +203,23 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		jobs = append(jobs, engine.Job{Source: src, Dest: dst})
 	}
 	return jobs, nil
+}
+
+// loadCAFile reads the certificate authorities a side trusts; nil, nil
+// when no file is given (the system's authorities).
+func loadCAFile(file, flag string) (*tls.Config, error) {
+	if file == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, usageErr("cannot read %s: %v", flag, err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, usageErr("%s %s holds no PEM certificate", flag, file)
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }
 
 func (f *connFlags) engineOptions() engine.Options {
@@ -305,9 +328,12 @@ mailboxes failed, 2 usage or configuration error.`,
 			if statePath == "" {
 				statePath = defaultStatePath()
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := stopOnSignal(cmd.Context(), cmd.ErrOrStderr())
 			defer stop()
 			st, err := sqlstore.OpenSQLite(ctx, statePath)
+			if err != nil && ctx.Err() != nil {
+				return &exitError{code: ExitFailures, err: fmt.Errorf("stopped while opening the state file %s; nothing was copied", statePath)}
+			}
 			if err != nil {
 				return usageErr("%v", err)
 			}

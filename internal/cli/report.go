@@ -26,14 +26,16 @@ type display struct {
 	quit  chan struct{}
 	wg    sync.WaitGroup
 	begun time.Time
+	// phase is the last phase logged per mailbox (not a terminal).
+	phase []string
 }
 
 func newDisplay(w io.Writer, jobs []engine.Job, progs []*engine.Progress) *display {
-	return &display{w: w, jobs: jobs, progs: progs, tty: isTerminal(w), done: make([]bool, len(jobs)), quit: make(chan struct{}), begun: time.Now()}
+	return &display{w: w, jobs: jobs, progs: progs, tty: isTerminal(w), done: make([]bool, len(jobs)), quit: make(chan struct{}), begun: time.Now(), phase: make([]string, len(jobs))}
 }
 
 func (d *display) start() {
-	every := 5 * time.Second
+	every := time.Second // not a terminal: how soon a mailbox's new phase is logged
 	if d.tty {
 		every = 250 * time.Millisecond
 	}
@@ -76,9 +78,17 @@ func bar(done, total int64, width int) string {
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
+// draw redraws the progress bars on a terminal. Elsewhere (a log file, a
+// pipe) it writes one line per mailbox event instead: a mailbox entering a
+// new phase (connecting, planning, copying, retrying...); finished writes
+// the last one.
 func (d *display) draw(final bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !d.tty {
+		d.logEvents()
+		return
+	}
 	var b strings.Builder
 	var tMsgs, tDone, tBytes, tDoneBytes int64
 	var rows []string
@@ -86,7 +96,7 @@ func (d *display) draw(final bool) {
 		msgs, done := p.ToCopy.Load(), p.Copied.Load()
 		bytes, doneBytes := p.ToCopyBytes.Load(), p.CopiedBytes.Load()
 		tMsgs, tDone, tBytes, tDoneBytes = tMsgs+msgs, tDone+done, tBytes+bytes, tDoneBytes+doneBytes
-		if d.tty && (len(d.progs) <= 12 || !d.done[i]) {
+		if len(d.progs) <= 12 || !d.done[i] {
 			rows = append(rows, fmt.Sprintf("%-28.28s %s %6d/%-6d msgs %9s/%-9s %s", d.jobs[i].Source.Mailbox(), bar(doneBytes, bytes, 20), done, msgs,
 				human(doneBytes), human(bytes), p.PhaseName()))
 		}
@@ -94,12 +104,6 @@ func (d *display) draw(final bool) {
 	elapsed := time.Since(d.begun)
 	rate := float64(tDoneBytes) / max(elapsed.Seconds(), 0.001)
 	overall := fmt.Sprintf("%-28s %s %6d/%-6d msgs %9s/%-9s %s/s", "overall", bar(tDoneBytes, tBytes, 20), tDone, tMsgs, human(tDoneBytes), human(tBytes), human(int64(rate)))
-	if !d.tty {
-		if !final {
-			fmt.Fprintln(d.w, strings.TrimSpace(overall))
-		}
-		return
-	}
 	if len(rows) > 12 {
 		rows = rows[:12]
 	}
@@ -111,6 +115,19 @@ func (d *display) draw(final bool) {
 	}
 	d.lines = len(rows) + 1
 	io.WriteString(d.w, b.String())
+}
+
+// logEvents writes a line for each running mailbox whose phase changed.
+func (d *display) logEvents() {
+	for i, p := range d.progs {
+		phase := p.PhaseName()
+		if d.done[i] || phase == d.phase[i] || phase == "waiting" {
+			continue
+		}
+		d.phase[i] = phase
+		fmt.Fprintf(d.w, "%s → %s: %s (%d/%d messages, %s)\n", d.jobs[i].Source.Mailbox(), d.jobs[i].Dest.Mailbox(), phase,
+			p.Copied.Load(), p.ToCopy.Load(), human(p.CopiedBytes.Load()))
+	}
 }
 
 func human(n int64) string {

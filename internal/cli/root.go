@@ -3,10 +3,13 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -80,4 +83,38 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// exitNow ends the process (tests replace it).
+var exitNow = os.Exit
+
+// stopOnSignal returns a context that ends at the first SIGINT or SIGTERM,
+// so that a run stops cleanly with what it copied recorded. A second
+// signal ends the process at once: the state is safe after a kill too
+// (the next run checks what reached the destination).
+func stopOnSignal(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(parent)
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-signals:
+			fmt.Fprintf(stderr, "ferry: %v: stopping and saving the state; send it again to quit at once\n", sig)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case <-signals:
+			fmt.Fprintln(stderr, "ferry: quit at once; the next run checks what reached the destination")
+			exitNow(ExitFailures)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(signals)
+		close(done)
+		cancel()
+	}
 }

@@ -916,11 +916,17 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 				// Even a failed send is waited for: it may have reached the server.
 				err = b.add(m, flags, lit)
 			} else {
-				app := s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
-				_, err = io.CopyBuffer(app, lit, buf)
-				if cerr := app.Close(); err == nil {
-					err = cerr
-				}
+				var app *imapclient.AppendCommand
+				// Without LITERAL+ the server's "+" is awaited before the
+				// message is sent: the watchdog covers that wait too.
+				err = s.dst.Do(func() error {
+					app = s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
+					_, err := io.CopyBuffer(app, lit, buf)
+					if cerr := app.Close(); err == nil {
+						err = cerr
+					}
+					return err
+				})
 				results <- inflight{wait: func() ([]uint32, error) {
 					var data *imap.AppendData
 					err := s.dst.Do(func() (err error) { data, err = app.Wait(); return err })

@@ -210,6 +210,18 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 		res.Err = fmt.Errorf("state store: %w", err)
 		return res
 	}
+	if e.Opts.Pass != PassVerify {
+		// One run copies a mailbox at a time: two would each send what the
+		// other has not recorded yet, and the mail would be doubled.
+		release, err := e.Store.LockMailbox(ctx, mbox)
+		if err != nil {
+			res.Run.Status, res.Run.Ended = "not started", res.Run.Started
+			res.Err = busyErr(job, err)
+			prog.setPhase(res.Run.Status)
+			return res // the other run's state is left alone
+		}
+		defer release()
+	}
 	if err := e.Store.StartRun(ctx, mbox, &res.Run); err != nil {
 		res.Err = fmt.Errorf("state store: %w", err)
 		return res
@@ -252,6 +264,14 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	res.Failures, _ = e.Store.Failures(bg, mbox)
 	prog.setPhase(res.Run.Status)
 	return res
+}
+
+// busyErr says which mailbox could not be taken and what to do.
+func busyErr(job Job, err error) error {
+	if !errors.Is(err, store.ErrMailboxBusy) {
+		return fmt.Errorf("state store: lock the mailbox %s: %w", job.Source.Mailbox(), err)
+	}
+	return fmt.Errorf("%w: %s → %s; wait for it to end (or stop it) and run again", err, job.Source, job.Dest)
 }
 
 func mailboxFailure(pass Pass, err error) store.Failure {

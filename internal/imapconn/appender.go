@@ -30,12 +30,15 @@ type Appender struct {
 	conn     net.Conn
 	br       *bufio.Reader
 	bw       *bufio.Writer
-	utf8     bool // IMAP4rev2 or UTF8=ACCEPT: names go as UTF-8, not modified UTF-7
-	multi    bool // the server announced MULTIAPPEND (RFC 3502)
-	mu       sync.Mutex
-	tag      int
-	queue    chan *PendingAppend
-	readErr  error
+	utf8     bool // IMAP4rev2: names go as UTF-8, not modified UTF-7
+	// literalPlus: the server takes non-synchronizing literals; always
+	// true once logged in (Appender needs LITERAL+), maybe not before.
+	literalPlus bool
+	multi       bool // the server announced MULTIAPPEND (RFC 3502)
+	mu          sync.Mutex
+	tag         int
+	queue       chan *PendingAppend
+	readErr     error
 	// selected is the mailbox last SELECTed: APPENDs into the selected
 	// mailbox reuse the server's open copy of it, where an APPEND into
 	// another one makes Dovecot open and resync it every time (for maildir,
@@ -74,20 +77,11 @@ func SupportsPipelinedAppend(caps imap.CapSet) bool { return caps.Has(imap.CapLi
 
 // DialAppender connects and logs in like Dial, on a connection of its own.
 func DialAppender(ctx context.Context, ep Endpoint, opt Options) (*Appender, error) {
-	if opt.Timeout == 0 {
-		opt.Timeout = DefaultTimeout
-	}
-	dial := opt.DialContext
-	if dial == nil {
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-		dial = d.DialContext
-	}
-	side := ep.String()
-	raw, err := dial(ctx, "tcp", ep.Addr())
+	w, err := dialWatched(ctx, ep, opt)
 	if err != nil {
-		return nil, &Error{Op: "connect to " + side, Temporary: true, Err: err}
+		return nil, err
 	}
-	a := &Appender{Endpoint: ep, watch: newWatchedConn(raw, opt.Timeout), queue: make(chan *PendingAppend, 4096), done: make(chan struct{})}
+	a := &Appender{Endpoint: ep, watch: w, queue: make(chan *PendingAppend, 4096), done: make(chan struct{})}
 	a.conn = a.watch
 	a.watch.begin()
 	err = a.handshake(ctx)
@@ -96,7 +90,6 @@ func DialAppender(ctx context.Context, ep Endpoint, opt Options) (*Appender, err
 		a.watch.Close()
 		return nil, err
 	}
-	go a.watch.watch(ctx)
 	go a.readAnswers()
 	return a, nil
 }
@@ -114,14 +107,14 @@ func (a *Appender) handshake(ctx context.Context) error {
 	if ep.Security == SecurityTLS {
 		tc := tls.Client(a.watch, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return &Error{Op: "TLS handshake with " + side, Err: err, Hint: "check the host and port (imaps:// is usually port 993) and the server certificate"}
+			return a.watch.setupErr("TLS handshake with "+side, err, "check the host and port (imaps:// is usually port 993) and the server certificate")
 		}
 		a.setConn(tc)
 	} else {
 		a.setConn(a.watch)
 	}
 	if _, err := a.readLine(); err != nil { // greeting
-		return Classify("greeting from "+side, err)
+		return a.watch.setupErr("greeting from "+side, err, "")
 	}
 	caps, err := a.capabilities()
 	if err != nil {
@@ -130,11 +123,11 @@ func (a *Appender) handshake(ctx context.Context) error {
 	if ep.Security == SecurityStartTLS {
 		if caps.Has(imap.CapStartTLS) {
 			if err := a.simple("STARTTLS"); err != nil {
-				return Classify("STARTTLS with "+side, err)
+				return a.watch.setupErr("STARTTLS with "+side, err, "")
 			}
 			tc := tls.Client(a.watch, tlsConf)
 			if err := tc.HandshakeContext(ctx); err != nil {
-				return &Error{Op: "STARTTLS with " + side, Err: err, Hint: "the server offered STARTTLS but the TLS handshake failed; check its certificate"}
+				return a.watch.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
 			}
 			a.setConn(tc)
 			if caps, err = a.capabilities(); err != nil {
@@ -144,7 +137,9 @@ func (a *Appender) handshake(ctx context.Context) error {
 			return errNoStartTLS(side)
 		}
 	}
+	a.literalPlus = caps.Has(imap.CapLiteralPlus)
 	var login string
+	var loginArgs []string
 	switch {
 	case ep.OAuth2Token != "":
 		login = "AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString([]byte("user="+ep.Mailbox()+"\x01auth=Bearer "+ep.OAuth2Token+"\x01\x01"))
@@ -153,10 +148,10 @@ func (a *Appender) handshake(ctx context.Context) error {
 	case ep.ActAs != "":
 		return &Error{Op: "log in to " + side, Err: errors.New("the server does not offer AUTH=PLAIN with SASL-IR"), Hint: "an administrator login acting for a mailbox needs SASL PLAIN"}
 	default:
-		login = "LOGIN " + quote(ep.User) + " " + quote(ep.Password)
+		login, loginArgs = "LOGIN", []string{ep.User, ep.Password}
 	}
-	if err := a.simple(login); err != nil {
-		e := Classify("log in to "+side, err)
+	if err := a.simple(login, loginArgs...); err != nil {
+		e := a.watch.setupErr("log in to "+side, err, "")
 		if !e.Temporary {
 			e.Hint = "check the user name and password"
 		}
@@ -169,6 +164,7 @@ func (a *Appender) handshake(ctx context.Context) error {
 		return &Error{Op: "pipelined append to " + side, Err: errors.New("the server lost LITERAL+ after login")}
 	}
 	a.utf8 = caps.Has(imap.CapIMAP4rev2)
+	a.literalPlus = true
 	a.multi = caps.Has(imap.Cap("MULTIAPPEND"))
 	return nil
 }
@@ -187,12 +183,18 @@ func (a *Appender) nextTag() string {
 	return "F" + strconv.Itoa(a.tag)
 }
 
-// simple sends a command and waits for its tagged answer (handshake only).
-func (a *Appender) simple(cmd string) error {
+// simple sends a command, its arguments as IMAP strings (writeString), and
+// waits for its tagged answer (handshake only).
+func (a *Appender) simple(verb string, args ...string) error {
 	tag := a.nextTag()
-	if _, err := a.bw.WriteString(tag + " " + cmd + "\r\n"); err != nil {
-		return err
+	a.bw.WriteString(tag + " " + verb)
+	for _, arg := range args {
+		a.bw.WriteByte(' ')
+		if err := a.writeString(arg); err != nil {
+			return err
+		}
 	}
+	a.bw.WriteString("\r\n")
 	if err := a.bw.Flush(); err != nil {
 		return err
 	}
@@ -210,45 +212,135 @@ func (a *Appender) simple(cmd string) error {
 	}
 }
 
+// writeString writes s as an IMAP string that cannot end the command: a
+// quoted string when it may be one, else a literal, so that CR or LF in a
+// folder name, user name or password is data and never a new command.
+// Literals are non-synchronizing with LITERAL+; without it (only possible
+// in the handshake, before readAnswers runs) the server's "+" is awaited.
+func (a *Appender) writeString(s string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return errors.New("imapconn: a string sent to the server contains a NUL byte, which IMAP cannot carry")
+	}
+	if quotable(s, a.utf8) {
+		_, err := a.bw.WriteString(quote(s))
+		return err
+	}
+	if a.literalPlus {
+		fmt.Fprintf(a.bw, "{%d+}\r\n", len(s))
+		_, err := a.bw.WriteString(s)
+		return err
+	}
+	fmt.Fprintf(a.bw, "{%d}\r\n", len(s))
+	if err := a.bw.Flush(); err != nil {
+		return err
+	}
+	line, err := a.readLine()
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+") {
+		_, rest, _ := strings.Cut(line, " ")
+		if err := statusError(rest); err != nil {
+			return err
+		}
+		return fmt.Errorf("imap: expected the server's \"+\" for a literal, got %q", line)
+	}
+	_, err = a.bw.WriteString(s)
+	return err
+}
+
+// quotable reports whether s may travel as a quoted string: no CR, LF or
+// NUL, and 8-bit bytes only where the server reads UTF-8.
+func quotable(s string, utf8 bool) bool {
+	if len(s) > 1024 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\r' || c == '\n' || c == 0:
+			return false
+		case c >= 0x80 && !utf8:
+			return false
+		}
+	}
+	return true
+}
+
+// mailboxName spells a folder name the way go-imap does for the same
+// server, so that the Appender and Conn name the same folder.
+func (a *Appender) mailboxName(mailbox string) string {
+	if a.utf8 {
+		return strings.ReplaceAll(mailbox, "&", "&-")
+	}
+	return encodeUTF7(mailbox)
+}
+
 func (a *Appender) capabilities() (imap.CapSet, error) {
 	tag := a.nextTag()
 	a.bw.WriteString(tag + " CAPABILITY\r\n")
 	if err := a.bw.Flush(); err != nil {
-		return nil, Classify("read capabilities", err)
+		return nil, a.watch.setupErr("read capabilities of "+a.Endpoint.String(), err, "")
 	}
 	caps := imap.CapSet{}
 	for {
 		line, err := a.readLine()
 		if err != nil {
-			return nil, Classify("read capabilities", err)
+			return nil, a.watch.setupErr("read capabilities of "+a.Endpoint.String(), err, "")
 		}
 		if rest, ok := strings.CutPrefix(line, "* CAPABILITY "); ok {
 			for _, c := range strings.Fields(rest) {
-				caps[imap.Cap(strings.ToUpper(c))] = struct{}{}
+				c = strings.ToUpper(c)
+				if c == strings.ToUpper(string(imap.CapIMAP4rev2)) {
+					c = string(imap.CapIMAP4rev2) // go-imap's spelling, which CapSet.Has compares with
+				}
+				caps[imap.Cap(c)] = struct{}{}
 			}
 		}
 		if rest, ok := strings.CutPrefix(line, tag+" "); ok {
 			if err := statusError(rest); err != nil {
-				return nil, Classify("read capabilities", err)
+				return nil, a.watch.setupErr("read capabilities of "+a.Endpoint.String(), err, "")
 			}
 			return caps, nil
 		}
 	}
 }
 
-// readLine reads one response line, with any literals it carries inlined.
+// maxResponse bounds one server response (a line with the literals it
+// carries). The Appender reads only short answers; a server that sends
+// more is broken or hostile, and reading on would grow memory without end.
+const maxResponse = 1 << 20
+
+// errResponseTooLong is returned when a server response exceeds maxResponse.
+var errResponseTooLong = fmt.Errorf("imap: the server sent a response longer than %d bytes", maxResponse)
+
+// readLine reads one response line, with any literals it carries inlined,
+// at most maxResponse bytes in all.
 func (a *Appender) readLine() (string, error) {
 	var sb strings.Builder
 	for {
-		line, err := a.br.ReadString('\n')
-		if err != nil {
-			return "", err
+		var line []byte
+		for {
+			chunk, err := a.br.ReadSlice('\n')
+			if sb.Len()+len(line)+len(chunk) > maxResponse {
+				return "", errResponseTooLong
+			}
+			line = append(line, chunk...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil {
+				return "", err
+			}
+			break
 		}
-		line = strings.TrimRight(line, "\r\n")
-		sb.WriteString(line)
-		if i := strings.LastIndexByte(line, '{'); i >= 0 && strings.HasSuffix(line, "}") {
-			n, err := strconv.Atoi(strings.TrimSuffix(line[i+1:len(line)-1], "+"))
-			if err == nil && n >= 0 && n < 1<<20 {
+		text := strings.TrimRight(string(line), "\r\n")
+		sb.WriteString(text)
+		if i := strings.LastIndexByte(text, '{'); i >= 0 && strings.HasSuffix(text, "}") {
+			n, err := strconv.Atoi(strings.TrimSuffix(text[i+1:len(text)-1], "+"))
+			if err == nil && n >= 0 {
+				if sb.Len()+n > maxResponse {
+					return "", errResponseTooLong
+				}
 				buf := make([]byte, n)
 				if _, err := io.ReadFull(a.br, buf); err != nil {
 					return "", err
@@ -305,15 +397,17 @@ func (a *Appender) Begin(mailbox string, flags []imap.Flag, date time.Time, size
 	if a.open != nil {
 		return nil, errors.New("imapconn: an APPEND is already open")
 	}
-	name := quote(mailbox)
-	if !a.utf8 {
-		name = quote(encodeUTF7(mailbox))
+	name := a.mailboxName(mailbox)
+	if strings.IndexByte(name, 0) >= 0 {
+		return nil, fmt.Errorf("imapconn: the folder name %q contains a NUL byte, which IMAP cannot carry", mailbox)
 	}
 	if a.selected != mailbox {
 		sel := &PendingAppend{tag: a.nextTag(), isSelect: true, finished: make(chan struct{})}
 		a.watch.begin()
 		a.queue <- sel
-		if _, err := a.bw.WriteString(sel.tag + " SELECT " + name + "\r\n"); err != nil {
+		a.bw.WriteString(sel.tag + " SELECT ")
+		a.writeString(name)
+		if _, err := a.bw.WriteString("\r\n"); err != nil {
 			return nil, err
 		}
 		a.selected = mailbox
@@ -322,10 +416,8 @@ func (a *Appender) Begin(mailbox string, flags []imap.Flag, date time.Time, size
 	a.watch.begin() // until the answer is read
 	a.queue <- p
 	a.open = p
-	if _, err := a.bw.WriteString(p.tag + " APPEND " + name); err != nil {
-		a.open = nil
-		return p, err
-	}
+	a.bw.WriteString(p.tag + " APPEND ")
+	a.writeString(name) // a write error is sticky: addLocked reports it
 	return p, a.addLocked(flags, date, size, r)
 }
 
@@ -346,6 +438,9 @@ func (a *Appender) addLocked(flags []imap.Flag, date time.Time, size int64, r io
 	var sb strings.Builder
 	sb.WriteString(" (")
 	for i, f := range flags {
+		if !validFlag(string(f)) {
+			return fmt.Errorf("imapconn: %q is not a flag IMAP can carry", f)
+		}
 		if i > 0 {
 			sb.WriteByte(' ')
 		}
@@ -516,6 +611,23 @@ func parseUIDSet(s string) []uint32 {
 		}
 	}
 	return out
+}
+
+// validFlag reports whether f is a flag or keyword atom (RFC 3501: no
+// space, control, parenthesis, brace, quote, '%', '*' or ']'), so that it
+// cannot change the command it is written into.
+func validFlag(f string) bool {
+	name := strings.TrimPrefix(f, "\\")
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\\]`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func quote(s string) string {

@@ -43,24 +43,15 @@ type Conn struct {
 }
 
 // Dial connects, secures and logs in. Errors are *Error; a refused login is
-// permanent, a network failure temporary.
+// permanent, a network failure temporary. The watchdog runs from the first
+// byte: a server silent for opt.Timeout at connect, TLS, greeting or login
+// ends Dial (ErrSilentServer), and so does ctx.
 func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
-	if opt.Timeout == 0 {
-		opt.Timeout = DefaultTimeout
-	}
-	dial := opt.DialContext
-	if dial == nil {
-		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
-		dial = d.DialContext
-	}
 	side := ep.String()
-	raw, err := dial(ctx, "tcp", ep.Addr())
+	w, err := dialWatched(ctx, ep, opt)
 	if err != nil {
-		e := Classify("connect to "+side, err)
-		e.Temporary = true
-		return nil, e
+		return nil, err
 	}
-	w := newWatchedConn(raw, opt.Timeout)
 	tlsConf := ep.tlsConfig()
 	copts := &imapclient.Options{TLSConfig: tlsConf}
 
@@ -71,7 +62,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		tc := tls.Client(w, tlsConf)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			w.Close()
-			return nil, &Error{Op: "TLS handshake with " + side, Err: err, Hint: "check the host and port (imaps:// is usually port 993) and the server certificate"}
+			return nil, w.setupErr("TLS handshake with "+side, err, "check the host and port (imaps:// is usually port 993) and the server certificate")
 		}
 		c = imapclient.New(tc, copts)
 	default:
@@ -80,7 +71,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	if err := c.WaitGreeting(); err != nil {
 		w.end()
 		c.Close()
-		return nil, Classify("greeting from "+side, err)
+		return nil, w.setupErr("greeting from "+side, err, "")
 	}
 	w.end()
 	conn := &Conn{Client: c, Endpoint: ep, watch: w}
@@ -88,17 +79,15 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		if c.Caps().Has(imap.CapStartTLS) {
 			// imapclient upgrades in place only at construction; redo it on the raw conn.
 			c.Close()
-			raw, err = dial(ctx, "tcp", ep.Addr())
-			if err != nil {
-				return nil, &Error{Op: "connect to " + side, Temporary: true, Err: err}
+			if w, err = dialWatched(ctx, ep, opt); err != nil {
+				return nil, err
 			}
-			w = newWatchedConn(raw, opt.Timeout)
 			w.begin()
 			c, err = imapclient.NewStartTLS(w, copts)
 			w.end()
 			if err != nil {
 				w.Close()
-				return nil, &Error{Op: "STARTTLS with " + side, Err: err, Hint: "the server offered STARTTLS but the TLS handshake failed; check its certificate"}
+				return nil, w.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
 			}
 			conn.Client, conn.watch = c, w
 		} else if !ep.AllowPlaintext {
@@ -114,8 +103,47 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		conn.Close()
 		return nil, err
 	}
-	go w.watch(ctx)
 	return conn, nil
+}
+
+// dialWatched opens the TCP connection, bounded by the timeout and ctx, and
+// starts its watchdog.
+func dialWatched(ctx context.Context, ep Endpoint, opt Options) (*watchedConn, error) {
+	if opt.Timeout == 0 {
+		opt.Timeout = DefaultTimeout
+	}
+	dial := opt.DialContext
+	if dial == nil {
+		// A TCP connect that takes more than 30 s is not coming; a shorter
+		// --timeout bounds it too.
+		d := &net.Dialer{Timeout: min(opt.Timeout, 30*time.Second), KeepAlive: 30 * time.Second}
+		dial = d.DialContext
+	}
+	raw, err := dial(ctx, "tcp", ep.Addr())
+	if err != nil {
+		e := Classify("connect to "+ep.String(), err)
+		e.Temporary = ctx.Err() == nil
+		return nil, e
+	}
+	w := newWatchedConn(raw, opt.Timeout)
+	go w.watch(ctx)
+	return w, nil
+}
+
+// setupErr classifies a failure while the connection is set up, saying so
+// when the cause was the server's silence.
+func (w *watchedConn) setupErr(op string, err error, hint string) *Error {
+	switch {
+	case w.stopped.Load():
+		err = context.Canceled // the connection was closed because the run is stopping
+	case w.killed.Load():
+		err = fmt.Errorf("%w for %s", ErrSilentServer, w.timeout)
+	}
+	e := Classify(op, err)
+	if hint != "" && e.Hint == "" {
+		e.Hint = hint
+	}
+	return e
 }
 
 func (c *Conn) login(ctx context.Context) error {
@@ -138,7 +166,7 @@ func (c *Conn) login(ctx context.Context) error {
 		err = c.Login(ep.User, ep.Password).Wait()
 	}
 	if err != nil {
-		e := Classify(op, err)
+		e := c.watch.setupErr(op, err, "")
 		var ie *imap.Error
 		if errors.As(err, &ie) && !e.Temporary {
 			e.Hint = "check the user name and password"
@@ -162,7 +190,7 @@ func (c *Conn) learn() error {
 	if len(caps) == 0 {
 		var err error
 		if caps, err = c.Capability().Wait(); err != nil {
-			return Classify("read capabilities of "+c.Endpoint.String(), err)
+			return c.watch.setupErr("read capabilities of "+c.Endpoint.String(), err, "")
 		}
 	}
 	for cap := range caps {
@@ -173,7 +201,7 @@ func (c *Conn) learn() error {
 	if caps.Has(imap.CapNamespace) {
 		ns, err := c.Namespace().Wait()
 		if err != nil {
-			return Classify("read namespaces of "+c.Endpoint.String(), err)
+			return c.watch.setupErr("read namespaces of "+c.Endpoint.String(), err, "")
 		}
 		if len(ns.Personal) > 0 {
 			c.Prefix = ns.Personal[0].Prefix
@@ -183,7 +211,7 @@ func (c *Conn) learn() error {
 	if c.Delim == 0 {
 		list, err := c.List("", "", nil).Collect()
 		if err != nil {
-			return Classify("read the hierarchy separator of "+c.Endpoint.String(), err)
+			return c.watch.setupErr("read the hierarchy separator of "+c.Endpoint.String(), err, "")
 		}
 		if len(list) > 0 {
 			c.Delim = list[0].Delim
@@ -225,7 +253,8 @@ type watchedConn struct {
 	timeout  time.Duration
 	busy     atomic.Int32
 	lastRead atomic.Int64
-	killed   atomic.Bool
+	killed   atomic.Bool // closed by the watchdog: the server was silent
+	stopped  atomic.Bool // closed because the context ended
 	once     sync.Once
 	closed   chan struct{}
 }
@@ -269,6 +298,7 @@ func (w *watchedConn) watch(ctx context.Context) {
 		case <-w.closed:
 			return
 		case <-ctx.Done():
+			w.stopped.Store(true)
 			w.Close()
 			return
 		case <-t.C:

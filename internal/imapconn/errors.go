@@ -59,6 +59,12 @@ func ServerWords(err error) string {
 // ErrDeadConnection is reported when a server stops answering.
 var ErrDeadConnection = errors.New("the server stopped answering (no data within the timeout); the connection was closed")
 
+// ErrSilentServer is reported when a server accepted the connection but
+// then said nothing (no TLS handshake, greeting or answer to the login)
+// within the timeout. It is not retried: such a port is not an IMAP server
+// at work, and trying again would only wait again.
+var ErrSilentServer = errors.New("the server accepted the connection but sent nothing")
+
 var backoffRE = regexp.MustCompile(`(?i)backoff time:\s*(\d+)\s*(milliseconds|ms|seconds|s)?`)
 
 // Classify wraps err as an *Error for operation op. It is the only place
@@ -108,6 +114,10 @@ func Classify(op string, err error) *Error {
 		return e
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return e
+	}
+	if errors.Is(err, ErrSilentServer) {
+		e.Hint = "check the host and port (imaps:// is usually 993, imap:// 143) and that the server is up; raise --timeout if it is only slow"
 		return e
 	}
 	// Anything that broke the connection itself is worth another try on a new one.

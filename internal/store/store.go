@@ -12,6 +12,25 @@ import (
 // ErrNotFound is returned when a record does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrMailboxBusy: another run holds the mailbox (LockMailbox).
+var ErrMailboxBusy = errors.New("another ferry run is migrating this mailbox")
+
+// BusyError says which run holds a mailbox. errors.Is(err, ErrMailboxBusy) holds.
+type BusyError struct {
+	// Holder names the other run: process id, host and since when,
+	// e.g. "pid 4242 on mail-01, since 2026-12-07 16:50:36 UTC".
+	Holder string
+}
+
+func (e *BusyError) Error() string {
+	if e.Holder == "" {
+		return ErrMailboxBusy.Error()
+	}
+	return "another ferry run (" + e.Holder + ") is migrating this mailbox"
+}
+
+func (e *BusyError) Is(target error) bool { return target == ErrMailboxBusy }
+
 // MailboxKey names one migration: a source mailbox copied to a destination mailbox.
 type MailboxKey struct {
 	Source      string // e.g. "imaps://alice@old.example:993"
@@ -164,6 +183,14 @@ type Store interface {
 	// FolderProgress lists a mailbox's folders with what is copied and
 	// failed in each, by source folder name.
 	FolderProgress(ctx context.Context, mailbox int64) ([]FolderProgress, error)
+
+	// LockMailbox takes a mailbox for one run, so that two runs never copy
+	// it at once (whatever process or machine they are in). It does not
+	// wait: when another run holds the mailbox it returns a *BusyError.
+	// The lock is the operating system's or the database session's, so a
+	// process that dies, even by SIGKILL, leaves no mailbox locked.
+	// release gives the mailbox back; it is safe to call once.
+	LockMailbox(ctx context.Context, mailbox int64) (release func(), err error)
 
 	Projects
 	Engagements

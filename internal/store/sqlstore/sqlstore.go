@@ -40,6 +40,10 @@ const (
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	path    string // the SQLite file; its lock folder is beside it
+	// locks (PostgreSQL) holds one session per locked mailbox, apart from
+	// db's pool so that runs holding mailboxes cannot starve the queries.
+	locks *sql.DB
 }
 
 var _ store.Store = (*Store)(nil)
@@ -62,19 +66,28 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// A small page cache (256 KiB, not SQLite's default 2 MB): the engine
 	// reads and writes copies a window of UIDs at a time, so a larger cache
 	// only makes the process grow with the state file.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-256)&_txlock=immediate"
+	// The file is created private before SQLite opens it: SQLite gives its
+	// -wal and -shm files the mode of the database file.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		os.Chmod(p, 0o600) // files made by an older Ferry
+	}
+	// busy_timeout comes first: switching a new file to WAL takes a lock
+	// that another process opening it at the same moment may hold.
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(ON)&_pragma=cache_size(-256)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	// SQLite has one writer; one connection keeps transactions from tripping on each other.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, dialect: SQLite}
+	s := &Store{db: db, dialect: SQLite, path: path}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	os.Chmod(path, 0o600)
 	return s, nil
 }
 
@@ -89,9 +102,15 @@ func OpenPostgres(ctx context.Context, url string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL (%s): %w", redactURL(url), err)
 	}
-	s := &Store{db: db, dialect: Postgres}
-	if err := s.migrate(ctx); err != nil {
+	locks, err := sql.Open("pgx", url)
+	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	locks.SetMaxIdleConns(0) // a released mailbox's session ends
+	s := &Store{db: db, dialect: Postgres, locks: locks}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
 		return nil, fmt.Errorf("PostgreSQL %s: %w", redactURL(url), err)
 	}
 	return s, nil
@@ -149,24 +168,36 @@ func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return s.db.QueryContext(ctx, s.q(query), args...)
 }
 
+// migrate applies the schema files not applied yet. Several processes may
+// open a new database at the same moment: each takes the database's lock
+// (SQLite: a write transaction, BEGIN IMMEDIATE; PostgreSQL: an advisory
+// lock) before it reads which versions are applied, so a file is applied
+// once and the others find it done.
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ferry_schema (version INTEGER PRIMARY KEY)`); err != nil {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	if s.dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, schemaLockKey); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, schemaLockKey)
+	}
+	tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE on SQLite (_txlock=immediate)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		return fmt.Errorf("not a Ferry database, unreadable, or held by another process for too long: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ferry_schema (version INTEGER PRIMARY KEY)`); err != nil {
 		return fmt.Errorf("not a Ferry database or unreadable: %w", err)
 	}
-	if s.dialect == Postgres {
-		// Several processes may start at once; one applies the schema.
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7239001)`); err != nil {
-			return err
-		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(7239001)`)
-	}
 	var version int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM ferry_schema`).Scan(&version); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM ferry_schema`).Scan(&version); err != nil {
 		return err
 	}
 	names, _ := fs.Glob(migrations, "migrations/"+string(s.dialect)+"/*.sql")
@@ -177,22 +208,23 @@ func (s *Store) migrate(ctx context.Context) error {
 			continue
 		}
 		body, _ := migrations.ReadFile(name)
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return fmt.Errorf("apply schema %s: %w", name, err)
-			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO ferry_schema(version) VALUES (?)`), n)
-			return err
-		})
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("apply schema %s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO ferry_schema(version) VALUES (?)`), n); err != nil {
 			return err
 		}
 	}
-	return nil
+	return tx.Commit()
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.locks != nil {
+		s.locks.Close()
+	}
+	return s.db.Close()
+}
 
 func (s *Store) Mailbox(ctx context.Context, key store.MailboxKey) (int64, error) {
 	var id int64

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,6 +257,34 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		if n := count(t, s, mb, "INBOX"); n != 400 {
 			t.Fatalf("%d copies, want 400", n)
 		}
+	})
+
+	t.Run("LockMailbox", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		a, _ := s.Mailbox(ctx, key)
+		b, _ := s.Mailbox(ctx, store.MailboxKey{Source: key.Source, Destination: "imaps://alice@other.example:993"})
+		release, err := s.LockMailbox(ctx, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.LockMailbox(ctx, a)
+		var busy *store.BusyError
+		if !errors.Is(err, store.ErrMailboxBusy) || !errors.As(err, &busy) || !strings.Contains(busy.Holder, "pid ") {
+			t.Fatalf("second lock of one mailbox: %v, want a BusyError naming the holder's pid", err)
+		}
+		releaseB, err := s.LockMailbox(ctx, b) // another mailbox goes in parallel
+		if err != nil {
+			t.Fatalf("lock of another mailbox: %v", err)
+		}
+		releaseB()
+		release()
+		release() // twice is harmless
+		again, err := s.LockMailbox(ctx, a)
+		if err != nil {
+			t.Fatalf("lock after release: %v", err)
+		}
+		again()
 	})
 
 	runProjects(t, open)
