@@ -607,10 +607,26 @@ func (r *mailboxRun) failedIn(ctx context.Context, folder string) (map[uint32]bo
 	return want, nil
 }
 
-// fail records failed messages and stops the mailbox past MaxErrors.
+// fail records failed messages and stops the mailbox at MaxErrors. No more
+// than MaxErrors are recorded in a run: the answers of pipelined APPENDs
+// come back together, and those past the limit are dropped, not counted
+// (their messages are simply not copied yet).
 func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 	if len(fs) == 0 {
 		return nil
+	}
+	limit := int64(r.e.Opts.MaxErrors)
+	var before int64
+	for {
+		before = r.errors.Load()
+		if before >= limit {
+			return r.tooManyErrors()
+		}
+		n := min(int64(len(fs)), limit-before)
+		if r.errors.CompareAndSwap(before, before+n) {
+			fs = fs[:n]
+			break
+		}
 	}
 	if err := r.e.Store.RecordFailures(context.WithoutCancel(ctx), r.mbox, fs); err != nil {
 		return err
@@ -619,10 +635,15 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 		r.prog.Failed.Add(1)
 		r.prog.FailedBytes.Add(f.Size)
 	}
-	if n := r.errors.Add(int64(len(fs))); n >= int64(r.e.Opts.MaxErrors) {
-		return fmt.Errorf("%w: %d messages failed, the limit is %d (--max-errors); fix the cause shown for each and run Retry errors", errTooManyErrors, n, r.e.Opts.MaxErrors)
+	if before+int64(len(fs)) >= limit {
+		return r.tooManyErrors()
 	}
 	return nil
+}
+
+func (r *mailboxRun) tooManyErrors() error {
+	return fmt.Errorf("%w: the mailbox stopped at %d failed messages (--max-errors); messages not tried yet are left for the next pass: fix the cause shown for each failure and run the pass again",
+		errTooManyErrors, r.e.Opts.MaxErrors)
 }
 
 // inflight is one APPEND command on its way: one message, or several in a

@@ -78,6 +78,22 @@ func TestClassify(t *testing.T) {
 		{"too big", no(imap.ResponseCodeTooBig, "too big"), false, 0},
 		{"rejected", no("", "Message contains invalid header"), false, 0},
 	}
+	quota := []error{
+		no(imap.ResponseCodeOverQuota, "Quota exceeded (mailbox for user is full)"),
+		no("", "Over quota"), // Cyrus
+		no("", "Quota exceeded (mailbox for user is full)"), // Dovecot without the code
+		no("", "Mailbox is full"),
+		no("", "The mailbox is full and can't accept messages now"),
+		no("", "Insufficient storage space"),
+	}
+	for _, err := range quota {
+		if e := Classify("append", err); e.Temporary || !strings.Contains(e.Hint, "quota") {
+			t.Errorf("%v: temporary %v, hint %q; want the quota hint", err, e.Temporary, e.Hint)
+		}
+	}
+	if e := Classify("append", no("", "Message contains invalid header")); e.Hint != "" {
+		t.Errorf("a refusal that is not about quota got the hint %q", e.Hint)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
