@@ -75,6 +75,9 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if err != nil {
 		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
 	}
+	if err := r.reportUnreadable(ctx, s, plan); err != nil {
+		return err
+	}
 
 	st, err := r.e.Store.Folder(ctx, r.mbox, plan.Source.Name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -164,15 +167,20 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
 		srcFlags := map[uint32]string{}
 		var pending []*message
-		if len(copies) == 0 {
+		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {
 			// Nothing of the window is copied yet: one FETCH reads the
 			// identities (with flags) of all of it.
+			last := w.lo
 			err = fetchAll(s.src, w.set(), identityFetch, func(m *imapclient.FetchMessageBuffer) error {
 				if w.has(uint32(m.UID)) {
 					pending = append(pending, identity(m))
+					last = max(last, uint32(m.UID))
 				}
 				return nil
 			})
+			if err != nil && s.src.State() == imap.ConnStateLogout {
+				err = &brokeAt{uid: last, err: err}
+			}
 			if err != nil {
 				return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 			}
@@ -185,7 +193,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 					return nil
 				}
 				srcFlags[uid] = flagString(m.Flags)
-				if _, ok := copies[uid]; !ok {
+				if _, ok := copies[uid]; !ok && !r.setAside(plan.Source.Name, uid) {
 					unmapped = append(unmapped, uid)
 				}
 				return nil
@@ -196,7 +204,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			slices.Sort(unmapped)
 			// 3. Identity of the messages not known to be copied.
 			if len(unmapped) > 0 {
-				if pending, err = fetchIdentity(s.src, unmapped); err != nil {
+				if pending, err = fetchIdentity(s.src, unmapped, r.alone(plan.Source.Name)); err != nil {
 					return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 				}
 			}
@@ -402,6 +410,14 @@ func fetchAll(c *imapconn.Conn, set imap.NumSet, opts *imap.FetchOptions, fn fun
 	})
 }
 
+func uidsOf(ms []*message) []uint32 {
+	out := make([]uint32, len(ms))
+	for i, m := range ms {
+		out[i] = m.uid
+	}
+	return out
+}
+
 func uidChunks(uids []uint32, n int) []imap.UIDSet {
 	var out []imap.UIDSet
 	for i := 0; i < len(uids); i += n {
@@ -422,15 +438,29 @@ func identity(m *imapclient.FetchMessageBuffer) *message {
 		fp: makeFingerprint(m.InternalDate, hdr), subject: subjectOf(hdr)}
 }
 
-func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
+// fetchIdentity reads the identity of messages (sorted UIDs), up to
+// uidSetChunk per FETCH; those alone says are fetched one per FETCH.
+func fetchIdentity(c *imapconn.Conn, uids []uint32, alone func(uint32) bool) ([]*message, error) {
 	out := make([]*message, 0, len(uids))
-	for _, set := range uidChunks(uids, uidSetChunk) {
+	for len(uids) > 0 {
+		n := 1
+		for !alone(uids[0]) && n < len(uids) && n < uidSetChunk && !alone(uids[n]) {
+			n++
+		}
+		part := uids[:n]
+		uids = uids[n:]
+		var set imap.UIDSet
+		for _, u := range part {
+			set.AddNum(imap.UID(u))
+		}
+		got := map[uint32]bool{}
 		err := fetchAll(c, set, identityFetch, func(m *imapclient.FetchMessageBuffer) error {
 			out = append(out, identity(m))
+			got[uint32(m.UID)] = true
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, sourceBroke(c, err, part, func(u uint32) bool { return got[u] }, nil)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
@@ -488,7 +518,7 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 		}
 		var unmapped []uint32
 		err := fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true}, func(m *imapclient.FetchMessageBuffer) error {
-			if u := uint32(m.UID); w.has(u) && !copied[u] {
+			if u := uint32(m.UID); w.has(u) && !copied[u] && !r.setAside(plan.Source.Name, u) {
 				unmapped = append(unmapped, u)
 			}
 			return nil
@@ -500,7 +530,7 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 			continue
 		}
 		slices.Sort(unmapped)
-		pending, err := fetchIdentity(s.src, unmapped)
+		pending, err := fetchIdentity(s.src, unmapped, r.alone(plan.Source.Name))
 		if err != nil {
 			return nil, sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 		}
@@ -729,7 +759,7 @@ func (c *copier) wait(ctx context.Context, results <-chan inflight) {
 			}
 			msg := f.msgs[0]
 			refused := isAnswer && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
-			if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, msg.uid)) {
+			if ie.Temporary && !(refused && r.strike(plan.Source.Name, msg.uid)) {
 				if c.waitErr == nil {
 					c.waitErr = sideErr("destination", ie)
 					c.failed.Store(true)
@@ -796,6 +826,7 @@ func (c *copier) finish() ([]*message, uint32, error) {
 func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPlan, send []*message, byUID map[uint32]*message,
 	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
 	section := &imap.FetchItemBodySection{Peek: true}
+	alone := r.alone(plan.Source.Name)
 	for start := 0; start < len(send); {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -804,11 +835,16 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 		var bytesIn int64
 		end := start
 		for end < len(send) && end-start < chunkMessages && (bytesIn < chunkBytes || end == start) {
+			if end > start && (alone(send[end].uid) || alone(send[end-1].uid)) {
+				break
+			}
 			set.AddNum(imap.UID(send[end].uid))
 			bytesIn += send[end].size
 			end++
 		}
+		chunk := send[start:end]
 		start = end
+		delivered := make(map[uint32]bool, len(chunk))
 		err := s.src.Do(func() error {
 			cmd := s.src.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 			for {
@@ -816,10 +852,12 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 				if fm == nil {
 					break
 				}
-				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results); err != nil {
+				uid, err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results)
+				if err != nil {
 					cmd.Close()
 					return err
 				}
+				delivered[uid] = true
 			}
 			return cmd.Close()
 		})
@@ -827,6 +865,7 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 			return sideErr("destination", imapconn.Classify("append to "+plan.Dest, berr))
 		}
 		if err != nil {
+			err = sourceBroke(s.src, err, uidsOf(chunk), func(u uint32) bool { return delivered[u] }, byUID)
 			return sideErr("source", imapconn.Classify("read messages of "+plan.Path, err))
 		}
 	}
@@ -891,8 +930,9 @@ func (b *batcher) send() {
 	b.p, b.msgs, b.bytes = nil, nil, 0
 }
 
+// sendOne hands one fetched message to the destination and returns its UID.
 func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMessageData, byUID map[uint32]*message,
-	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
+	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) (uint32, error) {
 	var uid uint32
 	var early []byte // body that arrived before its UID
 	var lit imap.LiteralReader
@@ -914,7 +954,7 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 			if uid == 0 {
 				b, err := io.ReadAll(it.Literal)
 				if err != nil {
-					return err
+					return 0, err
 				}
 				early = b
 				continue
@@ -924,7 +964,7 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 		if lit != nil && uid != 0 {
 			m := byUID[uid]
 			if m == nil {
-				return nil
+				return uid, nil
 			}
 			flags := appendFlags(m.flags, allowKeywords, allowed)
 			var err error
@@ -947,12 +987,12 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 				}, msgs: []*message{m}}
 			}
 			if err != nil {
-				return sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
+				return 0, sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
 			}
 			lit = nil
 		}
 	}
-	return nil
+	return uid, nil
 }
 
 type bytesLiteral struct {
@@ -1159,11 +1199,14 @@ func (r *mailboxRun) settle(ctx context.Context, s *session, plan FolderPlan) (*
 }
 
 // maxRefusals: a message the destination answers NO to this many times with
-// a temporary-looking answer ([LIMIT], [UNAVAILABLE], throttling) is set aside
-// for this run, so that one message cannot keep a whole mailbox from moving.
+// a temporary-looking answer ([LIMIT], [UNAVAILABLE], throttling), or on
+// which the source breaks the connection this many times, is set aside for
+// this run, so that one message cannot keep a whole mailbox from moving.
 const maxRefusals = 3
 
-func (r *mailboxRun) refusedAgain(folder string, uid uint32) bool {
+// strike counts one temporary failure of a message and says whether it is
+// now set aside.
+func (r *mailboxRun) strike(folder string, uid uint32) bool {
 	r.refusalsMu.Lock()
 	defer r.refusalsMu.Unlock()
 	if r.refusals == nil {
