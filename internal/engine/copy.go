@@ -707,6 +707,7 @@ type copier struct {
 	maxDest uint32     // highest destination UID recorded
 	failed  atomic.Bool
 	closed  bool
+	lost    keywordLoss // keywords left out of the messages stored
 }
 
 func (r *mailboxRun) startCopier(ctx context.Context, s *session, plan FolderPlan, permFlags []imap.Flag, multi bool) *copier {
@@ -788,12 +789,18 @@ func (c *copier) wait(ctx context.Context, results <-chan inflight) {
 			}
 			batch = append(batch, store.Copy{SourceUID: m.uid, DestUID: dest, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
 			r.countCopied(plan.Source.Name, m.size)
+			c.lost.add(m, m.flags, c.allowKeywords, c.allowed)
 		}
 		if len(batch) >= checkpointEvery || time.Since(last) > checkpointAge {
 			flush()
 		}
 	}
 	flush()
+	// After the copies are recorded: recording a copy clears its failures.
+	if err := r.reportKeywordLoss(ctx, plan.Source.Name, &c.lost); err != nil && c.waitErr == nil {
+		c.waitErr = err
+		c.failed.Store(true)
+	}
 }
 
 // feed sends messages (sorted by UID) on their way.
@@ -1022,20 +1029,28 @@ func flagPolicy(perm []imap.Flag) (bool, map[string]bool) {
 func appendFlags(flags string, allowKeywords bool, allowed map[string]bool) []imap.Flag {
 	var out []imap.Flag
 	for _, f := range parseFlags(flags) {
-		if strings.HasPrefix(string(f), `\`) || allowKeywords || allowed[strings.ToLower(string(f))] {
+		if keptFlag(f, allowKeywords, allowed) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
+// keptFlag says whether the destination stores the flag: system flags
+// always, keywords when PERMANENTFLAGS has \* or names them.
+func keptFlag(f imap.Flag, allowKeywords bool, allowed map[string]bool) bool {
+	return strings.HasPrefix(string(f), `\`) || allowKeywords || allowed[strings.ToLower(string(f))]
+}
+
 // syncFlags carries flag changes made at the source since the last copy,
 // as additions and removals so that changes made at the destination stay.
+// A change the destination refuses is reported (see flagreport.go), not
+// fatal: its copies keep their old flags in the state and are tried again
+// by the next pass.
 func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan, copies map[uint32]store.Copy, srcFlags map[uint32]string, perm []imap.Flag) error {
 	allowKeywords, allowed := flagPolicy(perm)
 	type change struct{ add, del string }
-	groups := map[change][]uint32{}
-	var updated []store.Copy
+	groups := map[change][]store.Copy{}
 	for uid, c := range copies {
 		now, ok := srcFlags[uid]
 		if !ok || now == c.Flags || c.DestUID == 0 {
@@ -1043,12 +1058,20 @@ func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan,
 		}
 		add, del := diffFlags(c.Flags, now)
 		ch := change{strings.Join(add, " "), strings.Join(del, " ")}
-		groups[ch] = append(groups[ch], c.DestUID)
-		c.Flags = now
-		updated = append(updated, c)
+		groups[ch] = append(groups[ch], c)
 	}
-	for ch, uids := range groups {
-		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+	var updated []store.Copy
+	var lost keywordLoss
+	var refused *store.Copy // the refused change's message with the lowest UID
+	var refusal error
+	refusedCount := 0
+	for ch, cs := range groups {
+		slices.SortFunc(cs, func(a, b store.Copy) int { return cmp.Compare(a.DestUID, b.DestUID) })
+		uids := make([]uint32, len(cs))
+		for i, c := range cs {
+			uids[i] = c.DestUID
+		}
+		var chErr error
 		for _, set := range uidChunks(uids, uidSetChunk) {
 			for _, op := range []struct {
 				op    imap.StoreFlagsOp
@@ -1061,17 +1084,60 @@ func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan,
 				err := s.dst.Do(func() error {
 					return s.dst.Store(set, &imap.StoreFlags{Op: op.op, Silent: true, Flags: fl}, nil).Close()
 				})
-				if err != nil {
-					return sideErr("destination", imapconn.Classify("update flags in "+plan.Dest, err))
+				if err == nil {
+					continue
+				}
+				ie := imapconn.Classify("update flags in "+plan.Dest, err)
+				var answer *imap.Error
+				if !errors.As(err, &answer) || answer.Type == imap.StatusResponseTypeBye || ie.Throttled {
+					return sideErr("destination", ie) // the connection or the session's rate: try again
+				}
+				chErr = cmp.Or(chErr, err)
+			}
+		}
+		if chErr != nil {
+			refusedCount += len(cs)
+			for _, c := range cs {
+				if refused == nil || c.SourceUID < refused.SourceUID {
+					refused, refusal = &c, chErr
 				}
 			}
+			continue
+		}
+		for _, c := range cs {
+			lost.add(&message{uid: c.SourceUID, size: c.Size}, ch.add, allowKeywords, allowed)
+			c.Flags = srcFlags[c.SourceUID]
+			updated = append(updated, c)
 		}
 	}
 	if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, updated); err != nil {
 		return err
 	}
 	r.prog.FlagsUpdated.Add(int64(len(updated)))
-	return nil
+	if lost.first != nil {
+		lost.first.subject = sourceSubject(s, lost.first.uid)
+	}
+	if err := r.reportKeywordLoss(ctx, plan.Source.Name, &lost); err != nil {
+		return err
+	}
+	if refused == nil || !r.reportOnce("flags", plan.Source.Name) {
+		return nil
+	}
+	ie := imapconn.Classify("update flags in "+plan.Dest, refusal)
+	return r.fail(ctx, []store.Failure{{Folder: plan.Source.Name, UID: refused.SourceUID, Subject: sourceSubject(s, refused.SourceUID), Size: refused.Size,
+		Pass: string(r.e.Opts.Pass), Temporary: ie.Temporary, ServerText: imapconn.ServerWords(refusal),
+		Hint: fmt.Sprintf("the destination refused a flag update for %d messages of this folder (this one first); the messages are copied, only the flag change is missing. "+
+			"If it is a keyword limit, remove unused keywords at the destination or at the source, or raise the limit; the next Full or Retry errors pass tries again", refusedCount)}})
+}
+
+// sourceSubject reads the subject of a message of the selected source
+// folder, for a report; "" when it cannot be read.
+func sourceSubject(s *session, uid uint32) string {
+	ms, err := fetchIdentity(s.src, []uint32{uid}, func(uint32) bool { return true })
+	if err != nil || len(ms) == 0 {
+		return ""
+	}
+	return ms[0].subject
 }
 
 func diffFlags(old, now string) (add, del []string) {

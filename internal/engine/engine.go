@@ -342,6 +342,7 @@ type mailboxRun struct {
 	// brokenFolders: folders where a source FETCH broke in this run, and
 	// the first UID of their careful span (see noteBrokenFetch).
 	brokenFolders map[string]uint32
+	reported      map[string]bool // kind and folder -> reported in this run (flagreport.go)
 
 	budget *byteBudget // nil: no bound
 }

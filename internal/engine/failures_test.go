@@ -234,21 +234,27 @@ func TestRefusedFlagUpdateIsReported(t *testing.T) {
 	b.requireExact(t)
 }
 
-// TestKeywordsTheDestinationWillNotStoreAreReported: PERMANENTFLAGS without
-// \* and without $Junk: the keyword cannot be kept, and each folder that
-// had it says so once.
+// TestKeywordsTheDestinationWillNotStoreAreReported: PERMANENTFLAGS with
+// $Forwarded only, without \*: the other keywords cannot be kept, and
+// each folder that had them says which, once.
 func TestKeywordsTheDestinationWillNotStoreAreReported(t *testing.T) {
 	t.Parallel()
 	b := setup(t, smallCorpus(15))
 	b.dst.Faults.OnlyKeywords = []imap.Flag{corpus.KeywordFwd}
-	want := map[string]bool{}
+	want := map[string]map[string]bool{} // folder -> keywords lost
 	for _, m := range b.corpus.Messages {
-		if slices.Contains(m.Flags, corpus.KeywordJunk) {
-			want[b.corpus.Folders[m.Folder].Name()] = true
+		for _, f := range m.Flags {
+			if !strings.HasPrefix(f, `\`) && f != corpus.KeywordFwd {
+				folder := b.corpus.Folders[m.Folder].Name()
+				if want[folder] == nil {
+					want[folder] = map[string]bool{}
+				}
+				want[folder][f] = true
+			}
 		}
 	}
 	if len(want) == 0 {
-		t.Fatal("the corpus has no $Junk message")
+		t.Fatal("the corpus has no keyword but $Forwarded")
 	}
 	r := b.run(t, func(o *engine.Options) { o.MaxErrors = 1000 })
 	if r.Err != nil || r.Run.Copied != int64(len(b.corpus.Messages)) {
@@ -256,8 +262,13 @@ func TestKeywordsTheDestinationWillNotStoreAreReported(t *testing.T) {
 	}
 	got := map[string]bool{}
 	for _, f := range r.Failures {
-		if got[f.Folder] || !strings.Contains(f.ServerText, corpus.KeywordJunk) || strings.Contains(f.ServerText, corpus.KeywordFwd) || f.Hint == "" {
-			t.Fatalf("failure %+v: want one per folder naming $Junk only", f)
+		if got[f.Folder] || strings.Contains(f.ServerText, corpus.KeywordFwd) || f.Hint == "" || f.Subject == "" {
+			t.Fatalf("failure %+v: want one per folder, without $Forwarded", f)
+		}
+		for k := range want[f.Folder] {
+			if !strings.Contains(strings.ToLower(f.ServerText), strings.ToLower(k)) { // keywords are case-insensitive
+				t.Fatalf("failure %+v does not name %s", f, k)
+			}
 		}
 		got[f.Folder] = true
 	}
