@@ -1,10 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -106,7 +106,8 @@ func (r *mailboxRun) alone(folder string) func(uint32) bool {
 // FETCH broke after the headers had been read.
 func (r *mailboxRun) reportUnreadable(ctx context.Context, s *session, plan FolderPlan) error {
 	r.refusalsMu.Lock()
-	set := slices.Clone(r.unreadable[plan.Source.Name])
+	set := r.unreadable[plan.Source.Name]
+	delete(r.unreadable, plan.Source.Name)
 	r.refusalsMu.Unlock()
 	if len(set) == 0 {
 		return nil
@@ -116,16 +117,10 @@ func (r *mailboxRun) reportUnreadable(ctx context.Context, s *session, plan Fold
 	for _, b := range set {
 		uids.AddNum(imap.UID(b.uid))
 	}
-	err := fetchAll(s.src, uids, &imap.FetchOptions{UID: true, RFC822Size: true}, func(m *imapclient.FetchMessageBuffer) error {
+	sizeErr := fetchAll(s.src, uids, &imap.FetchOptions{UID: true, RFC822Size: true}, func(m *imapclient.FetchMessageBuffer) error {
 		sizes[uint32(m.UID)] = m.RFC822Size
 		return nil
 	})
-	if err != nil {
-		return sideErr("source", imapconn.Classify("read the size of messages of "+plan.Path, err))
-	}
-	r.refusalsMu.Lock()
-	delete(r.unreadable, plan.Source.Name)
-	r.refusalsMu.Unlock()
 	var fs []store.Failure
 	for _, b := range set {
 		f := store.Failure{Folder: plan.Source.Name, UID: b.uid, Size: sizes[b.uid], Pass: string(r.e.Opts.Pass), Temporary: true,
@@ -134,13 +129,22 @@ func (r *mailboxRun) reportUnreadable(ctx context.Context, s *session, plan Fold
 				"The message was set aside so the mailbox could go on: repair it at the source, then run Retry errors", maxRefusals)}
 		if b.msg != nil {
 			f.Subject = b.msg.subject
+			f.Size = cmp.Or(f.Size, b.msg.size)
 		}
-		if _, ok := sizes[b.uid]; !ok {
+		if _, ok := sizes[b.uid]; !ok && sizeErr == nil {
 			continue // expunged meanwhile: nothing is missing
 		}
 		fs = append(fs, f)
 	}
-	return r.fail(ctx, fs)
+	if err := r.fail(ctx, fs); err != nil {
+		return err
+	}
+	if sizeErr != nil {
+		// Recorded without its size (a server that must read the message
+		// for that too); the folder goes on after a new connection.
+		return sideErr("source", imapconn.Classify("read the size of messages of "+plan.Path, sizeErr))
+	}
+	return nil
 }
 
 // brokenWords is what the source said when it broke the connection: its
