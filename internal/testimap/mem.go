@@ -43,6 +43,9 @@ type Faults struct {
 	// message file. UIDs, flags, sizes and dates stay readable (Dovecot
 	// keeps them in its index).
 	Unreadable map[string][]uint32
+	// UnreadableBodiesOnly limits Unreadable to FETCHes of whole bodies:
+	// the headers come from the server's cache.
+	UnreadableBodiesOnly bool
 	// KeywordLimit, when above 0, refuses with NO (and no response code,
 	// as Cyrus does at its user-flag limit) a STORE that would give the
 	// selected folder more than this many distinct keywords.
@@ -165,7 +168,7 @@ func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 		}
 	}
 	if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection) > 0 {
-		if bad, found := s.faults.firstUnreadable(s.selected, uids); found {
+		if bad, found := s.faults.firstUnreadable(s.selected, uids, options.BodySection[0].Specifier == imap.PartSpecifierNone); found {
 			// The messages before the unreadable one go out, then BYE.
 			if before := uidsBelow(uids, bad); len(before) > 0 {
 				if err := s.SessionNamespace.Fetch(w, before, options); err != nil {
@@ -179,10 +182,13 @@ func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 	return s.SessionNamespace.Fetch(w, numSet, options)
 }
 
-func (f *Faults) firstUnreadable(folder string, uids imap.UIDSet) (uint32, bool) {
+func (f *Faults) firstUnreadable(folder string, uids imap.UIDSet, wholeBody bool) (uint32, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	first, found := uint32(0), false
+	if f.UnreadableBodiesOnly && !wholeBody {
+		return 0, false
+	}
 	for _, uid := range f.Unreadable[folder] {
 		if uids.Contains(imap.UID(uid)) && (!found || uid < first) {
 			first, found = uid, true
