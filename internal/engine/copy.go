@@ -1114,7 +1114,7 @@ func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan,
 		return err
 	}
 	r.prog.FlagsUpdated.Add(int64(len(updated)))
-	if lost.first != nil {
+	if lost.first != nil && !r.wasReported("keywords", plan.Source.Name) {
 		lost.first.subject = sourceSubject(s, lost.first.uid)
 	}
 	if err := r.reportKeywordLoss(ctx, plan.Source.Name, &lost); err != nil {

@@ -288,6 +288,30 @@ func TestKeywordsTheDestinationWillNotStoreAreReported(t *testing.T) {
 	if len(got) != len(want) || r.Run.Failed != int64(len(want)) {
 		t.Fatalf("reported folders %v (failed %d), want %v", got, r.Run.Failed, want)
 	}
+
+	// A keyword added at the source later is reported by the flag update.
+	c := testimap.Dial(t, b.src.Addr, user, pass)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var set imap.UIDSet
+	set.AddRange(2, 3)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{"$Later", imap.FlagFlagged}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	r = b.run(t, nil)
+	if r.Err != nil || r.Run.Failed != 1 || r.Run.FlagsUpdated != 2 {
+		t.Fatalf("err %v, failed %d, flags updated %d; want one report and both updates", r.Err, r.Run.Failed, r.Run.FlagsUpdated)
+	}
+	for _, f := range r.Failures {
+		if f.Folder == "INBOX" && f.UID == 2 {
+			if !strings.Contains(strings.ToLower(f.ServerText), "$later") || f.Subject == "" {
+				t.Fatalf("failure %+v: want $Later named, with the subject", f)
+			}
+			return
+		}
+	}
+	t.Fatalf("no report for INBOX UID 2: %+v", r.Failures)
 }
 
 // TestMaxErrorsHoldsExactly: a full destination refuses every APPEND with

@@ -55,6 +55,12 @@ func (k *keywordLoss) failure(folder string, pass Pass) *store.Failure {
 			"If they matter, have the destination accept them (e.g. create them there) and set them by hand"}
 }
 
+func (r *mailboxRun) wasReported(kind, folder string) bool {
+	r.refusalsMu.Lock()
+	defer r.refusalsMu.Unlock()
+	return r.reported[kind+"\x00"+folder]
+}
+
 // reportOnce says whether a folder's report of this kind is still to be
 // made in this run (and counts it as made).
 func (r *mailboxRun) reportOnce(kind, folder string) bool {
