@@ -104,3 +104,35 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+func TestByeTailKeepsTheServersLastWords(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 2*byeTailSize)
+	tests := []struct {
+		name   string
+		armed  bool
+		writes []string
+		want   string
+	}{
+		{"bye after a response", true, []string{"* 3 FETCH (UID 7)\r\n", "* BYE Internal error occurred.\r\n"}, "Internal error occurred."},
+		{"bye split across reads", true, []string{"* 3 FETCH (UID 7)\r\n* B", "YE shutting down\r\n"}, "shutting down"},
+		{"bye after more than the tail", true, []string{long, "\r\n* BYE gone\r\n"}, "gone"},
+		{"a long read ending in bye", true, []string{long + "\r\n* BYE gone"}, "gone"},
+		{"no bye", true, []string{"* 3 FETCH (UID 7)\r\n"}, ""},
+		{"bye text inside a line", true, []string{"a1 LOGIN x \"* BYE y\"\r\n"}, ""},
+		{"before login nothing is kept", false, []string{"* BYE early\r\n"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var tail byeTail
+			tail.armed.Store(tt.armed)
+			for _, w := range tt.writes {
+				tail.Write([]byte(w))
+			}
+			if got := tail.bye(); got != tt.want {
+				t.Fatalf("bye() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
