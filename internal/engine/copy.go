@@ -671,15 +671,9 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 	return nil
 }
 
-// tooManyErrors stops the whole mailbox at once (its connections close), so
-// that no more messages are sent only to be refused.
 func (r *mailboxRun) tooManyErrors() error {
-	err := fmt.Errorf("%w: the mailbox stopped at %d failed messages (--max-errors); messages not tried yet are left for the next pass: fix the cause shown for each failure and run the pass again",
+	return fmt.Errorf("%w: the mailbox stopped at %d failed messages (--max-errors); messages not tried yet are left for the next pass: fix the cause shown for each failure and run the pass again",
 		errTooManyErrors, r.e.Opts.MaxErrors)
-	if r.cancel != nil {
-		r.cancel(err)
-	}
-	return err
 }
 
 // inflight is one APPEND command on its way: one message, or several in a
