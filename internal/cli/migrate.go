@@ -360,7 +360,7 @@ mailboxes failed, 2 usage or configuration error.`,
 	fl.StringVar(&pass, "pass", "full", "`PASS` to run: verify, trial, prestage, full or retry")
 	fl.StringVar(&olderThan, "older-than", "", "Pre-stage: copy only messages older than this `AGE` (e.g. 90d)")
 	fl.StringVar(&maxSize, "max-message-size", "", "report, do not send, messages larger than this `SIZE` (e.g. 35MB); default: the destination's APPENDLIMIT")
-	fl.IntVar(&maxErrors, "max-errors", 50, "stop a mailbox after this many failed messages")
+	fl.IntVar(&maxErrors, "max-errors", 50, "stop a mailbox after this many failed messages; no more are recorded in one run")
 	fl.StringVar(&statePath, "state", "", "`PATH` of the state file that makes re-runs incremental (default "+defaultStatePath()+")")
 	return cmd
 }

@@ -75,6 +75,9 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if err != nil {
 		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
 	}
+	if err := r.reportUnreadable(ctx, s, plan); err != nil {
+		return err
+	}
 
 	st, err := r.e.Store.Folder(ctx, r.mbox, plan.Source.Name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -164,15 +167,20 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
 		srcFlags := map[uint32]string{}
 		var pending []*message
-		if len(copies) == 0 {
+		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {
 			// Nothing of the window is copied yet: one FETCH reads the
 			// identities (with flags) of all of it.
+			last := w.lo
 			err = fetchAll(s.src, w.set(), identityFetch, func(m *imapclient.FetchMessageBuffer) error {
 				if w.has(uint32(m.UID)) {
 					pending = append(pending, identity(m))
+					last = max(last, uint32(m.UID))
 				}
 				return nil
 			})
+			if err != nil && s.src.State() == imap.ConnStateLogout {
+				err = &brokeAt{uid: last, err: err}
+			}
 			if err != nil {
 				return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 			}
@@ -185,7 +193,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 					return nil
 				}
 				srcFlags[uid] = flagString(m.Flags)
-				if _, ok := copies[uid]; !ok {
+				if _, ok := copies[uid]; !ok && !r.setAside(plan.Source.Name, uid) {
 					unmapped = append(unmapped, uid)
 				}
 				return nil
@@ -196,7 +204,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			slices.Sort(unmapped)
 			// 3. Identity of the messages not known to be copied.
 			if len(unmapped) > 0 {
-				if pending, err = fetchIdentity(s.src, unmapped); err != nil {
+				if pending, err = fetchIdentity(s.src, unmapped, r.alone(plan.Source.Name)); err != nil {
 					return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 				}
 			}
@@ -402,6 +410,14 @@ func fetchAll(c *imapconn.Conn, set imap.NumSet, opts *imap.FetchOptions, fn fun
 	})
 }
 
+func uidsOf(ms []*message) []uint32 {
+	out := make([]uint32, len(ms))
+	for i, m := range ms {
+		out[i] = m.uid
+	}
+	return out
+}
+
 func uidChunks(uids []uint32, n int) []imap.UIDSet {
 	var out []imap.UIDSet
 	for i := 0; i < len(uids); i += n {
@@ -422,15 +438,29 @@ func identity(m *imapclient.FetchMessageBuffer) *message {
 		fp: makeFingerprint(m.InternalDate, hdr), subject: subjectOf(hdr)}
 }
 
-func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
+// fetchIdentity reads the identity of messages (sorted UIDs), up to
+// uidSetChunk per FETCH; those alone says are fetched one per FETCH.
+func fetchIdentity(c *imapconn.Conn, uids []uint32, alone func(uint32) bool) ([]*message, error) {
 	out := make([]*message, 0, len(uids))
-	for _, set := range uidChunks(uids, uidSetChunk) {
+	for len(uids) > 0 {
+		n := 1
+		for !alone(uids[0]) && n < len(uids) && n < uidSetChunk && !alone(uids[n]) {
+			n++
+		}
+		part := uids[:n]
+		uids = uids[n:]
+		var set imap.UIDSet
+		for _, u := range part {
+			set.AddNum(imap.UID(u))
+		}
+		got := map[uint32]bool{}
 		err := fetchAll(c, set, identityFetch, func(m *imapclient.FetchMessageBuffer) error {
 			out = append(out, identity(m))
+			got[uint32(m.UID)] = true
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return nil, sourceBroke(c, err, part, func(u uint32) bool { return got[u] }, nil)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
@@ -488,7 +518,7 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 		}
 		var unmapped []uint32
 		err := fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true}, func(m *imapclient.FetchMessageBuffer) error {
-			if u := uint32(m.UID); w.has(u) && !copied[u] {
+			if u := uint32(m.UID); w.has(u) && !copied[u] && !r.setAside(plan.Source.Name, u) {
 				unmapped = append(unmapped, u)
 			}
 			return nil
@@ -500,7 +530,7 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 			continue
 		}
 		slices.Sort(unmapped)
-		pending, err := fetchIdentity(s.src, unmapped)
+		pending, err := fetchIdentity(s.src, unmapped, r.alone(plan.Source.Name))
 		if err != nil {
 			return nil, sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 		}
@@ -612,10 +642,26 @@ func (r *mailboxRun) failedIn(ctx context.Context, folder string) (map[uint32]bo
 	return want, nil
 }
 
-// fail records failed messages and stops the mailbox past MaxErrors.
+// fail records failed messages and stops the mailbox at MaxErrors. No more
+// than MaxErrors are recorded in a run: the answers of pipelined APPENDs
+// come back together, and those past the limit are dropped, not counted
+// (their messages are simply not copied yet).
 func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 	if len(fs) == 0 {
 		return nil
+	}
+	limit := int64(r.e.Opts.MaxErrors)
+	var before int64
+	for {
+		before = r.errors.Load()
+		if before >= limit {
+			return r.tooManyErrors()
+		}
+		n := min(int64(len(fs)), limit-before)
+		if r.errors.CompareAndSwap(before, before+n) {
+			fs = fs[:n]
+			break
+		}
 	}
 	if err := r.e.Store.RecordFailures(context.WithoutCancel(ctx), r.mbox, fs); err != nil {
 		return err
@@ -624,10 +670,15 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 		r.prog.Failed.Add(1)
 		r.prog.FailedBytes.Add(f.Size)
 	}
-	if n := r.errors.Add(int64(len(fs))); n >= int64(r.e.Opts.MaxErrors) {
-		return fmt.Errorf("%w: %d messages failed, the limit is %d (--max-errors); fix the cause shown for each and run Retry errors", errTooManyErrors, n, r.e.Opts.MaxErrors)
+	if before+int64(len(fs)) >= limit {
+		return r.tooManyErrors()
 	}
 	return nil
+}
+
+func (r *mailboxRun) tooManyErrors() error {
+	return fmt.Errorf("%w: the mailbox stopped at %d failed messages (--max-errors); messages not tried yet are left for the next pass: fix the cause shown for each failure and run the pass again",
+		errTooManyErrors, r.e.Opts.MaxErrors)
 }
 
 // inflight is one APPEND command on its way: one message, or several in a
@@ -661,6 +712,7 @@ type copier struct {
 	maxDest uint32     // highest destination UID recorded
 	failed  atomic.Bool
 	closed  bool
+	lost    keywordLoss // keywords left out of the messages stored
 }
 
 func (r *mailboxRun) startCopier(ctx context.Context, s *session, plan FolderPlan, permFlags []imap.Flag, multi bool) *copier {
@@ -713,7 +765,7 @@ func (c *copier) wait(ctx context.Context, results <-chan inflight) {
 			}
 			msg := f.msgs[0]
 			refused := isAnswer && answer.Type == imap.StatusResponseTypeNo && !ie.Throttled
-			if ie.Temporary && !(refused && r.refusedAgain(plan.Source.Name, msg.uid)) {
+			if ie.Temporary && !(refused && r.strike(plan.Source.Name, msg.uid)) {
 				if c.waitErr == nil {
 					c.waitErr = sideErr("destination", ie)
 					c.failed.Store(true)
@@ -742,12 +794,18 @@ func (c *copier) wait(ctx context.Context, results <-chan inflight) {
 			}
 			batch = append(batch, store.Copy{SourceUID: m.uid, DestUID: dest, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
 			r.countCopied(plan.Source.Name, m.size)
+			c.lost.add(m, m.flags, c.allowKeywords, c.allowed)
 		}
 		if len(batch) >= checkpointEvery || time.Since(last) > checkpointAge {
 			flush()
 		}
 	}
 	flush()
+	// After the copies are recorded: recording a copy clears its failures.
+	if err := r.reportKeywordLoss(ctx, plan.Source.Name, &c.lost); err != nil && c.waitErr == nil {
+		c.waitErr = err
+		c.failed.Store(true)
+	}
 }
 
 // feed sends messages (sorted by UID) on their way.
@@ -780,6 +838,7 @@ func (c *copier) finish() ([]*message, uint32, error) {
 func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPlan, send []*message, byUID map[uint32]*message,
 	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
 	section := &imap.FetchItemBodySection{Peek: true}
+	alone := r.alone(plan.Source.Name)
 	for start := 0; start < len(send); {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -788,11 +847,16 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 		var bytesIn int64
 		end := start
 		for end < len(send) && end-start < chunkMessages && (bytesIn < chunkBytes || end == start) {
+			if end > start && (alone(send[end].uid) || alone(send[end-1].uid)) {
+				break
+			}
 			set.AddNum(imap.UID(send[end].uid))
 			bytesIn += send[end].size
 			end++
 		}
+		chunk := send[start:end]
 		start = end
+		delivered := make(map[uint32]bool, len(chunk))
 		err := s.src.Do(func() error {
 			cmd := s.src.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 			for {
@@ -800,10 +864,12 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 				if fm == nil {
 					break
 				}
-				if err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results); err != nil {
+				uid, err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results)
+				if err != nil {
 					cmd.Close()
 					return err
 				}
+				delivered[uid] = true
 			}
 			return cmd.Close()
 		})
@@ -811,6 +877,7 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 			return sideErr("destination", imapconn.Classify("append to "+plan.Dest, berr))
 		}
 		if err != nil {
+			err = sourceBroke(s.src, err, uidsOf(chunk), func(u uint32) bool { return delivered[u] }, byUID)
 			return sideErr("source", imapconn.Classify("read messages of "+plan.Path, err))
 		}
 	}
@@ -875,8 +942,9 @@ func (b *batcher) send() {
 	b.p, b.msgs, b.bytes = nil, nil, 0
 }
 
+// sendOne hands one fetched message to the destination and returns its UID.
 func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMessageData, byUID map[uint32]*message,
-	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) error {
+	allowKeywords bool, allowed map[string]bool, buf []byte, b *batcher, results chan<- inflight) (uint32, error) {
 	var uid uint32
 	var early []byte // body that arrived before its UID
 	var lit imap.LiteralReader
@@ -898,7 +966,7 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 			if uid == 0 {
 				b, err := io.ReadAll(it.Literal)
 				if err != nil {
-					return err
+					return 0, err
 				}
 				early = b
 				continue
@@ -908,7 +976,7 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 		if lit != nil && uid != 0 {
 			m := byUID[uid]
 			if m == nil {
-				return nil
+				return uid, nil
 			}
 			flags := appendFlags(m.flags, allowKeywords, allowed)
 			var err error
@@ -937,12 +1005,12 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 				}, msgs: []*message{m}}
 			}
 			if err != nil {
-				return sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
+				return 0, sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
 			}
 			lit = nil
 		}
 	}
-	return nil
+	return uid, nil
 }
 
 type bytesLiteral struct {
@@ -972,20 +1040,28 @@ func flagPolicy(perm []imap.Flag) (bool, map[string]bool) {
 func appendFlags(flags string, allowKeywords bool, allowed map[string]bool) []imap.Flag {
 	var out []imap.Flag
 	for _, f := range parseFlags(flags) {
-		if strings.HasPrefix(string(f), `\`) || allowKeywords || allowed[strings.ToLower(string(f))] {
+		if keptFlag(f, allowKeywords, allowed) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
+// keptFlag says whether the destination stores the flag: system flags
+// always, keywords when PERMANENTFLAGS has \* or names them.
+func keptFlag(f imap.Flag, allowKeywords bool, allowed map[string]bool) bool {
+	return strings.HasPrefix(string(f), `\`) || allowKeywords || allowed[strings.ToLower(string(f))]
+}
+
 // syncFlags carries flag changes made at the source since the last copy,
 // as additions and removals so that changes made at the destination stay.
+// A change the destination refuses is reported (see flagreport.go), not
+// fatal: its copies keep their old flags in the state and are tried again
+// by the next pass.
 func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan, copies map[uint32]store.Copy, srcFlags map[uint32]string, perm []imap.Flag) error {
 	allowKeywords, allowed := flagPolicy(perm)
 	type change struct{ add, del string }
-	groups := map[change][]uint32{}
-	var updated []store.Copy
+	groups := map[change][]store.Copy{}
 	for uid, c := range copies {
 		now, ok := srcFlags[uid]
 		if !ok || now == c.Flags || c.DestUID == 0 {
@@ -993,12 +1069,20 @@ func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan,
 		}
 		add, del := diffFlags(c.Flags, now)
 		ch := change{strings.Join(add, " "), strings.Join(del, " ")}
-		groups[ch] = append(groups[ch], c.DestUID)
-		c.Flags = now
-		updated = append(updated, c)
+		groups[ch] = append(groups[ch], c)
 	}
-	for ch, uids := range groups {
-		sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+	var updated []store.Copy
+	var lost keywordLoss
+	var refused *store.Copy // the refused change's message with the lowest UID
+	var refusal error
+	refusedCount := 0
+	for ch, cs := range groups {
+		slices.SortFunc(cs, func(a, b store.Copy) int { return cmp.Compare(a.DestUID, b.DestUID) })
+		uids := make([]uint32, len(cs))
+		for i, c := range cs {
+			uids[i] = c.DestUID
+		}
+		var chErr error
 		for _, set := range uidChunks(uids, uidSetChunk) {
 			for _, op := range []struct {
 				op    imap.StoreFlagsOp
@@ -1011,17 +1095,60 @@ func (r *mailboxRun) syncFlags(ctx context.Context, s *session, plan FolderPlan,
 				err := s.dst.Do(func() error {
 					return s.dst.Store(set, &imap.StoreFlags{Op: op.op, Silent: true, Flags: fl}, nil).Close()
 				})
-				if err != nil {
-					return sideErr("destination", imapconn.Classify("update flags in "+plan.Dest, err))
+				if err == nil {
+					continue
+				}
+				ie := imapconn.Classify("update flags in "+plan.Dest, err)
+				var answer *imap.Error
+				if !errors.As(err, &answer) || answer.Type == imap.StatusResponseTypeBye || ie.Throttled {
+					return sideErr("destination", ie) // the connection or the session's rate: try again
+				}
+				chErr = cmp.Or(chErr, err)
+			}
+		}
+		if chErr != nil {
+			refusedCount += len(cs)
+			for _, c := range cs {
+				if refused == nil || c.SourceUID < refused.SourceUID {
+					refused, refusal = &c, chErr
 				}
 			}
+			continue
+		}
+		for _, c := range cs {
+			lost.add(&message{uid: c.SourceUID, size: c.Size}, ch.add, allowKeywords, allowed)
+			c.Flags = srcFlags[c.SourceUID]
+			updated = append(updated, c)
 		}
 	}
 	if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, updated); err != nil {
 		return err
 	}
 	r.prog.FlagsUpdated.Add(int64(len(updated)))
-	return nil
+	if lost.first != nil && !r.wasReported("keywords", plan.Source.Name) {
+		lost.first.subject = sourceSubject(s, lost.first.uid)
+	}
+	if err := r.reportKeywordLoss(ctx, plan.Source.Name, &lost); err != nil {
+		return err
+	}
+	if refused == nil || !r.reportOnce("flags", plan.Source.Name) {
+		return nil
+	}
+	ie := imapconn.Classify("update flags in "+plan.Dest, refusal)
+	return r.fail(ctx, []store.Failure{{Folder: plan.Source.Name, UID: refused.SourceUID, Subject: sourceSubject(s, refused.SourceUID), Size: refused.Size,
+		Pass: string(r.e.Opts.Pass), Temporary: ie.Temporary, ServerText: imapconn.ServerWords(refusal),
+		Hint: fmt.Sprintf("the destination refused a flag update for %d messages of this folder (this one first); the messages are copied, only the flag change is missing. "+
+			"If it is a keyword limit, remove unused keywords at the destination or at the source, or raise the limit; the next Full or Retry errors pass tries again", refusedCount)}})
+}
+
+// sourceSubject reads the subject of a message of the selected source
+// folder, for a report; "" when it cannot be read.
+func sourceSubject(s *session, uid uint32) string {
+	ms, err := fetchIdentity(s.src, []uint32{uid}, func(uint32) bool { return true })
+	if err != nil || len(ms) == 0 {
+		return ""
+	}
+	return ms[0].subject
 }
 
 func diffFlags(old, now string) (add, del []string) {
@@ -1149,11 +1276,14 @@ func (r *mailboxRun) settle(ctx context.Context, s *session, plan FolderPlan) (*
 }
 
 // maxRefusals: a message the destination answers NO to this many times with
-// a temporary-looking answer ([LIMIT], [UNAVAILABLE], throttling) is set aside
-// for this run, so that one message cannot keep a whole mailbox from moving.
+// a temporary-looking answer ([LIMIT], [UNAVAILABLE], throttling), or on
+// which the source breaks the connection this many times, is set aside for
+// this run, so that one message cannot keep a whole mailbox from moving.
 const maxRefusals = 3
 
-func (r *mailboxRun) refusedAgain(folder string, uid uint32) bool {
+// strike counts one temporary failure of a message and says whether it is
+// now set aside.
+func (r *mailboxRun) strike(folder string, uid uint32) bool {
 	r.refusalsMu.Lock()
 	defer r.refusalsMu.Unlock()
 	if r.refusals == nil {

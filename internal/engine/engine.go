@@ -365,7 +365,14 @@ type mailboxRun struct {
 	counters folderCounters
 
 	refusalsMu sync.Mutex
-	refusals   map[string]int // folder and UID -> temporary refusals in this run
+	refusals   map[string]int // folder and UID -> temporary refusals and broken source FETCHes in this run
+	// unreadable: messages set aside because the source broke the
+	// connection on them, not yet recorded as failures (by folder).
+	unreadable map[string][]brokeAt
+	// brokenFolders: folders where a source FETCH broke in this run, and
+	// the first UID of their careful span (see noteBrokenFetch).
+	brokenFolders map[string]uint32
+	reported      map[string]bool // kind and folder -> reported in this run (flagreport.go)
 
 	// notes are said in the run's output: folders renamed by the folder map.
 	notes []string
@@ -510,13 +517,15 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 							return false, err
 						}
 					}
-					before := prog.Copied.Load()
+					copied, failed := prog.Copied.Load(), prog.Failed.Load()
 					err := run.syncFolder(ctx, sess, plan)
 					if err != nil && imapconn.IsTemporary(err) {
+						run.noteBrokenFetch(plan.Source.Name, err)
 						sess.close()
 						sess = nil
 					}
-					return prog.Copied.Load() > before, err
+					// A message set aside and reported lets the folder go on: progress too.
+					return prog.Copied.Load() > copied || prog.Failed.Load() > failed, err
 				})
 				if err != nil {
 					errMu.Lock()

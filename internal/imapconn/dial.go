@@ -1,6 +1,7 @@
 package imapconn
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -40,6 +41,7 @@ type Conn struct {
 	AppendLimit int64
 
 	watch *watchedConn
+	tail  *byeTail
 }
 
 // Dial connects, secures and logs in. Errors are *Error; a refused login is
@@ -53,7 +55,8 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		return nil, err
 	}
 	tlsConf := ep.tlsConfig()
-	copts := &imapclient.Options{TLSConfig: tlsConf}
+	tail := &byeTail{}
+	copts := &imapclient.Options{TLSConfig: tlsConf, DebugWriter: tail}
 
 	var c *imapclient.Client
 	w.begin()
@@ -74,7 +77,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		return nil, w.setupErr("greeting from "+side, err, "")
 	}
 	w.end()
-	conn := &Conn{Client: c, Endpoint: ep, watch: w}
+	conn := &Conn{Client: c, Endpoint: ep, watch: w, tail: tail}
 	if ep.Security == SecurityStartTLS {
 		if c.Caps().Has(imap.CapStartTLS) {
 			// imapclient upgrades in place only at construction; redo it on the raw conn.
@@ -99,6 +102,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		conn.Close()
 		return nil, err
 	}
+	tail.armed.Store(true) // after the login: credentials never enter the tail
 	if err := conn.learn(); err != nil {
 		conn.Close()
 		return nil, err
@@ -230,7 +234,58 @@ func (c *Conn) Do(fn func() error) error {
 	if err != nil && c.watch.killed.Load() {
 		return fmt.Errorf("%w: %v", ErrDeadConnection, err)
 	}
+	if err != nil && c.State() == imap.ConnStateLogout {
+		if words := c.tail.bye(); words != "" {
+			// The server said why before it closed the connection.
+			return fmt.Errorf("%w (%v)", &imap.Error{Type: imap.StatusResponseTypeBye, Text: words}, err)
+		}
+	}
 	return err
+}
+
+// byeTail keeps the last bytes of a connection's traffic, so that the
+// words of a BYE the server sent just before closing the connection reach
+// the user: imapclient reads such a BYE but reports only io.ErrUnexpectedEOF.
+// It sees the traffic after TLS (imapclient's DebugWriter) and records
+// nothing until armed after the login.
+type byeTail struct {
+	armed atomic.Bool
+	mu    sync.Mutex
+	buf   []byte
+}
+
+const byeTailSize = 512
+
+func (t *byeTail) Write(p []byte) (int, error) {
+	if !t.armed.Load() {
+		return len(p), nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(p) >= byeTailSize {
+		t.buf = append(t.buf[:0], p[len(p)-byeTailSize:]...)
+		return len(p), nil
+	}
+	if over := len(t.buf) + len(p) - byeTailSize; over > 0 {
+		t.buf = t.buf[:copy(t.buf, t.buf[over:])]
+	}
+	t.buf = append(t.buf, p...)
+	return len(p), nil
+}
+
+// bye is the text of the last untagged BYE in the tail, or "".
+func (t *byeTail) bye() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := bytes.LastIndex(t.buf, []byte("* BYE "))
+	if i < 0 || i > 0 && t.buf[i-1] != '\n' {
+		return ""
+	}
+	line := t.buf[i+len("* BYE "):]
+	if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
+		line = line[:j]
+	}
+	return string(line)
 }
 
 // Close drops the connection without a LOGOUT round trip.

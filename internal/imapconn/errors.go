@@ -65,6 +65,13 @@ var ErrDeadConnection = errors.New("the server stopped answering (no data within
 // at work, and trying again would only wait again.
 var ErrSilentServer = errors.New("the server accepted the connection but sent nothing")
 
+// quotaRE recognises quota answers that carry no [OVERQUOTA] code: Cyrus
+// ("Over quota"), Dovecot without the code ("Quota exceeded"), Exchange and
+// appliances ("Mailbox is full", "Insufficient storage").
+var quotaRE = regexp.MustCompile(`(?i)quota|mailbox is full|insufficient storage`)
+
+const quotaHint = "the destination mailbox is full; raise its quota and run Retry errors"
+
 var backoffRE = regexp.MustCompile(`(?i)backoff time:\s*(\d+)\s*(milliseconds|ms|seconds|s)?`)
 
 // Classify wraps err as an *Error for operation op. It is the only place
@@ -104,7 +111,11 @@ func Classify(op string, err error) *Error {
 		case imap.ResponseCodeTooBig:
 			e.Hint = "the destination refuses messages this large"
 		case imap.ResponseCodeOverQuota:
-			e.Hint = "the destination mailbox is full; raise its quota and run Retry errors"
+			e.Hint = quotaHint
+		case "":
+			if quotaRE.MatchString(text) {
+				e.Hint = quotaHint
+			}
 		case imap.ResponseCodePrivacyRequired:
 			e.Hint = "the server requires an encrypted connection; use imaps:// or a server that offers STARTTLS"
 		}

@@ -78,12 +78,60 @@ func TestClassify(t *testing.T) {
 		{"too big", no(imap.ResponseCodeTooBig, "too big"), false, 0},
 		{"rejected", no("", "Message contains invalid header"), false, 0},
 	}
+	quota := []error{
+		no(imap.ResponseCodeOverQuota, "Quota exceeded (mailbox for user is full)"),
+		no("", "Over quota"), // Cyrus
+		no("", "Quota exceeded (mailbox for user is full)"), // Dovecot without the code
+		no("", "Mailbox is full"),
+		no("", "The mailbox is full and can't accept messages now"),
+		no("", "Insufficient storage space"),
+	}
+	for _, err := range quota {
+		if e := Classify("append", err); e.Temporary || !strings.Contains(e.Hint, "quota") {
+			t.Errorf("%v: temporary %v, hint %q; want the quota hint", err, e.Temporary, e.Hint)
+		}
+	}
+	if e := Classify("append", no("", "Message contains invalid header")); e.Hint != "" {
+		t.Errorf("a refusal that is not about quota got the hint %q", e.Hint)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			e := Classify("append", tt.err)
 			if e.Temporary != tt.temporary || e.RetryAfter != tt.after {
 				t.Fatalf("temporary=%v after=%v, want %v %v", e.Temporary, e.RetryAfter, tt.temporary, tt.after)
+			}
+		})
+	}
+}
+
+func TestByeTailKeepsTheServersLastWords(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 2*byeTailSize)
+	tests := []struct {
+		name   string
+		armed  bool
+		writes []string
+		want   string
+	}{
+		{"bye after a response", true, []string{"* 3 FETCH (UID 7)\r\n", "* BYE Internal error occurred.\r\n"}, "Internal error occurred."},
+		{"bye split across reads", true, []string{"* 3 FETCH (UID 7)\r\n* B", "YE shutting down\r\n"}, "shutting down"},
+		{"bye after more than the tail", true, []string{long, "\r\n* BYE gone\r\n"}, "gone"},
+		{"a long read ending in bye", true, []string{long + "\r\n* BYE gone"}, "gone"},
+		{"no bye", true, []string{"* 3 FETCH (UID 7)\r\n"}, ""},
+		{"bye text inside a line", true, []string{"a1 LOGIN x \"* BYE y\"\r\n"}, ""},
+		{"before login nothing is kept", false, []string{"* BYE early\r\n"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var tail byeTail
+			tail.armed.Store(tt.armed)
+			for _, w := range tt.writes {
+				tail.Write([]byte(w))
+			}
+			if got := tail.bye(); got != tt.want {
+				t.Fatalf("bye() = %q, want %q", got, tt.want)
 			}
 		})
 	}

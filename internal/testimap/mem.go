@@ -58,6 +58,25 @@ type Faults struct {
 	AfterAppend func(n int) error
 	appends     int
 	fetches     int
+
+	// Unreadable (folder -> UIDs): a FETCH of headers or bodies that
+	// reaches one of these messages answers BYE and closes the connection
+	// after the messages before it, as Dovecot does when it cannot read a
+	// message file. UIDs, flags, sizes and dates stay readable (Dovecot
+	// keeps them in its index).
+	Unreadable map[string][]uint32
+	// UnreadableBodiesOnly limits Unreadable to FETCHes of whole bodies:
+	// the headers come from the server's cache.
+	UnreadableBodiesOnly bool
+	// KeywordLimit, when above 0, refuses with NO (and no response code,
+	// as Cyrus does at its user-flag limit) a STORE that would give the
+	// selected folder more than this many distinct keywords.
+	KeywordLimit int
+	// OnlyKeywords, when not nil, makes SELECT announce PERMANENTFLAGS with
+	// the system flags and only these keywords, without \*: a server that
+	// will not store other keywords.
+	OnlyKeywords []imap.Flag
+	keywords     map[string]map[imap.Flag]bool // folder -> keywords set by APPEND or STORE
 }
 
 // ErrDrop makes the server close the connection without an answer.
@@ -131,10 +150,11 @@ func (discardLogger) Printf(string, ...any) {}
 
 type faultSession struct {
 	imapserver.SessionNamespace
-	faults *Faults
-	conn   *imapserver.Conn
-	ms     *MemServer
-	user   string
+	faults   *Faults
+	conn     *imapserver.Conn
+	ms       *MemServer
+	user     string
+	selected string
 }
 
 func (s *faultSession) fault(err error) error {
@@ -151,6 +171,9 @@ func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *ima
 		return nil, s.fault(err)
 	}
 	data, err := s.SessionNamespace.Append(mailbox, r, options)
+	if err == nil && options != nil {
+		s.faults.addKeywords(mailbox, options.Flags)
+	}
 	if err == nil {
 		s.faults.mu.Lock()
 		n, hook := s.faults.appends, s.faults.AfterAppend
@@ -168,6 +191,18 @@ func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 	if len(options.BodySection) > 0 && options.BodySection[0].Specifier == imap.PartSpecifierNone {
 		if err := s.faults.fetchHook(); err != nil {
 			return s.fault(err)
+		}
+	}
+	if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection) > 0 {
+		if bad, found := s.faults.firstUnreadable(s.selected, uids, options.BodySection[0].Specifier == imap.PartSpecifierNone); found {
+			// The messages before the unreadable one go out, then BYE.
+			if before := uidsBelow(uids, bad); len(before) > 0 {
+				if err := s.SessionNamespace.Fetch(w, before, options); err != nil {
+					return err
+				}
+			}
+			s.conn.Bye("Internal error occurred. Refer to server log for more information.")
+			return ErrDrop
 		}
 	}
 	return s.SessionNamespace.Fetch(w, numSet, options)
@@ -258,10 +293,6 @@ func (s *faultSession) Rename(mailbox, newName string, options *imap.RenameOptio
 	return err
 }
 
-func (s *faultSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
-	return s.SessionNamespace.Select(s.folderName(mailbox), options)
-}
-
 func (s *faultSession) Status(mailbox string, options *imap.StatusOptions) (*imap.StatusData, error) {
 	return s.SessionNamespace.Status(s.folderName(mailbox), options)
 }
@@ -306,4 +337,91 @@ func (s *faultSession) List(w *imapserver.ListWriter, ref string, patterns []str
 		}
 	}
 	return nil
+}
+
+func (f *Faults) firstUnreadable(folder string, uids imap.UIDSet, wholeBody bool) (uint32, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	first, found := uint32(0), false
+	if f.UnreadableBodiesOnly && !wholeBody {
+		return 0, false
+	}
+	for _, uid := range f.Unreadable[folder] {
+		if uids.Contains(imap.UID(uid)) && (!found || uid < first) {
+			first, found = uid, true
+		}
+	}
+	return first, found
+}
+
+// uidsBelow is the part of uids below limit.
+func uidsBelow(uids imap.UIDSet, limit uint32) imap.UIDSet {
+	var out imap.UIDSet
+	for _, r := range uids {
+		start, stop := uint32(r.Start), uint32(r.Stop)
+		if stop == 0 || stop >= limit { // 0 is *
+			stop = limit - 1
+		}
+		if start != 0 && start <= stop {
+			out.AddRange(imap.UID(start), imap.UID(stop))
+		}
+	}
+	return out
+}
+
+func (s *faultSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	mailbox = s.folderName(mailbox)
+	data, err := s.SessionNamespace.Select(mailbox, options)
+	if err != nil {
+		return nil, err
+	}
+	s.selected = mailbox
+	s.faults.mu.Lock()
+	only := s.faults.OnlyKeywords
+	s.faults.mu.Unlock()
+	if only != nil {
+		data.PermanentFlags = append([]imap.Flag{imap.FlagSeen, imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagDraft}, only...)
+	}
+	return data, nil
+}
+
+func (s *faultSession) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *imap.StoreFlags, options *imap.StoreOptions) error {
+	if flags.Op != imap.StoreFlagsDel {
+		s.faults.mu.Lock()
+		limit, have := s.faults.KeywordLimit, s.faults.keywords[s.selected]
+		n := len(have)
+		for _, f := range flags.Flags {
+			if !strings.HasPrefix(string(f), `\`) && !have[f] {
+				n++
+			}
+		}
+		s.faults.mu.Unlock()
+		if limit > 0 && n > limit {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Too many user flags in mailbox"}
+		}
+	}
+	if err := s.SessionNamespace.Store(w, numSet, flags, options); err != nil {
+		return err
+	}
+	if flags.Op != imap.StoreFlagsDel {
+		s.faults.addKeywords(s.selected, flags.Flags)
+	}
+	return nil
+}
+
+func (f *Faults) addKeywords(mailbox string, flags []imap.Flag) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, fl := range flags {
+		if strings.HasPrefix(string(fl), `\`) {
+			continue
+		}
+		if f.keywords == nil {
+			f.keywords = map[string]map[imap.Flag]bool{}
+		}
+		if f.keywords[mailbox] == nil {
+			f.keywords[mailbox] = map[imap.Flag]bool{}
+		}
+		f.keywords[mailbox][fl] = true
+	}
 }
