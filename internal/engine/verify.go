@@ -135,6 +135,8 @@ type Comparison struct {
 	Folders []FolderDiff `json:"folders"`
 	Missing int          `json:"missing"`
 	Extra   int          `json:"extra"`
+	Doubled int          `json:"doubled"`
+	Altered int          `json:"altered"`
 }
 
 // Complete is true when the destination holds every source message.
