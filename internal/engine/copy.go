@@ -477,7 +477,10 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 		func(m *imapclient.FetchMessageBuffer) error {
 			// "n:*" answers with the last message even when its UID is below n.
 			if u := uint32(m.UID); u >= st.DestScannedUID {
-				dst[u] = identity(m)
+				// What pairing needs and no more: this holds every
+				// unaccounted destination message of the folder.
+				hdr := m.FindBodySection(headerSection)
+				dst[u] = &message{uid: u, size: m.RFC822Size, date: m.InternalDate, fp: makeFingerprint(hdr)}
 				highest = max(highest, u)
 			}
 			return nil

@@ -283,3 +283,55 @@ func TestLostStateHashesLookAlikeBodiesWithoutHoldingThem(t *testing.T) {
 		t.Fatalf("the run allocated %d MB for 12 MB messages: bodies are held whole", alloc>>20)
 	}
 }
+
+// TestCompareCountsMissingDoubledAndExtra: every source message needs its
+// own copy; a second copy is doubled, new mail is extra, and one remaining
+// look-alike does not stand in for its missing twin.
+func TestCompareCountsMissingDoubledAndExtra(t *testing.T) {
+	t.Parallel()
+	b := setupWithExtras(t, 120)
+	requireOK(t, b.run(t, nil))
+	b.requireVerified(t, 0)
+
+	c := testimap.Dial(t, b.dst.Addr, user, pass)
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Remove the copy of the first twin ("first body") and of one ordinary message.
+	uids, err := c.UIDSearch(&imap.SearchCriteria{Body: []string{"first body"}}, nil).Wait()
+	if err != nil || len(uids.AllUIDs()) != 1 {
+		t.Fatalf("search the twin: %v %v", err, uids)
+	}
+	var gone imap.UIDSet
+	gone.AddNum(uids.AllUIDs()[0], 1)
+	if err := c.Store(gone, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UIDExpunge(gone).Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	// A second copy of an extra, and mail that arrived at the destination.
+	extra := awkwardExtras()[5]
+	appendRaw(t, b.dst.Addr, "INBOX", []byte(extra.header+"\r\n"+extra.body), extra.date)
+	appendRaw(t, b.dst.Addr, "INBOX", []byte("Subject: arrived after cutover\r\n\r\nhello\r\n"), time.Now())
+
+	cmp, err := engine.New(nil, b.opts).Compare(context.Background(), b.job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inbox engine.FolderDiff
+	for _, f := range cmp.Folders {
+		if f.Folder == "INBOX" {
+			inbox = f
+		}
+	}
+	if cmp.Complete() || cmp.Missing != 2 || cmp.Doubled != 1 || cmp.Extra != 1 || cmp.Altered != 0 ||
+		inbox.MissingN != 2 || inbox.DoubledN != 1 || inbox.Extra != 1 {
+		t.Fatalf("missing %d, doubled %d, extra %d, altered %d; INBOX %+v", cmp.Missing, cmp.Doubled, cmp.Extra, cmp.Altered, inbox)
+	}
+	if !strings.Contains(strings.Join(inbox.DoubledList, ""), "Xylophon") || !strings.Contains(strings.Join(inbox.ExtraList, ""), "arrived after cutover") ||
+		!strings.Contains(strings.Join(inbox.Missing, ""), "berweisung") {
+		t.Fatalf("INBOX lists: %+v", inbox)
+	}
+}
