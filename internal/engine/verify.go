@@ -108,7 +108,7 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 		}
 	}
 	if !s.dst.Caps().Has(imap.CapUIDPlus) && !s.dst.Caps().Has(imap.CapIMAP4rev2) {
-		rep.Warnings = append(rep.Warnings, "the destination lacks UIDPLUS: Ferry still copies exactly, but re-runs compare more headers")
+		rep.Warnings = append(rep.Warnings, "the destination lacks UIDPLUS: Ferry still copies exactly, and finds where each copy went by its headers after each folder's copy (one more read of the copied messages' headers)")
 	}
 	if r := rep.Dest.Rights; r != "" && !strings.ContainsAny(r, "i") {
 		rep.Warnings = append(rep.Warnings, "the destination login may not insert messages into INBOX (rights "+r+")")
