@@ -32,7 +32,7 @@ type message struct {
 	date    time.Time
 	flags   string
 	fp      fingerprint // match key: what survives of the identifying headers
-	raw     [16]byte    // the identifying headers byte for byte, to tell a copy a server altered
+	raw     [16]byte    // the identifying headers byte for byte, to tell a copy a server altered (verify only)
 	subject string
 }
 
@@ -442,7 +442,7 @@ var identityFetch = &imap.FetchOptions{UID: true, Flags: true, InternalDate: tru
 func identity(m *imapclient.FetchMessageBuffer) *message {
 	hdr := m.FindBodySection(headerSection)
 	return &message{uid: uint32(m.UID), size: m.RFC822Size, date: m.InternalDate, flags: flagString(m.Flags),
-		fp: makeFingerprint(hdr), raw: rawHeaderHash(hdr), subject: subjectOf(hdr)}
+		fp: makeFingerprint(hdr), subject: subjectOf(hdr)}
 }
 
 func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {

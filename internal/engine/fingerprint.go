@@ -16,7 +16,9 @@ import (
 // bare-LF message is served with CRLF), so they are compared with a
 // tolerance when pairs are made (see agree). Bodies are compared only when
 // several source messages share a key (see pairByKey).
-var fingerprintFields = []string{"Message-ID", "Date", "From", "To", "Cc", "Subject", "In-Reply-To"}
+var fingerprintFieldNames = [...]string{"Message-ID", "Date", "From", "To", "Cc", "Subject", "In-Reply-To"}
+
+var fingerprintFields = fingerprintFieldNames[:]
 
 var headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: fingerprintFields, Peek: true}
 
@@ -30,18 +32,47 @@ type fingerprint [16]byte
 // 'X', because Cyrus's munge8bit stores each 8-bit header byte as 'X' and
 // other servers re-encode 8-bit text in a charset of their own.
 func makeFingerprint(header []byte) fingerprint {
-	values := headerValues(header)
-	h := sha256.New()
-	for _, name := range fingerprintFields {
-		h.Write([]byte(name))
-		for _, v := range values[strings.ToLower(name)] {
-			h.Write([]byte{0})
-			h.Write(survivingValue(v))
+	// One pass over the fields, one buffer: this runs for every message
+	// a pass looks at.
+	var values [len(fingerprintFieldNames)][]string
+	text := string(header)
+	var name, value string
+	flush := func() {
+		for i, f := range fingerprintFieldNames {
+			if name != "" && strings.EqualFold(name, f) {
+				values[i] = append(values[i], value)
+			}
 		}
-		h.Write([]byte{'\n'})
+		name, value = "", ""
 	}
+	for text != "" {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		line = strings.TrimSuffix(line, "\r")
+		switch {
+		case line == "":
+		case line[0] == ' ' || line[0] == '\t':
+			value += " " + line
+		default:
+			flush()
+			if n, v, ok := strings.Cut(line, ":"); ok {
+				name, value = strings.TrimSpace(n), v
+			}
+		}
+	}
+	flush()
+	buf := make([]byte, 0, len(header)+64)
+	for i, f := range fingerprintFieldNames {
+		buf = append(buf, f...)
+		for _, v := range values[i] {
+			buf = append(buf, 0)
+			buf = appendSurviving(buf, v)
+		}
+		buf = append(buf, '\n')
+	}
+	sum := sha256.Sum256(buf)
 	var fp fingerprint
-	copy(fp[:], h.Sum(nil))
+	copy(fp[:], sum[:])
 	return fp
 }
 
@@ -55,60 +86,42 @@ func rawHeaderHash(header []byte) [16]byte {
 	return out
 }
 
-// headerValues splits raw header fields into unfolded values by lower-case name.
-func headerValues(header []byte) map[string][]string {
-	out := map[string][]string{}
-	var name, value string
-	flush := func() {
-		if name != "" {
-			out[name] = append(out[name], value)
-		}
-		name, value = "", ""
-	}
-	for _, line := range strings.Split(strings.ReplaceAll(string(header), "\r\n", "\n"), "\n") {
-		if line == "" {
-			continue
-		}
-		if line[0] == ' ' || line[0] == '\t' {
-			value += " " + line
-			continue
-		}
-		flush()
-		if n, v, ok := strings.Cut(line, ":"); ok {
-			name, value = strings.ToLower(strings.TrimSpace(n)), v
+// appendSurviving appends a header value as every destination keeps it
+// (see makeFingerprint).
+func appendSurviving(out []byte, v string) []byte {
+	if strings.Contains(v, "=?") {
+		if d, err := wordDecoder.DecodeHeader(v); err == nil {
+			v = d
 		}
 	}
-	flush()
-	return out
-}
-
-// survivingValue is a header value as every destination keeps it (see makeFingerprint).
-func survivingValue(v string) []byte {
-	if d, err := wordDecoder.DecodeHeader(v); err == nil {
-		v = d
-	}
-	out := make([]byte, 0, len(v))
 	space, eightBit := false, false
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		switch {
 		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
-			space, eightBit = len(out) > 0, false
+			space, eightBit = true, false
 		case c == '"':
 		case c >= 0x80 || c == 'X':
 			if eightBit {
 				continue
 			}
-			if space {
-				out, space = append(out, ' '), false
-			}
-			out, eightBit = append(out, 'X'), true
+			out = appendSpace(out, space)
+			space, eightBit = false, true
+			out = append(out, 'X')
 		default:
-			if space {
-				out, space = append(out, ' '), false
-			}
-			out, eightBit = append(out, c), false
+			out = appendSpace(out, space)
+			space, eightBit = false, false
+			out = append(out, c)
 		}
+	}
+	return out
+}
+
+// appendSpace appends the one space that stands for white space between
+// words (none before the first word of a value).
+func appendSpace(out []byte, pending bool) []byte {
+	if pending && len(out) > 0 && out[len(out)-1] != 0 {
+		return append(out, ' ')
 	}
 	return out
 }

@@ -302,7 +302,9 @@ func folderIdentities(c *imapconn.Conn, name string) ([]*message, error) {
 		return nil, err
 	}
 	err = fetchAll(c, allUIDs(), identityFetch, func(m *imapclient.FetchMessageBuffer) error {
-		out = append(out, identity(m))
+		msg := identity(m)
+		msg.raw = rawHeaderHash(m.FindBodySection(headerSection))
+		out = append(out, msg)
 		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
