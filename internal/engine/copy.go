@@ -471,16 +471,13 @@ func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
 func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan FolderPlan, st store.FolderState, windows []uidWindow) ([]store.Copy, uint32, error) {
 	var set imap.UIDSet
 	set.AddRange(imap.UID(max(st.DestScannedUID, 1)), 0)
-	dst := map[uint32]*message{}
+	dst := map[uint32]heldMessage{}
 	var highest uint32
 	err := fetchAll(s.dst, set, &imap.FetchOptions{UID: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{headerSection}},
 		func(m *imapclient.FetchMessageBuffer) error {
 			// "n:*" answers with the last message even when its UID is below n.
 			if u := uint32(m.UID); u >= st.DestScannedUID {
-				// What pairing needs and no more: this holds every
-				// unaccounted destination message of the folder.
-				hdr := m.FindBodySection(headerSection)
-				dst[u] = &message{uid: u, size: m.RFC822Size, date: m.InternalDate, fp: makeFingerprint(hdr)}
+				dst[u] = heldMessage{size: m.RFC822Size, unix: m.InternalDate.Unix(), fp: makeFingerprint(m.FindBodySection(headerSection))}
 				highest = max(highest, u)
 			}
 			return nil
@@ -499,11 +496,10 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 	if len(dst) == 0 {
 		return nil, highest, nil
 	}
-	dstByFP := map[fingerprint][]*message{}
+	dstByFP := map[fingerprint][]uint32{}
 	for _, u := range slices.Sorted(maps.Keys(dst)) {
-		dstByFP[dst[u].fp] = append(dstByFP[dst[u].fp], dst[u])
+		dstByFP[dst[u].fp] = append(dstByFP[dst[u].fp], u)
 	}
-	dst = nil
 
 	// The source messages without a known copy whose key is there.
 	srcByFP := map[fingerprint][]*message{}
@@ -551,7 +547,12 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 	}
 	var out []store.Copy
 	for _, fp := range fps {
-		pairs, err := pairByKey(srcByFP[fp], dstByFP[fp], func(srcs, dsts []*message) (map[uint32][32]byte, map[uint32][32]byte, error) {
+		var dsts []*message
+		for _, u := range dstByFP[fp] {
+			h := dst[u]
+			dsts = append(dsts, &message{uid: u, size: h.size, date: time.Unix(h.unix, 0), fp: h.fp})
+		}
+		pairs, err := pairByKey(srcByFP[fp], dsts, func(srcs, dsts []*message) (map[uint32][32]byte, map[uint32][32]byte, error) {
 			return bothBodyHashes(s, srcs, dsts)
 		})
 		if err != nil {
@@ -563,6 +564,14 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 		}
 	}
 	return out, highest, nil
+}
+
+// heldMessage is what pairing needs of an unaccounted destination message
+// and no more (40 bytes): matching holds one for each of them.
+type heldMessage struct {
+	size int64
+	unix int64 // internal date
+	fp   fingerprint
 }
 
 // bothBodyHashes hashes the bodies of look-alike messages on both sides
