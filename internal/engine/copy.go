@@ -496,10 +496,13 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 	if len(dst) == 0 {
 		return nil, highest, nil
 	}
-	dstByFP := map[fingerprint][]uint32{}
+	dstByFP := map[fingerprint][]heldMessage{}
 	for _, u := range slices.Sorted(maps.Keys(dst)) {
-		dstByFP[dst[u].fp] = append(dstByFP[dst[u].fp], u)
+		h := dst[u]
+		h.uid = u
+		dstByFP[h.fp] = append(dstByFP[h.fp], h)
 	}
+	dst = nil
 
 	// The source messages without a known copy whose key is there.
 	srcByFP := map[fingerprint][]*message{}
@@ -548,9 +551,8 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 	var out []store.Copy
 	for _, fp := range fps {
 		var dsts []*message
-		for _, u := range dstByFP[fp] {
-			h := dst[u]
-			dsts = append(dsts, &message{uid: u, size: h.size, date: time.Unix(h.unix, 0), fp: h.fp})
+		for _, h := range dstByFP[fp] {
+			dsts = append(dsts, &message{uid: h.uid, size: h.size, date: time.Unix(h.unix, 0), fp: h.fp})
 		}
 		pairs, err := pairByKey(srcByFP[fp], dsts, func(srcs, dsts []*message) (map[uint32][32]byte, map[uint32][32]byte, error) {
 			return bothBodyHashes(s, srcs, dsts)
@@ -567,8 +569,9 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 }
 
 // heldMessage is what pairing needs of an unaccounted destination message
-// and no more (40 bytes): matching holds one for each of them.
+// and no more (48 bytes): matching holds one for each of them.
 type heldMessage struct {
+	uid  uint32
 	size int64
 	unix int64 // internal date
 	fp   fingerprint
