@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// fingerprintFields are the headers that identify a message cheaply. The
+// fingerprintFieldNames are the headers that identify a message cheaply. The
 // internal date and the size are not part of the key: destinations change
 // both (a date before 1980 becomes the time of the APPEND on Cyrus; a
 // bare-LF message is served with CRLF), so they are compared with a
@@ -18,9 +18,7 @@ import (
 // several source messages share a key (see pairByKey).
 var fingerprintFieldNames = [...]string{"Message-ID", "Date", "From", "To", "Cc", "Subject", "In-Reply-To"}
 
-var fingerprintFields = fingerprintFieldNames[:]
-
-var headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: fingerprintFields, Peek: true}
+var headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: fingerprintFieldNames[:], Peek: true}
 
 // fingerprint is a message's match key: what survives of its identifying
 // headers on any destination.
