@@ -17,11 +17,14 @@ func newVerifyCmd() *cobra.Command {
 	var f connFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
-		Short: "Compare source and destination folder by folder and list what is missing",
-		Long: `Compare every source folder with its destination folder and list the
-messages that are missing (and count the extra ones, such as mail that arrived
-at the destination after the cutover). Exit status 0 only when the destination
-holds every source message.`,
+		Short: "Compare source and destination folder by folder: missing, altered, doubled and extra messages",
+		Long: `Compare every source folder with its destination folder. Each source message
+needs a copy of its own on the destination. Verify lists the messages that are
+missing, the copies the destination altered (8-bit header bytes replaced, an
+internal date before 1980 replaced), the copies that are there twice, and
+counts the extra ones (such as mail that arrived at the destination after the
+cutover). Exit status 0 only when every source message has its own copy,
+altered or not.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			jobs, err := f.jobs()
@@ -61,23 +64,29 @@ holds every source message.`,
 					continue
 				}
 				tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "  FOLDER\tDESTINATION\tSOURCE MSGS\tDEST MSGS\tMISSING\tEXTRA")
+				fmt.Fprintln(tw, "  FOLDER\tDESTINATION\tSOURCE MSGS\tDEST MSGS\tMISSING\tALTERED\tDOUBLED\tEXTRA")
 				for _, d := range cmp.Folders {
-					fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\n", d.Folder, d.Dest, d.Source, d.Destination, d.MissingN, d.Extra)
+					fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", d.Folder, d.Dest, d.Source, d.Destination, d.MissingN, d.AlteredN, d.DoubledN, d.Extra)
 				}
 				tw.Flush()
 				for _, d := range cmp.Folders {
 					for _, m := range d.Missing {
 						fmt.Fprintf(w, "  missing in %s: %s\n", d.Folder, m)
 					}
+					for _, m := range d.AlteredList {
+						fmt.Fprintf(w, "  in %s: %s\n", d.Dest, m)
+					}
+					for _, m := range d.DoubledList {
+						fmt.Fprintf(w, "  doubled in %s: %s\n", d.Dest, m)
+					}
 					for _, m := range d.ExtraList {
 						fmt.Fprintf(w, "  extra in %s: %s\n", d.Dest, m)
 					}
 				}
 				if cmp.Complete() {
-					fmt.Fprintf(w, "  complete: the destination holds every source message (%d extra)\n\n", cmp.Extra)
+					fmt.Fprintf(w, "  complete: every source message has its own copy on the destination (%d altered by the destination, %d doubled, %d extra)\n\n", cmp.Altered, cmp.Doubled, cmp.Extra)
 				} else {
-					fmt.Fprintf(w, "  INCOMPLETE: %d source messages are not in the destination; run the Full pass\n\n", cmp.Missing)
+					fmt.Fprintf(w, "  INCOMPLETE: %d source messages have no copy on the destination; run the Full pass (%d altered by the destination, %d doubled, %d extra)\n\n", cmp.Missing, cmp.Altered, cmp.Doubled, cmp.Extra)
 				}
 			}
 			if f.json {

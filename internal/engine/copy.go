@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"maps"
 	"math"
@@ -30,7 +31,8 @@ type message struct {
 	size    int64
 	date    time.Time
 	flags   string
-	fp      fingerprint
+	fp      fingerprint // match key: what survives of the identifying headers
+	raw     [16]byte    // the identifying headers byte for byte, to tell a copy a server altered
 	subject string
 }
 
@@ -104,17 +106,12 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	}
 
 	// 1. Messages that reached the destination but were never checkpointed
-	// (a crash, a dropped connection, lost state) are found by content.
-	if uint32(dsel.UIDNext) > st.DestScannedUID && dsel.NumMessages > 0 {
-		matched, err := r.matchDestination(ctx, s, plan, st, windows)
-		if err != nil {
-			return err
-		}
-		if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, matched); err != nil {
-			return err
-		}
-		st.DestScannedUID = uint32(dsel.UIDNext)
-		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+	// (a crash, a dropped connection, lost state), and copies whose UID the
+	// destination did not tell (no UIDPLUS), are found by content. A
+	// destination that sends no UIDNEXT (Courier) is looked at every time:
+	// one FETCH tells whether anything is above the mark.
+	if dsel.NumMessages > 0 && (dsel.UIDNext == 0 || uint32(dsel.UIDNext) > st.DestScannedUID) {
+		if err := r.matchAndMark(ctx, s, plan, &st, windows, uint32(dsel.UIDNext)); err != nil {
 			return err
 		}
 	}
@@ -265,6 +262,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if err != nil {
 		return err
 	}
+	unnamed := c.unnamed
 	if len(single) > 0 {
 		// A MULTIAPPEND the destination refused stored none of its
 		// messages: they go again one by one, so that each refusal is
@@ -276,6 +274,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			return err
 		}
 		maxDest = max(maxDest, maxSingle)
+		unnamed += c.unnamed
 	}
 	// Every APPEND of this attempt is answered and recorded: the
 	// destination below its highest UID needs no matching next time.
@@ -283,7 +282,31 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if maxDest > 0 && maxDest >= st.DestScannedUID {
 		st.DestScannedUID = maxDest + 1
 	}
+	if unnamed > 0 {
+		// The destination did not say where the copies went (no
+		// UIDPLUS): one pass over what was appended finds them, so that
+		// flag changes reach them and the next run need not look again.
+		return r.matchAndMark(ctx, s, plan, &st, windows, 0)
+	}
 	return r.e.Store.SaveFolder(ctx, r.mbox, st)
+}
+
+// matchAndMark records what matchDestination finds and moves the scanned
+// mark past every destination UID it looked at (and past uidNext, when the
+// destination told it).
+func (r *mailboxRun) matchAndMark(ctx context.Context, s *session, plan FolderPlan, st *store.FolderState, windows []uidWindow, uidNext uint32) error {
+	matched, highest, err := r.matchDestination(ctx, s, plan, *st, windows)
+	if err != nil {
+		return err
+	}
+	if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, matched); err != nil {
+		return err
+	}
+	if highest > 0 {
+		st.DestScannedUID = max(st.DestScannedUID, highest+1)
+	}
+	st.DestScannedUID = max(st.DestScannedUID, uidNext)
+	return r.e.Store.SaveFolder(ctx, r.mbox, *st)
 }
 
 // windowMessages is about how many messages of a folder are worked on at once.
@@ -419,7 +442,7 @@ var identityFetch = &imap.FetchOptions{UID: true, Flags: true, InternalDate: tru
 func identity(m *imapclient.FetchMessageBuffer) *message {
 	hdr := m.FindBodySection(headerSection)
 	return &message{uid: uint32(m.UID), size: m.RFC822Size, date: m.InternalDate, flags: flagString(m.Flags),
-		fp: makeFingerprint(m.InternalDate, hdr), subject: subjectOf(hdr)}
+		fp: makeFingerprint(hdr), raw: rawHeaderHash(hdr), subject: subjectOf(hdr)}
 }
 
 func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
@@ -437,64 +460,74 @@ func fetchIdentity(c *imapconn.Conn, uids []uint32) ([]*message, error) {
 	return out, nil
 }
 
-// matchDestination pairs source messages that no recorded copy names with
+// matchDestination pairs source messages that no recorded copy names
+// (never copied, or copied without the destination saying its UID) with
 // destination messages that Ferry has not accounted for (at or above the
-// scanned mark and named by no recorded copy), by fingerprint. When several
-// pending messages share a fingerprint but the destination has fewer of
-// them, the bodies decide which ones are there. Only the destination's
-// unaccounted messages and their source look-alikes are held.
-func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan FolderPlan, st store.FolderState, windows []uidWindow) ([]store.Copy, error) {
+// scanned mark and named by no recorded copy), by match key (see
+// pairByKey). It trusts no optional answer: what is at or above the mark
+// is read with one UID FETCH, and the highest UID it returns (0 when none)
+// is the new mark's base. Only the destination's unaccounted messages and
+// their source look-alikes are held.
+func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan FolderPlan, st store.FolderState, windows []uidWindow) ([]store.Copy, uint32, error) {
 	var set imap.UIDSet
 	set.AddRange(imap.UID(max(st.DestScannedUID, 1)), 0)
-	dst := map[uint32]fingerprint{}
+	dst := map[uint32]*message{}
+	var highest uint32
 	err := fetchAll(s.dst, set, &imap.FetchOptions{UID: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{headerSection}},
 		func(m *imapclient.FetchMessageBuffer) error {
-			if uint32(m.UID) >= st.DestScannedUID {
-				dst[uint32(m.UID)] = identity(m).fp
+			// "n:*" answers with the last message even when its UID is below n.
+			if u := uint32(m.UID); u >= st.DestScannedUID {
+				// What pairing needs and no more: this holds every
+				// unaccounted destination message of the folder.
+				hdr := m.FindBodySection(headerSection)
+				dst[u] = &message{uid: u, size: m.RFC822Size, date: m.InternalDate, fp: makeFingerprint(hdr)}
+				highest = max(highest, u)
 			}
 			return nil
 		})
 	if err != nil {
-		return nil, sideErr("destination", imapconn.Classify("read message headers of "+plan.Dest, err))
+		return nil, 0, sideErr("destination", imapconn.Classify("read message headers of "+plan.Dest, err))
 	}
 	if len(dst) > 0 {
 		if err := r.e.Store.Copies(ctx, r.mbox, plan.Source.Name, func(c store.Copy) error {
 			delete(dst, c.DestUID)
 			return nil
 		}); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	if len(dst) == 0 {
-		return nil, nil
+		return nil, highest, nil
 	}
-	dstUIDs := slices.Sorted(maps.Keys(dst))
-	dstByFP := map[fingerprint][]uint32{}
-	for _, u := range dstUIDs {
-		dstByFP[dst[u]] = append(dstByFP[dst[u]], u)
+	dstByFP := map[fingerprint][]*message{}
+	for _, u := range slices.Sorted(maps.Keys(dst)) {
+		dstByFP[dst[u].fp] = append(dstByFP[dst[u].fp], dst[u])
 	}
 	dst = nil
 
-	// The source messages not recorded as copied whose fingerprint is there.
+	// The source messages without a known copy whose key is there.
 	srcByFP := map[fingerprint][]*message{}
-	var fps []fingerprint // in the order first seen, for a stable outcome
+	var fps []fingerprint          // in the order first seen, for a stable outcome
+	written := map[uint32]string{} // flags already written with copies whose UID was not told
 	for _, w := range windows {
-		copied := map[uint32]bool{}
+		copied := map[uint32]store.Copy{}
 		if err := r.e.Store.CopiesRange(ctx, r.mbox, plan.Source.Name, w.lo, w.hi, func(c store.Copy) error {
-			copied[c.SourceUID] = true
+			copied[c.SourceUID] = c
 			return nil
 		}); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		var unmapped []uint32
 		err := fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true}, func(m *imapclient.FetchMessageBuffer) error {
-			if u := uint32(m.UID); w.has(u) && !copied[u] {
-				unmapped = append(unmapped, u)
+			if u := uint32(m.UID); w.has(u) {
+				if c, ok := copied[u]; !ok || c.DestUID == 0 {
+					unmapped = append(unmapped, u)
+				}
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
+			return nil, 0, sideErr("source", imapconn.Classify("read message list of "+plan.Path, err))
 		}
 		if len(unmapped) == 0 {
 			continue
@@ -502,7 +535,7 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 		slices.Sort(unmapped)
 		pending, err := fetchIdentity(s.src, unmapped)
 		if err != nil {
-			return nil, sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
+			return nil, 0, sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 		}
 		for _, m := range pending {
 			if _, ok := dstByFP[m.fp]; ok {
@@ -510,55 +543,48 @@ func (r *mailboxRun) matchDestination(ctx context.Context, s *session, plan Fold
 					fps = append(fps, m.fp)
 				}
 				srcByFP[m.fp] = append(srcByFP[m.fp], m)
+				if c, ok := copied[m.uid]; ok {
+					written[m.uid] = c.Flags
+				}
 			}
 		}
 	}
 	var out []store.Copy
 	for _, fp := range fps {
-		srcs, dsts := srcByFP[fp], dstByFP[fp]
-		if len(srcs) == 1 || len(dsts) >= len(srcs) {
-			for i, m := range srcs {
-				if i < len(dsts) {
-					out = append(out, store.Copy{SourceUID: m.uid, DestUID: dsts[i], Fingerprint: m.fp[:], Size: m.size})
-				}
-			}
-			continue
-		}
-		pairs, err := r.matchByBody(s, srcs, dsts)
+		pairs, err := pairByKey(srcByFP[fp], dstByFP[fp], func(srcs, dsts []*message) (map[uint32][32]byte, map[uint32][32]byte, error) {
+			return bothBodyHashes(s, srcs, dsts)
+		})
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		out = append(out, pairs...)
+		for _, p := range pairs {
+			m := p[0]
+			out = append(out, store.Copy{SourceUID: m.uid, DestUID: p[1].uid, Fingerprint: m.fp[:], Flags: written[m.uid], Size: m.size})
+		}
 	}
-	return out, nil
+	return out, highest, nil
 }
 
-func (r *mailboxRun) matchByBody(s *session, srcs []*message, dsts []uint32) ([]store.Copy, error) {
-	hash := bodyHashes
-	uids := make([]uint32, len(srcs))
-	for i, m := range srcs {
-		uids[i] = m.uid
-	}
-	sh, err := hash(s.src, uids)
+// bothBodyHashes hashes the bodies of look-alike messages on both sides
+// (each connection has its folder selected).
+func bothBodyHashes(s *session, srcs, dsts []*message) (map[uint32][32]byte, map[uint32][32]byte, error) {
+	sh, err := bodyHashes(s.src, uidsOf(srcs))
 	if err != nil {
-		return nil, sideErr("source", imapconn.Classify("compare messages", err))
+		return nil, nil, sideErr("source", imapconn.Classify("compare messages", err))
 	}
-	dh, err := hash(s.dst, dsts)
+	dh, err := bodyHashes(s.dst, uidsOf(dsts))
 	if err != nil {
-		return nil, sideErr("destination", imapconn.Classify("compare messages", err))
+		return nil, nil, sideErr("destination", imapconn.Classify("compare messages", err))
 	}
-	var out []store.Copy
-	used := map[uint32]bool{}
-	for _, m := range srcs {
-		for _, d := range dsts {
-			if !used[d] && dh[d] == sh[m.uid] {
-				used[d] = true
-				out = append(out, store.Copy{SourceUID: m.uid, DestUID: d, Fingerprint: m.fp[:], Size: m.size})
-				break
-			}
-		}
+	return sh, dh, nil
+}
+
+func uidsOf(ms []*message) []uint32 {
+	out := make([]uint32, len(ms))
+	for i, m := range ms {
+		out[i] = m.uid
 	}
-	return out, nil
+	return out
 }
 
 // choose applies the pass to the messages not yet in the destination.
@@ -654,6 +680,7 @@ type copier struct {
 	waitErr error
 	single  []*message // messages of refused MULTIAPPENDs
 	maxDest uint32     // highest destination UID recorded
+	unnamed int        // copies recorded without a destination UID (no UIDPLUS)
 	failed  atomic.Bool
 	closed  bool
 }
@@ -734,6 +761,9 @@ func (c *copier) wait(ctx context.Context, results <-chan inflight) {
 			if uids != nil {
 				dest = uids[i]
 				c.maxDest = max(c.maxDest, dest)
+			}
+			if dest == 0 {
+				c.unnamed++
 			}
 			batch = append(batch, store.Copy{SourceUID: m.uid, DestUID: dest, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
 			r.countCopied(plan.Source.Name, m.size)
@@ -1077,17 +1107,51 @@ func (r *mailboxRun) countCopied(folder string, size int64) {
 	r.folderCounter(&r.prog.CopiedBytes, "copiedbytes", folder, r.copiedBytesIn(folder)+size)
 }
 
-// bodyHashes hashes whole messages of the selected folder; used only for
-// the rare look-alike messages that fingerprints cannot tell apart.
+// bodyHashes hashes the bodies (the text after the header) of messages
+// of the selected folder, each literal as it arrives: nothing is held
+// whole. Used only for look-alike messages that keys cannot tell apart;
+// the header is left out because destinations alter it (see
+// makeFingerprint), line ends and trailing newlines because they convert them.
 func bodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32][32]byte, error) {
 	out := map[uint32][32]byte{}
-	section := &imap.FetchItemBodySection{Peek: true}
-	for _, set := range uidChunks(uids, 50) {
-		err := fetchAll(c, set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}},
-			func(m *imapclient.FetchMessageBuffer) error {
-				out[uint32(m.UID)] = sha256.Sum256(m.FindBodySection(section))
-				return nil
-			})
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierText, Peek: true}
+	for _, set := range uidChunks(uids, uidSetChunk) {
+		err := c.Do(func() error {
+			cmd := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+			for {
+				fm := cmd.Next()
+				if fm == nil {
+					break
+				}
+				var uid uint32
+				var sum [32]byte
+				hashed := false
+				for {
+					item := fm.Next()
+					if item == nil {
+						break
+					}
+					switch it := item.(type) {
+					case imapclient.FetchItemDataUID:
+						uid = uint32(it.UID)
+					case imapclient.FetchItemDataBodySection:
+						h := &bodyHasher{h: sha256.New()}
+						if it.Literal != nil {
+							if _, err := io.Copy(h, it.Literal); err != nil {
+								cmd.Close()
+								return err
+							}
+						}
+						h.h.Sum(sum[:0])
+						hashed = true
+					}
+				}
+				if uid != 0 && hashed {
+					out[uid] = sum
+				}
+			}
+			return cmd.Close()
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -1095,7 +1159,32 @@ func bodyHashes(c *imapconn.Conn, uids []uint32) (map[uint32][32]byte, error) {
 	return out, nil
 }
 
-// settleQuiet is how long the destination's UIDNEXT must stay unchanged
+// bodyHasher hashes a body without its CRs and trailing newlines.
+type bodyHasher struct {
+	h        hash.Hash
+	newlines int // held back until more text follows
+	buf      []byte
+}
+
+func (b *bodyHasher) Write(p []byte) (int, error) {
+	b.buf = b.buf[:0]
+	for _, c := range p {
+		switch c {
+		case '\r':
+		case '\n':
+			b.newlines++
+		default:
+			for ; b.newlines > 0; b.newlines-- {
+				b.buf = append(b.buf, '\n')
+			}
+			b.buf = append(b.buf, c)
+		}
+	}
+	b.h.Write(b.buf)
+	return len(p), nil
+}
+
+// settleQuiet is how long the destination's message count and UIDNEXT must stay unchanged
 // before Ferry believes no APPEND of an interrupted run is still arriving.
 var settleQuiet, settleMax = 1500 * time.Millisecond, 60 * time.Second
 
@@ -1103,19 +1192,29 @@ var settleQuiet, settleMax = 1500 * time.Millisecond, 60 * time.Second
 func (r *mailboxRun) settle(ctx context.Context, s *session, plan FolderPlan) (*imap.SelectData, error) {
 	r.prog.setPhase("waiting for the destination to settle after an interrupted run")
 	deadline := time.Now().Add(settleMax)
-	var last imap.UID
+	// The message count and UIDNEXT together: a server may leave either
+	// out of STATUS, and an expunge elsewhere can hide a growing count.
+	type growth struct {
+		messages uint32
+		uidNext  imap.UID
+	}
+	var last growth
 	stableSince := time.Now()
 	for time.Now().Before(deadline) {
 		var st *imap.StatusData
 		err := s.dst.Do(func() (err error) {
-			st, err = s.dst.Status(plan.Dest, &imap.StatusOptions{UIDNext: true}).Wait()
+			st, err = s.dst.Status(plan.Dest, &imap.StatusOptions{NumMessages: true, UIDNext: true}).Wait()
 			return err
 		})
 		if err != nil {
 			return nil, sideErr("destination", imapconn.Classify("read the state of "+plan.Dest, err))
 		}
-		if st.UIDNext != last {
-			last, stableSince = st.UIDNext, time.Now()
+		now := growth{uidNext: st.UIDNext}
+		if st.NumMessages != nil {
+			now.messages = *st.NumMessages
+		}
+		if now != last {
+			last, stableSince = now, time.Now()
 		} else if time.Since(stableSince) >= settleQuiet {
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -107,7 +108,7 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 		}
 	}
 	if !s.dst.Caps().Has(imap.CapUIDPlus) && !s.dst.Caps().Has(imap.CapIMAP4rev2) {
-		rep.Warnings = append(rep.Warnings, "the destination lacks UIDPLUS: Ferry still copies exactly, but re-runs compare more headers")
+		rep.Warnings = append(rep.Warnings, "the destination lacks UIDPLUS: Ferry still copies exactly, and finds where each copy went by its headers after each folder's copy (one more read of the copied messages' headers)")
 	}
 	if r := rep.Dest.Rights; r != "" && !strings.ContainsAny(r, "i") {
 		rep.Warnings = append(rep.Warnings, "the destination login may not insert messages into INBOX (rights "+r+")")
@@ -118,31 +119,52 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 	return rep, nil
 }
 
-// FolderDiff compares one folder on both sides.
+// FolderDiff compares one folder on both sides. Every source message is
+// paired with a destination message of its own (see pairByKey); what is
+// left over on either side is counted.
 type FolderDiff struct {
 	Folder      string   `json:"folder"`
 	Dest        string   `json:"destination_folder"`
 	Source      int      `json:"source_messages"`
 	Destination int      `json:"destination_messages"`
-	Missing     []string `json:"missing,omitempty"` // subjects (or UIDs) of source messages absent from the destination
+	Missing     []string `json:"missing,omitempty"` // source messages with no copy of their own on the destination
 	MissingN    int      `json:"missing_count"`
-	Extra       int      `json:"extra_count"` // destination messages with no source counterpart (new mail is normal here)
-	ExtraList   []string `json:"extra,omitempty"`
+	// Altered: source messages whose copy the destination changed (header
+	// bytes such as 8-bit text replaced, or the internal date): they are
+	// there, so they do not make the folder incomplete.
+	AlteredN    int      `json:"altered_count"`
+	AlteredList []string `json:"altered,omitempty"`
+	// Doubled: destination messages beyond the one copy each source
+	// message needs, that look like a copy of one of them.
+	DoubledN    int      `json:"doubled_count"`
+	DoubledList []string `json:"doubled,omitempty"`
+	// Extra: destination messages that look like no source message (new
+	// mail delivered to the destination is normal here).
+	Extra     int      `json:"extra_count"`
+	ExtraList []string `json:"extra,omitempty"`
 }
 
-// Comparison is what `ferry verify` reports.
+// Comparison is what `ferry verify` reports: the folders and the sums of their counts.
 type Comparison struct {
 	Folders []FolderDiff `json:"folders"`
 	Missing int          `json:"missing"`
+	Altered int          `json:"altered"`
+	Doubled int          `json:"doubled"`
 	Extra   int          `json:"extra"`
 }
 
-// Complete is true when the destination holds every source message.
+// Complete is true when every source message has its own copy on the
+// destination, altered or not.
 func (c *Comparison) Complete() bool { return c.Missing == 0 }
 
-// Compare checks folder by folder that every source message is in the
-// destination: same size, internal date and identifying headers; when
-// several source messages look alike, their bodies are compared too.
+// listedAtMost is how many messages of each kind a folder's report names.
+const listedAtMost = 20
+
+// Compare checks folder by folder that every source message has its own
+// copy on the destination, with the rule the copy uses to recognise what
+// is already there (match key, then date and size with a tolerance, then
+// bodies for look-alikes), and says which copies the destination altered,
+// which are missing and which are there twice.
 func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 	var s *session
 	err := e.retry(ctx, &Progress{}, func() (bool, error) {
@@ -154,8 +176,7 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 		return nil, err
 	}
 	defer s.logout()
-	run := &mailboxRun{e: e, job: job, prog: &Progress{},
-		srcNS: Namespace{Delim: s.src.Delim, Prefix: s.src.Prefix}, dstNS: Namespace{Delim: s.dst.Delim, Prefix: s.dst.Prefix}}
+	srcNS, dstNS := Namespace{Delim: s.src.Delim, Prefix: s.src.Prefix}, Namespace{Delim: s.dst.Delim, Prefix: s.dst.Prefix}
 	srcFolders, err := listFolders(s.src)
 	if err != nil {
 		return nil, sideErr("source", err)
@@ -165,51 +186,17 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 		return nil, sideErr("destination", err)
 	}
 	out := &Comparison{}
-	for _, p := range MapFolders(srcFolders, run.srcNS, dstFolders, run.dstNS, e.Opts.Filter) {
-		d := FolderDiff{Folder: p.Path, Dest: p.Dest}
-		src, err := folderIdentities(s.src, p.Source.Name)
+	for _, p := range MapFolders(srcFolders, srcNS, dstFolders, dstNS, e.Opts.Filter) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		d, err := compareFolder(s, p)
 		if err != nil {
-			return nil, sideErr("source", imapconn.Classify("read "+p.Path, err))
-		}
-		var dst []*message
-		if p.DestExists {
-			if dst, err = folderIdentities(s.dst, p.Dest); err != nil {
-				return nil, sideErr("destination", imapconn.Classify("read "+p.Dest, err))
-			}
-		}
-		d.Source, d.Destination = len(src), len(dst)
-		srcBy, dstBy := groupByFP(src), groupByFP(dst)
-		for fp, ss := range srcBy {
-			ds := dstBy[fp]
-			missing := ss
-			if len(ss) > 1 && len(ds) > 0 {
-				missing, err = run.missingByBody(s, p, ss, ds)
-				if err != nil {
-					return nil, err
-				}
-			} else if len(ds) >= len(ss) {
-				missing = nil
-			} else {
-				missing = ss[len(ds):]
-			}
-			for _, m := range missing {
-				d.MissingN++
-				if len(d.Missing) < 20 {
-					d.Missing = append(d.Missing, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, HumanBytes(m.size)))
-				}
-			}
-		}
-		// Extra: destination messages beyond what the source accounts for.
-		for fp, ds := range dstBy {
-			matched := len(srcBy[fp])
-			for _, m := range ds[min(matched, len(ds)):] {
-				d.Extra++
-				if len(d.ExtraList) < 20 {
-					d.ExtraList = append(d.ExtraList, fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, HumanBytes(m.size)))
-				}
-			}
+			return nil, err
 		}
 		out.Missing += d.MissingN
+		out.Altered += d.AlteredN
+		out.Doubled += d.DoubledN
 		out.Extra += d.Extra
 		out.Folders = append(out.Folders, d)
 	}
@@ -217,6 +204,93 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 	return out, nil
 }
 
+// compareFolder pairs one folder's messages. Both connections keep their
+// folder selected, for the body hashes of look-alikes.
+func compareFolder(s *session, p FolderPlan) (FolderDiff, error) {
+	d := FolderDiff{Folder: p.Path, Dest: p.Dest}
+	src, err := folderIdentities(s.src, p.Source.Name)
+	if err != nil {
+		return d, sideErr("source", imapconn.Classify("read "+p.Path, err))
+	}
+	var dst []*message
+	if p.DestExists {
+		if dst, err = folderIdentities(s.dst, p.Dest); err != nil {
+			return d, sideErr("destination", imapconn.Classify("read "+p.Dest, err))
+		}
+	}
+	d.Source, d.Destination = len(src), len(dst)
+	describe := func(m *message) string {
+		return fmt.Sprintf("UID %d %q (%s)", m.uid, m.subject, HumanBytes(m.size))
+	}
+	srcBy, dstBy := groupByFP(src), groupByFP(dst)
+	paired := map[*message]bool{}
+	for _, m := range src { // in UID order, for a stable report
+		ss := srcBy[m.fp]
+		if ss == nil {
+			continue
+		}
+		delete(srcBy, m.fp)
+		pairs, err := pairByKey(ss, dstBy[m.fp], func(srcs, dsts []*message) (map[uint32][32]byte, map[uint32][32]byte, error) {
+			return bothBodyHashes(s, srcs, dsts)
+		})
+		if err != nil {
+			return d, err
+		}
+		for _, pr := range pairs {
+			paired[pr[0]], paired[pr[1]] = true, true
+			if what := alteration(pr[0], pr[1]); what != "" {
+				d.AlteredN++
+				if len(d.AlteredList) < listedAtMost {
+					d.AlteredList = append(d.AlteredList, describe(pr[0])+": "+what)
+				}
+			}
+		}
+		for _, sm := range ss {
+			if !paired[sm] {
+				d.MissingN++
+				if len(d.Missing) < listedAtMost {
+					d.Missing = append(d.Missing, describe(sm))
+				}
+			}
+		}
+	}
+	keys := groupByFP(src)
+	for _, m := range dst {
+		if paired[m] {
+			continue
+		}
+		if keys[m.fp] != nil {
+			d.DoubledN++
+			if len(d.DoubledList) < listedAtMost {
+				d.DoubledList = append(d.DoubledList, describe(m))
+			}
+			continue
+		}
+		d.Extra++
+		if len(d.ExtraList) < listedAtMost {
+			d.ExtraList = append(d.ExtraList, describe(m))
+		}
+	}
+	return d, nil
+}
+
+// alteration says how the destination changed a copy, "" when it did not
+// (line ends and size aside: servers convert bare LF to CRLF).
+func alteration(s, d *message) string {
+	var what []string
+	if s.raw != d.raw {
+		what = append(what, "headers changed by the destination")
+	}
+	if !s.date.Equal(d.date) {
+		what = append(what, fmt.Sprintf("internal date changed by the destination from %s to %s", s.date.UTC().Format(time.DateTime), d.date.UTC().Format(time.DateTime)))
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return "altered by the destination (" + strings.Join(what, "; ") + ")"
+}
+
+// folderIdentities reads the identity of every message of a folder, in UID order.
 func folderIdentities(c *imapconn.Conn, name string) ([]*message, error) {
 	var out []*message
 	var sel *imap.SelectData
@@ -231,6 +305,7 @@ func folderIdentities(c *imapconn.Conn, name string) ([]*message, error) {
 		out = append(out, identity(m))
 		return nil
 	})
+	sort.Slice(out, func(i, j int) bool { return out[i].uid < out[j].uid })
 	return out, err
 }
 
@@ -240,43 +315,4 @@ func groupByFP(ms []*message) map[fingerprint][]*message {
 		out[m.fp] = append(out[m.fp], m)
 	}
 	return out
-}
-
-// missingByBody compares bodies of look-alike messages (both folders are selected).
-func (r *mailboxRun) missingByBody(s *session, p FolderPlan, ss, ds []*message) ([]*message, error) {
-	hashes := func(c *imapconn.Conn, folder string, ms []*message) (map[uint32][32]byte, error) {
-		uids := make([]uint32, len(ms))
-		for i, m := range ms {
-			uids[i] = m.uid
-		}
-		err := c.Do(func() error {
-			_, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait()
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		return bodyHashes(c, uids)
-	}
-	sh, err := hashes(s.src, p.Source.Name, ss)
-	if err != nil {
-		return nil, sideErr("source", imapconn.Classify("compare "+p.Path, err))
-	}
-	dh, err := hashes(s.dst, p.Dest, ds)
-	if err != nil {
-		return nil, sideErr("destination", imapconn.Classify("compare "+p.Dest, err))
-	}
-	pool := map[[32]byte]int{}
-	for _, h := range dh {
-		pool[h]++
-	}
-	var missing []*message
-	for _, m := range ss {
-		if pool[sh[m.uid]] > 0 {
-			pool[sh[m.uid]]--
-		} else {
-			missing = append(missing, m)
-		}
-	}
-	return missing, nil
 }
