@@ -5,7 +5,8 @@ GO ?= go
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
 
-# Installs Dovecot, Courier-IMAP (unpacked), mbsync, PostgreSQL and Chromium from Debian packages when missing.
+# Installs Dovecot, mbsync, PostgreSQL and Chromium from Debian packages when missing,
+# and unpacks Cyrus IMAP and Courier-IMAP (which conflict with Dovecot) for internal/testimap.
 deps:
 	bash scripts/install-test-deps.sh
 

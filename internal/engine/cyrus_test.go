@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/engine"
@@ -327,3 +328,118 @@ func TestCyrusMatrix(t *testing.T) {
 	}
 }
 
+// appendTo creates folder (unless INBOX) on c and appends the messages.
+func appendTo(t *testing.T, c *imapclient.Client, folder string, msgs ...string) {
+	t.Helper()
+	if folder != "INBOX" {
+		if err := c.Create(folder, nil).Wait(); err != nil {
+			t.Fatalf("create %q: %v", folder, err)
+		}
+	}
+	for _, m := range msgs {
+		cmd := c.Append(folder, int64(len(m)), &imap.AppendOptions{Time: time.Date(2022, 2, 3, 4, 5, 6, 0, time.UTC)})
+		cmd.Write([]byte(m))
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatalf("append to %q: %v", folder, err)
+		}
+	}
+}
+
+func plainMessage(id, subject string, size int) string {
+	return fmt.Sprintf("From: bob@example.com\r\nTo: alice@example.org\r\nSubject: %s\r\nDate: Thu, 3 Feb 2022 04:05:06 +0000\r\nMessage-ID: <%s@example.com>\r\n\r\n%s\r\n", subject, id, strings.Repeat("x", size))
+}
+
+// TestCyrusRefusedFolderNames: Cyrus refuses folder names with some
+// characters ("NO Invalid mailbox name"). Each such folder is one reported
+// failure; every other folder is copied.
+func TestCyrusRefusedFolderNames(t *testing.T) {
+	t.Parallel()
+	src, dst := dovecotPeer(t), cyrusPeer(t, '.')
+	c := testimap.Dial(t, src.addr, src.user, src.password)
+	appendTo(t, c, "INBOX", plainMessage("in1", "inbox", 100))
+	appendTo(t, c, "Budget|2024", plainMessage("b1", "budget", 100))
+	appendTo(t, c, "Plans {draft}", plainMessage("p1", "plans", 100))
+	appendTo(t, c, "Work", plainMessage("w1", "work one", 100), plainMessage("w2", "work two", 100))
+	want := src.snapshot(t)
+
+	r := migrateOnce(t, engine.Job{Source: src.ep, Dest: dst.ep}, engine.Options{})
+	if r.Err != nil {
+		t.Fatalf("the mailbox failed over refused folder names: %v", r.Err)
+	}
+	got := dst.snapshot(t)
+	for _, folder := range []string{"INBOX", "Work"} {
+		if d := (testimap.Snapshot{folder: want[folder]}).Diff(testimap.Snapshot{folder: got[folder]}); d != "" {
+			t.Errorf("%s was not copied:\n%s", folder, d)
+		}
+	}
+	for _, refused := range []string{"Budget|2024", "Plans {draft}"} {
+		found := false
+		for _, f := range r.Failures {
+			if strings.Contains(f.Folder, refused) && strings.Contains(f.ServerText, "Invalid mailbox name") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no failure reports folder %q with Cyrus's words; failures: %+v", refused, r.Failures)
+		}
+	}
+}
+
+// TestCyrusFoldersThatMeet: under Cyrus's '.' separator "Reports.2024"
+// cannot keep its dot; it must not land in the same folder as
+// "Reports_2024", and a message both hold is copied into each.
+func TestCyrusFoldersThatMeet(t *testing.T) {
+	t.Parallel()
+	src, dst := dovecotPeer(t), cyrusPeer(t, '.')
+	c := testimap.Dial(t, src.addr, src.user, src.password)
+	same := plainMessage("same", "in both folders", 200)
+	appendTo(t, c, "Reports.2024", same, plainMessage("r1", "dotted", 200))
+	appendTo(t, c, "Reports_2024", same, plainMessage("r2", "underscored", 200))
+	want := src.snapshot(t)
+
+	r := migrateOnce(t, engine.Job{Source: src.ep, Dest: dst.ep}, engine.Options{})
+	requireOK(t, r)
+	got := dst.snapshot(t)
+	if got.Count() != want.Count() {
+		t.Errorf("destination holds %d messages, source %d", got.Count(), want.Count())
+	}
+	for folder, msgs := range got {
+		if len(msgs) > 2 {
+			t.Errorf("destination folder %q holds %d messages: two source folders met in it", folder, len(msgs))
+		}
+	}
+}
+
+// TestCyrusQuotaWithoutOverQuotaCode: Cyrus answers "NO Over quota" without
+// [OVERQUOTA]. The failures still say the mailbox is full, and the mailbox
+// stops at MaxErrors.
+func TestCyrusQuotaWithoutOverQuotaCode(t *testing.T) {
+	t.Parallel()
+	srv := testimap.SharedCyrus(t)
+	u := srv.NewUser(t)
+	srv.SetQuota(t, u.Name, 100) // KB: room for about ten of the messages below
+	dst := peer{addr: srv.Addr, user: u.Name, password: u.Password,
+		ep: imapconn.Endpoint{Host: srv.Host, Port: srv.Port, Security: imapconn.SecurityStartTLS, User: u.Name, Password: u.Password, AllowPlaintext: true}}
+	src := dovecotPeer(t)
+	c := testimap.Dial(t, src.addr, src.user, src.password)
+	var msgs []string
+	for i := range 40 {
+		msgs = append(msgs, plainMessage(fmt.Sprintf("q%d", i), fmt.Sprintf("quota %d", i), 8<<10))
+	}
+	appendTo(t, c, "INBOX", msgs...)
+
+	const maxErrors = 5
+	r := migrateOnce(t, engine.Job{Source: src.ep, Dest: dst.ep}, engine.Options{MaxErrors: maxErrors})
+	if r.Run.Failed == 0 || r.Run.Failed > maxErrors {
+		qc := testimap.Dial(t, dst.addr, dst.user, dst.password)
+		q, err := qc.GetQuotaRoot("INBOX").Wait()
+		t.Logf("quota: %+v %v", q, err)
+		t.Fatalf("%d messages failed, want between 1 and --max-errors %d (copied %d, err %v)", r.Run.Failed, maxErrors, r.Run.Copied, r.Err)
+	}
+	for _, f := range r.Failures {
+		if !strings.Contains(f.ServerText, "Over quota") || !strings.Contains(strings.ToLower(f.Hint), "quota") {
+			t.Errorf("failure %+v: want Cyrus's words and the quota hint", f)
+		}
+	}
+}

@@ -256,6 +256,12 @@ func (c *Cyrus) writeFiles() error {
 		"sasl_auxprop_plugin: sasldb",
 		"sasl_sasldb_path: " + c.sasldb(),
 		"sasl_mech_list: PLAIN LOGIN",
+		"# Mailboxes stored by name, as before 3.6 and on every upgraded",
+		"# server. 3.6's default stores them by a unique id that this build",
+		"# draws from rand() seeded per process: INBOXes that separate imapd",
+		"# processes create in the same second get the same id and share",
+		"# their messages and quota root (seen with parallel tests).",
+		"mailbox_legacy_dirs: yes",
 		"# No 3 s pause after a failed login (tests try wrong passwords).",
 		"failedloginpause: 0",
 		"",
@@ -509,7 +515,8 @@ func (c *Cyrus) NewUser(tb testing.TB) User {
 }
 
 // SetQuota limits user's storage to kb kilobytes (the admin's SETQUOTA on
-// the user's INBOX, which covers all their folders).
+// the user's INBOX, which covers all their folders), and checks that the
+// INBOX has it.
 func (c *Cyrus) SetQuota(tb testing.TB, name string, kb int64) {
 	tb.Helper()
 	a, err := c.admin()
@@ -517,9 +524,14 @@ func (c *Cyrus) SetQuota(tb testing.TB, name string, kb int64) {
 		tb.Fatalf("testimap: Cyrus at %s: %v", c.Addr, err)
 	}
 	defer a.Close()
+	mbox := c.UserMailbox(name)
 	limits := map[imap.QuotaResourceType]int64{imap.QuotaResourceStorage: kb}
-	if err := a.SetQuota(c.UserMailbox(name), limits).Wait(); err != nil {
-		tb.Fatalf("testimap: Cyrus: SETQUOTA %s STORAGE %d: %v", c.UserMailbox(name), kb, err)
+	if err := a.SetQuota(mbox, limits).Wait(); err != nil {
+		tb.Fatalf("testimap: Cyrus: SETQUOTA %s STORAGE %d: %v", mbox, kb, err)
+	}
+	roots, err := a.GetQuotaRoot(mbox).Wait()
+	if err != nil || len(roots) != 1 || roots[0].Resources[imap.QuotaResourceStorage].Limit != kb {
+		tb.Fatalf("testimap: Cyrus: after SETQUOTA %s STORAGE %d, GETQUOTAROOT says %+v (%v)", mbox, kb, roots, err)
 	}
 }
 
