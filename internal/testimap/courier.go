@@ -87,6 +87,7 @@ type Courier struct {
 	Prefix string // personal namespace prefix: "INBOX."
 
 	srv   *courierServer
+	mu    sync.Mutex
 	users map[string]string // name -> password, this test's users
 }
 
@@ -127,7 +128,9 @@ func (c *Courier) AddUser(tb testing.TB, u User) {
 	if err := c.srv.addUser(u); err != nil {
 		tb.Fatalf("testimap: courier: adding user %q: %v", u.Name, err)
 	}
+	c.mu.Lock()
 	c.users[u.Name] = u.Password
+	c.mu.Unlock()
 	tb.Cleanup(func() {
 		if err := c.srv.removeUser(u.Name); err != nil {
 			tb.Errorf("testimap: courier: removing user %q: %v", u.Name, err)
@@ -139,7 +142,9 @@ func (c *Courier) AddUser(tb testing.TB, u User) {
 // tb.Cleanup to close the connection.
 func (c *Courier) Login(tb testing.TB, user string) *imapclient.Client {
 	tb.Helper()
+	c.mu.Lock()
 	pw, ok := c.users[user]
+	c.mu.Unlock()
 	if !ok {
 		tb.Fatalf("testimap: courier: %q is not a user of this test", user)
 	}
@@ -155,6 +160,8 @@ func (c *Courier) MailDir(user string) string { return c.srv.mailDir(user) }
 // those naming one of its users and those that name no user but are not
 // routine (the log is shared by every test of the binary).
 func (c *Courier) LogTail() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var keep []string
 	for line := range strings.Lines(dcTail(c.srv.logFile, 5000)) {
 		user, named := courierLogUser(line)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,6 +68,23 @@ func TestCourierLoginAppendListFetch(t *testing.T) {
 	}
 	if !m.InternalDate.Equal(date) {
 		t.Errorf("internal date %v, want %v", m.InternalDate, date)
+	}
+
+	// imapd wrote the message as the unprivileged mail user.
+	files, _ := filepath.Glob(filepath.Join(srv.MailDir("alf-alice"), ".Projects.2024", "cur", "*"))
+	if len(files) != 1 {
+		t.Fatalf("Maildir++ folder .Projects.2024 holds %v, want one message", files)
+	}
+	uid, _, err := dcMailOwner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owner := fi.Sys().(*syscall.Stat_t).Uid; owner != uint32(uid) {
+		t.Errorf("message file %s belongs to uid %d, want %d (nobody)", files[0], owner, uid)
 	}
 
 	// The other user's mailbox is its own.
