@@ -263,3 +263,49 @@ func TestStopEndsARunningPass(t *testing.T) {
 		t.Fatalf("the pass went on after Stop: %d of 200 copied, settled %v after", copied, time.Since(stoppedAt))
 	}
 }
+
+// TestPassWaitsWhileAnotherRunHoldsTheMailbox: a pass whose mailbox another
+// run is copying (a `ferry migrate` of the same pair on the state, or an
+// attempt of another process whose lease ran out while it went on) copies
+// nothing, leaves the item as it was instead of Failed, and comes back later.
+func TestPassWaitsWhileAnotherRunHoldsTheMailbox(t *testing.T) {
+	t.Parallel()
+	b := setupWith(t, 1, setupOptions{messages: 20, folders: 1})
+	ctx := context.Background()
+	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
+	itemID := items[0].ID
+	if err := b.svc.RunPass(ctx, 7001, jobs.PassArgs{ItemID: itemID, Pass: "trial"}); err != nil {
+		t.Fatal(err)
+	}
+	it, _ := b.st.Item(ctx, itemID)
+	if it.MailboxID == 0 || it.Status != store.StatusCompletedTrial {
+		t.Fatalf("after Trial: %+v", it)
+	}
+	release, err := b.st.LockMailbox(ctx, it.MailboxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.svc.RunPass(ctx, 7002, jobs.PassArgs{ItemID: itemID, Pass: "full"})
+	var wait *jobs.WaitError
+	if !errors.As(err, &wait) || !strings.Contains(wait.Reason, "another ferry run") {
+		release()
+		t.Fatalf("a pass while another run holds the mailbox returned %v; want a *jobs.WaitError naming the other run", err)
+	}
+	got, _ := b.st.Item(ctx, itemID)
+	if got.Status == store.StatusFailed || got.DoneJobID == 7002 {
+		release()
+		t.Fatalf("the pass that could not start wrote the item: %+v", got)
+	}
+	release()
+	if err := b.svc.RunPass(ctx, 7002, jobs.PassArgs{ItemID: itemID, Pass: "full"}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = b.st.Item(ctx, itemID)
+	if got.Status != store.StatusCompleted {
+		t.Fatalf("after the other run ended: %+v", got)
+	}
+	u := b.users[0]
+	if d := testimap.TakeSnapshot(t, b.src.Addr, u, "pw-"+u).Diff(testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u)); d != "" {
+		t.Fatalf("destination differs from the source:\n%s", d)
+	}
+}

@@ -247,6 +247,12 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		// quietly once that attempt finished it.
 		return &jobs.WaitError{Until: s.now().Add(ttl), Reason: lost.Error()}
 	}
+	if errors.Is(res.Err, store.ErrMailboxBusy) {
+		// Another run still copies this mailbox (a process whose lease ran out
+		// while it went on, or a `ferry migrate` of the same pair): it copied
+		// nothing and writes nothing; the job looks again after a lease's time.
+		return &jobs.WaitError{Until: s.now().Add(ttl), Reason: res.Err.Error()}
+	}
 	mbox, _ := s.Store.Mailbox(bg, job.Key())
 	it.MailboxID = mbox
 	failures, _ := s.Store.Failures(bg, mbox)
