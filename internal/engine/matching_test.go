@@ -94,6 +94,8 @@ var destinationBehaviours = []struct {
 	{"no UIDNEXT on SELECT", func(ms *testimap.MemServer) { ms.NoUIDNext.Store(true) }, 0},
 	{"no UIDPLUS", func(ms *testimap.MemServer) { ms.NoUIDPlus.Store(true) }, 0},
 	{"no UIDNEXT and no UIDPLUS", func(ms *testimap.MemServer) { ms.NoUIDNext.Store(true); ms.NoUIDPlus.Store(true) }, 0},
+	{"no LITERAL+", func(ms *testimap.MemServer) { ms.NoLiteralPlus.Store(true) }, 0},
+	{"Courier-like: no UIDNEXT, no LITERAL+", func(ms *testimap.MemServer) { ms.NoUIDNext.Store(true); ms.NoLiteralPlus.Store(true) }, 0},
 	{"8-bit header bytes become X", func(ms *testimap.MemServer) { ms.Munge8bitHeaders.Store(true) }, 4},
 	{"dates before 1980 become the append time", func(ms *testimap.MemServer) { ms.OldDatesBecomeToday.Store(true) }, 2},
 	{"Cyrus-like: munged headers and dates", func(ms *testimap.MemServer) {
@@ -212,7 +214,7 @@ func TestMatchingOnDestinationsThatOmitOrAlter(t *testing.T) {
 				}
 				r := engine.New(b.st, b.opts).Migrate(ctx, b.job, nil)
 				if r.Err == nil {
-					t.Fatal("the cancelled run did not stop")
+					t.Fatalf("the cancelled run did not stop: %s %+v", r.Run.Status, r.Failures)
 				}
 				r = b.run(t, nil)
 				requireOK(t, r)

@@ -3,6 +3,7 @@ package testimap
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -49,6 +50,7 @@ type MemServer struct {
 	// connections and commands from the moment they are switched on.
 	NoUIDNext           atomic.Bool // SELECT answers without [UIDNEXT] (Courier)
 	NoUIDPlus           atomic.Bool // no UIDPLUS announced, APPEND answers without [APPENDUID]
+	NoLiteralPlus       atomic.Bool // no LITERAL+ announced: clients wait for "+" before each literal (Exchange, Gmail)
 	Munge8bitHeaders    atomic.Bool // 8-bit header bytes stored as 'X' (Cyrus's default munge8bit)
 	OldDatesBecomeToday atomic.Bool // internal dates before 1980 replaced by the APPEND time (Cyrus)
 }
@@ -63,6 +65,9 @@ type Faults struct {
 	// BeforeCreate refuses folder names as a server does (Cyrus: "Reports.2024",
 	// Courier: emoji); nil creates every name.
 	BeforeCreate func(name string) error
+	// BeforeSelect refuses to open a folder (SELECT or EXAMINE) as a server
+	// does for a folder it cannot read (a shared folder without rights).
+	BeforeSelect func(name string) error
 	// AfterAppend runs once the message is stored, before the answer: an
 	// error here (ErrDrop) leaves the client not knowing that it succeeded.
 	AfterAppend func(n int) error
@@ -92,15 +97,17 @@ type Faults struct {
 // ErrDrop makes the server close the connection without an answer.
 var ErrDrop = errors.New("testimap: drop connection")
 
-func (f *Faults) appendHook(mailbox string, size int64) error {
+// appendHook numbers an APPEND (its number is also the one AfterAppend
+// gets: several connections append at once) and runs BeforeAppend.
+func (f *Faults) appendHook(mailbox string, size int64) (int, error) {
 	f.mu.Lock()
 	f.appends++
 	n, hook := f.appends, f.BeforeAppend
 	f.mu.Unlock()
 	if hook == nil {
-		return nil
+		return n, nil
 	}
-	return hook(n, mailbox, size)
+	return n, hook(n, mailbox, size)
 }
 
 func (f *Faults) fetchHook() error {
@@ -176,11 +183,21 @@ func (s *faultSession) fault(err error) error {
 
 func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
 	mailbox = s.folderName(mailbox)
-	if err := s.faults.appendHook(mailbox, r.Size()); err != nil {
+	n, err := s.faults.appendHook(mailbox, r.Size())
+	if err != nil {
 		io.Copy(io.Discard, r)
 		return nil, s.fault(err)
 	}
-	r, options = s.ms.alterAppend(r, options)
+	// go-imap's in-memory server stores whatever part of a literal arrived
+	// before the connection dropped; a real server stores nothing then.
+	body, err := io.ReadAll(r)
+	if err == nil && int64(len(body)) != r.Size() {
+		err = fmt.Errorf("testimap: the connection closed after %d of the message's %d bytes", len(body), r.Size())
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, options = s.ms.alterAppend(&memLiteral{bytes.NewReader(body), int64(len(body))}, options)
 	data, err := s.SessionNamespace.Append(mailbox, r, options)
 	if err == nil && options != nil {
 		s.faults.addKeywords(mailbox, options.Flags)
@@ -190,7 +207,7 @@ func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *ima
 	}
 	if err == nil {
 		s.faults.mu.Lock()
-		n, hook := s.faults.appends, s.faults.AfterAppend
+		hook := s.faults.AfterAppend
 		s.faults.mu.Unlock()
 		if hook != nil {
 			if herr := hook(n); herr != nil {
@@ -385,6 +402,14 @@ func uidsBelow(uids imap.UIDSet, limit uint32) imap.UIDSet {
 
 func (s *faultSession) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
 	mailbox = s.folderName(mailbox)
+	s.faults.mu.Lock()
+	hook := s.faults.BeforeSelect
+	s.faults.mu.Unlock()
+	if hook != nil {
+		if err := hook(mailbox); err != nil {
+			return nil, s.fault(err)
+		}
+	}
 	data, err := s.SessionNamespace.Select(mailbox, options)
 	if err != nil {
 		return nil, err
@@ -496,8 +521,9 @@ type behaviourConn struct {
 }
 
 var (
-	uidNextLine   = regexp.MustCompile(`(?m)^\* OK \[UIDNEXT \d+\][^\r\n]*\r\n`)
-	uidPlusInCaps = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) UIDPLUS`)
+	uidNextLine       = regexp.MustCompile(`(?m)^\* OK \[UIDNEXT \d+\][^\r\n]*\r\n`)
+	uidPlusInCaps     = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) UIDPLUS`)
+	literalPlusInCaps = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) LITERAL\+`)
 )
 
 // Write edits whole response lines; the server writes each of these in
@@ -509,6 +535,9 @@ func (c *behaviourConn) Write(p []byte) (int, error) {
 	}
 	if c.ms.NoUIDPlus.Load() {
 		out = uidPlusInCaps.ReplaceAll(out, []byte("$1$2"))
+	}
+	if c.ms.NoLiteralPlus.Load() {
+		out = literalPlusInCaps.ReplaceAll(out, []byte("$1$2"))
 	}
 	if len(out) == len(p) {
 		return c.Conn.Write(p)
