@@ -510,10 +510,13 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 				}
 			}()
 			for plan := range work {
+				connectFailed := false
 				err := e.retry(ctx, prog, func() (bool, error) {
+					connectFailed = false
 					if sess == nil {
 						var err error
 						if sess, err = e.connect(ctx, job); err != nil {
+							connectFailed = true
 							return false, err
 						}
 					}
@@ -527,6 +530,12 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 					// A message set aside and reported lets the folder go on: progress too.
 					return prog.Copied.Load() > copied || prog.Failed.Load() > failed, err
 				})
+				if err != nil && !connectFailed && ctx.Err() == nil && !errors.Is(err, errTooManyErrors) {
+					// A folder the servers refuse for good (it cannot be opened,
+					// a command about it is refused) is that folder's failure:
+					// the other folders go on.
+					err = run.folderFailed(ctx, plan, err)
+				}
 				if err != nil {
 					errMu.Lock()
 					if firstErr == nil {
@@ -703,6 +712,24 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	}
 	sort.SliceStable(plans, func(i, j int) bool { return sizes[plans[i].Source.Name] > sizes[plans[j].Source.Name] })
 	return plans, nil
+}
+
+// folderFailed records a folder that failed for good as one failure of
+// that folder (UID 0), so that the mailbox's other folders go on and a
+// Retry errors pass copies it whole later. It returns err itself when the
+// failure is not the folder's own: a temporary one that outlasted the
+// retries (the server is in trouble, not the folder) or one that is not
+// the servers' answer (the state store).
+func (r *mailboxRun) folderFailed(ctx context.Context, plan FolderPlan, err error) error {
+	var ie *imapconn.Error
+	if !errors.As(err, &ie) || ie.Temporary {
+		return err
+	}
+	hint := ie.Hint
+	if hint == "" {
+		hint = fmt.Sprintf("Ferry could not work on folder %s; the other folders were copied. Fix what the server says (rights, name), or leave the folder out with --exclude %q, then run Retry errors, which copies the folder whole", plan.Path, plan.Path)
+	}
+	return r.fail(ctx, []store.Failure{{Folder: plan.Source.Name, Pass: string(r.e.Opts.Pass), ServerText: imapconn.ServerWords(ie.Err), Hint: ie.Op + " was refused: " + hint, At: r.e.Opts.Now()}})
 }
 
 // refusedFolders records a failure for each folder the destination refused

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -791,4 +792,50 @@ func TestCreateOfAnExistingFolderAnsweredWithoutCode(t *testing.T) {
 	b.statePath = filepath.Join(t.TempDir(), "other.db")
 	b.openStore(t)
 	b.secondPassKeepsTheMap(t, dst.Addr, want, first)
+}
+
+// TestFolderTheSourceWillNotOpenIsOneFailure: a folder the source refuses
+// to open for good (a shared folder without read rights, a name its own
+// store cannot take) is that folder's failure; every other folder is
+// copied, and a Retry errors pass copies it whole once it can be read.
+func TestFolderTheSourceWillNotOpenIsOneFailure(t *testing.T) {
+	t.Parallel()
+	dst := testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	b := folderBundle(t, []string{"INBOX", "Work", "Shared", "Zeta"}, endpoint(dst.Addr))
+	var readable atomic.Bool
+	b.src.Faults.BeforeSelect = func(name string) error {
+		if name == "Shared" && !readable.Load() {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm, Text: "Permission denied"}
+		}
+		return nil
+	}
+	all := map[string]string{"INBOX": "INBOX", "Work": "Work", "Shared": "Shared", "Zeta": "Zeta"}
+
+	r := b.run(t, nil)
+	if r.Err != nil || r.Run.Status != "completed with errors" || r.Run.Failed != 1 ||
+		r.Run.Copied != int64(b.sourceSnap.Count()-len(b.sourceSnap["Shared"])) {
+		t.Fatalf("err=%v status %q failed=%d copied=%d", r.Err, r.Run.Status, r.Run.Failed, r.Run.Copied)
+	}
+	if len(r.Failures) != 1 {
+		t.Fatalf("failures = %+v", r.Failures)
+	}
+	if f := r.Failures[0]; f.Folder != "Shared" || f.UID != 0 || !strings.Contains(f.ServerText, "Permission denied") ||
+		!strings.Contains(f.Hint, "open folder Shared") || !strings.Contains(f.Hint, "Retry errors") {
+		t.Fatalf("failure = %+v", f)
+	}
+	got := testimap.TakeSnapshot(t, dst.Addr, user, pass)
+	if len(got["Shared"]) != 0 {
+		t.Fatalf("Shared holds %d messages although the source would not open it", len(got["Shared"]))
+	}
+	others := maps.Clone(all)
+	delete(others, "Shared")
+	requireFolderMap(t, b.sourceSnap, got, others)
+
+	readable.Store(true)
+	r = b.run(t, func(o *engine.Options) { o.Pass = engine.PassRetry })
+	requireOK(t, r)
+	if r.Run.Copied != int64(len(b.sourceSnap["Shared"])) || len(r.Failures) != 0 {
+		t.Fatalf("Retry errors copied %d, failures left %+v", r.Run.Copied, r.Failures)
+	}
+	requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dst.Addr, user, pass), all)
 }
