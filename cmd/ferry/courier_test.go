@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -40,37 +36,9 @@ func TestKilledMidCopyToCourierEndsExact(t *testing.T) {
 	args := []string{"migrate", "--from", "imap://" + user + "@" + src.Addr, "--to", "imap://" + user + "@" + dst.Addr,
 		"--from-password-file", pwFile, "--to-password-file", pwFile, "--allow-plaintext", "--state", filepath.Join(dir, "state.db")}
 
-	rng := rand.New(rand.NewPCG(9, 9))
-	kills := 0
-	for i := 0; i < 5; i++ {
-		cmd := exec.Command(ferryBin, args...)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("run %d finished before the kill (%v)", i, err)
-		case <-time.After(time.Duration(200+rng.IntN(500)) * time.Millisecond):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
-		}
-	}
-	if kills < 3 {
-		t.Fatalf("only %d of the runs were killed mid-copy; the corpus is too small for this machine", kills)
-	}
-	if out, err := exec.Command(ferryBin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("final run: %v\n%s", err, out)
-	}
+	kills := killRepeatedly(t, args, 5, 200*time.Millisecond, 500*time.Millisecond, 9)
 	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pw)); d != "" {
 		t.Fatalf("after %d kills the destination differs:\n%s", kills, d)
 	}
-	verify := append([]string{"verify"}, args[1:len(args)-2]...)
-	if out, err := exec.Command(ferryBin, verify...).CombinedOutput(); err != nil {
-		t.Fatalf("ferry verify: %v\n%s", err, out)
-	}
+	requireVerified(t, args)
 }

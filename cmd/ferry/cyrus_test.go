@@ -3,13 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,32 +53,7 @@ func TestKilledMidCopyToCyrusEndsComplete(t *testing.T) {
 	args := []string{"migrate", "--from", "imap://" + user + "@" + src.Addr, "--to", "imap://" + dstUser.Name + "@" + cyrus.Addr,
 		"--from-password-file", srcPW, "--to-password-file", dstPW, "--allow-plaintext", "--state", filepath.Join(dir, "state.db")}
 
-	rng := rand.New(rand.NewPCG(11, 11))
-	kills := 0
-	for i := 0; i < 5; i++ {
-		cmd := exec.Command(ferryBin, args...)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("run %d finished before the kill (%v)", i, err)
-		case <-time.After(time.Duration(200+rng.IntN(500)) * time.Millisecond):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
-		}
-	}
-	if kills < 3 {
-		t.Fatalf("only %d of the runs were killed mid-copy; the corpus is too small for this machine", kills)
-	}
-	if out, err := exec.Command(ferryBin, args...).CombinedOutput(); err != nil {
-		t.Fatalf("final run: %v\n%s", err, out)
-	}
+	kills := killRepeatedly(t, args, 5, 200*time.Millisecond, 500*time.Millisecond, 11)
 	got := testimap.TakeSnapshot(t, cyrus.Addr, dstUser.Name, dstUser.Password)
 	for folder, msgs := range want {
 		if len(got[folder]) != len(msgs) {
@@ -91,10 +63,7 @@ func TestKilledMidCopyToCyrusEndsComplete(t *testing.T) {
 	if differ := changedLines(want, got); differ > eightBit {
 		t.Errorf("after %d kills %d messages differ, only the %d with 8-bit headers may:\n%s", kills, differ, eightBit, want.Diff(got))
 	}
-	verify := append([]string{"verify"}, args[1:len(args)-2]...)
-	if out, err := exec.Command(ferryBin, verify...).CombinedOutput(); err != nil {
-		t.Fatalf("ferry verify: %v\n%s", err, out)
-	}
+	requireVerified(t, args)
 }
 
 // changedLines counts want's snapshot lines that got lacks, folder by folder.

@@ -74,9 +74,23 @@ func killMidCopy(t *testing.T, spec corpus.Spec) {
 	args := []string{"migrate", "--from", "imap://" + user + "@" + src.Addr, "--to", "imap://" + user + "@" + dst.Addr,
 		"--from-password-file", pwFile, "--to-password-file", pwFile, "--allow-plaintext", "--state", filepath.Join(dir, "state.db")}
 
-	rng := rand.New(rand.NewPCG(7, 7))
+	kills := killRepeatedly(t, args, 6, 50*time.Millisecond, 400*time.Millisecond, 7)
+	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pw)); d != "" {
+		t.Fatalf("after %d kills the destination differs:\n%s", kills, d)
+	}
+	requireVerified(t, args)
+}
+
+// killRepeatedly starts `ferry args...` runs times and SIGKILLs each run
+// after a random delay in [least, least+spread) unless it ends first; then
+// it runs ferry once more to the end. It fails the test when fewer than 3
+// runs were killed mid-copy (the corpus is too small for the machine) or
+// when the final run fails, and returns how many were killed.
+func killRepeatedly(t *testing.T, args []string, runs int, least, spread time.Duration, seed uint64) int {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed))
 	kills := 0
-	for i := 0; i < 6; i++ {
+	for i := 0; i < runs; i++ {
 		cmd := exec.Command(ferryBin, args...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -85,11 +99,10 @@ func killMidCopy(t *testing.T, spec corpus.Spec) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		delay := time.Duration(50+rng.IntN(400)) * time.Millisecond
 		select {
 		case err := <-done:
 			t.Logf("run %d finished before the kill (%v)", i, err)
-		case <-time.After(delay):
+		case <-time.After(least + time.Duration(rng.Int64N(int64(spread)))):
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-done
 			kills++
@@ -98,14 +111,17 @@ func killMidCopy(t *testing.T, spec corpus.Spec) {
 	if kills < 3 {
 		t.Fatalf("only %d of the runs were killed mid-copy; the corpus is too small for this machine", kills)
 	}
-	out, err := exec.Command(ferryBin, args...).CombinedOutput()
-	if err != nil {
+	if out, err := exec.Command(ferryBin, args...).CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
 	}
-	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pw)); d != "" {
-		t.Fatalf("after %d kills the destination differs:\n%s", kills, d)
-	}
-	verify := append([]string{"verify"}, args[1:len(args)-2]...)
+	return kills
+}
+
+// requireVerified runs `ferry verify` on the migrate arguments (without
+// --state) and fails the test unless it exits 0.
+func requireVerified(t *testing.T, migrateArgs []string) {
+	t.Helper()
+	verify := append([]string{"verify"}, migrateArgs[1:len(migrateArgs)-2]...)
 	if out, err := exec.Command(ferryBin, verify...).CombinedOutput(); err != nil {
 		t.Fatalf("ferry verify: %v\n%s", err, out)
 	}
