@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,7 +216,7 @@ type courierServer struct {
 	lastMtime time.Time         // of userdb.dat, see writeUserDB
 
 	cmd     *exec.Cmd
-	exited  chan struct{}
+	exited  <-chan struct{}
 	waitErr error
 }
 
@@ -393,27 +392,12 @@ func (s *courierServer) start(root string) (retry bool, err error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so kill reaches every Courier process
 	setPdeathsig(cmd.SysProcAttr)
-	// As in Dovecot's start: the parent-death signal follows the thread
-	// that forked, so the server is started and waited for on one locked
-	// thread, which is unlocked before the goroutine returns.
-	exited := make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(exited)
-			return
-		}
-		started <- nil
-		err := cmd.Wait()
+	exited, err := startOnLockedThread(cmd, func(err error) {
 		s.mu.Lock()
 		s.waitErr = err
 		s.mu.Unlock()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	})
+	if err != nil {
 		return false, fmt.Errorf("exec unshare (util-linux): %w", err)
 	}
 	s.cmd, s.exited = cmd, exited

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,7 +86,7 @@ type Cyrus struct {
 	users map[string]string
 
 	cmd     *exec.Cmd
-	exited  chan struct{}
+	exited  <-chan struct{}
 	waitErr error
 }
 
@@ -347,27 +346,12 @@ EVENTS {
 		f.Close()
 		os.Chown(c.LogFile, c.uid, c.gid)
 	}
-	// As in StartDovecot: the parent-death signal follows the thread that
-	// forked, so master is started and waited for on one locked thread,
-	// which unlocks before the goroutine returns.
-	exited := make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(exited)
-			return
-		}
-		started <- nil
-		err := cmd.Wait()
+	exited, err := startOnLockedThread(cmd, func(err error) {
 		c.mu.Lock()
 		c.waitErr = err
 		c.mu.Unlock()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("exec %s: %w", c.bin("master"), err)
 	}
 	c.mu.Lock()

@@ -110,7 +110,7 @@ type Dovecot struct {
 
 	tb      testing.TB
 	cmd     *exec.Cmd
-	exited  chan struct{}
+	exited  <-chan struct{}
 	waitErr error
 	killed  bool
 }
@@ -478,30 +478,12 @@ func (d *Dovecot) start() (retry bool, err error) {
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup can kill all of Dovecot's processes
 	setPdeathsig(cmd.SysProcAttr)
-	// The parent-death signal follows the thread that forked, not the
-	// process: Dovecot is started and waited for on one locked thread, so
-	// that thread lives at least as long as Dovecot does. The goroutine
-	// unlocks before it returns: returning locked would end the thread,
-	// and whatever else it started before (ferry workers, PostgreSQL,
-	// other Dovecots) would get its parent-death signal.
-	exited := make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			close(exited)
-			return
-		}
-		started <- nil
-		err := cmd.Wait()
+	exited, err := startOnLockedThread(cmd, func(err error) {
 		d.mu.Lock()
 		d.waitErr = err
 		d.mu.Unlock()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	})
+	if err != nil {
 		return false, fmt.Errorf("exec %s: %w", DovecotBin, err)
 	}
 	d.mu.Lock()
@@ -864,4 +846,29 @@ func setPdeathsig(attr *syscall.SysProcAttr) {
 	if f := reflect.ValueOf(attr).Elem().FieldByName("Pdeathsig"); f.IsValid() && f.CanSet() {
 		f.Set(reflect.ValueOf(syscall.SIGTERM))
 	}
+}
+
+// startOnLockedThread starts cmd and waits for it on one locked OS thread,
+// then calls done with its exit error and closes the returned channel. The
+// parent-death signal (Pdeathsig) follows the thread that forked, not the
+// process, so that thread must live as long as the server; the goroutine
+// unlocks before it returns, because returning locked would end the thread
+// and whatever it started before (ferry workers, PostgreSQL, other
+// servers) would get its parent-death signal.
+func startOnLockedThread(cmd *exec.Cmd, done func(error)) (<-chan struct{}, error) {
+	exited := make(chan struct{})
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			close(exited)
+			return
+		}
+		started <- nil
+		done(cmd.Wait())
+		close(exited)
+	}()
+	return exited, <-started
 }
