@@ -176,6 +176,8 @@ type Result struct {
 	// Notes are facts a person should know that are not failures: folders
 	// the folder map renamed, and why.
 	Notes []string
+	// Timing says where the run's time went.
+	Timing Timing
 }
 
 // Engine runs jobs against a store.
@@ -204,6 +206,14 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 		prog = &Progress{}
 	}
 	res := &Result{Job: job}
+	started := time.Now()
+	var stateNanos atomic.Int64
+	defer func() {
+		res.Timing.State, res.Timing.Total = time.Duration(stateNanos.Load()), time.Since(started)
+	}()
+	timed := *e
+	timed.Store = timedStore{Store: e.Store, spent: &stateNanos}
+	e = &timed
 	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now()}
 	mbox, err := e.Store.Mailbox(ctx, job.Key())
 	if err != nil {
@@ -229,7 +239,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	if e.Opts.Pass == PassVerify {
 		res.Check, err = e.Check(ctx, job)
 	} else {
-		res.Notes, err = e.migrate(ctx, job, mbox, prog)
+		res.Notes, err = e.migrate(ctx, job, mbox, prog, &res.Timing)
 	}
 	res.Run.Ended = e.Opts.Now()
 	res.Run.Copied, res.Run.CopiedBytes = prog.Copied.Load(), prog.CopiedBytes.Load()
@@ -414,13 +424,16 @@ func (b *byteBudget) take(folder string, uid uint32, size int64) bool {
 	return true
 }
 
-func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) (notes []string, err error) {
+func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress, timing *Timing) (notes []string, err error) {
 	prog.setPhase("connecting")
+	phase := time.Now()
+	lap := func(d *time.Duration) { now := time.Now(); *d, phase = now.Sub(phase), now }
 	var first *session
 	err = e.retry(ctx, prog, func() (progressed bool, err error) {
 		first, err = e.connect(ctx, job)
 		return false, err
 	})
+	lap(&timing.Connect)
 	if err != nil {
 		return nil, err
 	}
@@ -485,6 +498,8 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		}
 		return nil, err
 	}
+	lap(&timing.Plan)
+	defer lap(&timing.Copy)
 	prog.Folders.Store(int64(len(plans)))
 	prog.setPhase("copying")
 
