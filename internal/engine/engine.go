@@ -316,12 +316,16 @@ func (s *session) close() {
 	s.src, s.dst, s.app = nil, nil, nil
 }
 
+// logout says goodbye on the pair's connections at once: one round trip,
+// not three, at the end of every mailbox.
 func (s *session) logout() {
+	var wg sync.WaitGroup
 	if s.app != nil {
-		s.app.Logout()
+		wg.Go(s.app.Logout)
 	}
-	s.dst.Logout()
-	s.src.Logout()
+	wg.Go(s.dst.Logout)
+	wg.Go(s.src.Logout)
+	wg.Wait()
 }
 
 func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
@@ -451,15 +455,15 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	}
 
 	prog.setPhase("planning folders")
-	// As soon as the folders are listed, the other connection pairs log in,
-	// while the destination's folders are created.
+	// As soon as the folders are counted, the other connection pairs the
+	// mailbox is worth log in, while the destination's folders are created.
 	var eager []chan *session
-	planned := func(n int) {
+	planned := func(pairs int) {
 		if eager != nil {
 			return
 		}
 		eager = []chan *session{}
-		for i := 1; i < min(e.Opts.Connections, max(n, 1)); i++ {
+		for i := 1; i < pairs; i++ {
 			ch := make(chan *session, 1)
 			eager = append(eager, ch)
 			go func() {
@@ -507,7 +511,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var firstErr error
-	workers := min(e.Opts.Connections, max(len(plans), 1))
+	workers := min(1+len(eager), max(len(plans), 1))
 	for i := 0; i < workers; i++ {
 		sess := first
 		if i > 0 {
@@ -579,6 +583,42 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	return run.notes, context.Cause(ctx)
 }
 
+// A connection pair beyond the first is opened for each messagesPerPair
+// messages or bytesPerPair bytes of the mailbox: each pair costs both
+// servers logins (three connections with the appender), which a small
+// mailbox would spend more time on than on its mail, and which slow the
+// servers for every other mailbox of the run.
+const (
+	messagesPerPair = 500
+	bytesPerPair    = 32 << 20
+)
+
+// folderAmount is what STATUS told of a source folder.
+type folderAmount struct {
+	messages, bytes int64
+	known           bool // the server answered
+}
+
+// connectionPairs is how many connection pairs a mailbox is worth: at
+// most limit, one per folder holding mail, and one per messagesPerPair
+// messages or bytesPerPair bytes. A folder the server did not count is
+// taken as worth a pair of its own.
+func connectionPairs(limit int, folders []folderAmount) int {
+	var busy, messages, bytes int64
+	for _, f := range folders {
+		if !f.known {
+			f.messages = messagesPerPair
+		}
+		if f.messages > 0 {
+			busy++
+		}
+		messages += f.messages
+		bytes += f.bytes
+	}
+	worth := max((messages+messagesPerPair-1)/messagesPerPair, (bytes+bytesPerPair-1)/bytesPerPair)
+	return int(max(1, min(int64(limit), busy, worth)))
+}
+
 // retry runs fn until it succeeds, fails permanently, or fails temporarily
 // MaxAttempts times in a row without progress. It waits between attempts
 // as long as the server asked, or with jittered exponential back-off.
@@ -640,36 +680,46 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 		return nil, err
 	}
 	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
-	if planned != nil {
-		planned(len(plans))
-	}
-	// Big folders first so that connections finish together. The sizes are
-	// asked for (pipelined) while the destination's folders are created.
+	// How much mail each folder holds, asked for (pipelined) while the
+	// destination's folders are created: it decides how many connection
+	// pairs the mailbox is worth, and big folders go first so that the
+	// connections finish together.
 	sizes := map[string]int64{}
 	var wg sync.WaitGroup
-	if s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2) {
-		// Its own list of names: createFolders updates plans meanwhile.
-		names := make([]string, len(plans))
-		for i, p := range plans {
-			names[i] = p.Source.Name
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.src.Do(func() error {
-				cmds := make([]*imapclient.StatusCommand, len(names))
-				for i, name := range names {
-					cmds[i] = s.src.Status(name, &imap.StatusOptions{Size: true})
-				}
-				for i, cmd := range cmds {
-					if st, err := cmd.Wait(); err == nil && st.Size != nil {
-						sizes[names[i]] = *st.Size
-					}
-				}
-				return nil
-			})
-		}()
+	// Its own list of names: createFolders updates plans meanwhile.
+	names := make([]string, len(plans))
+	for i, p := range plans {
+		names[i] = p.Source.Name
 	}
+	askSize := s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		amounts := make([]folderAmount, len(names))
+		s.src.Do(func() error {
+			cmds := make([]*imapclient.StatusCommand, len(names))
+			for i, name := range names {
+				cmds[i] = s.src.Status(name, &imap.StatusOptions{NumMessages: true, Size: askSize})
+			}
+			for i, cmd := range cmds {
+				st, err := cmd.Wait()
+				if err != nil {
+					continue
+				}
+				if st.Size != nil {
+					sizes[names[i]] = *st.Size
+					amounts[i].bytes = *st.Size
+				}
+				if st.NumMessages != nil {
+					amounts[i].messages, amounts[i].known = int64(*st.NumMessages), true
+				}
+			}
+			return nil
+		})
+		if planned != nil {
+			planned(connectionPairs(r.e.Opts.Connections, amounts))
+		}
+	}()
 	// A name the map gives out, now or in an earlier pass, is no fallback
 	// for a refused one.
 	taken := map[string]bool{}
