@@ -299,11 +299,36 @@ func mailboxFailure(pass Pass, err error) store.Failure {
 // session is one connection pair with the state of a running mailbox.
 type session struct {
 	src, dst *imapconn.Conn
-	// app pipelines APPENDs to the destination when it has LITERAL+.
+	// app pipelines APPENDs to the destination when it has LITERAL+. It
+	// logs in while the mailbox is planned: use it after appender().
 	app *imapconn.Appender
+	// appDialed is closed when the appender's login has ended (appErr says
+	// how); nil when no appender is on its way.
+	appDialed   chan struct{}
+	appErr      error
+	stopAppDial context.CancelFunc
+}
+
+// appender waits for the appender, if one is logging in, and says when it
+// could not.
+func (s *session) appender() error {
+	if s.appDialed == nil {
+		return nil
+	}
+	<-s.appDialed
+	s.appDialed = nil
+	if err := s.appErr; err != nil {
+		s.appErr = nil
+		return sideErr("destination", err)
+	}
+	return nil
 }
 
 func (s *session) close() {
+	if s.appDialed != nil {
+		s.stopAppDial()
+		s.appender()
+	}
 	if s.src != nil {
 		s.src.Close()
 	}
@@ -313,12 +338,16 @@ func (s *session) close() {
 	if s.app != nil {
 		s.app.Close()
 	}
-	s.src, s.dst, s.app = nil, nil, nil
+	if s.stopAppDial != nil {
+		s.stopAppDial()
+	}
+	s.src, s.dst, s.app, s.stopAppDial = nil, nil, nil, nil
 }
 
 // logout says goodbye on the pair's connections at once: one round trip,
 // not three, at the end of every mailbox.
 func (s *session) logout() {
+	s.appender()
 	var wg sync.WaitGroup
 	if s.app != nil {
 		wg.Go(s.app.Logout)
@@ -326,9 +355,15 @@ func (s *session) logout() {
 	wg.Go(s.dst.Logout)
 	wg.Go(s.src.Logout)
 	wg.Wait()
+	if s.stopAppDial != nil {
+		s.stopAppDial()
+	}
 }
 
-func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
+// connect logs in on both sides. withAppender also logs in the
+// destination's appender (when it has LITERAL+), in the background: the
+// mailbox is planned meanwhile, and session.appender waits for it.
+func (e *Engine) connect(ctx context.Context, job Job, withAppender bool) (*session, error) {
 	// Both sides log in at once: over a slow link each login costs several
 	// round trips. The appender logs in only after the destination let the
 	// first connection in, so a wrong password is tried once.
@@ -348,12 +383,16 @@ func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
 		s.close()
 		return nil, sideErr("destination", dstErr)
 	}
-	if imapconn.SupportsPipelinedAppend(dst.Caps()) {
-		var err error
-		if s.app, err = imapconn.DialAppender(ctx, job.Dest, e.Opts.Conn); err != nil {
-			s.close()
-			return nil, sideErr("destination", err)
-		}
+	if withAppender && imapconn.SupportsPipelinedAppend(dst.Caps()) {
+		// Its own context: closing the session stops a login still under
+		// way; the run's context ends the appender as it ends the others.
+		appCtx, stop := context.WithCancel(ctx)
+		dialed := make(chan struct{})
+		s.appDialed, s.stopAppDial = dialed, stop
+		go func() {
+			defer close(dialed)
+			s.app, s.appErr = imapconn.DialAppender(appCtx, job.Dest, e.Opts.Conn)
+		}()
 	}
 	return s, nil
 }
@@ -434,7 +473,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	lap := func(d *time.Duration) { now := time.Now(); *d, phase = now.Sub(phase), now }
 	var first *session
 	err = e.retry(ctx, prog, func() (progressed bool, err error) {
-		first, err = e.connect(ctx, job)
+		first, err = e.connect(ctx, job, true)
 		return false, err
 	})
 	lap(&timing.Connect)
@@ -467,7 +506,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 			ch := make(chan *session, 1)
 			eager = append(eager, ch)
 			go func() {
-				s, err := e.connect(ctx, job)
+				s, err := e.connect(ctx, job, true)
 				if err != nil {
 					s = nil // the worker connects again, with retries
 				}
@@ -479,7 +518,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	err = e.retry(ctx, prog, func() (bool, error) {
 		if first == nil {
 			var err error
-			if first, err = e.connect(ctx, job); err != nil {
+			if first, err = e.connect(ctx, job, true); err != nil {
 				return false, err
 			}
 		}
@@ -532,7 +571,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 				err := e.retry(ctx, prog, func() (bool, error) {
 					if sess == nil {
 						var err error
-						if sess, err = e.connect(ctx, job); err != nil {
+						if sess, err = e.connect(ctx, job, true); err != nil {
 							return false, err
 						}
 					}
