@@ -47,64 +47,75 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	bs := buildBins(b)
 	fmt.Printf("ManySmallMailboxes: %d mailboxes, %d messages, %.1f MB in all; %d mailboxes at a time\n", n, f.messages, float64(f.bytes)/1e6, fleetParallel)
 
-	var ferry, doveadm, mbsync time.Duration
+	var ferry, doveadm, mbsync result
 	var timings []jsonTimingRow
 	for i := 0; i < b.N; i++ {
 		dst := f.freshDest(b)
-		ferry, timings = f.runFerryCSV(b, bs, dst)
+		ferry = withServerCPU(b, f.src, dst, func() (r result) {
+			r, timings = f.runFerryCSV(b, bs, dst)
+			return r
+		})
 		f.checkFleetCopied(b, dst)
 		dst.Stop()
 
 		dst = f.freshDest(b)
-		doveadm = f.eachAtOnce(b, "doveadm backup", func(u string) *exec.Cmd {
-			args := []string{"-c", dst.Config, "-o", "log_path=/dev/stderr", "-o", "info_log_path=/dev/stderr"}
-			args = append(args, f.src.ImapcArgs(u, benchPass, "imapc_features=rfc822.size fetch-headers")...)
-			cmd := exec.Command(testimap.DoveadmBin, append(args, "backup", "-R", "-u", u, "imapc:")...)
-			cmd.Dir = dst.Dir
-			return cmd
+		// doveadm writes the destination's files itself: its work there
+		// is in its own CPU time.
+		doveadm = withServerCPU(b, f.src, dst, func() result {
+			return f.eachAtOnce(b, "doveadm backup", func(u string) *exec.Cmd {
+				args := []string{"-c", dst.Config, "-o", "log_path=/dev/stderr", "-o", "info_log_path=/dev/stderr"}
+				args = append(args, f.src.ImapcArgs(u, benchPass, "imapc_features=rfc822.size fetch-headers")...)
+				cmd := exec.Command(testimap.DoveadmBin, append(args, "backup", "-R", "-u", u, "imapc:")...)
+				cmd.Dir = dst.Dir
+				return cmd
+			})
 		})
 		f.checkFleetCopied(b, dst)
 		dst.Stop()
 
 		dst = f.freshDest(b)
 		rcDir := b.TempDir()
-		mbsync = f.eachAtOnce(b, "mbsync", func(u string) *exec.Cmd {
-			dir := filepath.Join(rcDir, u)
-			state := filepath.Join(dir, "state")
-			if err := os.MkdirAll(state, 0o700); err != nil {
-				b.Fatal(err)
-			}
-			rc := strings.ReplaceAll(mbsyncConfig(direct(f.src), direct(dst), state), "User "+benchUser+"\n", "User "+u+"\n")
-			if err := os.WriteFile(filepath.Join(dir, "mbsyncrc"), []byte(rc), 0o600); err != nil {
-				b.Fatal(err)
-			}
-			return exec.Command(mbsyncBin, "-c", filepath.Join(dir, "mbsyncrc"), "-a")
+		mbsync = withServerCPU(b, f.src, dst, func() result {
+			return f.eachAtOnce(b, "mbsync", func(u string) *exec.Cmd {
+				dir := filepath.Join(rcDir, u)
+				state := filepath.Join(dir, "state")
+				if err := os.MkdirAll(state, 0o700); err != nil {
+					b.Fatal(err)
+				}
+				rc := strings.ReplaceAll(mbsyncConfig(direct(f.src), direct(dst), state), "User "+benchUser+"\n", "User "+u+"\n")
+				if err := os.WriteFile(filepath.Join(dir, "mbsyncrc"), []byte(rc), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				return exec.Command(mbsyncBin, "-c", filepath.Join(dir, "mbsyncrc"), "-a")
+			})
 		})
 		f.checkFleetCopied(b, dst)
 		dst.Stop()
 	}
 	b.ReportMetric(0, "ns/op")
-	b.ReportMetric(ferry.Seconds(), "ferry_s")
-	b.ReportMetric(doveadm.Seconds(), "doveadm_s")
-	b.ReportMetric(mbsync.Seconds(), "mbsync_s")
-	b.ReportMetric(ferry.Seconds()/doveadm.Seconds(), "ferry/doveadm")
-	b.ReportMetric(ferry.Seconds()/mbsync.Seconds(), "ferry/mbsync")
+	b.ReportMetric(ferry.wall.Seconds(), "ferry_s")
+	b.ReportMetric(doveadm.wall.Seconds(), "doveadm_s")
+	b.ReportMetric(mbsync.wall.Seconds(), "mbsync_s")
+	b.ReportMetric(ratio(ferry, doveadm), "ferry/doveadm")
+	b.ReportMetric(ratio(ferry, mbsync), "ferry/mbsync")
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "ManySmallMailboxes, %d mailboxes of %d messages, loopback, %d at a time (ferry/x < 1: Ferry is faster):\n", n, per, fleetParallel)
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool")
+	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU")
 	for _, r := range []struct {
 		tool, settings string
-		d              time.Duration
+		d              result
 	}{
 		{"ferry", fmt.Sprintf("ferry migrate --csv --parallel %d (--connections 4)", fleetParallel), ferry},
 		{"doveadm backup", fmt.Sprintf("doveadm backup -R imapc:, one process per mailbox, %d at a time", fleetParallel), doveadm},
 		{"mbsync", fmt.Sprintf("mbsync -a, one process per mailbox, %d at a time", fleetParallel), mbsync},
 	} {
-		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\n", r.tool, r.settings, r.d.Seconds(), float64(n)/r.d.Seconds(), ferry.Seconds()/r.d.Seconds())
+		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
+			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds())
 	}
 	w.Flush()
+	sb.WriteString("CPU: the tool's own user+system time (all its processes); source/dest CPU: all processes of that Dovecot instance during the run.\n")
 	sb.WriteString(timingTable(timings))
 	fmt.Print(sb.String())
 }
@@ -120,7 +131,7 @@ type jsonTimingRow struct {
 
 // runFerryCSV runs `ferry migrate --csv --parallel 10 --json` over the
 // fleet into dst and returns its wall time and each mailbox's timing.
-func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot) (time.Duration, []jsonTimingRow) {
+func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot) (result, []jsonTimingRow) {
 	dir := b.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(fleetAdminPass), 0o600); err != nil {
@@ -157,12 +168,12 @@ func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot) (
 		}
 		rows = append(rows, m.Timing)
 	}
-	return r.wall, rows
+	return r, rows
 }
 
 // eachAtOnce runs one command per mailbox, fleetParallel at a time, and
-// returns the wall time of the whole fleet.
-func (f *fleetBench) eachAtOnce(b *testing.B, tool string, command func(user string) *exec.Cmd) time.Duration {
+// returns the wall time of the whole fleet and the CPU time of the commands.
+func (f *fleetBench) eachAtOnce(b *testing.B, tool string, command func(user string) *exec.Cmd) result {
 	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
 	defer cancel()
 	cmds := make([]*exec.Cmd, len(f.users))
@@ -173,6 +184,7 @@ func (f *fleetBench) eachAtOnce(b *testing.B, tool string, command func(user str
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []string
+	var cpu time.Duration
 	start := time.Now()
 	for i, cmd := range cmds {
 		sem <- struct{}{}
@@ -184,6 +196,11 @@ func (f *fleetBench) eachAtOnce(b *testing.B, tool string, command func(user str
 				return
 			}
 			out, err := cmd.CombinedOutput()
+			if cmd.ProcessState != nil {
+				mu.Lock()
+				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				mu.Unlock()
+			}
 			if err != nil {
 				mu.Lock()
 				failures = append(failures, fmt.Sprintf("%s for %s: %v\n%s", tool, f.users[i], err, tail(string(out), 2000)))
@@ -196,7 +213,7 @@ func (f *fleetBench) eachAtOnce(b *testing.B, tool string, command func(user str
 	if len(failures) > 0 {
 		b.Fatalf("%d of %d runs failed; the first: %s", len(failures), len(cmds), failures[0])
 	}
-	return d
+	return result{tool: tool, wall: d, cpu: cpu}
 }
 
 // timingTable sums up where Ferry's time went per mailbox: the median and
