@@ -80,7 +80,7 @@ type Options struct {
 	// destination's APPENDLIMIT, or no limit.
 	MaxMessageSize int64
 	MaxErrors      int // a mailbox stops after this many failed messages; 0 means 50
-	Connections    int // connection pairs per mailbox; 0 means 4
+	Connections    int // most connection pairs per mailbox (see connectionPairs); 0 means 4
 	Filter         Filter
 	// DateFrom and DateTo limit every pass to messages whose internal date
 	// is in [DateFrom, DateTo); zero means open-ended.
