@@ -58,7 +58,7 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.timeout, "timeout", imapconn.DefaultTimeout, "declare a connection dead after this long without an answer")
 	fl.StringSliceVar(&f.include, "include", nil, "only folders matching this `PATTERN` ('*' any text, '/' between levels; repeatable)")
 	fl.StringSliceVar(&f.exclude, "exclude", nil, "skip folders matching this `PATTERN` (repeatable)")
-	fl.IntVar(&f.connections, "connections", 4, "connection pairs per mailbox (folders are copied in parallel)")
+	fl.IntVar(&f.connections, "connections", 4, "most connection pairs per mailbox (folders are copied in parallel; a small mailbox uses fewer)")
 	fl.IntVar(&f.mailboxes, "parallel", 4, "mailboxes migrated at once")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON on standard output")
 }

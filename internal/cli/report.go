@@ -259,7 +259,19 @@ type jsonMailbox struct {
 	Failures     []store.Failure     `json:"failures,omitempty"`
 	Notes        []string            `json:"notes,omitempty"`
 	Check        *engine.CheckReport `json:"verify_credentials,omitempty"`
+	Timing       jsonTiming          `json:"timing"`
 }
+
+// jsonTiming is engine.Timing in milliseconds: where a mailbox's time went.
+type jsonTiming struct {
+	ConnectMS float64 `json:"connect_ms"`
+	PlanMS    float64 `json:"plan_ms"`
+	CopyMS    float64 `json:"copy_ms"`
+	StateMS   float64 `json:"state_ms"`
+	TotalMS   float64 `json:"total_ms"`
+}
+
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func writeJSON(w io.Writer, pass engine.Pass, results []*engine.Result) error {
 	out := struct {
@@ -270,7 +282,9 @@ func writeJSON(w io.Writer, pass engine.Pass, results []*engine.Result) error {
 		m := jsonMailbox{Source: r.Job.Source.String(), Destination: r.Job.Dest.String(), Pass: r.Run.Pass, Status: r.Run.Status,
 			Copied: r.Run.Copied, CopiedBytes: r.Run.CopiedBytes, Skipped: r.Run.Skipped, Failed: r.Run.Failed, FlagsUpdated: r.Run.FlagsUpdated,
 			Started: r.Run.Started, Ended: r.Run.Ended, Seconds: r.Run.Duration().Seconds(), MBPerHour: r.Run.MBPerHour(), ItemsPerHour: r.Run.ItemsPerHour(),
-			Failures: r.Failures, Notes: r.Notes, Check: r.Check}
+			Failures: r.Failures, Notes: r.Notes, Check: r.Check,
+			Timing: jsonTiming{ConnectMS: millis(r.Timing.Connect), PlanMS: millis(r.Timing.Plan), CopyMS: millis(r.Timing.Copy),
+				StateMS: millis(r.Timing.State), TotalMS: millis(r.Timing.Total)}}
 		if r.Err != nil {
 			m.Error = r.Err.Error()
 		}

@@ -77,6 +77,9 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	if err != nil {
 		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
 	}
+	if err := s.appender(); err != nil {
+		return err
+	}
 	if err := r.reportUnreadable(ctx, s, plan); err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ type Options struct {
 	// destination's APPENDLIMIT, or no limit.
 	MaxMessageSize int64
 	MaxErrors      int // a mailbox stops after this many failed messages; 0 means 50
-	Connections    int // connection pairs per mailbox; 0 means 4
+	Connections    int // most connection pairs per mailbox (see connectionPairs); 0 means 4
 	Filter         Filter
 	// DateFrom and DateTo limit every pass to messages whose internal date
 	// is in [DateFrom, DateTo); zero means open-ended.
@@ -176,6 +176,8 @@ type Result struct {
 	// Notes are facts a person should know that are not failures: folders
 	// the folder map renamed, and why.
 	Notes []string
+	// Timing says where the run's time went.
+	Timing Timing
 }
 
 // Engine runs jobs against a store.
@@ -204,6 +206,14 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 		prog = &Progress{}
 	}
 	res := &Result{Job: job}
+	started := time.Now()
+	var stateNanos atomic.Int64
+	defer func() {
+		res.Timing.State, res.Timing.Total = time.Duration(stateNanos.Load()), time.Since(started)
+	}()
+	timed := *e
+	timed.Store = timedStore{Store: e.Store, spent: &stateNanos}
+	e = &timed
 	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now()}
 	mbox, err := e.Store.Mailbox(ctx, job.Key())
 	if err != nil {
@@ -229,7 +239,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	if e.Opts.Pass == PassVerify {
 		res.Check, err = e.Check(ctx, job)
 	} else {
-		res.Notes, err = e.migrate(ctx, job, mbox, prog)
+		res.Notes, err = e.migrate(ctx, job, mbox, prog, &res.Timing)
 	}
 	res.Run.Ended = e.Opts.Now()
 	res.Run.Copied, res.Run.CopiedBytes = prog.Copied.Load(), prog.CopiedBytes.Load()
@@ -289,11 +299,36 @@ func mailboxFailure(pass Pass, err error) store.Failure {
 // session is one connection pair with the state of a running mailbox.
 type session struct {
 	src, dst *imapconn.Conn
-	// app pipelines APPENDs to the destination when it has LITERAL+.
+	// app pipelines APPENDs to the destination when it has LITERAL+. It
+	// logs in while the mailbox is planned: use it after appender().
 	app *imapconn.Appender
+	// appDialed is closed when the appender's login has ended (appErr says
+	// how); nil when no appender is on its way.
+	appDialed   chan struct{}
+	appErr      error
+	stopAppDial context.CancelFunc
+}
+
+// appender waits for the appender, if one is logging in, and says when it
+// could not.
+func (s *session) appender() error {
+	if s.appDialed == nil {
+		return nil
+	}
+	<-s.appDialed
+	s.appDialed = nil
+	if err := s.appErr; err != nil {
+		s.appErr = nil
+		return sideErr("destination", err)
+	}
+	return nil
 }
 
 func (s *session) close() {
+	if s.appDialed != nil {
+		s.stopAppDial()
+		s.appender()
+	}
 	if s.src != nil {
 		s.src.Close()
 	}
@@ -303,18 +338,32 @@ func (s *session) close() {
 	if s.app != nil {
 		s.app.Close()
 	}
-	s.src, s.dst, s.app = nil, nil, nil
-}
-
-func (s *session) logout() {
-	if s.app != nil {
-		s.app.Logout()
+	if s.stopAppDial != nil {
+		s.stopAppDial()
 	}
-	s.dst.Logout()
-	s.src.Logout()
+	s.src, s.dst, s.app, s.stopAppDial = nil, nil, nil, nil
 }
 
-func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
+// logout says goodbye on the pair's connections at once: one round trip,
+// not three, at the end of every mailbox.
+func (s *session) logout() {
+	s.appender()
+	var wg sync.WaitGroup
+	if s.app != nil {
+		wg.Go(s.app.Logout)
+	}
+	wg.Go(s.dst.Logout)
+	wg.Go(s.src.Logout)
+	wg.Wait()
+	if s.stopAppDial != nil {
+		s.stopAppDial()
+	}
+}
+
+// connect logs in on both sides. withAppender also logs in the
+// destination's appender (when it has LITERAL+), in the background: the
+// mailbox is planned meanwhile, and session.appender waits for it.
+func (e *Engine) connect(ctx context.Context, job Job, withAppender bool) (*session, error) {
 	// Both sides log in at once: over a slow link each login costs several
 	// round trips. The appender logs in only after the destination let the
 	// first connection in, so a wrong password is tried once.
@@ -334,12 +383,16 @@ func (e *Engine) connect(ctx context.Context, job Job) (*session, error) {
 		s.close()
 		return nil, sideErr("destination", dstErr)
 	}
-	if imapconn.SupportsPipelinedAppend(dst.Caps()) {
-		var err error
-		if s.app, err = imapconn.DialAppender(ctx, job.Dest, e.Opts.Conn); err != nil {
-			s.close()
-			return nil, sideErr("destination", err)
-		}
+	if withAppender && imapconn.SupportsPipelinedAppend(dst.Caps()) {
+		// Its own context: closing the session stops a login still under
+		// way; the run's context ends the appender as it ends the others.
+		appCtx, stop := context.WithCancel(ctx)
+		dialed := make(chan struct{})
+		s.appDialed, s.stopAppDial = dialed, stop
+		go func() {
+			defer close(dialed)
+			s.app, s.appErr = imapconn.DialAppender(appCtx, job.Dest, e.Opts.Conn)
+		}()
 	}
 	return s, nil
 }
@@ -414,13 +467,16 @@ func (b *byteBudget) take(folder string, uid uint32, size int64) bool {
 	return true
 }
 
-func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress) (notes []string, err error) {
+func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progress, timing *Timing) (notes []string, err error) {
 	prog.setPhase("connecting")
+	phase := time.Now()
+	lap := func(d *time.Duration) { now := time.Now(); *d, phase = now.Sub(phase), now }
 	var first *session
 	err = e.retry(ctx, prog, func() (progressed bool, err error) {
-		first, err = e.connect(ctx, job)
+		first, err = e.connect(ctx, job, true)
 		return false, err
 	})
+	lap(&timing.Connect)
 	if err != nil {
 		return nil, err
 	}
@@ -438,19 +494,19 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	}
 
 	prog.setPhase("planning folders")
-	// As soon as the folders are listed, the other connection pairs log in,
-	// while the destination's folders are created.
+	// As soon as the folders are counted, the other connection pairs the
+	// mailbox is worth log in, while the destination's folders are created.
 	var eager []chan *session
-	planned := func(n int) {
+	planned := func(pairs int) {
 		if eager != nil {
 			return
 		}
 		eager = []chan *session{}
-		for i := 1; i < min(e.Opts.Connections, max(n, 1)); i++ {
+		for i := 1; i < pairs; i++ {
 			ch := make(chan *session, 1)
 			eager = append(eager, ch)
 			go func() {
-				s, err := e.connect(ctx, job)
+				s, err := e.connect(ctx, job, true)
 				if err != nil {
 					s = nil // the worker connects again, with retries
 				}
@@ -462,7 +518,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	err = e.retry(ctx, prog, func() (bool, error) {
 		if first == nil {
 			var err error
-			if first, err = e.connect(ctx, job); err != nil {
+			if first, err = e.connect(ctx, job, true); err != nil {
 				return false, err
 			}
 		}
@@ -485,6 +541,8 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		}
 		return nil, err
 	}
+	lap(&timing.Plan)
+	defer lap(&timing.Copy)
 	prog.Folders.Store(int64(len(plans)))
 	prog.setPhase("copying")
 
@@ -492,7 +550,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
 	var firstErr error
-	workers := min(e.Opts.Connections, max(len(plans), 1))
+	workers := min(1+len(eager), max(len(plans), 1))
 	for i := 0; i < workers; i++ {
 		sess := first
 		if i > 0 {
@@ -515,7 +573,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 					connectFailed = false
 					if sess == nil {
 						var err error
-						if sess, err = e.connect(ctx, job); err != nil {
+						if sess, err = e.connect(ctx, job, true); err != nil {
 							connectFailed = true
 							return false, err
 						}
@@ -571,6 +629,42 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 		return run.notes, firstErr
 	}
 	return run.notes, context.Cause(ctx)
+}
+
+// A connection pair beyond the first is opened for each messagesPerPair
+// messages or bytesPerPair bytes of the mailbox: each pair costs both
+// servers logins (three connections with the appender), which a small
+// mailbox would spend more time on than on its mail, and which slow the
+// servers for every other mailbox of the run.
+const (
+	messagesPerPair = 500
+	bytesPerPair    = 32 << 20
+)
+
+// folderAmount is what STATUS told of a source folder.
+type folderAmount struct {
+	messages, bytes int64
+	known           bool // the server answered
+}
+
+// connectionPairs is how many connection pairs a mailbox is worth: at
+// most limit, one per folder holding mail, and one per messagesPerPair
+// messages or bytesPerPair bytes. A folder the server did not count is
+// taken as worth a pair of its own.
+func connectionPairs(limit int, folders []folderAmount) int {
+	var busy, messages, bytes int64
+	for _, f := range folders {
+		if !f.known {
+			f.messages = messagesPerPair
+		}
+		if f.messages > 0 {
+			busy++
+		}
+		messages += f.messages
+		bytes += f.bytes
+	}
+	worth := max((messages+messagesPerPair-1)/messagesPerPair, (bytes+bytesPerPair-1)/bytesPerPair)
+	return int(max(1, min(int64(limit), busy, worth)))
 }
 
 // retry runs fn until it succeeds, fails permanently, or fails temporarily
@@ -634,36 +728,46 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 		return nil, err
 	}
 	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
-	if planned != nil {
-		planned(len(plans))
-	}
-	// Big folders first so that connections finish together. The sizes are
-	// asked for (pipelined) while the destination's folders are created.
+	// How much mail each folder holds, asked for (pipelined) while the
+	// destination's folders are created: it decides how many connection
+	// pairs the mailbox is worth, and big folders go first so that the
+	// connections finish together.
 	sizes := map[string]int64{}
 	var wg sync.WaitGroup
-	if s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2) {
-		// Its own list of names: createFolders updates plans meanwhile.
-		names := make([]string, len(plans))
-		for i, p := range plans {
-			names[i] = p.Source.Name
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.src.Do(func() error {
-				cmds := make([]*imapclient.StatusCommand, len(names))
-				for i, name := range names {
-					cmds[i] = s.src.Status(name, &imap.StatusOptions{Size: true})
-				}
-				for i, cmd := range cmds {
-					if st, err := cmd.Wait(); err == nil && st.Size != nil {
-						sizes[names[i]] = *st.Size
-					}
-				}
-				return nil
-			})
-		}()
+	// Its own list of names: createFolders updates plans meanwhile.
+	names := make([]string, len(plans))
+	for i, p := range plans {
+		names[i] = p.Source.Name
 	}
+	askSize := s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		amounts := make([]folderAmount, len(names))
+		s.src.Do(func() error {
+			cmds := make([]*imapclient.StatusCommand, len(names))
+			for i, name := range names {
+				cmds[i] = s.src.Status(name, &imap.StatusOptions{NumMessages: true, Size: askSize})
+			}
+			for i, cmd := range cmds {
+				st, err := cmd.Wait()
+				if err != nil {
+					continue
+				}
+				if st.Size != nil {
+					sizes[names[i]] = *st.Size
+					amounts[i].bytes = *st.Size
+				}
+				if st.NumMessages != nil {
+					amounts[i].messages, amounts[i].known = int64(*st.NumMessages), true
+				}
+			}
+			return nil
+		})
+		if planned != nil {
+			planned(connectionPairs(r.e.Opts.Connections, amounts))
+		}
+	}()
 	// A name the map gives out, now or in an earlier pass, is no fallback
 	// for a refused one.
 	taken := map[string]bool{}

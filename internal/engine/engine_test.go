@@ -839,3 +839,38 @@ func TestFolderTheSourceWillNotOpenIsOneFailure(t *testing.T) {
 	}
 	requireFolderMap(t, b.sourceSnap, testimap.TakeSnapshot(t, dst.Addr, user, pass), all)
 }
+
+// A mailbox opens as many connection pairs as its mail is worth: a small
+// one copies its folders over one pair (each pair costs the servers
+// logins), a large one uses every pair allowed.
+func TestConnectionPairsFitTheMailbox(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                      string
+		messages                  int
+		wantSrcLogins, wantDstLog int64
+	}{
+		{"small mailbox: one pair", 20, 1, 2}, // the source connection; the destination's and its appender
+		{"large mailbox: four pairs", 2400, 4, 8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, corpus.Generate(corpus.Spec{Seed: 13, Messages: tc.messages, Folders: 3, MinSize: 512, MaxSize: 2048}))
+			srcBefore, dstBefore := b.src.Logins.Load(), b.dst.Logins.Load()
+			res := b.run(t, func(o *engine.Options) { o.Connections = 4 })
+			if res.Err != nil {
+				t.Fatalf("migrate: %v", res.Err)
+			}
+			if res.Run.Copied != int64(tc.messages) {
+				t.Fatalf("copied %d, want %d", res.Run.Copied, tc.messages)
+			}
+			if got := b.src.Logins.Load() - srcBefore; got != tc.wantSrcLogins {
+				t.Errorf("source logins: %d, want %d", got, tc.wantSrcLogins)
+			}
+			if got := b.dst.Logins.Load() - dstBefore; got != tc.wantDstLog {
+				t.Errorf("destination logins: %d, want %d", got, tc.wantDstLog)
+			}
+			b.requireExact(t)
+		})
+	}
+}

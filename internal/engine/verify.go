@@ -70,7 +70,7 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 	var s *session
 	err := e.retry(ctx, &Progress{}, func() (bool, error) {
 		var err error
-		s, err = e.connect(ctx, job)
+		s, err = e.connect(ctx, job, false)
 		return false, err
 	})
 	if err != nil {
@@ -217,7 +217,7 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 	var s *session
 	err := e.retry(ctx, &Progress{}, func() (bool, error) {
 		var err error
-		s, err = e.connect(ctx, job)
+		s, err = e.connect(ctx, job, false)
 		return false, err
 	})
 	if err != nil {

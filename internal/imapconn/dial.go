@@ -1,12 +1,15 @@
 package imapconn
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +62,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	copts := &imapclient.Options{TLSConfig: tlsConf, DebugWriter: tail}
 
 	var c *imapclient.Client
+	upgraded := false // secured by STARTTLS already
 	w.begin()
 	switch ep.Security {
 	case SecurityTLS:
@@ -69,7 +73,24 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		}
 		c = imapclient.New(tc, copts)
 	default:
-		c = imapclient.New(w, copts)
+		// A greeting that offers STARTTLS lets this connection be secured
+		// at once; without it the capabilities are asked for below.
+		greeting, replay, err := readGreeting(w)
+		if err != nil {
+			w.end()
+			w.Close()
+			return nil, w.setupErr("greeting from "+side, err, "")
+		}
+		if ep.Security == SecurityStartTLS && greetingOffers(greeting, imap.CapStartTLS) {
+			if c, err = imapclient.NewStartTLS(replay, copts); err != nil {
+				w.end()
+				w.Close()
+				return nil, w.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
+			}
+			upgraded = true
+		} else {
+			c = imapclient.New(replay, copts)
+		}
 	}
 	if err := c.WaitGreeting(); err != nil {
 		w.end()
@@ -78,7 +99,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	}
 	w.end()
 	conn := &Conn{Client: c, Endpoint: ep, watch: w, tail: tail}
-	if ep.Security == SecurityStartTLS {
+	if ep.Security == SecurityStartTLS && !upgraded {
 		if c.Caps().Has(imap.CapStartTLS) {
 			// imapclient upgrades in place only at construction; redo it on the raw conn.
 			c.Close()
@@ -109,6 +130,50 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	}
 	return conn, nil
 }
+
+// maxGreeting bounds the greeting line read before the IMAP client takes
+// the connection over.
+const maxGreeting = 16 << 10
+
+// readGreeting reads the server's greeting line and returns it with a
+// connection that hands it out again first, for the IMAP client.
+func readGreeting(w *watchedConn) (string, net.Conn, error) {
+	br := bufio.NewReaderSize(w, 4096)
+	var line []byte
+	for {
+		part, err := br.ReadSlice('\n')
+		line = append(line, part...)
+		if err == nil {
+			break
+		}
+		if err != bufio.ErrBufferFull || len(line) > maxGreeting {
+			if err == bufio.ErrBufferFull {
+				err = fmt.Errorf("greeting longer than %d bytes", maxGreeting)
+			}
+			return "", nil, err
+		}
+	}
+	return string(line), &replayConn{Conn: w, r: io.MultiReader(bytes.NewReader(line), br)}, nil
+}
+
+// greetingOffers says whether the greeting's CAPABILITY response code
+// ("* OK [CAPABILITY ... STARTTLS ...] ready") names the capability.
+func greetingOffers(greeting string, c imap.Cap) bool {
+	rest, ok := strings.CutPrefix(strings.ToUpper(greeting), "* OK [CAPABILITY ")
+	if !ok {
+		return false
+	}
+	caps, _, ok := strings.Cut(rest, "]")
+	return ok && slices.Contains(strings.Fields(caps), strings.ToUpper(string(c)))
+}
+
+// replayConn reads from r (the greeting again, then the connection).
+type replayConn struct {
+	net.Conn
+	r io.Reader
+}
+
+func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // dialWatched opens the TCP connection, bounded by the timeout and ctx, and
 // starts its watchdog.

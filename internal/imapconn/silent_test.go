@@ -2,10 +2,12 @@ package imapconn_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,6 +137,47 @@ func TestUntrustedCertificateIsPermanent(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), "certificate") || imapconn.IsTemporary(err) {
 					t.Errorf("%s: err = %v (temporary %v), want a permanent certificate error", dname, err, imapconn.IsTemporary(err))
 				}
+			}
+		})
+	}
+}
+
+// TestStartTLSOnTheFirstConnection: a server whose greeting offers STARTTLS
+// is secured on the connection that greeted, not on a second one: each
+// connection costs the server a login process's work and the link round
+// trips. A server that does not offer it is used as it is (AllowPlaintext).
+func TestStartTLSOnTheFirstConnection(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		tls  bool
+	}{
+		{"STARTTLS offered", true},
+		{"no STARTTLS, plaintext allowed", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}, TLS: tc.tls})
+			ep := endpointAt(t, d.Addr, imapconn.SecurityStartTLS)
+			if tc.tls {
+				ep.TLSConfig = &tls.Config{RootCAs: d.RootCAs, ServerName: "127.0.0.1"}
+			}
+			var dials atomic.Int32
+			var d0 net.Dialer
+			opts := imapconn.Options{Timeout: 5 * time.Second, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return d0.DialContext(ctx, network, addr)
+			}}
+			c, err := imapconn.Dial(context.Background(), ep, opts)
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			defer c.Logout()
+			if n := dials.Load(); n != 1 {
+				t.Errorf("Dial opened %d connections, want 1", n)
+			}
+			if err := c.Noop().Wait(); err != nil {
+				t.Errorf("NOOP after login: %v", err)
 			}
 		})
 	}

@@ -53,6 +53,9 @@ type MemServer struct {
 	NoLiteralPlus       atomic.Bool // no LITERAL+ announced: clients wait for "+" before each literal (Exchange, Gmail)
 	Munge8bitHeaders    atomic.Bool // 8-bit header bytes stored as 'X' (Cyrus's default munge8bit)
 	OldDatesBecomeToday atomic.Bool // internal dates before 1980 replaced by the APPEND time (Cyrus)
+
+	// Logins counts successful logins: how many connections a client opened.
+	Logins atomic.Int64
 }
 
 // Faults are hooks called before the server handles a command; an error
@@ -243,6 +246,7 @@ func (s *faultSession) Login(username, password string) error {
 	err := s.SessionNamespace.Login(username, password)
 	if err == nil {
 		s.user = username
+		s.ms.Logins.Add(1)
 	}
 	return err
 }

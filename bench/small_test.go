@@ -1,0 +1,248 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+// smallMailboxes is the fleet of BenchmarkManySmallMailboxes: 200
+// mailboxes of 20 messages (1 to 16 KiB, INBOX and 3 folders), 40 with
+// FERRY_BENCH_QUICK, or FERRY_BENCH_SMALL_MAILBOXES of them.
+func smallMailboxes(b *testing.B) int {
+	if v := os.Getenv("FERRY_BENCH_SMALL_MAILBOXES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			b.Fatalf("FERRY_BENCH_SMALL_MAILBOXES=%q: want a number of mailboxes", v)
+		}
+		return n
+	}
+	if quick() {
+		return 40
+	}
+	return 200
+}
+
+// BenchmarkManySmallMailboxes copies a fleet of small mailboxes, Dovecot to
+// Dovecot on loopback, fleetParallel mailboxes at a time, three ways, each
+// into a fresh destination: `ferry migrate --csv --parallel 10`, `doveadm
+// backup` run 10 at a time (one process per mailbox) and mbsync run 10 at a
+// time. It prints the ratios, and where Ferry's time went per mailbox
+// (connect, plan, copy, state store), from its JSON summary.
+func BenchmarkManySmallMailboxes(b *testing.B) {
+	n, per := smallMailboxes(b), 20
+	f := startFleetSource(b, n, per)
+	bs := buildBins(b)
+	fmt.Printf("ManySmallMailboxes: %d mailboxes, %d messages, %.1f MB in all; %d mailboxes at a time\n", n, f.messages, float64(f.bytes)/1e6, fleetParallel)
+
+	var ferry, doveadm, mbsync result
+	var timings []jsonTimingRow
+	for i := 0; i < b.N; i++ {
+		dst := f.freshDest(b)
+		ferry = withServerCPU(b, f.src, dst, func() (r result) {
+			r, timings = f.runFerryCSV(b, bs, dst)
+			return r
+		})
+		f.checkFleetCopied(b, dst)
+		dst.Stop()
+
+		dst = f.freshDest(b)
+		// doveadm writes the destination's files itself: its work there
+		// is in its own CPU time.
+		doveadm = withServerCPU(b, f.src, dst, func() result {
+			return f.eachAtOnce(b, "doveadm backup", func(u string) *exec.Cmd {
+				args := []string{"-c", dst.Config, "-o", "log_path=/dev/stderr", "-o", "info_log_path=/dev/stderr"}
+				args = append(args, f.src.ImapcArgs(u, benchPass, "imapc_features=rfc822.size fetch-headers")...)
+				cmd := exec.Command(testimap.DoveadmBin, append(args, "backup", "-R", "-u", u, "imapc:")...)
+				cmd.Dir = dst.Dir
+				return cmd
+			})
+		})
+		f.checkFleetCopied(b, dst)
+		dst.Stop()
+
+		dst = f.freshDest(b)
+		rcDir := b.TempDir()
+		mbsync = withServerCPU(b, f.src, dst, func() result {
+			return f.eachAtOnce(b, "mbsync", func(u string) *exec.Cmd {
+				dir := filepath.Join(rcDir, u)
+				state := filepath.Join(dir, "state")
+				if err := os.MkdirAll(state, 0o700); err != nil {
+					b.Fatal(err)
+				}
+				rc := strings.ReplaceAll(mbsyncConfig(direct(f.src), direct(dst), state), "User "+benchUser+"\n", "User "+u+"\n")
+				if err := os.WriteFile(filepath.Join(dir, "mbsyncrc"), []byte(rc), 0o600); err != nil {
+					b.Fatal(err)
+				}
+				return exec.Command(mbsyncBin, "-c", filepath.Join(dir, "mbsyncrc"), "-a")
+			})
+		})
+		f.checkFleetCopied(b, dst)
+		dst.Stop()
+	}
+	b.ReportMetric(0, "ns/op")
+	b.ReportMetric(ferry.wall.Seconds(), "ferry_s")
+	b.ReportMetric(doveadm.wall.Seconds(), "doveadm_s")
+	b.ReportMetric(mbsync.wall.Seconds(), "mbsync_s")
+	b.ReportMetric(ratio(ferry, doveadm), "ferry/doveadm")
+	b.ReportMetric(ratio(ferry, mbsync), "ferry/mbsync")
+
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "ManySmallMailboxes, %d mailboxes of %d messages, loopback, %d at a time (ferry/x < 1: Ferry is faster):\n", n, per, fleetParallel)
+	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU")
+	for _, r := range []struct {
+		tool, settings string
+		d              result
+	}{
+		{"ferry", fmt.Sprintf("ferry migrate --csv --parallel %d (--connections 4)", fleetParallel), ferry},
+		{"doveadm backup", fmt.Sprintf("doveadm backup -R imapc:, one process per mailbox, %d at a time", fleetParallel), doveadm},
+		{"mbsync", fmt.Sprintf("mbsync -a, one process per mailbox, %d at a time", fleetParallel), mbsync},
+	} {
+		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
+			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds())
+	}
+	w.Flush()
+	sb.WriteString("CPU: the tool's own user+system time (all its processes); source/dest CPU: all processes of that Dovecot instance during the run.\n")
+	sb.WriteString(timingTable(timings))
+	fmt.Print(sb.String())
+}
+
+// jsonTimingRow is the timing of one mailbox in `ferry migrate --json`.
+type jsonTimingRow struct {
+	ConnectMS float64 `json:"connect_ms"`
+	PlanMS    float64 `json:"plan_ms"`
+	CopyMS    float64 `json:"copy_ms"`
+	StateMS   float64 `json:"state_ms"`
+	TotalMS   float64 `json:"total_ms"`
+}
+
+// runFerryCSV runs `ferry migrate --csv --parallel 10 --json` over the
+// fleet into dst and returns its wall time and each mailbox's timing.
+func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot) (result, []jsonTimingRow) {
+	dir := b.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte(fleetAdminPass), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	var list strings.Builder
+	list.WriteString("source,destination\n")
+	for _, u := range f.users {
+		list.WriteString(u + "," + u + "\n")
+	}
+	csvFile := filepath.Join(dir, "fleet.csv")
+	if err := os.WriteFile(csvFile, []byte(list.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	r, stdout := bs.run(b, "ferry migrate --csv", bs.ferry, []string{"migrate", "--csv", csvFile,
+		"--from", "imap://" + direct(f.src).addr(), "--to", "imap://" + direct(dst).addr(), "--from-admin", fleetAdmin, "--to-admin", fleetAdmin,
+		"--from-password-file", pw, "--to-password-file", pw, "--allow-plaintext", "--parallel", fmt.Sprint(fleetParallel),
+		"--state", filepath.Join(dir, "state.db"), "--json"}, dir)
+	var sum struct {
+		Mailboxes []struct {
+			Status string        `json:"status"`
+			Error  string        `json:"error"`
+			Copied int64         `json:"copied"`
+			Timing jsonTimingRow `json:"timing"`
+		} `json:"mailboxes"`
+	}
+	if err := json.Unmarshal(stdout, &sum); err != nil {
+		b.Fatalf("ferry: cannot parse its JSON summary: %v\n%s", err, tail(string(stdout), 4000))
+	}
+	var rows []jsonTimingRow
+	for _, m := range sum.Mailboxes {
+		if m.Error != "" {
+			b.Fatalf("ferry: a mailbox ended %s: %s", m.Status, m.Error)
+		}
+		rows = append(rows, m.Timing)
+	}
+	return r, rows
+}
+
+// eachAtOnce runs one command per mailbox, fleetParallel at a time, and
+// returns the wall time of the whole fleet and the CPU time of the commands.
+func (f *fleetBench) eachAtOnce(b *testing.B, tool string, command func(user string) *exec.Cmd) result {
+	ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+	defer cancel()
+	cmds := make([]*exec.Cmd, len(f.users))
+	for i, u := range f.users {
+		cmds[i] = command(u)
+	}
+	sem := make(chan struct{}, fleetParallel)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var failures []string
+	var cpu time.Duration
+	start := time.Now()
+	for i, cmd := range cmds {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			out, err := cmd.CombinedOutput()
+			if cmd.ProcessState != nil {
+				mu.Lock()
+				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				mu.Unlock()
+			}
+			if err != nil {
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf("%s for %s: %v\n%s", tool, f.users[i], err, tail(string(out), 2000)))
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(start)
+	if len(failures) > 0 {
+		b.Fatalf("%d of %d runs failed; the first: %s", len(failures), len(cmds), failures[0])
+	}
+	return result{tool: tool, wall: d, cpu: cpu}
+}
+
+// timingTable sums up where Ferry's time went per mailbox: the median and
+// the slowest tenth of each part.
+func timingTable(rows []jsonTimingRow) string {
+	if len(rows) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	sb.WriteString("ferry, per mailbox (ms; state is time in the state store, counted within the other parts):\n")
+	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "part\tmedian\tp90\tmax")
+	for _, part := range []struct {
+		name string
+		get  func(jsonTimingRow) float64
+	}{
+		{"connect + login", func(r jsonTimingRow) float64 { return r.ConnectMS }},
+		{"plan (list, create folders)", func(r jsonTimingRow) float64 { return r.PlanMS }},
+		{"copy (folders)", func(r jsonTimingRow) float64 { return r.CopyMS }},
+		{"state store", func(r jsonTimingRow) float64 { return r.StateMS }},
+		{"total", func(r jsonTimingRow) float64 { return r.TotalMS }},
+	} {
+		v := make([]float64, len(rows))
+		for i, r := range rows {
+			v[i] = part.get(r)
+		}
+		slices.Sort(v)
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f\n", part.name, v[len(v)/2], v[len(v)*9/10], v[len(v)-1])
+	}
+	w.Flush()
+	return sb.String()
+}
