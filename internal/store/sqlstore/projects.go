@@ -482,6 +482,25 @@ func (s *Store) WithdrawLease(ctx context.Context, itemID int64) error {
 	return err
 }
 
+func (s *Store) ReapExpiredLeases(ctx context.Context) ([]store.Lease, error) {
+	rows, err := s.query(ctx, `DELETE FROM item_leases WHERE expires < ? RETURNING item_id, project_id, owner, expires`, ts(time.Now()))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var exp string
+		if err := rows.Scan(&l.ItemID, &l.ProjectID, &l.Owner, &exp); err != nil {
+			return nil, err
+		}
+		l.Expires = parseTS(exp)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
 func (s *Store) SealedCredentials(ctx context.Context) ([]store.SealedCredential, error) {
 	var out []store.SealedCredential
 	for _, src := range []struct{ table, col string }{

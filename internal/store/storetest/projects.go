@@ -232,6 +232,31 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ExpiredLeasesAreReapedOnce", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		live, dead := &store.Item{ProjectID: p.ID, Source: "live@x", Dest: "live@y"}, &store.Item{ProjectID: p.ID, Source: "dead@x", Dest: "dead@y"}
+		if err := s.CreateItems(ctx, []*store.Item{live, dead}); err != nil {
+			t.Fatal(err)
+		}
+		s.AcquireLease(ctx, store.Lease{ItemID: live.ID, ProjectID: p.ID, Owner: "alive", Expires: time.Now().Add(time.Minute)}, 5)
+		s.AcquireLease(ctx, store.Lease{ItemID: dead.ID, ProjectID: p.ID, Owner: "killed", Expires: time.Now().Add(time.Minute)}, 5)
+		if err := s.RenewLease(ctx, store.Lease{ItemID: dead.ID, Owner: "killed", Expires: time.Now().Add(-time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		reaped, err := s.ReapExpiredLeases(ctx)
+		if err != nil || len(reaped) != 1 || reaped[0].ItemID != dead.ID || reaped[0].ProjectID != p.ID || reaped[0].Owner != "killed" {
+			t.Fatalf("reaped %+v, %v; want the expired lease of item %d alone", reaped, err, dead.ID)
+		}
+		if again, err := s.ReapExpiredLeases(ctx); err != nil || len(again) != 0 {
+			t.Fatalf("reaped again: %+v, %v; each expired lease goes to one caller", again, err)
+		}
+		if ls, _ := s.Leases(ctx, p.ID); len(ls) != 1 || ls[0].ItemID != live.ID {
+			t.Fatalf("leases left: %+v; want the live one", ls)
+		}
+	})
+
 	t.Run("SealedCredentials", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
