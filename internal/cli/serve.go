@@ -67,6 +67,7 @@ func (f *workerFlags) runWorkers(cmd *cobra.Command, a *app.App, also func(ctx c
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
+	go a.Service.TakeOverDeadAttempts(ctx)
 	errc := make(chan error, 1)
 	if also != nil {
 		go func() { errc <- also(ctx) }()

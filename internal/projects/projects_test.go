@@ -89,7 +89,10 @@ func setupWith(t *testing.T, n int, o setupOptions) *bundle {
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	reaping, stopReaping := context.WithCancel(ctx)
+	go b.svc.TakeOverDeadAttempts(reaping)
 	t.Cleanup(func() {
+		stopReaping()
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		q.Stop(sctx)

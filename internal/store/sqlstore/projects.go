@@ -418,28 +418,32 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, maxLeases int) 
 				return notFound(err, "project", l.ProjectID)
 			}
 		}
+		// Expired leases of other items stay for ReapExpiredLeases: each is
+		// a dead attempt whose job must be run again. They hold no slot.
 		now := ts(time.Now())
-		if _, err := s.exec(ctx, tx, `DELETE FROM item_leases WHERE project_id = ? AND expires < ?`, l.ProjectID, now); err != nil {
-			return err
-		}
-		var owner string
-		err := s.queryRow(ctx, tx, `SELECT owner FROM item_leases WHERE item_id = ?`, l.ItemID).Scan(&owner)
+		var owner, expires string
+		err := s.queryRow(ctx, tx, `SELECT owner, expires FROM item_leases WHERE item_id = ?`, l.ItemID).Scan(&owner, &expires)
 		switch {
-		case err == nil && owner != l.Owner:
+		case err == nil && owner != l.Owner && expires >= now:
 			return store.ErrLeaseHeld // another attempt runs this item, here or elsewhere
-		case err == nil:
+		case err == nil && owner == l.Owner && expires >= now:
 			_, err = s.exec(ctx, tx, `UPDATE item_leases SET expires = ? WHERE item_id = ?`, ts(l.Expires), l.ItemID)
 			got = err == nil
 			return err
-		case !errors.Is(err, sql.ErrNoRows):
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 		var n int
-		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM item_leases WHERE project_id = ?`, l.ProjectID).Scan(&n); err != nil {
+		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM item_leases WHERE project_id = ? AND expires >= ?`, l.ProjectID, now).Scan(&n); err != nil {
 			return err
 		}
 		if n >= maxLeases {
 			return nil
+		}
+		// This item's own expired lease, if any, is taken over: this attempt
+		// is its item's run again, so nothing else needs to resume it.
+		if _, err := s.exec(ctx, tx, `DELETE FROM item_leases WHERE item_id = ?`, l.ItemID); err != nil {
+			return err
 		}
 		_, err = s.exec(ctx, tx, `INSERT INTO item_leases(item_id, project_id, owner, expires) VALUES (?,?,?,?)`, l.ItemID, l.ProjectID, l.Owner, ts(l.Expires))
 		got = err == nil

@@ -245,6 +245,13 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		if err := s.RenewLease(ctx, store.Lease{ItemID: dead.ID, Owner: "killed", Expires: time.Now().Add(-time.Second)}); err != nil {
 			t.Fatal(err)
 		}
+		// The dead attempt holds no slot, and taking one leaves its lease for the reaper.
+		other := &store.Item{ProjectID: p.ID, Source: "other@x", Dest: "other@y"}
+		s.CreateItems(ctx, []*store.Item{other})
+		if ok, err := s.AcquireLease(ctx, store.Lease{ItemID: other.ID, ProjectID: p.ID, Owner: "next", Expires: time.Now().Add(time.Minute)}, 2); !ok || err != nil {
+			t.Fatalf("a slot held by an expired lease: granted %v, %v", ok, err)
+		}
+		s.ReleaseLease(ctx, other.ID, "next")
 		reaped, err := s.ReapExpiredLeases(ctx)
 		if err != nil || len(reaped) != 1 || reaped[0].ItemID != dead.ID || reaped[0].ProjectID != p.ID || reaped[0].Owner != "killed" {
 			t.Fatalf("reaped %+v, %v; want the expired lease of item %d alone", reaped, err, dead.ID)
