@@ -88,8 +88,9 @@ type Queue interface {
 	SlotFreed(ctx context.Context, projectID int64)
 	// WaitSlot queues the caller for the project's next freed slot (as far
 	// as this process hears): woken is closed at its turn; done must be
-	// called when it stops waiting, with or without a slot.
-	WaitSlot(projectID int64) (woken <-chan struct{}, done func())
+	// called when it stops waiting, gotSlot true if it has taken one (a
+	// wake-up it had meanwhile then goes to the next in line).
+	WaitSlot(projectID int64) (woken <-chan struct{}, done func(gotSlot bool))
 	Start(ctx context.Context) error
 	// Stop waits for running jobs to finish or checkpoint, up to ctx's deadline, then cancels them.
 	Stop(ctx context.Context) error
@@ -265,7 +266,7 @@ func (q *queue[TTx]) SlotFreed(ctx context.Context, projectID int64) {
 	q.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, slotChannel, strconv.FormatInt(projectID, 10))
 }
 
-func (q *queue[TTx]) WaitSlot(projectID int64) (<-chan struct{}, func()) {
+func (q *queue[TTx]) WaitSlot(projectID int64) (<-chan struct{}, func(bool)) {
 	return q.bell.wait(projectID)
 }
 

@@ -26,9 +26,11 @@ type slotBell struct {
 }
 
 // wait queues a waiter for the project's next freed slot. woken is closed
-// when it is its turn; done takes it out of the queue, and hands a wake-up
-// it received on to the next waiter: it may have been for a second slot.
-func (b *slotBell) wait(projectID int64) (woken <-chan struct{}, done func()) {
+// when it is its turn; done takes it out of the queue. A waiter that got a
+// slot says handOn: a wake-up it received meanwhile may have been for a
+// second slot, and goes to the next waiter. One that found no slot keeps
+// it (the slot went elsewhere), or wake-ups would circle among waiters.
+func (b *slotBell) wait(projectID int64) (woken <-chan struct{}, done func(handOn bool)) {
 	ch := make(chan struct{})
 	b.mu.Lock()
 	if b.waiting == nil {
@@ -36,7 +38,7 @@ func (b *slotBell) wait(projectID int64) (woken <-chan struct{}, done func()) {
 	}
 	b.waiting[projectID] = append(b.waiting[projectID], ch)
 	b.mu.Unlock()
-	return ch, func() {
+	return ch, func(handOn bool) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		queue := b.waiting[projectID]
@@ -44,7 +46,9 @@ func (b *slotBell) wait(projectID int64) (woken <-chan struct{}, done func()) {
 			b.waiting[projectID] = slices.Delete(queue, i, i+1)
 			return
 		}
-		b.wakeLocked(projectID) // it was woken
+		if handOn { // it was woken
+			b.wakeLocked(projectID)
+		}
 	}
 }
 

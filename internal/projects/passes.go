@@ -318,35 +318,35 @@ func (s *Service) acquireLease(ctx context.Context, it store.Item, p store.Proje
 		lease.Expires = s.now().Add(ttl)
 		ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
 		if errors.Is(err, store.ErrLeaseHeld) {
-			done()
+			done(false)
 			// Its holder renews every TTL/6: if it is still held a TTL
 			// from now, the holder lives; if not, it died and this attempt takes over.
 			return lease, &jobs.WaitError{Until: s.now().Add(ttl),
 				Reason: fmt.Sprintf("item %d is being migrated by another run (this job rescued while it runs, or another pass)", it.ID)}
 		}
 		if err != nil || ok {
-			done()
+			done(ok)
 			return lease, err
 		}
 		if s.now().After(giveUp) {
-			done()
+			done(false)
 			return lease, jobs.ErrNoSlot
 		}
 		select {
 		case <-ctx.Done():
-			done()
+			done(false)
 			return lease, ctx.Err()
 		case <-woken:
 		case <-time.After(ttl / 3):
 		}
-		done()
+		done(false)
 	}
 }
 
 // waitSlot queues the job for the project's next freed slot.
-func (s *Service) waitSlot(projectID int64) (<-chan struct{}, func()) {
+func (s *Service) waitSlot(projectID int64) (<-chan struct{}, func(gotSlot bool)) {
 	if s.Queue == nil {
-		return nil, func() {}
+		return nil, func(bool) {}
 	}
 	return s.Queue.WaitSlot(projectID)
 }
