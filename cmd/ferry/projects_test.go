@@ -381,3 +381,91 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// TestKilledWorkersItemsResumeAfterTheirLease: a killed worker's mailboxes
+// are taken over about a lease TTL after its death, not at River's rescue
+// (--rescue-after, 2 minutes by default, then up to 30 s more).
+func TestKilledWorkersItemsResumeAfterTheirLease(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, 6, 80)
+	db := testpg.URL(t)
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	p := f.project(t, a.Service, 4)
+	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 3 * time.Second
+	var workers []*exec.Cmd
+	logs := make([]*strings.Builder, 2)
+	for i := range 2 {
+		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "2",
+			"--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
+		logs[i] = &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, cmd)
+	}
+	t.Cleanup(func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	})
+	victim := fmt.Sprintf(":%d", workers[0].Process.Pid)
+	ownedByVictim := func() map[int64]bool {
+		held := map[int64]bool{}
+		leases, _ := a.Store.Leases(context.Background(), p.ID)
+		for _, l := range leases {
+			if strings.HasSuffix(l.Owner, victim) {
+				held[l.ItemID] = true
+			}
+		}
+		return held
+	}
+	var orphans map[int64]bool
+	for deadline := time.Now().Add(60 * time.Second); len(orphans) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 0 never ran a migration; logs:\n%s", logs[0])
+		}
+		if held := ownedByVictim(); len(held) > 0 {
+			workers[0].Process.Signal(syscall.SIGKILL)
+			workers[0].Wait()
+			orphans = ownedByVictim()
+		}
+	}
+	killed := time.Now()
+	// Each of its items is soon run by the other worker (a lease of its own),
+	// or already finished by it.
+	for itemID := range orphans {
+		for {
+			leases, _ := a.Store.Leases(context.Background(), p.ID)
+			it, _ := a.Store.Item(context.Background(), itemID)
+			takenOver := it.Status == store.StatusCompleted
+			for _, l := range leases {
+				takenOver = takenOver || (l.ItemID == itemID && !strings.HasSuffix(l.Owner, victim))
+			}
+			if takenOver {
+				t.Logf("item %d taken over %v after the kill", itemID, time.Since(killed).Round(100*time.Millisecond))
+				break
+			}
+			if time.Since(killed) > ttl+7*time.Second {
+				t.Fatalf("item %d not taken over %v after its worker was killed (lease TTL %v); leases %+v; worker 1:\n%s",
+					itemID, time.Since(killed), ttl, leases, logs[1])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Jobs the dead worker had taken while they waited for a slot (running
+	// for River, without a lease) are taken over too: nothing waits for
+	// River's rescue.
+	waitAllDone(t, a.Store, p.ID, 6, 45*time.Second, func() { t.Logf("worker 1:\n%s", logs[1]) })
+	f.requireExact(t)
+}

@@ -83,6 +83,10 @@ type Queue interface {
 	// stopped renewing the item's lease. River would only notice after
 	// RescueAfter. It does nothing to a job that is not running.
 	Resume(ctx context.Context, jobID int64, why string) error
+	// RunningSince lists the passes whose current attempt started before
+	// the given time and still runs, as far as the queue knows (its worker
+	// may have died).
+	RunningSince(ctx context.Context, before time.Time) ([]RunningPass, error)
 	// SlotFreed tells the jobs waiting for one of the project's slots, in
 	// every worker sharing the database, that one is free.
 	SlotFreed(ctx context.Context, projectID int64)
@@ -254,6 +258,28 @@ func (q *queue[TTx]) Resume(ctx context.Context, jobID int64, why string) error 
 	_, err = exec.JobRescueMany(ctx, &riverdriver.JobRescueManyParams{ID: []int64{jobID}, Error: [][]byte{attemptErr},
 		FinalizedAt: []*time.Time{nil}, ScheduledAt: []time.Time{now}, State: []string{string(rivertype.JobStateAvailable)}})
 	return err
+}
+
+// RunningPass is a job that runs a pass.
+type RunningPass struct {
+	JobID int64
+	Args  PassArgs
+}
+
+func (q *queue[TTx]) RunningSince(ctx context.Context, before time.Time) ([]RunningPass, error) {
+	rows, err := q.driver.GetExecutor().JobGetStuck(ctx, &riverdriver.JobGetStuckParams{Max: 1000, StuckHorizon: before})
+	if err != nil {
+		return nil, err
+	}
+	var out []RunningPass
+	for _, r := range rows {
+		var args PassArgs
+		if r.Kind != args.Kind() || json.Unmarshal(r.EncodedArgs, &args) != nil {
+			continue
+		}
+		out = append(out, RunningPass{JobID: r.ID, Args: args})
+	}
+	return out, nil
 }
 
 func (q *queue[TTx]) SlotFreed(ctx context.Context, projectID int64) {

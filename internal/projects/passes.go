@@ -366,14 +366,23 @@ func (s *Service) releaseLease(ctx context.Context, lease store.Lease) {
 	}
 }
 
-// TakeOverDeadAttempts runs until ctx ends, in every worker: each TTL/3 it
-// takes the expired leases (attempts whose worker died: a live attempt
-// renews its lease, or stops before it expires) and has their jobs run
-// again at once, which then resume from the engine's checkpoint. River's
-// own rescue would come only --rescue-after after the job started (2
-// minutes, then up to 30 s more); this is about a lease TTL after the death.
+// TakeOverDeadAttempts runs until ctx ends, in every worker, and has the
+// jobs of dead workers run again at once; they resume from the engine's
+// checkpoint. River's own rescue would come only --rescue-after after the
+// job started (2 minutes), then up to 30 s more. Each TTL/3 it looks for
+//   - expired leases: attempts whose worker died while they ran (a live
+//     attempt renews its lease, or stops before it expires);
+//   - jobs River sees running for longer than a job waits for a slot (one
+//     TTL) whose item has no lease: they died waiting for a slot.
+//
+// Running a job again is harmless when its attempt lives after all: the
+// copy finds the item's lease held, or the job finished, and waits or ends.
 func (s *Service) TakeOverDeadAttempts(ctx context.Context) {
-	t := time.NewTicker(s.leaseTTL() / 3)
+	if s.Queue == nil {
+		return
+	}
+	ttl := s.leaseTTL()
+	t := time.NewTicker(ttl / 3)
 	defer t.Stop()
 	for {
 		select {
@@ -386,11 +395,25 @@ func (s *Service) TakeOverDeadAttempts(ctx context.Context) {
 			continue // the database is unreachable: the queue says so once
 		}
 		for _, l := range dead {
-			if it, err := s.Store.Item(ctx, l.ItemID); err == nil && it.JobID != 0 && s.Queue != nil {
-				why := fmt.Sprintf("the run of item %d by %s stopped renewing its lease (its worker died): taken over", l.ItemID, l.Owner)
-				s.Queue.Resume(ctx, it.JobID, why)
+			if it, err := s.Store.Item(ctx, l.ItemID); err == nil && it.JobID != 0 {
+				s.Queue.Resume(ctx, it.JobID, fmt.Sprintf("the run of item %d by %s stopped renewing its lease (its worker died): taken over", l.ItemID, l.Owner))
 			}
 			s.slotFreed(ctx, l.ProjectID)
+		}
+		running, err := s.Queue.RunningSince(ctx, s.now().Add(-ttl-ttl/2))
+		if err != nil {
+			continue
+		}
+		for _, r := range running {
+			it, err := s.Store.Item(ctx, r.Args.ItemID)
+			if err != nil {
+				continue
+			}
+			leases, err := s.Store.Leases(ctx, it.ProjectID)
+			if err != nil || slices.ContainsFunc(leases, func(l store.Lease) bool { return l.ItemID == it.ID }) {
+				continue
+			}
+			s.Queue.Resume(ctx, r.JobID, fmt.Sprintf("the job of item %d has waited for a slot longer than a job waits (its worker died): taken over", it.ID))
 		}
 	}
 }
