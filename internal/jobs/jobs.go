@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"time"
 
@@ -202,11 +203,14 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, runner Runner, o Optio
 	if err != nil {
 		return nil, err
 	}
-	c, err := river.NewClient[pgx.Tx](driver, cfg)
-	if err != nil {
+	q := &queue[pgx.Tx]{driver: driver, pool: pool, logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	// River's own default (warnings and errors on standard output), quiet
+	// while Ferry has said the database is unreachable.
+	cfg.Logger = slog.New(quietLog{slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelWarn}), &q.bell.unreachable})
+	if q.client, err = river.NewClient[pgx.Tx](driver, cfg); err != nil {
 		return nil, err
 	}
-	return &queue[pgx.Tx]{client: c, driver: driver, pool: pool, logger: cmp.Or(cfg.Logger, slog.Default())}, nil
+	return q, nil
 }
 
 var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,

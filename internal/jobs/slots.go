@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,8 +22,11 @@ const slotChannel = "ferry_slot_freed"
 // for it costs the database nothing, unlike asking for a slot again and
 // again: a job without a slot must not slow down those that have one.
 type slotBell struct {
-	mu      sync.Mutex
-	waiting map[int64][]chan struct{} // by project, first come first woken
+	// unreachable is set while the database cannot be reached: the queue's
+	// own errors, several a second, are then left out of the log (quietLog).
+	unreachable atomic.Bool
+	mu          sync.Mutex
+	waiting     map[int64][]chan struct{} // by project, first come first woken
 }
 
 // wait queues a waiter for the project's next freed slot. woken is closed
@@ -89,6 +93,7 @@ func (b *slotBell) listen(ctx context.Context, pool *pgxpool.Pool, log *slog.Log
 	for ctx.Err() == nil {
 		err := b.listenOnce(ctx, pool, func() {
 			if !lostSince.IsZero() {
+				b.unreachable.Store(false)
 				log.Info("ferry: the database is reachable again; migrations go on", "unreachable_for", time.Since(lostSince).Round(time.Second).String())
 				lostSince = time.Time{}
 			}
@@ -99,6 +104,7 @@ func (b *slotBell) listen(ctx context.Context, pool *pgxpool.Pool, log *slog.Log
 		}
 		if lostSince.IsZero() {
 			lostSince = time.Now()
+			b.unreachable.Store(true)
 			log.Error("ferry: cannot reach the database; running migrations stop when their leases can no longer be renewed, and everything resumes when it is back", "error", err)
 		}
 		select {
@@ -127,4 +133,24 @@ func (b *slotBell) listenOnce(ctx context.Context, pool *pgxpool.Pool, listening
 			b.ring(id)
 		}
 	}
+}
+
+// quietLog passes the queue's log records on, except while the database is
+// known to be unreachable: Ferry says so once when it goes and once when it
+// is back, instead of River's errors several times a second.
+type quietLog struct {
+	slog.Handler
+	unreachable *atomic.Bool
+}
+
+func (h quietLog) Enabled(ctx context.Context, level slog.Level) bool {
+	return !h.unreachable.Load() && h.Handler.Enabled(ctx, level)
+}
+
+func (h quietLog) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return quietLog{h.Handler.WithAttrs(attrs), h.unreachable}
+}
+
+func (h quietLog) WithGroup(name string) slog.Handler {
+	return quietLog{h.Handler.WithGroup(name), h.unreachable}
 }

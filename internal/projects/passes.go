@@ -366,8 +366,9 @@ func (s *Service) releaseLease(ctx context.Context, lease store.Lease) {
 	}
 }
 
-// TakeOverDeadAttempts runs until ctx ends, in every worker, and has the
-// jobs of dead workers run again at once; they resume from the engine's
+// TakeOverDeadAttempts runs until ctx ends, in every worker, keeps the
+// items' statuses true to the leases (Running only with a live lease), and
+// has the jobs of dead workers run again at once; they resume from the engine's
 // checkpoint. River's own rescue would come only --rescue-after after the
 // job started (2 minutes), then up to 30 s more. Each TTL/3 it looks for
 //   - expired leases: attempts whose worker died while they ran (a live
@@ -400,6 +401,8 @@ func (s *Service) TakeOverDeadAttempts(ctx context.Context) {
 			}
 			s.slotFreed(ctx, l.ProjectID)
 		}
+		// A job runs those items again: until then they are Queued.
+		s.Store.RequeueUnleased(ctx)
 		running, err := s.Queue.RunningSince(ctx, s.now().Add(-ttl-ttl/2))
 		if err != nil {
 			continue

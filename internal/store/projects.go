@@ -179,6 +179,11 @@ type Projects interface {
 	// its lease, or stops before it expires). Each is returned to one caller
 	// only, whichever process asks.
 	ReapExpiredLeases(ctx context.Context) ([]Lease, error)
+	// RequeueUnleased sets every Running item without a live lease back to
+	// Queued (its attempt died or lost its lease; its job runs it again),
+	// so that no more items show Running than hold slots. It returns how
+	// many it changed.
+	RequeueUnleased(ctx context.Context) (int, error)
 
 	// SealedCredentials lists every sealed value, for key rotation.
 	SealedCredentials(ctx context.Context) ([]SealedCredential, error)

@@ -505,6 +505,16 @@ func (s *Store) ReapExpiredLeases(ctx context.Context) ([]store.Lease, error) {
 	return out, rows.Err()
 }
 
+func (s *Store) RequeueUnleased(ctx context.Context) (int, error) {
+	res, err := s.exec(ctx, nil, `UPDATE items SET status = ? WHERE status = ? AND NOT EXISTS (SELECT 1 FROM item_leases l WHERE l.item_id = items.id AND l.expires >= ?)`,
+		store.StatusQueued, store.StatusRunning, ts(time.Now()))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
 func (s *Store) SealedCredentials(ctx context.Context) ([]store.SealedCredential, error) {
 	var out []store.SealedCredential
 	for _, src := range []struct{ table, col string }{

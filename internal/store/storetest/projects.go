@@ -262,6 +262,20 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		if ls, _ := s.Leases(ctx, p.ID); len(ls) != 1 || ls[0].ItemID != live.ID {
 			t.Fatalf("leases left: %+v; want the live one", ls)
 		}
+		// The dead attempt's item showed Running: it goes back to Queued; the live one stays Running.
+		for _, it := range []*store.Item{live, dead} {
+			if err := s.SetItemStatus(ctx, it.ID, store.StatusRunning, "full", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.RequeueUnleased(ctx); n != 1 || err != nil {
+			t.Fatalf("requeued %d, %v; want the dead attempt's item alone", n, err)
+		}
+		for it, want := range map[*store.Item]string{live: store.StatusRunning, dead: store.StatusQueued} {
+			if got, _ := s.Item(ctx, it.ID); got.Status != want {
+				t.Errorf("item %s: %s, want %s", it.Source, got.Status, want)
+			}
+		}
 	})
 
 	t.Run("SealedCredentials", func(t *testing.T) {
