@@ -4,7 +4,6 @@
 package jobs
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -105,8 +104,7 @@ type queue[TTx any] struct {
 	client *river.Client[TTx]
 	driver riverdriver.Driver[TTx]
 	bell   slotBell
-	pool   *pgxpool.Pool // PostgreSQL: slots freed are announced to every worker
-	logger *slog.Logger
+	pool   *pgxpool.Pool      // PostgreSQL: slots freed are announced to every worker
 	stop   context.CancelFunc // ends listening for freed slots
 }
 
@@ -190,7 +188,7 @@ func NewSQLite(ctx context.Context, db *sql.DB, runner Runner, o Options) (Queue
 	if err != nil {
 		return nil, err
 	}
-	return &queue[*sql.Tx]{client: c, driver: driver, logger: cmp.Or(cfg.Logger, slog.Default())}, nil
+	return &queue[*sql.Tx]{client: c, driver: driver}, nil
 }
 
 // NewPostgres builds the queue on a PostgreSQL pool.
@@ -203,10 +201,12 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, runner Runner, o Optio
 	if err != nil {
 		return nil, err
 	}
-	q := &queue[pgx.Tx]{driver: driver, pool: pool, logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	q := &queue[pgx.Tx]{driver: driver, pool: pool}
+	q.bell.outage.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	q.bell.outage.probe = pool.Ping
 	// River's own default (warnings and errors on standard output), quiet
-	// while Ferry has said the database is unreachable.
-	cfg.Logger = slog.New(quietLog{slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelWarn}), &q.bell.unreachable})
+	// during an outage of the database, which Ferry reports itself.
+	cfg.Logger = slog.New(quietLog{slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelWarn}), &q.bell.outage})
 	if q.client, err = river.NewClient[pgx.Tx](driver, cfg); err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (q *queue[TTx]) Start(ctx context.Context) error {
 	if q.pool != nil {
 		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		q.stop = stop
-		go q.bell.listen(lctx, q.pool, q.logger)
+		go q.bell.listen(lctx, q.pool)
 	}
 	return nil
 }

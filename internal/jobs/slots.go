@@ -2,14 +2,18 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -22,11 +26,9 @@ const slotChannel = "ferry_slot_freed"
 // for it costs the database nothing, unlike asking for a slot again and
 // again: a job without a slot must not slow down those that have one.
 type slotBell struct {
-	// unreachable is set while the database cannot be reached: the queue's
-	// own errors, several a second, are then left out of the log (quietLog).
-	unreachable atomic.Bool
-	mu          sync.Mutex
-	waiting     map[int64][]chan struct{} // by project, first come first woken
+	outage  outage
+	mu      sync.Mutex
+	waiting map[int64][]chan struct{} // by project, first come first woken
 }
 
 // wait queues a waiter for the project's next freed slot. woken is closed
@@ -86,32 +88,104 @@ func (b *slotBell) ringAll() {
 }
 
 // listen relays the slots freed in every worker to this process's waiting
-// jobs until ctx ends. When the database cannot be reached it says so once,
-// and once more when it is back.
-func (b *slotBell) listen(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) {
-	var lostSince time.Time
+// jobs until ctx ends. Its connection is also how the queue knows whether
+// the database can be reached (see outage).
+func (b *slotBell) listen(ctx context.Context, pool *pgxpool.Pool) {
 	for ctx.Err() == nil {
 		err := b.listenOnce(ctx, pool, func() {
-			if !lostSince.IsZero() {
-				b.unreachable.Store(false)
-				log.Info("ferry: the database is reachable again; migrations go on", "unreachable_for", time.Since(lostSince).Round(time.Second).String())
-				lostSince = time.Time{}
-			}
+			b.outage.end()
 			b.ringAll() // slots freed while nobody listened
 		})
 		if ctx.Err() != nil {
 			return
 		}
-		if lostSince.IsZero() {
-			lostSince = time.Now()
-			b.unreachable.Store(true)
-			log.Error("ferry: cannot reach the database; running migrations stop when their leases can no longer be renewed, and everything resumes when it is back", "error", err)
-		}
+		b.outage.begin(err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// outage says once that the database cannot be reached, and once that it
+// is back, in place of the queue's own errors (several a second, and some
+// more as its retries give up just after).
+type outage struct {
+	log *slog.Logger
+	// probe reaches the database; during an outage it is tried every
+	// second, and its first success ends the outage.
+	probe func(context.Context) error
+	mu    sync.Mutex
+	since time.Time // zero while the database is reachable
+	ended time.Time
+}
+
+// quietAfter: the queue's errors this long after the database is back
+// are the late echoes of the outage (its retries giving up).
+const quietAfter = 5 * time.Second
+
+func (o *outage) begin(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !o.since.IsZero() {
+		return
+	}
+	o.since = time.Now()
+	go o.watch()
+	o.log.Error("ferry: cannot reach the database; running migrations stop when their leases can no longer be renewed, and all resume when it is back", "error", err)
+}
+
+func (o *outage) end() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.since.IsZero() {
+		return
+	}
+	o.log.Info("ferry: the database is reachable again; the migrations it interrupted are taken over within a lease TTL", "unreachable_for", time.Since(o.since).Round(time.Second).String())
+	o.since, o.ended = time.Time{}, time.Now()
+}
+
+// watch ends the outage when the database answers again.
+func (o *outage) watch() {
+	for {
+		time.Sleep(time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := o.probe(ctx)
+		cancel()
+		if err == nil {
+			o.end()
+			return
+		}
+	}
+}
+
+// echo reports whether an error now belongs to the outage just ended.
+func (o *outage) echo() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.since.IsZero() && time.Since(o.ended) < quietAfter
+}
+
+// quiet reports whether the queue's log records are to be left out now.
+func (o *outage) quiet() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return !o.since.IsZero() || time.Since(o.ended) < quietAfter
+}
+
+// lostConnection reports whether err is the database being unreachable:
+// a failed connect, a dropped connection, a server shutting down.
+func lostConnection(err error) bool {
+	var connect *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connect), errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return true
+	case errors.As(err, &pgErr):
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "55000"
+	}
+	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
 
 func (b *slotBell) listenOnce(ctx context.Context, pool *pgxpool.Pool, listening func()) error {
@@ -135,22 +209,34 @@ func (b *slotBell) listenOnce(ctx context.Context, pool *pgxpool.Pool, listening
 	}
 }
 
-// quietLog passes the queue's log records on, except while the database is
-// known to be unreachable: Ferry says so once when it goes and once when it
-// is back, instead of River's errors several times a second.
+// quietLog passes the queue's log records on, except during an outage of
+// the database and just after it: Ferry says so once when it goes and once
+// when it is back, instead of River's errors several times a second. A
+// record whose error is a lost connection starts the outage (River may
+// notice first).
 type quietLog struct {
 	slog.Handler
-	unreachable *atomic.Bool
+	outage *outage
 }
 
-func (h quietLog) Enabled(ctx context.Context, level slog.Level) bool {
-	return !h.unreachable.Load() && h.Handler.Enabled(ctx, level)
+func (h quietLog) Handle(ctx context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if err, ok := a.Value.Any().(error); ok && lostConnection(err) && !h.outage.echo() {
+			h.outage.begin(err)
+			return false
+		}
+		return true
+	})
+	if h.outage.quiet() {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h quietLog) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return quietLog{h.Handler.WithAttrs(attrs), h.unreachable}
+	return quietLog{h.Handler.WithAttrs(attrs), h.outage}
 }
 
 func (h quietLog) WithGroup(name string) slog.Handler {
-	return quietLog{h.Handler.WithGroup(name), h.unreachable}
+	return quietLog{h.Handler.WithGroup(name), h.outage}
 }
