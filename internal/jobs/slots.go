@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
@@ -173,19 +174,28 @@ func (o *outage) quiet() bool {
 	return !o.since.IsZero() || time.Since(o.ended) < quietAfter
 }
 
-// lostConnection reports whether err is the database being unreachable:
-// a failed connect, a dropped connection, a server shutting down.
+// lostConnection reports whether err, from the queue, is the database
+// being unreachable: a failed connect, a dropped connection, a server
+// shutting down.
 func lostConnection(err error) bool {
+	var netErr net.Error
+	return DatabaseUnreachable(err) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "conn closed")
+}
+
+// DatabaseUnreachable reports whether err is PostgreSQL refusing or
+// dropping the connection (not an error of a mail server): the work that
+// failed with it was not at fault and is to be run again.
+func DatabaseUnreachable(err error) bool {
 	var connect *pgconn.ConnectError
 	var pgErr *pgconn.PgError
-	var netErr net.Error
 	switch {
-	case errors.As(err, &connect), errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.As(err, &connect), errors.Is(err, sql.ErrConnDone):
 		return true
 	case errors.As(err, &pgErr):
 		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "55000"
 	}
-	return pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
+	return false
 }
 
 func (b *slotBell) listenOnce(ctx context.Context, pool *pgxpool.Pool, listening func()) error {

@@ -259,7 +259,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	failures, _ := s.Store.Failures(bg, mbox)
 	it.Errors = len(failures)
 	it.LastPass = args.Pass
+	databaseLost := res.Err != nil && jobs.DatabaseUnreachable(res.Err)
 	switch {
+	case databaseLost:
+		it.Status = store.StatusQueued // the database failed, not the mailbox: run it again
 	case res.Err != nil && ctx.Err() != nil:
 		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 			it.Status = store.StatusStopped
@@ -276,6 +279,9 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	}
 	if err := s.Store.UpdateItem(bg, it); err != nil {
 		return err
+	}
+	if databaseLost {
+		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
 	}
 	if it.Status == store.StatusQueued && res.BudgetReached && ctx.Err() == nil {
 		_, until, err := s.transferLeft(bg, job, limit)
