@@ -413,13 +413,23 @@ func (s *Service) TakeOverDeadAttempts(ctx context.Context) {
 		if err != nil {
 			continue
 		}
+		leased := map[int64]map[int64]bool{} // by project, the items with a live lease
 		for _, r := range running {
 			it, err := s.Store.Item(ctx, r.Args.ItemID)
 			if err != nil {
 				continue
 			}
-			leases, err := s.Store.Leases(ctx, it.ProjectID)
-			if err != nil || slices.ContainsFunc(leases, func(l store.Lease) bool { return l.ItemID == it.ID }) {
+			if leased[it.ProjectID] == nil {
+				leases, err := s.Store.Leases(ctx, it.ProjectID)
+				if err != nil {
+					continue
+				}
+				leased[it.ProjectID] = map[int64]bool{}
+				for _, l := range leases {
+					leased[it.ProjectID][l.ItemID] = true
+				}
+			}
+			if leased[it.ProjectID][it.ID] {
 				continue
 			}
 			s.Queue.Resume(ctx, r.JobID, fmt.Sprintf("the job of item %d has waited for a slot longer than a job waits (its worker died): taken over", it.ID))
