@@ -225,3 +225,35 @@ func BenchmarkProjects(b *testing.B) {
 	b.ReportMetric(overhead(sqlite), "sqlite_overhead_ms/mailbox")
 	b.ReportMetric(overhead(pg), "pg_overhead_ms/mailbox")
 }
+
+// BenchmarkProjectWorkers: one project on PostgreSQL (limit 10 migrations at
+// once) run by 1, 2 and 4 `ferry worker` processes at the default
+// --concurrency 20, each time into a fresh destination and database. More
+// workers than the project's limit needs must not slow the pass down: jobs
+// beyond the limit wait for a slot without asking the database for one.
+func BenchmarkProjectWorkers(b *testing.B) {
+	n, per := 200, 20
+	if quick() {
+		n = 60
+	}
+	f := startFleetSource(b, n, per)
+	bs := buildBins(b)
+	fmt.Printf("%d mailboxes, %d messages, %.1f MB in all; project limit %d; workers at --concurrency 20\n", n, f.messages, float64(f.bytes)/1e6, fleetParallel)
+	var one time.Duration
+	fmt.Printf("%-10s %10s %12s %16s\n", "workers", "time", "messages/s", "ratio to 1 worker")
+	for _, workers := range []int{1, 2, 4} {
+		dst := f.freshDest(b)
+		args := make([][]string, workers)
+		for i := range args {
+			args[i] = []string{"worker", "--concurrency", "20"}
+		}
+		took := f.runProject(b, bs, testpg.URL(b), dst, args)
+		f.checkFleetCopied(b, dst)
+		if workers == 1 {
+			one = took
+		}
+		fmt.Printf("%-10d %9.1fs %12.0f %16.2f\n", workers, took.Seconds(), float64(f.messages)/took.Seconds(), took.Seconds()/one.Seconds())
+		b.ReportMetric(took.Seconds()/one.Seconds(), fmt.Sprintf("time_%dworkers/1worker", workers))
+	}
+	testpg.Stop()
+}

@@ -381,3 +381,251 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// TestKilledWorkersItemsResumeAfterTheirLease: a killed worker's mailboxes
+// are taken over about a lease TTL after its death, not at River's rescue
+// (--rescue-after, 2 minutes by default, then up to 30 s more).
+func TestKilledWorkersItemsResumeAfterTheirLease(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, 6, 80)
+	db := testpg.URL(t)
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	p := f.project(t, a.Service, 4)
+	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 3 * time.Second
+	var workers []*exec.Cmd
+	logs := make([]*strings.Builder, 2)
+	for i := range 2 {
+		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "2",
+			"--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
+		logs[i] = &strings.Builder{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, cmd)
+	}
+	t.Cleanup(func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	})
+	victim := fmt.Sprintf(":%d", workers[0].Process.Pid)
+	ownedByVictim := func() map[int64]bool {
+		held := map[int64]bool{}
+		leases, _ := a.Store.Leases(context.Background(), p.ID)
+		for _, l := range leases {
+			if strings.HasSuffix(l.Owner, victim) {
+				held[l.ItemID] = true
+			}
+		}
+		return held
+	}
+	var orphans map[int64]bool
+	for deadline := time.Now().Add(60 * time.Second); len(orphans) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker 0 never ran a migration; logs:\n%s", logs[0])
+		}
+		if held := ownedByVictim(); len(held) > 0 {
+			workers[0].Process.Signal(syscall.SIGKILL)
+			workers[0].Wait()
+			orphans = ownedByVictim()
+		}
+	}
+	killed := time.Now()
+	// Each of its items is soon run by the other worker (a lease of its own),
+	// or already finished by it.
+	for itemID := range orphans {
+		for {
+			leases, _ := a.Store.Leases(context.Background(), p.ID)
+			it, _ := a.Store.Item(context.Background(), itemID)
+			takenOver := it.Status == store.StatusCompleted
+			for _, l := range leases {
+				takenOver = takenOver || (l.ItemID == itemID && !strings.HasSuffix(l.Owner, victim))
+			}
+			if takenOver {
+				t.Logf("item %d taken over %v after the kill", itemID, time.Since(killed).Round(100*time.Millisecond))
+				break
+			}
+			if time.Since(killed) > ttl+7*time.Second {
+				t.Fatalf("item %d not taken over %v after its worker was killed (lease TTL %v); leases %+v; worker 1:\n%s",
+					itemID, time.Since(killed), ttl, leases, logs[1])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	// Jobs the dead worker had taken while they waited for a slot (running
+	// for River, without a lease) are taken over too: nothing waits for
+	// River's rescue.
+	waitAllDone(t, a.Store, p.ID, 6, 45*time.Second, func() { t.Logf("worker 1:\n%s", logs[1]) })
+	f.requireExact(t)
+}
+
+// TestDatabaseOutageKeepsStatusesTrueToLeases: the database refuses every
+// connection for longer than a lease TTL while workers migrate. Afterwards
+// no item shows Running without a live lease for longer than the workers
+// take to notice, every mailbox ends exact, and each worker logs the outage
+// in one line of its own when it starts and one when it ends.
+func TestDatabaseOutageKeepsStatusesTrueToLeases(t *testing.T) {
+	t.Parallel()
+	f := startFleet(t, 8, 80)
+	db := testpg.URL(t)
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	const limit = 3
+	p := f.project(t, a.Service, limit)
+	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	const ttl = 3 * time.Second
+	var workers []*exec.Cmd
+	logs := make([]*syncBuilder, 2)
+	for i := range 2 {
+		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "3",
+			"--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
+		logs[i] = &syncBuilder{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, cmd)
+	}
+	t.Cleanup(func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if leases, _ := a.Store.Leases(context.Background(), p.ID); len(leases) == limit {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the workers never ran %d migrations at once", limit)
+		}
+	}
+	// The outage: the database takes no connection and loses those it had.
+	admin, err := pgx.ParseConfig(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := admin.Database
+	admin.Database = "postgres"
+	conn, err := pgx.ConnectConfig(context.Background(), admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	outage := func(allow bool) {
+		if _, err := conn.Exec(context.Background(), fmt.Sprintf(`ALTER DATABASE %q ALLOW_CONNECTIONS %v`, name, allow)); err != nil {
+			t.Fatal(err)
+		}
+		if !allow {
+			conn.Exec(context.Background(), `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1`, name)
+		}
+	}
+	outage(false)
+	time.Sleep(2 * ttl) // the outage itself: nothing to wait for
+	outage(true)
+	back := time.Now()
+
+	runningSince := map[int64]time.Time{} // items Running without a live lease
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		items, _, err := a.Store.Items(context.Background(), p.ID, store.ItemFilter{})
+		if err != nil {
+			continue // the app's own pool reconnects
+		}
+		leases, _ := a.Store.Leases(context.Background(), p.ID)
+		leased := map[int64]bool{}
+		for _, l := range leases {
+			leased[l.ItemID] = true
+		}
+		done := 0
+		for _, it := range items {
+			if it.Status == store.StatusCompleted {
+				done++
+			}
+			if it.Status != store.StatusRunning || leased[it.ID] {
+				delete(runningSince, it.ID)
+				continue
+			}
+			if _, ok := runningSince[it.ID]; !ok {
+				runningSince[it.ID] = time.Now()
+			}
+			// The lease of a run cut off by the outage ends a TTL after its
+			// last renewal; the workers look every TTL/3.
+			if since := runningSince[it.ID]; time.Since(since) > ttl && time.Since(back) > 2*ttl {
+				t.Fatalf("item %s shows Running without a lease for %v after the outage; leases %+v\nworker 0:\n%s\nworker 1:\n%s",
+					it.Source, time.Since(since), leases, logs[0], logs[1])
+			}
+		}
+		if done == len(items) {
+			break
+		}
+		if time.Now().After(deadline) {
+			logJobs(t, db)
+			t.Fatalf("not all done 2 minutes after the outage: %+v\nworker 0:\n%s\nworker 1:\n%s", items, logs[0], logs[1])
+		}
+	}
+	f.requireExact(t)
+	for i, l := range logs {
+		out := l.String()
+		went, came := strings.Count(out, "cannot reach the database"), strings.Count(out, "database is reachable again")
+		errs := strings.Count(out, "level=ERROR")
+		if went != 1 || came != 1 || errs > 3 {
+			t.Errorf("worker %d logged the outage %d times, its end %d times, and %d errors; want once, once and hardly any:\n%s", i, went, came, errs, out)
+		}
+	}
+}
+
+// syncBuilder is a strings.Builder that a process's output and the test may share.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// logJobs logs the queue's unfinished jobs.
+func logJobs(t *testing.T, db string) {
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		return
+	}
+	defer conn.Close(context.Background())
+	rows, _ := conn.Query(context.Background(), `SELECT id, state, attempt, scheduled_at, errors::text, args::text FROM river_job WHERE state <> 'completed' ORDER BY id`)
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var state string
+		var attempt int
+		var at time.Time
+		var errs, args *string
+		rows.Scan(&id, &state, &attempt, &at, &errs, &args)
+		t.Logf("job %d %s attempt %d at %s args %v errors %v", id, state, attempt, at.Format(time.RFC3339Nano), deref(args), deref(errs))
+	}
+}

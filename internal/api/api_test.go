@@ -66,8 +66,14 @@ func (q *fakeQueue) Cancel(ctx context.Context, jobID int64) error {
 	return nil
 }
 
-func (q *fakeQueue) Start(context.Context) error { return nil }
-func (q *fakeQueue) Stop(context.Context) error  { return nil }
+func (q *fakeQueue) Start(context.Context) error                 { return nil }
+func (q *fakeQueue) Resume(context.Context, int64, string) error { return nil }
+func (q *fakeQueue) RunningSince(context.Context, time.Time) ([]jobs.RunningPass, error) {
+	return nil, nil
+}
+func (q *fakeQueue) SlotFreed(context.Context, int64)             {}
+func (q *fakeQueue) WaitSlot(int64) (<-chan struct{}, func(bool)) { return nil, func(bool) {} }
+func (q *fakeQueue) Stop(context.Context) error                   { return nil }
 
 func (q *fakeQueue) counts() (enqueued, cancelled int) {
 	q.mu.Lock()

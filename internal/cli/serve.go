@@ -45,7 +45,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.concurrency, "concurrency", 20, "migrations this process runs at once (each project's limit holds across all processes)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running migrations may take to finish before they are checkpointed and stopped")
 	fl.DurationVar(&f.timeout, "timeout", imapconn.DefaultTimeout, "declare an IMAP connection dead after this long without an answer")
-	fl.DurationVar(&f.rescueAfter, "rescue-after", 2*time.Minute, "run a job again when it has been running this long; the copy waits while the first attempt's lease lives, and takes over when its worker died")
+	fl.DurationVar(&f.rescueAfter, "rescue-after", 2*time.Minute, "run a job again when it has been running this long (a backstop: workers take over a dead worker's jobs about a lease TTL after its death); the copy waits while the first attempt's lease lives")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 30*time.Second, "a migration's lease ends this long after its last renewal: a dead worker's slot is freed and its item taken over")
 	fl.DurationVar(&f.poll, "poll", time.Second, "how often idle workers look for jobs")
 	for _, hidden := range []string{"rescue-after", "lease-ttl", "poll"} {
@@ -67,6 +67,7 @@ func (f *workerFlags) runWorkers(cmd *cobra.Command, a *app.App, also func(ctx c
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
+	go a.Service.TakeOverDeadAttempts(ctx)
 	errc := make(chan error, 1)
 	if also != nil {
 		go func() { errc <- also(ctx) }()

@@ -6,8 +6,12 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,6 +79,22 @@ type Queue interface {
 	Enqueue(ctx context.Context, args []PassArgs, at time.Time) ([]int64, error)
 	// Cancel stops a queued or running job.
 	Cancel(ctx context.Context, jobID int64) error
+	// Resume runs again, at once, a job whose attempt died: its worker
+	// stopped renewing the item's lease. River would only notice after
+	// RescueAfter. It does nothing to a job that is not running.
+	Resume(ctx context.Context, jobID int64, why string) error
+	// RunningSince lists the passes whose current attempt started before
+	// the given time and still runs, as far as the queue knows (its worker
+	// may have died).
+	RunningSince(ctx context.Context, before time.Time) ([]RunningPass, error)
+	// SlotFreed tells the jobs waiting for one of the project's slots, in
+	// every worker sharing the database, that one is free.
+	SlotFreed(ctx context.Context, projectID int64)
+	// WaitSlot queues the caller for the project's next freed slot (as far
+	// as this process hears): woken is closed at its turn; done must be
+	// called when it stops waiting, gotSlot true if it has taken one (a
+	// wake-up it had meanwhile then goes to the next in line).
+	WaitSlot(projectID int64) (woken <-chan struct{}, done func(gotSlot bool))
 	Start(ctx context.Context) error
 	// Stop waits for running jobs to finish or checkpoint, up to ctx's deadline, then cancels them.
 	Stop(ctx context.Context) error
@@ -82,6 +102,10 @@ type Queue interface {
 
 type queue[TTx any] struct {
 	client *river.Client[TTx]
+	driver riverdriver.Driver[TTx]
+	bell   slotBell
+	pool   *pgxpool.Pool      // PostgreSQL: slots freed are announced to every worker
+	stop   context.CancelFunc // ends listening for freed slots
 }
 
 type passWorker struct {
@@ -164,7 +188,7 @@ func NewSQLite(ctx context.Context, db *sql.DB, runner Runner, o Options) (Queue
 	if err != nil {
 		return nil, err
 	}
-	return &queue[*sql.Tx]{client: c}, nil
+	return &queue[*sql.Tx]{client: c, driver: driver}, nil
 }
 
 // NewPostgres builds the queue on a PostgreSQL pool.
@@ -177,11 +201,16 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, runner Runner, o Optio
 	if err != nil {
 		return nil, err
 	}
-	c, err := river.NewClient[pgx.Tx](driver, cfg)
-	if err != nil {
+	q := &queue[pgx.Tx]{driver: driver, pool: pool}
+	q.bell.outage.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	q.bell.outage.probe = pool.Ping
+	// River's own default (warnings and errors on standard output), quiet
+	// during an outage of the database, which Ferry reports itself.
+	cfg.Logger = slog.New(quietLog{slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelWarn}), &q.bell.outage})
+	if q.client, err = river.NewClient[pgx.Tx](driver, cfg); err != nil {
 		return nil, err
 	}
-	return &queue[pgx.Tx]{client: c}, nil
+	return q, nil
 }
 
 var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
@@ -213,9 +242,80 @@ func (q *queue[TTx]) Cancel(ctx context.Context, jobID int64) error {
 	return err
 }
 
-func (q *queue[TTx]) Start(ctx context.Context) error { return q.client.Start(ctx) }
+func (q *queue[TTx]) Resume(ctx context.Context, jobID int64, why string) error {
+	exec := q.driver.GetExecutor()
+	job, err := exec.JobGetByID(ctx, &riverdriver.JobGetByIDParams{ID: jobID})
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if job.State != rivertype.JobStateRunning {
+		return nil // finished, or already waiting to run again
+	}
+	now := time.Now()
+	attemptErr, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: max(job.Attempt, 1), Error: why})
+	if err != nil {
+		return err
+	}
+	_, err = exec.JobRescueMany(ctx, &riverdriver.JobRescueManyParams{ID: []int64{jobID}, Error: [][]byte{attemptErr},
+		FinalizedAt: []*time.Time{nil}, ScheduledAt: []time.Time{now}, State: []string{string(rivertype.JobStateAvailable)}})
+	return err
+}
+
+// RunningPass is a job that runs a pass.
+type RunningPass struct {
+	JobID int64
+	Args  PassArgs
+}
+
+func (q *queue[TTx]) RunningSince(ctx context.Context, before time.Time) ([]RunningPass, error) {
+	rows, err := q.driver.GetExecutor().JobGetStuck(ctx, &riverdriver.JobGetStuckParams{Max: 1000, StuckHorizon: before})
+	if err != nil {
+		return nil, err
+	}
+	var out []RunningPass
+	for _, r := range rows {
+		var args PassArgs
+		if r.Kind != args.Kind() || json.Unmarshal(r.EncodedArgs, &args) != nil {
+			continue
+		}
+		out = append(out, RunningPass{JobID: r.ID, Args: args})
+	}
+	return out, nil
+}
+
+func (q *queue[TTx]) SlotFreed(ctx context.Context, projectID int64) {
+	if q.pool == nil {
+		q.bell.ring(projectID) // SQLite: one process
+		return
+	}
+	// Every worker's listener, this one's included, relays it. If it cannot
+	// be sent, waiting jobs still look again on their own after a while.
+	q.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, slotChannel, strconv.FormatInt(projectID, 10))
+}
+
+func (q *queue[TTx]) WaitSlot(projectID int64) (<-chan struct{}, func(bool)) {
+	return q.bell.wait(projectID)
+}
+
+func (q *queue[TTx]) Start(ctx context.Context) error {
+	if err := q.client.Start(ctx); err != nil {
+		return err
+	}
+	if q.pool != nil {
+		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		q.stop = stop
+		go q.bell.listen(lctx, q.pool)
+	}
+	return nil
+}
 
 func (q *queue[TTx]) Stop(ctx context.Context) error {
+	if q.stop != nil {
+		defer q.stop()
+	}
 	err := q.client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return q.client.StopAndCancel(context.WithoutCancel(ctx))

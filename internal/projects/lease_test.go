@@ -309,3 +309,58 @@ func TestPassWaitsWhileAnotherRunHoldsTheMailbox(t *testing.T) {
 		t.Fatalf("destination differs from the source:\n%s", d)
 	}
 }
+
+// leaseCounter counts the service's requests for a slot.
+type leaseCounter struct {
+	store.Store
+	acquires atomic.Int64
+}
+
+func (c *leaseCounter) AcquireLease(ctx context.Context, l store.Lease, max int) (bool, error) {
+	c.acquires.Add(1)
+	return c.Store.AcquireLease(ctx, l, max)
+}
+
+// TestJobsWithoutASlotWaitQuietly: more jobs than the project's slots, on
+// more workers than slots. The jobs that wait must not keep asking the
+// database for a slot (on PostgreSQL that lock traffic made two workers
+// slower than one), and each must start as soon as a slot frees.
+func TestJobsWithoutASlotWaitQuietly(t *testing.T) {
+	t.Parallel()
+	const mailboxes = 6
+	counter := &leaseCounter{}
+	b := setupWith(t, mailboxes, setupOptions{messages: 10, folders: 1, leaseTTL: 30 * time.Second,
+		jobs:      jobs.Options{Workers: mailboxes, Poll: 50 * time.Millisecond},
+		wrapStore: func(s store.Store) store.Store { counter.Store = s; return counter }})
+	slowAppends(b.dst, 100*time.Millisecond) // about 1 s a mailbox, one at a time: 6 s
+	ctx := context.Background()
+	one := 1
+	if _, err := b.svc.UpdateSettings(ctx, b.project.ID, projects.Settings{MaxConcurrent: &one}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	items := b.waitStatus(t, store.StatusCompleted, time.Minute)
+	// Each job asks once on arrival, once per slot freed while it is first
+	// in line, and once every TTL/3 in case a wake-up was lost.
+	if n := counter.acquires.Load(); n > 4*mailboxes {
+		t.Fatalf("%d requests for a slot for %d passes: jobs waiting for a slot keep asking", n, mailboxes)
+	}
+	// The slot went from one run to the next at once, not after a poll.
+	var runs []store.Run
+	for _, it := range items {
+		rs, _ := b.st.Runs(ctx, it.MailboxID)
+		runs = append(runs, rs...)
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].Started.Before(runs[j].Started) })
+	for i := 1; i < len(runs); i++ {
+		if runs[i].Started.Before(runs[i-1].Ended) {
+			t.Fatalf("two runs at once with a limit of 1: %+v and %+v", runs[i-1], runs[i])
+		}
+		if gap := runs[i].Started.Sub(runs[i-1].Ended); gap > time.Second {
+			t.Errorf("the slot stood free %v between two runs", gap)
+		}
+	}
+	t.Logf("%d requests for a slot for %d passes", counter.acquires.Load(), mailboxes)
+}

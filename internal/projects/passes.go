@@ -138,6 +138,7 @@ func (s *Service) Stop(ctx context.Context, projectID int64, sel Selection) (int
 		if err := s.Store.WithdrawLease(ctx, it.ID); err != nil {
 			return n, err
 		}
+		s.slotFreed(ctx, projectID)
 		n++
 	}
 	return n, nil
@@ -171,7 +172,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if err != nil {
 		return err
 	}
-	defer s.Store.ReleaseLease(context.WithoutCancel(ctx), it.ID, lease.Owner)
+	defer s.releaseLease(ctx, lease)
 	// Look again now that no other attempt runs: the one that held the
 	// lease may have finished this job, or the pass been stopped.
 	if it, err = s.Store.Item(ctx, it.ID); err != nil {
@@ -258,7 +259,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	failures, _ := s.Store.Failures(bg, mbox)
 	it.Errors = len(failures)
 	it.LastPass = args.Pass
+	databaseLost := res.Err != nil && jobs.DatabaseUnreachable(res.Err)
 	switch {
+	case databaseLost:
+		it.Status = store.StatusQueued // the database failed, not the mailbox: run it again
 	case res.Err != nil && ctx.Err() != nil:
 		if errors.Is(context.Cause(ctx), river.ErrJobCancelledRemotely) {
 			it.Status = store.StatusStopped
@@ -275,6 +279,9 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	}
 	if err := s.Store.UpdateItem(bg, it); err != nil {
 		return err
+	}
+	if databaseLost {
+		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
 	}
 	if it.Status == store.StatusQueued && res.BudgetReached && ctx.Err() == nil {
 		_, until, err := s.transferLeft(bg, job, limit)
@@ -297,11 +304,14 @@ func (s *Service) leaseTTL() time.Duration {
 }
 
 // acquireLease takes one of the project's slots for this attempt of the
-// pass. It waits a while for a free slot rather than snoozing at once: a
-// snoozed job comes back only when the queue's scheduler next runs
-// (seconds), a waiting one starts the moment a slot frees. It waits no
-// longer than a lease TTL, which is below River's rescue interval: a job
-// still running at the rescue is run again, and each rescue costs an attempt.
+// pass. Without a free slot it waits for one rather than snoozing at once
+// (a snoozed job comes back only when the queue's scheduler next runs,
+// seconds later), but without asking the database again and again: jobs
+// waiting for slots must not slow down the runs that hold them. The queue
+// wakes one waiting job per freed slot, in whichever worker; a job asks
+// again on its own only every TTL/3, in case a wake-up was lost. It waits
+// no longer than a lease TTL, below River's rescue interval: a job still
+// running at the rescue is run again, and each rescue costs an attempt.
 // When another attempt holds the item's lease the job waits (snoozes) for
 // it, without spinning and without counting an attempt.
 func (s *Service) acquireLease(ctx context.Context, it store.Item, p store.Project) (store.Lease, error) {
@@ -309,27 +319,120 @@ func (s *Service) acquireLease(ctx context.Context, it store.Item, p store.Proje
 	lease := store.Lease{ItemID: it.ID, ProjectID: p.ID, Owner: s.attemptOwner()}
 	giveUp := s.now().Add(min(time.Minute, ttl))
 	for {
+		// In the queue before asking, so that a slot freed meanwhile wakes it.
+		woken, done := s.waitSlot(p.ID)
 		lease.Expires = s.now().Add(ttl)
 		ok, err := s.Store.AcquireLease(ctx, lease, p.MaxConcurrent)
 		if errors.Is(err, store.ErrLeaseHeld) {
+			done(false)
 			// Its holder renews every TTL/6: if it is still held a TTL
 			// from now, the holder lives; if not, it died and this attempt takes over.
 			return lease, &jobs.WaitError{Until: s.now().Add(ttl),
 				Reason: fmt.Sprintf("item %d is being migrated by another run (this job rescued while it runs, or another pass)", it.ID)}
 		}
-		if err != nil {
+		if err != nil || ok {
+			done(ok)
 			return lease, err
 		}
-		if ok {
-			return lease, nil
-		}
 		if s.now().After(giveUp) {
+			done(false)
 			return lease, jobs.ErrNoSlot
 		}
 		select {
 		case <-ctx.Done():
+			done(false)
 			return lease, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-woken:
+		case <-time.After(ttl / 3):
+		}
+		done(false)
+	}
+}
+
+// waitSlot queues the job for the project's next freed slot.
+func (s *Service) waitSlot(projectID int64) (<-chan struct{}, func(gotSlot bool)) {
+	if s.Queue == nil {
+		return nil, func(bool) {}
+	}
+	return s.Queue.WaitSlot(projectID)
+}
+
+// slotFreed wakes a job waiting for one of the project's slots.
+func (s *Service) slotFreed(ctx context.Context, projectID int64) {
+	if s.Queue != nil {
+		s.Queue.SlotFreed(context.WithoutCancel(ctx), projectID)
+	}
+}
+
+// releaseLease ends the attempt's hold on its slot and hands the slot on.
+func (s *Service) releaseLease(ctx context.Context, lease store.Lease) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.Store.ReleaseLease(ctx, lease.ItemID, lease.Owner); err == nil {
+		s.slotFreed(ctx, lease.ProjectID)
+	}
+}
+
+// TakeOverDeadAttempts runs until ctx ends, in every worker, keeps the
+// items' statuses true to the leases (Running only with a live lease), and
+// has the jobs of dead workers run again at once; they resume from the engine's
+// checkpoint. River's own rescue would come only --rescue-after after the
+// job started (2 minutes), then up to 30 s more. Each TTL/3 it looks for
+//   - expired leases: attempts whose worker died while they ran (a live
+//     attempt renews its lease, or stops before it expires);
+//   - jobs River sees running for longer than a job waits for a slot (one
+//     TTL) whose item has no lease: they died waiting for a slot.
+//
+// Running a job again is harmless when its attempt lives after all: the
+// copy finds the item's lease held, or the job finished, and waits or ends.
+func (s *Service) TakeOverDeadAttempts(ctx context.Context) {
+	if s.Queue == nil {
+		return
+	}
+	ttl := s.leaseTTL()
+	t := time.NewTicker(ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		dead, err := s.Store.ReapExpiredLeases(ctx)
+		if err != nil {
+			continue // the database is unreachable: the queue says so once
+		}
+		for _, l := range dead {
+			if it, err := s.Store.Item(ctx, l.ItemID); err == nil && it.JobID != 0 {
+				s.Queue.Resume(ctx, it.JobID, fmt.Sprintf("the run of item %d by %s stopped renewing its lease (its worker died): taken over", l.ItemID, l.Owner))
+			}
+			s.slotFreed(ctx, l.ProjectID)
+		}
+		// A job runs those items again: until then they are Queued.
+		s.Store.RequeueUnleased(ctx)
+		running, err := s.Queue.RunningSince(ctx, s.now().Add(-ttl-ttl/2))
+		if err != nil {
+			continue
+		}
+		leased := map[int64]map[int64]bool{} // by project, the items with a live lease
+		for _, r := range running {
+			it, err := s.Store.Item(ctx, r.Args.ItemID)
+			if err != nil {
+				continue
+			}
+			if leased[it.ProjectID] == nil {
+				leases, err := s.Store.Leases(ctx, it.ProjectID)
+				if err != nil {
+					continue
+				}
+				leased[it.ProjectID] = map[int64]bool{}
+				for _, l := range leases {
+					leased[it.ProjectID][l.ItemID] = true
+				}
+			}
+			if leased[it.ProjectID][it.ID] {
+				continue
+			}
+			s.Queue.Resume(ctx, r.JobID, fmt.Sprintf("the job of item %d has waited for a slot longer than a job waits (its worker died): taken over", it.ID))
 		}
 	}
 }

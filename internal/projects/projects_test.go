@@ -43,6 +43,8 @@ type setupOptions struct {
 	messages, folders int           // per mailbox; 20 and 3
 	leaseTTL          time.Duration // 5 s
 	jobs              jobs.Options  // 4 workers polling every 50 ms
+	// wrapStore, when set, stands between the service and the store (to count calls).
+	wrapStore func(store.Store) store.Store
 }
 
 func setupWith(t *testing.T, n int, o setupOptions) *bundle {
@@ -81,6 +83,9 @@ func setupWith(t *testing.T, n int, o setupOptions) *bundle {
 	keys, _ := secrets.NewKeyring(key)
 	b.st = st
 	b.svc = &projects.Service{Store: st, Sealer: keys, LeaseTTL: o.leaseTTL}
+	if o.wrapStore != nil {
+		b.svc.Store = o.wrapStore(st)
+	}
 	q, err := jobs.NewSQLite(ctx, st.DB(), b.svc, o.jobs)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +94,10 @@ func setupWith(t *testing.T, n int, o setupOptions) *bundle {
 	if err := q.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	reaping, stopReaping := context.WithCancel(ctx)
+	go b.svc.TakeOverDeadAttempts(reaping)
 	t.Cleanup(func() {
+		stopReaping()
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		q.Stop(sctx)

@@ -174,6 +174,16 @@ type Projects interface {
 	// WithdrawLease drops the item's lease whoever holds it (its pass was
 	// stopped): the attempt holding it stops at its next renewal.
 	WithdrawLease(ctx context.Context, itemID int64) error
+	// ReapExpiredLeases drops every expired lease, of any project, and
+	// returns them: each is an attempt whose worker died (a live one renews
+	// its lease, or stops before it expires). Each is returned to one caller
+	// only, whichever process asks.
+	ReapExpiredLeases(ctx context.Context) ([]Lease, error)
+	// RequeueUnleased sets every Running item without a live lease back to
+	// Queued (its attempt died or lost its lease; its job runs it again),
+	// so that no more items show Running than hold slots. It returns how
+	// many it changed.
+	RequeueUnleased(ctx context.Context) (int, error)
 
 	// SealedCredentials lists every sealed value, for key rotation.
 	SealedCredentials(ctx context.Context) ([]SealedCredential, error)

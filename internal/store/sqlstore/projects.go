@@ -418,28 +418,32 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, maxLeases int) 
 				return notFound(err, "project", l.ProjectID)
 			}
 		}
+		// Expired leases of other items stay for ReapExpiredLeases: each is
+		// a dead attempt whose job must be run again. They hold no slot.
 		now := ts(time.Now())
-		if _, err := s.exec(ctx, tx, `DELETE FROM item_leases WHERE project_id = ? AND expires < ?`, l.ProjectID, now); err != nil {
-			return err
-		}
-		var owner string
-		err := s.queryRow(ctx, tx, `SELECT owner FROM item_leases WHERE item_id = ?`, l.ItemID).Scan(&owner)
+		var owner, expires string
+		err := s.queryRow(ctx, tx, `SELECT owner, expires FROM item_leases WHERE item_id = ?`, l.ItemID).Scan(&owner, &expires)
 		switch {
-		case err == nil && owner != l.Owner:
+		case err == nil && owner != l.Owner && expires >= now:
 			return store.ErrLeaseHeld // another attempt runs this item, here or elsewhere
-		case err == nil:
+		case err == nil && owner == l.Owner && expires >= now:
 			_, err = s.exec(ctx, tx, `UPDATE item_leases SET expires = ? WHERE item_id = ?`, ts(l.Expires), l.ItemID)
 			got = err == nil
 			return err
-		case !errors.Is(err, sql.ErrNoRows):
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 		var n int
-		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM item_leases WHERE project_id = ?`, l.ProjectID).Scan(&n); err != nil {
+		if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM item_leases WHERE project_id = ? AND expires >= ?`, l.ProjectID, now).Scan(&n); err != nil {
 			return err
 		}
 		if n >= maxLeases {
 			return nil
+		}
+		// This item's own expired lease, if any, is taken over: this attempt
+		// is its item's run again, so nothing else needs to resume it.
+		if _, err := s.exec(ctx, tx, `DELETE FROM item_leases WHERE item_id = ?`, l.ItemID); err != nil {
+			return err
 		}
 		_, err = s.exec(ctx, tx, `INSERT INTO item_leases(item_id, project_id, owner, expires) VALUES (?,?,?,?)`, l.ItemID, l.ProjectID, l.Owner, ts(l.Expires))
 		got = err == nil
@@ -480,6 +484,35 @@ func (s *Store) ReleaseLease(ctx context.Context, itemID int64, owner string) er
 func (s *Store) WithdrawLease(ctx context.Context, itemID int64) error {
 	_, err := s.exec(ctx, nil, `DELETE FROM item_leases WHERE item_id = ?`, itemID)
 	return err
+}
+
+func (s *Store) ReapExpiredLeases(ctx context.Context) ([]store.Lease, error) {
+	rows, err := s.query(ctx, `DELETE FROM item_leases WHERE expires < ? RETURNING item_id, project_id, owner, expires`, ts(time.Now()))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.Lease
+	for rows.Next() {
+		var l store.Lease
+		var exp string
+		if err := rows.Scan(&l.ItemID, &l.ProjectID, &l.Owner, &exp); err != nil {
+			return nil, err
+		}
+		l.Expires = parseTS(exp)
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) RequeueUnleased(ctx context.Context) (int, error) {
+	res, err := s.exec(ctx, nil, `UPDATE items SET status = ? WHERE status = ? AND NOT EXISTS (SELECT 1 FROM item_leases l WHERE l.item_id = items.id AND l.expires >= ?)`,
+		store.StatusQueued, store.StatusRunning, ts(time.Now()))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 func (s *Store) SealedCredentials(ctx context.Context) ([]store.SealedCredential, error) {

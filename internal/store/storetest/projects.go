@@ -232,6 +232,52 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ExpiredLeasesAreReapedOnce", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		live, dead := &store.Item{ProjectID: p.ID, Source: "live@x", Dest: "live@y"}, &store.Item{ProjectID: p.ID, Source: "dead@x", Dest: "dead@y"}
+		if err := s.CreateItems(ctx, []*store.Item{live, dead}); err != nil {
+			t.Fatal(err)
+		}
+		s.AcquireLease(ctx, store.Lease{ItemID: live.ID, ProjectID: p.ID, Owner: "alive", Expires: time.Now().Add(time.Minute)}, 5)
+		s.AcquireLease(ctx, store.Lease{ItemID: dead.ID, ProjectID: p.ID, Owner: "killed", Expires: time.Now().Add(time.Minute)}, 5)
+		if err := s.RenewLease(ctx, store.Lease{ItemID: dead.ID, Owner: "killed", Expires: time.Now().Add(-time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		// The dead attempt holds no slot, and taking one leaves its lease for the reaper.
+		other := &store.Item{ProjectID: p.ID, Source: "other@x", Dest: "other@y"}
+		s.CreateItems(ctx, []*store.Item{other})
+		if ok, err := s.AcquireLease(ctx, store.Lease{ItemID: other.ID, ProjectID: p.ID, Owner: "next", Expires: time.Now().Add(time.Minute)}, 2); !ok || err != nil {
+			t.Fatalf("a slot held by an expired lease: granted %v, %v", ok, err)
+		}
+		s.ReleaseLease(ctx, other.ID, "next")
+		reaped, err := s.ReapExpiredLeases(ctx)
+		if err != nil || len(reaped) != 1 || reaped[0].ItemID != dead.ID || reaped[0].ProjectID != p.ID || reaped[0].Owner != "killed" {
+			t.Fatalf("reaped %+v, %v; want the expired lease of item %d alone", reaped, err, dead.ID)
+		}
+		if again, err := s.ReapExpiredLeases(ctx); err != nil || len(again) != 0 {
+			t.Fatalf("reaped again: %+v, %v; each expired lease goes to one caller", again, err)
+		}
+		if ls, _ := s.Leases(ctx, p.ID); len(ls) != 1 || ls[0].ItemID != live.ID {
+			t.Fatalf("leases left: %+v; want the live one", ls)
+		}
+		// The dead attempt's item showed Running: it goes back to Queued; the live one stays Running.
+		for _, it := range []*store.Item{live, dead} {
+			if err := s.SetItemStatus(ctx, it.ID, store.StatusRunning, "full", 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.RequeueUnleased(ctx); n != 1 || err != nil {
+			t.Fatalf("requeued %d, %v; want the dead attempt's item alone", n, err)
+		}
+		for it, want := range map[*store.Item]string{live: store.StatusRunning, dead: store.StatusQueued} {
+			if got, _ := s.Item(ctx, it.ID); got.Status != want {
+				t.Errorf("item %s: %s, want %s", it.Source, got.Status, want)
+			}
+		}
+	})
+
 	t.Run("SealedCredentials", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
