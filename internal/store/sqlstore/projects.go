@@ -453,22 +453,7 @@ func (s *Store) AcquireLease(ctx context.Context, l store.Lease, maxLeases int) 
 }
 
 func (s *Store) Leases(ctx context.Context, projectID int64) ([]store.Lease, error) {
-	rows, err := s.query(ctx, `SELECT item_id, project_id, owner, expires FROM item_leases WHERE project_id = ? AND expires >= ? ORDER BY item_id`, projectID, ts(time.Now()))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Lease
-	for rows.Next() {
-		var l store.Lease
-		var exp string
-		if err := rows.Scan(&l.ItemID, &l.ProjectID, &l.Owner, &exp); err != nil {
-			return nil, err
-		}
-		l.Expires = parseTS(exp)
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return scanLeases(s.query(ctx, `SELECT item_id, project_id, owner, expires FROM item_leases WHERE project_id = ? AND expires >= ? ORDER BY item_id`, projectID, ts(time.Now())))
 }
 
 func (s *Store) RenewLease(ctx context.Context, l store.Lease) error {
@@ -487,7 +472,11 @@ func (s *Store) WithdrawLease(ctx context.Context, itemID int64) error {
 }
 
 func (s *Store) ReapExpiredLeases(ctx context.Context) ([]store.Lease, error) {
-	rows, err := s.query(ctx, `DELETE FROM item_leases WHERE expires < ? RETURNING item_id, project_id, owner, expires`, ts(time.Now()))
+	return scanLeases(s.query(ctx, `DELETE FROM item_leases WHERE expires < ? RETURNING item_id, project_id, owner, expires`, ts(time.Now())))
+}
+
+// scanLeases reads rows of (item_id, project_id, owner, expires).
+func scanLeases(rows *sql.Rows, err error) ([]store.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
