@@ -81,6 +81,21 @@ func killMidCopy(t *testing.T, spec corpus.Spec) {
 	requireVerified(t, args)
 }
 
+// startFerry starts ferry with args in the background; its output is
+// gathered in out, and exited gets its end.
+func startFerry(t *testing.T, args ...string) (cmd *exec.Cmd, out *strings.Builder, exited <-chan error) {
+	t.Helper()
+	cmd = exec.Command(ferryBin, args...)
+	out = &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	return cmd, out, done
+}
+
 // killRepeatedly starts `ferry args...` runs times and SIGKILLs each run
 // after a random delay in [least, least+spread) unless it ends first; then
 // it runs ferry once more to the end. It fails the test when fewer than 3
@@ -91,14 +106,7 @@ func killRepeatedly(t *testing.T, args []string, runs int, least, spread time.Du
 	rng := rand.New(rand.NewPCG(seed, seed))
 	kills := 0
 	for i := 0; i < runs; i++ {
-		cmd := exec.Command(ferryBin, args...)
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
+		cmd, _, done := startFerry(t, args...)
 		select {
 		case err := <-done:
 			t.Logf("run %d finished before the kill (%v)", i, err)

@@ -101,6 +101,26 @@ func (f *fleet) project(t *testing.T, svc *projects.Service, limit int) store.Pr
 	return p
 }
 
+// fullPassOnPostgres puts the fleet's mailboxes in a project with the limit
+// on a throwaway PostgreSQL database and queues a Full pass of all of them,
+// for `ferry worker` processes to run. It returns the queueing app (closed
+// when the test ends), the project, the database URL and the key file.
+func (f *fleet) fullPassOnPostgres(t *testing.T, limit int) (*app.App, store.Project, string, string) {
+	t.Helper()
+	db := testpg.URL(t)
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	p := f.project(t, a.Service, limit)
+	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+		t.Fatal(err)
+	}
+	return a, p, db, keyFile
+}
+
 func (f *fleet) requireExact(t *testing.T) {
 	t.Helper()
 	for _, u := range f.users {
@@ -203,18 +223,8 @@ func waitAllDone(t *testing.T, st store.Store, projectID int64, n int, limit tim
 func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 	t.Parallel()
 	f := startFleet(t, 30, 40)
-	db := testpg.URL(t)
-	keyFile := filepath.Join(t.TempDir(), "secret.key")
-	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	const limit = 4
-	p := f.project(t, a.Service, limit)
-	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
-		t.Fatal(err)
-	}
+	a, p, db, keyFile := f.fullPassOnPostgres(t, limit)
 	// Starting it again queues nothing twice.
 	again, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
 	if err != nil || again.Queued != 0 || again.AlreadyQueued != 30 {
@@ -388,17 +398,7 @@ func deref(s *string) string {
 func TestKilledWorkersItemsResumeAfterTheirLease(t *testing.T) {
 	t.Parallel()
 	f := startFleet(t, 6, 80)
-	db := testpg.URL(t)
-	keyFile := filepath.Join(t.TempDir(), "secret.key")
-	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	p := f.project(t, a.Service, 4)
-	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
-		t.Fatal(err)
-	}
+	a, p, db, keyFile := f.fullPassOnPostgres(t, 4)
 	const ttl = 3 * time.Second
 	var workers []*exec.Cmd
 	logs := make([]*strings.Builder, 2)
@@ -478,18 +478,8 @@ func TestKilledWorkersItemsResumeAfterTheirLease(t *testing.T) {
 func TestDatabaseOutageKeepsStatusesTrueToLeases(t *testing.T) {
 	t.Parallel()
 	f := startFleet(t, 8, 80)
-	db := testpg.URL(t)
-	keyFile := filepath.Join(t.TempDir(), "secret.key")
-	a, err := app.Open(context.Background(), app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
 	const limit = 3
-	p := f.project(t, a.Service, limit)
-	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
-		t.Fatal(err)
-	}
+	a, p, db, keyFile := f.fullPassOnPostgres(t, limit)
 	const ttl = 3 * time.Second
 	var workers []*exec.Cmd
 	logs := make([]*syncBuilder, 2)

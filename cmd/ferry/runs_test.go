@@ -72,14 +72,7 @@ func TestOverlappingRunsOfOneMailbox(t *testing.T) {
 	t.Parallel()
 	args, state, want, got := migrateSetup(t, corpus.Spec{Seed: 61, Messages: 3000, Folders: 4, MaxSize: 256 << 10})
 
-	first := exec.Command(ferryBin, args...)
-	var firstOut strings.Builder
-	first.Stdout, first.Stderr = &firstOut, &firstOut
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- first.Wait() }()
+	first, firstOut, exited := startFerry(t, args...)
 	waitRunning(t, state, exited)
 
 	out, err := exec.Command(ferryBin, args...).CombinedOutput()
@@ -110,14 +103,7 @@ func TestOverlappingRunsOfOneMailbox(t *testing.T) {
 func TestSignalStopsRunAndRerunCompletes(t *testing.T) {
 	t.Parallel()
 	args, state, want, got := migrateSetup(t, corpus.Spec{Seed: 62, Messages: 3000, Folders: 3, MaxSize: 256 << 10})
-	cmd := exec.Command(ferryBin, args...)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	cmd, out, exited := startFerry(t, args...)
 	waitRunning(t, state, exited)
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
