@@ -215,9 +215,9 @@ type courierServer struct {
 	users     map[string]string // name -> password
 	lastMtime time.Time         // of userdb.dat, see writeUserDB
 
-	cmd     *exec.Cmd
-	exited  <-chan struct{}
-	waitErr error
+	cmd    *exec.Cmd
+	exited <-chan struct{}
+	exit   procExit // how the server process ended
 }
 
 var (
@@ -238,7 +238,7 @@ func sharedCourierServer() (*courierServer, error) {
 	select {
 	case <-courierShared.exited:
 		return nil, fmt.Errorf("courier: the server of this test binary has exited (%v)\n--- log tail (%s) ---\n%s",
-			courierShared.exitErr(), courierShared.logFile, dcTail(courierShared.logFile, 40))
+			courierShared.exit.get(), courierShared.logFile, dcTail(courierShared.logFile, 40))
 	default:
 	}
 	return courierShared, nil
@@ -392,11 +392,7 @@ func (s *courierServer) start(root string) (retry bool, err error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so kill reaches every Courier process
 	setPdeathsig(cmd.SysProcAttr)
-	exited, err := startOnLockedThread(cmd, func(err error) {
-		s.mu.Lock()
-		s.waitErr = err
-		s.mu.Unlock()
-	})
+	exited, err := startOnLockedThread(cmd, &s.exit)
 	if err != nil {
 		return false, fmt.Errorf("exec unshare (util-linux): %w", err)
 	}
@@ -421,7 +417,7 @@ func (s *courierServer) waitReady(timeout time.Duration) error {
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("courier exited during startup: %v", s.exitErr())
+			return fmt.Errorf("courier exited during startup: %v", s.exit.get())
 		default:
 		}
 		_, err := os.Stat(socket)
@@ -453,15 +449,6 @@ func courierProbe(addr string) error {
 	}
 	fmt.Fprintf(conn, "z LOGOUT\r\n")
 	return nil
-}
-
-func (s *courierServer) exitErr() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.waitErr == nil {
-		return errors.New("exit status 0")
-	}
-	return s.waitErr
 }
 
 // kill stops every process of the instance (it leads its own process

@@ -85,9 +85,9 @@ type Cyrus struct {
 	mu    sync.Mutex // guards users and the sasldb file
 	users map[string]string
 
-	cmd     *exec.Cmd
-	exited  <-chan struct{}
-	waitErr error
+	cmd    *exec.Cmd
+	exited <-chan struct{}
+	exit   procExit // how the server process ended
 }
 
 var (
@@ -115,7 +115,7 @@ func SharedCyrus(tb testing.TB, opts ...CyrusOption) *Cyrus {
 	}
 	select {
 	case <-c.exited:
-		tb.Fatalf("testimap: the shared Cyrus (%s) has exited: %v\n--- %s ---\n%s", c.Addr, c.exitErr(), c.LogFile, c.LogTail())
+		tb.Fatalf("testimap: the shared Cyrus (%s) has exited: %v\n--- %s ---\n%s", c.Addr, c.exit.get(), c.LogFile, c.LogTail())
 	default:
 	}
 	tb.Cleanup(func() {
@@ -346,11 +346,7 @@ EVENTS {
 		f.Close()
 		os.Chown(c.LogFile, c.uid, c.gid)
 	}
-	exited, err := startOnLockedThread(cmd, func(err error) {
-		c.mu.Lock()
-		c.waitErr = err
-		c.mu.Unlock()
-	})
+	exited, err := startOnLockedThread(cmd, &c.exit)
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", c.bin("master"), err)
 	}
@@ -383,7 +379,7 @@ func (c *Cyrus) waitReady(timeout time.Duration) error {
 	for {
 		select {
 		case <-c.exited:
-			return fmt.Errorf("Cyrus master exited during start-up: %v", c.exitErr())
+			return fmt.Errorf("Cyrus master exited during start-up: %v", c.exit.get())
 		default:
 		}
 		err := c.probe()
@@ -415,15 +411,6 @@ func (c *Cyrus) probe() error {
 	}
 	io.WriteString(conn, "z LOGOUT\r\n")
 	return nil
-}
-
-func (c *Cyrus) exitErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waitErr == nil {
-		return errors.New("exit status 0")
-	}
-	return c.waitErr
 }
 
 // Stop ends master and its imapd processes (SIGKILL to the process group)

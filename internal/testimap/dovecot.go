@@ -108,11 +108,11 @@ type Dovecot struct {
 	usersFile        string
 	homeDir          string
 
-	tb      testing.TB
-	cmd     *exec.Cmd
-	exited  <-chan struct{}
-	waitErr error
-	killed  bool
+	tb     testing.TB
+	cmd    *exec.Cmd
+	exited <-chan struct{}
+	exit   procExit // how the server process ended
+	killed bool
 }
 
 // StartDovecot starts a private Dovecot instance and waits until its IMAP
@@ -478,11 +478,7 @@ func (d *Dovecot) start() (retry bool, err error) {
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // so cleanup can kill all of Dovecot's processes
 	setPdeathsig(cmd.SysProcAttr)
-	exited, err := startOnLockedThread(cmd, func(err error) {
-		d.mu.Lock()
-		d.waitErr = err
-		d.mu.Unlock()
-	})
+	exited, err := startOnLockedThread(cmd, &d.exit)
 	if err != nil {
 		return false, fmt.Errorf("exec %s: %w", DovecotBin, err)
 	}
@@ -533,7 +529,7 @@ func (d *Dovecot) waitReady(timeout time.Duration) error {
 		for {
 			select {
 			case <-d.exited:
-				return fmt.Errorf("dovecot exited during startup: %v", d.exitErr())
+				return fmt.Errorf("dovecot exited during startup: %v", d.exit.get())
 			default:
 			}
 			if lastErr = d.probe(tlsConn); lastErr == nil {
@@ -580,15 +576,6 @@ func (d *Dovecot) probe(useTLS bool) error {
 // greeting is the instance's unique login_greeting.
 func (d *Dovecot) greeting() string {
 	return "Dovecot ready (" + filepath.Base(d.Dir) + ")."
-}
-
-func (d *Dovecot) exitErr() error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.waitErr == nil {
-		return errors.New("exit status 0")
-	}
-	return d.waitErr
 }
 
 // kill stops the current Dovecot process group immediately (SIGKILL; a
@@ -849,13 +836,13 @@ func setPdeathsig(attr *syscall.SysProcAttr) {
 }
 
 // startOnLockedThread starts cmd and waits for it on one locked OS thread,
-// then calls done with its exit error and closes the returned channel. The
+// then records how it ended in done and closes the returned channel. The
 // parent-death signal (Pdeathsig) follows the thread that forked, not the
 // process, so that thread must live as long as the server; the goroutine
 // unlocks before it returns, because returning locked would end the thread
 // and whatever it started before (ferry workers, PostgreSQL, other
 // servers) would get its parent-death signal.
-func startOnLockedThread(cmd *exec.Cmd, done func(error)) (<-chan struct{}, error) {
+func startOnLockedThread(cmd *exec.Cmd, done *procExit) (<-chan struct{}, error) {
 	exited := make(chan struct{})
 	started := make(chan error, 1)
 	go func() {
@@ -867,8 +854,29 @@ func startOnLockedThread(cmd *exec.Cmd, done func(error)) (<-chan struct{}, erro
 			return
 		}
 		started <- nil
-		done(cmd.Wait())
+		done.set(cmd.Wait())
 		close(exited)
 	}()
 	return exited, <-started
+}
+
+// procExit is how a server process ended, for error messages.
+type procExit struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (p *procExit) set(err error) {
+	p.mu.Lock()
+	p.err = err
+	p.mu.Unlock()
+}
+
+func (p *procExit) get() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err == nil {
+		return errors.New("exit status 0")
+	}
+	return p.err
 }
