@@ -299,16 +299,26 @@ func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServ
 		chromedp.SetValue(`#f-service`, "", chromedp.ByQuery),
 		// Mark the table, change the filter, and wait for htmx to swap in a new one.
 		chromedp.Evaluate(`document.querySelector("#tasks").dataset.old = "1"; document.querySelector("#f-service").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
-		chromedp.Poll(`(() => { const t = document.querySelector("#tasks"); return t && !t.dataset.old && !!t.querySelector('a[aria-label="Edit task `+blocker.Task+`"]'); })()`, nil,
+		// Clicked only once htmx has processed the swapped-in link (before
+		// that, a click follows its href to a page of its own), and in the
+		// same step as it is found: htmx may swap the table again.
+		chromedp.Poll(`(() => { const t = document.querySelector("#tasks"); if (!t || t.dataset.old) return false;
+			const a = t.querySelector('a[aria-label="Edit task `+blocker.Task+`"]');
+			if (!a || !(a["htmx-internal-data"] && a["htmx-internal-data"].initHash)) return false;
+			a.click(); return true; })()`, nil,
 			chromedp.WithPollingTimeout(20*time.Second)),
-		chromedp.Click(`#tasks a[aria-label="Edit task `+blocker.Task+`"]`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#t-status`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#task-dialog #t-status`, chromedp.ByQuery),
+		// The dialog's form, too, is sent by htmx only once processed.
+		chromedp.Poll(`(() => { const f = document.querySelector("#task-dialog form"); return !!(f && f["htmx-internal-data"] && f["htmx-internal-data"].initHash); })()`, nil,
+			chromedp.WithPollingTimeout(20*time.Second)),
 	)
 	if err != nil {
 		t.Fatalf("open the dialog of task %s: %v", blocker.Task, err)
 	}
 	page(t, ctx, "08-task-dialog")
-	err = chromedp.Run(ctx,
+	dctx, dcancel := context.WithTimeout(ctx, time.Minute) // a dialog that never closes fails here, not at the test's deadline
+	defer dcancel()
+	err = chromedp.Run(dctx,
 		chromedp.SetValue(`#t-status`, "Complete", chromedp.ByQuery),
 		chromedp.Click(`#task-dialog button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitNotVisible(`#task-dialog`, chromedp.ByQuery),
