@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -41,6 +42,18 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Message }
 
+// statusOf is the HTTP status of each kind of fault.
+var statusOf = map[fault.Kind]int{
+	fault.Invalid:         http.StatusBadRequest,
+	fault.Unauthenticated: http.StatusUnauthorized,
+	fault.Forbidden:       http.StatusForbidden,
+	fault.NotFound:        http.StatusNotFound,
+	fault.Conflict:        http.StatusConflict,
+	fault.Refused:         http.StatusConflict,
+	fault.TooLarge:        http.StatusRequestEntityTooLarge,
+	fault.Temporary:       http.StatusServiceUnavailable,
+}
+
 func invalid(field, format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
 }
@@ -62,6 +75,9 @@ func errorOf(err error) (e *Error, internal bool) {
 		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: err.Error()}, false
 	case errors.Is(err, ErrForbidden):
 		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, false
+	}
+	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
+		return &Error{Status: statusOf[fe.Kind], Code: fe.Kind.String(), Field: fe.Field, Message: fe.Msg}, false
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; the server's log has the details"}, true
 }

@@ -9,9 +9,10 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/ferryhq/ferry/internal/fault"
 )
 
 // Role is what a person does in the program; it decides their capabilities.
@@ -157,7 +158,7 @@ func (p *Principal) Sees(customerID int64) bool {
 }
 
 // ErrForbidden: the principal may not do this (403).
-var ErrForbidden = errors.New("not allowed")
+var ErrForbidden error = fault.ErrForbidden
 
 // Authorize decides whether p may do action on the resources of a customer
 // (customerID 0: an action concerning no customer in particular). The

@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
+	"github.com/ferryhq/ferry/internal/fault"
 	"time"
 )
 
@@ -127,7 +127,7 @@ type Lease struct {
 
 // ErrLeaseHeld is AcquireLease's answer when another owner holds the item's
 // live lease: another attempt of the pass is running.
-var ErrLeaseHeld = errors.New("another run of this item holds its lease")
+var ErrLeaseHeld error = &fault.Error{Kind: fault.Temporary, Msg: "another run of this item holds its lease"}
 
 // Projects is the part of the store for customers, endpoints, projects and items.
 type Projects interface {
@@ -213,7 +213,7 @@ type SealedCredential struct {
 }
 
 // ErrDuplicate is returned when an item would repeat a mailbox of its project.
-var ErrDuplicate = errors.New("duplicate")
+var ErrDuplicate error = &fault.Error{Kind: fault.Conflict, Msg: "duplicate"}
 
 // ---- API tokens
 

@@ -5,15 +5,16 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/fault"
 )
 
-// ErrNotFound is returned when a record does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is returned when a record does not exist (kind fault.NotFound).
+var ErrNotFound error = &fault.Error{Kind: fault.NotFound, Msg: "not found"}
 
-// ErrMailboxBusy: another run holds the mailbox (LockMailbox).
-var ErrMailboxBusy = errors.New("another ferry run is migrating this mailbox")
+// ErrMailboxBusy: another run holds the mailbox (LockMailbox); kind fault.Temporary.
+var ErrMailboxBusy error = &fault.Error{Kind: fault.Temporary, Msg: "another ferry run is migrating this mailbox"}
 
 // BusyError says which run holds a mailbox. errors.Is(err, ErrMailboxBusy) holds.
 type BusyError struct {
