@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ferryhq/ferry/internal/audit"
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/jobs"
@@ -80,12 +82,18 @@ func KeyFileFor(database string) string {
 	return filepath.Join(filepath.Dir(strings.TrimPrefix(database, "sqlite://")), "secret.key")
 }
 
-// App is an opened Ferry.
+// App is an opened Ferry. The doors (command line, API, portal) change
+// customers, endpoints, accounts and tokens only through Customers and
+// People, which authorize, validate, write and audit; Store is for reading.
 type App struct {
 	Store *sqlstore.Store
 	// Audited is Store recording people's changes in the audit log: use it
 	// for requests made by someone (internal/audit).
 	Audited store.Store
+	// Customers manages customers and endpoints.
+	Customers *customers.Service
+	// People manages accounts, sign-in and API tokens.
+	People *auth.Service
 	Keys    *secrets.Keyring
 	Queue   jobs.Queue
 	Service *projects.Service
@@ -144,6 +152,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Service.Queue = a.Queue
+	a.Customers = customers.New(st, a.Keys, a.Service)
+	a.People = &auth.Service{Store: st}
 	return a, nil
 }
 

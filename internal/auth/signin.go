@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -230,13 +231,8 @@ func PrincipalOf(u store.User, kind string) *Principal {
 
 // ---- Accounts
 
-// InvalidError says which field of an account is wrong and how to fix it.
-type InvalidError struct{ Field, Msg string }
-
-func (e *InvalidError) Error() string { return e.Field + ": " + e.Msg }
-
 func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
+	return fault.InvalidField(field, format, args...)
 }
 
 // UserInput is a new account or a change to one.
@@ -283,8 +279,15 @@ func (s *Service) check(ctx context.Context, in *UserInput, creating bool) (Role
 	return role, nil
 }
 
-// CreateUser makes an account.
+// CreateUser makes an account; only those who manage accounts may.
 func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, error) {
+	if err := Authorize(PrincipalFrom(ctx), ActionManageUsers, 0); err != nil {
+		return store.User{}, err
+	}
+	return s.createUser(ctx, in)
+}
+
+func (s *Service) createUser(ctx context.Context, in UserInput) (store.User, error) {
 	role, err := s.check(ctx, &in, true)
 	if err != nil {
 		return store.User{}, err
@@ -295,16 +298,20 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, err
 	}
 	u := store.User{Email: in.Email, Name: in.Name, Role: string(role), Customers: in.Customers, PasswordHash: hash, Created: s.now()}
 	if err := s.Store.CreateUser(ctx, &u); errors.Is(err, store.ErrDuplicate) {
-		return u, invalid("email", "there is an account for %s already", in.Email)
+		return u, duplicateEmail(in.Email)
 	} else if err != nil {
 		return u, err
 	}
+	s.record(ctx, accountEntry(u, auditCreateUser, nil, accountFields(u)))
 	return u, nil
 }
 
 // UpdateUser changes an account's name, role, customers and (when given)
 // password. A new password or a role change signs the person out everywhere.
 func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store.User, error) {
+	if err := Authorize(PrincipalFrom(ctx), ActionManageUsers, 0); err != nil {
+		return store.User{}, err
+	}
 	u, err := s.Store.User(ctx, id)
 	if err != nil {
 		return u, err
@@ -321,6 +328,7 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store
 			return u, err
 		}
 	}
+	before := u
 	signOut := in.Password != "" || u.Role != string(role)
 	u.Email, u.Name, u.Role, u.Customers = in.Email, in.Name, string(role), in.Customers
 	if in.Password != "" {
@@ -328,15 +336,59 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store
 			return u, err
 		}
 	}
-	if err := s.Store.UpdateUser(ctx, u); errors.Is(err, store.ErrDuplicate) {
-		return u, invalid("email", "there is an account for %s already", in.Email)
-	} else if err != nil {
+	return u, s.saveUser(ctx, before, u, signOut)
+}
+
+// ChangePassword sets a new password on the principal's own account, given
+// its current one; it signs the person out everywhere.
+func (s *Service) ChangePassword(ctx context.Context, current, password string) (store.User, error) {
+	p := PrincipalFrom(ctx)
+	if err := Authorize(p, ActionOwnTokens, 0); err != nil {
+		return store.User{}, err
+	}
+	if p.UserID == 0 {
+		return store.User{}, fault.New(fault.Forbidden, "%s has no account of its own; change passwords with: ferry user update ID --password-file FILE", p.Name)
+	}
+	u, err := s.Store.User(ctx, p.UserID)
+	if err != nil {
 		return u, err
 	}
-	if signOut {
-		return u, s.Store.DeleteUserSessions(ctx, u.ID)
+	if !VerifyPassword(u.PasswordHash, current) {
+		return u, invalid("current", "the current password is not right")
 	}
-	return u, nil
+	if err := CheckPassword(password); err != nil {
+		return u, invalid("password", "%v", err)
+	}
+	before := u
+	if u.PasswordHash, err = HashPassword(password); err != nil {
+		return u, err
+	}
+	return u, s.saveUser(ctx, before, u, true)
+}
+
+// saveUser writes a changed account, records the change and, when asked,
+// ends the person's sessions.
+func (s *Service) saveUser(ctx context.Context, before, u store.User, signOut bool) error {
+	if err := s.Store.UpdateUser(ctx, u); errors.Is(err, store.ErrDuplicate) {
+		return duplicateEmail(u.Email)
+	} else if err != nil {
+		return err
+	}
+	b, a := changedFields(accountFields(before), accountFields(u))
+	if before.PasswordHash != u.PasswordHash {
+		a["password"] = "changed"
+	}
+	if len(a) > 0 {
+		s.record(ctx, accountEntry(u, auditUpdateUser, b, a))
+	}
+	if signOut {
+		return s.Store.DeleteUserSessions(ctx, u.ID)
+	}
+	return nil
+}
+
+func duplicateEmail(email string) error {
+	return &fault.Error{Kind: fault.Conflict, Field: "email", Msg: fmt.Sprintf("there is an account for %s already", email)}
 }
 
 // keepAnAdministrator refuses to take away the last enabled administrator.
@@ -353,20 +405,36 @@ func (s *Service) keepAnAdministrator(ctx context.Context, leaving int64) error 
 	return invalid("account", "this is the last administrator; make someone else an administrator first")
 }
 
-// SetDisabled disables or enables an account; disabling signs it out everywhere.
+// SetDisabled disables or enables an account; disabling signs it out
+// everywhere. Nobody disables their own account.
 func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (store.User, error) {
+	p := PrincipalFrom(ctx)
+	if err := Authorize(p, ActionManageUsers, 0); err != nil {
+		return store.User{}, err
+	}
 	u, err := s.Store.User(ctx, id)
 	if err != nil {
 		return u, err
+	}
+	if disabled && p.UserID != 0 && p.UserID == id {
+		return u, invalid("account", "you cannot disable your own account")
 	}
 	if disabled && u.Role == string(Administrator) {
 		if err := s.keepAnAdministrator(ctx, u.ID); err != nil {
 			return u, err
 		}
 	}
+	was := u.Disabled
 	u.Disabled = disabled
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return u, err
+	}
+	if was != disabled {
+		action := auditEnableUser
+		if disabled {
+			action = auditDisableUser
+		}
+		s.record(ctx, accountEntry(u, action, map[string]any{"disabled": was}, map[string]any{"disabled": disabled}))
 	}
 	if disabled {
 		return u, s.Store.DeleteUserSessions(ctx, u.ID)
@@ -376,16 +444,29 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (sto
 
 // Unlock lifts a lockout after failed sign-ins.
 func (s *Service) Unlock(ctx context.Context, id int64) (store.User, error) {
+	if err := Authorize(PrincipalFrom(ctx), ActionManageUsers, 0); err != nil {
+		return store.User{}, err
+	}
 	u, err := s.Store.User(ctx, id)
 	if err != nil {
 		return u, err
 	}
+	before := u.LockedUntil
 	u.FailedSignIns, u.LockedUntil = 0, time.Time{}
-	return u, s.Store.UpdateUser(ctx, u)
+	if err := s.Store.UpdateUser(ctx, u); err != nil {
+		return u, err
+	}
+	if !before.IsZero() {
+		s.record(ctx, accountEntry(u, auditUnlockUser, map[string]any{"locked_until": before}, map[string]any{"locked_until": nil}))
+	}
+	return u, nil
 }
 
 // ErrSetUpAlready: the first administrator exists; sign in instead.
 var ErrSetUpAlready = errors.New("Ferry has an administrator already; sign in")
+
+// setUp is who makes the first administrator: whoever holds the setup code.
+var setUp = &Principal{Name: "first-run setup", Kind: "setup", Role: Administrator}
 
 // Bootstrap makes the first administrator, only while there is no account at all.
 func (s *Service) Bootstrap(ctx context.Context, in UserInput) (store.User, error) {
@@ -397,7 +478,7 @@ func (s *Service) Bootstrap(ctx context.Context, in UserInput) (store.User, erro
 		return store.User{}, ErrSetUpAlready
 	}
 	in.Role, in.Customers = string(Administrator), nil
-	return s.CreateUser(ctx, in)
+	return s.createUser(WithPrincipal(ctx, setUp), in)
 }
 
 // NeedsSetup reports whether there is no account yet.

@@ -21,6 +21,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -119,8 +121,9 @@ var fieldFlags = map[string]string{
 	"endpoint":                  "",
 }
 
-// serviceErr maps the service's errors to exit codes: bad input and
-// missing records exit 2 naming the flag, anything else exits 1.
+// serviceErr maps the services' errors to exit codes (exitCodeOf): bad
+// input, missing records, conflicts and refusals exit 2 naming the flag;
+// anything else exits 1.
 func serviceErr(err error) error {
 	if err == nil {
 		return nil
@@ -129,24 +132,37 @@ func serviceErr(err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
+	// projects still returns its own InvalidError; it goes once projects returns fault errors.
 	var ie *projects.InvalidError
 	if errors.As(err, &ie) {
-		flag, known := fieldFlags[ie.Field]
-		switch {
-		case known && flag == "":
-			return usageErr("%s", ie.Msg)
-		case known:
-			return usageErr("%s: %s", flag, ie.Msg)
-		}
-		return usageErr("%v", ie)
+		return usageErr("%s", withFlag(ie.Field, ie.Msg, ie.Error()))
 	}
-	if errors.Is(err, store.ErrNotFound) {
-		return usageErr("%s", notFoundText(err))
+	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
+		msg := fe.Error()
+		if fe.Kind == fault.NotFound {
+			msg = notFoundText(err)
+		} else if fe.Field != "" {
+			msg = withFlag(fe.Field, fe.Msg, msg)
+		}
+		return &exitError{code: exitCodeOf(fe.Kind), err: errors.New(msg)}
 	}
 	if projects.IsInvalid(err) {
 		return usageErr("%v", err)
 	}
 	return &exitError{code: ExitFailures, err: err}
+}
+
+// withFlag names the flag that sets a service's input field, in front of
+// the message (or returns whole, the error's own text, for fields no flag sets).
+func withFlag(field, msg, whole string) string {
+	flag, known := fieldFlags[field]
+	switch {
+	case known && flag == "":
+		return msg
+	case known:
+		return flag + ": " + msg
+	}
+	return whole
 }
 
 // notFoundText turns the store's "customer 7: not found" into "customer 7 does not exist".
@@ -262,14 +278,14 @@ func newCustomerCmd() *cobra.Command {
 }
 
 func customerAddCmd(m *manageFlags) *cobra.Command {
-	var in projects.CustomerInput
+	var in customers.CustomerInput
 	cmd := &cobra.Command{
 		Use:   "add --name NAME --domain DOMAIN",
 		Short: "Add a customer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				c, err := a.Service.AddCustomer(ctx, in)
+				c, err := a.Customers.CreateCustomer(ctx, in)
 				if err != nil {
 					return err
 				}
@@ -373,42 +389,23 @@ func customerDeleteCmd(m *manageFlags) *cobra.Command {
 		Args:  idArg("customer", "ferry customer list"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				c, err := a.Store.Customer(ctx, mustID(args[0]))
+				d, err := a.Customers.DeleteCustomer(ctx, mustID(args[0]), yes)
+				if fe, ok := fault.As(err); ok && fe.Rule == customers.RuleCustomerHasProjects {
+					return usageErr("--yes: %s: add --yes to confirm", fe.Msg)
+				}
 				if err != nil {
 					return err
 				}
-				ps, err := a.Store.ProjectsOf(ctx, c.ID)
-				if err != nil {
-					return err
-				}
-				items := 0
-				for _, p := range ps {
-					items += p.ItemCount
-				}
-				if len(ps) > 0 && !yes {
-					return usageErr("--yes: customer %d (%s) has %d project(s) with %d item(s); deleting it deletes them too: add --yes to confirm",
-						c.ID, c.Name, len(ps), items)
-				}
-				stopped := 0
-				for _, p := range ps {
-					n, err := a.Service.Stop(ctx, p.ID, projects.Selection{All: true})
-					if err != nil {
-						return err
-					}
-					stopped += n
-				}
-				if err := a.Store.DeleteCustomer(ctx, c.ID); err != nil {
-					return err
-				}
+				c, items, stopped := d.Customer, d.Items, d.Stopped
 				out := struct {
 					ID       int64 `json:"id"`
 					Deleted  bool  `json:"deleted"`
 					Projects int   `json:"projects"`
 					Items    int   `json:"items"`
 					Stopped  int   `json:"stopped"`
-				}{c.ID, true, len(ps), items, stopped}
+				}{c.ID, true, d.Projects, items, stopped}
 				return m.out(cmd, out, func(w io.Writer) {
-					fmt.Fprintf(w, "customer %d (%s) deleted with %d project(s) and %d item(s)", c.ID, c.Name, len(ps), items)
+					fmt.Fprintf(w, "customer %d (%s) deleted with %d project(s) and %d item(s)", c.ID, c.Name, d.Projects, items)
 					if stopped > 0 {
 						fmt.Fprintf(w, "; %d queued or running pass(es) stopped", stopped)
 					}
@@ -422,11 +419,12 @@ func customerDeleteCmd(m *manageFlags) *cobra.Command {
 }
 
 // commandLine marks a context as a change made on the command line, for
-// the audit log: whoever runs Ferry's commands on its database administers it.
+// authorization and the audit log: whoever runs Ferry's commands on its
+// database administers it, and the log names them by their OS account.
 func commandLine(ctx context.Context) context.Context {
 	name := "command line"
 	if u, err := user.Current(); err == nil {
 		name += " (" + u.Username + ")"
 	}
-	return auth.WithPrincipal(ctx, &auth.Principal{Name: name, Kind: "cli", Role: auth.Administrator})
+	return auth.WithPrincipal(ctx, auth.Operator(name))
 }

@@ -12,14 +12,29 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/internal/fault"
 )
 
-// Exit codes.
+// Exit codes (docs/cli.md).
 const (
 	ExitOK       = 0
-	ExitFailures = 1 // some messages or mailboxes failed
-	ExitUsage    = 2 // usage or configuration error
+	ExitFailures = 1 // some messages or mailboxes failed, or an internal error
+	ExitUsage    = 2 // usage or configuration error; input a service refused
 )
+
+// exitCodeOf is the exit code of each kind of fault a service returns: what
+// the person asked cannot be done as asked (bad input, no such record, a
+// duplicate, a rule's refusal, not allowed) exits 2 like a usage error, so
+// that scripts tell it from a run that failed; a temporary or internal
+// failure exits 1.
+func exitCodeOf(k fault.Kind) int {
+	switch k {
+	case fault.Invalid, fault.NotFound, fault.Conflict, fault.Refused, fault.Forbidden, fault.Unauthenticated, fault.TooLarge:
+		return ExitUsage
+	}
+	return ExitFailures
+}
 
 // exitError carries an exit code up to Main.
 type exitError struct {

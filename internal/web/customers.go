@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/ferryhq/ferry/internal/auth"
-	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -18,7 +18,7 @@ func init() {
 
 type customersData struct {
 	Customers []store.Customer
-	Form      projects.CustomerInput
+	Form      customers.CustomerInput
 	Error     string
 	Field     string
 }
@@ -33,15 +33,15 @@ func (s *server) customers(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) createCustomer(w http.ResponseWriter, r *http.Request) error {
-	in := projects.CustomerInput{Name: r.PostFormValue("name"), Domain: r.PostFormValue("primary_domain"),
+	in := customers.CustomerInput{Name: r.PostFormValue("name"), Domain: r.PostFormValue("primary_domain"),
 		Location: r.PostFormValue("location"), Industry: r.PostFormValue("industry"), Size: r.PostFormValue("size")}
-	c, err := s.Projects.AddCustomer(r.Context(), in)
-	if pi, ok := err.(*projects.InvalidError); ok {
+	c, err := s.Customers.CreateCustomer(r.Context(), in)
+	if field, msg, ok := fieldError(err); ok {
 		cs, err := s.visibleCustomers(r)
 		if err != nil {
 			return err
 		}
-		v := newView(r, "Customers", "customers", &customersData{Customers: cs, Form: in, Error: pi.Msg, Field: pi.Field})
+		v := newView(r, "Customers", "customers", &customersData{Customers: cs, Form: in, Error: msg, Field: field})
 		return s.render(w, r, http.StatusBadRequest, "customers.html", v)
 	}
 	if err != nil {

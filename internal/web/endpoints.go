@@ -1,12 +1,13 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -62,7 +63,7 @@ func megabytes(field, v string) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || f < 0 {
-		return 0, &projects.InvalidError{Field: field, Msg: "write a size in MB, like 35, or leave it empty for the type's limit"}
+		return 0, fault.InvalidField(field, "write a size in MB, like 35, or leave it empty for the type's limit")
 	}
 	return int64(f * (1 << 20)), nil
 }
@@ -77,16 +78,16 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 		AllowPlaintext: r.PostFormValue("allow_plaintext") != "", Provide: r.PostFormValue("credentials") != "none",
 		AdminUser: strings.TrimSpace(r.PostFormValue("admin_user")), MaxMessageMB: r.PostFormValue("max_message_mb"),
 		DownMB: r.PostFormValue("daily_download_mb"), UpMB: r.PostFormValue("daily_upload_mb")}
-	in := projects.EndpointInput{CustomerID: c.ID, Name: f.Name, Type: f.Type, Host: f.Host, Security: f.Security, AllowPlaintext: f.AllowPlaintext}
+	in := customers.EndpointInput{CustomerID: c.ID, Name: f.Name, Type: f.Type, Host: f.Host, Security: f.Security, AllowPlaintext: f.AllowPlaintext}
 	if f.Provide {
 		in.AdminUser, in.Password, in.Token = f.AdminUser, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
 		if in.AdminUser == "" && in.Password == "" && in.Token == "" {
-			err = &projects.InvalidError{Field: "admin_user", Msg: "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\""}
+			err = fault.InvalidField("admin_user", "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\"")
 		}
 	}
 	if err == nil && f.Port != "" {
 		if in.Port, err = strconv.Atoi(f.Port); err != nil {
-			err = &projects.InvalidError{Field: "port", Msg: "a port is a number from 1 to 65535"}
+			err = fault.InvalidField("port", "a port is a number from 1 to 65535")
 		}
 	}
 	if err == nil {
@@ -100,11 +101,10 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	var e store.Endpoint
 	if err == nil {
-		e, err = s.Projects.AddEndpoint(r.Context(), in)
+		e, err = s.Customers.CreateEndpoint(r.Context(), in)
 	}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
-		f.Error, f.Field = pi.Msg, pi.Field
+	if field, msg, ok := fieldError(err); ok {
+		f.Error, f.Field = msg, field
 		return s.renderEndpointNew(w, r, http.StatusBadRequest, &endpointNewData{Customer: c, Types: projects.EndpointTypes, Form: f})
 	}
 	if err != nil {
@@ -186,15 +186,14 @@ func (s *server) setEndpointCredentials(w http.ResponseWriter, r *http.Request) 
 	if r.PostFormValue("credentials") != "none" {
 		user, password, token = r.PostFormValue("admin_user"), r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
 		if strings.TrimSpace(user) == "" && password == "" && token == "" {
-			err = &projects.InvalidError{Field: "admin_user", Msg: "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\""}
+			err = fault.InvalidField("admin_user", "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\"")
 		}
 	}
 	if err == nil {
-		_, err = s.Projects.SetEndpointCredentials(r.Context(), e.ID, user, password, token)
+		_, err = s.Customers.SetEndpointCredentials(r.Context(), e.ID, user, password, token)
 	}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
-		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: pi.Msg, Field: pi.Field}, "")
+	if field, msg, ok := fieldError(err); ok {
+		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: msg, Field: field}, "")
 	}
 	if err != nil {
 		return err
@@ -207,10 +206,9 @@ func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = s.Projects.DeleteEndpoint(r.Context(), e.ID)
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
-		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: pi.Msg, Field: "delete"}, "")
+	_, err = s.Customers.DeleteEndpoint(r.Context(), e.ID)
+	if _, msg, ok := fieldError(err); ok {
+		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: msg, Field: "delete"}, "")
 	}
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -183,13 +184,40 @@ type pageError struct {
 
 func (e *pageError) Error() string { return e.Msg }
 
+// statusOfKind is the HTTP status of a page answering each kind of fault.
+var statusOfKind = map[fault.Kind]int{
+	fault.Invalid:         http.StatusBadRequest,
+	fault.Unauthenticated: http.StatusUnauthorized,
+	fault.Forbidden:       http.StatusForbidden,
+	fault.NotFound:        http.StatusNotFound,
+	fault.Conflict:        http.StatusConflict,
+	fault.Refused:         http.StatusConflict,
+	fault.TooLarge:        http.StatusRequestEntityTooLarge,
+	fault.Temporary:       http.StatusServiceUnavailable,
+}
+
+// fieldError reports whether err is one a form shows next to its field
+// (bad input, a duplicate, a rule's refusal), and which field and what to say.
+func fieldError(err error) (field, msg string, ok bool) {
+	var pi *projects.InvalidError // until projects returns fault errors
+	if errors.As(err, &pi) {
+		return pi.Field, pi.Msg, true
+	}
+	if fe, isFault := fault.As(err); isFault {
+		switch fe.Kind {
+		case fault.Invalid, fault.Conflict, fault.Refused, fault.TooLarge:
+			return fe.Field, fe.Msg, true
+		}
+	}
+	return "", "", false
+}
+
 // fail answers an error with a page saying what happened and what to do.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on the server; it has been logged. Try again, or tell your administrator."
 	var pe *pageError
 	var pi *projects.InvalidError
 	var ei *engagements.InvalidError
-	var ai *auth.InvalidError
 	switch {
 	case errors.As(err, &pe):
 		status, msg = pe.Status, pe.Msg
@@ -201,8 +229,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, pi.Field+": "+pi.Msg
 	case errors.As(err, &ei):
 		status, msg = http.StatusBadRequest, ei.Field+": "+ei.Msg
-	case errors.As(err, &ai):
-		status, msg = http.StatusBadRequest, ai.Field+": "+ai.Msg
+	case fault.KindOf(err) != fault.Internal:
+		fe, _ := fault.As(err)
+		status, msg = statusOfKind[fe.Kind], fe.Error()
 	default:
 		s.Log.Error("portal", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

@@ -160,15 +160,15 @@ func (s *server) setupPost(w http.ResponseWriter, r *http.Request) error {
 		d.Error, status = "The setup code is not right. Use the code `ferry serve` printed when it started.", http.StatusForbidden
 	default:
 		_, err := s.Auth.Bootstrap(r.Context(), auth.UserInput{Email: d.Email, Name: d.Name, Password: r.PostFormValue("password")})
-		var ie *auth.InvalidError
+		field, msg, invalid := fieldError(err)
 		switch {
 		case err == nil:
 			return s.signIn(w, r)
 		case errors.Is(err, auth.ErrSetUpAlready):
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return nil
-		case errors.As(err, &ie):
-			d.Error = ie.Field + ": " + ie.Msg
+		case invalid:
+			d.Error = field + ": " + msg
 		default:
 			return err
 		}

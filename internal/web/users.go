@@ -1,13 +1,11 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 
-	"github.com/ferryhq/ferry/internal/api"
 	"github.com/ferryhq/ferry/internal/auth"
-	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -59,7 +57,7 @@ func userForm(r *http.Request) (auth.UserInput, error) {
 	for _, v := range r.PostForm["customers"] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
-			return in, &auth.InvalidError{Field: "customers", Msg: v + " is not a customer id"}
+			return in, fault.InvalidField("customers", "%s is not a customer id", v)
 		}
 		in.Customers = append(in.Customers, id)
 	}
@@ -71,10 +69,9 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		_, err = s.Auth.CreateUser(r.Context(), in)
 	}
-	var ie *auth.InvalidError
-	if errors.As(err, &ie) {
+	if field, msg, ok := fieldError(err); ok {
 		in.Password = ""
-		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Form: in, Error: ie.Field + ": " + ie.Msg}, "")
+		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Form: in, Error: field + ": " + msg}, "")
 	}
 	if err != nil {
 		return err
@@ -98,11 +95,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	done := ""
 	switch r.PostFormValue("do") {
 	case "disable":
-		if id == principal(r).UserID {
-			err = &auth.InvalidError{Field: "account", Msg: "you cannot disable your own account"}
-		} else {
-			_, err = s.Auth.SetDisabled(r.Context(), id, true)
-		}
+		_, err = s.Auth.SetDisabled(r.Context(), id, true)
 		done = u.Email + " is disabled and signed out."
 	case "enable":
 		_, err = s.Auth.SetDisabled(r.Context(), id, false)
@@ -118,9 +111,8 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		}
 		done = u.Email + " is updated."
 	}
-	var ie *auth.InvalidError
-	if errors.As(err, &ie) {
-		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Error: u.Email + ": " + ie.Field + ": " + ie.Msg, EditID: id}, "")
+	if field, msg, ok := fieldError(err); ok {
+		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Error: u.Email + ": " + field + ": " + msg, EditID: id}, "")
 	}
 	if err != nil {
 		return err
@@ -160,19 +152,9 @@ func (s *server) account(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	u, err := s.Store.User(r.Context(), p.UserID)
-	if err != nil {
-		return err
-	}
-	if !auth.VerifyPassword(u.PasswordHash, r.PostFormValue("current")) {
-		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: "current: the current password is not right"}, "")
-	}
-	_, err = s.Auth.UpdateUser(r.Context(), u.ID, auth.UserInput{Email: u.Email, Name: u.Name, Role: u.Role, Customers: u.Customers,
-		Password: r.PostFormValue("password")})
-	var ie *auth.InvalidError
-	if errors.As(err, &ie) {
-		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: ie.Field + ": " + ie.Msg}, "")
+	_, err := s.Auth.ChangePassword(r.Context(), r.PostFormValue("current"), r.PostFormValue("password"))
+	if field, msg, ok := fieldError(err); ok {
+		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: field + ": " + msg}, "")
 	}
 	if err != nil {
 		return err
@@ -182,11 +164,9 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) createToken(w http.ResponseWriter, r *http.Request) error {
-	p := principal(r)
-	tok, err := api.CreateUserToken(r.Context(), s.Store, p.UserID, r.PostFormValue("name"))
-	var ie *projects.InvalidError
-	if errors.As(err, &ie) {
-		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: ie.Field + ": " + ie.Msg}, "")
+	tok, _, err := s.Auth.CreateToken(r.Context(), principal(r).UserID, r.PostFormValue("name"))
+	if field, msg, ok := fieldError(err); ok {
+		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: field + ": " + msg}, "")
 	}
 	if err != nil {
 		return err
@@ -204,8 +184,9 @@ func (s *server) revokeToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for _, t := range all {
+		// Here a person revokes only their own tokens, administrators too.
 		if t.ID == id && t.UserID == principal(r).UserID {
-			if err := s.Store.RevokeToken(r.Context(), id); err != nil {
+			if _, err := s.Auth.RevokeToken(r.Context(), id); err != nil {
 				return err
 			}
 			return redirect(w, r, "/account?done="+urlQueryEscape("Token "+t.Name+" revoked."))

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -42,8 +43,11 @@ type Options struct {
 	Store       store.Store
 	Projects    *projects.Service
 	Engagements *engagements.Service
-	Auth        *auth.Service
-	Log         *slog.Logger
+	// Customers changes customers and endpoints (default: on Store and Projects).
+	Customers *customers.Service
+	// Auth signs people in and changes accounts and API tokens.
+	Auth *auth.Service
+	Log  *slog.Logger
 	// SetupCode, when set, lets whoever knows it create the first
 	// administrator at /setup while there is no account. `ferry serve`
 	// prints it.
@@ -84,6 +88,9 @@ func New(opt Options) (http.Handler, error) {
 	}
 	if opt.LivePoll == 0 {
 		opt.LivePoll = time.Second
+	}
+	if opt.Customers == nil {
+		opt.Customers = customers.New(opt.Store, opt.Projects.Sealer, opt.Projects)
 	}
 	s := &server{Options: opt, mux: http.NewServeMux(), tmpl: map[string]*template.Template{}}
 	if err := s.parseTemplates(); err != nil {

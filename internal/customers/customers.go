@@ -1,0 +1,327 @@
+// Package customers is the service for customers and their endpoints (the
+// mail systems, with their administrator credentials). The command line,
+// the REST API and the portal call the same methods, and each method
+// authorizes the context's principal (internal/auth), validates, writes
+// and records the change in the audit log (internal/audit): no door can
+// skip a rule or forget the record.
+package customers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/audit"
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// PassStopper stops a project's queued and running passes (projects.Service).
+type PassStopper interface {
+	Stop(ctx context.Context, projectID int64, sel projects.Selection) (int, error)
+}
+
+// Service manages customers and endpoints.
+type Service struct {
+	store  store.Store
+	sealer projects.Sealer
+	passes PassStopper
+}
+
+// New returns the service on st, which it wraps so that every change is
+// audited; credentials are sealed with sealer, and passes stops a deleted
+// customer's work.
+func New(st store.Store, sealer projects.Sealer, passes PassStopper) *Service {
+	return &Service{store: audit.Wrap(st), sealer: sealer, passes: passes}
+}
+
+func allow(ctx context.Context, action auth.Action, customerID int64) error {
+	return auth.Authorize(auth.PrincipalFrom(ctx), action, customerID)
+}
+
+// ---- Customers
+
+// CustomerInput creates a customer.
+type CustomerInput struct {
+	Name     string
+	Domain   string
+	Location string
+	Industry string
+	Size     string
+}
+
+func validDomain(d string) bool {
+	if len(d) < 3 || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
+		return false
+	}
+	for _, r := range d {
+		if !(r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateCustomer adds a customer.
+func (s *Service) CreateCustomer(ctx context.Context, in CustomerInput) (store.Customer, error) {
+	if err := allow(ctx, auth.ActionCreateCustomer, 0); err != nil {
+		return store.Customer{}, err
+	}
+	in.Name, in.Domain = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Domain))
+	if in.Name == "" {
+		return store.Customer{}, fault.InvalidField("name", "a customer needs a name")
+	}
+	if !validDomain(in.Domain) {
+		return store.Customer{}, fault.InvalidField("primary_domain", "%q is not a domain name; write it like contoso.com", in.Domain)
+	}
+	c := store.Customer{Name: in.Name, Domain: in.Domain, Location: in.Location, Industry: in.Industry, Size: in.Size}
+	if err := s.store.CreateCustomer(ctx, &c); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return c, conflict("name", "a customer named %q exists already", in.Name)
+		}
+		return c, err
+	}
+	return c, nil
+}
+
+func conflict(field, format string, args ...any) error {
+	return &fault.Error{Kind: fault.Conflict, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// RuleCustomerHasProjects refuses deleting a customer with projects unless confirmed.
+const RuleCustomerHasProjects = "customer-has-projects"
+
+// Deleted says what deleting a customer took with it.
+type Deleted struct {
+	Customer store.Customer
+	Projects int // projects deleted with the customer
+	Items    int // their items
+	Stopped  int // queued or running passes stopped first
+}
+
+// DeleteCustomer stops the customer's queued and running passes, then
+// deletes it with its endpoints (and their credentials), projects and
+// items. A customer with projects is deleted only when confirmed: without
+// it, the refusal (rule RuleCustomerHasProjects) says what would go.
+func (s *Service) DeleteCustomer(ctx context.Context, id int64, confirmed bool) (Deleted, error) {
+	c, err := s.store.Customer(ctx, id)
+	if err != nil {
+		return Deleted{}, err
+	}
+	if err := allow(ctx, auth.ActionDeleteCustomer, c.ID); err != nil {
+		return Deleted{}, err
+	}
+	ps, err := s.store.ProjectsOf(ctx, c.ID)
+	if err != nil {
+		return Deleted{}, err
+	}
+	d := Deleted{Customer: c, Projects: len(ps)}
+	for _, p := range ps {
+		d.Items += p.ItemCount
+	}
+	if len(ps) > 0 && !confirmed {
+		return d, fault.RefusedBy(RuleCustomerHasProjects, "customer %d (%s) has %d project(s) with %d item(s); deleting it deletes them too",
+			c.ID, c.Name, d.Projects, d.Items)
+	}
+	for _, p := range ps {
+		if p.ItemCount == 0 {
+			continue
+		}
+		n, err := s.passes.Stop(ctx, p.ID, projects.Selection{All: true})
+		if err != nil {
+			return d, err
+		}
+		d.Stopped += n
+	}
+	return d, s.store.DeleteCustomer(ctx, c.ID)
+}
+
+// ---- Endpoints
+
+// EndpointInput creates an endpoint. With Password (or Token) and AdminUser
+// the endpoint has administrator credentials used for every mailbox ("provide
+// credentials"); without, each item carries its own ("do not provide credentials").
+type EndpointInput struct {
+	CustomerID     int64
+	Name           string
+	Type           string
+	Host           string
+	Port           int
+	Security       string // tls or starttls
+	AllowPlaintext bool
+	AdminUser      string
+	Password       string
+	Token          string
+	MaxMessageSize int64
+	DailyDownload  int64
+	DailyUpload    int64
+}
+
+// EndpointType returns the known mail system of a name.
+func EndpointType(name string) (projects.EndpointType, bool) {
+	for _, t := range projects.EndpointTypes {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return projects.EndpointType{}, false
+}
+
+func typeNames() string {
+	var n []string
+	for _, t := range projects.EndpointTypes {
+		n = append(n, t.Name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// CreateEndpoint adds an endpoint to a customer, sealing its credentials.
+func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.Endpoint, error) {
+	var e store.Endpoint
+	if _, err := s.store.Customer(ctx, in.CustomerID); errors.Is(err, store.ErrNotFound) {
+		return e, fault.InvalidField("customer_id", "customer %d does not exist", in.CustomerID)
+	} else if err != nil {
+		return e, err
+	}
+	if err := allow(ctx, auth.ActionCreateEndpoint, in.CustomerID); err != nil {
+		return e, err
+	}
+	t, ok := EndpointType(in.Type)
+	if !ok {
+		return e, fault.InvalidField("type", "unknown endpoint type %q; use one of %s", in.Type, typeNames())
+	}
+	in.Name, in.Host = strings.TrimSpace(in.Name), strings.TrimSpace(in.Host)
+	if in.Name == "" {
+		return e, fault.InvalidField("name", "an endpoint needs a name")
+	}
+	if in.Host == "" || strings.ContainsAny(in.Host, " /:@") {
+		return e, fault.InvalidField("host", "%q is not a host name; write it like mail.contoso.com", in.Host)
+	}
+	if in.Port == 0 {
+		in.Port = t.Port
+		if in.Security == "starttls" {
+			in.Port = 143
+		}
+	}
+	if in.Port < 1 || in.Port > 65535 {
+		return e, fault.InvalidField("port", "%d is not a port; use 1 to 65535", in.Port)
+	}
+	if in.Security == "" {
+		in.Security = t.Security
+	}
+	if in.Security != "tls" && in.Security != "starttls" {
+		return e, fault.InvalidField("security", "use tls (implicit, usually port 993) or starttls (usually port 143)")
+	}
+	if err := checkAdmin(in.Type, in.AdminUser, in.Password, in.Token); err != nil {
+		return e, err
+	}
+	e = store.Endpoint{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
+		AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, MaxMessageSize: orDefault(in.MaxMessageSize, t.MaxMessageSize),
+		DailyDownload: orDefault(in.DailyDownload, t.DailyDownload), DailyUpload: orDefault(in.DailyUpload, t.DailyUpload)}
+	if err := s.store.CreateEndpoint(ctx, &e); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return e, conflict("name", "the customer has an endpoint named %q already", in.Name)
+		}
+		return e, err
+	}
+	if in.Password != "" || in.Token != "" {
+		// The sealed values are bound to the endpoint's id: seal once it has one.
+		if err := s.seal(&e, in.Password, in.Token); err != nil {
+			return e, err
+		}
+		if err := s.store.UpdateEndpoint(ctx, e); err != nil {
+			return e, err
+		}
+	}
+	return e, nil
+}
+
+// checkAdmin validates endpoint-level administrator credentials.
+func checkAdmin(typ, adminUser, password, token string) error {
+	if (password != "" || token != "") && adminUser == "" {
+		return fault.InvalidField("admin_user", "credentials on an endpoint belong to an administrator who acts for every mailbox: give admin_user too")
+	}
+	if adminUser != "" && password == "" && token == "" {
+		return fault.InvalidField("password", "the administrator %q needs a password or an OAuth2 token", adminUser)
+	}
+	if t, _ := EndpointType(typ); t.UserIsEmail && adminUser != "" {
+		if _, err := mail.ParseAddress(adminUser); err != nil {
+			return fault.InvalidField("admin_user", "%s user names must be email addresses", t.Label)
+		}
+	}
+	return nil
+}
+
+func orDefault(v, def int64) int64 {
+	if v != 0 {
+		return v
+	}
+	return def
+}
+
+// endpointAAD binds a sealed credential to its endpoint. The migration
+// service opens it with the same associated data (projects: passes.go,
+// rotate.go); TestSealedCredentialsOpenForPasses holds the two together.
+func endpointAAD(id int64, what string) string { return fmt.Sprintf("endpoint:%d:%s", id, what) }
+
+func (s *Service) seal(e *store.Endpoint, password, token string) error {
+	var err error
+	e.SealedPassword, e.SealedToken = "", ""
+	if password != "" {
+		if e.SealedPassword, err = s.sealer.Seal(password, endpointAAD(e.ID, "password")); err != nil {
+			return err
+		}
+	}
+	if token != "" {
+		if e.SealedToken, err = s.sealer.Seal(token, endpointAAD(e.ID, "token")); err != nil {
+			return err
+		}
+	}
+	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != ""
+	return nil
+}
+
+// loadEndpoint reads an endpoint and checks the principal may do action on it.
+func (s *Service) loadEndpoint(ctx context.Context, id int64, action auth.Action) (store.Endpoint, error) {
+	e, err := s.store.Endpoint(ctx, id)
+	if err != nil {
+		return e, err
+	}
+	return e, allow(ctx, action, e.CustomerID)
+}
+
+// SetEndpointCredentials replaces (or, with all values empty, removes) an
+// endpoint's administrator credentials.
+func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUser, password, token string) (store.Endpoint, error) {
+	e, err := s.loadEndpoint(ctx, id, auth.ActionSetCredentials)
+	if err != nil {
+		return e, err
+	}
+	adminUser = strings.TrimSpace(adminUser)
+	if err := checkAdmin(e.Type, adminUser, password, token); err != nil {
+		return e, err
+	}
+	e.AdminUser = adminUser
+	if err := s.seal(&e, password, token); err != nil {
+		return e, err
+	}
+	return e, s.store.UpdateEndpoint(ctx, e)
+}
+
+// DeleteEndpoint removes an endpoint and its credentials; one a project
+// (even a closed one) refers to is refused.
+func (s *Service) DeleteEndpoint(ctx context.Context, id int64) (store.Endpoint, error) {
+	e, err := s.loadEndpoint(ctx, id, auth.ActionDeleteEndpoint)
+	if err != nil {
+		return e, err
+	}
+	err = s.store.DeleteEndpoint(ctx, id)
+	if err != nil && strings.Contains(err.Error(), "used by") {
+		return e, conflict("endpoint", "%v; an endpoint stays as long as a project (even a closed one) refers to it", err)
+	}
+	return e, err
+}
