@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -41,6 +42,9 @@ type Options struct {
 	// Engagements serves the onboarding engagement routes. Default: a
 	// service on st with the default playbook.
 	Engagements *engagements.Service
+	// Customers changes customers and endpoints. Default: a service on st
+	// sealing with svc's sealer.
+	Customers *customers.Service
 }
 
 // New returns the API handler for the service, authenticating API tokens of st.
@@ -50,7 +54,10 @@ func New(svc *projects.Service, st store.Store) http.Handler {
 
 // NewWithOptions is New with options.
 func NewWithOptions(svc *projects.Service, st store.Store, opt Options) http.Handler {
-	s := &server{svc: svc, st: st, eng: opt.Engagements, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	s := &server{svc: svc, st: st, eng: opt.Engagements, customers: opt.Customers, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	if s.customers == nil {
+		s.customers = customers.New(st, svc.Sealer, svc)
+	}
 	if s.eng == nil {
 		s.eng = &engagements.Service{Store: st, Playbook: playbook.Default()}
 	}
@@ -76,6 +83,7 @@ type server struct {
 	svc       *projects.Service
 	st        store.Store
 	eng       *engagements.Service
+	customers *customers.Service
 	auth      []Authenticator
 	authorize func(p *Principal, action Action, customerID int64) error
 	log       *slog.Logger
@@ -146,8 +154,17 @@ var routes = []route{
 	{"GET", "/api/v1/openapi.json", auth.ActionReadOpenAPI, (*server).openAPI},
 }
 
+// publicPaths are served without credentials: the API's description, as
+// API documents conventionally are. It says what the API offers, nothing
+// of anyone's data.
+var publicPaths = map[string]bool{"GET /api/v1/openapi.json": true}
+
 // ServeHTTP authenticates the request, then routes it.
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if publicPaths[r.Method+" "+r.URL.Path] {
+		s.mux.ServeHTTP(w, r)
+		return
+	}
 	p, err := s.authenticate(r)
 	if err != nil {
 		s.writeError(w, r, err)

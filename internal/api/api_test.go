@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
@@ -119,12 +120,23 @@ func newEnv(t *testing.T, opts ...func(st store.Store) Options) *env {
 	}
 	e.srv = httptest.NewServer(NewWithOptions(e.svc, st, o))
 	t.Cleanup(e.srv.Close)
-	if e.token, err = CreateToken(ctx, st, "test"); err != nil {
+	if e.token, err = createToken(st, "test"); err != nil {
 		t.Fatal(err)
 	}
 	e.secret(e.token, HashToken(e.token))
 	t.Cleanup(e.checkNoSecrets)
 	return e
+}
+
+// operator is the context of a person running Ferry's commands.
+func operator() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Operator("test operator"))
+}
+
+// createToken makes an administrator token, as `ferry token create` does.
+func createToken(st store.Store, name string) (string, error) {
+	v, _, err := (&auth.Service{Store: st}).CreateToken(operator(), 0, name)
+	return v, err
 }
 
 // secret adds values no answer may contain.
@@ -283,15 +295,15 @@ func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	revoked, err := CreateToken(ctx, e.st, "revoked")
+	revoked, err := createToken(e.st, "revoked")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.secret(revoked)
-	toks, _ := ListTokens(ctx, e.st)
+	toks, _ := e.st.Tokens(ctx)
 	for _, tk := range toks {
 		if tk.Name == "revoked" {
-			if err := RevokeToken(ctx, e.st, tk.ID); err != nil {
+			if _, err := (&auth.Service{Store: e.st}).RevokeToken(operator(), tk.ID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -314,7 +326,10 @@ func TestAuthentication(t *testing.T) {
 		for _, path := range []string{"/api/v1/customers", "/api/v1/openapi.json", "/api/v1/no-such-path"} {
 			resp, b := e.send("GET", path, tc.auth, "", nil)
 			want := tc.want
-			if want == 200 && path == "/api/v1/no-such-path" {
+			switch {
+			case path == "/api/v1/openapi.json":
+				want = 200 // public: credentials, right or wrong, do not matter
+			case want == 200 && path == "/api/v1/no-such-path":
 				want = 404
 			}
 			if resp.StatusCode != want {
@@ -333,7 +348,7 @@ func TestAuthentication(t *testing.T) {
 			}
 		}
 	}
-	toks, err = ListTokens(ctx, e.st)
+	toks, err = e.st.Tokens(ctx)
 	if err != nil || len(toks) != 1 || toks[0].Name != "test" || toks[0].LastUsed.IsZero() {
 		t.Fatalf("tokens after use: %+v %v", toks, err)
 	}
@@ -346,22 +361,24 @@ func TestTokens(t *testing.T) {
 	if !strings.HasPrefix(e.token, "fy_") || len(e.token) != 3+43 {
 		t.Fatalf("token %q: want fy_ and 32 random bytes in base64url", e.token)
 	}
-	other, err := CreateToken(ctx, e.st, "ci")
+	other, err := createToken(e.st, "ci")
 	if err != nil || other == e.token {
 		t.Fatalf("second token %q: %v", other, err)
 	}
-	for _, name := range []string{"", "  ", "ci", strings.Repeat("x", 101)} {
-		_, err := CreateToken(ctx, e.st, name)
-		var ie *projects.InvalidError
-		if !errors.As(err, &ie) || ie.Field != "name" {
-			t.Errorf("CreateToken(%q): %v, want an invalid name", name, err)
+	for _, tc := range []struct {
+		name string
+		kind fault.Kind
+	}{{"", fault.Invalid}, {"  ", fault.Invalid}, {"ci", fault.Conflict}, {strings.Repeat("x", 101), fault.Invalid}} {
+		_, err := createToken(e.st, tc.name)
+		if fe, ok := fault.As(err); !ok || fe.Kind != tc.kind || fe.Field != "name" {
+			t.Errorf("CreateToken(%q): %v, want %v of the name", tc.name, err, tc.kind)
 		}
 	}
-	toks, _ := ListTokens(ctx, e.st)
+	toks, _ := e.st.Tokens(ctx)
 	if len(toks) != 2 {
 		t.Fatalf("tokens %+v", toks)
 	}
-	if err := RevokeToken(ctx, e.st, 9999); !errors.Is(err, store.ErrNotFound) {
+	if _, err := (&auth.Service{Store: e.st}).RevokeToken(operator(), 9999); !errors.Is(err, fault.ErrNotFound) {
 		t.Fatalf("revoking an unknown token: %v", err)
 	}
 }
@@ -383,13 +400,13 @@ func TestValidation(t *testing.T) {
 	}{
 		{"bad domain", "POST", "/api/v1/customers", map[string]any{"name": "Tailspin", "primary_domain": "tailspin"}, "primary_domain", "like contoso.com", 400},
 		{"customer without name", "POST", "/api/v1/customers", map[string]any{"primary_domain": "x.com"}, "name", "needs a name", 400},
-		{"customer name taken", "POST", "/api/v1/customers", map[string]any{"name": "Contoso", "primary_domain": "contoso.com"}, "name", "exists already", 400},
+		{"customer name taken", "POST", "/api/v1/customers", map[string]any{"name": "Contoso", "primary_domain": "contoso.com"}, "name", "exists already", 409},
 		{"unknown endpoint type", "POST", cust + "/endpoints", map[string]any{"name": "x", "type": "exchange2003", "host": "mail.contoso.com"}, "type", "use one of imap, exchange, office365", 400},
 		{"credentials without admin_user", "POST", cust + "/endpoints", map[string]any{"name": "x", "type": "imap", "host": "mail.contoso.com", "password": adminPassword}, "admin_user", "give admin_user", 400},
 		{"admin without password", "POST", cust + "/endpoints", map[string]any{"name": "x", "type": "imap", "host": "mail.contoso.com", "admin_user": "admin"}, "password", "needs a password", 400},
 		{"office365 admin not an email", "POST", cust + "/endpoints", map[string]any{"name": "x", "type": "office365", "host": "outlook.office365.com", "admin_user": "admin", "password": adminPassword}, "admin_user", "must be email addresses", 400},
 		{"host with port", "POST", cust + "/endpoints", map[string]any{"name": "x", "type": "imap", "host": "mail.contoso.com:993"}, "host", "not a host name", 400},
-		{"endpoint name taken", "POST", cust + "/endpoints", map[string]any{"name": "old", "type": "imap", "host": "mail.contoso.com"}, "name", "already", 400},
+		{"endpoint name taken", "POST", cust + "/endpoints", map[string]any{"name": "old", "type": "imap", "host": "mail.contoso.com"}, "name", "already", 409},
 		{"endpoint of the path's customer only", "POST", cust + "/endpoints", map[string]any{"customer_id": g.customer.ID, "name": "x", "type": "imap", "host": "mail.contoso.com"}, "customer_id", "differs", 400},
 		{"set credentials without admin_user", "PUT", dst + "/credentials", map[string]any{"password": adminPassword}, "admin_user", "give admin_user", 400},
 		{"set credentials without password", "PUT", dst + "/credentials", map[string]any{"admin_user": "admin@contoso.com"}, "password", "needs a password", 400},
@@ -432,7 +449,7 @@ func TestValidation(t *testing.T) {
 		{"item list: negative offset", "GET", proj + "/items?offset=-5", nil, "offset", "whole number", 400},
 		{"import: apply not a boolean", "POST", proj + "/items/import?apply=maybe", "source,destination\n", "apply", "true or false", 400},
 		{"import: empty file", "POST", proj + "/items/import", "", "file", "empty", 400},
-		{"delete an endpoint in use", "DELETE", fmt.Sprintf("/api/v1/endpoints/%d", f.src.ID), nil, "endpoint", "used by 1 project", 400},
+		{"delete an endpoint in use", "DELETE", fmt.Sprintf("/api/v1/endpoints/%d", f.src.ID), nil, "endpoint", "used by 1 project", 409},
 	} {
 		code, b := e.call(tc.method, tc.path, tc.body)
 		if code != tc.want {
@@ -440,7 +457,7 @@ func TestValidation(t *testing.T) {
 			continue
 		}
 		eb := parseError(t, b)
-		wantCode := map[int]string{400: "invalid", 413: "too_large"}[tc.want]
+		wantCode := map[int]string{400: "invalid", 409: "conflict", 413: "too_large"}[tc.want]
 		if eb.Error.Code != wantCode || eb.Error.Field != tc.field || !strings.Contains(eb.Error.Message, tc.msg) {
 			t.Errorf("%s: error %+v, want code %s, field %q and a message with %q", tc.name, eb.Error, wantCode, tc.field, tc.msg)
 		}

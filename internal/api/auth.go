@@ -2,16 +2,12 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ferryhq/ferry/internal/auth"
-	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -78,64 +74,19 @@ func (s *server) sees(r *http.Request, customerID int64) bool {
 	return s.authorize(PrincipalFrom(r.Context()), auth.ActionReadCustomer, customerID) == nil
 }
 
-// ---- API tokens
+// ---- API tokens (made and revoked by the people service, auth.Service)
 
 // TokenPrefix starts every API token, so that leaked tokens are easy to recognise.
-const TokenPrefix = "fy_"
+const TokenPrefix = auth.TokenPrefix
 
-// TokenStore keeps API tokens (store.Store is one).
+// TokenStore is what TokenAuthenticator reads (store.Store is one).
 type TokenStore interface {
-	CreateUserToken(ctx context.Context, userID int64, name, hash string) (int64, error)
 	TokenByHash(ctx context.Context, hash string) (store.Token, error)
-	Tokens(ctx context.Context) ([]store.Token, error)
-	RevokeToken(ctx context.Context, id int64) error
 	User(ctx context.Context, id int64) (store.User, error)
 }
 
 // HashToken is what the store keeps of a token: the hex SHA-256 of its value.
 func HashToken(token string) string { return auth.HashToken(token) }
-
-// CreateToken makes an API token named name and returns its value, which
-// is shown once and never stored (only its hash is). A bad or taken name is
-// a *projects.InvalidError.
-func CreateToken(ctx context.Context, st TokenStore, name string) (string, error) {
-	return CreateUserToken(ctx, st, 0, name)
-}
-
-// CreateUserToken is CreateToken for a token that acts as a user (0: an
-// administrator token, as made on the command line).
-func CreateUserToken(ctx context.Context, st TokenStore, userID int64, name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", &projects.InvalidError{Field: "name", Msg: "a token needs a name saying who or what uses it, e.g. --name ci"}
-	}
-	if utf8.RuneCountInString(name) > 100 {
-		return "", &projects.InvalidError{Field: "name", Msg: "use a name of at most 100 characters"}
-	}
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	token := TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
-	if _, err := st.CreateUserToken(ctx, userID, name, HashToken(token)); err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
-			return "", &projects.InvalidError{Field: "name", Msg: fmt.Sprintf("a token named %q exists already; choose another name or revoke it first", name)}
-		}
-		return "", err
-	}
-	return token, nil
-}
-
-// ListTokens lists the API tokens (names and dates; their values are not kept).
-func ListTokens(ctx context.Context, st TokenStore) ([]store.Token, error) {
-	return st.Tokens(ctx)
-}
-
-// RevokeToken revokes an API token by id: requests with it fail from now on.
-// An unknown id is store.ErrNotFound.
-func RevokeToken(ctx context.Context, st TokenStore, id int64) error {
-	return st.RevokeToken(ctx, id)
-}
 
 // TokenAuthenticator authenticates API tokens: Authorization: Bearer fy_...
 type TokenAuthenticator struct {

@@ -62,10 +62,10 @@ func (s *server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := []store.Customer{}
+	out := []Customer{}
 	for _, c := range cs {
 		if s.sees(r, c.ID) {
-			out = append(out, c)
+			out = append(out, customerOf(c))
 		}
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"customers": out})
@@ -75,15 +75,15 @@ func (s *server) createCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, 0); err != nil {
 		return err
 	}
-	var in projects.CustomerInput
+	var in CustomerInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.svc.AddCustomer(r.Context(), in)
+	c, err := s.customers.CreateCustomer(r.Context(), in.service())
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/customers/%d", c.ID), c)
+	return created(w, fmt.Sprintf("/api/v1/customers/%d", c.ID), customerOf(c))
 }
 
 func (s *server) getCustomer(w http.ResponseWriter, r *http.Request) error {
@@ -91,29 +91,17 @@ func (s *server) getCustomer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, customerOf(c))
 }
 
-// deleteCustomer cancels the customer's queued and running passes, then
-// deletes it with its endpoints (and their credentials), projects and items.
+// deleteCustomer deletes the customer with everything it has (customers.Service.DeleteCustomer):
+// the DELETE is the confirmation.
 func (s *server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.loadCustomer(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	ps, err := s.st.ProjectsOf(r.Context(), c.ID)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if p.ItemCount == 0 {
-			continue
-		}
-		if _, err := s.svc.Stop(r.Context(), p.ID, projects.Selection{All: true}); err != nil {
-			return err
-		}
-	}
-	if err := s.st.DeleteCustomer(r.Context(), c.ID); err != nil {
+	if _, err := s.customers.DeleteCustomer(r.Context(), id, true); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -143,7 +131,7 @@ func (s *server) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"endpoints": nonNil(es)})
+	return writeJSON(w, http.StatusOK, map[string]any{"endpoints": endpointsOf(es)})
 }
 
 // samePathCustomer checks a body's customer_id, optional, against the path's.
@@ -159,7 +147,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in projects.EndpointInput
+	var in EndpointInput
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
@@ -167,11 +155,11 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in.CustomerID = c.ID
-	e, err := s.svc.AddEndpoint(r.Context(), in)
+	e, err := s.customers.CreateEndpoint(r.Context(), in.service())
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/endpoints/%d", e.ID), e)
+	return created(w, fmt.Sprintf("/api/v1/endpoints/%d", e.ID), endpointOf(e))
 }
 
 func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request) error {
@@ -179,15 +167,15 @@ func (s *server) getEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, endpointOf(e))
 }
 
 func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
-	e, err := s.loadEndpoint(r)
+	id, err := pathID(r)
 	if err != nil {
 		return err
 	}
-	if err := s.svc.DeleteEndpoint(r.Context(), e.ID); err != nil {
+	if _, err := s.customers.DeleteEndpoint(r.Context(), id); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -210,18 +198,18 @@ func (s *server) setCredentials(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	e, err = s.svc.SetEndpointCredentials(r.Context(), e.ID, in.AdminUser, in.Password, in.Token)
+	e, err = s.customers.SetEndpointCredentials(r.Context(), e.ID, in.AdminUser, in.Password, in.Token)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, e)
+	return writeJSON(w, http.StatusOK, endpointOf(e))
 }
 
 func (s *server) endpointTypes(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, 0); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"endpoint_types": projects.EndpointTypes})
+	return writeJSON(w, http.StatusOK, map[string]any{"endpoint_types": endpointTypesOf(projects.EndpointTypes)})
 }
 
 // ---- Projects

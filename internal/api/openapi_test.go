@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -28,7 +29,8 @@ type openAPIDoc struct {
 }
 
 type openAPIOperation struct {
-	OperationID string `json:"operationId"`
+	OperationID string                 `json:"operationId"`
+	Security    *[]map[string][]string `json:"security"`
 	Parameters  []struct {
 		Ref string `json:"$ref"`
 	} `json:"parameters"`
@@ -78,7 +80,11 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 				t.Errorf("%s: operationId %q missing or repeated", key, op.OperationID)
 			}
 			opIDs[op.OperationID] = true
-			if op.Responses["401"] == nil || op.Responses["403"] == nil {
+			public := op.Security != nil && len(*op.Security) == 0
+			if public != publicPaths[key] {
+				t.Errorf("%s: described as public: %v; served without credentials: %v", key, public, publicPaths[key])
+			}
+			if !public && (op.Responses["401"] == nil || op.Responses["403"] == nil) {
 				t.Errorf("%s: no 401/403 answers", key)
 			}
 			hasID := slices.ContainsFunc(op.Parameters, func(p struct {
@@ -157,9 +163,9 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadOpenAPI(t)
 	for name, v := range map[string]any{
-		"Customer": store.Customer{}, "CustomerInput": projects.CustomerInput{},
-		"Endpoint": store.Endpoint{}, "EndpointInput": projects.EndpointInput{}, "Credentials": Credentials{},
-		"EndpointType": projects.EndpointType{},
+		"Customer": Customer{}, "CustomerInput": CustomerInput{},
+		"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{},
+		"EndpointType": EndpointType{},
 		"Project":      store.Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
 		"Item": store.Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
 		"Run": Run{}, "Failure": Failure{}, "FolderProgress": store.FolderProgress{},
@@ -233,5 +239,48 @@ func TestRoutesServed(t *testing.T) {
 	code, b := e.call("GET", "/api/v1/openapi.json", nil)
 	if code != 200 || string(b) != string(openAPIDocument) {
 		t.Fatalf("GET /api/v1/openapi.json: %d", code)
+	}
+}
+
+// TestOpenAPIIsPublic: anyone may read the description, with no token or
+// a wrong one; the other routes still need a valid token.
+func TestOpenAPIIsPublic(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, authz := range []string{"", "Bearer fy_wrong", "Basic YWRtaW46YWRtaW4="} {
+		resp, b := e.send("GET", "/api/v1/openapi.json", authz, "", nil)
+		if resp.StatusCode != 200 || string(b) != string(openAPIDocument) {
+			t.Errorf("GET /api/v1/openapi.json with %q: %d", authz, resp.StatusCode)
+		}
+		if resp, _ := e.send("GET", "/api/v1/customers", authz, "", nil); resp.StatusCode != 401 {
+			t.Errorf("GET /api/v1/customers with %q: %d, want 401", authz, resp.StatusCode)
+		}
+	}
+}
+
+// TestOpenAPISchemasFollowTheWire: a DTO's fields are what the API writes,
+// whatever the store row has: the answer to GET /customers/{id} has exactly
+// the schema's fields.
+func TestOpenAPISchemasFollowTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	doc, _ := loadOpenAPI(t)
+	for _, tc := range []struct{ schema, path string }{
+		{"Customer", fmt.Sprintf("/api/v1/customers/%d", f.customer.ID)},
+		{"Endpoint", fmt.Sprintf("/api/v1/endpoints/%d", f.src.ID)},
+	} {
+		var got map[string]json.RawMessage
+		e.must("GET", tc.path, nil, 200, &got)
+		for k := range got {
+			if doc.Components.Schemas[tc.schema].Properties[k] == nil {
+				t.Errorf("GET %s answers %q, which schema %s does not have", tc.path, k, tc.schema)
+			}
+		}
+		for _, k := range doc.Components.Schemas[tc.schema].Required {
+			if got[k] == nil {
+				t.Errorf("GET %s: no %q, which schema %s requires", tc.path, k, tc.schema)
+			}
+		}
 	}
 }

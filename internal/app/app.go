@@ -93,7 +93,7 @@ type App struct {
 	// Customers manages customers and endpoints.
 	Customers *customers.Service
 	// People manages accounts, sign-in and API tokens.
-	People *auth.Service
+	People  *auth.Service
 	Keys    *secrets.Keyring
 	Queue   jobs.Queue
 	Service *projects.Service

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -104,7 +105,7 @@ func printEndpoints(w io.Writer, eps []store.Endpoint, customerID int64) {
 
 func endpointAddCmd(m *manageFlags) *cobra.Command {
 	var (
-		in                          projects.EndpointInput
+		in                          customers.EndpointInput
 		passFile, tokenFile         string
 		maxSize, dailyDown, dailyUp string
 		customer                    int64
@@ -136,7 +137,7 @@ or from FERRY_ENDPOINT_PASSWORD, never from flags, and are stored sealed.`,
 				return err
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				e, err := a.Service.AddEndpoint(ctx, in)
+				e, err := a.Customers.CreateEndpoint(ctx, in)
 				if err != nil {
 					return err
 				}
@@ -236,7 +237,7 @@ func endpointCredentialsCmd(m *manageFlags) *cobra.Command {
 				}
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				e, err := a.Service.SetEndpointCredentials(ctx, id, admin, password, token)
+				e, err := a.Customers.SetEndpointCredentials(ctx, id, admin, password, token)
 				if err != nil {
 					return err
 				}
@@ -262,7 +263,7 @@ func endpointDeleteCmd(m *manageFlags) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := mustID(args[0])
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				if err := a.Service.DeleteEndpoint(ctx, id); err != nil {
+				if _, err := a.Customers.DeleteEndpoint(ctx, id); err != nil {
 					return err
 				}
 				out := struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -31,13 +32,12 @@ func newUserCmd() *cobra.Command {
 		return strings.Join(r, ", ")
 	}()
 	userErr := func(err error) error {
-		var ie *auth.InvalidError
-		if errors.As(err, &ie) {
-			flag := map[string]string{"email": "--email", "name": "--name", "role": "--role", "password": "--password-file", "customers": "--customer"}[ie.Field]
+		if fe, ok := fault.As(err); ok && fe.Field != "" {
+			flag := map[string]string{"email": "--email", "name": "--name", "role": "--role", "password": "--password-file", "customers": "--customer"}[fe.Field]
 			if flag == "" {
-				return usageErr("%s", ie.Msg)
+				return &exitError{code: exitCodeOf(fe.Kind), err: errors.New(fe.Msg)}
 			}
-			return usageErr("%s: %s", flag, ie.Msg)
+			return &exitError{code: exitCodeOf(fe.Kind), err: fmt.Errorf("%s: %s", flag, fe.Msg)}
 		}
 		return err
 	}
@@ -61,8 +61,7 @@ func newUserCmd() *cobra.Command {
 				return err
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				svc := &auth.Service{Store: a.Store}
-				u, err := svc.CreateUser(ctx, auth.UserInput{Email: email, Name: name, Role: role, Password: pw, Customers: customers})
+				u, err := a.People.CreateUser(ctx, auth.UserInput{Email: email, Name: name, Role: role, Password: pw, Customers: customers})
 				if err != nil {
 					return userErr(err)
 				}
@@ -116,7 +115,6 @@ func newUserCmd() *cobra.Command {
 				}
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				svc := &auth.Service{Store: a.Store}
 				u, err := a.Store.User(ctx, mustID(args[0]))
 				if err != nil {
 					return err
@@ -128,7 +126,7 @@ func newUserCmd() *cobra.Command {
 				if cmd.Flags().Changed("customer") {
 					in.Customers = newCustomers
 				}
-				if u, err = svc.UpdateUser(ctx, u.ID, in); err != nil {
+				if u, err = a.People.UpdateUser(ctx, u.ID, in); err != nil {
 					return userErr(err)
 				}
 				return m.out(cmd, u, func(w io.Writer) { fmt.Fprintf(w, "account %d (%s) updated\n", u.ID, u.Email) })
@@ -146,7 +144,7 @@ func newUserCmd() *cobra.Command {
 			Args:  idArg("account", "ferry user list"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return m.run(cmd, func(ctx context.Context, a *app.App) error {
-					u, err := do(ctx, &auth.Service{Store: a.Store}, mustID(args[0]))
+					u, err := do(ctx, a.People, mustID(args[0]))
 					if err != nil {
 						return userErr(err)
 					}

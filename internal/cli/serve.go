@@ -214,9 +214,9 @@ func newTokenCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			tok, err := api.CreateToken(cmd.Context(), a.Store, name)
+			tok, _, err := a.People.CreateToken(commandLine(cmd.Context()), 0, name)
 			if err != nil {
-				return err
+				return serviceErr(err)
 			}
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{"name": name, "token": tok})
@@ -236,7 +236,7 @@ func newTokenCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			toks, err := api.ListTokens(cmd.Context(), a.Store)
+			toks, err := a.Store.Tokens(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -268,8 +268,8 @@ func newTokenCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			if err := api.RevokeToken(cmd.Context(), a.Store, id); err != nil {
-				return usageErr("%v", err)
+			if _, err := a.People.RevokeToken(commandLine(cmd.Context()), id); err != nil {
+				return serviceErr(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "token %d revoked\n", id)
 			return nil
@@ -283,7 +283,7 @@ func newTokenCmd() *cobra.Command {
 // the web portal everywhere else, on one authorization layer. On a first
 // run (no account) it prints the setup code for /setup.
 func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, func(), error) {
-	svc := &auth.Service{Store: a.Store}
+	svc := a.People
 	need, err := svc.NeedsSetup(cmd.Context())
 	if err != nil {
 		return nil, nil, err
@@ -293,12 +293,13 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 		code = auth.RandomToken(9)
 		fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: no account yet: open http://%s/setup and use the setup code %s to create the first administrator\n", addr, code)
 	}
-	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Auth: svc, SetupCode: code, Banner: banner})
+	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, Auth: svc,
+		SetupCode: code, Banner: banner})
 	if err != nil {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements}))
+	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers}))
 	mux.Handle("/", web)
 	return mux, web.(webui.Closer).Close, nil
 }

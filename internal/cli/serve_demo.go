@@ -10,6 +10,7 @@ import (
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
 )
@@ -56,14 +57,16 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 	}
 
 	svc, eng := a.Service, a.Engagements
-	cust, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso (demo)", Domain: "contoso.example", Location: "Seattle", Industry: "Retail", Size: "600"})
+	// The demo's setup is an operator's work, recorded as such.
+	operator := auth.WithPrincipal(ctx, auth.Operator("demo setup"))
+	cust, err := a.Customers.CreateCustomer(operator, customers.CustomerInput{Name: "Contoso (demo)", Domain: "contoso.example", Location: "Seattle", Industry: "Retail", Size: "600"})
 	if err != nil {
 		return nil, err
 	}
 	endpoint := func(name, addr string) (int64, error) {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: cust.ID, Name: name, Type: "imap", Host: host, Port: p,
+		e, err := a.Customers.CreateEndpoint(operator, customers.EndpointInput{CustomerID: cust.ID, Name: name, Type: "imap", Host: host, Port: p,
 			Security: "starttls", AllowPlaintext: true})
 		return e.ID, err
 	}
@@ -91,10 +94,9 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 		{Email: "partner@partner.example", Name: "Pat Partner", Role: string(auth.Partner), Customers: []int64{cust.ID}},
 		{Email: "pm@contoso.example", Name: "Casey Customer", Role: string(auth.CustomerProjectManager), Customers: []int64{cust.ID}},
 	}
-	as := &auth.Service{Store: a.Store}
 	for _, p := range people {
 		p.Password = pw
-		if _, err := as.CreateUser(ctx, p); err != nil {
+		if _, err := a.People.CreateUser(operator, p); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,122 @@
+package api
+
+// The API's own request and response types for customers and endpoints,
+// converted from and to the services' types here and only here: a column
+// added to the store does not change the wire format, and
+// TestOpenAPISchemasMatchTypes holds these types and openapi.json together.
+
+import (
+	"time"
+
+	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Customer is a customer as the API writes it.
+type Customer struct {
+	ID       int64     `json:"id"`
+	Name     string    `json:"name"`
+	Domain   string    `json:"primary_domain"`
+	Location string    `json:"location,omitempty"`
+	Industry string    `json:"industry,omitempty"`
+	Size     string    `json:"size,omitempty"`
+	Created  time.Time `json:"created"`
+}
+
+func customerOf(c store.Customer) Customer {
+	return Customer{ID: c.ID, Name: c.Name, Domain: c.Domain, Location: c.Location, Industry: c.Industry, Size: c.Size, Created: c.Created}
+}
+
+// CustomerInput creates a customer.
+type CustomerInput struct {
+	Name     string `json:"name"`
+	Domain   string `json:"primary_domain"`
+	Location string `json:"location,omitempty"`
+	Industry string `json:"industry,omitempty"`
+	Size     string `json:"size,omitempty"`
+}
+
+func (in CustomerInput) service() customers.CustomerInput {
+	return customers.CustomerInput{Name: in.Name, Domain: in.Domain, Location: in.Location, Industry: in.Industry, Size: in.Size}
+}
+
+// Endpoint is an endpoint as the API writes it: whether it has
+// credentials, never their value.
+type Endpoint struct {
+	ID             int64     `json:"id"`
+	CustomerID     int64     `json:"customer_id"`
+	Name           string    `json:"name"`
+	Type           string    `json:"type"`
+	Host           string    `json:"host"`
+	Port           int       `json:"port"`
+	Security       string    `json:"security"`
+	AllowPlaintext bool      `json:"allow_plaintext"`
+	AdminUser      string    `json:"admin_user,omitempty"`
+	HasCredentials bool      `json:"has_credentials"`
+	MaxMessageSize int64     `json:"max_message_size"`
+	DailyDownload  int64     `json:"daily_download,omitempty"`
+	DailyUpload    int64     `json:"daily_upload,omitempty"`
+	Created        time.Time `json:"created"`
+}
+
+func endpointOf(e store.Endpoint) Endpoint {
+	return Endpoint{ID: e.ID, CustomerID: e.CustomerID, Name: e.Name, Type: e.Type, Host: e.Host, Port: e.Port, Security: e.Security,
+		AllowPlaintext: e.AllowPlaintext, AdminUser: e.AdminUser, HasCredentials: e.HasCredentials, MaxMessageSize: e.MaxMessageSize,
+		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created}
+}
+
+func endpointsOf(es []store.Endpoint) []Endpoint {
+	out := make([]Endpoint, 0, len(es))
+	for _, e := range es {
+		out = append(out, endpointOf(e))
+	}
+	return out
+}
+
+// EndpointInput creates an endpoint. With password (or oauth2_token) and
+// admin_user the endpoint has administrator credentials used for every
+// mailbox; without, each item carries its own.
+type EndpointInput struct {
+	CustomerID     int64  `json:"customer_id"`
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	Host           string `json:"host"`
+	Port           int    `json:"port,omitempty"`
+	Security       string `json:"security,omitempty"`
+	AllowPlaintext bool   `json:"allow_plaintext,omitempty"`
+	AdminUser      string `json:"admin_user,omitempty"`
+	Password       string `json:"password,omitempty"`
+	Token          string `json:"oauth2_token,omitempty"`
+	MaxMessageSize int64  `json:"max_message_size,omitempty"`
+	DailyDownload  int64  `json:"daily_download,omitempty"`
+	DailyUpload    int64  `json:"daily_upload,omitempty"`
+}
+
+func (in EndpointInput) service() customers.EndpointInput {
+	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
+		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
+		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload}
+}
+
+// EndpointType is a kind of mail system Ferry knows, with its limits.
+type EndpointType struct {
+	Name           string `json:"name"`
+	Label          string `json:"label"`
+	Port           int    `json:"default_port"`
+	Security       string `json:"default_security"`
+	MaxMessageSize int64  `json:"max_message_size"`
+	DailyDownload  int64  `json:"daily_download,omitempty"`
+	DailyUpload    int64  `json:"daily_upload,omitempty"`
+	Throttling     string `json:"throttling,omitempty"`
+	UserIsEmail    bool   `json:"user_is_email"`
+}
+
+func endpointTypesOf(ts []projects.EndpointType) []EndpointType {
+	out := make([]EndpointType, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, EndpointType{Name: t.Name, Label: t.Label, Port: t.Port, Security: t.Security, MaxMessageSize: t.MaxMessageSize,
+			DailyDownload: t.DailyDownload, DailyUpload: t.DailyUpload, Throttling: t.Throttling, UserIsEmail: t.UserIsEmail})
+	}
+	return out
+}
