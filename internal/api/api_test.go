@@ -918,3 +918,44 @@ func TestScopedPrincipal(t *testing.T) {
 	// Tokens still see everything.
 	e.must("GET", fmt.Sprintf("/api/v1/projects/%d", g.project.ID), nil, 200, nil)
 }
+
+// TestAPIChangesAreAudited: every change to customers and endpoints made
+// through the API leaves an audit entry naming the token, even on a store
+// nobody wrapped: the services audit.
+func TestAPIChangesAreAudited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var c store.Customer
+	e.must("POST", "/api/v1/customers", map[string]any{"name": "Tailspin", "primary_domain": "tailspin.com"}, 201, &c)
+	var ep store.Endpoint
+	e.must("POST", fmt.Sprintf("/api/v1/customers/%d/endpoints", c.ID), map[string]any{"name": "spare", "type": "dovecot", "host": "mail.tailspin.com",
+		"admin_user": "master", "password": adminPassword}, 201, &ep)
+	e.must("PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", ep.ID), map[string]any{"admin_user": "master", "password": adminPassword + "2"}, 200, nil)
+	e.must("DELETE", fmt.Sprintf("/api/v1/endpoints/%d", ep.ID), nil, 204, nil)
+	e.must("DELETE", fmt.Sprintf("/api/v1/customers/%d", c.ID), nil, 204, nil)
+
+	entries, err := e.st.Audit(context.Background(), store.AuditFilter{Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []struct{ action, object string }{
+		{"customers.create", "Tailspin"}, {"endpoints.create", "spare"}, {"endpoints.credentials", "spare"}, {"endpoints.delete", "spare"},
+		{"customers.delete", "Tailspin"},
+	} {
+		found := false
+		for _, en := range entries {
+			if en.Action == want.action && strings.Contains(en.Object, want.object) {
+				found = true
+				if en.Who != "test" {
+					t.Errorf("%s of %s: recorded as made by %q, want the token test", want.action, en.Object, en.Who)
+				}
+				if strings.Contains(en.Before+en.After, adminPassword) {
+					t.Errorf("%s: a password in the audit log", want.action)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no audit entry %s of %q", want.action, want.object)
+		}
+	}
+}

@@ -61,7 +61,7 @@ func BenchmarkProjectPage(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	if _, err := as.CreateUser(ctx, auth.UserInput{Email: "pat@partner.example", Name: "Pat", Role: string(auth.Partner), Password: testPassword,
+	if _, err := as.CreateUser(operator(), auth.UserInput{Email: "pat@partner.example", Name: "Pat", Role: string(auth.Partner), Password: testPassword,
 		Customers: []int64{c.ID}}); err != nil {
 		b.Fatal(err)
 	}

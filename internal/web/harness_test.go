@@ -60,12 +60,17 @@ func newTestPortal(t *testing.T) *testPortal {
 // user makes an account.
 func (tp *testPortal) user(email string, role auth.Role, customers ...int64) store.User {
 	tp.t.Helper()
-	u, err := tp.auth.CreateUser(context.Background(), auth.UserInput{Email: email, Name: strings.Split(email, "@")[0], Role: string(role),
+	u, err := tp.auth.CreateUser(operator(), auth.UserInput{Email: email, Name: strings.Split(email, "@")[0], Role: string(role),
 		Password: testPassword, Customers: customers})
 	if err != nil {
 		tp.t.Fatal(err)
 	}
 	return u
+}
+
+// operator is the context of a person running Ferry's commands (an administrator).
+func operator() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Operator("test operator"))
 }
 
 // client is a browser: it keeps cookies and the CSRF token of the last page.
