@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/api"
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -33,15 +34,16 @@ func makeTenant(t *testing.T, tp *testPortal, name string) tenant {
 	svc := tp.app.Service
 	var tn tenant
 	var err error
-	if tn.customer, err = svc.AddCustomer(ctx, projects.CustomerInput{Name: name, Domain: strings.ToLower(name) + ".example"}); err != nil {
+	cs := tp.web.Customers
+	if tn.customer, err = cs.CreateCustomer(operator(), customers.CustomerInput{Name: name, Domain: strings.ToLower(name) + ".example"}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: tn.customer.ID, Name: name + " old", Type: "dovecot", Host: "old." + name + ".example",
+	src, err := cs.CreateEndpoint(operator(), customers.EndpointInput{CustomerID: tn.customer.ID, Name: name + " old", Type: "dovecot", Host: "old." + name + ".example",
 		AdminUser: "admin", Password: "endpoint-secret-" + name})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: tn.customer.ID, Name: name + " new", Type: "office365", Host: "outlook.office365.com",
+	dst, err := cs.CreateEndpoint(operator(), customers.EndpointInput{CustomerID: tn.customer.ID, Name: name + " new", Type: "office365", Host: "outlook.office365.com",
 		AdminUser: "admin@" + name + ".example", Password: "endpoint-secret-" + name})
 	if err != nil {
 		t.Fatal(err)
