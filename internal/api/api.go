@@ -1,8 +1,10 @@
 // Package api is Ferry's REST API: /api/v1/..., JSON over HTTP, on the
-// migration service (internal/projects), so that it validates and behaves
-// like the CLI. Every request carries an API token (Authorization: Bearer
-// fy_...), made with `ferry token create --name NAME`; openapi.json (served
-// at /api/v1/openapi.json) describes every route.
+// services (internal/customers, internal/projects, internal/engagements),
+// so that it validates and behaves like the CLI and the portal. It speaks
+// its own types (dto.go), not the store's rows. Every request carries an
+// API token (Authorization: Bearer fy_...), made with `ferry token create
+// --name NAME`; openapi.json (served to anyone at /api/v1/openapi.json)
+// describes every route.
 //
 // Mount the handler at /api/v1/:
 //
@@ -35,7 +37,9 @@ type Options struct {
 	// Sign-in sessions of the portal slot in here.
 	Authenticators []Authenticator
 	// Authorize decides whether a principal may do an action on a customer's
-	// resources (customerID 0: no particular customer). Default: Authorize.
+	// resources (customerID 0: no particular customer), before a handler
+	// reads or decodes anything. Default: Authorize. The services check
+	// writes again with auth.Authorize, whatever this says.
 	Authorize func(p *Principal, action Action, customerID int64) error
 	// Log receives unexpected errors (answered with 500); default slog.Default().
 	Log *slog.Logger
