@@ -64,7 +64,10 @@ func TestAccountChangesNeedManageUsers(t *testing.T) {
 			return err
 		}, fault.Conflict},
 		{"a wrong current password", func() error { _, err := svc.ChangePassword(asFTM, "wrong", "another long password"); return err }, fault.Invalid},
-		{"an operator has no own password", func() error { _, err := svc.ChangePassword(operator, longPassword, "another long password"); return err }, fault.Forbidden},
+		{"an operator has no own password", func() error {
+			_, err := svc.ChangePassword(operator, longPassword, "another long password")
+			return err
+		}, fault.Forbidden},
 	} {
 		if err := tc.do(); fault.KindOf(err) != tc.kind {
 			t.Errorf("%s: %v, want %v", tc.name, err, tc.kind)
