@@ -43,11 +43,8 @@ type Options struct {
 	Store       store.Store
 	Projects    *projects.Service
 	Engagements *engagements.Service
-	// Customers changes customers and endpoints (default: on Store and Projects).
-	Customers *customers.Service
-	// Auth signs people in and changes accounts and API tokens.
-	Auth *auth.Service
-	Log  *slog.Logger
+	Auth        *auth.Service
+	Log         *slog.Logger
 	// SetupCode, when set, lets whoever knows it create the first
 	// administrator at /setup while there is no account. `ferry serve`
 	// prints it.
@@ -56,6 +53,9 @@ type Options struct {
 	Banner string
 	// LivePoll is how often the live-update hub reads the store (default 1 s).
 	LivePoll time.Duration
+	// Customers changes customers and endpoints (default: a service on
+	// Store and Projects); Auth changes accounts and API tokens.
+	Customers *customers.Service
 }
 
 // route is one page or form action. pages is the single list the handler
