@@ -4,6 +4,10 @@
 // line, that is, for calls whose context carries an auth.Principal. The
 // engine's workers carry none; their bookkeeping is not recorded.
 //
+// The services wrap their store with it (customers.New does), so no door
+// can write past the log. Accounts and API tokens are recorded by
+// auth.Service itself, which this package cannot serve (it imports auth).
+//
 // Sealed credentials never reach the log: a change to them is recorded as
 // "credentials changed".
 package audit

@@ -138,10 +138,11 @@ func serviceErr(err error) error {
 		return usageErr("%s", withFlag(ie.Field, ie.Msg, ie.Error()))
 	}
 	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
-		msg := fe.Error()
-		if fe.Kind == fault.NotFound {
+		msg := err.Error() // the whole chain: "not allowed: a Viewer may not ..."
+		switch {
+		case fe.Kind == fault.NotFound:
 			msg = notFoundText(err)
-		} else if fe.Field != "" {
+		case fe.Field != "":
 			msg = withFlag(fe.Field, fe.Msg, msg)
 		}
 		return &exitError{code: exitCodeOf(fe.Kind), err: errors.New(msg)}

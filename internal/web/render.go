@@ -230,8 +230,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ei):
 		status, msg = http.StatusBadRequest, ei.Field+": "+ei.Msg
 	case fault.KindOf(err) != fault.Internal:
-		fe, _ := fault.As(err)
-		status, msg = statusOfKind[fe.Kind], fe.Error()
+		status, msg = statusOfKind[fault.KindOf(err)], err.Error()
 	default:
 		s.Log.Error("portal", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
