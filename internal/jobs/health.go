@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/riverqueue/river/riverdriver"
 )
@@ -51,3 +52,17 @@ func (q *queue[TTx]) Working() error {
 		return nil
 	}
 }
+
+// warnings passes on the queue's warnings and errors only: its
+// informational records are about River's own machinery.
+type warnings struct{ slog.Handler }
+
+func (h warnings) Enabled(ctx context.Context, level slog.Level) bool {
+	return level >= slog.LevelWarn && h.Handler.Enabled(ctx, level)
+}
+
+func (h warnings) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return warnings{h.Handler.WithAttrs(attrs)}
+}
+
+func (h warnings) WithGroup(name string) slog.Handler { return warnings{h.Handler.WithGroup(name)} }

@@ -283,6 +283,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if err := s.Store.UpdateItem(bg, it); err != nil {
 		return err
 	}
+	logRun(bg, p, it, args, res)
 	if databaseLost {
 		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
 	}
