@@ -27,7 +27,17 @@ func (a *App) Ready(ctx context.Context) (reason string, err error) {
 		return "database unreachable", err
 	}
 	if a.pool != nil {
-		if err := a.pool.Ping(ctx); err != nil {
+		// A connection that an outage broke fails its ping and is dropped:
+		// the pool is reachable when a ping succeeds before its
+		// connections run out.
+		err := a.pool.Ping(ctx)
+		for range a.pool.Stat().TotalConns() {
+			if err == nil || ctx.Err() != nil {
+				break
+			}
+			err = a.pool.Ping(ctx)
+		}
+		if err != nil {
 			return "database unreachable (job queue)", err
 		}
 	}
