@@ -11,6 +11,7 @@ package metrics
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -95,10 +96,11 @@ func New(worker string, src Sources) *Metrics {
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // Handler serves the registry in the Prometheus text format. A gauge the
-// database cannot give now is left out (with the error logged by the
-// scraper); the counters are still served.
+// database cannot give now is left out, with a warning in the log; the
+// counters are still served.
 func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn)})
 }
 
 // Project is the engine.Observer of runs of one project. Its counters are

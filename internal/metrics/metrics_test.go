@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/metrics"
+	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
 	"github.com/ferryhq/ferry/internal/testimap"
 )
@@ -252,6 +254,32 @@ func TestHTTPRequestsAreCountedByRoutePattern(t *testing.T) {
 			if l.GetName() == "route" && !slices.Contains(patterns, l.GetValue()) {
 				t.Errorf("route label %q is not a route's pattern", l.GetValue())
 			}
+		}
+	}
+}
+
+// brokenDatabase answers every gauge's query with an error.
+type brokenDatabase struct{}
+
+var errGone = errors.New("the database is gone")
+
+func (brokenDatabase) ItemCounts(context.Context) ([]store.ItemCount, error) { return nil, errGone }
+func (brokenDatabase) LeaseCounts(context.Context) (map[int64]int, error)    { return nil, errGone }
+func (brokenDatabase) JobCounts(context.Context) (map[string]int, error)     { return nil, errGone }
+
+// TestScrapeServesCountersWhenTheDatabaseFails: the gauges are left out,
+// the counters are still served.
+func TestScrapeServesCountersWhenTheDatabaseFails(t *testing.T) {
+	t.Parallel()
+	m := metrics.New("w1", metrics.Sources{Store: brokenDatabase{}, Jobs: brokenDatabase{}})
+	m.Project(2).MessageCopied(100)
+	got := scrape(t, m.Handler())
+	if v, ok := value(got, "ferry_bytes_copied_total", map[string]string{"project": "2"}); !ok || v != 100 {
+		t.Fatalf("bytes copied = %v (found %v), want 100", v, ok)
+	}
+	for _, gauge := range []string{"ferry_items", "ferry_leases_held", "ferry_jobs"} {
+		if got[gauge] != nil {
+			t.Errorf("%s served without a database", gauge)
 		}
 	}
 }
