@@ -159,7 +159,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 				} else if n > 0 {
 					return usageErr("--demo fills a new database; %s has accounts already (leave out --database for a throwaway one)", f.database)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: generating the demo's mailboxes...\n")
+				slog.Info("ferry serve: generating the demo's mailboxes")
 				d, err := setUpDemo(cmd.Context(), a, demoMailboxes, demoMessages)
 				if err != nil {
 					return fmt.Errorf("set up the demo: %w", err)
