@@ -222,8 +222,8 @@ func TestServeAndWorkerServeMetricsHealthAndJSONLogs(t *testing.T) {
 	}{
 		{"messages copied", "ferry_messages_copied_total", map[string]string{"project": project}, float64(copied)},
 		{"bytes copied", "ferry_bytes_copied_total", map[string]string{"project": project}, float64(copiedBytes)},
-		{"mailboxes completed", "ferry_mailboxes_finished_total", map[string]string{"project": project, "outcome": "completed"}, float64(len(f.users))},
-		{"mailbox failed", "ferry_mailboxes_finished_total", map[string]string{"project": badProject, "outcome": "failed"}, 1},
+		{"mailboxes completed", "ferry_mailboxes_finished_total", map[string]string{"project": project, "pass": "full", "outcome": "completed"}, float64(len(f.users))},
+		{"mailbox failed", "ferry_mailboxes_finished_total", map[string]string{"project": badProject, "pass": "full", "outcome": "failed"}, 1},
 		{"permanent mailbox failure", "ferry_failures_total", map[string]string{"project": badProject, "scope": "mailbox", "class": "permanent"}, 1},
 	} {
 		if got := both(tt.name, tt.labels); got != tt.want {

@@ -230,7 +230,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 			res.Run.Status, res.Run.Ended = "not started", res.Run.Started
 			res.Err = busyErr(job, err)
 			prog.setPhase(res.Run.Status)
-			e.observer().MailboxFinished(OutcomeNotStarted)
+			e.observer().MailboxFinished(e.Opts.Pass, OutcomeNotStarted)
 			return res // the other run's state is left alone
 		}
 		defer release()
@@ -278,7 +278,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	e.Store.FinishRun(bg, mbox, &res.Run)
 	res.Failures, _ = e.Store.Failures(bg, mbox)
 	prog.setPhase(res.Run.Status)
-	e.observer().MailboxFinished(outcomeOf(res.Run.Status))
+	e.observer().MailboxFinished(e.Opts.Pass, outcomeOf(res.Run.Status))
 	return res
 }
 

@@ -14,8 +14,8 @@ type Observer interface {
 	// BackedOff: the engine waits before trying again; throttled when the
 	// server said it limits Ferry's rate.
 	BackedOff(throttled bool)
-	// MailboxFinished: a run over one mailbox ended with this outcome.
-	MailboxFinished(outcome Outcome)
+	// MailboxFinished: a run of the pass over one mailbox ended with this outcome.
+	MailboxFinished(pass Pass, outcome Outcome)
 }
 
 // FailureScope says what a failure stopped: one message, one folder, or
@@ -40,6 +40,9 @@ const (
 	OutcomePaused              Outcome = "paused_at_limit"
 	OutcomeNotStarted          Outcome = "not_started"
 )
+
+// Passes lists every Pass.
+var Passes = []Pass{PassVerify, PassTrial, PassPrestage, PassFull, PassRetry}
 
 // Outcomes lists every Outcome.
 var Outcomes = []Outcome{OutcomeCompleted, OutcomeCompletedWithErrors, OutcomeFailed, OutcomeStopped, OutcomePaused, OutcomeNotStarted}
@@ -76,7 +79,7 @@ type nobody struct{}
 func (nobody) MessageCopied(int64)       {}
 func (nobody) Failed(FailureScope, bool) {}
 func (nobody) BackedOff(bool)            {}
-func (nobody) MailboxFinished(Outcome)   {}
+func (nobody) MailboxFinished(Pass, Outcome) {}
 
 // observer is the run's Observer, never nil.
 func (e *Engine) observer() Observer {

@@ -78,7 +78,7 @@ func New(worker string, src Sources) *Metrics {
 		bytes: counter("ferry_bytes_copied_total",
 			"Message bytes this worker copied to the destination, by project.", LabelProject),
 		mailboxes: counter("ferry_mailboxes_finished_total",
-			"Mailbox runs this worker finished, by project and outcome.", LabelProject, LabelOutcome),
+			"Mailbox runs this worker finished, by project, pass and outcome.", LabelProject, LabelPass, LabelOutcome),
 		failures: counter("ferry_failures_total",
 			"Failures this worker recorded, by project, scope (message, folder, mailbox) and class (temporary, permanent).", LabelProject, LabelScope, LabelClass),
 		backoffs: counter("ferry_backoffs_total",
@@ -118,7 +118,7 @@ func (m *Metrics) Project(id int64) engine.Observer {
 // rate() sees its first increase.
 type projectObserver struct {
 	messages, bytes prometheus.Counter
-	outcomes        map[engine.Outcome]prometheus.Counter
+	finished        map[finish]prometheus.Counter
 	failures        [3][2]prometheus.Counter // scope, class
 	throttled       prometheus.Counter
 	temporary       prometheus.Counter
@@ -131,12 +131,14 @@ func (m *Metrics) newProjectObserver(id int64) *projectObserver {
 	o := &projectObserver{
 		messages:  m.messages.WithLabelValues(project),
 		bytes:     m.bytes.WithLabelValues(project),
-		outcomes:  map[engine.Outcome]prometheus.Counter{},
+		finished:  map[finish]prometheus.Counter{},
 		throttled: m.backoffs.WithLabelValues(project, "throttled"),
 		temporary: m.backoffs.WithLabelValues(project, "temporary"),
 	}
-	for _, out := range engine.Outcomes {
-		o.outcomes[out] = m.mailboxes.WithLabelValues(project, string(out))
+	for _, pass := range engine.Passes {
+		for _, out := range engine.Outcomes {
+			o.finished[finish{pass, out}] = m.mailboxes.WithLabelValues(project, string(pass), string(out))
+		}
 	}
 	for i, scope := range scopes {
 		o.failures[i][0] = m.failures.WithLabelValues(project, string(scope), "temporary")
@@ -173,8 +175,14 @@ func (o *projectObserver) BackedOff(throttled bool) {
 	}
 }
 
-func (o *projectObserver) MailboxFinished(outcome engine.Outcome) {
-	if c, ok := o.outcomes[outcome]; ok {
+// finish is a pass and how its run ended.
+type finish struct {
+	pass    engine.Pass
+	outcome engine.Outcome
+}
+
+func (o *projectObserver) MailboxFinished(pass engine.Pass, outcome engine.Outcome) {
+	if c, ok := o.finished[finish{pass, outcome}]; ok {
 		c.Inc()
 	}
 }

@@ -137,8 +137,8 @@ func TestCountersAreWhatARunCopied(t *testing.T) {
 	}{
 		{"ferry_messages_copied_total", ours, float64(res.Run.Copied)},
 		{"ferry_bytes_copied_total", ours, float64(res.Run.CopiedBytes)},
-		{"ferry_mailboxes_finished_total", with("outcome", "completed_with_errors"), 1},
-		{"ferry_mailboxes_finished_total", with("outcome", "completed"), 0},
+		{"ferry_mailboxes_finished_total", with("outcome", "completed_with_errors", "pass", "full"), 1},
+		{"ferry_mailboxes_finished_total", with("outcome", "completed", "pass", "full"), 0},
 		{"ferry_failures_total", with("scope", "message", "class", "permanent"), 1},
 		{"ferry_failures_total", with("scope", "mailbox", "class", "permanent"), 0},
 		{"ferry_backoffs_total", with("reason", "throttled"), 1},
@@ -162,14 +162,14 @@ func TestLabelNamesAreStable(t *testing.T) {
 	m := metrics.New("w1", metrics.Sources{Store: st})
 	o := m.Project(3)
 	o.MessageCopied(10)
-	o.MailboxFinished(engine.OutcomeCompleted)
+	o.MailboxFinished(engine.PassFull, engine.OutcomeCompleted)
 	h := m.Instrument(http.NotFoundHandler())
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	got := scrape(t, m.Handler())
 	for name, want := range map[string][]string{
 		"ferry_messages_copied_total":    {"project", "worker"},
 		"ferry_bytes_copied_total":       {"project", "worker"},
-		"ferry_mailboxes_finished_total": {"outcome", "project", "worker"},
+		"ferry_mailboxes_finished_total": {"outcome", "pass", "project", "worker"},
 		"ferry_failures_total":           {"class", "project", "scope", "worker"},
 		"ferry_backoffs_total":           {"project", "reason", "worker"},
 		"ferry_http_requests_total":      {"code", "route", "worker"},
@@ -199,7 +199,7 @@ func TestObservingAllocatesNothing(t *testing.T) {
 		o.MessageCopied(1234)
 		o.Failed(engine.ScopeMessage, false)
 		o.BackedOff(true)
-		o.MailboxFinished(engine.OutcomeCompleted)
+		o.MailboxFinished(engine.PassFull, engine.OutcomeCompleted)
 		m.Project(1)
 	})
 	if allocs != 0 {
