@@ -76,9 +76,9 @@ func failureScope(uid uint32) FailureScope {
 // nobody is the Observer of runs nobody watches.
 type nobody struct{}
 
-func (nobody) MessageCopied(int64)       {}
-func (nobody) Failed(FailureScope, bool) {}
-func (nobody) BackedOff(bool)            {}
+func (nobody) MessageCopied(int64)           {}
+func (nobody) Failed(FailureScope, bool)     {}
+func (nobody) BackedOff(bool)                {}
 func (nobody) MailboxFinished(Pass, Outcome) {}
 
 // observer is the run's Observer, never nil.
