@@ -6,7 +6,8 @@ package engine
 // called from the copy path by several goroutines at once: they must be
 // safe for concurrent use, cheap, and must not block or allocate per call.
 type Observer interface {
-	// MessageCopied: one message reached the destination and is recorded.
+	// MessageCopied: one message reached the destination (its record is
+	// written at the run's next checkpoint).
 	MessageCopied(bytes int64)
 	// Failed: a failure was recorded (of a message, a folder or the mailbox
 	// as a whole); temporary says whether trying again later may succeed.
