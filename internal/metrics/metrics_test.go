@@ -283,3 +283,33 @@ func TestScrapeServesCountersWhenTheDatabaseFails(t *testing.T) {
 		}
 	}
 }
+
+// TestInstrumentKeepsStreaming: the portal's live updates flush their
+// answer as they go; counting must not take that away.
+func TestInstrumentKeepsStreaming(t *testing.T) {
+	t.Parallel()
+	m := metrics.New("w1", metrics.Sources{})
+	flushed := make(chan struct{})
+	h := m.Instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := w.(http.Flusher); !ok {
+			t.Error("the counted writer is not an http.Flusher")
+		}
+		io.WriteString(w, "event: one\n\n")
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			t.Error(err)
+		}
+		<-flushed
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	buf := make([]byte, len("event: one\n\n"))
+	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "event: one\n\n" {
+		t.Fatalf("read %q, %v before the handler ended: the answer was not flushed", buf, err)
+	}
+	close(flushed)
+}
