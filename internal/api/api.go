@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/metrics"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -180,6 +181,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handler runs one route's handler and answers its error.
 func (s *server) handler(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		metrics.NoteRoute(r) // ServeHTTP routes a copy of the request: its pattern is noted for the HTTP metrics
 		r = r.WithContext(withAction(r.Context(), rt.Action))
 		if err := rt.handle(s, w, r); err != nil {
 			s.writeError(w, r, engagementError(err))

@@ -18,6 +18,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/metrics"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
@@ -39,6 +40,8 @@ type Config struct {
 	LeaseTTL time.Duration
 	// PlaybookFile replaces the default playbook (FERRY_PLAYBOOK when empty).
 	PlaybookFile string
+	// Name names this process in leases and metrics; "" is host:pid.
+	Name string
 }
 
 // LoadPlaybook reads a playbook file, or returns the default one for "".
@@ -99,7 +102,9 @@ type App struct {
 	Service *projects.Service
 	// Engagements runs onboarding from the default playbook.
 	Engagements *engagements.Service
-	pool        *pgxpool.Pool
+	// Metrics counts this process's work and reads the database's gauges.
+	Metrics *metrics.Metrics
+	pool    *pgxpool.Pool
 }
 
 // IsPostgres reports whether a database string names PostgreSQL.
@@ -137,7 +142,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Audited = audit.Wrap(st)
 	a.Engagements = &engagements.Service{Store: a.Audited, Playbook: pb}
 	a.Service = &projects.Service{Store: a.Audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
-		MigrationGate: a.Engagements.CheckMigration}
+		MigrationGate: a.Engagements.CheckMigration, Owner: cfg.Name}
 	if IsPostgres(cfg.Database) {
 		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {
 			st.Close()
@@ -154,6 +159,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Service.Queue = a.Queue
 	a.Customers = customers.New(st, a.Keys, a.Service)
 	a.People = &auth.Service{Store: st}
+	a.Metrics = metrics.New(ProcessName(cfg.Name), metrics.Sources{Store: st, Jobs: a.Queue.(jobs.Health)})
+	a.Service.Observe = a.Metrics.Project
 	return a, nil
 }
 

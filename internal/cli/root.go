@@ -85,6 +85,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%v (see '%s --help')", err, c.CommandPath())
 	})
+	addLogFormat(root)
 	root.AddCommand(newMigrateCmd(), newVerifyCmd(), newDemoCmd(), newServeCmd(), newWorkerCmd(), newTokenCmd())
 	root.AddCommand(newManageCmds()...)
 	root.AddCommand(newEngageCmds()...)

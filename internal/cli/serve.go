@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -36,6 +37,7 @@ type workerFlags struct {
 	poll            time.Duration
 	shutdownTimeout time.Duration
 	timeout         time.Duration
+	name            string
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -48,13 +50,14 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.rescueAfter, "rescue-after", 2*time.Minute, "run a job again when it has been running this long (a backstop: workers take over a dead worker's jobs about a lease TTL after its death); the copy waits while the first attempt's lease lives")
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 30*time.Second, "a migration's lease ends this long after its last renewal: a dead worker's slot is freed and its item taken over")
 	fl.DurationVar(&f.poll, "poll", time.Second, "how often idle workers look for jobs")
+	fl.StringVar(&f.name, "name", "", "`NAME` of this process in leases, logs and metrics (default host:pid)")
 	for _, hidden := range []string{"rescue-after", "lease-ttl", "poll"} {
 		fl.MarkHidden(hidden)
 	}
 }
 
 func (f *workerFlags) config() app.Config {
-	cfg := app.Config{Database: f.database, KeyFile: f.keyFile, LeaseTTL: f.leaseTTL,
+	cfg := app.Config{Database: f.database, KeyFile: f.keyFile, LeaseTTL: f.leaseTTL, Name: f.name,
 		Jobs: jobs.Options{Workers: f.concurrency, RescueAfter: f.rescueAfter, Poll: f.poll}}
 	cfg.Engine.Conn = imapconn.Options{Timeout: f.timeout}
 	return cfg
@@ -79,7 +82,7 @@ func (f *workerFlags) runWorkers(cmd *cobra.Command, a *app.App, also func(ctx c
 			return err
 		}
 	}
-	fmt.Fprintln(cmd.ErrOrStderr(), "ferry: shutting down: running migrations finish or checkpoint within", f.shutdownTimeout)
+	slog.Info("shutting down: running migrations finish or checkpoint within the shutdown timeout", "shutdown_timeout", f.shutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	return a.Queue.Stop(sctx)
@@ -87,6 +90,7 @@ func (f *workerFlags) runWorkers(cmd *cobra.Command, a *app.App, also func(ctx c
 
 func newWorkerCmd() *cobra.Command {
 	var f workerFlags
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run queued migration passes (start as many as you like, on any machines, against one PostgreSQL database)",
@@ -97,11 +101,21 @@ func newWorkerCmd() *cobra.Command {
 				return usageErr("%v", err)
 			}
 			defer a.Close()
-			fmt.Fprintf(cmd.ErrOrStderr(), "ferry worker: running up to %d migrations; stop with Ctrl-C or SIGTERM\n", f.concurrency)
-			return f.runWorkers(cmd, a, nil)
+			var ops func(context.Context) error
+			if listen != "" {
+				ln, err := net.Listen("tcp", listen)
+				if err != nil {
+					return usageErr("cannot listen on %s: %v (choose another with --listen)", listen, err)
+				}
+				slog.Info("metrics and health", "metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "/healthz", "readyz", "/readyz")
+				ops = func(ctx context.Context) error { return serveOps(ctx, ln, a) }
+			}
+			slog.Info("ferry worker: running migrations; stop with Ctrl-C or SIGTERM", "concurrency", f.concurrency, "worker", app.ProcessName(f.name))
+			return f.runWorkers(cmd, a, ops)
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().StringVar(&listen, "listen", "", "`ADDRESS` serving /metrics, /healthz and /readyz, e.g. 127.0.0.1:9464 (default: none); /metrics is open there, so choose a private address")
 	return cmd
 }
 
@@ -145,7 +159,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 				} else if n > 0 {
 					return usageErr("--demo fills a new database; %s has accounts already (leave out --database for a throwaway one)", f.database)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: generating the demo's mailboxes...\n")
+				slog.Info("ferry serve: generating the demo's mailboxes")
 				d, err := setUpDemo(cmd.Context(), a, demoMailboxes, demoMessages)
 				if err != nil {
 					return fmt.Errorf("set up the demo: %w", err)
@@ -161,8 +175,8 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			}
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 			srv.RegisterOnShutdown(closeWeb)
-			fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: portal on http://%s/, API on http://%s/api/v1 (OpenAPI at /api/v1/openapi.json); running up to %d migrations\n",
-				ln.Addr(), ln.Addr(), f.concurrency)
+			slog.Info("ferry serve: portal, API and metrics", "portal", "http://"+ln.Addr().String()+"/", "api", "http://"+ln.Addr().String()+"/api/v1",
+				"openapi", "/api/v1/openapi.json", "metrics", "/metrics (administrator's API token)", "concurrency", f.concurrency, "worker", app.ProcessName(f.name))
 			return f.runWorkers(cmd, a, func(ctx context.Context) error {
 				go func() {
 					<-ctx.Done()
@@ -291,7 +305,7 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 	code := ""
 	if need {
 		code = auth.RandomToken(9)
-		fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: no account yet: open http://%s/setup and use the setup code %s to create the first administrator\n", addr, code)
+		slog.Warn("ferry serve: no account yet: open /setup and use the setup code to create the first administrator", "setup", "http://"+addr+"/setup", "setup_code", code)
 	}
 	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, Auth: svc,
 		SetupCode: code, Banner: banner})
@@ -301,7 +315,8 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers}))
 	mux.Handle("/", web)
-	return mux, web.(webui.Closer).Close, nil
+	opsRoutes(mux, a, adminToken(a))
+	return a.Metrics.Instrument(mux), web.(webui.Closer).Close, nil
 }
 
 // displayAddr shows a loopback listen address as localhost.

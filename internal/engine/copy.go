@@ -702,6 +702,7 @@ func (r *mailboxRun) fail(ctx context.Context, fs []store.Failure) error {
 	for _, f := range fs {
 		r.prog.Failed.Add(1)
 		r.prog.FailedBytes.Add(f.Size)
+		r.e.observer().Failed(failureScope(f.UID), f.Temporary)
 	}
 	if before+int64(len(fs)) >= limit {
 		return r.tooManyErrors()
@@ -1250,6 +1251,7 @@ func (r *mailboxRun) copiedBytesIn(folder string) int64 { return r.counter("copi
 func (r *mailboxRun) countCopied(folder string, size int64) {
 	r.folderCounter(&r.prog.Copied, "copied", folder, r.copiedIn(folder)+1)
 	r.folderCounter(&r.prog.CopiedBytes, "copiedbytes", folder, r.copiedBytesIn(folder)+size)
+	r.e.observer().MessageCopied(size)
 }
 
 // bodyHashes hashes the bodies (the text after the header) of messages

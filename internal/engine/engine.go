@@ -97,6 +97,8 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Observer hears what the run does (metrics); nil: nobody.
+	Observer Observer
 	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
 	// anyway, so that tests see the server refuse them (tests only).
 	ignoreAppendLimit bool
@@ -228,6 +230,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 			res.Run.Status, res.Run.Ended = "not started", res.Run.Started
 			res.Err = busyErr(job, err)
 			prog.setPhase(res.Run.Status)
+			e.observer().MailboxFinished(e.Opts.Pass, OutcomeNotStarted)
 			return res // the other run's state is left alone
 		}
 		defer release()
@@ -266,13 +269,16 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	// Record the outcome even when ctx is cancelled: a stopped run is history too.
 	bg := context.WithoutCancel(ctx)
 	if err != nil && !errors.Is(err, errTooManyErrors) && ctx.Err() == nil {
-		e.Store.RecordFailures(bg, mbox, []store.Failure{mailboxFailure(e.Opts.Pass, err)})
+		f := mailboxFailure(e.Opts.Pass, err)
+		e.Store.RecordFailures(bg, mbox, []store.Failure{f})
+		e.observer().Failed(ScopeMailbox, f.Temporary)
 	} else if err == nil {
 		e.Store.ClearMailboxFailures(bg, mbox)
 	}
 	e.Store.FinishRun(bg, mbox, &res.Run)
 	res.Failures, _ = e.Store.Failures(bg, mbox)
 	prog.setPhase(res.Run.Status)
+	e.observer().MailboxFinished(e.Opts.Pass, outcomeOf(res.Run.Status))
 	return res
 }
 
@@ -701,6 +707,7 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 		}
 		wait = min(wait, 15*time.Minute)
 		prog.Retries.Add(1)
+		e.observer().BackedOff(ie.Throttled)
 		prog.setPhase(fmt.Sprintf("retrying in %s: %s", wait.Round(time.Millisecond), imapconn.ServerWords(ie.Err)))
 		select {
 		case <-time.After(wait):

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
@@ -149,6 +148,9 @@ func config(runner Runner, o Options) (*river.Config, error) {
 		RescueStuckJobsAfter: o.RescueAfter,
 		JobTimeout:           -1,
 		MaxAttempts:          5,
+		// The queue's warnings and errors go to Ferry's log (text or JSON,
+		// see --log-format), not to River's default on standard output.
+		Logger: slog.New(warnings{slog.Default().Handler()}),
 	}
 	if !o.InsertOnly {
 		workers := river.NewWorkers()
@@ -202,11 +204,11 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, runner Runner, o Optio
 		return nil, err
 	}
 	q := &queue[pgx.Tx]{driver: driver, pool: pool}
-	q.bell.outage.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	q.bell.outage.log = slog.Default()
 	q.bell.outage.probe = pool.Ping
-	// River's own default (warnings and errors on standard output), quiet
-	// during an outage of the database, which Ferry reports itself.
-	cfg.Logger = slog.New(quietLog{slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelWarn}), &q.bell.outage})
+	// The queue's warnings and errors, quiet during an outage of the
+	// database, which Ferry reports itself.
+	cfg.Logger = slog.New(quietLog{cfg.Logger.Handler(), &q.bell.outage})
 	if q.client, err = river.NewClient[pgx.Tx](driver, cfg); err != nil {
 		return nil, err
 	}

@@ -210,6 +210,9 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if s.Now != nil {
 		opts.Now = s.Now // one clock for the runs and their daily limit
 	}
+	if s.Observe != nil {
+		opts.Observer = s.Observe(p.ID)
+	}
 	limit := transferLimit(src, dst)
 	if limit > 0 && opts.Pass != engine.PassVerify {
 		left, until, err := s.transferLeft(ctx, job, limit)
@@ -280,6 +283,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if err := s.Store.UpdateItem(bg, it); err != nil {
 		return err
 	}
+	logRun(bg, p, it, args, res)
 	if databaseLost {
 		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
 	}

@@ -40,6 +40,8 @@ type Service struct {
 	EngineOptions engine.Options
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Observe, when set, gives the engine.Observer of a project's runs (metrics).
+	Observe func(projectID int64) engine.Observer
 	// MigrationGate, when set, may refuse a pass for a customer (the
 	// engagement's prerequisites): it returns why, or "" to let it run.
 	MigrationGate func(ctx context.Context, customerID int64, pass string) (refusal string, err error)

@@ -290,6 +290,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runProjects(t, open)
 	runTokens(t, open)
 	runPortal(t, open)
+	runGauges(t, open)
 	runEngagements(t, open)
 }
 
