@@ -37,7 +37,7 @@ type fakeQueue struct {
 
 func newFakeQueue() *fakeQueue { return &fakeQueue{active: map[string]int64{}} }
 
-func (q *fakeQueue) Enqueue(ctx context.Context, args []jobs.PassArgs, at time.Time) ([]int64, error) {
+func (q *fakeQueue) Enqueue(ctx context.Context, tx any, args []jobs.PassArgs, at time.Time) ([]int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ids := make([]int64, len(args))

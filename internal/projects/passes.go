@@ -90,10 +90,18 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 		return nil, err
 	}
 	args := make([]jobs.PassArgs, len(items))
+	itemIDs := make([]int64, len(items))
 	for i, it := range items {
 		args[i] = jobs.PassArgs{ItemID: it.ID, Pass: string(pass), OlderThanDays: req.OlderThanDays}
+		itemIDs[i] = it.ID
 	}
-	ids, err := s.Queue.Enqueue(ctx, args, req.At)
+	// The jobs and the item rows go in one transaction: a worker that
+	// picks a job up at once finds its item Queued (and its own later
+	// status is not overwritten), and a start that fails midway leaves
+	// neither a job nobody sees nor an item Queued without a job.
+	ids, err := s.Store.QueuePass(ctx, itemIDs, string(pass), func(ctx context.Context, tx any) ([]int64, error) {
+		return s.Queue.Enqueue(ctx, tx, args, req.At)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -102,10 +110,6 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 		if ids[i] == 0 {
 			res.AlreadyQueued++
 			continue
-		}
-		it.JobID, it.Status, it.LastPass = ids[i], store.StatusQueued, string(pass)
-		if err := s.Store.UpdateItem(ctx, it); err != nil {
-			return nil, err
 		}
 		res.Queued++
 		res.QueuedItemIDs = append(res.QueuedItemIDs, it.ID)

@@ -74,6 +74,60 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("QueuePassIsOneTransaction", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		var items []*store.Item
+		for i := range 3 {
+			items = append(items, &store.Item{ProjectID: p.ID, Source: fmt.Sprintf("q%d@contoso.com", i), Dest: fmt.Sprintf("q%d@contoso.onmicrosoft.com", i),
+				Status: store.StatusNotSubmitted})
+		}
+		if err := s.CreateItems(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int64{items[0].ID, items[1].ID, items[2].ID}
+		unchanged := func(when string) {
+			t.Helper()
+			for _, want := range items {
+				got, _ := s.Item(ctx, want.ID)
+				if got.Status != store.StatusNotSubmitted || got.JobID != 0 || got.LastPass != "" {
+					t.Fatalf("%s: item %+v changed", when, got)
+				}
+			}
+		}
+		// The jobs could not be queued: no row changes.
+		refused := errors.New("the queue refused")
+		if _, err := s.QueuePass(ctx, ids, "full", func(context.Context, any) ([]int64, error) { return nil, refused }); !errors.Is(err, refused) {
+			t.Fatalf("enqueue failed: %v", err)
+		}
+		unchanged("after a failed enqueue")
+		// A row cannot be written (an item deleted meanwhile): the others are not written either.
+		if _, err := s.QueuePass(ctx, append(ids, 1<<40), "full", func(context.Context, any) ([]int64, error) { return []int64{1, 2, 3, 4}, nil }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing item: %v", err)
+		}
+		unchanged("after a failed write")
+		// The queue gets the store's transaction, and a job id per item; 0: queued already.
+		got, err := s.QueuePass(ctx, ids, "trial", func(ctx context.Context, tx any) ([]int64, error) {
+			if tx == nil {
+				return nil, errors.New("no transaction")
+			}
+			return []int64{11, 0, 13}, nil
+		})
+		if err != nil || fmt.Sprint(got) != "[11 0 13]" {
+			t.Fatalf("QueuePass = %v, %v", got, err)
+		}
+		for i, want := range []struct {
+			status, pass string
+			job          int64
+		}{{store.StatusQueued, "trial", 11}, {store.StatusNotSubmitted, "", 0}, {store.StatusQueued, "trial", 13}} {
+			it, _ := s.Item(ctx, ids[i])
+			if it.Status != want.status || it.LastPass != want.pass || it.JobID != want.job {
+				t.Fatalf("item %d: %+v, want %+v", i, it, want)
+			}
+		}
+	})
+
 	t.Run("ItemsDuplicatesFilters", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
