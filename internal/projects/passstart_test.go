@@ -23,7 +23,9 @@ type passStartHooks struct {
 	crash error
 }
 
-func isPassStart(it store.Item) bool { return it.Status == store.StatusQueued && it.JobID != 0 && it.DoneJobID == 0 }
+func isPassStart(it store.Item) bool {
+	return it.Status == store.StatusQueued && it.JobID != 0 && it.DoneJobID == 0
+}
 
 func (h *passStartHooks) UpdateItem(ctx context.Context, it store.Item) error {
 	if isPassStart(it) {
