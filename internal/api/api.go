@@ -161,7 +161,7 @@ func (s *server) handler(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withAction(r.Context(), rt.Action))
 		if err := rt.handle(s, w, r); err != nil {
-			s.writeError(w, r, engagementError(err))
+			s.writeError(w, r, err)
 		}
 	})
 }

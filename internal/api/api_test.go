@@ -234,6 +234,7 @@ type errorBody struct {
 	Error struct {
 		Code    string              `json:"code"`
 		Field   string              `json:"field"`
+		Rule    string              `json:"rule"`
 		Message string              `json:"message"`
 		Rows    []projects.RowError `json:"rows"`
 	} `json:"error"`
@@ -398,7 +399,7 @@ func TestValidation(t *testing.T) {
 		{"project with a missing endpoint", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": 99999, "destination_endpoint_id": f.dst.ID}, "source_endpoint_id", "does not exist", 400},
 		{"project from and to the same endpoint", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.src.ID}, "destination_endpoint_id", "different", 400},
 		{"project of another kind", "POST", cust + "/projects", map[string]any{"name": "P", "kind": "document", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.dst.ID}, "kind", "not available yet", 400},
-		{"project name taken", "POST", cust + "/projects", map[string]any{"name": "Mailboxes", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.dst.ID}, "name", "already", 400},
+		{"project name taken", "POST", cust + "/projects", map[string]any{"name": "Mailboxes", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.dst.ID}, "name", "already", 409},
 		{"settings: concurrency", "PATCH", proj + "/settings", map[string]any{"max_concurrent_migrations": 0}, "max_concurrent_migrations", "1 to 1000", 400},
 		{"settings: empty date range", "PATCH", proj + "/settings", map[string]any{"date_from": "2025-02-01T00:00:00Z", "date_to": "2025-01-01T00:00:00Z"}, "date_from", "before date_to", 400},
 		{"prestage without older_than_days", "POST", proj + "/passes", map[string]any{"pass": "prestage", "all": true}, "older_than_days", "older_than_days (e.g. 90)", 400},
@@ -410,7 +411,7 @@ func TestValidation(t *testing.T) {
 		{"start time not RFC 3339", "POST", proj + "/passes", map[string]any{"pass": "full", "all": true, "at": "tomorrow"}, "", "RFC 3339", 400},
 		{"stop: unknown status", "POST", proj + "/stop", map[string]any{"statuses": []string{"Done"}}, "statuses", "unknown status", 400},
 		{"stop without selection", "POST", proj + "/stop", map[string]any{}, "selection", "say which items", 400},
-		{"duplicate item", "POST", proj + "/items", map[string]any{"source": "ALICE@contoso.com", "destination": "other@contoso.onmicrosoft.com", "destination_password": itemPassword}, "source", "already in the project", 400},
+		{"duplicate item", "POST", proj + "/items", map[string]any{"source": "ALICE@contoso.com", "destination": "other@contoso.onmicrosoft.com", "destination_password": itemPassword}, "source", "already in the project", 409},
 		{"item without destination password", "POST", proj + "/items", map[string]any{"source": "bob@contoso.com", "destination": "bob@contoso.onmicrosoft.com"}, "destination_password", "needs the destination mailbox's password", 400},
 		{"item destination not an email", "POST", proj + "/items", map[string]any{"source": "bob@contoso.com", "destination": "bob", "destination_password": itemPassword}, "destination", "must be email addresses", 400},
 		{"item without source", "POST", proj + "/items", map[string]any{"destination": "bob@contoso.onmicrosoft.com"}, "source", "needs a source", 400},
@@ -440,7 +441,7 @@ func TestValidation(t *testing.T) {
 			continue
 		}
 		eb := parseError(t, b)
-		wantCode := map[int]string{400: "invalid", 413: "too_large"}[tc.want]
+		wantCode := map[int]string{400: "invalid", 409: "conflict", 413: "too_large"}[tc.want]
 		if eb.Error.Code != wantCode || eb.Error.Field != tc.field || !strings.Contains(eb.Error.Message, tc.msg) {
 			t.Errorf("%s: error %+v, want code %s, field %q and a message with %q", tc.name, eb.Error, wantCode, tc.field, tc.msg)
 		}
@@ -786,7 +787,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("credentials survived the close")
 	}
 	code, b = e.call("POST", proj+"/items", map[string]any{"source": "zed@contoso.com", "destination": "zed@contoso.onmicrosoft.com", "destination_password": itemPassword})
-	if eb := parseError(t, b); code != 400 || eb.Error.Field != "project" || !strings.Contains(eb.Error.Message, "closed") {
+	if eb := parseError(t, b); code != 409 || eb.Error.Code != CodeRefused || eb.Error.Rule != "project-closed" || eb.Error.Field != "project" || !strings.Contains(eb.Error.Message, "closed") {
 		t.Errorf("item on a closed project: %d %s", code, b)
 	}
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,19 +9,9 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
-
-// engagementError answers the engagement service's refusals
-// (*engagements.InvalidError) with 400, naming the field, like projects.InvalidError.
-func engagementError(err error) error {
-	var ae *Error
-	var ie *engagements.InvalidError
-	if errors.As(err, &ae) || !errors.As(err, &ie) {
-		return err
-	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: ie.Field, Message: ie.Msg}
-}
 
 // who is the name the request's principal is recorded under.
 func who(r *http.Request) string {
@@ -446,10 +435,9 @@ func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 	}
 	g, known := findGate(gs, phase)
 	if err != nil {
-		var ie *engagements.InvalidError
-		if known && errors.As(err, &ie) && !g.Exited && !g.CanExit {
-			return writeJSON(w, http.StatusConflict, PhaseExitRefusal{
-				Error: &Error{Status: http.StatusConflict, Code: CodeConflict, Field: ie.Field, Message: ie.Msg}, Gate: g})
+		if fe, ok := fault.As(err); known && ok && fe.Kind == fault.Refused {
+			ae, _ := errorOf(fe)
+			return writeJSON(w, ae.Status, PhaseExitRefusal{Error: ae, Gate: g})
 		}
 		return err
 	}
@@ -477,9 +465,8 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 		return invalid("as", "say which FastTrack Manager overrides the gate (as)")
 	}
 	g, err := s.eng.Override(r.Context(), c.ID, in.As, in.Reason)
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) && ie.Field == "who" {
-		return invalid("as", "%s", ie.Msg)
+	if fe, ok := fault.As(err); ok && fe.Field == "who" {
+		return invalid("as", "%s", fe.Msg)
 	}
 	if err != nil {
 		return err

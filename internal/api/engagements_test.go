@@ -83,7 +83,7 @@ func TestEngagementCreateAndScope(t *testing.T) {
 		t.Fatalf("created %s", b)
 	}
 	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
-	wantError(t, code, b, 400, "name", "already")
+	wantError(t, code, b, 409, "name", "already")
 
 	var list struct{ Engagements []store.Engagement }
 	e.must("GET", base, nil, 200, &list)
@@ -252,7 +252,7 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 			t.Fatalf("exit: %d, want 409: %s", code, b)
 		}
 		var ref PhaseExitRefusal
-		if err := json.Unmarshal(b, &ref); err != nil || ref.Error == nil || ref.Error.Code != CodeConflict || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
+		if err := json.Unmarshal(b, &ref); err != nil || ref.Error == nil || ref.Error.Code != CodeRefused || ref.Error.Rule != ref.Gate.ExitTask || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
 			t.Fatalf("refusal %v: %s", err, b)
 		}
 		for _, w := range want {
@@ -318,7 +318,10 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 	gate := fmt.Sprintf("/api/v1/customers/%d/migration-gate", f.customer.ID)
 
 	code, b := e.call("POST", passes, map[string]any{"pass": "full", "all": true})
-	wantError(t, code, b, 400, "pass", "1141", "FastTrack Manager")
+	wantError(t, code, b, 409, "", "1141", "FastTrack Manager")
+	if eb := parseError(t, b); eb.Error.Code != CodeRefused || eb.Error.Rule != "1141" {
+		t.Fatalf("the gate's refusal names no rule: %s", b)
+	}
 	e.must("POST", passes, map[string]any{"pass": "trial", "all": true}, 202, nil)
 
 	var mg MigrationGate

@@ -2,13 +2,14 @@ package engagements_test
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
@@ -115,7 +116,7 @@ func TestEligibilityRules(t *testing.T) {
 	} {
 		tt.in.CustomerID, tt.in.Name = b.customer.ID, "E"
 		_, _, err := b.svc.Create(ctx, tt.in)
-		if err == nil || !engagements.IsInvalid(err) || !strings.Contains(err.Error(), tt.want) {
+		if err == nil || fault.KindOf(err) != fault.Invalid || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err = %v, want %q", tt.in, err, tt.want)
 		}
 	}
@@ -214,13 +215,16 @@ func TestMigrationGateAndOverride(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}, Hybrid: true})
-	if r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "trial"); r != "" {
-		t.Fatalf("trial refused: %s", r)
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, "trial"); err != nil {
+		t.Fatalf("trial refused: %v", err)
 	}
-	r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "full")
+	refusal, ok := fault.As(b.svc.CheckMigration(ctx, b.customer.ID, "full"))
+	if !ok || refusal.Kind != fault.Refused || refusal.Rule != "1141" {
+		t.Fatalf("full: %+v, want a refusal by the gate's first prerequisite, task 1141", refusal)
+	}
 	for _, id := range []string{"1141", "3157", "3160"} {
-		if !strings.Contains(r, id) {
-			t.Fatalf("refusal %q does not name %s", r, id)
+		if !strings.Contains(refusal.Msg, id) {
+			t.Fatalf("refusal %q does not name %s", refusal.Msg, id)
 		}
 	}
 	if _, err := b.svc.Override(ctx, b.customer.ID, "pat@partner.com", "pilot users"); err == nil {
@@ -233,13 +237,13 @@ func TestMigrationGateAndOverride(t *testing.T) {
 	if _, err := b.svc.Override(ctx, b.customer.ID, "fiona@fasttrack.example", "pilot users move before sync"); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "full"); r != "" {
-		t.Fatalf("still refused after the override: %s", r)
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, "full"); err != nil {
+		t.Fatalf("still refused after the override: %v", err)
 	}
 	// Without hybrid in scope the hybrid tasks do not hold migration back.
 	b2 := setup(t)
 	b2.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
-	r, _ = b2.svc.CheckMigration(ctx, b2.customer.ID, "prestage")
+	r := fmt.Sprint(b2.svc.CheckMigration(ctx, b2.customer.ID, "prestage"))
 	if strings.Contains(r, "3157") || !strings.Contains(r, "1141") {
 		t.Fatalf("refusal %q", r)
 	}
@@ -374,8 +378,8 @@ func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := b.svc.ReportIssue(ctx, e.ID, engagements.IssueInput{Mailbox: tc.mailbox, MigratedAt: tc.given, Description: "calendar missing"})
 			if tc.err != "" {
-				var ie *engagements.InvalidError
-				if !errors.As(err, &ie) || ie.Field != "migrated_at" || !strings.Contains(ie.Msg, tc.err) {
+				ie, ok := fault.As(err)
+				if !ok || ie.Kind != fault.Invalid || ie.Field != "migrated_at" || !strings.Contains(ie.Msg, tc.err) {
 					t.Fatalf("%v, want an error on migrated_at saying %q", err, tc.err)
 				}
 				return

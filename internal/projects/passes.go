@@ -10,6 +10,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/store"
@@ -24,11 +25,11 @@ type Selection struct {
 
 func (s *Service) selectItems(ctx context.Context, projectID int64, sel Selection) ([]store.Item, error) {
 	if !sel.All && len(sel.Statuses) == 0 && len(sel.ItemIDs) == 0 {
-		return nil, invalid("selection", "say which items: all, by status, or a list of item ids")
+		return nil, fault.InvalidField("selection", "say which items: all, by status, or a list of item ids")
 	}
 	for _, st := range sel.Statuses {
 		if !slices.Contains(store.Statuses, st) {
-			return nil, invalid("statuses", "unknown status %q", st)
+			return nil, fault.InvalidField("statuses", "unknown status %q", st)
 		}
 	}
 	items, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{Status: sel.Statuses, IDs: sel.ItemIDs})
@@ -36,7 +37,7 @@ func (s *Service) selectItems(ctx context.Context, projectID int64, sel Selectio
 		return nil, err
 	}
 	if len(sel.ItemIDs) > 0 && len(items) != len(sel.ItemIDs) {
-		return nil, invalid("item_ids", "some of the items are not in project %d", projectID)
+		return nil, fault.InvalidField("item_ids", "some of the items are not in project %d", projectID)
 	}
 	return items, nil
 }
@@ -61,29 +62,25 @@ type PassResult struct {
 func (s *Service) StartPass(ctx context.Context, projectID int64, req PassRequest) (*PassResult, error) {
 	pass, err := engine.ParsePass(req.Pass)
 	if err != nil {
-		return nil, invalid("pass", "%v", err)
+		return nil, fault.InvalidField("pass", "%v", err)
 	}
 	if pass == engine.PassPrestage && req.OlderThanDays < 1 {
-		return nil, invalid("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")
+		return nil, fault.InvalidField("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")
 	}
 	p, err := s.Store.Project(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
 	if p.Closed {
-		return nil, invalid("project", "project %q is closed", p.Name)
+		return nil, closedProject(p)
 	}
 	if s.MigrationGate != nil {
-		refusal, err := s.MigrationGate(ctx, p.CustomerID, string(pass))
-		if err != nil {
+		if err := s.MigrationGate(ctx, p.CustomerID, string(pass)); err != nil {
 			return nil, err
-		}
-		if refusal != "" {
-			return nil, invalid("pass", "%s", refusal)
 		}
 	}
 	if !req.At.IsZero() && req.At.Before(s.now().Add(-time.Minute)) {
-		return nil, invalid("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
+		return nil, fault.InvalidField("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
 	}
 	items, err := s.selectItems(ctx, projectID, req.Selection)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
@@ -321,23 +322,20 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
-			var ie *projects.InvalidError
 			if err == nil || !projects.IsInvalid(err) {
 				t.Fatalf("err = %v, want invalid input", err)
 			}
-			if asInvalid(err, &ie) && (ie.Field != tt.field || !strings.Contains(ie.Msg, tt.want)) {
-				t.Fatalf("field %q message %q; want %q and %q", ie.Field, ie.Msg, tt.field, tt.want)
+			field, msg := "", ""
+			if ie, ok := err.(*projects.InvalidError); ok { // customers and endpoints, until their own service
+				field, msg = ie.Field, ie.Msg
+			} else if fe, ok := fault.As(err); ok {
+				field, msg = fe.Field, fe.Msg
+			}
+			if field != tt.field || !strings.Contains(msg, tt.want) {
+				t.Fatalf("field %q message %q; want %q and %q", field, msg, tt.field, tt.want)
 			}
 		})
 	}
-}
-
-func asInvalid(err error, target **projects.InvalidError) bool {
-	ie, ok := err.(*projects.InvalidError)
-	if ok {
-		*target = ie
-	}
-	return ok
 }
 
 func TestImportPreviewAndSkipInvalid(t *testing.T) {

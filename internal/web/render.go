@@ -16,7 +16,7 @@ import (
 	_ "time/tzdata" // time zone names work without the system's zoneinfo
 
 	"github.com/ferryhq/ferry/internal/auth"
-	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -188,8 +188,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on the server; it has been logged. Try again, or tell your administrator."
 	var pe *pageError
 	var pi *projects.InvalidError
-	var ei *engagements.InvalidError
 	var ai *auth.InvalidError
+	fe, isFault := userFault(err)
 	switch {
 	case errors.As(err, &pe):
 		status, msg = pe.Status, pe.Msg
@@ -199,8 +199,11 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, "That does not exist (any more): "+err.Error()+"."
 	case errors.As(err, &pi):
 		status, msg = http.StatusBadRequest, pi.Field+": "+pi.Msg
-	case errors.As(err, &ei):
-		status, msg = http.StatusBadRequest, ei.Field+": "+ei.Msg
+	case isFault:
+		status, msg = http.StatusBadRequest, fe.Error()
+		if fe.Kind != fault.Invalid {
+			status = http.StatusConflict // a collision, or a rule's refusal: the input itself is fine
+		}
 	case errors.As(err, &ai):
 		status, msg = http.StatusBadRequest, ai.Field+": "+ai.Msg
 	default:
