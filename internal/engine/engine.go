@@ -97,6 +97,8 @@ type Options struct {
 	MaxBackoff time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
+	// Worker names the process running the pass (host:pid) in its run.
+	Worker string
 	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
 	// anyway, so that tests see the server refuse them (tests only).
 	ignoreAppendLimit bool
@@ -214,7 +216,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	timed := *e
 	timed.Store = timedStore{Store: e.Store, spent: &stateNanos}
 	e = &timed
-	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now()}
+	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now(), Worker: e.Opts.Worker}
 	mbox, err := e.Store.Mailbox(ctx, job.Key())
 	if err != nil {
 		res.Err = fmt.Errorf("state store: %w", err)

@@ -64,11 +64,16 @@ var processName = sync.OnceValue(func() string {
 // second attempt of the same item (a rescued copy of its job) in this very
 // process is refused like one in another process.
 func (s *Service) attemptOwner() string {
-	process := s.Owner
-	if process == "" {
-		process = processName()
+	return "run-" + rand.Text()[:12] + "@" + s.process()
+}
+
+// process names this process: in leases, and in the runs it records (the
+// throughput of each worker).
+func (s *Service) process() string {
+	if s.Owner != "" {
+		return s.Owner
 	}
-	return "run-" + rand.Text()[:12] + "@" + process
+	return processName()
 }
 
 // InvalidError is bad input to the customer and endpoint methods: which

@@ -163,6 +163,9 @@ type Projects interface {
 	// already (that item is left as it is); QueuePass returns them. An
 	// error from enqueue or a write undoes everything.
 	QueuePass(ctx context.Context, itemIDs []int64, pass string, enqueue EnqueueFunc) ([]int64, error)
+	// ProjectRuns lists the runs of every item of a project, oldest first
+	// (for its throughput).
+	ProjectRuns(ctx context.Context, projectID int64) ([]ItemRun, error)
 	// EraseProjectCredentials blanks every sealed credential of a project's items.
 	EraseProjectCredentials(ctx context.Context, projectID int64) error
 
@@ -210,6 +213,12 @@ type Projects interface {
 	Tokens(ctx context.Context) ([]Token, error)
 	// RevokeToken deletes a token; ErrNotFound when there is none.
 	RevokeToken(ctx context.Context, id int64) error
+}
+
+// ItemRun is a run of a project's item.
+type ItemRun struct {
+	ItemID int64
+	Run
 }
 
 // EnqueueFunc queues jobs inside the store's transaction tx: a *sql.Tx on
