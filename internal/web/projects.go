@@ -203,10 +203,12 @@ type projectData struct {
 	Columns   []column
 	Breakdown []statusCount
 	Chart     *chart
-	Pass      passForm
-	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
-	Import    *importData
-	Settings  struct{ Error, Field string }
+	// Throughput is the project's and each worker's, from the service.
+	Throughput *projects.Throughput
+	Pass       passForm
+	ItemForm   struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
+	Import     *importData
+	Settings   struct{ Error, Field string }
 }
 
 // Checked reports whether an item was selected in the form shown again.
@@ -367,9 +369,10 @@ func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status in
 		}
 		d.Breakdown = append(d.Breakdown, statusCount{Status: st, Count: n, Pct: pct})
 	}
-	if d.Chart, err = s.throughput(r, p.ID); err != nil {
+	if d.Throughput, err = s.Projects.Throughput(ctx, p.ID); err != nil {
 		return err
 	}
+	d.Chart = throughputChart(d.Throughput)
 	if d.Pass.Scope == "" {
 		d.Pass.Scope = "selected"
 	}
@@ -380,10 +383,6 @@ func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status in
 }
 
 // ---- Throughput chart
-
-// chartItems bounds how many items' runs the throughput chart reads: the
-// most recently updated ones that have been submitted.
-const chartItems = 100
 
 type chartBar struct {
 	X, Y, W, H float64
@@ -402,110 +401,29 @@ type chart struct {
 	TopY, LabelY float64
 }
 
-// throughput is MB/hr per hour over the last day of the project's passes,
-// from the runs of its most recently updated items (each run's bytes
-// spread evenly over the hours it ran).
-func (s *server) throughput(r *http.Request, projectID int64) (*chart, error) {
-	ctx := r.Context()
-	var submitted []string
-	for _, st := range store.Statuses {
-		if st != store.StatusNotSubmitted {
-			submitted = append(submitted, st)
-		}
-	}
-	items, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{Status: submitted, Sort: "-updated", Limit: chartItems})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[int64]bool{}
-	var runs []store.Run
-	for _, it := range items {
-		if it.MailboxID == 0 || seen[it.MailboxID] {
-			continue
-		}
-		seen[it.MailboxID] = true
-		rs, err := s.Store.Runs(ctx, it.MailboxID)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, rs...)
-	}
-	return throughputChart(runs, len(seen), time.Now()), nil
-}
-
-func throughputChart(runs []store.Run, mailboxes int, now time.Time) *chart {
-	const hours = 24
-	var last time.Time
-	for _, r := range runs {
-		end := r.Ended
-		if end.IsZero() {
-			end = now
-		}
-		if end.After(last) {
-			last = end
-		}
-	}
-	if last.IsZero() {
+// throughputChart draws the service's hour-by-hour MB (projects.Throughput.Hourly)
+// as bars; nil when nothing was copied.
+func throughputChart(t *projects.Throughput) *chart {
+	if t == nil || len(t.Hourly) == 0 {
 		return nil
 	}
-	to := last.Truncate(time.Hour).Add(time.Hour)
-	from := to.Add(-hours * time.Hour)
-	mb := make([]float64, hours)
-	for _, r := range runs {
-		end := r.Ended
-		if end.IsZero() {
-			end = now
-		}
-		if r.CopiedBytes == 0 || end.Before(from) {
-			continue
-		}
-		total := end.Sub(r.Started)
-		for i := range hours {
-			b0 := from.Add(time.Duration(i) * time.Hour)
-			b1 := b0.Add(time.Hour)
-			var share float64
-			switch {
-			case total <= 0:
-				if !end.Before(b0) && end.Before(b1) {
-					share = 1
-				}
-			default:
-				if lo, hi := maxTime(b0, r.Started), minTime(b1, end); hi.After(lo) {
-					share = float64(hi.Sub(lo)) / float64(total)
-				}
-			}
-			mb[i] += float64(r.CopiedBytes) / 1e6 * share
-		}
-	}
-	c := &chart{Width: 720, Height: 200, From: from, To: to, Mailboxes: mailboxes, TopY: 12, LabelY: 196}
-	for _, v := range mb {
-		c.Max = math.Max(c.Max, v)
+	hours := len(t.Hourly)
+	from := t.Hourly[0].Hour
+	c := &chart{Width: 720, Height: 200, From: from, To: t.Hourly[hours-1].Hour.Add(time.Hour), Mailboxes: t.Mailboxes, TopY: 12, LabelY: 196}
+	for _, h := range t.Hourly {
+		c.Max = math.Max(c.Max, h.MB)
 	}
 	if c.Max == 0 {
 		return nil
 	}
 	plot := c.Height - 30
-	w := c.Width / hours
-	for i, v := range mb {
-		h := v / c.Max * (plot - c.TopY)
+	w := c.Width / float64(hours)
+	for i, v := range t.Hourly {
+		h := v.MB / c.Max * (plot - c.TopY)
 		c.Bars = append(c.Bars, chartBar{X: float64(i)*w + 2, Y: plot - h, W: w - 4, H: h,
-			Label: from.Add(time.Duration(i) * time.Hour).Local().Format("15:04"), MB: math.Round(v*10) / 10, ShowLabel: i%3 == 0})
+			Label: v.Hour.Local().Format("15:04"), MB: math.Round(v.MB*10) / 10, ShowLabel: i%3 == 0})
 	}
 	return c
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // ---- Passes
