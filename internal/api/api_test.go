@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -901,4 +902,51 @@ func TestScopedPrincipal(t *testing.T) {
 	}
 	// Tokens still see everything.
 	e.must("GET", fmt.Sprintf("/api/v1/projects/%d", g.project.ID), nil, 200, nil)
+}
+
+// TestThroughput: the project's throughput, of the whole project and of
+// each worker, from the runs its items' passes recorded.
+func TestThroughput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	ctx := context.Background()
+	it, err := e.st.Item(ctx, f.item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := e.st.Mailbox(ctx, store.MailboxKey{Source: it.Source, Destination: it.Dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it.MailboxID = mb
+	if err := e.st.UpdateItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-30 * time.Minute)
+	run := &store.Run{Pass: "full", Started: start, Worker: "worker-1:42"}
+	if err := e.st.StartRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	run.Ended, run.Status, run.Copied, run.CopiedBytes = start.Add(15*time.Minute), "completed", 1500, 250e6
+	if err := e.st.FinishRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	var tp Throughput
+	e.must("GET", fmt.Sprintf("/api/v1/projects/%d/throughput", f.project.ID), nil, 200, &tp)
+	// 250 MB over the 15 minutes of the pass: 1000 MB/hr, 6000 messages/hr, 4 mailboxes/hr.
+	if tp.ProjectID != f.project.ID || tp.PassName != "full" || math.Abs(tp.Pass.MBPerHour-1000) > 0.01 || math.Abs(tp.Pass.MessagesPerHour-6000) > 0.1 ||
+		math.Abs(tp.Pass.MailboxesPerHour-4) > 0.01 || tp.LastHour.Bytes != 250e6 || tp.MailboxesWithRuns != 1 || len(tp.Hourly) != 24 {
+		t.Fatalf("throughput %+v", tp)
+	}
+	if len(tp.Workers) != 1 || tp.Workers[0].Worker != "worker-1:42" || tp.Workers[0].Pass != tp.Pass {
+		t.Fatalf("workers %+v", tp.Workers)
+	}
+	var d ItemDetail
+	e.must("GET", fmt.Sprintf("/api/v1/items/%d", it.ID), nil, 200, &d)
+	if len(d.History) != 1 || d.History[0].Worker != "worker-1:42" {
+		t.Fatalf("history %+v", d.History)
+	}
+	code, b := e.call("GET", "/api/v1/projects/999999/throughput", nil)
+	wantError(t, code, b, 404, "")
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -494,39 +493,23 @@ func TestEngagementAuth(t *testing.T) {
 	}
 }
 
+// engagementSchemaTypes are the Go types of the engagement schemas.
+var engagementSchemaTypes = map[string]any{
+	"Engagement": store.Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
+	"EligibilityRule": engagements.Rule{}, "Gate": engagements.Gate{}, "Blocker": engagements.Blocker{},
+	"Assignment": store.Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
+	"EngagementTask": store.EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
+	"TimeEntry": store.TimeEntry{}, "TaskEvent": store.TaskEvent{}, "TaskHistory": TaskHistory{},
+	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": store.GateOverride{},
+	"MigrationGate": MigrationGate{}, "ChecklistItem": store.ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
+	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": store.PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
+	"ScheduledEvent": store.ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
+	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
+}
+
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.
 func TestOpenAPIEngagementSchemasMatchTypes(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadOpenAPI(t)
-	for name, v := range map[string]any{
-		"Engagement": store.Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
-		"EligibilityRule": engagements.Rule{}, "Gate": engagements.Gate{}, "Blocker": engagements.Blocker{},
-		"Assignment": store.Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
-		"EngagementTask": store.EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
-		"TimeEntry": store.TimeEntry{}, "TaskEvent": store.TaskEvent{}, "TaskHistory": TaskHistory{},
-		"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": store.GateOverride{},
-		"MigrationGate": MigrationGate{}, "ChecklistItem": store.ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
-		"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": store.PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
-		"ScheduledEvent": store.ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
-		"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
-	} {
-		s, ok := doc.Components.Schemas[name]
-		if !ok {
-			t.Errorf("no schema %s", name)
-			continue
-		}
-		var props []string
-		for p := range s.Properties {
-			props = append(props, p)
-		}
-		slices.Sort(props)
-		if want := jsonFields(reflect.TypeOf(v)); !slices.Equal(props, want) {
-			t.Errorf("schema %s has %v; the Go type %T has %v", name, props, v, want)
-		}
-		for _, r := range s.Required {
-			if s.Properties[r] == nil {
-				t.Errorf("schema %s requires %s, which it does not have", name, r)
-			}
-		}
-	}
+	checkSchemas(t, doc, engagementSchemaTypes)
 }

@@ -2,6 +2,10 @@ package api
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -152,21 +156,36 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	}
 }
 
-// TestOpenAPISchemasMatchTypes: the schemas have exactly the JSON fields of the Go types written and read.
-func TestOpenAPISchemasMatchTypes(t *testing.T) {
-	t.Parallel()
-	doc, _ := loadOpenAPI(t)
-	for name, v := range map[string]any{
-		"Customer": store.Customer{}, "CustomerInput": projects.CustomerInput{},
-		"Endpoint": store.Endpoint{}, "EndpointInput": projects.EndpointInput{}, "Credentials": Credentials{},
-		"EndpointType": projects.EndpointType{},
-		"Project":      store.Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
-		"Item": store.Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
-		"Run": Run{}, "Failure": Failure{}, "FolderProgress": store.FolderProgress{},
-		"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
-		"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
-		"StopResult": StopResult{},
-	} {
+// schemaTypes are the Go types each schema of openapi.json describes:
+// the API's own types (DTOs), and the service's request and result types
+// it reads and writes as they are.
+var schemaTypes = map[string]any{
+	"Customer": store.Customer{}, "CustomerInput": projects.CustomerInput{},
+	"Endpoint": store.Endpoint{}, "EndpointInput": projects.EndpointInput{}, "Credentials": Credentials{},
+	"EndpointType": projects.EndpointType{},
+	"Project":      Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
+	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
+	"Run": Run{}, "Failure": Failure{}, "FolderProgress": FolderProgress{},
+	"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
+	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
+	"StopResult": StopResult{},
+	"Throughput": Throughput{}, "Rate": Rate{}, "WorkerThroughput": WorkerThroughput{}, "HourMB": HourMB{},
+}
+
+// untypedSchemas are the schemas with no Go type of their own: the error
+// envelope (checked against Error below), enums, and the lists written as
+// {"customers": [...]}.
+var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
+	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList"}
+
+// notSchemas are the package's exported struct types that are not on the wire.
+var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}
+
+// checkSchemas fails for each schema whose properties are not exactly the
+// JSON fields of its Go type.
+func checkSchemas(t *testing.T, doc openAPIDoc, types map[string]any) {
+	t.Helper()
+	for name, v := range types {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {
 			t.Errorf("no schema %s", name)
@@ -186,6 +205,13 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOpenAPISchemasMatchTypes: the schemas have exactly the JSON fields of the Go types written and read.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	checkSchemas(t, doc, schemaTypes)
 	var env struct {
 		Properties struct {
 			Error struct {
@@ -233,5 +259,54 @@ func TestRoutesServed(t *testing.T) {
 	code, b := e.call("GET", "/api/v1/openapi.json", nil)
 	if code != 200 || string(b) != string(openAPIDocument) {
 		t.Fatalf("GET /api/v1/openapi.json: %d", code)
+	}
+}
+
+// TestEverySchemaHasItsType: no schema of openapi.json goes unchecked, and
+// every wire type of the package (its exported structs) has a schema: a
+// DTO added without documenting it, or a schema left behind, fails.
+func TestEverySchemaHasItsType(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	typed := map[string]bool{}
+	for name := range schemaTypes {
+		typed[name] = true
+	}
+	for name := range engagementSchemaTypes {
+		typed[name] = true
+	}
+	for name := range doc.Components.Schemas {
+		if !typed[name] && !slices.Contains(untypedSchemas, name) {
+			t.Errorf("schema %s is checked against no Go type: add it to schemaTypes (or untypedSchemas)", name)
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range file.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				if _, isStruct := ts.Type.(*ast.StructType); !isStruct || !ts.Name.IsExported() || slices.Contains(notSchemas, ts.Name.Name) {
+					continue
+				}
+				if !typed[ts.Name.Name] {
+					t.Errorf("%s: type %s is not described in openapi.json (or not in schemaTypes)", f, ts.Name.Name)
+				}
+			}
+		}
 	}
 }
