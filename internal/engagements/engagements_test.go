@@ -437,3 +437,53 @@ func addMigrations(t *testing.T, st store.Store, customerID int64, project strin
 		}
 	}
 }
+
+// TestNeedingAttention: the dashboard's engagements with tasks blocked or
+// late; finished and retired tasks never count, and other customers' are
+// not looked at.
+func TestNeedingAttention(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	var live []store.EngagementTask
+	for _, tk := range tasks {
+		if !tk.Retired {
+			live = append(live, tk)
+		}
+	}
+	yesterday := time.Now().Add(-24 * time.Hour)
+	tomorrow := time.Now().Add(24 * time.Hour)
+	str := func(s string) *string { return &s }
+	for i, u := range []engagements.TaskUpdate{
+		{Status: str(engagements.BlockedBusiness)},              // 0: blocked
+		{Due: &yesterday},                                       // 1: late
+		{Due: &yesterday, Status: str(engagements.Complete)},    // 2: late but finished
+		{Due: &tomorrow},                                        // 3: due later
+		{Due: &yesterday, Status: str(engagements.NotRequired)}, // 4: finished
+		{Status: str(engagements.Warning)},                      // 5: a warning blocks too
+	} {
+		if _, err := b.svc.UpdateTask(ctx, live[i].ID, u, "pat@partner.com"); err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+	}
+	got, err := b.svc.NeedingAttention(ctx, []store.Customer{b.customer})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("NeedingAttention = %+v, %v", got, err)
+	}
+	names := func(ts []store.EngagementTask) (out []string) {
+		for _, tk := range ts {
+			out = append(out, tk.TaskID)
+		}
+		return out
+	}
+	if want := []string{live[0].TaskID, live[5].TaskID}; fmt.Sprint(names(got[0].Blocked)) != fmt.Sprint(want) {
+		t.Errorf("blocked %v, want %v", names(got[0].Blocked), want)
+	}
+	if want := []string{live[1].TaskID}; fmt.Sprint(names(got[0].Late)) != fmt.Sprint(want) {
+		t.Errorf("late %v, want %v", names(got[0].Late), want)
+	}
+	if got, _ := b.svc.NeedingAttention(ctx, nil); len(got) != 0 {
+		t.Errorf("with no customers: %+v", got)
+	}
+}

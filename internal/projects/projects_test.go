@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -450,5 +451,49 @@ func TestDailyTransferLimitPausesAndGoesOnTheNextDay(t *testing.T) {
 	}
 	if diff := testimap.TakeSnapshot(t, b.src.Addr, u, "pw-"+u).Diff(testimap.TakeSnapshot(t, b.dst.Addr, u, "pw-"+u)); diff != "" {
 		t.Fatalf("destination differs:\n%s", diff)
+	}
+}
+
+// TestActivity: the dashboard's figures of the customers' projects: items
+// per status, those running, and the latest with errors or failed.
+func TestActivity(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 4)
+	ctx := context.Background()
+	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
+	set := func(i int, status string, errs int) {
+		t.Helper()
+		if err := b.st.SetItemStatus(ctx, items[i].ID, status, "full", errs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(0, store.StatusRunning, 0)
+	set(1, store.StatusCompleted, 2) // completed with errors
+	set(2, store.StatusFailed, 0)
+	set(3, store.StatusCompleted, 0) // clean: not listed
+	c, err := b.st.Customer(ctx, b.project.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.svc.Activity(ctx, []store.Customer{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Totals[store.StatusRunning] != 1 || a.Totals[store.StatusCompleted] != 2 || a.Totals[store.StatusFailed] != 1 {
+		t.Errorf("totals %v", a.Totals)
+	}
+	if len(a.Running) != 1 || a.Running[0].Item.ID != items[0].ID || a.Running[0].Project.ID != b.project.ID || a.Running[0].Customer.ID != c.ID {
+		t.Errorf("running %+v", a.Running)
+	}
+	var errs []int64
+	for _, e := range a.Errors {
+		errs = append(errs, e.Item.ID)
+	}
+	slices.Sort(errs)
+	if fmt.Sprint(errs) != fmt.Sprint([]int64{items[1].ID, items[2].ID}) {
+		t.Errorf("with errors: %v, want items %d and %d", errs, items[1].ID, items[2].ID)
+	}
+	if a, _ := b.svc.Activity(ctx, nil); len(a.Totals)+len(a.Running)+len(a.Errors) != 0 {
+		t.Errorf("with no customers: %+v", a)
 	}
 }

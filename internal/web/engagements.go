@@ -65,7 +65,7 @@ func statusClass(status string) string {
 	switch {
 	case status == engagements.Complete || status == engagements.NotRequired:
 		return "done"
-	case blocked(status):
+	case engagements.Blocked(status):
 		return "blocked"
 	case status == engagements.InProgress:
 		return "active"
