@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -67,10 +68,17 @@ func startFleet(t *testing.T, n, messages int) *fleet {
 	return f
 }
 
+// asOperator acts as an administrator at the command line: the services
+// let only a person with the right role change projects and start passes.
+func asOperator(ctx context.Context) context.Context {
+	return auth.WithPrincipal(ctx, &auth.Principal{Name: "test operator", Kind: "cli", Role: auth.Administrator})
+}
+
 // project creates customer, endpoints with administrator credentials, a project and its items.
+
 func (f *fleet) project(t *testing.T, svc *projects.Service, limit int) store.Project {
 	t.Helper()
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +123,7 @@ func (f *fleet) fullPassOnPostgres(t *testing.T, limit int) (*app.App, store.Pro
 	}
 	t.Cleanup(func() { a.Close() })
 	p := f.project(t, a.Service, limit)
-	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+	if _, err := a.Service.StartPass(asOperator(context.Background()), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
 	return a, p, db, keyFile
@@ -226,7 +234,7 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 	const limit = 4
 	a, p, db, keyFile := f.fullPassOnPostgres(t, limit)
 	// Starting it again queues nothing twice.
-	again, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
+	again, err := a.Service.StartPass(asOperator(context.Background()), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
 	if err != nil || again.Queued != 0 || again.AlreadyQueued != 30 {
 		t.Fatalf("second start: %+v %v", again, err)
 	}
@@ -370,7 +378,7 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 		defer cancel()
 		a.Queue.Stop(sctx)
 	}()
-	if _, err := a.Service.StartPass(ctx, p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+	if _, err := a.Service.StartPass(asOperator(ctx), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
 	items := waitAllDone(t, a.Store, p.ID, 8, 2*time.Minute, nil)

@@ -56,6 +56,8 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 	}
 
 	svc, eng := a.Service, a.Engagements
+	// The demo is set up by the command line, acting as an administrator.
+	ctx = commandLine(ctx)
 	cust, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso (demo)", Domain: "contoso.example", Location: "Seattle", Industry: "Retail", Size: "600"})
 	if err != nil {
 		return nil, err

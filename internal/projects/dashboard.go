@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -28,11 +29,14 @@ const (
 	dashboardErrors            = 10
 )
 
-// Activity gathers the figures of the customers' projects (the customers
-// a person may see: the door decides which).
+// Activity gathers the figures of the customers' projects, of those the
+// person in ctx may see.
 func (s *Service) Activity(ctx context.Context, customers []store.Customer) (*Activity, error) {
 	a := &Activity{Totals: map[string]int{}}
 	for _, c := range customers {
+		if authorize(ctx, auth.ActionReadProject, c.ID) != nil {
+			continue
+		}
 		ps, err := s.Store.ProjectsOf(ctx, c.ID)
 		if err != nil {
 			return nil, err

@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/store"
@@ -87,6 +88,9 @@ func (s *Service) AddItem(ctx context.Context, projectID int64, in ItemInput) (s
 	if err != nil {
 		return store.Item{}, err
 	}
+	if err := authorize(ctx, auth.ActionCreateItem, p.CustomerID); err != nil {
+		return store.Item{}, err
+	}
 	if p.Closed {
 		return store.Item{}, closedProject(p)
 	}
@@ -144,6 +148,9 @@ var ErrImportHasErrors = fault.New(fault.Invalid, "the file has errors: nothing 
 func (s *Service) ImportItems(ctx context.Context, projectID int64, name string, r io.Reader, opt ImportOptions) (*ImportResult, error) {
 	p, src, dst, err := s.openProject(ctx, projectID)
 	if err != nil {
+		return nil, err
+	}
+	if err := authorize(ctx, auth.ActionImportItems, p.CustomerID); err != nil {
 		return nil, err
 	}
 	if p.Closed {
@@ -211,6 +218,13 @@ type ItemDetail struct {
 func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 	it, err := s.Store.Item(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	p, err := s.Store.Project(ctx, it.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(ctx, auth.ActionReadItem, p.CustomerID); err != nil {
 		return nil, err
 	}
 	d := &ItemDetail{Item: it}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/imapconn"
@@ -60,16 +61,19 @@ type PassResult struct {
 // StartPass queues a pass for the selected items, now or at a time. An item
 // whose pass is already queued or running is not queued twice.
 func (s *Service) StartPass(ctx context.Context, projectID int64, req PassRequest) (*PassResult, error) {
+	p, err := s.Store.Project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(ctx, auth.ActionStartPass, p.CustomerID); err != nil {
+		return nil, err
+	}
 	pass, err := engine.ParsePass(req.Pass)
 	if err != nil {
 		return nil, fault.InvalidField("pass", "%v", err)
 	}
 	if pass == engine.PassPrestage && req.OlderThanDays < 1 {
 		return nil, fault.InvalidField("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")
-	}
-	p, err := s.Store.Project(ctx, projectID)
-	if err != nil {
-		return nil, err
 	}
 	if p.Closed {
 		return nil, closedProject(p)
@@ -116,6 +120,18 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 
 // Stop cancels the selected items' queued or running passes.
 func (s *Service) Stop(ctx context.Context, projectID int64, sel Selection) (int, error) {
+	p, err := s.Store.Project(ctx, projectID)
+	if err != nil {
+		return 0, err
+	}
+	if err := authorize(ctx, auth.ActionStop, p.CustomerID); err != nil {
+		return 0, err
+	}
+	return s.stop(ctx, projectID, sel)
+}
+
+// stop is Stop once authorized (closing a project stops its passes too).
+func (s *Service) stop(ctx context.Context, projectID int64, sel Selection) (int, error) {
 	items, err := s.selectItems(ctx, projectID, sel)
 	if err != nil {
 		return 0, err

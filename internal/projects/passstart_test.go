@@ -76,7 +76,7 @@ func TestFastWorkerFindsItsItemQueued(t *testing.T) {
 		}
 	}
 	b := setupWith(t, 1, setupOptions{wrapStore: func(s store.Store) store.Store { hooks.Store = s; return hooks }})
-	ctx := context.Background()
+	ctx := operator
 	res, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "verify", Selection: projects.Selection{All: true}})
 	if err != nil || res.Queued != 1 {
 		t.Fatalf("start: %+v %v", res, err)
@@ -97,7 +97,7 @@ func TestCrashDuringPassStartQueuesNothing(t *testing.T) {
 	crash := errors.New("the process died here")
 	hooks := &passStartHooks{crash: crash}
 	b := setupWith(t, 2, setupOptions{wrapStore: func(s store.Store) store.Store { hooks.Store = s; return hooks }})
-	ctx := context.Background()
+	ctx := operator
 	later := time.Now().Add(time.Hour) // the jobs stay queued: only the queue's view matters here
 	before, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
 	if _, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", At: later, Selection: projects.Selection{All: true}}); !errors.Is(err, crash) {

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
@@ -105,6 +106,14 @@ func IsInvalid(err error) bool {
 		return true
 	}
 	return errors.As(err, &ie) || errors.Is(err, store.ErrDuplicate)
+}
+
+// authorize lets the person in ctx do action on a customer's resources,
+// or says why not (fault.Forbidden). Every door (the API, the portal, the
+// command line, which acts as an administrator) reaches the service with
+// its principal; the engine's own work (RunPass) needs none.
+func authorize(ctx context.Context, action auth.Action, customerID int64) error {
+	return auth.Authorize(auth.PrincipalFrom(ctx), action, customerID)
 }
 
 // conflict is input that collides with what exists (a name or mailbox in use).
@@ -401,6 +410,9 @@ var ProjectKinds = []string{"mailbox", "document", "archive", "public-folder"}
 // CreateProject creates a mailbox project with default settings (10 concurrent migrations, 50 errors).
 func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (store.Project, error) {
 	var p store.Project
+	if err := authorize(ctx, auth.ActionCreateProject, in.CustomerID); err != nil {
+		return p, err
+	}
 	if _, err := s.Store.Customer(ctx, in.CustomerID); err != nil {
 		return p, missingInput(err, "customer_id", "customer %d does not exist", in.CustomerID)
 	}
@@ -493,6 +505,9 @@ func (s *Service) UpdateSettings(ctx context.Context, id int64, in Settings) (st
 	if err != nil {
 		return p, err
 	}
+	if err := authorize(ctx, auth.ActionUpdateSettings, p.CustomerID); err != nil {
+		return p, err
+	}
 	if err := applySettings(&p, in); err != nil {
 		return p, err
 	}
@@ -501,11 +516,17 @@ func (s *Service) UpdateSettings(ctx context.Context, id int64, in Settings) (st
 
 // CloseProject stops its queued passes, marks it closed and erases its items' credentials.
 func (s *Service) CloseProject(ctx context.Context, id int64) (store.Project, error) {
-	if _, err := s.Stop(ctx, id, Selection{All: true}); err != nil {
-		return store.Project{}, err
-	}
 	p, err := s.Store.Project(ctx, id)
 	if err != nil {
+		return p, err
+	}
+	if err := authorize(ctx, auth.ActionCloseProject, p.CustomerID); err != nil {
+		return p, err
+	}
+	if _, err := s.stop(ctx, id, Selection{All: true}); err != nil {
+		return p, err
+	}
+	if p, err = s.Store.Project(ctx, id); err != nil {
 		return p, err
 	}
 	p.Closed = true

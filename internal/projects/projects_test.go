@@ -60,7 +60,7 @@ func setupWith(t *testing.T, n int, o setupOptions) *bundle {
 	if o.jobs.Workers == 0 {
 		o.jobs.Workers, o.jobs.Poll = 4, 50*time.Millisecond
 	}
-	ctx := context.Background()
+	ctx := operator
 	b := &bundle{}
 	var users []testimap.User
 	for i := range n {
@@ -131,7 +131,7 @@ func (b *bundle) waitStatus(t *testing.T, want string, timeout time.Duration) []
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		items, _, _ := b.st.Items(context.Background(), b.project.ID, store.ItemFilter{})
+		items, _, _ := b.st.Items(operator, b.project.ID, store.ItemFilter{})
 		ok := true
 		var got []string
 		for _, it := range items {
@@ -151,7 +151,7 @@ func (b *bundle) waitStatus(t *testing.T, want string, timeout time.Duration) []
 func TestPassesMoveItemsThroughTheirStatuses(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 3)
-	ctx := context.Background()
+	ctx := operator
 	res, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "verify", Selection: projects.Selection{All: true}})
 	if err != nil || res.Queued != 3 {
 		t.Fatalf("%+v %v", res, err)
@@ -182,7 +182,7 @@ func TestPassesMoveItemsThroughTheirStatuses(t *testing.T) {
 func TestScheduledPassWaitsAndStopCancelsIt(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 2)
-	ctx := context.Background()
+	ctx := operator
 	at := time.Now().Add(1500 * time.Millisecond)
 	res, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", At: at, Selection: projects.Selection{ItemIDs: []int64{1}}})
 	if err != nil || res.Queued != 1 {
@@ -224,7 +224,7 @@ func TestScheduledPassWaitsAndStopCancelsIt(t *testing.T) {
 func TestRetryErrorsAndFailedItems(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 2)
-	ctx := context.Background()
+	ctx := operator
 	b.dst.Faults.Set(func(n int, _ string, _ int64) error {
 		if n == 5 {
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Message rejected by policy"}
@@ -254,7 +254,7 @@ func TestRetryErrorsAndFailedItems(t *testing.T) {
 func TestBadInput(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1)
-	ctx := context.Background()
+	ctx := operator
 	seven := 7
 	zero := 0
 	tests := []struct {
@@ -342,7 +342,7 @@ func TestBadInput(t *testing.T) {
 func TestImportPreviewAndSkipInvalid(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1)
-	ctx := context.Background()
+	ctx := operator
 	csv := "source,destination,source password,destination password\nnew1@fabrikam.com,new1@fabrikam.com,p,p\nbroken,,p,p\n" + b.users[0] + ",x@fabrikam.com,p,p\nnew2@fabrikam.com,new2@fabrikam.com,p,p\n"
 	res, err := b.svc.ImportItems(ctx, b.project.ID, "list.csv", strings.NewReader(csv), projects.ImportOptions{})
 	if err != nil || !res.Preview || len(res.Valid) != 2 || len(res.Errors) != 2 {
@@ -371,7 +371,7 @@ func TestImportPreviewAndSkipInvalid(t *testing.T) {
 func TestDailyTransferLimitPausesAndGoesOnTheNextDay(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1)
-	ctx := context.Background()
+	ctx := operator
 	total := corpus.Generate(corpus.Spec{Seed: 0, Messages: 20, Folders: 3, MaxSize: 32 << 10}).TotalBytes()
 	limit := total / 3
 	var eps []store.Endpoint
@@ -459,7 +459,7 @@ func TestDailyTransferLimitPausesAndGoesOnTheNextDay(t *testing.T) {
 func TestActivity(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 4)
-	ctx := context.Background()
+	ctx := operator
 	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
 	set := func(i int, status string, errs int) {
 		t.Helper()

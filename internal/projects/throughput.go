@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -64,7 +65,11 @@ type Throughput struct {
 
 // Throughput measures a project's passes from their runs.
 func (s *Service) Throughput(ctx context.Context, projectID int64) (*Throughput, error) {
-	if _, err := s.Store.Project(ctx, projectID); err != nil {
+	p, err := s.Store.Project(ctx, projectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(ctx, auth.ActionReadProject, p.CustomerID); err != nil {
 		return nil, err
 	}
 	runs, err := s.Store.ProjectRuns(ctx, projectID)

@@ -39,11 +39,17 @@ type migrationBundle struct {
 
 func (b *migrationBundle) svc() *projects.Service { return b.tp.app.Service }
 
+// asOperator acts as an administrator at the command line (for setting
+// up): the services let only a person with the right role change projects.
+func asOperator(ctx context.Context) context.Context {
+	return auth.WithPrincipal(ctx, &auth.Principal{Name: "test operator", Kind: "cli", Role: auth.Administrator})
+}
+
 // migrationTenant makes a customer with two endpoints (with administrator
 // credentials), a project and n items.
 func migrationTenant(t testing.TB, svc *projects.Service, name string, n int) (store.Customer, store.Endpoint, store.Endpoint, store.Project, []store.Item) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: name, Domain: strings.ToLower(name) + ".example"})
 	if err != nil {
 		t.Fatal(err)
