@@ -3,8 +3,35 @@ package engagements
 import (
 	"context"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/store"
 )
+
+// authorize lets the person in ctx do action on a customer's resources,
+// or says why not (fault.Forbidden): the portal, the API and the command
+// line (an administrator) all come through here.
+func authorize(ctx context.Context, action auth.Action, customerID int64) error {
+	return auth.Authorize(auth.PrincipalFrom(ctx), action, customerID)
+}
+
+// engagement loads an engagement and authorizes action on its customer.
+func (s *Service) engagement(ctx context.Context, action auth.Action, id int64) (store.Engagement, error) {
+	e, err := s.Store.Engagement(ctx, id)
+	if err != nil {
+		return e, err
+	}
+	return e, authorize(ctx, action, e.CustomerID)
+}
+
+// task loads an engagement task and authorizes action on its engagement's customer.
+func (s *Service) task(ctx context.Context, action auth.Action, id int64) (store.EngagementTask, error) {
+	t, err := s.Store.EngagementTask(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	_, err = s.engagement(ctx, action, t.EngagementID)
+	return t, err
+}
 
 // Attention is an engagement with tasks that are blocked or late.
 type Attention struct {
@@ -34,6 +61,9 @@ func (s *Service) NeedingAttention(ctx context.Context, customers []store.Custom
 	now := s.now()
 	var out []Attention
 	for _, c := range customers {
+		if authorize(ctx, auth.ActionReadEngagement, c.ID) != nil {
+			continue
+		}
 		es, err := s.Store.EngagementsOf(ctx, c.ID)
 		if err != nil {
 			return nil, err

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
@@ -160,6 +161,9 @@ func newTask(engagementID int64, t *playbook.Task) *store.EngagementTask {
 
 // Create starts an engagement with exactly the tasks that apply to its scope.
 func (s *Service) Create(ctx context.Context, in Input) (store.Engagement, []store.EngagementTask, error) {
+	if err := authorize(ctx, auth.ActionCreateEngagement, in.CustomerID); err != nil {
+		return store.Engagement{}, nil, err
+	}
 	if _, err := s.Store.Customer(ctx, in.CustomerID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return store.Engagement{}, nil, fault.InvalidField("customer_id", "customer %d does not exist", in.CustomerID)
@@ -189,7 +193,7 @@ func (s *Service) Create(ctx context.Context, in Input) (store.Engagement, []sto
 // are added, tasks that no longer apply are retired with their history kept,
 // and retired tasks that apply again come back (counted as added).
 func (s *Service) ChangeScope(ctx context.Context, id int64, in Input, who string) (added, retired int, err error) {
-	e, err := s.Store.Engagement(ctx, id)
+	e, err := s.engagement(ctx, auth.ActionChangeScope, id)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -247,7 +251,7 @@ type TaskUpdate struct {
 
 // UpdateTask changes a task and records who changed what, when.
 func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate, who string) (store.EngagementTask, error) {
-	t, err := s.Store.EngagementTask(ctx, taskRowID)
+	t, err := s.task(ctx, auth.ActionUpdateTask, taskRowID)
 	if err != nil {
 		return t, err
 	}
@@ -299,7 +303,7 @@ func fmtDate(t time.Time) string {
 
 // LogTime records time spent on a task.
 func (s *Service) LogTime(ctx context.Context, taskRowID int64, who string, minutes int, note string) (store.TimeEntry, error) {
-	if _, err := s.Store.EngagementTask(ctx, taskRowID); err != nil {
+	if _, err := s.task(ctx, auth.ActionLogTime, taskRowID); err != nil {
 		return store.TimeEntry{}, err
 	}
 	if minutes < 1 || minutes > 24*60 {
@@ -314,7 +318,7 @@ func (s *Service) LogTime(ctx context.Context, taskRowID int64, who string, minu
 
 // Assign puts a person in one of the playbook's roles.
 func (s *Service) Assign(ctx context.Context, engagementID int64, role, person string) error {
-	if _, err := s.Store.Engagement(ctx, engagementID); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionAssign, engagementID); err != nil {
 		return err
 	}
 	if _, ok := s.Playbook.Role(role); !ok {
@@ -333,7 +337,7 @@ func (s *Service) Assign(ctx context.Context, engagementID int64, role, person s
 // Unassign takes a person off a role on an engagement: the role's tasks stay
 // and go to whoever else holds the role.
 func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person string) error {
-	if _, err := s.Store.Engagement(ctx, engagementID); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionAssign, engagementID); err != nil {
 		return err
 	}
 	person = strings.TrimSpace(person)

@@ -1,7 +1,6 @@
 package engagements_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -23,13 +22,13 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ferry.db"))
+	st, err := sqlstore.OpenSQLite(operator, filepath.Join(t.TempDir(), "ferry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	c := store.Customer{Name: "Northwind", Domain: "northwind.com"}
-	if err := st.CreateCustomer(context.Background(), &c); err != nil {
+	if err := st.CreateCustomer(operator, &c); err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{svc: &engagements.Service{Store: st, Playbook: playbook.Default()}, st: st, customer: c}
@@ -41,7 +40,7 @@ func (b *bundle) create(t *testing.T, in engagements.Input) (store.Engagement, [
 	if in.Name == "" {
 		in.Name = "Onboarding"
 	}
-	e, tasks, err := b.svc.Create(context.Background(), in)
+	e, tasks, err := b.svc.Create(operator, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +104,7 @@ func TestCreateInstantiatesExactlyTheApplicableTasks(t *testing.T) {
 func TestEligibilityRules(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	for _, tt := range []struct {
 		in   engagements.Input
 		want string
@@ -129,7 +128,7 @@ func TestEligibilityRules(t *testing.T) {
 func TestScopeChangeAddsAndRetiresKeepingHistory(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	var imapTask store.EngagementTask
 	for _, tk := range tasks {
@@ -164,7 +163,7 @@ func TestScopeChangeAddsAndRetiresKeepingHistory(t *testing.T) {
 
 func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except ...string) {
 	t.Helper()
-	tasks, _ := b.st.EngagementTasks(context.Background(), e.ID)
+	tasks, _ := b.st.EngagementTasks(operator, e.ID)
 	for _, tk := range tasks {
 		if tk.Phase != phase || strings.Contains(strings.Join(except, ","), tk.TaskID) {
 			continue
@@ -173,7 +172,7 @@ func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except 
 		if !tk.Mandatory {
 			st = engagements.NotRequired
 		}
-		if _, err := b.svc.UpdateTask(context.Background(), tk.ID, engagements.TaskUpdate{Status: &st}, "ana"); err != nil {
+		if _, err := b.svc.UpdateTask(operator, tk.ID, engagements.TaskUpdate{Status: &st}, "ana"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -182,7 +181,7 @@ func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except 
 func TestPhaseGatesAndTheRemediationChecklist(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}})
 	err := b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana")
 	if err == nil || !strings.Contains(err.Error(), "1700") {
@@ -213,7 +212,7 @@ func TestPhaseGatesAndTheRemediationChecklist(t *testing.T) {
 func TestMigrationGateAndOverride(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}, Hybrid: true})
 	if err := b.svc.CheckMigration(ctx, b.customer.ID, "trial"); err != nil {
 		t.Fatalf("trial refused: %v", err)
@@ -252,7 +251,7 @@ func TestMigrationGateAndOverride(t *testing.T) {
 func TestTasksPeopleTimeAndHistory(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	if err := b.svc.Assign(ctx, e.ID, "frp", "pat@partner.com"); err != nil {
 		t.Fatal(err)
@@ -290,7 +289,7 @@ func TestTasksPeopleTimeAndHistory(t *testing.T) {
 func TestPostMigrationWindowAndEvents(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	// Friday migration: five business days later is the next Friday.
 	fri := time.Date(2026, 11, 13, 18, 0, 0, 0, time.UTC)
@@ -337,7 +336,7 @@ func TestPostMigrationWindowAndEvents(t *testing.T) {
 func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
 	prestage := store.Run{Pass: "prestage", Started: fullEnd.Add(-72 * time.Hour), Ended: fullEnd.Add(-71 * time.Hour), Status: "completed"}
@@ -401,7 +400,7 @@ type migrated struct {
 // finished runs, as the engine leaves them.
 func addMigrations(t *testing.T, st store.Store, customerID int64, project string, items []migrated) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := operator
 	var eps []store.Endpoint
 	for _, name := range []string{project + " old", project + " new"} {
 		ep := store.Endpoint{CustomerID: customerID, Name: name, Type: "imap", Host: "imap.example", Port: 993, Security: "tls"}
@@ -444,7 +443,7 @@ func addMigrations(t *testing.T, st store.Store, customerID int64, project strin
 func TestNeedingAttention(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	_, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	var live []store.EngagementTask
 	for _, tk := range tasks {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -89,6 +90,9 @@ func (s *Service) Gates(ctx context.Context, id int64) ([]Gate, error) {
 
 // ExitPhase records the exit of a phase, or refuses naming what is in the way.
 func (s *Service) ExitPhase(ctx context.Context, id int64, phase, who string) error {
+	if _, err := s.engagement(ctx, auth.ActionExitPhase, id); err != nil {
+		return err
+	}
 	gates, err := s.Gates(ctx, id)
 	if err != nil {
 		return err
@@ -175,6 +179,9 @@ func (s *Service) CheckMigration(ctx context.Context, customerID int64, pass str
 // person holding the FastTrack Manager role in one of the customer's
 // engagements may do it, and the reason is kept.
 func (s *Service) Override(ctx context.Context, customerID int64, who, reason string) (store.GateOverride, error) {
+	if err := authorize(ctx, auth.ActionOverrideGate, customerID); err != nil {
+		return store.GateOverride{}, err
+	}
 	if strings.TrimSpace(reason) == "" {
 		return store.GateOverride{}, fault.InvalidField("reason", "an override needs a reason for the record")
 	}
@@ -216,7 +223,7 @@ type ChecklistInput struct {
 
 // AddChecklistItem adds a remediation item (by hand, or from an assessment tool through the API).
 func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistInput) (store.ChecklistItem, error) {
-	if _, err := s.Store.Engagement(ctx, id); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionAddChecklistItem, id); err != nil {
 		return store.ChecklistItem{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {
@@ -237,6 +244,9 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 
 // UpdateChecklistItem changes state, owner or notes.
 func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, state, owner, notes *string) (store.ChecklistItem, error) {
+	if _, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id); err != nil {
+		return store.ChecklistItem{}, err
+	}
 	items, err := s.Store.ChecklistItems(ctx, id)
 	if err != nil {
 		return store.ChecklistItem{}, err
@@ -293,6 +303,9 @@ type IssueInput struct {
 // ReportIssue records an issue with its reporting window: five business days
 // after the mailbox's migration; a later report is flagged late.
 func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (store.PostMigrationIssue, error) {
+	if _, err := s.engagement(ctx, auth.ActionReportIssue, id); err != nil {
+		return store.PostMigrationIssue{}, err
+	}
 	if strings.TrimSpace(in.Mailbox) == "" || strings.TrimSpace(in.Description) == "" {
 		return store.PostMigrationIssue{}, fault.InvalidField("mailbox", "say which mailbox and what is wrong")
 	}
@@ -363,7 +376,7 @@ type EventInput struct {
 
 // ScheduleEvent adds a migration window, wave, go/no-go meeting...
 func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (store.ScheduledEvent, error) {
-	if _, err := s.Store.Engagement(ctx, id); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionScheduleEvent, id); err != nil {
 		return store.ScheduledEvent{}, err
 	}
 	if err := checkChoice("kind", in.Kind, eventKinds); err != nil {

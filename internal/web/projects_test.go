@@ -493,7 +493,7 @@ func TestStartPassQueuesItems(t *testing.T) {
 func TestMigrationGateRefusalShown(t *testing.T) {
 	t.Parallel()
 	b := setupMigration(t, 2)
-	if _, _, err := b.tp.app.Engagements.Create(context.Background(), engagements.Input{CustomerID: b.customer.ID, Name: "Onboarding", Seats: 800,
+	if _, _, err := b.tp.app.Engagements.Create(asOperator(context.Background()), engagements.Input{CustomerID: b.customer.ID, Name: "Onboarding", Seats: 800,
 		Services: []string{"exchange"}, Workloads: []string{"imap"}}); err != nil {
 		t.Fatal(err)
 	}
