@@ -65,24 +65,24 @@ func (s *server) loadTask(r *http.Request) (store.EngagementTask, error) {
 
 // EngagementDetail is an engagement with its eligibility, phase gates and people.
 type EngagementDetail struct {
-	store.Engagement
+	Engagement
 	Eligibility []engagements.Rule `json:"eligibility"`
 	Gates       []engagements.Gate `json:"gates"`
-	People      []store.Assignment `json:"people"`
+	People      []Assignment       `json:"people"`
 }
 
 func (s *server) engagementDetail(r *http.Request, e store.Engagement) (EngagementDetail, error) {
-	d := EngagementDetail{Engagement: e, Eligibility: engagements.Eligibility(engagements.Input{Seats: e.Seats, Services: e.Services,
+	d := EngagementDetail{Engagement: engagementOut(e), Eligibility: engagements.Eligibility(engagements.Input{Seats: e.Seats, Services: e.Services,
 		Workloads: e.Workloads, Hybrid: e.Hybrid, EnterpriseException: e.EnterpriseException})}
 	var err error
 	if d.Gates, err = s.eng.Gates(r.Context(), e.ID); err != nil {
 		return d, err
 	}
-	if d.People, err = s.eng.Store.Assignments(r.Context(), e.ID); err != nil {
+	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	if err != nil {
 		return d, err
 	}
-	d.Engagement.Services, d.Engagement.Workloads = nonNil(e.Services), nonNil(e.Workloads)
-	d.Gates, d.People = nonNil(d.Gates), nonNil(d.People)
+	d.Gates, d.People = nonNil(d.Gates), convert(people, assignmentOut)
 	return d, nil
 }
 
@@ -95,10 +95,7 @@ func (s *server) listEngagements(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for i := range es {
-		es[i].Services, es[i].Workloads = nonNil(es[i].Services), nonNil(es[i].Workloads)
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"engagements": nonNil(es)})
+	return writeJSON(w, http.StatusOK, map[string]any{"engagements": convert(es, engagementOut)})
 }
 
 func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error {
@@ -248,7 +245,7 @@ func (s *server) listTasks(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, t)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"tasks": convert(out, taskOut)})
 }
 
 func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
@@ -264,7 +261,7 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, t)
+	return writeJSON(w, http.StatusOK, taskOut(t))
 }
 
 // TimeInput logs time spent on a task, under the principal's name.
@@ -286,14 +283,14 @@ func (s *server) logTime(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/tasks/%d/history", t.ID), te)
+	return created(w, fmt.Sprintf("/api/v1/tasks/%d/history", t.ID), timeEntryOut(te))
 }
 
 // TaskHistory is a task with every change made to it and the time logged on it.
 type TaskHistory struct {
-	Task        store.EngagementTask `json:"task"`
-	Events      []store.TaskEvent    `json:"events"`
-	TimeEntries []store.TimeEntry    `json:"time_entries"`
+	Task        EngagementTask `json:"task"`
+	Events      []TaskEvent    `json:"events"`
+	TimeEntries []TimeEntry    `json:"time_entries"`
 }
 
 func (s *server) taskHistory(w http.ResponseWriter, r *http.Request) error {
@@ -301,14 +298,15 @@ func (s *server) taskHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h := TaskHistory{Task: t}
-	if h.Events, err = s.eng.Store.TaskEvents(r.Context(), t.ID); err != nil {
+	events, err := s.eng.Store.TaskEvents(r.Context(), t.ID)
+	if err != nil {
 		return err
 	}
-	if h.TimeEntries, err = s.eng.Store.TimeEntries(r.Context(), t.ID); err != nil {
+	entries, err := s.eng.Store.TimeEntries(r.Context(), t.ID)
+	if err != nil {
 		return err
 	}
-	h.Events, h.TimeEntries = nonNil(h.Events), nonNil(h.TimeEntries)
+	h := TaskHistory{Task: taskOut(t), Events: convert(events, taskEventOut), TimeEntries: convert(entries, timeEntryOut)}
 	return writeJSON(w, http.StatusOK, h)
 }
 
@@ -336,7 +334,7 @@ func (s *server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
+	return writeJSON(w, http.StatusOK, map[string]any{"people": convert(people, assignmentOut)})
 }
 
 // unassign takes a person off a role: DELETE .../people?role=frp&person=pat@partner.com.
@@ -353,7 +351,7 @@ func (s *server) unassign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
+	return writeJSON(w, http.StatusOK, map[string]any{"people": convert(people, assignmentOut)})
 }
 
 // personTasks lists the tasks of a person's roles across engagements, of
@@ -387,7 +385,7 @@ func (s *server) personTasks(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"tasks": convert(out, taskOut)})
 }
 
 // ---- Gates
@@ -471,7 +469,7 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/customers/%d/migration-gate", c.ID), g)
+	return created(w, fmt.Sprintf("/api/v1/customers/%d/migration-gate", c.ID), gateOverrideOut(g))
 }
 
 // MigrationGate is whether a customer's migration passes (other than
@@ -480,7 +478,7 @@ type MigrationGate struct {
 	CustomerID int64                 `json:"customer_id"`
 	Blocked    bool                  `json:"blocked"`
 	Blockers   []engagements.Blocker `json:"blockers"`
-	Overrides  []store.GateOverride  `json:"overrides"`
+	Overrides  []GateOverride        `json:"overrides"`
 }
 
 func (s *server) migrationGate(w http.ResponseWriter, r *http.Request) error {
@@ -492,11 +490,13 @@ func (s *server) migrationGate(w http.ResponseWriter, r *http.Request) error {
 	if g.Blockers, err = s.eng.MigrationBlockers(r.Context(), c.ID); err != nil {
 		return err
 	}
-	if g.Overrides, err = s.eng.Store.GateOverrides(r.Context(), c.ID); err != nil {
+	overrides, err := s.eng.Store.GateOverrides(r.Context(), c.ID)
+	if err != nil {
 		return err
 	}
+	g.Overrides = convert(overrides, gateOverrideOut)
 	g.Blocked = len(g.Blockers) > 0 && len(g.Overrides) == 0
-	g.Blockers, g.Overrides = nonNil(g.Blockers), nonNil(g.Overrides)
+	g.Blockers = nonNil(g.Blockers)
 	return writeJSON(w, http.StatusOK, g)
 }
 
@@ -511,7 +511,7 @@ func (s *server) listChecklist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+	return writeJSON(w, http.StatusOK, map[string]any{"items": convert(items, checklistItemOut)})
 }
 
 func (s *server) addChecklistItem(w http.ResponseWriter, r *http.Request) error {
@@ -527,7 +527,7 @@ func (s *server) addChecklistItem(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/engagements/%d/checklist/%d", e.ID, c.ID), c)
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/checklist/%d", e.ID, c.ID), checklistItemOut(c))
 }
 
 // ChecklistUpdate changes a checklist item; fields left out stay.
@@ -561,7 +561,7 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, checklistItemOut(c))
 }
 
 // ---- Post-migration issues and scheduled events
@@ -575,7 +575,7 @@ func (s *server) listIssues(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"issues": nonNil(is)})
+	return writeJSON(w, http.StatusOK, map[string]any{"issues": convert(is, issueOut)})
 }
 
 func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
@@ -591,7 +591,7 @@ func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/engagements/%d/post-migration-issues", e.ID), p)
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/post-migration-issues", e.ID), issueOut(p))
 }
 
 func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
@@ -603,7 +603,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+	return writeJSON(w, http.StatusOK, map[string]any{"events": convert(evs, eventOut)})
 }
 
 func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
@@ -619,7 +619,7 @@ func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/engagements/%d/events", e.ID), ev)
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/events", e.ID), eventOut(ev))
 }
 
 // ---- Progress, report, playbook

@@ -495,15 +495,15 @@ func TestEngagementAuth(t *testing.T) {
 
 // engagementSchemaTypes are the Go types of the engagement schemas.
 var engagementSchemaTypes = map[string]any{
-	"Engagement": store.Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
+	"Engagement": Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
 	"EligibilityRule": engagements.Rule{}, "Gate": engagements.Gate{}, "Blocker": engagements.Blocker{},
-	"Assignment": store.Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
-	"EngagementTask": store.EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
-	"TimeEntry": store.TimeEntry{}, "TaskEvent": store.TaskEvent{}, "TaskHistory": TaskHistory{},
-	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": store.GateOverride{},
-	"MigrationGate": MigrationGate{}, "ChecklistItem": store.ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
-	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": store.PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
-	"ScheduledEvent": store.ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
+	"Assignment": Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
+	"EngagementTask": EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
+	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
+	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": GateOverride{},
+	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
+	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
+	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
 }
 
