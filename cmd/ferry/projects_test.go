@@ -387,7 +387,7 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 	if most > limit || most < 1 {
 		t.Fatalf("%d migrations ran at once; the limit is %d", most, limit)
 	}
-	d, err := a.Service.Item(ctx, items[0].ID)
+	d, err := a.Service.Item(asOperator(ctx), items[0].ID)
 	if err != nil || len(d.History) != 1 || d.History[0].Copied != 30 || d.History[0].MBPerHour() <= 0 {
 		t.Fatalf("item history: %+v %v", d, err)
 	}
