@@ -458,7 +458,9 @@ func TestDailyTransferLimitPausesAndGoesOnTheNextDay(t *testing.T) {
 // per status, those running, and the latest with errors or failed.
 func TestActivity(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 4)
+	// A lease TTL of an hour: the rescuer (every TTL/3) must not set the
+	// item marked Running here, which holds no lease, back to Queued.
+	b := setupWith(t, 4, setupOptions{leaseTTL: time.Hour})
 	ctx := operator
 	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
 	set := func(i int, status string, errs int) {
