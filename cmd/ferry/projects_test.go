@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -355,6 +356,31 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 		t.Fatalf("only %d at once over %d runs: the workers did not share the work", most, runs)
 	}
 	t.Logf("%d runs, at most %d at once (limit %d)", runs, most, limit)
+
+	// The project's throughput, and each worker's: the runs name the process that ran them.
+	tp, err := a.Service.Throughput(asOperator(context.Background()), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	byPid := map[int]projects.WorkerThroughput{}
+	for _, w := range tp.Workers {
+		sum += w.Pass.MBPerHour
+		for _, cmd := range workers {
+			if strings.HasSuffix(w.Worker, fmt.Sprintf(":%d", cmd.Process.Pid)) {
+				byPid[cmd.Process.Pid] = w
+			}
+		}
+	}
+	if tp.Pass.Mailboxes != 30 || tp.Pass.MBPerHour <= 0 || math.Abs(sum-tp.Pass.MBPerHour) > 1e-6*tp.Pass.MBPerHour {
+		t.Fatalf("throughput over the pass %+v; the workers' add up to %.1f MB/hr", tp.Pass, sum)
+	}
+	if w := byPid[workers[2].Process.Pid]; w.Pass.Mailboxes == 0 {
+		t.Fatalf("the worker left running completed no mailbox, by the throughput: %+v", tp.Workers)
+	}
+	for _, w := range tp.Workers {
+		t.Logf("worker %s: %.1f MB/hr, %.0f messages/hr, %.1f mailboxes/hr over the pass", w.Worker, w.Pass.MBPerHour, w.Pass.MessagesPerHour, w.Pass.MailboxesPerHour)
+	}
 }
 
 // TestServeOnSQLiteHoldsTheLimit: the same scenario, smaller, in one process on SQLite.
