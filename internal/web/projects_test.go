@@ -622,7 +622,7 @@ func TestItemDetailHistoryAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().Add(-2 * time.Hour)
-	run := &store.Run{Pass: "full", Started: start}
+	run := &store.Run{Pass: "full", Started: start, Worker: "worker-7:4242"}
 	if err := st.StartRun(ctx, mb, run); err != nil {
 		t.Fatal(err)
 	}
@@ -655,7 +655,7 @@ func TestItemDetailHistoryAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := b.partner.get(fmt.Sprintf("/items/%d", it.ID))
-	for _, w := range []string{"146", "5597", "1h0m0s", "INBOX/Big", "Holiday video", "Message too large", "up to 35 MB", "42", "completed with errors",
+	for _, w := range []string{"146", "5597", "1h0m0s", "INBOX/Big", "<td>worker-7:4242</td>", "Holiday video", "Message too large", "up to 35 MB", "42", "completed with errors",
 		// The folder summary: every folder, copied and not.
 		`<th scope="row">INBOX/Big</th><td>INBOX.Big</td><td class="num">2</td><td class="num">2.0 kB</td><td class="num">1</td><td class="num">60.0 MB</td>`,
 		`<th scope="row">Drafts</th><td>INBOX.Drafts</td><td class="num">0</td>`,
@@ -669,7 +669,7 @@ func TestItemDetailHistoryAndErrors(t *testing.T) {
 	if !strings.Contains(page.body, "<svg") || !strings.Contains(page.body, "MB/hr") {
 		t.Errorf("project page: no throughput chart")
 	}
-	if !strings.Contains(page.body, `<tr data-throughput="project"><th scope="row">Whole project</th>`) || !strings.Contains(page.body, `data-throughput="worker"`) {
+	if !strings.Contains(page.body, `<tr data-throughput="project"><th scope="row">Whole project</th>`) || !strings.Contains(page.body, `<tr data-throughput="worker"><th scope="row">Worker worker-7:4242</th>`) {
 		t.Errorf("project page: no throughput figures of the project and its workers")
 	}
 	checkAccessible(t, "project with chart", page.body)
