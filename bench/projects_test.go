@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -91,7 +92,8 @@ func (f *fleetBench) checkFleetCopied(b *testing.B, dst *testimap.Dovecot) {
 // administrator, the mailboxes imported from CSV, a Full pass, and the
 // given worker processes until every item is Completed.
 func (f *fleetBench) runProject(b *testing.B, bs bins, db string, dst *testimap.Dovecot, workers [][]string) time.Duration {
-	ctx := context.Background()
+	// The services let only a person with the right role set up projects: an administrator, as at the command line.
+	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{Name: "bench", Kind: "cli", Role: auth.Administrator})
 	dir := b.TempDir()
 	keyFile := filepath.Join(dir, "secret.key")
 	a, err := app.Open(ctx, app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})

@@ -55,7 +55,7 @@ func TestLongPassesOnTwoWorkersOnPostgresRunOnce(t *testing.T) {
 		return nil
 	}, nil)
 
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 	db := testpg.URL(t)
 	keyFile := filepath.Join(t.TempDir(), "secret.key")
 	a, err := app.Open(ctx, app.Config{Database: db, KeyFile: keyFile, Jobs: jobs.Options{InsertOnly: true}})

@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/ferryhq/ferry/internal/api"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -62,7 +61,7 @@ func TestServeAndWorkerServeMetricsHealthAndJSONLogs(t *testing.T) {
 	t.Parallel()
 	f := startFleet(t, 4, 15)
 	a, p, db, keyFile := f.fullPassOnPostgres(t, 4)
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 
 	const wrongPassword = "wrong-pw-c81f20d7"
 	c, err := a.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
@@ -96,7 +95,7 @@ func TestServeAndWorkerServeMetricsHealthAndJSONLogs(t *testing.T) {
 	if _, err := a.Service.StartPass(ctx, bad.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
-	token, err := api.CreateToken(ctx, a.Store, "prometheus")
+	token, _, err := a.People.CreateToken(ctx, 0, "prometheus")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/corpus"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -67,10 +69,17 @@ func startFleet(t *testing.T, n, messages int) *fleet {
 	return f
 }
 
+// asOperator acts as an administrator at the command line: the services
+// let only a person with the right role change projects and start passes.
+func asOperator(ctx context.Context) context.Context {
+	return auth.WithPrincipal(ctx, &auth.Principal{Name: "test operator", Kind: "cli", Role: auth.Administrator})
+}
+
 // project creates customer, endpoints with administrator credentials, a project and its items.
+
 func (f *fleet) project(t *testing.T, svc *projects.Service, limit int) store.Project {
 	t.Helper()
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +124,7 @@ func (f *fleet) fullPassOnPostgres(t *testing.T, limit int) (*app.App, store.Pro
 	}
 	t.Cleanup(func() { a.Close() })
 	p := f.project(t, a.Service, limit)
-	if _, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+	if _, err := a.Service.StartPass(asOperator(context.Background()), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
 	return a, p, db, keyFile
@@ -226,7 +235,7 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 	const limit = 4
 	a, p, db, keyFile := f.fullPassOnPostgres(t, limit)
 	// Starting it again queues nothing twice.
-	again, err := a.Service.StartPass(context.Background(), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
+	again, err := a.Service.StartPass(asOperator(context.Background()), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}})
 	if err != nil || again.Queued != 0 || again.AlreadyQueued != 30 {
 		t.Fatalf("second start: %+v %v", again, err)
 	}
@@ -347,6 +356,31 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 		t.Fatalf("only %d at once over %d runs: the workers did not share the work", most, runs)
 	}
 	t.Logf("%d runs, at most %d at once (limit %d)", runs, most, limit)
+
+	// The project's throughput, and each worker's: the runs name the process that ran them.
+	tp, err := a.Service.Throughput(asOperator(context.Background()), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	byPid := map[int]projects.WorkerThroughput{}
+	for _, w := range tp.Workers {
+		sum += w.Pass.MBPerHour
+		for _, cmd := range workers {
+			if strings.HasSuffix(w.Worker, fmt.Sprintf(":%d", cmd.Process.Pid)) {
+				byPid[cmd.Process.Pid] = w
+			}
+		}
+	}
+	if tp.Pass.Mailboxes != 30 || tp.Pass.MBPerHour <= 0 || math.Abs(sum-tp.Pass.MBPerHour) > 1e-6*tp.Pass.MBPerHour {
+		t.Fatalf("throughput over the pass %+v; the workers' add up to %.1f MB/hr", tp.Pass, sum)
+	}
+	if w := byPid[workers[2].Process.Pid]; w.Pass.Mailboxes == 0 {
+		t.Fatalf("the worker left running completed no mailbox, by the throughput: %+v", tp.Workers)
+	}
+	for _, w := range tp.Workers {
+		t.Logf("worker %s: %.1f MB/hr, %.0f messages/hr, %.1f mailboxes/hr over the pass", w.Worker, w.Pass.MBPerHour, w.Pass.MessagesPerHour, w.Pass.MailboxesPerHour)
+	}
 }
 
 // TestServeOnSQLiteHoldsTheLimit: the same scenario, smaller, in one process on SQLite.
@@ -370,7 +404,7 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 		defer cancel()
 		a.Queue.Stop(sctx)
 	}()
-	if _, err := a.Service.StartPass(ctx, p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
+	if _, err := a.Service.StartPass(asOperator(ctx), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
 	items := waitAllDone(t, a.Store, p.ID, 8, 2*time.Minute, nil)
@@ -379,7 +413,7 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 	if most > limit || most < 1 {
 		t.Fatalf("%d migrations ran at once; the limit is %d", most, limit)
 	}
-	d, err := a.Service.Item(ctx, items[0].ID)
+	d, err := a.Service.Item(asOperator(ctx), items[0].ID)
 	if err != nil || len(d.History) != 1 || d.History[0].Copied != 30 || d.History[0].MBPerHour() <= 0 {
 		t.Fatalf("item history: %+v %v", d, err)
 	}

@@ -119,6 +119,7 @@ var routes = []route{
 	{"GET", "/api/v1/customers/{id}/projects", auth.ActionListProjects, (*server).listProjects},
 	{"POST", "/api/v1/customers/{id}/projects", auth.ActionCreateProject, (*server).createProject},
 	{"GET", "/api/v1/projects/{id}", auth.ActionReadProject, (*server).getProject},
+	{"GET", "/api/v1/projects/{id}/throughput", auth.ActionReadProject, (*server).getThroughput},
 	{"PATCH", "/api/v1/projects/{id}/settings", auth.ActionUpdateSettings, (*server).updateSettings},
 	{"POST", "/api/v1/projects/{id}/close", auth.ActionCloseProject, (*server).closeProject},
 
@@ -184,7 +185,7 @@ func (s *server) handler(rt route) http.Handler {
 		metrics.NoteRoute(r) // ServeHTTP routes a copy of the request: its pattern is noted for the HTTP metrics
 		r = r.WithContext(withAction(r.Context(), rt.Action))
 		if err := rt.handle(s, w, r); err != nil {
-			s.writeError(w, r, engagementError(err))
+			s.writeError(w, r, err)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -38,7 +39,7 @@ type fakeQueue struct {
 
 func newFakeQueue() *fakeQueue { return &fakeQueue{active: map[string]int64{}} }
 
-func (q *fakeQueue) Enqueue(ctx context.Context, args []jobs.PassArgs, at time.Time) ([]int64, error) {
+func (q *fakeQueue) Enqueue(ctx context.Context, tx any, args []jobs.PassArgs, at time.Time) ([]int64, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	ids := make([]int64, len(args))
@@ -246,6 +247,7 @@ type errorBody struct {
 	Error struct {
 		Code    string              `json:"code"`
 		Field   string              `json:"field"`
+		Rule    string              `json:"rule"`
 		Message string              `json:"message"`
 		Rows    []projects.RowError `json:"rows"`
 	} `json:"error"`
@@ -415,7 +417,7 @@ func TestValidation(t *testing.T) {
 		{"project with a missing endpoint", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": 99999, "destination_endpoint_id": f.dst.ID}, "source_endpoint_id", "does not exist", 400},
 		{"project from and to the same endpoint", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.src.ID}, "destination_endpoint_id", "different", 400},
 		{"project of another kind", "POST", cust + "/projects", map[string]any{"name": "P", "kind": "document", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.dst.ID}, "kind", "not available yet", 400},
-		{"project name taken", "POST", cust + "/projects", map[string]any{"name": "Mailboxes", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.dst.ID}, "name", "already", 400},
+		{"project name taken", "POST", cust + "/projects", map[string]any{"name": "Mailboxes", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.dst.ID}, "name", "already", 409},
 		{"settings: concurrency", "PATCH", proj + "/settings", map[string]any{"max_concurrent_migrations": 0}, "max_concurrent_migrations", "1 to 1000", 400},
 		{"settings: empty date range", "PATCH", proj + "/settings", map[string]any{"date_from": "2025-02-01T00:00:00Z", "date_to": "2025-01-01T00:00:00Z"}, "date_from", "before date_to", 400},
 		{"prestage without older_than_days", "POST", proj + "/passes", map[string]any{"pass": "prestage", "all": true}, "older_than_days", "older_than_days (e.g. 90)", 400},
@@ -427,7 +429,7 @@ func TestValidation(t *testing.T) {
 		{"start time not RFC 3339", "POST", proj + "/passes", map[string]any{"pass": "full", "all": true, "at": "tomorrow"}, "", "RFC 3339", 400},
 		{"stop: unknown status", "POST", proj + "/stop", map[string]any{"statuses": []string{"Done"}}, "statuses", "unknown status", 400},
 		{"stop without selection", "POST", proj + "/stop", map[string]any{}, "selection", "say which items", 400},
-		{"duplicate item", "POST", proj + "/items", map[string]any{"source": "ALICE@contoso.com", "destination": "other@contoso.onmicrosoft.com", "destination_password": itemPassword}, "source", "already in the project", 400},
+		{"duplicate item", "POST", proj + "/items", map[string]any{"source": "ALICE@contoso.com", "destination": "other@contoso.onmicrosoft.com", "destination_password": itemPassword}, "source", "already in the project", 409},
 		{"item without destination password", "POST", proj + "/items", map[string]any{"source": "bob@contoso.com", "destination": "bob@contoso.onmicrosoft.com"}, "destination_password", "needs the destination mailbox's password", 400},
 		{"item destination not an email", "POST", proj + "/items", map[string]any{"source": "bob@contoso.com", "destination": "bob", "destination_password": itemPassword}, "destination", "must be email addresses", 400},
 		{"item without source", "POST", proj + "/items", map[string]any{"destination": "bob@contoso.onmicrosoft.com"}, "source", "needs a source", 400},
@@ -803,7 +805,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("credentials survived the close")
 	}
 	code, b = e.call("POST", proj+"/items", map[string]any{"source": "zed@contoso.com", "destination": "zed@contoso.onmicrosoft.com", "destination_password": itemPassword})
-	if eb := parseError(t, b); code != 400 || eb.Error.Field != "project" || !strings.Contains(eb.Error.Message, "closed") {
+	if eb := parseError(t, b); code != 409 || eb.Error.Code != CodeRefused || eb.Error.Rule != "project-closed" || eb.Error.Field != "project" || !strings.Contains(eb.Error.Message, "closed") {
 		t.Errorf("item on a closed project: %d %s", code, b)
 	}
 
@@ -958,4 +960,51 @@ func TestAPIChangesAreAudited(t *testing.T) {
 			t.Errorf("no audit entry %s of %q", want.action, want.object)
 		}
 	}
+}
+
+// TestThroughput: the project's throughput, of the whole project and of
+// each worker, from the runs its items' passes recorded.
+func TestThroughput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	ctx := context.Background()
+	it, err := e.st.Item(ctx, f.item.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := e.st.Mailbox(ctx, store.MailboxKey{Source: it.Source, Destination: it.Dest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it.MailboxID = mb
+	if err := e.st.UpdateItem(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-30 * time.Minute)
+	run := &store.Run{Pass: "full", Started: start, Worker: "worker-1:42"}
+	if err := e.st.StartRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	run.Ended, run.Status, run.Copied, run.CopiedBytes = start.Add(15*time.Minute), "completed", 1500, 250e6
+	if err := e.st.FinishRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	var tp Throughput
+	e.must("GET", fmt.Sprintf("/api/v1/projects/%d/throughput", f.project.ID), nil, 200, &tp)
+	// 250 MB over the 15 minutes of the pass: 1000 MB/hr, 6000 messages/hr, 4 mailboxes/hr.
+	if tp.ProjectID != f.project.ID || tp.PassName != "full" || math.Abs(tp.Pass.MBPerHour-1000) > 0.01 || math.Abs(tp.Pass.MessagesPerHour-6000) > 0.1 ||
+		math.Abs(tp.Pass.MailboxesPerHour-4) > 0.01 || tp.LastHour.Bytes != 250e6 || tp.MailboxesWithRuns != 1 || len(tp.Hourly) != 24 {
+		t.Fatalf("throughput %+v", tp)
+	}
+	if len(tp.Workers) != 1 || tp.Workers[0].Worker != "worker-1:42" || tp.Workers[0].Pass != tp.Pass {
+		t.Fatalf("workers %+v", tp.Workers)
+	}
+	var d ItemDetail
+	e.must("GET", fmt.Sprintf("/api/v1/items/%d", it.ID), nil, 200, &d)
+	if len(d.History) != 1 || d.History[0].Worker != "worker-1:42" {
+		t.Fatalf("history %+v", d.History)
+	}
+	code, b := e.call("GET", "/api/v1/projects/999999/throughput", nil)
+	wantError(t, code, b, 404, "")
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -10,19 +9,9 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
-
-// engagementError answers the engagement service's refusals
-// (*engagements.InvalidError) with 400, naming the field, like projects.InvalidError.
-func engagementError(err error) error {
-	var ae *Error
-	var ie *engagements.InvalidError
-	if errors.As(err, &ae) || !errors.As(err, &ie) {
-		return err
-	}
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: ie.Field, Message: ie.Msg}
-}
 
 // who is the name the request's principal is recorded under.
 func who(r *http.Request) string {
@@ -76,24 +65,24 @@ func (s *server) loadTask(r *http.Request) (store.EngagementTask, error) {
 
 // EngagementDetail is an engagement with its eligibility, phase gates and people.
 type EngagementDetail struct {
-	store.Engagement
+	Engagement
 	Eligibility []engagements.Rule `json:"eligibility"`
 	Gates       []engagements.Gate `json:"gates"`
-	People      []store.Assignment `json:"people"`
+	People      []Assignment       `json:"people"`
 }
 
 func (s *server) engagementDetail(r *http.Request, e store.Engagement) (EngagementDetail, error) {
-	d := EngagementDetail{Engagement: e, Eligibility: engagements.Eligibility(engagements.Input{Seats: e.Seats, Services: e.Services,
+	d := EngagementDetail{Engagement: engagementOut(e), Eligibility: engagements.Eligibility(engagements.Input{Seats: e.Seats, Services: e.Services,
 		Workloads: e.Workloads, Hybrid: e.Hybrid, EnterpriseException: e.EnterpriseException})}
 	var err error
 	if d.Gates, err = s.eng.Gates(r.Context(), e.ID); err != nil {
 		return d, err
 	}
-	if d.People, err = s.eng.Store.Assignments(r.Context(), e.ID); err != nil {
+	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	if err != nil {
 		return d, err
 	}
-	d.Engagement.Services, d.Engagement.Workloads = nonNil(e.Services), nonNil(e.Workloads)
-	d.Gates, d.People = nonNil(d.Gates), nonNil(d.People)
+	d.Gates, d.People = nonNil(d.Gates), convert(people, assignmentOut)
 	return d, nil
 }
 
@@ -106,10 +95,7 @@ func (s *server) listEngagements(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for i := range es {
-		es[i].Services, es[i].Workloads = nonNil(es[i].Services), nonNil(es[i].Workloads)
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"engagements": nonNil(es)})
+	return writeJSON(w, http.StatusOK, map[string]any{"engagements": convert(es, engagementOut)})
 }
 
 func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error {
@@ -259,7 +245,7 @@ func (s *server) listTasks(w http.ResponseWriter, r *http.Request) error {
 		}
 		out = append(out, t)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"tasks": convert(out, taskOut)})
 }
 
 func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
@@ -275,7 +261,7 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, t)
+	return writeJSON(w, http.StatusOK, taskOut(t))
 }
 
 // TimeInput logs time spent on a task, under the principal's name.
@@ -297,14 +283,14 @@ func (s *server) logTime(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/tasks/%d/history", t.ID), te)
+	return created(w, fmt.Sprintf("/api/v1/tasks/%d/history", t.ID), timeEntryOut(te))
 }
 
 // TaskHistory is a task with every change made to it and the time logged on it.
 type TaskHistory struct {
-	Task        store.EngagementTask `json:"task"`
-	Events      []store.TaskEvent    `json:"events"`
-	TimeEntries []store.TimeEntry    `json:"time_entries"`
+	Task        EngagementTask `json:"task"`
+	Events      []TaskEvent    `json:"events"`
+	TimeEntries []TimeEntry    `json:"time_entries"`
 }
 
 func (s *server) taskHistory(w http.ResponseWriter, r *http.Request) error {
@@ -312,14 +298,15 @@ func (s *server) taskHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	h := TaskHistory{Task: t}
-	if h.Events, err = s.eng.Store.TaskEvents(r.Context(), t.ID); err != nil {
+	events, err := s.eng.Store.TaskEvents(r.Context(), t.ID)
+	if err != nil {
 		return err
 	}
-	if h.TimeEntries, err = s.eng.Store.TimeEntries(r.Context(), t.ID); err != nil {
+	entries, err := s.eng.Store.TimeEntries(r.Context(), t.ID)
+	if err != nil {
 		return err
 	}
-	h.Events, h.TimeEntries = nonNil(h.Events), nonNil(h.TimeEntries)
+	h := TaskHistory{Task: taskOut(t), Events: convert(events, taskEventOut), TimeEntries: convert(entries, timeEntryOut)}
 	return writeJSON(w, http.StatusOK, h)
 }
 
@@ -347,7 +334,7 @@ func (s *server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
+	return writeJSON(w, http.StatusOK, map[string]any{"people": convert(people, assignmentOut)})
 }
 
 // unassign takes a person off a role: DELETE .../people?role=frp&person=pat@partner.com.
@@ -364,7 +351,7 @@ func (s *server) unassign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"people": nonNil(people)})
+	return writeJSON(w, http.StatusOK, map[string]any{"people": convert(people, assignmentOut)})
 }
 
 // personTasks lists the tasks of a person's roles across engagements, of
@@ -398,7 +385,7 @@ func (s *server) personTasks(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"tasks": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"tasks": convert(out, taskOut)})
 }
 
 // ---- Gates
@@ -446,10 +433,9 @@ func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 	}
 	g, known := findGate(gs, phase)
 	if err != nil {
-		var ie *engagements.InvalidError
-		if known && errors.As(err, &ie) && !g.Exited && !g.CanExit {
-			return writeJSON(w, http.StatusConflict, PhaseExitRefusal{
-				Error: &Error{Status: http.StatusConflict, Code: CodeConflict, Field: ie.Field, Message: ie.Msg}, Gate: g})
+		if fe, ok := fault.As(err); known && ok && fe.Kind == fault.Refused {
+			ae, _ := errorOf(fe)
+			return writeJSON(w, ae.Status, PhaseExitRefusal{Error: ae, Gate: g})
 		}
 		return err
 	}
@@ -477,14 +463,13 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 		return invalid("as", "say which FastTrack Manager overrides the gate (as)")
 	}
 	g, err := s.eng.Override(r.Context(), c.ID, in.As, in.Reason)
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) && ie.Field == "who" {
-		return invalid("as", "%s", ie.Msg)
+	if fe, ok := fault.As(err); ok && fe.Field == "who" {
+		return invalid("as", "%s", fe.Msg)
 	}
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/customers/%d/migration-gate", c.ID), g)
+	return created(w, fmt.Sprintf("/api/v1/customers/%d/migration-gate", c.ID), gateOverrideOut(g))
 }
 
 // MigrationGate is whether a customer's migration passes (other than
@@ -493,7 +478,7 @@ type MigrationGate struct {
 	CustomerID int64                 `json:"customer_id"`
 	Blocked    bool                  `json:"blocked"`
 	Blockers   []engagements.Blocker `json:"blockers"`
-	Overrides  []store.GateOverride  `json:"overrides"`
+	Overrides  []GateOverride        `json:"overrides"`
 }
 
 func (s *server) migrationGate(w http.ResponseWriter, r *http.Request) error {
@@ -505,11 +490,13 @@ func (s *server) migrationGate(w http.ResponseWriter, r *http.Request) error {
 	if g.Blockers, err = s.eng.MigrationBlockers(r.Context(), c.ID); err != nil {
 		return err
 	}
-	if g.Overrides, err = s.eng.Store.GateOverrides(r.Context(), c.ID); err != nil {
+	overrides, err := s.eng.Store.GateOverrides(r.Context(), c.ID)
+	if err != nil {
 		return err
 	}
+	g.Overrides = convert(overrides, gateOverrideOut)
 	g.Blocked = len(g.Blockers) > 0 && len(g.Overrides) == 0
-	g.Blockers, g.Overrides = nonNil(g.Blockers), nonNil(g.Overrides)
+	g.Blockers = nonNil(g.Blockers)
 	return writeJSON(w, http.StatusOK, g)
 }
 
@@ -524,7 +511,7 @@ func (s *server) listChecklist(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"items": nonNil(items)})
+	return writeJSON(w, http.StatusOK, map[string]any{"items": convert(items, checklistItemOut)})
 }
 
 func (s *server) addChecklistItem(w http.ResponseWriter, r *http.Request) error {
@@ -540,7 +527,7 @@ func (s *server) addChecklistItem(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/engagements/%d/checklist/%d", e.ID, c.ID), c)
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/checklist/%d", e.ID, c.ID), checklistItemOut(c))
 }
 
 // ChecklistUpdate changes a checklist item; fields left out stay.
@@ -574,7 +561,7 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, checklistItemOut(c))
 }
 
 // ---- Post-migration issues and scheduled events
@@ -588,7 +575,7 @@ func (s *server) listIssues(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"issues": nonNil(is)})
+	return writeJSON(w, http.StatusOK, map[string]any{"issues": convert(is, issueOut)})
 }
 
 func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
@@ -604,7 +591,7 @@ func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/engagements/%d/post-migration-issues", e.ID), p)
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/post-migration-issues", e.ID), issueOut(p))
 }
 
 func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
@@ -616,7 +603,7 @@ func (s *server) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"events": nonNil(evs)})
+	return writeJSON(w, http.StatusOK, map[string]any{"events": convert(evs, eventOut)})
 }
 
 func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
@@ -632,7 +619,7 @@ func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/engagements/%d/events", e.ID), ev)
+	return created(w, fmt.Sprintf("/api/v1/engagements/%d/events", e.ID), eventOut(ev))
 }
 
 // ---- Progress, report, playbook

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -83,7 +82,7 @@ func TestEngagementCreateAndScope(t *testing.T) {
 		t.Fatalf("created %s", b)
 	}
 	code, b = e.call("POST", base, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
-	wantError(t, code, b, 400, "name", "already")
+	wantError(t, code, b, 409, "name", "already")
 
 	var list struct{ Engagements []store.Engagement }
 	e.must("GET", base, nil, 200, &list)
@@ -252,7 +251,7 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 			t.Fatalf("exit: %d, want 409: %s", code, b)
 		}
 		var ref PhaseExitRefusal
-		if err := json.Unmarshal(b, &ref); err != nil || ref.Error == nil || ref.Error.Code != CodeConflict || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
+		if err := json.Unmarshal(b, &ref); err != nil || ref.Error == nil || ref.Error.Code != CodeRefused || ref.Error.Rule != ref.Gate.ExitTask || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
 			t.Fatalf("refusal %v: %s", err, b)
 		}
 		for _, w := range want {
@@ -318,7 +317,10 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 	gate := fmt.Sprintf("/api/v1/customers/%d/migration-gate", f.customer.ID)
 
 	code, b := e.call("POST", passes, map[string]any{"pass": "full", "all": true})
-	wantError(t, code, b, 400, "pass", "1141", "FastTrack Manager")
+	wantError(t, code, b, 409, "", "1141", "FastTrack Manager")
+	if eb := parseError(t, b); eb.Error.Code != CodeRefused || eb.Error.Rule != "1141" {
+		t.Fatalf("the gate's refusal names no rule: %s", b)
+	}
 	e.must("POST", passes, map[string]any{"pass": "trial", "all": true}, 202, nil)
 
 	var mg MigrationGate
@@ -491,39 +493,23 @@ func TestEngagementAuth(t *testing.T) {
 	}
 }
 
+// engagementSchemaTypes are the Go types of the engagement schemas.
+var engagementSchemaTypes = map[string]any{
+	"Engagement": Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
+	"EligibilityRule": engagements.Rule{}, "Gate": engagements.Gate{}, "Blocker": engagements.Blocker{},
+	"Assignment": Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
+	"EngagementTask": EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
+	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
+	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": GateOverride{},
+	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
+	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
+	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
+	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
+}
+
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.
 func TestOpenAPIEngagementSchemasMatchTypes(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadOpenAPI(t)
-	for name, v := range map[string]any{
-		"Engagement": store.Engagement{}, "EngagementInput": engagements.Input{}, "EngagementDetail": EngagementDetail{},
-		"EligibilityRule": engagements.Rule{}, "Gate": engagements.Gate{}, "Blocker": engagements.Blocker{},
-		"Assignment": store.Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
-		"EngagementTask": store.EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
-		"TimeEntry": store.TimeEntry{}, "TaskEvent": store.TaskEvent{}, "TaskHistory": TaskHistory{},
-		"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": store.GateOverride{},
-		"MigrationGate": MigrationGate{}, "ChecklistItem": store.ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
-		"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": store.PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
-		"ScheduledEvent": store.ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
-		"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
-	} {
-		s, ok := doc.Components.Schemas[name]
-		if !ok {
-			t.Errorf("no schema %s", name)
-			continue
-		}
-		var props []string
-		for p := range s.Properties {
-			props = append(props, p)
-		}
-		slices.Sort(props)
-		if want := jsonFields(reflect.TypeOf(v)); !slices.Equal(props, want) {
-			t.Errorf("schema %s has %v; the Go type %T has %v", name, props, v, want)
-		}
-		for _, r := range s.Required {
-			if s.Properties[r] == nil {
-				t.Errorf("schema %s requires %s, which it does not have", name, r)
-			}
-		}
-	}
+	checkSchemas(t, doc, engagementSchemaTypes)
 }

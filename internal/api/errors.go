@@ -26,15 +26,18 @@ const (
 	CodeNotFound         = "not_found"          // 404
 	CodeMethodNotAllowed = "method_not_allowed" // 405
 	CodeConflict         = "conflict"           // 409: the change collides with existing data
+	CodeRefused          = "refused"            // 409: a rule said no (a gate, a closed project); Rule names it
 	CodeTooLarge         = "too_large"          // 413: the body is over the limit
 	CodeInternal         = "internal"           // 500: see the server's log
 )
 
 // Error is the API's error answer: {"error": {...}}.
 type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Field   string `json:"field,omitempty"`
+	Status int    `json:"-"`
+	Code   string `json:"code"`
+	Field  string `json:"field,omitempty"`
+	// Rule names the rule that refused (a gate's task ID, "project-closed").
+	Rule    string `json:"rule,omitempty"`
 	Message string `json:"message"`
 	// Rows are the problems of an imported file, row by row.
 	Rows []projects.RowError `json:"rows,omitempty"`
@@ -77,7 +80,7 @@ func errorOf(err error) (e *Error, internal bool) {
 		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, false
 	}
 	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
-		return &Error{Status: statusOf[fe.Kind], Code: fe.Kind.String(), Field: fe.Field, Message: fe.Msg}, false
+		return &Error{Status: statusOf[fe.Kind], Code: fe.Kind.String(), Field: fe.Field, Rule: fe.Rule, Message: fe.Msg}, false
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; the server's log has the details"}, true
 }

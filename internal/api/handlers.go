@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -235,7 +234,7 @@ func (s *server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"projects": nonNil(ps)})
+	return writeJSON(w, http.StatusOK, map[string]any{"projects": projectsOut(ps)})
 }
 
 func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
@@ -255,7 +254,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/projects/%d", p.ID), p)
+	return created(w, fmt.Sprintf("/api/v1/projects/%d", p.ID), projectOut(p))
 }
 
 func (s *server) getProject(w http.ResponseWriter, r *http.Request) error {
@@ -263,7 +262,20 @@ func (s *server) getProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	return writeJSON(w, http.StatusOK, projectOut(p))
+}
+
+// getThroughput answers the project's throughput, of the whole project and of each worker.
+func (s *server) getThroughput(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	t, err := s.svc.Throughput(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, throughputOut(p.ID, t))
 }
 
 func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
@@ -281,7 +293,7 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	if p, err = s.st.Project(r.Context(), p.ID); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	return writeJSON(w, http.StatusOK, projectOut(p))
 }
 
 func (s *server) closeProject(w http.ResponseWriter, r *http.Request) error {
@@ -295,17 +307,17 @@ func (s *server) closeProject(w http.ResponseWriter, r *http.Request) error {
 	if p, err = s.st.Project(r.Context(), p.ID); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, p)
+	return writeJSON(w, http.StatusOK, projectOut(p))
 }
 
 // ---- Items
 
 // ItemList is a page of a project's items.
 type ItemList struct {
-	Items  []store.Item `json:"items"`
-	Total  int          `json:"total"` // items matching the filter, all pages
-	Limit  int          `json:"limit"`
-	Offset int          `json:"offset"`
+	Items  []Item `json:"items"`
+	Total  int    `json:"total"` // items matching the filter, all pages
+	Limit  int    `json:"limit"`
+	Offset int    `json:"offset"`
 }
 
 const (
@@ -365,7 +377,7 @@ func (s *server) listItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, ItemList{Items: nonNil(items), Total: total, Limit: f.Limit, Offset: f.Offset})
+	return writeJSON(w, http.StatusOK, ItemList{Items: itemsOut(items), Total: total, Limit: f.Limit, Offset: f.Offset})
 }
 
 func (s *server) createItem(w http.ResponseWriter, r *http.Request) error {
@@ -381,7 +393,7 @@ func (s *server) createItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return created(w, fmt.Sprintf("/api/v1/items/%d", it.ID), it)
+	return created(w, fmt.Sprintf("/api/v1/items/%d", it.ID), itemOut(it))
 }
 
 func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
@@ -429,45 +441,6 @@ func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, res)
 }
 
-// Run is one pass over an item's mailbox.
-type Run struct {
-	ID           int64     `json:"id"`
-	Pass         string    `json:"pass"`
-	Started      time.Time `json:"started"`
-	Ended        time.Time `json:"ended,omitzero"`
-	Status       string    `json:"status"`
-	Error        string    `json:"error,omitempty"`
-	Copied       int64     `json:"copied"`
-	CopiedBytes  int64     `json:"copied_bytes"`
-	Skipped      int64     `json:"skipped"`
-	Failed       int64     `json:"failed"`
-	FailedBytes  int64     `json:"failed_bytes"`
-	FlagsUpdated int64     `json:"flags_updated"`
-	MBPerHour    float64   `json:"mb_per_hour"`
-	ItemsPerHour float64   `json:"items_per_hour"`
-}
-
-// Failure is a message (or, with uid 0, the whole mailbox) that could not be copied.
-type Failure struct {
-	Folder     string    `json:"folder,omitempty"`
-	UID        uint32    `json:"uid"`
-	Subject    string    `json:"subject,omitempty"`
-	Size       int64     `json:"size,omitempty"`
-	Pass       string    `json:"pass"`
-	Temporary  bool      `json:"temporary"`
-	ServerText string    `json:"server_text,omitempty"`
-	Hint       string    `json:"hint,omitempty"`
-	At         time.Time `json:"at,omitzero"`
-}
-
-// ItemDetail is projects.ItemDetail as the API writes it.
-type ItemDetail struct {
-	store.Item
-	History []Run                  `json:"history"`
-	Errors  []Failure              `json:"errors"`
-	Folders []store.FolderProgress `json:"folders"`
-}
-
 func (s *server) getItem(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -488,17 +461,7 @@ func (s *server) getItem(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := ItemDetail{Item: d.Item, History: []Run{}, Errors: []Failure{}, Folders: append([]store.FolderProgress{}, d.Folders...)}
-	for _, h := range d.History {
-		out.History = append(out.History, Run{ID: h.ID, Pass: h.Pass, Started: h.Started, Ended: h.Ended, Status: h.Status, Error: h.Error,
-			Copied: h.Copied, CopiedBytes: h.CopiedBytes, Skipped: h.Skipped, Failed: h.Failed, FailedBytes: h.FailedBytes,
-			FlagsUpdated: h.FlagsUpdated, MBPerHour: h.MBPerHour(), ItemsPerHour: h.ItemsPerHour()})
-	}
-	for _, f := range d.Failures {
-		out.Errors = append(out.Errors, Failure{Folder: f.Folder, UID: f.UID, Subject: f.Subject, Size: f.Size, Pass: f.Pass,
-			Temporary: f.Temporary, ServerText: f.ServerText, Hint: f.Hint, At: f.At})
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, itemDetailOut(d))
 }
 
 // ---- Passes

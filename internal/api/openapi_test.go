@@ -3,13 +3,16 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/projects"
-	"github.com/ferryhq/ferry/internal/store"
 )
 
 type openAPIDoc struct {
@@ -158,21 +161,36 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 	}
 }
 
-// TestOpenAPISchemasMatchTypes: the schemas have exactly the JSON fields of the Go types written and read.
-func TestOpenAPISchemasMatchTypes(t *testing.T) {
-	t.Parallel()
-	doc, _ := loadOpenAPI(t)
-	for name, v := range map[string]any{
-		"Customer": Customer{}, "CustomerInput": CustomerInput{},
-		"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{},
-		"EndpointType": EndpointType{},
-		"Project":      store.Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
-		"Item": store.Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
-		"Run": Run{}, "Failure": Failure{}, "FolderProgress": store.FolderProgress{},
-		"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
-		"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
-		"StopResult": StopResult{},
-	} {
+// schemaTypes are the Go types each schema of openapi.json describes:
+// the API's own types (DTOs), and the service's request and result types
+// it reads and writes as they are.
+var schemaTypes = map[string]any{
+	"Customer": Customer{}, "CustomerInput": CustomerInput{},
+	"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{},
+	"EndpointType": EndpointType{},
+	"Project":      Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
+	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
+	"Run": Run{}, "Failure": Failure{}, "FolderProgress": FolderProgress{},
+	"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
+	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
+	"StopResult": StopResult{},
+	"Throughput": Throughput{}, "Rate": Rate{}, "WorkerThroughput": WorkerThroughput{}, "HourMB": HourMB{},
+}
+
+// untypedSchemas are the schemas with no Go type of their own: the error
+// envelope (checked against Error below), enums, and the lists written as
+// {"customers": [...]}.
+var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
+	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList"}
+
+// notSchemas are the package's exported struct types that are not on the wire.
+var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}
+
+// checkSchemas fails for each schema whose properties are not exactly the
+// JSON fields of its Go type.
+func checkSchemas(t *testing.T, doc openAPIDoc, types map[string]any) {
+	t.Helper()
+	for name, v := range types {
 		s, ok := doc.Components.Schemas[name]
 		if !ok {
 			t.Errorf("no schema %s", name)
@@ -192,6 +210,13 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOpenAPISchemasMatchTypes: the schemas have exactly the JSON fields of the Go types written and read.
+func TestOpenAPISchemasMatchTypes(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	checkSchemas(t, doc, schemaTypes)
 	var env struct {
 		Properties struct {
 			Error struct {
@@ -280,6 +305,55 @@ func TestOpenAPISchemasFollowTheWire(t *testing.T) {
 		for _, k := range doc.Components.Schemas[tc.schema].Required {
 			if got[k] == nil {
 				t.Errorf("GET %s: no %q, which schema %s requires", tc.path, k, tc.schema)
+			}
+		}
+	}
+}
+
+// TestEverySchemaHasItsType: no schema of openapi.json goes unchecked, and
+// every wire type of the package (its exported structs) has a schema: a
+// DTO added without documenting it, or a schema left behind, fails.
+func TestEverySchemaHasItsType(t *testing.T) {
+	t.Parallel()
+	doc, _ := loadOpenAPI(t)
+	typed := map[string]bool{}
+	for name := range schemaTypes {
+		typed[name] = true
+	}
+	for name := range engagementSchemaTypes {
+		typed[name] = true
+	}
+	for name := range doc.Components.Schemas {
+		if !typed[name] && !slices.Contains(untypedSchemas, name) {
+			t.Errorf("schema %s is checked against no Go type: add it to schemaTypes (or untypedSchemas)", name)
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range file.Decls {
+			gd, ok := decl.(*ast.GenDecl)
+			if !ok || gd.Tok != token.TYPE {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				ts := spec.(*ast.TypeSpec)
+				if _, isStruct := ts.Type.(*ast.StructType); !isStruct || !ts.Name.IsExported() || slices.Contains(notSchemas, ts.Name.Name) {
+					continue
+				}
+				if !typed[ts.Name.Name] {
+					t.Errorf("%s: type %s is not described in openapi.json (or not in schemaTypes)", f, ts.Name.Name)
+				}
 			}
 		}
 	}

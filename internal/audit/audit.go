@@ -387,6 +387,33 @@ func (a *auditStore) UpdateItem(ctx context.Context, it store.Item) error {
 	return nil
 }
 
+// QueuePass records a pass started by a person, for each item it queued.
+func (a *auditStore) QueuePass(ctx context.Context, itemIDs []int64, pass string, enqueue store.EnqueueFunc) ([]int64, error) {
+	p := who(ctx)
+	before := map[int64]store.Item{}
+	if p != "" {
+		for _, id := range itemIDs {
+			if it, err := a.Store.Item(ctx, id); err == nil {
+				before[id] = it
+			}
+		}
+	}
+	ids, err := a.Store.QueuePass(ctx, itemIDs, pass, enqueue)
+	if err != nil || p == "" {
+		return ids, err
+	}
+	for i, id := range itemIDs {
+		b, ok := before[id]
+		if !ok || ids[i] == 0 {
+			continue
+		}
+		a.record(ctx, p, store.AuditEntry{CustomerID: a.projectCustomer(ctx, b.ProjectID), ProjectID: b.ProjectID, Object: itemName(b),
+			Action: string(auth.ActionStartPass), Before: text(map[string]any{"status": b.Status}),
+			After: text(map[string]any{"status": store.StatusQueued, "pass": pass})})
+	}
+	return ids, nil
+}
+
 // SetItemStatus records only what a person decides: queueing and stopping.
 // Running, Completed and Failed are the engine's.
 func (a *auditStore) SetItemStatus(ctx context.Context, id int64, status, pass string, errs int) error {

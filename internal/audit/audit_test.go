@@ -151,6 +151,15 @@ func TestWrapRecordsPeoplesChanges(t *testing.T) {
 			it.Status, it.LastPass, it.JobID = store.StatusQueued, "full", 42
 			return f.s.UpdateItem(ctx, it)
 		}, want: []want{{action: "passes.start", after: `"pass":"full"`, customer: true, project: true}}},
+		{name: "pass started by a person", ctx: person, do: func(ctx context.Context, f *fixture) error {
+			_, err := f.s.QueuePass(ctx, []int64{f.item.ID}, "trial", func(context.Context, any) ([]int64, error) { return []int64{43}, nil })
+			return err
+		}, want: []want{{action: "passes.start", object: "ann@old.example", before: `{"status":"Not Submitted"}`, after: `"pass":"trial"`,
+			customer: true, project: true}}},
+		{name: "pass already queued is not recorded", ctx: person, do: func(ctx context.Context, f *fixture) error {
+			_, err := f.s.QueuePass(ctx, []int64{f.item.ID}, "trial", func(context.Context, any) ([]int64, error) { return []int64{0}, nil })
+			return err
+		}},
 		{name: "item running is the engine's", ctx: person, do: func(ctx context.Context, f *fixture) error {
 			return f.s.SetItemStatus(ctx, f.item.ID, store.StatusRunning, "full", 0)
 		}},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
@@ -108,18 +109,28 @@ func engageErr(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) {
-		flag, known := engageFieldFlags[ie.Field]
-		switch {
-		case known && flag == "":
-			return usageErr("%s", ie.Msg)
-		case known:
-			return usageErr("%s: %s", flag, ie.Msg)
-		}
-		return usageErr("%v", ie)
+	if u := faultUsage(err, engageFieldFlags); u != nil {
+		return u
 	}
 	return serviceErr(err)
+}
+
+// faultUsage turns the errors a person can act on (bad input, a collision
+// with what exists, a refusal by a rule) into exit 2, naming the flag of
+// the field at fault when flags knows it; nil for any other error.
+func faultUsage(err error, flags map[string]string) error {
+	fe, ok := fault.As(err)
+	if !ok || fe.Kind != fault.Invalid && fe.Kind != fault.Conflict && fe.Kind != fault.Refused {
+		return nil
+	}
+	flag, known := flags[fe.Field]
+	switch {
+	case known && flag == "":
+		return usageErr("%s", fe.Msg)
+	case known:
+		return usageErr("%s: %s", flag, fe.Msg)
+	}
+	return usageErr("%v", fe)
 }
 
 // whoAmI is the default for --as where it is optional.

@@ -93,7 +93,7 @@ FERRY_DESTINATION_PASSWORD). Passwords are stored sealed and never printed.`,
 			if in.DestPassword, err = readSecretFile("--destination-password-file", dstFile, envDestinationPassword); err != nil {
 				return err
 			}
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				it, err := a.Service.AddItem(ctx, project, in)
 				if err != nil {
 					return err
@@ -141,7 +141,7 @@ whole (exit status 2) unless --skip-invalid adds its valid rows.`,
 				return usageErr("--csv: cannot open the file: %v", err)
 			}
 			defer f.Close()
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				res, err := a.Service.ImportItems(ctx, project, file, f, opt)
 				if err != nil && !errors.Is(err, projects.ErrImportHasErrors) {
 					return err
@@ -244,7 +244,7 @@ func itemListCmd(m *manageFlags) *cobra.Command {
 			if f.Offset > 0 && f.Limit == 0 {
 				f.Limit = math.MaxInt32
 			}
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Store.Project(ctx, project); err != nil {
 					return err
 				}
@@ -322,7 +322,7 @@ func itemShowCmd(m *manageFlags) *cobra.Command {
 		Short: "Show an item with its pass history and errors",
 		Args:  idArg("item", "ferry item list --project ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				d, err := a.Service.Item(ctx, mustID(args[0]))
 				if err != nil {
 					return err

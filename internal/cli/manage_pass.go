@@ -104,7 +104,7 @@ whose pass is queued or running already is not queued twice. The passes run in
 			if req.Selection, err = sel.selection(); err != nil {
 				return err
 			}
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				res, err := a.Service.StartPass(ctx, project, req)
 				if err != nil {
 					return err
@@ -156,7 +156,7 @@ func passStopCmd(m *manageFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Store.Project(ctx, project); err != nil {
 					return err
 				}
@@ -202,7 +202,7 @@ rotating FERRY_SECRET_KEY in the environment).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := m.keyFilePath()
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				keys := a.Keys
 				if !resealOnly {
 					k, err := secrets.Rotate(path)
@@ -256,7 +256,7 @@ key. Refused when a credential cannot be opened, so nothing becomes unreadable.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			path := m.keyFilePath()
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				n, err := a.Service.ResealAll(ctx)
 				if err != nil {
 					return &exitError{code: ExitFailures, err: fmt.Errorf("old keys kept: %v", err)}

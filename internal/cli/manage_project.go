@@ -142,7 +142,7 @@ func projectCreateCmd(m *manageFlags) *cobra.Command {
 				return err
 			}
 			in.Settings = settings
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Store.Customer(ctx, in.CustomerID); err != nil {
 					return err
 				}
@@ -182,7 +182,7 @@ func projectListCmd(m *manageFlags) *cobra.Command {
 			if err := needID("--customer", customer, "customer", "ferry customer list"); err != nil {
 				return err
 			}
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Store.Customer(ctx, customer); err != nil {
 					return err
 				}
@@ -287,7 +287,7 @@ func projectShowCmd(m *manageFlags) *cobra.Command {
 		Short: "Show a project's endpoints, settings and items by status",
 		Args:  idArg("project", "ferry project list --customer ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				v, err := loadProjectView(ctx, a, mustID(args[0]))
 				if err != nil {
 					return err
@@ -312,7 +312,7 @@ func projectSettingsCmd(m *manageFlags) *cobra.Command {
 			if !changed {
 				return usageErr("say what to change: --max-concurrent, --max-errors, --do-not-retry, --include, --exclude, --date-from or --date-to (see 'ferry project show %s' for the current settings)", args[0])
 			}
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Service.UpdateSettings(ctx, mustID(args[0]), settings); err != nil {
 					return err
 				}
@@ -337,7 +337,7 @@ func projectCloseCmd(m *manageFlags) *cobra.Command {
 		Short: "Close a project: stop its passes and erase its items' passwords",
 		Args:  idArg("project", "ferry project list --customer ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				before, err := a.Store.Project(ctx, mustID(args[0]))
 				if err != nil {
 					return err
@@ -362,4 +362,16 @@ func projectCloseCmd(m *manageFlags) *cobra.Command {
 			})
 		},
 	}
+}
+
+// runProjects is run for the project, item and pass commands: the
+// service's faults name the flag of the field at fault.
+func (m *manageFlags) runProjects(cmd *cobra.Command, fn func(ctx context.Context, a *app.App) error) error {
+	return m.run(cmd, func(ctx context.Context, a *app.App) error {
+		err := fn(ctx, a)
+		if u := faultUsage(err, fieldFlags); u != nil {
+			return u
+		}
+		return err
+	})
 }

@@ -57,16 +57,16 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 	}
 
 	svc, eng := a.Service, a.Engagements
-	// The demo's setup is an operator's work, recorded as such.
-	operator := auth.WithPrincipal(ctx, auth.Operator("demo setup"))
-	cust, err := a.Customers.CreateCustomer(operator, customers.CustomerInput{Name: "Contoso (demo)", Domain: "contoso.example", Location: "Seattle", Industry: "Retail", Size: "600"})
+	// The demo is set up by the command line, acting as an administrator.
+	ctx = commandLine(ctx)
+	cust, err := a.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Contoso (demo)", Domain: "contoso.example", Location: "Seattle", Industry: "Retail", Size: "600"})
 	if err != nil {
 		return nil, err
 	}
 	endpoint := func(name, addr string) (int64, error) {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e, err := a.Customers.CreateEndpoint(operator, customers.EndpointInput{CustomerID: cust.ID, Name: name, Type: "imap", Host: host, Port: p,
+		e, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: cust.ID, Name: name, Type: "imap", Host: host, Port: p,
 			Security: "starttls", AllowPlaintext: true})
 		return e.ID, err
 	}
@@ -96,7 +96,7 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 	}
 	for _, p := range people {
 		p.Password = pw
-		if _, err := a.People.CreateUser(operator, p); err != nil {
+		if _, err := a.People.CreateUser(ctx, p); err != nil {
 			return nil, err
 		}
 	}

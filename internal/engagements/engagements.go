@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -64,29 +66,6 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
-// InvalidError is bad input or a refused action: the field or gate, and what to do.
-type InvalidError struct {
-	Field string `json:"field"`
-	Msg   string `json:"message"`
-}
-
-func (e *InvalidError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
-
-func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-// IsInvalid reports whether err is bad input or a refused action.
-func IsInvalid(err error) bool {
-	var ie *InvalidError
-	return errors.As(err, &ie)
-}
-
 // Input creates an engagement or changes its scope.
 type Input struct {
 	CustomerID          int64    `json:"customer_id"`
@@ -136,17 +115,17 @@ func (s *Service) scope(in Input) playbook.Scope {
 func (s *Service) check(in *Input) error {
 	in.Name = strings.TrimSpace(in.Name)
 	if in.Name == "" {
-		return invalid("name", "an engagement needs a name")
+		return fault.InvalidField("name", "an engagement needs a name")
 	}
 	for _, r := range Eligibility(*in) {
 		if !r.Met && r.Name != "enterprise" {
-			return invalid("seats", "not eligible: %s (%s)", r.Rule, r.Detail)
+			return fault.InvalidField("seats", "not eligible: %s (%s)", r.Rule, r.Detail)
 		}
 	}
 	known := func(kind string, ids []string, has func(string) bool, all string) error {
 		for _, id := range ids {
 			if !has(id) {
-				return invalid(kind, "unknown %s %q; use one of %s", strings.TrimSuffix(kind, "s"), id, all)
+				return fault.InvalidField(kind, "unknown %s %q; use one of %s", strings.TrimSuffix(kind, "s"), id, all)
 			}
 		}
 		return nil
@@ -182,9 +161,12 @@ func newTask(engagementID int64, t *playbook.Task) *store.EngagementTask {
 
 // Create starts an engagement with exactly the tasks that apply to its scope.
 func (s *Service) Create(ctx context.Context, in Input) (store.Engagement, []store.EngagementTask, error) {
+	if err := authorize(ctx, auth.ActionCreateEngagement, in.CustomerID); err != nil {
+		return store.Engagement{}, nil, err
+	}
 	if _, err := s.Store.Customer(ctx, in.CustomerID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Engagement{}, nil, invalid("customer_id", "customer %d does not exist", in.CustomerID)
+			return store.Engagement{}, nil, fault.InvalidField("customer_id", "customer %d does not exist", in.CustomerID)
 		}
 		return store.Engagement{}, nil, err
 	}
@@ -199,7 +181,7 @@ func (s *Service) Create(ctx context.Context, in Input) (store.Engagement, []sto
 	}
 	if err := s.Store.CreateEngagement(ctx, &e, tasks); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
-			return e, nil, invalid("name", "the customer has an engagement named %q already", in.Name)
+			return e, nil, &fault.Error{Kind: fault.Conflict, Field: "name", Msg: fmt.Sprintf("the customer has an engagement named %q already", in.Name)}
 		}
 		return e, nil, err
 	}
@@ -211,7 +193,7 @@ func (s *Service) Create(ctx context.Context, in Input) (store.Engagement, []sto
 // are added, tasks that no longer apply are retired with their history kept,
 // and retired tasks that apply again come back (counted as added).
 func (s *Service) ChangeScope(ctx context.Context, id int64, in Input, who string) (added, retired int, err error) {
-	e, err := s.Store.Engagement(ctx, id)
+	e, err := s.engagement(ctx, auth.ActionChangeScope, id)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -269,17 +251,17 @@ type TaskUpdate struct {
 
 // UpdateTask changes a task and records who changed what, when.
 func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate, who string) (store.EngagementTask, error) {
-	t, err := s.Store.EngagementTask(ctx, taskRowID)
+	t, err := s.task(ctx, auth.ActionUpdateTask, taskRowID)
 	if err != nil {
 		return t, err
 	}
 	if strings.TrimSpace(who) == "" {
-		return t, invalid("who", "say who makes the change")
+		return t, fault.InvalidField("who", "say who makes the change")
 	}
 	var evs []store.TaskEvent
 	if u.Status != nil && *u.Status != t.Status {
 		if !slices.Contains(Statuses, *u.Status) {
-			return t, invalid("status", "unknown status %q; use one of: %s", *u.Status, strings.Join(Statuses, ", "))
+			return t, fault.InvalidField("status", "unknown status %q; use one of: %s", *u.Status, strings.Join(Statuses, ", "))
 		}
 		evs = append(evs, store.TaskEvent{Who: who, Field: "status", Before: t.Status, After: *u.Status})
 		t.Status = *u.Status
@@ -290,7 +272,7 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 	}
 	if u.Percent != nil && *u.Percent != t.Percent {
 		if *u.Percent < 0 || *u.Percent > 100 {
-			return t, invalid("percent_complete", "use 0 to 100")
+			return t, fault.InvalidField("percent_complete", "use 0 to 100")
 		}
 		evs = append(evs, store.TaskEvent{Who: who, Field: "percent", Before: fmt.Sprint(t.Percent), After: fmt.Sprint(*u.Percent)})
 		t.Percent = *u.Percent
@@ -321,14 +303,14 @@ func fmtDate(t time.Time) string {
 
 // LogTime records time spent on a task.
 func (s *Service) LogTime(ctx context.Context, taskRowID int64, who string, minutes int, note string) (store.TimeEntry, error) {
-	if _, err := s.Store.EngagementTask(ctx, taskRowID); err != nil {
+	if _, err := s.task(ctx, auth.ActionLogTime, taskRowID); err != nil {
 		return store.TimeEntry{}, err
 	}
 	if minutes < 1 || minutes > 24*60 {
-		return store.TimeEntry{}, invalid("minutes", "log between 1 and 1440 minutes at a time")
+		return store.TimeEntry{}, fault.InvalidField("minutes", "log between 1 and 1440 minutes at a time")
 	}
 	if strings.TrimSpace(who) == "" {
-		return store.TimeEntry{}, invalid("who", "say who spent the time")
+		return store.TimeEntry{}, fault.InvalidField("who", "say who spent the time")
 	}
 	te := store.TimeEntry{TaskID: taskRowID, Who: who, Minutes: minutes, Note: note, At: s.now()}
 	return te, s.Store.AddTimeEntry(ctx, &te)
@@ -336,7 +318,7 @@ func (s *Service) LogTime(ctx context.Context, taskRowID int64, who string, minu
 
 // Assign puts a person in one of the playbook's roles.
 func (s *Service) Assign(ctx context.Context, engagementID int64, role, person string) error {
-	if _, err := s.Store.Engagement(ctx, engagementID); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionAssign, engagementID); err != nil {
 		return err
 	}
 	if _, ok := s.Playbook.Role(role); !ok {
@@ -344,10 +326,10 @@ func (s *Service) Assign(ctx context.Context, engagementID int64, role, person s
 		for _, r := range s.Playbook.Roles {
 			ids = append(ids, r.ID)
 		}
-		return invalid("role", "unknown role %q; use one of %s", role, strings.Join(ids, ", "))
+		return fault.InvalidField("role", "unknown role %q; use one of %s", role, strings.Join(ids, ", "))
 	}
 	if strings.TrimSpace(person) == "" {
-		return invalid("person", "say who takes the role")
+		return fault.InvalidField("person", "say who takes the role")
 	}
 	return s.Store.Assign(ctx, store.Assignment{EngagementID: engagementID, Role: role, Person: strings.TrimSpace(person)})
 }
@@ -355,12 +337,12 @@ func (s *Service) Assign(ctx context.Context, engagementID int64, role, person s
 // Unassign takes a person off a role on an engagement: the role's tasks stay
 // and go to whoever else holds the role.
 func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person string) error {
-	if _, err := s.Store.Engagement(ctx, engagementID); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionAssign, engagementID); err != nil {
 		return err
 	}
 	person = strings.TrimSpace(person)
 	if person == "" {
-		return invalid("person", "say who leaves the role")
+		return fault.InvalidField("person", "say who leaves the role")
 	}
 	as, err := s.Store.Assignments(ctx, engagementID)
 	if err != nil {
@@ -376,9 +358,9 @@ func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person
 		}
 	}
 	if len(holds) > 0 {
-		return invalid("role", "%s does not hold the role %q on this engagement; they hold %s", person, role, strings.Join(holds, ", "))
+		return fault.InvalidField("role", "%s does not hold the role %q on this engagement; they hold %s", person, role, strings.Join(holds, ", "))
 	}
-	return invalid("person", "%s holds no role on this engagement", person)
+	return fault.InvalidField("person", "%s holds no role on this engagement", person)
 }
 
 // MyTasks lists the tasks of a person's roles, across engagements.

@@ -1,14 +1,14 @@
 package engagements_test
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
@@ -22,13 +22,13 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "ferry.db"))
+	st, err := sqlstore.OpenSQLite(operator, filepath.Join(t.TempDir(), "ferry.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	c := store.Customer{Name: "Northwind", Domain: "northwind.com"}
-	if err := st.CreateCustomer(context.Background(), &c); err != nil {
+	if err := st.CreateCustomer(operator, &c); err != nil {
 		t.Fatal(err)
 	}
 	return &bundle{svc: &engagements.Service{Store: st, Playbook: playbook.Default()}, st: st, customer: c}
@@ -40,7 +40,7 @@ func (b *bundle) create(t *testing.T, in engagements.Input) (store.Engagement, [
 	if in.Name == "" {
 		in.Name = "Onboarding"
 	}
-	e, tasks, err := b.svc.Create(context.Background(), in)
+	e, tasks, err := b.svc.Create(operator, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestCreateInstantiatesExactlyTheApplicableTasks(t *testing.T) {
 func TestEligibilityRules(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	for _, tt := range []struct {
 		in   engagements.Input
 		want string
@@ -115,7 +115,7 @@ func TestEligibilityRules(t *testing.T) {
 	} {
 		tt.in.CustomerID, tt.in.Name = b.customer.ID, "E"
 		_, _, err := b.svc.Create(ctx, tt.in)
-		if err == nil || !engagements.IsInvalid(err) || !strings.Contains(err.Error(), tt.want) {
+		if err == nil || fault.KindOf(err) != fault.Invalid || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err = %v, want %q", tt.in, err, tt.want)
 		}
 	}
@@ -128,7 +128,7 @@ func TestEligibilityRules(t *testing.T) {
 func TestScopeChangeAddsAndRetiresKeepingHistory(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	var imapTask store.EngagementTask
 	for _, tk := range tasks {
@@ -163,7 +163,7 @@ func TestScopeChangeAddsAndRetiresKeepingHistory(t *testing.T) {
 
 func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except ...string) {
 	t.Helper()
-	tasks, _ := b.st.EngagementTasks(context.Background(), e.ID)
+	tasks, _ := b.st.EngagementTasks(operator, e.ID)
 	for _, tk := range tasks {
 		if tk.Phase != phase || strings.Contains(strings.Join(except, ","), tk.TaskID) {
 			continue
@@ -172,7 +172,7 @@ func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except 
 		if !tk.Mandatory {
 			st = engagements.NotRequired
 		}
-		if _, err := b.svc.UpdateTask(context.Background(), tk.ID, engagements.TaskUpdate{Status: &st}, "ana"); err != nil {
+		if _, err := b.svc.UpdateTask(operator, tk.ID, engagements.TaskUpdate{Status: &st}, "ana"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,7 +181,7 @@ func complete(t *testing.T, b *bundle, e store.Engagement, phase string, except 
 func TestPhaseGatesAndTheRemediationChecklist(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}})
 	err := b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana")
 	if err == nil || !strings.Contains(err.Error(), "1700") {
@@ -212,15 +212,18 @@ func TestPhaseGatesAndTheRemediationChecklist(t *testing.T) {
 func TestMigrationGateAndOverride(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}, Hybrid: true})
-	if r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "trial"); r != "" {
-		t.Fatalf("trial refused: %s", r)
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, "trial"); err != nil {
+		t.Fatalf("trial refused: %v", err)
 	}
-	r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "full")
+	refusal, ok := fault.As(b.svc.CheckMigration(ctx, b.customer.ID, "full"))
+	if !ok || refusal.Kind != fault.Refused || refusal.Rule != "1141" {
+		t.Fatalf("full: %+v, want a refusal by the gate's first prerequisite, task 1141", refusal)
+	}
 	for _, id := range []string{"1141", "3157", "3160"} {
-		if !strings.Contains(r, id) {
-			t.Fatalf("refusal %q does not name %s", r, id)
+		if !strings.Contains(refusal.Msg, id) {
+			t.Fatalf("refusal %q does not name %s", refusal.Msg, id)
 		}
 	}
 	if _, err := b.svc.Override(ctx, b.customer.ID, "pat@partner.com", "pilot users"); err == nil {
@@ -233,13 +236,13 @@ func TestMigrationGateAndOverride(t *testing.T) {
 	if _, err := b.svc.Override(ctx, b.customer.ID, "fiona@fasttrack.example", "pilot users move before sync"); err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := b.svc.CheckMigration(ctx, b.customer.ID, "full"); r != "" {
-		t.Fatalf("still refused after the override: %s", r)
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, "full"); err != nil {
+		t.Fatalf("still refused after the override: %v", err)
 	}
 	// Without hybrid in scope the hybrid tasks do not hold migration back.
 	b2 := setup(t)
 	b2.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
-	r, _ = b2.svc.CheckMigration(ctx, b2.customer.ID, "prestage")
+	r := fmt.Sprint(b2.svc.CheckMigration(ctx, b2.customer.ID, "prestage"))
 	if strings.Contains(r, "3157") || !strings.Contains(r, "1141") {
 		t.Fatalf("refusal %q", r)
 	}
@@ -248,7 +251,7 @@ func TestMigrationGateAndOverride(t *testing.T) {
 func TestTasksPeopleTimeAndHistory(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	if err := b.svc.Assign(ctx, e.ID, "frp", "pat@partner.com"); err != nil {
 		t.Fatal(err)
@@ -286,7 +289,7 @@ func TestTasksPeopleTimeAndHistory(t *testing.T) {
 func TestPostMigrationWindowAndEvents(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	// Friday migration: five business days later is the next Friday.
 	fri := time.Date(2026, 11, 13, 18, 0, 0, 0, time.UTC)
@@ -333,7 +336,7 @@ func TestPostMigrationWindowAndEvents(t *testing.T) {
 func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
 	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
 	prestage := store.Run{Pass: "prestage", Started: fullEnd.Add(-72 * time.Hour), Ended: fullEnd.Add(-71 * time.Hour), Status: "completed"}
@@ -374,8 +377,8 @@ func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := b.svc.ReportIssue(ctx, e.ID, engagements.IssueInput{Mailbox: tc.mailbox, MigratedAt: tc.given, Description: "calendar missing"})
 			if tc.err != "" {
-				var ie *engagements.InvalidError
-				if !errors.As(err, &ie) || ie.Field != "migrated_at" || !strings.Contains(ie.Msg, tc.err) {
+				ie, ok := fault.As(err)
+				if !ok || ie.Kind != fault.Invalid || ie.Field != "migrated_at" || !strings.Contains(ie.Msg, tc.err) {
 					t.Fatalf("%v, want an error on migrated_at saying %q", err, tc.err)
 				}
 				return
@@ -397,7 +400,7 @@ type migrated struct {
 // finished runs, as the engine leaves them.
 func addMigrations(t *testing.T, st store.Store, customerID int64, project string, items []migrated) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := operator
 	var eps []store.Endpoint
 	for _, name := range []string{project + " old", project + " new"} {
 		ep := store.Endpoint{CustomerID: customerID, Name: name, Type: "imap", Host: "imap.example", Port: 993, Security: "tls"}
@@ -431,5 +434,55 @@ func addMigrations(t *testing.T, st store.Store, customerID int64, project strin
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestNeedingAttention: the dashboard's engagements with tasks blocked or
+// late; finished and retired tasks never count, and other customers' are
+// not looked at.
+func TestNeedingAttention(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := operator
+	_, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	var live []store.EngagementTask
+	for _, tk := range tasks {
+		if !tk.Retired {
+			live = append(live, tk)
+		}
+	}
+	yesterday := time.Now().Add(-24 * time.Hour)
+	tomorrow := time.Now().Add(24 * time.Hour)
+	str := func(s string) *string { return &s }
+	for i, u := range []engagements.TaskUpdate{
+		{Status: str(engagements.BlockedBusiness)},              // 0: blocked
+		{Due: &yesterday},                                       // 1: late
+		{Due: &yesterday, Status: str(engagements.Complete)},    // 2: late but finished
+		{Due: &tomorrow},                                        // 3: due later
+		{Due: &yesterday, Status: str(engagements.NotRequired)}, // 4: finished
+		{Status: str(engagements.Warning)},                      // 5: a warning blocks too
+	} {
+		if _, err := b.svc.UpdateTask(ctx, live[i].ID, u, "pat@partner.com"); err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+	}
+	got, err := b.svc.NeedingAttention(ctx, []store.Customer{b.customer})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("NeedingAttention = %+v, %v", got, err)
+	}
+	names := func(ts []store.EngagementTask) (out []string) {
+		for _, tk := range ts {
+			out = append(out, tk.TaskID)
+		}
+		return out
+	}
+	if want := []string{live[0].TaskID, live[5].TaskID}; fmt.Sprint(names(got[0].Blocked)) != fmt.Sprint(want) {
+		t.Errorf("blocked %v, want %v", names(got[0].Blocked), want)
+	}
+	if want := []string{live[1].TaskID}; fmt.Sprint(names(got[0].Late)) != fmt.Sprint(want) {
+		t.Errorf("late %v, want %v", names(got[0].Late), want)
+	}
+	if got, _ := b.svc.NeedingAttention(ctx, nil); len(got) != 0 {
+		t.Errorf("with no customers: %+v", got)
 	}
 }

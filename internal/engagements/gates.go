@@ -1,12 +1,15 @@
 package engagements
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -87,6 +90,9 @@ func (s *Service) Gates(ctx context.Context, id int64) ([]Gate, error) {
 
 // ExitPhase records the exit of a phase, or refuses naming what is in the way.
 func (s *Service) ExitPhase(ctx context.Context, id int64, phase, who string) error {
+	if _, err := s.engagement(ctx, auth.ActionExitPhase, id); err != nil {
+		return err
+	}
 	gates, err := s.Gates(ctx, id)
 	if err != nil {
 		return err
@@ -103,11 +109,13 @@ func (s *Service) ExitPhase(ctx context.Context, id int64, phase, who string) er
 			for _, b := range g.Blockers {
 				names = append(names, b.String())
 			}
-			return invalid("phase", "%s cannot be exited yet; in the way: %s", g.Phase, strings.Join(names, "; "))
+			refusal := fault.RefusedBy(g.ExitTask, "%s cannot be exited yet; in the way: %s", g.Phase, strings.Join(names, "; "))
+			refusal.Field = "phase"
+			return refusal
 		}
 		return s.Store.ExitPhase(ctx, store.PhaseExit{EngagementID: id, Phase: g.Phase, Who: who, At: s.now()})
 	}
-	return invalid("phase", "unknown phase %q; the playbook's phases are Initiate, Assess, Remediate, Enable and Migrate", phase)
+	return fault.InvalidField("phase", "unknown phase %q; the playbook's phases are Initiate, Assess, Remediate, Enable and Migrate", phase)
 }
 
 // MigrationBlockers lists the open prerequisites of migration for a
@@ -142,34 +150,40 @@ func (s *Service) MigrationBlockers(ctx context.Context, customerID int64) ([]Bl
 
 // CheckMigration is the gate migration passes go through: Verify
 // credentials and Trial always run; other passes wait for the
-// prerequisites unless a FastTrack Manager recorded an override. It returns
-// the refusal, or "" when the pass may run.
-func (s *Service) CheckMigration(ctx context.Context, customerID int64, pass string) (string, error) {
+// prerequisites unless a FastTrack Manager recorded an override. It
+// returns nil when the pass may run, or a refusal (fault.Refused) whose
+// Rule is the first prerequisite's task ID ("migration-gate" when that
+// prerequisite has none) and whose message names them all.
+func (s *Service) CheckMigration(ctx context.Context, customerID int64, pass string) error {
 	if pass == "verify" || pass == "trial" {
-		return "", nil
+		return nil
 	}
 	blockers, err := s.MigrationBlockers(ctx, customerID)
 	if err != nil || len(blockers) == 0 {
-		return "", err
+		return err
 	}
 	overrides, err := s.Store.GateOverrides(ctx, customerID)
 	if err != nil || len(overrides) > 0 {
-		return "", err
+		return err
 	}
 	var names []string
 	for _, b := range blockers {
 		names = append(names, b.String())
 	}
-	return fmt.Sprintf("migration passes other than Verify credentials and Trial wait for: %s; finish them, or a FastTrack Manager may override with a recorded reason",
-		strings.Join(names, "; ")), nil
+	rule := cmp.Or(blockers[0].TaskID, "migration-gate")
+	return fault.RefusedBy(rule, "migration passes other than Verify credentials and Trial wait for: %s; finish them, or a FastTrack Manager may override with a recorded reason",
+		strings.Join(names, "; "))
 }
 
 // Override lets migration passes run before their prerequisites. Only a
 // person holding the FastTrack Manager role in one of the customer's
 // engagements may do it, and the reason is kept.
 func (s *Service) Override(ctx context.Context, customerID int64, who, reason string) (store.GateOverride, error) {
+	if err := authorize(ctx, auth.ActionOverrideGate, customerID); err != nil {
+		return store.GateOverride{}, err
+	}
 	if strings.TrimSpace(reason) == "" {
-		return store.GateOverride{}, invalid("reason", "an override needs a reason for the record")
+		return store.GateOverride{}, fault.InvalidField("reason", "an override needs a reason for the record")
 	}
 	as, err := s.Store.AssignmentsOf(ctx, who)
 	if err != nil {
@@ -186,7 +200,7 @@ func (s *Service) Override(ctx context.Context, customerID int64, who, reason st
 		}
 	}
 	if !allowed {
-		return store.GateOverride{}, invalid("who", "%q is not the FastTrack Manager of an engagement of customer %d; only a FastTrack Manager may override", who, customerID)
+		return store.GateOverride{}, fault.InvalidField("who", "%q is not the FastTrack Manager of an engagement of customer %d; only a FastTrack Manager may override", who, customerID)
 	}
 	g := store.GateOverride{CustomerID: customerID, Who: who, Reason: reason, At: s.now()}
 	return g, s.Store.AddGateOverride(ctx, &g)
@@ -209,11 +223,11 @@ type ChecklistInput struct {
 
 // AddChecklistItem adds a remediation item (by hand, or from an assessment tool through the API).
 func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistInput) (store.ChecklistItem, error) {
-	if _, err := s.Store.Engagement(ctx, id); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionAddChecklistItem, id); err != nil {
 		return store.ChecklistItem{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {
-		return store.ChecklistItem{}, invalid("title", "a checklist item needs a title")
+		return store.ChecklistItem{}, fault.InvalidField("title", "a checklist item needs a title")
 	}
 	if in.State == "" {
 		in.State = "open"
@@ -230,13 +244,16 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 
 // UpdateChecklistItem changes state, owner or notes.
 func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, state, owner, notes *string) (store.ChecklistItem, error) {
+	if _, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id); err != nil {
+		return store.ChecklistItem{}, err
+	}
 	items, err := s.Store.ChecklistItems(ctx, id)
 	if err != nil {
 		return store.ChecklistItem{}, err
 	}
 	i := slices.IndexFunc(items, func(c store.ChecklistItem) bool { return c.ID == itemID })
 	if i < 0 {
-		return store.ChecklistItem{}, invalid("item", "engagement %d has no checklist item %d", id, itemID)
+		return store.ChecklistItem{}, fault.InvalidField("item", "engagement %d has no checklist item %d", id, itemID)
 	}
 	c := items[i]
 	if state != nil {
@@ -256,7 +273,7 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 
 func checkChoice(field, v string, choices []string) error {
 	if !slices.Contains(choices, v) {
-		return invalid(field, "%q is not a %s; use one of %s", v, field, strings.Join(choices, ", "))
+		return fault.InvalidField(field, "%q is not a %s; use one of %s", v, field, strings.Join(choices, ", "))
 	}
 	return nil
 }
@@ -286,8 +303,11 @@ type IssueInput struct {
 // ReportIssue records an issue with its reporting window: five business days
 // after the mailbox's migration; a later report is flagged late.
 func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (store.PostMigrationIssue, error) {
+	if _, err := s.engagement(ctx, auth.ActionReportIssue, id); err != nil {
+		return store.PostMigrationIssue{}, err
+	}
 	if strings.TrimSpace(in.Mailbox) == "" || strings.TrimSpace(in.Description) == "" {
-		return store.PostMigrationIssue{}, invalid("mailbox", "say which mailbox and what is wrong")
+		return store.PostMigrationIssue{}, fault.InvalidField("mailbox", "say which mailbox and what is wrong")
 	}
 	e, err := s.Store.Engagement(ctx, id)
 	if err != nil {
@@ -299,7 +319,7 @@ func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (sto
 			return store.PostMigrationIssue{}, err
 		}
 		if at.IsZero() {
-			return store.PostMigrationIssue{}, invalid("migrated_at", "Ferry found no completed Full pass for %s in this customer's migration projects; give the time the mailbox was migrated, to compute the reporting window", in.Mailbox)
+			return store.PostMigrationIssue{}, fault.InvalidField("migrated_at", "Ferry found no completed Full pass for %s in this customer's migration projects; give the time the mailbox was migrated, to compute the reporting window", in.Mailbox)
 		}
 		in.MigratedAt = at
 	}
@@ -356,7 +376,7 @@ type EventInput struct {
 
 // ScheduleEvent adds a migration window, wave, go/no-go meeting...
 func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (store.ScheduledEvent, error) {
-	if _, err := s.Store.Engagement(ctx, id); err != nil {
+	if _, err := s.engagement(ctx, auth.ActionScheduleEvent, id); err != nil {
 		return store.ScheduledEvent{}, err
 	}
 	if err := checkChoice("kind", in.Kind, eventKinds); err != nil {
@@ -364,12 +384,12 @@ func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (s
 	}
 	loc, err := time.LoadLocation(in.TimeZone)
 	if err != nil || in.TimeZone == "" {
-		return store.ScheduledEvent{}, invalid("time_zone", "%q is not a time zone; use an IANA name like Europe/Berlin or America/New_York", in.TimeZone)
+		return store.ScheduledEvent{}, fault.InvalidField("time_zone", "%q is not a time zone; use an IANA name like Europe/Berlin or America/New_York", in.TimeZone)
 	}
 	parse := func(field, v string) (time.Time, error) {
 		t, err := time.ParseInLocation("2006-01-02 15:04", v, loc)
 		if err != nil {
-			return t, invalid(field, "%q: write the time as 2026-12-05 18:00 (in %s)", v, in.TimeZone)
+			return t, fault.InvalidField(field, "%q: write the time as 2026-12-05 18:00 (in %s)", v, in.TimeZone)
 		}
 		return t, nil
 	}
@@ -382,7 +402,7 @@ func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (s
 		return store.ScheduledEvent{}, err
 	}
 	if !ends.After(starts) {
-		return store.ScheduledEvent{}, invalid("ends", "the event ends before it starts")
+		return store.ScheduledEvent{}, fault.InvalidField("ends", "the event ends before it starts")
 	}
 	ev := store.ScheduledEvent{EngagementID: id, Kind: in.Kind, Title: in.Title, Starts: starts, Ends: ends, TimeZone: in.TimeZone, Notes: in.Notes}
 	return ev, s.Store.SaveEvent(ctx, &ev)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -219,7 +220,7 @@ func (r *Report) Export(format string) ([]byte, error) {
 		}
 		return []byte(b.String()), nil
 	}
-	return nil, invalid("format", "%q: export as markdown, csv or json", format)
+	return nil, fault.InvalidField("format", "%q: export as markdown, csv or json", format)
 }
 
 func orNone(v []string) string {

@@ -99,6 +99,8 @@ type Options struct {
 	Now func() time.Time
 	// Observer hears what the run does (metrics); nil: nobody.
 	Observer Observer
+	// Worker names the process running the pass (host:pid) in its run.
+	Worker string
 	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
 	// anyway, so that tests see the server refuse them (tests only).
 	ignoreAppendLimit bool
@@ -216,7 +218,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	timed := *e
 	timed.Store = timedStore{Store: e.Store, spent: &stateNanos}
 	e = &timed
-	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now()}
+	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now(), Worker: e.Opts.Worker}
 	mbox, err := e.Store.Mailbox(ctx, job.Key())
 	if err != nil {
 		res.Err = fmt.Errorf("state store: %w", err)

@@ -73,9 +73,13 @@ type Options struct {
 
 // Queue is the job system, whichever the database.
 type Queue interface {
-	// Enqueue queues a pass for items; at zero means now. It returns the job
-	// id per item, 0 for items whose pass was already queued or running.
-	Enqueue(ctx context.Context, args []PassArgs, at time.Time) ([]int64, error)
+	// Enqueue queues a pass for items inside the caller's transaction tx
+	// (the store's: a *sql.Tx on SQLite, a pgx.Tx on PostgreSQL; see
+	// store.Projects.QueuePass), so that the jobs become visible to the
+	// workers with the rows written beside them, or not at all. at zero
+	// means now. It returns the job id per item, 0 for items whose pass
+	// was already queued or running.
+	Enqueue(ctx context.Context, tx any, args []PassArgs, at time.Time) ([]int64, error)
 	// Cancel stops a queued or running job.
 	Cancel(ctx context.Context, jobID int64) error
 	// Resume runs again, at once, a job whose attempt died: its worker
@@ -218,19 +222,41 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, runner Runner, o Optio
 var uniqueStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
 	rivertype.JobStateRetryable, rivertype.JobStateScheduled}
 
-func (q *queue[TTx]) Enqueue(ctx context.Context, args []PassArgs, at time.Time) ([]int64, error) {
-	ids := make([]int64, len(args))
+func (q *queue[TTx]) Enqueue(ctx context.Context, tx any, args []PassArgs, at time.Time) ([]int64, error) {
+	inTx, ok := tx.(TTx)
+	if !ok {
+		var want TTx
+		return nil, fmt.Errorf("queue passes: the transaction is a %T; this queue's database takes a %T", tx, want)
+	}
+	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
 		opts := &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}}
 		if !at.IsZero() {
 			opts.ScheduledAt = at
 		}
-		res, err := q.client.Insert(ctx, a, opts)
-		if err != nil {
-			return nil, fmt.Errorf("queue %s for item %d: %w", a.Pass, a.ItemID, err)
+		params[i] = river.InsertManyParams{Args: a, InsertOpts: opts}
+	}
+	ids := make([]int64, len(args))
+	if len(args) == 0 {
+		return ids, nil
+	}
+	res, err := q.client.InsertManyTx(ctx, inTx, params)
+	if err != nil {
+		return nil, fmt.Errorf("queue %s for %d items: %w", args[0].Pass, len(args), err)
+	}
+	// Matched by item, not by position: the database need not return
+	// the rows of a multi-row insert in the order they were given.
+	index := make(map[int64]int, len(args))
+	for i, a := range args {
+		index[a.ItemID] = i
+	}
+	for _, r := range res {
+		var a PassArgs
+		if err := json.Unmarshal(r.Job.EncodedArgs, &a); err != nil {
+			return nil, fmt.Errorf("queue passes: read back job %d: %w", r.Job.ID, err)
 		}
-		if !res.UniqueSkippedAsDuplicate {
-			ids[i] = res.Job.ID
+		if i, ok := index[a.ItemID]; ok && !r.UniqueSkippedAsDuplicate {
+			ids[i] = r.Job.ID
 		}
 	}
 	return ids, nil

@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -39,10 +41,10 @@ func (s *Service) openProject(ctx context.Context, id int64) (store.Project, sto
 func checkItem(in *ItemInput, src, dst store.Endpoint) error {
 	in.Source, in.Dest = strings.TrimSpace(in.Source), strings.TrimSpace(in.Dest)
 	if in.Source == "" {
-		return invalid("source", "every item needs a source mailbox")
+		return fault.InvalidField("source", "every item needs a source mailbox")
 	}
 	if in.Dest == "" {
-		return invalid("destination", "every item needs a destination mailbox")
+		return fault.InvalidField("destination", "every item needs a destination mailbox")
 	}
 	for _, side := range []struct {
 		field, value, login, password string
@@ -55,11 +57,11 @@ func checkItem(in *ItemInput, src, dst store.Endpoint) error {
 		}
 		if t.UserIsEmail {
 			if a, err := mail.ParseAddress(login); err != nil || a.Address != login {
-				return invalid(side.field, "%q: %s user names must be email addresses", login, t.Label)
+				return fault.InvalidField(side.field, "%q: %s user names must be email addresses", login, t.Label)
 			}
 		}
 		if !side.ep.HasCredentials && side.password == "" {
-			return invalid(side.field+"_password", "endpoint %q has no administrator credentials, so each item needs the %s mailbox's password", side.ep.Name, side.field)
+			return fault.InvalidField(side.field+"_password", "endpoint %q has no administrator credentials, so each item needs the %s mailbox's password", side.ep.Name, side.field)
 		}
 	}
 	return nil
@@ -86,8 +88,11 @@ func (s *Service) AddItem(ctx context.Context, projectID int64, in ItemInput) (s
 	if err != nil {
 		return store.Item{}, err
 	}
+	if err := authorize(ctx, auth.ActionCreateItem, p.CustomerID); err != nil {
+		return store.Item{}, err
+	}
 	if p.Closed {
-		return store.Item{}, invalid("project", "project %q is closed", p.Name)
+		return store.Item{}, closedProject(p)
 	}
 	if err := checkItem(&in, src, dst); err != nil {
 		return store.Item{}, err
@@ -98,7 +103,7 @@ func (s *Service) AddItem(ctx context.Context, projectID int64, in ItemInput) (s
 	}
 	if err := s.Store.CreateItems(ctx, []*store.Item{it}); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
-			return *it, invalid("source", "%s or %s is already in the project", in.Source, in.Dest)
+			return *it, conflict("source", "%s or %s is already in the project", in.Source, in.Dest)
 		}
 		return *it, err
 	}
@@ -136,7 +141,7 @@ type ImportOptions struct {
 }
 
 // ErrImportHasErrors: the file has errors and SkipInvalid was not asked for.
-var ErrImportHasErrors = errors.New("the file has errors: nothing was added; fix them, or skip the invalid rows")
+var ErrImportHasErrors = fault.New(fault.Invalid, "the file has errors: nothing was added; fix them, or skip the invalid rows")
 
 // ImportItems bulk-adds items from a CSV (the formats of docs/csv-format.md;
 // the project's endpoints give the servers, so host columns are not used).
@@ -145,14 +150,17 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 	if err != nil {
 		return nil, err
 	}
+	if err := authorize(ctx, auth.ActionImportItems, p.CustomerID); err != nil {
+		return nil, err
+	}
 	if p.Closed {
-		return nil, invalid("project", "project %q is closed", p.Name)
+		return nil, closedProject(p)
 	}
 	rows, _, perr := mailboxcsv.ParseAll(name, r)
 	res := &ImportResult{Preview: !opt.Apply}
 	var errs mailboxcsv.Errors
 	if perr != nil && !errors.As(perr, &errs) {
-		return nil, invalid("file", "%v", perr)
+		return nil, fault.InvalidField("file", "%v", perr)
 	}
 	for _, e := range errs {
 		res.Errors = append(res.Errors, RowError{Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Error()})
@@ -170,9 +178,8 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 		in := ItemInput{Source: row.Source.Address, Dest: row.Destination.Address, SourceLogin: row.Source.Login, DestLogin: row.Destination.Login,
 			SourcePassword: row.Source.Password, DestPassword: row.Destination.Password}
 		if err := checkItem(&in, src, dst); err != nil {
-			var ie *InvalidError
-			errors.As(err, &ie)
-			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: ie.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, ie.Msg)})
+			fe, _ := fault.As(err)
+			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: fe.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, fe.Msg)})
 			continue
 		}
 		if seen["s:"+strings.ToLower(in.Source)] || seen["d:"+strings.ToLower(in.Dest)] {
@@ -211,6 +218,13 @@ type ItemDetail struct {
 func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 	it, err := s.Store.Item(ctx, id)
 	if err != nil {
+		return nil, err
+	}
+	p, err := s.Store.Project(ctx, it.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(ctx, auth.ActionReadItem, p.CustomerID); err != nil {
 		return nil, err
 	}
 	d := &ItemDetail{Item: it}

@@ -29,7 +29,7 @@ func slowAppends(srv *testimap.MemServer, d time.Duration) {
 // the queue (a rescued copy still waiting would run later).
 func (b *bundle) settled(t *testing.T, itemID int64, limit time.Duration) store.Item {
 	t.Helper()
-	ctx := context.Background()
+	ctx := operator
 	deadline := time.Now().Add(limit)
 	for {
 		it, err := b.st.Item(ctx, itemID)
@@ -84,7 +84,7 @@ func TestPassLongerThanTheRescueIntervalRunsOnce(t *testing.T) {
 		}
 		return nil
 	}, nil)
-	ctx := context.Background()
+	ctx := operator
 	if _, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestRunThatLostItsLeaseWritesNoStatus(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		return nil
 	}, nil)
-	ctx := context.Background()
+	ctx := operator
 	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
 	itemID := items[0].ID
 	const jobID = 9001 // called directly, not through the queue
@@ -221,7 +221,7 @@ func waitLease(t *testing.T, b *bundle, itemID int64) store.Lease {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		leases, _ := b.st.Leases(context.Background(), b.project.ID)
+		leases, _ := b.st.Leases(operator, b.project.ID)
 		for _, l := range leases {
 			if l.ItemID == itemID {
 				return l
@@ -241,7 +241,7 @@ func TestStopEndsARunningPass(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, 1, setupOptions{messages: 200, folders: 1, leaseTTL: time.Second})
 	slowAppends(b.dst, 100*time.Millisecond)
-	ctx := context.Background()
+	ctx := operator
 	if _, err := b.svc.StartPass(ctx, b.project.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestStopEndsARunningPass(t *testing.T) {
 func TestPassWaitsWhileAnotherRunHoldsTheMailbox(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, 1, setupOptions{messages: 20, folders: 1})
-	ctx := context.Background()
+	ctx := operator
 	items, _, _ := b.st.Items(ctx, b.project.ID, store.ItemFilter{})
 	itemID := items[0].ID
 	if err := b.svc.RunPass(ctx, 7001, jobs.PassArgs{ItemID: itemID, Pass: "trial"}); err != nil {
@@ -333,7 +333,7 @@ func TestJobsWithoutASlotWaitQuietly(t *testing.T) {
 		jobs:      jobs.Options{Workers: mailboxes, Poll: 50 * time.Millisecond},
 		wrapStore: func(s store.Store) store.Store { counter.Store = s; return counter }})
 	slowAppends(b.dst, 100*time.Millisecond) // about 1 s a mailbox, one at a time: 6 s
-	ctx := context.Background()
+	ctx := operator
 	one := 1
 	if _, err := b.svc.UpdateSettings(ctx, b.project.ID, projects.Settings{MaxConcurrent: &one}); err != nil {
 		t.Fatal(err)

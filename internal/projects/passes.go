@@ -9,7 +9,9 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/store"
@@ -24,11 +26,11 @@ type Selection struct {
 
 func (s *Service) selectItems(ctx context.Context, projectID int64, sel Selection) ([]store.Item, error) {
 	if !sel.All && len(sel.Statuses) == 0 && len(sel.ItemIDs) == 0 {
-		return nil, invalid("selection", "say which items: all, by status, or a list of item ids")
+		return nil, fault.InvalidField("selection", "say which items: all, by status, or a list of item ids")
 	}
 	for _, st := range sel.Statuses {
 		if !slices.Contains(store.Statuses, st) {
-			return nil, invalid("statuses", "unknown status %q", st)
+			return nil, fault.InvalidField("statuses", "unknown status %q", st)
 		}
 	}
 	items, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{Status: sel.Statuses, IDs: sel.ItemIDs})
@@ -36,7 +38,7 @@ func (s *Service) selectItems(ctx context.Context, projectID int64, sel Selectio
 		return nil, err
 	}
 	if len(sel.ItemIDs) > 0 && len(items) != len(sel.ItemIDs) {
-		return nil, invalid("item_ids", "some of the items are not in project %d", projectID)
+		return nil, fault.InvalidField("item_ids", "some of the items are not in project %d", projectID)
 	}
 	return items, nil
 }
@@ -59,41 +61,48 @@ type PassResult struct {
 // StartPass queues a pass for the selected items, now or at a time. An item
 // whose pass is already queued or running is not queued twice.
 func (s *Service) StartPass(ctx context.Context, projectID int64, req PassRequest) (*PassResult, error) {
-	pass, err := engine.ParsePass(req.Pass)
-	if err != nil {
-		return nil, invalid("pass", "%v", err)
-	}
-	if pass == engine.PassPrestage && req.OlderThanDays < 1 {
-		return nil, invalid("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")
-	}
 	p, err := s.Store.Project(ctx, projectID)
 	if err != nil {
 		return nil, err
 	}
+	if err := authorize(ctx, auth.ActionStartPass, p.CustomerID); err != nil {
+		return nil, err
+	}
+	pass, err := engine.ParsePass(req.Pass)
+	if err != nil {
+		return nil, fault.InvalidField("pass", "%v", err)
+	}
+	if pass == engine.PassPrestage && req.OlderThanDays < 1 {
+		return nil, fault.InvalidField("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")
+	}
 	if p.Closed {
-		return nil, invalid("project", "project %q is closed", p.Name)
+		return nil, closedProject(p)
 	}
 	if s.MigrationGate != nil {
-		refusal, err := s.MigrationGate(ctx, p.CustomerID, string(pass))
-		if err != nil {
+		if err := s.MigrationGate(ctx, p.CustomerID, string(pass)); err != nil {
 			return nil, err
-		}
-		if refusal != "" {
-			return nil, invalid("pass", "%s", refusal)
 		}
 	}
 	if !req.At.IsZero() && req.At.Before(s.now().Add(-time.Minute)) {
-		return nil, invalid("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
+		return nil, fault.InvalidField("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
 	}
 	items, err := s.selectItems(ctx, projectID, req.Selection)
 	if err != nil {
 		return nil, err
 	}
 	args := make([]jobs.PassArgs, len(items))
+	itemIDs := make([]int64, len(items))
 	for i, it := range items {
 		args[i] = jobs.PassArgs{ItemID: it.ID, Pass: string(pass), OlderThanDays: req.OlderThanDays}
+		itemIDs[i] = it.ID
 	}
-	ids, err := s.Queue.Enqueue(ctx, args, req.At)
+	// The jobs and the item rows go in one transaction: a worker that
+	// picks a job up at once finds its item Queued (and its own later
+	// status is not overwritten), and a start that fails midway leaves
+	// neither a job nobody sees nor an item Queued without a job.
+	ids, err := s.Store.QueuePass(ctx, itemIDs, string(pass), func(ctx context.Context, tx any) ([]int64, error) {
+		return s.Queue.Enqueue(ctx, tx, args, req.At)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -103,10 +112,6 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 			res.AlreadyQueued++
 			continue
 		}
-		it.JobID, it.Status, it.LastPass = ids[i], store.StatusQueued, string(pass)
-		if err := s.Store.UpdateItem(ctx, it); err != nil {
-			return nil, err
-		}
 		res.Queued++
 		res.QueuedItemIDs = append(res.QueuedItemIDs, it.ID)
 	}
@@ -115,6 +120,18 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 
 // Stop cancels the selected items' queued or running passes.
 func (s *Service) Stop(ctx context.Context, projectID int64, sel Selection) (int, error) {
+	p, err := s.Store.Project(ctx, projectID)
+	if err != nil {
+		return 0, err
+	}
+	if err := authorize(ctx, auth.ActionStop, p.CustomerID); err != nil {
+		return 0, err
+	}
+	return s.stop(ctx, projectID, sel)
+}
+
+// stop is Stop once authorized (closing a project stops its passes too).
+func (s *Service) stop(ctx context.Context, projectID int64, sel Selection) (int, error) {
 	items, err := s.selectItems(ctx, projectID, sel)
 	if err != nil {
 		return 0, err
@@ -199,6 +216,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	}
 	opts := s.EngineOptions
 	opts.Pass = engine.Pass(args.Pass)
+	opts.Worker = s.process()
 	opts.OlderThan = time.Duration(args.OlderThanDays) * 24 * time.Hour
 	opts.MaxErrors = p.MaxErrors
 	opts.Filter = engine.Filter{Include: p.Include, Exclude: p.Exclude}

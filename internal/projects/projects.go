@@ -15,7 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -43,8 +45,9 @@ type Service struct {
 	// Observe, when set, gives the engine.Observer of a project's runs (metrics).
 	Observe func(projectID int64) engine.Observer
 	// MigrationGate, when set, may refuse a pass for a customer (the
-	// engagement's prerequisites): it returns why, or "" to let it run.
-	MigrationGate func(ctx context.Context, customerID int64, pass string) (refusal string, err error)
+	// engagement's prerequisites): a fault.Refused error naming the gate's
+	// task (engagements.Service.CheckMigration), or nil to let it run.
+	MigrationGate func(ctx context.Context, customerID int64, pass string) error
 }
 
 func (s *Service) now() time.Time {
@@ -64,15 +67,22 @@ var processName = sync.OnceValue(func() string {
 // second attempt of the same item (a rescued copy of its job) in this very
 // process is refused like one in another process.
 func (s *Service) attemptOwner() string {
-	process := s.Owner
-	if process == "" {
-		process = processName()
-	}
-	return "run-" + rand.Text()[:12] + "@" + process
+	return "run-" + rand.Text()[:12] + "@" + s.process()
 }
 
-// InvalidError is bad input: which field, and what to do. The API answers
-// 400 with it, the CLI exits 2.
+// process names this process: in leases, and in the runs it records (the
+// throughput of each worker).
+func (s *Service) process() string {
+	if s.Owner != "" {
+		return s.Owner
+	}
+	return processName()
+}
+
+// InvalidError is bad input to the customer and endpoint methods: which
+// field, and what to do. The API answers 400 with it, the CLI exits 2.
+// Projects, items and passes answer with internal/fault's kinds; customers
+// and endpoints follow when they move to their own service.
 type InvalidError struct {
 	Field string `json:"field"`
 	Msg   string `json:"message"`
@@ -89,10 +99,46 @@ func invalid(field, format string, args ...any) error {
 	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// IsInvalid reports whether err is bad input.
+// IsInvalid reports whether err is the caller's to fix: bad input, a
+// duplicate, or a refusal by a rule (a closed project, a gate).
 func IsInvalid(err error) bool {
 	var ie *InvalidError
+	switch fault.KindOf(err) {
+	case fault.Invalid, fault.Conflict, fault.Refused:
+		return true
+	}
 	return errors.As(err, &ie) || errors.Is(err, store.ErrDuplicate)
+}
+
+// authorize lets the person in ctx do action on a customer's resources,
+// or says why not (fault.Forbidden). Every door (the API, the portal, the
+// command line, which acts as an administrator) reaches the service with
+// its principal; the engine's own work (RunPass) needs none.
+func authorize(ctx context.Context, action auth.Action, customerID int64) error {
+	return auth.Authorize(auth.PrincipalFrom(ctx), action, customerID)
+}
+
+// conflict is input that collides with what exists (a name or mailbox in use).
+func conflict(field, format string, args ...any) error {
+	return &fault.Error{Kind: fault.Conflict, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// missingInput turns a record the input names that does not exist into bad input in that field.
+func missingInput(err error, field, format string, args ...any) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.InvalidField(field, format, args...)
+	}
+	return err
+}
+
+// RuleProjectClosed is the rule that refuses changes to a closed project.
+const RuleProjectClosed = "project-closed"
+
+// closedProject refuses a change to a closed project.
+func closedProject(p store.Project) error {
+	e := fault.RefusedBy(RuleProjectClosed, "project %q is closed; its items and passes cannot change", p.Name)
+	e.Field = "project"
+	return e
 }
 
 // ---- Customers
@@ -366,20 +412,23 @@ var ProjectKinds = []string{"mailbox", "document", "archive", "public-folder"}
 // CreateProject creates a mailbox project with default settings (10 concurrent migrations, 50 errors).
 func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (store.Project, error) {
 	var p store.Project
+	if err := authorize(ctx, auth.ActionCreateProject, in.CustomerID); err != nil {
+		return p, err
+	}
 	if _, err := s.Store.Customer(ctx, in.CustomerID); err != nil {
-		return p, s.notFoundInvalid(err, "customer_id", "customer %d does not exist", in.CustomerID)
+		return p, missingInput(err, "customer_id", "customer %d does not exist", in.CustomerID)
 	}
 	if in.Kind == "" {
 		in.Kind = "mailbox"
 	}
 	if !slices.Contains(ProjectKinds, in.Kind) {
-		return p, invalid("kind", "unknown project kind %q; use one of %s", in.Kind, strings.Join(ProjectKinds, ", "))
+		return p, fault.InvalidField("kind", "unknown project kind %q; use one of %s", in.Kind, strings.Join(ProjectKinds, ", "))
 	}
 	if in.Kind != "mailbox" {
-		return p, invalid("kind", "%s projects are not available yet; create a mailbox project", in.Kind)
+		return p, fault.InvalidField("kind", "%s projects are not available yet; create a mailbox project", in.Kind)
 	}
 	if strings.TrimSpace(in.Name) == "" {
-		return p, invalid("name", "a project needs a name")
+		return p, fault.InvalidField("name", "a project needs a name")
 	}
 	for _, ep := range []struct {
 		field string
@@ -387,14 +436,14 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (store.Pro
 	}{{"source_endpoint_id", in.SourceID}, {"destination_endpoint_id", in.DestID}} {
 		e, err := s.Store.Endpoint(ctx, ep.id)
 		if err != nil {
-			return p, s.notFoundInvalid(err, ep.field, "endpoint %d does not exist", ep.id)
+			return p, missingInput(err, ep.field, "endpoint %d does not exist", ep.id)
 		}
 		if e.CustomerID != in.CustomerID {
-			return p, invalid(ep.field, "endpoint %d belongs to another customer", ep.id)
+			return p, fault.InvalidField(ep.field, "endpoint %d belongs to another customer", ep.id)
 		}
 	}
 	if in.SourceID == in.DestID {
-		return p, invalid("destination_endpoint_id", "source and destination must be different endpoints")
+		return p, fault.InvalidField("destination_endpoint_id", "source and destination must be different endpoints")
 	}
 	p = store.Project{CustomerID: in.CustomerID, Name: strings.TrimSpace(in.Name), Kind: in.Kind, SourceID: in.SourceID, DestID: in.DestID,
 		MaxConcurrent: 10, MaxErrors: 50, ItemTypes: []string{"mail"}}
@@ -403,7 +452,7 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (store.Pro
 	}
 	if err := s.Store.CreateProject(ctx, &p); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
-			return p, invalid("name", "the customer has a project named %q already", in.Name)
+			return p, conflict("name", "the customer has a project named %q already", in.Name)
 		}
 		return p, err
 	}
@@ -413,13 +462,13 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (store.Pro
 func applySettings(p *store.Project, in Settings) error {
 	if in.MaxConcurrent != nil {
 		if *in.MaxConcurrent < 1 || *in.MaxConcurrent > 1000 {
-			return invalid("max_concurrent_migrations", "use 1 to 1000 (seed guidance: about 3 per 1 Mbps of bandwidth)")
+			return fault.InvalidField("max_concurrent_migrations", "use 1 to 1000 (seed guidance: about 3 per 1 Mbps of bandwidth)")
 		}
 		p.MaxConcurrent = *in.MaxConcurrent
 	}
 	if in.MaxErrors != nil {
 		if *in.MaxErrors < 1 {
-			return invalid("max_errors_per_migration", "use at least 1")
+			return fault.InvalidField("max_errors_per_migration", "use at least 1")
 		}
 		p.MaxErrors = *in.MaxErrors
 	}
@@ -439,12 +488,12 @@ func applySettings(p *store.Project, in Settings) error {
 		p.DateTo = *in.DateTo
 	}
 	if !p.DateFrom.IsZero() && !p.DateTo.IsZero() && !p.DateFrom.Before(p.DateTo) {
-		return invalid("date_from", "the date range is empty: date_from must be before date_to")
+		return fault.InvalidField("date_from", "the date range is empty: date_from must be before date_to")
 	}
 	if in.ItemTypes != nil {
 		for _, t := range *in.ItemTypes {
 			if t != "mail" {
-				return invalid("item_types", "%q items are not migrated yet; use mail", t)
+				return fault.InvalidField("item_types", "%q items are not migrated yet; use mail", t)
 			}
 		}
 		p.ItemTypes = *in.ItemTypes
@@ -458,6 +507,9 @@ func (s *Service) UpdateSettings(ctx context.Context, id int64, in Settings) (st
 	if err != nil {
 		return p, err
 	}
+	if err := authorize(ctx, auth.ActionUpdateSettings, p.CustomerID); err != nil {
+		return p, err
+	}
 	if err := applySettings(&p, in); err != nil {
 		return p, err
 	}
@@ -466,11 +518,17 @@ func (s *Service) UpdateSettings(ctx context.Context, id int64, in Settings) (st
 
 // CloseProject stops its queued passes, marks it closed and erases its items' credentials.
 func (s *Service) CloseProject(ctx context.Context, id int64) (store.Project, error) {
-	if _, err := s.Stop(ctx, id, Selection{All: true}); err != nil {
-		return store.Project{}, err
-	}
 	p, err := s.Store.Project(ctx, id)
 	if err != nil {
+		return p, err
+	}
+	if err := authorize(ctx, auth.ActionCloseProject, p.CustomerID); err != nil {
+		return p, err
+	}
+	if _, err := s.stop(ctx, id, Selection{All: true}); err != nil {
+		return p, err
+	}
+	if p, err = s.Store.Project(ctx, id); err != nil {
 		return p, err
 	}
 	p.Closed = true

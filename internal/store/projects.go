@@ -155,6 +155,17 @@ type Projects interface {
 	UpdateItem(ctx context.Context, it Item) error
 	// SetItemStatus changes status (and last pass, error count) of an item.
 	SetItemStatus(ctx context.Context, id int64, status, pass string, errors int) error
+	// QueuePass marks the items Queued for a pass, each with the job that
+	// runs it, in one transaction with enqueue, which queues those jobs in
+	// the same transaction: no worker sees a job before its item is
+	// marked, and a start that fails midway leaves neither. enqueue returns
+	// a job id per item, 0 for an item whose pass is queued or running
+	// already (that item is left as it is); QueuePass returns them. An
+	// error from enqueue or a write undoes everything.
+	QueuePass(ctx context.Context, itemIDs []int64, pass string, enqueue EnqueueFunc) ([]int64, error)
+	// ProjectRuns lists the runs of every item of a project, oldest first
+	// (for its throughput).
+	ProjectRuns(ctx context.Context, projectID int64) ([]ItemRun, error)
 	// EraseProjectCredentials blanks every sealed credential of a project's items.
 	EraseProjectCredentials(ctx context.Context, projectID int64) error
 
@@ -203,6 +214,17 @@ type Projects interface {
 	// RevokeToken deletes a token; ErrNotFound when there is none.
 	RevokeToken(ctx context.Context, id int64) error
 }
+
+// ItemRun is a run of a project's item.
+type ItemRun struct {
+	ItemID int64
+	Run
+}
+
+// EnqueueFunc queues jobs inside the store's transaction tx: a *sql.Tx on
+// SQLite, a pgx.Tx on PostgreSQL (what River's driver for each takes; see
+// jobs.Queue.Enqueue). It returns one job id per item, 0 for none queued.
+type EnqueueFunc func(ctx context.Context, tx any) ([]int64, error)
 
 // SealedCredential is one sealed value and where it lives.
 type SealedCredential struct {

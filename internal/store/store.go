@@ -116,6 +116,9 @@ type Run struct {
 	Failed       int64
 	FailedBytes  int64
 	FlagsUpdated int64
+	// Worker is the process that ran the pass (host:pid, as in its lease);
+	// "" for `ferry migrate` and runs from before it was recorded.
+	Worker string
 }
 
 // Duration of the run.

@@ -30,7 +30,7 @@ type tenant struct {
 
 func makeTenant(t *testing.T, tp *testPortal, name string) tenant {
 	t.Helper()
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 	svc := tp.app.Service
 	var tn tenant
 	var err error

@@ -103,8 +103,8 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		e, err = s.Customers.CreateEndpoint(r.Context(), in)
 	}
-	if field, msg, ok := fieldError(err); ok {
-		f.Error, f.Field = msg, field
+	if fe, ok := userFault(err); ok {
+		f.Error, f.Field = fe.Msg, fe.Field
 		return s.renderEndpointNew(w, r, http.StatusBadRequest, &endpointNewData{Customer: c, Types: projects.EndpointTypes, Form: f})
 	}
 	if err != nil {
@@ -207,7 +207,8 @@ func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, err = s.Customers.DeleteEndpoint(r.Context(), e.ID)
-	if _, msg, ok := fieldError(err); ok {
+	if fe, ok := userFault(err); ok {
+		msg := fe.Msg
 		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: msg, Field: "delete"}, "")
 	}
 	if err != nil {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -65,7 +65,7 @@ func statusClass(status string) string {
 	switch {
 	case status == engagements.Complete || status == engagements.NotRequired:
 		return "done"
-	case blocked(status):
+	case engagements.Blocked(status):
 		return "blocked"
 	case status == engagements.InProgress:
 		return "active"
@@ -168,8 +168,7 @@ func (s *server) submitEngagementForm(w http.ResponseWriter, r *http.Request, d 
 	}
 	d.In.Seats = seats
 	to, err := save(d.In)
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) {
+	if ie, ok := userFault(err); ok {
 		d.Error, d.Field = ie.Msg, ie.Field
 		return s.renderEngagementForm(w, r, http.StatusBadRequest, d)
 	}
@@ -489,8 +488,7 @@ func (s *server) engagementProgress(w http.ResponseWriter, r *http.Request) erro
 // formDone ends a form of the engagement page: back to its section, or
 // the page again with the error next to the form.
 func (s *server) formDone(w http.ResponseWriter, r *http.Request, e store.Engagement, section string, err error) error {
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) {
+	if ie, ok := userFault(err); ok {
 		return s.renderEngagement(w, r, http.StatusBadRequest, e, &engFormError{Section: section, Field: ie.Field, Msg: ie.Msg})
 	}
 	if err != nil {
@@ -552,7 +550,7 @@ func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {
 	if v := r.PostFormValue("migrated_at"); v != "" {
 		t, err := parseLocalTime(r, v)
 		if err != nil {
-			return s.formDone(w, r, e, "issues", &engagements.InvalidError{Field: "migrated_at", Msg: err.Error() + "; write it as 2026-12-05 18:00"})
+			return s.formDone(w, r, e, "issues", fault.InvalidField("migrated_at", "%v; write it as 2026-12-05 18:00", err))
 		}
 		in.MigratedAt = t
 	}
@@ -599,7 +597,7 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	}
 	as := strings.TrimSpace(r.PostFormValue("as"))
 	if as == "" {
-		return s.formDone(w, r, e, "gates", &engagements.InvalidError{Field: "as", Msg: "say which FastTrack Manager overrides the gate"})
+		return s.formDone(w, r, e, "gates", fault.InvalidField("as", "say which FastTrack Manager overrides the gate"))
 	}
 	_, err = s.Engagements.Override(r.Context(), e.CustomerID, as, strings.TrimSpace(r.PostFormValue("reason")))
 	return s.formDone(w, r, e, "gates", err)
@@ -726,8 +724,7 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
 		return refuse("minutes", "log between 1 and 1440 minutes at a time")
 	}
 	t, err = s.Engagements.UpdateTask(r.Context(), t.ID, u, who)
-	var ie *engagements.InvalidError
-	if errors.As(err, &ie) {
+	if ie, ok := userFault(err); ok {
 		return refuse(ie.Field, ie.Msg)
 	}
 	if err != nil {
@@ -735,7 +732,7 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
 	}
 	if minutes > 0 {
 		_, err := s.Engagements.LogTime(r.Context(), t.ID, who, minutes, strings.TrimSpace(r.PostFormValue("time_note")))
-		if errors.As(err, &ie) {
+		if ie, ok := userFault(err); ok {
 			return refuse(ie.Field, ie.Msg)
 		}
 		if err != nil {

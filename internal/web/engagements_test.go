@@ -40,7 +40,7 @@ type engFixture struct {
 func setupEngagements(t *testing.T) *engFixture {
 	t.Helper()
 	tp := newTestPortal(t)
-	ctx := context.Background()
+	ctx := asOperator(context.Background())
 	f := &engFixture{tp: tp}
 	var err error
 	if f.own, err = tp.app.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.example"}); err != nil {
@@ -614,7 +614,7 @@ func TestTaskTablePages(t *testing.T) {
 	for _, w := range pb.Workloads {
 		in.Workloads = append(in.Workloads, w.ID)
 	}
-	e, tasks, err := f.tp.app.Engagements.Create(context.Background(), in)
+	e, tasks, err := f.tp.app.Engagements.Create(asOperator(context.Background()), in)
 	if err != nil {
 		t.Fatal(err)
 	}

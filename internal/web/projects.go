@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
-	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -76,7 +76,7 @@ func formInt(r *http.Request, field string) (*int, error) {
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return nil, &projects.InvalidError{Field: field, Msg: fmt.Sprintf("%q is not a whole number", v)}
+		return nil, fault.InvalidField(field, "%q is not a whole number", v)
 	}
 	return &n, nil
 }
@@ -103,8 +103,7 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		p, err = s.Projects.CreateProject(r.Context(), in)
 	}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok {
 		d.Error, d.Field = pi.Msg, pi.Field
 		return s.renderProjectNew(w, r, http.StatusBadRequest, d)
 	}
@@ -184,7 +183,8 @@ type passForm struct {
 	Pass, Older, At, Scope string
 	IDs                    []int64
 	Error                  string
-	Gate                   bool // the migration gate (engagement prerequisites) refused
+	Gate                   bool   // the migration gate (engagement prerequisites) refused
+	Rule                   string // the rule that refused: the gate's task ID
 }
 
 type projectData struct {
@@ -203,10 +203,12 @@ type projectData struct {
 	Columns   []column
 	Breakdown []statusCount
 	Chart     *chart
-	Pass      passForm
-	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
-	Import    *importData
-	Settings  struct{ Error, Field string }
+	// Throughput is the project's and each worker's, from the service.
+	Throughput *projects.Throughput
+	Pass       passForm
+	ItemForm   struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
+	Import     *importData
+	Settings   struct{ Error, Field string }
 }
 
 // Checked reports whether an item was selected in the form shown again.
@@ -367,9 +369,10 @@ func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status in
 		}
 		d.Breakdown = append(d.Breakdown, statusCount{Status: st, Count: n, Pct: pct})
 	}
-	if d.Chart, err = s.throughput(r, p.ID); err != nil {
+	if d.Throughput, err = s.Projects.Throughput(ctx, p.ID); err != nil {
 		return err
 	}
+	d.Chart = throughputChart(d.Throughput)
 	if d.Pass.Scope == "" {
 		d.Pass.Scope = "selected"
 	}
@@ -380,10 +383,6 @@ func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status in
 }
 
 // ---- Throughput chart
-
-// chartItems bounds how many items' runs the throughput chart reads: the
-// most recently updated ones that have been submitted.
-const chartItems = 100
 
 type chartBar struct {
 	X, Y, W, H float64
@@ -402,110 +401,29 @@ type chart struct {
 	TopY, LabelY float64
 }
 
-// throughput is MB/hr per hour over the last day of the project's passes,
-// from the runs of its most recently updated items (each run's bytes
-// spread evenly over the hours it ran).
-func (s *server) throughput(r *http.Request, projectID int64) (*chart, error) {
-	ctx := r.Context()
-	var submitted []string
-	for _, st := range store.Statuses {
-		if st != store.StatusNotSubmitted {
-			submitted = append(submitted, st)
-		}
-	}
-	items, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{Status: submitted, Sort: "-updated", Limit: chartItems})
-	if err != nil {
-		return nil, err
-	}
-	seen := map[int64]bool{}
-	var runs []store.Run
-	for _, it := range items {
-		if it.MailboxID == 0 || seen[it.MailboxID] {
-			continue
-		}
-		seen[it.MailboxID] = true
-		rs, err := s.Store.Runs(ctx, it.MailboxID)
-		if err != nil {
-			return nil, err
-		}
-		runs = append(runs, rs...)
-	}
-	return throughputChart(runs, len(seen), time.Now()), nil
-}
-
-func throughputChart(runs []store.Run, mailboxes int, now time.Time) *chart {
-	const hours = 24
-	var last time.Time
-	for _, r := range runs {
-		end := r.Ended
-		if end.IsZero() {
-			end = now
-		}
-		if end.After(last) {
-			last = end
-		}
-	}
-	if last.IsZero() {
+// throughputChart draws the service's hour-by-hour MB (projects.Throughput.Hourly)
+// as bars; nil when nothing was copied.
+func throughputChart(t *projects.Throughput) *chart {
+	if t == nil || len(t.Hourly) == 0 {
 		return nil
 	}
-	to := last.Truncate(time.Hour).Add(time.Hour)
-	from := to.Add(-hours * time.Hour)
-	mb := make([]float64, hours)
-	for _, r := range runs {
-		end := r.Ended
-		if end.IsZero() {
-			end = now
-		}
-		if r.CopiedBytes == 0 || end.Before(from) {
-			continue
-		}
-		total := end.Sub(r.Started)
-		for i := range hours {
-			b0 := from.Add(time.Duration(i) * time.Hour)
-			b1 := b0.Add(time.Hour)
-			var share float64
-			switch {
-			case total <= 0:
-				if !end.Before(b0) && end.Before(b1) {
-					share = 1
-				}
-			default:
-				if lo, hi := maxTime(b0, r.Started), minTime(b1, end); hi.After(lo) {
-					share = float64(hi.Sub(lo)) / float64(total)
-				}
-			}
-			mb[i] += float64(r.CopiedBytes) / 1e6 * share
-		}
-	}
-	c := &chart{Width: 720, Height: 200, From: from, To: to, Mailboxes: mailboxes, TopY: 12, LabelY: 196}
-	for _, v := range mb {
-		c.Max = math.Max(c.Max, v)
+	hours := len(t.Hourly)
+	from := t.Hourly[0].Hour
+	c := &chart{Width: 720, Height: 200, From: from, To: t.Hourly[hours-1].Hour.Add(time.Hour), Mailboxes: t.Mailboxes, TopY: 12, LabelY: 196}
+	for _, h := range t.Hourly {
+		c.Max = math.Max(c.Max, h.MB)
 	}
 	if c.Max == 0 {
 		return nil
 	}
 	plot := c.Height - 30
-	w := c.Width / hours
-	for i, v := range mb {
-		h := v / c.Max * (plot - c.TopY)
+	w := c.Width / float64(hours)
+	for i, v := range t.Hourly {
+		h := v.MB / c.Max * (plot - c.TopY)
 		c.Bars = append(c.Bars, chartBar{X: float64(i)*w + 2, Y: plot - h, W: w - 4, H: h,
-			Label: from.Add(time.Duration(i) * time.Hour).Local().Format("15:04"), MB: math.Round(v*10) / 10, ShowLabel: i%3 == 0})
+			Label: v.Hour.Local().Format("15:04"), MB: math.Round(v.MB*10) / 10, ShowLabel: i%3 == 0})
 	}
 	return c
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // ---- Passes
@@ -518,7 +436,7 @@ func formIDs(r *http.Request, field string) ([]int64, error) {
 	for _, v := range r.PostForm[field] {
 		id, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || id < 1 {
-			return nil, &projects.InvalidError{Field: field, Msg: fmt.Sprintf("%q is not an item id", v)}
+			return nil, fault.InvalidField(field, "%q is not an item id", v)
 		}
 		ids = append(ids, id)
 	}
@@ -533,7 +451,7 @@ func selection(r *http.Request) (projects.Selection, error) {
 	case "status":
 		st := r.PostFormValue("filter_status")
 		if st == "" {
-			return projects.Selection{}, &projects.InvalidError{Field: "scope", Msg: "filter the table by a status first, or choose selected or all mailboxes"}
+			return projects.Selection{}, fault.InvalidField("scope", "filter the table by a status first, or choose selected or all mailboxes")
 		}
 		return projects.Selection{Statuses: []string{st}}, nil
 	}
@@ -542,7 +460,7 @@ func selection(r *http.Request) (projects.Selection, error) {
 		return projects.Selection{}, err
 	}
 	if len(ids) == 0 {
-		return projects.Selection{}, &projects.InvalidError{Field: "item", Msg: "select mailboxes in the table first (or choose all mailboxes of the project)"}
+		return projects.Selection{}, fault.InvalidField("item", "select mailboxes in the table first (or choose all mailboxes of the project)")
 	}
 	return projects.Selection{ItemIDs: ids}, nil
 }
@@ -559,31 +477,29 @@ func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
 	pf.IDs = req.Selection.ItemIDs
 	if err == nil && pf.Pass == "prestage" && pf.Older != "" {
 		if req.OlderThanDays, err = strconv.Atoi(pf.Older); err != nil {
-			err = &projects.InvalidError{Field: "older_than_days", Msg: "write a number of days, like 90"}
+			err = fault.InvalidField("older_than_days", "write a number of days, like 90")
 		}
 	}
 	if err == nil && pf.At == "" && r.PostFormValue("when") == "at" {
-		err = &projects.InvalidError{Field: "at", Msg: "give the date and time to start at, or choose Now"}
+		err = fault.InvalidField("at", "give the date and time to start at, or choose Now")
 	}
 	if err == nil && pf.At != "" && r.PostFormValue("when") == "at" {
 		if req.At, err = parseLocalTime(r, pf.At); err != nil {
-			err = &projects.InvalidError{Field: "at", Msg: "write the start time as a date and time"}
+			err = fault.InvalidField("at", "write the start time as a date and time")
 		}
 	}
 	var res *projects.PassResult
 	if err == nil {
 		res, err = s.Projects.StartPass(r.Context(), p.ID, req)
 	}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok {
 		pf.Error = pi.Msg
-		if pi.Field != "pass" {
+		if pi.Field != "" && pi.Field != "pass" {
 			pf.Error = pi.Field + ": " + pi.Msg
 		}
-		// A refusal of a known pass is the migration gate's.
-		if _, perr := engine.ParsePass(pf.Pass); perr == nil && pi.Field == "pass" {
-			pf.Gate = true
-		}
+		// The service says which rule refused: a gate's task, or the closed project.
+		pf.Gate = pi.Kind == fault.Refused && pi.Rule != projects.RuleProjectClosed
+		pf.Rule = pi.Rule
 		q, _ := parseItemQuery(r)
 		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, Pass: pf}, "")
 	}
@@ -603,8 +519,7 @@ func (s *server) stopPasses(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		n, err = s.Projects.Stop(r.Context(), p.ID, sel)
 	}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok {
 		q, _ := parseItemQuery(r)
 		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q,
 			Pass: passForm{Error: pi.Msg, Scope: r.PostFormValue("scope"), IDs: sel.ItemIDs}}, "")
@@ -626,8 +541,7 @@ func (s *server) quickAdd(w http.ResponseWriter, r *http.Request) error {
 		SourceLogin: strings.TrimSpace(r.PostFormValue("source_login")), DestLogin: strings.TrimSpace(r.PostFormValue("destination_login")),
 		SourcePassword: r.PostFormValue("source_password"), DestPassword: r.PostFormValue("destination_password")}
 	_, err = s.Projects.AddItem(r.Context(), p.ID, in)
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok {
 		d := &projectData{Project: p, Query: itemQuery{Page: 1}}
 		d.ItemForm.Source, d.ItemForm.Dest, d.ItemForm.SourceLogin, d.ItemForm.DestLogin = in.Source, in.Dest, in.SourceLogin, in.DestLogin
 		d.ItemForm.Error, d.ItemForm.Field = pi.Msg, pi.Field
@@ -672,7 +586,7 @@ func (s *server) importFile(r *http.Request, projectID int64) (name, text string
 		}
 		text, err = s.Projects.Sealer.Open(sealed, importAAD(projectID, r))
 		if err != nil {
-			return "", "", &projects.InvalidError{Field: "file", Msg: "the preview has expired; choose the file again"}
+			return "", "", fault.InvalidField("file", "the preview has expired; choose the file again")
 		}
 		name = r.PostFormValue("filename")
 		return name, text, nil
@@ -684,7 +598,7 @@ func (s *server) importFile(r *http.Request, projectID int64) (name, text string
 			return "", "", err
 		}
 		if len(b) > maxImport {
-			return "", "", &projects.InvalidError{Field: "file", Msg: fmt.Sprintf("the file is larger than %d MB; split it", maxImport>>20)}
+			return "", "", fault.InvalidField("file", "the file is larger than %d MB; split it", maxImport>>20)
 		}
 		if len(strings.TrimSpace(string(b))) > 0 {
 			return h.Filename, string(b), nil
@@ -692,10 +606,10 @@ func (s *server) importFile(r *http.Request, projectID int64) (name, text string
 	}
 	text = r.PostFormValue("csv")
 	if len(text) > maxImport {
-		return "", "", &projects.InvalidError{Field: "csv", Msg: fmt.Sprintf("the text is larger than %d MB; split it", maxImport>>20)}
+		return "", "", fault.InvalidField("csv", "the text is larger than %d MB; split it", maxImport>>20)
 	}
 	if strings.TrimSpace(text) == "" {
-		return "", "", &projects.InvalidError{Field: "csv", Msg: "choose a CSV file or paste its lines"}
+		return "", "", fault.InvalidField("csv", "choose a CSV file or paste its lines")
 	}
 	return "pasted.csv", text, nil
 }
@@ -707,8 +621,7 @@ func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
 	}
 	name, text, err := s.importFile(r, p.ID)
 	d := &projectData{Project: p, Query: itemQuery{Page: 1}}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok {
 		d.Import = &importData{Error: pi.Msg}
 		return s.renderProject(w, r, http.StatusBadRequest, d, "")
 	}
@@ -718,7 +631,7 @@ func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
 	commit := r.PostFormValue("step") == "commit"
 	opt := projects.ImportOptions{Apply: commit, SkipInvalid: r.PostFormValue("skip_invalid") != ""}
 	res, err := s.Projects.ImportItems(r.Context(), p.ID, name, strings.NewReader(text), opt)
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok && !errors.Is(err, projects.ErrImportHasErrors) {
 		d.Import = &importData{Error: pi.Msg}
 		return s.renderProject(w, r, http.StatusBadRequest, d, "")
 	}
@@ -769,7 +682,7 @@ func formDate(r *http.Request, field string) (*time.Time, error) {
 	}
 	t, err := time.ParseInLocation("2006-01-02", v, time.Local)
 	if err != nil {
-		return nil, &projects.InvalidError{Field: field, Msg: "write a date like 2024-01-31"}
+		return nil, fault.InvalidField(field, "write a date like 2024-01-31")
 	}
 	return &t, nil
 }
@@ -798,13 +711,12 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		in.DateTo, err = formDate(r, "date_to")
 	}
 	if err == nil && len(types) == 0 {
-		err = &projects.InvalidError{Field: "item_types", Msg: "choose at least one kind of item to migrate"}
+		err = fault.InvalidField("item_types", "choose at least one kind of item to migrate")
 	}
 	if err == nil {
 		_, err = s.Projects.UpdateSettings(r.Context(), p.ID, in)
 	}
-	var pi *projects.InvalidError
-	if errors.As(err, &pi) {
+	if pi, ok := userFault(err); ok {
 		d := &projectData{Project: p, Query: itemQuery{Page: 1}}
 		d.Settings.Error, d.Settings.Field = pi.Msg, pi.Field
 		return s.renderProject(w, r, http.StatusBadRequest, d, "")

@@ -16,7 +16,6 @@ import (
 	_ "time/tzdata" // time zone names work without the system's zoneinfo
 
 	"github.com/ferryhq/ferry/internal/auth"
-	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -196,28 +195,11 @@ var statusOfKind = map[fault.Kind]int{
 	fault.Temporary:       http.StatusServiceUnavailable,
 }
 
-// fieldError reports whether err is one a form shows next to its field
-// (bad input, a duplicate, a rule's refusal), and which field and what to say.
-func fieldError(err error) (field, msg string, ok bool) {
-	var pi *projects.InvalidError // until projects returns fault errors
-	if errors.As(err, &pi) {
-		return pi.Field, pi.Msg, true
-	}
-	if fe, isFault := fault.As(err); isFault {
-		switch fe.Kind {
-		case fault.Invalid, fault.Conflict, fault.Refused, fault.TooLarge:
-			return fe.Field, fe.Msg, true
-		}
-	}
-	return "", "", false
-}
-
 // fail answers an error with a page saying what happened and what to do.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on the server; it has been logged. Try again, or tell your administrator."
 	var pe *pageError
 	var pi *projects.InvalidError
-	var ei *engagements.InvalidError
 	switch {
 	case errors.As(err, &pe):
 		status, msg = pe.Status, pe.Msg
@@ -227,8 +209,6 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusNotFound, "That does not exist (any more): "+err.Error()+"."
 	case errors.As(err, &pi):
 		status, msg = http.StatusBadRequest, pi.Field+": "+pi.Msg
-	case errors.As(err, &ei):
-		status, msg = http.StatusBadRequest, ei.Field+": "+ei.Msg
 	case fault.KindOf(err) != fault.Internal:
 		status, msg = statusOfKind[fault.KindOf(err)], err.Error()
 	default:

@@ -394,8 +394,8 @@ func (s *Store) Failures(ctx context.Context, mailbox int64) ([]store.Failure, e
 }
 
 func (s *Store) StartRun(ctx context.Context, mailbox int64, run *store.Run) error {
-	return s.queryRow(ctx, nil, `INSERT INTO runs(mailbox_id, pass, started, status) VALUES (?,?,?,?) RETURNING id`,
-		mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running").Scan(&run.ID)
+	return s.queryRow(ctx, nil, `INSERT INTO runs(mailbox_id, pass, started, status, worker) VALUES (?,?,?,?,?) RETURNING id`,
+		mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running", run.Worker).Scan(&run.ID)
 }
 
 func (s *Store) FinishRun(ctx context.Context, mailbox int64, run *store.Run) error {
@@ -416,23 +416,33 @@ func (s *Store) FolderProgress(ctx context.Context, mailbox int64) ([]store.Fold
 }
 
 func (s *Store) Runs(ctx context.Context, mailbox int64) ([]store.Run, error) {
-	rows, err := s.query(ctx, `SELECT id, pass, started, COALESCE(ended,''), status, error, copied, copied_bytes, skipped, failed, failed_bytes, flags_updated FROM runs WHERE mailbox_id = ? ORDER BY id`, mailbox)
-	if err != nil {
-		return nil, err
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.Run, error) {
+		return scanRun(sc)
+	}, `SELECT `+runCols+` FROM runs r WHERE r.mailbox_id = ? ORDER BY r.id`, mailbox)
+}
+
+const runCols = `r.id, r.pass, r.started, COALESCE(r.ended,''), r.status, r.error, r.copied, r.copied_bytes, r.skipped, r.failed, r.failed_bytes, r.flags_updated, r.worker`
+
+// scanRun reads a row of runCols (and any columns before them in dest).
+func scanRun(sc interface{ Scan(...any) error }, before ...any) (store.Run, error) {
+	var r store.Run
+	var started, ended string
+	dest := append(before, &r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated, &r.Worker)
+	if err := sc.Scan(dest...); err != nil {
+		return r, err
 	}
-	defer rows.Close()
-	var out []store.Run
-	for rows.Next() {
-		var r store.Run
-		var started, ended string
-		if err := rows.Scan(&r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated); err != nil {
-			return nil, err
-		}
-		r.Started, _ = time.Parse(time.RFC3339Nano, started)
-		r.Ended, _ = time.Parse(time.RFC3339Nano, ended)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	r.Started, _ = time.Parse(time.RFC3339Nano, started)
+	r.Ended, _ = time.Parse(time.RFC3339Nano, ended)
+	return r, nil
+}
+
+func (s *Store) ProjectRuns(ctx context.Context, projectID int64) ([]store.ItemRun, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.ItemRun, error) {
+		var ir store.ItemRun
+		var err error
+		ir.Run, err = scanRun(sc, &ir.ItemID)
+		return ir, err
+	}, `SELECT i.id, `+runCols+` FROM items i JOIN runs r ON r.mailbox_id = i.mailbox_id WHERE i.project_id = ? AND i.mailbox_id <> 0 ORDER BY r.id`, projectID)
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {

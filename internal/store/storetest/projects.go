@@ -35,6 +35,28 @@ func projectFixture(t *testing.T, s store.Store) (store.Customer, store.Project)
 	return c, p
 }
 
+// projectFixture2 is a second customer with a project, for what must not mix.
+func projectFixture2(t *testing.T, s store.Store) (store.Customer, store.Project) {
+	t.Helper()
+	ctx := context.Background()
+	c := store.Customer{Name: "Fabrikam", Domain: "fabrikam.com"}
+	if err := s.CreateCustomer(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	src := store.Endpoint{CustomerID: c.ID, Name: "old", Type: "dovecot", Host: "old.fabrikam.com", Port: 993, Security: "tls"}
+	dst := store.Endpoint{CustomerID: c.ID, Name: "new", Type: "dovecot", Host: "new.fabrikam.com", Port: 993, Security: "tls"}
+	for _, e := range []*store.Endpoint{&src, &dst} {
+		if err := s.CreateEndpoint(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := store.Project{CustomerID: c.ID, Name: "Mailboxes", Kind: "mailbox", SourceID: src.ID, DestID: dst.ID, MaxConcurrent: 10, MaxErrors: 50, ItemTypes: []string{"mail"}}
+	if err := s.CreateProject(ctx, &p); err != nil {
+		t.Fatal(err)
+	}
+	return c, p
+}
+
 func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 	ctx := context.Background()
 
@@ -71,6 +93,109 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if _, err := s.Project(ctx, p.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("project survived its customer: %v", err)
+		}
+	})
+
+	t.Run("QueuePassIsOneTransaction", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		var items []*store.Item
+		for i := range 3 {
+			items = append(items, &store.Item{ProjectID: p.ID, Source: fmt.Sprintf("q%d@contoso.com", i), Dest: fmt.Sprintf("q%d@contoso.onmicrosoft.com", i),
+				Status: store.StatusNotSubmitted})
+		}
+		if err := s.CreateItems(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		ids := []int64{items[0].ID, items[1].ID, items[2].ID}
+		unchanged := func(when string) {
+			t.Helper()
+			for _, want := range items {
+				got, _ := s.Item(ctx, want.ID)
+				if got.Status != store.StatusNotSubmitted || got.JobID != 0 || got.LastPass != "" {
+					t.Fatalf("%s: item %+v changed", when, got)
+				}
+			}
+		}
+		// The jobs could not be queued: no row changes.
+		refused := errors.New("the queue refused")
+		if _, err := s.QueuePass(ctx, ids, "full", func(context.Context, any) ([]int64, error) { return nil, refused }); !errors.Is(err, refused) {
+			t.Fatalf("enqueue failed: %v", err)
+		}
+		unchanged("after a failed enqueue")
+		// A row cannot be written (an item deleted meanwhile): the others are not written either.
+		if _, err := s.QueuePass(ctx, append(ids, 1<<40), "full", func(context.Context, any) ([]int64, error) { return []int64{1, 2, 3, 4}, nil }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("missing item: %v", err)
+		}
+		unchanged("after a failed write")
+		// The queue gets the store's transaction, and a job id per item; 0: queued already.
+		got, err := s.QueuePass(ctx, ids, "trial", func(ctx context.Context, tx any) ([]int64, error) {
+			if tx == nil {
+				return nil, errors.New("no transaction")
+			}
+			return []int64{11, 0, 13}, nil
+		})
+		if err != nil || fmt.Sprint(got) != "[11 0 13]" {
+			t.Fatalf("QueuePass = %v, %v", got, err)
+		}
+		for i, want := range []struct {
+			status, pass string
+			job          int64
+		}{{store.StatusQueued, "trial", 11}, {store.StatusNotSubmitted, "", 0}, {store.StatusQueued, "trial", 13}} {
+			it, _ := s.Item(ctx, ids[i])
+			if it.Status != want.status || it.LastPass != want.pass || it.JobID != want.job {
+				t.Fatalf("item %d: %+v, want %+v", i, it, want)
+			}
+		}
+	})
+
+	t.Run("ProjectRunsWithTheirWorker", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		_, other := projectFixture2(t, s)
+		start := time.Now().Add(-time.Hour).Truncate(time.Millisecond)
+		var want []store.ItemRun
+		for i, pr := range []store.Project{p, p, other} {
+			it := &store.Item{ProjectID: pr.ID, Source: fmt.Sprintf("r%d@contoso.com", i), Dest: fmt.Sprintf("r%d@contoso.onmicrosoft.com", i)}
+			if err := s.CreateItems(ctx, []*store.Item{it}); err != nil {
+				t.Fatal(err)
+			}
+			mb, err := s.Mailbox(ctx, store.MailboxKey{Source: it.Source, Destination: it.Dest})
+			if err != nil {
+				t.Fatal(err)
+			}
+			it.MailboxID = mb
+			if err := s.UpdateItem(ctx, *it); err != nil {
+				t.Fatal(err)
+			}
+			r := &store.Run{Pass: "full", Started: start.Add(time.Duration(i) * time.Minute), Worker: fmt.Sprintf("host%d:%d", i, 100+i)}
+			if err := s.StartRun(ctx, mb, r); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				r.Ended, r.Status, r.Copied, r.CopiedBytes = start.Add(10*time.Minute), "completed", 7, 7000
+				if err := s.FinishRun(ctx, mb, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if pr.ID == p.ID {
+				want = append(want, store.ItemRun{ItemID: it.ID, Run: *r})
+			}
+		}
+		got, err := s.ProjectRuns(ctx, p.ID)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("ProjectRuns = %+v, %v; want the 2 runs of the project's items", got, err)
+		}
+		for i, g := range got {
+			w := want[i]
+			if g.ItemID != w.ItemID || g.ID != w.ID || g.Worker != w.Worker || !g.Started.Equal(w.Started) || !g.Ended.Equal(w.Ended) || g.CopiedBytes != w.CopiedBytes {
+				t.Errorf("run %d: %+v, want %+v", i, g, w)
+			}
+		}
+		if got[1].Ended.IsZero() != true || got[1].Status != "running" {
+			t.Errorf("a run not finished: %+v", got[1])
 		}
 	})
 
