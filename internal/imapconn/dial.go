@@ -222,8 +222,10 @@ func (c *Conn) login(ctx context.Context) error {
 	c.watch.begin()
 	defer c.watch.end()
 	switch {
-	case ep.OAuth2Token != "":
-		err = c.Authenticate(&xoauth2{user: ep.Mailbox(), token: ep.OAuth2Token})
+	case ep.usesOAuth2():
+		err = xoauth2Login(ctx, ep, op, func(token string) error {
+			return c.Authenticate(&xoauth2{user: ep.Mailbox(), token: token})
+		})
 	case ep.ActAs != "":
 		if !c.Caps().Has(imap.Cap("AUTH=PLAIN")) {
 			return &Error{Op: op, Err: errors.New("the server does not offer AUTH=PLAIN"), Hint: "an administrator login acting for a mailbox needs SASL PLAIN with an authorization identity"}
@@ -237,7 +239,11 @@ func (c *Conn) login(ctx context.Context) error {
 	if err != nil {
 		e := c.watch.setupErr(op, err, "")
 		var ie *imap.Error
-		if errors.As(err, &ie) && !e.Temporary {
+		if errors.As(err, &ie) && !e.Temporary && ep.usesOAuth2() {
+			if e.Hint == "" || ep.Tokens == nil {
+				e.Hint = "the server refused the OAuth2 token: check that it is valid for this mailbox and the IMAP scope"
+			}
+		} else if errors.As(err, &ie) && !e.Temporary {
 			e.Hint = "check the user name and password"
 			if ep.ActAs != "" {
 				e.Hint = "check the administrator's name and password and that it may act for " + ep.ActAs
