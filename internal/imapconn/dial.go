@@ -444,9 +444,12 @@ func (x *xoauth2) Start() (string, []byte, error) {
 	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
 }
 
-// Next answers the server's error challenge with an empty response, as the
-// protocol asks, so that the server sends its final NO.
-func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
+// Next answers the server's error challenge so that it sends its final NO.
+// The protocol asks for an empty response, but imapclient writes an empty
+// response as "=", which Dovecot refuses as bad base64 and then drops the
+// connection; a single 0x01 (the dummy response of OAUTHBEARER, RFC 7628
+// 3.2.3) ends the exchange with the NO everywhere.
+func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{1}, nil }
 
 func (ep Endpoint) tlsConfig() *tls.Config {
 	conf := &tls.Config{}
