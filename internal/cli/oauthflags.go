@@ -28,7 +28,7 @@ func (o *oauthFlags) register(fl *pflag.FlagSet, side, prefix string) {
 	fl.StringVar(&o.certificateFile, n+"-oauth2-certificate-file", "", "PEM (certificate and key) or PFX `FILE` registered with the app, instead of a secret ("+side+")")
 	fl.StringVar(&o.tokenURL, n+"-oauth2-token-url", "", "token endpoint `URL` instead of Microsoft's global one or the key's token_uri ("+side+")")
 	fl.StringVar(&o.scope, n+"-oauth2-scope", "", "OAuth2 `SCOPE` instead of https://outlook.office365.com/.default or https://mail.google.com/ ("+side+")")
-	fl.StringVar(&o.googleFile, n+"-google-service-account-file", "", "Google service account JSON key `FILE` with domain-wide delegation; signs in to each "+side+" mailbox as itself")
+	fl.StringVar(&o.googleFile, n+"-google-service-account-file", "", "Google service account JSON key `FILE` with domain-wide delegation; gets a token for each "+side+" mailbox (sub = the mailbox)")
 }
 
 // source builds the side's token source, nil when no OAuth2 flag is given.
