@@ -21,6 +21,7 @@ import (
 	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -383,4 +384,28 @@ func parsePrivateKey(der []byte) (any, error) {
 		return k, nil
 	}
 	return x509.ParseECPrivateKey(der)
+}
+
+// secrets is the part of a Config kept sealed at rest.
+type secrets struct {
+	ClientSecret         string `json:"client_secret,omitempty"`
+	Certificate          []byte `json:"certificate,omitempty"`
+	GoogleServiceAccount []byte `json:"google_service_account,omitempty"`
+}
+
+// Secrets returns the secret fields as one value for the sealer (the
+// other fields are stored in the clear).
+func (c Config) Secrets() string {
+	b, _ := json.Marshal(secrets{c.ClientSecret, c.Certificate, c.GoogleServiceAccount})
+	return string(b)
+}
+
+// SetSecrets puts back the secret fields of an opened Secrets value.
+func (c *Config) SetSecrets(opened string) error {
+	var s secrets
+	if err := json.Unmarshal([]byte(opened), &s); err != nil {
+		return fmt.Errorf("stored OAuth2 credentials cannot be read: %w", err)
+	}
+	c.ClientSecret, c.Certificate, c.GoogleServiceAccount = s.ClientSecret, s.Certificate, s.GoogleServiceAccount
+	return nil
 }
