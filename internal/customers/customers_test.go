@@ -2,11 +2,11 @@ package customers
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
