@@ -62,12 +62,14 @@ func endpointTypesCmd(m *manageFlags) *cobra.Command {
 // endpointView is an endpoint as printed: which credentials it has, never their value.
 type endpointView struct {
 	store.Endpoint
-	Credentials string `json:"credentials"` // "password", "oauth2_token" or "" (each item brings its own)
+	Credentials string `json:"credentials"` // "password", "oauth2_token", "oauth2_app" or "" (each item brings its own)
 }
 
 func viewEndpoint(e store.Endpoint) endpointView {
 	v := endpointView{Endpoint: e}
 	switch {
+	case e.SealedOAuth2 != "":
+		v.Credentials = "oauth2_app"
 	case e.SealedToken != "":
 		v.Credentials = "oauth2_token"
 	case e.SealedPassword != "":
@@ -78,6 +80,10 @@ func viewEndpoint(e store.Endpoint) endpointView {
 
 func credentialsText(e store.Endpoint) string {
 	switch {
+	case e.SealedOAuth2 != "" && e.OAuth2ClientID != "":
+		return "OAuth2 app " + e.OAuth2ClientID + " (secret set)"
+	case e.SealedOAuth2 != "":
+		return "Google service account (key set)"
 	case e.SealedToken != "":
 		return "admin " + e.AdminUser + " (OAuth2 token set)"
 	case e.SealedPassword != "":
