@@ -78,3 +78,31 @@ func TestOAuth2FlagMistakesNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointAddWithAppCredentials: `ferry endpoint add` and `ferry
+// endpoint credentials` take an app's OAuth2 credentials; list shows the
+// app, never the secret.
+func TestEndpointAddWithAppCredentials(t *testing.T) {
+	t.Parallel()
+	e := newMgmtEnv(t)
+	var c, ep idJSON
+	e.okJSON(&c, "customer", "add", "--name", "Contoso", "--domain", "contoso.com")
+	secret := filepath.Join(e.dir, "app-secret")
+	os.WriteFile(secret, []byte("App-Secret-Value-9\n"), 0o600)
+	out, errOut := e.usage("endpoint", "add", "--customer", id(c.ID), "--name", "m365", "--type", "office365", "--host", "outlook.office365.com",
+		"--oauth2-tenant", "contoso.onmicrosoft.com", "--oauth2-client-secret-file", secret)
+	if !strings.Contains(errOut, "--oauth2-client-id") {
+		t.Fatalf("missing client ID not named:\n%s%s", out, errOut)
+	}
+	e.okJSON(&ep, "endpoint", "add", "--customer", id(c.ID), "--name", "m365", "--type", "office365", "--host", "outlook.office365.com",
+		"--oauth2-tenant", "contoso.onmicrosoft.com", "--oauth2-client-id", "app-id", "--oauth2-client-secret-file", secret)
+	list := e.ok("endpoint", "list", "--customer", id(c.ID))
+	if !strings.Contains(list, "OAuth2 app app-id") || strings.Contains(list, "App-Secret-Value-9") {
+		t.Fatalf("endpoint list:\n%s", list)
+	}
+	key := filepath.Join(e.dir, "sa.json")
+	os.WriteFile(key, testoauth.Start(t).AddServiceAccount(t, "sa@p.iam.example", "https://mail.google.com/"), 0o600)
+	if out := e.ok("endpoint", "credentials", id(ep.ID), "--google-service-account-file", key); !strings.Contains(out, "Google service account") {
+		t.Fatalf("credentials:\n%s", out)
+	}
+}
