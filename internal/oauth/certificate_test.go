@@ -3,8 +3,8 @@ package oauth_test
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"encoding/pem"
+	"errors"
 	"strings"
 	"testing"
 
