@@ -241,7 +241,7 @@ func (c *Conn) login(ctx context.Context) error {
 		var ie *imap.Error
 		if errors.As(err, &ie) && !e.Temporary && ep.usesOAuth2() {
 			if e.Hint == "" || ep.Tokens == nil {
-				e.Hint = "the server refused the OAuth2 token: check that it is valid for this mailbox and the IMAP scope"
+				e.Hint = "the server refused the OAuth2 token: it may have expired (tokens last about an hour) or not be valid for this mailbox; give the app's credentials instead (--from/--to-oauth2-client-id and a secret or certificate, or a Google service account key) and Ferry renews tokens itself"
 			}
 		} else if errors.As(err, &ie) && !e.Temporary {
 			e.Hint = "check the user name and password"

@@ -204,3 +204,26 @@ func TestRevokedCredentialsGiveAClearPermanentError(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredTokenFromAFileSaysHowToRenew: a token given as is cannot be
+// renewed; when the server refuses it the error says to give the app's
+// credentials instead.
+func TestExpiredTokenFromAFileSaysHowToRenew(t *testing.T) {
+	t.Parallel()
+	ts, d := oauthDovecot(t)
+	ts.AddApp(&testoauth.App{ClientID: "app", Secret: "s", Mailbox: alice})
+	tok, err := newSource(t, oauth.Config{Tenant: "t", ClientID: "app", ClientSecret: "s", TokenURL: ts.TokenURL}).Token(context.Background(), alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := endpoint(d, alice, nil)
+	ep.OAuth2Token = tok
+	if err := dial(t, ep); err != nil {
+		t.Fatal(err)
+	}
+	ts.ExpireAll()
+	err = dial(t, ep)
+	if err == nil || imapconn.IsTemporary(err) || !strings.Contains(err.Error(), "oauth2-client-id") || strings.Contains(err.Error(), tok) {
+		t.Fatalf("err = %v", err)
+	}
+}
