@@ -279,6 +279,9 @@ func renewAt(tok *oauth2.Token, now time.Time) time.Time {
 		return now.Add(50 * time.Minute)
 	}
 	life := tok.Expiry.Sub(now)
+	if life <= 0 { // issued expired (clocks apart): use it once, then ask again
+		return now
+	}
 	return tok.Expiry.Add(-min(5*time.Minute, life/5))
 }
 
