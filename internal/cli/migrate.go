@@ -144,6 +144,9 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		if s.tokens != nil && s.token != "" {
 			return nil, usageErr("%s: give an OAuth2 token file or the app's credentials, not both", s.flag)
 		}
+		if s.tokens != nil && passFile != "" {
+			return nil, usageErr("%s-password-file: the app's OAuth2 credentials sign in to each mailbox; give a password file or them, not both", s.flag)
+		}
 	}
 	endpoint := func(i int, row mailboxcsv.Side, line int) (imapconn.Endpoint, error) {
 		s := sides[i]

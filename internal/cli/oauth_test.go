@@ -71,6 +71,7 @@ func TestOAuth2FlagMistakesNameTheFlag(t *testing.T) {
 		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-client-secret-file", secret, "--to-oauth2-token-file", token}, "not both"},
 		{[]string{"--to-google-service-account-file", secret}, "--to-google-service-account-file"},
 		{[]string{"--to-oauth2-scope", "x"}, "--to-oauth2-scope"},
+		{[]string{"--to-password-file", secret, "--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-client-secret-file", secret}, "not both"},
 	} {
 		code, out, errs := run(append(base, tc.flags...)...)
 		if code != ExitUsage || !strings.Contains(errs, tc.want) || strings.Contains(out+errs, "s3cret") {
