@@ -266,6 +266,7 @@ const (
 	adminPassword = "Adm1n-pa55word-of-the-source"
 	itemPassword  = "Item-dest-pa55word"
 	oauthToken    = "ya29.oauth-token-value"
+	appSecret     = "app~client-secret-value"
 )
 
 // fixture is a customer with a source endpoint with administrator
@@ -279,7 +280,7 @@ type fixture struct {
 
 func (e *env) fixture(name string) fixture {
 	e.t.Helper()
-	e.secret(adminPassword, itemPassword, oauthToken)
+	e.secret(adminPassword, itemPassword, oauthToken, appSecret)
 	var f fixture
 	e.must("POST", "/api/v1/customers", map[string]any{"name": name, "primary_domain": strings.ToLower(name) + ".com", "industry": "Retail"}, 201, &f.customer)
 	base := fmt.Sprintf("/api/v1/customers/%d", f.customer.ID)
@@ -413,6 +414,9 @@ func TestValidation(t *testing.T) {
 		{"set credentials without admin_user", "PUT", dst + "/credentials", map[string]any{"password": adminPassword}, "admin_user", "give admin_user", 400},
 		{"set credentials without password", "PUT", dst + "/credentials", map[string]any{"admin_user": "admin@contoso.com"}, "password", "needs a password", 400},
 		{"set office365 credentials, admin not an email", "PUT", dst + "/credentials", map[string]any{"admin_user": "admin", "oauth2_token": oauthToken}, "admin_user", "must be email addresses", 400},
+		{"app credentials without client ID", "POST", cust + "/endpoints", map[string]any{"name": "x", "type": "office365", "host": "outlook.office365.com", "oauth2_tenant": "contoso", "oauth2_client_secret": appSecret}, "oauth2_client_id", "application (client) ID is missing", 400},
+		{"app credentials and an administrator", "PUT", dst + "/credentials", map[string]any{"admin_user": "admin@contoso.com", "password": adminPassword, "oauth2_tenant": "t", "oauth2_client_id": "c", "oauth2_client_secret": appSecret}, "admin_user", "not both", 400},
+		{"service account key not JSON", "PUT", dst + "/credentials", map[string]any{"google_service_account": "not a key"}, "google_service_account", "not a Google JSON key file", 400},
 		{"project with an endpoint of another customer", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": g.src.ID, "destination_endpoint_id": f.dst.ID}, "source_endpoint_id", "belongs to another customer", 400},
 		{"project with a missing endpoint", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": 99999, "destination_endpoint_id": f.dst.ID}, "source_endpoint_id", "does not exist", 400},
 		{"project from and to the same endpoint", "POST", cust + "/projects", map[string]any{"name": "P", "source_endpoint_id": f.src.ID, "destination_endpoint_id": f.src.ID}, "destination_endpoint_id", "different", 400},
@@ -1007,4 +1011,23 @@ func TestThroughput(t *testing.T) {
 	}
 	code, b := e.call("GET", "/api/v1/projects/999999/throughput", nil)
 	wantError(t, code, b, 404, "")
+}
+
+// TestEndpointAppCredentials: an endpoint takes an app's OAuth2
+// credentials instead of an administrator; the answer shows the public
+// part, never the secret.
+func TestEndpointAppCredentials(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	var got Endpoint
+	e.must("PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID), map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com",
+		"oauth2_client_id": "11111111-2222-3333-4444-555555555555", "oauth2_client_secret": appSecret}, 200, &got)
+	if !got.HasCredentials || got.OAuth2ClientID != "11111111-2222-3333-4444-555555555555" || got.OAuth2Tenant != "contoso.onmicrosoft.com" || got.AdminUser != "" {
+		t.Fatalf("endpoint %+v", got)
+	}
+	e.must("GET", fmt.Sprintf("/api/v1/endpoints/%d", f.dst.ID), nil, 200, &got)
+	if got.OAuth2ClientID == "" || !got.HasCredentials {
+		t.Fatalf("read back %+v", got)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -58,12 +59,18 @@ type Endpoint struct {
 	DailyDownload  int64     `json:"daily_download,omitempty"`
 	DailyUpload    int64     `json:"daily_upload,omitempty"`
 	Created        time.Time `json:"created"`
+	// The public part of the app's OAuth2 credentials, when set.
+	OAuth2Tenant   string `json:"oauth2_tenant,omitempty"`
+	OAuth2ClientID string `json:"oauth2_client_id,omitempty"`
+	OAuth2TokenURL string `json:"oauth2_token_url,omitempty"`
+	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
 }
 
 func endpointOf(e store.Endpoint) Endpoint {
 	return Endpoint{ID: e.ID, CustomerID: e.CustomerID, Name: e.Name, Type: e.Type, Host: e.Host, Port: e.Port, Security: e.Security,
 		AllowPlaintext: e.AllowPlaintext, AdminUser: e.AdminUser, HasCredentials: e.HasCredentials, MaxMessageSize: e.MaxMessageSize,
-		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created}
+		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created,
+		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope}
 }
 
 func endpointsOf(es []store.Endpoint) []Endpoint {
@@ -88,15 +95,30 @@ type EndpointInput struct {
 	AdminUser      string `json:"admin_user,omitempty"`
 	Password       string `json:"password,omitempty"`
 	Token          string `json:"oauth2_token,omitempty"`
-	MaxMessageSize int64  `json:"max_message_size,omitempty"`
-	DailyDownload  int64  `json:"daily_download,omitempty"`
-	DailyUpload    int64  `json:"daily_upload,omitempty"`
+	// An app's OAuth2 credentials instead of an administrator (Microsoft
+	// 365 app-only, Google service account); the secrets are write-only.
+	OAuth2Tenant         string `json:"oauth2_tenant,omitempty"`
+	OAuth2ClientID       string `json:"oauth2_client_id,omitempty"`
+	OAuth2ClientSecret   string `json:"oauth2_client_secret,omitempty"`
+	OAuth2Certificate    []byte `json:"oauth2_certificate,omitempty"`
+	OAuth2TokenURL       string `json:"oauth2_token_url,omitempty"`
+	OAuth2Scope          string `json:"oauth2_scope,omitempty"`
+	GoogleServiceAccount string `json:"google_service_account,omitempty"`
+	MaxMessageSize       int64  `json:"max_message_size,omitempty"`
+	DailyDownload        int64  `json:"daily_download,omitempty"`
+	DailyUpload          int64  `json:"daily_upload,omitempty"`
 }
 
 func (in EndpointInput) service() customers.EndpointInput {
 	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
 		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
+		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
 		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload}
+}
+
+func oauthConfig(tenant, clientID, secret string, cert []byte, tokenURL, scope, googleKey string) oauth.Config {
+	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, TokenURL: tokenURL, Scope: scope,
+		GoogleServiceAccount: []byte(googleKey)}
 }
 
 // EndpointType is a kind of mail system Ferry knows, with its limits.

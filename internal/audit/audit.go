@@ -207,7 +207,7 @@ var endpointSkip = skip("has_credentials")
 
 func endpointFields(e store.Endpoint) map[string]any {
 	m := fields(e, endpointSkip...)
-	if e.SealedPassword != "" || e.SealedToken != "" {
+	if e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != "" {
 		m["credentials"] = "provided"
 	}
 	return m
@@ -238,7 +238,7 @@ func (a *auditStore) UpdateEndpoint(ctx context.Context, e store.Endpoint) error
 	}
 	b, af := diff(before, e, endpointSkip...)
 	action := ActionUpdateEndpoint
-	if before.SealedPassword != e.SealedPassword || before.SealedToken != e.SealedToken {
+	if before.SealedPassword != e.SealedPassword || before.SealedToken != e.SealedToken || before.SealedOAuth2 != e.SealedOAuth2 {
 		af["credentials"] = credentialsChanged
 		if len(b) == 0 && len(af) == 1 {
 			action = string(auth.ActionSetCredentials)

@@ -62,12 +62,14 @@ func endpointTypesCmd(m *manageFlags) *cobra.Command {
 // endpointView is an endpoint as printed: which credentials it has, never their value.
 type endpointView struct {
 	store.Endpoint
-	Credentials string `json:"credentials"` // "password", "oauth2_token" or "" (each item brings its own)
+	Credentials string `json:"credentials"` // "password", "oauth2_token", "oauth2_app" or "" (each item brings its own)
 }
 
 func viewEndpoint(e store.Endpoint) endpointView {
 	v := endpointView{Endpoint: e}
 	switch {
+	case e.SealedOAuth2 != "":
+		v.Credentials = "oauth2_app"
 	case e.SealedToken != "":
 		v.Credentials = "oauth2_token"
 	case e.SealedPassword != "":
@@ -78,6 +80,10 @@ func viewEndpoint(e store.Endpoint) endpointView {
 
 func credentialsText(e store.Endpoint) string {
 	switch {
+	case e.SealedOAuth2 != "" && e.OAuth2ClientID != "":
+		return "OAuth2 app " + e.OAuth2ClientID + " (secret set)"
+	case e.SealedOAuth2 != "":
+		return "Google service account (key set)"
 	case e.SealedToken != "":
 		return "admin " + e.AdminUser + " (OAuth2 token set)"
 	case e.SealedPassword != "":
@@ -109,6 +115,7 @@ func endpointAddCmd(m *manageFlags) *cobra.Command {
 		passFile, tokenFile         string
 		maxSize, dailyDown, dailyUp string
 		customer                    int64
+		appCreds                    oauthFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "add --customer ID --name NAME --type TYPE --host HOST",
@@ -136,6 +143,9 @@ or from FERRY_ENDPOINT_PASSWORD, never from flags, and are stored sealed.`,
 			if in.Password, in.Token, err = adminSecret(in.AdminUser, passFile, tokenFile); err != nil {
 				return err
 			}
+			if in.OAuth2, err = appCreds.config(); err != nil {
+				return err
+			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
 				e, err := a.Customers.CreateEndpoint(ctx, in)
 				if err != nil {
@@ -158,6 +168,7 @@ or from FERRY_ENDPOINT_PASSWORD, never from flags, and are stored sealed.`,
 	fl.StringVar(&in.AdminUser, "admin", "", "administrator `USER` who acts for every mailbox (provide credentials)")
 	fl.StringVar(&passFile, "password-file", "", "`FILE` holding the administrator's password (or set "+envEndpointPassword+")")
 	fl.StringVar(&tokenFile, "oauth2-token-file", "", "`FILE` holding an OAuth2 access token for the administrator (XOAUTH2)")
+	appCreds.register(fl, "endpoint", "--")
 	fl.StringVar(&maxSize, "max-message-size", "", "largest message `SIZE` the system accepts, e.g. 35MB (default: the type's)")
 	fl.StringVar(&dailyDown, "daily-download", "", "`SIZE` a mailbox may download per day (default: the type's)")
 	fl.StringVar(&dailyUp, "daily-upload", "", "`SIZE` a mailbox may upload per day (default: the type's)")
@@ -217,17 +228,23 @@ func endpointCredentialsCmd(m *manageFlags) *cobra.Command {
 	var (
 		admin, passFile, tokenFile string
 		clear                      bool
+		appCreds                   oauthFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "credentials ID (--admin USER --password-file FILE | --admin USER --oauth2-token-file FILE | --clear)",
+		Use:   "credentials ID (--admin USER --password-file FILE | --admin USER --oauth2-token-file FILE | --oauth2-... app credentials | --google-service-account-file FILE | --clear)",
 		Short: "Replace or remove an endpoint's administrator credentials",
 		Args:  idArg("endpoint", "ferry endpoint list --customer ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := mustID(args[0])
 			var password, token string
+			cfg, err := appCreds.config()
+			if err != nil {
+				return err
+			}
 			switch {
-			case clear && (admin != "" || passFile != "" || tokenFile != ""):
-				return usageErr("--clear: removes the credentials; do not give --admin, --password-file or --oauth2-token-file with it")
+			case clear && (admin != "" || passFile != "" || tokenFile != "" || cfg.Set()):
+				return usageErr("--clear: removes the credentials; do not give --admin, --password-file, --oauth2-token-file or app credentials with it")
+			case !clear && admin == "" && cfg.Set():
 			case !clear && admin == "":
 				return usageErr("--admin: name the administrator (with --password-file or --oauth2-token-file), or give --clear to remove the credentials")
 			case !clear:
@@ -237,7 +254,7 @@ func endpointCredentialsCmd(m *manageFlags) *cobra.Command {
 				}
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				e, err := a.Customers.SetEndpointCredentials(ctx, id, admin, password, token)
+				e, err := a.Customers.SetEndpointCredentials(ctx, id, admin, password, token, cfg)
 				if err != nil {
 					return err
 				}
@@ -251,6 +268,7 @@ func endpointCredentialsCmd(m *manageFlags) *cobra.Command {
 	fl.StringVar(&admin, "admin", "", "administrator `USER` who acts for every mailbox")
 	fl.StringVar(&passFile, "password-file", "", "`FILE` holding the administrator's password (or set "+envEndpointPassword+")")
 	fl.StringVar(&tokenFile, "oauth2-token-file", "", "`FILE` holding an OAuth2 access token (XOAUTH2)")
+	appCreds.register(fl, "endpoint", "--")
 	fl.BoolVar(&clear, "clear", false, "remove the credentials: each item then needs its own password")
 	return cmd
 }

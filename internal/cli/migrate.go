@@ -27,6 +27,7 @@ type connFlags struct {
 	fromPassFile, toPassFile string
 	fromToken, toToken       string
 	fromAdmin, toAdmin       string
+	fromOAuth, toOAuth       oauthFlags
 	// allowPlaintext and caFile apply to both sides; the per-side flags to one.
 	allowPlaintext                       bool
 	fromAllowPlaintext, toAllowPlaintext bool
@@ -47,6 +48,8 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.toPassFile, "to-password-file", "", "`FILE` holding the destination password (or set FERRY_TO_PASSWORD)")
 	fl.StringVar(&f.fromToken, "from-oauth2-token-file", "", "`FILE` holding an OAuth2 access token for the source (XOAUTH2)")
 	fl.StringVar(&f.toToken, "to-oauth2-token-file", "", "`FILE` holding an OAuth2 access token for the destination (XOAUTH2), e.g. an app-only Office 365 token")
+	f.fromOAuth.register(fl, "source", "--from")
+	f.toOAuth.register(fl, "destination", "--to")
 	fl.StringVar(&f.fromAdmin, "from-admin", "", "log in to the source as this administrator `NAME` and act for each mailbox (SASL PLAIN authorization identity, e.g. a Dovecot master user)")
 	fl.StringVar(&f.toAdmin, "to-admin", "", "log in to the destination as this administrator `NAME` and act for each mailbox")
 	fl.BoolVar(&f.allowPlaintext, "allow-plaintext", false, "allow logging in over a connection that is not encrypted (both sides)")
@@ -90,6 +93,7 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		base           *imapconn.Endpoint
 		password       string
 		token          string
+		tokens         imapconn.TokenSource
 		admin          string
 		name           string
 		flag           string
@@ -130,6 +134,19 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		if s.token, err = readSecret(tokFile, "", s.name+" OAuth2 token"); err != nil {
 			return nil, err
 		}
+		oauthSide := &f.fromOAuth
+		if i == 1 {
+			oauthSide = &f.toOAuth
+		}
+		if s.tokens, err = oauthSide.source(); err != nil {
+			return nil, err
+		}
+		if s.tokens != nil && s.token != "" {
+			return nil, usageErr("%s: give an OAuth2 token file or the app's credentials, not both", s.flag)
+		}
+		if s.tokens != nil && passFile != "" {
+			return nil, usageErr("%s-password-file: the app's OAuth2 credentials sign in to each mailbox; give a password file or them, not both", s.flag)
+		}
 	}
 	endpoint := func(i int, row mailboxcsv.Side, line int) (imapconn.Endpoint, error) {
 		s := sides[i]
@@ -137,7 +154,7 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		if s.base != nil {
 			base = *s.base
 		}
-		base.Password, base.OAuth2Token = s.password, s.token
+		base.Password, base.OAuth2Token, base.Tokens = s.password, s.token, s.tokens
 		if s.admin != "" {
 			// The administrator logs in; the mailbox is the URL's user or the row's address.
 			base.User, base.ActAs = s.admin, base.User
@@ -159,7 +176,7 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		if ep.User == "" || (s.admin != "" && ep.ActAs == "") {
 			return ep, usageErr("%s: no %s user: write it in the URL, e.g. %s imaps://alice@host", where, s.name, s.flag)
 		}
-		if ep.Password == "" && ep.OAuth2Token == "" {
+		if ep.Password == "" && ep.OAuth2Token == "" && ep.Tokens == nil {
 			env := "FERRY_FROM_PASSWORD"
 			if i == 1 {
 				env = "FERRY_TO_PASSWORD"

@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/internal/audit"
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -156,6 +157,10 @@ type EndpointInput struct {
 	AdminUser      string
 	Password       string
 	Token          string
+	// OAuth2, when set, are an app's credentials (Microsoft 365 app-only,
+	// Google service account): Ferry gets a token for each mailbox, with
+	// no administrator user.
+	OAuth2         oauth.Config
 	MaxMessageSize int64
 	DailyDownload  int64
 	DailyUpload    int64
@@ -219,6 +224,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.E
 	if err := checkAdmin(in.Type, in.AdminUser, in.Password, in.Token); err != nil {
 		return e, err
 	}
+	if err := checkOAuth2(in.OAuth2, in.AdminUser, in.Password, in.Token); err != nil {
+		return e, err
+	}
 	e = store.Endpoint{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
 		AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, MaxMessageSize: orDefault(in.MaxMessageSize, t.MaxMessageSize),
 		DailyDownload: orDefault(in.DailyDownload, t.DailyDownload), DailyUpload: orDefault(in.DailyUpload, t.DailyUpload)}
@@ -228,9 +236,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.E
 		}
 		return e, err
 	}
-	if in.Password != "" || in.Token != "" {
+	if in.Password != "" || in.Token != "" || in.OAuth2.Set() {
 		// The sealed values are bound to the endpoint's id: seal once it has one.
-		if err := s.seal(&e, in.Password, in.Token); err != nil {
+		if err := s.seal(&e, in.Password, in.Token, in.OAuth2); err != nil {
 			return e, err
 		}
 		if err := s.store.UpdateEndpoint(ctx, e); err != nil {
@@ -256,6 +264,18 @@ func checkAdmin(typ, adminUser, password, token string) error {
 	return nil
 }
 
+// checkOAuth2 validates an app's OAuth2 credentials, naming the field at
+// fault; they replace an administrator login.
+func checkOAuth2(cfg oauth.Config, adminUser, password, token string) error {
+	if !cfg.Set() {
+		return nil
+	}
+	if adminUser != "" || password != "" || token != "" {
+		return fault.InvalidField("admin_user", "give an administrator login or the app's OAuth2 credentials, not both: the app signs in to each mailbox itself")
+	}
+	return cfg.Validate()
+}
+
 func orDefault(v, def int64) int64 {
 	if v != 0 {
 		return v
@@ -268,9 +288,15 @@ func orDefault(v, def int64) int64 {
 // rotate.go); TestSealedCredentialsOpenForPasses holds the two together.
 func endpointAAD(id int64, what string) string { return fmt.Sprintf("endpoint:%d:%s", id, what) }
 
-func (s *Service) seal(e *store.Endpoint, password, token string) error {
+func (s *Service) seal(e *store.Endpoint, password, token string, app oauth.Config) error {
 	var err error
-	e.SealedPassword, e.SealedToken = "", ""
+	e.SealedPassword, e.SealedToken, e.SealedOAuth2 = "", "", ""
+	e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope = app.Tenant, app.ClientID, app.TokenURL, app.Scope
+	if app.Set() {
+		if e.SealedOAuth2, err = s.sealer.Seal(app.Secrets(), endpointAAD(e.ID, "oauth2")); err != nil {
+			return err
+		}
+	}
 	if password != "" {
 		if e.SealedPassword, err = s.sealer.Seal(password, endpointAAD(e.ID, "password")); err != nil {
 			return err
@@ -281,7 +307,7 @@ func (s *Service) seal(e *store.Endpoint, password, token string) error {
 			return err
 		}
 	}
-	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != ""
+	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != ""
 	return nil
 }
 
@@ -295,8 +321,9 @@ func (s *Service) loadEndpoint(ctx context.Context, id int64, action auth.Action
 }
 
 // SetEndpointCredentials replaces (or, with all values empty, removes) an
-// endpoint's administrator credentials.
-func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUser, password, token string) (store.Endpoint, error) {
+// endpoint's administrator credentials: an administrator login, or an
+// app's OAuth2 credentials.
+func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUser, password, token string, app oauth.Config) (store.Endpoint, error) {
 	e, err := s.loadEndpoint(ctx, id, auth.ActionSetCredentials)
 	if err != nil {
 		return e, err
@@ -305,8 +332,11 @@ func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUse
 	if err := checkAdmin(e.Type, adminUser, password, token); err != nil {
 		return e, err
 	}
+	if err := checkOAuth2(app, adminUser, password, token); err != nil {
+		return e, err
+	}
 	e.AdminUser = adminUser
-	if err := s.seal(&e, password, token); err != nil {
+	if err := s.seal(&e, password, token, app); err != nil {
 		return e, err
 	}
 	return e, s.store.UpdateEndpoint(ctx, e)

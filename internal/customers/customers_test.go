@@ -3,6 +3,10 @@ package customers
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,6 +15,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
 	"github.com/ferryhq/ferry/internal/store"
@@ -139,7 +144,7 @@ func TestEndpointRules(t *testing.T) {
 	if len(eps) != 1 || !eps[0].HasCredentials || eps[0].Port != 993 {
 		t.Fatalf("endpoints %+v", eps)
 	}
-	if _, err := e.svc.SetEndpointCredentials(partnerOf(other.ID), eps[0].ID, "", "", ""); !errors.Is(err, fault.ErrForbidden) {
+	if _, err := e.svc.SetEndpointCredentials(partnerOf(other.ID), eps[0].ID, "", "", "", oauth.Config{}); !errors.Is(err, fault.ErrForbidden) {
 		t.Errorf("a partner of another customer removes credentials: %v", err)
 	}
 	if _, err := e.svc.DeleteEndpoint(partnerOf(other.ID), eps[0].ID); !errors.Is(err, fault.ErrForbidden) {
@@ -165,7 +170,7 @@ func TestSealedCredentialsOpenForPasses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.SetEndpointCredentials(admin, b.ID, "admin", "", "oauth-token"); err != nil {
+	if _, err := e.svc.SetEndpointCredentials(admin, b.ID, "admin", "", "oauth-token", oauth.Config{}); err != nil {
 		t.Fatal(err)
 	}
 	// A new key, the old one kept for opening: every value is opened and sealed again.
@@ -225,4 +230,81 @@ func TestDeleteCustomer(t *testing.T) {
 	if len(entries) == 0 || entries[0].Action != string(auth.ActionDeleteCustomer) || entries[0].Who != "test operator" {
 		t.Fatalf("audit %+v", entries)
 	}
+}
+
+// TestOAuth2AppCredentialsValidatedAndSealed: an endpoint's app
+// credentials are checked field by field, replace an administrator, and
+// their secrets are sealed (and resealed with a new key) like passwords.
+func TestOAuth2AppCredentialsValidatedAndSealed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	c, _ := e.svc.CreateCustomer(admin, CustomerInput{Name: "Contoso", Domain: "contoso.com"})
+	in := EndpointInput{CustomerID: c.ID, Type: "office365", Host: "outlook.office365.com"}
+	app := oauth.Config{Tenant: "contoso.onmicrosoft.com", ClientID: "app-id", ClientSecret: "app-secret-value"}
+	for _, tc := range []struct {
+		name  string
+		admin string
+		cfg   oauth.Config
+		field string
+	}{
+		{"no client ID", "", oauth.Config{Tenant: "t", ClientSecret: "s"}, "oauth2_client_id"},
+		{"no tenant", "", oauth.Config{ClientID: "c", ClientSecret: "s"}, "oauth2_tenant"},
+		{"no secret or certificate", "", oauth.Config{Tenant: "t", ClientID: "c"}, "oauth2_client_secret"},
+		{"not a certificate", "", oauth.Config{Tenant: "t", ClientID: "c", Certificate: []byte("-----BEGIN NOTHING-----")}, "oauth2_certificate"},
+		{"not a Google key", "", oauth.Config{GoogleServiceAccount: []byte(`{"type":"user"}`)}, "google_service_account"},
+		{"bad token URL", "", oauth.Config{Tenant: "t", ClientID: "c", ClientSecret: "s", TokenURL: "ftp://x"}, "oauth2_token_url"},
+		{"with an administrator too", "admin@contoso.com", app, "admin_user"},
+	} {
+		bad := in
+		bad.Name, bad.OAuth2, bad.AdminUser = tc.name, tc.cfg, tc.admin
+		if tc.admin != "" {
+			bad.Password = "pw"
+		}
+		_, err := e.svc.CreateEndpoint(admin, bad)
+		var fe *fault.Error
+		if !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: err = %v, want a field error on %s", tc.name, err, tc.field)
+		}
+	}
+	in.Name, in.OAuth2 = "m365", app
+	ep, err := e.svc.CreateEndpoint(admin, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, _ := e.st.Endpoint(ctx, ep.ID)
+	if !stored.HasCredentials || stored.OAuth2ClientID != "app-id" || stored.OAuth2Tenant != app.Tenant || stored.SealedOAuth2 == "" ||
+		strings.Contains(stored.SealedOAuth2, "app-secret-value") || stored.AdminUser != "" {
+		t.Fatalf("stored %+v", stored)
+	}
+	// Replaced by a Google key through SetEndpointCredentials, then resealed with a new key.
+	b, _ := e.svc.CreateEndpoint(admin, EndpointInput{CustomerID: c.ID, Name: "g", Type: "gmail", Host: "imap.gmail.com"})
+	googleKey := []byte(`{"type":"service_account","client_email":"sa@p.iam.gserviceaccount.com","private_key":"` + strings.ReplaceAll(string(testRSAKey(t)), "\n", `\n`) + `","token_uri":"https://oauth2.googleapis.com/token"}`)
+	if _, err := e.svc.SetEndpointCredentials(admin, b.ID, "", "", "", oauth.Config{GoogleServiceAccount: googleKey}); err != nil {
+		t.Fatal(err)
+	}
+	newer, _ := secrets.NewKeyring(bytes.Repeat([]byte{9}, 32), bytes.Repeat([]byte{7}, 32))
+	if n, err := (&projects.Service{Store: e.st, Sealer: newer}).ResealAll(ctx); err != nil || n != 2 {
+		t.Fatalf("resealing: %d, %v", n, err)
+	}
+	gb, _ := e.st.Endpoint(ctx, b.ID)
+	opened, err := newer.Open(gb.SealedOAuth2, fmt.Sprintf("endpoint:%d:oauth2", b.ID))
+	var back oauth.Config
+	if err != nil || back.SetSecrets(opened) != nil || string(back.GoogleServiceAccount) != string(googleKey) {
+		t.Fatalf("open the resealed key: %v", err)
+	}
+	// All empty removes them.
+	if cleared, err := e.svc.SetEndpointCredentials(admin, b.ID, "", "", "", oauth.Config{}); err != nil || cleared.HasCredentials || cleared.SealedOAuth2 != "" {
+		t.Fatalf("cleared %+v %v", cleared, err)
+	}
+}
+
+func testRSAKey(t *testing.T) []byte {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }

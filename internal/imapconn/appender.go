@@ -141,8 +141,8 @@ func (a *Appender) handshake(ctx context.Context) error {
 	var login string
 	var loginArgs []string
 	switch {
-	case ep.OAuth2Token != "":
-		login = "AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString([]byte("user="+ep.Mailbox()+"\x01auth=Bearer "+ep.OAuth2Token+"\x01\x01"))
+	case ep.usesOAuth2():
+		// Logged in here, below: a refused token is renewed once.
 	case caps.Has(imap.Cap("AUTH=PLAIN")) && caps.Has(imap.CapSASLIR):
 		login = "AUTHENTICATE PLAIN " + base64.StdEncoding.EncodeToString([]byte(ep.ActAs+"\x00"+ep.User+"\x00"+ep.Password))
 	case ep.ActAs != "":
@@ -150,9 +150,17 @@ func (a *Appender) handshake(ctx context.Context) error {
 	default:
 		login, loginArgs = "LOGIN", []string{ep.User, ep.Password}
 	}
-	if err := a.simple(login, loginArgs...); err != nil {
+	err = nil
+	if ep.usesOAuth2() {
+		err = xoauth2Login(ctx, ep, "log in to "+side, func(token string) error {
+			return a.simple("AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString([]byte("user="+ep.Mailbox()+"\x01auth=Bearer "+token+"\x01\x01")))
+		})
+	} else {
+		err = a.simple(login, loginArgs...)
+	}
+	if err != nil {
 		e := a.watch.setupErr("log in to "+side, err, "")
-		if !e.Temporary {
+		if !e.Temporary && e.Hint == "" {
 			e.Hint = "check the user name and password"
 		}
 		return e
@@ -208,6 +216,14 @@ func (a *Appender) simple(verb string, args ...string) error {
 		}
 		if strings.HasPrefix(line, "* BYE") {
 			return &imap.Error{Type: imap.StatusResponseTypeBye, Text: strings.TrimPrefix(line, "* BYE ")}
+		}
+		if strings.HasPrefix(line, "+") {
+			// XOAUTH2's error challenge: an empty answer makes the server
+			// send its NO (RFC 7628 3.2.3).
+			a.bw.WriteString("\r\n")
+			if err := a.bw.Flush(); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -222,8 +222,10 @@ func (c *Conn) login(ctx context.Context) error {
 	c.watch.begin()
 	defer c.watch.end()
 	switch {
-	case ep.OAuth2Token != "":
-		err = c.Authenticate(&xoauth2{user: ep.Mailbox(), token: ep.OAuth2Token})
+	case ep.usesOAuth2():
+		err = xoauth2Login(ctx, ep, op, func(token string) error {
+			return c.Authenticate(&xoauth2{user: ep.Mailbox(), token: token})
+		})
 	case ep.ActAs != "":
 		if !c.Caps().Has(imap.Cap("AUTH=PLAIN")) {
 			return &Error{Op: op, Err: errors.New("the server does not offer AUTH=PLAIN"), Hint: "an administrator login acting for a mailbox needs SASL PLAIN with an authorization identity"}
@@ -237,7 +239,11 @@ func (c *Conn) login(ctx context.Context) error {
 	if err != nil {
 		e := c.watch.setupErr(op, err, "")
 		var ie *imap.Error
-		if errors.As(err, &ie) && !e.Temporary {
+		if errors.As(err, &ie) && !e.Temporary && ep.usesOAuth2() {
+			if e.Hint == "" || ep.Tokens == nil {
+				e.Hint = "the server refused the OAuth2 token: it may have expired (tokens last about an hour) or not be valid for this mailbox; give the app's credentials instead (--from/--to-oauth2-client-id and a secret or certificate, or a Google service account key) and Ferry renews tokens itself"
+			}
+		} else if errors.As(err, &ie) && !e.Temporary {
 			e.Hint = "check the user name and password"
 			if ep.ActAs != "" {
 				e.Hint = "check the administrator's name and password and that it may act for " + ep.ActAs
@@ -438,9 +444,12 @@ func (x *xoauth2) Start() (string, []byte, error) {
 	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
 }
 
-// Next answers the server's error challenge with an empty response, as the
-// protocol asks, so that the server sends its final NO.
-func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{}, nil }
+// Next answers the server's error challenge so that it sends its final NO.
+// The protocol asks for an empty response, but imapclient writes an empty
+// response as "=", which Dovecot refuses as bad base64 and then drops the
+// connection; a single 0x01 (the dummy response of OAUTHBEARER, RFC 7628
+// 3.2.3) ends the exchange with the NO everywhere.
+func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{1}, nil }
 
 func (ep Endpoint) tlsConfig() *tls.Config {
 	conf := &tls.Config{}

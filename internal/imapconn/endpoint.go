@@ -45,6 +45,9 @@ type Endpoint struct {
 	Password string
 	// OAuth2Token, when set, logs in with XOAUTH2 instead of a password.
 	OAuth2Token string
+	// Tokens, when set, gives the XOAUTH2 tokens (renewed as they expire)
+	// instead of OAuth2Token.
+	Tokens TokenSource
 
 	// AllowPlaintext permits sending credentials over a connection that is
 	// not encrypted (a server without STARTTLS).

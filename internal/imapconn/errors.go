@@ -122,6 +122,10 @@ func Classify(op string, err error) *Error {
 		if ie.Type == imap.StatusResponseTypeBye {
 			e.Temporary = true
 		}
+		if expiredToken(text) {
+			e.Temporary = true
+			e.Hint = "the server ended the session because its OAuth2 token expired; Ferry reconnects with a renewed token"
+		}
 		return e
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -37,7 +37,7 @@ func (s Side) Endpoint(base imapconn.Endpoint) imapconn.Endpoint {
 	}
 	if s.Password != "" {
 		ep.Password = s.Password
-		ep.OAuth2Token = ""
+		ep.OAuth2Token, ep.Tokens = "", nil
 	}
 	if s.Host != "" {
 		ep.Host = s.Host

@@ -602,6 +602,12 @@ func (s *Service) itemJob(p store.Project, src, dst store.Endpoint, it store.Ite
 		if !ep.HasCredentials {
 			return out, fmt.Errorf("endpoint %q has no administrator credentials and the item no password", ep.Name)
 		}
+		if ep.SealedOAuth2 != "" {
+			// The app signs in to the mailbox itself (XOAUTH2 user=<mailbox>).
+			out.User = login
+			out.Tokens, err = s.endpointTokens(ep)
+			return out, err
+		}
 		out.User, out.ActAs = ep.AdminUser, login
 		if ep.SealedToken != "" {
 			out.OAuth2Token, err = s.Sealer.Open(ep.SealedToken, endpointAAD(ep.ID, "token"))

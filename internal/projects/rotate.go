@@ -76,6 +76,8 @@ func (s *Service) sealedNow(ctx context.Context, c store.SealedCredential) (valu
 			return e.SealedPassword, endpointAAD(e.ID, "password"), nil
 		case "sealed_token":
 			return e.SealedToken, endpointAAD(e.ID, "token"), nil
+		case "sealed_oauth2":
+			return e.SealedOAuth2, endpointAAD(e.ID, "oauth2"), nil
 		}
 	case "items":
 		it, err := s.Store.Item(ctx, c.ID)
@@ -98,6 +100,8 @@ func describeSealed(c store.SealedCredential) string {
 		return fmt.Sprintf("endpoint %d administrator password", c.ID)
 	case "endpoints.sealed_token":
 		return fmt.Sprintf("endpoint %d OAuth2 token", c.ID)
+	case "endpoints.sealed_oauth2":
+		return fmt.Sprintf("endpoint %d OAuth2 app credentials", c.ID)
 	case "items.sealed_source_password":
 		return fmt.Sprintf("item %d source password", c.ID)
 	case "items.sealed_dest_password":

@@ -36,6 +36,15 @@ type Endpoint struct {
 	// Sealed credentials: never leave the server.
 	SealedPassword string `json:"-"`
 	SealedToken    string `json:"-"`
+
+	// OAuth2 administrator credentials (Ferry gets the tokens): the
+	// public part here, the secrets (client secret, certificate, Google
+	// service account key) sealed together in SealedOAuth2.
+	OAuth2Tenant   string `json:"oauth2_tenant,omitempty"`
+	OAuth2ClientID string `json:"oauth2_client_id,omitempty"`
+	OAuth2TokenURL string `json:"oauth2_token_url,omitempty"`
+	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
+	SealedOAuth2   string `json:"-"`
 }
 
 // Project pairs a source and a destination endpoint of one customer.
@@ -229,7 +238,7 @@ type EnqueueFunc func(ctx context.Context, tx any) ([]int64, error)
 // SealedCredential is one sealed value and where it lives.
 type SealedCredential struct {
 	Table  string // "endpoints" or "items"
-	Column string // sealed_password, sealed_token, sealed_source_password, sealed_dest_password
+	Column string // sealed_password, sealed_token, sealed_oauth2, sealed_source_password, sealed_dest_password
 	ID     int64
 	Value  string
 }

@@ -76,6 +76,11 @@ type DovecotOptions struct {
 	// STARTTLS on the plain port, using a self-signed certificate for
 	// 127.0.0.1/localhost generated at start (trusted by RootCAs).
 	TLS bool
+	// OAuth2IntrospectionURL, when set, also accepts XOAUTH2 and
+	// OAUTHBEARER logins: Dovecot's oauth2 passdb checks each token at this
+	// RFC 7662 introspection endpoint (POST), e.g. testoauth's
+	// IntrospectURL. Passwords keep working for PLAIN and LOGIN.
+	OAuth2IntrospectionURL string
 }
 
 // User is an IMAP account.
@@ -250,6 +255,13 @@ func (d *Dovecot) writeFiles() error {
 			return err
 		}
 	}
+	if u := d.Opts.OAuth2IntrospectionURL; u != "" {
+		conf := "introspection_mode = post\nintrospection_url = " + u + "\nforce_introspection = yes\n" +
+			"username_attribute = username\nactive_attribute = active\nactive_value = true\ntimeout_msecs = 10000\n"
+		if err := os.WriteFile(filepath.Join(d.Dir, "oauth2.conf"), []byte(conf), 0o644); err != nil {
+			return err
+		}
+	}
 	if d.Opts.TLS {
 		if err := d.writeCert(); err != nil {
 			return fmt.Errorf("generating TLS certificate: %w", err)
@@ -330,7 +342,16 @@ func (d *Dovecot) config() string {
 	p("first_valid_gid = 1")
 	p("")
 	p("disable_plaintext_auth = no")
-	p("auth_mechanisms = plain login")
+	if d.Opts.OAuth2IntrospectionURL != "" {
+		p("auth_mechanisms = plain login xoauth2 oauthbearer")
+		p("passdb {")
+		p("  driver = oauth2")
+		p("  mechanisms = xoauth2 oauthbearer")
+		p("  args = %s", filepath.Join(dir, "oauth2.conf"))
+		p("}")
+	} else {
+		p("auth_mechanisms = plain login")
+	}
 	p("auth_verbose = yes")
 	p("auth_master_user_separator = *")
 	p("# No 2 s delay after a failed login (Dovecot 2.3 still answers failures")

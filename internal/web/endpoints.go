@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -30,8 +32,11 @@ type endpointForm struct {
 	AllowPlaintext             bool
 	Provide                    bool // "Provide credentials" is chosen
 	AdminUser                  string
-	MaxMessageMB, DownMB, UpMB string
-	Error, Field               string
+	// The public part of an app's OAuth2 credentials; the secrets and
+	// files are never shown again.
+	OAuth2Tenant, OAuth2ClientID, OAuth2TokenURL, OAuth2Scope string
+	MaxMessageMB, DownMB, UpMB                                string
+	Error, Field                                              string
 }
 
 type endpointNewData struct {
@@ -77,11 +82,14 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 		Security: r.PostFormValue("security"), Port: strings.TrimSpace(r.PostFormValue("port")),
 		AllowPlaintext: r.PostFormValue("allow_plaintext") != "", Provide: r.PostFormValue("credentials") != "none",
 		AdminUser: strings.TrimSpace(r.PostFormValue("admin_user")), MaxMessageMB: r.PostFormValue("max_message_mb"),
-		DownMB: r.PostFormValue("daily_download_mb"), UpMB: r.PostFormValue("daily_upload_mb")}
+		DownMB: r.PostFormValue("daily_download_mb"), UpMB: r.PostFormValue("daily_upload_mb"),
+		OAuth2Tenant: strings.TrimSpace(r.PostFormValue("oauth2_tenant")), OAuth2ClientID: strings.TrimSpace(r.PostFormValue("oauth2_client_id")),
+		OAuth2TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")), OAuth2Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope"))}
 	in := customers.EndpointInput{CustomerID: c.ID, Name: f.Name, Type: f.Type, Host: f.Host, Security: f.Security, AllowPlaintext: f.AllowPlaintext}
 	if f.Provide {
 		in.AdminUser, in.Password, in.Token = f.AdminUser, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
-		if in.AdminUser == "" && in.Password == "" && in.Token == "" {
+		in.OAuth2, err = oauthFromForm(r)
+		if err == nil && in.AdminUser == "" && in.Password == "" && in.Token == "" && !in.OAuth2.Set() {
 			err = fault.InvalidField("admin_user", "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\"")
 		}
 	}
@@ -183,14 +191,16 @@ func (s *server) setEndpointCredentials(w http.ResponseWriter, r *http.Request) 
 		return err
 	}
 	var user, password, token string
+	var app oauth.Config
 	if r.PostFormValue("credentials") != "none" {
 		user, password, token = r.PostFormValue("admin_user"), r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
-		if strings.TrimSpace(user) == "" && password == "" && token == "" {
+		app, err = oauthFromForm(r)
+		if err == nil && strings.TrimSpace(user) == "" && password == "" && token == "" && !app.Set() {
 			err = fault.InvalidField("admin_user", "give the administrator's user name and password (or OAuth2 token), or choose \"Do not provide credentials\"")
 		}
 	}
 	if err == nil {
-		_, err = s.Customers.SetEndpointCredentials(r.Context(), e.ID, user, password, token)
+		_, err = s.Customers.SetEndpointCredentials(r.Context(), e.ID, user, password, token, app)
 	}
 	if field, msg, ok := fieldError(err); ok {
 		return s.renderEndpoint(w, r, http.StatusBadRequest, &endpointData{Endpoint: e, Error: msg, Field: field}, "")
@@ -215,4 +225,34 @@ func (s *server) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, "/customers/"+itoa(e.CustomerID))
+}
+
+// maxCredentialFile bounds an uploaded certificate or service account key.
+const maxCredentialFile = 64 << 10
+
+// oauthFromForm reads an app's OAuth2 credentials from the endpoint form:
+// text fields, and the certificate and service account key as files.
+func oauthFromForm(r *http.Request) (oauth.Config, error) {
+	cfg := oauth.Config{Tenant: strings.TrimSpace(r.PostFormValue("oauth2_tenant")), ClientID: strings.TrimSpace(r.PostFormValue("oauth2_client_id")),
+		ClientSecret: strings.TrimSpace(r.PostFormValue("oauth2_client_secret")), TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")),
+		Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope"))}
+	var err error
+	if cfg.Certificate, err = formFile(r, "oauth2_certificate"); err != nil {
+		return cfg, err
+	}
+	cfg.GoogleServiceAccount, err = formFile(r, "google_service_account")
+	return cfg, err
+}
+
+func formFile(r *http.Request, field string) ([]byte, error) {
+	f, _, err := r.FormFile(field)
+	if err != nil {
+		return nil, nil // no file chosen
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxCredentialFile+1))
+	if err != nil || len(b) > maxCredentialFile {
+		return nil, fault.InvalidField(field, "the file could not be read or is larger than %d KB", maxCredentialFile>>10)
+	}
+	return b, nil
 }

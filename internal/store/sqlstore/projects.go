@@ -112,15 +112,17 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64) error {
 	})
 }
 
-const endpointCols = `id, customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token, max_message_size, daily_download, daily_upload, created`
+const endpointCols = `id, customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token, max_message_size, daily_download, daily_upload, created,
+	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2`
 
 func scanEndpoint(sc interface{ Scan(...any) error }) (store.Endpoint, error) {
 	var e store.Endpoint
 	var created string
 	err := sc.Scan(&e.ID, &e.CustomerID, &e.Name, &e.Type, &e.Host, &e.Port, &e.Security, &e.AllowPlaintext, &e.AdminUser,
-		&e.SealedPassword, &e.SealedToken, &e.MaxMessageSize, &e.DailyDownload, &e.DailyUpload, &created)
+		&e.SealedPassword, &e.SealedToken, &e.MaxMessageSize, &e.DailyDownload, &e.DailyUpload, &created,
+		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2)
 	e.Created = parseTS(created)
-	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != ""
+	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != ""
 	return e, err
 }
 
@@ -129,13 +131,14 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *store.Endpoint) error {
 		e.Created = time.Now()
 	}
 	err := s.queryRow(ctx, nil, `INSERT INTO endpoints(customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token,
-		max_message_size, daily_download, daily_upload, created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		max_message_size, daily_download, daily_upload, created, oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		e.CustomerID, e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
-		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created)).Scan(&e.ID)
+		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created), e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2).Scan(&e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
-	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != ""
+	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != ""
 	return err
 }
 
@@ -163,9 +166,9 @@ func (s *Store) Endpoints(ctx context.Context, customerID int64) ([]store.Endpoi
 
 func (s *Store) UpdateEndpoint(ctx context.Context, e store.Endpoint) error {
 	res, err := s.exec(ctx, nil, `UPDATE endpoints SET name=?, type=?, host=?, port=?, security=?, allow_plaintext=?, admin_user=?, sealed_password=?, sealed_token=?,
-		max_message_size=?, daily_download=?, daily_upload=? WHERE id=?`,
+		max_message_size=?, daily_download=?, daily_upload=?, oauth2_tenant=?, oauth2_client_id=?, oauth2_token_url=?, oauth2_scope=?, sealed_oauth2=? WHERE id=?`,
 		e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
-		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.ID)
+		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
@@ -507,7 +510,7 @@ func (s *Store) RequeueUnleased(ctx context.Context) (int, error) {
 func (s *Store) SealedCredentials(ctx context.Context) ([]store.SealedCredential, error) {
 	var out []store.SealedCredential
 	for _, src := range []struct{ table, col string }{
-		{"endpoints", "sealed_password"}, {"endpoints", "sealed_token"}, {"items", "sealed_source_password"}, {"items", "sealed_dest_password"},
+		{"endpoints", "sealed_password"}, {"endpoints", "sealed_token"}, {"endpoints", "sealed_oauth2"}, {"items", "sealed_source_password"}, {"items", "sealed_dest_password"},
 	} {
 		rows, err := s.query(ctx, `SELECT id, `+src.col+` FROM `+src.table+` WHERE `+src.col+` <> ''`)
 		if err != nil {
@@ -528,7 +531,7 @@ func (s *Store) SealedCredentials(ctx context.Context) ([]store.SealedCredential
 
 func (s *Store) Reseal(ctx context.Context, c store.SealedCredential) error {
 	switch c.Table + "." + c.Column {
-	case "endpoints.sealed_password", "endpoints.sealed_token", "items.sealed_source_password", "items.sealed_dest_password":
+	case "endpoints.sealed_password", "endpoints.sealed_token", "endpoints.sealed_oauth2", "items.sealed_source_password", "items.sealed_dest_password":
 	default:
 		return fmt.Errorf("no sealed column %s.%s", c.Table, c.Column)
 	}

@@ -403,6 +403,44 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("EndpointOAuth2", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		c, _ := projectFixture(t, s)
+		e := store.Endpoint{CustomerID: c.ID, Name: "m365", Type: "office365", Host: "outlook.office365.com", Port: 993, Security: "tls",
+			OAuth2Tenant: "contoso.onmicrosoft.com", OAuth2ClientID: "app-id", OAuth2Scope: "https://outlook.office365.com/.default", SealedOAuth2: "v1:k:o"}
+		if err := s.CreateEndpoint(ctx, &e); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Endpoint(ctx, e.ID)
+		if err != nil || got.OAuth2Tenant != e.OAuth2Tenant || got.OAuth2ClientID != "app-id" || got.OAuth2Scope != e.OAuth2Scope ||
+			got.SealedOAuth2 != "v1:k:o" || !got.HasCredentials {
+			t.Fatalf("endpoint %+v %v", got, err)
+		}
+		got.OAuth2TokenURL, got.OAuth2Tenant = "https://login.microsoftonline.us/t/oauth2/v2.0/token", "t"
+		if err := s.UpdateEndpoint(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		creds, err := s.SealedCredentials(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, cr := range creds {
+			if cr.Column == "sealed_oauth2" && cr.ID == e.ID {
+				found = true
+				cr.Value = "v1:new:o"
+				if err := s.Reseal(ctx, cr); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		got, _ = s.Endpoint(ctx, e.ID)
+		if !found || got.SealedOAuth2 != "v1:new:o" || got.OAuth2Tenant != "t" || got.OAuth2TokenURL == "" {
+			t.Fatalf("after update and reseal (listed %v): %+v", found, got)
+		}
+	})
+
 	t.Run("SealedCredentials", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
