@@ -1,7 +1,6 @@
 package projects_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -21,7 +20,7 @@ import (
 func TestPassSignsInWithTheEndpointsAppCredentials(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1)
-	ctx := context.Background()
+	ctx := operator
 	ts := testoauth.Start(t)
 	var users []testimap.User
 	for _, u := range b.users {
