@@ -57,6 +57,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.eofIsMidAnswer = true
 	tlsConf := ep.tlsConfig()
 	tail := &byeTail{}
 	copts := &imapclient.Options{TLSConfig: tlsConf, DebugWriter: tail}
@@ -106,6 +107,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			if w, err = dialWatched(ctx, ep, opt); err != nil {
 				return nil, err
 			}
+			w.eofIsMidAnswer = true
 			w.begin()
 			c, err = imapclient.NewStartTLS(w, copts)
 			w.end()
@@ -367,6 +369,11 @@ func (c *Conn) Logout() {
 	c.Client.Close()
 }
 
+// errClosedMidAnswer is what reading the connection of an imapclient
+// returns, instead of io.EOF, when the server closes it while a command is
+// outstanding (see watchedConn.Read).
+var errClosedMidAnswer = fmt.Errorf("the server closed the connection before it finished answering: %w", io.ErrUnexpectedEOF)
+
 // watchedConn notices when a server goes silent while a command is outstanding.
 type watchedConn struct {
 	net.Conn
@@ -377,6 +384,10 @@ type watchedConn struct {
 	stopped  atomic.Bool // closed because the context ended
 	once     sync.Once
 	closed   chan struct{}
+
+	// eofIsMidAnswer: the server closing the connection while a command is
+	// outstanding reads as errClosedMidAnswer (connections of imapclient).
+	eofIsMidAnswer bool
 }
 
 func newWatchedConn(c net.Conn, timeout time.Duration) *watchedConn {
@@ -389,6 +400,18 @@ func (w *watchedConn) Read(p []byte) (int, error) {
 	n, err := w.Conn.Read(p)
 	if n > 0 {
 		w.lastRead.Store(time.Now().UnixNano())
+	}
+	if err == io.EOF && w.eofIsMidAnswer && w.busy.Load() > 0 {
+		// imapclient (go-imap v2.0.0-beta.8, beta.9 alike) takes io.EOF
+		// inside a message body for the body's end: the short body reads as
+		// whole, and its reader goroutine goes on reading the connection
+		// while FetchCommand.Close or FetchMessageData.Collect read "the
+		// rest of the body" from the caller's goroutine, a data race on
+		// its buffer. Any other error leaves the body open, so that the
+		// reader goroutine stops without reading ("cannot decode while a
+		// literal is open"). Not io.ErrUnexpectedEOF itself: crypto/tls
+		// turns that back into io.EOF at a record boundary.
+		err = errClosedMidAnswer
 	}
 	return n, err
 }
