@@ -31,7 +31,11 @@ const (
 
 // Service signs people in and keeps their sessions and accounts.
 type Service struct {
-	Store store.Store
+	// Store: people and sessions, and customers to check a person's list.
+	Store interface {
+		store.Portal
+		store.Customers
+	}
 	// Zero values: the defaults above.
 	SessionIdle, SessionMax time.Duration
 	MaxFailures             int
