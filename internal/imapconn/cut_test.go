@@ -25,17 +25,7 @@ func TestConnectionCutInsideABody(t *testing.T) {
 	const size = 1 << 20
 	d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}})
 	body := msg(1, size)
-	c := testimap.Dial(t, d.Addr, "alice", "pw")
-	app := c.Append("INBOX", int64(len(body)), nil)
-	if _, err := app.Write([]byte(body)); err != nil {
-		t.Fatal(err)
-	}
-	if err := app.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	appendTo(t, d, body)
 	tests := []struct {
 		name string
 		read func(cmd *imapclient.FetchCommand) (int64, error) // bytes of the body read, and the error
@@ -93,5 +83,21 @@ func TestConnectionCutInsideABody(t *testing.T) {
 				t.Fatalf("error %q (temporary %v), want a temporary error that says the server closed the connection", e, e.Temporary)
 			}
 		})
+	}
+}
+
+// appendTo stores body in alice's INBOX on d.
+func appendTo(t *testing.T, d *testimap.Dovecot, body string) {
+	t.Helper()
+	c := testimap.Dial(t, d.Addr, "alice", "pw")
+	app := c.Append("INBOX", int64(len(body)), nil)
+	if _, err := app.Write([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }

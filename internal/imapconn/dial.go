@@ -374,12 +374,17 @@ func (c *Conn) Logout() {
 // outstanding (see watchedConn.Read).
 var errClosedMidAnswer = fmt.Errorf("the server closed the connection before it finished answering: %w", io.ErrUnexpectedEOF)
 
-// watchedConn notices when a server goes silent while a command is outstanding.
+// watchedConn notices when a server goes silent while a command is
+// outstanding: a read has waited for the timeout with no byte moving either
+// way. Ferry's own pauses are not the server's silence: while nothing reads
+// (a message body waits for a slow destination) or while the bytes of a
+// long upload still leave, the connection is alive. lastByte is when a byte
+// was last read or written.
 type watchedConn struct {
 	net.Conn
 	timeout  time.Duration
 	busy     atomic.Int32
-	lastRead atomic.Int64
+	lastByte atomic.Int64
 	killed   atomic.Bool // closed by the watchdog: the server was silent
 	stopped  atomic.Bool // closed because the context ended
 	once     sync.Once
@@ -388,19 +393,23 @@ type watchedConn struct {
 	// eofIsMidAnswer: the server closing the connection while a command is
 	// outstanding reads as errClosedMidAnswer (connections of imapclient).
 	eofIsMidAnswer bool
+	// readSince is when the pending Read began, 0 when none is pending.
+	readSince atomic.Int64
 }
 
 func newWatchedConn(c net.Conn, timeout time.Duration) *watchedConn {
 	w := &watchedConn{Conn: c, timeout: timeout, closed: make(chan struct{})}
-	w.lastRead.Store(time.Now().UnixNano())
+	w.lastByte.Store(time.Now().UnixNano())
 	return w
 }
 
 func (w *watchedConn) Read(p []byte) (int, error) {
+	w.readSince.Store(time.Now().UnixNano())
 	n, err := w.Conn.Read(p)
 	if n > 0 {
-		w.lastRead.Store(time.Now().UnixNano())
+		w.lastByte.Store(time.Now().UnixNano())
 	}
+	w.readSince.Store(0)
 	if err == io.EOF && w.eofIsMidAnswer && w.busy.Load() > 0 {
 		// imapclient (go-imap v2.0.0-beta.8, beta.9 alike) takes io.EOF
 		// inside a message body for the body's end: the short body reads as
@@ -416,6 +425,20 @@ func (w *watchedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func (w *watchedConn) Write(p []byte) (int, error) {
+	n, err := w.Conn.Write(p)
+	if n > 0 {
+		w.lastByte.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// ReadFrom keeps writes going through Write (the embedded connection's
+// ReadFrom would send around it, unseen by the watchdog).
+func (w *watchedConn) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{w}, r)
+}
+
 func (w *watchedConn) Close() error {
 	w.once.Do(func() { close(w.closed) })
 	return w.Conn.Close()
@@ -423,11 +446,21 @@ func (w *watchedConn) Close() error {
 
 func (w *watchedConn) begin() {
 	if w.busy.Add(1) == 1 {
-		w.lastRead.Store(time.Now().UnixNano())
+		w.lastByte.Store(time.Now().UnixNano())
 	}
 }
 
 func (w *watchedConn) end() { w.busy.Add(-1) }
+
+// silent: a command is outstanding and a read has waited longer than the
+// timeout, with no byte read or written meanwhile.
+func (w *watchedConn) silent() bool {
+	since := w.readSince.Load()
+	if w.busy.Load() == 0 || since == 0 {
+		return false
+	}
+	return time.Since(time.Unix(0, max(since, w.lastByte.Load()))) > w.timeout
+}
 
 func (w *watchedConn) watch(ctx context.Context) {
 	tick := w.timeout / 8
@@ -445,7 +478,7 @@ func (w *watchedConn) watch(ctx context.Context) {
 			w.Close()
 			return
 		case <-t.C:
-			if w.busy.Load() > 0 && time.Since(time.Unix(0, w.lastRead.Load())) > w.timeout {
+			if w.silent() {
 				w.killed.Store(true)
 				w.Close()
 				return
