@@ -15,8 +15,9 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# -race: every test runs under the race detector (see HACKING.md, "Races").
 test: deps lint
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./bench/
