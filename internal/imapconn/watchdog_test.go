@@ -21,7 +21,8 @@ import (
 // message body for longer than the timeout (the server answers only at the
 // end). Before, both connections were closed as dead: under -race a 30 MB
 // message was copied twice after such a close.
-const watchdogTimeout = 300 * time.Millisecond
+// watchdogTimeout is long enough for a login on a loaded machine.
+const watchdogTimeout = 2 * time.Second
 
 func TestWatchdogIgnoresAPauseInReadingABody(t *testing.T) {
 	t.Parallel()
@@ -72,9 +73,9 @@ func TestWatchdogIgnoresAPauseInReadingABody(t *testing.T) {
 
 func TestWatchdogIgnoresALongUpload(t *testing.T) {
 	t.Parallel()
-	const size = 4 << 20
+	const size = 6 << 20
 	d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}})
-	slow := startSlowUplink(t, d.Addr, 64<<10, 10*time.Millisecond) // 4 MB in about 0.65 s
+	slow := startSlowUplink(t, d.Addr, 64<<10, 40*time.Millisecond) // 6 MB in about 4 s
 	ep := endpointAt(t, slow, imapconn.SecurityStartTLS)
 	// Small socket buffers on both sides of the slow link: the last write
 	// returns shortly before the server has the whole message, as on a
