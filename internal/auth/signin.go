@@ -32,7 +32,13 @@ const (
 
 // Service signs people in and keeps their sessions and accounts.
 type Service struct {
-	Store store.Store
+	// Store: people and sessions, customers to check a person's list, and
+	// the audit log the service records its changes in.
+	Store interface {
+		store.Portal
+		store.Customers
+		store.Audit
+	}
 	// Zero values: the defaults above.
 	SessionIdle, SessionMax time.Duration
 	MaxFailures             int

@@ -186,12 +186,13 @@ type Result struct {
 
 // Engine runs jobs against a store.
 type Engine struct {
-	Store store.Store
+	// Store is the engine's own state; it asks for nothing else of the store.
+	Store store.EngineState
 	Opts  Options
 }
 
 // New returns an engine with defaults filled in.
-func New(st store.Store, opts Options) *Engine {
+func New(st store.EngineState, opts Options) *Engine {
 	opts.defaults()
 	return &Engine{Store: st, Opts: opts}
 }
@@ -216,7 +217,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 		res.Timing.State, res.Timing.Total = time.Duration(stateNanos.Load()), time.Since(started)
 	}()
 	timed := *e
-	timed.Store = timedStore{Store: e.Store, spent: &stateNanos}
+	timed.Store = timedStore{EngineState: e.Store, spent: &stateNanos}
 	e = &timed
 	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now(), Worker: e.Opts.Worker}
 	mbox, err := e.Store.Mailbox(ctx, job.Key())

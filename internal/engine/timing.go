@@ -22,7 +22,7 @@ type Timing struct {
 
 // timedStore counts the time a run spends in the state store.
 type timedStore struct {
-	store.Store
+	store.EngineState
 	spent *atomic.Int64 // nanoseconds
 }
 
@@ -30,65 +30,65 @@ func (t timedStore) since(start time.Time) { t.spent.Add(int64(time.Since(start)
 
 func (t timedStore) Folder(ctx context.Context, mailbox int64, source string) (store.FolderState, error) {
 	defer t.since(time.Now())
-	return t.Store.Folder(ctx, mailbox, source)
+	return t.EngineState.Folder(ctx, mailbox, source)
 }
 
 func (t timedStore) SaveFolder(ctx context.Context, mailbox int64, f store.FolderState) error {
 	defer t.since(time.Now())
-	return t.Store.SaveFolder(ctx, mailbox, f)
+	return t.EngineState.SaveFolder(ctx, mailbox, f)
 }
 
 func (t timedStore) CopiesRange(ctx context.Context, mailbox int64, source string, from, to uint32, fn func(store.Copy) error) error {
 	defer t.since(time.Now())
-	return t.Store.CopiesRange(ctx, mailbox, source, from, to, fn)
+	return t.EngineState.CopiesRange(ctx, mailbox, source, from, to, fn)
 }
 
 func (t timedStore) RecordCopies(ctx context.Context, mailbox int64, source string, copies []store.Copy) error {
 	defer t.since(time.Now())
-	return t.Store.RecordCopies(ctx, mailbox, source, copies)
+	return t.EngineState.RecordCopies(ctx, mailbox, source, copies)
 }
 
 func (t timedStore) FolderMap(ctx context.Context, mailbox int64) ([]store.FolderMapping, error) {
 	defer t.since(time.Now())
-	return t.Store.FolderMap(ctx, mailbox)
+	return t.EngineState.FolderMap(ctx, mailbox)
 }
 
 func (t timedStore) SaveFolderMap(ctx context.Context, mailbox int64, mappings []store.FolderMapping) error {
 	defer t.since(time.Now())
-	return t.Store.SaveFolderMap(ctx, mailbox, mappings)
+	return t.EngineState.SaveFolderMap(ctx, mailbox, mappings)
 }
 
 func (t timedStore) Failures(ctx context.Context, mailbox int64) ([]store.Failure, error) {
 	defer t.since(time.Now())
-	return t.Store.Failures(ctx, mailbox)
+	return t.EngineState.Failures(ctx, mailbox)
 }
 
 func (t timedStore) StartRun(ctx context.Context, mailbox int64, run *store.Run) error {
 	defer t.since(time.Now())
-	return t.Store.StartRun(ctx, mailbox, run)
+	return t.EngineState.StartRun(ctx, mailbox, run)
 }
 
 func (t timedStore) FinishRun(ctx context.Context, mailbox int64, run *store.Run) error {
 	defer t.since(time.Now())
-	return t.Store.FinishRun(ctx, mailbox, run)
+	return t.EngineState.FinishRun(ctx, mailbox, run)
 }
 
 func (t timedStore) ClearMailboxFailures(ctx context.Context, mailbox int64) error {
 	defer t.since(time.Now())
-	return t.Store.ClearMailboxFailures(ctx, mailbox)
+	return t.EngineState.ClearMailboxFailures(ctx, mailbox)
 }
 
 func (t timedStore) RecordFailures(ctx context.Context, mailbox int64, failures []store.Failure) error {
 	defer t.since(time.Now())
-	return t.Store.RecordFailures(ctx, mailbox, failures)
+	return t.EngineState.RecordFailures(ctx, mailbox, failures)
 }
 
 func (t timedStore) Mailbox(ctx context.Context, key store.MailboxKey) (int64, error) {
 	defer t.since(time.Now())
-	return t.Store.Mailbox(ctx, key)
+	return t.EngineState.Mailbox(ctx, key)
 }
 
 func (t timedStore) LockMailbox(ctx context.Context, mailbox int64) (func(), error) {
 	defer t.since(time.Now())
-	return t.Store.LockMailbox(ctx, mailbox)
+	return t.EngineState.LockMailbox(ctx, mailbox)
 }

@@ -57,6 +57,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.eofIsMidAnswer = true
 	tlsConf := ep.tlsConfig()
 	tail := &byeTail{}
 	copts := &imapclient.Options{TLSConfig: tlsConf, DebugWriter: tail}
@@ -106,6 +107,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			if w, err = dialWatched(ctx, ep, opt); err != nil {
 				return nil, err
 			}
+			w.eofIsMidAnswer = true
 			w.begin()
 			c, err = imapclient.NewStartTLS(w, copts)
 			w.end()
@@ -373,30 +375,74 @@ func (c *Conn) Logout() {
 	c.Client.Close()
 }
 
-// watchedConn notices when a server goes silent while a command is outstanding.
+// errClosedMidAnswer is what reading the connection of an imapclient
+// returns, instead of io.EOF, when the server closes it while a command is
+// outstanding (see watchedConn.Read).
+var errClosedMidAnswer = fmt.Errorf("the server closed the connection before it finished answering: %w", io.ErrUnexpectedEOF)
+
+// watchedConn notices when a server goes silent while a command is
+// outstanding: a read has waited for the timeout with no byte moving either
+// way. Ferry's own pauses are not the server's silence: while nothing reads
+// (a message body waits for a slow destination) or while the bytes of a
+// long upload still leave, the connection is alive. lastByte is when a byte
+// was last read or written.
 type watchedConn struct {
 	net.Conn
 	timeout  time.Duration
 	busy     atomic.Int32
-	lastRead atomic.Int64
+	lastByte atomic.Int64
 	killed   atomic.Bool // closed by the watchdog: the server was silent
 	stopped  atomic.Bool // closed because the context ended
 	once     sync.Once
 	closed   chan struct{}
+
+	// eofIsMidAnswer: the server closing the connection while a command is
+	// outstanding reads as errClosedMidAnswer (connections of imapclient).
+	eofIsMidAnswer bool
+	// readSince is when the pending Read began, 0 when none is pending.
+	readSince atomic.Int64
 }
 
 func newWatchedConn(c net.Conn, timeout time.Duration) *watchedConn {
 	w := &watchedConn{Conn: c, timeout: timeout, closed: make(chan struct{})}
-	w.lastRead.Store(time.Now().UnixNano())
+	w.lastByte.Store(time.Now().UnixNano())
 	return w
 }
 
 func (w *watchedConn) Read(p []byte) (int, error) {
+	w.readSince.Store(time.Now().UnixNano())
 	n, err := w.Conn.Read(p)
 	if n > 0 {
-		w.lastRead.Store(time.Now().UnixNano())
+		w.lastByte.Store(time.Now().UnixNano())
+	}
+	w.readSince.Store(0)
+	if err == io.EOF && w.eofIsMidAnswer && w.busy.Load() > 0 {
+		// imapclient (go-imap v2.0.0-beta.8, beta.9 alike) takes io.EOF
+		// inside a message body for the body's end: the short body reads as
+		// whole, and its reader goroutine goes on reading the connection
+		// while FetchCommand.Close or FetchMessageData.Collect read "the
+		// rest of the body" from the caller's goroutine, a data race on
+		// its buffer. Any other error leaves the body open, so that the
+		// reader goroutine stops without reading ("cannot decode while a
+		// literal is open"). Not io.ErrUnexpectedEOF itself: crypto/tls
+		// turns that back into io.EOF at a record boundary.
+		err = errClosedMidAnswer
 	}
 	return n, err
+}
+
+func (w *watchedConn) Write(p []byte) (int, error) {
+	n, err := w.Conn.Write(p)
+	if n > 0 {
+		w.lastByte.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// ReadFrom keeps writes going through Write (the embedded connection's
+// ReadFrom would send around it, unseen by the watchdog).
+func (w *watchedConn) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{w}, r)
 }
 
 func (w *watchedConn) Close() error {
@@ -406,11 +452,21 @@ func (w *watchedConn) Close() error {
 
 func (w *watchedConn) begin() {
 	if w.busy.Add(1) == 1 {
-		w.lastRead.Store(time.Now().UnixNano())
+		w.lastByte.Store(time.Now().UnixNano())
 	}
 }
 
 func (w *watchedConn) end() { w.busy.Add(-1) }
+
+// silent: a command is outstanding and a read has waited longer than the
+// timeout, with no byte read or written meanwhile.
+func (w *watchedConn) silent() bool {
+	since := w.readSince.Load()
+	if w.busy.Load() == 0 || since == 0 {
+		return false
+	}
+	return time.Since(time.Unix(0, max(since, w.lastByte.Load()))) > w.timeout
+}
 
 func (w *watchedConn) watch(ctx context.Context) {
 	tick := w.timeout / 8
@@ -428,7 +484,7 @@ func (w *watchedConn) watch(ctx context.Context) {
 			w.Close()
 			return
 		case <-t.C:
-			if w.busy.Load() > 0 && time.Since(time.Unix(0, w.lastRead.Load())) > w.timeout {
+			if w.silent() {
 				w.killed.Store(true)
 				w.Close()
 				return

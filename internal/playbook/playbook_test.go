@@ -1,12 +1,10 @@
 package playbook
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -459,113 +457,53 @@ func TestProblemFormat(t *testing.T) {
 	}
 }
 
-// findSeeds returns the directory of the seed documents, shared/seeds beside
-// the repository: it walks up from the package directory until it finds one.
-func findSeeds(t *testing.T) string {
+var (
+	seedTaskID = regexp.MustCompile(`^\d{4}$`)
+	tableCell  = regexp.MustCompile(`\s*\|\s*`)
+)
+
+// seedTaskIDs reads testdata/seed-task-ids.txt: every task ID the seed
+// documents name, with the seed and line that names it ("000:41").
+func seedTaskIDs(t *testing.T) map[string]string {
 	t.Helper()
-	dir, err := os.Getwd()
+	text, err := os.ReadFile("testdata/seed-task-ids.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		seeds := filepath.Join(dir, "shared", "seeds")
-		if fi, err := os.Stat(seeds); err == nil && fi.IsDir() {
-			return seeds
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no shared/seeds directory above the package: check out the shared repository beside this one (../shared)")
-		}
-		dir = parent
-	}
-}
-
-var (
-	fourDigits   = regexp.MustCompile(`\b\d{4}\b`)
-	afterTaskID  = regexp.MustCompile(`(?i)\btask id\b(.*)$`)
-	changeNote   = regexp.MustCompile(`(?i)\btasks?\s+\d{4}(?:\s*(?:,|&|and)\s*\d{4})*`)
-	tableCell    = regexp.MustCompile(`\s*\|\s*`)
-	separatorRow = regexp.MustCompile(`^[\s|:-]+$`)
-)
-
-// seedTaskIDs returns the task IDs a seed document mentions, with the line
-// of each first mention. A 4-digit number is a task ID when it stands:
-//
-//  1. after the words "Task ID" on the same line, as in seed 000's notes
-//     "(Playbook FTOP Task ID E2E: 1629, IMAP: 1635, …)";
-//  2. in the first column of a table whose header starts with "Task ID",
-//     as in seed 004's task tables;
-//  3. right after the word "task" or "tasks", as in seed 004's change notes
-//     "Added tasks 4080 and 3358".
-//
-// Every other 4-digit number is not: dates (02/18/2019), product versions
-// (SharePoint Server 2013, Exchange 2003), and the like. Filtering by value
-// instead (say, dropping 1990-2030 as years) would be wrong: 2006 is the
-// Gmail workshop task.
-func seedTaskIDs(t *testing.T, text string) map[string]int {
-	t.Helper()
-	ids := map[string]int{}
-	add := func(s string, line int) {
-		for _, id := range fourDigits.FindAllString(s, -1) {
-			if _, ok := ids[id]; !ok {
-				ids[id] = line
-			}
-		}
-	}
-	inTaskTable := false
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for line := 1; sc.Scan(); line++ {
-		l := strings.TrimSpace(sc.Text())
-		if m := afterTaskID.FindStringSubmatch(l); m != nil {
-			add(m[1], line)
-		}
-		for _, m := range changeNote.FindAllString(l, -1) {
-			add(m, line)
-		}
-		if !strings.HasPrefix(l, "|") {
-			inTaskTable = false
+	ids := map[string]string{}
+	for n, l := range strings.Split(strings.TrimSpace(string(text)), "\n") {
+		if strings.HasPrefix(l, "#") {
 			continue
 		}
-		cells := tableCell.Split(strings.Trim(l, "| "), -1)
-		switch {
-		case strings.EqualFold(cells[0], "Task ID"):
-			inTaskTable = true
-		case inTaskTable && !separatorRow.MatchString(l) && fourDigits.MatchString(cells[0]):
-			add(cells[0], line)
+		f := strings.Fields(l)
+		if len(f) < 3 || !seedTaskID.MatchString(f[0]) {
+			t.Fatalf("testdata/seed-task-ids.txt:%d: want \"ID seed:line words\", got %q", n+1, l)
 		}
+		if where, ok := ids[f[0]]; ok {
+			t.Fatalf("testdata/seed-task-ids.txt:%d: task %s is listed twice (first as %s)", n+1, f[0], where)
+		}
+		ids[f[0]] = f[1]
 	}
 	return ids
 }
 
 func TestDefaultHoldsEverySeedTaskID(t *testing.T) {
 	t.Parallel()
-	dir := findSeeds(t)
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no seed files in %s (%v)", dir, err)
-	}
 	p := Default()
-	inSeeds := map[string]bool{}
-	for _, f := range files {
-		text, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for id, line := range seedTaskIDs(t, string(text)) {
-			inSeeds[id] = true
-			if _, ok := p.Task(id); !ok {
-				t.Errorf("%s:%d: task %s is not in default.yaml", filepath.Base(f), line, id)
-			}
-		}
+	inSeeds := seedTaskIDs(t)
+	// Guard the extraction itself: seed 000 names 37 tasks, seed 004 12 more.
+	if len(inSeeds) != 49 {
+		t.Errorf("testdata/seed-task-ids.txt lists %d task IDs, the seeds name 49", len(inSeeds))
 	}
-	// Guard the filter itself: seed 000 names 37 tasks, seed 004 12 more.
-	if len(inSeeds) < 49 {
-		t.Errorf("found only %d task IDs in the seeds; the filter has gone wrong", len(inSeeds))
+	for id, where := range inSeeds {
+		if _, ok := p.Task(id); !ok {
+			t.Errorf("seed %s: task %s is not in default.yaml", where, id)
+		}
 	}
 	// And the other way: every task of the default playbook comes from the
 	// seeds, except the exit gates the product design adds.
 	for _, task := range p.Tasks() {
-		if !inSeeds[task.ID] && task.ID != "1701" && task.ID != "1702" {
+		if _, ok := inSeeds[task.ID]; !ok && task.ID != "1701" && task.ID != "1702" {
 			t.Errorf("task %s (%s) is in default.yaml but in no seed", task.ID, task.Name)
 		}
 	}
@@ -575,11 +513,7 @@ func TestDefaultHoldsEverySeedTaskID(t *testing.T) {
 // default playbook says the same, under the step the table belongs to.
 func TestDefaultMatchesSeedTaskTables(t *testing.T) {
 	t.Parallel()
-	files, _ := filepath.Glob(filepath.Join(findSeeds(t), "004_*"))
-	if len(files) != 1 {
-		t.Fatalf("seed 004: %v", files)
-	}
-	text, err := os.ReadFile(files[0])
+	text, err := os.ReadFile("testdata/seed-004-task-tables.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,7 +535,7 @@ func TestDefaultMatchesSeedTaskTables(t *testing.T) {
 			continue
 		}
 		cells := tableCell.Split(strings.Trim(l, "| "), -1)
-		if !strings.HasPrefix(l, "|") || len(cells) != 5 || !regexp.MustCompile(`^\d{4}$`).MatchString(cells[0]) {
+		if !strings.HasPrefix(l, "|") || len(cells) != 5 || !seedTaskID.MatchString(cells[0]) {
 			continue
 		}
 		rows++
@@ -624,7 +558,7 @@ func TestDefaultMatchesSeedTaskTables(t *testing.T) {
 		}
 	}
 	if rows != 13 {
-		t.Errorf("read %d task rows from seed 004, want 13", rows)
+		t.Errorf("read %d task rows from testdata/seed-004-task-tables.md, seed 004 has 13", rows)
 	}
 }
 

@@ -53,7 +53,7 @@ type AuditFilter struct {
 	Limit        int // default 100
 }
 
-// Portal is the part of the store for people, sessions and the audit log.
+// Portal is the part of the store for people, their sessions and API tokens.
 type Portal interface {
 	// CreateUser stores a user; an email in use fails with ErrDuplicate.
 	CreateUser(ctx context.Context, u *User) error
@@ -73,9 +73,23 @@ type Portal interface {
 	// DeleteUserSessions signs a user out everywhere.
 	DeleteUserSessions(ctx context.Context, userID int64) error
 
-	AddAudit(ctx context.Context, e *AuditEntry) error
-	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
-
+	// CreateToken stores an API token (internal/api; see Token) by the
+	// SHA-256 hash of its value (the value itself is never stored); a name
+	// in use fails with ErrDuplicate.
+	CreateToken(ctx context.Context, name, hash string) (int64, error)
 	// CreateUserToken is CreateToken for a token that acts as a user.
 	CreateUserToken(ctx context.Context, userID int64, name, hash string) (int64, error)
+	// TokenByHash returns the token with that hash, or ErrNotFound, and
+	// notes the use in LastUsed (to the minute).
+	TokenByHash(ctx context.Context, hash string) (Token, error)
+	// Tokens lists the tokens, oldest first.
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken deletes a token; ErrNotFound when there is none.
+	RevokeToken(ctx context.Context, id int64) error
+}
+
+// Audit is the part of the store for the audit log (internal/audit).
+type Audit interface {
+	AddAudit(ctx context.Context, e *AuditEntry) error
+	Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }

@@ -138,24 +138,33 @@ type Lease struct {
 // live lease: another attempt of the pass is running.
 var ErrLeaseHeld error = &fault.Error{Kind: fault.Temporary, Msg: "another run of this item holds its lease"}
 
-// Projects is the part of the store for customers, endpoints, projects and items.
-type Projects interface {
+// Customers is the part of the store for customers.
+type Customers interface {
 	CreateCustomer(ctx context.Context, c *Customer) error
 	Customer(ctx context.Context, id int64) (Customer, error)
 	Customers(ctx context.Context) ([]Customer, error)
 	DeleteCustomer(ctx context.Context, id int64) error
+}
 
+// Endpoints is the part of the store for a customer's IMAP servers.
+type Endpoints interface {
 	CreateEndpoint(ctx context.Context, e *Endpoint) error
 	Endpoint(ctx context.Context, id int64) (Endpoint, error)
 	Endpoints(ctx context.Context, customerID int64) ([]Endpoint, error)
 	UpdateEndpoint(ctx context.Context, e Endpoint) error
 	DeleteEndpoint(ctx context.Context, id int64) error
+}
 
+// Projects is the part of the store for migration projects.
+type Projects interface {
 	CreateProject(ctx context.Context, p *Project) error
 	Project(ctx context.Context, id int64) (Project, error)
 	ProjectsOf(ctx context.Context, customerID int64) ([]Project, error)
 	UpdateProject(ctx context.Context, p Project) error
+}
 
+// Items is the part of the store for a project's items (mailbox pairs).
+type Items interface {
 	// CreateItems adds items in one transaction; a duplicate source or
 	// destination within the project fails the whole call with ErrDuplicate.
 	CreateItems(ctx context.Context, items []*Item) error
@@ -177,7 +186,11 @@ type Projects interface {
 	ProjectRuns(ctx context.Context, projectID int64) ([]ItemRun, error)
 	// EraseProjectCredentials blanks every sealed credential of a project's items.
 	EraseProjectCredentials(ctx context.Context, projectID int64) error
+}
 
+// Leases is the part of the store that bounds how many items of a project
+// copy at once, across every process sharing the database.
+type Leases interface {
 	// AcquireLease takes a slot when the project has fewer than max live
 	// leases, atomically across every process sharing the database. It
 	// returns false and ErrLeaseHeld when another owner holds the item's
@@ -204,24 +217,15 @@ type Projects interface {
 	// so that no more items show Running than hold slots. It returns how
 	// many it changed.
 	RequeueUnleased(ctx context.Context) (int, error)
+}
 
+// Credentials is the part of the store that key rotation uses: every
+// sealed value, wherever it lives.
+type Credentials interface {
 	// SealedCredentials lists every sealed value, for key rotation.
 	SealedCredentials(ctx context.Context) ([]SealedCredential, error)
 	// Reseal replaces one sealed value.
 	Reseal(ctx context.Context, c SealedCredential) error
-
-	// ---- API tokens (internal/api; see Token below).
-
-	// CreateToken stores an API token by the SHA-256 hash of its value (the
-	// value itself is never stored); a name in use fails with ErrDuplicate.
-	CreateToken(ctx context.Context, name, hash string) (int64, error)
-	// TokenByHash returns the token with that hash, or ErrNotFound, and
-	// notes the use in LastUsed (to the minute).
-	TokenByHash(ctx context.Context, hash string) (Token, error)
-	// Tokens lists the tokens, oldest first.
-	Tokens(ctx context.Context) ([]Token, error)
-	// RevokeToken deletes a token; ErrNotFound when there is none.
-	RevokeToken(ctx context.Context, id int64) error
 }
 
 // ItemRun is a run of a project's item.

@@ -1,6 +1,9 @@
 // Package store defines what Ferry remembers between runs. The engine and
-// every other part reach storage only through the Store interface, so that
-// the embedded SQLite file and a PostgreSQL server are interchangeable.
+// every other part reach storage only through its interfaces, so that the
+// embedded SQLite file and a PostgreSQL server are interchangeable. Store
+// embeds one interface per area (EngineState, Customers, Endpoints,
+// Projects, Items, Leases, Credentials, Engagements, Portal, Audit); a
+// package asks for the areas it uses.
 package store
 
 import (
@@ -142,10 +145,28 @@ func (r Run) ItemsPerHour() float64 {
 	return float64(r.Copied) / d
 }
 
-// Store is the persistence the engine needs. Implementations must be safe
-// for concurrent use and make each call atomic: after a crash at any moment
-// a call has either happened whole or not at all.
+// Store is everything Ferry remembers, one interface per area embedded, so
+// that a package asks only for the areas it uses (the engine needs its
+// state, not the portal's sessions). Implementations must be safe for
+// concurrent use and make each call atomic: after a crash at any moment a
+// call has either happened whole or not at all.
 type Store interface {
+	EngineState
+	Customers
+	Endpoints
+	Projects
+	Items
+	Leases
+	Credentials
+	Engagements
+	Portal
+	Audit
+	Close() error
+}
+
+// EngineState is what the copy engine remembers of a mailbox between runs:
+// folders, their UID maps, copies, failures, runs and the mailbox lock.
+type EngineState interface {
 	// Mailbox returns the id of a migration, creating it on first use.
 	Mailbox(ctx context.Context, key MailboxKey) (int64, error)
 
@@ -195,9 +216,4 @@ type Store interface {
 	// process that dies, even by SIGKILL, leaves no mailbox locked.
 	// release gives the mailbox back; it is safe to call once.
 	LockMailbox(ctx context.Context, mailbox int64) (release func(), err error)
-
-	Projects
-	Engagements
-	Portal
-	Close() error
 }
