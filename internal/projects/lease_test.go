@@ -347,7 +347,9 @@ func TestJobsWithoutASlotWaitQuietly(t *testing.T) {
 	if n := counter.acquires.Load(); n > 4*mailboxes {
 		t.Fatalf("%d requests for a slot for %d passes: jobs waiting for a slot keep asking", n, mailboxes)
 	}
-	// The slot went from one run to the next at once, not after a poll.
+	// The slot went from one run to the next on the wake-up, not on the
+	// TTL/3 (10 s) re-check: a gap well under that. Not tighter: under the
+	// race detector on a loaded machine, a run's start takes a second or more.
 	var runs []store.Run
 	for _, it := range items {
 		rs, _ := b.st.Runs(ctx, it.MailboxID)
@@ -358,7 +360,7 @@ func TestJobsWithoutASlotWaitQuietly(t *testing.T) {
 		if runs[i].Started.Before(runs[i-1].Ended) {
 			t.Fatalf("two runs at once with a limit of 1: %+v and %+v", runs[i-1], runs[i])
 		}
-		if gap := runs[i].Started.Sub(runs[i-1].Ended); gap > time.Second {
+		if gap := runs[i].Started.Sub(runs[i-1].Ended); gap > 5*time.Second {
 			t.Errorf("the slot stood free %v between two runs", gap)
 		}
 	}
