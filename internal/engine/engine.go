@@ -95,6 +95,13 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff caps the wait between attempts (a server hint may ask for more; it is honoured up to 15 minutes).
 	MaxBackoff time.Duration
+	// SourceLabels: the source is Gmail (X-GM-EXT-1): its folders are
+	// labels and one message can be in several (see gmail.go).
+	SourceLabels bool
+	// DestLabels: the destination is Gmail.
+	DestLabels bool
+	// Labels says how Gmail's labels become folders.
+	Labels LabelOptions
 	// Now is the clock (tests).
 	Now func() time.Time
 	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
