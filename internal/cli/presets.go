@@ -94,6 +94,7 @@ func (p *presetFlags) apply(opts *engine.Options) error {
 		}
 	}
 	opts.ByteBudget = budget
+	opts.ThrottleBackoff = max(src.Backoff, dst.Backoff)
 	opts.SourceLabels = hasSrc && src.Labels
 	opts.DestLabels = hasDst && dst.Labels
 	return nil

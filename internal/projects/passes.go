@@ -203,6 +203,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	opts.MaxErrors = p.MaxErrors
 	opts.Filter = engine.Filter{Include: p.Include, Exclude: p.Exclude}
 	opts.MaxMessageSize = dst.MaxMessageSize
+	srcSystem, _ := endpointType(src.Type)
+	dstSystem, _ := endpointType(dst.Type)
+	opts.ThrottleBackoff = max(srcSystem.Backoff, dstSystem.Backoff)
+	opts.SourceLabels, opts.DestLabels = srcSystem.Labels, dstSystem.Labels
 	opts.DateFrom, opts.DateTo = p.DateFrom, p.DateTo
 	if p.DoNotRetry {
 		opts.MaxAttempts = 1
@@ -282,6 +286,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	}
 	if databaseLost {
 		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
+	}
+	if it.Status == store.StatusQueued && !res.LimitUntil.IsZero() && ctx.Err() == nil {
+		// The provider said its daily limit is spent (Gmail): that, not our count, says when.
+		return &jobs.WaitError{Until: res.LimitUntil, Reason: "the provider's daily transfer limit is reached"}
 	}
 	if it.Status == store.StatusQueued && res.BudgetReached && ctx.Err() == nil {
 		_, until, err := s.transferLeft(bg, job, limit)
