@@ -102,6 +102,11 @@ type Options struct {
 	DestLabels bool
 	// Labels says how Gmail's labels become folders.
 	Labels LabelOptions
+	// RoleFolders name the folders created for roles (sent, drafts, trash,
+	// junk, archive) the destination has none for, when the source is
+	// Gmail: the destination system's own names (a preset's Folders); nil
+	// means DefaultRoleFolders.
+	RoleFolders map[string]string
 	// ThrottleBackoff is how long to wait when a provider throttles without
 	// saying for how long (the preset's documented back-off); 0 means the
 	// exponential back-off.
@@ -455,6 +460,8 @@ type mailboxRun struct {
 	wholeFolder map[string]bool
 
 	budget *byteBudget // nil: no bound
+
+	gmail *labelState // set by plan when the source is Gmail (gmail.go)
 }
 
 // byteBudget is what a pass may still send (Options.ByteBudget). A message
@@ -754,7 +761,12 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	if err != nil {
 		return nil, err
 	}
-	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
+	var plans []FolderPlan
+	if r.e.Opts.SourceLabels {
+		plans = r.mapGmailFolders(srcFolders, dstFolders, r.e.Opts.Filter, kept)
+	} else {
+		plans = MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
+	}
 	// How much mail each folder holds, asked for (pipelined) while the
 	// destination's folders are created: it decides how many connection
 	// pairs the mailbox is worth, and big folders go first so that the

@@ -1,12 +1,170 @@
 package engine
 
+import (
+	"context"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Gmail shows each label as a folder: a message with three labels is in
+// three folders, and [Gmail]/All Mail holds every message, labelled or
+// not. From Gmail (Options.SourceLabels) Ferry copies
+//
+//   - each label's folder, so a message lands once in the folder of each
+//     of its labels, as Gmail's own IMAP view shows it (each folder's copies
+//     are recorded and matched by content, so re-runs, lost state and
+//     labels added later never double a message);
+//   - Inbox, Sent Mail, Drafts to the destination's folders of those roles
+//     (created with the destination system's names when missing); starred
+//     messages keep \Flagged, [Gmail]/Starred and [Gmail]/Important are not
+//     folders of their own;
+//   - Spam and Trash only when asked (LabelOptions.SpamAndTrash or an
+//     include pattern);
+//   - from All Mail only the messages without a label that Ferry copies
+//     (archived mail), into the destination's archive folder. A message
+//     copied from a label folder in an earlier pass is not added there when
+//     its label is removed: it is at the destination already.
+
 // LabelOptions say how a Gmail source's labels become folders of a
 // destination without labels.
 type LabelOptions struct {
-	// FirstLabelOnly puts a message with several labels in the folder of
-	// its first label only; by default it goes to the folder of each, as
-	// Gmail's own IMAP view shows it.
-	FirstLabelOnly bool
 	// SpamAndTrash copies [Gmail]/Spam and [Gmail]/Trash, skipped by default.
 	SpamAndTrash bool
+}
+
+// DefaultRoleFolders name the folders Ferry creates for a role the
+// destination has no folder for (a preset's Folders replace them).
+var DefaultRoleFolders = map[string]string{"sent": "Sent", "drafts": "Drafts", "trash": "Trash", "junk": "Junk", "archive": "Archive"}
+
+var roleWords = map[string]imap.MailboxAttr{
+	"sent": imap.MailboxAttrSent, "drafts": imap.MailboxAttrDrafts, "trash": imap.MailboxAttrTrash,
+	"junk": imap.MailboxAttrJunk, "archive": imap.MailboxAttrArchive,
+}
+
+// labelState is what a run knows of a Gmail source's labels.
+type labelState struct {
+	allMail string   // the source's All Mail folder, "" when there is none
+	labels  []string // the source folders copied besides All Mail
+
+	mu       sync.Mutex
+	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
+}
+
+// mapGmailFolders maps a Gmail source's folders: All Mail to the archive
+// role, Spam and Trash skipped unless asked, and missing role folders
+// named as the destination system names them.
+func (r *mailboxRun) mapGmailFolders(src, dst []Folder, filter Filter, kept []store.FolderMapping) []FolderPlan {
+	src = append([]Folder(nil), src...)
+	allMail := ""
+	for i := range src {
+		switch {
+		case src[i].All:
+			src[i].Skip, src[i].Role, allMail = false, imap.MailboxAttrArchive, src[i].Name
+		case src[i].Role == imap.MailboxAttrJunk, src[i].Role == imap.MailboxAttrTrash:
+			src[i].Skip = !r.e.Opts.Labels.SpamAndTrash
+		}
+	}
+	existing := map[string]bool{}
+	for _, f := range dst {
+		existing[f.Name] = !f.NoSelect
+	}
+	// A role the destination has no folder for gets one, named as the
+	// destination system names it.
+	names := r.e.Opts.RoleFolders
+	if names == nil {
+		names = DefaultRoleFolders
+	}
+	byRole := destinationRoles(dst, r.dstNS)
+	withRoles := append([]Folder(nil), dst...)
+	for word, role := range roleWords {
+		if _, ok := byRole[role]; !ok && names[word] != "" {
+			withRoles = append(withRoles, Folder{Name: r.dstNS.join(r.dstNS.segments(names[word])), Role: role})
+		}
+	}
+	plans := MapFolders(src, r.srcNS, withRoles, r.dstNS, filter, kept)
+	r.gmail = &labelState{allMail: allMail}
+	for i := range plans {
+		plans[i].DestExists = existing[plans[i].Dest] || plans[i].Dest == "INBOX"
+		if plans[i].Source.Name != allMail {
+			r.gmail.labels = append(r.gmail.labels, plans[i].Source.Name)
+		}
+	}
+	return plans
+}
+
+// unlabelled keeps, of All Mail's messages, those that no copied label
+// folder holds now and none held when it was copied.
+func (r *mailboxRun) unlabelled(ctx context.Context, s *session, plan FolderPlan, pending []*message) ([]*message, error) {
+	if !r.isAllMail(plan) || len(pending) == 0 {
+		return pending, nil
+	}
+	labelled, err := r.labelled(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	out := pending[:0]
+	for _, m := range pending {
+		if !labelled[m.fp] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// labelled reads, once a run, the identities of the messages of every
+// copied label folder, and those of the copies recorded from any folder
+// but All Mail. syncFolder calls it before it opens All Mail: it selects
+// other folders.
+func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]bool, error) {
+	g := r.gmail
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.labelled != nil {
+		return g.labelled, nil
+	}
+	set := map[fingerprint]bool{}
+	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range kept {
+		if m.Source == g.allMail {
+			continue
+		}
+		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
+			var fp fingerprint
+			copy(fp[:], c.Fingerprint)
+			set[fp] = true
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range g.labels {
+		var sel *imap.SelectData
+		err := s.src.Do(func() (err error) {
+			sel, err = s.src.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+			return err
+		})
+		if err == nil && sel.NumMessages > 0 {
+			err = fetchAll(s.src, allUIDs(), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}, func(m *imapclient.FetchMessageBuffer) error {
+				set[identity(m).fp] = true
+				return nil
+			})
+		}
+		if err != nil {
+			return nil, sideErr("source", imapconn.Classify("read the messages of label "+r.srcNS.DisplayPath(name)+" (to leave them out of All Mail)", err))
+		}
+	}
+	g.labelled = set
+	return set, nil
+}
+
+func (r *mailboxRun) isAllMail(plan FolderPlan) bool {
+	return r.gmail != nil && r.gmail.allMail != "" && plan.Source.Name == r.gmail.allMail
 }
