@@ -763,7 +763,9 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	}
 	var plans []FolderPlan
 	if r.e.Opts.SourceLabels {
-		plans = r.mapGmailFolders(srcFolders, dstFolders, r.e.Opts.Filter, kept)
+		if plans, err = r.mapGmailFolders(ctx, s, srcFolders, dstFolders, r.e.Opts.Filter, kept); err != nil {
+			return nil, err
+		}
 	} else {
 		plans = MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
 	}

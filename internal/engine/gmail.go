@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -58,7 +60,7 @@ type labelState struct {
 // mapGmailFolders maps a Gmail source's folders: All Mail to the archive
 // role, Spam and Trash skipped unless asked, and missing role folders
 // named as the destination system names them.
-func (r *mailboxRun) mapGmailFolders(src, dst []Folder, filter Filter, kept []store.FolderMapping) []FolderPlan {
+func (r *mailboxRun) mapGmailFolders(ctx context.Context, s *session, src, dst []Folder, filter Filter, kept []store.FolderMapping) ([]FolderPlan, error) {
 	src = append([]Folder(nil), src...)
 	allMail := ""
 	for i := range src {
@@ -86,6 +88,10 @@ func (r *mailboxRun) mapGmailFolders(src, dst []Folder, filter Filter, kept []st
 			withRoles = append(withRoles, Folder{Name: r.dstNS.join(r.dstNS.segments(names[word])), Role: role})
 		}
 	}
+	kept, err := r.renamedLabels(ctx, s, src, kept, allMail)
+	if err != nil {
+		return nil, err
+	}
 	plans := MapFolders(src, r.srcNS, withRoles, r.dstNS, filter, kept)
 	r.gmail = &labelState{allMail: allMail}
 	for i := range plans {
@@ -94,7 +100,96 @@ func (r *mailboxRun) mapGmailFolders(src, dst []Folder, filter Filter, kept []st
 			r.gmail.labels = append(r.gmail.labels, plans[i].Source.Name)
 		}
 	}
-	return plans
+	return plans, nil
+}
+
+// renamedLabels finds labels renamed since an earlier pass: a folder
+// that earlier passes copied is gone, and a folder they did not know holds
+// mostly the same messages. The renamed label keeps its destination
+// folder (the old name), as a user expects of a rename: its messages stay
+// where they are, nothing is copied again, and new mail with the label
+// joins them. The destination folder is not renamed: the user may have
+// worked with it.
+func (r *mailboxRun) renamedLabels(ctx context.Context, s *session, src []Folder, kept []store.FolderMapping, allMail string) ([]store.FolderMapping, error) {
+	present, known := map[string]bool{}, map[string]bool{}
+	for _, f := range src {
+		present[f.Name] = true
+	}
+	var gone []int
+	for i, m := range kept {
+		known[m.Source] = true
+		if !present[m.Source] && m.Source != allMail {
+			gone = append(gone, i)
+		}
+	}
+	if len(gone) == 0 {
+		return kept, nil
+	}
+	// A label renamed in an earlier pass: its old mapping stays in the
+	// store, but the folder of the new name holds its destination now.
+	held := map[string]bool{}
+	for _, m := range kept {
+		if present[m.Source] {
+			held[m.Dest] = true
+		}
+	}
+	kept = slices.DeleteFunc(slices.Clone(kept), func(m store.FolderMapping) bool { return !present[m.Source] && held[m.Dest] })
+	gone = gone[:0]
+	for i, m := range kept {
+		if !present[m.Source] && m.Source != allMail {
+			gone = append(gone, i)
+		}
+	}
+	for _, f := range src {
+		if known[f.Name] || f.NoSelect || f.All || f.Skip || f.Name == "INBOX" {
+			continue
+		}
+		fps, err := folderFingerprints(s, f.Name)
+		if err != nil {
+			return nil, sideErr("source", imapconn.Classify("read the messages of label "+r.srcNS.DisplayPath(f.Name), err))
+		}
+		if len(fps) == 0 {
+			continue
+		}
+		for _, i := range gone {
+			same := 0
+			if err := r.e.Store.Copies(ctx, r.mbox, kept[i].Source, func(c store.Copy) error {
+				var fp fingerprint
+				copy(fp[:], c.Fingerprint)
+				if fps[fp] {
+					same++
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			if same*2 > len(fps) {
+				old := r.srcNS.DisplayPath(kept[i].Source)
+				kept[i].Source = f.Name
+				kept[i].Renamed = fmt.Sprintf("the label %s was renamed %s; its messages stay in %s", old, r.srcNS.DisplayPath(f.Name), kept[i].Dest)
+				gone = slices.DeleteFunc(gone, func(j int) bool { return j == i })
+				break
+			}
+		}
+	}
+	return kept, nil
+}
+
+// folderFingerprints reads the identity of every message of a source folder.
+func folderFingerprints(s *session, name string) (map[fingerprint]bool, error) {
+	set := map[fingerprint]bool{}
+	var sel *imap.SelectData
+	err := s.src.Do(func() (err error) {
+		sel, err = s.src.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+		return err
+	})
+	if err == nil && sel.NumMessages > 0 {
+		err = fetchAll(s.src, allUIDs(), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}, func(m *imapclient.FetchMessageBuffer) error {
+			set[identity(m).fp] = true
+			return nil
+		})
+	}
+	return set, err
 }
 
 // unlabelled keeps, of All Mail's messages, those that no copied label
@@ -146,16 +241,9 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 		}
 	}
 	for _, name := range g.labels {
-		var sel *imap.SelectData
-		err := s.src.Do(func() (err error) {
-			sel, err = s.src.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
-			return err
-		})
-		if err == nil && sel.NumMessages > 0 {
-			err = fetchAll(s.src, allUIDs(), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}, func(m *imapclient.FetchMessageBuffer) error {
-				set[identity(m).fp] = true
-				return nil
-			})
+		fps, err := folderFingerprints(s, name)
+		for fp := range fps {
+			set[fp] = true
 		}
 		if err != nil {
 			return nil, sideErr("source", imapconn.Classify("read the messages of label "+r.srcNS.DisplayPath(name)+" (to leave them out of All Mail)", err))

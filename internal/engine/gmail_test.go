@@ -123,6 +123,30 @@ func TestGmailLabelsLandOnceInEachFolder(t *testing.T) {
 	c.Logout().Wait()
 	run("label removed", 0)
 	sameCounts(t, "label removed", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+
+	// A label renamed: its messages stay where they are at the
+	// destination (in the folder of the old name); nothing is copied again.
+	c = testimap.Dial(t, src.Addr, user, pass)
+	if err := c.Rename("Work/Clients", "Customers", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+	requireOK(t, r)
+	if r.Run.Copied != 0 {
+		t.Fatalf("label renamed: copied %d messages again", r.Run.Copied)
+	}
+	sameCounts(t, "label renamed", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "Customers") {
+		t.Errorf("notes %q do not say where the renamed label's messages are", r.Notes)
+	}
+	// New mail with the renamed label follows its old messages.
+	src.GmailLabel(t, u, "Customers", gmailMessage(8))
+	run("mail in the renamed label", 1)
+	want["Work/Clients"] = 2
+	sameCounts(t, "mail in the renamed label", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	run("re-run after the rename", 0)
+	sameCounts(t, "re-run after the rename", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
 }
 
 // TestGmailSpamAndTrashWhenAsked: Spam and Trash are copied only when the
