@@ -207,6 +207,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	dstSystem, _ := endpointType(dst.Type)
 	opts.ThrottleBackoff = max(srcSystem.Backoff, dstSystem.Backoff)
 	opts.SourceLabels, opts.DestLabels = srcSystem.Labels, dstSystem.Labels
+	opts.RoleFolders = dstSystem.Folders
 	opts.DateFrom, opts.DateTo = p.DateFrom, p.DateTo
 	if p.DoNotRetry {
 		opts.MaxAttempts = 1
