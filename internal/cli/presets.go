@@ -18,6 +18,7 @@ type presetFlags struct {
 	fromType, toType string
 	dailyLimit       string
 	spamAndTrash     bool
+	firstLabelOnly   bool
 	flags            *pflag.FlagSet
 }
 
@@ -26,6 +27,7 @@ func (p *presetFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&p.fromType, "from-type", "", "the source's mail `SYSTEM` ("+presets.Names()+", or m365, google): its host, limits and folder names become the defaults")
 	fl.StringVar(&p.toType, "to-type", "", "the destination's mail `SYSTEM`, as --from-type")
 	fl.BoolVar(&p.spamAndTrash, "with-spam-and-trash", false, "from Gmail: copy [Gmail]/Spam and [Gmail]/Trash too (skipped by default)")
+	fl.BoolVar(&p.firstLabelOnly, "first-label-only", false, "from Gmail: a message with several labels goes only to the folder of its first label (default: to each)")
 	fl.StringVar(&p.dailyLimit, "daily-limit", "", "most message `SIZE` a run moves per mailbox (e.g. 500MB; 0 for none); default: the smaller of the source's daily download and the destination's daily upload limit")
 }
 
@@ -99,7 +101,7 @@ func (p *presetFlags) apply(opts *engine.Options) error {
 	opts.ThrottleBackoff = max(src.Backoff, dst.Backoff)
 	opts.SourceLabels = hasSrc && src.Labels
 	opts.DestLabels = hasDst && dst.Labels
-	opts.Labels.SpamAndTrash = p.spamAndTrash
+	opts.Labels = engine.LabelOptions{SpamAndTrash: p.spamAndTrash, FirstLabelOnly: p.firstLabelOnly}
 	if hasDst && dst.Folders != nil {
 		opts.RoleFolders = dst.Folders
 	}

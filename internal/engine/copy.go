@@ -62,7 +62,7 @@ const (
 // next window. What the engine holds does not grow with the folder.
 func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan) error {
 	opts := r.e.Opts
-	if r.isAllMail(plan) {
+	if r.isAllMail(plan) || (r.gmail != nil && r.e.Opts.Labels.FirstLabelOnly) {
 		if _, err := r.labelled(ctx, s); err != nil {
 			return err
 		}
@@ -219,6 +219,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		if pending, err = r.unlabelled(ctx, s, plan, pending); err != nil {
 			return err
 		}
+		pending = r.firstLabelOnly(plan, pending)
 		todo := r.choose(plan, pending, failed)
 		if opts.Pass == PassTrial {
 			trial = newest(append(trial, todo...), TrialLimit)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-imap/v2"
@@ -35,6 +36,10 @@ import (
 // LabelOptions say how a Gmail source's labels become folders of a
 // destination without labels.
 type LabelOptions struct {
+	// FirstLabelOnly puts a message with several labels only in the
+	// folder of its first label (Inbox first, then the labels by name); by
+	// default it goes to the folder of each, as Gmail's IMAP view shows it.
+	FirstLabelOnly bool
 	// SpamAndTrash copies [Gmail]/Spam and [Gmail]/Trash, skipped by default.
 	SpamAndTrash bool
 }
@@ -55,6 +60,9 @@ type labelState struct {
 
 	mu       sync.Mutex
 	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
+	// first: with FirstLabelOnly, the one folder each labelled message goes
+	// to: where it was copied from before, else its first label's folder.
+	first map[fingerprint]string
 }
 
 // mapGmailFolders maps a Gmail source's folders: All Mail to the archive
@@ -100,6 +108,15 @@ func (r *mailboxRun) mapGmailFolders(ctx context.Context, s *session, src, dst [
 			r.gmail.labels = append(r.gmail.labels, plans[i].Source.Name)
 		}
 	}
+	slices.SortStableFunc(r.gmail.labels, func(a, b string) int {
+		if (a == "INBOX") != (b == "INBOX") {
+			if a == "INBOX" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
 	return plans, nil
 }
 
@@ -211,6 +228,24 @@ func (r *mailboxRun) unlabelled(ctx context.Context, s *session, plan FolderPlan
 	return out, nil
 }
 
+// firstLabelOnly keeps, of a label folder's messages, those whose one
+// folder it is (LabelOptions.FirstLabelOnly).
+func (r *mailboxRun) firstLabelOnly(plan FolderPlan, pending []*message) []*message {
+	if r.gmail == nil || !r.e.Opts.Labels.FirstLabelOnly || r.isAllMail(plan) {
+		return pending
+	}
+	r.gmail.mu.Lock()
+	first := r.gmail.first
+	r.gmail.mu.Unlock()
+	out := pending[:0]
+	for _, m := range pending {
+		if f, ok := first[m.fp]; !ok || f == plan.Source.Name {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // labelled reads, once a run, the identities of the messages of every
 // copied label folder, and those of the copies recorded from any folder
 // but All Mail. syncFolder calls it before it opens All Mail: it selects
@@ -227,6 +262,7 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 	if err != nil {
 		return nil, err
 	}
+	first := map[fingerprint]string{}
 	for _, m := range kept {
 		if m.Source == g.allMail {
 			continue
@@ -235,21 +271,27 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 			var fp fingerprint
 			copy(fp[:], c.Fingerprint)
 			set[fp] = true
+			if _, ok := first[fp]; !ok {
+				first[fp] = m.Source // copied already: it stays where it is
+			}
 			return nil
 		}); err != nil {
 			return nil, err
 		}
 	}
-	for _, name := range g.labels {
+	for _, name := range g.labels { // Inbox first, then by name
 		fps, err := folderFingerprints(s, name)
 		for fp := range fps {
 			set[fp] = true
+			if _, ok := first[fp]; !ok {
+				first[fp] = name
+			}
 		}
 		if err != nil {
 			return nil, sideErr("source", imapconn.Classify("read the messages of label "+r.srcNS.DisplayPath(name)+" (to leave them out of All Mail)", err))
 		}
 	}
-	g.labelled = set
+	g.labelled, g.first = set, first
 	return set, nil
 }
 

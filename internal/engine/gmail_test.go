@@ -172,3 +172,30 @@ func containsFlag(line string, f imap.Flag) bool {
 	return strings.Contains(line, "["+string(f)+"]") || strings.Contains(line, "["+string(f)+" ") ||
 		strings.Contains(line, " "+string(f)+"]") || strings.Contains(line, " "+string(f)+" ")
 }
+
+// TestGmailFirstLabelOnly: with FirstLabelOnly a message with several
+// labels lands once, in the folder of its first label (Inbox first, then
+// by name), and a re-run adds nothing.
+func TestGmailFirstLabelOnly(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartMem(t, u)
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3), gmailMessage(4, "[Gmail]/Important", "Work/Clients"))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, SourceLabels: true, Labels: engine.LabelOptions{FirstLabelOnly: true}}
+	job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+	for _, step := range []struct {
+		name   string
+		copied int64
+	}{{"first pass", 4}, {"re-run", 0}} {
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != step.copied {
+			t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
+		}
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
+			map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 1, "Archive": 1})
+	}
+}
