@@ -208,6 +208,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	opts.ThrottleBackoff = max(srcSystem.Backoff, dstSystem.Backoff)
 	opts.SourceLabels, opts.DestLabels = srcSystem.Labels, dstSystem.Labels
 	opts.RoleFolders = dstSystem.Folders
+	opts.Labels = engine.LabelOptions{FirstLabelOnly: p.FirstLabelOnly, SpamAndTrash: p.SpamAndTrash}
 	opts.DateFrom, opts.DateTo = p.DateFrom, p.DateTo
 	if p.DoNotRetry {
 		opts.MaxAttempts = 1

@@ -325,6 +325,10 @@ type Settings struct {
 	DateFrom      *time.Time `json:"date_from,omitempty"`
 	DateTo        *time.Time `json:"date_to,omitempty"`
 	ItemTypes     *[]string  `json:"item_types,omitempty"`
+	// From a Gmail source: each message only in its first label's folder;
+	// Spam and Trash copied too (engine.LabelOptions).
+	FirstLabelOnly *bool `json:"gmail_first_label_only,omitempty"`
+	SpamAndTrash   *bool `json:"gmail_spam_and_trash,omitempty"`
 }
 
 // ProjectInput creates a project.
@@ -402,6 +406,12 @@ func applySettings(p *store.Project, in Settings) error {
 	}
 	if in.DoNotRetry != nil {
 		p.DoNotRetry = *in.DoNotRetry
+	}
+	if in.FirstLabelOnly != nil {
+		p.FirstLabelOnly = *in.FirstLabelOnly
+	}
+	if in.SpamAndTrash != nil {
+		p.SpamAndTrash = *in.SpamAndTrash
 	}
 	if in.Include != nil {
 		p.Include = *in.Include
