@@ -206,6 +206,12 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	srcSystem, _ := endpointType(src.Type)
 	dstSystem, _ := endpointType(dst.Type)
 	opts.ThrottleBackoff = max(srcSystem.Backoff, dstSystem.Backoff)
+	for _, sys := range []EndpointType{srcSystem, dstSystem} {
+		// The provider's connection limit per mailbox (Gmail 15, Exchange 16).
+		if n := sys.Connections(); n > 0 && (opts.Connections <= 0 || n < opts.Connections) {
+			opts.Connections = n
+		}
+	}
 	opts.SourceLabels, opts.DestLabels = srcSystem.Labels, dstSystem.Labels
 	opts.RoleFolders = dstSystem.Folders
 	opts.Labels = engine.LabelOptions{FirstLabelOnly: p.FirstLabelOnly, SpamAndTrash: p.SpamAndTrash}
