@@ -49,36 +49,52 @@ func TestProviderThrottlingIsWaitedForAndSaid(t *testing.T) {
 }
 
 // TestGmailDailyLimitPausesThePass: once Gmail says the account's daily
-// bandwidth is spent, the pass stops (no retries for hours), ends paused
-// at the limit with the time the next may start, and the next pass copies
-// the rest without doubling anything.
+// bandwidth is spent (downloading from it or uploading into it), the pass
+// stops (no retries for hours), ends paused at the limit with the time the
+// next may start and no failed message, and the next pass copies the rest
+// without doubling anything.
 func TestGmailDailyLimitPausesThePass(t *testing.T) {
 	t.Parallel()
-	b := setup(t, smallCorpus(4))
-	b.src.Faults.Set(nil, func(n int) error {
-		if n >= 2 {
-			return testimap.GmailBandwidthExceeded
-		}
-		return nil
-	})
-	now := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
-	prog := &engine.Progress{}
-	opts := b.opts
-	opts.Now = func() time.Time { return now }
-	r := engine.New(b.st, opts).Migrate(context.Background(), b.job, prog)
-	if r.Err != nil || !r.BudgetReached || r.Run.Status != engine.StatusPausedAtLimit {
-		t.Fatalf("err %v, budget reached %v, status %q; want the pass paused at the limit", r.Err, r.BudgetReached, r.Run.Status)
+	for _, side := range []string{"source", "destination"} {
+		t.Run(side, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, smallCorpus(4))
+			if side == "source" {
+				b.src.Faults.Set(nil, func(n int) error {
+					if n >= 2 {
+						return testimap.GmailBandwidthExceeded
+					}
+					return nil
+				})
+			} else {
+				b.dst.Faults.Set(func(n int, _ string, _ int64) error {
+					if n >= 7 {
+						return testimap.GmailBandwidthExceeded
+					}
+					return nil
+				}, nil)
+			}
+			now := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+			prog := &engine.Progress{}
+			opts := b.opts
+			opts.Now = func() time.Time { return now }
+			r := engine.New(b.st, opts).Migrate(context.Background(), b.job, prog)
+			if r.Err != nil || !r.BudgetReached || r.Run.Status != engine.StatusPausedAtLimit {
+				t.Fatalf("err %v, budget reached %v, status %q; want the pass paused at the limit", r.Err, r.BudgetReached, r.Run.Status)
+			}
+			if want := now.Add(24 * time.Hour); !r.LimitUntil.Equal(want) {
+				t.Errorf("limit until %s, want %s", r.LimitUntil, want)
+			}
+			if prog.Retries.Load() != 0 {
+				t.Errorf("%d retries: a spent daily limit is not retried within the run", prog.Retries.Load())
+			}
+			if !strings.Contains(strings.Join(r.Notes, "\n"), "Gmail's daily bandwidth limit") || len(r.Failures) != 0 || r.Run.Failed != 0 {
+				t.Errorf("notes %q, failures %v; want a note naming Gmail's daily limit and no failure", r.Notes, r.Failures)
+			}
+			b.src.Faults.Set(nil, nil)
+			b.dst.Faults.Set(nil, nil)
+			requireOK(t, b.run(t, nil))
+			b.requireExact(t)
+		})
 	}
-	if want := now.Add(24 * time.Hour); !r.LimitUntil.Equal(want) {
-		t.Errorf("limit until %s, want %s", r.LimitUntil, want)
-	}
-	if prog.Retries.Load() != 0 {
-		t.Errorf("%d retries: a spent daily limit is not retried within the run", prog.Retries.Load())
-	}
-	if !strings.Contains(strings.Join(r.Notes, "\n"), "Gmail's daily bandwidth limit") || len(r.Failures) != 0 {
-		t.Errorf("notes %q, failures %v; want a note naming Gmail's daily limit and no failure", r.Notes, r.Failures)
-	}
-	b.src.Faults.Set(nil, nil)
-	requireOK(t, b.run(t, nil))
-	b.requireExact(t)
 }
