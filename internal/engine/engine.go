@@ -762,7 +762,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 		return nil, err
 	}
 	var plans []FolderPlan
-	if r.e.Opts.SourceLabels {
+	if r.e.Opts.SourceLabels || s.src.Caps().Has(capGmail) {
 		if plans, err = r.mapGmailFolders(ctx, s, srcFolders, dstFolders, r.e.Opts.Filter, kept); err != nil {
 			return nil, err
 		}

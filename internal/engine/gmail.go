@@ -33,6 +33,10 @@ import (
 //     copied from a label folder in an earlier pass is not added there when
 //     its label is removed: it is at the destination already.
 
+// capGmail is announced by Gmail's IMAP servers (X-GM-EXT-1): a source
+// announcing it is Gmail whether or not the endpoint's type says so.
+const capGmail imap.Cap = "X-GM-EXT-1"
+
 // LabelOptions say how a Gmail source's labels become folders of a
 // destination without labels.
 type LabelOptions struct {

@@ -199,3 +199,19 @@ func TestGmailFirstLabelOnly(t *testing.T) {
 			map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 1, "Archive": 1})
 	}
 }
+
+// TestGmailDetectedByItsCapability: a source that announces X-GM-EXT-1 is
+// taken for Gmail without being told: archived mail is not left behind.
+func TestGmailDetectedByItsCapability(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartMem(t, u)
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work"), gmailMessage(2))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	r := engine.New(b.st, engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}}).Migrate(context.Background(),
+		engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}, nil)
+	requireOK(t, r)
+	sameCounts(t, "gmail not named", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), map[string]int{"INBOX": 1, "Work": 1, "Archive": 1})
+}
