@@ -32,6 +32,8 @@ import (
 //     (archived mail), into the destination's archive folder. A message
 //     copied from a label folder in an earlier pass is not added there when
 //     its label is removed: it is at the destination already.
+//   - a label renamed between passes keeps its destination folder
+//     (renamedLabels): nothing is copied again.
 
 // capGmail is announced by Gmail's IMAP servers (X-GM-EXT-1): a source
 // announcing it is Gmail whether or not the endpoint's type says so.
