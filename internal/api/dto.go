@@ -123,22 +123,28 @@ func oauthConfig(tenant, clientID, secret string, cert []byte, tokenURL, scope, 
 
 // EndpointType is a kind of mail system Ferry knows, with its limits.
 type EndpointType struct {
-	Name           string `json:"name"`
-	Label          string `json:"label"`
-	Port           int    `json:"default_port"`
-	Security       string `json:"default_security"`
-	MaxMessageSize int64  `json:"max_message_size"`
-	DailyDownload  int64  `json:"daily_download,omitempty"`
-	DailyUpload    int64  `json:"daily_upload,omitempty"`
-	Throttling     string `json:"throttling,omitempty"`
-	UserIsEmail    bool   `json:"user_is_email"`
+	Name           string            `json:"name"`
+	Label          string            `json:"label"`
+	Host           string            `json:"default_host,omitempty"`
+	Port           int               `json:"default_port"`
+	Security       string            `json:"default_security"`
+	Auth           string            `json:"auth"`
+	Folders        map[string]string `json:"folders,omitempty"`
+	MaxMessageSize int64             `json:"max_message_size"`
+	MaxConnections int               `json:"max_connections,omitempty"`
+	DailyDownload  int64             `json:"daily_download,omitempty"`
+	DailyUpload    int64             `json:"daily_upload,omitempty"`
+	Throttling     string            `json:"throttling,omitempty"`
+	UserIsEmail    bool              `json:"user_is_email"`
+	Labels         bool              `json:"labels,omitempty"`
 }
 
 func endpointTypesOf(ts []projects.EndpointType) []EndpointType {
 	out := make([]EndpointType, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, EndpointType{Name: t.Name, Label: t.Label, Port: t.Port, Security: t.Security, MaxMessageSize: t.MaxMessageSize,
-			DailyDownload: t.DailyDownload, DailyUpload: t.DailyUpload, Throttling: t.Throttling, UserIsEmail: t.UserIsEmail})
+		out = append(out, EndpointType{Name: t.Name, Label: t.Label, Host: t.Host, Port: t.Port, Security: t.Security, Auth: string(t.Auth),
+			Folders: t.Folders, MaxMessageSize: t.MaxMessageSize, MaxConnections: t.MaxConnections, DailyDownload: t.DailyDownload,
+			DailyUpload: t.DailyUpload, Throttling: t.Throttling, UserIsEmail: t.UserIsEmail, Labels: t.Labels})
 	}
 	return out
 }

@@ -37,6 +37,7 @@ type connFlags struct {
 	connections                          int
 	mailboxes                            int
 	json                                 bool
+	presets                              presetFlags
 }
 
 func (f *connFlags) register(cmd *cobra.Command) {
@@ -64,6 +65,7 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.connections, "connections", 4, "most connection pairs per mailbox (folders are copied in parallel; a small mailbox uses fewer)")
 	fl.IntVar(&f.mailboxes, "parallel", 4, "mailboxes migrated at once")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON on standard output")
+	f.presets.register(fl)
 }
 
 func readSecret(file, env, what string) (string, error) {
@@ -115,6 +117,9 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		}
 		var err error
 		if s.tls, err = loadCAFile(caFile, caFlag); err != nil {
+			return nil, err
+		}
+		if raw, err = f.presets.url(i, raw); err != nil {
 			return nil, err
 		}
 		if raw != "" {
@@ -336,6 +341,9 @@ mailboxes failed, 2 usage or configuration error.`,
 			}
 			if maxErrors < 1 {
 				return usageErr("--max-errors must be at least 1")
+			}
+			if err := f.presets.apply(&opts); err != nil {
+				return err
 			}
 			opts.MaxErrors = maxErrors
 			jobs, err := f.jobs()

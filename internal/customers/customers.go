@@ -200,6 +200,9 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.E
 		return e, fault.InvalidField("type", "unknown endpoint type %q; use one of %s", in.Type, typeNames())
 	}
 	in.Name, in.Host = strings.TrimSpace(in.Name), strings.TrimSpace(in.Host)
+	if in.Host == "" {
+		in.Host = t.Host // the provider's own (Gmail, Office 365); others have none
+	}
 	if in.Name == "" {
 		return e, fault.InvalidField("name", "an endpoint needs a name")
 	}

@@ -62,6 +62,11 @@ const (
 // next window. What the engine holds does not grow with the folder.
 func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan) error {
 	opts := r.e.Opts
+	if r.isAllMail(plan) || (r.gmail != nil && r.e.Opts.Labels.FirstLabelOnly) {
+		if _, err := r.labelled(ctx, s); err != nil {
+			return err
+		}
+	}
 	var sel, dsel *imap.SelectData
 	err := s.src.Do(func() (err error) {
 		sel, err = s.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true}).Wait()
@@ -210,7 +215,11 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			}
 		}
 
-		// What this pass copies of them.
+		// What this pass copies of them (of Gmail's All Mail: the unlabelled).
+		if pending, err = r.unlabelled(ctx, s, plan, pending); err != nil {
+			return err
+		}
+		pending = r.firstLabelOnly(plan, pending)
 		todo := r.choose(plan, pending, failed)
 		if opts.Pass == PassTrial {
 			trial = newest(append(trial, todo...), TrialLimit)

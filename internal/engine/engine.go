@@ -95,6 +95,22 @@ type Options struct {
 	MaxAttempts int
 	// MaxBackoff caps the wait between attempts (a server hint may ask for more; it is honoured up to 15 minutes).
 	MaxBackoff time.Duration
+	// SourceLabels: the source is Gmail (X-GM-EXT-1): its folders are
+	// labels and one message can be in several (see gmail.go).
+	SourceLabels bool
+	// DestLabels: the destination is Gmail.
+	DestLabels bool
+	// Labels says how Gmail's labels become folders.
+	Labels LabelOptions
+	// RoleFolders name the folders created for roles (sent, drafts, trash,
+	// junk, archive) the destination has none for, when the source is
+	// Gmail: the destination system's own names (a preset's Folders); nil
+	// means DefaultRoleFolders.
+	RoleFolders map[string]string
+	// ThrottleBackoff is how long to wait when a provider throttles without
+	// saying for how long (the preset's documented back-off); 0 means the
+	// exponential back-off.
+	ThrottleBackoff time.Duration
 	// Now is the clock (tests).
 	Now func() time.Time
 	// Observer hears what the run does (metrics); nil: nobody.
@@ -153,6 +169,8 @@ type Progress struct {
 	Retries      atomic.Int64
 	// BudgetReached: messages were left for a later pass because of Options.ByteBudget.
 	BudgetReached atomic.Bool
+	// waits: provider limits waited for (limits.go).
+	waits waits
 }
 
 func (p *Progress) setPhase(s string) { p.Phase.Store(s) }
@@ -177,6 +195,9 @@ type Result struct {
 	// BudgetReached: the pass stopped sending at Options.ByteBudget; the
 	// rest waits for a later pass.
 	BudgetReached bool
+	// LimitUntil, when set, is when the provider's spent daily limit
+	// allows the next pass (BudgetReached is set too).
+	LimitUntil time.Time
 	// Notes are facts a person should know that are not failures: folders
 	// the folder map renamed, and why.
 	Notes []string
@@ -251,6 +272,11 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	res.Run.Copied, res.Run.CopiedBytes = prog.Copied.Load(), prog.CopiedBytes.Load()
 	res.Run.Skipped, res.Run.Failed, res.Run.FailedBytes = prog.Skipped.Load(), prog.Failed.Load(), prog.FailedBytes.Load()
 	res.Run.FlagsUpdated = prog.FlagsUpdated.Load()
+	res.Notes = append(res.Notes, prog.waits.notes()...)
+	if l, ok := isLimitReached(err); ok && ctx.Err() == nil {
+		prog.BudgetReached.Store(true)
+		res.LimitUntil, res.Notes, err = l.until, append(res.Notes, l.Error()), nil
+	}
 	switch {
 	case err != nil && ctx.Err() != nil:
 		if cause := context.Cause(ctx); cause != ctx.Err() {
@@ -443,6 +469,8 @@ type mailboxRun struct {
 	wholeFolder map[string]bool
 
 	budget *byteBudget // nil: no bound
+
+	gmail *labelState // set by plan when the source is Gmail (gmail.go)
 }
 
 // byteBudget is what a pass may still send (Options.ByteBudget). A message
@@ -597,7 +625,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 					// A message set aside and reported lets the folder go on: progress too.
 					return prog.Copied.Load() > copied || prog.Failed.Load() > failed, err
 				})
-				if err != nil && !connectFailed && ctx.Err() == nil && !errors.Is(err, errTooManyErrors) {
+				if _, limited := isLimitReached(err); err != nil && !connectFailed && ctx.Err() == nil && !errors.Is(err, errTooManyErrors) && !limited {
 					// A folder the servers refuse for good (it cannot be opened,
 					// a command about it is refused) is that folder's failure:
 					// the other folders go on.
@@ -693,6 +721,9 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 			return ctx.Err()
 		}
 		ie := imapconn.Classify("", err)
+		if ie.DailyLimit {
+			return &limitReachedError{err: ie, until: e.Opts.Now().Add(providerDailyLimit)}
+		}
 		if !ie.Temporary {
 			return err
 		}
@@ -703,7 +734,7 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 		if attempt >= e.Opts.MaxAttempts {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
-		wait := ie.RetryAfter
+		wait := e.throttleWait(ie)
 		if wait <= 0 {
 			wait = time.Duration(float64(500*time.Millisecond) * float64(uint(1)<<min(attempt-1, 10)) * (0.5 + rand.Float64()))
 			wait = min(wait, e.Opts.MaxBackoff)
@@ -711,7 +742,10 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 		wait = min(wait, 15*time.Minute)
 		prog.Retries.Add(1)
 		e.observer().BackedOff(ie.Throttled)
-		prog.setPhase(fmt.Sprintf("retrying in %s: %s", wait.Round(time.Millisecond), imapconn.ServerWords(ie.Err)))
+		prog.setPhase(waitPhase(ie, wait, e.Opts.Now()))
+		if ie.Limit != "" {
+			prog.waits.add(ie.Limit, e.Opts.Now().Add(wait))
+		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -737,7 +771,14 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	if err != nil {
 		return nil, err
 	}
-	plans := MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
+	var plans []FolderPlan
+	if r.e.Opts.SourceLabels || s.src.Caps().Has(capGmail) {
+		if plans, err = r.mapGmailFolders(ctx, s, srcFolders, dstFolders, r.e.Opts.Filter, kept); err != nil {
+			return nil, err
+		}
+	} else {
+		plans = MapFolders(srcFolders, r.srcNS, dstFolders, r.dstNS, r.e.Opts.Filter, kept)
+	}
 	// How much mail each folder holds, asked for (pipelined) while the
 	// destination's folders are created: it decides how many connection
 	// pairs the mailbox is worth, and big folders go first so that the

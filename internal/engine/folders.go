@@ -35,6 +35,8 @@ type Folder struct {
 	NoSelect   bool
 	// Skip is set for virtual folders whose messages live elsewhere too (Gmail's All Mail, Starred).
 	Skip bool
+	// All: the folder holds every message (\All: Gmail's All Mail).
+	All bool
 }
 
 // Namespace is how a server arranges names: separator and personal prefix.
@@ -392,7 +394,7 @@ func folderFromList(d *imap.ListData) Folder {
 		case a == imap.MailboxAttrNoSelect || a == imap.MailboxAttrNonExistent:
 			f.NoSelect = true
 		case a == imap.MailboxAttrAll || a == imap.MailboxAttrFlagged || strings.EqualFold(string(a), `\Important`):
-			f.Skip = true
+			f.Skip, f.All = true, f.All || a == imap.MailboxAttrAll
 		case a == imap.MailboxAttrSubscribed:
 			f.Subscribed = true
 		}

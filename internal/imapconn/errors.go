@@ -25,6 +25,12 @@ type Error struct {
 	// Throttled: the server limits the rate of the whole session; the
 	// command that got the answer is not at fault.
 	Throttled bool
+	// Limit names the provider's limit a throttling answer says is hit
+	// ("Gmail's daily bandwidth limit"), empty when it names none.
+	Limit string
+	// DailyLimit: the provider's daily transfer limit is spent; waiting
+	// within the run will not help (Gmail shuts IMAP for up to a day).
+	DailyLimit bool
 	// Hint says what a person can do about it.
 	Hint string
 	Err  error
@@ -95,6 +101,9 @@ func Classify(op string, err error) *Error {
 				unit = time.Second
 			}
 			e.RetryAfter = time.Duration(n) * unit
+		}
+		if classifyLimit(e, ie) {
+			return e
 		}
 		lower := strings.ToLower(text)
 		switch {

@@ -221,6 +221,18 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	opts.MaxErrors = p.MaxErrors
 	opts.Filter = engine.Filter{Include: p.Include, Exclude: p.Exclude}
 	opts.MaxMessageSize = dst.MaxMessageSize
+	srcSystem, _ := endpointType(src.Type)
+	dstSystem, _ := endpointType(dst.Type)
+	opts.ThrottleBackoff = max(srcSystem.Backoff, dstSystem.Backoff)
+	for _, sys := range []EndpointType{srcSystem, dstSystem} {
+		// The provider's connection limit per mailbox (Gmail 15, Exchange 16).
+		if n := sys.Connections(); n > 0 && (opts.Connections <= 0 || n < opts.Connections) {
+			opts.Connections = n
+		}
+	}
+	opts.SourceLabels, opts.DestLabels = srcSystem.Labels, dstSystem.Labels
+	opts.RoleFolders = dstSystem.Folders
+	opts.Labels = engine.LabelOptions{FirstLabelOnly: p.FirstLabelOnly, SpamAndTrash: p.SpamAndTrash}
 	opts.DateFrom, opts.DateTo = p.DateFrom, p.DateTo
 	if p.DoNotRetry {
 		opts.MaxAttempts = 1
@@ -304,6 +316,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	logRun(bg, p, it, args, res)
 	if databaseLost {
 		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
+	}
+	if it.Status == store.StatusQueued && !res.LimitUntil.IsZero() && ctx.Err() == nil {
+		// The provider said its daily limit is spent (Gmail): that, not our count, says when.
+		return &jobs.WaitError{Until: res.LimitUntil, Reason: "the provider's daily transfer limit is reached"}
 	}
 	if it.Status == store.StatusQueued && res.BudgetReached && ctx.Err() == nil {
 		_, until, err := s.transferLeft(bg, job, limit)

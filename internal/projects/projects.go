@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -185,41 +186,16 @@ func (s *Service) AddCustomer(ctx context.Context, in CustomerInput) (store.Cust
 
 // ---- Endpoints
 
-// EndpointType describes a kind of mail system and its known limits.
-type EndpointType struct {
-	Name           string        `json:"name"`
-	Label          string        `json:"label"`
-	Port           int           `json:"default_port"`
-	Security       string        `json:"default_security"`
-	MaxMessageSize int64         `json:"max_message_size"`
-	DailyDownload  int64         `json:"daily_download,omitempty"`
-	DailyUpload    int64         `json:"daily_upload,omitempty"`
-	Throttling     string        `json:"throttling,omitempty"`
-	Backoff        time.Duration `json:"-"`
-	// UserIsEmail: log-in names must be email addresses.
-	UserIsEmail bool `json:"user_is_email"`
-}
+// EndpointType describes a kind of mail system and its known limits: one
+// of the presets (internal/presets holds the one table).
+type EndpointType = presets.System
 
 // EndpointTypes are the systems Ferry knows, with their limits as defaults.
-var EndpointTypes = []EndpointType{
-	{Name: "imap", Label: "Generic IMAP", Port: 993, Security: "tls"},
-	{Name: "exchange", Label: "Exchange Server 2003+", Port: 993, Security: "tls"},
-	{Name: "office365", Label: "Office 365", Port: 993, Security: "tls", MaxMessageSize: 35 << 20, UserIsEmail: true,
-		Throttling: "answers 'Request is throttled' with a suggested back-off of about 300 s and drops the connection after repeated errors; Ferry honours the hint"},
-	{Name: "gmail", Label: "Gmail / Google Workspace", Port: 993, Security: "tls", MaxMessageSize: 25 << 20, UserIsEmail: true,
-		DailyDownload: 2500 << 20, DailyUpload: 500 << 20, Throttling: "about 2,500 MB download and 500 MB upload per user per day"},
-	{Name: "dovecot", Label: "Dovecot", Port: 993, Security: "tls"},
-	{Name: "cyrus", Label: "Cyrus", Port: 993, Security: "tls"},
-	{Name: "zimbra", Label: "Zimbra", Port: 993, Security: "tls"},
-}
+var EndpointTypes = presets.All
 
 func endpointType(name string) (EndpointType, bool) {
-	for _, t := range EndpointTypes {
-		if t.Name == name {
-			return t, true
-		}
-	}
-	return EndpointType{}, false
+	t, ok := presets.Lookup(name)
+	return t, ok && t.Name == name // stored endpoints carry the type's name
 }
 
 // EndpointInput creates an endpoint. With Password (or Token) and AdminUser
@@ -260,6 +236,9 @@ func (s *Service) AddEndpoint(ctx context.Context, in EndpointInput) (store.Endp
 		return e, invalid("type", "unknown endpoint type %q; use one of %s", in.Type, typeNames())
 	}
 	in.Name, in.Host = strings.TrimSpace(in.Name), strings.TrimSpace(in.Host)
+	if in.Host == "" {
+		in.Host = t.Host // the provider's own (Gmail, Office 365); others have none
+	}
 	if in.Name == "" {
 		return e, invalid("name", "an endpoint needs a name")
 	}
@@ -394,6 +373,10 @@ type Settings struct {
 	DateFrom      *time.Time `json:"date_from,omitempty"`
 	DateTo        *time.Time `json:"date_to,omitempty"`
 	ItemTypes     *[]string  `json:"item_types,omitempty"`
+	// From a Gmail source: each message only in its first label's folder;
+	// Spam and Trash copied too (engine.LabelOptions).
+	FirstLabelOnly *bool `json:"gmail_first_label_only,omitempty"`
+	SpamAndTrash   *bool `json:"gmail_spam_and_trash,omitempty"`
 }
 
 // ProjectInput creates a project.
@@ -474,6 +457,12 @@ func applySettings(p *store.Project, in Settings) error {
 	}
 	if in.DoNotRetry != nil {
 		p.DoNotRetry = *in.DoNotRetry
+	}
+	if in.FirstLabelOnly != nil {
+		p.FirstLabelOnly = *in.FirstLabelOnly
+	}
+	if in.SpamAndTrash != nil {
+		p.SpamAndTrash = *in.SpamAndTrash
 	}
 	if in.Include != nil {
 		p.Include = *in.Include

@@ -49,15 +49,19 @@ type Endpoint struct {
 
 // Project pairs a source and a destination endpoint of one customer.
 type Project struct {
-	ID              int64          `json:"id"`
-	CustomerID      int64          `json:"customer_id"`
-	Name            string         `json:"name"`
-	Kind            string         `json:"kind"` // "mailbox" now; "document", "archive", "public-folder" later
-	SourceID        int64          `json:"source_endpoint_id"`
-	DestID          int64          `json:"destination_endpoint_id"`
-	MaxConcurrent   int            `json:"max_concurrent_migrations"`
-	MaxErrors       int            `json:"max_errors_per_migration"`
-	DoNotRetry      bool           `json:"do_not_retry_errors"`
+	ID            int64  `json:"id"`
+	CustomerID    int64  `json:"customer_id"`
+	Name          string `json:"name"`
+	Kind          string `json:"kind"` // "mailbox" now; "document", "archive", "public-folder" later
+	SourceID      int64  `json:"source_endpoint_id"`
+	DestID        int64  `json:"destination_endpoint_id"`
+	MaxConcurrent int    `json:"max_concurrent_migrations"`
+	MaxErrors     int    `json:"max_errors_per_migration"`
+	DoNotRetry    bool   `json:"do_not_retry_errors"`
+	// FirstLabelOnly and SpamAndTrash: how a Gmail source's labels become
+	// folders (engine.LabelOptions).
+	FirstLabelOnly  bool           `json:"gmail_first_label_only,omitempty"`
+	SpamAndTrash    bool           `json:"gmail_spam_and_trash,omitempty"`
 	Include         []string       `json:"folder_include,omitempty"`
 	Exclude         []string       `json:"folder_exclude,omitempty"`
 	DateFrom        time.Time      `json:"date_from,omitzero"`

@@ -56,6 +56,9 @@ type MemServer struct {
 
 	// Logins counts successful logins: how many connections a client opened.
 	Logins atomic.Int64
+
+	// gmail: the server shows a Gmail account (StartGmail, gmail.go).
+	gmail atomic.Bool
 }
 
 // Faults are hooks called before the server handles a command; an error
@@ -543,6 +546,7 @@ func (c *behaviourConn) Write(p []byte) (int, error) {
 	if c.ms.NoLiteralPlus.Load() {
 		out = literalPlusInCaps.ReplaceAll(out, []byte("$1$2"))
 	}
+	out = c.gmailEdit(out)
 	if len(out) == len(p) {
 		return c.Conn.Write(p)
 	}

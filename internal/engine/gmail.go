@@ -1,0 +1,306 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// Gmail shows each label as a folder: a message with three labels is in
+// three folders, and [Gmail]/All Mail holds every message, labelled or
+// not. From Gmail (Options.SourceLabels) Ferry copies
+//
+//   - each label's folder, so a message lands once in the folder of each
+//     of its labels, as Gmail's own IMAP view shows it (each folder's copies
+//     are recorded and matched by content, so re-runs, lost state and
+//     labels added later never double a message);
+//   - Inbox, Sent Mail, Drafts to the destination's folders of those roles
+//     (created with the destination system's names when missing); starred
+//     messages keep \Flagged, [Gmail]/Starred and [Gmail]/Important are not
+//     folders of their own;
+//   - Spam and Trash only when asked (LabelOptions.SpamAndTrash or an
+//     include pattern);
+//   - from All Mail only the messages without a label that Ferry copies
+//     (archived mail), into the destination's archive folder. A message
+//     copied from a label folder in an earlier pass is not added there when
+//     its label is removed: it is at the destination already.
+//   - a label renamed between passes keeps its destination folder
+//     (renamedLabels): nothing is copied again.
+
+// capGmail is announced by Gmail's IMAP servers (X-GM-EXT-1): a source
+// announcing it is Gmail whether or not the endpoint's type says so.
+const capGmail imap.Cap = "X-GM-EXT-1"
+
+// LabelOptions say how a Gmail source's labels become folders of a
+// destination without labels.
+type LabelOptions struct {
+	// FirstLabelOnly puts a message with several labels only in the
+	// folder of its first label (Inbox first, then the labels by name); by
+	// default it goes to the folder of each, as Gmail's IMAP view shows it.
+	FirstLabelOnly bool
+	// SpamAndTrash copies [Gmail]/Spam and [Gmail]/Trash, skipped by default.
+	SpamAndTrash bool
+}
+
+// DefaultRoleFolders name the folders Ferry creates for a role the
+// destination has no folder for (a preset's Folders replace them).
+var DefaultRoleFolders = map[string]string{"sent": "Sent", "drafts": "Drafts", "trash": "Trash", "junk": "Junk", "archive": "Archive"}
+
+var roleWords = map[string]imap.MailboxAttr{
+	"sent": imap.MailboxAttrSent, "drafts": imap.MailboxAttrDrafts, "trash": imap.MailboxAttrTrash,
+	"junk": imap.MailboxAttrJunk, "archive": imap.MailboxAttrArchive,
+}
+
+// labelState is what a run knows of a Gmail source's labels.
+type labelState struct {
+	allMail string   // the source's All Mail folder, "" when there is none
+	labels  []string // the source folders copied besides All Mail
+
+	mu       sync.Mutex
+	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
+	// first: with FirstLabelOnly, the one folder each labelled message goes
+	// to: where it was copied from before, else its first label's folder.
+	first map[fingerprint]string
+}
+
+// mapGmailFolders maps a Gmail source's folders: All Mail to the archive
+// role, Spam and Trash skipped unless asked, and missing role folders
+// named as the destination system names them.
+func (r *mailboxRun) mapGmailFolders(ctx context.Context, s *session, src, dst []Folder, filter Filter, kept []store.FolderMapping) ([]FolderPlan, error) {
+	src = append([]Folder(nil), src...)
+	allMail := ""
+	for i := range src {
+		switch {
+		case src[i].All:
+			src[i].Skip, src[i].Role, allMail = false, imap.MailboxAttrArchive, src[i].Name
+		case src[i].Role == imap.MailboxAttrJunk, src[i].Role == imap.MailboxAttrTrash:
+			src[i].Skip = !r.e.Opts.Labels.SpamAndTrash
+		}
+	}
+	existing := map[string]bool{}
+	for _, f := range dst {
+		existing[f.Name] = !f.NoSelect
+	}
+	// A role the destination has no folder for gets one, named as the
+	// destination system names it.
+	names := r.e.Opts.RoleFolders
+	if names == nil {
+		names = DefaultRoleFolders
+	}
+	byRole := destinationRoles(dst, r.dstNS)
+	withRoles := append([]Folder(nil), dst...)
+	for word, role := range roleWords {
+		if _, ok := byRole[role]; !ok && names[word] != "" {
+			withRoles = append(withRoles, Folder{Name: r.dstNS.join(r.dstNS.segments(names[word])), Role: role})
+		}
+	}
+	kept, err := r.renamedLabels(ctx, s, src, kept, allMail)
+	if err != nil {
+		return nil, err
+	}
+	plans := MapFolders(src, r.srcNS, withRoles, r.dstNS, filter, kept)
+	r.gmail = &labelState{allMail: allMail}
+	for i := range plans {
+		plans[i].DestExists = existing[plans[i].Dest] || plans[i].Dest == "INBOX"
+		if plans[i].Source.Name != allMail {
+			r.gmail.labels = append(r.gmail.labels, plans[i].Source.Name)
+		}
+	}
+	slices.SortStableFunc(r.gmail.labels, func(a, b string) int {
+		if (a == "INBOX") != (b == "INBOX") {
+			if a == "INBOX" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	return plans, nil
+}
+
+// renamedLabels finds labels renamed since an earlier pass: a folder
+// that earlier passes copied is gone, and a folder they did not know holds
+// mostly the same messages. The renamed label keeps its destination
+// folder (the old name), as a user expects of a rename: its messages stay
+// where they are, nothing is copied again, and new mail with the label
+// joins them. The destination folder is not renamed: the user may have
+// worked with it.
+func (r *mailboxRun) renamedLabels(ctx context.Context, s *session, src []Folder, kept []store.FolderMapping, allMail string) ([]store.FolderMapping, error) {
+	present, known := map[string]bool{}, map[string]bool{}
+	for _, f := range src {
+		present[f.Name] = true
+	}
+	var gone []int
+	for i, m := range kept {
+		known[m.Source] = true
+		if !present[m.Source] && m.Source != allMail {
+			gone = append(gone, i)
+		}
+	}
+	if len(gone) == 0 {
+		return kept, nil
+	}
+	// A label renamed in an earlier pass: its old mapping stays in the
+	// store, but the folder of the new name holds its destination now.
+	held := map[string]bool{}
+	for _, m := range kept {
+		if present[m.Source] {
+			held[m.Dest] = true
+		}
+	}
+	kept = slices.DeleteFunc(slices.Clone(kept), func(m store.FolderMapping) bool { return !present[m.Source] && held[m.Dest] })
+	gone = gone[:0]
+	for i, m := range kept {
+		if !present[m.Source] && m.Source != allMail {
+			gone = append(gone, i)
+		}
+	}
+	for _, f := range src {
+		if known[f.Name] || f.NoSelect || f.All || f.Skip || f.Name == "INBOX" {
+			continue
+		}
+		fps, err := folderFingerprints(s, f.Name)
+		if err != nil {
+			return nil, sideErr("source", imapconn.Classify("read the messages of label "+r.srcNS.DisplayPath(f.Name), err))
+		}
+		if len(fps) == 0 {
+			continue
+		}
+		for _, i := range gone {
+			same := 0
+			if err := r.e.Store.Copies(ctx, r.mbox, kept[i].Source, func(c store.Copy) error {
+				var fp fingerprint
+				copy(fp[:], c.Fingerprint)
+				if fps[fp] {
+					same++
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+			if same*2 > len(fps) {
+				old := r.srcNS.DisplayPath(kept[i].Source)
+				kept[i].Source = f.Name
+				kept[i].Renamed = fmt.Sprintf("the label %s was renamed %s; its messages stay in %s", old, r.srcNS.DisplayPath(f.Name), kept[i].Dest)
+				gone = slices.DeleteFunc(gone, func(j int) bool { return j == i })
+				break
+			}
+		}
+	}
+	return kept, nil
+}
+
+// folderFingerprints reads the identity of every message of a source folder.
+func folderFingerprints(s *session, name string) (map[fingerprint]bool, error) {
+	set := map[fingerprint]bool{}
+	var sel *imap.SelectData
+	err := s.src.Do(func() (err error) {
+		sel, err = s.src.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait()
+		return err
+	})
+	if err == nil && sel.NumMessages > 0 {
+		err = fetchAll(s.src, allUIDs(), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}, func(m *imapclient.FetchMessageBuffer) error {
+			set[identity(m).fp] = true
+			return nil
+		})
+	}
+	return set, err
+}
+
+// unlabelled keeps, of All Mail's messages, those that no copied label
+// folder holds now and none held when it was copied.
+func (r *mailboxRun) unlabelled(ctx context.Context, s *session, plan FolderPlan, pending []*message) ([]*message, error) {
+	if !r.isAllMail(plan) || len(pending) == 0 {
+		return pending, nil
+	}
+	labelled, err := r.labelled(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	out := pending[:0]
+	for _, m := range pending {
+		if !labelled[m.fp] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// firstLabelOnly keeps, of a label folder's messages, those whose one
+// folder it is (LabelOptions.FirstLabelOnly).
+func (r *mailboxRun) firstLabelOnly(plan FolderPlan, pending []*message) []*message {
+	if r.gmail == nil || !r.e.Opts.Labels.FirstLabelOnly || r.isAllMail(plan) {
+		return pending
+	}
+	r.gmail.mu.Lock()
+	first := r.gmail.first
+	r.gmail.mu.Unlock()
+	out := pending[:0]
+	for _, m := range pending {
+		if f, ok := first[m.fp]; !ok || f == plan.Source.Name {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// labelled reads, once a run, the identities of the messages of every
+// copied label folder, and those of the copies recorded from any folder
+// but All Mail. syncFolder calls it before it opens All Mail: it selects
+// other folders.
+func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]bool, error) {
+	g := r.gmail
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.labelled != nil {
+		return g.labelled, nil
+	}
+	set := map[fingerprint]bool{}
+	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	first := map[fingerprint]string{}
+	for _, m := range kept {
+		if m.Source == g.allMail {
+			continue
+		}
+		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
+			var fp fingerprint
+			copy(fp[:], c.Fingerprint)
+			set[fp] = true
+			if _, ok := first[fp]; !ok {
+				first[fp] = m.Source // copied already: it stays where it is
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range g.labels { // Inbox first, then by name
+		fps, err := folderFingerprints(s, name)
+		for fp := range fps {
+			set[fp] = true
+			if _, ok := first[fp]; !ok {
+				first[fp] = name
+			}
+		}
+		if err != nil {
+			return nil, sideErr("source", imapconn.Classify("read the messages of label "+r.srcNS.DisplayPath(name)+" (to leave them out of All Mail)", err))
+		}
+	}
+	g.labelled, g.first = set, first
+	return set, nil
+}
+
+func (r *mailboxRun) isAllMail(plan FolderPlan) bool {
+	return r.gmail != nil && r.gmail.allMail != "" && plan.Source.Name == r.gmail.allMail
+}

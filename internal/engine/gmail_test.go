@@ -1,0 +1,217 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/testimap"
+)
+
+func gmailMessage(n int, labels ...string) testimap.GmailMessage {
+	body := fmt.Sprintf("From: bob@example.org\r\nTo: alice@example.org\r\nSubject: message %d\r\nMessage-ID: <m%d@example.org>\r\nDate: Sun, 1 Mar 2026 09:00:00 +0000\r\n\r\nBody of message %d.\r\n", n, n, n)
+	return testimap.GmailMessage{Body: []byte(body), Labels: labels}
+}
+
+// folderCounts is how many messages each folder holding mail has.
+func folderCounts(s testimap.Snapshot) map[string]int {
+	out := map[string]int{}
+	for f, ms := range s {
+		if len(ms) > 0 {
+			out[f] = len(ms)
+		}
+	}
+	return out
+}
+
+func sameCounts(t *testing.T, what string, got, want map[string]int) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s: destination folders %v, want %v", what, got, want)
+	}
+}
+
+// TestGmailLabelsLandOnceInEachFolder: from Gmail, a message with three
+// labels lands once in each label's folder, archived mail (All Mail only)
+// in Archive, Sent Mail in Sent, starred mail keeps \Flagged, Spam is left
+// out; re-runs, lost state, a label added and a label removed between
+// passes never double a message.
+func TestGmailLabelsLandOnceInEachFolder(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartMem(t, u)
+	m1 := gmailMessage(1, "INBOX", "Work", "Work/Clients")
+	m2 := gmailMessage(2) // archived: All Mail only
+	m3 := gmailMessage(3, "[Gmail]/Sent Mail")
+	m4 := gmailMessage(4, "INBOX")
+	m4.Starred = true
+	m5 := gmailMessage(5, "[Gmail]/Spam")
+	m6 := gmailMessage(6) // archived and starred
+	m6.Starred = true
+	m7 := gmailMessage(7, "[Gmail]/Important", "Work")
+	src.GmailDeliver(t, u, m1, m2, m3, m4, m5, m6, m7)
+
+	statePath := filepath.Join(t.TempDir(), "state.db")
+	b := &testBundle{statePath: statePath}
+	b.openStore(t)
+	job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, MaxBackoff: 50 * time.Millisecond, SourceLabels: true}
+	run := func(what string, wantCopied int64) {
+		t.Helper()
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != wantCopied {
+			t.Fatalf("%s: copied %d messages, want %d; destination folders %v", what, r.Run.Copied, wantCopied, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)))
+		}
+	}
+
+	run("first pass", 8)
+	want := map[string]int{"INBOX": 2, "Work": 2, "Work/Clients": 1, "Archive": 2, "Sent": 1}
+	snap := testimap.TakeSnapshot(t, dst.Addr, user, pass)
+	sameCounts(t, "first pass", folderCounts(snap), want)
+	for _, f := range []string{"INBOX", "Archive"} {
+		flagged := 0
+		for _, m := range snap[f] {
+			if containsFlag(m, imap.FlagFlagged) {
+				flagged++
+			}
+		}
+		if flagged != 1 {
+			t.Errorf("%s holds %d starred (\\Flagged) messages, want 1: %v", f, flagged, snap[f])
+		}
+	}
+
+	run("re-run", 0)
+	sameCounts(t, "re-run", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+
+	// Lost state: a new state file; the destination is matched by content.
+	b.st.Close()
+	os.Remove(statePath)
+	b.openStore(t)
+	run("lost state", 0)
+	sameCounts(t, "lost state", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+
+	// A label added between passes adds that one copy.
+	src.GmailLabel(t, u, "Projects", m2)
+	run("label added", 1)
+	want["Projects"] = 1
+	sameCounts(t, "label added", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+
+	// A label removed: the message is in All Mail only now, and at the
+	// destination already (in Work): nothing is added to Archive.
+	c := testimap.Dial(t, src.Addr, user, pass)
+	if _, err := c.Select("Work", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var last imap.UIDSet
+	last.AddNum(2) // m7 is Work's second message
+	if err := c.Store(last, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Expunge().Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	run("label removed", 0)
+	sameCounts(t, "label removed", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+
+	// A label renamed: its messages stay where they are at the
+	// destination (in the folder of the old name); nothing is copied again.
+	c = testimap.Dial(t, src.Addr, user, pass)
+	if err := c.Rename("Work/Clients", "Customers", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+	requireOK(t, r)
+	if r.Run.Copied != 0 {
+		t.Fatalf("label renamed: copied %d messages again", r.Run.Copied)
+	}
+	sameCounts(t, "label renamed", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	if !strings.Contains(strings.Join(r.Notes, "\n"), "Customers") {
+		t.Errorf("notes %q do not say where the renamed label's messages are", r.Notes)
+	}
+	// New mail with the renamed label follows its old messages.
+	src.GmailLabel(t, u, "Customers", gmailMessage(8))
+	run("mail in the renamed label", 1)
+	want["Work/Clients"] = 2
+	sameCounts(t, "mail in the renamed label", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	run("re-run after the rename", 0)
+	sameCounts(t, "re-run after the rename", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+}
+
+// TestGmailSpamAndTrashWhenAsked: Spam and Trash are copied only when the
+// project asks for them.
+func TestGmailSpamAndTrashWhenAsked(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartMem(t, u)
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX"), gmailMessage(2, "[Gmail]/Spam"), gmailMessage(3, "[Gmail]/Trash"))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, SourceLabels: true, Labels: engine.LabelOptions{SpamAndTrash: true},
+		RoleFolders: map[string]string{"junk": "Junk Email", "trash": "Deleted Items"}}
+	r := engine.New(b.st, opts).Migrate(context.Background(), engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}, nil)
+	requireOK(t, r)
+	sameCounts(t, "spam and trash asked for", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
+		map[string]int{"INBOX": 1, "Junk Email": 1, "Deleted Items": 1})
+}
+
+// containsFlag reads a snapshot line's flag list.
+func containsFlag(line string, f imap.Flag) bool {
+	return strings.Contains(line, "["+string(f)+"]") || strings.Contains(line, "["+string(f)+" ") ||
+		strings.Contains(line, " "+string(f)+"]") || strings.Contains(line, " "+string(f)+" ")
+}
+
+// TestGmailFirstLabelOnly: with FirstLabelOnly a message with several
+// labels lands once, in the folder of its first label (Inbox first, then
+// by name), and a re-run adds nothing.
+func TestGmailFirstLabelOnly(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartMem(t, u)
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3), gmailMessage(4, "[Gmail]/Important", "Work/Clients"))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, SourceLabels: true, Labels: engine.LabelOptions{FirstLabelOnly: true}}
+	job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+	for _, step := range []struct {
+		name   string
+		copied int64
+	}{{"first pass", 4}, {"re-run", 0}} {
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != step.copied {
+			t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
+		}
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
+			map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 1, "Archive": 1})
+	}
+}
+
+// TestGmailDetectedByItsCapability: a source that announces X-GM-EXT-1 is
+// taken for Gmail without being told: archived mail is not left behind.
+func TestGmailDetectedByItsCapability(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartMem(t, u)
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work"), gmailMessage(2))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	r := engine.New(b.st, engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}}).Migrate(context.Background(),
+		engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}, nil)
+	requireOK(t, r)
+	sameCounts(t, "gmail not named", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), map[string]int{"INBOX": 1, "Work": 1, "Archive": 1})
+}
