@@ -27,6 +27,8 @@ type Project struct {
 	Exclude         []string       `json:"folder_exclude,omitempty"`
 	DateFrom        time.Time      `json:"date_from,omitzero"`
 	DateTo          time.Time      `json:"date_to,omitzero"`
+	FirstLabelOnly  bool           `json:"gmail_first_label_only,omitempty"`
+	SpamAndTrash    bool           `json:"gmail_spam_and_trash,omitempty"`
 	ItemTypes       []string       `json:"item_types"`
 	Closed          bool           `json:"closed"`
 	Created         time.Time      `json:"created"`
@@ -37,7 +39,7 @@ type Project struct {
 func projectOut(p store.Project) Project {
 	return Project{ID: p.ID, CustomerID: p.CustomerID, Name: p.Name, Kind: p.Kind, SourceID: p.SourceID, DestID: p.DestID,
 		MaxConcurrent: p.MaxConcurrent, MaxErrors: p.MaxErrors, DoNotRetry: p.DoNotRetry, Include: p.Include, Exclude: p.Exclude,
-		DateFrom: p.DateFrom, DateTo: p.DateTo, ItemTypes: p.ItemTypes, Closed: p.Closed, Created: p.Created,
+		DateFrom: p.DateFrom, DateTo: p.DateTo, FirstLabelOnly: p.FirstLabelOnly, SpamAndTrash: p.SpamAndTrash, ItemTypes: p.ItemTypes, Closed: p.Closed, Created: p.Created,
 		ItemCount: p.ItemCount, StatusBreakdown: p.StatusBreakdown}
 }
 
