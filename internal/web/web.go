@@ -149,6 +149,9 @@ func (s *server) handler(rt route) http.Handler {
 					Msg: "This form has expired or came from another site. Reload the page and try again."})
 				return
 			}
+			// Signed-in pages hold a customer's data and, once, a new API
+			// token: no browser or proxy may keep them.
+			w.Header().Set("Cache-Control", "no-store")
 			ctx = auth.WithPrincipal(ctx, p)
 			ctx = context.WithValue(ctx, keySession, &se)
 			// An action concerning no customer is checked here; actions on
@@ -218,7 +221,7 @@ func csrfToken(r *http.Request) string {
 // customer's resources (0: none in particular).
 func (s *server) allow(r *http.Request, customerID int64) error {
 	a, _ := r.Context().Value(keyAction).(auth.Action)
-	return auth.Authorize(principal(r), a, customerID)
+	return auth.Hide(r, auth.Authorize(principal(r), a, customerID))
 }
 
 // can reports whether the principal may do another action on a customer's resources (to show buttons).
