@@ -3,10 +3,11 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/ferryhq/ferry/internal/auth"
@@ -115,15 +116,12 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
 	d.LoginCSRF = s.loginCSRF(w, r)
 	in, err := s.Auth.SignIn(r.Context(), d.Email, r.PostFormValue("password"), clientAddr(r))
 	if err != nil {
-		var locked *auth.LockedError
 		var limited *auth.RateLimitedError
 		status := http.StatusUnauthorized
 		switch {
 		case errors.As(err, &limited):
 			status = http.StatusTooManyRequests
-			w.Header().Set("Retry-After", limited.RetryAfter.Round(time.Second).String())
-		case errors.As(err, &locked):
-			status = http.StatusForbidden
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
 		case errors.Is(err, auth.ErrWrongCredentials), errors.Is(err, auth.ErrDisabled):
 		default:
 			return err
