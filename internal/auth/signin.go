@@ -348,7 +348,8 @@ func (s *Service) CreateUser(ctx context.Context, in UserInput) (store.User, err
 }
 
 // UpdateUser changes an account's name, role, customers and (when given)
-// password. A new password or a role change signs the person out everywhere.
+// password. A new password or a role change signs the person out everywhere;
+// a new password also revokes the account's API tokens.
 func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store.User, error) {
 	u, err := s.Store.User(ctx, id)
 	if err != nil {
@@ -379,7 +380,12 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store
 		return u, err
 	}
 	if signOut {
-		return u, s.Store.DeleteUserSessions(ctx, u.ID)
+		if err := s.Store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return u, err
+		}
+	}
+	if in.Password != "" { // whoever learnt the old password may have made a token
+		return u, s.Store.RevokeUserTokens(ctx, u.ID)
 	}
 	return u, nil
 }
@@ -398,7 +404,8 @@ func (s *Service) keepAnAdministrator(ctx context.Context, leaving int64) error 
 	return invalid("account", "this is the last administrator; make someone else an administrator first")
 }
 
-// SetDisabled disables or enables an account; disabling signs it out everywhere.
+// SetDisabled disables or enables an account; disabling signs it out
+// everywhere and revokes its API tokens.
 func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (store.User, error) {
 	u, err := s.Store.User(ctx, id)
 	if err != nil {
@@ -414,7 +421,10 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (sto
 		return u, err
 	}
 	if disabled {
-		return u, s.Store.DeleteUserSessions(ctx, u.ID)
+		if err := s.Store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return u, err
+		}
+		return u, s.Store.RevokeUserTokens(ctx, u.ID)
 	}
 	return u, nil
 }

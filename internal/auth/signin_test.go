@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
 )
 
@@ -102,5 +103,44 @@ func TestUnknownAccountsAnswerLikeKnownOnes(t *testing.T) {
 		if known[i] != unknown[i] {
 			t.Fatalf("attempt %d: a known account answers %q, an unknown one %q", i+1, known[i], unknown[i])
 		}
+	}
+}
+
+// TestNewPasswordOrDisablingEndsSessionsAndTokens: whoever holds a session
+// cookie or an API token of the account loses it when the password changes
+// or the account is disabled.
+func TestNewPasswordOrDisablingEndsSessionsAndTokens(t *testing.T) {
+	t.Parallel()
+	for _, change := range []string{"new password", "disabled"} {
+		t.Run(change, func(t *testing.T) {
+			t.Parallel()
+			svc, _ := newSignIn(t)
+			ctx := context.Background()
+			in, err := svc.SignIn(ctx, "owner@contoso.example", ownerPassword, "198.51.100.7")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.CreateUser(ctx, auth.UserInput{Email: "other@contoso.example", Name: "Other",
+				Role: string(auth.Administrator), Password: ownerPassword}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Store.CreateUserToken(ctx, in.User.ID, "laptop", auth.HashToken("fy_laptop")); err != nil {
+				t.Fatal(err)
+			}
+			if change == "new password" {
+				_, err = svc.UpdateUser(ctx, in.User.ID, auth.UserInput{Name: "Owner", Role: string(auth.Administrator), Password: "a brand new passphrase"})
+			} else {
+				_, err = svc.SetDisabled(ctx, in.User.ID, true)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.Session(ctx, in.Token); err == nil {
+				t.Error("the session lives on")
+			}
+			if _, err := svc.Store.TokenByHash(ctx, auth.HashToken("fy_laptop")); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("the API token lives on: %v", err)
+			}
+		})
 	}
 }

@@ -78,4 +78,7 @@ type Portal interface {
 
 	// CreateUserToken is CreateToken for a token that acts as a user.
 	CreateUserToken(ctx context.Context, userID int64, name, hash string) (int64, error)
+	// RevokeUserTokens deletes every API token that acts as the user (a new
+	// password or a disabled account ends them).
+	RevokeUserTokens(ctx context.Context, userID int64) error
 }
