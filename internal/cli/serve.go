@@ -159,7 +159,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			srv := newHTTPServer(h, serveTimeouts)
 			srv.RegisterOnShutdown(closeWeb)
 			fmt.Fprintf(cmd.ErrOrStderr(), "ferry serve: portal on http://%s/, API on http://%s/api/v1 (OpenAPI at /api/v1/openapi.json); running up to %d migrations\n",
 				ln.Addr(), ln.Addr(), f.concurrency)
