@@ -185,14 +185,32 @@ func Authorize(p *Principal, action Action, customerID int64) error {
 	if customerID != 0 && !p.Sees(customerID) {
 		return ErrHidden
 	}
-	if !p.Can(def.cap) {
-		return fmt.Errorf("%w: a %s may not %s", ErrForbidden, p.Role.Title(), def.what)
+	if err := Capable(p, action); err != nil {
+		return err
 	}
 	if customerID == 0 {
 		if def.scope == anyCustomer || p.SeesAll() {
 			return nil
 		}
 		return fmt.Errorf("%w: only roles that see every customer may %s", ErrForbidden, def.what)
+	}
+	return nil
+}
+
+// Capable is the part of Authorize that needs no resource: whether p's
+// role may do the action at all. The doors ask it before they read a
+// request's body, so someone who may not act cannot make the server read,
+// parse or store what they send.
+func Capable(p *Principal, action Action) error {
+	if p == nil {
+		return fmt.Errorf("%w: nobody is signed in", ErrForbidden)
+	}
+	def, ok := actions[action]
+	if !ok {
+		return fmt.Errorf("%w: unknown action %q", ErrForbidden, action)
+	}
+	if !p.Can(def.cap) {
+		return fmt.Errorf("%w: a %s may not %s", ErrForbidden, p.Role.Title(), def.what)
 	}
 	return nil
 }
