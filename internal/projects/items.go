@@ -115,10 +115,21 @@ type RowError struct {
 
 // ImportResult is what a bulk add will do (preview) or did.
 type ImportResult struct {
-	Valid   []ImportRow `json:"valid"`
-	Errors  []RowError  `json:"errors,omitempty"`
+	Valid []ImportRow `json:"valid"`
+	// Errors are the first mailboxcsv.MaxErrors problems; ErrorCount counts them all.
+	Errors     []RowError `json:"errors,omitempty"`
+	ErrorCount int        `json:"error_count"`
 	Added   int         `json:"added"`
 	Preview bool        `json:"preview"`
+}
+
+// addError counts a problem and keeps the first mailboxcsv.MaxErrors, so
+// that a hostile file's answer stays small.
+func (r *ImportResult) addError(e RowError) {
+	r.ErrorCount++
+	if len(r.Errors) < mailboxcsv.MaxErrors {
+		r.Errors = append(r.Errors, e)
+	}
 }
 
 // ImportRow is one row that can be added.
@@ -155,7 +166,11 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 		return nil, invalid("file", "%v", perr)
 	}
 	for _, e := range errs {
-		res.Errors = append(res.Errors, RowError{Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Error()})
+		if e.Omitted > 0 { // the parser kept mailboxcsv.MaxErrors problems and counted the rest
+			res.ErrorCount += e.Omitted
+			continue
+		}
+		res.addError(RowError{Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Error()})
 	}
 	existing, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{})
 	if err != nil {
@@ -172,11 +187,11 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 		if err := checkItem(&in, src, dst); err != nil {
 			var ie *InvalidError
 			errors.As(err, &ie)
-			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: ie.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, ie.Msg)})
+			res.addError(RowError{Line: row.Line, Field: ie.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, ie.Msg)})
 			continue
 		}
 		if seen["s:"+strings.ToLower(in.Source)] || seen["d:"+strings.ToLower(in.Dest)] {
-			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: "source", Msg: fmt.Sprintf("%s line %d: %s → %s is already in the project", name, row.Line, in.Source, in.Dest)})
+			res.addError(RowError{Line: row.Line, Field: "source", Msg: fmt.Sprintf("%s line %d: %s → %s is already in the project", name, row.Line, in.Source, in.Dest)})
 			continue
 		}
 		it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin}
@@ -189,7 +204,7 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 	if !opt.Apply {
 		return res, nil
 	}
-	if len(res.Errors) > 0 && !opt.SkipInvalid {
+	if res.ErrorCount > 0 && !opt.SkipInvalid {
 		return res, ErrImportHasErrors
 	}
 	if err := s.Store.CreateItems(ctx, items); err != nil {
