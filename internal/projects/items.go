@@ -119,8 +119,8 @@ type ImportResult struct {
 	// Errors are the first mailboxcsv.MaxErrors problems; ErrorCount counts them all.
 	Errors     []RowError `json:"errors,omitempty"`
 	ErrorCount int        `json:"error_count"`
-	Added   int         `json:"added"`
-	Preview bool        `json:"preview"`
+	Added      int        `json:"added"`
+	Preview    bool       `json:"preview"`
 }
 
 // addError counts a problem and keeps the first mailboxcsv.MaxErrors, so
