@@ -235,9 +235,15 @@ func (c *Conn) login(ctx context.Context) error {
 		err = c.Login(ep.User, ep.Password).Wait()
 	}
 	if err != nil {
-		e := c.watch.setupErr(op, err, "")
 		var ie *imap.Error
-		if errors.As(err, &ie) && !e.Temporary {
+		if errors.As(err, &ie) { // some servers quote the credentials they refused
+			redacted := *ie
+			redacted.Text = redactSecrets(ie.Text, ep.Password, ep.OAuth2Token)
+			ie, err = &redacted, &redacted
+		}
+		e := c.watch.setupErr(op, err, "")
+		e.Login = ie != nil
+		if ie != nil && !e.Temporary {
 			e.Hint = "check the user name and password"
 			if ep.ActAs != "" {
 				e.Hint = "check the administrator's name and password and that it may act for " + ep.ActAs

@@ -8,6 +8,8 @@ import (
 	"net/mail"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -214,6 +216,13 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 	return res, nil
 }
 
+// managesEndpoints reports whether p may manage the endpoints (and so read
+// the servers' words) of a project's customer.
+func (s *Service) managesEndpoints(ctx context.Context, p *auth.Principal, projectID int64) bool {
+	proj, err := s.Store.Project(ctx, projectID)
+	return err == nil && auth.Authorize(p, auth.ActionSetCredentials, proj.CustomerID) == nil
+}
+
 // ItemDetail is an item with its pass history and errors.
 type ItemDetail struct {
 	store.Item
@@ -222,13 +231,25 @@ type ItemDetail struct {
 	Folders  []store.FolderProgress `json:"folders"`
 }
 
-// Item returns an item with its history.
+// Item returns an item with its history. A server's words on a refused
+// login may name the account, so a principal in ctx who may not manage the
+// customer's endpoints reads only imapconn.LoginRefused and the hint.
 func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 	it, err := s.Store.Item(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	d := &ItemDetail{Item: it}
+	defer func() {
+		if p := auth.PrincipalFrom(ctx); p != nil && d.Item.ID != 0 && !s.managesEndpoints(ctx, p, it.ProjectID) {
+			for i := range d.History {
+				d.History[i].Error = imapconn.HideServerWords(d.History[i].Error)
+			}
+			for i := range d.Failures {
+				d.Failures[i].ServerText = imapconn.HideServerWords(d.Failures[i].ServerText)
+			}
+		}
+	}()
 	if it.MailboxID != 0 {
 		if d.History, err = s.Store.Runs(ctx, it.MailboxID); err != nil {
 			return nil, err
