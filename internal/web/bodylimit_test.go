@@ -67,3 +67,14 @@ func TestFormBodiesAreBoundedAndReadAfterAuthorization(t *testing.T) {
 		}
 	}
 }
+
+// TestLongSearchIsRefused: a 60,000-character search answers 400 saying
+// how long a search may be, not 500.
+func TestLongSearchIsRefused(t *testing.T) {
+	t.Parallel()
+	b := setupMigration(t, 1)
+	res := b.partner.get(fmt.Sprintf("/projects/%d?q=%s", b.project.ID, strings.Repeat("a", 60000)))
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "at most 200 characters") {
+		t.Fatalf("a 60,000-character search: %d %.300s", res.status, res.body)
+	}
+}

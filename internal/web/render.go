@@ -204,6 +204,9 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusBadRequest, ei.Field+": "+ei.Msg
 	case errors.As(err, &ai):
 		status, msg = http.StatusBadRequest, ai.Field+": "+ai.Msg
+	case fault.KindOf(err) == fault.Invalid: // a service's or the store's check of the input
+		fe, _ := fault.As(err)
+		status, msg = http.StatusBadRequest, fe.Error()
 	default:
 		s.Log.Error("portal", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
