@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test deps lint bench demo
+.PHONY: build test deps lint bench demo fuzz
 
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
@@ -17,6 +17,18 @@ lint:
 
 test: deps lint
 	$(GO) test -count=1 -timeout 25m ./...
+
+# Runs each fuzzer for FUZZTIME (go test runs only their seeds, from the
+# code and testdata/fuzz). A failing input is saved under testdata/fuzz:
+# commit it with the fix, so that go test keeps checking it.
+FUZZTIME ?= 2m
+FUZZERS = ./internal/mailboxcsv:FuzzParse ./internal/playbook:FuzzLoad ./internal/imapconn:FuzzServerAnswers
+
+fuzz:
+	@set -e; for f in $(FUZZERS); do \
+		echo "fuzz $${f#*:} in $${f%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) "$${f%%:*}"; \
+	done
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./bench/

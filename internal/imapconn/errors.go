@@ -138,6 +138,10 @@ var quotaRE = regexp.MustCompile(`(?i)quota|mailbox is full|insufficient storage
 
 const quotaHint = "the destination mailbox is full; raise its quota and run Retry errors"
 
+// maxRetryAfter bounds a server's back-off hint: a number too large to be
+// meant (or to fit a time.Duration) waits this long, not for ever.
+const maxRetryAfter = time.Hour
+
 var backoffRE = regexp.MustCompile(`(?i)backoff time:\s*(\d+)\s*(milliseconds|ms|seconds|s)?`)
 
 // Classify wraps err as an *Error for operation op. It is the only place
@@ -155,12 +159,16 @@ func Classify(op string, err error) *Error {
 	if errors.As(err, &ie) {
 		text := ie.Text
 		if m := backoffRE.FindStringSubmatch(text); m != nil {
-			n, _ := strconv.Atoi(m[1])
+			n, err := strconv.ParseInt(m[1], 10, 64)
 			unit := time.Millisecond
 			if u := strings.ToLower(m[2]); u == "seconds" || u == "s" {
 				unit = time.Second
 			}
-			e.RetryAfter = time.Duration(n) * unit
+			if err != nil || n > int64(maxRetryAfter/unit) {
+				e.RetryAfter = maxRetryAfter
+			} else {
+				e.RetryAfter = time.Duration(n) * unit
+			}
 		}
 		lower := strings.ToLower(text)
 		switch {

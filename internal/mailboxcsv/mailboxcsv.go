@@ -212,8 +212,8 @@ func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
 			return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
 		})
 		if p.omitted > 0 {
-			p.errs = append(p.errs, &Error{File: p.file, Omitted: p.omitted, Msg: fmt.Sprintf(
-				"and %d more problems not listed; fix the ones above and check the file again", p.omitted)})
+			p.errs = append(p.errs, &Error{File: p.file, Line: p.firstOmitted, Omitted: p.omitted, Msg: fmt.Sprintf(
+				"and %d more problems from here on not listed; fix the ones above and check the file again", p.omitted)})
 		}
 		var good []Row
 		for _, row := range p.rows {
@@ -288,9 +288,10 @@ type parser struct {
 
 	sources, destinations map[mailboxKey]int // first line listing each mailbox
 
-	bad      map[int]bool // lines with a problem, kept or not
-	omitted  int          // problems past MaxErrors
-	rowCount int          // mailbox rows read so far
+	bad          map[int]bool // lines with a problem, kept or not
+	omitted      int          // problems past MaxErrors
+	firstOmitted int          // the line of the first of them
+	rowCount     int          // mailbox rows read so far
 }
 
 func (p *parser) add(line, col int, field, msg string) {
@@ -299,6 +300,9 @@ func (p *parser) add(line, col int, field, msg string) {
 	}
 	p.bad[line] = true
 	if len(p.errs) >= MaxErrors {
+		if p.omitted == 0 {
+			p.firstOmitted = line
+		}
 		p.omitted++
 		return
 	}
