@@ -81,3 +81,21 @@ func TestBadRowsNeverEchoPasswords(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlongLinesAreRefused: a line longer than MaxLineBytes (a header of
+// a million columns, one row of a million fields) is refused at once rather
+// than parsed field by field.
+func TestOverlongLinesAreRefused(t *testing.T) {
+	t.Parallel()
+	for name, in := range map[string]string{
+		"header":   strings.Repeat("source,", 1<<20) + "\n",
+		"row":      "source,destination\n" + strings.Repeat("a,", 1<<20) + "\n",
+		"one line": strings.Repeat("x", 4<<20),
+	} {
+		_, _, err := ParseAll("wide.csv", strings.NewReader(in))
+		var errs Errors
+		if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Msg, "longer than 16384 bytes") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -82,6 +82,9 @@ const (
 	MaxRows = 50000
 	// MaxErrors is how many problems are kept; the others are counted.
 	MaxErrors = 100
+	// MaxLineBytes is the longest line a list may have (a header of every
+	// column with long names, or a row with long passwords, is far shorter).
+	MaxLineBytes = 16 << 10
 )
 
 func (e *Error) Error() string {
@@ -185,6 +188,11 @@ func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
 	p.lines = strings.Split(string(data), "\n")
 	for i, l := range p.lines {
 		p.lines[i] = strings.TrimSuffix(l, "\r")
+		if len(l) > MaxLineBytes { // work per line stays bounded too
+			p.add(i+1, 0, "", fmt.Sprintf(
+				"this line is longer than %d bytes, far longer than a mailbox's line; check that this is the list of mailboxes, saved as CSV text", MaxLineBytes))
+			return nil, Header, p.errs
+		}
 	}
 
 	first := -1
