@@ -99,3 +99,31 @@ func TestOverlongLinesAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// endlessList is a mailbox list that never ends: a header, then the same
+// row for ever.
+type endlessList struct{ off int }
+
+func (e *endlessList) Read(p []byte) (int, error) {
+	const header, row = "source,destination\n", "alice@old.example,alice@new.example\n"
+	for i := range p {
+		if e.off < len(header) {
+			p[i] = header[e.off]
+		} else {
+			p[i] = row[(e.off-len(header))%len(row)]
+		}
+		e.off++
+	}
+	return len(p), nil
+}
+
+// TestEndlessListIsRefused: a list that never ends is read up to
+// MaxFileBytes and refused, not read until memory runs out.
+func TestEndlessListIsRefused(t *testing.T) {
+	t.Parallel()
+	_, _, err := ParseAll("endless.csv", &endlessList{})
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Msg, "larger than 64 MB") {
+		t.Fatalf("an endless list: %v", err)
+	}
+}

@@ -85,6 +85,9 @@ const (
 	// MaxLineBytes is the longest line a list may have (a header of every
 	// column with long names, or a row with long passwords, is far shorter).
 	MaxLineBytes = 16 << 10
+	// MaxFileBytes is the largest list read; the doors bound their uploads
+	// lower (docs/security.md), this bounds `ferry migrate --csv` too.
+	MaxFileBytes = 64 << 20
 )
 
 func (e *Error) Error() string {
@@ -166,11 +169,16 @@ func Parse(name string, r io.Reader) ([]Row, Format, error) {
 // ParseAll is Parse for callers that may skip invalid rows: it returns the
 // rows without problems together with the Errors of the others.
 func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
 		return nil, Header, fmt.Errorf("reading %s: %w", name, err)
 	}
 	p := &parser{file: name}
+	if len(data) > MaxFileBytes { // read no further: memory stays bounded whatever the file
+		p.add(1, 0, "", fmt.Sprintf("the file is larger than %d MB, far larger than a list of %d mailboxes; check that this is the list of mailboxes, or split it",
+			MaxFileBytes>>20, MaxRows))
+		return nil, Header, p.errs
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
 		p.add(1, 0, "", "the file is encoded as UTF-16; save it as UTF-8 instead (in Excel: Save As > CSV UTF-8)")
