@@ -158,12 +158,17 @@ func init() {
 const (
 	liveWriteTimeout = 10 * time.Second
 	liveKeepAlive    = 15 * time.Second
+	// liveRecheck: how often a stream asks again whether its session may
+	// read the project, before the event it is about to send. At the
+	// default poll (1 s) that is every update; faster polls do not multiply
+	// the store reads of every watcher.
+	liveRecheck = time.Second
 )
 
 // liveProject streams a project's updates as server-sent events ("update"
-// events, JSON). Before each event it asks again whether the session may
-// read the project (signed out, disabled, role or customers changed) and
-// ends the stream when not.
+// events, JSON). Before sending, at most every liveRecheck, it asks again
+// whether the session may read the project (signed out, disabled, role or
+// customers changed) and ends the stream when not.
 func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.loadProject(r)
 	if err != nil {
@@ -177,7 +182,12 @@ func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	// The browser sends nothing more on this connection: no read deadline
 	// (one passing would cancel the request). Writes get theirs below.
 	_ = rc.SetReadDeadline(time.Time{})
+	checked := time.Now()
 	stillAllowed := func() bool {
+		if time.Since(checked) < liveRecheck {
+			return true
+		}
+		checked = time.Now()
 		pr, _, err := s.session(r)
 		return err == nil && auth.Authorize(pr, auth.ActionReadProject, p.CustomerID) == nil
 	}
