@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test deps lint bench demo
+.PHONY: build test deps lint bench demo fuzz
 
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
@@ -20,6 +20,18 @@ lint:
 # a busy one: the timeout leaves room for the busy one.
 test: deps lint
 	$(GO) test -race -count=1 -timeout 40m ./...
+
+# Runs each fuzzer for FUZZTIME (go test runs only their seeds, from the
+# code and testdata/fuzz). A failing input is saved under testdata/fuzz:
+# commit it with the fix, so that go test keeps checking it.
+FUZZTIME ?= 2m
+FUZZERS = ./internal/mailboxcsv:FuzzParse ./internal/playbook:FuzzLoad ./internal/imapconn:FuzzServerAnswers
+
+fuzz:
+	@set -e; for f in $(FUZZERS); do \
+		echo "fuzz $${f#*:} in $${f%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${f#*:}$$" -fuzztime $(FUZZTIME) "$${f%%:*}"; \
+	done
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./bench/

@@ -350,7 +350,7 @@ func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 	err = chromedp.Run(pctx,
 		chromedp.SendKeys(`#bulk-csv`, "source,destination,source_password,destination_password\nnew1@contoso.example,new1@contoso.example,pw1,pw1\nbroken@contoso.example,,pw2,pw2\n", chromedp.ByQuery),
 		chromedp.Click(`//button[text()="Preview"]`),
-		chromedp.WaitVisible(`//*[contains(., "1 row(s) can be added, 1 row(s) have errors")]`),
+		chromedp.WaitVisible(`//*[contains(., "1 row(s) can be added, 1 problem(s) found")]`),
 	)
 	if err != nil {
 		var body string

@@ -181,9 +181,20 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // handler runs one route's handler and answers its error.
 func (s *server) handler(rt route) http.Handler {
+	limit := int64(maxJSONBody)
+	if strings.HasSuffix(rt.Path, "/import") {
+		limit = maxImportBody
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		metrics.NoteRoute(r) // ServeHTTP routes a copy of the request: its pattern is noted for the HTTP metrics
 		r = r.WithContext(withAction(r.Context(), rt.Action))
+		// Whatever a handler does, no body is read for a role that may not
+		// do the operation, nor beyond the operation's limit.
+		if err := auth.Capable(PrincipalFrom(r.Context()), rt.Action); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := rt.handle(s, w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -898,17 +899,17 @@ func TestScopedPrincipal(t *testing.T) {
 		{"GET", "/api/v1/endpoint-types", 200},
 		{"GET", "/api/v1/openapi.json", 200},
 		{"POST", "/api/v1/customers", 403},
-		{"GET", fmt.Sprintf("/api/v1/customers/%d", g.customer.ID), 403},
-		{"DELETE", fmt.Sprintf("/api/v1/customers/%d", g.customer.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/customers/%d/endpoints", g.customer.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/customers/%d/projects", g.customer.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/endpoints/%d", g.src.ID), 403},
-		{"PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", g.src.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/projects/%d", g.project.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/projects/%d/items", g.project.ID), 403},
-		{"POST", fmt.Sprintf("/api/v1/projects/%d/passes", g.project.ID), 403},
-		{"POST", fmt.Sprintf("/api/v1/projects/%d/close", g.project.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/items/%d", g.item.ID), 403},
+		{"GET", fmt.Sprintf("/api/v1/customers/%d", g.customer.ID), 404},
+		{"DELETE", fmt.Sprintf("/api/v1/customers/%d", g.customer.ID), 403}, // the role may not delete customers at all
+		{"GET", fmt.Sprintf("/api/v1/customers/%d/endpoints", g.customer.ID), 404},
+		{"GET", fmt.Sprintf("/api/v1/customers/%d/projects", g.customer.ID), 404},
+		{"GET", fmt.Sprintf("/api/v1/endpoints/%d", g.src.ID), 404},
+		{"PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", g.src.ID), 404},
+		{"GET", fmt.Sprintf("/api/v1/projects/%d", g.project.ID), 404},
+		{"GET", fmt.Sprintf("/api/v1/projects/%d/items", g.project.ID), 404},
+		{"POST", fmt.Sprintf("/api/v1/projects/%d/passes", g.project.ID), 404},
+		{"POST", fmt.Sprintf("/api/v1/projects/%d/close", g.project.ID), 404},
+		{"GET", fmt.Sprintf("/api/v1/items/%d", g.item.ID), 404},
 	} {
 		code, b := portalCall(tc.method, tc.path, `{}`)
 		if tc.method == "GET" {
@@ -919,6 +920,18 @@ func TestScopedPrincipal(t *testing.T) {
 		}
 		if tc.want == 403 && parseError(t, b).Error.Code != "forbidden" {
 			t.Errorf("portal %s %s: %s", tc.method, tc.path, b)
+		}
+		// Another customer's resource reads exactly as a missing one, so IDs cannot be probed.
+		if tc.want == 404 {
+			missing := regexp.MustCompile(`/\d+`).ReplaceAllLiteralString(tc.path, "/999999")
+			wantBody := regexp.MustCompile(`\b\d+: not found`).ReplaceAllLiteral(b, []byte("999999: not found"))
+			mcode, mb := portalCall(tc.method, missing, `{}`)
+			if tc.method == "GET" {
+				mcode, mb = portalCall(tc.method, missing, "")
+			}
+			if mcode != 404 || !bytes.Equal(mb, wantBody) {
+				t.Errorf("portal %s %s answers\n%s\nbut a missing one answers %d\n%s", tc.method, tc.path, b, mcode, mb)
+			}
 		}
 	}
 	// Tokens still see everything.

@@ -66,7 +66,7 @@ func withAction(ctx context.Context, a Action) context.Context {
 // allow checks the request's principal may do the route's action on a customer's resources (0: none in particular).
 func (s *server) allow(r *http.Request, customerID int64) error {
 	a, _ := r.Context().Value(actionKey{}).(Action)
-	return s.authorize(PrincipalFrom(r.Context()), a, customerID)
+	return auth.Hide(r, s.authorize(PrincipalFrom(r.Context()), a, customerID))
 }
 
 // sees reports whether the request's principal may see a customer (to filter lists).

@@ -476,8 +476,8 @@ func TestEngagementAuth(t *testing.T) {
 		method, path string
 		want         int
 	}{
-		{"GET", fmt.Sprintf("/api/v1/engagements/%d", d.ID), 403},
-		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", f.customer.ID), 403},
+		{"GET", fmt.Sprintf("/api/v1/engagements/%d", d.ID), 404},
+		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", f.customer.ID), 404},
 		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", g.customer.ID), 200},
 		{"GET", "/api/v1/playbook", 200},
 		{"GET", "/api/v1/people/pat/tasks", 200},

@@ -122,21 +122,78 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return err
 }
 
-// decode reads a JSON body into v: one object, no unknown fields, at most maxJSONBody bytes.
+// decode reads a JSON body into v: one object, no unknown fields, no null
+// for a field that needs a value, at most maxJSONBody bytes.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err != nil {
+		return decodeError(err, v)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return decodeError(err, v)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge(mbe.Limit)
-		}
 		return invalid("", "the body must be a single JSON object, with nothing after it")
 	}
+	if field := nullField(body, reflect.TypeOf(v)); field != "" {
+		return invalid(field, "%s is null; give it a value, or leave it out", field)
+	}
 	return nil
+}
+
+// nullField names a top-level field of a JSON object that is null while
+// its Go field cannot tell null from a value (encoding/json would quietly
+// leave it empty); "" when there is none. Pointers, slices and maps may be
+// null: null there means "not given".
+func nullField(body []byte, t reflect.Type) string {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(fields))
+	for name, raw := range fields {
+		if string(bytes.TrimSpace(raw)) == "null" {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if ft, ok := jsonField(t, name); ok {
+			switch ft.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+			default:
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+// jsonField is the type of the field of struct type t (or pointer to it)
+// read from the JSON name, embedded structs included.
+func jsonField(t reflect.Type, name string) (reflect.Type, bool) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil, false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && tag == "" {
+			if ft, ok := jsonField(f.Type, name); ok {
+				return ft, true
+			}
+			continue
+		}
+		if tag == name || (tag == "" && f.IsExported() && strings.EqualFold(f.Name, name)) {
+			return f.Type, true
+		}
+	}
+	return nil, false
 }
 
 func tooLarge(limit int64) *Error {

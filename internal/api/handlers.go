@@ -441,7 +441,7 @@ func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, projects.ErrImportHasErrors) {
 		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: "file",
 			Message: fmt.Sprintf("%d row(s) have errors, so nothing was added; fix them, or add the %d valid row(s) with skip_invalid=true",
-				len(res.Errors), len(res.Valid)),
+				res.ErrorCount, len(res.Valid)),
 			Rows: res.Errors}
 	}
 	if err != nil {

@@ -10,9 +10,13 @@ package auth
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 // Role is what a person does in the program; it decides their capabilities.
@@ -160,10 +164,44 @@ func (p *Principal) Sees(customerID int64) bool {
 // ErrForbidden: the principal may not do this (403).
 var ErrForbidden error = fault.ErrForbidden
 
+// ErrHidden: the resource belongs to a customer the principal may not see.
+// It is a NotFound fault, so the doors answer it as they answer a missing
+// resource (404) and nobody can probe which IDs exist; Hide makes the
+// message the same too.
+var ErrHidden error = &fault.Error{Kind: fault.NotFound, Msg: "not found"}
+
 // Authorize decides whether p may do action on the resources of a customer
-// (customerID 0: an action concerning no customer in particular). The
+// (customerID 0: an action concerning no customer in particular). A
+// customer p may not see gives ErrHidden, whatever the action; otherwise the
 // error wraps ErrForbidden and says why in words a person understands.
 func Authorize(p *Principal, action Action, customerID int64) error {
+	if p == nil {
+		return fmt.Errorf("%w: nobody is signed in", ErrForbidden)
+	}
+	def, ok := actions[action]
+	if !ok {
+		return fmt.Errorf("%w: unknown action %q", ErrForbidden, action)
+	}
+	if customerID != 0 && !p.Sees(customerID) {
+		return ErrHidden
+	}
+	if err := Capable(p, action); err != nil {
+		return err
+	}
+	if customerID == 0 {
+		if def.scope == anyCustomer || p.SeesAll() {
+			return nil
+		}
+		return fmt.Errorf("%w: only roles that see every customer may %s", ErrForbidden, def.what)
+	}
+	return nil
+}
+
+// Capable is the part of Authorize that needs no resource: whether p's
+// role may do the action at all. The doors ask it before they read a
+// request's body, so someone who may not act cannot make the server read,
+// parse or store what they send.
+func Capable(p *Principal, action Action) error {
 	if p == nil {
 		return fmt.Errorf("%w: nobody is signed in", ErrForbidden)
 	}
@@ -174,16 +212,30 @@ func Authorize(p *Principal, action Action, customerID int64) error {
 	if !p.Can(def.cap) {
 		return fmt.Errorf("%w: a %s may not %s", ErrForbidden, p.Role.Title(), def.what)
 	}
-	if customerID == 0 {
-		if def.scope == anyCustomer || p.SeesAll() {
-			return nil
+	return nil
+}
+
+// Hide turns ErrHidden into the error the store gives for a missing
+// resource, named after the request's route ("GET /api/v1/projects/{id}":
+// "project 7: not found"), so the answer is the same byte for byte. Other
+// errors are returned as they are.
+func Hide(r *http.Request, err error) error {
+	if err != ErrHidden {
+		return err
+	}
+	segs := strings.Split(r.Pattern, "/")
+	for i := 1; i < len(segs); i++ {
+		name, ok := strings.CutPrefix(segs[i], "{")
+		if !ok {
+			continue
 		}
-		return fmt.Errorf("%w: only roles that see every customer may %s", ErrForbidden, def.what)
+		id, perr := strconv.ParseInt(r.PathValue(strings.TrimSuffix(name, "}")), 10, 64)
+		if perr != nil {
+			break
+		}
+		return fmt.Errorf("%s %d: %w", strings.TrimSuffix(segs[i-1], "s"), id, store.ErrNotFound)
 	}
-	if p.Sees(customerID) {
-		return nil
-	}
-	return fmt.Errorf("%w: %s may not see customer %d", ErrForbidden, p.Name, customerID)
+	return fmt.Errorf("%s: %w", r.URL.Path, store.ErrNotFound)
 }
 
 type principalKey struct{}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/internal/fault"
 )
 
 // TestAuthorize checks every role against representative actions on its own
@@ -58,7 +60,15 @@ func TestAuthorize(t *testing.T) {
 				if (err == nil) != c.want {
 					t.Errorf("%s %s on customer %d: %v, want allowed=%v", role, tc.action, c.customer, err, c.want)
 				}
-				if err != nil && (!errors.Is(err, ErrForbidden) || strings.Count(err.Error(), ":") < 1) {
+				// Another customer's resources read as missing ones (404),
+				// so their IDs cannot be probed; a role lacking the
+				// capability is told so (403).
+				hidden := c.customer == other && !p.SeesAll()
+				switch {
+				case err == nil:
+				case hidden && (!errors.Is(err, fault.ErrNotFound) || errors.Is(err, ErrForbidden)):
+					t.Errorf("%s %s on another customer: %v, want not found", role, tc.action, err)
+				case !hidden && (!errors.Is(err, ErrForbidden) || strings.Count(err.Error(), ":") < 1):
 					t.Errorf("%s %s: the refusal does not say why: %v", role, tc.action, err)
 				}
 			}

@@ -23,11 +23,26 @@ import (
 const (
 	DefaultSessionIdle = 12 * time.Hour     // a session unused this long ends
 	DefaultSessionMax  = 7 * 24 * time.Hour // and every session ends after this
-	DefaultMaxFailures = 5                  // failed sign-ins in a row that lock an account
-	DefaultLockFor     = 15 * time.Minute
-	// Per address: a burst of attemptBurst sign-ins, then one per attemptEvery.
-	attemptBurst = 10
-	attemptEvery = 30 * time.Second
+)
+
+// The sign-in throttle. There is no lock an attacker could set off: wrong
+// passwords slow down the address they come from, for every account after
+// freeFailuresPerAddress and for the account tried after
+// freeFailuresPerAccount (counted per account and address): the next try
+// waits throttleFirstWait, and each further failure doubles the wait
+// from throttleFirstWait up to throttleMaxWait. The owner, signing in from
+// their own address, is not slowed by someone else's failures. A success
+// clears the address's count for that account. The throttle knows accounts
+// by the email as typed, so an unknown email is slowed exactly like a known
+// one.
+const (
+	freeFailuresPerAddress = 10
+	freeFailuresPerAccount = 5
+	throttleFirstWait      = time.Second
+	throttleMaxWait        = 15 * time.Minute
+	// throttleEntries bounds the throttle's memory; past it, counts whose
+	// wait has passed are forgotten.
+	throttleEntries = 10000
 )
 
 // Service signs people in and keeps their sessions and accounts.
@@ -41,17 +56,16 @@ type Service struct {
 	}
 	// Zero values: the defaults above.
 	SessionIdle, SessionMax time.Duration
-	MaxFailures             int
-	LockFor                 time.Duration
 	Now                     func() time.Time
 
 	mu       sync.Mutex
-	attempts map[string]*bucket
+	failures map[string]*failureCount // by throttle key: addressKey, accountKey
 }
 
-type bucket struct {
-	tokens float64
-	last   time.Time
+// failureCount is the failed sign-ins of one throttle key.
+type failureCount struct {
+	n     int
+	until time.Time // no attempt before this
 }
 
 func (s *Service) now() time.Time {
@@ -75,7 +89,9 @@ var (
 	ErrDisabled         = errors.New("this account is disabled; ask an administrator")
 )
 
-// LockedError: too many failed sign-ins in a row.
+// LockedError: an account locked by an older Ferry after failed sign-ins.
+// SignIn no longer locks accounts (see the throttle above); the type stays
+// for the account pages that show and lift old locks.
 type LockedError struct{ Until time.Time }
 
 func (e *LockedError) Error() string {
@@ -83,40 +99,78 @@ func (e *LockedError) Error() string {
 		e.Until.UTC().Format("15:04"))
 }
 
-// RateLimitedError: too many sign-ins from one address.
+// RateLimitedError: too many failed sign-ins from this address, for the
+// account or in all; the same words whether the account exists or not.
 type RateLimitedError struct{ RetryAfter time.Duration }
 
 func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("too many sign-in attempts from your address; wait %d seconds", int(e.RetryAfter.Seconds()+0.999))
+	return fmt.Sprintf("too many failed sign-ins from your address; wait %d seconds and try again", int(e.RetryAfter.Seconds()+0.999))
 }
 
-// allowAttempt takes one sign-in attempt from the address's bucket.
-func (s *Service) allowAttempt(addr string) error {
+func addressKey(addr string) string { return "a\x00" + addr }
+func accountKey(email, addr string) string {
+	return "u\x00" + strings.ToLower(strings.TrimSpace(email)) + "\x00" + addr
+}
+
+// throttled refuses an attempt while a wait of the address or of the
+// account from the address runs.
+func (s *Service) throttled(email, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if s.attempts == nil {
-		s.attempts = map[string]*bucket{}
+	var wait time.Duration
+	for _, k := range []string{addressKey(addr), accountKey(email, addr)} {
+		if f := s.failures[k]; f != nil && now.Before(f.until) {
+			wait = max(wait, f.until.Sub(now))
+		}
 	}
-	if len(s.attempts) > 10000 { // forget full buckets, keep memory bounded
-		for k, b := range s.attempts {
-			if now.Sub(b.last) > attemptBurst*attemptEvery {
-				delete(s.attempts, k)
+	if wait > 0 {
+		return &RateLimitedError{RetryAfter: wait}
+	}
+	return nil
+}
+
+// failed counts a wrong password against the address and the account.
+func (s *Service) failed(email, addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if s.failures == nil {
+		s.failures = map[string]*failureCount{}
+	}
+	if len(s.failures) >= throttleEntries {
+		for k, f := range s.failures {
+			if now.Sub(f.until) > throttleMaxWait {
+				delete(s.failures, k)
 			}
 		}
 	}
-	b := s.attempts[addr]
-	if b == nil {
-		b = &bucket{tokens: attemptBurst, last: now}
-		s.attempts[addr] = b
+	for _, k := range []struct {
+		key  string
+		free int
+	}{{addressKey(addr), freeFailuresPerAddress}, {accountKey(email, addr), freeFailuresPerAccount}} {
+		f := s.failures[k.key]
+		if f == nil {
+			f = &failureCount{}
+			s.failures[k.key] = f
+		}
+		f.n++
+		if over := f.n - k.free + 1; over > 0 { // the try after the free ones waits
+			wait := throttleMaxWait
+			if over < 20 {
+				wait = min(throttleMaxWait, throttleFirstWait<<(over-1))
+			}
+			f.until = now.Add(wait)
+		}
 	}
-	b.tokens = min(attemptBurst, b.tokens+float64(now.Sub(b.last))/float64(attemptEvery))
-	b.last = now
-	if b.tokens < 1 {
-		return &RateLimitedError{RetryAfter: time.Duration((1 - b.tokens) * float64(attemptEvery))}
-	}
-	b.tokens--
-	return nil
+}
+
+// succeeded clears the account's failures from the address; the address's
+// failures on other accounts stay counted.
+func (s *Service) succeeded(email, addr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.failures, accountKey(email, addr))
 }
 
 // SignedIn is a new session. Token goes into the cookie and is never stored.
@@ -141,40 +195,31 @@ func RandomToken(n int) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// SignIn checks an email and password from a network address and opens a session.
+// SignIn checks an email and password from a network address and opens a
+// session. A wrong password and an unknown email take the same time (the
+// password is hashed either way), write nothing and answer the same.
 func (s *Service) SignIn(ctx context.Context, email, password, addr string) (*SignedIn, error) {
-	if err := s.allowAttempt(addr); err != nil {
+	if err := s.throttled(email, addr); err != nil {
 		return nil, err
 	}
 	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		VerifyPassword(dummyHash(), password) // same time as a known account
+		s.failed(email, addr)
 		return nil, ErrWrongCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	if now.Before(u.LockedUntil) {
-		return nil, &LockedError{Until: u.LockedUntil}
-	}
 	if !VerifyPassword(u.PasswordHash, password) {
-		u.FailedSignIns++
-		if u.FailedSignIns >= orDefault(s.MaxFailures, DefaultMaxFailures) {
-			u.LockedUntil = now.Add(orDefault(s.LockFor, DefaultLockFor))
-			u.FailedSignIns = 0
-		}
-		if err := s.Store.UpdateUser(ctx, u); err != nil {
-			return nil, err
-		}
-		if !u.LockedUntil.IsZero() && now.Before(u.LockedUntil) {
-			return nil, &LockedError{Until: u.LockedUntil}
-		}
+		s.failed(email, addr)
 		return nil, ErrWrongCredentials
 	}
 	if u.Disabled {
 		return nil, ErrDisabled
 	}
+	s.succeeded(email, addr)
+	now := s.now()
 	u.FailedSignIns, u.LockedUntil, u.LastSignIn = 0, time.Time{}, now
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return nil, err
@@ -313,7 +358,8 @@ func (s *Service) createUser(ctx context.Context, in UserInput) (store.User, err
 }
 
 // UpdateUser changes an account's name, role, customers and (when given)
-// password. A new password or a role change signs the person out everywhere.
+// password. A new password or a role change signs the person out everywhere;
+// a new password also revokes the account's API tokens.
 func (s *Service) UpdateUser(ctx context.Context, id int64, in UserInput) (store.User, error) {
 	if err := Authorize(PrincipalFrom(ctx), ActionManageUsers, 0); err != nil {
 		return store.User{}, err
@@ -388,7 +434,12 @@ func (s *Service) saveUser(ctx context.Context, before, u store.User, signOut bo
 		s.record(ctx, accountEntry(u, auditUpdateUser, b, a))
 	}
 	if signOut {
-		return s.Store.DeleteUserSessions(ctx, u.ID)
+		if err := s.Store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	if before.PasswordHash != u.PasswordHash { // whoever learnt the old password may have made a token
+		return s.Store.RevokeUserTokens(ctx, u.ID)
 	}
 	return nil
 }
@@ -412,7 +463,7 @@ func (s *Service) keepAnAdministrator(ctx context.Context, leaving int64) error 
 }
 
 // SetDisabled disables or enables an account; disabling signs it out
-// everywhere. Nobody disables their own account.
+// everywhere and revokes its API tokens. Nobody disables their own account.
 func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (store.User, error) {
 	p := PrincipalFrom(ctx)
 	if err := Authorize(p, ActionManageUsers, 0); err != nil {
@@ -443,12 +494,16 @@ func (s *Service) SetDisabled(ctx context.Context, id int64, disabled bool) (sto
 		s.record(ctx, accountEntry(u, action, map[string]any{"disabled": was}, map[string]any{"disabled": disabled}))
 	}
 	if disabled {
-		return u, s.Store.DeleteUserSessions(ctx, u.ID)
+		if err := s.Store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return u, err
+		}
+		return u, s.Store.RevokeUserTokens(ctx, u.ID)
 	}
 	return u, nil
 }
 
-// Unlock lifts a lockout after failed sign-ins.
+// Unlock lifts a lock set by an older Ferry and the throttle's waits on the
+// account, from every address.
 func (s *Service) Unlock(ctx context.Context, id int64) (store.User, error) {
 	if err := Authorize(PrincipalFrom(ctx), ActionManageUsers, 0); err != nil {
 		return store.User{}, err
@@ -458,6 +513,14 @@ func (s *Service) Unlock(ctx context.Context, id int64) (store.User, error) {
 		return u, err
 	}
 	before := u.LockedUntil
+	s.mu.Lock()
+	prefix := accountKey(u.Email, "")
+	for k := range s.failures {
+		if strings.HasPrefix(k, prefix) {
+			delete(s.failures, k)
+		}
+	}
+	s.mu.Unlock()
 	u.FailedSignIns, u.LockedUntil = 0, time.Time{}
 	if err := s.Store.UpdateUser(ctx, u); err != nil {
 		return u, err

@@ -800,7 +800,7 @@ func engagementReportCmd(m *engageFlags) *cobra.Command {
 					_, err = cmd.OutOrStdout().Write(data)
 					return err
 				}
-				if err := os.WriteFile(output, data, 0o644); err != nil {
+				if err := writePrivateFile(output, data); err != nil {
 					return usageErr("--output: %v", err)
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "report written to %s\n", output)
@@ -850,4 +850,23 @@ func engagementOverrideCmd(m *engageFlags) *cobra.Command {
 	cmd.Flags().StringVar(&as, "as", "", "the FastTrack Manager's name (`PERSON`)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (`TEXT`, kept for the record)")
 	return cmd
+}
+
+// writePrivateFile writes data to path readable by its owner only (0600),
+// also when the file existed with a wider mode: exported reports name the
+// customer's people and mailboxes.
+func writePrivateFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -260,6 +260,10 @@ func TestEngagementLifecycle(t *testing.T) {
 	if err != nil || json.Unmarshal(data, &rep) != nil || rep["tasks"] == nil {
 		t.Errorf("json report: %v", err)
 	}
+	// A report names the customer's people and mailboxes: private to its owner.
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("the exported report's mode: %v, %v; want 0600", st.Mode().Perm(), err)
+	}
 	if out := e.ok("engagement", "report", eng, "--format", "csv"); !strings.HasPrefix(out, "task_id,") {
 		t.Errorf("csv report: %.80s", out)
 	}

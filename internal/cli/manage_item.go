@@ -150,16 +150,16 @@ whole (exit status 2) unless --skip-invalid adds its valid rows.`,
 				if err := m.out(cmd, res, func(w io.Writer) { printImport(w, file, res, opt) }); err != nil {
 					return err
 				}
-				if len(res.Errors) > 0 && !opt.SkipInvalid {
+				if res.ErrorCount > 0 && !opt.SkipInvalid {
 					verb := "nothing was added"
 					if !opt.Apply {
 						verb = "--apply would add nothing"
 					}
 					if len(res.Valid) == 0 {
-						return usageErr("--csv: %s has %d problem(s) and no valid row, so %s: fix them", file, len(res.Errors), verb)
+						return usageErr("--csv: %s has %d problem(s) and no valid row, so %s: fix them", file, res.ErrorCount, verb)
 					}
 					return usageErr("--csv: %s has %d problem(s), so %s: fix them, or add --skip-invalid to add only the %d valid row(s)",
-						file, len(res.Errors), verb, len(res.Valid))
+						file, res.ErrorCount, verb, len(res.Valid))
 				}
 				return nil
 			})
@@ -176,15 +176,15 @@ whole (exit status 2) unless --skip-invalid adds its valid rows.`,
 func printImport(w io.Writer, file string, res *projects.ImportResult, opt projects.ImportOptions) {
 	switch {
 	case !opt.Apply:
-		fmt.Fprintf(w, "Preview of %s: %d valid row(s), %d problem(s)\n", file, len(res.Valid), len(res.Errors))
-	case res.Added > 0 || len(res.Errors) == 0 || opt.SkipInvalid:
+		fmt.Fprintf(w, "Preview of %s: %d valid row(s), %d problem(s)\n", file, len(res.Valid), res.ErrorCount)
+	case res.Added > 0 || res.ErrorCount == 0 || opt.SkipInvalid:
 		fmt.Fprintf(w, "%s: %d item(s) added", file, res.Added)
-		if len(res.Errors) > 0 {
-			fmt.Fprintf(w, ", %d invalid row(s) skipped", len(res.Errors))
+		if res.ErrorCount > 0 {
+			fmt.Fprintf(w, ", %d invalid row(s) skipped", res.ErrorCount)
 		}
 		fmt.Fprintln(w)
 	default:
-		fmt.Fprintf(w, "%s: nothing added: %d problem(s)\n", file, len(res.Errors))
+		fmt.Fprintf(w, "%s: nothing added: %d problem(s)\n", file, res.ErrorCount)
 	}
 	if len(res.Valid) > 0 {
 		fmt.Fprintln(w)
@@ -195,13 +195,16 @@ func printImport(w io.Writer, file string, res *projects.ImportResult, opt proje
 		}
 		tw.Flush()
 	}
-	if len(res.Errors) > 0 {
+	if res.ErrorCount > 0 {
 		fmt.Fprintln(w, "\nProblems:")
 		for _, e := range res.Errors {
 			fmt.Fprintf(w, "  %s\n", e.Msg)
 		}
+		if more := res.ErrorCount - len(res.Errors); more > 0 {
+			fmt.Fprintf(w, "  and %d more problem(s) not listed; fix these first\n", more)
+		}
 	}
-	if !opt.Apply && len(res.Valid) > 0 && (len(res.Errors) == 0 || opt.SkipInvalid) {
+	if !opt.Apply && len(res.Valid) > 0 && (res.ErrorCount == 0 || opt.SkipInvalid) {
 		fmt.Fprintf(w, "\npreview only: nothing was added; run again with --apply to add %d item(s)\n", len(res.Valid))
 	}
 }

@@ -173,7 +173,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			if err != nil {
 				return err
 			}
-			srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+			srv := newHTTPServer(h, serveTimeouts)
 			srv.RegisterOnShutdown(closeWeb)
 			slog.Info("ferry serve: portal, API and metrics", "portal", "http://"+ln.Addr().String()+"/", "api", "http://"+ln.Addr().String()+"/api/v1",
 				"openapi", "/api/v1/openapi.json", "metrics", "/metrics (administrator's API token)", "concurrency", f.concurrency, "worker", app.ProcessName(f.name))

@@ -66,6 +66,21 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// Dates an engagement may hold: a program's dates, not a typing slip such
+// as year 9999 (which JSON cannot even carry).
+var (
+	firstDate = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	lastDate  = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkDate refuses a date outside firstDate..lastDate, before anything is written.
+func checkDate(field string, t time.Time) error {
+	if t.Before(firstDate) || !t.Before(lastDate) {
+		return fault.InvalidField(field, "%s is not a date of this program; give a date between %d and %d", t.UTC().Format("2006-01-02"), firstDate.Year(), lastDate.Year()-1)
+	}
+	return nil
+}
+
 // Input creates an engagement or changes its scope.
 type Input struct {
 	CustomerID          int64    `json:"customer_id"`
@@ -282,6 +297,9 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 		t.Notes = *u.Notes
 	}
 	if u.Due != nil && !u.Due.Equal(t.Due) {
+		if err := checkDate("due", *u.Due); err != nil {
+			return t, err
+		}
 		evs = append(evs, store.TaskEvent{Who: who, Field: "due", Before: fmtDate(t.Due), After: fmtDate(*u.Due)})
 		t.Due = *u.Due
 	}

@@ -313,6 +313,11 @@ func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (sto
 	if err != nil {
 		return store.PostMigrationIssue{}, err
 	}
+	if !in.MigratedAt.IsZero() {
+		if err := checkDate("migrated_at", in.MigratedAt); err != nil {
+			return store.PostMigrationIssue{}, err
+		}
+	}
 	if in.MigratedAt.IsZero() {
 		at, err := s.migratedAt(ctx, e.CustomerID, strings.TrimSpace(in.Mailbox))
 		if err != nil {
@@ -391,7 +396,7 @@ func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (s
 		if err != nil {
 			return t, fault.InvalidField(field, "%q: write the time as 2026-12-05 18:00 (in %s)", v, in.TimeZone)
 		}
-		return t, nil
+		return t, checkDate(field, t)
 	}
 	starts, err := parse("starts", in.Starts)
 	if err != nil {

@@ -155,7 +155,7 @@ func (r *Report) Export(format string) ([]byte, error) {
 		w := csv.NewWriter(&b)
 		w.Write([]string{"task_id", "phase", "name", "role", "party", "mandatory", "services", "status", "percent_complete", "due", "minutes_logged", "in_scope"})
 		for _, t := range r.Tasks {
-			w.Write([]string{t.TaskID, t.Phase, t.Name, t.Role, t.Party, fmt.Sprint(t.Mandatory), strings.Join(t.Services, " "), t.Status,
+			w.Write([]string{cell(t.TaskID), cell(t.Phase), cell(t.Name), cell(t.Role), cell(t.Party), fmt.Sprint(t.Mandatory), cell(strings.Join(t.Services, " ")), cell(t.Status),
 				fmt.Sprint(t.Percent), fmtDate(t.Due), fmt.Sprint(t.Minutes), fmt.Sprint(!t.Retired)})
 		}
 		w.Flush()
@@ -163,16 +163,16 @@ func (r *Report) Export(format string) ([]byte, error) {
 	case "markdown", "md":
 		var b strings.Builder
 		e := r.Engagement
-		fmt.Fprintf(&b, "# %s — %s\n\n", r.Customer.Name, e.Name)
+		fmt.Fprintf(&b, "# %s — %s\n\n", md(r.Customer.Name), md(e.Name))
 		fmt.Fprintf(&b, "%d seats; services: %s; source workloads: %s; hybrid: %v. Progress: %d of %d tasks done (%d%%).\n\n",
-			e.Seats, strings.Join(e.Services, ", "), orNone(e.Workloads), e.Hybrid, r.Progress.Overall.Done, r.Progress.Overall.Tasks, r.Progress.Overall.Percent)
+			e.Seats, md(strings.Join(e.Services, ", ")), md(orNone(e.Workloads)), e.Hybrid, r.Progress.Overall.Done, r.Progress.Overall.Tasks, r.Progress.Overall.Percent)
 		b.WriteString("## Eligibility\n\n")
 		for _, rule := range r.Eligible {
 			mark := "met"
 			if !rule.Met {
 				mark = "not met"
 			}
-			fmt.Fprintf(&b, "- %s: %s (%s)\n", rule.Rule, mark, rule.Detail)
+			fmt.Fprintf(&b, "- %s: %s (%s)\n", md(rule.Rule), mark, md(rule.Detail))
 		}
 		b.WriteString("\n## Phases\n\n| phase | exit task | state | in the way |\n| --- | --- | --- | --- |\n")
 		for _, g := range r.Gates {
@@ -187,40 +187,69 @@ func (r *Report) Export(format string) ([]byte, error) {
 			for _, bl := range g.Blockers {
 				way = append(way, bl.String())
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", g.Phase, g.ExitTask, state, strings.Join(way, "; "))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", md(g.Phase), md(g.ExitTask), state, md(strings.Join(way, "; ")))
 		}
 		b.WriteString("\n## Progress by service\n\n| service | done | tasks | % |\n| --- | --- | --- | --- |\n")
 		for _, t := range r.Progress.ByService {
-			fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", t.Key, t.Done, t.Tasks, t.Percent)
+			fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", md(t.Key), t.Done, t.Tasks, t.Percent)
 		}
 		b.WriteString("\n## Tasks\n\n| ID | phase | task | role | status | % |\n| --- | --- | --- | --- | --- | --- |\n")
 		for _, t := range r.Tasks {
 			if !t.Retired {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", t.TaskID, t.Phase, t.Name, t.Role, t.Status, t.Percent)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", md(t.TaskID), md(t.Phase), md(t.Name), md(t.Role), md(t.Status), t.Percent)
 			}
 		}
 		if len(r.Checklist) > 0 {
 			b.WriteString("\n## Remediation checklist\n\n| item | severity | owner | state |\n| --- | --- | --- | --- |\n")
 			for _, c := range r.Checklist {
-				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", c.Title, c.Severity, c.Owner, c.State)
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", md(c.Title), md(c.Severity), md(c.Owner), md(c.State))
 			}
 		}
 		if len(r.Issues) > 0 {
 			b.WriteString("\n## Post-migration issues\n\n| mailbox | reported | deadline | late | status |\n| --- | --- | --- | --- | --- |\n")
 			for _, p := range r.Issues {
-				fmt.Fprintf(&b, "| %s | %s | %s | %v | %s |\n", p.Mailbox, fmtDate(p.ReportedAt), fmtDate(p.Deadline), p.Late, p.Status)
+				fmt.Fprintf(&b, "| %s | %s | %s | %v | %s |\n", md(p.Mailbox), fmtDate(p.ReportedAt), fmtDate(p.Deadline), p.Late, md(p.Status))
 			}
 		}
 		if len(r.Events) > 0 {
 			b.WriteString("\n## Scheduled events\n\n| when | kind | title |\n| --- | --- | --- |\n")
 			for _, ev := range r.Events {
 				loc, _ := timeLocation(ev.TimeZone)
-				fmt.Fprintf(&b, "| %s (%s) | %s | %s |\n", ev.Starts.In(loc).Format("2006-01-02 15:04"), ev.TimeZone, ev.Kind, ev.Title)
+				fmt.Fprintf(&b, "| %s (%s) | %s | %s |\n", ev.Starts.In(loc).Format("2006-01-02 15:04"), md(ev.TimeZone), md(ev.Kind), md(ev.Title))
 			}
 		}
 		return []byte(b.String()), nil
 	}
 	return nil, fault.InvalidField("format", "%q: export as markdown, csv or json", format)
+}
+
+// md is text for a Markdown report: every character Markdown or HTML would
+// act on is escaped, and line breaks become spaces, so text people typed
+// can make no link, image, tag, heading or table cell.
+func md(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteByte(' ')
+		case strings.ContainsRune("\\`*_[]<>#|!~&", r):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// cell is text for a CSV cell that a spreadsheet will not run as a formula
+// (OWASP's advice on CSV injection): a cell starting with = + - @, a tab
+// or a carriage return is prefixed with a single quote.
+func cell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }
 
 func orNone(v []string) string {

@@ -323,7 +323,7 @@ func mailboxFailure(pass Pass, err error) store.Failure {
 	f := store.Failure{Pass: string(pass), ServerText: err.Error(), At: time.Now()}
 	var ie *imapconn.Error
 	if errors.As(err, &ie) {
-		f.Temporary, f.Hint, f.ServerText = ie.Temporary, ie.Hint, imapconn.ServerWords(ie.Err)
+		f.Temporary, f.Hint, f.ServerText = ie.Temporary, ie.Hint, imapconn.LoginWords(ie)
 		if f.Hint == "" && ie.Temporary {
 			f.Hint = "the server kept failing; run the pass again later"
 		}

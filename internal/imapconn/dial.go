@@ -221,11 +221,13 @@ func (c *Conn) login(ctx context.Context) error {
 	ep := c.Endpoint
 	op := "log in to " + ep.String()
 	var err error
+	var sentToken string // a token from a source, to keep out of the server's words
 	c.watch.begin()
 	defer c.watch.end()
 	switch {
 	case ep.usesOAuth2():
 		err = xoauth2Login(ctx, ep, op, func(token string) error {
+			sentToken = token
 			return c.Authenticate(&xoauth2{user: ep.Mailbox(), token: token})
 		})
 	case ep.ActAs != "":
@@ -239,13 +241,19 @@ func (c *Conn) login(ctx context.Context) error {
 		err = c.Login(ep.User, ep.Password).Wait()
 	}
 	if err != nil {
-		e := c.watch.setupErr(op, err, "")
 		var ie *imap.Error
-		if errors.As(err, &ie) && !e.Temporary && ep.usesOAuth2() {
+		if errors.As(err, &ie) { // some servers quote the credentials they refused
+			redacted := *ie
+			redacted.Text = redactSecrets(ie.Text, ep.Password, ep.OAuth2Token, sentToken)
+			ie, err = &redacted, &redacted
+		}
+		e := c.watch.setupErr(op, err, "")
+		e.Login = ie != nil
+		if ie != nil && !e.Temporary && ep.usesOAuth2() {
 			if e.Hint == "" || ep.Tokens == nil {
 				e.Hint = "the server refused the OAuth2 token: it may have expired (tokens last about an hour) or not be valid for this mailbox; give the app's credentials instead (--from/--to-oauth2-client-id and a secret or certificate, or a Google service account key) and Ferry renews tokens itself"
 			}
-		} else if errors.As(err, &ie) && !e.Temporary {
+		} else if ie != nil && !e.Temporary {
 			e.Hint = "check the user name and password"
 			if ep.ActAs != "" {
 				e.Hint = "check the administrator's name and password and that it may act for " + ep.ActAs

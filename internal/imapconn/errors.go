@@ -33,15 +33,81 @@ type Error struct {
 	DailyLimit bool
 	// Hint says what a person can do about it.
 	Hint string
-	Err  error
+	// Login: the server refused the login. Its words may name the account
+	// (never the password: Dial cuts it out), so they are shown only to
+	// people who manage endpoints (HideServerWords).
+	Login bool
+	Err   error
 }
 
+// LoginRefused is what a refused login says to people who may not read the
+// server's own words about it.
+const LoginRefused = "the server refused the login"
+
+// serverSaid separates a refused login's class and hint from the server's
+// words in an error's text, so HideServerWords can cut them off.
+const serverSaid = "; the server said: "
+
 func (e *Error) Error() string {
+	if e.Login {
+		msg := e.Op + ": " + LoginRefused
+		if e.Hint != "" {
+			msg += " (" + e.Hint + ")"
+		}
+		return msg + serverSaid + ServerWords(e.Err)
+	}
 	msg := e.Op + ": " + ServerWords(e.Err)
 	if e.Hint != "" {
 		msg += " (" + e.Hint + ")"
 	}
 	return msg
+}
+
+// LoginWords is the server's text on a failure as a store keeps it
+// (store.Failure.ServerText): for a refused login, marked as such.
+func LoginWords(e *Error) string {
+	if e.Login {
+		return LoginRefused + serverSaid + ServerWords(e.Err)
+	}
+	return ServerWords(e.Err)
+}
+
+// HideServerWords is a stored failure text (a run's error, a failure's
+// server text) for someone who does not manage endpoints: a refused login
+// keeps its side ("source: "), LoginRefused and the hint, and loses the
+// endpoint's login names and the server's words. Other texts are returned
+// as they are.
+func HideServerWords(text string) string {
+	i := strings.Index(text, LoginRefused)
+	if i < 0 {
+		return text
+	}
+	side := ""
+	for _, s := range []string{"source: ", "destination: "} {
+		if strings.HasPrefix(text, s) {
+			side = s
+		}
+	}
+	rest := text[i:]
+	if j := strings.Index(rest, serverSaid); j >= 0 {
+		rest = rest[:j]
+	} else {
+		rest = LoginRefused
+	}
+	return side + rest
+}
+
+// redactSecrets cuts secrets out of a server's words, as written and as
+// an IMAP quoted string would carry them.
+func redactSecrets(text string, secrets ...string) string {
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+		text = strings.ReplaceAll(strings.ReplaceAll(text, s, "[password]"), quoted, "[password]")
+	}
+	return text
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -78,6 +144,10 @@ var quotaRE = regexp.MustCompile(`(?i)quota|mailbox is full|insufficient storage
 
 const quotaHint = "the destination mailbox is full; raise its quota and run Retry errors"
 
+// maxRetryAfter bounds a server's back-off hint: a number too large to be
+// meant (or to fit a time.Duration) waits this long, not for ever.
+const maxRetryAfter = time.Hour
+
 var backoffRE = regexp.MustCompile(`(?i)backoff time:\s*(\d+)\s*(milliseconds|ms|seconds|s)?`)
 
 // Classify wraps err as an *Error for operation op. It is the only place
@@ -95,12 +165,16 @@ func Classify(op string, err error) *Error {
 	if errors.As(err, &ie) {
 		text := ie.Text
 		if m := backoffRE.FindStringSubmatch(text); m != nil {
-			n, _ := strconv.Atoi(m[1])
+			n, err := strconv.ParseInt(m[1], 10, 64)
 			unit := time.Millisecond
 			if u := strings.ToLower(m[2]); u == "seconds" || u == "s" {
 				unit = time.Second
 			}
-			e.RetryAfter = time.Duration(n) * unit
+			if err != nil || n > int64(maxRetryAfter/unit) {
+				e.RetryAfter = maxRetryAfter
+			} else {
+				e.RetryAfter = time.Duration(n) * unit
+			}
 		}
 		if classifyLimit(e, ie) {
 			return e

@@ -38,6 +38,9 @@ func (p *parser) parseCSV(data []byte, delim rune) {
 				return // without a header the rest cannot be interpreted
 			}
 			rowsSeen++
+			if !p.countRow(pe.Line) {
+				return
+			}
 			continue // encoding/csv resumes on the next line
 		}
 		line, _ := cr.FieldPos(0)
@@ -51,6 +54,9 @@ func (p *parser) parseCSV(data []byte, delim rune) {
 			continue
 		}
 		rowsSeen++
+		if !p.countRow(line) {
+			return
+		}
 		p.csvRow(cr, rec, line, h, delim)
 	}
 	switch {

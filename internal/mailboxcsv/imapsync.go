@@ -15,6 +15,9 @@ func (p *parser) parseImapsync() {
 		if skipLine(l) {
 			continue
 		}
+		if !p.countRow(line) {
+			return
+		}
 		f := imapsyncFields(l)
 		if len(f) != 6 {
 			p.add(line, 0, "", fmt.Sprintf(

@@ -69,7 +69,26 @@ type Error struct {
 	Column int
 	Field  string // column name: "destination", "host1", ...
 	Msg    string // what is wrong and how to fix it; never contains a password
+	// Omitted, on the last Error of a list with more than MaxErrors
+	// problems, is how many were not kept (that Error only says so).
+	Omitted int
 }
+
+// Bounds of one mailbox list: a file of any size costs at most MaxRows
+// rows and MaxErrors problems of memory, and its answer stays short.
+const (
+	// MaxRows is the most mailboxes one list may hold; a longer one is
+	// refused as a whole (split it into several files).
+	MaxRows = 50000
+	// MaxErrors is how many problems are kept; the others are counted.
+	MaxErrors = 100
+	// MaxLineBytes is the longest line a list may have (a header of every
+	// column with long names, or a row with long passwords, is far shorter).
+	MaxLineBytes = 16 << 10
+	// MaxFileBytes is the largest list read; the doors bound their uploads
+	// lower (docs/security.md), this bounds `ferry migrate --csv` too.
+	MaxFileBytes = 64 << 20
+)
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -105,6 +124,9 @@ func (es Errors) Error() string {
 	for i, e := range es {
 		if i == MaxListed {
 			more := len(es) - MaxListed
+			if last := es[len(es)-1]; last.Omitted > 0 {
+				more += last.Omitted - 1
+			}
 			if more == 1 {
 				b.WriteString("\nand 1 more problem")
 			} else {
@@ -147,11 +169,16 @@ func Parse(name string, r io.Reader) ([]Row, Format, error) {
 // ParseAll is Parse for callers that may skip invalid rows: it returns the
 // rows without problems together with the Errors of the others.
 func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
 	if err != nil {
 		return nil, Header, fmt.Errorf("reading %s: %w", name, err)
 	}
 	p := &parser{file: name}
+	if len(data) > MaxFileBytes { // read no further: memory stays bounded whatever the file
+		p.add(1, 0, "", fmt.Sprintf("the file is larger than %d MB, far larger than a list of %d mailboxes; check that this is the list of mailboxes, or split it",
+			MaxFileBytes>>20, MaxRows))
+		return nil, Header, p.errs
+	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
 		p.add(1, 0, "", "the file is encoded as UTF-16; save it as UTF-8 instead (in Excel: Save As > CSV UTF-8)")
@@ -169,6 +196,11 @@ func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
 	p.lines = strings.Split(string(data), "\n")
 	for i, l := range p.lines {
 		p.lines[i] = strings.TrimSuffix(l, "\r")
+		if len(l) > MaxLineBytes { // work per line stays bounded too
+			p.add(i+1, 0, "", fmt.Sprintf(
+				"this line is longer than %d bytes, far longer than a mailbox's line; check that this is the list of mailboxes, saved as CSV text", MaxLineBytes))
+			return nil, Header, p.errs
+		}
 	}
 
 	first := -1
@@ -195,13 +227,13 @@ func ParseAll(name string, r io.Reader) ([]Row, Format, error) {
 			a, b := p.errs[i], p.errs[j]
 			return a.Line < b.Line || (a.Line == b.Line && a.Column < b.Column)
 		})
-		bad := map[int]bool{}
-		for _, e := range p.errs {
-			bad[e.Line] = true
+		if p.omitted > 0 {
+			p.errs = append(p.errs, &Error{File: p.file, Line: p.firstOmitted, Omitted: p.omitted, Msg: fmt.Sprintf(
+				"and %d more problems from here on not listed; fix the ones above and check the file again", p.omitted)})
 		}
 		var good []Row
 		for _, row := range p.rows {
-			if !bad[row.Line] {
+			if !p.bad[row.Line] {
 				good = append(good, row)
 			}
 		}
@@ -271,10 +303,39 @@ type parser struct {
 	errs  Errors
 
 	sources, destinations map[mailboxKey]int // first line listing each mailbox
+
+	bad          map[int]bool // lines with a problem, kept or not
+	omitted      int          // problems past MaxErrors
+	firstOmitted int          // the line of the first of them
+	rowCount     int          // mailbox rows read so far
 }
 
 func (p *parser) add(line, col int, field, msg string) {
+	if p.bad == nil {
+		p.bad = map[int]bool{}
+	}
+	p.bad[line] = true
+	if len(p.errs) >= MaxErrors {
+		if p.omitted == 0 {
+			p.firstOmitted = line
+		}
+		p.omitted++
+		return
+	}
 	p.errs = append(p.errs, &Error{File: p.file, Line: line, Column: col, Field: field, Msg: msg})
+}
+
+// countRow counts one more mailbox row; past MaxRows the list is refused
+// with that one problem and parsing stops (false).
+func (p *parser) countRow(line int) bool {
+	p.rowCount++
+	if p.rowCount <= MaxRows {
+		return true
+	}
+	p.rows, p.omitted, p.bad = nil, 0, nil
+	p.errs = Errors{{File: p.file, Line: line, Msg: fmt.Sprintf(
+		"the list has more than %d mailboxes; split it into files of at most %d and add them one after another", MaxRows, MaxRows)}}
+	return false
 }
 
 // raw returns the 1-based line n of the file, or "".

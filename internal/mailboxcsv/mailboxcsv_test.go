@@ -686,6 +686,9 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &errs) || len(errs) == 0 {
 				t.Fatalf("err = %v (%T), want non-empty Errors", err, err)
 			}
+			if len(errs) > MaxErrors+1 {
+				t.Fatalf("%d problems kept, over MaxErrors and the count of the rest", len(errs))
+			}
 			for _, e := range errs {
 				if e.Line < 1 || e.Column < 0 || e.Msg == "" || e.File != "f.csv" {
 					t.Fatalf("bad error %#v", e)

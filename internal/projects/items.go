@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -120,10 +121,21 @@ type RowError struct {
 
 // ImportResult is what a bulk add will do (preview) or did.
 type ImportResult struct {
-	Valid   []ImportRow `json:"valid"`
-	Errors  []RowError  `json:"errors,omitempty"`
-	Added   int         `json:"added"`
-	Preview bool        `json:"preview"`
+	Valid []ImportRow `json:"valid"`
+	// Errors are the first mailboxcsv.MaxErrors problems; ErrorCount counts them all.
+	Errors     []RowError `json:"errors,omitempty"`
+	ErrorCount int        `json:"error_count"`
+	Added      int        `json:"added"`
+	Preview    bool       `json:"preview"`
+}
+
+// addError counts a problem and keeps the first mailboxcsv.MaxErrors, so
+// that a hostile file's answer stays small.
+func (r *ImportResult) addError(e RowError) {
+	r.ErrorCount++
+	if len(r.Errors) < mailboxcsv.MaxErrors {
+		r.Errors = append(r.Errors, e)
+	}
 }
 
 // ImportRow is one row that can be added.
@@ -163,7 +175,11 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 		return nil, fault.InvalidField("file", "%v", perr)
 	}
 	for _, e := range errs {
-		res.Errors = append(res.Errors, RowError{Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Error()})
+		if e.Omitted > 0 { // the parser kept mailboxcsv.MaxErrors problems and counted the rest
+			res.ErrorCount += e.Omitted
+			continue
+		}
+		res.addError(RowError{Line: e.Line, Column: e.Column, Field: e.Field, Msg: e.Error()})
 	}
 	existing, _, err := s.Store.Items(ctx, projectID, store.ItemFilter{})
 	if err != nil {
@@ -179,11 +195,11 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 			SourcePassword: row.Source.Password, DestPassword: row.Destination.Password}
 		if err := checkItem(&in, src, dst); err != nil {
 			fe, _ := fault.As(err)
-			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: fe.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, fe.Msg)})
+			res.addError(RowError{Line: row.Line, Field: fe.Field, Msg: fmt.Sprintf("%s line %d: %s", name, row.Line, fe.Msg)})
 			continue
 		}
 		if seen["s:"+strings.ToLower(in.Source)] || seen["d:"+strings.ToLower(in.Dest)] {
-			res.Errors = append(res.Errors, RowError{Line: row.Line, Field: "source", Msg: fmt.Sprintf("%s line %d: %s → %s is already in the project", name, row.Line, in.Source, in.Dest)})
+			res.addError(RowError{Line: row.Line, Field: "source", Msg: fmt.Sprintf("%s line %d: %s → %s is already in the project", name, row.Line, in.Source, in.Dest)})
 			continue
 		}
 		it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin}
@@ -196,7 +212,7 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 	if !opt.Apply {
 		return res, nil
 	}
-	if len(res.Errors) > 0 && !opt.SkipInvalid {
+	if res.ErrorCount > 0 && !opt.SkipInvalid {
 		return res, ErrImportHasErrors
 	}
 	if err := s.Store.CreateItems(ctx, items); err != nil {
@@ -214,7 +230,9 @@ type ItemDetail struct {
 	Folders  []store.FolderProgress `json:"folders"`
 }
 
-// Item returns an item with its history.
+// Item returns an item with its history. A server's words on a refused
+// login may name the account, so a principal in ctx who may not manage the
+// customer's endpoints reads only imapconn.LoginRefused and the hint.
 func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 	it, err := s.Store.Item(ctx, id)
 	if err != nil {
@@ -237,6 +255,14 @@ func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 		}
 		if d.Folders, err = s.Store.FolderProgress(ctx, it.MailboxID); err != nil {
 			return nil, err
+		}
+	}
+	if auth.Authorize(auth.PrincipalFrom(ctx), auth.ActionSetCredentials, p.CustomerID) != nil {
+		for i := range d.History {
+			d.History[i].Error = imapconn.HideServerWords(d.History[i].Error)
+		}
+		for i := range d.Failures {
+			d.Failures[i].ServerText = imapconn.HideServerWords(d.Failures[i].ServerText)
 		}
 	}
 	return d, nil

@@ -86,6 +86,9 @@ type Portal interface {
 	Tokens(ctx context.Context) ([]Token, error)
 	// RevokeToken deletes a token; ErrNotFound when there is none.
 	RevokeToken(ctx context.Context, id int64) error
+	// RevokeUserTokens deletes every API token that acts as the user (a new
+	// password or a disabled account ends them).
+	RevokeUserTokens(ctx context.Context, userID int64) error
 }
 
 // Audit is the part of the store for the audit log (internal/audit).

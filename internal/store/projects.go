@@ -110,11 +110,15 @@ type Item struct {
 	SealedDestPassword   string `json:"-"`
 }
 
+// MaxSearch is the longest ItemFilter.Search, in characters: an address is
+// shorter, and a longer pattern only costs the database.
+const MaxSearch = 200
+
 // ItemFilter selects items of a project.
 type ItemFilter struct {
 	Status []string
 	IDs    []int64
-	Search string // substring of source or destination
+	Search string // substring of source or destination; at most MaxSearch characters
 	// UpdatedSince keeps items changed at or after this time.
 	UpdatedSince time.Time
 	// Sort orders the items: "source", "destination", "status", "updated"

@@ -54,6 +54,10 @@ type MemServer struct {
 	Munge8bitHeaders    atomic.Bool // 8-bit header bytes stored as 'X' (Cyrus's default munge8bit)
 	OldDatesBecomeToday atomic.Bool // internal dates before 1980 replaced by the APPEND time (Cyrus)
 
+	// EchoCredentialsOnFailedLogin: a refused LOGIN is answered with a NO
+	// that quotes the user name and the password given, as some appliances do.
+	EchoCredentialsOnFailedLogin atomic.Bool
+
 	// Logins counts successful logins: how many connections a client opened.
 	Logins atomic.Int64
 
@@ -250,6 +254,10 @@ func (s *faultSession) Login(username, password string) error {
 	if err == nil {
 		s.user = username
 		s.ms.Logins.Add(1)
+	}
+	if err != nil && s.ms.EchoCredentialsOnFailedLogin.Load() {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed,
+			Text: fmt.Sprintf("Authentication failed for user %q with password %q", username, password)}
 	}
 	return err
 }

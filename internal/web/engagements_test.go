@@ -161,23 +161,23 @@ func TestEngagementOfAnotherTenant(t *testing.T) {
 		form         url.Values
 		want         int
 	}{
-		{"GET", "/engagements/" + e, nil, http.StatusForbidden},
-		{"GET", "/engagements/" + e + "/tasks?service=", nil, http.StatusForbidden},
-		{"GET", "/engagements/" + e + "/gates", nil, http.StatusForbidden},
-		{"GET", "/engagements/" + e + "/progress", nil, http.StatusForbidden},
-		{"GET", "/engagements/" + e + "/audit", nil, http.StatusForbidden},
-		{"GET", "/tasks/" + task + "/edit", nil, http.StatusForbidden},
-		{"POST", "/tasks/" + task, url.Values{"status": {"Complete"}, "minutes": {"30"}}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/phases/Initiate/exit", url.Values{}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/checklist", url.Values{"title": {"x"}, "severity": {"low"}}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/checklist/1", url.Values{"state": {"resolved"}}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/issues", url.Values{"mailbox": {"a@b.c"}, "description": {"x"}, "migrated_at": {"2026-01-05T10:00"}}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/events", url.Values{"kind": {"wave"}, "title": {"x"}, "starts": {"2026-01-05T10:00"}, "ends": {"2026-01-05T11:00"}, "time_zone": {"UTC"}}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/people", url.Values{"role": {"ftm"}, "person": {"Oz"}}, http.StatusForbidden},
-		{"POST", "/engagements/" + e + "/migration-gate/override", url.Values{"as": {"Oz"}, "reason": {"x"}}, http.StatusForbidden},
-		{"GET", "/customers/" + itoa(f.other.ID) + "/engagements/new", nil, http.StatusForbidden},
-		{"POST", "/customers/" + itoa(f.other.ID) + "/engagements", url.Values{"name": {"x"}, "seats": {"900"}}, http.StatusForbidden},
-		{"GET", "/customers/" + itoa(f.other.ID) + "/audit", nil, http.StatusForbidden},
+		{"GET", "/engagements/" + e, nil, http.StatusNotFound},
+		{"GET", "/engagements/" + e + "/tasks?service=", nil, http.StatusNotFound},
+		{"GET", "/engagements/" + e + "/gates", nil, http.StatusNotFound},
+		{"GET", "/engagements/" + e + "/progress", nil, http.StatusNotFound},
+		{"GET", "/engagements/" + e + "/audit", nil, http.StatusNotFound},
+		{"GET", "/tasks/" + task + "/edit", nil, http.StatusNotFound},
+		{"POST", "/tasks/" + task, url.Values{"status": {"Complete"}, "minutes": {"30"}}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/phases/Initiate/exit", url.Values{}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/checklist", url.Values{"title": {"x"}, "severity": {"low"}}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/checklist/1", url.Values{"state": {"resolved"}}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/issues", url.Values{"mailbox": {"a@b.c"}, "description": {"x"}, "migrated_at": {"2026-01-05T10:00"}}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/events", url.Values{"kind": {"wave"}, "title": {"x"}, "starts": {"2026-01-05T10:00"}, "ends": {"2026-01-05T11:00"}, "time_zone": {"UTC"}}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/people", url.Values{"role": {"ftm"}, "person": {"Oz"}}, http.StatusNotFound},
+		{"POST", "/engagements/" + e + "/migration-gate/override", url.Values{"as": {"Oz"}, "reason": {"x"}}, http.StatusNotFound},
+		{"GET", "/customers/" + itoa(f.other.ID) + "/engagements/new", nil, http.StatusNotFound},
+		{"POST", "/customers/" + itoa(f.other.ID) + "/engagements", url.Values{"name": {"x"}, "seats": {"900"}}, http.StatusNotFound},
+		{"GET", "/customers/" + itoa(f.other.ID) + "/audit", nil, http.StatusNotFound},
 		{"GET", "/engagements/999999", nil, http.StatusNotFound},
 		{"GET", "/tasks/999999/edit", nil, http.StatusNotFound},
 		{"POST", "/tasks/999999", url.Values{"status": {"Complete"}}, http.StatusNotFound},
@@ -421,7 +421,7 @@ func TestAuditShowsTaskChanges(t *testing.T) {
 	if res := f.outsider.get("/engagements/" + itoa(f.otherEng.ID) + "/audit"); res.status != http.StatusOK || strings.Contains(res.body, "task 3190") {
 		t.Fatalf("the other engagement's log: %d", res.status)
 	}
-	if res := f.outsider.get("/customers/" + itoa(f.own.ID) + "/audit"); res.status != http.StatusForbidden {
+	if res := f.outsider.get("/customers/" + itoa(f.own.ID) + "/audit"); res.status != http.StatusNotFound {
 		t.Fatalf("another tenant's audit log: %d", res.status)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,8 @@ type testPortal struct {
 	auth *auth.Service
 	srv  *httptest.Server
 	web  *server
+	// bodyRead counts the request body bytes the server's handlers read.
+	bodyRead atomic.Int64
 }
 
 const testPassword = "correct horse battery"
@@ -52,7 +55,10 @@ func newTestPortal(t *testing.T) *testPortal {
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", apiHandler(a))
 	mux.Handle("/", h)
-	tp.srv = httptest.NewServer(mux)
+	tp.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = &countedBody{ReadCloser: r.Body, n: &tp.bodyRead}
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { tp.web.Close(); tp.srv.Close() })
 	return tp
 }
@@ -146,4 +152,16 @@ func (c *client) post(path string, form url.Values) response {
 	req, _ := http.NewRequest("POST", c.tp.srv.URL+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	return c.do(req)
+}
+
+// countedBody adds what is read of a request's body to n.
+type countedBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countedBody) Read(p []byte) (int, error) {
+	k, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(k))
+	return k, err
 }

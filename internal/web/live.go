@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -150,7 +151,24 @@ func init() {
 	addRoutes(route{Pattern: "GET /projects/{id}/live", Action: auth.ActionReadProject, Handle: (*server).liveProject})
 }
 
-// liveProject streams a project's updates as server-sent events ("update" events, JSON).
+// Deadlines of a live stream, which outlives the server's read and write
+// timeouts (cli/serve.go) on purpose: each event must be written within
+// liveWriteTimeout, and a comment every liveKeepAlive keeps proxies from
+// closing a quiet stream and finds browsers that went away.
+const (
+	liveWriteTimeout = 10 * time.Second
+	liveKeepAlive    = 15 * time.Second
+	// liveRecheck: how often a stream asks again whether its session may
+	// read the project, before the event it is about to send. At the
+	// default poll (1 s) that is every update; faster polls do not multiply
+	// the store reads of every watcher.
+	liveRecheck = time.Second
+)
+
+// liveProject streams a project's updates as server-sent events ("update"
+// events, JSON). Before sending, at most every liveRecheck, it asks again
+// whether the session may read the project (signed out, disabled, role or
+// customers changed) and ends the stream when not.
 func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.loadProject(r)
 	if err != nil {
@@ -160,28 +178,53 @@ func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return fmt.Errorf("live updates need a streaming connection")
 	}
+	rc := http.NewResponseController(w)
+	// The browser sends nothing more on this connection: no read deadline
+	// (one passing would cancel the request). Writes get theirs below.
+	_ = rc.SetReadDeadline(time.Time{})
+	checked := time.Now()
+	stillAllowed := func() bool {
+		if time.Since(checked) < liveRecheck {
+			return true
+		}
+		checked = time.Now()
+		pr, _, err := s.session(r)
+		return err == nil && auth.Authorize(pr, auth.ActionReadProject, p.CustomerID) == nil
+	}
+	send := func(event string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(liveWriteTimeout)) // unsupported only in tests' recorders
+		if _, err := io.WriteString(w, event); err != nil {
+			return false
+		}
+		fl.Flush()
+		return true
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
+	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, "retry: 3000\n\n")
-	fl.Flush()
+	if !send("retry: 3000\n\n") {
+		return nil
+	}
 	ch, cancel := s.live.watch(p.ID)
 	defer cancel()
-	keepAlive := time.NewTicker(15 * time.Second)
+	keepAlive := time.NewTicker(liveKeepAlive)
 	defer keepAlive.Stop()
 	for {
+		var event string
 		select {
 		case <-r.Context().Done():
 			return nil
 		case <-s.live.stop:
 			return nil
 		case <-keepAlive.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
+			event = ": keep-alive\n\n"
 		case msg := <-ch:
-			fmt.Fprintf(w, "event: update\ndata: %s\n\n", msg)
+			event = fmt.Sprintf("event: update\ndata: %s\n\n", msg)
 		}
-		fl.Flush()
+		if !stillAllowed() || !send(event) {
+			return nil
+		}
 	}
 }

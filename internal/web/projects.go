@@ -655,7 +655,7 @@ func (s *server) importItems(w http.ResponseWriter, r *http.Request) error {
 	status := http.StatusOK
 	if err != nil {
 		im.Error = fmt.Sprintf("%d row(s) have errors, so nothing was added; fix them, or tick \"Skip invalid rows\" to add the %d valid row(s)",
-			len(res.Errors), len(res.Valid))
+			res.ErrorCount, len(res.Valid))
 		status = http.StatusBadRequest
 	}
 	d.Import = im

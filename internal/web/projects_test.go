@@ -372,7 +372,7 @@ func TestCSVImportPreviewThenCommit(t *testing.T) {
 		} else {
 			res = b.partner.post(path, url.Values{"step": {"preview"}, "csv": {csv}})
 		}
-		if res.status != http.StatusOK || !strings.Contains(res.body, "2 row(s) can be added, 1 row(s) have errors") ||
+		if res.status != http.StatusOK || !strings.Contains(res.body, "2 row(s) can be added, 1 problem(s) found") ||
 			!regexp.MustCompile(`<td>3</td>`).MatchString(res.body) || !strings.Contains(res.body, "c@new.contoso.example") {
 			t.Fatalf("%s preview: %d %s", tc.name, res.status, res.body)
 		}

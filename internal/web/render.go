@@ -205,7 +205,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = pe.Status, pe.Msg
 	case errors.Is(err, auth.ErrForbidden):
 		status, msg = http.StatusForbidden, "You may not do this: "+strings.TrimPrefix(err.Error(), auth.ErrForbidden.Error()+": ")+"."
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, fault.ErrNotFound): // store.ErrNotFound, auth.ErrHidden, ...
 		status, msg = http.StatusNotFound, "That does not exist (any more): "+err.Error()+"."
 	case errors.As(err, &pi):
 		status, msg = http.StatusBadRequest, pi.Field+": "+pi.Msg

@@ -3,9 +3,12 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
+	"math"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
-	"time"
+	"unicode"
 
 	"github.com/ferryhq/ferry/internal/auth"
 )
@@ -45,12 +48,43 @@ func checkLoginCSRF(r *http.Request) bool {
 	return err == nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(c.Value)) == 1
 }
 
-// safeNext keeps only local paths as where to go after signing in.
+// safeNext keeps only same-origin paths as where to go after signing in;
+// anything else goes to the dashboard. Browsers drop tabs and line breaks
+// from URLs and read a backslash as a slash, so "/<TAB>/evil.example" and
+// "/\\evil.example" mean "//evil.example", another site. The path is checked
+// as written and after each round of percent-decoding (a proxy or the
+// application behind the redirect may decode once more).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
+	const home = "/"
+	if !strings.HasPrefix(next, "/") || strings.ContainsFunc(next, unsafeInURL) {
+		return home
 	}
-	return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || u.User != nil {
+		return home
+	}
+	path, _, _ := strings.Cut(next, "?")
+	path, _, _ = strings.Cut(path, "#")
+	for range 3 {
+		if strings.HasPrefix(path, "//") || strings.ContainsFunc(path, unsafeInURL) {
+			return home
+		}
+		decoded, err := url.PathUnescape(path)
+		if err != nil {
+			return home
+		}
+		if decoded == path {
+			return next
+		}
+		path = decoded
+	}
+	return home // still encoded after three rounds: no real page looks like that
+}
+
+// unsafeInURL: characters a browser drops or rewrites in a URL (controls,
+// spaces, backslashes), so a path holding them may not lead where it reads.
+func unsafeInURL(r rune) bool {
+	return r <= ' ' || r == 0x7f || r == '\\' || unicode.IsSpace(r) || unicode.IsControl(r)
 }
 
 func (s *server) signInPage(w http.ResponseWriter, r *http.Request) error {
@@ -82,15 +116,12 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
 	d.LoginCSRF = s.loginCSRF(w, r)
 	in, err := s.Auth.SignIn(r.Context(), d.Email, r.PostFormValue("password"), clientAddr(r))
 	if err != nil {
-		var locked *auth.LockedError
 		var limited *auth.RateLimitedError
 		status := http.StatusUnauthorized
 		switch {
 		case errors.As(err, &limited):
 			status = http.StatusTooManyRequests
-			w.Header().Set("Retry-After", limited.RetryAfter.Round(time.Second).String())
-		case errors.As(err, &locked):
-			status = http.StatusForbidden
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
 		case errors.Is(err, auth.ErrWrongCredentials), errors.Is(err, auth.ErrDisabled):
 		default:
 			return err

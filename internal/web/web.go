@@ -15,6 +15,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -151,18 +152,34 @@ func (s *server) handler(rt route) http.Handler {
 				s.fail(w, r, err)
 				return
 			}
-			if unsafeMethod(r.Method) && !validCSRF(r, se.CSRF) {
-				s.fail(w, r, &pageError{Status: http.StatusForbidden,
-					Msg: "This form has expired or came from another site. Reload the page and try again."})
-				return
-			}
+			// Signed-in pages hold a customer's data and, once, a new API
+			// token: no browser or proxy may keep them.
+			w.Header().Set("Cache-Control", "no-store")
 			ctx = auth.WithPrincipal(ctx, p)
 			ctx = context.WithValue(ctx, keySession, &se)
-			// An action concerning no customer is checked here; actions on
-			// a customer's resources are checked once the resource is loaded.
-			if rt.Action != "" && !customerScoped(rt.Pattern) {
-				if err := auth.Authorize(p, rt.Action, 0); err != nil {
+			// Authorization comes before the body is read. An action
+			// concerning no customer is checked here in full; for one on a
+			// customer's resources the role is checked here and the customer
+			// once the resource is loaded.
+			if rt.Action != "" {
+				check := auth.Capable(p, rt.Action)
+				if !customerScoped(rt.Pattern) {
+					check = auth.Authorize(p, rt.Action, 0)
+				}
+				if check != nil {
+					s.fail(w, r, check)
+					return
+				}
+			}
+			if unsafeMethod(r.Method) {
+				r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(rt.Pattern))
+				if err := readForm(r); err != nil {
 					s.fail(w, r, err)
+					return
+				}
+				if !validCSRF(r, se.CSRF) {
+					s.fail(w, r, &pageError{Status: http.StatusForbidden,
+						Msg: "This form has expired or came from another site. Reload the page and try again."})
 					return
 				}
 			}
@@ -172,6 +189,40 @@ func (s *server) handler(rt route) http.Handler {
 			s.fail(w, r, err)
 		}
 	})
+}
+
+// Limits of a portal request's body: forms, and the bulk add's upload
+// (the file plus the form around it).
+const (
+	maxFormBody   = 1 << 20
+	maxUploadBody = maxImport + 1<<20
+)
+
+func bodyLimit(pattern string) int64 {
+	if strings.HasSuffix(pattern, "/import") {
+		return maxUploadBody
+	}
+	return maxFormBody
+}
+
+// readForm reads a form's body (within the limit set on r.Body), so a form
+// over the limit is answered 413 rather than as a missing CSRF token.
+func readForm(r *http.Request) error {
+	var err error
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+		err = r.ParseMultipartForm(maxFormBody) // a larger file waits in a temporary file
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return &pageError{Status: http.StatusRequestEntityTooLarge,
+			Msg: fmt.Sprintf("The form is larger than the limit of %d MB; send less at once (a bulk add takes a file of up to %d MB).", mbe.Limit>>20, maxImport>>20)}
+	case err != nil:
+		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read; reload the page and try again."}
+	}
+	return nil
 }
 
 // customerScoped reports whether a route acts on one resource (its path has
@@ -225,7 +276,7 @@ func csrfToken(r *http.Request) string {
 // customer's resources (0: none in particular).
 func (s *server) allow(r *http.Request, customerID int64) error {
 	a, _ := r.Context().Value(keyAction).(auth.Action)
-	return auth.Authorize(principal(r), a, customerID)
+	return auth.Hide(r, auth.Authorize(principal(r), a, customerID))
 }
 
 // can reports whether the principal may do another action on a customer's resources (to show buttons).

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -322,6 +324,9 @@ func (s *Store) CreateItems(ctx context.Context, items []*store.Item) error {
 	})
 }
 
+// likeEscaper makes a search text match itself in LIKE ... ESCAPE '\': % and _ are characters to find.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
 func (s *Store) Item(ctx context.Context, id int64) (store.Item, error) {
 	it, err := scanItem(s.queryRow(ctx, nil, `SELECT `+itemCols+` FROM items WHERE id = ?`, id))
 	return it, notFound(err, "item", id)
@@ -343,8 +348,11 @@ func (s *Store) Items(ctx context.Context, projectID int64, f store.ItemFilter) 
 		}
 	}
 	if f.Search != "" {
-		where = append(where, "(source_key LIKE ? OR dest_key LIKE ?)")
-		pat := "%" + strings.ToLower(f.Search) + "%"
+		if utf8.RuneCountInString(f.Search) > store.MaxSearch {
+			return nil, 0, fault.InvalidField("search", "search for at most %d characters (a part of an address)", store.MaxSearch)
+		}
+		where = append(where, `(source_key LIKE ? ESCAPE '\' OR dest_key LIKE ? ESCAPE '\')`)
+		pat := "%" + likeEscaper.Replace(strings.ToLower(f.Search)) + "%"
 		args = append(args, pat, pat)
 	}
 	if !f.UpdatedSince.IsZero() {

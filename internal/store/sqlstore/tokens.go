@@ -71,3 +71,11 @@ func (s *Store) RevokeToken(ctx context.Context, id int64) error {
 	res, err := s.exec(ctx, nil, `DELETE FROM tokens WHERE id = ?`, id)
 	return affected(res, err, "token", id)
 }
+
+func (s *Store) RevokeUserTokens(ctx context.Context, userID int64) error {
+	if userID == 0 {
+		return fmt.Errorf("revoke a user's tokens: no user given (0 would be the command line's tokens)")
+	}
+	_, err := s.exec(ctx, nil, `DELETE FROM tokens WHERE user_id = ?`, userID)
+	return err
+}

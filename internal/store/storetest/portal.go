@@ -108,6 +108,18 @@ func runPortal(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil || tok.ID != id || tok.UserID != u.ID {
 			t.Fatalf("user token: %+v %v", tok, err)
 		}
+		if _, err := s.CreateToken(ctx, "ci", "hash-ci"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeUserTokens(ctx, u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.TokenByHash(ctx, "hash-laptop"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("a revoked user's token: %v", err)
+		}
+		if _, err := s.TokenByHash(ctx, "hash-ci"); err != nil {
+			t.Fatalf("another token went with the user's: %v", err)
+		}
 	})
 
 	t.Run("Audit", func(t *testing.T) {
