@@ -464,6 +464,9 @@ type mailboxRun struct {
 	// wholeFolder: folders the destination refused before and has now; a
 	// Retry errors pass copies them whole. Set by plan, read after.
 	wholeFolder map[string]bool
+	// counted: how many messages each source folder held when planned
+	// (folders the source did not count are missing). Set by plan, read after.
+	counted map[string]int64
 
 	budget *byteBudget // nil: no bound
 }
@@ -784,6 +787,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 		names[i] = p.Source.Name
 	}
 	askSize := s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2)
+	counted := map[string]int64{}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -804,6 +808,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 				}
 				if st.NumMessages != nil {
 					amounts[i].messages, amounts[i].known = int64(*st.NumMessages), true
+					counted[names[i]] = amounts[i].messages
 				}
 			}
 			return nil
@@ -848,6 +853,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	if err != nil {
 		return nil, err
 	}
+	r.counted = counted
 	// The map is kept, refused folders included: their names wait for them.
 	mappings := make([]store.FolderMapping, len(plans))
 	for i, p := range plans {
