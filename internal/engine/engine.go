@@ -760,16 +760,21 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 // holds, and how long the destination took to answer LIST (a round trip
 // and a little of its work).
 func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *session, pairs int, messages int64, roundTrip time.Duration)) ([]FolderPlan, error) {
-	srcFolders, err := listFolders(s.src)
-	if err != nil {
-		return nil, sideErr("source", err)
-	}
+	// Both sides are listed at once.
+	var srcFolders []Folder
+	var srcErr error
+	var listing sync.WaitGroup
+	listing.Go(func() { srcFolders, srcErr = listFolders(s.src) })
 	listed := time.Now()
-	dstFolders, err := listFolders(s.dst)
-	if err != nil {
-		return nil, sideErr("destination", err)
-	}
+	dstFolders, dstErr := listFolders(s.dst)
 	dstRoundTrip := time.Since(listed)
+	listing.Wait()
+	if srcErr != nil {
+		return nil, sideErr("source", srcErr)
+	}
+	if dstErr != nil {
+		return nil, sideErr("destination", dstErr)
+	}
 	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
 	if err != nil {
 		return nil, err
