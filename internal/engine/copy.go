@@ -122,16 +122,30 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			return err
 		}
 	}
+	// unsaved: the folder is new to the state and its destination is
+	// empty, so nothing is recorded of it and nothing needs matching: its
+	// state is first written when the copy starts (Appending) or when the
+	// folder ends, one write where there were two.
+	unsaved := false
 	if errors.Is(err, store.ErrNotFound) || st.SourceValidity != sel.UIDValidity || st.DestValidity != dsel.UIDValidity || st.Dest != plan.Dest {
 		// A new generation of UIDs on either side: what we knew is void, and
 		// the destination is matched by content from its first message.
 		st = store.FolderState{Source: plan.Source.Name, SourceValidity: sel.UIDValidity, Dest: plan.Dest, DestValidity: dsel.UIDValidity}
-		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+		if errors.Is(err, store.ErrNotFound) && dsel.NumMessages == 0 {
+			unsaved = true
+		} else if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
 	}
+	saveUnsaved := func() error {
+		if !unsaved {
+			return nil
+		}
+		unsaved = false
+		return r.e.Store.SaveFolder(ctx, r.mbox, st)
+	}
 	if sel.NumMessages == 0 {
-		return nil
+		return saveUnsaved()
 	}
 	windows, err := uidWindows(s.src, sel.NumMessages)
 	if err != nil {
@@ -170,6 +184,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
+		unsaved = false
 		cp = r.startCopier(ctx, s, plan, permFlags, s.app != nil && s.app.MultiAppend())
 		return nil
 	}
@@ -283,7 +298,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 	}
 	if cp == nil {
-		return nil
+		return saveUnsaved()
 	}
 	c := cp
 	cp = nil

@@ -905,3 +905,44 @@ func (d *delayedWrites) Write(p []byte) (int, error) {
 	time.Sleep(d.delay) // the link's latency, not a wait for something to settle
 	return d.Conn.Write(p)
 }
+
+// saveCounter counts the folder state writes of a run.
+type saveCounter struct {
+	store.Store
+	saves atomic.Int64
+}
+
+func (c *saveCounter) SaveFolder(ctx context.Context, mailbox int64, f store.FolderState) error {
+	c.saves.Add(1)
+	return c.Store.SaveFolder(ctx, mailbox, f)
+}
+
+// A folder new to the state whose destination is empty has its state
+// written when its copy starts (Appending) and when it ends, not also
+// before; an empty folder once. A second run still copies nothing.
+func TestNewFolderStateIsWrittenWhenTheCopyStarts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, corpus.Generate(corpus.Spec{Seed: 21, Messages: 30, Folders: 3, MinSize: 512, MaxSize: 2048}))
+	counter := &saveCounter{Store: b.st}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res := engine.New(counter, b.opts).Migrate(ctx, b.job, nil)
+	requireOK(t, res)
+	want := int64(0)
+	for _, msgs := range b.sourceSnap {
+		if len(msgs) > 0 {
+			want += 2
+		} else {
+			want++
+		}
+	}
+	if got := counter.saves.Load(); got != want {
+		t.Errorf("%d folder state writes for %d folders, want %d", got, len(b.sourceSnap), want)
+	}
+	b.requireExact(t)
+	again := b.run(t, nil)
+	requireOK(t, again)
+	if again.Run.Copied != 0 {
+		t.Fatalf("second run copied %d", again.Run.Copied)
+	}
+}
