@@ -768,6 +768,12 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	listed := time.Now()
 	dstFolders, dstErr := listFolders(s.dst)
 	dstRoundTrip := time.Since(listed)
+	if rtt, ok := s.dst.NetworkRTT(); ok {
+		// The network's round trip, when the kernel tells it: the LIST's
+		// time counts the server's too, which a busy server near by
+		// makes long (and an appender would only add to its load).
+		dstRoundTrip = rtt
+	}
 	listing.Wait()
 	if srcErr != nil {
 		return nil, sideErr("source", srcErr)
