@@ -3,13 +3,17 @@ package bench
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/app"
@@ -92,6 +96,14 @@ func (f *fleetBench) checkFleetCopied(b *testing.B, dst *testimap.Dovecot) {
 // administrator, the mailboxes imported from CSV, a Full pass, and the
 // given worker processes until every item is Completed.
 func (f *fleetBench) runProject(b *testing.B, bs bins, db string, dst *testimap.Dovecot, workers [][]string) time.Duration {
+	took, _ := f.runProjectLimit(b, bs, db, dst, fleetParallel, workers, nil)
+	return took
+}
+
+// runProjectLimit is runProject with the project's limit of migrations at
+// once, and the CPU that cpu() (when not nil) counts from the start of the
+// pass to its end.
+func (f *fleetBench) runProjectLimit(b *testing.B, bs bins, db string, dst *testimap.Dovecot, limit int, workers [][]string, cpu func() time.Duration) (time.Duration, time.Duration) {
 	// The services let only a person with the right role set up projects: an administrator, as at the command line.
 	ctx := auth.WithPrincipal(context.Background(), &auth.Principal{Name: "bench", Kind: "cli", Role: auth.Administrator})
 	dir := b.TempDir()
@@ -115,7 +127,6 @@ func (f *fleetBench) runProject(b *testing.B, bs bins, db string, dst *testimap.
 		}
 		eps = append(eps, e)
 	}
-	limit := fleetParallel
 	p, err := svc.CreateProject(ctx, projects.ProjectInput{CustomerID: c.ID, Name: "Mail", SourceID: eps[0].ID, DestID: eps[1].ID, Settings: projects.Settings{MaxConcurrent: &limit}})
 	if err != nil {
 		b.Fatal(err)
@@ -129,6 +140,10 @@ func (f *fleetBench) runProject(b *testing.B, bs bins, db string, dst *testimap.
 		b.Fatal(err)
 	}
 	start := time.Now()
+	var cpu0 time.Duration
+	if cpu != nil {
+		cpu0 = cpu()
+	}
 	if _, err := svc.StartPass(ctx, p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		b.Fatal(err)
 	}
@@ -165,9 +180,16 @@ func (f *fleetBench) runProject(b *testing.B, bs bins, db string, dst *testimap.
 		if time.Now().After(deadline) {
 			b.Fatalf("only %d of %d mailboxes completed", done, len(f.users))
 		}
-		time.Sleep(100 * time.Millisecond)
+		// Not more often: these two queries are PostgreSQL work too, and
+		// every 100 ms they were an eighth of a pass's statements.
+		time.Sleep(500 * time.Millisecond)
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	var used time.Duration
+	if cpu != nil {
+		used = cpu() - cpu0
+	}
+	return took, used
 }
 
 // BenchmarkProjects: 200 small mailboxes moved three ways — plain `ferry
@@ -228,34 +250,75 @@ func BenchmarkProjects(b *testing.B) {
 	b.ReportMetric(overhead(pg), "pg_overhead_ms/mailbox")
 }
 
-// BenchmarkProjectWorkers: one project on PostgreSQL (limit 10 migrations at
-// once) run by 1, 2 and 4 `ferry worker` processes at the default
-// --concurrency 20, each time into a fresh destination and database. More
-// workers than the project's limit needs must not slow the pass down: jobs
-// beyond the limit wait for a slot without asking the database for one.
+// BenchmarkProjectWorkers: the case of issue 13 — one project on
+// PostgreSQL with a limit of 20 migrations at once, run by 1 `ferry worker`
+// at the default --concurrency 20, 2 at --concurrency 20, 2 at 10 and 4 at
+// 20, each time into a fresh destination and database — with the CPU
+// PostgreSQL used (postmaster and backends, from /proc). More workers than
+// the project's limit needs must not slow the pass down: jobs beyond the
+// limit wait for a slot without asking the database for one.
 func BenchmarkProjectWorkers(b *testing.B) {
 	n, per := 200, 20
 	if quick() {
 		n = 60
 	}
+	const limit = 20
 	f := startFleetSource(b, n, per)
 	bs := buildBins(b)
-	fmt.Printf("%d mailboxes, %d messages, %.1f MB in all; project limit %d; workers at --concurrency 20\n", n, f.messages, float64(f.bytes)/1e6, fleetParallel)
+	fmt.Printf("%d mailboxes, %d messages, %.1f MB in all; project limit %d\n", n, f.messages, float64(f.bytes)/1e6, limit)
 	var one time.Duration
-	fmt.Printf("%-10s %10s %12s %16s\n", "workers", "time", "messages/s", "ratio to 1 worker")
-	for _, workers := range []int{1, 2, 4} {
+	var sb strings.Builder
+	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "workers\t--concurrency\ttime\tmessages/s\tratio to 1 worker\tPostgreSQL CPU")
+	for _, run := range []struct{ workers, concurrency int }{{1, 20}, {2, 20}, {2, 10}, {4, 20}} {
 		dst := f.freshDest(b)
-		args := make([][]string, workers)
+		args := make([][]string, run.workers)
 		for i := range args {
-			args[i] = []string{"worker", "--concurrency", "20"}
+			args[i] = []string{"worker", "--concurrency", fmt.Sprint(run.concurrency)}
 		}
-		took := f.runProject(b, bs, testpg.URL(b), dst, args)
+		url := testpg.URL(b)
+		took, pgUsed := f.runProjectLimit(b, bs, url, dst, limit, args, func() time.Duration { return postgresCPU(b, url) })
 		f.checkFleetCopied(b, dst)
-		if workers == 1 {
+		dst.Stop()
+		if one == 0 {
 			one = took
 		}
-		fmt.Printf("%-10d %9.1fs %12.0f %16.2f\n", workers, took.Seconds(), float64(f.messages)/took.Seconds(), took.Seconds()/one.Seconds())
-		b.ReportMetric(took.Seconds()/one.Seconds(), fmt.Sprintf("time_%dworkers/1worker", workers))
+		fmt.Fprintf(w, "%d\t%d\t%.1f s\t%.0f\t%.2f\t%.1f s\n", run.workers, run.concurrency, took.Seconds(), float64(f.messages)/took.Seconds(), took.Seconds()/one.Seconds(), pgUsed.Seconds())
+		b.ReportMetric(took.Seconds()/one.Seconds(), fmt.Sprintf("time_%dx%d/1x20", run.workers, run.concurrency))
+		b.ReportMetric(pgUsed.Seconds(), fmt.Sprintf("pg_cpu_s_%dx%d", run.workers, run.concurrency))
 	}
+	w.Flush()
+	fmt.Print(sb.String())
 	testpg.Stop()
+}
+
+// postgresCPU is the CPU time used so far by the PostgreSQL server that
+// serves url: its postmaster (the process started with "-c port=N"), the
+// backends and helpers it runs now, and those it has reaped.
+func postgresCPU(tb testing.TB, url string) time.Duration {
+	tb.Helper()
+	u, err := neturl.Parse(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	arg := "port=" + u.Port()
+	stats := readProcStats(tb)
+	master := -1
+	for pid := range stats {
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+		if slices.Contains(strings.Split(string(cmdline), "\x00"), arg) {
+			master = pid
+			break
+		}
+	}
+	if master < 0 {
+		tb.Fatalf("no running PostgreSQL with %s", arg)
+	}
+	ticks := stats[master].ticks + stats[master].childTicks
+	for _, s := range stats {
+		if s.ppid == int64(master) {
+			ticks += s.ticks
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTick
 }

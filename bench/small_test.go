@@ -52,7 +52,7 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dst := f.freshDest(b)
 		ferry = withServerCPU(b, f.src, dst, func() (r result) {
-			r, timings = f.runFerryCSV(b, bs, dst)
+			r, timings = f.runFerryCSV(b, bs, dst, fleetParallel)
 			return r
 		})
 		f.checkFleetCopied(b, dst)
@@ -120,6 +120,55 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	fmt.Print(sb.String())
 }
 
+// BenchmarkSmallMailboxesParallel sizes --parallel: the fleet of
+// BenchmarkManySmallMailboxes copied by `ferry migrate --csv` alone with
+// --parallel 1, 5, 10 and 20 (FERRY_BENCH_PARALLEL="1,5" for others),
+// each into a fresh destination, with the tool's and both servers' CPU.
+func BenchmarkSmallMailboxesParallel(b *testing.B) {
+	n, per := smallMailboxes(b), 20
+	levels := []int{1, 5, 10, 20}
+	if v := os.Getenv("FERRY_BENCH_PARALLEL"); v != "" {
+		levels = nil
+		for _, f := range strings.Split(v, ",") {
+			p, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || p < 1 {
+				b.Fatalf("FERRY_BENCH_PARALLEL=%q: want numbers like 1,5,10", v)
+			}
+			levels = append(levels, p)
+		}
+	}
+	f := startFleetSource(b, n, per)
+	bs := buildBins(b)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "SmallMailboxesParallel, %d mailboxes of %d messages, loopback, ferry migrate --csv:\n", n, per)
+	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "--parallel\ttime\tmailboxes/s\tCPU\tsource CPU\tdest CPU\tmedian mailbox\tmedian connect")
+	for _, p := range levels {
+		dst := f.freshDest(b)
+		var timings []jsonTimingRow
+		r := withServerCPU(b, f.src, dst, func() (r result) {
+			r, timings = f.runFerryCSV(b, bs, dst, p)
+			return r
+		})
+		f.checkFleetCopied(b, dst)
+		dst.Stop()
+		median := func(get func(jsonTimingRow) float64) float64 {
+			v := make([]float64, len(timings))
+			for i, t := range timings {
+				v[i] = get(t)
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		fmt.Fprintf(w, "%d\t%.2f s\t%.1f\t%.2f s\t%.2f s\t%.2f s\t%.0f ms\t%.0f ms\n", p, r.wall.Seconds(), float64(n)/r.wall.Seconds(), r.cpu.Seconds(), r.srcCPU.Seconds(), r.dstCPU.Seconds(),
+			median(func(t jsonTimingRow) float64 { return t.TotalMS }), median(func(t jsonTimingRow) float64 { return t.ConnectMS }))
+		b.ReportMetric(r.wall.Seconds(), fmt.Sprintf("ferry_s_parallel%d", p))
+	}
+	w.Flush()
+	fmt.Print(sb.String())
+	b.ReportMetric(0, "ns/op")
+}
+
 // jsonTimingRow is the timing of one mailbox in `ferry migrate --json`.
 type jsonTimingRow struct {
 	ConnectMS float64 `json:"connect_ms"`
@@ -129,9 +178,9 @@ type jsonTimingRow struct {
 	TotalMS   float64 `json:"total_ms"`
 }
 
-// runFerryCSV runs `ferry migrate --csv --parallel 10 --json` over the
+// runFerryCSV runs `ferry migrate --csv --parallel N --json` over the
 // fleet into dst and returns its wall time and each mailbox's timing.
-func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot) (result, []jsonTimingRow) {
+func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot, parallel int) (result, []jsonTimingRow) {
 	dir := b.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(fleetAdminPass), 0o600); err != nil {
@@ -148,7 +197,7 @@ func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot) (
 	}
 	r, stdout := bs.run(b, "ferry migrate --csv", bs.ferry, []string{"migrate", "--csv", csvFile,
 		"--from", "imap://" + direct(f.src).addr(), "--to", "imap://" + direct(dst).addr(), "--from-admin", fleetAdmin, "--to-admin", fleetAdmin,
-		"--from-password-file", pw, "--to-password-file", pw, "--allow-plaintext", "--parallel", fmt.Sprint(fleetParallel),
+		"--from-password-file", pw, "--to-password-file", pw, "--allow-plaintext", "--parallel", fmt.Sprint(parallel),
 		"--state", filepath.Join(dir, "state.db"), "--json"}, dir)
 	var sum struct {
 		Mailboxes []struct {

@@ -530,13 +530,41 @@ const clockTick = 100
 // the children the master has reaped.
 func serverCPU(tb testing.TB, d *testimap.Dovecot) time.Duration {
 	tb.Helper()
+	stats := readProcStats(tb)
+	master := -1
+	for pid, s := range stats {
+		if s.pgrp == int64(pid) {
+			cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+			if slices.Contains(strings.Split(string(cmdline), "\x00"), d.Config) {
+				master = pid
+				break
+			}
+		}
+	}
+	if master < 0 {
+		tb.Fatalf("no running Dovecot master for %s", d.Config)
+	}
+	ticks := stats[master].childTicks
+	for _, s := range stats {
+		if s.pgrp == int64(master) {
+			ticks += s.ticks
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTick
+}
+
+// procStat is what /proc/PID/stat says of a process: its parent, its
+// process group, its CPU ticks and those of the children it has reaped.
+type procStat struct{ ppid, pgrp, ticks, childTicks int64 }
+
+// readProcStats reads /proc/PID/stat of every process.
+func readProcStats(tb testing.TB) map[int]procStat {
+	tb.Helper()
 	procs, err := os.ReadDir("/proc")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	type stat struct{ pgrp, ticks, childTicks int64 }
-	stats := map[int]stat{}
-	master := -1
+	stats := map[int]procStat{}
 	for _, p := range procs {
 		pid, err := strconv.Atoi(p.Name())
 		if err != nil {
@@ -555,24 +583,9 @@ func serverCPU(tb testing.TB, d *testimap.Dovecot) time.Duration {
 			continue
 		}
 		num := func(k int) int64 { n, _ := strconv.ParseInt(f[k], 10, 64); return n }
-		stats[pid] = stat{pgrp: num(2), ticks: num(11) + num(12), childTicks: num(13) + num(14)}
-		if master < 0 && num(2) == int64(pid) {
-			cmdline, _ := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-			if slices.Contains(strings.Split(string(cmdline), "\x00"), d.Config) {
-				master = pid
-			}
-		}
+		stats[pid] = procStat{ppid: num(1), pgrp: num(2), ticks: num(11) + num(12), childTicks: num(13) + num(14)}
 	}
-	if master < 0 {
-		tb.Fatalf("no running Dovecot master for %s", d.Config)
-	}
-	ticks := stats[master].childTicks
-	for _, s := range stats {
-		if s.pgrp == int64(master) {
-			ticks += s.ticks
-		}
-	}
-	return time.Duration(ticks) * time.Second / clockTick
+	return stats
 }
 
 // withServerCPU runs fn and adds to its result the CPU time the source and

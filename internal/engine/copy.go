@@ -67,20 +67,47 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			return err
 		}
 	}
-	var sel, dsel *imap.SelectData
-	err := s.src.Do(func() (err error) {
-		sel, err = s.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true}).Wait()
-		return err
-	})
+	prefetch, err := r.prefetchWorth(ctx, plan)
 	if err != nil {
-		return sideErr("source", imapconn.Classify("open folder "+plan.Path, err))
+		return err
 	}
-	err = s.dst.Do(func() (err error) {
+	// Both sides open the folder at once; a small folder of which nothing
+	// is copied yet has its identity FETCH sent right behind the SELECT:
+	// one round trip where there were three.
+	var sel, dsel *imap.SelectData
+	var pre *identityPrefetch
+	var srcErr error
+	var opened sync.WaitGroup
+	opened.Go(func() {
+		srcErr = s.src.Do(func() (err error) {
+			cmd := s.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true})
+			if prefetch {
+				pre = startIdentityPrefetch(s.src)
+			}
+			sel, err = cmd.Wait()
+			return err
+		})
+	})
+	dstErr := s.dst.Do(func() (err error) {
 		dsel, err = s.dst.Select(plan.Dest, nil).Wait()
 		return err
 	})
-	if err != nil {
-		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, err))
+	opened.Wait()
+	var prefetched []*message
+	var prefetchErr error
+	if pre != nil {
+		// Waited for here, before any other command of the source: the
+		// answers of two FETCHes at once cannot be told apart.
+		prefetched, prefetchErr = pre.wait()
+	}
+	if srcErr != nil {
+		return sideErr("source", imapconn.Classify("open folder "+plan.Path, srcErr))
+	}
+	if dstErr != nil {
+		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, dstErr))
+	}
+	if prefetchErr != nil {
+		return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, prefetchErr))
 	}
 	if err := s.appender(); err != nil {
 		return err
@@ -100,16 +127,30 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			return err
 		}
 	}
+	// unsaved: the folder is new to the state and its destination is
+	// empty, so nothing is recorded of it and nothing needs matching: its
+	// state is first written when the copy starts (Appending) or when the
+	// folder ends, one write where there were two.
+	unsaved := false
 	if errors.Is(err, store.ErrNotFound) || st.SourceValidity != sel.UIDValidity || st.DestValidity != dsel.UIDValidity || st.Dest != plan.Dest {
 		// A new generation of UIDs on either side: what we knew is void, and
 		// the destination is matched by content from its first message.
 		st = store.FolderState{Source: plan.Source.Name, SourceValidity: sel.UIDValidity, Dest: plan.Dest, DestValidity: dsel.UIDValidity}
-		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
+		if errors.Is(err, store.ErrNotFound) && dsel.NumMessages == 0 {
+			unsaved = true
+		} else if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
 	}
+	saveUnsaved := func() error {
+		if !unsaved {
+			return nil
+		}
+		unsaved = false
+		return r.e.Store.SaveFolder(ctx, r.mbox, st)
+	}
 	if sel.NumMessages == 0 {
-		return nil
+		return saveUnsaved()
 	}
 	windows, err := uidWindows(s.src, sel.NumMessages)
 	if err != nil {
@@ -148,6 +189,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		if err := r.e.Store.SaveFolder(ctx, r.mbox, st); err != nil {
 			return err
 		}
+		unsaved = false
 		cp = r.startCopier(ctx, s, plan, permFlags, s.app != nil && s.app.MultiAppend())
 		return nil
 	}
@@ -174,22 +216,13 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		var pending []*message
 		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {
 			// Nothing of the window is copied yet: one FETCH reads the
-			// identities (with flags) of all of it.
-			last := w.lo
-			err = fetchAll(s.src, w.set(), identityFetch, func(m *imapclient.FetchMessageBuffer) error {
-				if w.has(uint32(m.UID)) {
-					pending = append(pending, identity(m))
-					last = max(last, uint32(m.UID))
-				}
-				return nil
-			})
-			if err != nil && s.src.State() == imap.ConnStateLogout {
-				err = &brokeAt{uid: last, err: err}
-			}
-			if err != nil {
+			// identities (with flags) of all of it, unless it came with
+			// the SELECT (the folder is one window).
+			if pre != nil && len(windows) == 1 {
+				pending, pre = prefetched, nil
+			} else if pending, err = fetchWindowIdentities(s.src, w, nil); err != nil {
 				return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 			}
-			slices.SortFunc(pending, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
 		} else {
 			var unmapped []uint32
 			err = fetchAll(s.src, w.set(), &imap.FetchOptions{UID: true, Flags: true}, func(m *imapclient.FetchMessageBuffer) error {
@@ -274,7 +307,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 	}
 	if cp == nil {
-		return nil
+		return saveUnsaved()
 	}
 	c := cp
 	cp = nil
@@ -309,6 +342,82 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		return r.matchAndMark(ctx, s, plan, &st, windows, 0)
 	}
 	return r.e.Store.SaveFolder(ctx, r.mbox, st)
+}
+
+// fetchWindowIdentities reads the identities (with flags) of every message
+// of a window with one FETCH (sent, when not nil, is that FETCH sent
+// already), sorted by UID. When the source breaks the connection, the
+// error says after which UID (brokeAt).
+func fetchWindowIdentities(c *imapconn.Conn, w uidWindow, sent *imapclient.FetchCommand) ([]*message, error) {
+	var pending []*message
+	last := w.lo
+	collect := func(m *imapclient.FetchMessageBuffer) error {
+		if w.has(uint32(m.UID)) {
+			pending = append(pending, identity(m))
+			last = max(last, uint32(m.UID))
+		}
+		return nil
+	}
+	var err error
+	if sent != nil {
+		err = c.Do(func() error { return collectFetch(sent, collect) })
+	} else {
+		err = fetchAll(c, w.set(), identityFetch, collect)
+	}
+	if err != nil && c.State() == imap.ConnStateLogout {
+		err = &brokeAt{uid: last, err: err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(pending, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
+	return pending, nil
+}
+
+// errHasCopies stops a look at the store once one copy is found.
+var errHasCopies = errors.New("the folder has recorded copies")
+
+// prefetchWorth says whether a folder's identity FETCH should go right
+// behind its SELECT: the source counted it when planned, it holds
+// messages but no more than one window, nothing of it is recorded as
+// copied (a later pass reads flags first, and identities only of what is
+// not copied), and no FETCH of it broke in this run.
+func (r *mailboxRun) prefetchWorth(ctx context.Context, plan FolderPlan) (bool, error) {
+	n, counted := r.counted[plan.Source.Name]
+	if !counted || n == 0 || n > int64(windowMessages) || r.fetchByList(plan.Source.Name) {
+		return false, nil
+	}
+	err := r.e.Store.CopiesRange(ctx, r.mbox, plan.Source.Name, 1, math.MaxUint32, func(store.Copy) error { return errHasCopies })
+	if errors.Is(err, errHasCopies) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// identityPrefetch is the identity FETCH of a whole folder, sent behind
+// its SELECT and read by a goroutine of its own.
+type identityPrefetch struct {
+	done chan struct{}
+	msgs []*message
+	err  error
+}
+
+// startIdentityPrefetch sends the FETCH now (after the commands already
+// sent on c, so after the SELECT) and reads its answers in the background.
+func startIdentityPrefetch(c *imapconn.Conn) *identityPrefetch {
+	p := &identityPrefetch{done: make(chan struct{})}
+	all := uidWindow{1, math.MaxUint32}
+	cmd := c.Fetch(all.set(), identityFetch)
+	go func() {
+		defer close(p.done)
+		p.msgs, p.err = fetchWindowIdentities(c, all, cmd)
+	}()
+	return p
+}
+
+func (p *identityPrefetch) wait() ([]*message, error) {
+	<-p.done
+	return p.msgs, p.err
 }
 
 // matchAndMark records what matchDestination finds and moves the scanned
@@ -421,28 +530,30 @@ func allUIDs() imap.UIDSet {
 // message, collected, to fn. Only for small items: bodies go through
 // streamBodies.
 func fetchAll(c *imapconn.Conn, set imap.NumSet, opts *imap.FetchOptions, fn func(*imapclient.FetchMessageBuffer) error) error {
-	return c.Do(func() error {
-		cmd := c.Fetch(set, opts)
-		var ferr error
-		for {
-			msg := cmd.Next()
-			if msg == nil {
-				break
-			}
-			buf, err := msg.Collect()
-			if err != nil {
-				cmd.Close()
-				return err
-			}
-			if ferr == nil {
-				ferr = fn(buf)
-			}
+	return c.Do(func() error { return collectFetch(c.Fetch(set, opts), fn) })
+}
+
+// collectFetch hands each message of a FETCH already sent, collected, to fn.
+func collectFetch(cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer) error) error {
+	var ferr error
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
 		}
-		if err := cmd.Close(); err != nil {
+		buf, err := msg.Collect()
+		if err != nil {
+			cmd.Close()
 			return err
 		}
-		return ferr
-	})
+		if ferr == nil {
+			ferr = fn(buf)
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	return ferr
 }
 
 func uidsOf(ms []*message) []uint32 {

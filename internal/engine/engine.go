@@ -418,18 +418,50 @@ func (e *Engine) connect(ctx context.Context, job Job, withAppender bool) (*sess
 		s.close()
 		return nil, sideErr("destination", dstErr)
 	}
-	if withAppender && imapconn.SupportsPipelinedAppend(dst.Caps()) {
-		// Its own context: closing the session stops a login still under
-		// way; the run's context ends the appender as it ends the others.
-		appCtx, stop := context.WithCancel(ctx)
-		dialed := make(chan struct{})
-		s.appDialed, s.stopAppDial = dialed, stop
-		go func() {
-			defer close(dialed)
-			s.app, s.appErr = imapconn.DialAppender(appCtx, job.Dest, e.Opts.Conn)
-		}()
+	if withAppender {
+		s.startAppender(ctx, job, e.Opts.Conn)
 	}
 	return s, nil
+}
+
+// startAppender logs the destination's appender in, in the background,
+// when the destination has LITERAL+; session.appender waits for it.
+func (s *session) startAppender(ctx context.Context, job Job, opts imapconn.Options) {
+	if s.app != nil || s.appDialed != nil || !imapconn.SupportsPipelinedAppend(s.dst.Caps()) {
+		return
+	}
+	// Its own context: closing the session stops a login still under
+	// way; the run's context ends the appender as it ends the others.
+	appCtx, stop := context.WithCancel(ctx)
+	dialed := make(chan struct{})
+	s.appDialed, s.stopAppDial = dialed, stop
+	go func() {
+		defer close(dialed)
+		s.app, s.appErr = imapconn.DialAppender(appCtx, job.Dest, opts)
+	}()
+}
+
+// What an appender is weighed against (appenderPays). A login costs the
+// destination a process and its start (Dovecot: about 16 ms of its CPU a
+// mailbox in bench ManySmallMailboxes) and about four round trips; an
+// APPEND of its own costs the destination a transaction (index and
+// uidlist update) where a MULTIAPPEND shares one among up to
+// batchMessages messages, and, without the appender's LITERAL+, a round
+// trip waiting for the server's "+".
+const (
+	appenderLoginCost = 20 * time.Millisecond
+	appendOwnCost     = 300 * time.Microsecond
+)
+
+// appenderPays says whether a mailbox of this many messages is worth the
+// destination's second connection (the appender: pipelined LITERAL+ and
+// MULTIAPPEND), given the destination's round trip: without it each
+// message waits a round trip and is a transaction of its own, with it the
+// servers pay a login. A small mailbox near its servers appends on its
+// one destination connection; over a slow link even a few messages pay
+// for the appender.
+func appenderPays(messages int64, roundTrip time.Duration) bool {
+	return time.Duration(messages)*(roundTrip+appendOwnCost) > appenderLoginCost+4*roundTrip
 }
 
 func sideErr(side string, err error) error {
@@ -467,6 +499,9 @@ type mailboxRun struct {
 	// wholeFolder: folders the destination refused before and has now; a
 	// Retry errors pass copies them whole. Set by plan, read after.
 	wholeFolder map[string]bool
+	// counted: how many messages each source folder held when planned
+	// (folders the source did not count are missing). Set by plan, read after.
+	counted map[string]int64
 
 	budget *byteBudget // nil: no bound
 
@@ -509,8 +544,10 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	phase := time.Now()
 	lap := func(d *time.Duration) { now := time.Now(); *d, phase = now.Sub(phase), now }
 	var first *session
+	// The appender is decided once the mailbox is counted (appenderPays).
+	var withAppender atomic.Bool
 	err = e.retry(ctx, prog, func() (progressed bool, err error) {
-		first, err = e.connect(ctx, job, true)
+		first, err = e.connect(ctx, job, false)
 		return false, err
 	})
 	lap(&timing.Connect)
@@ -534,16 +571,20 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	// As soon as the folders are counted, the other connection pairs the
 	// mailbox is worth log in, while the destination's folders are created.
 	var eager []chan *session
-	planned := func(pairs int) {
+	planned := func(s *session, pairs int, messages int64, roundTrip time.Duration) {
 		if eager != nil {
 			return
+		}
+		if appenderPays(messages, roundTrip) {
+			withAppender.Store(true)
+			s.startAppender(ctx, job, e.Opts.Conn)
 		}
 		eager = []chan *session{}
 		for i := 1; i < pairs; i++ {
 			ch := make(chan *session, 1)
 			eager = append(eager, ch)
 			go func() {
-				s, err := e.connect(ctx, job, true)
+				s, err := e.connect(ctx, job, withAppender.Load())
 				if err != nil {
 					s = nil // the worker connects again, with retries
 				}
@@ -555,7 +596,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	err = e.retry(ctx, prog, func() (bool, error) {
 		if first == nil {
 			var err error
-			if first, err = e.connect(ctx, job, true); err != nil {
+			if first, err = e.connect(ctx, job, withAppender.Load()); err != nil {
 				return false, err
 			}
 		}
@@ -610,7 +651,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 					connectFailed = false
 					if sess == nil {
 						var err error
-						if sess, err = e.connect(ctx, job, true); err != nil {
+						if sess, err = e.connect(ctx, job, withAppender.Load()); err != nil {
 							connectFailed = true
 							return false, err
 						}
@@ -758,14 +799,31 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 // plan lists both sides, maps folders, creates the missing ones and keeps
 // the map. A folder the destination refuses is one reported failure; the
 // others are copied.
-func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) ([]FolderPlan, error) {
-	srcFolders, err := listFolders(s.src)
-	if err != nil {
-		return nil, sideErr("source", err)
+// planned, when not nil, is told (once the source has counted its folders)
+// how many connection pairs the mailbox is worth, how many messages it
+// holds, and how long the destination took to answer LIST (a round trip
+// and a little of its work).
+func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *session, pairs int, messages int64, roundTrip time.Duration)) ([]FolderPlan, error) {
+	// Both sides are listed at once.
+	var srcFolders []Folder
+	var srcErr error
+	var listing sync.WaitGroup
+	listing.Go(func() { srcFolders, srcErr = listFolders(s.src) })
+	listed := time.Now()
+	dstFolders, dstErr := listFolders(s.dst)
+	dstRoundTrip := time.Since(listed)
+	if rtt, ok := s.dst.NetworkRTT(); ok {
+		// The network's round trip, when the kernel tells it: the LIST's
+		// time counts the server's too, which a busy server near by
+		// makes long (and an appender would only add to its load).
+		dstRoundTrip = rtt
 	}
-	dstFolders, err := listFolders(s.dst)
-	if err != nil {
-		return nil, sideErr("destination", err)
+	listing.Wait()
+	if srcErr != nil {
+		return nil, sideErr("source", srcErr)
+	}
+	if dstErr != nil {
+		return nil, sideErr("destination", dstErr)
 	}
 	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
 	if err != nil {
@@ -791,6 +849,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 		names[i] = p.Source.Name
 	}
 	askSize := s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2)
+	counted := map[string]int64{}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -811,12 +870,20 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 				}
 				if st.NumMessages != nil {
 					amounts[i].messages, amounts[i].known = int64(*st.NumMessages), true
+					counted[names[i]] = amounts[i].messages
 				}
 			}
 			return nil
 		})
 		if planned != nil {
-			planned(connectionPairs(r.e.Opts.Connections, amounts))
+			var messages int64
+			for _, a := range amounts {
+				if !a.known {
+					a.messages = messagesPerPair
+				}
+				messages += a.messages
+			}
+			planned(s, connectionPairs(r.e.Opts.Connections, amounts), messages, dstRoundTrip)
 		}
 	}()
 	// A name the map gives out, now or in an earlier pass, is no fallback
@@ -848,6 +915,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(n int)) 
 	if err != nil {
 		return nil, err
 	}
+	r.counted = counted
 	// The map is kept, refused folders included: their names wait for them.
 	mappings := make([]store.FolderMapping, len(plans))
 	for i, p := range plans {

@@ -842,22 +842,31 @@ func TestFolderTheSourceWillNotOpenIsOneFailure(t *testing.T) {
 
 // A mailbox opens as many connection pairs as its mail is worth: a small
 // one copies its folders over one pair (each pair costs the servers
-// logins), a large one uses every pair allowed.
+// logins), a large one uses every pair allowed. A small mailbox near its
+// destination appends on its one destination connection; over a slow
+// link, where each message would wait a round trip, it has an appender.
 func TestConnectionPairsFitTheMailbox(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name                      string
 		messages                  int
+		oneWay                    time.Duration // added before each write to the destination
 		wantSrcLogins, wantDstLog int64
 	}{
-		{"small mailbox: one pair", 20, 1, 2}, // the source connection; the destination's and its appender
-		{"large mailbox: four pairs", 2400, 4, 8},
+		{"small mailbox: one pair, no appender", 20, 0, 1, 1},
+		{"small mailbox over a slow link: one pair with its appender", 20, 5 * time.Millisecond, 1, 2},
+		{"large mailbox: four pairs", 2400, 0, 4, 8}, // each destination connection with its appender
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := setup(t, corpus.Generate(corpus.Spec{Seed: 13, Messages: tc.messages, Folders: 3, MinSize: 512, MaxSize: 2048}))
 			srcBefore, dstBefore := b.src.Logins.Load(), b.dst.Logins.Load()
-			res := b.run(t, func(o *engine.Options) { o.Connections = 4 })
+			res := b.run(t, func(o *engine.Options) {
+				o.Connections = 4
+				if tc.oneWay > 0 {
+					o.Conn.DialContext = slowToward(b.dst.Addr, tc.oneWay)
+				}
+			})
 			if res.Err != nil {
 				t.Fatalf("migrate: %v", res.Err)
 			}
@@ -872,5 +881,68 @@ func TestConnectionPairsFitTheMailbox(t *testing.T) {
 			}
 			b.requireExact(t)
 		})
+	}
+}
+
+// slowToward dials like net.Dialer, but each write to addr waits oneWay
+// first: a far destination, as the client sees it.
+func slowToward(addr string, oneWay time.Duration) func(ctx context.Context, network, address string) (net.Conn, error) {
+	return func(ctx context.Context, network, address string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, address)
+		if err != nil || address != addr {
+			return c, err
+		}
+		return &delayedWrites{Conn: c, delay: oneWay}, nil
+	}
+}
+
+type delayedWrites struct {
+	net.Conn
+	delay time.Duration
+}
+
+func (d *delayedWrites) Write(p []byte) (int, error) {
+	time.Sleep(d.delay) // the link's latency, not a wait for something to settle
+	return d.Conn.Write(p)
+}
+
+// saveCounter counts the folder state writes of a run.
+type saveCounter struct {
+	store.Store
+	saves atomic.Int64
+}
+
+func (c *saveCounter) SaveFolder(ctx context.Context, mailbox int64, f store.FolderState) error {
+	c.saves.Add(1)
+	return c.Store.SaveFolder(ctx, mailbox, f)
+}
+
+// A folder new to the state whose destination is empty has its state
+// written when its copy starts (Appending) and when it ends, not also
+// before; an empty folder once. A second run still copies nothing.
+func TestNewFolderStateIsWrittenWhenTheCopyStarts(t *testing.T) {
+	t.Parallel()
+	b := setup(t, corpus.Generate(corpus.Spec{Seed: 21, Messages: 30, Folders: 3, MinSize: 512, MaxSize: 2048}))
+	counter := &saveCounter{Store: b.st}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res := engine.New(counter, b.opts).Migrate(ctx, b.job, nil)
+	requireOK(t, res)
+	want := int64(0)
+	for _, msgs := range b.sourceSnap {
+		if len(msgs) > 0 {
+			want += 2
+		} else {
+			want++
+		}
+	}
+	if got := counter.saves.Load(); got != want {
+		t.Errorf("%d folder state writes for %d folders, want %d", got, len(b.sourceSnap), want)
+	}
+	b.requireExact(t)
+	again := b.run(t, nil)
+	requireOK(t, again)
+	if again.Run.Copied != 0 {
+		t.Fatalf("second run copied %d", again.Run.Copied)
 	}
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // The pairs a mailbox is worth: one per 500 messages or 32 MB, at most one
 // per folder holding mail and at most the limit; a folder the server did
@@ -27,6 +30,29 @@ func TestConnectionPairs(t *testing.T) {
 	} {
 		if got := connectionPairs(tc.limit, tc.folders); got != tc.want {
 			t.Errorf("%s: %d pairs, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// The appender (a second destination connection) is worth its login when
+// the round trips and transactions it saves outweigh it.
+func TestAppenderPays(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		messages  int64
+		roundTrip time.Duration
+		want      bool
+	}{
+		{"empty mailbox", 0, 20 * time.Millisecond, false},
+		{"20 messages on loopback", 20, 200 * time.Microsecond, false},
+		{"20 messages at 20 ms", 20, 20 * time.Millisecond, true},
+		{"3 messages at 20 ms", 3, 20 * time.Millisecond, false},
+		{"200 messages on loopback", 200, 200 * time.Microsecond, true},
+		{"2,000 messages, no round trip to speak of", 2000, 0, true},
+	} {
+		if got := appenderPays(tc.messages, tc.roundTrip); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

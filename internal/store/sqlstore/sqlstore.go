@@ -288,27 +288,56 @@ func (s *Store) CopiesRange(ctx context.Context, mailbox int64, source string, f
 	return rows.Err()
 }
 
+// copiesPerStatement is how many copies one INSERT writes (and one DELETE
+// clears of failures): a round trip to PostgreSQL and a statement for up to
+// this many messages, where each message cost two. 7 values a copy stay far
+// below SQLite's and PostgreSQL's limits on parameters.
+const copiesPerStatement = 100
+
 func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, copies []store.Copy) error {
 	if len(copies) == 0 {
 		return nil
 	}
+	// A UID given twice is recorded once, as its last copy says: one
+	// statement may not update a row twice (ON CONFLICT).
+	last := make(map[uint32]int, len(copies))
+	for i, c := range copies {
+		last[c.SourceUID] = i
+	}
+	if len(last) < len(copies) {
+		once := make([]store.Copy, 0, len(last))
+		for i, c := range copies {
+			if last[c.SourceUID] == i {
+				once = append(once, c)
+			}
+		}
+		copies = once
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES (?,?,?,?,?,?,?)
-			ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`))
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
-		del, err := tx.PrepareContext(ctx, s.q(`DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid = ?`))
-		if err != nil {
-			return err
-		}
-		defer del.Close()
-		for _, c := range copies {
-			if _, err := ins.ExecContext(ctx, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size); err != nil {
+		for start := 0; start < len(copies); start += copiesPerStatement {
+			chunk := copies[start:min(start+copiesPerStatement, len(copies))]
+			var ins, del strings.Builder
+			ins.WriteString(`INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES `)
+			del.WriteString(`DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid IN (`)
+			insArgs := make([]any, 0, 7*len(chunk))
+			delArgs := make([]any, 0, 2+len(chunk))
+			delArgs = append(delArgs, mailbox, source)
+			for i, c := range chunk {
+				if i > 0 {
+					ins.WriteByte(',')
+					del.WriteByte(',')
+				}
+				ins.WriteString(`(?,?,?,?,?,?,?)`)
+				del.WriteByte('?')
+				insArgs = append(insArgs, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size)
+				delArgs = append(delArgs, c.SourceUID)
+			}
+			ins.WriteString(` ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`)
+			del.WriteByte(')')
+			if _, err := s.exec(ctx, tx, ins.String(), insArgs...); err != nil {
 				return err
 			}
-			if _, err := del.ExecContext(ctx, mailbox, source, c.SourceUID); err != nil {
+			if _, err := s.exec(ctx, tx, del.String(), delArgs...); err != nil {
 				return err
 			}
 		}

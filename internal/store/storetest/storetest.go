@@ -188,6 +188,37 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ManyCopiesAtOnce", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		// More copies than one statement takes, each with a failure to
+		// clear, and a UID given twice: its last copy is the one kept.
+		var fs []store.Failure
+		var copies []store.Copy
+		for u := uint32(1); u <= 250; u++ {
+			fs = append(fs, store.Failure{Folder: "INBOX", UID: u, Pass: "full", ServerText: "NO"})
+			copies = append(copies, store.Copy{SourceUID: u, DestUID: u + 1000, Fingerprint: []byte{byte(u)}, Flags: `\Seen`, Size: int64(u)})
+		}
+		copies = append(copies, store.Copy{SourceUID: 7, DestUID: 7007, Fingerprint: []byte{7}, Flags: `\Flagged`, Size: 7})
+		fs = append(fs, store.Failure{Folder: "Sent", UID: 3, Pass: "full", ServerText: "NO"}) // another folder's: stays
+		if err := s.RecordFailures(ctx, mb, fs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordCopies(ctx, mb, "INBOX", copies); err != nil {
+			t.Fatal(err)
+		}
+		read := map[uint32]store.Copy{}
+		s.Copies(ctx, mb, "INBOX", func(c store.Copy) error { read[c.SourceUID] = c; return nil })
+		if len(read) != 250 || read[250].DestUID != 1250 || read[7].DestUID != 7007 || read[7].Flags != `\Flagged` {
+			t.Fatalf("%d copies; 7: %+v, 250: %+v", len(read), read[7], read[250])
+		}
+		got, _ := s.Failures(ctx, mb)
+		if len(got) != 1 || got[0].Folder != "Sent" {
+			t.Fatalf("failures left: %d, want only Sent's", len(got))
+		}
+	})
+
 	t.Run("FolderMap", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)
