@@ -196,5 +196,6 @@ type Store interface {
 	Projects
 	Engagements
 	Portal
+	DAV
 	Close() error
 }

@@ -1,0 +1,12 @@
+-- Calendar objects, tasks and contacts copied between DAV accounts
+-- (package davsync): the UID within a source collection is the key.
+CREATE TABLE dav_objects (
+    mailbox_id  BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    collection  TEXT NOT NULL,
+    uid         TEXT NOT NULL,
+    source_path TEXT NOT NULL,
+    source_etag TEXT NOT NULL DEFAULT '',
+    dest_path   TEXT NOT NULL,
+    dest_etag   TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (mailbox_id, collection, uid)
+);
