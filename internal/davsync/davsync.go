@@ -21,6 +21,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/dav"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 // Workload names what a person has beside mail.
@@ -34,17 +35,10 @@ const (
 
 // Record is what Ferry knows of one copied object: where its source was
 // and which version, where its copy is and which version.
-type Record struct {
-	Collection string // source collection path
-	UID        string
-	SourcePath string
-	SourceETag string
-	DestPath   string
-	DestETag   string
-}
+type Record = store.DAVObject
 
 // State keeps the records of one migration (one source account to one
-// destination account).
+// destination account); StoreState keeps them in Ferry's store.
 type State interface {
 	// DAVObjects lists the records of a source collection.
 	DAVObjects(ctx context.Context, collection string) ([]Record, error)
@@ -55,28 +49,28 @@ type State interface {
 
 // Counts is one workload's tally for a pass.
 type Counts struct {
-	Copied    int // created on the destination
-	Updated   int // changed at the source, updated in place
-	Unchanged int // already there
-	Failed    int
+	Copied    int `json:"copied"`    // created on the destination
+	Updated   int `json:"updated"`   // changed at the source, updated in place
+	Unchanged int `json:"unchanged"` // already there
+	Failed    int `json:"failed"`
 }
 
 // Failure is one object that could not be copied, said so that a person
 // can find it and act.
 type Failure struct {
-	Workload   Workload
-	Collection string // source collection's name
-	UID        string
-	Title      string // SUMMARY or FN
-	Date       string // DTSTART, when there is one
-	Err        string // what failed, with the server's words
-	Action     string // what to do
+	Workload   Workload `json:"workload"`
+	Collection string   `json:"collection"` // source collection's name
+	UID        string   `json:"uid"`
+	Title      string   `json:"title"`          // SUMMARY or FN
+	Date       string   `json:"date,omitempty"` // DTSTART (or DUE), when there is one
+	Err        string   `json:"error"`          // what failed, with the server's words
+	Action     string   `json:"action"`         // what to do
 }
 
 // Report is the outcome of one pass.
 type Report struct {
-	Counts   map[Workload]*Counts
-	Failures []Failure
+	Counts   map[Workload]*Counts `json:"counts"`
+	Failures []Failure            `json:"failures"`
 }
 
 func (r *Report) count(w Workload) *Counts {
@@ -410,4 +404,19 @@ func noScheduling(cal *ical.Calendar) {
 			}
 		}
 	}
+}
+
+// StoreState keeps a migration's records in the store, under the
+// migration's mailbox id.
+type StoreState struct {
+	Store   store.DAV
+	Mailbox int64
+}
+
+func (s StoreState) DAVObjects(ctx context.Context, collection string) ([]Record, error) {
+	return s.Store.DAVObjects(ctx, s.Mailbox, collection)
+}
+
+func (s StoreState) SaveDAVObject(ctx context.Context, r Record) error {
+	return s.Store.SaveDAVObject(ctx, s.Mailbox, r)
 }
