@@ -10,7 +10,7 @@
 # policy-rc.d denies service starts during the install.
 set -euo pipefail
 
-PACKAGES=(dovecot-core dovecot-imapd isync postgresql chromium)
+PACKAGES=(dovecot-core dovecot-imapd isync postgresql chromium radicale)
 
 die() {
 	echo "install-test-deps: error: $*" >&2
