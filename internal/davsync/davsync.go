@@ -185,7 +185,9 @@ func (c *collectionRun) run(ctx context.Context) error {
 		r, ok := c.byPath[ref.Path]
 		if ok && ref.ETag != "" && r.SourceETag == ref.ETag {
 			// Unchanged since the copy: counted without reading it.
-			c.rep.count(c.workloadOfRecord()).Unchanged++
+			if c.want[Workload(r.Workload)] {
+				c.rep.count(Workload(r.Workload)).Unchanged++
+			}
 			continue
 		}
 		changed = append(changed, ref.Path)
@@ -204,19 +206,6 @@ func (c *collectionRun) run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// workloadOfRecord counts an unchanged object: address books hold
-// contacts; a calendar's unchanged objects count as events unless it holds
-// only tasks.
-func (c *collectionRun) workloadOfRecord() Workload {
-	if c.from.Kind == dav.AddressBook {
-		return Contacts
-	}
-	if !c.from.Holds("VEVENT") {
-		return Tasks
-	}
-	return Calendar
 }
 
 // copyOne writes one source object to the destination. Object-level
@@ -283,7 +272,7 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 }
 
 func (c *collectionRun) save(ctx context.Context, w Workload, src dav.Object, uid, destPath, destETag string, updated, unchanged bool) error {
-	rec := Record{Collection: c.from.Path, UID: uid, SourcePath: src.Path, SourceETag: src.ETag, DestPath: destPath, DestETag: destETag}
+	rec := Record{Collection: c.from.Path, UID: uid, Workload: string(w), SourcePath: src.Path, SourceETag: src.ETag, DestPath: destPath, DestETag: destETag}
 	if err := c.state.SaveDAVObject(ctx, rec); err != nil {
 		return fmt.Errorf("record the copy of %s: %w", uid, err)
 	}

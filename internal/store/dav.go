@@ -8,6 +8,7 @@ import "context"
 type DAVObject struct {
 	Collection string // source collection path
 	UID        string
+	Workload   string // calendar, tasks or contacts, for the counts
 	SourcePath string
 	SourceETag string // the source version that was copied
 	DestPath   string

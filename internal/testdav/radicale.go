@@ -51,6 +51,24 @@ func (b *lockedBuffer) String() string {
 // when the test ends. It fails the test if Radicale is not installed.
 func Start(tb testing.TB, users map[string]string) *Radicale {
 	tb.Helper()
+	return StartWith(tb, Options{Users: users})
+}
+
+// Options change how Radicale runs.
+type Options struct {
+	Users map[string]string // name -> password
+	// MaxContentLength is the largest request body Radicale takes (it
+	// answers 413 above it); 0 means 100 MB.
+	MaxContentLength int
+}
+
+// StartWith is Start with options.
+func StartWith(tb testing.TB, opts Options) *Radicale {
+	tb.Helper()
+	users := opts.Users
+	if opts.MaxContentLength == 0 {
+		opts.MaxContentLength = 100_000_000
+	}
 	bin, err := exec.LookPath("radicale")
 	if err != nil {
 		tb.Fatalf("testdav: radicale is not installed (run scripts/install-test-deps.sh): %v", err)
@@ -70,7 +88,7 @@ func Start(tb testing.TB, users map[string]string) *Radicale {
 		}
 		conf := fmt.Sprintf(`[server]
 hosts = 127.0.0.1:%d
-max_content_length = 100000000
+max_content_length = %d
 [auth]
 type = htpasswd
 htpasswd_filename = %s
@@ -82,7 +100,7 @@ type = owner_only
 filesystem_folder = %s
 [logging]
 level = warning
-`, port, filepath.Join(dir, "users"), filepath.Join(dir, "collections"))
+`, port, opts.MaxContentLength, filepath.Join(dir, "users"), filepath.Join(dir, "collections"))
 		confPath := filepath.Join(dir, "config")
 		if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 			tb.Fatal(err)

@@ -9,16 +9,16 @@ import (
 func (s *Store) DAVObjects(ctx context.Context, mailbox int64, collection string) ([]store.DAVObject, error) {
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.DAVObject, error) {
 		o := store.DAVObject{Collection: collection}
-		return o, sc.Scan(&o.UID, &o.SourcePath, &o.SourceETag, &o.DestPath, &o.DestETag)
-	}, `SELECT uid, source_path, source_etag, dest_path, dest_etag FROM dav_objects
+		return o, sc.Scan(&o.UID, &o.Workload, &o.SourcePath, &o.SourceETag, &o.DestPath, &o.DestETag)
+	}, `SELECT uid, workload, source_path, source_etag, dest_path, dest_etag FROM dav_objects
 		WHERE mailbox_id = ? AND collection = ? ORDER BY uid`, mailbox, collection)
 }
 
 func (s *Store) SaveDAVObject(ctx context.Context, mailbox int64, o store.DAVObject) error {
-	_, err := s.exec(ctx, nil, `INSERT INTO dav_objects(mailbox_id, collection, uid, source_path, source_etag, dest_path, dest_etag)
-		VALUES (?,?,?,?,?,?,?)
-		ON CONFLICT(mailbox_id, collection, uid) DO UPDATE SET source_path=excluded.source_path,
+	_, err := s.exec(ctx, nil, `INSERT INTO dav_objects(mailbox_id, collection, uid, workload, source_path, source_etag, dest_path, dest_etag)
+		VALUES (?,?,?,?,?,?,?,?)
+		ON CONFLICT(mailbox_id, collection, uid) DO UPDATE SET workload=excluded.workload, source_path=excluded.source_path,
 			source_etag=excluded.source_etag, dest_path=excluded.dest_path, dest_etag=excluded.dest_etag`,
-		mailbox, o.Collection, o.UID, o.SourcePath, o.SourceETag, o.DestPath, o.DestETag)
+		mailbox, o.Collection, o.UID, o.Workload, o.SourcePath, o.SourceETag, o.DestPath, o.DestETag)
 	return err
 }

@@ -18,9 +18,9 @@ func runDAV(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatal(err)
 		}
 		other, _ := s.Mailbox(ctx, store.MailboxKey{Source: "dav:https://bob@old.example/", Destination: "dav:https://bob@new.example/"})
-		a := store.DAVObject{Collection: "/alice/work/", UID: "ü;1@x", SourcePath: "/alice/work/1.ics", SourceETag: "e1", DestPath: "/a/work/1.ics", DestETag: "d1"}
-		b := store.DAVObject{Collection: "/alice/work/", UID: "2@x", SourcePath: "/alice/work/2.ics", DestPath: "/a/work/2.ics"}
-		c := store.DAVObject{Collection: "/alice/contacts/", UID: "2@x", SourcePath: "/alice/contacts/2.vcf", DestPath: "/a/contacts/2.vcf"}
+		a := store.DAVObject{Collection: "/alice/work/", UID: "ü;1@x", Workload: "calendar", SourcePath: "/alice/work/1.ics", SourceETag: "e1", DestPath: "/a/work/1.ics", DestETag: "d1"}
+		b := store.DAVObject{Collection: "/alice/work/", UID: "2@x", Workload: "tasks", SourcePath: "/alice/work/2.ics", DestPath: "/a/work/2.ics"}
+		c := store.DAVObject{Collection: "/alice/contacts/", UID: "2@x", Workload: "contacts", SourcePath: "/alice/contacts/2.vcf", DestPath: "/a/contacts/2.vcf"}
 		for _, o := range []store.DAVObject{a, b, c} {
 			if err := s.SaveDAVObject(ctx, mb, o); err != nil {
 				t.Fatal(err)

@@ -4,6 +4,7 @@ CREATE TABLE dav_objects (
     mailbox_id  INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
     collection  TEXT NOT NULL,
     uid         TEXT NOT NULL,
+    workload    TEXT NOT NULL,
     source_path TEXT NOT NULL,
     source_etag TEXT NOT NULL DEFAULT '',
     dest_path   TEXT NOT NULL,
