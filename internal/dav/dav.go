@@ -10,6 +10,7 @@ package dav
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -513,3 +514,85 @@ func redact(raw string) string {
 
 // Join returns the path of a child resource name in a collection.
 func Join(coll, name string) string { return path.Join(coll, name) }
+
+// ErrNoSync says the server did not answer a sync-collection REPORT (RFC
+// 6578) for the collection, or no longer knows the token: list it whole.
+var ErrNoSync = fault.New(fault.Refused, "the server offers no sync-collection for this collection")
+
+// Changes lists what changed in a collection since token (RFC 6578
+// sync-collection, sync-level 1): the members added or changed, with
+// their ETags, and the new token. An empty token lists every member. A
+// server without sync-collection, or one that no longer knows the token,
+// gives ErrNoSync. Removed members are not reported (Ferry does not
+// propagate deletions).
+func (c *Client) Changes(ctx context.Context, coll Collection, token string) ([]Ref, string, error) {
+	body := `<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:"><D:sync-token>` + xmlText(token) +
+		`</D:sync-token><D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>`
+	resp, text, err := c.doAll(ctx, "REPORT", coll.Path, []byte(body))
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode != http.StatusMultiStatus {
+		if resp.StatusCode == http.StatusUnauthorized {
+			return nil, "", statusErr(resp, string(text), "sync "+coll.Path)
+		}
+		return nil, "", ErrNoSync
+	}
+	var ms struct {
+		Responses []struct {
+			Href      string `xml:"href"`
+			Status    string `xml:"status"`
+			PropStats []struct {
+				ETag   string `xml:"prop>getetag"`
+				Status string `xml:"status"`
+			} `xml:"propstat"`
+		} `xml:"response"`
+		SyncToken string `xml:"sync-token"`
+	}
+	if err := xml.Unmarshal(text, &ms); err != nil {
+		return nil, "", fault.Wrap(fault.Refused, err, "sync %s: the server's answer is not a multistatus", coll.Path)
+	}
+	if ms.SyncToken == "" {
+		return nil, "", ErrNoSync
+	}
+	var refs []Ref
+	for _, r := range ms.Responses {
+		if strings.Contains(r.Status, " 404") {
+			continue // removed
+		}
+		u, err := url.Parse(strings.TrimSpace(r.Href))
+		if err != nil || slash(u.Path) == coll.Path {
+			continue
+		}
+		ref := Ref{Path: u.Path}
+		for _, ps := range r.PropStats {
+			if ps.ETag != "" {
+				ref.ETag = unquoteETag(strings.TrimSpace(ps.ETag))
+			}
+		}
+		refs = append(refs, ref)
+	}
+	return refs, ms.SyncToken, nil
+}
+
+// doAll is do for answers that are read whole (a multistatus).
+func (c *Client) doAll(ctx context.Context, method, p string, body []byte) (*http.Response, []byte, error) {
+	u := c.base.ResolveReference(&url.URL{Path: p})
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	req.Header.Set("Depth", "1")
+	req.SetBasicAuth(c.ep.User, c.ep.Password)
+	resp, err := c.raw.Do(req)
+	if err != nil {
+		return nil, nil, classify(err, method+" "+p)
+	}
+	defer resp.Body.Close()
+	text, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, classify(err, method+" "+p)
+	}
+	return resp, text, nil
+}

@@ -45,6 +45,10 @@ type State interface {
 	// SaveDAVObject stores a record, replacing the one of the same
 	// collection and UID.
 	SaveDAVObject(ctx context.Context, r Record) error
+	// SyncToken returns the source collection's RFC 6578 sync token after
+	// the last complete pass ("" for none); SaveSyncToken stores it.
+	SyncToken(ctx context.Context, collection string) (string, error)
+	SaveSyncToken(ctx context.Context, collection, token string) error
 }
 
 // Counts is one workload's tally for a pass.
@@ -176,10 +180,35 @@ func (c *collectionRun) run(ctx context.Context) error {
 		c.byUID[r.UID] = r
 		c.byPath[r.SourcePath] = r
 	}
-	refs, err := c.src.List(ctx, c.from)
+	// Ask only for what changed since the last complete pass (RFC 6578);
+	// a server without sync-collection, or one that forgot the token, is
+	// listed whole and its ETags compared with the records.
+	token, err := c.state.SyncToken(ctx, c.from.Path)
+	if err != nil {
+		return err
+	}
+	refs, newToken, err := c.src.Changes(ctx, c.from, token)
+	delta := token != ""
+	if errors.Is(err, dav.ErrNoSync) {
+		delta, newToken = false, ""
+		refs, err = c.src.List(ctx, c.from)
+	}
 	if err != nil {
 		return fmt.Errorf("source: %w", err)
 	}
+	if delta {
+		// Members the server does not name are unchanged since the token.
+		named := make(map[string]bool, len(refs))
+		for _, ref := range refs {
+			named[ref.Path] = true
+		}
+		for _, r := range recs {
+			if !named[r.SourcePath] && c.want[Workload(r.Workload)] {
+				c.rep.count(Workload(r.Workload)).Unchanged++
+			}
+		}
+	}
+	failedBefore := len(c.rep.Failures)
 	var changed []string
 	for _, ref := range refs {
 		r, ok := c.byPath[ref.Path]
@@ -205,7 +234,11 @@ func (c *collectionRun) run(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
+	if len(c.rep.Failures) > failedBefore {
+		// Keep the old token: the failed objects come again next pass.
+		return nil
+	}
+	return c.state.SaveSyncToken(ctx, c.from.Path, newToken)
 }
 
 // copyOne writes one source object to the destination. Object-level
@@ -408,4 +441,12 @@ func (s StoreState) DAVObjects(ctx context.Context, collection string) ([]Record
 
 func (s StoreState) SaveDAVObject(ctx context.Context, r Record) error {
 	return s.Store.SaveDAVObject(ctx, s.Mailbox, r)
+}
+
+func (s StoreState) SyncToken(ctx context.Context, collection string) (string, error) {
+	return s.Store.DAVSyncToken(ctx, s.Mailbox, collection)
+}
+
+func (s StoreState) SaveSyncToken(ctx context.Context, collection, token string) error {
+	return s.Store.SaveDAVSyncToken(ctx, s.Mailbox, collection, token)
 }

@@ -13,8 +13,25 @@ import (
 
 // memState is a State in memory; the store's is tested by storetest.
 type memState struct {
-	mu   sync.Mutex
-	recs map[string]davsync.Record
+	mu     sync.Mutex
+	recs   map[string]davsync.Record
+	tokens map[string]string
+}
+
+func (m *memState) SyncToken(_ context.Context, coll string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.tokens[coll], nil
+}
+
+func (m *memState) SaveSyncToken(_ context.Context, coll, token string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tokens == nil {
+		m.tokens = map[string]string{}
+	}
+	m.tokens[coll] = token
+	return nil
 }
 
 func (m *memState) DAVObjects(_ context.Context, coll string) ([]davsync.Record, error) {
@@ -153,6 +170,22 @@ func TestCopyRadicaleExactAndOnce(t *testing.T) {
 		davsync.Calendar: {Unchanged: nEvents}, davsync.Tasks: {Unchanged: nTasks}, davsync.Contacts: {Unchanged: nContacts}}
 	if got := counts(rep); !equalCounts(got, want) {
 		t.Fatalf("second pass counts %+v, want %+v", got, want)
+	}
+
+	// Radicale offers sync-collection: every collection has a token now.
+	if len(state.tokens) != 3 {
+		t.Fatalf("sync tokens %v, want one per collection", state.tokens)
+	}
+	// A token the server no longer knows: the collection is listed whole.
+	for coll := range state.tokens {
+		state.tokens[coll] = "http://radicale.org/ns/sync/forgotten"
+	}
+	rep, err = davsync.Copy(ctx, src, dst, state, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := counts(rep); !equalCounts(got, want) {
+		t.Fatalf("pass with a forgotten token counts %+v, want %+v", got, want)
 	}
 
 	// State lost: matched on the destination by UID, nothing doubled.

@@ -22,4 +22,9 @@ type DAV interface {
 	// SaveDAVObject stores a record, replacing the one with the same
 	// collection and UID.
 	SaveDAVObject(ctx context.Context, mailbox int64, o DAVObject) error
+	// DAVSyncToken returns the source collection's sync token (RFC 6578)
+	// after the last complete pass, or "" when there is none.
+	DAVSyncToken(ctx context.Context, mailbox int64, collection string) (string, error)
+	// SaveDAVSyncToken stores it ("" forgets it).
+	SaveDAVSyncToken(ctx context.Context, mailbox int64, collection, token string) error
 }

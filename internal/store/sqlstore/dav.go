@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -20,5 +22,24 @@ func (s *Store) SaveDAVObject(ctx context.Context, mailbox int64, o store.DAVObj
 		ON CONFLICT(mailbox_id, collection, uid) DO UPDATE SET workload=excluded.workload, source_path=excluded.source_path,
 			source_etag=excluded.source_etag, dest_path=excluded.dest_path, dest_etag=excluded.dest_etag`,
 		mailbox, o.Collection, o.UID, o.Workload, o.SourcePath, o.SourceETag, o.DestPath, o.DestETag)
+	return err
+}
+
+func (s *Store) DAVSyncToken(ctx context.Context, mailbox int64, collection string) (string, error) {
+	var token string
+	err := s.queryRow(ctx, nil, `SELECT sync_token FROM dav_collections WHERE mailbox_id = ? AND collection = ?`, mailbox, collection).Scan(&token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return token, err
+}
+
+func (s *Store) SaveDAVSyncToken(ctx context.Context, mailbox int64, collection, token string) error {
+	if token == "" {
+		_, err := s.exec(ctx, nil, `DELETE FROM dav_collections WHERE mailbox_id = ? AND collection = ?`, mailbox, collection)
+		return err
+	}
+	_, err := s.exec(ctx, nil, `INSERT INTO dav_collections(mailbox_id, collection, sync_token) VALUES (?,?,?)
+		ON CONFLICT(mailbox_id, collection) DO UPDATE SET sync_token=excluded.sync_token`, mailbox, collection, token)
 	return err
 }

@@ -40,5 +40,26 @@ func runDAV(t *testing.T, open func(t *testing.T) store.Store) {
 		if got, _ := s.DAVObjects(ctx, other, "/alice/work/"); len(got) != 0 {
 			t.Fatalf("another migration sees %+v", got)
 		}
+
+		if tok, err := s.DAVSyncToken(ctx, mb, "/alice/work/"); tok != "" || err != nil {
+			t.Fatalf("token before any = %q, %v", tok, err)
+		}
+		for _, tok := range []string{"http://radicale.org/ns/sync/1", "http://radicale.org/ns/sync/2"} {
+			if err := s.SaveDAVSyncToken(ctx, mb, "/alice/work/", tok); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.DAVSyncToken(ctx, mb, "/alice/work/"); got != tok || err != nil {
+				t.Fatalf("token = %q, %v, want %q", got, err, tok)
+			}
+		}
+		if got, _ := s.DAVSyncToken(ctx, other, "/alice/work/"); got != "" {
+			t.Fatalf("another migration sees token %q", got)
+		}
+		if err := s.SaveDAVSyncToken(ctx, mb, "/alice/work/", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.DAVSyncToken(ctx, mb, "/alice/work/"); got != "" {
+			t.Fatalf("forgotten token = %q", got)
+		}
 	})
 }

@@ -11,3 +11,12 @@ CREATE TABLE dav_objects (
     dest_etag   TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (mailbox_id, collection, uid)
 );
+
+-- The source collection's RFC 6578 sync token after the last complete pass:
+-- the next pass asks only for what changed since.
+CREATE TABLE dav_collections (
+    mailbox_id  BIGINT NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+    collection  TEXT NOT NULL,
+    sync_token  TEXT NOT NULL,
+    PRIMARY KEY (mailbox_id, collection)
+);
