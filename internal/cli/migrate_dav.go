@@ -181,3 +181,48 @@ func printDAVReport(out io.Writer, rep *davsync.Report) {
 		fmt.Fprintf(out, "FAILED %s %q%s (UID %s) in %q: %s\n  what to do: %s\n", f.Workload, f.Title, when, f.UID, f.Collection, f.Err, f.Action)
 	}
 }
+
+// verifyDAV compares the DAV workloads (davsync.Compare) and prints the
+// outcome; it reports whether anything is missing, different or doubled.
+func verifyDAV(ctx context.Context, f *connFlags, d *davFlags, want map[davsync.Workload]bool, out io.Writer) (bool, error) {
+	eps, err := d.endpoints(f)
+	if err != nil {
+		return true, err
+	}
+	src, err := dav.Dial(ctx, eps[0])
+	if err != nil {
+		return true, fmt.Errorf("source %s: %w", eps[0].URL, err)
+	}
+	dst, err := dav.Dial(ctx, eps[1])
+	if err != nil {
+		return true, fmt.Errorf("destination %s: %w", eps[1].URL, err)
+	}
+	cmp, err := davsync.Compare(ctx, src, dst, want)
+	if err != nil {
+		return true, err
+	}
+	if f.json {
+		return !cmp.Complete(), json.NewEncoder(out).Encode(struct {
+			DAV      *davsync.Comparison `json:"dav"`
+			Complete bool                `json:"complete"`
+		}{cmp, cmp.Complete()})
+	}
+	var ws []string
+	for w := range cmp.Workloads {
+		ws = append(ws, string(w))
+	}
+	slices.Sort(ws)
+	for _, w := range ws {
+		c := cmp.Workloads[davsync.Workload(w)]
+		fmt.Fprintf(out, "%-8s  %d at the source, %d missing, %d different, %d doubled\n", w, c.Source, c.Missing, c.Different, c.Doubled)
+	}
+	for _, p := range cmp.Problems {
+		fmt.Fprintf(out, "  %s\n", p)
+	}
+	if cmp.Complete() {
+		fmt.Fprintln(out, "  complete: every source object has one exact copy on the destination")
+	} else {
+		fmt.Fprintln(out, "  INCOMPLETE: run ferry migrate --workloads again")
+	}
+	return !cmp.Complete(), nil
+}

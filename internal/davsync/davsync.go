@@ -133,17 +133,10 @@ func wanted(coll dav.Collection, want map[Workload]bool) bool {
 // the same kind with the same display name, else the same last path
 // segment, else a new one made with that segment in the destination home.
 func destination(ctx context.Context, dst *dav.Client, coll dav.Collection, existing []dav.Collection) (dav.Collection, error) {
-	seg := path.Base(strings.TrimSuffix(coll.Path, "/"))
-	for _, pass := range []func(dav.Collection) bool{
-		func(d dav.Collection) bool { return coll.Name != "" && d.Name == coll.Name },
-		func(d dav.Collection) bool { return path.Base(strings.TrimSuffix(d.Path, "/")) == seg },
-	} {
-		for _, d := range existing {
-			if d.Kind == coll.Kind && pass(d) {
-				return d, nil
-			}
-		}
+	if d, ok := existingDestination(coll, existing); ok {
+		return d, nil
 	}
+	seg := path.Base(strings.TrimSuffix(coll.Path, "/"))
 	home := dst.Home(coll.Kind)
 	if home == "" {
 		return dav.Collection{}, fault.New(fault.Refused, "the destination offers no %s service for %q: check --to-dav", coll.Kind, coll.Name)

@@ -98,8 +98,17 @@ func TestKilledMidCopyDAVEndsExact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(contents(t, dst)); n == 0 {
+	n := len(contents(t, dst))
+	if n == 0 {
 		t.Fatalf("the %d killed runs copied nothing: kill later", kills)
+	}
+	// ferry verify takes the same arguments but --state.
+	verify := append([]string{"verify"}, args[1:len(args)-2]...)
+	if n < events+nTasks+contacts {
+		vout, err := exec.Command(bin, verify...).CombinedOutput()
+		if err == nil || !strings.Contains(string(vout), "INCOMPLETE") || !strings.Contains(string(vout), "missing: ") {
+			t.Fatalf("verify with %d of %d objects copied: %v\n%s", n, events+nTasks+contacts, err, vout)
+		}
 	}
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
@@ -122,6 +131,9 @@ func TestKilledMidCopyDAVEndsExact(t *testing.T) {
 	}
 	if len(got) != len(want) {
 		t.Errorf("destination holds %d objects, source %d", len(got), len(want))
+	}
+	if vout, err := exec.Command(bin, verify...).CombinedOutput(); err != nil || !strings.Contains(string(vout), "complete: every source object") {
+		t.Fatalf("ferry verify after the final run: %v\n%s", err, vout)
 	}
 	// A further run finds nothing to do.
 	out, err = exec.Command(bin, args...).CombinedOutput()
