@@ -301,7 +301,9 @@ after the MX cutover and it is the delta pass), retry (Retry errors).
 Exit status: 0 every mailbox finished without errors, 1 some messages or
 mailboxes failed, 2 usage or configuration error.`,
 		Example: `  ferry migrate --from imap://alice@old.example --to imaps://alice@new.example --pass full
-  ferry migrate --csv mailboxes.csv --to imaps://outlook.office365.com --pass prestage --older-than 90d`,
+  ferry migrate --csv mailboxes.csv --to imaps://outlook.office365.com --pass prestage --older-than 90d
+  ferry migrate --workloads mail,calendar,contacts,tasks --from imaps://alice@old.example --to imaps://alice@new.example \
+      --from-dav https://dav.old.example/ --to-dav https://dav.new.example/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := engine.ParsePass(pass)
