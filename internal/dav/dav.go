@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -129,8 +130,14 @@ func Dial(ctx context.Context, ep Endpoint) (*Client, error) {
 		errs = append(errs, fmt.Errorf("CardDAV: %w", err))
 	}
 	if c.cal == nil && c.card == nil {
-		return nil, fault.Wrap(fault.KindOf(errors.Join(errs...)), errors.Join(errs...),
-			"dav %s: found neither calendars nor address books (check the URL and the login)", redact(ep.URL))
+		for _, err := range errs {
+			// A refused login says so, whatever else failed.
+			if k := fault.KindOf(err); k == fault.Unauthenticated || k == fault.Forbidden {
+				return nil, err
+			}
+		}
+		return nil, fault.Wrap(fault.Refused, errors.Join(errs...),
+			"dav %s: found neither calendars nor address books (check the URL: give the server's base URL or its CalDAV/CardDAV URL)", redact(ep.URL))
 	}
 	return c, nil
 }
@@ -435,11 +442,16 @@ func statusErr(resp *http.Response, text, what string) error {
 	if len(text) > 300 {
 		text = text[:300] + "..."
 	}
+	if kind == fault.Unauthenticated {
+		what += " (the login was refused: check the user and password)"
+	}
 	if text != "" {
 		return fault.New(kind, "%s: the server answered %s: %s", what, resp.Status, text)
 	}
 	return fault.New(kind, "%s: the server answered %s", what, resp.Status)
 }
+
+var httpStatus = regexp.MustCompile(`(?:^|: )([1-5][0-9][0-9]) [A-Z]`)
 
 // classify is the one place a DAV transport or library error gets a kind.
 func classify(err error, what string) error {
@@ -453,11 +465,10 @@ func classify(err error, what string) error {
 	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
 		return fault.Wrap(fault.Temporary, err, "%s: the connection failed (Ferry retries on the next pass)", what)
 	}
-	msg := err.Error()
-	for code, kind := range map[string]fault.Kind{"401": fault.Unauthenticated, "403": fault.Forbidden, "404": fault.NotFound} {
-		if strings.Contains(msg, "HTTP "+code) || strings.Contains(msg, code+" ") {
-			return fault.Wrap(kind, err, "%s", what)
-		}
+	// go-webdav reports an HTTP answer as "<code> <status text>: ...".
+	if m := httpStatus.FindStringSubmatch(err.Error()); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		return statusErr(&http.Response{StatusCode: code, Status: m[1] + " " + http.StatusText(code)}, err.Error(), what)
 	}
 	return fault.Wrap(fault.Refused, err, "%s", what)
 }
