@@ -78,3 +78,32 @@ func TestCopyReportsRefusedObject(t *testing.T) {
 		t.Fatalf("failure %+v", f)
 	}
 }
+
+// A destination collection may already hold an object under the name a
+// source object has, with another UID: it is not written over; the copy
+// goes under a name derived from its UID.
+func TestCopyKeepsForeignObjectOfTheSameName(t *testing.T) {
+	t.Parallel()
+	r, src, dst := setup(t)
+	ctx := context.Background()
+	r.MakeCalendar(t, "bob", "mine", "Arbeit ✓", "#0000ffff", "VEVENT") // same display name: the copy goes here
+	foreign := testdav.Events(2)[1]
+	foreignData := strings.ReplaceAll(string(foreign.Data), "allday-1@ferry.test", "bobs-own@ferry.test")
+	name := testdav.Events(nEvents)[5].Name
+	r.Put(t, "bob", "/bob/mine/"+name, "text/calendar", []byte(foreignData))
+
+	rep, err := davsync.Copy(ctx, src, dst, &memState{}, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Counts[davsync.Calendar]; c.Copied != nEvents || c.Failed != 0 {
+		t.Fatalf("calendar counts %+v, failures %+v", *c, rep.Failures)
+	}
+	got := contents(t, dst)
+	if _, ok := got["bobs-own@ferry.test"]; !ok {
+		t.Fatal("the destination's own object was written over")
+	}
+	if _, ok := got[testdav.Events(nEvents)[5].UID]; !ok {
+		t.Fatal("the source object of the same name was not copied")
+	}
+}

@@ -280,15 +280,26 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 		// since, or a pass died between the PUT and its record. Read what is
 		// there now and write over it (the source is what is migrated).
 		cur, rerr := c.dst.Get(ctx, c.to, []string{out.Path})
-		if rerr != nil || len(cur) == 0 {
-			fail(fmt.Errorf("write %s: %w", out.Path, err), "run the migration again; if it persists, delete the object at the destination")
+		switch {
+		case (rerr == nil && len(cur) == 0) || errors.Is(rerr, fault.ErrNotFound):
+			// Deleted at the destination since: copy it again.
+			newTag, err = c.dst.Put(ctx, out, "")
+			updated = false
+		case rerr != nil:
+			fail(fmt.Errorf("write %s: %w; then reading it: %v", out.Path, err, rerr), "run the migration again")
 			return nil
-		}
-		if Equal(cur[0], o) {
+		case Describe(cur[0]).UID != info.UID:
+			// Another object of the destination has this name: never write
+			// over it; the copy goes under a name made from its UID.
+			out.Path = c.to.Path + uidName(o, info.UID)
+			newTag, err = c.dst.Put(ctx, out, "")
+			updated = false
+		case Equal(cur[0], o):
 			return c.save(ctx, w, o, info.UID, out.Path, cur[0].ETag, false, true)
+		default:
+			newTag, err = c.dst.Put(ctx, out, cur[0].ETag)
+			updated = true
 		}
-		newTag, err = c.dst.Put(ctx, out, cur[0].ETag)
-		updated = true
 	}
 	if err != nil {
 		fail(err, actionFor(err))
@@ -355,6 +366,11 @@ func resourceName(o dav.Object, uid string) string {
 	if base := path.Base(o.Path); safeName.MatchString(base) {
 		return base
 	}
+	return uidName(o, uid)
+}
+
+// uidName is a resource name made from the UID alone.
+func uidName(o dav.Object, uid string) string {
 	sum := sha256.Sum256([]byte(uid))
 	ext := ".ics"
 	if o.Cal == nil {
