@@ -160,8 +160,18 @@ type collectionRun struct {
 	byPath map[string]Record
 	// destIndex maps UID to the destination object, loaded once, only when
 	// an object has no record (first pass, or the state was lost).
-	destIndex map[string]dav.Object
+	destIndex map[string]destObject
 }
+
+// destObject is what the index keeps of a destination object: where it
+// is, its version and a digest of its parsed data, not the data (memory
+// stays flat on large address books with photos).
+type destObject struct {
+	path, etag string
+	digest     [sha256.Size]byte
+}
+
+func digest(o dav.Object) [sha256.Size]byte { return sha256.Sum256([]byte(Canonical(o))) }
 
 func (c *collectionRun) run(ctx context.Context) error {
 	recs, err := c.state.DAVObjects(ctx, c.from.Path)
@@ -244,7 +254,11 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 	}
 	fail := func(err error, action string) {
 		c.rep.count(w).Failed++
-		c.rep.Failures = append(c.rep.Failures, Failure{Workload: w, Collection: c.from.Name, UID: info.UID,
+		name := c.from.Name
+		if name == "" {
+			name = c.from.Path
+		}
+		c.rep.Failures = append(c.rep.Failures, Failure{Workload: w, Collection: name, UID: info.UID,
 			Title: info.Title, Date: info.Date, Err: err.Error(), Action: action})
 	}
 	if info.UID == "" {
@@ -266,10 +280,10 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 		return err
 	} else if d, ok := c.destIndex[info.UID]; ok {
 		// Copied before, but the record is lost: update that object.
-		if Equal(d, o) {
-			return c.save(ctx, w, o, info.UID, d.Path, d.ETag, false, true)
+		if d.digest == digest(o) {
+			return c.save(ctx, w, o, info.UID, d.path, d.etag, false, true)
 		}
-		out.Path, etag = d.Path, d.ETag
+		out.Path, etag = d.path, d.etag
 		updated = true
 	} else {
 		out.Path = c.to.Path + resourceName(o, info.UID)
@@ -329,14 +343,26 @@ func (c *collectionRun) loadDestIndex(ctx context.Context) error {
 	if c.destIndex != nil {
 		return nil
 	}
-	objs, err := c.dst.All(ctx, c.to)
+	refs, err := c.dst.List(ctx, c.to)
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
-	c.destIndex = make(map[string]dav.Object, len(objs))
-	for _, o := range objs {
-		if uid := Describe(o).UID; uid != "" {
-			c.destIndex[uid] = o
+	c.destIndex = make(map[string]destObject, len(refs))
+	for len(refs) > 0 {
+		n := min(batch, len(refs))
+		paths := make([]string, n)
+		for i, ref := range refs[:n] {
+			paths[i] = ref.Path
+		}
+		refs = refs[n:]
+		objs, err := c.dst.Get(ctx, c.to, paths)
+		if err != nil {
+			return fmt.Errorf("destination: %w", err)
+		}
+		for _, o := range objs {
+			if uid := Describe(o).UID; uid != "" {
+				c.destIndex[uid] = destObject{path: o.Path, etag: o.ETag, digest: digest(o)}
+			}
 		}
 	}
 	return nil
