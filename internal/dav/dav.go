@@ -390,6 +390,11 @@ func (c *Client) Put(ctx context.Context, obj Object, etag string) (string, erro
 	}
 	resp, text, err := c.do(ctx, http.MethodPut, obj.Path, contentType+"; charset=utf-8", buf.Bytes(), hdr)
 	if err != nil {
+		if buf.Len() > 1<<20 && fault.KindOf(err) == fault.Temporary {
+			// A server that refuses a large body often answers 413 and
+			// closes before the body is sent; the answer can be lost.
+			return "", fault.Wrap(fault.Temporary, err, "the object is %d bytes; if it fails again, the destination may refuse objects this large", buf.Len())
+		}
 		return "", err
 	}
 	if resp.StatusCode == http.StatusPreconditionFailed {

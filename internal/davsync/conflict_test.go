@@ -74,7 +74,11 @@ func TestCopyReportsRefusedObject(t *testing.T) {
 		t.Fatalf("contacts counts %+v", *c)
 	}
 	f := rep.Failures[0]
-	if f.UID != "big@ferry.test" || !strings.Contains(f.Title, "Zoë") || !strings.Contains(f.Err, "413") || !strings.Contains(f.Action, "large") {
+	// Radicale answers 413 and closes the connection without reading the
+	// body; when the close overtakes the answer, the size is the hint.
+	refused := strings.Contains(f.Err, "413") && strings.Contains(f.Action, "large")
+	lost := strings.Contains(f.Err, "may refuse objects this large")
+	if f.UID != "big@ferry.test" || !strings.Contains(f.Title, "Zoë") || !refused && !lost {
 		t.Fatalf("failure %+v", f)
 	}
 }
