@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ferry's tests and benchmarks need (Dovecot for
-# internal/testimap, isync/mbsync, PostgreSQL, Chromium) and unpacks Cyrus
+# internal/testimap, isync/mbsync, PostgreSQL, Chromium, Radicale for
+# internal/testdav) and unpacks Cyrus
 # IMAP and Courier-IMAP for internal/testimap.StartCyrus and StartCourier (see
 # install_cyrus and install_courier below).
 #
