@@ -5,7 +5,7 @@ GO ?= go
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
 
-# Installs Dovecot, mbsync, PostgreSQL and Chromium from Debian packages when missing,
+# Installs Dovecot, mbsync, PostgreSQL, Chromium and Radicale from Debian packages when missing,
 # and unpacks Cyrus IMAP and Courier-IMAP (which conflict with Dovecot) for internal/testimap.
 deps:
 	bash scripts/install-test-deps.sh

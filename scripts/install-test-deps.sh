@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages ferry's tests and benchmarks need (Dovecot for
-# internal/testimap, isync/mbsync, PostgreSQL, Chromium) and unpacks Cyrus
+# internal/testimap, isync/mbsync, PostgreSQL, Chromium, Radicale for
+# internal/testdav) and unpacks Cyrus
 # IMAP and Courier-IMAP for internal/testimap.StartCyrus and StartCourier (see
 # install_cyrus and install_courier below).
 #
@@ -10,7 +11,7 @@
 # policy-rc.d denies service starts during the install.
 set -euo pipefail
 
-PACKAGES=(dovecot-core dovecot-imapd isync postgresql chromium)
+PACKAGES=(dovecot-core dovecot-imapd isync postgresql chromium radicale)
 
 die() {
 	echo "install-test-deps: error: $*" >&2

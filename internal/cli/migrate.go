@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ferryhq/ferry/internal/dav"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
@@ -306,6 +307,7 @@ func parseSize(s string) (int64, error) {
 
 func newMigrateCmd() *cobra.Command {
 	var f connFlags
+	var d davFlags
 	var pass, olderThan, maxSize, statePath string
 	var maxErrors int
 	cmd := &cobra.Command{
@@ -321,7 +323,9 @@ after the MX cutover and it is the delta pass), retry (Retry errors).
 Exit status: 0 every mailbox finished without errors, 1 some messages or
 mailboxes failed, 2 usage or configuration error.`,
 		Example: `  ferry migrate --from imap://alice@old.example --to imaps://alice@new.example --pass full
-  ferry migrate --csv mailboxes.csv --to imaps://outlook.office365.com --pass prestage --older-than 90d`,
+  ferry migrate --csv mailboxes.csv --to imaps://outlook.office365.com --pass prestage --older-than 90d
+  ferry migrate --workloads mail,calendar,contacts,tasks --from imaps://alice@old.example --to imaps://alice@new.example \
+      --from-dav https://dav.old.example/ --to-dav https://dav.new.example/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := engine.ParsePass(pass)
@@ -346,9 +350,21 @@ mailboxes failed, 2 usage or configuration error.`,
 				return err
 			}
 			opts.MaxErrors = maxErrors
-			jobs, err := f.jobs()
+			mail, workloads, err := d.parse()
 			if err != nil {
 				return err
+			}
+			var jobs []engine.Job
+			if mail {
+				if jobs, err = f.jobs(); err != nil {
+					return err
+				}
+			}
+			var davEndpoints [2]dav.Endpoint
+			if len(workloads) > 0 {
+				if davEndpoints, err = d.endpoints(&f); err != nil {
+					return err
+				}
 			}
 			if statePath == "" {
 				statePath = defaultStatePath()
@@ -363,24 +379,36 @@ mailboxes failed, 2 usage or configuration error.`,
 				return usageErr("%v", err)
 			}
 			defer st.Close()
-			eng := engine.New(st, opts)
-			results := runJobs(ctx, eng, jobs, f.mailboxes, cmd.ErrOrStderr(), !f.json)
-			if f.json {
-				if err := writeJSON(cmd.OutOrStdout(), p, results); err != nil {
-					return err
+			failed := false
+			if mail {
+				eng := engine.New(st, opts)
+				results := runJobs(ctx, eng, jobs, f.mailboxes, cmd.ErrOrStderr(), !f.json)
+				if f.json {
+					if err := writeJSON(cmd.OutOrStdout(), p, results); err != nil {
+						return err
+					}
+				} else {
+					printSummary(cmd.OutOrStdout(), p, results)
 				}
-			} else {
-				printSummary(cmd.OutOrStdout(), p, results)
+				for _, r := range results {
+					failed = failed || r.Err != nil || r.Run.Failed > 0
+				}
 			}
-			for _, r := range results {
-				if r.Err != nil || r.Run.Failed > 0 {
-					return errFailures
+			if len(workloads) > 0 {
+				davFailed, err := runDAV(ctx, st, p, davEndpoints, workloads, cmd.OutOrStdout(), f.json)
+				if err != nil {
+					return &exitError{code: ExitFailures, err: fmt.Errorf("calendars, tasks and contacts: %w", err)}
 				}
+				failed = failed || davFailed
+			}
+			if failed {
+				return errFailures
 			}
 			return nil
 		},
 	}
 	f.register(cmd)
+	d.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&pass, "pass", "full", "`PASS` to run: verify, trial, prestage, full or retry")
 	fl.StringVar(&olderThan, "older-than", "", "Pre-stage: copy only messages older than this `AGE` (e.g. 90d)")

@@ -12,6 +12,7 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var f connFlags
+	var d davFlags
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Compare source and destination folder by folder: missing, altered, doubled and extra messages",
@@ -24,9 +25,15 @@ cutover). Exit status 0 only when every source message has its own copy,
 altered or not.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			jobs, err := f.jobs()
+			mail, workloads, err := d.parse()
 			if err != nil {
 				return err
+			}
+			var jobs []engine.Job
+			if mail {
+				if jobs, err = f.jobs(); err != nil {
+					return err
+				}
 			}
 			ctx, stop := stopOnSignal(cmd.Context(), cmd.ErrOrStderr())
 			defer stop()
@@ -86,10 +93,17 @@ altered or not.`,
 					fmt.Fprintf(w, "  INCOMPLETE: %d source messages have no copy on the destination; run the Full pass (%d altered by the destination, %d doubled, %d extra)\n\n", cmp.Missing, cmp.Altered, cmp.Doubled, cmp.Extra)
 				}
 			}
-			if f.json {
+			if f.json && mail {
 				enc := json.NewEncoder(w)
 				enc.SetIndent("", "  ")
 				enc.Encode(out)
+			}
+			if len(workloads) > 0 {
+				davFailed, err := verifyDAV(ctx, &f, &d, workloads, w)
+				if err != nil {
+					return &exitError{code: ExitFailures, err: fmt.Errorf("calendars, tasks and contacts: %w", err)}
+				}
+				failed = failed || davFailed
 			}
 			if failed {
 				return errFailures
@@ -98,5 +112,6 @@ altered or not.`,
 		},
 	}
 	f.register(cmd)
+	d.register(cmd)
 	return cmd
 }

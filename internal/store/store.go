@@ -161,6 +161,7 @@ type Store interface {
 	Engagements
 	Portal
 	Audit
+	DAV
 	Close() error
 }
 

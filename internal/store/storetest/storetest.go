@@ -322,6 +322,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runTokens(t, open)
 	runPortal(t, open)
 	runGauges(t, open)
+	runDAV(t, open)
 	runEngagements(t, open)
 }
 

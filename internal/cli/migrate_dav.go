@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ferryhq/ferry/internal/dav"
+	"github.com/ferryhq/ferry/internal/davsync"
+	"github.com/ferryhq/ferry/internal/engine"
+	"github.com/ferryhq/ferry/internal/imapconn"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// davFlags choose the workloads and say where calendars, tasks and
+// contacts live. The DAV login is the side's: the user from the DAV URL
+// (https://alice@dav.example/) or else from the IMAP URL, the password
+// from --from/--to-password-file or FERRY_FROM/TO_PASSWORD.
+type davFlags struct {
+	workloads []string
+	from, to  string
+}
+
+func (d *davFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringSliceVar(&d.workloads, "workloads", []string{"mail"}, "what to move: any of mail, calendar, contacts, tasks (comma-separated)")
+	fl.StringVar(&d.from, "from-dav", "", "source CalDAV/CardDAV base `URL` (calendars and address books are discovered from it), e.g. https://alice@dav.old.example/")
+	fl.StringVar(&d.to, "to-dav", "", "destination CalDAV/CardDAV base `URL`, as --from-dav")
+}
+
+// parse returns whether mail is wanted and which DAV workloads are.
+func (d *davFlags) parse() (bool, map[davsync.Workload]bool, error) {
+	mail := false
+	want := map[davsync.Workload]bool{}
+	for _, w := range d.workloads {
+		switch w = strings.ToLower(strings.TrimSpace(w)); w {
+		case "mail":
+			mail = true
+		case string(davsync.Calendar), string(davsync.Contacts), string(davsync.Tasks):
+			want[davsync.Workload(w)] = true
+		default:
+			return false, nil, usageErr("--workloads: %q is not a workload: write mail, calendar, contacts or tasks", w)
+		}
+	}
+	if len(want) > 0 && (d.from == "" || d.to == "") {
+		return false, nil, usageErr("--workloads %s needs --from-dav URL and --to-dav URL", strings.Join(d.workloads, ","))
+	}
+	if len(want) == 0 && (d.from != "" || d.to != "") {
+		return false, nil, usageErr("--from-dav/--to-dav given but --workloads has no calendar, contacts or tasks")
+	}
+	return mail, want, nil
+}
+
+// endpoints builds both DAV logins (see davFlags).
+func (d *davFlags) endpoints(f *connFlags) ([2]dav.Endpoint, error) {
+	var eps [2]dav.Endpoint
+	if f.csv != "" {
+		return eps, usageErr("--from-dav/--to-dav work with --from/--to (one mailbox) for now, not with --csv")
+	}
+	for i, side := range []struct{ name, flag, raw, imap, passFile, env string }{
+		{"source", "--from-dav", d.from, f.from, f.fromPassFile, "FERRY_FROM_PASSWORD"},
+		{"destination", "--to-dav", d.to, f.to, f.toPassFile, "FERRY_TO_PASSWORD"},
+	} {
+		u, err := url.Parse(side.raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return eps, usageErr("%s: %q is not an http(s) URL", side.flag, side.raw)
+		}
+		if _, has := u.User.Password(); has {
+			return eps, usageErr("%s: do not put the password in the URL: use %s-password-file", side.flag, strings.TrimSuffix(side.flag, "-dav"))
+		}
+		user := u.User.Username()
+		u.User = nil
+		if user == "" && side.imap != "" {
+			if ep, err := imapconn.ParseURL(side.imap); err == nil {
+				user = ep.User
+			}
+		}
+		if user == "" {
+			return eps, usageErr("%s: no %s user: write it in the URL, e.g. %s https://alice@dav.example/", side.flag, side.name, side.flag)
+		}
+		pw, err := readSecret(side.passFile, side.env, side.name+" password")
+		if err != nil {
+			return eps, err
+		}
+		if pw == "" {
+			return eps, usageErr("%s: no %s password: use %s-password-file FILE or set %s", side.flag, side.name, strings.TrimSuffix(side.flag, "-dav"), side.env)
+		}
+		eps[i] = dav.Endpoint{URL: u.String(), User: user, Password: pw}
+	}
+	return eps, nil
+}
+
+// davKey names a DAV migration in the store, apart from any IMAP one.
+func davKey(eps [2]dav.Endpoint) store.MailboxKey {
+	name := func(ep dav.Endpoint) string {
+		u, _ := url.Parse(ep.URL)
+		u.User = url.User(ep.User)
+		return "dav:" + u.String()
+	}
+	return store.MailboxKey{Source: name(eps[0]), Destination: name(eps[1])}
+}
+
+// runDAV runs the pass for the DAV workloads and prints what it did. The
+// verify pass logs in on both sides and lists the collections; every
+// other pass copies what is new or changed (a DAV object is small: there
+// is no trial or pre-stage subset). It reports whether anything failed.
+func runDAV(ctx context.Context, st store.Store, pass engine.Pass, eps [2]dav.Endpoint, want map[davsync.Workload]bool, out io.Writer, asJSON bool) (bool, error) {
+	src, err := dav.Dial(ctx, eps[0])
+	if err != nil {
+		return true, fmt.Errorf("source %s: %w", eps[0].URL, err)
+	}
+	dst, err := dav.Dial(ctx, eps[1])
+	if err != nil {
+		return true, fmt.Errorf("destination %s: %w", eps[1].URL, err)
+	}
+	if pass == engine.PassVerify {
+		colls, err := src.Collections(ctx)
+		if err != nil {
+			return true, fmt.Errorf("source %s: %w", eps[0].URL, err)
+		}
+		for _, c := range colls {
+			fmt.Fprintf(out, "dav source %s %q at %s\n", c.Kind, c.Name, c.Path)
+		}
+		return false, nil
+	}
+	mb, err := st.Mailbox(ctx, davKey(eps))
+	if err != nil {
+		return true, err
+	}
+	release, err := st.LockMailbox(ctx, mb)
+	if err != nil {
+		return true, err
+	}
+	defer release()
+	rep, err := davsync.Copy(ctx, src, dst, davsync.StoreState{Store: st, Mailbox: mb}, want)
+	if asJSON {
+		enc := json.NewEncoder(out)
+		if jerr := enc.Encode(struct {
+			DAV   *davsync.Report `json:"dav"`
+			Error string          `json:"error,omitempty"`
+		}{rep, errText(err)}); jerr != nil {
+			return true, jerr
+		}
+	} else {
+		printDAVReport(out, rep)
+	}
+	if err != nil {
+		return true, err
+	}
+	return len(rep.Failures) > 0, nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func printDAVReport(out io.Writer, rep *davsync.Report) {
+	var ws []string
+	for w := range rep.Counts {
+		ws = append(ws, string(w))
+	}
+	slices.Sort(ws)
+	for _, w := range ws {
+		c := rep.Counts[davsync.Workload(w)]
+		fmt.Fprintf(out, "%-8s  %d copied, %d updated, %d unchanged, %d failed\n", w, c.Copied, c.Updated, c.Unchanged, c.Failed)
+	}
+	for _, f := range rep.Failures {
+		when := ""
+		if f.Date != "" {
+			when = " on " + f.Date
+		}
+		fmt.Fprintf(out, "FAILED %s %q%s (UID %s) in %q: %s\n  what to do: %s\n", f.Workload, f.Title, when, f.UID, f.Collection, f.Err, f.Action)
+	}
+}
+
+// verifyDAV compares the DAV workloads (davsync.Compare) and prints the
+// outcome; it reports whether anything is missing, different or doubled.
+func verifyDAV(ctx context.Context, f *connFlags, d *davFlags, want map[davsync.Workload]bool, out io.Writer) (bool, error) {
+	eps, err := d.endpoints(f)
+	if err != nil {
+		return true, err
+	}
+	src, err := dav.Dial(ctx, eps[0])
+	if err != nil {
+		return true, fmt.Errorf("source %s: %w", eps[0].URL, err)
+	}
+	dst, err := dav.Dial(ctx, eps[1])
+	if err != nil {
+		return true, fmt.Errorf("destination %s: %w", eps[1].URL, err)
+	}
+	cmp, err := davsync.Compare(ctx, src, dst, want)
+	if err != nil {
+		return true, err
+	}
+	if f.json {
+		return !cmp.Complete(), json.NewEncoder(out).Encode(struct {
+			DAV      *davsync.Comparison `json:"dav"`
+			Complete bool                `json:"complete"`
+		}{cmp, cmp.Complete()})
+	}
+	var ws []string
+	for w := range cmp.Workloads {
+		ws = append(ws, string(w))
+	}
+	slices.Sort(ws)
+	for _, w := range ws {
+		c := cmp.Workloads[davsync.Workload(w)]
+		fmt.Fprintf(out, "%-8s  %d at the source, %d missing, %d different, %d doubled\n", w, c.Source, c.Missing, c.Different, c.Doubled)
+	}
+	for _, p := range cmp.Problems {
+		fmt.Fprintf(out, "  %s\n", p)
+	}
+	if cmp.Complete() {
+		fmt.Fprintln(out, "  complete: every source object has one exact copy on the destination")
+	} else {
+		fmt.Fprintln(out, "  INCOMPLETE: run ferry migrate --workloads again")
+	}
+	return !cmp.Complete(), nil
+}

@@ -1,0 +1,45 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+func (s *Store) DAVObjects(ctx context.Context, mailbox int64, collection string) ([]store.DAVObject, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.DAVObject, error) {
+		o := store.DAVObject{Collection: collection}
+		return o, sc.Scan(&o.UID, &o.Workload, &o.SourcePath, &o.SourceETag, &o.DestPath, &o.DestETag)
+	}, `SELECT uid, workload, source_path, source_etag, dest_path, dest_etag FROM dav_objects
+		WHERE mailbox_id = ? AND collection = ? ORDER BY uid`, mailbox, collection)
+}
+
+func (s *Store) SaveDAVObject(ctx context.Context, mailbox int64, o store.DAVObject) error {
+	_, err := s.exec(ctx, nil, `INSERT INTO dav_objects(mailbox_id, collection, uid, workload, source_path, source_etag, dest_path, dest_etag)
+		VALUES (?,?,?,?,?,?,?,?)
+		ON CONFLICT(mailbox_id, collection, uid) DO UPDATE SET workload=excluded.workload, source_path=excluded.source_path,
+			source_etag=excluded.source_etag, dest_path=excluded.dest_path, dest_etag=excluded.dest_etag`,
+		mailbox, o.Collection, o.UID, o.Workload, o.SourcePath, o.SourceETag, o.DestPath, o.DestETag)
+	return err
+}
+
+func (s *Store) DAVSyncToken(ctx context.Context, mailbox int64, collection string) (string, error) {
+	var token string
+	err := s.queryRow(ctx, nil, `SELECT sync_token FROM dav_collections WHERE mailbox_id = ? AND collection = ?`, mailbox, collection).Scan(&token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return token, err
+}
+
+func (s *Store) SaveDAVSyncToken(ctx context.Context, mailbox int64, collection, token string) error {
+	if token == "" {
+		_, err := s.exec(ctx, nil, `DELETE FROM dav_collections WHERE mailbox_id = ? AND collection = ?`, mailbox, collection)
+		return err
+	}
+	_, err := s.exec(ctx, nil, `INSERT INTO dav_collections(mailbox_id, collection, sync_token) VALUES (?,?,?)
+		ON CONFLICT(mailbox_id, collection) DO UPDATE SET sync_token=excluded.sync_token`, mailbox, collection, token)
+	return err
+}
