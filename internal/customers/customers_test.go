@@ -134,7 +134,7 @@ func TestEndpointRules(t *testing.T) {
 		{"admin without password", admin, with(func(in *EndpointInput) { in.Password = "" }), fault.Invalid, "password"},
 		{"office365 admin not an address", admin, with(func(in *EndpointInput) { in.Type = "office365" }), fault.Invalid, "admin_user"},
 		{"name taken", admin, with(func(in *EndpointInput) { in.Name = "old" }), fault.Conflict, "name"},
-		{"a partner of another customer", partnerOf(other.ID), with(func(*EndpointInput) {}), fault.Forbidden, ""},
+		{"a partner of another customer", partnerOf(other.ID), with(func(*EndpointInput) {}), fault.NotFound, ""}, // hidden, as if missing
 		{"nobody", nobody, with(func(*EndpointInput) {}), fault.Forbidden, ""},
 	} {
 		_, err := e.svc.CreateEndpoint(tc.ctx, tc.in)
@@ -144,10 +144,10 @@ func TestEndpointRules(t *testing.T) {
 	if len(eps) != 1 || !eps[0].HasCredentials || eps[0].Port != 993 {
 		t.Fatalf("endpoints %+v", eps)
 	}
-	if _, err := e.svc.SetEndpointCredentials(partnerOf(other.ID), eps[0].ID, "", "", "", oauth.Config{}); !errors.Is(err, fault.ErrForbidden) {
+	if _, err := e.svc.SetEndpointCredentials(partnerOf(other.ID), eps[0].ID, "", "", "", oauth.Config{}); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("a partner of another customer removes credentials: %v", err)
 	}
-	if _, err := e.svc.DeleteEndpoint(partnerOf(other.ID), eps[0].ID); !errors.Is(err, fault.ErrForbidden) {
+	if _, err := e.svc.DeleteEndpoint(partnerOf(other.ID), eps[0].ID); !errors.Is(err, fault.ErrNotFound) {
 		t.Errorf("a partner of another customer deletes an endpoint: %v", err)
 	}
 	if _, err := e.svc.DeleteEndpoint(admin, 777); fault.KindOf(err) != fault.NotFound {

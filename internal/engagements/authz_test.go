@@ -51,18 +51,21 @@ func TestServiceAuthorizes(t *testing.T) {
 			return err
 		},
 	}
+	// Another customer's engagement is hidden (404), not refused (403):
+	// its ID tells the caller nothing.
 	for _, r := range []struct {
 		who  string
 		ctx  context.Context
 		what []string
+		want error
 	}{
-		{"nobody", context.Background(), []string{"create an engagement", "change the scope", "update a task", "log time", "assign", "exit a phase", "override", "add checklist", "report issue"}},
-		{"a viewer of the customer", as(auth.Viewer, own), []string{"create an engagement", "change the scope", "update a task", "log time", "assign", "exit a phase", "override", "add checklist", "report issue"}},
-		{"a partner of another customer", as(auth.Partner, own+100), []string{"create an engagement", "update a task", "log time", "assign", "override", "report issue"}},
-		{"a customer project manager", as(auth.CustomerProjectManager, own), []string{"create an engagement", "change the scope", "assign", "exit a phase", "override"}},
+		{"nobody", context.Background(), []string{"create an engagement", "change the scope", "update a task", "log time", "assign", "exit a phase", "override", "add checklist", "report issue"}, fault.ErrForbidden},
+		{"a viewer of the customer", as(auth.Viewer, own), []string{"create an engagement", "change the scope", "update a task", "log time", "assign", "exit a phase", "override", "add checklist", "report issue"}, fault.ErrForbidden},
+		{"a partner of another customer", as(auth.Partner, own+100), []string{"create an engagement", "update a task", "log time", "assign", "override", "report issue"}, fault.ErrNotFound},
+		{"a customer project manager", as(auth.CustomerProjectManager, own), []string{"create an engagement", "change the scope", "assign", "exit a phase", "override"}, fault.ErrForbidden},
 	} {
 		for _, what := range r.what {
-			if err := calls[what](r.ctx); !errors.Is(err, fault.ErrForbidden) {
+			if err := calls[what](r.ctx); !errors.Is(err, r.want) {
 				t.Errorf("%s may %s: %v", r.who, what, err)
 			}
 		}

@@ -1,7 +1,6 @@
 package engagements_test
 
 import (
-	"context"
 	"encoding/csv"
 	"strings"
 	"testing"
@@ -15,7 +14,7 @@ import (
 func TestExportsDoNotRunUserText(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	ctx := context.Background()
+	ctx := operator
 	e, _ := b.create(t, engagements.Input{Name: "=HYPERLINK(\"http://evil.example\",\"x\")", Seats: 800, Services: []string{"exchange"}})
 	hostile := "[click](javascript:alert(1)) <img src=x onerror=alert(1)> | injected |\n# heading"
 	if _, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: hostile, Severity: "high", Owner: "@SUM(A1:A9)"}); err != nil {
