@@ -19,6 +19,7 @@ import (
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -114,13 +115,13 @@ func (f *fleetBench) runProjectLimit(b *testing.B, bs bins, db string, dst *test
 	}
 	defer a.Close()
 	svc := a.Service
-	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
+	c, err := a.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var eps []store.Endpoint
 	for i, d := range []*testimap.Dovecot{f.src, dst} {
-		e, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("ep", i), Type: "dovecot", Host: d.Host, Port: d.Port,
+		e, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("ep", i), Type: "dovecot", Host: d.Host, Port: d.Port,
 			Security: "starttls", AllowPlaintext: true, AdminUser: fleetAdmin, Password: fleetAdminPass})
 		if err != nil {
 			b.Fatal(err)

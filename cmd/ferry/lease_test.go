@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -63,7 +64,7 @@ func TestLongPassesOnTwoWorkersOnPostgresRunOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	c, err := a.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
+	c, err := a.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,7 @@ func TestLongPassesOnTwoWorkersOnPostgresRunOnce(t *testing.T) {
 	for i, addr := range []string{src.Addr, dst.Addr} {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e, err := a.Service.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("mem", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
+		e, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("mem", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -64,7 +65,7 @@ func TestServeAndWorkerServeMetricsHealthAndJSONLogs(t *testing.T) {
 	ctx := asOperator(context.Background())
 
 	const wrongPassword = "wrong-pw-c81f20d7"
-	c, err := a.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
+	c, err := a.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestServeAndWorkerServeMetricsHealthAndJSONLogs(t *testing.T) {
 		if i == 1 {
 			host, port = f.dst.Host, f.dst.Port
 		}
-		e, err := a.Service.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: d, Type: "dovecot", Host: host, Port: port,
+		e, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: d, Type: "dovecot", Host: host, Port: port,
 			Security: "starttls", AllowPlaintext: true, AdminUser: "ferry-admin", Password: pw})
 		if err != nil {
 			t.Fatal(err)

@@ -17,6 +17,7 @@ import (
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -76,17 +77,17 @@ func asOperator(ctx context.Context) context.Context {
 }
 
 // project creates customer, endpoints with administrator credentials, a project and its items.
-
-func (f *fleet) project(t *testing.T, svc *projects.Service, limit int) store.Project {
+func (f *fleet) project(t *testing.T, a *app.App, limit int) store.Project {
 	t.Helper()
 	ctx := asOperator(context.Background())
-	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
+	svc := a.Service
+	c, err := a.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var eps []store.Endpoint
 	for _, d := range []*testimap.Dovecot{f.src, f.dst} {
-		e, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: d.Dir, Type: "dovecot", Host: d.Host, Port: d.Port,
+		e, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: d.Dir, Type: "dovecot", Host: d.Host, Port: d.Port,
 			Security: "starttls", AllowPlaintext: true, AdminUser: "ferry-admin", Password: "admin-pw"})
 		if err != nil {
 			t.Fatal(err)
@@ -123,7 +124,7 @@ func (f *fleet) fullPassOnPostgres(t *testing.T, limit int) (*app.App, store.Pro
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	p := f.project(t, a.Service, limit)
+	p := f.project(t, a, limit)
 	if _, err := a.Service.StartPass(asOperator(context.Background()), p.ID, projects.PassRequest{Pass: "full", Selection: projects.Selection{All: true}}); err != nil {
 		t.Fatal(err)
 	}
@@ -394,7 +395,7 @@ func TestServeOnSQLiteHoldsTheLimit(t *testing.T) {
 	}
 	defer a.Close()
 	const limit = 2
-	p := f.project(t, a.Service, limit)
+	p := f.project(t, a, limit)
 	ctx := context.Background()
 	if err := a.Queue.Start(ctx); err != nil {
 		t.Fatal(err)

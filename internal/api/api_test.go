@@ -21,6 +21,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
 	"github.com/ferryhq/ferry/internal/store"
@@ -704,10 +705,10 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("customers %+v", cs)
 	}
 	var types struct {
-		EndpointTypes []projects.EndpointType `json:"endpoint_types"`
+		EndpointTypes []presets.System `json:"endpoint_types"`
 	}
 	e.must("GET", "/api/v1/endpoint-types", nil, 200, &types)
-	if len(types.EndpointTypes) != len(projects.EndpointTypes) || types.EndpointTypes[2].Name != "office365" || !types.EndpointTypes[2].UserIsEmail {
+	if len(types.EndpointTypes) != len(presets.All) || types.EndpointTypes[2].Name != "office365" || !types.EndpointTypes[2].UserIsEmail {
 		t.Errorf("endpoint types %+v", types)
 	}
 

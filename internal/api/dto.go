@@ -10,7 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/oauth"
-	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -139,7 +139,7 @@ type EndpointType struct {
 	Labels         bool              `json:"labels,omitempty"`
 }
 
-func endpointTypesOf(ts []projects.EndpointType) []EndpointType {
+func endpointTypesOf(ts []presets.System) []EndpointType {
 	out := make([]EndpointType, 0, len(ts))
 	for _, t := range ts {
 		out = append(out, EndpointType{Name: t.Name, Label: t.Label, Host: t.Host, Port: t.Port, Security: t.Security, Auth: string(t.Auth),

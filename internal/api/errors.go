@@ -64,12 +64,9 @@ func invalid(field, format string, args ...any) *Error {
 // errorOf turns any error into the API's answer.
 func errorOf(err error) (e *Error, internal bool) {
 	var ae *Error
-	var ie *projects.InvalidError
 	switch {
 	case errors.As(err, &ae):
 		return ae, false
-	case errors.As(err, &ie):
-		return &Error{Status: http.StatusBadRequest, Code: CodeInvalid, Field: ie.Field, Message: ie.Msg}, false
 	case errors.Is(err, store.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
 	case errors.Is(err, store.ErrDuplicate):

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -218,7 +219,7 @@ func (s *server) endpointTypes(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, 0); err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"endpoint_types": endpointTypesOf(projects.EndpointTypes)})
+	return writeJSON(w, http.StatusOK, map[string]any{"endpoint_types": endpointTypesOf(presets.All)})
 }
 
 // ---- Projects

@@ -24,7 +24,6 @@ import (
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
-	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -132,11 +131,6 @@ func serviceErr(err error) error {
 	if errors.As(err, &ee) {
 		return err
 	}
-	// projects still returns its own InvalidError; it goes once projects returns fault errors.
-	var ie *projects.InvalidError
-	if errors.As(err, &ie) {
-		return usageErr("%s", withFlag(ie.Field, ie.Msg, ie.Error()))
-	}
 	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
 		msg := err.Error() // the whole chain: "not allowed: a Viewer may not ..."
 		switch {
@@ -146,9 +140,6 @@ func serviceErr(err error) error {
 			msg = withFlag(fe.Field, fe.Msg, msg)
 		}
 		return &exitError{code: exitCodeOf(fe.Kind), err: errors.New(msg)}
-	}
-	if projects.IsInvalid(err) {
-		return usageErr("%v", err)
 	}
 	return &exitError{code: ExitFailures, err: err}
 }

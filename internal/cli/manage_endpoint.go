@@ -10,7 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/customers"
-	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -42,10 +42,10 @@ func endpointTypesCmd(m *manageFlags) *cobra.Command {
 		Short: "List the endpoint types Ferry knows, with their limits",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.out(cmd, projects.EndpointTypes, func(w io.Writer) {
+			return m.out(cmd, presets.All, func(w io.Writer) {
 				tw := newTable(w)
 				fmt.Fprintln(tw, "TYPE\tSYSTEM\tPORT\tSECURITY\tMAX MESSAGE\tDAILY DOWNLOAD\tDAILY UPLOAD\tLOGIN\tTHROTTLING")
-				for _, t := range projects.EndpointTypes {
+				for _, t := range presets.All {
 					login := "any"
 					if t.UserIsEmail {
 						login = "email address"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -638,7 +639,7 @@ func TestManageEndpointTypes(t *testing.T) {
 	if code := Main([]string{"endpoint", "types", "--json", "--database", filepath.Join(dir, "x.db")}, &out, &errb); code != ExitOK {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	var types []projects.EndpointType
+	var types []presets.System
 	if err := json.Unmarshal(out.Bytes(), &types); err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/oauth"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -166,24 +167,6 @@ type EndpointInput struct {
 	DailyUpload    int64
 }
 
-// EndpointType returns the known mail system of a name.
-func EndpointType(name string) (projects.EndpointType, bool) {
-	for _, t := range projects.EndpointTypes {
-		if t.Name == name {
-			return t, true
-		}
-	}
-	return projects.EndpointType{}, false
-}
-
-func typeNames() string {
-	var n []string
-	for _, t := range projects.EndpointTypes {
-		n = append(n, t.Name)
-	}
-	return strings.Join(n, ", ")
-}
-
 // CreateEndpoint adds an endpoint to a customer, sealing its credentials.
 func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.Endpoint, error) {
 	var e store.Endpoint
@@ -195,9 +178,11 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.E
 	if err := allow(ctx, auth.ActionCreateEndpoint, in.CustomerID); err != nil {
 		return e, err
 	}
-	t, ok := EndpointType(in.Type)
-	if !ok {
-		return e, fault.InvalidField("type", "unknown endpoint type %q; use one of %s", in.Type, typeNames())
+	// Stored endpoints carry the system's own name (not an alias): the
+	// passes and the portal look it up by that name.
+	t, ok := presets.Lookup(in.Type)
+	if !ok || t.Name != in.Type {
+		return e, fault.InvalidField("type", "unknown endpoint type %q; use one of %s", in.Type, presets.Names())
 	}
 	in.Name, in.Host = strings.TrimSpace(in.Name), strings.TrimSpace(in.Host)
 	if in.Host == "" {
@@ -259,7 +244,7 @@ func checkAdmin(typ, adminUser, password, token string) error {
 	if adminUser != "" && password == "" && token == "" {
 		return fault.InvalidField("password", "the administrator %q needs a password or an OAuth2 token", adminUser)
 	}
-	if t, _ := EndpointType(typ); t.UserIsEmail && adminUser != "" {
+	if t, _ := presets.Lookup(typ); t.UserIsEmail && adminUser != "" {
 		if _, err := mail.ParseAddress(adminUser); err != nil {
 			return fault.InvalidField("admin_user", "%s user names must be email addresses", t.Label)
 		}
@@ -286,27 +271,22 @@ func orDefault(v, def int64) int64 {
 	return def
 }
 
-// endpointAAD binds a sealed credential to its endpoint. The migration
-// service opens it with the same associated data (projects: passes.go,
-// rotate.go); TestSealedCredentialsOpenForPasses holds the two together.
-func endpointAAD(id int64, what string) string { return fmt.Sprintf("endpoint:%d:%s", id, what) }
-
 func (s *Service) seal(e *store.Endpoint, password, token string, app oauth.Config) error {
 	var err error
 	e.SealedPassword, e.SealedToken, e.SealedOAuth2 = "", "", ""
 	e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope = app.Tenant, app.ClientID, app.TokenURL, app.Scope
 	if app.Set() {
-		if e.SealedOAuth2, err = s.sealer.Seal(app.Secrets(), endpointAAD(e.ID, "oauth2")); err != nil {
+		if e.SealedOAuth2, err = s.sealer.Seal(app.Secrets(), projects.EndpointAAD(e.ID, "oauth2")); err != nil {
 			return err
 		}
 	}
 	if password != "" {
-		if e.SealedPassword, err = s.sealer.Seal(password, endpointAAD(e.ID, "password")); err != nil {
+		if e.SealedPassword, err = s.sealer.Seal(password, projects.EndpointAAD(e.ID, "password")); err != nil {
 			return err
 		}
 	}
 	if token != "" {
-		if e.SealedToken, err = s.sealer.Seal(token, endpointAAD(e.ID, "token")); err != nil {
+		if e.SealedToken, err = s.sealer.Seal(token, projects.EndpointAAD(e.ID, "token")); err != nil {
 			return err
 		}
 	}

@@ -186,6 +186,56 @@ func TestSealedCredentialsOpenForPasses(t *testing.T) {
 	}
 }
 
+// TestBadInputSaysWhatToDo: a refusal names the field and tells the
+// person what to write (the cases the migration service's old customer
+// and endpoint methods answered, now this service's alone).
+func TestBadInputSaysWhatToDo(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c, err := e.svc.CreateCustomer(admin, CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		call  func() error
+		field string
+		want  string
+	}{
+		{"customer without a domain", func() error {
+			_, err := e.svc.CreateCustomer(admin, CustomerInput{Name: "X", Domain: "nodot"})
+			return err
+		}, "primary_domain", "contoso.com"},
+		{"duplicate customer", func() error {
+			_, err := e.svc.CreateCustomer(admin, CustomerInput{Name: "Fabrikam", Domain: "f.com"})
+			return err
+		}, "name", "exists already"},
+		{"unknown endpoint type", func() error {
+			_, err := e.svc.CreateEndpoint(admin, EndpointInput{CustomerID: c.ID, Name: "x", Type: "pop3", Host: "h"})
+			return err
+		}, "type", "office365"},
+		{"an alias is not a stored type", func() error {
+			_, err := e.svc.CreateEndpoint(admin, EndpointInput{CustomerID: c.ID, Name: "x", Type: "m365", Host: "h"})
+			return err
+		}, "type", "office365"},
+		{"office 365 admin must be an email", func() error {
+			_, err := e.svc.CreateEndpoint(admin, EndpointInput{CustomerID: c.ID, Name: "o", Type: "office365", Host: "outlook.office365.com", AdminUser: "admin", Password: "p"})
+			return err
+		}, "admin_user", "email addresses"},
+		{"credentials without an administrator", func() error {
+			_, err := e.svc.CreateEndpoint(admin, EndpointInput{CustomerID: c.ID, Name: "n", Type: "imap", Host: "h", Password: "p"})
+			return err
+		}, "admin_user", "acts for every mailbox"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fe, ok := fault.As(tc.call())
+			if !ok || fe.Field != tc.field || !strings.Contains(fe.Msg, tc.want) {
+				t.Fatalf("%v; want field %q and a message with %q", fe, tc.field, tc.want)
+			}
+		})
+	}
+}
+
 func TestDeleteCustomer(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

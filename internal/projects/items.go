@@ -12,6 +12,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -51,7 +52,7 @@ func checkItem(in *ItemInput, src, dst store.Endpoint) error {
 		field, value, login, password string
 		ep                            store.Endpoint
 	}{{"source", in.Source, in.SourceLogin, in.SourcePassword, src}, {"destination", in.Dest, in.DestLogin, in.DestPassword, dst}} {
-		t, _ := endpointType(side.ep.Type)
+		t, _ := presets.Lookup(side.ep.Type)
 		login := side.login
 		if login == "" {
 			login = side.value

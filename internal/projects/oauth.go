@@ -21,7 +21,7 @@ func (s *Service) endpointTokens(ep store.Endpoint) (imapconn.TokenSource, error
 	if src, ok := tokenSources.Load(key); ok {
 		return src.(*oauth.Source), nil
 	}
-	opened, err := s.Sealer.Open(ep.SealedOAuth2, endpointAAD(ep.ID, "oauth2"))
+	opened, err := s.Sealer.Open(ep.SealedOAuth2, EndpointAAD(ep.ID, "oauth2"))
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,10 @@
 package projects_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -31,17 +31,10 @@ func TestPassSignsInWithTheEndpointsAppCredentials(t *testing.T) {
 	// permissions instead): the app's tokens name the item's mailbox.
 	ts.AddApp(&testoauth.App{ClientID: "ferry-app", Secret: "app-secret", Mailbox: b.users[0]})
 
-	ep, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: b.project.CustomerID, Name: "m365", Type: "imap", Host: dst.Host, Port: dst.Port,
-		Security: "starttls", AllowPlaintext: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	app := oauth.Config{Tenant: "contoso", ClientID: "ferry-app", ClientSecret: "app-secret", TokenURL: ts.TokenURL}
-	ep.OAuth2Tenant, ep.OAuth2ClientID, ep.OAuth2TokenURL = app.Tenant, app.ClientID, app.TokenURL
-	if ep.SealedOAuth2, err = b.svc.Sealer.Seal(app.Secrets(), fmt.Sprintf("endpoint:%d:oauth2", ep.ID)); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.st.UpdateEndpoint(ctx, ep); err != nil {
+	ep, err := b.customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: b.project.CustomerID, Name: "m365", Type: "imap", Host: dst.Host, Port: dst.Port,
+		Security: "starttls", AllowPlaintext: true, OAuth2: app})
+	if err != nil {
 		t.Fatal(err)
 	}
 	p, err := b.svc.CreateProject(ctx, projects.ProjectInput{CustomerID: b.project.CustomerID, Name: "To M365", SourceID: b.project.SourceID, DestID: ep.ID})

@@ -14,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/jobs"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -221,10 +222,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	opts.MaxErrors = p.MaxErrors
 	opts.Filter = engine.Filter{Include: p.Include, Exclude: p.Exclude}
 	opts.MaxMessageSize = dst.MaxMessageSize
-	srcSystem, _ := endpointType(src.Type)
-	dstSystem, _ := endpointType(dst.Type)
+	srcSystem, _ := presets.Lookup(src.Type)
+	dstSystem, _ := presets.Lookup(dst.Type)
 	opts.ThrottleBackoff = max(srcSystem.Backoff, dstSystem.Backoff)
-	for _, sys := range []EndpointType{srcSystem, dstSystem} {
+	for _, sys := range []presets.System{srcSystem, dstSystem} {
 		// The provider's connection limit per mailbox (Gmail 15, Exchange 16).
 		if n := sys.Connections(); n > 0 && (opts.Connections <= 0 || n < opts.Connections) {
 			opts.Connections = n
@@ -626,9 +627,9 @@ func (s *Service) itemJob(p store.Project, src, dst store.Endpoint, it store.Ite
 		}
 		out.User, out.ActAs = ep.AdminUser, login
 		if ep.SealedToken != "" {
-			out.OAuth2Token, err = s.Sealer.Open(ep.SealedToken, endpointAAD(ep.ID, "token"))
+			out.OAuth2Token, err = s.Sealer.Open(ep.SealedToken, EndpointAAD(ep.ID, "token"))
 		} else {
-			out.Password, err = s.Sealer.Open(ep.SealedPassword, endpointAAD(ep.ID, "password"))
+			out.Password, err = s.Sealer.Open(ep.SealedPassword, EndpointAAD(ep.ID, "password"))
 		}
 		return out, err
 	}

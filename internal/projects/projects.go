@@ -1,6 +1,7 @@
-// Package projects is the migration service: customers, endpoints,
-// projects of mailbox pairs (items), and passes run as jobs. The CLI and the
-// REST API both go through it, so they validate and behave the same.
+// Package projects is the migration service: projects of mailbox pairs
+// (items), and passes run as jobs. The CLI, the REST API and the portal
+// all go through it, so they validate and behave the same. Customers and
+// their endpoints are internal/customers' (the one door for them).
 package projects
 
 import (
@@ -8,7 +9,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/mail"
 	"os"
 	"slices"
 	"strings"
@@ -19,7 +19,6 @@ import (
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
-	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -80,37 +79,6 @@ func (s *Service) process() string {
 	return processName()
 }
 
-// InvalidError is bad input to the customer and endpoint methods: which
-// field, and what to do. The API answers 400 with it, the CLI exits 2.
-// Projects, items and passes answer with internal/fault's kinds; customers
-// and endpoints follow when they move to their own service.
-type InvalidError struct {
-	Field string `json:"field"`
-	Msg   string `json:"message"`
-}
-
-func (e *InvalidError) Error() string {
-	if e.Field == "" {
-		return e.Msg
-	}
-	return e.Field + ": " + e.Msg
-}
-
-func invalid(field, format string, args ...any) error {
-	return &InvalidError{Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-// IsInvalid reports whether err is the caller's to fix: bad input, a
-// duplicate, or a refusal by a rule (a closed project, a gate).
-func IsInvalid(err error) bool {
-	var ie *InvalidError
-	switch fault.KindOf(err) {
-	case fault.Invalid, fault.Conflict, fault.Refused:
-		return true
-	}
-	return errors.As(err, &ie) || errors.Is(err, store.ErrDuplicate)
-}
-
 // authorize lets the person in ctx do action on a customer's resources,
 // or says why not (fault.Forbidden). Every door (the API, the portal, the
 // command line, which acts as an administrator) reaches the service with
@@ -142,223 +110,14 @@ func closedProject(p store.Project) error {
 	return e
 }
 
-// ---- Customers
-
-// CustomerInput creates a customer.
-type CustomerInput struct {
-	Name     string `json:"name"`
-	Domain   string `json:"primary_domain"`
-	Location string `json:"location,omitempty"`
-	Industry string `json:"industry,omitempty"`
-	Size     string `json:"size,omitempty"`
-}
-
-func validDomain(d string) bool {
-	if len(d) < 3 || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") {
-		return false
-	}
-	for _, r := range d {
-		if !(r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
-// AddCustomer creates a customer.
-func (s *Service) AddCustomer(ctx context.Context, in CustomerInput) (store.Customer, error) {
-	in.Name, in.Domain = strings.TrimSpace(in.Name), strings.ToLower(strings.TrimSpace(in.Domain))
-	if in.Name == "" {
-		return store.Customer{}, invalid("name", "a customer needs a name")
-	}
-	if !validDomain(in.Domain) {
-		return store.Customer{}, invalid("primary_domain", "%q is not a domain name; write it like contoso.com", in.Domain)
-	}
-	c := store.Customer{Name: in.Name, Domain: in.Domain, Location: in.Location, Industry: in.Industry, Size: in.Size}
-	if err := s.Store.CreateCustomer(ctx, &c); err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
-			return c, invalid("name", "a customer named %q exists already", in.Name)
-		}
-		return c, err
-	}
-	return c, nil
-}
-
-// ---- Endpoints
-
-// EndpointType describes a kind of mail system and its known limits: one
-// of the presets (internal/presets holds the one table).
-type EndpointType = presets.System
-
-// EndpointTypes are the systems Ferry knows, with their limits as defaults.
-var EndpointTypes = presets.All
-
-func endpointType(name string) (EndpointType, bool) {
-	t, ok := presets.Lookup(name)
-	return t, ok && t.Name == name // stored endpoints carry the type's name
-}
-
-// EndpointInput creates an endpoint. With Password (or Token) and AdminUser
-// the endpoint has administrator credentials used for every mailbox ("provide
-// credentials"); without, each item carries its own ("do not provide credentials").
-type EndpointInput struct {
-	CustomerID     int64  `json:"customer_id"`
-	Name           string `json:"name"`
-	Type           string `json:"type"`
-	Host           string `json:"host"`
-	Port           int    `json:"port,omitempty"`
-	Security       string `json:"security,omitempty"` // tls or starttls
-	AllowPlaintext bool   `json:"allow_plaintext,omitempty"`
-	AdminUser      string `json:"admin_user,omitempty"`
-	Password       string `json:"password,omitempty"`
-	Token          string `json:"oauth2_token,omitempty"`
-	MaxMessageSize int64  `json:"max_message_size,omitempty"`
-	DailyDownload  int64  `json:"daily_download,omitempty"`
-	DailyUpload    int64  `json:"daily_upload,omitempty"`
-}
-
-func typeNames() string {
-	var n []string
-	for _, t := range EndpointTypes {
-		n = append(n, t.Name)
-	}
-	return strings.Join(n, ", ")
-}
-
-// AddEndpoint creates an endpoint, sealing its credentials.
-func (s *Service) AddEndpoint(ctx context.Context, in EndpointInput) (store.Endpoint, error) {
-	var e store.Endpoint
-	if _, err := s.Store.Customer(ctx, in.CustomerID); err != nil {
-		return e, s.notFoundInvalid(err, "customer_id", "customer %d does not exist", in.CustomerID)
-	}
-	t, ok := endpointType(in.Type)
-	if !ok {
-		return e, invalid("type", "unknown endpoint type %q; use one of %s", in.Type, typeNames())
-	}
-	in.Name, in.Host = strings.TrimSpace(in.Name), strings.TrimSpace(in.Host)
-	if in.Host == "" {
-		in.Host = t.Host // the provider's own (Gmail, Office 365); others have none
-	}
-	if in.Name == "" {
-		return e, invalid("name", "an endpoint needs a name")
-	}
-	if in.Host == "" || strings.ContainsAny(in.Host, " /:@") {
-		return e, invalid("host", "%q is not a host name; write it like mail.contoso.com", in.Host)
-	}
-	if in.Port == 0 {
-		in.Port = t.Port
-		if in.Security == "starttls" {
-			in.Port = 143
-		}
-	}
-	if in.Port < 1 || in.Port > 65535 {
-		return e, invalid("port", "%d is not a port; use 1 to 65535", in.Port)
-	}
-	if in.Security == "" {
-		in.Security = t.Security
-	}
-	if in.Security != "tls" && in.Security != "starttls" {
-		return e, invalid("security", "use tls (implicit, usually port 993) or starttls (usually port 143)")
-	}
-	if err := checkAdmin(in.Type, in.AdminUser, in.Password, in.Token); err != nil {
-		return e, err
-	}
-	e = store.Endpoint{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
-		AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, MaxMessageSize: cmp(in.MaxMessageSize, t.MaxMessageSize),
-		DailyDownload: cmp(in.DailyDownload, t.DailyDownload), DailyUpload: cmp(in.DailyUpload, t.DailyUpload)}
-	if err := s.Store.CreateEndpoint(ctx, &e); err != nil {
-		if errors.Is(err, store.ErrDuplicate) {
-			return e, invalid("name", "the customer has an endpoint named %q already", in.Name)
-		}
-		return e, err
-	}
-	if in.Password != "" || in.Token != "" {
-		if err := s.sealEndpoint(&e, in.Password, in.Token); err != nil {
-			return e, err
-		}
-		if err := s.Store.UpdateEndpoint(ctx, e); err != nil {
-			return e, err
-		}
-	}
-	return e, nil
-}
-
-// checkAdmin validates endpoint-level administrator credentials.
-func checkAdmin(typ, adminUser, password, token string) error {
-	if (password != "" || token != "") && adminUser == "" {
-		return invalid("admin_user", "credentials on an endpoint belong to an administrator who acts for every mailbox: give admin_user too")
-	}
-	if adminUser != "" && password == "" && token == "" {
-		return invalid("password", "the administrator %q needs a password or an OAuth2 token", adminUser)
-	}
-	if t, _ := endpointType(typ); t.UserIsEmail && adminUser != "" {
-		if _, err := mail.ParseAddress(adminUser); err != nil {
-			return invalid("admin_user", "%s user names must be email addresses", t.Label)
-		}
-	}
-	return nil
-}
-
-func cmp(v, def int64) int64 {
-	if v != 0 {
-		return v
-	}
-	return def
-}
-
-func endpointAAD(id int64, what string) string { return fmt.Sprintf("endpoint:%d:%s", id, what) }
+// EndpointAAD is the associated data that binds a sealed endpoint
+// credential (what: password, token or oauth2) to its endpoint: the
+// customers service seals with it, and passes and key rotation open with
+// it, so the format lives here once.
+func EndpointAAD(id int64, what string) string { return fmt.Sprintf("endpoint:%d:%s", id, what) }
 
 func itemAAD(projectID int64, source, what string) string {
 	return fmt.Sprintf("item:%d:%s:%s", projectID, strings.ToLower(source), what)
-}
-
-func (s *Service) sealEndpoint(e *store.Endpoint, password, token string) error {
-	var err error
-	e.SealedPassword, e.SealedToken = "", ""
-	if password != "" {
-		if e.SealedPassword, err = s.Sealer.Seal(password, endpointAAD(e.ID, "password")); err != nil {
-			return err
-		}
-	}
-	if token != "" {
-		if e.SealedToken, err = s.Sealer.Seal(token, endpointAAD(e.ID, "token")); err != nil {
-			return err
-		}
-	}
-	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != ""
-	return nil
-}
-
-// SetEndpointCredentials replaces (or, with empty values, removes) an endpoint's administrator credentials.
-func (s *Service) SetEndpointCredentials(ctx context.Context, id int64, adminUser, password, token string) (store.Endpoint, error) {
-	e, err := s.Store.Endpoint(ctx, id)
-	if err != nil {
-		return e, err
-	}
-	if err := checkAdmin(e.Type, strings.TrimSpace(adminUser), password, token); err != nil {
-		return e, err
-	}
-	e.AdminUser = strings.TrimSpace(adminUser)
-	if err := s.sealEndpoint(&e, password, token); err != nil {
-		return e, err
-	}
-	return e, s.Store.UpdateEndpoint(ctx, e)
-}
-
-// DeleteEndpoint removes an endpoint and its credentials; one in use by a project is refused.
-func (s *Service) DeleteEndpoint(ctx context.Context, id int64) error {
-	err := s.Store.DeleteEndpoint(ctx, id)
-	if err != nil && strings.Contains(err.Error(), "used by") {
-		return invalid("endpoint", "%v; an endpoint stays as long as a project (even a closed one) refers to it", err)
-	}
-	return err
-}
-
-func (s *Service) notFoundInvalid(err error, field, format string, args ...any) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return invalid(field, format, args...)
-	}
-	return err
 }
 
 // ---- Projects

@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/ferryhq/ferry/internal/corpus"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -26,11 +27,13 @@ import (
 )
 
 type bundle struct {
-	svc      *projects.Service
-	st       *sqlstore.Store
-	project  store.Project
-	src, dst *testimap.MemServer
-	users    []string
+	svc *projects.Service
+	// customers creates the customer and endpoints (the one door for them).
+	customers *customers.Service
+	st        *sqlstore.Store
+	project   store.Project
+	src, dst  *testimap.MemServer
+	users     []string
 }
 
 // setup: two in-process servers with n mailboxes, endpoints without
@@ -104,12 +107,16 @@ func setupWith(t *testing.T, n int, o setupOptions) *bundle {
 		defer cancel()
 		q.Stop(sctx)
 	})
-	c, _ := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
+	b.customers = customers.New(st, keys, b.svc)
+	c, err := b.customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var eps []store.Endpoint
 	for i, addr := range []string{b.src.Addr, b.dst.Addr} {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("ep", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
+		e, err := b.customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("ep", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,26 +270,6 @@ func TestBadInput(t *testing.T) {
 		field string
 		want  string
 	}{
-		{"customer without a domain", func() error {
-			_, err := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "X", Domain: "nodot"})
-			return err
-		}, "primary_domain", "contoso.com"},
-		{"duplicate customer", func() error {
-			_, err := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "f.com"})
-			return err
-		}, "name", "exists already"},
-		{"unknown endpoint type", func() error {
-			_, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: 1, Name: "x", Type: "pop3", Host: "h"})
-			return err
-		}, "type", "office365"},
-		{"office 365 admin must be an email", func() error {
-			_, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: 1, Name: "o", Type: "office365", Host: "outlook.office365.com", AdminUser: "admin", Password: "p"})
-			return err
-		}, "admin_user", "email addresses"},
-		{"credentials without an administrator", func() error {
-			_, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: 1, Name: "n", Type: "imap", Host: "h", Password: "p"})
-			return err
-		}, "admin_user", "acts for every mailbox"},
 		{"item without its password", func() error {
 			_, err := b.svc.AddItem(ctx, b.project.ID, projects.ItemInput{Source: "a@fabrikam.com", Dest: "a@fabrikam.com"})
 			return err
@@ -323,17 +310,12 @@ func TestBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.call()
-			if err == nil || !projects.IsInvalid(err) {
-				t.Fatalf("err = %v, want invalid input", err)
+			fe, ok := fault.As(err)
+			if !ok || (fe.Kind != fault.Invalid && fe.Kind != fault.Conflict) {
+				t.Fatalf("err = %v (kind %v), want invalid input or a conflict", err, fault.KindOf(err))
 			}
-			field, msg := "", ""
-			if ie, ok := err.(*projects.InvalidError); ok { // customers and endpoints, until their own service
-				field, msg = ie.Field, ie.Msg
-			} else if fe, ok := fault.As(err); ok {
-				field, msg = fe.Field, fe.Msg
-			}
-			if field != tt.field || !strings.Contains(msg, tt.want) {
-				t.Fatalf("field %q message %q; want %q and %q", field, msg, tt.field, tt.want)
+			if fe.Field != tt.field || !strings.Contains(fe.Msg, tt.want) {
+				t.Fatalf("field %q message %q; want %q and %q", fe.Field, fe.Msg, tt.field, tt.want)
 			}
 		})
 	}
@@ -378,11 +360,11 @@ func TestDailyTransferLimitPausesAndGoesOnTheNextDay(t *testing.T) {
 	for i, addr := range []string{b.src.Addr, b.dst.Addr} {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		in := projects.EndpointInput{CustomerID: b.project.CustomerID, Name: fmt.Sprint("limited", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true}
+		in := customers.EndpointInput{CustomerID: b.project.CustomerID, Name: fmt.Sprint("limited", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true}
 		if i == 1 {
 			in.DailyUpload = limit
 		}
-		e, err := b.svc.AddEndpoint(ctx, in)
+		e, err := b.customers.CreateEndpoint(ctx, in)
 		if err != nil {
 			t.Fatal(err)
 		}

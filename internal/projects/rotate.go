@@ -73,11 +73,11 @@ func (s *Service) sealedNow(ctx context.Context, c store.SealedCredential) (valu
 		}
 		switch c.Column {
 		case "sealed_password":
-			return e.SealedPassword, endpointAAD(e.ID, "password"), nil
+			return e.SealedPassword, EndpointAAD(e.ID, "password"), nil
 		case "sealed_token":
-			return e.SealedToken, endpointAAD(e.ID, "token"), nil
+			return e.SealedToken, EndpointAAD(e.ID, "token"), nil
 		case "sealed_oauth2":
-			return e.SealedOAuth2, endpointAAD(e.ID, "oauth2"), nil
+			return e.SealedOAuth2, EndpointAAD(e.ID, "oauth2"), nil
 		}
 	case "items":
 		it, err := s.Store.Item(ctx, c.ID)

@@ -22,7 +22,7 @@ type Endpoint struct {
 	ID             int64     `json:"id"`
 	CustomerID     int64     `json:"customer_id"`
 	Name           string    `json:"name"`
-	Type           string    `json:"type"` // see projects.EndpointTypes
+	Type           string    `json:"type"` // a presets.All name
 	Host           string    `json:"host"`
 	Port           int       `json:"port"`
 	Security       string    `json:"security"` // "tls" or "starttls"

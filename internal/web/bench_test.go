@@ -40,7 +40,7 @@ func BenchmarkProjectPage(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer h.(Closer).Close()
-	c, _, _, p, its := migrationTenant(b, a.Service, "Contoso", items)
+	c, _, _, p, its := migrationTenant(b, a, "Contoso", items)
 	// Some history: the last items ran a Full pass each, one an hour apart in bursts.
 	now := time.Now()
 	for i, it := range its[len(its)-active:] {

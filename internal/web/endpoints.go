@@ -10,7 +10,7 @@ import (
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/oauth"
-	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -41,7 +41,7 @@ type endpointForm struct {
 
 type endpointNewData struct {
 	Customer store.Customer
-	Types    []projects.EndpointType
+	Types    []presets.System
 	Form     endpointForm
 }
 
@@ -50,7 +50,7 @@ func (s *server) newEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &endpointNewData{Customer: c, Types: projects.EndpointTypes, Form: endpointForm{Type: "imap", Security: "tls", Provide: true}}
+	d := &endpointNewData{Customer: c, Types: presets.All, Form: endpointForm{Type: "imap", Security: "tls", Provide: true}}
 	return s.renderEndpointNew(w, r, http.StatusOK, d)
 }
 
@@ -113,7 +113,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 	}
 	if fe, ok := userFault(err); ok {
 		f.Error, f.Field = fe.Msg, fe.Field
-		return s.renderEndpointNew(w, r, http.StatusBadRequest, &endpointNewData{Customer: c, Types: projects.EndpointTypes, Form: f})
+		return s.renderEndpointNew(w, r, http.StatusBadRequest, &endpointNewData{Customer: c, Types: presets.All, Form: f})
 	}
 	if err != nil {
 		return err
@@ -124,7 +124,7 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 type endpointData struct {
 	Customer store.Customer
 	Endpoint store.Endpoint
-	Type     projects.EndpointType
+	Type     presets.System
 	UsedBy   []store.Project
 	Error    string
 	Field    string
@@ -165,11 +165,7 @@ func (s *server) renderEndpoint(w http.ResponseWriter, r *http.Request, status i
 	if d.Customer, err = s.Store.Customer(ctx, d.Endpoint.CustomerID); err != nil {
 		return err
 	}
-	for _, t := range projects.EndpointTypes {
-		if t.Name == d.Endpoint.Type {
-			d.Type = t
-		}
-	}
+	d.Type, _ = presets.Lookup(d.Endpoint.Type)
 	ps, err := s.Store.ProjectsOf(ctx, d.Endpoint.CustomerID)
 	if err != nil {
 		return err

@@ -14,8 +14,8 @@ import (
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/audit"
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
-	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -43,10 +43,10 @@ func setupEngagements(t *testing.T) *engFixture {
 	ctx := asOperator(context.Background())
 	f := &engFixture{tp: tp}
 	var err error
-	if f.own, err = tp.app.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.example"}); err != nil {
+	if f.own, err = tp.app.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Contoso", Domain: "contoso.example"}); err != nil {
 		t.Fatal(err)
 	}
-	if f.other, err = tp.app.Service.AddCustomer(ctx, projects.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.example"}); err != nil {
+	if f.other, err = tp.app.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.example"}); err != nil {
 		t.Fatal(err)
 	}
 	in := engagements.Input{CustomerID: f.own.ID, Name: "Contoso onboarding", Seats: 800, Services: []string{"exchange", "teams"}, Workloads: []string{"imap"}}

@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -46,20 +48,21 @@ func asOperator(ctx context.Context) context.Context {
 }
 
 // migrationTenant makes a customer with two endpoints (with administrator
-// credentials), a project and n items.
-func migrationTenant(t testing.TB, svc *projects.Service, name string, n int) (store.Customer, store.Endpoint, store.Endpoint, store.Project, []store.Item) {
+// credentials), a project and n items, through the application's services.
+func migrationTenant(t testing.TB, a *app.App, name string, n int) (store.Customer, store.Endpoint, store.Endpoint, store.Project, []store.Item) {
 	t.Helper()
 	ctx := asOperator(context.Background())
-	c, err := svc.AddCustomer(ctx, projects.CustomerInput{Name: name, Domain: strings.ToLower(name) + ".example"})
+	svc := a.Service
+	c, err := a.Customers.CreateCustomer(ctx, customers.CustomerInput{Name: name, Domain: strings.ToLower(name) + ".example"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: "Old IMAP", Type: "imap", Host: "old." + c.Domain,
+	src, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: "Old IMAP", Type: "imap", Host: "old." + c.Domain,
 		AdminUser: "admin", Password: adminSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: "New Dovecot", Type: "dovecot", Host: "new." + c.Domain,
+	dst, err := a.Customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: "New Dovecot", Type: "dovecot", Host: "new." + c.Domain,
 		AdminUser: "admin", Password: adminSecret})
 	if err != nil {
 		t.Fatal(err)
@@ -88,9 +91,9 @@ func setupMigration(t *testing.T, n int) *migrationBundle {
 	t.Helper()
 	tp := newTestPortal(t)
 	b := &migrationBundle{tp: tp, partnerEmail: "pat@partner.example"}
-	b.customer, b.src, b.dst, b.project, b.items = migrationTenant(t, tp.app.Service, "Contoso", n)
+	b.customer, b.src, b.dst, b.project, b.items = migrationTenant(t, tp.app, "Contoso", n)
 	var others []store.Item
-	b.other, b.otherEP, _, b.otherProject, others = migrationTenant(t, tp.app.Service, "Fabrikam", 1)
+	b.other, b.otherEP, _, b.otherProject, others = migrationTenant(t, tp.app, "Fabrikam", 1)
 	b.otherItem = others[0]
 	tp.user(b.partnerEmail, auth.Partner, b.customer.ID)
 	b.partner = tp.signedIn(b.partnerEmail)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
-	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -199,7 +198,6 @@ var statusOfKind = map[fault.Kind]int{
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status, msg := http.StatusInternalServerError, "Something went wrong on the server; it has been logged. Try again, or tell your administrator."
 	var pe *pageError
-	var pi *projects.InvalidError
 	switch {
 	case errors.As(err, &pe):
 		status, msg = pe.Status, pe.Msg
@@ -207,8 +205,6 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status, msg = http.StatusForbidden, "You may not do this: "+strings.TrimPrefix(err.Error(), auth.ErrForbidden.Error()+": ")+"."
 	case errors.Is(err, fault.ErrNotFound): // store.ErrNotFound, auth.ErrHidden, ...
 		status, msg = http.StatusNotFound, "That does not exist (any more): "+err.Error()+"."
-	case errors.As(err, &pi):
-		status, msg = http.StatusBadRequest, pi.Field+": "+pi.Msg
 	case fault.KindOf(err) != fault.Internal:
 		status, msg = statusOfKind[fault.KindOf(err)], err.Error()
 	default:
