@@ -66,20 +66,22 @@ func TestServiceAuthorizes(t *testing.T) {
 			return err
 		},
 	}
+	// Another customer's project is hidden (404), not refused (403).
 	refused := []struct {
 		who  string
 		ctx  context.Context
 		what []string
+		want error
 	}{
-		{"nobody", context.Background(), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "close the project"}},
-		{"a viewer of the customer", as(auth.Viewer, own), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "close the project"}},
-		{"a partner of another customer", as(auth.Partner, own+100), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "close the project"}},
-		{"a customer technical lead", as(auth.CustomerTechnicalLead, own), []string{"start a pass", "stop passes"}},
-		{"a customer project manager", as(auth.CustomerProjectManager, own), []string{"create a project", "change settings", "add an item", "import items", "close the project"}},
+		{"nobody", context.Background(), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "close the project"}, fault.ErrForbidden},
+		{"a viewer of the customer", as(auth.Viewer, own), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "close the project"}, fault.ErrForbidden},
+		{"a partner of another customer", as(auth.Partner, own+100), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "close the project"}, fault.ErrNotFound},
+		{"a customer technical lead", as(auth.CustomerTechnicalLead, own), []string{"start a pass", "stop passes"}, fault.ErrForbidden},
+		{"a customer project manager", as(auth.CustomerProjectManager, own), []string{"create a project", "change settings", "add an item", "import items", "close the project"}, fault.ErrForbidden},
 	}
 	for _, r := range refused {
 		for _, what := range r.what {
-			if err := calls[what](r.ctx); !errors.Is(err, fault.ErrForbidden) {
+			if err := calls[what](r.ctx); !errors.Is(err, r.want) {
 				t.Errorf("%s may %s: %v", r.who, what, err)
 			}
 		}

@@ -1,7 +1,6 @@
 package projects_test
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -22,7 +21,7 @@ func TestRefusedLoginWordsOnlyForEndpointManagers(t *testing.T) {
 	t.Parallel()
 	const pw = "Wr0ng-Pass-Phrase"
 	b := setup(t, 0)
-	ctx := context.Background()
+	ctx := operator
 	b.src.EchoCredentialsOnFailedLogin.Store(true)
 	it, err := b.svc.AddItem(ctx, b.project.ID, projects.ItemInput{Source: "kim@fabrikam.com", Dest: "kim@fabrikam.com", SourcePassword: pw, DestPassword: pw})
 	if err != nil {
