@@ -49,9 +49,6 @@ const (
 	EnterpriseSeats    = 20000
 )
 
-// hybridTasks apply as migration prerequisites only when hybrid is in scope.
-var hybridTasks = []string{"3157", "3158", "3159", "3160"}
-
 // Service runs engagements.
 type Service struct {
 	Store    store.Store
@@ -109,7 +106,7 @@ func Eligibility(in Input) []Rule {
 }
 
 func (s *Service) scope(in Input) playbook.Scope {
-	return playbook.Scope{Services: in.Services, Workloads: in.Workloads, Enterprise: in.Seats >= EnterpriseSeats || in.EnterpriseException != ""}
+	return playbook.Scope{Services: in.Services, Workloads: in.Workloads, Enterprise: in.Seats >= EnterpriseSeats || in.EnterpriseException != "", Hybrid: in.Hybrid}
 }
 
 func (s *Service) check(in *Input) error {

@@ -120,8 +120,8 @@ func (s *Service) ExitPhase(ctx context.Context, id int64, phase, who string) er
 
 // MigrationBlockers lists the open prerequisites of migration for a
 // customer: tasks the playbook marks as migration prerequisites (core
-// onboarding, identity synchronization 1141, and the hybrid tasks 3157-3160
-// when hybrid is in scope) in any of its engagements. A customer without an
+// onboarding, identity synchronization 1141, and the playbook's hybrid
+// tasks 3157-3160 when hybrid is in scope) in any of its engagements. A customer without an
 // engagement has none.
 func (s *Service) MigrationBlockers(ctx context.Context, customerID int64) ([]Blocker, error) {
 	es, err := s.Store.EngagementsOf(ctx, customerID)
@@ -139,7 +139,7 @@ func (s *Service) MigrationBlockers(ctx context.Context, customerID int64) ([]Bl
 			if t.Retired || !ok || !pt.MigrationPrerequisite || done(t.Status) {
 				continue
 			}
-			if slices.Contains(hybridTasks, t.TaskID) && !e.Hybrid {
+			if pt.Hybrid && !e.Hybrid { // engagements from before hybrid tasks were retired by scope
 				continue
 			}
 			out = append(out, Blocker{TaskID: t.TaskID, Name: t.Name, Status: t.Status, Why: "migration prerequisite"})

@@ -447,7 +447,7 @@ func (d *decoder) step(n *yaml.Node) *Step {
 
 func (d *decoder) task(n *yaml.Node) *Task {
 	f := d.fields(n, "task", "id", "name", "mandatory", "role", "services", "workloads", "party",
-		"eligibility", "migration_prerequisite", "description", "links", "depends_on")
+		"eligibility", "migration_prerequisite", "hybrid", "description", "links", "depends_on")
 	if f == nil {
 		return nil
 	}
@@ -461,6 +461,7 @@ func (d *decoder) task(n *yaml.Node) *Task {
 		Party:                 Party(f.str("party")),
 		Eligibility:           Eligibility(f.str("eligibility")),
 		MigrationPrerequisite: f.boolean("migration_prerequisite"),
+		Hybrid:                f.boolean("hybrid"),
 		Description:           f.str("description"),
 		Links:                 d.links(f),
 		DependsOn:             f.strs("depends_on"),

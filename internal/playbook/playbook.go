@@ -203,10 +203,13 @@ type Task struct {
 	Eligibility Eligibility `yaml:"eligibility,omitempty" json:"eligibility"`
 	// MigrationPrerequisite tasks must be complete (or not apply) before any
 	// migration work starts, such as identity synchronization.
-	MigrationPrerequisite bool     `yaml:"migration_prerequisite,omitempty" json:"migration_prerequisite,omitempty"`
-	Description           string   `yaml:"description,omitempty" json:"description,omitempty"`
-	Links                 []*Link  `yaml:"links,omitempty" json:"links,omitempty"`
-	DependsOn             []string `yaml:"depends_on,omitempty" json:"depends_on,omitempty"` // task IDs
+	MigrationPrerequisite bool `yaml:"migration_prerequisite,omitempty" json:"migration_prerequisite,omitempty"`
+	// Hybrid tasks apply only to engagements that keep an on-premises
+	// organization alongside the new one (Exchange hybrid).
+	Hybrid      bool     `yaml:"hybrid,omitempty" json:"hybrid,omitempty"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Links       []*Link  `yaml:"links,omitempty" json:"links,omitempty"`
+	DependsOn   []string `yaml:"depends_on,omitempty" json:"depends_on,omitempty"` // task IDs
 
 	// Where the task is; set by Load.
 	Phase   *Phase   `yaml:"-" json:"-"`
@@ -309,6 +312,9 @@ type Scope struct {
 	// Enterprise is set for engagements approved for the enterprise
 	// additional benefit.
 	Enterprise bool
+	// Hybrid is set when the customer keeps an on-premises organization
+	// alongside the new one; tasks marked hybrid need it.
+	Hybrid bool
 }
 
 // Applies reports whether task t belongs in an engagement with the given
@@ -323,9 +329,9 @@ func (p *Playbook) Applies(t *Task, services []string, workloads []string) bool 
 //     always_in_scope always are);
 //   - its workloads are empty, or one of them is in scope;
 //   - data-migration tasks need at least one workload in scope, enterprise
-//     tasks need s.Enterprise.
+//     tasks need s.Enterprise, hybrid tasks need s.Hybrid.
 func (p *Playbook) InScope(t *Task, s Scope) bool {
-	if t == nil {
+	if t == nil || t.Hybrid && !s.Hybrid {
 		return false
 	}
 	switch t.Eligibility {
