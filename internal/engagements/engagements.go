@@ -260,6 +260,11 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 		if !slices.Contains(Statuses, *u.Status) {
 			return t, fault.InvalidField("status", "unknown status %q; use one of: %s", *u.Status, strings.Join(Statuses, ", "))
 		}
+		if *u.Status == Complete {
+			if err := s.checkGateTask(ctx, t); err != nil {
+				return t, err
+			}
+		}
 		evs = append(evs, store.TaskEvent{Who: who, Field: "status", Before: t.Status, After: *u.Status})
 		t.Status = *u.Status
 		if t.Status == Complete && u.Percent == nil && t.Percent != 100 {

@@ -191,20 +191,26 @@ func TestPhaseGatesAndTheRemediationChecklist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	complete(t, b, e, "Remediate")
-	err = b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana")
+	complete(t, b, e, "Remediate", "1700")
+	err = setStatus(b, taskByID(t, b, e, "1700"), engagements.Complete)
 	if err == nil || !strings.Contains(err.Error(), "TLS 1.2") {
 		t.Fatalf("gate 1700 ignores the checklist: %v", err)
 	}
 	resolved := "resolved"
 	b.svc.UpdateChecklistItem(ctx, e.ID, item.ID, &resolved, nil, nil)
-	if err := b.svc.ExitPhase(ctx, e.ID, "Remediate", "ana"); err != nil {
+	if err := setStatus(b, taskByID(t, b, e, "1700"), engagements.Complete); err != nil {
 		t.Fatal(err)
 	}
+	// What is left in Remediate's way is the phases before it.
 	gates, _ := b.svc.Gates(ctx, e.ID)
 	for _, g := range gates {
-		if g.Phase == "Remediate" && !g.Exited {
-			t.Fatal("exit not recorded")
+		if g.Phase != "Remediate" {
+			continue
+		}
+		for _, bl := range g.Blockers {
+			if bl.Why != "phases exit in order" {
+				t.Fatalf("Remediate blocked by %+v", bl)
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -40,52 +41,262 @@ type Gate struct {
 // resolvedStates close a remediation checklist item.
 var resolvedStates = []string{"resolved", "wont-fix"}
 
-// Gates evaluates every phase's exit gate.
+// gateInputs are the records the exit gates read, loaded once per evaluation.
+type gateInputs struct {
+	engagement  store.Engagement
+	tasks       []store.EngagementTask
+	exits       []store.PhaseExit
+	checklist   []store.ChecklistItem
+	assignments []store.Assignment
+	events      []store.ScheduledEvent
+	// unmigrated are the items whose last Full pass did not complete,
+	// loaded only when a phase names migrations-completed.
+	unmigrated []Blocker
+}
+
+func (s *Service) gateInputs(ctx context.Context, id int64) (*gateInputs, error) {
+	in := &gateInputs{}
+	var err error
+	if in.engagement, err = s.Store.Engagement(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.tasks, err = s.Store.EngagementTasks(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.exits, err = s.Store.PhaseExits(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.checklist, err = s.Store.ChecklistItems(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.assignments, err = s.Store.Assignments(ctx, id); err != nil {
+		return nil, err
+	}
+	if in.events, err = s.Store.Events(ctx, id); err != nil {
+		return nil, err
+	}
+	for _, ph := range s.Playbook.Phases {
+		if slices.Contains(ph.ExitCriteria, playbook.CriterionMigrationsCompleted) {
+			if in.unmigrated, err = s.unmigrated(ctx, in.engagement); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	return in, nil
+}
+
+// unmigrated lists the items of the engagement's migration projects whose
+// last Full pass did not complete (without errors).
+func (s *Service) unmigrated(ctx context.Context, e store.Engagement) ([]Blocker, error) {
+	projects, err := s.Store.ProjectsOf(ctx, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Blocker
+	for _, p := range projects {
+		runs, err := s.Store.ProjectRuns(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		lastFull := map[int64]store.Run{}
+		for _, r := range runs { // oldest first: the last one wins
+			if r.Pass == "full" && !r.Ended.IsZero() {
+				lastFull[r.ItemID] = r.Run
+			}
+		}
+		items, _, err := s.Store.Items(ctx, p.ID, store.ItemFilter{})
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			r, ok := lastFull[it.ID]
+			switch {
+			case !ok:
+				out = append(out, Blocker{Name: fmt.Sprintf("%s: %s", p.Name, it.Source), Status: it.Status, Why: "no finished Full pass"})
+			case r.Status != "completed":
+				out = append(out, Blocker{Name: fmt.Sprintf("%s: %s", p.Name, it.Source), Status: it.Status,
+					Why: fmt.Sprintf("its last Full pass (ended %s) %s", r.Ended.UTC().Format("2006-01-02 15:04 UTC"), r.Status)})
+			}
+		}
+	}
+	return out, nil
+}
+
+// criteria lists what stands between a phase's exit task and Complete: its
+// other mandatory tasks, and the exit criteria the playbook names for it.
+func (s *Service) criteria(in *gateInputs, ph *playbook.Phase) []Blocker {
+	var out []Blocker
+	for _, t := range in.tasks {
+		if t.Phase != ph.Name || t.Retired || t.TaskID == ph.ExitGate {
+			continue
+		}
+		if t.Mandatory && !done(t.Status) {
+			out = append(out, Blocker{TaskID: t.TaskID, Name: t.Name, Status: t.Status, Why: "mandatory, not Complete or Not Required"})
+		}
+	}
+	for _, c := range ph.ExitCriteria {
+		switch c {
+		case playbook.CriterionChecklistResolved:
+			for _, it := range in.checklist {
+				if !slices.Contains(resolvedStates, it.State) {
+					out = append(out, Blocker{Name: "checklist: " + it.Title, Status: it.State, Why: "remediation checklist item not resolved or waived"})
+				}
+			}
+		case playbook.CriterionMigrationsCompleted:
+			if len(in.engagement.Workloads) > 0 {
+				out = append(out, in.unmigrated...)
+			}
+		case playbook.CriterionKickoffHeld:
+			held := slices.ContainsFunc(in.events, func(ev store.ScheduledEvent) bool {
+				return ev.Kind == "meeting" && strings.Contains(strings.ToLower(ev.Title), "kickoff") && !ev.Starts.After(s.now())
+			})
+			if !held {
+				out = append(out, Blocker{Name: "kickoff meeting", Status: "not held", Why: "schedule a meeting titled Kickoff; the phase exits once it has started"})
+			}
+		case playbook.CriterionRolesAssigned:
+			var missing []string
+			for _, t := range in.tasks {
+				if !t.Mandatory || t.Retired || slices.Contains(missing, t.Role) {
+					continue
+				}
+				if !slices.ContainsFunc(in.assignments, func(a store.Assignment) bool { return a.Role == t.Role }) {
+					missing = append(missing, t.Role)
+				}
+			}
+			for _, role := range missing {
+				out = append(out, Blocker{Name: "role " + role, Status: "nobody assigned", Why: "a role with mandatory tasks needs a person"})
+			}
+		}
+	}
+	return out
+}
+
+// Gates evaluates every phase's exit gate. A gate task that is Complete
+// while what it names no longer holds is reopened first (see reopenGates).
 func (s *Service) Gates(ctx context.Context, id int64) ([]Gate, error) {
-	tasks, err := s.Store.EngagementTasks(ctx, id)
-	if err != nil {
+	if _, err := s.engagement(ctx, auth.ActionReadGates, id); err != nil {
 		return nil, err
 	}
-	exits, err := s.Store.PhaseExits(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	items, err := s.Store.ChecklistItems(ctx, id)
+	in, err := s.reopenGates(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	var out []Gate
+	earlierOpen := []string{}
 	for _, ph := range s.Playbook.Phases {
 		g := Gate{Phase: ph.Name, ExitTask: ph.ExitGate}
-		g.Exited = slices.ContainsFunc(exits, func(x store.PhaseExit) bool { return x.Phase == ph.Name })
+		g.Exited = slices.ContainsFunc(in.exits, func(x store.PhaseExit) bool { return x.Phase == ph.Name })
+		for _, name := range earlierOpen {
+			g.Blockers = append(g.Blockers, Blocker{Name: "phase " + name, Status: "not exited", Why: "phases exit in order"})
+		}
 		exitDone := ph.ExitGate == ""
-		for _, t := range tasks {
-			if t.Phase != ph.Name || t.Retired {
-				continue
-			}
-			if t.TaskID == ph.ExitGate {
-				exitDone = t.Status == Complete
-				if !exitDone {
-					g.Blockers = append(g.Blockers, Blocker{TaskID: t.TaskID, Name: t.Name, Status: t.Status, Why: "the exit task is not Complete"})
-				}
-				continue
-			}
-			if t.Mandatory && !done(t.Status) {
-				g.Blockers = append(g.Blockers, Blocker{TaskID: t.TaskID, Name: t.Name, Status: t.Status, Why: "mandatory, not Complete or Not Required"})
+		if i := slices.IndexFunc(in.tasks, func(t store.EngagementTask) bool { return t.TaskID == ph.ExitGate && !t.Retired }); i >= 0 {
+			t := in.tasks[i]
+			exitDone = t.Status == Complete
+			if !exitDone {
+				g.Blockers = append(g.Blockers, Blocker{TaskID: t.TaskID, Name: t.Name, Status: t.Status, Why: "the exit task is not Complete"})
 			}
 		}
-		// Gate 1700 reads the remediation checklist.
-		if ph.ExitGate == "1700" {
-			for _, it := range items {
-				if !slices.Contains(resolvedStates, it.State) {
-					g.Blockers = append(g.Blockers, Blocker{Name: "checklist: " + it.Title, Status: it.State, Why: "remediation checklist item not resolved"})
-				}
-			}
-		}
+		g.Blockers = append(g.Blockers, s.criteria(in, ph)...)
 		g.CanExit = exitDone && len(g.Blockers) == 0
+		if !g.Exited {
+			earlierOpen = append(earlierOpen, ph.Name)
+		}
 		out = append(out, g)
 	}
 	return out, nil
+}
+
+// exitPhaseOf returns the phase a task closes, or nil.
+func (s *Service) exitPhaseOf(t store.EngagementTask) *playbook.Phase {
+	ph, ok := s.Playbook.Phase(t.Phase)
+	if !ok || ph.ExitGate != t.TaskID {
+		return nil
+	}
+	return ph
+}
+
+// checkGateTask refuses to complete a phase's exit task while what it
+// names does not hold.
+func (s *Service) checkGateTask(ctx context.Context, t store.EngagementTask) error {
+	ph := s.exitPhaseOf(t)
+	if ph == nil {
+		return nil
+	}
+	in, err := s.gateInputs(ctx, t.EngagementID)
+	if err != nil {
+		return err
+	}
+	if blockers := s.criteria(in, ph); len(blockers) > 0 {
+		return fault.RefusedBy(t.TaskID, "%s %q cannot be Complete yet; in the way: %s", t.TaskID, t.Name, blockerList(blockers))
+	}
+	return nil
+}
+
+func blockerList(bs []Blocker) string {
+	var names []string
+	for _, b := range bs {
+		s := b.String()
+		if b.Why != "" {
+			s += ": " + b.Why
+		}
+		names = append(names, s)
+	}
+	return strings.Join(names, "; ")
+}
+
+// gateChecker is who the history names when Ferry reopens a gate task.
+const gateChecker = "Ferry (exit gate check)"
+
+// reopenGates sets every Complete exit task whose criteria no longer hold
+// back to In Progress, with a history entry saying why. It runs when the
+// gates are read and after the records they read change (checklist items,
+// finished passes), and returns the inputs it evaluated.
+func (s *Service) reopenGates(ctx context.Context, id int64) (*gateInputs, error) {
+	in, err := s.gateInputs(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	reopened := false
+	for _, t := range in.tasks {
+		ph := s.exitPhaseOf(t)
+		if ph == nil || t.Retired || t.Status != Complete {
+			continue
+		}
+		blockers := s.criteria(in, ph)
+		if len(blockers) == 0 {
+			continue
+		}
+		t.Status = InProgress
+		evs := []store.TaskEvent{
+			{Who: gateChecker, Field: "status", Before: Complete, After: InProgress},
+			{Who: gateChecker, Field: "reopened", After: "no longer holds: " + blockerList(blockers)},
+		}
+		if err := s.Store.UpdateEngagementTask(ctx, t, evs); err != nil {
+			return nil, err
+		}
+		reopened = true
+	}
+	if reopened {
+		return s.gateInputs(ctx, id)
+	}
+	return in, nil
+}
+
+// Reevaluate reopens the gate tasks of the engagements of a customer whose
+// criteria no longer hold; the projects service calls it when a pass ends.
+func (s *Service) Reevaluate(ctx context.Context, customerID int64) error {
+	es, err := s.Store.EngagementsOf(ctx, customerID)
+	if err != nil {
+		return err
+	}
+	for _, e := range es {
+		if _, err := s.reopenGates(ctx, e.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ExitPhase records the exit of a phase, or refuses naming what is in the way.
@@ -105,11 +316,7 @@ func (s *Service) ExitPhase(ctx context.Context, id int64, phase, who string) er
 			return nil
 		}
 		if !g.CanExit {
-			var names []string
-			for _, b := range g.Blockers {
-				names = append(names, b.String())
-			}
-			refusal := fault.RefusedBy(g.ExitTask, "%s cannot be exited yet; in the way: %s", g.Phase, strings.Join(names, "; "))
+			refusal := fault.RefusedBy(cmp.Or(g.ExitTask, "exit-"+strings.ToLower(g.Phase)), "%s cannot be exited yet; in the way: %s", g.Phase, blockerList(g.Blockers))
 			refusal.Field = "phase"
 			return refusal
 		}
@@ -239,7 +446,11 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 		return store.ChecklistItem{}, err
 	}
 	c := store.ChecklistItem{EngagementID: id, Title: in.Title, Severity: in.Severity, Owner: in.Owner, State: in.State, Notes: in.Notes, Source: in.Source}
-	return c, s.Store.SaveChecklistItem(ctx, &c)
+	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
+		return c, err
+	}
+	_, err := s.reopenGates(ctx, id)
+	return c, err
 }
 
 // UpdateChecklistItem changes state, owner or notes.
@@ -268,7 +479,11 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 	if notes != nil {
 		c.Notes = *notes
 	}
-	return c, s.Store.SaveChecklistItem(ctx, &c)
+	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
+		return c, err
+	}
+	_, err = s.reopenGates(ctx, id)
+	return c, err
 }
 
 func checkChoice(field, v string, choices []string) error {

@@ -387,11 +387,11 @@ func (d *decoder) checklists(n *yaml.Node) Checklists {
 }
 
 func (d *decoder) phase(n *yaml.Node) *Phase {
-	f := d.fields(n, "phase", "name", "description", "exit_gate", "checklists", "processes")
+	f := d.fields(n, "phase", "name", "description", "exit_gate", "exit_criteria", "checklists", "processes")
 	if f == nil {
 		return nil
 	}
-	ph := &Phase{Name: f.str("name"), Description: f.str("description"), ExitGate: f.str("exit_gate"), pos: f.pos}
+	ph := &Phase{Name: f.str("name"), Description: f.str("description"), ExitGate: f.str("exit_gate"), ExitCriteria: f.strs("exit_criteria"), pos: f.pos}
 	if v := f.vals["checklists"]; v != nil {
 		ph.Checklists = d.checklists(v)
 	}

@@ -152,12 +152,34 @@ type Phase struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// ExitGate is the ID of the mandatory task of this phase that closes it;
 	// "" when the phase has no gate.
-	ExitGate   string     `yaml:"exit_gate,omitempty" json:"exit_gate,omitempty"`
-	Checklists Checklists `yaml:"checklists,omitempty" json:"checklists,omitzero"`
-	Processes  []*Process `yaml:"processes" json:"processes"`
+	ExitGate string `yaml:"exit_gate,omitempty" json:"exit_gate,omitempty"`
+	// ExitCriteria are what the phase's exit checks beyond its mandatory
+	// tasks, read from the engagement's records (see ExitCriteria).
+	ExitCriteria []string   `yaml:"exit_criteria,omitempty" json:"exit_criteria,omitempty"`
+	Checklists   Checklists `yaml:"checklists,omitempty" json:"checklists,omitzero"`
+	Processes    []*Process `yaml:"processes" json:"processes"`
 
 	pos positions
 }
+
+// The exit criteria a phase may name. Each is checked against what Ferry
+// records of the engagement, so a sign-off holds only while it is true.
+const (
+	// CriterionChecklistResolved: every remediation checklist item is
+	// resolved or waived (wont-fix).
+	CriterionChecklistResolved = "checklist-resolved"
+	// CriterionMigrationsCompleted: the last Full pass of every item of the
+	// engagement's migration projects completed.
+	CriterionMigrationsCompleted = "migrations-completed"
+	// CriterionKickoffHeld: a meeting whose title names the kickoff has started.
+	CriterionKickoffHeld = "kickoff-held"
+	// CriterionRolesAssigned: every role with a mandatory task in the
+	// engagement has a person.
+	CriterionRolesAssigned = "roles-assigned"
+)
+
+// ExitCriteria lists the criteria a phase's exit_criteria may name.
+var ExitCriteria = []string{CriterionChecklistResolved, CriterionMigrationsCompleted, CriterionKickoffHeld, CriterionRolesAssigned}
 
 // Process is a unit of work within a phase, such as "Address Technical Gaps".
 type Process struct {
