@@ -237,6 +237,33 @@ func (e *env) completePhase(engagementID int64, phase string) {
 	}
 }
 
+// exitPhasesBefore passes the exits of the phases before phase: Initiate's
+// kickoff is held and every role with a mandatory task has a person, and
+// each earlier phase's tasks are done.
+func (e *env) exitPhasesBefore(engagementID int64, phase string) {
+	e.t.Helper()
+	eng := fmt.Sprintf("/api/v1/engagements/%d", engagementID)
+	kickoff := time.Now().Add(-48 * time.Hour).UTC()
+	e.must("POST", eng+"/events", map[string]any{"kind": "meeting", "title": "Kickoff", "time_zone": "UTC",
+		"starts": kickoff.Format("2006-01-02 15:04"), "ends": kickoff.Add(time.Hour).Format("2006-01-02 15:04")}, 201, nil)
+	var list struct{ Tasks []store.EngagementTask }
+	e.must("GET", eng+"/tasks", nil, 200, &list)
+	assigned := map[string]bool{}
+	for _, tk := range list.Tasks {
+		if tk.Mandatory && !assigned[tk.Role] {
+			assigned[tk.Role] = true
+			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": "person for " + tk.Role}, 200, nil)
+		}
+	}
+	for _, ph := range playbook.PhaseOrder() {
+		if ph == phase {
+			return
+		}
+		e.completePhase(engagementID, ph)
+		e.must("POST", eng+"/phases/"+ph+"/exit", nil, 200, nil)
+	}
+}
+
 func TestEngagementGatesAndChecklist(t *testing.T) {
 	t.Parallel()
 	e, _ := newEngagementEnv(t)
@@ -274,11 +301,27 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 	code, b = e.call("POST", eng+"/checklist", map[string]any{"title": "x", "severity": "low", "priority": 1})
 	wantError(t, code, b, 400, "priority", "unknown field")
 
-	e.completePhase(d.ID, "Remediate")
+	e.exitPhasesBefore(d.ID, "Remediate")
+	var tasks struct{ Tasks []store.EngagementTask }
+	e.must("GET", eng+"/tasks?phase=Remediate", nil, 200, &tasks)
+	for _, tk := range tasks.Tasks {
+		st := engagements.Complete
+		if !tk.Mandatory {
+			st = engagements.NotRequired
+		}
+		code, b := e.call("PATCH", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), map[string]any{"status": st})
+		if tk.TaskID == "1700" {
+			wantError(t, code, b, 409, "", "TLS 1.2")
+			continue
+		}
+		if code != 200 {
+			t.Fatalf("PATCH task %s: %d %s", tk.TaskID, code, b)
+		}
+	}
 	refused("TLS 1.2")
 	var gates struct{ Gates []engagements.Gate }
 	e.must("GET", eng+"/gates", nil, 200, &gates)
-	if g := gates.Gates[2]; g.Phase != "Remediate" || g.CanExit || len(g.Blockers) != 1 || g.Blockers[0].TaskID != "" {
+	if g := gates.Gates[2]; g.Phase != "Remediate" || g.CanExit || len(g.Blockers) != 2 || g.Blockers[0].TaskID != "1700" || g.Blockers[1].TaskID != "" {
 		t.Fatalf("gate %+v", g)
 	}
 
@@ -292,6 +335,7 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 	if item.State != "resolved" || item.Owner != "ana" {
 		t.Fatalf("item %+v", item)
 	}
+	e.completePhase(d.ID, "Remediate")
 	var list struct{ Items []store.ChecklistItem }
 	e.must("GET", eng+"/checklist", nil, 200, &list)
 	if len(list.Items) != 1 || list.Items[0].State != "resolved" {

@@ -155,6 +155,20 @@ func TestEngagementLifecycle(t *testing.T) {
 	}
 	e.ok("pass", "start", "--project", id(f.project), "--pass", "full", "--all")
 
+	// Initiate exits once the kickoff was held and every role with a
+	// mandatory task has a person.
+	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
+	if !strings.Contains(errOut, "kickoff") || !strings.Contains(errOut, "role frp") {
+		t.Errorf("exit Initiate before the kickoff: %s", errOut)
+	}
+	kickoff := time.Now().Add(-48 * time.Hour).UTC()
+	e.ok("event", "add", "--engagement", eng, "--kind", "meeting", "--title", "Kickoff", "--time-zone", "UTC",
+		"--starts", kickoff.Format("2006-01-02 15:04"), "--ends", kickoff.Add(time.Hour).Format("2006-01-02 15:04"))
+	for _, role := range []string{"frp", "mvm", "architect", "sme", "customer-pm", "customer-tech-lead"} {
+		e.ok("engagement", "assign", eng, "--role", role, "--person", "Someone "+role)
+	}
+	e.ok("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
+
 	// A phase exit is refused naming the tasks in the way, then allowed.
 	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Assess", "--as", "Fiona")
 	if !strings.Contains(errOut, "--phase") || !strings.Contains(errOut, "1699") {
@@ -189,7 +203,10 @@ func TestEngagementLifecycle(t *testing.T) {
 	var item idJSON
 	e.okJSON(&item, "checklist", "add", "--engagement", eng, "--title", "Legacy TLS on relay", "--severity", "high", "--owner", "Eve")
 	e.ok("task", "update", id(rows["3190"]), "--as", "Eve", "--status", "Complete")
-	e.ok("task", "update", id(rows["1700"]), "--as", "Fiona", "--status", "Complete")
+	_, errOut = e.usage("task", "update", id(rows["1700"]), "--as", "Fiona", "--status", "Complete")
+	if !strings.Contains(errOut, "Legacy TLS") {
+		t.Errorf("1700 Complete with an open item: %s", errOut)
+	}
 	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Remediate", "--as", "Fiona")
 	if !strings.Contains(errOut, "Legacy TLS") {
 		t.Errorf("exit Remediate with an open item: %s", errOut)
@@ -201,6 +218,7 @@ func TestEngagementLifecycle(t *testing.T) {
 	if out := e.ok("checklist", "list", "--engagement", eng); !strings.Contains(out, "resolved") {
 		t.Errorf("checklist list:\n%s", out)
 	}
+	e.ok("task", "update", id(rows["1700"]), "--as", "Fiona", "--status", "Complete")
 	e.ok("engagement", "exit", eng, "--phase", "Remediate", "--as", "Fiona")
 
 	// Post-migration issues reported after five business days are late.
