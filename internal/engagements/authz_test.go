@@ -67,7 +67,11 @@ func TestServiceAuthorizes(t *testing.T) {
 			}
 		}
 	}
+	// A task of the customer project manager's role, held by them.
+	if err := b.svc.Assign(operator, e.ID, tasks[0].Role, "someone"); err != nil {
+		t.Fatal(err)
+	}
 	if err := calls["update a task"](as(auth.CustomerProjectManager, own)); err != nil {
-		t.Errorf("the customer's project manager may not update a task: %v", err)
+		t.Errorf("the customer's project manager may not update a task of their role: %v", err)
 	}
 }

@@ -252,6 +252,9 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 	if err != nil {
 		return t, err
 	}
+	if err := s.holdsTaskRole(ctx, t); err != nil {
+		return t, err
+	}
 	if strings.TrimSpace(who) == "" {
 		return t, fault.InvalidField("who", "say who makes the change")
 	}
@@ -294,6 +297,37 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 		return t, err
 	}
 	return s.Store.EngagementTask(ctx, taskRowID)
+}
+
+// holdsTaskRole lets administrators and the people holding the task's
+// playbook role on its engagement change the task; everyone else may read it.
+func (s *Service) holdsTaskRole(ctx context.Context, t store.EngagementTask) error {
+	p := auth.PrincipalFrom(ctx)
+	if p != nil && p.Role == auth.Administrator {
+		return nil
+	}
+	as, err := s.Store.Assignments(ctx, t.EngagementID)
+	if err != nil {
+		return err
+	}
+	var holders []string
+	for _, a := range as {
+		if a.Role != t.Role {
+			continue
+		}
+		if p != nil && strings.EqualFold(a.Person, p.Name) {
+			return nil
+		}
+		holders = append(holders, a.Person)
+	}
+	role := t.Role
+	if r, ok := s.Playbook.Role(t.Role); ok {
+		role = r.Name
+	}
+	if len(holders) == 0 {
+		return fault.New(fault.Forbidden, "task %s belongs to the %s, and nobody holds that role on this engagement; ask its lead to assign the role", t.TaskID, role)
+	}
+	return fault.New(fault.Forbidden, "task %s belongs to the %s (%s); only they or an administrator may change it", t.TaskID, role, strings.Join(holders, ", "))
 }
 
 func fmtDate(t time.Time) string {
