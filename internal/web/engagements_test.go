@@ -773,3 +773,30 @@ func TestReportIssueWithoutTheMigrationTime(t *testing.T) {
 		})
 	}
 }
+
+// TestCustomerCannotChangeAnotherRolesTask: the customer's project manager
+// may not change the FastTrack Manager's exit task 1701, whatever the
+// portal's form sends; the person holding the role may.
+func TestCustomerCannotChangeAnotherRolesTask(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
+	if err := f.tp.app.Engagements.Assign(asOperator(context.Background()), f.eng.ID, "customer-pm", "carl@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	carl := f.tp.signedIn("carl@contoso.example")
+	exit := f.task(t, "1701")
+	res := carl.hx("POST", "/tasks/"+itoa(exit.ID), url.Values{"status": {engagements.Complete}, "percent": {"100"}, "notes": {"all on"}})
+	if res.status != http.StatusForbidden || !strings.Contains(res.body, "FastTrack Manager") {
+		t.Fatalf("the customer PM set 1701: %d %s", res.status, res.body)
+	}
+	got, err := f.tp.app.Store.EngagementTask(context.Background(), exit.ID)
+	if err != nil || got.Status != engagements.NotStarted {
+		t.Fatalf("1701 changed: %+v %v", got, err)
+	}
+	// The FastTrack Manager's role holder may.
+	res = f.partner.hx("POST", "/tasks/"+itoa(exit.ID), url.Values{"status": {engagements.InProgress}, "percent": {"10"}, "notes": {"started"}})
+	if res.status != http.StatusOK {
+		t.Fatalf("the holder of the ftm role on 1701: %d %s", res.status, res.body)
+	}
+}
