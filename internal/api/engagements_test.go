@@ -356,7 +356,7 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 	t.Parallel()
 	e, _ := newEngagementEnv(t)
 	f := e.fixture("Contoso")
-	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
 	passes := fmt.Sprintf("/api/v1/projects/%d/passes", f.project.ID)
 	gate := fmt.Sprintf("/api/v1/customers/%d/migration-gate", f.customer.ID)
 
@@ -373,19 +373,26 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 		t.Fatalf("gate %+v", mg)
 	}
 
-	code, b = e.call("POST", gate+"/override", map[string]any{"as": "pat@partner.com", "reason": "pilot users"})
-	wantError(t, code, b, 400, "as", "FastTrack Manager")
-	code, b = e.call("POST", gate+"/override", map[string]any{"reason": "pilot users"})
-	wantError(t, code, b, 400, "as")
-	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona", "reason": "x", "who": "fiona"})
-	wantError(t, code, b, 400, "who", "unknown field")
-	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "ftm", "person": "fiona@fasttrack.example"}, 200, nil)
-	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": " "})
+	// A partner of the customer may not override, in anyone's name.
+	partner := NewWithOptions(e.svc, e.st, Options{Authenticators: []Authenticator{scopedAuthenticator{[]int64{f.customer.ID}}},
+		Engagements: &engagements.Service{Store: e.st, Playbook: playbook.Default()}})
+	for _, body := range []string{`{"reason":"pilot users"}`, `{"as":"fiona@fasttrack.example","reason":"pilot users"}`} {
+		rec := httptest.NewRecorder()
+		partner.ServeHTTP(rec, httptest.NewRequest("POST", gate+"/override", strings.NewReader(body)))
+		if rec.Code != 403 && rec.Code != 400 || rec.Code == 201 {
+			t.Fatalf("a partner overrode the gate with %s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": "pilot users"})
+	wantError(t, code, b, 400, "as", "unknown field")
+	code, b = e.call("POST", gate+"/override", map[string]any{"reason": " "})
 	wantError(t, code, b, 400, "reason")
+	code, b = e.call("POST", gate+"/override", map[string]any{"reason": "x", "expires": "tomorrow"})
+	wantError(t, code, b, 400, "expires", "2026-12-24")
 	var ov store.GateOverride
-	e.must("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": "pilot users move before sync"}, 201, &ov)
-	if ov.Who != "fiona@fasttrack.example" || ov.CustomerID != f.customer.ID {
-		t.Fatalf("override %+v", ov)
+	e.must("POST", gate+"/override", map[string]any{"reason": "pilot users move before sync"}, 201, &ov)
+	if ov.Who != "test" || ov.CustomerID != f.customer.ID {
+		t.Fatalf("override %+v, want it recorded as the token's owner", ov)
 	}
 	e.must("GET", gate, nil, 200, &mg)
 	if mg.Blocked || len(mg.Blockers) == 0 || len(mg.Overrides) != 1 {
@@ -393,9 +400,26 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 	}
 	e.must("POST", passes, map[string]any{"pass": "full", "all": true}, 202, nil)
 
+	// Revoked, with a reason: passes wait again, and the record stays.
+	revoke := fmt.Sprintf("%s/overrides/%d/revoke", gate, ov.ID)
+	code, b = e.call("POST", revoke, map[string]any{})
+	wantError(t, code, b, 400, "reason")
+	e.must("POST", revoke, map[string]any{"reason": "sync is broken"}, 200, &ov)
+	if ov.RevokedBy != "test" || ov.RevokeReason != "sync is broken" || ov.RevokedAt.IsZero() {
+		t.Fatalf("revoked %+v", ov)
+	}
+	e.must("GET", gate, nil, 200, &mg)
+	if !mg.Blocked || len(mg.Overrides) != 1 {
+		t.Fatalf("gate after the revocation %+v", mg)
+	}
+	code, b = e.call("POST", passes, map[string]any{"pass": "full", "all": true})
+	wantError(t, code, b, 409, "", "1141")
+	code, b = e.call("POST", fmt.Sprintf("%s/overrides/99999/revoke", gate), map[string]any{"reason": "x"})
+	wantError(t, code, b, 404, "")
+
 	code, b = e.call("GET", "/api/v1/customers/999999/migration-gate", nil)
 	wantError(t, code, b, 404, "")
-	code, b = e.call("POST", "/api/v1/customers/999999/migration-gate/override", map[string]any{"as": "x", "reason": "y"})
+	code, b = e.call("POST", "/api/v1/customers/999999/migration-gate/override", map[string]any{"reason": "y"})
 	wantError(t, code, b, 404, "")
 }
 
@@ -544,7 +568,7 @@ var engagementSchemaTypes = map[string]any{
 	"Assignment": Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
 	"EngagementTask": EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
 	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
-	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": GateOverride{},
+	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "RevokeInput": RevokeInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
 	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},

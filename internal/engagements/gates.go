@@ -357,11 +357,11 @@ func (s *Service) MigrationBlockers(ctx context.Context, customerID int64) ([]Bl
 
 // CheckMigration is the gate migration passes go through: Verify
 // credentials and Trial always run; other passes wait for the
-// prerequisites unless a FastTrack Manager recorded an override. It
+// prerequisites unless an override in force covers the project. It
 // returns nil when the pass may run, or a refusal (fault.Refused) whose
 // Rule is the first prerequisite's task ID ("migration-gate" when that
 // prerequisite has none) and whose message names them all.
-func (s *Service) CheckMigration(ctx context.Context, customerID int64, pass string) error {
+func (s *Service) CheckMigration(ctx context.Context, customerID, projectID int64, pass string) error {
 	if pass == "verify" || pass == "trial" {
 		return nil
 	}
@@ -370,47 +370,139 @@ func (s *Service) CheckMigration(ctx context.Context, customerID int64, pass str
 		return err
 	}
 	overrides, err := s.Store.GateOverrides(ctx, customerID)
-	if err != nil || len(overrides) > 0 {
+	if err != nil {
 		return err
+	}
+	now := s.now()
+	if slices.ContainsFunc(overrides, func(g store.GateOverride) bool { return g.ActiveAt(now, projectID) }) {
+		return nil
 	}
 	var names []string
 	for _, b := range blockers {
 		names = append(names, b.String())
 	}
 	rule := cmp.Or(blockers[0].TaskID, "migration-gate")
-	return fault.RefusedBy(rule, "migration passes other than Verify credentials and Trial wait for: %s; finish them, or a FastTrack Manager may override with a recorded reason",
-		strings.Join(names, "; "))
+	return fault.RefusedBy(rule, "migration passes other than Verify credentials and Trial wait for: %s; finish them, or the %s may override with a recorded reason",
+		strings.Join(names, "; "), s.overrideRoleName())
 }
 
-// Override lets migration passes run before their prerequisites. Only a
-// person holding the FastTrack Manager role in one of the customer's
-// engagements may do it, and the reason is kept.
-func (s *Service) Override(ctx context.Context, customerID int64, who, reason string) (store.GateOverride, error) {
+// OverriddenForAll reports whether one of the overrides is in force for
+// every project of the customer (not revoked, not expired, not limited).
+func (s *Service) OverriddenForAll(overrides []store.GateOverride) bool {
+	now := s.now()
+	return slices.ContainsFunc(overrides, func(g store.GateOverride) bool { return g.ProjectID == 0 && g.ActiveAt(now, 0) })
+}
+
+// overrideRole is the playbook role that may override the migration gate:
+// the role that signs off the Migrate phase (its exit task's role).
+func (s *Service) overrideRole() string {
+	if ph, ok := s.Playbook.Phase("Migrate"); ok {
+		if t, ok := s.Playbook.Task(ph.ExitGate); ok {
+			return t.Role
+		}
+	}
+	return "ftm"
+}
+
+func (s *Service) overrideRoleName() string {
+	if r, ok := s.Playbook.Role(s.overrideRole()); ok {
+		return r.Name
+	}
+	return s.overrideRole()
+}
+
+// OverrideInput is an override of the migration gate.
+type OverrideInput struct {
+	Reason string `json:"reason"`
+	// ProjectID limits the override to one of the customer's projects; 0: all.
+	ProjectID int64 `json:"project_id,omitempty"`
+	// Expires is the last day (UTC, 2026-12-24) the override holds; "": until revoked.
+	Expires string `json:"expires,omitempty"`
+}
+
+// mayOverride lets administrators and the people holding the override role
+// in one of the customer's engagements override or revoke.
+func (s *Service) mayOverride(ctx context.Context, customerID int64) (*auth.Principal, error) {
 	if err := authorize(ctx, auth.ActionOverrideGate, customerID); err != nil {
-		return store.GateOverride{}, err
+		return nil, err
 	}
-	if strings.TrimSpace(reason) == "" {
-		return store.GateOverride{}, fault.InvalidField("reason", "an override needs a reason for the record")
-	}
-	as, err := s.Store.AssignmentsOf(ctx, who)
-	if err != nil {
-		return store.GateOverride{}, err
+	p := auth.PrincipalFrom(ctx)
+	if p.Role == auth.Administrator {
+		return p, nil
 	}
 	es, err := s.Store.EngagementsOf(ctx, customerID)
 	if err != nil {
-		return store.GateOverride{}, err
+		return nil, err
 	}
-	allowed := false
-	for _, a := range as {
-		for _, e := range es {
-			allowed = allowed || (a.EngagementID == e.ID && a.Role == "ftm")
+	role := s.overrideRole()
+	for _, e := range es {
+		as, err := s.Store.Assignments(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(as, func(a store.Assignment) bool { return a.Role == role && strings.EqualFold(a.Person, p.Name) }) {
+			return p, nil
 		}
 	}
-	if !allowed {
-		return store.GateOverride{}, fault.InvalidField("who", "%q is not the FastTrack Manager of an engagement of customer %d; only a FastTrack Manager may override", who, customerID)
+	return nil, fault.New(fault.Forbidden, "%s is not the %s of an engagement of customer %d; only they override the migration gate, in their own name",
+		p.Name, s.overrideRoleName(), customerID)
+}
+
+// Override lets migration passes run before their prerequisites, recorded
+// as the signed-in person, who must hold the role the playbook gives the
+// gate (or be an administrator), with a reason, optionally for one project
+// and until a day.
+func (s *Service) Override(ctx context.Context, customerID int64, in OverrideInput) (store.GateOverride, error) {
+	p, err := s.mayOverride(ctx, customerID)
+	if err != nil {
+		return store.GateOverride{}, err
 	}
-	g := store.GateOverride{CustomerID: customerID, Who: who, Reason: reason, At: s.now()}
+	if strings.TrimSpace(in.Reason) == "" {
+		return store.GateOverride{}, fault.InvalidField("reason", "an override needs a reason for the record")
+	}
+	g := store.GateOverride{CustomerID: customerID, Who: p.Name, Reason: strings.TrimSpace(in.Reason), At: s.now(), ProjectID: in.ProjectID}
+	if in.ProjectID != 0 {
+		pr, err := s.Store.Project(ctx, in.ProjectID)
+		if err != nil || pr.CustomerID != customerID {
+			return g, fault.InvalidField("project_id", "customer %d has no project %d; leave project_id out to override for all its projects", customerID, in.ProjectID)
+		}
+	}
+	if in.Expires != "" {
+		day, err := time.Parse("2006-01-02", in.Expires)
+		if err != nil {
+			return g, fault.InvalidField("expires", "%q: write the last day the override holds as 2026-12-24", in.Expires)
+		}
+		g.Expires = day.AddDate(0, 0, 1) // through the whole day, UTC
+		if !g.Expires.After(g.At) {
+			return g, fault.InvalidField("expires", "%s is in the past; give the last day the override holds", in.Expires)
+		}
+	}
 	return g, s.Store.AddGateOverride(ctx, &g)
+}
+
+// RevokeOverride ends an override now, recording who ended it and why.
+func (s *Service) RevokeOverride(ctx context.Context, customerID, overrideID int64, reason string) (store.GateOverride, error) {
+	p, err := s.mayOverride(ctx, customerID)
+	if err != nil {
+		return store.GateOverride{}, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return store.GateOverride{}, fault.InvalidField("reason", "say why the override ends, for the record")
+	}
+	gs, err := s.Store.GateOverrides(ctx, customerID)
+	if err != nil {
+		return store.GateOverride{}, err
+	}
+	i := slices.IndexFunc(gs, func(g store.GateOverride) bool { return g.ID == overrideID })
+	if i < 0 {
+		return store.GateOverride{}, fault.New(fault.NotFound, "customer %d has no gate override %d", customerID, overrideID)
+	}
+	g := gs[i]
+	if !g.RevokedAt.IsZero() {
+		return g, nil
+	}
+	g.RevokedAt, g.RevokedBy, g.RevokeReason = s.now(), p.Name, strings.TrimSpace(reason)
+	return g, s.Store.RevokeGateOverride(ctx, g)
 }
 
 // ---- Remediation checklist, post-migration issues, scheduled events

@@ -79,7 +79,7 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 		return nil, closedProject(p)
 	}
 	if s.MigrationGate != nil {
-		if err := s.MigrationGate(ctx, p.CustomerID, string(pass)); err != nil {
+		if err := s.MigrationGate(ctx, p.CustomerID, p.ID, string(pass)); err != nil {
 			return nil, err
 		}
 	}

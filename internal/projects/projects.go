@@ -47,7 +47,7 @@ type Service struct {
 	// MigrationGate, when set, may refuse a pass for a customer (the
 	// engagement's prerequisites): a fault.Refused error naming the gate's
 	// task (engagements.Service.CheckMigration), or nil to let it run.
-	MigrationGate func(ctx context.Context, customerID int64, pass string) error
+	MigrationGate func(ctx context.Context, customerID, projectID int64, pass string) error
 }
 
 func (s *Service) now() time.Time {

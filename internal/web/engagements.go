@@ -280,7 +280,8 @@ type engagementData struct {
 	Progress  *engagements.Progress
 	Migration []engagements.Blocker
 	Overrides []store.GateOverride
-	Managers  []string // people in the FastTrack Manager role, who may override the migration gate
+	// Overridden: an override in force lets every project's passes run.
+	Overridden bool
 	Filter    taskFilter
 	Query     string
 	Rows      []taskRow
@@ -401,11 +402,7 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
 		return nil, err
 	}
-	for _, a := range d.People {
-		if a.Role == "ftm" {
-			d.Managers = append(d.Managers, a.Person)
-		}
-	}
+	d.Overridden = s.Engagements.OverriddenForAll(d.Overrides)
 	d.SvcNames = map[string]string{}
 	for _, sv := range pb.Services {
 		d.SvcNames[sv.ID] = sv.Name
@@ -589,17 +586,14 @@ func (s *server) unassignPerson(w http.ResponseWriter, r *http.Request) error {
 }
 
 // overrideGate lets the customer's migration passes run before their
-// prerequisites: a FastTrack Manager of the engagement decides, with a reason.
+// prerequisites: the holder of the gate's role decides, in their own name, with a reason.
 func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.loadEngagement(r)
 	if err != nil {
 		return err
 	}
-	as := strings.TrimSpace(r.PostFormValue("as"))
-	if as == "" {
-		return s.formDone(w, r, e, "gates", fault.InvalidField("as", "say which FastTrack Manager overrides the gate"))
-	}
-	_, err = s.Engagements.Override(r.Context(), e.CustomerID, as, strings.TrimSpace(r.PostFormValue("reason")))
+	// Recorded as the signed-in person: the form names nobody.
+	_, err = s.Engagements.Override(r.Context(), e.CustomerID, engagements.OverrideInput{Reason: strings.TrimSpace(r.PostFormValue("reason"))})
 	return s.formDone(w, r, e, "gates", err)
 }
 
