@@ -280,8 +280,8 @@ type engagementData struct {
 	Progress  *engagements.Progress
 	Migration []engagements.Blocker
 	Overrides []store.GateOverride
-	// Overridden: an override in force lets every project's passes run.
-	Overridden bool
+	// GateOpen: an override in force lets every project's passes run.
+	GateOpen  bool
 	Filter    taskFilter
 	Query     string
 	Rows      []taskRow
@@ -402,7 +402,7 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
 		return nil, err
 	}
-	d.Overridden = s.Engagements.OverriddenForAll(d.Overrides)
+	d.GateOpen = s.Engagements.OverriddenForAll(d.Overrides)
 	d.SvcNames = map[string]string{}
 	for _, sv := range pb.Services {
 		d.SvcNames[sv.ID] = sv.Name
