@@ -505,6 +505,67 @@ func (s *Service) RevokeOverride(ctx context.Context, customerID, overrideID int
 	return g, s.Store.RevokeGateOverride(ctx, g)
 }
 
+// testMigrationTask is the playbook task a completed Trial pass moves
+// ("Perform Test Migration and Validation").
+const testMigrationTask = "2474"
+
+// passMover is who the history names when a pass moves a task.
+const passMover = "Ferry (migration passes)"
+
+// PassEnded takes a finished pass of a project's item into the customer's
+// engagements: gate tasks whose criteria stopped holding reopen (a Full
+// pass that failed), and a completed Trial moves the test migration task
+// 2474 In Progress, Complete once every item of the project has
+// completed its Trial, with a link to the item's passes.
+func (s *Service) PassEnded(ctx context.Context, p store.Project, it store.Item, pass string) error {
+	if err := s.Reevaluate(ctx, p.CustomerID); err != nil {
+		return err
+	}
+	if pass != "trial" || it.Status != store.StatusCompletedTrial {
+		return nil
+	}
+	items, _, err := s.Store.Items(ctx, p.ID, store.ItemFilter{})
+	if err != nil {
+		return err
+	}
+	allTried := !slices.ContainsFunc(items, func(x store.Item) bool {
+		return x.Status != store.StatusCompletedTrial && x.Status != store.StatusCompletedPrestage && x.Status != store.StatusCompleted
+	})
+	es, err := s.Store.EngagementsOf(ctx, p.CustomerID)
+	if err != nil {
+		return err
+	}
+	link := fmt.Sprintf("Trial of %s completed in project %s: /projects/%d/items/%d", it.Source, p.Name, p.ID, it.ID)
+	for _, e := range es {
+		tasks, err := s.Store.EngagementTasks(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		for _, t := range tasks {
+			if t.TaskID != testMigrationTask || t.Retired || done(t.Status) {
+				continue
+			}
+			want := InProgress
+			if allTried {
+				want = Complete
+			}
+			if t.Status == want {
+				continue
+			}
+			evs := []store.TaskEvent{{Who: passMover, Field: "status", Before: t.Status, After: want}, {Who: passMover, Field: "notes", Before: t.Notes, After: link}}
+			t.Status, t.Notes = want, link
+			if want == Complete {
+				evs = append(evs, store.TaskEvent{Who: passMover, Field: "percent", Before: fmt.Sprint(t.Percent), After: "100"})
+				t.Percent = 100
+			}
+			if err := s.Store.UpdateEngagementTask(ctx, t, evs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // ---- Remediation checklist, post-migration issues, scheduled events
 
 var severities = []string{"low", "medium", "high", "critical"}

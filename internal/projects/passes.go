@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -302,6 +303,11 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		return err
 	}
 	logRun(bg, p, it, args, res)
+	if s.PassEnded != nil && it.DoneJobID == jobID {
+		if err := s.PassEnded(bg, p, it, args.Pass); err != nil {
+			slog.Warn("the engagement did not take in the finished pass", "project", p.ID, "item", it.ID, "pass", args.Pass, "err", err)
+		}
+	}
 	if databaseLost {
 		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
 	}

@@ -48,6 +48,10 @@ type Service struct {
 	// engagement's prerequisites): a fault.Refused error naming the gate's
 	// task (engagements.Service.CheckMigration), or nil to let it run.
 	MigrationGate func(ctx context.Context, customerID, projectID int64, pass string) error
+	// PassEnded, when set, hears of every item's pass that finished
+	// (completed, failed or stopped), for the engagement's tasks and gates
+	// (engagements.Service.PassEnded); its error is logged, the pass stands.
+	PassEnded func(ctx context.Context, p store.Project, it store.Item, pass string) error
 }
 
 func (s *Service) now() time.Time {
