@@ -399,6 +399,40 @@ func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person
 	return fault.InvalidField("person", "%s holds no role on this engagement", person)
 }
 
+// PersonTask is a task of one of a person's roles, with its engagement.
+type PersonTask struct {
+	store.EngagementTask
+	Engagement store.Engagement
+}
+
+// SignedInTasks lists the tasks of the signed-in person's roles (assigned
+// by their sign-in e-mail), in the engagements of customers they may see.
+func (s *Service) SignedInTasks(ctx context.Context) ([]PersonTask, error) {
+	if err := authorize(ctx, auth.ActionListMyTasks, 0); err != nil {
+		return nil, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	tasks, err := s.MyTasks(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []PersonTask
+	seen := map[int64]store.Engagement{}
+	for _, t := range tasks {
+		e, ok := seen[t.EngagementID]
+		if !ok {
+			if e, err = s.Store.Engagement(ctx, t.EngagementID); err != nil {
+				return nil, err
+			}
+			seen[t.EngagementID] = e
+		}
+		if p.Sees(e.CustomerID) {
+			out = append(out, PersonTask{EngagementTask: t, Engagement: e})
+		}
+	}
+	return out, nil
+}
+
 // MyTasks lists the tasks of a person's roles, across engagements.
 func (s *Service) MyTasks(ctx context.Context, person string) ([]store.EngagementTask, error) {
 	as, err := s.Store.AssignmentsOf(ctx, person)
@@ -416,7 +450,7 @@ func (s *Service) MyTasks(ctx context.Context, person string) ([]store.Engagemen
 			cache[a.EngagementID] = tasks
 		}
 		for _, t := range tasks {
-			if t.Role == a.Role && !t.Retired {
+			if strings.EqualFold(a.Person, person) && t.Role == a.Role && !t.Retired {
 				out = append(out, t)
 			}
 		}

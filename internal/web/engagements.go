@@ -34,6 +34,7 @@ func init() {
 		route{Pattern: "POST /engagements/{id}/people", Action: auth.ActionAssign, Handle: (*server).assignPerson},
 		route{Pattern: "POST /engagements/{id}/people/remove", Action: auth.ActionAssign, Handle: (*server).unassignPerson},
 		route{Pattern: "POST /engagements/{id}/migration-gate/override", Action: auth.ActionOverrideGate, Handle: (*server).overrideGate},
+		route{Pattern: "GET /my/tasks", Action: auth.ActionListMyTasks, Handle: (*server).myTasks},
 		route{Pattern: "GET /tasks/{id}/edit", Action: auth.ActionUpdateTask, Handle: (*server).editTask},
 		route{Pattern: "POST /tasks/{id}", Action: auth.ActionUpdateTask, Handle: (*server).updateTask},
 	)
@@ -598,6 +599,15 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 }
 
 // ---- Tasks
+
+// myTasks lists the signed-in person's tasks, from the roles they hold.
+func (s *server) myTasks(w http.ResponseWriter, r *http.Request) error {
+	tasks, err := s.Engagements.SignedInTasks(r.Context())
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "my_tasks.html", newView(r, "My tasks", "my-tasks", tasks))
+}
 
 type taskData struct {
 	E        store.Engagement

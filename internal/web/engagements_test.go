@@ -806,3 +806,33 @@ func TestCustomerCannotChangeAnotherRolesTask(t *testing.T) {
 		t.Fatalf("the holder of the ftm role on 1701: %d %s", res.status, res.body)
 	}
 }
+
+// TestMyTasksPage: the signed-in person's tasks, from the roles they hold,
+// in the engagements of customers they may see.
+func TestMyTasksPage(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
+	ctx := asOperator(context.Background())
+	if err := f.tp.app.Engagements.Assign(ctx, f.eng.ID, "mvm", "carl@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	// Carl is named in the other tenant's engagement too, which he may not see.
+	if err := f.tp.app.Engagements.Assign(ctx, f.otherEng.ID, "frp", "carl@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.tp.signedIn("carl@contoso.example").get("/my/tasks")
+	if res.status != http.StatusOK {
+		t.Fatalf("my tasks: %d %s", res.status, res.body)
+	}
+	mvm := f.task(t, "2474")
+	if !strings.Contains(res.body, mvm.Name) || !strings.Contains(res.body, "Contoso onboarding") {
+		t.Errorf("my tasks lack the mvm task %s", mvm.Name)
+	}
+	if strings.Contains(res.body, "Fabrikam onboarding") || strings.Contains(res.body, f.task(t, "1141").Name) {
+		t.Error("my tasks show another role's or another tenant's task")
+	}
+	if res := f.viewer.get("/my/tasks"); res.status != http.StatusOK || !strings.Contains(res.body, "no tasks") {
+		t.Errorf("a person without roles: %d %s", res.status, res.body)
+	}
+}
