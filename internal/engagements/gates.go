@@ -86,8 +86,9 @@ func (s *Service) gateInputs(ctx context.Context, id int64) (*gateInputs, error)
 	return in, nil
 }
 
-// unmigrated lists the items of the engagement's migration projects whose
-// last Full pass did not complete (without errors).
+// unmigrated lists the items of the engagement's migration projects (its
+// own, and the customer's that belong to no engagement) whose last Full
+// pass did not complete (without errors).
 func (s *Service) unmigrated(ctx context.Context, e store.Engagement) ([]Blocker, error) {
 	projects, err := s.Store.ProjectsOf(ctx, e.CustomerID)
 	if err != nil {
@@ -95,6 +96,9 @@ func (s *Service) unmigrated(ctx context.Context, e store.Engagement) ([]Blocker
 	}
 	var out []Blocker
 	for _, p := range projects {
+		if p.EngagementID != 0 && p.EngagementID != e.ID {
+			continue // another engagement's migration
+		}
 		runs, err := s.Store.ProjectRuns(ctx, p.ID)
 		if err != nil {
 			return nil, err

@@ -160,3 +160,33 @@ func TestPhasesExitInOrder(t *testing.T) {
 		t.Fatalf("Enable exited while Remediate is open: %v", err)
 	}
 }
+
+// TestMigrateGateReadsTheEngagementsProjects: a project linked to another
+// engagement of the customer is not this one's migration.
+func TestMigrateGateReadsTheEngagementsProjects(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	other, _ := b.create(t, engagements.Input{Name: "Subsidiary", Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	end := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
+	addMigrations(t, b.st, b.customer.ID, "Mail", []migrated{
+		{"ann@northwind.com", "ann@northwind.onmicrosoft.com", []store.Run{{Pass: "full", Started: end.Add(-time.Hour), Ended: end, Status: "completed"}}},
+	})
+	addMigrations(t, b.st, b.customer.ID, "Subsidiary mail", []migrated{{"zed@subsidiary.example", "zed@northwind.onmicrosoft.com", nil}})
+	projects, _ := b.st.ProjectsOf(operator, b.customer.ID)
+	for _, p := range projects {
+		p.EngagementID = e.ID
+		if p.Name == "Subsidiary mail" {
+			p.EngagementID = other.ID
+		}
+		if err := b.st.UpdateProject(operator, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	complete(t, b, e, "Migrate", "1702")
+	if err := setStatus(b, taskByID(t, b, e, "1702"), engagements.Complete); err != nil {
+		t.Fatalf("1702 waits for another engagement's project: %v", err)
+	}
+	complete(t, b, other, "Migrate", "1702")
+	wantRefusedBy(t, setStatus(b, taskByID(t, b, other, "1702"), engagements.Complete), "1702", "zed@subsidiary.example")
+}

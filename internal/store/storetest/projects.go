@@ -78,11 +78,11 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		if err := s.DeleteEndpoint(ctx, p.SourceID); err == nil {
 			t.Fatal("deleted an endpoint a project uses")
 		}
-		got.MaxConcurrent, got.Closed = 4, true
+		got.MaxConcurrent, got.Closed, got.EngagementID = 4, true, 77
 		if err := s.UpdateProject(ctx, got); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ = s.Project(ctx, p.ID); got.MaxConcurrent != 4 || !got.Closed {
+		if got, _ = s.Project(ctx, p.ID); got.MaxConcurrent != 4 || !got.Closed || got.EngagementID != 77 {
 			t.Fatalf("update lost: %+v", got)
 		}
 		if _, err := s.Customer(ctx, 9999); !errors.Is(err, store.ErrNotFound) {

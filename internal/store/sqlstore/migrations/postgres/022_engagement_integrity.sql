@@ -7,3 +7,8 @@ ALTER TABLE gate_overrides ADD COLUMN expires TEXT NOT NULL DEFAULT '';
 ALTER TABLE gate_overrides ADD COLUMN revoked_at TEXT NOT NULL DEFAULT '';
 ALTER TABLE gate_overrides ADD COLUMN revoked_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE gate_overrides ADD COLUMN revoke_reason TEXT NOT NULL DEFAULT '';
+
+-- A migration project belongs to an engagement of its customer (0: to the
+-- customer only, as projects made before engagements knew their projects):
+-- the engagement's Migrate gate reads its projects, not another one's.
+ALTER TABLE projects ADD COLUMN engagement_id BIGINT NOT NULL DEFAULT 0;
