@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -282,19 +284,22 @@ type engagementData struct {
 	Migration []engagements.Blocker
 	Overrides []store.GateOverride
 	// GateOpen: an override in force lets every project's passes run.
-	GateOpen  bool
-	Filter    taskFilter
-	Query     string
-	Rows      []taskRow
-	Total     int // tasks in scope
-	Matched   int // tasks the filter selects, on every page
-	Pages     int
-	First     int // numbers of the first and last rows shown
-	Last      int
-	Checklist []store.ChecklistItem
-	Issues    []store.PostMigrationIssue
-	Events    []store.ScheduledEvent
-	People    []store.Assignment
+	GateOpen bool
+	// Migrations are the engagement's projects (and the customer's that
+	// belong to no engagement), with their throughput.
+	Migrations []engagementProject
+	Filter     taskFilter
+	Query      string
+	Rows       []taskRow
+	Total      int // tasks in scope
+	Matched    int // tasks the filter selects, on every page
+	Pages      int
+	First      int // numbers of the first and last rows shown
+	Last       int
+	Checklist  []store.ChecklistItem
+	Issues     []store.PostMigrationIssue
+	Events     []store.ScheduledEvent
+	People     []store.Assignment
 
 	Services  []engChoice // in scope, for the filter
 	AllSvc    []engChoice
@@ -371,6 +376,9 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 		return nil, err
 	}
 	if d.Overrides, err = s.Store.GateOverrides(ctx, e.CustomerID); err != nil {
+		return nil, err
+	}
+	if d.Migrations, err = s.engagementProjects(ctx, e); err != nil {
 		return nil, err
 	}
 	tasks, err := s.Store.EngagementTasks(ctx, e.ID)
@@ -596,6 +604,33 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	// Recorded as the signed-in person: the form names nobody.
 	_, err = s.Engagements.Override(r.Context(), e.CustomerID, engagements.OverrideInput{Reason: strings.TrimSpace(r.PostFormValue("reason"))})
 	return s.formDone(w, r, e, "gates", err)
+}
+
+// engagementProject is a migration project as the engagement page shows it.
+type engagementProject struct {
+	store.Project
+	Throughput *projects.Throughput
+}
+
+// engagementProjects lists the projects the engagement's Migrate gate
+// reads: its own and the customer's that belong to no engagement.
+func (s *server) engagementProjects(ctx context.Context, e store.Engagement) ([]engagementProject, error) {
+	ps, err := s.Store.ProjectsOf(ctx, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []engagementProject
+	for _, p := range ps {
+		if p.EngagementID != 0 && p.EngagementID != e.ID {
+			continue
+		}
+		tp, err := s.Projects.Throughput(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, engagementProject{Project: p, Throughput: tp})
+	}
+	return out, nil
 }
 
 // ---- Tasks

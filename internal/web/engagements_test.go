@@ -836,3 +836,47 @@ func TestMyTasksPage(t *testing.T) {
 		t.Errorf("a person without roles: %d %s", res.status, res.body)
 	}
 }
+
+// TestEngagementShowsItsMigrations: the engagement page lists its projects
+// with their items by status and failures; another engagement's is not there.
+func TestEngagementShowsItsMigrations(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	ctx := asOperator(context.Background())
+	st := f.tp.app.Store
+	var eps []store.Endpoint
+	for _, name := range []string{"old", "new"} {
+		ep := store.Endpoint{CustomerID: f.own.ID, Name: name, Type: "imap", Host: name + ".example", Port: 993, Security: "tls"}
+		if err := st.CreateEndpoint(ctx, &ep); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+	}
+	for _, p := range []store.Project{
+		{CustomerID: f.own.ID, EngagementID: f.eng.ID, Name: "Wave 1 mailboxes", Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50},
+		{CustomerID: f.own.ID, EngagementID: f.eng.ID + 1000, Name: "Someone else's wave", Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50},
+	} {
+		if err := st.CreateProject(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		items := []*store.Item{{ProjectID: p.ID, Source: "a@x", Dest: "a@y", Status: store.StatusCompleted}, {ProjectID: p.ID, Source: "b@x", Dest: "b@y", Status: store.StatusFailed}}
+		if err := st.CreateItems(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := f.partner.get("/engagements/" + itoa(f.eng.ID)).body
+	i := strings.Index(body, `id="migrations-section"`)
+	if i < 0 {
+		t.Fatal("the engagement page has no migrations section")
+	}
+	section := body[i:]
+	section = section[:strings.Index(section, "</section>")]
+	for _, want := range []string{"Wave 1 mailboxes", "Completed: 1", "Failed: 1", "MB/h"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the migrations section lacks %q: %s", want, section)
+		}
+	}
+	if strings.Contains(section, "Someone else") {
+		t.Error("another engagement's project is shown")
+	}
+}
