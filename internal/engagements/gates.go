@@ -54,7 +54,11 @@ type gateInputs struct {
 	unmigrated []Blocker
 }
 
-func (s *Service) gateInputs(ctx context.Context, id int64) (*gateInputs, error) {
+// gateInputs loads what the gates read; the migrations (every item and run
+// of the customer's projects) only when migrations says which phases need
+// them: all of them for a read of the gates, or those whose exit task is
+// being completed or is Complete.
+func (s *Service) gateInputs(ctx context.Context, id int64, migrations func([]store.EngagementTask) bool) (*gateInputs, error) {
 	in := &gateInputs{}
 	var err error
 	if in.engagement, err = s.Store.Engagement(ctx, id); err != nil {
@@ -75,12 +79,9 @@ func (s *Service) gateInputs(ctx context.Context, id int64) (*gateInputs, error)
 	if in.events, err = s.Store.Events(ctx, id); err != nil {
 		return nil, err
 	}
-	for _, ph := range s.Playbook.Phases {
-		if slices.Contains(ph.ExitCriteria, playbook.CriterionMigrationsCompleted) {
-			if in.unmigrated, err = s.unmigrated(ctx, in.engagement); err != nil {
-				return nil, err
-			}
-			break
+	if migrations(in.tasks) {
+		if in.unmigrated, err = s.unmigrated(ctx, in.engagement); err != nil {
+			return nil, err
 		}
 	}
 	return in, nil
@@ -182,7 +183,7 @@ func (s *Service) Gates(ctx context.Context, id int64) ([]Gate, error) {
 	if _, err := s.engagement(ctx, auth.ActionReadGates, id); err != nil {
 		return nil, err
 	}
-	in, err := s.reopenGates(ctx, id)
+	in, err := s.reopenGates(ctx, id, true)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +213,10 @@ func (s *Service) Gates(ctx context.Context, id int64) ([]Gate, error) {
 	return out, nil
 }
 
+func readsMigrations(ph *playbook.Phase) bool {
+	return slices.Contains(ph.ExitCriteria, playbook.CriterionMigrationsCompleted)
+}
+
 // exitPhaseOf returns the phase a task closes, or nil.
 func (s *Service) exitPhaseOf(t store.EngagementTask) *playbook.Phase {
 	ph, ok := s.Playbook.Phase(t.Phase)
@@ -228,7 +233,7 @@ func (s *Service) checkGateTask(ctx context.Context, t store.EngagementTask) err
 	if ph == nil {
 		return nil
 	}
-	in, err := s.gateInputs(ctx, t.EngagementID)
+	in, err := s.gateInputs(ctx, t.EngagementID, func([]store.EngagementTask) bool { return readsMigrations(ph) })
 	if err != nil {
 		return err
 	}
@@ -257,8 +262,16 @@ const gateChecker = "Ferry (exit gate check)"
 // back to In Progress, with a history entry saying why. It runs when the
 // gates are read and after the records they read change (checklist items,
 // finished passes), and returns the inputs it evaluated.
-func (s *Service) reopenGates(ctx context.Context, id int64) (*gateInputs, error) {
-	in, err := s.gateInputs(ctx, id)
+func (s *Service) reopenGates(ctx context.Context, id int64, all bool) (*gateInputs, error) {
+	// Reading the migrations costs a pass over every item: only when a
+	// signed-off exit task depends on them, unless the caller shows them.
+	migrations := func(tasks []store.EngagementTask) bool {
+		return all || slices.ContainsFunc(tasks, func(t store.EngagementTask) bool {
+			ph := s.exitPhaseOf(t)
+			return ph != nil && t.Status == Complete && readsMigrations(ph)
+		})
+	}
+	in, err := s.gateInputs(ctx, id, migrations)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +296,7 @@ func (s *Service) reopenGates(ctx context.Context, id int64) (*gateInputs, error
 		reopened = true
 	}
 	if reopened {
-		return s.gateInputs(ctx, id)
+		return s.gateInputs(ctx, id, migrations)
 	}
 	return in, nil
 }
@@ -296,7 +309,7 @@ func (s *Service) Reevaluate(ctx context.Context, customerID int64) error {
 		return err
 	}
 	for _, e := range es {
-		if _, err := s.reopenGates(ctx, e.ID); err != nil {
+		if _, err := s.reopenGates(ctx, e.ID, false); err != nil {
 			return err
 		}
 	}
@@ -518,12 +531,16 @@ const passMover = "Ferry (migration passes)"
 
 // PassEnded takes a finished pass of a project's item into the customer's
 // engagements: gate tasks whose criteria stopped holding reopen (a Full
-// pass that failed), and a completed Trial moves the test migration task
+// pass that did not complete; the work is a pass over the projects' items
+// only while 1702 is signed off), and a completed Trial moves the test migration task
 // 2474 In Progress, Complete once every item of the project has
 // completed its Trial, with a link to the item's passes.
 func (s *Service) PassEnded(ctx context.Context, p store.Project, it store.Item, pass string) error {
-	if err := s.Reevaluate(ctx, p.CustomerID); err != nil {
-		return err
+	// Only a Full pass that did not complete can undo a gate (1702).
+	if pass == "full" && it.Status != store.StatusCompleted {
+		if err := s.Reevaluate(ctx, p.CustomerID); err != nil {
+			return err
+		}
 	}
 	if pass != "trial" || it.Status != store.StatusCompletedTrial {
 		return nil
@@ -606,7 +623,7 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
 		return c, err
 	}
-	_, err := s.reopenGates(ctx, id)
+	_, err := s.reopenGates(ctx, id, false)
 	return c, err
 }
 
@@ -639,7 +656,7 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
 		return c, err
 	}
-	_, err = s.reopenGates(ctx, id)
+	_, err = s.reopenGates(ctx, id, false)
 	return c, err
 }
 

@@ -60,6 +60,7 @@ func TestPassesMoveTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishFull(t, b, "ann@northwind.com", end.Add(time.Hour), "failed")
+	b.st.SetItemStatus(operator, items[0].ID, store.StatusFailed, "full", 1) // as the pass leaves it
 	ann, _ := b.st.Item(operator, items[0].ID)
 	if err := b.svc.PassEnded(operator, p, ann, "full"); err != nil {
 		t.Fatal(err)
