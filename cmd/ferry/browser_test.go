@@ -287,7 +287,10 @@ func engagementTaskChangesItsGate(t *testing.T, ctx context.Context, d *demoServ
 		Task string `json:"task"`
 	}
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
-		const li = document.querySelector("#gates-section ul.blockers li");
+		// A task in the way (not a phase or a criterion, and not an exit
+		// task, which waits for the others).
+		const li = [...document.querySelectorAll("#gates-section ul.blockers li")].find(l =>
+			/^\d+ /.test(l.firstChild.textContent.trim()) && !l.textContent.includes("exit task"));
 		if (!li) return {};
 		const text = li.firstChild.textContent.trim();
 		return {row: li.closest("tr").id, text: text, task: text.split(" ")[0]};

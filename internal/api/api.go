@@ -146,6 +146,7 @@ var routes = []route{
 	{"POST", "/api/v1/engagements/{id}/phases/{phase}/exit", auth.ActionExitPhase, (*server).exitPhase},
 	{"GET", "/api/v1/customers/{id}/migration-gate", auth.ActionReadMigrationGate, (*server).migrationGate},
 	{"POST", "/api/v1/customers/{id}/migration-gate/override", auth.ActionOverrideGate, (*server).overrideGate},
+	{"POST", "/api/v1/customers/{id}/migration-gate/overrides/{override}/revoke", auth.ActionOverrideGate, (*server).revokeOverride},
 	{"GET", "/api/v1/engagements/{id}/checklist", auth.ActionListChecklist, (*server).listChecklist},
 	{"POST", "/api/v1/engagements/{id}/checklist", auth.ActionAddChecklistItem, (*server).addChecklistItem},
 	{"PATCH", "/api/v1/engagements/{id}/checklist/{item}", auth.ActionUpdateChecklistItem, (*server).updateChecklistItem},

@@ -444,10 +444,9 @@ func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 
 // OverrideInput lets migration passes of a customer run before their
 // prerequisites: As is the FastTrack Manager taking the decision.
-type OverrideInput struct {
-	As     string `json:"as"`
-	Reason string `json:"reason"`
-}
+// OverrideInput overrides the migration gate; the override is recorded as
+// whoever makes the request.
+type OverrideInput = engagements.OverrideInput
 
 func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.loadCustomer(r)
@@ -458,18 +457,36 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	in.As = strings.TrimSpace(in.As)
-	if in.As == "" {
-		return invalid("as", "say which FastTrack Manager overrides the gate (as)")
-	}
-	g, err := s.eng.Override(r.Context(), c.ID, in.As, in.Reason)
-	if fe, ok := fault.As(err); ok && fe.Field == "who" {
-		return invalid("as", "%s", fe.Msg)
-	}
+	g, err := s.eng.Override(r.Context(), c.ID, in)
 	if err != nil {
 		return err
 	}
 	return created(w, fmt.Sprintf("/api/v1/customers/%d/migration-gate", c.ID), gateOverrideOut(g))
+}
+
+// RevokeInput says why an override ends.
+type RevokeInput struct {
+	Reason string `json:"reason"`
+}
+
+func (s *server) revokeOverride(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.loadCustomer(r)
+	if err != nil {
+		return err
+	}
+	oid, err := strconv.ParseInt(r.PathValue("override"), 10, 64)
+	if err != nil || oid <= 0 {
+		return invalid("override", "%q is not an override id", r.PathValue("override"))
+	}
+	var in RevokeInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	g, err := s.eng.RevokeOverride(r.Context(), c.ID, oid, in.Reason)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, gateOverrideOut(g))
 }
 
 // MigrationGate is whether a customer's migration passes (other than
@@ -495,7 +512,7 @@ func (s *server) migrationGate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	g.Overrides = convert(overrides, gateOverrideOut)
-	g.Blocked = len(g.Blockers) > 0 && len(g.Overrides) == 0
+	g.Blocked = len(g.Blockers) > 0 && !s.eng.OverriddenForAll(overrides)
 	g.Blockers = nonNil(g.Blockers)
 	return writeJSON(w, http.StatusOK, g)
 }

@@ -122,6 +122,13 @@ type GateOverride struct {
 	Who        string    `json:"who"`
 	Reason     string    `json:"reason"`
 	At         time.Time `json:"at"`
+	// ProjectID limits the override to one project; 0: every project of the customer.
+	ProjectID int64 `json:"project_id,omitempty"`
+	// Expires ends the override; zero: until revoked.
+	Expires      time.Time `json:"expires,omitzero"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	RevokedBy    string    `json:"revoked_by,omitempty"`
+	RevokeReason string    `json:"revoke_reason,omitempty"`
 }
 
 func engagementOut(e store.Engagement) Engagement {

@@ -237,6 +237,33 @@ func (e *env) completePhase(engagementID int64, phase string) {
 	}
 }
 
+// exitPhasesBefore passes the exits of the phases before phase: Initiate's
+// kickoff is held and every role with a mandatory task has a person, and
+// each earlier phase's tasks are done.
+func (e *env) exitPhasesBefore(engagementID int64, phase string) {
+	e.t.Helper()
+	eng := fmt.Sprintf("/api/v1/engagements/%d", engagementID)
+	kickoff := time.Now().Add(-48 * time.Hour).UTC()
+	e.must("POST", eng+"/events", map[string]any{"kind": "meeting", "title": "Kickoff", "time_zone": "UTC",
+		"starts": kickoff.Format("2006-01-02 15:04"), "ends": kickoff.Add(time.Hour).Format("2006-01-02 15:04")}, 201, nil)
+	var list struct{ Tasks []store.EngagementTask }
+	e.must("GET", eng+"/tasks", nil, 200, &list)
+	assigned := map[string]bool{}
+	for _, tk := range list.Tasks {
+		if tk.Mandatory && !assigned[tk.Role] {
+			assigned[tk.Role] = true
+			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": "person for " + tk.Role}, 200, nil)
+		}
+	}
+	for _, ph := range playbook.PhaseOrder() {
+		if ph == phase {
+			return
+		}
+		e.completePhase(engagementID, ph)
+		e.must("POST", eng+"/phases/"+ph+"/exit", nil, 200, nil)
+	}
+}
+
 func TestEngagementGatesAndChecklist(t *testing.T) {
 	t.Parallel()
 	e, _ := newEngagementEnv(t)
@@ -274,11 +301,27 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 	code, b = e.call("POST", eng+"/checklist", map[string]any{"title": "x", "severity": "low", "priority": 1})
 	wantError(t, code, b, 400, "priority", "unknown field")
 
-	e.completePhase(d.ID, "Remediate")
+	e.exitPhasesBefore(d.ID, "Remediate")
+	var tasks struct{ Tasks []store.EngagementTask }
+	e.must("GET", eng+"/tasks?phase=Remediate", nil, 200, &tasks)
+	for _, tk := range tasks.Tasks {
+		st := engagements.Complete
+		if !tk.Mandatory {
+			st = engagements.NotRequired
+		}
+		code, b := e.call("PATCH", fmt.Sprintf("/api/v1/tasks/%d", tk.ID), map[string]any{"status": st})
+		if tk.TaskID == "1700" {
+			wantError(t, code, b, 409, "", "TLS 1.2")
+			continue
+		}
+		if code != 200 {
+			t.Fatalf("PATCH task %s: %d %s", tk.TaskID, code, b)
+		}
+	}
 	refused("TLS 1.2")
 	var gates struct{ Gates []engagements.Gate }
 	e.must("GET", eng+"/gates", nil, 200, &gates)
-	if g := gates.Gates[2]; g.Phase != "Remediate" || g.CanExit || len(g.Blockers) != 1 || g.Blockers[0].TaskID != "" {
+	if g := gates.Gates[2]; g.Phase != "Remediate" || g.CanExit || len(g.Blockers) != 2 || g.Blockers[0].TaskID != "1700" || g.Blockers[1].TaskID != "" {
 		t.Fatalf("gate %+v", g)
 	}
 
@@ -292,6 +335,7 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 	if item.State != "resolved" || item.Owner != "ana" {
 		t.Fatalf("item %+v", item)
 	}
+	e.completePhase(d.ID, "Remediate")
 	var list struct{ Items []store.ChecklistItem }
 	e.must("GET", eng+"/checklist", nil, 200, &list)
 	if len(list.Items) != 1 || list.Items[0].State != "resolved" {
@@ -312,7 +356,7 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 	t.Parallel()
 	e, _ := newEngagementEnv(t)
 	f := e.fixture("Contoso")
-	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
 	passes := fmt.Sprintf("/api/v1/projects/%d/passes", f.project.ID)
 	gate := fmt.Sprintf("/api/v1/customers/%d/migration-gate", f.customer.ID)
 
@@ -329,19 +373,26 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 		t.Fatalf("gate %+v", mg)
 	}
 
-	code, b = e.call("POST", gate+"/override", map[string]any{"as": "pat@partner.com", "reason": "pilot users"})
-	wantError(t, code, b, 400, "as", "FastTrack Manager")
-	code, b = e.call("POST", gate+"/override", map[string]any{"reason": "pilot users"})
-	wantError(t, code, b, 400, "as")
-	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona", "reason": "x", "who": "fiona"})
-	wantError(t, code, b, 400, "who", "unknown field")
-	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "ftm", "person": "fiona@fasttrack.example"}, 200, nil)
-	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": " "})
+	// A partner of the customer may not override, in anyone's name.
+	partner := NewWithOptions(e.svc, e.st, Options{Authenticators: []Authenticator{scopedAuthenticator{[]int64{f.customer.ID}}},
+		Engagements: &engagements.Service{Store: e.st, Playbook: playbook.Default()}})
+	for _, body := range []string{`{"reason":"pilot users"}`, `{"as":"fiona@fasttrack.example","reason":"pilot users"}`} {
+		rec := httptest.NewRecorder()
+		partner.ServeHTTP(rec, httptest.NewRequest("POST", gate+"/override", strings.NewReader(body)))
+		if rec.Code != 403 && rec.Code != 400 || rec.Code == 201 {
+			t.Fatalf("a partner overrode the gate with %s: %d %s", body, rec.Code, rec.Body)
+		}
+	}
+	code, b = e.call("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": "pilot users"})
+	wantError(t, code, b, 400, "as", "unknown field")
+	code, b = e.call("POST", gate+"/override", map[string]any{"reason": " "})
 	wantError(t, code, b, 400, "reason")
+	code, b = e.call("POST", gate+"/override", map[string]any{"reason": "x", "expires": "tomorrow"})
+	wantError(t, code, b, 400, "expires", "2026-12-24")
 	var ov store.GateOverride
-	e.must("POST", gate+"/override", map[string]any{"as": "fiona@fasttrack.example", "reason": "pilot users move before sync"}, 201, &ov)
-	if ov.Who != "fiona@fasttrack.example" || ov.CustomerID != f.customer.ID {
-		t.Fatalf("override %+v", ov)
+	e.must("POST", gate+"/override", map[string]any{"reason": "pilot users move before sync"}, 201, &ov)
+	if ov.Who != "test" || ov.CustomerID != f.customer.ID {
+		t.Fatalf("override %+v, want it recorded as the token's owner", ov)
 	}
 	e.must("GET", gate, nil, 200, &mg)
 	if mg.Blocked || len(mg.Blockers) == 0 || len(mg.Overrides) != 1 {
@@ -349,9 +400,26 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 	}
 	e.must("POST", passes, map[string]any{"pass": "full", "all": true}, 202, nil)
 
+	// Revoked, with a reason: passes wait again, and the record stays.
+	revoke := fmt.Sprintf("%s/overrides/%d/revoke", gate, ov.ID)
+	code, b = e.call("POST", revoke, map[string]any{})
+	wantError(t, code, b, 400, "reason")
+	e.must("POST", revoke, map[string]any{"reason": "sync is broken"}, 200, &ov)
+	if ov.RevokedBy != "test" || ov.RevokeReason != "sync is broken" || ov.RevokedAt.IsZero() {
+		t.Fatalf("revoked %+v", ov)
+	}
+	e.must("GET", gate, nil, 200, &mg)
+	if !mg.Blocked || len(mg.Overrides) != 1 {
+		t.Fatalf("gate after the revocation %+v", mg)
+	}
+	code, b = e.call("POST", passes, map[string]any{"pass": "full", "all": true})
+	wantError(t, code, b, 409, "", "1141")
+	code, b = e.call("POST", fmt.Sprintf("%s/overrides/99999/revoke", gate), map[string]any{"reason": "x"})
+	wantError(t, code, b, 404, "")
+
 	code, b = e.call("GET", "/api/v1/customers/999999/migration-gate", nil)
 	wantError(t, code, b, 404, "")
-	code, b = e.call("POST", "/api/v1/customers/999999/migration-gate/override", map[string]any{"as": "x", "reason": "y"})
+	code, b = e.call("POST", "/api/v1/customers/999999/migration-gate/override", map[string]any{"reason": "y"})
 	wantError(t, code, b, 404, "")
 }
 
@@ -500,7 +568,7 @@ var engagementSchemaTypes = map[string]any{
 	"Assignment": Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
 	"EngagementTask": EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
 	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
-	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": GateOverride{},
+	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "RevokeInput": RevokeInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
 	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},

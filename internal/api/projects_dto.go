@@ -16,6 +16,7 @@ import (
 type Project struct {
 	ID              int64          `json:"id"`
 	CustomerID      int64          `json:"customer_id"`
+	EngagementID    int64          `json:"engagement_id,omitempty"`
 	Name            string         `json:"name"`
 	Kind            string         `json:"kind"`
 	SourceID        int64          `json:"source_endpoint_id"`
@@ -37,7 +38,7 @@ type Project struct {
 }
 
 func projectOut(p store.Project) Project {
-	return Project{ID: p.ID, CustomerID: p.CustomerID, Name: p.Name, Kind: p.Kind, SourceID: p.SourceID, DestID: p.DestID,
+	return Project{ID: p.ID, CustomerID: p.CustomerID, EngagementID: p.EngagementID, Name: p.Name, Kind: p.Kind, SourceID: p.SourceID, DestID: p.DestID,
 		MaxConcurrent: p.MaxConcurrent, MaxErrors: p.MaxErrors, DoNotRetry: p.DoNotRetry, Include: p.Include, Exclude: p.Exclude,
 		DateFrom: p.DateFrom, DateTo: p.DateTo, FirstLabelOnly: p.FirstLabelOnly, SpamAndTrash: p.SpamAndTrash, ItemTypes: p.ItemTypes, Closed: p.Closed, Created: p.Created,
 		ItemCount: p.ItemCount, StatusBreakdown: p.StatusBreakdown}

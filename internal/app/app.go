@@ -142,7 +142,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Audited = audit.Wrap(st)
 	a.Engagements = &engagements.Service{Store: a.Audited, Playbook: pb}
 	a.Service = &projects.Service{Store: a.Audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
-		MigrationGate: a.Engagements.CheckMigration, Owner: cfg.Name}
+		MigrationGate: a.Engagements.CheckMigration, PassEnded: a.Engagements.PassEnded, Owner: cfg.Name}
 	if IsPostgres(cfg.Database) {
 		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {
 			st.Close()

@@ -669,6 +669,18 @@ func (a *auditStore) SaveEvent(ctx context.Context, ev *store.ScheduledEvent) er
 	return nil
 }
 
+func (a *auditStore) RevokeGateOverride(ctx context.Context, g store.GateOverride) error {
+	if err := a.Store.RevokeGateOverride(ctx, g); err != nil {
+		return err
+	}
+	if p := who(ctx); p != "" {
+		a.record(ctx, p, store.AuditEntry{CustomerID: g.CustomerID, Object: fmt.Sprintf("migration gate override %d of customer %d", g.ID, g.CustomerID),
+			Action: string(auth.ActionOverrideGate), Before: text(map[string]any{"revoked": false}),
+			After: text(map[string]any{"revoked": true, "by": g.RevokedBy, "reason": g.RevokeReason})})
+	}
+	return nil
+}
+
 func (a *auditStore) AddGateOverride(ctx context.Context, g *store.GateOverride) error {
 	if err := a.Store.AddGateOverride(ctx, g); err != nil {
 		return err
@@ -676,7 +688,7 @@ func (a *auditStore) AddGateOverride(ctx context.Context, g *store.GateOverride)
 	if p := who(ctx); p != "" {
 		a.record(ctx, p, store.AuditEntry{CustomerID: g.CustomerID, Object: fmt.Sprintf("migration gate of customer %d", g.CustomerID),
 			Action: string(auth.ActionOverrideGate), Before: text(map[string]any{"overridden": false}),
-			After: text(map[string]any{"overridden": true, "as": g.Who, "reason": g.Reason})})
+			After: text(map[string]any{"overridden": true, "as": g.Who, "reason": g.Reason, "project": g.ProjectID, "expires": g.Expires})})
 	}
 	return nil
 }

@@ -224,6 +224,14 @@ func TestWrapRecordsPeoplesChanges(t *testing.T) {
 		{name: "gate overridden", ctx: person, do: func(ctx context.Context, f *fixture) error {
 			return f.s.AddGateOverride(ctx, &store.GateOverride{CustomerID: f.customer.ID, Who: "Fran", Reason: "pilot", At: time.Now()})
 		}, want: []want{{action: "migration-gate.override", after: `"reason":"pilot"`, customer: true}}},
+		{name: "override revoked", ctx: person, do: func(ctx context.Context, f *fixture) error {
+			g := store.GateOverride{CustomerID: f.customer.ID, Who: "Fran", Reason: "pilot", At: time.Now()}
+			if err := f.s.AddGateOverride(nobody, &g); err != nil { // unrecorded: only the revocation is checked
+				return err
+			}
+			g.RevokedAt, g.RevokedBy, g.RevokeReason = time.Now(), "Fran", "sync broke"
+			return f.s.RevokeGateOverride(ctx, g)
+		}, want: []want{{action: "migration-gate.override", object: "override", before: `{"revoked":false}`, after: `"reason":"sync broke"`, customer: true}}},
 		{name: "failed change", ctx: person, do: func(ctx context.Context, f *fixture) error {
 			it := store.Item{ProjectID: f.project.ID, Source: f.item.Source, Dest: "dup@contoso.example"}
 			if err := f.s.CreateItems(ctx, []*store.Item{&it}); err == nil {

@@ -58,6 +58,7 @@ const (
 	ActionReadAudit     Action = "audit.read"
 	ActionManageUsers   Action = "users.manage"
 	ActionOwnTokens     Action = "tokens.own"
+	ActionListMyTasks   Action = "tasks.mine"
 )
 
 type scope int
@@ -130,6 +131,7 @@ var actions = map[Action]actionDef{
 	ActionReadAudit:     {Read, oneCustomer, "read the audit log"},
 	ActionManageUsers:   {ManageUsers, oneCustomer, "manage accounts"},
 	ActionOwnTokens:     {Read, anyCustomer, "keep API tokens"},
+	ActionListMyTasks:   {Read, anyCustomer, "list their own tasks"},
 }
 
 // Actions lists every action (for tests and documentation).

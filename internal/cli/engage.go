@@ -815,18 +815,16 @@ func engagementReportCmd(m *engageFlags) *cobra.Command {
 
 func engagementOverrideCmd(m *engageFlags) *cobra.Command {
 	var (
-		customer   int64
-		as, reason string
+		customer, project int64
+		reason, expires   string
+		revoke            int64
 	)
 	cmd := &cobra.Command{
-		Use:   "override --customer ID --as PERSON --reason TEXT",
-		Short: "Let a customer's migration passes run before their prerequisites (FastTrack Manager only)",
+		Use:   "override --customer ID --reason TEXT [--project ID] [--expires DAY] | --revoke ID --reason TEXT",
+		Short: "Let a customer's migration passes run before their prerequisites, or end such an override (the gate's role only)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := needID("--customer", customer, "customer", "ferry customer list"); err != nil {
-				return err
-			}
-			if err := needText("--as", as, "who overrides (the FastTrack Manager)"); err != nil {
 				return err
 			}
 			if err := needText("--reason", reason, "why, for the record"); err != nil {
@@ -836,18 +834,29 @@ func engagementOverrideCmd(m *engageFlags) *cobra.Command {
 				if _, err := a.Store.Customer(ctx, customer); err != nil {
 					return err
 				}
-				g, err := a.Engagements.Override(ctx, customer, as, reason)
+				if revoke != 0 {
+					g, err := a.Engagements.RevokeOverride(ctx, customer, revoke, reason)
+					if err != nil {
+						return err
+					}
+					return m.out(cmd, g, func(w io.Writer) {
+						fmt.Fprintf(w, "override %d of customer %d revoked by %s: %s\n", g.ID, customer, g.RevokedBy, g.RevokeReason)
+					})
+				}
+				g, err := a.Engagements.Override(ctx, customer, engagements.OverrideInput{Reason: reason, ProjectID: project, Expires: expires})
 				if err != nil {
 					return err
 				}
 				return m.out(cmd, g, func(w io.Writer) {
-					fmt.Fprintf(w, "migration gate of customer %d overridden by %s: %s\n", customer, g.Who, g.Reason)
+					fmt.Fprintf(w, "migration gate of customer %d overridden by %s (override %d): %s\n", customer, g.Who, g.ID, g.Reason)
 				})
 			})
 		},
 	}
 	cmd.Flags().Int64Var(&customer, "customer", 0, "the customer's `ID`")
-	cmd.Flags().StringVar(&as, "as", "", "the FastTrack Manager's name (`PERSON`)")
+	cmd.Flags().Int64Var(&project, "project", 0, "only for this project (`ID`); default: every project of the customer")
+	cmd.Flags().StringVar(&expires, "expires", "", "the last `DAY` the override holds (2026-12-24, UTC); default: until revoked")
+	cmd.Flags().Int64Var(&revoke, "revoke", 0, "end the override with this `ID` instead")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (`TEXT`, kept for the record)")
 	return cmd
 }

@@ -130,7 +130,7 @@ func projectCreateCmd(m *manageFlags) *cobra.Command {
 		src, dst string
 	)
 	cmd := &cobra.Command{
-		Use:   "create --customer ID --name NAME --source EP --destination EP",
+		Use:   "create --customer ID --name NAME --source EP --destination EP [--engagement ID]",
 		Short: "Create a mailbox migration project between two endpoints of a customer",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -168,6 +168,7 @@ func projectCreateCmd(m *manageFlags) *cobra.Command {
 	fl.StringVar(&in.Name, "name", "", "a `NAME` for the project, unique within the customer")
 	fl.StringVar(&src, "source", "", "the source endpoint: `EP` is its ID or name")
 	fl.StringVar(&dst, "destination", "", "the destination endpoint: `EP` is its ID or name")
+	fl.Int64Var(&in.EngagementID, "engagement", 0, "the customer's engagement (`ID`) the project migrates for; its Migrate gate reads the project")
 	sf.register(cmd)
 	return cmd
 }

@@ -556,6 +556,7 @@ func TestManageUsageErrors(t *testing.T) {
 		{"project unknown source", []string{"project", "create", "--customer", c, "--name", "x", "--source", "nope", "--destination", dst}, "--source"},
 		{"project missing destination", []string{"project", "create", "--customer", c, "--name", "x", "--source", src, "--destination", "777"}, "--destination"},
 		{"project other customer's endpoint", []string{"project", "create", "--customer", c, "--name", "x", "--source", id(otherEP.ID), "--destination", dst}, "--source"},
+		{"project of no engagement of the customer", []string{"project", "create", "--customer", c, "--name", "x", "--source", src, "--destination", dst, "--engagement", "777"}, "no engagement 777"},
 		{"project same endpoints", []string{"project", "create", "--customer", c, "--name", "x", "--source", src, "--destination", src}, "--destination"},
 		{"project duplicate", []string{"project", "create", "--customer", c, "--name", "Move to 365", "--source", src, "--destination", dst}, "--name"},
 		{"project concurrency", []string{"project", "create", "--customer", c, "--name", "x", "--source", src, "--destination", dst, "--max-concurrent", "0"}, "--max-concurrent"},

@@ -113,7 +113,8 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 	}
 	// Migration passes wait for core onboarding and identity sync; the demo
 	// lets them run now, and the override stays on the record.
-	if _, err := eng.Override(ctx, cust.ID, people[0].Email, "Demo: mail may move before onboarding completes"); err != nil {
+	ftm := auth.WithPrincipal(ctx, &auth.Principal{Name: people[0].Email, Kind: auth.KindSession, Role: auth.Role(people[0].Role)})
+	if _, err := eng.Override(ftm, cust.ID, engagements.OverrideInput{Reason: "Demo: mail may move before onboarding completes"}); err != nil {
 		return nil, err
 	}
 

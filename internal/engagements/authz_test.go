@@ -41,7 +41,10 @@ func TestServiceAuthorizes(t *testing.T) {
 		"log time":     func(ctx context.Context) error { _, err := b.svc.LogTime(ctx, tasks[0].ID, "x", 5, ""); return err },
 		"assign":       func(ctx context.Context) error { return b.svc.Assign(ctx, e.ID, "frp", "pat@partner.com") },
 		"exit a phase": func(ctx context.Context) error { return b.svc.ExitPhase(ctx, e.ID, "Initiate", "x") },
-		"override":     func(ctx context.Context) error { _, err := b.svc.Override(ctx, own, "x", "y"); return err },
+		"override": func(ctx context.Context) error {
+			_, err := b.svc.Override(ctx, own, engagements.OverrideInput{Reason: "y"})
+			return err
+		},
 		"add checklist": func(ctx context.Context) error {
 			_, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: "t", Severity: "low"})
 			return err
@@ -70,7 +73,11 @@ func TestServiceAuthorizes(t *testing.T) {
 			}
 		}
 	}
+	// A task of the customer project manager's role, held by them.
+	if err := b.svc.Assign(operator, e.ID, tasks[0].Role, "someone"); err != nil {
+		t.Fatal(err)
+	}
 	if err := calls["update a task"](as(auth.CustomerProjectManager, own)); err != nil {
-		t.Errorf("the customer's project manager may not update a task: %v", err)
+		t.Errorf("the customer's project manager may not update a task of their role: %v", err)
 	}
 }

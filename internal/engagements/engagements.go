@@ -49,9 +49,6 @@ const (
 	EnterpriseSeats    = 20000
 )
 
-// hybridTasks apply as migration prerequisites only when hybrid is in scope.
-var hybridTasks = []string{"3157", "3158", "3159", "3160"}
-
 // Service runs engagements.
 type Service struct {
 	Store    store.Store
@@ -124,7 +121,7 @@ func Eligibility(in Input) []Rule {
 }
 
 func (s *Service) scope(in Input) playbook.Scope {
-	return playbook.Scope{Services: in.Services, Workloads: in.Workloads, Enterprise: in.Seats >= EnterpriseSeats || in.EnterpriseException != ""}
+	return playbook.Scope{Services: in.Services, Workloads: in.Workloads, Enterprise: in.Seats >= EnterpriseSeats || in.EnterpriseException != "", Hybrid: in.Hybrid}
 }
 
 func (s *Service) check(in *Input) error {
@@ -270,6 +267,9 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 	if err != nil {
 		return t, err
 	}
+	if err := s.holdsTaskRole(ctx, t); err != nil {
+		return t, err
+	}
 	if strings.TrimSpace(who) == "" {
 		return t, fault.InvalidField("who", "say who makes the change")
 	}
@@ -277,6 +277,11 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 	if u.Status != nil && *u.Status != t.Status {
 		if !slices.Contains(Statuses, *u.Status) {
 			return t, fault.InvalidField("status", "unknown status %q; use one of: %s", *u.Status, strings.Join(Statuses, ", "))
+		}
+		if *u.Status == Complete {
+			if err := s.checkGateTask(ctx, t); err != nil {
+				return t, err
+			}
 		}
 		evs = append(evs, store.TaskEvent{Who: who, Field: "status", Before: t.Status, After: *u.Status})
 		t.Status = *u.Status
@@ -310,6 +315,37 @@ func (s *Service) UpdateTask(ctx context.Context, taskRowID int64, u TaskUpdate,
 		return t, err
 	}
 	return s.Store.EngagementTask(ctx, taskRowID)
+}
+
+// holdsTaskRole lets administrators and the people holding the task's
+// playbook role on its engagement change the task; everyone else may read it.
+func (s *Service) holdsTaskRole(ctx context.Context, t store.EngagementTask) error {
+	p := auth.PrincipalFrom(ctx)
+	if p != nil && p.Role == auth.Administrator {
+		return nil
+	}
+	as, err := s.Store.Assignments(ctx, t.EngagementID)
+	if err != nil {
+		return err
+	}
+	var holders []string
+	for _, a := range as {
+		if a.Role != t.Role {
+			continue
+		}
+		if p != nil && strings.EqualFold(a.Person, p.Name) {
+			return nil
+		}
+		holders = append(holders, a.Person)
+	}
+	role := t.Role
+	if r, ok := s.Playbook.Role(t.Role); ok {
+		role = r.Name
+	}
+	if len(holders) == 0 {
+		return fault.New(fault.Forbidden, "task %s belongs to the %s, and nobody holds that role on this engagement; ask its lead to assign the role", t.TaskID, role)
+	}
+	return fault.New(fault.Forbidden, "task %s belongs to the %s (%s); only they or an administrator may change it", t.TaskID, role, strings.Join(holders, ", "))
 }
 
 func fmtDate(t time.Time) string {
@@ -381,6 +417,40 @@ func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person
 	return fault.InvalidField("person", "%s holds no role on this engagement", person)
 }
 
+// PersonTask is a task of one of a person's roles, with its engagement.
+type PersonTask struct {
+	store.EngagementTask
+	Engagement store.Engagement
+}
+
+// SignedInTasks lists the tasks of the signed-in person's roles (assigned
+// by their sign-in e-mail), in the engagements of customers they may see.
+func (s *Service) SignedInTasks(ctx context.Context) ([]PersonTask, error) {
+	if err := authorize(ctx, auth.ActionListMyTasks, 0); err != nil {
+		return nil, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	tasks, err := s.MyTasks(ctx, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	var out []PersonTask
+	seen := map[int64]store.Engagement{}
+	for _, t := range tasks {
+		e, ok := seen[t.EngagementID]
+		if !ok {
+			if e, err = s.Store.Engagement(ctx, t.EngagementID); err != nil {
+				return nil, err
+			}
+			seen[t.EngagementID] = e
+		}
+		if p.Sees(e.CustomerID) {
+			out = append(out, PersonTask{EngagementTask: t, Engagement: e})
+		}
+	}
+	return out, nil
+}
+
 // MyTasks lists the tasks of a person's roles, across engagements.
 func (s *Service) MyTasks(ctx context.Context, person string) ([]store.EngagementTask, error) {
 	as, err := s.Store.AssignmentsOf(ctx, person)
@@ -398,7 +468,7 @@ func (s *Service) MyTasks(ctx context.Context, person string) ([]store.Engagemen
 			cache[a.EngagementID] = tasks
 		}
 		for _, t := range tasks {
-			if t.Role == a.Role && !t.Retired {
+			if strings.EqualFold(a.Person, person) && t.Role == a.Role && !t.Retired {
 				out = append(out, t)
 			}
 		}

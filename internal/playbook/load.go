@@ -387,11 +387,11 @@ func (d *decoder) checklists(n *yaml.Node) Checklists {
 }
 
 func (d *decoder) phase(n *yaml.Node) *Phase {
-	f := d.fields(n, "phase", "name", "description", "exit_gate", "checklists", "processes")
+	f := d.fields(n, "phase", "name", "description", "exit_gate", "exit_criteria", "checklists", "processes")
 	if f == nil {
 		return nil
 	}
-	ph := &Phase{Name: f.str("name"), Description: f.str("description"), ExitGate: f.str("exit_gate"), pos: f.pos}
+	ph := &Phase{Name: f.str("name"), Description: f.str("description"), ExitGate: f.str("exit_gate"), ExitCriteria: f.strs("exit_criteria"), pos: f.pos}
 	if v := f.vals["checklists"]; v != nil {
 		ph.Checklists = d.checklists(v)
 	}
@@ -447,7 +447,7 @@ func (d *decoder) step(n *yaml.Node) *Step {
 
 func (d *decoder) task(n *yaml.Node) *Task {
 	f := d.fields(n, "task", "id", "name", "mandatory", "role", "services", "workloads", "party",
-		"eligibility", "migration_prerequisite", "description", "links", "depends_on")
+		"eligibility", "migration_prerequisite", "hybrid", "description", "links", "depends_on")
 	if f == nil {
 		return nil
 	}
@@ -461,6 +461,7 @@ func (d *decoder) task(n *yaml.Node) *Task {
 		Party:                 Party(f.str("party")),
 		Eligibility:           Eligibility(f.str("eligibility")),
 		MigrationPrerequisite: f.boolean("migration_prerequisite"),
+		Hybrid:                f.boolean("hybrid"),
 		Description:           f.str("description"),
 		Links:                 d.links(f),
 		DependsOn:             f.strs("depends_on"),

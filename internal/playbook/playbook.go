@@ -152,12 +152,34 @@ type Phase struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// ExitGate is the ID of the mandatory task of this phase that closes it;
 	// "" when the phase has no gate.
-	ExitGate   string     `yaml:"exit_gate,omitempty" json:"exit_gate,omitempty"`
-	Checklists Checklists `yaml:"checklists,omitempty" json:"checklists,omitzero"`
-	Processes  []*Process `yaml:"processes" json:"processes"`
+	ExitGate string `yaml:"exit_gate,omitempty" json:"exit_gate,omitempty"`
+	// ExitCriteria are what the phase's exit checks beyond its mandatory
+	// tasks, read from the engagement's records (see ExitCriteria).
+	ExitCriteria []string   `yaml:"exit_criteria,omitempty" json:"exit_criteria,omitempty"`
+	Checklists   Checklists `yaml:"checklists,omitempty" json:"checklists,omitzero"`
+	Processes    []*Process `yaml:"processes" json:"processes"`
 
 	pos positions
 }
+
+// The exit criteria a phase may name. Each is checked against what Ferry
+// records of the engagement, so a sign-off holds only while it is true.
+const (
+	// CriterionChecklistResolved: every remediation checklist item is
+	// resolved or waived (wont-fix).
+	CriterionChecklistResolved = "checklist-resolved"
+	// CriterionMigrationsCompleted: the last Full pass of every item of the
+	// engagement's migration projects completed.
+	CriterionMigrationsCompleted = "migrations-completed"
+	// CriterionKickoffHeld: a meeting whose title names the kickoff has started.
+	CriterionKickoffHeld = "kickoff-held"
+	// CriterionRolesAssigned: every role with a mandatory task in the
+	// engagement has a person.
+	CriterionRolesAssigned = "roles-assigned"
+)
+
+// ExitCriteria lists the criteria a phase's exit_criteria may name.
+var ExitCriteria = []string{CriterionChecklistResolved, CriterionMigrationsCompleted, CriterionKickoffHeld, CriterionRolesAssigned}
 
 // Process is a unit of work within a phase, such as "Address Technical Gaps".
 type Process struct {
@@ -203,10 +225,13 @@ type Task struct {
 	Eligibility Eligibility `yaml:"eligibility,omitempty" json:"eligibility"`
 	// MigrationPrerequisite tasks must be complete (or not apply) before any
 	// migration work starts, such as identity synchronization.
-	MigrationPrerequisite bool     `yaml:"migration_prerequisite,omitempty" json:"migration_prerequisite,omitempty"`
-	Description           string   `yaml:"description,omitempty" json:"description,omitempty"`
-	Links                 []*Link  `yaml:"links,omitempty" json:"links,omitempty"`
-	DependsOn             []string `yaml:"depends_on,omitempty" json:"depends_on,omitempty"` // task IDs
+	MigrationPrerequisite bool `yaml:"migration_prerequisite,omitempty" json:"migration_prerequisite,omitempty"`
+	// Hybrid tasks apply only to engagements that keep an on-premises
+	// organization alongside the new one (Exchange hybrid).
+	Hybrid      bool     `yaml:"hybrid,omitempty" json:"hybrid,omitempty"`
+	Description string   `yaml:"description,omitempty" json:"description,omitempty"`
+	Links       []*Link  `yaml:"links,omitempty" json:"links,omitempty"`
+	DependsOn   []string `yaml:"depends_on,omitempty" json:"depends_on,omitempty"` // task IDs
 
 	// Where the task is; set by Load.
 	Phase   *Phase   `yaml:"-" json:"-"`
@@ -309,6 +334,9 @@ type Scope struct {
 	// Enterprise is set for engagements approved for the enterprise
 	// additional benefit.
 	Enterprise bool
+	// Hybrid is set when the customer keeps an on-premises organization
+	// alongside the new one; tasks marked hybrid need it.
+	Hybrid bool
 }
 
 // Applies reports whether task t belongs in an engagement with the given
@@ -323,9 +351,9 @@ func (p *Playbook) Applies(t *Task, services []string, workloads []string) bool 
 //     always_in_scope always are);
 //   - its workloads are empty, or one of them is in scope;
 //   - data-migration tasks need at least one workload in scope, enterprise
-//     tasks need s.Enterprise.
+//     tasks need s.Enterprise, hybrid tasks need s.Hybrid.
 func (p *Playbook) InScope(t *Task, s Scope) bool {
-	if t == nil {
+	if t == nil || t.Hybrid && !s.Hybrid {
 		return false
 	}
 	switch t.Eligibility {

@@ -336,7 +336,15 @@ func (v *validator) phaseIndex(t *Task) int {
 
 func (v *validator) exitGates() {
 	for _, ph := range v.p.Phases {
-		if ph == nil || ph.ExitGate == "" {
+		if ph == nil {
+			continue
+		}
+		for _, c := range ph.ExitCriteria {
+			if !slices.Contains(ExitCriteria, c) {
+				v.add(ph.pos.at("exit_criteria"), "unknown exit criterion %q in phase %s; use %s", c, ph.Name, strings.Join(ExitCriteria, ", "))
+			}
+		}
+		if ph.ExitGate == "" {
 			continue
 		}
 		at := ph.pos.at("exit_gate")

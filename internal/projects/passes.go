@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -80,7 +81,7 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 		return nil, closedProject(p)
 	}
 	if s.MigrationGate != nil {
-		if err := s.MigrationGate(ctx, p.CustomerID, string(pass)); err != nil {
+		if err := s.MigrationGate(ctx, p.CustomerID, p.ID, string(pass)); err != nil {
 			return nil, err
 		}
 	}
@@ -315,6 +316,11 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		return err
 	}
 	logRun(bg, p, it, args, res)
+	if s.PassEnded != nil && it.DoneJobID == jobID {
+		if err := s.PassEnded(bg, p, it, args.Pass); err != nil {
+			slog.Warn("the engagement did not take in the finished pass", "project", p.ID, "item", it.ID, "pass", args.Pass, "err", err)
+		}
+	}
 	if databaseLost {
 		return &jobs.WaitError{Until: s.now().Add(ttl / 6), Reason: fmt.Sprintf("the run of item %d stopped because the database could not be reached (%v)", it.ID, res.Err)}
 	}

@@ -47,7 +47,11 @@ type Service struct {
 	// MigrationGate, when set, may refuse a pass for a customer (the
 	// engagement's prerequisites): a fault.Refused error naming the gate's
 	// task (engagements.Service.CheckMigration), or nil to let it run.
-	MigrationGate func(ctx context.Context, customerID int64, pass string) error
+	MigrationGate func(ctx context.Context, customerID, projectID int64, pass string) error
+	// PassEnded, when set, hears of every item's pass that finished
+	// (completed, failed or stopped), for the engagement's tasks and gates
+	// (engagements.Service.PassEnded); its error is logged, the pass stands.
+	PassEnded func(ctx context.Context, p store.Project, it store.Item, pass string) error
 }
 
 func (s *Service) now() time.Time {
@@ -145,6 +149,9 @@ type ProjectInput struct {
 	Kind       string `json:"kind,omitempty"` // mailbox (default)
 	SourceID   int64  `json:"source_endpoint_id"`
 	DestID     int64  `json:"destination_endpoint_id"`
+	// EngagementID is the customer's engagement the project migrates for
+	// (its Migrate gate reads the project); 0: none.
+	EngagementID int64 `json:"engagement_id,omitempty"`
 	Settings
 }
 
@@ -187,7 +194,16 @@ func (s *Service) CreateProject(ctx context.Context, in ProjectInput) (store.Pro
 	if in.SourceID == in.DestID {
 		return p, fault.InvalidField("destination_endpoint_id", "source and destination must be different endpoints")
 	}
-	p = store.Project{CustomerID: in.CustomerID, Name: strings.TrimSpace(in.Name), Kind: in.Kind, SourceID: in.SourceID, DestID: in.DestID,
+	if in.EngagementID != 0 {
+		e, err := s.Store.Engagement(ctx, in.EngagementID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return p, err
+		}
+		if err != nil || e.CustomerID != in.CustomerID {
+			return p, fault.InvalidField("engagement_id", "customer %d has no engagement %d; leave engagement_id out, or use one of the customer's engagements", in.CustomerID, in.EngagementID)
+		}
+	}
+	p = store.Project{CustomerID: in.CustomerID, EngagementID: in.EngagementID, Name: strings.TrimSpace(in.Name), Kind: in.Kind, SourceID: in.SourceID, DestID: in.DestID,
 		MaxConcurrent: 10, MaxErrors: 50, ItemTypes: []string{"mail"}}
 	if err := applySettings(&p, in.Settings); err != nil {
 		return p, err

@@ -123,6 +123,19 @@ type GateOverride struct {
 	Who        string    `json:"who"`
 	Reason     string    `json:"reason"`
 	At         time.Time `json:"at"`
+	// ProjectID limits the override to one project; 0: every project of the customer.
+	ProjectID int64 `json:"project_id,omitempty"`
+	// Expires ends the override; zero: until revoked.
+	Expires time.Time `json:"expires,omitzero"`
+	// RevokedAt, RevokedBy and RevokeReason record who ended the override early, and why.
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	RevokedBy    string    `json:"revoked_by,omitempty"`
+	RevokeReason string    `json:"revoke_reason,omitempty"`
+}
+
+// ActiveAt reports whether the override lets passes of the project run at t.
+func (g GateOverride) ActiveAt(t time.Time, projectID int64) bool {
+	return g.RevokedAt.IsZero() && (g.Expires.IsZero() || t.Before(g.Expires)) && (g.ProjectID == 0 || g.ProjectID == projectID)
 }
 
 // Engagements is the part of the store for onboarding engagements.
@@ -160,4 +173,8 @@ type Engagements interface {
 
 	AddGateOverride(ctx context.Context, g *GateOverride) error
 	GateOverrides(ctx context.Context, customerID int64) ([]GateOverride, error)
+	// RevokeGateOverride records who ended an override, when and why
+	// (RevokedAt, RevokedBy, RevokeReason of g); ErrNotFound when the
+	// customer has no such override.
+	RevokeGateOverride(ctx context.Context, g GateOverride) error
 }

@@ -51,6 +51,7 @@ type Endpoint struct {
 type Project struct {
 	ID            int64  `json:"id"`
 	CustomerID    int64  `json:"customer_id"`
+	EngagementID  int64  `json:"engagement_id,omitempty"` // 0: the customer's, no engagement's
 	Name          string `json:"name"`
 	Kind          string `json:"kind"` // "mailbox" now; "document", "archive", "public-folder" later
 	SourceID      int64  `json:"source_endpoint_id"`

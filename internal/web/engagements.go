@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -34,6 +36,7 @@ func init() {
 		route{Pattern: "POST /engagements/{id}/people", Action: auth.ActionAssign, Handle: (*server).assignPerson},
 		route{Pattern: "POST /engagements/{id}/people/remove", Action: auth.ActionAssign, Handle: (*server).unassignPerson},
 		route{Pattern: "POST /engagements/{id}/migration-gate/override", Action: auth.ActionOverrideGate, Handle: (*server).overrideGate},
+		route{Pattern: "GET /my/tasks", Action: auth.ActionListMyTasks, Handle: (*server).myTasks},
 		route{Pattern: "GET /tasks/{id}/edit", Action: auth.ActionUpdateTask, Handle: (*server).editTask},
 		route{Pattern: "POST /tasks/{id}", Action: auth.ActionUpdateTask, Handle: (*server).updateTask},
 	)
@@ -280,19 +283,23 @@ type engagementData struct {
 	Progress  *engagements.Progress
 	Migration []engagements.Blocker
 	Overrides []store.GateOverride
-	Managers  []string // people in the FastTrack Manager role, who may override the migration gate
-	Filter    taskFilter
-	Query     string
-	Rows      []taskRow
-	Total     int // tasks in scope
-	Matched   int // tasks the filter selects, on every page
-	Pages     int
-	First     int // numbers of the first and last rows shown
-	Last      int
-	Checklist []store.ChecklistItem
-	Issues    []store.PostMigrationIssue
-	Events    []store.ScheduledEvent
-	People    []store.Assignment
+	// GateOpen: an override in force lets every project's passes run.
+	GateOpen bool
+	// Migrations are the engagement's projects (and the customer's that
+	// belong to no engagement), with their throughput.
+	Migrations []engagementProject
+	Filter     taskFilter
+	Query      string
+	Rows       []taskRow
+	Total      int // tasks in scope
+	Matched    int // tasks the filter selects, on every page
+	Pages      int
+	First      int // numbers of the first and last rows shown
+	Last       int
+	Checklist  []store.ChecklistItem
+	Issues     []store.PostMigrationIssue
+	Events     []store.ScheduledEvent
+	People     []store.Assignment
 
 	Services  []engChoice // in scope, for the filter
 	AllSvc    []engChoice
@@ -371,6 +378,9 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.Overrides, err = s.Store.GateOverrides(ctx, e.CustomerID); err != nil {
 		return nil, err
 	}
+	if d.Migrations, err = s.engagementProjects(ctx, e); err != nil {
+		return nil, err
+	}
 	tasks, err := s.Store.EngagementTasks(ctx, e.ID)
 	if err != nil {
 		return nil, err
@@ -401,11 +411,7 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
 		return nil, err
 	}
-	for _, a := range d.People {
-		if a.Role == "ftm" {
-			d.Managers = append(d.Managers, a.Person)
-		}
-	}
+	d.GateOpen = s.Engagements.OverriddenForAll(d.Overrides)
 	d.SvcNames = map[string]string{}
 	for _, sv := range pb.Services {
 		d.SvcNames[sv.ID] = sv.Name
@@ -589,21 +595,54 @@ func (s *server) unassignPerson(w http.ResponseWriter, r *http.Request) error {
 }
 
 // overrideGate lets the customer's migration passes run before their
-// prerequisites: a FastTrack Manager of the engagement decides, with a reason.
+// prerequisites: the holder of the gate's role decides, in their own name, with a reason.
 func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.loadEngagement(r)
 	if err != nil {
 		return err
 	}
-	as := strings.TrimSpace(r.PostFormValue("as"))
-	if as == "" {
-		return s.formDone(w, r, e, "gates", fault.InvalidField("as", "say which FastTrack Manager overrides the gate"))
-	}
-	_, err = s.Engagements.Override(r.Context(), e.CustomerID, as, strings.TrimSpace(r.PostFormValue("reason")))
+	// Recorded as the signed-in person: the form names nobody.
+	_, err = s.Engagements.Override(r.Context(), e.CustomerID, engagements.OverrideInput{Reason: strings.TrimSpace(r.PostFormValue("reason"))})
 	return s.formDone(w, r, e, "gates", err)
 }
 
+// engagementProject is a migration project as the engagement page shows it.
+type engagementProject struct {
+	store.Project
+	Throughput *projects.Throughput
+}
+
+// engagementProjects lists the projects the engagement's Migrate gate
+// reads: its own and the customer's that belong to no engagement.
+func (s *server) engagementProjects(ctx context.Context, e store.Engagement) ([]engagementProject, error) {
+	ps, err := s.Store.ProjectsOf(ctx, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	var out []engagementProject
+	for _, p := range ps {
+		if p.EngagementID != 0 && p.EngagementID != e.ID {
+			continue
+		}
+		tp, err := s.Projects.Throughput(ctx, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, engagementProject{Project: p, Throughput: tp})
+	}
+	return out, nil
+}
+
 // ---- Tasks
+
+// myTasks lists the signed-in person's tasks, from the roles they hold.
+func (s *server) myTasks(w http.ResponseWriter, r *http.Request) error {
+	tasks, err := s.Engagements.SignedInTasks(r.Context())
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "my_tasks.html", newView(r, "My tasks", "my-tasks", tasks))
+}
 
 type taskData struct {
 	E        store.Engagement

@@ -63,6 +63,13 @@ func setupEngagements(t *testing.T) *engFixture {
 	tp.user("vic@contoso.example", auth.Viewer, f.own.ID)
 	tp.user("oz@other.example", auth.Partner, f.other.ID)
 	f.partner, f.viewer, f.outsider = tp.signedIn("pat@partner.example"), tp.signedIn("vic@contoso.example"), tp.signedIn("oz@other.example")
+	// The partner holds every role of the engagement, so may change any of
+	// its tasks (TestCustomerCannotChangeAnotherRolesTask tries another's).
+	for _, tk := range f.tasks {
+		if err := tp.app.Engagements.Assign(ctx, f.eng.ID, tk.Role, "pat@partner.example"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return f
 }
 
@@ -213,6 +220,22 @@ func TestEngagementOfAnotherTenant(t *testing.T) {
 	}
 }
 
+// exitInitiate holds the kickoff and exits Initiate, as the FastTrack
+// Manager would (setupEngagements named a person for every role).
+func exitInitiate(t *testing.T, f *engFixture) {
+	t.Helper()
+	ctx := asOperator(context.Background())
+	svc := f.tp.app.Engagements
+	kickoff := time.Now().Add(-48 * time.Hour).UTC()
+	if _, err := svc.ScheduleEvent(ctx, f.eng.ID, engagements.EventInput{Kind: "meeting", Title: "Kickoff", TimeZone: "UTC",
+		Starts: kickoff.Format("2006-01-02 15:04"), Ends: kickoff.Add(time.Hour).Format("2006-01-02 15:04")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.ExitPhase(ctx, f.eng.ID, "Initiate", "Fiona"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCompletingTasksOpensTheGate(t *testing.T) {
 	t.Parallel()
 	f := setupEngagements(t)
@@ -232,6 +255,7 @@ func TestCompletingTasksOpensTheGate(t *testing.T) {
 	if strings.Contains(res.body, "<html") {
 		t.Fatal("the gates partial is a whole page")
 	}
+	exitInitiate(t, f)
 	// Complete every mandatory Assess task, as the task dialog does.
 	var done int
 	for _, task := range f.tasks {
@@ -492,12 +516,12 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 		{"remove from a role not held", base + "/people/remove", url.Values{"role": {"ftm"}, "person": {"Lee"}}, http.StatusBadRequest, "they hold mvm"},
 		{"remove", base + "/people/remove", url.Values{"role": {"mvm"}, "person": {"Lee"}}, http.StatusSeeOther, `<span class="badge">Mia`},
 		{"assign to no role", base + "/people", url.Values{"role": {"boss"}, "person": {"Mia"}}, http.StatusBadRequest, "unknown role"},
-		{"override as nobody's manager", base + "/migration-gate/override", url.Values{"as": {"Mia"}, "reason": {"pilot"}}, http.StatusBadRequest,
-			"only a FastTrack Manager may override"},
 		{"assign a manager", base + "/people", url.Values{"role": {"ftm"}, "person": {"Fran"}}, http.StatusSeeOther, "Override the migration gate"},
-		{"override needs a reason", base + "/migration-gate/override", url.Values{"as": {"Fran"}, "reason": {" "}}, http.StatusBadRequest, "needs a reason"},
+		{"override needs a reason", base + "/migration-gate/override", url.Values{"reason": {" "}}, http.StatusBadRequest, "needs a reason"},
+		// The override is the signed-in person's (who holds the ftm role),
+		// whatever name the form sends.
 		{"override", base + "/migration-gate/override", url.Values{"as": {"Fran"}, "reason": {"pilot users only"}}, http.StatusSeeOther,
-			"by Fran: pilot users only"},
+			"by pat@partner.example: pilot users only"},
 	}
 	for _, st := range steps {
 		res := f.partner.post(st.path, st.form)
@@ -514,6 +538,12 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 	}
 	if page := f.partner.get(base).body; strings.Contains(page, `<span class="badge">Lee`) {
 		t.Error("Lee still shows in a role after being removed")
+	}
+	// A partner of the customer without the gate's role may not override.
+	f.tp.user("quinn@partner.example", auth.Partner, f.own.ID)
+	if res := f.tp.signedIn("quinn@partner.example").post(base+"/migration-gate/override", url.Values{"as": {"Fran"}, "reason": {"x"}}); res.status != http.StatusForbidden ||
+		!strings.Contains(res.body, "FastTrack Manager") {
+		t.Errorf("a partner without the ftm role overrode: %d %s", res.status, res.body)
 	}
 	// Resolving the item takes it out of gate 1700's way.
 	items, _ := f.tp.app.Store.ChecklistItems(context.Background(), f.eng.ID)
@@ -747,5 +777,106 @@ func TestReportIssueWithoutTheMigrationTime(t *testing.T) {
 				t.Errorf("the page does not show %q:\n%s", tc.shows, body)
 			}
 		})
+	}
+}
+
+// TestCustomerCannotChangeAnotherRolesTask: the customer's project manager
+// may not change the FastTrack Manager's exit task 1701, whatever the
+// portal's form sends; the person holding the role may.
+func TestCustomerCannotChangeAnotherRolesTask(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
+	if err := f.tp.app.Engagements.Assign(asOperator(context.Background()), f.eng.ID, "customer-pm", "carl@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	carl := f.tp.signedIn("carl@contoso.example")
+	exit := f.task(t, "1701")
+	res := carl.hx("POST", "/tasks/"+itoa(exit.ID), url.Values{"status": {engagements.Complete}, "percent": {"100"}, "notes": {"all on"}})
+	if res.status != http.StatusForbidden || !strings.Contains(res.body, "FastTrack Manager") {
+		t.Fatalf("the customer PM set 1701: %d %s", res.status, res.body)
+	}
+	got, err := f.tp.app.Store.EngagementTask(context.Background(), exit.ID)
+	if err != nil || got.Status != engagements.NotStarted {
+		t.Fatalf("1701 changed: %+v %v", got, err)
+	}
+	// The FastTrack Manager's role holder may.
+	res = f.partner.hx("POST", "/tasks/"+itoa(exit.ID), url.Values{"status": {engagements.InProgress}, "percent": {"10"}, "notes": {"started"}})
+	if res.status != http.StatusOK {
+		t.Fatalf("the holder of the ftm role on 1701: %d %s", res.status, res.body)
+	}
+}
+
+// TestMyTasksPage: the signed-in person's tasks, from the roles they hold,
+// in the engagements of customers they may see.
+func TestMyTasksPage(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
+	ctx := asOperator(context.Background())
+	if err := f.tp.app.Engagements.Assign(ctx, f.eng.ID, "mvm", "carl@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	// Carl is named in the other tenant's engagement too, which he may not see.
+	if err := f.tp.app.Engagements.Assign(ctx, f.otherEng.ID, "frp", "carl@contoso.example"); err != nil {
+		t.Fatal(err)
+	}
+	res := f.tp.signedIn("carl@contoso.example").get("/my/tasks")
+	if res.status != http.StatusOK {
+		t.Fatalf("my tasks: %d %s", res.status, res.body)
+	}
+	mvm := f.task(t, "2474")
+	if !strings.Contains(res.body, mvm.Name) || !strings.Contains(res.body, "Contoso onboarding") {
+		t.Errorf("my tasks lack the mvm task %s", mvm.Name)
+	}
+	if strings.Contains(res.body, "Fabrikam onboarding") || strings.Contains(res.body, f.task(t, "1141").Name) {
+		t.Error("my tasks show another role's or another tenant's task")
+	}
+	if res := f.viewer.get("/my/tasks"); res.status != http.StatusOK || !strings.Contains(res.body, "no tasks") {
+		t.Errorf("a person without roles: %d %s", res.status, res.body)
+	}
+}
+
+// TestEngagementShowsItsMigrations: the engagement page lists its projects
+// with their items by status and failures; another engagement's is not there.
+func TestEngagementShowsItsMigrations(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	ctx := asOperator(context.Background())
+	st := f.tp.app.Store
+	var eps []store.Endpoint
+	for _, name := range []string{"old", "new"} {
+		ep := store.Endpoint{CustomerID: f.own.ID, Name: name, Type: "imap", Host: name + ".example", Port: 993, Security: "tls"}
+		if err := st.CreateEndpoint(ctx, &ep); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, ep)
+	}
+	for _, p := range []store.Project{
+		{CustomerID: f.own.ID, EngagementID: f.eng.ID, Name: "Wave 1 mailboxes", Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50},
+		{CustomerID: f.own.ID, EngagementID: f.eng.ID + 1000, Name: "Someone else's wave", Kind: "mailbox", SourceID: eps[0].ID, DestID: eps[1].ID, MaxConcurrent: 10, MaxErrors: 50},
+	} {
+		if err := st.CreateProject(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		items := []*store.Item{{ProjectID: p.ID, Source: "a@x", Dest: "a@y", Status: store.StatusCompleted}, {ProjectID: p.ID, Source: "b@x", Dest: "b@y", Status: store.StatusFailed}}
+		if err := st.CreateItems(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := f.partner.get("/engagements/" + itoa(f.eng.ID)).body
+	i := strings.Index(body, `id="migrations-section"`)
+	if i < 0 {
+		t.Fatal("the engagement page has no migrations section")
+	}
+	section := body[i:]
+	section = section[:strings.Index(section, "</section>")]
+	for _, want := range []string{"Wave 1 mailboxes", "Completed: 1", "Failed: 1", "MB/h"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the migrations section lacks %q: %s", want, section)
+		}
+	}
+	if strings.Contains(section, "Someone else") {
+		t.Error("another engagement's project is shown")
 	}
 }

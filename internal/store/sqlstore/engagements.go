@@ -271,15 +271,28 @@ func (s *Store) AddGateOverride(ctx context.Context, g *store.GateOverride) erro
 	if g.At.IsZero() {
 		g.At = time.Now()
 	}
-	return s.queryRow(ctx, nil, `INSERT INTO gate_overrides(customer_id, who, reason, at) VALUES (?,?,?,?) RETURNING id`, g.CustomerID, g.Who, g.Reason, ts(g.At)).Scan(&g.ID)
+	return s.queryRow(ctx, nil, `INSERT INTO gate_overrides(customer_id, who, reason, at, project_id, expires) VALUES (?,?,?,?,?,?) RETURNING id`,
+		g.CustomerID, g.Who, g.Reason, ts(g.At), g.ProjectID, ts(g.Expires)).Scan(&g.ID)
 }
 
 func (s *Store) GateOverrides(ctx context.Context, customerID int64) ([]store.GateOverride, error) {
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.GateOverride, error) {
 		var g store.GateOverride
-		var at string
-		err := sc.Scan(&g.ID, &g.CustomerID, &g.Who, &g.Reason, &at)
-		g.At = parseTS(at)
+		var at, expires, revoked string
+		err := sc.Scan(&g.ID, &g.CustomerID, &g.Who, &g.Reason, &at, &g.ProjectID, &expires, &revoked, &g.RevokedBy, &g.RevokeReason)
+		g.At, g.Expires, g.RevokedAt = parseTS(at), parseTS(expires), parseTS(revoked)
 		return g, err
-	}, `SELECT id, customer_id, who, reason, at FROM gate_overrides WHERE customer_id = ? ORDER BY id`, customerID)
+	}, `SELECT id, customer_id, who, reason, at, project_id, expires, revoked_at, revoked_by, revoke_reason FROM gate_overrides WHERE customer_id = ? ORDER BY id`, customerID)
+}
+
+func (s *Store) RevokeGateOverride(ctx context.Context, g store.GateOverride) error {
+	res, err := s.exec(ctx, nil, `UPDATE gate_overrides SET revoked_at = ?, revoked_by = ?, revoke_reason = ? WHERE id = ? AND customer_id = ?`,
+		ts(g.RevokedAt), g.RevokedBy, g.RevokeReason, g.ID, g.CustomerID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }

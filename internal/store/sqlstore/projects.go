@@ -204,12 +204,12 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id int64) error {
 	})
 }
 
-const projectCols = `id, customer_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude, date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash`
+const projectCols = `id, customer_id, engagement_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude, date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash`
 
 func scanProject(sc interface{ Scan(...any) error }) (store.Project, error) {
 	var p store.Project
 	var include, exclude, from, to, types, created string
-	err := sc.Scan(&p.ID, &p.CustomerID, &p.Name, &p.Kind, &p.SourceID, &p.DestID, &p.MaxConcurrent, &p.MaxErrors, &p.DoNotRetry,
+	err := sc.Scan(&p.ID, &p.CustomerID, &p.EngagementID, &p.Name, &p.Kind, &p.SourceID, &p.DestID, &p.MaxConcurrent, &p.MaxErrors, &p.DoNotRetry,
 		&include, &exclude, &from, &to, &types, &p.Closed, &created, &p.FirstLabelOnly, &p.SpamAndTrash)
 	p.Include, p.Exclude, p.ItemTypes = splitLines(include), splitLines(exclude), splitLines(types)
 	p.DateFrom, p.DateTo, p.Created = parseTS(from), parseTS(to), parseTS(created)
@@ -220,9 +220,9 @@ func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
 	if p.Created.IsZero() {
 		p.Created = time.Now()
 	}
-	err := s.queryRow(ctx, nil, `INSERT INTO projects(customer_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude,
-		date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-		p.CustomerID, p.Name, p.Kind, p.SourceID, p.DestID, p.MaxConcurrent, p.MaxErrors, p.DoNotRetry, lines(p.Include), lines(p.Exclude),
+	err := s.queryRow(ctx, nil, `INSERT INTO projects(customer_id, engagement_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude,
+		date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		p.CustomerID, p.EngagementID, p.Name, p.Kind, p.SourceID, p.DestID, p.MaxConcurrent, p.MaxErrors, p.DoNotRetry, lines(p.Include), lines(p.Exclude),
 		ts(p.DateFrom), ts(p.DateTo), lines(p.ItemTypes), p.Closed, ts(p.Created), p.FirstLabelOnly, p.SpamAndTrash).Scan(&p.ID)
 	if isUnique(err) {
 		return fmt.Errorf("project %q: %w", p.Name, store.ErrDuplicate)
@@ -281,9 +281,9 @@ func (s *Store) ProjectsOf(ctx context.Context, customerID int64) ([]store.Proje
 }
 
 func (s *Store) UpdateProject(ctx context.Context, p store.Project) error {
-	res, err := s.exec(ctx, nil, `UPDATE projects SET name=?, source_id=?, dest_id=?, max_concurrent=?, max_errors=?, do_not_retry=?, include=?, exclude=?,
+	res, err := s.exec(ctx, nil, `UPDATE projects SET engagement_id=?, name=?, source_id=?, dest_id=?, max_concurrent=?, max_errors=?, do_not_retry=?, include=?, exclude=?,
 		date_from=?, date_to=?, item_types=?, closed=?, first_label_only=?, spam_and_trash=? WHERE id=?`,
-		p.Name, p.SourceID, p.DestID, p.MaxConcurrent, p.MaxErrors, p.DoNotRetry, lines(p.Include), lines(p.Exclude),
+		p.EngagementID, p.Name, p.SourceID, p.DestID, p.MaxConcurrent, p.MaxErrors, p.DoNotRetry, lines(p.Include), lines(p.Exclude),
 		ts(p.DateFrom), ts(p.DateTo), lines(p.ItemTypes), p.Closed, p.FirstLabelOnly, p.SpamAndTrash, p.ID)
 	if isUnique(err) {
 		return fmt.Errorf("project %q: %w", p.Name, store.ErrDuplicate)

@@ -118,5 +118,20 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 		if gs, _ := s.GateOverrides(ctx, c.ID); len(gs) != 1 || gs[0].Reason != "pilot" {
 			t.Fatal("override lost")
 		}
+		limited := store.GateOverride{CustomerID: c.ID, Who: "ftm", Reason: "wave 1", ProjectID: 42, Expires: time.Date(2026, 12, 24, 0, 0, 0, 0, time.UTC)}
+		if err := s.AddGateOverride(ctx, &limited); err != nil {
+			t.Fatal(err)
+		}
+		limited.RevokedAt, limited.RevokedBy, limited.RevokeReason = time.Date(2026, 12, 9, 8, 0, 0, 0, time.UTC), "fiona", "sync finished"
+		if err := s.RevokeGateOverride(ctx, limited); err != nil {
+			t.Fatal(err)
+		}
+		if gs, _ := s.GateOverrides(ctx, c.ID); len(gs) != 2 || gs[1].ProjectID != 42 || !gs[1].Expires.Equal(limited.Expires) ||
+			!gs[1].RevokedAt.Equal(limited.RevokedAt) || gs[1].RevokedBy != "fiona" || gs[1].RevokeReason != "sync finished" || !gs[0].RevokedAt.IsZero() {
+			t.Fatalf("overrides %+v", gs)
+		}
+		if err := s.RevokeGateOverride(ctx, store.GateOverride{ID: limited.ID, CustomerID: c.ID + 1000}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoking another customer's override: %v", err)
+		}
 	})
 }

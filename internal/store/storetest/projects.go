@@ -81,11 +81,11 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		if got.FirstLabelOnly || got.SpamAndTrash {
 			t.Fatalf("a new project has Gmail label options set: %+v", got)
 		}
-		got.MaxConcurrent, got.Closed, got.FirstLabelOnly, got.SpamAndTrash = 4, true, true, true
+		got.MaxConcurrent, got.Closed, got.FirstLabelOnly, got.SpamAndTrash, got.EngagementID = 4, true, true, true, 77
 		if err := s.UpdateProject(ctx, got); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ = s.Project(ctx, p.ID); got.MaxConcurrent != 4 || !got.Closed || !got.FirstLabelOnly || !got.SpamAndTrash {
+		if got, _ = s.Project(ctx, p.ID); got.MaxConcurrent != 4 || !got.Closed || !got.FirstLabelOnly || !got.SpamAndTrash || got.EngagementID != 77 {
 			t.Fatalf("update lost: %+v", got)
 		}
 		if _, err := s.Customer(ctx, 9999); !errors.Is(err, store.ErrNotFound) {

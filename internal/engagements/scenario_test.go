@@ -1,0 +1,116 @@
+package engagements_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// TestEngagementFromInitiateToMigrateExit walks one engagement with two
+// migration projects through every phase: each gate opens only when the
+// kickoff and roles, the checklist, the migrations and the override say so.
+func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := operator
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	b.svc.Now = func() time.Time { return now }
+	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	exit := func(phase string) error { return b.svc.ExitPhase(ctx, e.ID, phase, "fiona") }
+	refusedFor := func(phase, why string) {
+		t.Helper()
+		if err := exit(phase); err == nil || !strings.Contains(err.Error(), why) {
+			t.Fatalf("exit %s: %v, want a refusal naming %q", phase, err, why)
+		}
+	}
+
+	// Initiate: the kickoff and the people.
+	refusedFor("Initiate", "kickoff")
+	if _, err := b.svc.ScheduleEvent(ctx, e.ID, engagements.EventInput{Kind: "meeting", Title: "Kickoff", TimeZone: "UTC", Starts: "2026-12-08 09:00", Ends: "2026-12-08 10:00"}); err != nil {
+		t.Fatal(err)
+	}
+	refusedFor("Initiate", "kickoff") // scheduled for tomorrow: not held yet
+	refusedFor("Assess", "phase Initiate")
+	now = time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)
+	refusedFor("Initiate", "role ")
+	for _, tk := range tasks {
+		if tk.Mandatory {
+			b.svc.Assign(ctx, e.ID, tk.Role, tk.Role+"@people.example")
+		}
+	}
+	if err := exit("Initiate"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Assess: its tasks.
+	refusedFor("Assess", "1699")
+	complete(t, b, e, "Assess")
+	if err := exit("Assess"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Remediate: the checklist, from a tool.
+	item, _ := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: "Duplicate UPNs", Severity: "high", Source: "preflight"})
+	complete(t, b, e, "Remediate", "1700")
+	wantRefusedBy(t, setStatus(b, taskByID(t, b, e, "1700"), engagements.Complete), "1700", "Duplicate UPNs")
+	resolved := "resolved"
+	b.svc.UpdateChecklistItem(ctx, e.ID, item.ID, &resolved, nil, nil)
+	complete(t, b, e, "Remediate")
+	if err := exit("Remediate"); err != nil {
+		t.Fatal(err)
+	}
+
+	// Migrations wait for the prerequisites, unless overridden for a project.
+	end := now.Add(time.Hour)
+	addMigrations(t, b.st, b.customer.ID, "Wave 1", []migrated{{"ann@northwind.com", "ann@northwind.onmicrosoft.com", nil}})
+	addMigrations(t, b.st, b.customer.ID, "Wave 2", []migrated{{"bob@northwind.com", "bob@northwind.onmicrosoft.com", nil}})
+	projects, _ := b.st.ProjectsOf(ctx, b.customer.ID)
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, projects[0].ID, "full"); err == nil {
+		t.Fatal("a Full pass may run before identity synchronization")
+	}
+	if _, err := b.svc.Override(ctx, b.customer.ID, engagements.OverrideInput{Reason: "pilot wave", ProjectID: projects[0].ID, Expires: "2026-12-10"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, projects[0].ID, "full"); err != nil {
+		t.Fatalf("the overridden wave is refused: %v", err)
+	}
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, projects[1].ID, "full"); err == nil {
+		t.Fatal("the other wave runs under the pilot's override")
+	}
+	finishFull(t, b, "ann@northwind.com", end, "completed")
+
+	// Enable: identity sync and the exit task; then every wave may run.
+	complete(t, b, e, "Enable")
+	if err := exit("Enable"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.CheckMigration(ctx, b.customer.ID, projects[1].ID, "full"); err != nil {
+		t.Fatalf("wave 2 refused after Enable: %v", err)
+	}
+
+	// Migrate: 1702 waits for bob's Full pass in the second project.
+	complete(t, b, e, "Migrate", "1702")
+	wantRefusedBy(t, setStatus(b, taskByID(t, b, e, "1702"), engagements.Complete), "1702", "bob@northwind.com")
+	refusedFor("Migrate", "bob@northwind.com")
+	finishFull(t, b, "bob@northwind.com", end.Add(time.Hour), "completed")
+	if err := setStatus(b, taskByID(t, b, e, "1702"), engagements.Complete); err != nil {
+		t.Fatal(err)
+	}
+	if err := exit("Migrate"); err != nil {
+		t.Fatal(err)
+	}
+	gates, _ := b.svc.Gates(ctx, e.ID)
+	for _, g := range gates {
+		if !g.Exited {
+			t.Errorf("phase %s not exited at the end", g.Phase)
+		}
+	}
+	var exits []store.PhaseExit
+	exits, _ = b.st.PhaseExits(ctx, e.ID)
+	if len(exits) != 5 {
+		t.Fatalf("exits %+v", exits)
+	}
+}
