@@ -1,0 +1,10 @@
+-- A run belongs to the project item whose pass made it: the engine's state
+-- (mailboxes) is keyed by server and user, so two customers' items on the
+-- same servers share it, and an item's pass history read by mailbox showed
+-- the other's passes. Runs of `ferry migrate` have no item (0).
+ALTER TABLE runs ADD COLUMN item_id BIGINT NOT NULL DEFAULT 0;
+-- Older runs go to the item of their mailbox when exactly one item has it;
+-- a mailbox shared by several items cannot say whose they were.
+UPDATE runs SET item_id = (SELECT MIN(i.id) FROM items i WHERE i.mailbox_id = runs.mailbox_id)
+ WHERE (SELECT COUNT(*) FROM items i WHERE i.mailbox_id = runs.mailbox_id) = 1;
+CREATE INDEX runs_by_item ON runs(item_id);
