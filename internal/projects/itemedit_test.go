@@ -123,7 +123,6 @@ func TestEditItem(t *testing.T) {
 	}
 }
 
-
 func TestDeleteItems(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 3)
