@@ -127,6 +127,9 @@ var routes = []route{
 	{"POST", "/api/v1/projects/{id}/items", auth.ActionCreateItem, (*server).createItem},
 	{"POST", "/api/v1/projects/{id}/items/import", auth.ActionImportItems, (*server).importItems},
 	{"GET", "/api/v1/items/{id}", auth.ActionReadItem, (*server).getItem},
+	{"PATCH", "/api/v1/items/{id}", auth.ActionEditItem, (*server).editItem},
+	{"DELETE", "/api/v1/items/{id}", auth.ActionDeleteItems, (*server).deleteItem},
+	{"POST", "/api/v1/projects/{id}/items/delete", auth.ActionDeleteItems, (*server).deleteItems},
 
 	{"POST", "/api/v1/projects/{id}/passes", auth.ActionStartPass, (*server).startPass},
 	{"POST", "/api/v1/projects/{id}/stop", auth.ActionStop, (*server).stop},

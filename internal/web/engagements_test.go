@@ -700,7 +700,7 @@ func TestReportIssueWithoutTheMigrationTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := &store.Run{Pass: c.pass, Started: fullEnd.Add(-time.Hour)}
+		run := &store.Run{Pass: c.pass, Started: fullEnd.Add(-time.Hour), ItemID: it.ID}
 		if err := st.StartRun(ctx, mb, run); err != nil {
 			t.Fatal(err)
 		}

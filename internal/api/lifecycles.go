@@ -1,0 +1,57 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/ferryhq/ferry/internal/projects"
+)
+
+// ---- Items: edit and delete
+
+func (s *server) editItem(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	var in projects.ItemEdit
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	it, err := s.svc.EditItem(r.Context(), id, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, itemOut(it))
+}
+
+func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	it, err := s.st.Item(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.svc.DeleteItems(r.Context(), it.ProjectID, []int64{id}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) deleteItems(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	var in ItemDeletion
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := s.svc.DeleteItems(r.Context(), p.ID, in.IDs); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestEditAndDeleteItems(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	proj := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	item := fmt.Sprintf("/api/v1/items/%d", f.item.ID)
+	var bob, carol Item
+	e.must("POST", proj+"/items", map[string]any{"source": "bob@contoso.com", "destination": "bob@contoso.onmicrosoft.com", "destination_password": itemPassword}, 201, &bob)
+	e.must("POST", proj+"/items", map[string]any{"source": "carol@contoso.com", "destination": "carol@contoso.onmicrosoft.com", "destination_password": itemPassword}, 201, &carol)
+
+	var edited Item
+	e.must("PATCH", item, map[string]any{"destination_login": "alice.admin@contoso.onmicrosoft.com", "destination_password": itemPassword + "-new"}, 200, &edited)
+	e.secret(itemPassword + "-new")
+	if edited.DestLogin != "alice.admin@contoso.onmicrosoft.com" || edited.Dest != f.item.Dest {
+		t.Fatalf("edited %+v", edited)
+	}
+	for _, tc := range []struct {
+		name   string
+		method string
+		path   string
+		body   any
+		status int
+		field  string
+	}{
+		{"the source is not editable", "PATCH", item, map[string]any{"source": "x@contoso.com"}, 400, "source"},
+		{"destination of another item", "PATCH", item, map[string]any{"destination": bob.Dest}, 409, "destination"},
+		{"empty password", "PATCH", item, map[string]any{"destination_password": ""}, 400, "destination_password"},
+		{"bulk delete without ids", "POST", proj + "/items/delete", map[string]any{"ids": []int64{}}, 400, "ids"},
+		{"bulk delete of an unknown item", "POST", proj + "/items/delete", map[string]any{"ids": []int64{bob.ID, 9999}}, 404, ""},
+	} {
+		code, b := e.call(tc.method, tc.path, tc.body)
+		if code != tc.status {
+			t.Fatalf("%s: %d %s, want %d", tc.name, code, b, tc.status)
+		}
+		if eb := parseError(t, b); eb.Error.Field != tc.field {
+			t.Fatalf("%s: field %q, want %q: %s", tc.name, eb.Error.Field, tc.field, b)
+		}
+	}
+	// Not while its pass is queued.
+	e.must("POST", proj+"/passes", map[string]any{"pass": "full", "item_ids": []int64{carol.ID}}, 202, nil)
+	if code, b := e.call("DELETE", fmt.Sprintf("/api/v1/items/%d", carol.ID), nil); code != 409 {
+		t.Fatalf("delete of a queued item: %d %s", code, b)
+	}
+	e.must("DELETE", item, nil, 204, nil)
+	e.must("POST", proj+"/items/delete", map[string]any{"ids": []int64{bob.ID}}, 204, nil)
+	var list ItemList
+	e.must("GET", proj+"/items", nil, 200, &list)
+	if list.Total != 1 || list.Items[0].ID != carol.ID {
+		t.Fatalf("items left %+v", list)
+	}
+}
