@@ -100,7 +100,7 @@ type PostMigrationIssue struct {
 	Deadline     time.Time `json:"report_deadline"` // five business days after the migration
 	Late         bool      `json:"late"`
 	Owner        string    `json:"owner,omitempty"`
-	Status       string    `json:"status"` // open, investigating, resolved
+	Status       string    `json:"status"` // open, investigating, resolved, closed
 	Description  string    `json:"description"`
 }
 
@@ -160,4 +160,23 @@ type Engagements interface {
 
 	AddGateOverride(ctx context.Context, g *GateOverride) error
 	GateOverrides(ctx context.Context, customerID int64) ([]GateOverride, error)
+
+	// UpdatePostMigrationIssue saves an issue's owner, status and
+	// description and the events describing the change, atomically;
+	// ErrNotFound when the engagement has no such issue.
+	UpdatePostMigrationIssue(ctx context.Context, p PostMigrationIssue, events []IssueEvent) error
+	// IssueEvents lists an issue's changes, oldest first.
+	IssueEvents(ctx context.Context, issueID int64) ([]IssueEvent, error)
+}
+
+// IssueEvent is one change to a post-migration issue, kept for ever.
+type IssueEvent struct {
+	ID      int64     `json:"id"`
+	IssueID int64     `json:"issue_id"`
+	At      time.Time `json:"at"`
+	Who     string    `json:"who"`
+	Field   string    `json:"field"`
+	Before  string    `json:"before"`
+	After   string    `json:"after"`
+	Note    string    `json:"note,omitempty"` // why: a reopened issue says what came back
 }

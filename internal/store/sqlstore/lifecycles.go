@@ -52,3 +52,33 @@ func (s *Store) EditItem(ctx context.Context, it store.Item) error {
 	}
 	return nil
 }
+
+func (s *Store) UpdatePostMigrationIssue(ctx context.Context, p store.PostMigrationIssue, events []store.IssueEvent) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE post_migration_issues SET owner=?, status=?, description=? WHERE id=? AND engagement_id=?`,
+			p.Owner, p.Status, p.Description, p.ID, p.EngagementID)
+		if err := affected(res, err, "post-migration issue", p.ID); err != nil {
+			return err
+		}
+		for _, ev := range events {
+			if ev.At.IsZero() {
+				ev.At = time.Now()
+			}
+			if _, err := s.exec(ctx, tx, `INSERT INTO issue_events(issue_id, at, who, field, before, after, note) VALUES (?,?,?,?,?,?,?)`,
+				p.ID, ts(ev.At), ev.Who, ev.Field, ev.Before, ev.After, ev.Note); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) IssueEvents(ctx context.Context, issueID int64) ([]store.IssueEvent, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.IssueEvent, error) {
+		var ev store.IssueEvent
+		var at string
+		err := sc.Scan(&ev.ID, &ev.IssueID, &at, &ev.Who, &ev.Field, &ev.Before, &ev.After, &ev.Note)
+		ev.At = parseTS(at)
+		return ev, err
+	}, `SELECT id, issue_id, at, who, field, before, after, note FROM issue_events WHERE issue_id = ? ORDER BY id`, issueID)
+}

@@ -8,3 +8,17 @@ ALTER TABLE runs ADD COLUMN item_id BIGINT NOT NULL DEFAULT 0;
 UPDATE runs SET item_id = (SELECT MIN(i.id) FROM items i WHERE i.mailbox_id = runs.mailbox_id)
  WHERE (SELECT COUNT(*) FROM items i WHERE i.mailbox_id = runs.mailbox_id) = 1;
 CREATE INDEX runs_by_item ON runs(item_id);
+
+-- Every change to a post-migration issue (assigned, worked, closed,
+-- reopened), by whom and why, kept for ever.
+CREATE TABLE issue_events (
+    id       BIGSERIAL PRIMARY KEY,
+    issue_id BIGINT NOT NULL REFERENCES post_migration_issues(id) ON DELETE CASCADE,
+    at       TEXT NOT NULL,
+    who      TEXT NOT NULL,
+    field    TEXT NOT NULL,
+    before   TEXT NOT NULL,
+    after    TEXT NOT NULL,
+    note     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX issue_events_issue ON issue_events(issue_id);

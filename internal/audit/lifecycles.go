@@ -53,3 +53,22 @@ func (a *auditStore) DeleteItems(ctx context.Context, projectID int64, ids []int
 	}
 	return nil
 }
+
+// UpdatePostMigrationIssue records a person's change to an issue (its own
+// history says the same, in the issue's words).
+func (a *auditStore) UpdatePostMigrationIssue(ctx context.Context, is store.PostMigrationIssue, events []store.IssueEvent) error {
+	p := who(ctx)
+	var before store.PostMigrationIssue
+	if p != "" {
+		list, _ := a.Store.PostMigrationIssues(ctx, is.EngagementID)
+		before, _ = findByID(list, is.ID, func(x store.PostMigrationIssue) int64 { return x.ID })
+	}
+	if err := a.Store.UpdatePostMigrationIssue(ctx, is, events); err != nil {
+		return err
+	}
+	if p != "" {
+		a.saved(ctx, p, is.EngagementID, named("post-migration issue", is.ID, is.Mailbox), string(auth.ActionReportIssue),
+			string(auth.ActionUpdateIssue), before, is, false)
+	}
+	return nil
+}
