@@ -154,6 +154,8 @@ var routes = []route{
 	{"PATCH", "/api/v1/engagements/{id}/checklist/{item}", auth.ActionUpdateChecklistItem, (*server).updateChecklistItem},
 	{"GET", "/api/v1/engagements/{id}/post-migration-issues", auth.ActionListIssues, (*server).listIssues},
 	{"POST", "/api/v1/engagements/{id}/post-migration-issues", auth.ActionReportIssue, (*server).reportIssue},
+	{"PATCH", "/api/v1/engagements/{id}/post-migration-issues/{issue}", auth.ActionUpdateIssue, (*server).updateIssue},
+	{"GET", "/api/v1/engagements/{id}/post-migration-issues/{issue}/history", auth.ActionListIssues, (*server).issueHistory},
 	{"GET", "/api/v1/engagements/{id}/events", auth.ActionListEvents, (*server).listEvents},
 	{"POST", "/api/v1/engagements/{id}/events", auth.ActionScheduleEvent, (*server).scheduleEvent},
 	{"GET", "/api/v1/engagements/{id}/progress", auth.ActionReadProgress, (*server).progress},

@@ -502,7 +502,7 @@ var engagementSchemaTypes = map[string]any{
 	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
 	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
-	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
+	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
 }

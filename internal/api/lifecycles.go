@@ -3,6 +3,8 @@ package api
 import (
 	"net/http"
 
+	"github.com/ferryhq/ferry/internal/engagements"
+
 	"github.com/ferryhq/ferry/internal/projects"
 )
 
@@ -54,4 +56,42 @@ func (s *server) deleteItems(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ---- Post-migration issues: update and history
+
+func (s *server) updateIssue(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	issueID, err := pathInt(r, "issue")
+	if err != nil {
+		return err
+	}
+	var in engagements.IssueUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	p, err := s.eng.UpdateIssue(r.Context(), e.ID, issueID, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, issueOut(p))
+}
+
+func (s *server) issueHistory(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	issueID, err := pathInt(r, "issue")
+	if err != nil {
+		return err
+	}
+	events, err := s.eng.IssueHistory(r.Context(), e.ID, issueID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"events": convert(events, issueEventOut)})
 }

@@ -3,6 +3,9 @@ package api
 import (
 	"fmt"
 	"testing"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 func TestEditAndDeleteItems(t *testing.T) {
@@ -54,5 +57,39 @@ func TestEditAndDeleteItems(t *testing.T) {
 	e.must("GET", proj+"/items", nil, 200, &list)
 	if list.Total != 1 || list.Items[0].ID != carol.ID {
 		t.Fatalf("items left %+v", list)
+	}
+}
+
+func TestIssueUpdateAndHistory(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	eng := fmt.Sprintf("/api/v1/engagements/%d", d.ID)
+	if err := e.st.CreateUser(operator(), &store.User{Email: "eng@partner.com", Name: "Eve", Role: string(auth.FastTrackEngineer)}); err != nil {
+		t.Fatal(err)
+	}
+	var issue PostMigrationIssue
+	e.must("POST", eng+"/post-migration-issues", map[string]any{"mailbox": "a@contoso.com", "migrated_at": "2026-12-04T18:00:00Z", "description": "calendar missing"}, 201, &issue)
+	one := fmt.Sprintf("%s/post-migration-issues/%d", eng, issue.ID)
+
+	e.must("PATCH", one, map[string]any{"owner": "eng@partner.com", "status": "investigating"}, 200, &issue)
+	if issue.Owner != "eng@partner.com" || issue.Status != "investigating" {
+		t.Fatalf("after assigning %+v", issue)
+	}
+	e.must("PATCH", one, map[string]any{"status": "closed", "note": "permissions restored"}, 200, &issue)
+	code, b := e.call("PATCH", one, map[string]any{"status": "open"})
+	wantError(t, code, b, 400, "note", "say why it is reopened")
+	code, b = e.call("PATCH", one, map[string]any{"owner": "nobody@partner.com"})
+	wantError(t, code, b, 400, "owner", "has no account")
+	code, b = e.call("PATCH", fmt.Sprintf("%s/post-migration-issues/%d", eng, issue.ID+50), map[string]any{"status": "closed"})
+	wantError(t, code, b, 404, "")
+
+	var history struct {
+		Events []IssueEvent `json:"events"`
+	}
+	e.must("GET", one+"/history", nil, 200, &history)
+	if len(history.Events) != 3 || history.Events[2].Field != "status" || history.Events[2].After != "closed" || history.Events[2].Note != "permissions restored" || history.Events[0].Who == "" {
+		t.Fatalf("history %+v", history)
 	}
 }
