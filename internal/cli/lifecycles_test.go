@@ -1,0 +1,45 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestItemEditAndDelete(t *testing.T) {
+	t.Parallel()
+	e := newMgmtEnv(t)
+	f := e.fixture()
+	var bob, carol idJSON
+	e.okJSON(&bob, "item", "add", "--project", id(f.project), "--source", "bob@contoso.com", "--destination", "bob@contoso.com", "--destination-password-file", e.alicePW)
+	e.okJSON(&carol, "item", "add", "--project", id(f.project), "--source", "carol@contoso.com", "--destination", "carol@contoso.com", "--destination-password-file", e.alicePW)
+
+	newPW := e.write("new.pw", "N3w-destination-pa55\n")
+	out := e.ok("item", "edit", id(f.alice), "--destination-login", "alice.admin@contoso.com", "--destination-password-file", newPW)
+	if !strings.Contains(out, "item "+id(f.alice)+" changed") || !strings.Contains(out, "password replaced") || strings.Contains(out, "N3w-destination-pa55") {
+		t.Fatalf("edit output:\n%s", out)
+	}
+	var item struct {
+		DestLogin string `json:"destination_login"`
+	}
+	e.okJSON(&item, "item", "show", id(f.alice))
+	if item.DestLogin != "alice.admin@contoso.com" {
+		t.Fatalf("after edit %+v", item)
+	}
+	if _, errOut := e.usage("item", "edit", id(f.alice)); !strings.Contains(errOut, "nothing to change") {
+		t.Fatalf("edit without changes: %s", errOut)
+	}
+	if _, errOut := e.usage("item", "edit", id(f.alice), "--destination", "bob@contoso.com"); !strings.Contains(errOut, "already the destination") {
+		t.Fatalf("edit to another item's destination: %s", errOut)
+	}
+	out = e.ok("item", "delete", id(f.alice))
+	if !strings.Contains(out, "1 item deleted") {
+		t.Fatalf("delete output:\n%s", out)
+	}
+	out = e.ok("item", "delete", "--project", id(f.project), id(bob.ID), id(carol.ID))
+	if !strings.Contains(out, "2 items deleted") {
+		t.Fatalf("bulk delete output:\n%s", out)
+	}
+	if v := e.items(f.project); v.Total != 0 {
+		t.Fatalf("items left %+v", v)
+	}
+}
