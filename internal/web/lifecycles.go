@@ -1,0 +1,92 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/projects"
+)
+
+func init() {
+	addRoutes(
+		route{Pattern: "POST /items/{id}/edit", Action: auth.ActionEditItem, Handle: (*server).editItem},
+		route{Pattern: "POST /items/{id}/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItem},
+		route{Pattern: "POST /projects/{id}/items/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItems},
+	)
+}
+
+// itemEditForm is the item page's edit form after a refused edit.
+type itemEditForm struct {
+	Dest, SourceLogin, DestLogin string
+	Error, Field                 string
+	Set                          bool // the values are the person's, not the item's
+}
+
+// editItem changes an item from its page; an empty password field keeps
+// the password (passwords are write-only: the form never shows them).
+func (s *server) editItem(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	f := itemEditForm{Dest: r.PostFormValue("destination"), SourceLogin: strings.TrimSpace(r.PostFormValue("source_login")),
+		DestLogin: strings.TrimSpace(r.PostFormValue("destination_login")), Set: true}
+	e := projects.ItemEdit{Dest: &f.Dest, SourceLogin: &f.SourceLogin, DestLogin: &f.DestLogin}
+	if pw := r.PostFormValue("source_password"); pw != "" {
+		e.SourcePassword = &pw
+	}
+	if pw := r.PostFormValue("destination_password"); pw != "" {
+		e.DestPassword = &pw
+	}
+	it, err := s.Projects.EditItem(r.Context(), id, e)
+	if fe, ok := userFault(err); ok {
+		f.Error, f.Field = fe.Msg, fe.Field
+		return s.renderItem(w, r, http.StatusBadRequest, id, f)
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/items/%d?saved=1", it.ID))
+}
+
+func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	it, err := s.Store.Item(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	err = s.Projects.DeleteItems(r.Context(), it.ProjectID, []int64{id})
+	if fe, ok := userFault(err); ok {
+		return s.renderItem(w, r, http.StatusBadRequest, id, itemEditForm{Error: fe.Msg, Field: "delete"})
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?deleted=1", it.ProjectID))
+}
+
+// deleteItems deletes the mailboxes selected in the project's table.
+func (s *server) deleteItems(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	ids, err := formIDs(r, "item")
+	if err == nil {
+		err = s.Projects.DeleteItems(r.Context(), p.ID, ids)
+	}
+	if fe, ok := userFault(err); ok {
+		q, _ := parseItemQuery(r)
+		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q,
+			Pass: passForm{Error: fe.Msg, Scope: "selected", IDs: ids}}, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?deleted=%d", p.ID, len(ids)))
+}

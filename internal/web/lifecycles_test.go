@@ -1,0 +1,78 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/store"
+)
+
+// TestItemEditAndDeleteInThePortal: a partner fixes a mailbox's
+// destination and log-in on its page, deletes it there, and deletes the
+// selected mailboxes of the project at once; a viewer sees no forms and
+// is refused.
+func TestItemEditAndDeleteInThePortal(t *testing.T) {
+	t.Parallel()
+	b := setupMigration(t, 4)
+	st := b.tp.app.Store
+	ctx := context.Background()
+	first := b.items[0]
+	page := b.partner.get(fmt.Sprintf("/items/%d", first.ID))
+	for _, w := range []string{`action="/items/` + itoa(first.ID) + `/edit"`, `action="/items/` + itoa(first.ID) + `/delete"`} {
+		if !strings.Contains(page.body, w) {
+			t.Fatalf("item page: no %q", w)
+		}
+	}
+	checkAccessible(t, "item", page.body)
+
+	res := b.partner.post(fmt.Sprintf("/items/%d/edit", first.ID), url.Values{"destination": {"moved@new.contoso.example"}, "source_login": {"legacy-user0"},
+		"destination_login": {""}, "source_password": {""}, "destination_password": {""}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", res.status, res.body)
+	}
+	it, _ := st.Item(ctx, first.ID)
+	if it.Dest != "moved@new.contoso.example" || it.SourceLogin != "legacy-user0" {
+		t.Fatalf("after edit %+v", it)
+	}
+	res = b.partner.post(fmt.Sprintf("/items/%d/edit", first.ID), url.Values{"destination": {b.items[1].Dest}})
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "already the destination") {
+		t.Fatalf("edit to another item's destination: %d", res.status)
+	}
+
+	// Not while a pass runs it.
+	if err := st.SetItemStatus(ctx, b.items[3].ID, store.StatusRunning, "full", 0); err != nil {
+		t.Fatal(err)
+	}
+	b.partner.get(fmt.Sprintf("/projects/%d", b.project.ID))
+	res = b.partner.post(fmt.Sprintf("/projects/%d/items/delete", b.project.ID), url.Values{"item": {itoa(b.items[2].ID), itoa(b.items[3].ID)}})
+	if res.status != http.StatusBadRequest || !strings.Contains(res.body, "stop the item") {
+		t.Fatalf("bulk delete with a running item: %d", res.status)
+	}
+	res = b.partner.post(fmt.Sprintf("/projects/%d/items/delete", b.project.ID), url.Values{"item": {itoa(b.items[1].ID), itoa(b.items[2].ID)}})
+	if res.status != http.StatusSeeOther || !strings.Contains(res.header.Get("Location"), "deleted=2") {
+		t.Fatalf("bulk delete: %d %s", res.status, res.header.Get("Location"))
+	}
+	b.partner.get(fmt.Sprintf("/items/%d", first.ID))
+	res = b.partner.post(fmt.Sprintf("/items/%d/delete", first.ID), nil)
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", res.status, res.body)
+	}
+	if _, n, _ := st.Items(ctx, b.project.ID, store.ItemFilter{}); n != 1 {
+		t.Fatalf("%d items left, want the running one", n)
+	}
+
+	b.tp.user("vera@contoso.example", auth.Viewer, b.customer.ID)
+	viewer := b.tp.signedIn("vera@contoso.example")
+	page = viewer.get(fmt.Sprintf("/items/%d", b.items[3].ID))
+	if strings.Contains(page.body, "/edit\"") || strings.Contains(page.body, "/delete\"") {
+		t.Fatal("a viewer sees the edit and delete forms")
+	}
+	if res := viewer.post(fmt.Sprintf("/items/%d/delete", b.items[3].ID), nil); res.status != http.StatusForbidden {
+		t.Fatalf("a viewer deleting: %d", res.status)
+	}
+}
