@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
+	"slices"
 
 	"github.com/ferryhq/ferry/internal/engagements"
 
@@ -94,4 +96,37 @@ func (s *server) issueHistory(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"events": convert(events, issueEventOut)})
+}
+
+// ---- Per-mailbox statistics
+
+func (s *server) mailboxStatistics(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if !slices.Contains(projects.StatisticsFormats, format) {
+		return invalid("format", "%q: use csv or json", format)
+	}
+	stats, err := s.svc.MailboxStatistics(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := projects.WriteMailboxStatistics(&buf, format, stats); err != nil {
+		return err
+	}
+	ct := "application/json; charset=utf-8"
+	if format == "csv" {
+		ct = "text/csv; charset=utf-8"
+		w.Header().Set("Content-Disposition", `attachment; filename="`+projects.StatisticsFileName(p, format)+`"`)
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf.Bytes())
+	return err
 }

@@ -2,9 +2,12 @@ package api
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -92,4 +95,31 @@ func TestIssueUpdateAndHistory(t *testing.T) {
 	if len(history.Events) != 3 || history.Events[2].Field != "status" || history.Events[2].After != "closed" || history.Events[2].Note != "permissions restored" || history.Events[0].Who == "" {
 		t.Fatalf("history %+v", history)
 	}
+}
+
+func TestMailboxStatisticsExport(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	proj := fmt.Sprintf("/api/v1/projects/%d/mailbox-statistics", f.project.ID)
+	run := &store.Run{ItemID: f.item.ID, Pass: "full", Started: time.Now().Add(-time.Hour), Status: "completed", Copied: 600, CopiedBytes: 300e6}
+	mb, _ := e.st.Mailbox(operator(), store.MailboxKey{Source: "imaps://a@old", Destination: "imaps://a@new"})
+	e.st.StartRun(operator(), mb, run)
+	run.Ended = run.Started.Add(30 * time.Minute)
+	e.st.FinishRun(operator(), mb, run)
+
+	var list struct {
+		Mailboxes []projects.MailboxStatistic `json:"mailboxes"`
+	}
+	e.must("GET", proj, nil, 200, &list)
+	if len(list.Mailboxes) != 1 || list.Mailboxes[0].Source != f.item.Source || list.Mailboxes[0].MBPerHour != 600 || list.Mailboxes[0].ItemsPerHour != 1200 {
+		t.Fatalf("statistics %+v", list)
+	}
+	resp, b := e.send("GET", proj+"?format=csv", "Bearer "+e.token, "", nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || !strings.HasPrefix(string(b), "source,destination,status") ||
+		!strings.Contains(string(b), f.item.Source+","+f.item.Dest+",") {
+		t.Fatalf("csv: %d %s\n%s", resp.StatusCode, resp.Header, b)
+	}
+	code, body := e.call("GET", proj+"?format=xlsx", nil)
+	wantError(t, code, body, 400, "format", "csv or json")
 }
