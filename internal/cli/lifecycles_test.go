@@ -43,3 +43,25 @@ func TestItemEditAndDelete(t *testing.T) {
 		t.Fatalf("items left %+v", v)
 	}
 }
+
+func TestProjectStatistics(t *testing.T) {
+	t.Parallel()
+	e := newMgmtEnv(t)
+	f := e.fixture()
+	out := e.ok("project", "statistics", id(f.project))
+	if !strings.HasPrefix(out, "source,destination,status,workload,items,bytes,mb_per_hour") || !strings.Contains(out, "alice@contoso.com,alice@contoso.com,Not Submitted,mail,0,0,") {
+		t.Fatalf("csv:\n%s", out)
+	}
+	var v struct {
+		Mailboxes []struct {
+			Source string `json:"source"`
+		} `json:"mailboxes"`
+	}
+	e.okJSON(&v, "project", "statistics", id(f.project))
+	if len(v.Mailboxes) != 1 || v.Mailboxes[0].Source != "alice@contoso.com" {
+		t.Fatalf("json %+v", v)
+	}
+	if _, errOut := e.usage("project", "statistics", id(f.project), "--format", "pdf"); !strings.Contains(errOut, "use csv or json") {
+		t.Fatalf("unknown format: %s", errOut)
+	}
+}

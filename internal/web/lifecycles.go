@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ func init() {
 		route{Pattern: "POST /items/{id}/edit", Action: auth.ActionEditItem, Handle: (*server).editItem},
 		route{Pattern: "POST /items/{id}/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItem},
 		route{Pattern: "POST /projects/{id}/items/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItems},
+		route{Pattern: "GET /projects/{id}/statistics", Action: auth.ActionReadProject, Handle: (*server).mailboxStatistics},
 	)
 }
 
@@ -89,4 +91,35 @@ func (s *server) deleteItems(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, fmt.Sprintf("/projects/%d?deleted=%d", p.ID, len(ids)))
+}
+
+// mailboxStatistics offers the project's per-mailbox statistics as a
+// file: CSV (the default) or JSON.
+func (s *server) mailboxStatistics(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "csv"
+	}
+	stats, err := s.Projects.MailboxStatistics(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := projects.WriteMailboxStatistics(&buf, format, stats); err != nil {
+		return err
+	}
+	ct := "text/csv; charset=utf-8"
+	if format == "json" {
+		ct = "application/json; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+projects.StatisticsFileName(p, format)+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(buf.Bytes())
+	return err
 }

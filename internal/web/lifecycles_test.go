@@ -76,3 +76,20 @@ func TestItemEditAndDeleteInThePortal(t *testing.T) {
 		t.Fatalf("a viewer deleting: %d", res.status)
 	}
 }
+
+func TestMailboxStatisticsLink(t *testing.T) {
+	t.Parallel()
+	b := setupMigration(t, 2)
+	page := b.partner.get(fmt.Sprintf("/projects/%d", b.project.ID))
+	link := fmt.Sprintf(`href="/projects/%d/statistics?format=csv"`, b.project.ID)
+	if !strings.Contains(page.body, link) {
+		t.Fatalf("project page: no %s", link)
+	}
+	res := b.partner.get(fmt.Sprintf("/projects/%d/statistics?format=csv", b.project.ID))
+	if res.status != http.StatusOK || !strings.HasPrefix(res.header.Get("Content-Type"), "text/csv") || !strings.Contains(res.body, b.items[1].Source+",") {
+		t.Fatalf("csv: %d %s\n%s", res.status, res.header, res.body)
+	}
+	if res := b.partner.get(fmt.Sprintf("/projects/%d/statistics?format=csv", b.otherProject.ID)); res.status != http.StatusForbidden && res.status != http.StatusNotFound {
+		t.Fatalf("another customer's statistics: %d", res.status)
+	}
+}
