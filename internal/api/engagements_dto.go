@@ -85,6 +85,7 @@ type ChecklistItem struct {
 	State        string    `json:"state"` // open, in-progress, resolved, wont-fix
 	Notes        string    `json:"notes,omitempty"`
 	Source       string    `json:"source,omitempty"` // who or what raised it (a person, an assessment tool)
+	Due          time.Time `json:"due,omitzero"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 }

@@ -288,8 +288,14 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 	wantError(t, code, b, 404, "")
 	code, b = e.call("PATCH", eng+"/checklist/abc", map[string]any{"state": "resolved"})
 	wantError(t, code, b, 400, "item")
-	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"state": "resolved", "owner": "ana"}, 200, &item)
-	if item.State != "resolved" || item.Owner != "ana" {
+	// Owners are accounts.
+	code, b = e.call("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"owner": "ana"})
+	wantError(t, code, b, 400, "owner", "has no account")
+	if err := e.st.CreateUser(operator(), &store.User{Email: "ana@partner.example", Name: "Ana", Role: string(auth.FastTrackEngineer)}); err != nil {
+		t.Fatal(err)
+	}
+	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"state": "resolved", "owner": "ana@partner.example"}, 200, &item)
+	if item.State != "resolved" || item.Owner != "ana@partner.example" {
 		t.Fatalf("item %+v", item)
 	}
 	var list struct{ Items []store.ChecklistItem }

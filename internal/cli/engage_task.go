@@ -401,7 +401,7 @@ func checklistAddCmd(m *engageFlags) *cobra.Command {
 	fl.StringVar(&in.Severity, "severity", "", "`SEVERITY`: low, medium, high or critical")
 	fl.StringVar(&in.Owner, "owner", "", "who fixes it (`OWNER`)")
 	fl.StringVar(&in.Notes, "notes", "", "`NOTES`")
-	fl.StringVar(&in.Source, "source", "", "who or what raised it (`SOURCE`)")
+	fl.StringVar(&in.Source, "source", engagements.ChecklistSourcePerson, "who or what raised it (`SOURCE`): person, or the tool that found it")
 	return cmd
 }
 

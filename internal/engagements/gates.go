@@ -213,17 +213,19 @@ var checklistStates = []string{"open", "in-progress", "resolved", "wont-fix"}
 
 // ChecklistInput adds or changes a remediation checklist item.
 type ChecklistInput struct {
-	Title    string `json:"title"`
-	Severity string `json:"severity"`
-	Owner    string `json:"owner,omitempty"`
-	State    string `json:"state,omitempty"`
-	Notes    string `json:"notes,omitempty"`
-	Source   string `json:"source,omitempty"`
+	Title    string    `json:"title"`
+	Severity string    `json:"severity"`
+	Owner    string    `json:"owner,omitempty"`
+	State    string    `json:"state,omitempty"`
+	Notes    string    `json:"notes,omitempty"`
+	Source   string    `json:"source"` // "person", or the tool that found it ("pre-flight"); required
+	Due      time.Time `json:"due,omitzero"`
 }
 
 // AddChecklistItem adds a remediation item (by hand, or from an assessment tool through the API).
 func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistInput) (store.ChecklistItem, error) {
-	if _, err := s.engagement(ctx, auth.ActionAddChecklistItem, id); err != nil {
+	e, err := s.engagement(ctx, auth.ActionAddChecklistItem, id)
+	if err != nil {
 		return store.ChecklistItem{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {
@@ -238,13 +240,17 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 	if err := checkChoice("state", in.State, checklistStates); err != nil {
 		return store.ChecklistItem{}, err
 	}
-	c := store.ChecklistItem{EngagementID: id, Title: in.Title, Severity: in.Severity, Owner: in.Owner, State: in.State, Notes: in.Notes, Source: in.Source}
+	if err := s.checkChecklistInput(ctx, e.CustomerID, &in); err != nil {
+		return store.ChecklistItem{}, err
+	}
+	c := store.ChecklistItem{EngagementID: id, Title: in.Title, Severity: in.Severity, Owner: in.Owner, State: in.State, Notes: in.Notes, Source: in.Source, Due: in.Due}
 	return c, s.Store.SaveChecklistItem(ctx, &c)
 }
 
 // UpdateChecklistItem changes state, owner or notes.
 func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, state, owner, notes *string) (store.ChecklistItem, error) {
-	if _, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id); err != nil {
+	e, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id)
+	if err != nil {
 		return store.ChecklistItem{}, err
 	}
 	items, err := s.Store.ChecklistItems(ctx, id)
@@ -263,7 +269,9 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 		c.State = *state
 	}
 	if owner != nil {
-		c.Owner = *owner
+		if c.Owner, err = s.account(ctx, e.CustomerID, "owner", *owner, auth.ActionUpdateChecklistItem); err != nil {
+			return c, err
+		}
 	}
 	if notes != nil {
 		c.Notes = *notes

@@ -69,7 +69,7 @@ func (s *Service) UpdateIssue(ctx context.Context, engagementID, issueID int64, 
 	}
 	next := p
 	if u.Owner != nil {
-		owner, err := s.issueOwner(ctx, e.CustomerID, *u.Owner)
+		owner, err := s.account(ctx, e.CustomerID, "owner", *u.Owner, auth.ActionUpdateIssue)
 		if err != nil {
 			return p, err
 		}
@@ -104,25 +104,26 @@ func (s *Service) UpdateIssue(ctx context.Context, engagementID, issueID int64, 
 	return next, s.Store.UpdatePostMigrationIssue(ctx, next, events)
 }
 
-// issueOwner checks that email names an enabled account that may work the
-// customer's issues, and returns it as stored ("" unassigns).
-func (s *Service) issueOwner(ctx context.Context, customerID int64, email string) (string, error) {
+// account checks that email names an enabled account that may do action
+// on the customer's engagement (work its issues, its checklist), and
+// returns it as stored ("" unassigns): owners are people who sign in.
+func (s *Service) account(ctx context.Context, customerID int64, field, email string, action auth.Action) (string, error) {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return "", nil
 	}
 	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", fault.InvalidField("owner", "%q has no account; assign the issue to a person who signs in to Ferry (an administrator adds accounts)", email)
+		return "", fault.InvalidField(field, "%q has no account; choose a person who signs in to Ferry (an administrator adds accounts)", email)
 	}
 	if err != nil {
 		return "", err
 	}
 	if u.Disabled {
-		return "", fault.InvalidField("owner", "the account %s is disabled; assign the issue to someone else", u.Email)
+		return "", fault.InvalidField(field, "the account %s is disabled; choose someone else", u.Email)
 	}
-	if err := auth.Authorize(auth.PrincipalOf(u, "user"), auth.ActionUpdateIssue, customerID); err != nil {
-		return "", fault.InvalidField("owner", "%s cannot work this customer's issues (%s); assign someone who can", u.Email, auth.Role(u.Role).Title())
+	if err := auth.Authorize(auth.PrincipalOf(u, "user"), action, customerID); err != nil {
+		return "", fault.InvalidField(field, "%s cannot be the %s (%v); choose someone who can", u.Email, field, err)
 	}
 	return u.Email, nil
 }

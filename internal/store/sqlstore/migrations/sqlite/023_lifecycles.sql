@@ -22,3 +22,6 @@ CREATE TABLE issue_events (
     note     TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX issue_events_issue ON issue_events(issue_id);
+
+-- A remediation checklist item's due date ('' for none).
+ALTER TABLE checklist_items ADD COLUMN due TEXT NOT NULL DEFAULT '';
