@@ -146,6 +146,14 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 		if err != nil || len(got) != 2 || got[1].Note != "fixed" || got[1].IssueID != pm.ID || !got[0].At.Equal(at) {
 			t.Fatalf("IssueEvents = %+v, %v", got, err)
 		}
+		due := time.Date(2026, 12, 18, 17, 0, 0, 0, time.UTC)
+		ci := store.ChecklistItem{EngagementID: e.ID, Title: "Set the remediation timeline", Severity: "medium", State: "open", Source: "person", Due: due}
+		if err := s.SaveChecklistItem(ctx, &ci); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := s.ChecklistItems(ctx, e.ID); len(cs) != 1 || !cs[0].Due.Equal(due) {
+			t.Fatalf("checklist due date lost: %+v", cs)
+		}
 		// Another engagement's id does not reach the issue; nothing is recorded.
 		wrong := pm
 		wrong.EngagementID = e.ID + 100
