@@ -491,9 +491,9 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 
 func newIssueCmd() *cobra.Command {
 	var m engageFlags
-	cmd := groupCmd("issue", "Report and list post-migration issues")
+	cmd := groupCmd("issue", "Report, list, assign, close and reopen post-migration issues")
 	m.register(cmd)
-	cmd.AddCommand(issueReportCmd(&m), issueListCmd(&m))
+	cmd.AddCommand(issueReportCmd(&m), issueListCmd(&m), issueUpdateCmd(&m), issueHistoryCmd(&m))
 	return cmd
 }
 

@@ -65,3 +65,36 @@ func TestProjectStatistics(t *testing.T) {
 		t.Fatalf("unknown format: %s", errOut)
 	}
 }
+
+func TestIssueUpdateAndHistory(t *testing.T) {
+	t.Parallel()
+	e := newMgmtEnv(t)
+	f := e.fixture()
+	var created idJSON
+	e.okJSON(&created, "engagement", "create", "--customer", id(f.customer), "--name", "Onboarding", "--seats", "800",
+		"--service", "core", "--service", "exchange", "--workload", "imap")
+	eng := id(created.ID)
+	pw := e.write("eve.pw", "Eve-pa55word-for-the-portal\n")
+	e.ok("user", "create", "--email", "eve@partner.example", "--name", "Eve", "--role", "fasttrack-engineer", "--password-file", pw)
+	var issue idJSON
+	e.okJSON(&issue, "issue", "report", "--engagement", eng, "--mailbox", "alice@contoso.com",
+		"--migrated-at", "2026-12-04T18:00:00Z", "--description", "calendar missing")
+	iss := id(issue.ID)
+
+	if out := e.ok("issue", "update", iss, "--engagement", eng, "--owner", "eve@partner.example", "--status", "closed", "--note", "restored"); !strings.Contains(out, "closed, owner eve@partner.example") {
+		t.Fatalf("update:\n%s", out)
+	}
+	if _, errOut := e.usage("issue", "update", iss, "--engagement", eng, "--status", "open"); !strings.Contains(errOut, "say why it is reopened") {
+		t.Fatalf("reopen without a note: %s", errOut)
+	}
+	if _, errOut := e.usage("issue", "update", iss, "--engagement", eng, "--owner", "Eve"); !strings.Contains(errOut, "has no account") {
+		t.Fatalf("owner without an account: %s", errOut)
+	}
+	e.ok("issue", "update", iss, "--engagement", eng, "--status", "open", "--note", "missing again")
+	out := e.ok("issue", "history", iss, "--engagement", eng)
+	for _, w := range []string{"owner", "eve@partner.example", "restored", "missing again"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("history: no %q\n%s", w, out)
+		}
+	}
+}
