@@ -321,6 +321,9 @@ func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (sto
 	if err != nil {
 		return store.PostMigrationIssue{}, err
 	}
+	if in.Owner, err = s.account(ctx, e.CustomerID, "owner", in.Owner, auth.ActionUpdateIssue); err != nil {
+		return store.PostMigrationIssue{}, err
+	}
 	if in.MigratedAt.IsZero() {
 		at, err := s.migratedAt(ctx, e.CustomerID, strings.TrimSpace(in.Mailbox))
 		if err != nil {

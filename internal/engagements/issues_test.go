@@ -39,6 +39,9 @@ func TestIssueLifecycle(t *testing.T) {
 	if want := time.Date(2026, 12, 11, 18, 0, 0, 0, time.UTC); !issue.Deadline.Equal(want) {
 		t.Fatalf("T+5 window ends %v, want %v", issue.Deadline, want)
 	}
+	if _, err := b.svc.ReportIssue(operator, e.ID, engagements.IssueInput{Mailbox: "b@northwind.com", MigratedAt: migrated, Description: "rules missing", Owner: "Cy"}); fault.KindOf(err) != fault.Invalid {
+		t.Fatalf("reported with an owner who has no account: %v", err)
+	}
 	as := func(name string) context.Context {
 		return auth.WithPrincipal(context.Background(), &auth.Principal{Name: name, Kind: "user", Role: auth.FastTrackEngineer})
 	}
