@@ -159,6 +159,7 @@ var routes = []route{
 	{"GET", "/api/v1/engagements/{id}/post-migration-issues/{issue}/history", auth.ActionListIssues, (*server).issueHistory},
 	{"GET", "/api/v1/engagements/{id}/events", auth.ActionListEvents, (*server).listEvents},
 	{"POST", "/api/v1/engagements/{id}/events", auth.ActionScheduleEvent, (*server).scheduleEvent},
+	{"GET", "/api/v1/engagements/{id}/events/upcoming", auth.ActionListEvents, (*server).upcomingEvents},
 	{"GET", "/api/v1/engagements/{id}/progress", auth.ActionReadProgress, (*server).progress},
 	{"GET", "/api/v1/engagements/{id}/report", auth.ActionReadReport, (*server).report},
 	{"GET", "/api/v1/playbook", auth.ActionReadPlaybook, (*server).playbook},

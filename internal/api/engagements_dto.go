@@ -114,6 +114,7 @@ type ScheduledEvent struct {
 	Ends         time.Time `json:"ends"`
 	TimeZone     string    `json:"time_zone"`
 	Notes        string    `json:"notes,omitempty"`
+	Recurrence   string    `json:"recurrence,omitempty"` // RFC 5545 RRULE subset: FREQ, INTERVAL, COUNT, UNTIL
 }
 
 // GateOverride is a FastTrack Manager's decision to let migration passes run before their prerequisites.

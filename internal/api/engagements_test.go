@@ -509,7 +509,7 @@ var engagementSchemaTypes = map[string]any{
 	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
 	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
-	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
+	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/ferryhq/ferry/internal/engagements"
 
@@ -129,4 +130,28 @@ func (s *server) mailboxStatistics(w http.ResponseWriter, r *http.Request) error
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// ---- Upcoming events
+
+func (s *server) upcomingEvents(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	count := 10
+	if v := r.URL.Query().Get("count"); v != "" {
+		if count, err = strconv.Atoi(v); err != nil {
+			return invalid("count", "%q: a whole number from 1 to 500", v)
+		}
+	}
+	occ, err := s.eng.UpcomingEvents(r.Context(), e.ID, count)
+	if err != nil {
+		return err
+	}
+	out := make([]Occurrence, 0, len(occ))
+	for _, o := range occ {
+		out = append(out, Occurrence(o))
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"occurrences": out})
 }

@@ -24,3 +24,13 @@ type IssueEvent struct {
 }
 
 func issueEventOut(ev store.IssueEvent) IssueEvent { return IssueEvent(ev) }
+
+// Occurrence is one time an engagement's event (a recurring one repeats) takes place.
+type Occurrence struct {
+	EventID  int64     `json:"event_id"`
+	Kind     string    `json:"kind"`
+	Title    string    `json:"title"`
+	Starts   time.Time `json:"starts"`
+	Ends     time.Time `json:"ends"`
+	TimeZone string    `json:"time_zone"`
+}

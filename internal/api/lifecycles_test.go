@@ -123,3 +123,29 @@ func TestMailboxStatisticsExport(t *testing.T) {
 	code, body := e.call("GET", proj+"?format=xlsx", nil)
 	wantError(t, code, body, 400, "format", "csv or json")
 }
+
+func TestUpcomingEvents(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}, "workloads": []string{"imap"}})
+	eng := fmt.Sprintf("/api/v1/engagements/%d", d.ID)
+	start := time.Now().Add(24 * time.Hour).UTC()
+	var ev ScheduledEvent
+	e.must("POST", eng+"/events", map[string]any{"kind": "meeting", "title": "Weekly checkpoint", "starts": start.Format("2006-01-02 15:04"),
+		"ends": start.Add(30 * time.Minute).Format("2006-01-02 15:04"), "time_zone": "UTC", "recurrence": "FREQ=WEEKLY"}, 201, &ev)
+	if ev.Recurrence != "FREQ=WEEKLY" {
+		t.Fatalf("event %+v", ev)
+	}
+	var up struct {
+		Occurrences []Occurrence `json:"occurrences"`
+	}
+	e.must("GET", eng+"/events/upcoming?count=3", nil, 200, &up)
+	if len(up.Occurrences) != 3 || up.Occurrences[2].Starts.Sub(up.Occurrences[0].Starts) != 14*24*time.Hour || up.Occurrences[0].EventID != ev.ID {
+		t.Fatalf("upcoming %+v", up)
+	}
+	code, b := e.call("POST", eng+"/events", map[string]any{"kind": "meeting", "title": "x", "starts": "2026-12-05 18:00", "ends": "2026-12-05 19:00", "time_zone": "UTC", "recurrence": "every week"})
+	wantError(t, code, b, 400, "recurrence", "FREQ=")
+	code, b = e.call("GET", eng+"/events/upcoming?count=lots", nil)
+	wantError(t, code, b, 400, "count")
+}

@@ -383,6 +383,8 @@ type EventInput struct {
 	Ends     string `json:"ends"`
 	TimeZone string `json:"time_zone"` // IANA name, e.g. Europe/Berlin
 	Notes    string `json:"notes,omitempty"`
+	// Recurrence repeats the event: "FREQ=WEEKLY", "FREQ=WEEKLY;COUNT=12"...
+	Recurrence string `json:"recurrence,omitempty"`
 }
 
 // ScheduleEvent adds a migration window, wave, go/no-go meeting...
@@ -415,7 +417,10 @@ func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (s
 	if !ends.After(starts) {
 		return store.ScheduledEvent{}, fault.InvalidField("ends", "the event ends before it starts")
 	}
-	ev := store.ScheduledEvent{EngagementID: id, Kind: in.Kind, Title: in.Title, Starts: starts, Ends: ends, TimeZone: in.TimeZone, Notes: in.Notes}
+	if _, err := parseRecurrence(in.Recurrence, loc); err != nil {
+		return store.ScheduledEvent{}, err
+	}
+	ev := store.ScheduledEvent{EngagementID: id, Kind: in.Kind, Title: in.Title, Starts: starts, Ends: ends, TimeZone: in.TimeZone, Notes: in.Notes, Recurrence: in.Recurrence}
 	return ev, s.Store.SaveEvent(ctx, &ev)
 }
 

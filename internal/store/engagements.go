@@ -115,6 +115,9 @@ type ScheduledEvent struct {
 	Ends         time.Time `json:"ends"`
 	TimeZone     string    `json:"time_zone"`
 	Notes        string    `json:"notes,omitempty"`
+	// Recurrence repeats the event (RFC 5545 RRULE: FREQ=DAILY|WEEKLY|MONTHLY,
+	// INTERVAL, COUNT, UNTIL=YYYYMMDD), in its time zone; "" for once.
+	Recurrence string `json:"recurrence,omitempty"`
 }
 
 // GateOverride lets migration passes run before their prerequisites, with a reason.

@@ -249,11 +249,11 @@ func (s *Store) PostMigrationIssues(ctx context.Context, engagementID int64) ([]
 
 func (s *Store) SaveEvent(ctx context.Context, ev *store.ScheduledEvent) error {
 	if ev.ID == 0 {
-		return s.queryRow(ctx, nil, `INSERT INTO scheduled_events(engagement_id, kind, title, starts, ends, time_zone, notes) VALUES (?,?,?,?,?,?,?) RETURNING id`,
-			ev.EngagementID, ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes).Scan(&ev.ID)
+		return s.queryRow(ctx, nil, `INSERT INTO scheduled_events(engagement_id, kind, title, starts, ends, time_zone, notes, recurrence) VALUES (?,?,?,?,?,?,?,?) RETURNING id`,
+			ev.EngagementID, ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes, ev.Recurrence).Scan(&ev.ID)
 	}
-	res, err := s.exec(ctx, nil, `UPDATE scheduled_events SET kind=?, title=?, starts=?, ends=?, time_zone=?, notes=? WHERE id=? AND engagement_id=?`,
-		ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes, ev.ID, ev.EngagementID)
+	res, err := s.exec(ctx, nil, `UPDATE scheduled_events SET kind=?, title=?, starts=?, ends=?, time_zone=?, notes=?, recurrence=? WHERE id=? AND engagement_id=?`,
+		ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes, ev.Recurrence, ev.ID, ev.EngagementID)
 	return affected(res, err, "event", ev.ID)
 }
 
@@ -261,10 +261,10 @@ func (s *Store) Events(ctx context.Context, engagementID int64) ([]store.Schedul
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.ScheduledEvent, error) {
 		var ev store.ScheduledEvent
 		var starts, ends string
-		err := sc.Scan(&ev.ID, &ev.EngagementID, &ev.Kind, &ev.Title, &starts, &ends, &ev.TimeZone, &ev.Notes)
+		err := sc.Scan(&ev.ID, &ev.EngagementID, &ev.Kind, &ev.Title, &starts, &ends, &ev.TimeZone, &ev.Notes, &ev.Recurrence)
 		ev.Starts, ev.Ends = parseTS(starts), parseTS(ends)
 		return ev, err
-	}, `SELECT id, engagement_id, kind, title, starts, ends, time_zone, notes FROM scheduled_events WHERE engagement_id = ? ORDER BY starts`, engagementID)
+	}, `SELECT id, engagement_id, kind, title, starts, ends, time_zone, notes, recurrence FROM scheduled_events WHERE engagement_id = ? ORDER BY starts`, engagementID)
 }
 
 func (s *Store) AddGateOverride(ctx context.Context, g *store.GateOverride) error {

@@ -25,3 +25,7 @@ CREATE INDEX issue_events_issue ON issue_events(issue_id);
 
 -- A remediation checklist item's due date ('' for none).
 ALTER TABLE checklist_items ADD COLUMN due TEXT NOT NULL DEFAULT '';
+
+-- A recurring event's rule (a subset of RFC 5545's RRULE: FREQ, INTERVAL,
+-- COUNT, UNTIL; '' for a single event).
+ALTER TABLE scheduled_events ADD COLUMN recurrence TEXT NOT NULL DEFAULT '';
