@@ -653,6 +653,7 @@ func eventAddCmd(m *engageFlags) *cobra.Command {
 	fl.StringVar(&in.Ends, "ends", "", "end `TIME`, \"2026-12-06 06:00\" in --time-zone")
 	fl.StringVar(&in.TimeZone, "time-zone", "", "IANA time `ZONE`, e.g. Europe/Berlin")
 	fl.StringVar(&in.Notes, "notes", "", "`NOTES`")
+	fl.StringVar(&in.Recurrence, "recurrence", "", "repeat the event: `RULE` such as FREQ=WEEKLY or FREQ=WEEKLY;COUNT=12 (RFC 5545 RRULE: FREQ, INTERVAL, COUNT, UNTIL=YYYYMMDD)")
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/store"
@@ -92,4 +93,24 @@ func TestMailboxStatisticsLink(t *testing.T) {
 	if res := b.partner.get(fmt.Sprintf("/projects/%d/statistics?format=csv", b.otherProject.ID)); res.status != http.StatusForbidden && res.status != http.StatusNotFound {
 		t.Fatalf("another customer's statistics: %d", res.status)
 	}
+}
+
+// TestWeeklyCheckpointOnTheEngagementPage: a recurring event scheduled in
+// the portal shows its next occurrences on the engagement page.
+func TestWeeklyCheckpointOnTheEngagementPage(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	base := "/engagements/" + itoa(f.eng.ID)
+	f.partner.get(base)
+	start := time.Now().Add(48 * time.Hour).UTC()
+	res := f.partner.post(base+"/events", url.Values{"kind": {"meeting"}, "title": {"Weekly checkpoint"}, "starts": {start.Format("2006-01-02T15:04")},
+		"ends": {start.Add(time.Hour).Format("2006-01-02T15:04")}, "time_zone": {"UTC"}, "recurrence": {"FREQ=WEEKLY;COUNT=3"}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("schedule: %d %s", res.status, res.body)
+	}
+	page := f.partner.get(base)
+	if n := strings.Count(page.body, `<tr data-occurrence="`); n != 3 || !strings.Contains(page.body, "repeats: FREQ=WEEKLY;COUNT=3") {
+		t.Fatalf("engagement page: %d occurrences", n)
+	}
+	checkAccessible(t, "engagement", page.body)
 }
