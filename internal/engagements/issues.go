@@ -13,7 +13,7 @@ import (
 
 // Post-migration issue statuses: resolved is fixed and waiting for the
 // customer's word, closed is done; either can be reopened, with a reason.
-var issueStatuses = []string{"open", "investigating", "resolved", "closed"}
+var IssueStatuses = []string{"open", "investigating", "resolved", "closed"}
 
 func issueFinished(status string) bool { return status == "resolved" || status == "closed" }
 
@@ -68,7 +68,8 @@ func (s *Service) UpdateIssue(ctx context.Context, engagementID, issueID int64, 
 		}
 	}
 	next := p
-	if u.Owner != nil {
+	// An owner left as it is stays, even one recorded before owners were accounts.
+	if u.Owner != nil && strings.TrimSpace(*u.Owner) != p.Owner {
 		owner, err := s.account(ctx, e.CustomerID, "owner", *u.Owner, auth.ActionUpdateIssue)
 		if err != nil {
 			return p, err
@@ -83,7 +84,7 @@ func (s *Service) UpdateIssue(ctx context.Context, engagementID, issueID int64, 
 		change("description", &next.Description, d)
 	}
 	if u.Status != nil {
-		if err := checkChoice("status", *u.Status, issueStatuses); err != nil {
+		if err := checkChoice("status", *u.Status, IssueStatuses); err != nil {
 			return p, err
 		}
 		if issueFinished(p.Status) && !issueFinished(*u.Status) && note == "" {

@@ -293,6 +293,8 @@ type engagementData struct {
 	Issues    []store.PostMigrationIssue
 	Events    []store.ScheduledEvent
 	Upcoming  []engagements.Occurrence // the next occurrences, recurring events repeated
+	// IssueStatuses are the statuses an issue can be given.
+	IssueStatuses []string
 	People    []store.Assignment
 
 	Services  []engChoice // in scope, for the filter
@@ -402,6 +404,7 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.Upcoming, err = s.Engagements.UpcomingEvents(ctx, e.ID, 8); err != nil {
 		return nil, err
 	}
+	d.IssueStatuses = engagements.IssueStatuses
 	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
 		return nil, err
 	}

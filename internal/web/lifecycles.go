@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
 )
 
@@ -16,6 +17,7 @@ func init() {
 		route{Pattern: "POST /items/{id}/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItem},
 		route{Pattern: "POST /projects/{id}/items/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItems},
 		route{Pattern: "GET /projects/{id}/statistics", Action: auth.ActionReadProject, Handle: (*server).mailboxStatistics},
+		route{Pattern: "POST /engagements/{id}/issues/{issue}", Action: auth.ActionUpdateIssue, Handle: (*server).updateIssue},
 	)
 }
 
@@ -122,4 +124,21 @@ func (s *server) mailboxStatistics(w http.ResponseWriter, r *http.Request) error
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// updateIssue assigns, works, closes or reopens a post-migration issue from
+// the engagement page: the form sends the status and owner as they are to
+// stay or become, and why.
+func (s *server) updateIssue(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	issueID, err := pathID(r, "issue")
+	if err != nil {
+		return err
+	}
+	status, owner := r.PostFormValue("status"), strings.TrimSpace(r.PostFormValue("owner"))
+	_, err = s.Engagements.UpdateIssue(r.Context(), e.ID, issueID, engagements.IssueUpdate{Status: &status, Owner: &owner, Note: r.PostFormValue("note")})
+	return s.formDone(w, r, e, "issues", err)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -113,4 +114,33 @@ func TestWeeklyCheckpointOnTheEngagementPage(t *testing.T) {
 		t.Fatalf("engagement page: %d occurrences", n)
 	}
 	checkAccessible(t, "engagement", page.body)
+}
+
+// TestIssueClosedAndReopenedInThePortal: an issue is assigned and closed
+// on the engagement page, and reopened only with a reason.
+func TestIssueClosedAndReopenedInThePortal(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	base := "/engagements/" + itoa(f.eng.ID)
+	ctx := asOperator(context.Background())
+	issue, err := f.tp.app.Engagements.ReportIssue(ctx, f.eng.ID, engagements.IssueInput{Mailbox: "ann@contoso.example", MigratedAt: time.Now().Add(-time.Hour), Description: "calendar missing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := f.partner.get(base)
+	if !strings.Contains(page.body, fmt.Sprintf(`action="%s/issues/%d"`, base, issue.ID)) {
+		t.Fatal("engagement page: no form to change the issue")
+	}
+	checkAccessible(t, "engagement", page.body)
+	one := fmt.Sprintf("%s/issues/%d", base, issue.ID)
+	if res := f.partner.post(one, url.Values{"status": {"closed"}, "owner": {"pat@partner.example"}, "note": {"permissions restored"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("close: %d %s", res.status, res.body)
+	}
+	if res := f.partner.post(one, url.Values{"status": {"open"}, "owner": {"pat@partner.example"}}); res.status != http.StatusBadRequest || !strings.Contains(res.body, "say why it is reopened") {
+		t.Fatalf("reopen without a reason: %d", res.status)
+	}
+	history, _ := f.tp.app.Engagements.IssueHistory(ctx, f.eng.ID, issue.ID)
+	if len(history) != 2 || history[1].Who != "pat@partner.example" || history[1].Note != "permissions restored" {
+		t.Fatalf("history %+v", history)
+	}
 }
