@@ -293,9 +293,10 @@ type engagementData struct {
 	Issues    []store.PostMigrationIssue
 	Events    []store.ScheduledEvent
 	Upcoming  []engagements.Occurrence // the next occurrences, recurring events repeated
+	People    []store.Assignment
+
 	// IssueStatuses are the statuses an issue can be given.
 	IssueStatuses []string
-	People    []store.Assignment
 
 	Services  []engChoice // in scope, for the filter
 	AllSvc    []engChoice
