@@ -382,7 +382,7 @@ func TestEngagementReportIssuesEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
-	run := &store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour)}
+	run := &store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour), ItemID: f.item.ID}
 	if err := e.st.StartRun(ctx, mb, run); err != nil {
 		t.Fatal(err)
 	}

@@ -356,10 +356,10 @@ func (s *Service) migratedAt(ctx context.Context, customerID int64, mailbox stri
 			return at, err
 		}
 		for _, it := range items {
-			if it.MailboxID == 0 || !strings.EqualFold(it.Source, mailbox) && !strings.EqualFold(it.Dest, mailbox) {
+			if !strings.EqualFold(it.Source, mailbox) && !strings.EqualFold(it.Dest, mailbox) {
 				continue
 			}
-			runs, err := s.Store.Runs(ctx, it.MailboxID)
+			runs, err := s.Store.ItemRuns(ctx, it.ID) // the item's own: another customer's item may share the mailbox state
 			if err != nil {
 				return at, err
 			}
