@@ -769,7 +769,7 @@ func TestLifecycle(t *testing.T) {
 	it.MailboxID = mbox
 	e.st.UpdateItem(ctx, it)
 	start := time.Now().Add(-time.Hour)
-	run := &store.Run{Pass: "full", Started: start}
+	run := &store.Run{Pass: "full", Started: start, ItemID: f.item.ID}
 	e.st.StartRun(ctx, mbox, run)
 	run.Ended, run.Status, run.Copied, run.CopiedBytes = start.Add(30*time.Minute), "completed with errors", 100, 50e6
 	e.st.FinishRun(ctx, mbox, run)
@@ -1000,7 +1000,7 @@ func TestThroughput(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().Add(-30 * time.Minute)
-	run := &store.Run{Pass: "full", Started: start, Worker: "worker-1:42"}
+	run := &store.Run{Pass: "full", Started: start, Worker: "worker-1:42", ItemID: it.ID}
 	if err := e.st.StartRun(ctx, mb, run); err != nil {
 		t.Fatal(err)
 	}

@@ -85,6 +85,7 @@ type ChecklistItem struct {
 	State        string    `json:"state"` // open, in-progress, resolved, wont-fix
 	Notes        string    `json:"notes,omitempty"`
 	Source       string    `json:"source,omitempty"` // who or what raised it (a person, an assessment tool)
+	Due          time.Time `json:"due,omitzero"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 }
@@ -113,6 +114,7 @@ type ScheduledEvent struct {
 	Ends         time.Time `json:"ends"`
 	TimeZone     string    `json:"time_zone"`
 	Notes        string    `json:"notes,omitempty"`
+	Recurrence   string    `json:"recurrence,omitempty"` // RFC 5545 RRULE subset: FREQ, INTERVAL, COUNT, UNTIL
 }
 
 // GateOverride is a FastTrack Manager's decision to let migration passes run before their prerequisites.

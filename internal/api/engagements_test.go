@@ -331,8 +331,14 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 	wantError(t, code, b, 404, "")
 	code, b = e.call("PATCH", eng+"/checklist/abc", map[string]any{"state": "resolved"})
 	wantError(t, code, b, 400, "item")
-	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"state": "resolved", "owner": "ana"}, 200, &item)
-	if item.State != "resolved" || item.Owner != "ana" {
+	// Owners are accounts.
+	code, b = e.call("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"owner": "ana"})
+	wantError(t, code, b, 400, "owner", "has no account")
+	if err := e.st.CreateUser(operator(), &store.User{Email: "ana@partner.example", Name: "Ana", Role: string(auth.FastTrackEngineer)}); err != nil {
+		t.Fatal(err)
+	}
+	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"state": "resolved", "owner": "ana@partner.example"}, 200, &item)
+	if item.State != "resolved" || item.Owner != "ana@partner.example" {
 		t.Fatalf("item %+v", item)
 	}
 	e.completePhase(d.ID, "Remediate")
@@ -444,7 +450,7 @@ func TestEngagementReportIssuesEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	fullEnd := time.Date(2026, 11, 13, 18, 30, 0, 0, time.UTC)
-	run := &store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour)}
+	run := &store.Run{Pass: "full", Started: fullEnd.Add(-time.Hour), ItemID: f.item.ID}
 	if err := e.st.StartRun(ctx, mb, run); err != nil {
 		t.Fatal(err)
 	}
@@ -570,8 +576,8 @@ var engagementSchemaTypes = map[string]any{
 	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
 	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "RevokeInput": RevokeInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
-	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{},
-	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Tally": engagements.Tally{},
+	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
+	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
 }
 

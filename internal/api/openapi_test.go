@@ -169,11 +169,11 @@ var schemaTypes = map[string]any{
 	"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{},
 	"EndpointType": EndpointType{},
 	"Project":      Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
-	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
+	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemEdit": projects.ItemEdit{}, "ItemDeletion": ItemDeletion{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},
 	"Run": Run{}, "Failure": Failure{}, "FolderProgress": FolderProgress{},
 	"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
 	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
-	"StopResult": StopResult{},
+	"StopResult": StopResult{}, "MailboxStatistic": projects.MailboxStatistic{},
 	"Throughput": Throughput{}, "Rate": Rate{}, "WorkerThroughput": WorkerThroughput{}, "HourMB": HourMB{},
 }
 
@@ -181,7 +181,7 @@ var schemaTypes = map[string]any{
 // envelope (checked against Error below), enums, and the lists written as
 // {"customers": [...]}.
 var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
-	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList"}
+	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList"}
 
 // notSchemas are the package's exported struct types that are not on the wire.
 var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}

@@ -25,6 +25,8 @@ const (
 	ActionCreateItem        Action = "items.create"
 	ActionImportItems       Action = "items.import"
 	ActionReadItem          Action = "items.read"
+	ActionEditItem          Action = "items.edit"
+	ActionDeleteItems       Action = "items.delete"
 	ActionStartPass         Action = "passes.start"
 	ActionStop              Action = "passes.stop"
 	ActionReadOpenAPI       Action = "openapi.read"
@@ -48,6 +50,7 @@ const (
 	ActionUpdateChecklistItem Action = "checklist.update"
 	ActionListIssues          Action = "issues.list"
 	ActionReportIssue         Action = "issues.create"
+	ActionUpdateIssue         Action = "issues.update"
 	ActionListEvents          Action = "events.list"
 	ActionScheduleEvent       Action = "events.create"
 	ActionReadProgress        Action = "engagements.progress"
@@ -98,6 +101,8 @@ var actions = map[Action]actionDef{
 	ActionCreateItem:        {Configure, oneCustomer, "add items"},
 	ActionImportItems:       {Configure, oneCustomer, "import items"},
 	ActionReadItem:          {Read, oneCustomer, "see items"},
+	ActionEditItem:          {Configure, oneCustomer, "edit items"},
+	ActionDeleteItems:       {Configure, oneCustomer, "delete items"},
 	ActionStartPass:         {Migrate, oneCustomer, "start passes"},
 	ActionStop:              {Migrate, oneCustomer, "stop passes"},
 	ActionReadOpenAPI:       {Read, anyCustomer, "read the API description"},
@@ -121,6 +126,7 @@ var actions = map[Action]actionDef{
 	ActionUpdateChecklistItem: {Engage, oneCustomer, "update checklist items"},
 	ActionListIssues:          {Read, oneCustomer, "see post-migration issues"},
 	ActionReportIssue:         {Engage, oneCustomer, "report post-migration issues"},
+	ActionUpdateIssue:         {Engage, oneCustomer, "update, assign and close post-migration issues"},
 	ActionListEvents:          {Read, oneCustomer, "see scheduled events"},
 	ActionScheduleEvent:       {Engage, oneCustomer, "schedule events"},
 	ActionReadProgress:        {Read, oneCustomer, "see progress"},

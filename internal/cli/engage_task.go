@@ -401,7 +401,7 @@ func checklistAddCmd(m *engageFlags) *cobra.Command {
 	fl.StringVar(&in.Severity, "severity", "", "`SEVERITY`: low, medium, high or critical")
 	fl.StringVar(&in.Owner, "owner", "", "who fixes it (`OWNER`)")
 	fl.StringVar(&in.Notes, "notes", "", "`NOTES`")
-	fl.StringVar(&in.Source, "source", "", "who or what raised it (`SOURCE`)")
+	fl.StringVar(&in.Source, "source", engagements.ChecklistSourcePerson, "who or what raised it (`SOURCE`): person, or the tool that found it")
 	return cmd
 }
 
@@ -491,9 +491,9 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 
 func newIssueCmd() *cobra.Command {
 	var m engageFlags
-	cmd := groupCmd("issue", "Report and list post-migration issues")
+	cmd := groupCmd("issue", "Report, list, assign, close and reopen post-migration issues")
 	m.register(cmd)
-	cmd.AddCommand(issueReportCmd(&m), issueListCmd(&m))
+	cmd.AddCommand(issueReportCmd(&m), issueListCmd(&m), issueUpdateCmd(&m), issueHistoryCmd(&m))
 	return cmd
 }
 
@@ -653,6 +653,7 @@ func eventAddCmd(m *engageFlags) *cobra.Command {
 	fl.StringVar(&in.Ends, "ends", "", "end `TIME`, \"2026-12-06 06:00\" in --time-zone")
 	fl.StringVar(&in.TimeZone, "time-zone", "", "IANA time `ZONE`, e.g. Europe/Berlin")
 	fl.StringVar(&in.Notes, "notes", "", "`NOTES`")
+	fl.StringVar(&in.Recurrence, "recurrence", "", "repeat the event: `RULE` such as FREQ=WEEKLY or FREQ=WEEKLY;COUNT=12 (RFC 5545 RRULE: FREQ, INTERVAL, COUNT, UNTIL=YYYYMMDD)")
 	return cmd
 }
 

@@ -27,9 +27,9 @@ const (
 
 func newItemCmd() *cobra.Command {
 	var m manageFlags
-	cmd := groupCmd("item", "Add, import, list and show a project's mailbox pairs (items)")
+	cmd := groupCmd("item", "Add, import, list, show, edit and delete a project's mailbox pairs (items)")
 	m.register(cmd)
-	cmd.AddCommand(itemAddCmd(&m), itemImportCmd(&m), itemListCmd(&m), itemShowCmd(&m))
+	cmd.AddCommand(itemAddCmd(&m), itemImportCmd(&m), itemListCmd(&m), itemShowCmd(&m), itemEditCmd(&m), itemDeleteCmd(&m))
 	return cmd
 }
 

@@ -18,7 +18,7 @@ func newProjectCmd() *cobra.Command {
 	var m manageFlags
 	cmd := groupCmd("project", "Create, list, show, configure and close migration projects")
 	m.register(cmd)
-	cmd.AddCommand(projectCreateCmd(&m), projectListCmd(&m), projectShowCmd(&m), projectSettingsCmd(&m), projectCloseCmd(&m))
+	cmd.AddCommand(projectCreateCmd(&m), projectListCmd(&m), projectShowCmd(&m), projectSettingsCmd(&m), projectCloseCmd(&m), projectStatisticsCmd(&m))
 	return cmd
 }
 

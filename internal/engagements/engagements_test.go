@@ -360,6 +360,9 @@ func TestIssueTakesTheMigrationTimeFromTheProject(t *testing.T) {
 	}
 	addMigrations(t, b.st, other.ID, "Mail", []migrated{
 		{"zoe@northwind.com", "zoe@fabrikam.onmicrosoft.com", []store.Run{{Pass: "full", Started: fullEnd.Add(-time.Hour), Ended: fullEnd, Status: "completed"}}},
+		// The same pair as Northwind's bob, on the same servers: the engine's
+		// state is shared, the Full pass is Fabrikam's item's, not bob's.
+		{"bob@northwind.com", "bob@northwind.onmicrosoft.com", []store.Run{{Pass: "full", Started: fullEnd.Add(-time.Hour), Ended: fullEnd, Status: "completed"}}},
 	})
 	given := time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -430,6 +433,7 @@ func addMigrations(t *testing.T, st store.Store, customerID int64, project strin
 			t.Fatal(err)
 		}
 		for _, r := range m.runs {
+			r.ItemID = it.ID
 			if err := st.StartRun(ctx, mbox, &r); err != nil {
 				t.Fatal(err)
 			}

@@ -594,17 +594,19 @@ var checklistStates = []string{"open", "in-progress", "resolved", "wont-fix"}
 
 // ChecklistInput adds or changes a remediation checklist item.
 type ChecklistInput struct {
-	Title    string `json:"title"`
-	Severity string `json:"severity"`
-	Owner    string `json:"owner,omitempty"`
-	State    string `json:"state,omitempty"`
-	Notes    string `json:"notes,omitempty"`
-	Source   string `json:"source,omitempty"`
+	Title    string    `json:"title"`
+	Severity string    `json:"severity"`
+	Owner    string    `json:"owner,omitempty"`
+	State    string    `json:"state,omitempty"`
+	Notes    string    `json:"notes,omitempty"`
+	Source   string    `json:"source"` // "person", or the tool that found it ("pre-flight"); required
+	Due      time.Time `json:"due,omitzero"`
 }
 
 // AddChecklistItem adds a remediation item (by hand, or from an assessment tool through the API).
 func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistInput) (store.ChecklistItem, error) {
-	if _, err := s.engagement(ctx, auth.ActionAddChecklistItem, id); err != nil {
+	e, err := s.engagement(ctx, auth.ActionAddChecklistItem, id)
+	if err != nil {
 		return store.ChecklistItem{}, err
 	}
 	if strings.TrimSpace(in.Title) == "" {
@@ -619,17 +621,21 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 	if err := checkChoice("state", in.State, checklistStates); err != nil {
 		return store.ChecklistItem{}, err
 	}
-	c := store.ChecklistItem{EngagementID: id, Title: in.Title, Severity: in.Severity, Owner: in.Owner, State: in.State, Notes: in.Notes, Source: in.Source}
+	if err := s.checkChecklistInput(ctx, e.CustomerID, &in); err != nil {
+		return store.ChecklistItem{}, err
+	}
+	c := store.ChecklistItem{EngagementID: id, Title: in.Title, Severity: in.Severity, Owner: in.Owner, State: in.State, Notes: in.Notes, Source: in.Source, Due: in.Due}
 	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
 		return c, err
 	}
-	_, err := s.reopenGates(ctx, id, false)
+	_, err = s.reopenGates(ctx, id, false)
 	return c, err
 }
 
 // UpdateChecklistItem changes state, owner or notes.
 func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, state, owner, notes *string) (store.ChecklistItem, error) {
-	if _, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id); err != nil {
+	e, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id)
+	if err != nil {
 		return store.ChecklistItem{}, err
 	}
 	items, err := s.Store.ChecklistItems(ctx, id)
@@ -648,7 +654,9 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 		c.State = *state
 	}
 	if owner != nil {
-		c.Owner = *owner
+		if c.Owner, err = s.account(ctx, e.CustomerID, "owner", *owner, auth.ActionUpdateChecklistItem); err != nil {
+			return c, err
+		}
 	}
 	if notes != nil {
 		c.Notes = *notes
@@ -702,6 +710,9 @@ func (s *Service) ReportIssue(ctx context.Context, id int64, in IssueInput) (sto
 	if err != nil {
 		return store.PostMigrationIssue{}, err
 	}
+	if in.Owner, err = s.account(ctx, e.CustomerID, "owner", in.Owner, auth.ActionUpdateIssue); err != nil {
+		return store.PostMigrationIssue{}, err
+	}
 	if !in.MigratedAt.IsZero() {
 		if err := checkDate("migrated_at", in.MigratedAt); err != nil {
 			return store.PostMigrationIssue{}, err
@@ -739,10 +750,10 @@ func (s *Service) migratedAt(ctx context.Context, customerID int64, mailbox stri
 			return at, err
 		}
 		for _, it := range items {
-			if it.MailboxID == 0 || !strings.EqualFold(it.Source, mailbox) && !strings.EqualFold(it.Dest, mailbox) {
+			if !strings.EqualFold(it.Source, mailbox) && !strings.EqualFold(it.Dest, mailbox) {
 				continue
 			}
-			runs, err := s.Store.Runs(ctx, it.MailboxID)
+			runs, err := s.Store.ItemRuns(ctx, it.ID) // the item's own: another customer's item may share the mailbox state
 			if err != nil {
 				return at, err
 			}
@@ -766,6 +777,8 @@ type EventInput struct {
 	Ends     string `json:"ends"`
 	TimeZone string `json:"time_zone"` // IANA name, e.g. Europe/Berlin
 	Notes    string `json:"notes,omitempty"`
+	// Recurrence repeats the event: "FREQ=WEEKLY", "FREQ=WEEKLY;COUNT=12"...
+	Recurrence string `json:"recurrence,omitempty"`
 }
 
 // ScheduleEvent adds a migration window, wave, go/no-go meeting...
@@ -798,7 +811,10 @@ func (s *Service) ScheduleEvent(ctx context.Context, id int64, in EventInput) (s
 	if !ends.After(starts) {
 		return store.ScheduledEvent{}, fault.InvalidField("ends", "the event ends before it starts")
 	}
-	ev := store.ScheduledEvent{EngagementID: id, Kind: in.Kind, Title: in.Title, Starts: starts, Ends: ends, TimeZone: in.TimeZone, Notes: in.Notes}
+	if _, err := parseRecurrence(in.Recurrence, loc); err != nil {
+		return store.ScheduledEvent{}, err
+	}
+	ev := store.ScheduledEvent{EngagementID: id, Kind: in.Kind, Title: in.Title, Starts: starts, Ends: ends, TimeZone: in.TimeZone, Notes: in.Notes, Recurrence: in.Recurrence}
 	return ev, s.Store.SaveEvent(ctx, &ev)
 }
 

@@ -117,6 +117,8 @@ type Options struct {
 	Observer Observer
 	// Worker names the process running the pass (host:pid) in its run.
 	Worker string
+	// ItemID names the project item the pass is for in its run (0: none).
+	ItemID int64
 	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
 	// anyway, so that tests see the server refuse them (tests only).
 	ignoreAppendLimit bool
@@ -240,7 +242,7 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	timed := *e
 	timed.Store = timedStore{EngineState: e.Store, spent: &stateNanos}
 	e = &timed
-	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now(), Worker: e.Opts.Worker}
+	res.Run = store.Run{Pass: string(e.Opts.Pass), Started: e.Opts.Now(), Worker: e.Opts.Worker, ItemID: e.Opts.ItemID}
 	mbox, err := e.Store.Mailbox(ctx, job.Key())
 	if err != nil {
 		res.Err = fmt.Errorf("state store: %w", err)

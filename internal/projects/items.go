@@ -247,10 +247,10 @@ func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 		return nil, err
 	}
 	d := &ItemDetail{Item: it}
+	if d.History, err = s.Store.ItemRuns(ctx, it.ID); err != nil {
+		return nil, err
+	}
 	if it.MailboxID != 0 {
-		if d.History, err = s.Store.Runs(ctx, it.MailboxID); err != nil {
-			return nil, err
-		}
 		if d.Failures, err = s.Store.Failures(ctx, it.MailboxID); err != nil {
 			return nil, err
 		}

@@ -219,6 +219,7 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	opts := s.EngineOptions
 	opts.Pass = engine.Pass(args.Pass)
 	opts.Worker = s.process()
+	opts.ItemID = it.ID
 	opts.OlderThan = time.Duration(args.OlderThanDays) * 24 * time.Hour
 	opts.MaxErrors = p.MaxErrors
 	opts.Filter = engine.Filter{Include: p.Include, Exclude: p.Exclude}

@@ -86,6 +86,7 @@ type ChecklistItem struct {
 	State        string    `json:"state"` // open, in-progress, resolved, wont-fix
 	Notes        string    `json:"notes,omitempty"`
 	Source       string    `json:"source,omitempty"` // who or what raised it (a person, an assessment tool)
+	Due          time.Time `json:"due,omitzero"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
 }
@@ -100,7 +101,7 @@ type PostMigrationIssue struct {
 	Deadline     time.Time `json:"report_deadline"` // five business days after the migration
 	Late         bool      `json:"late"`
 	Owner        string    `json:"owner,omitempty"`
-	Status       string    `json:"status"` // open, investigating, resolved
+	Status       string    `json:"status"` // open, investigating, resolved, closed
 	Description  string    `json:"description"`
 }
 
@@ -114,6 +115,9 @@ type ScheduledEvent struct {
 	Ends         time.Time `json:"ends"`
 	TimeZone     string    `json:"time_zone"`
 	Notes        string    `json:"notes,omitempty"`
+	// Recurrence repeats the event (RFC 5545 RRULE: FREQ=DAILY|WEEKLY|MONTHLY,
+	// INTERVAL, COUNT, UNTIL=YYYYMMDD), in its time zone; "" for once.
+	Recurrence string `json:"recurrence,omitempty"`
 }
 
 // GateOverride lets migration passes run before their prerequisites, with a reason.
@@ -177,4 +181,23 @@ type Engagements interface {
 	// (RevokedAt, RevokedBy, RevokeReason of g); ErrNotFound when the
 	// customer has no such override.
 	RevokeGateOverride(ctx context.Context, g GateOverride) error
+
+	// UpdatePostMigrationIssue saves an issue's owner, status and
+	// description and the events describing the change, atomically;
+	// ErrNotFound when the engagement has no such issue.
+	UpdatePostMigrationIssue(ctx context.Context, p PostMigrationIssue, events []IssueEvent) error
+	// IssueEvents lists an issue's changes, oldest first.
+	IssueEvents(ctx context.Context, issueID int64) ([]IssueEvent, error)
+}
+
+// IssueEvent is one change to a post-migration issue, kept for ever.
+type IssueEvent struct {
+	ID      int64     `json:"id"`
+	IssueID int64     `json:"issue_id"`
+	At      time.Time `json:"at"`
+	Who     string    `json:"who"`
+	Field   string    `json:"field"`
+	Before  string    `json:"before"`
+	After   string    `json:"after"`
+	Note    string    `json:"note,omitempty"` // why: a reopened issue says what came back
 }

@@ -193,6 +193,18 @@ type Items interface {
 	// ProjectRuns lists the runs of every item of a project, oldest first
 	// (for its throughput).
 	ProjectRuns(ctx context.Context, projectID int64) ([]ItemRun, error)
+	// EditItem saves what a person may change of an item (destination,
+	// logins, sealed passwords) unless its pass is queued or running
+	// (ErrItemBusy): checked and written in one statement, so a pass queued
+	// meanwhile is neither lost nor run with half-edited settings.
+	EditItem(ctx context.Context, it Item) error
+	// ItemRuns lists the runs of one item's passes, oldest first.
+	ItemRuns(ctx context.Context, itemID int64) ([]Run, error)
+	// DeleteItems deletes items of a project in one transaction: ErrNotFound
+	// (naming the id) when one is not the project's, ErrItemBusy when a
+	// pass of one is queued or running; either way none is deleted. The
+	// engine's state of their mailboxes stays (other items may share it).
+	DeleteItems(ctx context.Context, projectID int64, ids []int64) error
 	// EraseProjectCredentials blanks every sealed credential of a project's items.
 	EraseProjectCredentials(ctx context.Context, projectID int64) error
 }
@@ -255,6 +267,10 @@ type SealedCredential struct {
 	ID     int64
 	Value  string
 }
+
+// ErrItemBusy: the item's pass is queued or running, so it cannot be
+// changed or deleted now; stop the pass first.
+var ErrItemBusy error = &fault.Error{Kind: fault.Conflict, Msg: "the item's pass is queued or running"}
 
 // ErrDuplicate is returned when an item would repeat a mailbox of its project.
 var ErrDuplicate error = &fault.Error{Kind: fault.Conflict, Msg: "duplicate"}

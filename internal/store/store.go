@@ -122,6 +122,10 @@ type Run struct {
 	// Worker is the process that ran the pass (host:pid, as in its lease);
 	// "" for `ferry migrate` and runs from before it was recorded.
 	Worker string
+	// ItemID is the project item whose pass this is: an item's history is
+	// its own runs, not every run of the mailbox state it shares with
+	// items of other projects on the same servers. 0 for `ferry migrate`.
+	ItemID int64
 }
 
 // Duration of the run.

@@ -61,7 +61,7 @@ func makeTenant(t *testing.T, tp *testPortal, name string) tenant {
 		t.Fatal(err)
 	}
 	tn.task = tasks[0]
-	if tn.checklist, err = tp.app.Engagements.AddChecklistItem(ctx, tn.engagement.ID, engagements.ChecklistInput{Title: "Fix UPNs", Severity: "high"}); err != nil {
+	if tn.checklist, err = tp.app.Engagements.AddChecklistItem(ctx, tn.engagement.ID, engagements.ChecklistInput{Title: "Fix UPNs", Severity: "high", Source: engagements.ChecklistSourcePerson}); err != nil {
 		t.Fatal(err)
 	}
 	return tn

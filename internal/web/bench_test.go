@@ -49,7 +49,7 @@ func BenchmarkProjectPage(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := now.Add(-time.Duration(i%20) * time.Hour)
-		run := &store.Run{Pass: "full", Started: start}
+		run := &store.Run{Pass: "full", Started: start, ItemID: it.ID}
 		if err := a.Store.StartRun(ctx, mb, run); err != nil {
 			b.Fatal(err)
 		}

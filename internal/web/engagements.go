@@ -299,7 +299,11 @@ type engagementData struct {
 	Checklist  []store.ChecklistItem
 	Issues     []store.PostMigrationIssue
 	Events     []store.ScheduledEvent
+	Upcoming   []engagements.Occurrence // the next occurrences, recurring events repeated
 	People     []store.Assignment
+
+	// IssueStatuses are the statuses an issue can be given.
+	IssueStatuses []string
 
 	Services  []engChoice // in scope, for the filter
 	AllSvc    []engChoice
@@ -408,6 +412,10 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if d.Events, err = s.Store.Events(ctx, e.ID); err != nil {
 		return nil, err
 	}
+	if d.Upcoming, err = s.Engagements.UpcomingEvents(ctx, e.ID, 8); err != nil {
+		return nil, err
+	}
+	d.IssueStatuses = engagements.IssueStatuses
 	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
 		return nil, err
 	}
@@ -571,7 +579,7 @@ func (s *server) scheduleEvent(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := engagements.EventInput{Kind: r.PostFormValue("kind"), Title: strings.TrimSpace(r.PostFormValue("title")),
 		Starts: strings.Replace(strings.TrimSpace(r.PostFormValue("starts")), "T", " ", 1), Ends: strings.Replace(strings.TrimSpace(r.PostFormValue("ends")), "T", " ", 1),
-		TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")), Notes: r.PostFormValue("notes")}
+		TimeZone: strings.TrimSpace(r.PostFormValue("time_zone")), Notes: r.PostFormValue("notes"), Recurrence: strings.TrimSpace(r.PostFormValue("recurrence"))}
 	_, err = s.Engagements.ScheduleEvent(r.Context(), e.ID, in)
 	return s.formDone(w, r, e, "events", err)
 }

@@ -500,7 +500,7 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 		want       int
 		shows      string // on the page afterwards (or in the error)
 	}{
-		{"add checklist item", base + "/checklist", url.Values{"title": {"Fix duplicate UPNs"}, "severity": {"high"}, "owner": {"Cy"}}, http.StatusSeeOther,
+		{"add checklist item", base + "/checklist", url.Values{"title": {"Fix duplicate UPNs"}, "severity": {"high"}, "owner": {"pat@partner.example"}}, http.StatusSeeOther,
 			"checklist: Fix duplicate UPNs"},
 		{"checklist needs a title", base + "/checklist", url.Values{"title": {""}, "severity": {"high"}}, http.StatusBadRequest, "needs a title"},
 		{"report issue", base + "/issues", url.Values{"mailbox": {"ann@contoso.example"}, "description": {"calendar missing"}, "migrated_at": {"2026-01-05T10:00"}},
@@ -550,7 +550,7 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 	if len(items) != 1 {
 		t.Fatalf("checklist: %+v", items)
 	}
-	if res := f.partner.post(fmt.Sprintf("%s/checklist/%d", base, items[0].ID), url.Values{"state": {"resolved"}, "owner": {"Cy"}}); res.status != http.StatusSeeOther {
+	if res := f.partner.post(fmt.Sprintf("%s/checklist/%d", base, items[0].ID), url.Values{"state": {"resolved"}, "owner": {"pat@partner.example"}}); res.status != http.StatusSeeOther {
 		t.Fatalf("resolve: %d %s", res.status, res.body)
 	}
 	if res := f.partner.post(fmt.Sprintf("%s/checklist/%d", base, items[0].ID), url.Values{"state": {"gone"}}); res.status != http.StatusBadRequest {
@@ -730,7 +730,7 @@ func TestReportIssueWithoutTheMigrationTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run := &store.Run{Pass: c.pass, Started: fullEnd.Add(-time.Hour)}
+		run := &store.Run{Pass: c.pass, Started: fullEnd.Add(-time.Hour), ItemID: it.ID}
 		if err := st.StartRun(ctx, mb, run); err != nil {
 			t.Fatal(err)
 		}

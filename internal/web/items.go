@@ -32,14 +32,21 @@ type itemData struct {
 	Totals   struct {
 		Copied, Bytes, Failed int64
 	}
+	Edit itemEditForm
 }
 
 func (s *server) item(w http.ResponseWriter, r *http.Request) error {
-	ctx := r.Context()
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
+	return s.renderItem(w, r, http.StatusOK, id, itemEditForm{})
+}
+
+// renderItem shows an item's page, with the edit form's values and error
+// after a refused edit.
+func (s *server) renderItem(w http.ResponseWriter, r *http.Request, status int, id int64, edit itemEditForm) error {
+	ctx := r.Context()
 	it, err := s.Store.Item(ctx, id)
 	if err != nil {
 		return err
@@ -51,7 +58,7 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, p.CustomerID); err != nil {
 		return err
 	}
-	d := &itemData{Project: p}
+	d := &itemData{Project: p, Edit: edit}
 	if d.Customer, err = s.Store.Customer(ctx, p.CustomerID); err != nil {
 		return err
 	}
@@ -96,5 +103,5 @@ func (s *server) item(w http.ResponseWriter, r *http.Request) error {
 	}
 	v := newView(r, it.Source, "customers", d)
 	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {p.Name, "/projects/" + itoa(p.ID)}, {it.Source, ""}}
-	return s.render(w, r, http.StatusOK, "item.html", v)
+	return s.render(w, r, status, "item.html", v)
 }

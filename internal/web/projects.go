@@ -286,6 +286,8 @@ func projectFlash(v url.Values) string {
 		return msg + "."
 	case v.Has("stopped"):
 		return v.Get("stopped") + " mailbox(es) stopped."
+	case v.Has("deleted"):
+		return v.Get("deleted") + " mailbox(es) deleted."
 	case v.Has("added"):
 		return "Mailbox added."
 	case v.Has("imported"):

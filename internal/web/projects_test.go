@@ -625,7 +625,7 @@ func TestItemDetailHistoryAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now().Add(-2 * time.Hour)
-	run := &store.Run{Pass: "full", Started: start, Worker: "worker-7:4242"}
+	run := &store.Run{Pass: "full", Started: start, Worker: "worker-7:4242", ItemID: b.items[0].ID}
 	if err := st.StartRun(ctx, mb, run); err != nil {
 		t.Fatal(err)
 	}

@@ -208,22 +208,22 @@ func (s *Store) SaveChecklistItem(ctx context.Context, c *store.ChecklistItem) e
 	c.Updated = now
 	if c.ID == 0 {
 		c.Created = now
-		return s.queryRow(ctx, nil, `INSERT INTO checklist_items(engagement_id, title, severity, owner, state, notes, source, created, updated) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`,
-			c.EngagementID, c.Title, c.Severity, c.Owner, c.State, c.Notes, c.Source, ts(c.Created), ts(c.Updated)).Scan(&c.ID)
+		return s.queryRow(ctx, nil, `INSERT INTO checklist_items(engagement_id, title, severity, owner, state, notes, source, due, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			c.EngagementID, c.Title, c.Severity, c.Owner, c.State, c.Notes, c.Source, ts(c.Due), ts(c.Created), ts(c.Updated)).Scan(&c.ID)
 	}
-	res, err := s.exec(ctx, nil, `UPDATE checklist_items SET title=?, severity=?, owner=?, state=?, notes=?, updated=? WHERE id=? AND engagement_id=?`,
-		c.Title, c.Severity, c.Owner, c.State, c.Notes, ts(c.Updated), c.ID, c.EngagementID)
+	res, err := s.exec(ctx, nil, `UPDATE checklist_items SET title=?, severity=?, owner=?, state=?, notes=?, due=?, updated=? WHERE id=? AND engagement_id=?`,
+		c.Title, c.Severity, c.Owner, c.State, c.Notes, ts(c.Due), ts(c.Updated), c.ID, c.EngagementID)
 	return affected(res, err, "checklist item", c.ID)
 }
 
 func (s *Store) ChecklistItems(ctx context.Context, engagementID int64) ([]store.ChecklistItem, error) {
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.ChecklistItem, error) {
 		var c store.ChecklistItem
-		var created, updated string
-		err := sc.Scan(&c.ID, &c.EngagementID, &c.Title, &c.Severity, &c.Owner, &c.State, &c.Notes, &c.Source, &created, &updated)
-		c.Created, c.Updated = parseTS(created), parseTS(updated)
+		var due, created, updated string
+		err := sc.Scan(&c.ID, &c.EngagementID, &c.Title, &c.Severity, &c.Owner, &c.State, &c.Notes, &c.Source, &due, &created, &updated)
+		c.Due, c.Created, c.Updated = parseTS(due), parseTS(created), parseTS(updated)
 		return c, err
-	}, `SELECT id, engagement_id, title, severity, owner, state, notes, source, created, updated FROM checklist_items WHERE engagement_id = ? ORDER BY id`, engagementID)
+	}, `SELECT id, engagement_id, title, severity, owner, state, notes, source, due, created, updated FROM checklist_items WHERE engagement_id = ? ORDER BY id`, engagementID)
 }
 
 func (s *Store) SavePostMigrationIssue(ctx context.Context, p *store.PostMigrationIssue) error {
@@ -249,11 +249,11 @@ func (s *Store) PostMigrationIssues(ctx context.Context, engagementID int64) ([]
 
 func (s *Store) SaveEvent(ctx context.Context, ev *store.ScheduledEvent) error {
 	if ev.ID == 0 {
-		return s.queryRow(ctx, nil, `INSERT INTO scheduled_events(engagement_id, kind, title, starts, ends, time_zone, notes) VALUES (?,?,?,?,?,?,?) RETURNING id`,
-			ev.EngagementID, ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes).Scan(&ev.ID)
+		return s.queryRow(ctx, nil, `INSERT INTO scheduled_events(engagement_id, kind, title, starts, ends, time_zone, notes, recurrence) VALUES (?,?,?,?,?,?,?,?) RETURNING id`,
+			ev.EngagementID, ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes, ev.Recurrence).Scan(&ev.ID)
 	}
-	res, err := s.exec(ctx, nil, `UPDATE scheduled_events SET kind=?, title=?, starts=?, ends=?, time_zone=?, notes=? WHERE id=? AND engagement_id=?`,
-		ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes, ev.ID, ev.EngagementID)
+	res, err := s.exec(ctx, nil, `UPDATE scheduled_events SET kind=?, title=?, starts=?, ends=?, time_zone=?, notes=?, recurrence=? WHERE id=? AND engagement_id=?`,
+		ev.Kind, ev.Title, ts(ev.Starts), ts(ev.Ends), ev.TimeZone, ev.Notes, ev.Recurrence, ev.ID, ev.EngagementID)
 	return affected(res, err, "event", ev.ID)
 }
 
@@ -261,10 +261,10 @@ func (s *Store) Events(ctx context.Context, engagementID int64) ([]store.Schedul
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.ScheduledEvent, error) {
 		var ev store.ScheduledEvent
 		var starts, ends string
-		err := sc.Scan(&ev.ID, &ev.EngagementID, &ev.Kind, &ev.Title, &starts, &ends, &ev.TimeZone, &ev.Notes)
+		err := sc.Scan(&ev.ID, &ev.EngagementID, &ev.Kind, &ev.Title, &starts, &ends, &ev.TimeZone, &ev.Notes, &ev.Recurrence)
 		ev.Starts, ev.Ends = parseTS(starts), parseTS(ends)
 		return ev, err
-	}, `SELECT id, engagement_id, kind, title, starts, ends, time_zone, notes FROM scheduled_events WHERE engagement_id = ? ORDER BY starts`, engagementID)
+	}, `SELECT id, engagement_id, kind, title, starts, ends, time_zone, notes, recurrence FROM scheduled_events WHERE engagement_id = ? ORDER BY starts`, engagementID)
 }
 
 func (s *Store) AddGateOverride(ctx context.Context, g *store.GateOverride) error {

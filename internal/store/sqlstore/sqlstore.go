@@ -423,8 +423,8 @@ func (s *Store) Failures(ctx context.Context, mailbox int64) ([]store.Failure, e
 }
 
 func (s *Store) StartRun(ctx context.Context, mailbox int64, run *store.Run) error {
-	return s.queryRow(ctx, nil, `INSERT INTO runs(mailbox_id, pass, started, status, worker) VALUES (?,?,?,?,?) RETURNING id`,
-		mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running", run.Worker).Scan(&run.ID)
+	return s.queryRow(ctx, nil, `INSERT INTO runs(mailbox_id, pass, started, status, worker, item_id) VALUES (?,?,?,?,?,?) RETURNING id`,
+		mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running", run.Worker, run.ItemID).Scan(&run.ID)
 }
 
 func (s *Store) FinishRun(ctx context.Context, mailbox int64, run *store.Run) error {
@@ -450,13 +450,13 @@ func (s *Store) Runs(ctx context.Context, mailbox int64) ([]store.Run, error) {
 	}, `SELECT `+runCols+` FROM runs r WHERE r.mailbox_id = ? ORDER BY r.id`, mailbox)
 }
 
-const runCols = `r.id, r.pass, r.started, COALESCE(r.ended,''), r.status, r.error, r.copied, r.copied_bytes, r.skipped, r.failed, r.failed_bytes, r.flags_updated, r.worker`
+const runCols = `r.id, r.pass, r.started, COALESCE(r.ended,''), r.status, r.error, r.copied, r.copied_bytes, r.skipped, r.failed, r.failed_bytes, r.flags_updated, r.worker, r.item_id`
 
 // scanRun reads a row of runCols (and any columns before them in dest).
 func scanRun(sc interface{ Scan(...any) error }, before ...any) (store.Run, error) {
 	var r store.Run
 	var started, ended string
-	dest := append(before, &r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated, &r.Worker)
+	dest := append(before, &r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated, &r.Worker, &r.ItemID)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}
@@ -471,7 +471,13 @@ func (s *Store) ProjectRuns(ctx context.Context, projectID int64) ([]store.ItemR
 		var err error
 		ir.Run, err = scanRun(sc, &ir.ItemID)
 		return ir, err
-	}, `SELECT i.id, `+runCols+` FROM items i JOIN runs r ON r.mailbox_id = i.mailbox_id WHERE i.project_id = ? AND i.mailbox_id <> 0 ORDER BY r.id`, projectID)
+	}, `SELECT i.id, `+runCols+` FROM items i JOIN runs r ON r.item_id = i.id WHERE i.project_id = ? ORDER BY r.id`, projectID)
+}
+
+func (s *Store) ItemRuns(ctx context.Context, itemID int64) ([]store.Run, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.Run, error) {
+		return scanRun(sc)
+	}, `SELECT `+runCols+` FROM runs r WHERE r.item_id = ? ORDER BY r.id`, itemID)
 }
 
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {

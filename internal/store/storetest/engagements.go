@@ -134,4 +134,49 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("revoking another customer's override: %v", err)
 		}
 	})
+
+	t.Run("IssueLifecycle", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		c := store.Customer{Name: "Tailspin", Domain: "tailspin.com"}
+		s.CreateCustomer(ctx, &c)
+		e := store.Engagement{CustomerID: c.ID, Name: "Onboarding", Seats: 800, Playbook: "default"}
+		if err := s.CreateEngagement(ctx, &e, nil); err != nil {
+			t.Fatal(err)
+		}
+		pm := store.PostMigrationIssue{EngagementID: e.ID, Mailbox: "a@tailspin.com", MigratedAt: time.Now(), ReportedAt: time.Now(), Status: "open", Description: "missing calendar"}
+		if err := s.SavePostMigrationIssue(ctx, &pm); err != nil {
+			t.Fatal(err)
+		}
+		pm.Status, pm.Owner = "closed", "eng@partner.com"
+		at := time.Now().Truncate(time.Millisecond)
+		events := []store.IssueEvent{{At: at, Who: "pat", Field: "owner", After: "eng@partner.com"}, {At: at, Who: "pat", Field: "status", Before: "open", After: "closed", Note: "fixed"}}
+		if err := s.UpdatePostMigrationIssue(ctx, pm, events); err != nil {
+			t.Fatal(err)
+		}
+		if ps, _ := s.PostMigrationIssues(ctx, e.ID); len(ps) != 1 || ps[0].Status != "closed" || ps[0].Owner != "eng@partner.com" {
+			t.Fatalf("issue after update %+v", ps)
+		}
+		got, err := s.IssueEvents(ctx, pm.ID)
+		if err != nil || len(got) != 2 || got[1].Note != "fixed" || got[1].IssueID != pm.ID || !got[0].At.Equal(at) {
+			t.Fatalf("IssueEvents = %+v, %v", got, err)
+		}
+		due := time.Date(2026, 12, 18, 17, 0, 0, 0, time.UTC)
+		ci := store.ChecklistItem{EngagementID: e.ID, Title: "Set the remediation timeline", Severity: "medium", State: "open", Source: "person", Due: due}
+		if err := s.SaveChecklistItem(ctx, &ci); err != nil {
+			t.Fatal(err)
+		}
+		if cs, _ := s.ChecklistItems(ctx, e.ID); len(cs) != 1 || !cs[0].Due.Equal(due) {
+			t.Fatalf("checklist due date lost: %+v", cs)
+		}
+		// Another engagement's id does not reach the issue; nothing is recorded.
+		wrong := pm
+		wrong.EngagementID = e.ID + 100
+		if err := s.UpdatePostMigrationIssue(ctx, wrong, events); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("update through another engagement: %v", err)
+		}
+		if got, _ := s.IssueEvents(ctx, pm.ID); len(got) != 2 {
+			t.Fatalf("events after a refused update: %+v", got)
+		}
+	})
 }

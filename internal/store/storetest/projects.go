@@ -173,7 +173,7 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 			if err := s.UpdateItem(ctx, *it); err != nil {
 				t.Fatal(err)
 			}
-			r := &store.Run{Pass: "full", Started: start.Add(time.Duration(i) * time.Minute), Worker: fmt.Sprintf("host%d:%d", i, 100+i)}
+			r := &store.Run{Pass: "full", Started: start.Add(time.Duration(i) * time.Minute), Worker: fmt.Sprintf("host%d:%d", i, 100+i), ItemID: it.ID}
 			if err := s.StartRun(ctx, mb, r); err != nil {
 				t.Fatal(err)
 			}
@@ -199,6 +199,70 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if got[1].Ended.IsZero() != true || got[1].Status != "running" {
 			t.Errorf("a run not finished: %+v", got[1])
+		}
+	})
+
+	t.Run("ItemRunsEditDelete", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		_, other := projectFixture2(t, s)
+		// The same mailbox pair in two customers' projects shares the engine's state.
+		key := store.MailboxKey{Source: "imap://shared@mail.example.com:143", Destination: "imap://shared@dest.example.com:143"}
+		mb, err := s.Mailbox(ctx, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var items []*store.Item
+		for _, pr := range []store.Project{p, other} {
+			it := &store.Item{ProjectID: pr.ID, Source: "shared@contoso.com", Dest: "shared@contoso.onmicrosoft.com", MailboxID: mb}
+			if err := s.CreateItems(ctx, []*store.Item{it}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.StartRun(ctx, mb, &store.Run{Pass: "trial", Started: time.Now(), ItemID: it.ID}); err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, it)
+		}
+		for _, it := range items {
+			runs, err := s.ItemRuns(ctx, it.ID)
+			if err != nil || len(runs) != 1 || runs[0].ItemID != it.ID {
+				t.Fatalf("ItemRuns(%d) = %+v, %v; want the item's one run", it.ID, runs, err)
+			}
+		}
+
+		mine := *items[0]
+		mine.Dest, mine.SourceLogin, mine.SealedSourcePassword = "moved@contoso.onmicrosoft.com", "admin", "sealed-new"
+		if err := s.EditItem(ctx, mine); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Item(ctx, mine.ID)
+		if got.Dest != mine.Dest || got.SourceLogin != "admin" || got.SealedSourcePassword != "sealed-new" {
+			t.Fatalf("after EditItem: %+v", got)
+		}
+		if err := s.SetItemStatus(ctx, mine.ID, store.StatusRunning, "full", 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EditItem(ctx, mine); !errors.Is(err, store.ErrItemBusy) {
+			t.Fatalf("EditItem of a running item: %v, want ErrItemBusy", err)
+		}
+		if err := s.DeleteItems(ctx, p.ID, []int64{mine.ID}); !errors.Is(err, store.ErrItemBusy) {
+			t.Fatalf("DeleteItems of a running item: %v, want ErrItemBusy", err)
+		}
+		if err := s.DeleteItems(ctx, p.ID, []int64{items[1].ID}); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("DeleteItems of another project's item: %v, want ErrNotFound", err)
+		}
+		if err := s.SetItemStatus(ctx, mine.ID, store.StatusCompleted, "full", 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteItems(ctx, p.ID, []int64{mine.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Item(ctx, mine.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("deleted item: %v", err)
+		}
+		if _, err := s.Item(ctx, items[1].ID); err != nil {
+			t.Fatalf("the other project's item: %v", err)
 		}
 	})
 
