@@ -46,7 +46,7 @@ func TestServiceAuthorizes(t *testing.T) {
 			return err
 		},
 		"add checklist": func(ctx context.Context) error {
-			_, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: "t", Severity: "low"})
+			_, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: "t", Severity: "low", Source: "person"})
 			return err
 		},
 		"report issue": func(ctx context.Context) error {

@@ -17,7 +17,7 @@ func TestExportsDoNotRunUserText(t *testing.T) {
 	ctx := operator
 	e, _ := b.create(t, engagements.Input{Name: "=HYPERLINK(\"http://evil.example\",\"x\")", Seats: 800, Services: []string{"exchange"}})
 	hostile := "[click](javascript:alert(1)) <img src=x onerror=alert(1)> | injected |\n# heading"
-	if _, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: hostile, Severity: "high", Owner: "@SUM(A1:A9)"}); err != nil {
+	if _, err := b.svc.AddChecklistItem(ctx, e.ID, engagements.ChecklistInput{Title: hostile, Severity: "high", Source: "person"}); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := b.svc.BuildReport(ctx, e.ID)

@@ -67,7 +67,7 @@ func TestRemediationGateFollowsTheChecklist(t *testing.T) {
 	b := setup(t)
 	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}})
 	complete(t, b, e, "Remediate", "1700")
-	item, err := b.svc.AddChecklistItem(operator, e.ID, engagements.ChecklistInput{Title: "Enable TLS 1.2 on the relay", Severity: "high"})
+	item, err := b.svc.AddChecklistItem(operator, e.ID, engagements.ChecklistInput{Title: "Enable TLS 1.2 on the relay", Severity: "high", Source: "person"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func finishFull(t *testing.T, b *bundle, source string, ended time.Time, status 
 			t.Fatal(err)
 		}
 		for _, it := range items {
-			r := store.Run{Pass: "full", Started: ended.Add(-time.Minute), Ended: ended, Status: status}
+			r := store.Run{Pass: "full", Started: ended.Add(-time.Minute), Ended: ended, Status: status, ItemID: it.ID}
 			if err := b.st.StartRun(operator, it.MailboxID, &r); err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -153,6 +154,7 @@ func (r *Report) Export(format string) ([]byte, error) {
 	case "csv":
 		var b bytes.Buffer
 		w := csv.NewWriter(&b)
+		cell := mailboxcsv.SafeCell
 		w.Write([]string{"task_id", "phase", "name", "role", "party", "mandatory", "services", "status", "percent_complete", "due", "minutes_logged", "in_scope"})
 		for _, t := range r.Tasks {
 			w.Write([]string{cell(t.TaskID), cell(t.Phase), cell(t.Name), cell(t.Role), cell(t.Party), fmt.Sprint(t.Mandatory), cell(strings.Join(t.Services, " ")), cell(t.Status),
@@ -240,16 +242,6 @@ func md(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// cell is text for a CSV cell that a spreadsheet will not run as a formula
-// (OWASP's advice on CSV injection): a cell starting with = + - @, a tab
-// or a carriage return is prefixed with a single quote.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func orNone(v []string) string {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -19,7 +20,7 @@ import (
 func (b *bundle) secondCustomer(t *testing.T, user string) store.Item {
 	t.Helper()
 	ctx := operator
-	c, err := b.svc.AddCustomer(ctx, projects.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
+	c, err := b.customers.CreateCustomer(ctx, customers.CustomerInput{Name: "Contoso", Domain: "contoso.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func (b *bundle) secondCustomer(t *testing.T, user string) store.Item {
 	for i, addr := range []string{b.src.Addr, b.dst.Addr} {
 		host, port, _ := net.SplitHostPort(addr)
 		p, _ := strconv.Atoi(port)
-		e, err := b.svc.AddEndpoint(ctx, projects.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("contoso", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
+		e, err := b.customers.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: fmt.Sprint("contoso", i), Type: "imap", Host: host, Port: p, Security: "starttls", AllowPlaintext: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -112,8 +113,9 @@ func WriteMailboxStatistics(w io.Writer, format string, stats []MailboxStatistic
 		}
 		f := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 		for _, m := range stats {
-			cw.Write([]string{m.Source, m.Dest, m.Status, m.Workload, strconv.FormatInt(m.Items, 10), strconv.FormatInt(m.Bytes, 10),
-				f(m.MBPerHour), f(m.ItemsPerHour), f(m.TransferSeconds), strconv.Itoa(m.Passes), m.LastPassName,
+			cell := mailboxcsv.SafeCell // addresses and statuses come from people and servers
+			cw.Write([]string{cell(m.Source), cell(m.Dest), cell(m.Status), cell(m.Workload), strconv.FormatInt(m.Items, 10), strconv.FormatInt(m.Bytes, 10),
+				f(m.MBPerHour), f(m.ItemsPerHour), f(m.TransferSeconds), strconv.Itoa(m.Passes), cell(m.LastPassName),
 				stamp(m.FirstPass), stamp(m.LastPass), strconv.Itoa(m.Failures)})
 		}
 		cw.Flush()

@@ -42,9 +42,9 @@ func TestLiveStreamEndsWhenAccessEnds(t *testing.T) {
 				t.Fatal(err)
 			}
 			if change == "disabled" {
-				_, err = b.tp.auth.SetDisabled(ctx, partner.ID, true)
+				_, err = b.tp.auth.SetDisabled(asOperator(ctx), partner.ID, true)
 			} else {
-				_, err = b.tp.auth.UpdateUser(ctx, partner.ID, auth.UserInput{Name: partner.Name, Role: partner.Role, Customers: []int64{b.other.ID}})
+				_, err = b.tp.auth.UpdateUser(asOperator(ctx), partner.ID, auth.UserInput{Name: partner.Name, Role: partner.Role, Customers: []int64{b.other.ID}})
 			}
 			if err != nil {
 				t.Fatal(err)
