@@ -2,6 +2,7 @@ package davsync_test
 
 import (
 	"context"
+	"database/sql"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/dav"
 	"github.com/ferryhq/ferry/internal/testdav"
+
+	_ "modernc.org/sqlite" // reads the run's state to time the kills
 )
 
 var (
@@ -70,9 +73,27 @@ func TestKilledMidCopyDAVEndsExact(t *testing.T) {
 		"--from-password-file", filepath.Join(dir, "alice"), "--to-password-file", filepath.Join(dir, "bob"),
 		"--state", filepath.Join(dir, "state.db")}
 
+	// Each run is killed once it has recorded a few more objects than the
+	// run before (a random number): a kill by the clock lands after the
+	// copy on a fast machine and before it starts on a slow one.
+	state := filepath.Join(dir, "state.db")
+	copied := func() int {
+		db, err := sql.Open("sqlite", "file:"+state+"?mode=ro")
+		if err != nil {
+			return 0
+		}
+		defer db.Close()
+		var n int
+		if db.QueryRow(`SELECT COUNT(*) FROM dav_objects`).Scan(&n) != nil {
+			return 0 // not created yet
+		}
+		return n
+	}
+	const total = events + nTasks + contacts
 	rng := rand.New(rand.NewPCG(19, 19))
 	kills := 0
 	for i := range 4 {
+		target := copied() + 5 + rng.IntN(25)
 		cmd := exec.Command(bin, args...)
 		var out strings.Builder
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -81,17 +102,26 @@ func TestKilledMidCopyDAVEndsExact(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("run %d finished before the kill (%v):\n%s", i, err, out.String())
-		case <-time.After(2*time.Second + time.Duration(rng.Int64N(int64(6*time.Second)))):
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			kills++
+		tick := time.NewTicker(20 * time.Millisecond)
+	watch:
+		for {
+			select {
+			case err := <-done:
+				t.Logf("run %d finished before the kill (%v):\n%s", i, err, out.String())
+				break watch
+			case <-tick.C:
+				if target < total && copied() >= target {
+					cmd.Process.Signal(syscall.SIGKILL)
+					<-done
+					kills++
+					break watch
+				}
+			}
 		}
+		tick.Stop()
 	}
 	if kills < 3 {
-		t.Fatalf("only %d runs were killed mid-copy; the corpus is too small for this machine", kills)
+		t.Fatalf("only %d runs were killed mid-copy", kills)
 	}
 	ctx := context.Background()
 	dst, err := dav.Dial(ctx, dav.Endpoint{URL: r.URL, User: "bob", Password: "bob-pw"})
