@@ -67,24 +67,16 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 			return err
 		}
 	}
-	prefetch, err := r.prefetchWorth(ctx, plan)
-	if err != nil {
-		return err
-	}
-	// Both sides open the folder at once; a small folder of which nothing
-	// is copied yet has its identity FETCH sent right behind the SELECT:
-	// one round trip where there were three.
+	// Both sides open the folder at once. (The identity FETCH is not sent
+	// behind the SELECT to save a round trip: read in a goroutine of its
+	// own while go-imap's reader went on, it raced that reader under the
+	// race detector.)
 	var sel, dsel *imap.SelectData
-	var pre *identityPrefetch
 	var srcErr error
 	var opened sync.WaitGroup
 	opened.Go(func() {
 		srcErr = s.src.Do(func() (err error) {
-			cmd := s.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true})
-			if prefetch {
-				pre = startIdentityPrefetch(s.src)
-			}
-			sel, err = cmd.Wait()
+			sel, err = s.src.Select(plan.Source.Name, &imap.SelectOptions{ReadOnly: true}).Wait()
 			return err
 		})
 	})
@@ -93,21 +85,11 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		return err
 	})
 	opened.Wait()
-	var prefetched []*message
-	var prefetchErr error
-	if pre != nil {
-		// Waited for here, before any other command of the source: the
-		// answers of two FETCHes at once cannot be told apart.
-		prefetched, prefetchErr = pre.wait()
-	}
 	if srcErr != nil {
 		return sideErr("source", imapconn.Classify("open folder "+plan.Path, srcErr))
 	}
 	if dstErr != nil {
 		return sideErr("destination", imapconn.Classify("open folder "+plan.Dest, dstErr))
-	}
-	if prefetchErr != nil {
-		return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, prefetchErr))
 	}
 	if err := s.appender(); err != nil {
 		return err
@@ -216,11 +198,8 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		var pending []*message
 		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {
 			// Nothing of the window is copied yet: one FETCH reads the
-			// identities (with flags) of all of it, unless it came with
-			// the SELECT (the folder is one window).
-			if pre != nil && len(windows) == 1 {
-				pending, pre = prefetched, nil
-			} else if pending, err = fetchWindowIdentities(s.src, w, nil); err != nil {
+			// identities (with flags) of all of it.
+			if pending, err = fetchWindowIdentities(s.src, w); err != nil {
 				return sideErr("source", imapconn.Classify("read message headers of "+plan.Path, err))
 			}
 		} else {
@@ -345,10 +324,9 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 }
 
 // fetchWindowIdentities reads the identities (with flags) of every message
-// of a window with one FETCH (sent, when not nil, is that FETCH sent
-// already), sorted by UID. When the source breaks the connection, the
-// error says after which UID (brokeAt).
-func fetchWindowIdentities(c *imapconn.Conn, w uidWindow, sent *imapclient.FetchCommand) ([]*message, error) {
+// of a window with one FETCH, sorted by UID. When the source breaks the
+// connection, the error says after which UID (brokeAt).
+func fetchWindowIdentities(c *imapconn.Conn, w uidWindow) ([]*message, error) {
 	var pending []*message
 	last := w.lo
 	collect := func(m *imapclient.FetchMessageBuffer) error {
@@ -358,12 +336,7 @@ func fetchWindowIdentities(c *imapconn.Conn, w uidWindow, sent *imapclient.Fetch
 		}
 		return nil
 	}
-	var err error
-	if sent != nil {
-		err = c.Do(func() error { return collectFetch(sent, collect) })
-	} else {
-		err = fetchAll(c, w.set(), identityFetch, collect)
-	}
+	err := fetchAll(c, w.set(), identityFetch, collect)
 	if err != nil && c.State() == imap.ConnStateLogout {
 		err = &brokeAt{uid: last, err: err}
 	}
@@ -372,52 +345,6 @@ func fetchWindowIdentities(c *imapconn.Conn, w uidWindow, sent *imapclient.Fetch
 	}
 	slices.SortFunc(pending, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
 	return pending, nil
-}
-
-// errHasCopies stops a look at the store once one copy is found.
-var errHasCopies = errors.New("the folder has recorded copies")
-
-// prefetchWorth says whether a folder's identity FETCH should go right
-// behind its SELECT: the source counted it when planned, it holds
-// messages but no more than one window, nothing of it is recorded as
-// copied (a later pass reads flags first, and identities only of what is
-// not copied), and no FETCH of it broke in this run.
-func (r *mailboxRun) prefetchWorth(ctx context.Context, plan FolderPlan) (bool, error) {
-	n, counted := r.counted[plan.Source.Name]
-	if !counted || n == 0 || n > int64(windowMessages) || r.fetchByList(plan.Source.Name) {
-		return false, nil
-	}
-	err := r.e.Store.CopiesRange(ctx, r.mbox, plan.Source.Name, 1, math.MaxUint32, func(store.Copy) error { return errHasCopies })
-	if errors.Is(err, errHasCopies) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// identityPrefetch is the identity FETCH of a whole folder, sent behind
-// its SELECT and read by a goroutine of its own.
-type identityPrefetch struct {
-	done chan struct{}
-	msgs []*message
-	err  error
-}
-
-// startIdentityPrefetch sends the FETCH now (after the commands already
-// sent on c, so after the SELECT) and reads its answers in the background.
-func startIdentityPrefetch(c *imapconn.Conn) *identityPrefetch {
-	p := &identityPrefetch{done: make(chan struct{})}
-	all := uidWindow{1, math.MaxUint32}
-	cmd := c.Fetch(all.set(), identityFetch)
-	go func() {
-		defer close(p.done)
-		p.msgs, p.err = fetchWindowIdentities(c, all, cmd)
-	}()
-	return p
-}
-
-func (p *identityPrefetch) wait() ([]*message, error) {
-	<-p.done
-	return p.msgs, p.err
 }
 
 // matchAndMark records what matchDestination finds and moves the scanned
