@@ -63,8 +63,8 @@ func (d *display) stop() {
 
 func (d *display) finished(i int, r *engine.Result) {
 	d.mu.Lock()
+	defer d.mu.Unlock() // mailboxes finish at once: one line at a time
 	d.done[i] = true
-	d.mu.Unlock()
 	if !d.tty {
 		fmt.Fprintf(d.w, "%s → %s: %s, %d copied, %d failed\n", r.Job.Source.Mailbox(), r.Job.Dest.Mailbox(), r.Run.Status, r.Run.Copied, r.Run.Failed)
 	}
