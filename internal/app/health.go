@@ -28,10 +28,11 @@ func (a *App) Ready(ctx context.Context) (reason string, err error) {
 	}
 	if a.pool != nil {
 		// A connection that an outage broke fails its ping and is dropped:
-		// the pool is reachable when a ping succeeds before its
-		// connections run out.
+		// the pool is reachable when a ping succeeds before every
+		// connection it may hold has been tried (not only those it holds
+		// now: the queue's goroutines put broken ones back meanwhile).
 		err := a.pool.Ping(ctx)
-		for range a.pool.Stat().TotalConns() {
+		for range max(a.pool.Stat().TotalConns(), a.pool.Config().MaxConns) {
 			if err == nil || ctx.Err() != nil {
 				break
 			}
