@@ -942,6 +942,7 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 		chunk := send[start:end]
 		start = end
 		delivered := make(map[uint32]bool, len(chunk))
+		s.srcBodyBroke.Store(false)
 		err := s.src.Do(func() error {
 			cmd := s.src.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 			for {
@@ -951,7 +952,15 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 				}
 				uid, err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results)
 				if err != nil {
-					cmd.Close()
+					if s.srcBodyBroke.Load() {
+						// go-imap gives the connection back to its reader
+						// goroutine once a body read fails; reading the rest of
+						// the FETCH (Close) would race that goroutine. The
+						// connection is broken anyway: drop it.
+						s.src.Close()
+					} else {
+						cmd.Close()
+					}
 					return err
 				}
 				delivered[uid] = true
@@ -967,6 +976,22 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 		}
 	}
 	return nil
+}
+
+// sourceBody is a message body being read from the source. It notes when a
+// read of it fails (the connection broke inside it), so that the FETCH is
+// not read on: see streamChunks.
+type sourceBody struct {
+	imap.LiteralReader
+	broke *atomic.Bool
+}
+
+func (b *sourceBody) Read(p []byte) (int, error) {
+	n, err := b.LiteralReader.Read(p)
+	if err != nil && err != io.EOF {
+		b.broke.Store(true)
+	}
+	return n, err
 }
 
 // batcher gathers pipelined APPENDs into MULTIAPPEND commands.
@@ -1048,15 +1073,16 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 			if it.Literal == nil {
 				continue
 			}
+			body := &sourceBody{LiteralReader: it.Literal, broke: &s.srcBodyBroke}
 			if uid == 0 {
-				b, err := io.ReadAll(it.Literal)
+				b, err := io.ReadAll(body)
 				if err != nil {
 					return 0, err
 				}
 				early = b
 				continue
 			}
-			lit = it.Literal
+			lit = body
 		}
 		if lit != nil && uid != 0 {
 			m := byUID[uid]

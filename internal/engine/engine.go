@@ -344,6 +344,9 @@ type session struct {
 	appDialed   chan struct{}
 	appErr      error
 	stopAppDial context.CancelFunc
+	// srcBodyBroke: a read of a message body from src failed (copy.go's
+	// sourceBody); src is not read on after that.
+	srcBodyBroke atomic.Bool
 }
 
 // appender waits for the appender, if one is logging in, and says when it
