@@ -241,25 +241,7 @@ func TestWorkersOnPostgresHoldTheLimitAndSurviveAKill(t *testing.T) {
 		t.Fatalf("second start: %+v %v", again, err)
 	}
 
-	var workers []*exec.Cmd
-	logs := make([]*strings.Builder, 3)
-	for i := range 3 {
-		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "3",
-			"--rescue-after", "8s", "--lease-ttl", "6s", "--poll", "200ms", "--shutdown-timeout", "2s")
-		logs[i] = &strings.Builder{}
-		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		workers = append(workers, cmd)
-	}
-	t.Cleanup(func() {
-		for _, w := range workers {
-			w.Process.Kill()
-			w.Wait()
-		}
-	})
+	workers, logs := startWorkers(t, 3, db, keyFile, "--concurrency", "3", "--rescue-after", "8s", "--lease-ttl", "6s", "--poll", "200ms", "--shutdown-timeout", "2s")
 	// Kill a worker while it holds a migration.
 	deadline := time.Now().Add(60 * time.Second)
 	killed := false
@@ -435,25 +417,7 @@ func TestKilledWorkersItemsResumeAfterTheirLease(t *testing.T) {
 	f := startFleet(t, 6, 80)
 	a, p, db, keyFile := f.fullPassOnPostgres(t, 4)
 	const ttl = 3 * time.Second
-	var workers []*exec.Cmd
-	logs := make([]*strings.Builder, 2)
-	for i := range 2 {
-		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "2",
-			"--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
-		logs[i] = &strings.Builder{}
-		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		workers = append(workers, cmd)
-	}
-	t.Cleanup(func() {
-		for _, w := range workers {
-			w.Process.Kill()
-			w.Wait()
-		}
-	})
+	workers, logs := startWorkers(t, 2, db, keyFile, "--concurrency", "2", "--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
 	victim := fmt.Sprintf(":%d", workers[0].Process.Pid)
 	ownedByVictim := func() map[int64]bool {
 		held := map[int64]bool{}
@@ -516,25 +480,7 @@ func TestDatabaseOutageKeepsStatusesTrueToLeases(t *testing.T) {
 	const limit = 3
 	a, p, db, keyFile := f.fullPassOnPostgres(t, limit)
 	const ttl = 3 * time.Second
-	var workers []*exec.Cmd
-	logs := make([]*syncBuilder, 2)
-	for i := range 2 {
-		cmd := exec.Command(ferryBin, "worker", "--database", db, "--key-file", keyFile, "--concurrency", "3",
-			"--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
-		logs[i] = &syncBuilder{}
-		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		workers = append(workers, cmd)
-	}
-	t.Cleanup(func() {
-		for _, w := range workers {
-			w.Process.Kill()
-			w.Wait()
-		}
-	})
+	_, logs := startWorkers(t, 2, db, keyFile, "--concurrency", "3", "--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if leases, _ := a.Store.Leases(context.Background(), p.ID); len(leases) == limit {
 			break
@@ -615,6 +561,31 @@ func TestDatabaseOutageKeepsStatusesTrueToLeases(t *testing.T) {
 			t.Errorf("worker %d logged the outage %d times, its end %d times, and %d errors; want once, once and hardly any:\n%s", i, went, came, errs, out)
 		}
 	}
+}
+
+// startWorkers starts n `ferry worker` processes on the database with the
+// flags given; each one's output is in its log. They die with the test.
+func startWorkers(t *testing.T, n int, db, keyFile string, flags ...string) ([]*exec.Cmd, []*syncBuilder) {
+	t.Helper()
+	var workers []*exec.Cmd
+	logs := make([]*syncBuilder, n)
+	t.Cleanup(func() {
+		for _, w := range workers {
+			w.Process.Kill()
+			w.Wait()
+		}
+	})
+	for i := range n {
+		cmd := exec.Command(ferryBin, append([]string{"worker", "--database", db, "--key-file", keyFile}, flags...)...)
+		logs[i] = &syncBuilder{}
+		cmd.Stdout, cmd.Stderr = logs[i], logs[i]
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		workers = append(workers, cmd)
+	}
+	return workers, logs
 }
 
 // syncBuilder is a strings.Builder that a process's output and the test may share.
