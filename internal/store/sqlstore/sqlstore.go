@@ -84,11 +84,41 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	// SQLite has one writer; one connection keeps transactions from tripping on each other.
 	db.SetMaxOpenConns(1)
 	s := &Store{db: db, dialect: SQLite, path: path}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("state file %s: %w", path, err)
+	// SQLite answers "database is locked" at once, without waiting out
+	// busy_timeout, in a few moments of a new file's life (another process
+	// switching it to WAL or recovering its WAL index): those are waited out
+	// here, for as long as busy_timeout would have.
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := s.migrate(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if !sqliteBusy(err) || time.Now().Add(wait).After(deadline) {
+			db.Close()
+			return nil, fmt.Errorf("state file %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			db.Close()
+			return nil, fmt.Errorf("state file %s: %w", path, ctx.Err())
+		case <-time.After(wait):
+		}
 	}
-	return s, nil
+}
+
+// sqliteBusy says whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED
+// (with any extended code).
+func sqliteBusy(err error) bool {
+	var coded interface{ Code() int }
+	if !errors.As(err, &coded) {
+		return false
+	}
+	switch coded.Code() & 0xff {
+	case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+		return true
+	}
+	return false
 }
 
 // OpenPostgres connects to a PostgreSQL database and applies the schema.
