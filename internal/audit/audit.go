@@ -692,3 +692,23 @@ func (a *auditStore) AddGateOverride(ctx context.Context, g *store.GateOverride)
 	}
 	return nil
 }
+
+// SaveWaves records an accepted wave plan: each wave, when it cuts over
+// and how many mailboxes it moves.
+func (a *auditStore) SaveWaves(ctx context.Context, projectID int64, waves []*store.Wave) error {
+	if err := a.Store.SaveWaves(ctx, projectID, waves); err != nil {
+		return err
+	}
+	if p := who(ctx); p != "" {
+		customer := int64(0)
+		if pr, err := a.Store.Project(ctx, projectID); err == nil {
+			customer = pr.CustomerID
+		}
+		for _, w := range waves {
+			a.record(ctx, p, store.AuditEntry{CustomerID: customer, ProjectID: projectID, Object: named("wave", w.ID, w.Name),
+				Action: string(auth.ActionAcceptWaves), After: text(map[string]any{"cutover": w.Cutover, "prestage_at": w.PrestageAt,
+					"mailboxes": len(w.Items), "over_limit": w.OverLimit})})
+		}
+	}
+	return nil
+}

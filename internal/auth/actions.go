@@ -29,6 +29,7 @@ const (
 	ActionDeleteItems       Action = "items.delete"
 	ActionStartPass         Action = "passes.start"
 	ActionStop              Action = "passes.stop"
+	ActionAcceptWaves       Action = "waves.accept"
 	ActionReadOpenAPI       Action = "openapi.read"
 
 	ActionListEngagements     Action = "engagements.list"
@@ -104,6 +105,7 @@ var actions = map[Action]actionDef{
 	ActionEditItem:          {Configure, oneCustomer, "edit items"},
 	ActionDeleteItems:       {Configure, oneCustomer, "delete items"},
 	ActionStartPass:         {Migrate, oneCustomer, "start passes"},
+	ActionAcceptWaves:       {Migrate, oneCustomer, "accept migration waves"},
 	ActionStop:              {Migrate, oneCustomer, "stop passes"},
 	ActionReadOpenAPI:       {Read, anyCustomer, "read the API description"},
 

@@ -2,8 +2,8 @@
 // every other part reach storage only through its interfaces, so that the
 // embedded SQLite file and a PostgreSQL server are interchangeable. Store
 // embeds one interface per area (EngineState, Customers, Endpoints,
-// Projects, Items, Leases, Credentials, Engagements, Portal, Audit); a
-// package asks for the areas it uses.
+// Projects, Items, Leases, Credentials, Engagements, Portal, Audit, DAV,
+// Waves); a package asks for the areas it uses.
 package store
 
 import (
@@ -166,6 +166,7 @@ type Store interface {
 	Portal
 	Audit
 	DAV
+	Waves
 	Close() error
 }
 
