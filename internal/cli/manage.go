@@ -29,7 +29,7 @@ import (
 
 // newManageCmds returns the command groups of the migration service.
 func newManageCmds() []*cobra.Command {
-	return []*cobra.Command{newCustomerCmd(), newEndpointCmd(), newProjectCmd(), newItemCmd(), newPassCmd(), newKeyCmd(), newUserCmd()}
+	return []*cobra.Command{newCustomerCmd(), newEndpointCmd(), newProjectCmd(), newItemCmd(), newPassCmd(), newWavesCmd(), newKeyCmd(), newUserCmd()}
 }
 
 // manageFlags are on every management command.
