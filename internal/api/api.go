@@ -135,6 +135,10 @@ var routes = []route{
 	{"POST", "/api/v1/projects/{id}/passes", auth.ActionStartPass, (*server).startPass},
 	{"POST", "/api/v1/projects/{id}/stop", auth.ActionStop, (*server).stop},
 
+	{"POST", "/api/v1/projects/{id}/waves/plan", auth.ActionReadProject, (*server).planWaves},
+	{"POST", "/api/v1/projects/{id}/waves", auth.ActionAcceptWaves, (*server).acceptWaves},
+	{"GET", "/api/v1/projects/{id}/waves", auth.ActionReadProject, (*server).listWaves},
+
 	{"GET", "/api/v1/customers/{id}/engagements", auth.ActionListEngagements, (*server).listEngagements},
 	{"POST", "/api/v1/customers/{id}/engagements", auth.ActionCreateEngagement, (*server).createEngagement},
 	{"GET", "/api/v1/engagements/{id}", auth.ActionReadEngagement, (*server).getEngagement},
@@ -190,7 +194,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // handler runs one route's handler and answers its error.
 func (s *server) handler(rt route) http.Handler {
 	limit := int64(maxJSONBody)
-	if strings.HasSuffix(rt.Path, "/import") {
+	if strings.HasSuffix(rt.Path, "/import") || rt.Method == "POST" && strings.Contains(rt.Path, "/waves") {
+		// CSV files (a permissions export, a mailbox list) in the body.
 		limit = maxImportBody
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

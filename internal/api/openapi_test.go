@@ -175,13 +175,16 @@ var schemaTypes = map[string]any{
 	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
 	"StopResult": StopResult{}, "MailboxStatistic": projects.MailboxStatistic{},
 	"Throughput": Throughput{}, "Rate": Rate{}, "WorkerThroughput": WorkerThroughput{}, "HourMB": HourMB{},
+	"WavePlanInput": projects.WavePlanInput{}, "WaveAcceptInput": projects.WaveAcceptInput{}, "WavePlan": WavePlan{}, "PlannedWave": PlannedWave{},
+	"PlannedWaveMailbox": PlannedWaveMailbox{}, "WaveBatch": WaveBatch{}, "OversizedBatch": OversizedBatch{}, "WaveCut": WaveCut{},
+	"IgnoredRows": IgnoredRows{}, "WaveRate": WaveRate{}, "Wave": Wave{}, "WaveItem": WaveItem{}, "WaveAcceptResult": WaveAcceptResult{},
 }
 
 // untypedSchemas are the schemas with no Go type of their own: the error
 // envelope (checked against Error below), enums, and the lists written as
 // {"customers": [...]}.
 var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
-	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList"}
+	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList", "WaveList"}
 
 // notSchemas are the package's exported struct types that are not on the wire.
 var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}
