@@ -199,7 +199,7 @@ const (
 )
 
 func bodyLimit(pattern string) int64 {
-	if strings.HasSuffix(pattern, "/import") {
+	if strings.HasSuffix(pattern, "/import") || strings.HasPrefix(pattern, "POST /projects/{id}/waves") {
 		return maxUploadBody
 	}
 	return maxFormBody
