@@ -25,7 +25,7 @@ test: deps lint
 # code and testdata/fuzz). A failing input is saved under testdata/fuzz:
 # commit it with the fix, so that go test keeps checking it.
 FUZZTIME ?= 2m
-FUZZERS = ./internal/mailboxcsv:FuzzParse ./internal/playbook:FuzzLoad ./internal/imapconn:FuzzServerAnswers
+FUZZERS = ./internal/mailboxcsv:FuzzParse ./internal/playbook:FuzzLoad ./internal/imapconn:FuzzServerAnswers ./internal/waves:FuzzPlan
 
 fuzz:
 	@set -e; for f in $(FUZZERS); do \
@@ -35,6 +35,7 @@ fuzz:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./bench/
+	$(GO) test -run '^$$' -bench BenchmarkPlan2000 -benchtime 5x ./internal/waves/
 
 demo:
 	$(GO) run ./cmd/ferry demo
