@@ -431,7 +431,7 @@ func throughputChart(t *projects.Throughput) *chart {
 // ---- Passes
 
 // passNames are the passes in the migration service's words.
-var passNames = map[string]string{"verify": "Verify credentials", "trial": "Trial", "prestage": "Pre-stage", "full": "Full", "retry": "Retry errors"}
+var passNames = passWords // words.go
 
 func formIDs(r *http.Request, field string) ([]int64, error) {
 	var ids []int64

@@ -18,11 +18,13 @@ import (
 // fieldLabels name the inputs a fault.Error's Field names (the API keeps
 // the field as it is; the pages show its label).
 var fieldLabels = map[string]string{
+	"account":                   "Account",
 	"admin_user":                "Administrator user name",
 	"at":                        "Time",
 	"count":                     "Count",
 	"csrf":                      "Form token",
 	"csv":                       "CSV file",
+	"current":                   "Current password",
 	"customer_id":               "Customer",
 	"customers":                 "Customers",
 	"date_from":                 "From date",
@@ -41,6 +43,7 @@ var fieldLabels = map[string]string{
 	"format":                    "Format",
 	"google_service_account":    "Google service account key",
 	"host":                      "Server",
+	"id":                        "Id",
 	"ids":                       "Selection",
 	"item":                      "Mailbox",
 	"item_ids":                  "Selected mailboxes",
@@ -62,6 +65,7 @@ var fieldLabels = map[string]string{
 	"oauth2_tenant":             "Tenant",
 	"oauth2_token_url":          "Token URL",
 	"older_than_days":           "Older than (days)",
+	"override":                  "Override",
 	"owner":                     "Owner",
 	"pass":                      "Pass",
 	"password":                  "Password",
@@ -94,6 +98,7 @@ var fieldLabels = map[string]string{
 	"time_zone":                 "Time zone",
 	"title":                     "Title",
 	"type":                      "Type",
+	"user":                      "Person",
 	"who":                       "Who",
 	"workloads":                 "Source workloads",
 	"write":                     "Write",

@@ -47,11 +47,11 @@ func TestWords(t *testing.T) {
 }
 
 // TestFieldLabelsCoverTheServicesFields: every field a service or page
-// names in a fault (fault.InvalidField("x", ...) or Field: "x" in the
+// names in a fault (fault.InvalidField("x", ...), a package's invalid("x", ...) or Field: "x" in the
 // sources) has a label of its own, so no page shows a code name.
 func TestFieldLabelsCoverTheServicesFields(t *testing.T) {
 	t.Parallel()
-	named := regexp.MustCompile(`InvalidField\("([a-z0-9_]+)"|\bField *[:=] *"([a-z0-9_]+)"`)
+	named := regexp.MustCompile(`(?:InvalidField|\binvalid)\("([a-z0-9_]+)"|\bField *[:=] *"([a-z0-9_]+)"`)
 	seen := 0
 	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
