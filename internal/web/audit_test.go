@@ -92,7 +92,7 @@ func TestServiceRefusalsShownOnTheForm(t *testing.T) {
 		form       url.Values
 		want       string
 	}{
-		{"a taken customer name", "/customers", url.Values{"name": {"Tailspin"}, "primary_domain": {"tailspin.com"}}, `name: a customer named &#34;Tailspin&#34; exists already`},
+		{"a taken customer name", "/customers", url.Values{"name": {"Tailspin"}, "primary_domain": {"tailspin.com"}}, `Name: a customer named &#34;Tailspin&#34; exists already`},
 		{"a bad domain", "/customers", url.Values{"name": {"X"}, "primary_domain": {"x"}}, "Primary domain: "},
 		{"a bad email", "/users", url.Values{"email": {"pat"}, "name": {"Pat"}, "role": {"viewer"}, "password": {"a long enough password"}}, "Email: "},
 		{"a taken email", "/users", url.Values{"email": {"root@ferry.example"}, "name": {"R"}, "role": {"viewer"}, "password": {"a long enough password"}},
