@@ -501,7 +501,7 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 					if e.EnterpriseException != "" {
 						fmt.Fprintf(w, "  exception  %s\n", e.EnterpriseException)
 					}
-					fmt.Fprintf(w, "  playbook   %s\n  created    %s\n  progress   %d of %d tasks done (%d%%)\n", e.Playbook, stamp(e.Created), prog.Overall.Done, prog.Overall.Tasks, prog.Overall.Percent)
+					fmt.Fprintf(w, "  playbook   %s\n  created    %s\n  progress   %s\n", e.Playbook, stamp(e.Created), progressLine(prog))
 					fmt.Fprintln(w, "\nEligibility")
 					printRules(w, out.Eligibility)
 					fmt.Fprintln(w, "\nGates")
@@ -763,7 +763,7 @@ func engagementProgressCmd(m *engageFlags) *cobra.Command {
 					return err
 				}
 				return m.out(cmd, p, func(w io.Writer) {
-					fmt.Fprintf(w, "%d of %d tasks done (%d%%)\n\n", p.Overall.Done, p.Overall.Tasks, p.Overall.Percent)
+					fmt.Fprintf(w, "%s\n\n", progressLine(p))
 					printTallies(w, "PHASE", p.ByPhase)
 					fmt.Fprintln(w)
 					printTallies(w, "SERVICE", p.ByService)
@@ -878,4 +878,14 @@ func writePrivateFile(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// progressLine is an engagement's progress in one line: tasks, gates, and
+// the share of its steps settled.
+func progressLine(p *engagements.Progress) string {
+	line := fmt.Sprintf("%d of %d tasks done", p.Overall.Done, p.Overall.Tasks)
+	if p.Overall.Closed > 0 {
+		line += fmt.Sprintf(" (%d more closed by passed gates)", p.Overall.Closed)
+	}
+	return line + fmt.Sprintf(", %d of %d exit gates passed: %d%%", p.Gates.Done, p.Gates.Tasks, p.Overall.Percent)
 }

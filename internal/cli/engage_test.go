@@ -162,7 +162,7 @@ func TestEngagementLifecycle(t *testing.T) {
 	// Initiate exits once the kickoff was held and every role with a
 	// mandatory task has a person.
 	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
-	if !strings.Contains(errOut, "kickoff") || !strings.Contains(errOut, "role frp") {
+	if !strings.Contains(errOut, "kickoff") || !strings.Contains(errOut, "role FastTrack Ready Partner (FRP)") {
 		t.Errorf("exit Initiate before the kickoff: %s", errOut)
 	}
 	kickoff := time.Now().Add(-48 * time.Hour).UTC()

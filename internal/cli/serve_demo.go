@@ -29,7 +29,8 @@ func (d *demoData) close() {
 
 // setUpDemo fills a new database with a customer, an engagement from the
 // playbook and a mailbox project of generated mailboxes between two
-// in-process IMAP servers, and makes three accounts to sign in with.
+// in-process IMAP servers, and makes an account to sign in with for each
+// kind of person who runs a migration.
 func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoData, error) {
 	const mailPassword = "demo-mail-password"
 	var users []string
@@ -93,6 +94,8 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 		{Email: "admin@ferry.example", Name: "Ada Admin", Role: string(auth.Administrator)},
 		{Email: "partner@partner.example", Name: "Pat Partner", Role: string(auth.Partner), Customers: []int64{cust.ID}},
 		{Email: "pm@contoso.example", Name: "Casey Customer", Role: string(auth.CustomerProjectManager), Customers: []int64{cust.ID}},
+		{Email: "ftm@ferry.example", Name: "Fiona FastTrack", Role: string(auth.FastTrackManager)},
+		{Email: "engineer@ferry.example", Name: "Eli Engineer", Role: string(auth.FastTrackEngineer)},
 	}
 	for _, p := range people {
 		p.Password = pw
@@ -108,8 +111,12 @@ func setUpDemo(ctx context.Context, a *app.App, mailboxes, messages int) (*demoD
 	if err := eng.Assign(ctx, e.ID, "ftm", people[0].Email); err != nil {
 		return nil, err
 	}
-	if err := eng.Assign(ctx, e.ID, "frp", people[1].Email); err != nil {
-		return nil, err
+	// Each person holds their role on the engagement, as the playbook names them.
+	for _, a := range []struct{ role, person string }{{"frp", people[1].Email}, {"customer-pm", people[2].Email},
+		{"ftm", people[3].Email}, {"engineer", people[4].Email}} {
+		if err := eng.Assign(ctx, e.ID, a.role, a.person); err != nil {
+			return nil, err
+		}
 	}
 	// Migration passes wait for core onboarding and identity sync; the demo
 	// lets them run now, and the override stays on the record.

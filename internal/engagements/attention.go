@@ -2,6 +2,7 @@ package engagements
 
 import (
 	"context"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/store"
@@ -55,6 +56,14 @@ func Finished(status string) bool {
 	return status == Complete || status == NotRequired || status == Cancelled
 }
 
+// Late reports whether a task is past its due date and not finished
+// (retired tasks are never late).
+func (s *Service) Late(t store.EngagementTask) bool { return late(t, s.now()) }
+
+func late(t store.EngagementTask, now time.Time) bool {
+	return !t.Retired && !t.Due.IsZero() && t.Due.Before(now) && !Finished(t.Status)
+}
+
 // NeedingAttention lists the customers' engagements with blocked tasks, or
 // tasks past their due date and not finished (retired tasks aside).
 func (s *Service) NeedingAttention(ctx context.Context, customers []store.Customer) ([]Attention, error) {
@@ -79,7 +88,7 @@ func (s *Service) NeedingAttention(ctx context.Context, customers []store.Custom
 				case t.Retired:
 				case Blocked(t.Status):
 					a.Blocked = append(a.Blocked, t)
-				case !t.Due.IsZero() && t.Due.Before(now) && !Finished(t.Status):
+				case late(t, now):
 					a.Late = append(a.Late, t)
 				}
 			}

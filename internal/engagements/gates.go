@@ -170,7 +170,11 @@ func (s *Service) criteria(in *gateInputs, ph *playbook.Phase) []Blocker {
 				}
 			}
 			for _, role := range missing {
-				out = append(out, Blocker{Name: "role " + role, Status: "nobody assigned", Why: "a role with mandatory tasks needs a person"})
+				name := role // the playbook's name for it, as people know the role
+				if ro, ok := s.Playbook.Role(role); ok {
+					name = ro.Name
+				}
+				out = append(out, Blocker{Name: "role " + name, Status: "nobody assigned", Why: "a role with mandatory tasks needs a person"})
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -14,32 +15,60 @@ import (
 	"github.com/ferryhq/ferry/internal/store"
 )
 
-// Tally counts tasks and how many are done (Complete or Not Required).
+// Tally counts tasks and how many are done (Complete or Not Required), or
+// closed by a passed gate.
 type Tally struct {
-	Key     string `json:"key"`
-	Tasks   int    `json:"tasks"`
-	Done    int    `json:"done"`
-	Percent int    `json:"percent"`
+	Key   string `json:"key"`
+	Tasks int    `json:"tasks"`
+	Done  int    `json:"done"`
+	// Closed are tasks not done in a phase whose exit gate was passed: the
+	// gate closed them (nothing it needed was left), so they count as settled.
+	Closed int `json:"closed"`
+	// Percent settled (done or closed), rounded down; above 0 once one task
+	// is settled, and 100 only when every one is. Overall also counts the
+	// phases' exit gates as steps (see Progress.Gates), so passing a gate
+	// moves it even when the phase has no task in scope.
+	Percent int `json:"percent"`
+	// Exited: in by_phase, the phase's exit gate was passed (100%).
+	Exited bool `json:"exited,omitempty"`
 }
 
 // Progress is an engagement's progress by phase, service and role.
 type Progress struct {
-	Overall   Tally   `json:"overall"`
+	Overall Tally `json:"overall"`
+	// Gates: the playbook's phases (tasks) and those whose exit gate was passed (done).
+	Gates     Tally   `json:"gates"`
 	ByPhase   []Tally `json:"by_phase"`
 	ByService []Tally `json:"by_service"`
 	ByRole    []Tally `json:"by_role"`
 }
 
-func tally(m map[string]*Tally, key string, t store.EngagementTask) {
+func tally(m map[string]*Tally, key string, t store.EngagementTask, exited bool) {
 	x, ok := m[key]
 	if !ok {
 		x = &Tally{Key: key}
 		m[key] = x
 	}
 	x.Tasks++
-	if done(t.Status) {
+	switch {
+	case done(t.Status):
 		x.Done++
+	case exited:
+		x.Closed++
 	}
+}
+
+// percent of n settled out of total: rounded down, but never 0 for some
+// progress nor 100 for an unfinished whole.
+func percent(n, total int) int {
+	if total == 0 || n == 0 {
+		return 0
+	}
+	p := 100 * n / total
+	if n < total {
+		p = min(max(p, 1), 99)
+	}
+	return p
 }
 
 func finish(m map[string]*Tally, order []string) []Tally {
@@ -53,20 +82,37 @@ func finish(m map[string]*Tally, order []string) []Tally {
 	}
 	for _, k := range keys {
 		if x, ok := m[k]; ok {
-			if x.Tasks > 0 {
-				x.Percent = 100 * x.Done / x.Tasks
-			}
+			x.Percent = percent(x.Done+x.Closed, x.Tasks)
 			out = append(out, *x)
 		}
 	}
 	return out
 }
 
-// Progress computes progress over the tasks in scope.
+// Progress computes progress over the tasks in scope and the phases'
+// exit gates: a passed gate settles the tasks its phase left open.
 func (s *Service) Progress(ctx context.Context, id int64) (*Progress, error) {
 	tasks, err := s.Store.EngagementTasks(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	exits, err := s.Store.PhaseExits(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e, err := s.Store.Engagement(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	inScope := map[string]bool{}
+	for _, sv := range s.Playbook.Services {
+		if sv.AlwaysInScope || slices.Contains(e.Services, sv.ID) {
+			inScope[sv.ID] = true
+		}
+	}
+	exited := map[string]bool{}
+	for _, x := range exits {
+		exited[x.Phase] = true
 	}
 	phase, service, role := map[string]*Tally{}, map[string]*Tally{}, map[string]*Tally{}
 	all := map[string]*Tally{}
@@ -74,28 +120,46 @@ func (s *Service) Progress(ctx context.Context, id int64) (*Progress, error) {
 		if t.Retired {
 			continue
 		}
-		tally(all, "all", t)
-		tally(phase, t.Phase, t)
-		tally(role, t.Role, t)
+		x := exited[t.Phase]
+		tally(all, "all", t, x)
+		tally(phase, t.Phase, t, x)
+		tally(role, t.Role, t, x)
 		svcs := t.Services
 		if len(svcs) == 0 {
 			svcs = []string{"(any)"}
 		}
 		for _, sv := range svcs {
-			tally(service, sv, t)
+			if sv == "(any)" || inScope[sv] { // a task may name services the engagement does not have
+				tally(service, sv, t, x)
+			}
 		}
 	}
 	var phases []string
+	gates := Tally{Key: "gates"}
 	for _, ph := range s.Playbook.Phases {
 		phases = append(phases, ph.Name)
 		if _, ok := phase[ph.Name]; !ok {
 			phase[ph.Name] = &Tally{Key: ph.Name} // every phase shows, even one without tasks in scope
 		}
+		gates.Tasks++
+		if exited[ph.Name] {
+			gates.Done++
+			phase[ph.Name].Exited = true
+		}
 	}
-	p := &Progress{ByPhase: finish(phase, phases), ByService: finish(service, nil), ByRole: finish(role, nil)}
+	gates.Percent = percent(gates.Done, gates.Tasks)
+	p := &Progress{Gates: gates, ByPhase: finish(phase, phases), ByService: finish(service, nil), ByRole: finish(role, nil)}
+	for i := range p.ByPhase {
+		if p.ByPhase[i].Exited {
+			p.ByPhase[i].Percent = 100 // the gate settled it, even without tasks
+		}
+	}
+	p.Overall = Tally{Key: "all"}
 	if o := finish(all, nil); len(o) == 1 {
 		p.Overall = o[0]
 	}
+	// The engagement's steps are its tasks and its phases' gates.
+	p.Overall.Percent = percent(p.Overall.Done+p.Overall.Closed+gates.Done, p.Overall.Tasks+gates.Tasks)
 	return p, nil
 }
 

@@ -92,15 +92,15 @@ func TestServiceRefusalsShownOnTheForm(t *testing.T) {
 		form       url.Values
 		want       string
 	}{
-		{"a taken customer name", "/customers", url.Values{"name": {"Tailspin"}, "primary_domain": {"tailspin.com"}}, `name: a customer named &#34;Tailspin&#34; exists already`},
-		{"a bad domain", "/customers", url.Values{"name": {"X"}, "primary_domain": {"x"}}, "primary_domain: "},
-		{"a bad email", "/users", url.Values{"email": {"pat"}, "name": {"Pat"}, "role": {"viewer"}, "password": {"a long enough password"}}, "email: "},
+		{"a taken customer name", "/customers", url.Values{"name": {"Tailspin"}, "primary_domain": {"tailspin.com"}}, `Name: a customer named &#34;Tailspin&#34; exists already`},
+		{"a bad domain", "/customers", url.Values{"name": {"X"}, "primary_domain": {"x"}}, "Primary domain: "},
+		{"a bad email", "/users", url.Values{"email": {"pat"}, "name": {"Pat"}, "role": {"viewer"}, "password": {"a long enough password"}}, "Email: "},
 		{"a taken email", "/users", url.Values{"email": {"root@ferry.example"}, "name": {"R"}, "role": {"viewer"}, "password": {"a long enough password"}},
-			"email: there is an account for root@ferry.example already"},
-		{"disabling oneself", fmt.Sprintf("/users/%d", root.ID), url.Values{"do": {"disable"}}, "account: you cannot disable your own account"},
-		{"a token without a name", "/account/tokens", url.Values{"name": {" "}}, "name: a token needs a name"},
-		{"a taken token name", "/account/tokens", url.Values{"name": {"ci"}}, "name: a token named &#34;ci&#34; exists already"},
-		{"a wrong current password", "/account/password", url.Values{"current": {"nope"}, "password": {"another long password"}}, "current: the current password is not right"},
+			"Email: there is an account for root@ferry.example already"},
+		{"disabling oneself", fmt.Sprintf("/users/%d", root.ID), url.Values{"do": {"disable"}}, "Account: you cannot disable your own account"},
+		{"a token without a name", "/account/tokens", url.Values{"name": {" "}}, "Name: a token needs a name"},
+		{"a taken token name", "/account/tokens", url.Values{"name": {"ci"}}, "Name: a token named &#34;ci&#34; exists already"},
+		{"a wrong current password", "/account/password", url.Values{"current": {"nope"}, "password": {"another long password"}}, "Current password: the current password is not right"},
 	} {
 		if r := c.post(tc.path, tc.form); r.status != http.StatusBadRequest || !strings.Contains(r.body, tc.want) {
 			t.Errorf("%s: %d, want 400 with %q:\n%s", tc.name, r.status, tc.want, r.body)

@@ -52,17 +52,6 @@ var (
 	eventKinds          = []string{"migration-window", "wave", "go-no-go", "meeting"}
 )
 
-// defaultService is the task view an engagement opens on: the playbook's
-// service that is always in scope ("Core Onboarding").
-func (s *server) defaultService() string {
-	for _, sv := range s.Engagements.Playbook.Services {
-		if sv.AlwaysInScope {
-			return sv.ID
-		}
-	}
-	return ""
-}
-
 // statusClass groups task statuses for styling: done, active, blocked, or none.
 func statusClass(status string) string {
 	switch {
@@ -227,17 +216,27 @@ func (s *server) createEngagement(w http.ResponseWriter, r *http.Request) error 
 // ---- The engagement page
 
 // taskFilter is the task table's selection; empty fields do not filter.
+// Due "late" keeps the tasks past their due date and not finished; Sort
+// "due" orders by due date, soonest first, tasks without one last (else
+// the playbook's order).
 type taskFilter struct {
 	Service, Phase, Role, Status string
+	Due, Sort                    string
 	Page                         int // from 1
 }
+
+// The task table's due filter and orders.
+const (
+	dueLate = "late"
+	sortDue = "due"
+)
 
 // tasksPerPage is the length of a page of the task table.
 const tasksPerPage = 50
 
 func (f taskFilter) query() string {
 	v := url.Values{"service": {f.Service}}
-	for k, x := range map[string]string{"phase": f.Phase, "role": f.Role, "status": f.Status} {
+	for k, x := range map[string]string{"phase": f.Phase, "role": f.Role, "status": f.Status, "due": f.Due, "sort": f.Sort} {
 		if x != "" {
 			v.Set(k, x)
 		}
@@ -254,13 +253,29 @@ func (f taskFilter) PageQuery(page int) string {
 	return f.query()
 }
 
-// matches: a task for every service (no services listed) belongs to each service's view.
-func (f taskFilter) matches(t store.EngagementTask) bool {
+// matches: a task for every service (no services listed) belongs to each
+// service's view; late says whether a task is overdue.
+func (f taskFilter) matches(t store.EngagementTask, late func(store.EngagementTask) bool) bool {
 	return !t.Retired &&
 		(f.Service == "" || len(t.Services) == 0 || slices.Contains(t.Services, f.Service)) &&
 		(f.Phase == "" || f.Phase == t.Phase) &&
 		(f.Role == "" || f.Role == t.Role) &&
-		(f.Status == "" || f.Status == t.Status)
+		(f.Status == "" || f.Status == t.Status) &&
+		(f.Due != dueLate || late(t))
+}
+
+// byDue orders tasks by due date, soonest first, those without one last;
+// ties keep the playbook's order.
+func byDue(a, b store.EngagementTask) int {
+	switch {
+	case a.Due.IsZero() && b.Due.IsZero():
+		return 0
+	case a.Due.IsZero():
+		return 1
+	case b.Due.IsZero():
+		return -1
+	}
+	return a.Due.Compare(b.Due)
 }
 
 // taskRow is one row of the task table, self-contained so it can be
@@ -270,6 +285,7 @@ type taskRow struct {
 	RoleName string
 	Services string
 	CanEdit  bool
+	Late     bool // past its due date and not finished
 }
 
 type engChoice struct{ ID, Name string }
@@ -334,16 +350,19 @@ func (s *server) roleName(id string) string {
 	return id
 }
 
-// filterFrom reads the task filter; with none given, the table shows the
-// always-in-scope service (Core Onboarding).
+// filterFrom reads the task filter; with none given, the table shows every
+// task in scope, in the playbook's order.
 func (s *server) filterFrom(r *http.Request) taskFilter {
 	q := r.URL.Query()
 	f := taskFilter{Service: q.Get("service"), Phase: q.Get("phase"), Role: q.Get("role"), Status: q.Get("status")}
+	if q.Get("due") == dueLate {
+		f.Due = dueLate
+	}
+	if q.Get("sort") == sortDue {
+		f.Sort = sortDue
+	}
 	f.Page, _ = strconv.Atoi(q.Get("page"))
 	f.Page = max(f.Page, 1)
-	if !q.Has("service") {
-		f.Service = s.defaultService()
-	}
 	return f
 }
 
@@ -356,7 +375,7 @@ func (s *server) taskRowOf(r *http.Request, e store.Engagement, t store.Engageme
 	if svcs == "" {
 		svcs = "All services"
 	}
-	return taskRow{T: t, RoleName: s.roleName(t.Role), Services: svcs, CanEdit: can(r, auth.ActionUpdateTask, e.CustomerID)}
+	return taskRow{T: t, RoleName: s.roleName(t.Role), Services: svcs, CanEdit: can(r, auth.ActionUpdateTask, e.CustomerID), Late: s.Engagements.Late(t)}
 }
 
 // engagementData gathers what the engagement page shows.
@@ -389,15 +408,22 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	if err != nil {
 		return nil, err
 	}
+	var matched []store.EngagementTask
 	for _, t := range tasks {
 		if !t.Retired {
 			d.Total++
 		}
-		if d.Filter.matches(t) {
-			d.Matched++
-			if d.Matched > (d.Filter.Page-1)*tasksPerPage && d.Matched <= d.Filter.Page*tasksPerPage {
-				d.Rows = append(d.Rows, s.taskRowOf(r, e, t))
-			}
+		if d.Filter.matches(t, s.Engagements.Late) {
+			matched = append(matched, t)
+		}
+	}
+	if d.Filter.Sort == sortDue {
+		slices.SortStableFunc(matched, byDue)
+	}
+	d.Matched = len(matched)
+	for i, t := range matched {
+		if i >= (d.Filter.Page-1)*tasksPerPage && i < d.Filter.Page*tasksPerPage {
+			d.Rows = append(d.Rows, s.taskRowOf(r, e, t))
 		}
 	}
 	d.Pages = (d.Matched + tasksPerPage - 1) / tasksPerPage

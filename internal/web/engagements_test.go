@@ -121,7 +121,8 @@ func TestEngagementPageForPartner(t *testing.T) {
 	}
 	for _, want := range []string{
 		"<h1>Contoso onboarding</h1>",
-		`<option value="core" selected>Core Onboarding</option>`, // the default task view
+		`<option value="" selected>All services</option>`, // the default task view
+		`<th scope="col">Due</th>`,
 		`id="gates-section"`, `hx-trigger="gates-changed from:body"`,
 		"Remediate", "1700", "Blocked",
 		`hx-get="/tasks/`, `<dialog id="task-dialog"`,
@@ -317,6 +318,35 @@ func TestTaskFilters(t *testing.T) {
 	t.Parallel()
 	f := setupEngagements(t)
 	base := "/engagements/" + itoa(f.eng.ID)
+	// Due dates: two overdue (one of them finished, so not late), one ahead.
+	day := func(d int) time.Time {
+		y, m, dd := time.Now().AddDate(0, 0, d).Date()
+		return time.Date(y, m, dd, 0, 0, 0, 0, time.Local)
+	}
+	for i, due := range map[int]time.Time{3: day(-3), 7: day(-10), 11: day(5), 12: day(-1)} {
+		f.tasks[i].Due = due
+		if i == 7 { // (Not Required: a Complete exit task could be reopened by its gate)
+			f.tasks[i].Status = engagements.NotRequired
+		}
+		if err := f.tp.app.Store.UpdateEngagementTask(context.Background(), f.tasks[i], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := func(task store.EngagementTask) bool {
+		return !task.Due.IsZero() && task.Due.Before(time.Now()) && !engagements.Finished(task.Status)
+	}
+	byDue := func() []string {
+		var due, rest []string
+		for _, i := range []int{7, 3, 12, 11} { // soonest first
+			due = append(due, itoa(f.tasks[i].ID))
+		}
+		for _, task := range f.tasks {
+			if task.Due.IsZero() && !task.Retired {
+				rest = append(rest, itoa(task.ID))
+			}
+		}
+		return append(due, rest...)
+	}()
 	expect := func(keep func(store.EngagementTask) bool) []string {
 		var out []string
 		for _, task := range f.tasks {
@@ -335,7 +365,10 @@ func TestTaskFilters(t *testing.T) {
 		name, query string
 		keep        func(store.EngagementTask) bool
 	}{
-		{"default is Core Onboarding", "", forService("core")},
+		{"default is all services", "", func(store.EngagementTask) bool { return true }},
+		{"core", "?service=core", forService("core")},
+		{"overdue", "?due=late", late},
+		{"overdue of a phase", "?due=late&phase=" + url.QueryEscape(f.tasks[3].Phase), func(task store.EngagementTask) bool { return late(task) && task.Phase == f.tasks[3].Phase }},
 		{"all services", "?service=", func(store.EngagementTask) bool { return true }},
 		{"exchange", "?service=exchange", forService("exchange")},
 		{"phase", "?service=&phase=Remediate", func(task store.EngagementTask) bool { return task.Phase == "Remediate" }},
@@ -346,9 +379,16 @@ func TestTaskFilters(t *testing.T) {
 			return forService("core")(task) && task.Phase == "Enable" && task.Role == "frp"
 		}},
 	}
+	cases = append(cases, struct {
+		name, query string
+		keep        func(store.EngagementTask) bool
+	}{"sorted by due date", "?sort=due", nil})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			want := expect(tc.keep)
+			want := byDue
+			if tc.keep != nil {
+				want = expect(tc.keep)
+			}
 			page := f.partner.get(base + tc.query)
 			if page.status != http.StatusOK {
 				t.Fatalf("page: %d", page.status)

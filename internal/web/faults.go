@@ -26,3 +26,11 @@ func fieldError(err error) (field, msg string, ok bool) {
 	}
 	return fe.Field, fe.Msg, true
 }
+
+// labelled is a message about a field, the field named by its label.
+func labelled(field, msg string) string {
+	if field == "" {
+		return msg
+	}
+	return fieldLabel(field) + ": " + msg
+}

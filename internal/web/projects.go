@@ -431,7 +431,7 @@ func throughputChart(t *projects.Throughput) *chart {
 // ---- Passes
 
 // passNames are the passes in the migration service's words.
-var passNames = map[string]string{"verify": "Verify credentials", "trial": "Trial", "prestage": "Pre-stage", "full": "Full", "retry": "Retry errors"}
+var passNames = passWords // words.go
 
 func formIDs(r *http.Request, field string) ([]int64, error) {
 	var ids []int64
@@ -497,7 +497,7 @@ func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
 	if pi, ok := userFault(err); ok {
 		pf.Error = pi.Msg
 		if pi.Field != "" && pi.Field != "pass" {
-			pf.Error = pi.Field + ": " + pi.Msg
+			pf.Error = faultMessage(pi)
 		}
 		// The service says which rule refused: a gate's task, or the closed project.
 		pf.Gate = pi.Kind == fault.Refused && pi.Rule != projects.RuleProjectClosed

@@ -658,7 +658,7 @@ func TestItemDetailHistoryAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := b.partner.get(fmt.Sprintf("/items/%d", it.ID))
-	for _, w := range []string{"146", "5597", "1h0m0s", "INBOX/Big", "<td>worker-7:4242</td>", "Holiday video", "Message too large", "up to 35 MB", "42", "completed with errors",
+	for _, w := range []string{"146", "5,597", "1h 00m", "INBOX/Big", "<td>worker-7:4242</td>", "Holiday video", "Message too large", "up to 35 MB", "42", "completed with errors",
 		// The folder summary: every folder, copied and not.
 		`<th scope="row">INBOX/Big</th><td>INBOX.Big</td><td class="num">2</td><td class="num">2.0 kB</td><td class="num">1</td><td class="num">60.0 MB</td>`,
 		`<th scope="row">Drafts</th><td>INBOX.Drafts</td><td class="num">0</td>`,

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/playbook"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -60,21 +61,8 @@ var funcs = template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02")
 	},
-	"ago": ago,
-	"bytes": func(n int64) string {
-		const unit = 1000
-		if n < unit {
-			return fmt.Sprintf("%d B", n)
-		}
-		div, exp := int64(unit), 0
-		for m := n / unit; m >= unit; m /= unit {
-			div *= unit
-			exp++
-		}
-		return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-	},
-	"duration": func(d time.Duration) string { return d.Round(time.Second).String() },
-	"role":     func(r string) string { return auth.Role(r).Title() },
+	"ago":  ago,
+	"role": func(r string) string { return auth.Role(r).Title() },
 	"slug": func(s string) string {
 		return strings.Map(func(r rune) rune {
 			switch {
@@ -135,7 +123,7 @@ func (s *server) parseTemplates() error {
 		if base == "base.html" {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(files, "templates/base.html", name)
+		t, err := template.New(base).Funcs(funcs).Funcs(playbookWords(s.playbook())).ParseFS(files, "templates/base.html", name)
 		if err != nil {
 			return fmt.Errorf("template %s: %w", base, err)
 		}
@@ -206,7 +194,8 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, fault.ErrNotFound): // store.ErrNotFound, auth.ErrHidden, ...
 		status, msg = http.StatusNotFound, "That does not exist (any more): "+err.Error()+"."
 	case fault.KindOf(err) != fault.Internal:
-		status, msg = statusOfKind[fault.KindOf(err)], err.Error()
+		fe, _ := fault.As(err)
+		status, msg = statusOfKind[fe.Kind], faultMessage(fe)
 	default:
 		s.Log.Error("portal", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -270,4 +259,12 @@ func parseLocalTime(r *http.Request, v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date and time", v)
+}
+
+// playbook is the playbook the engagement service runs on (nil without one).
+func (s *server) playbook() *playbook.Playbook {
+	if s.Engagements == nil {
+		return nil
+	}
+	return s.Engagements.Playbook
 }

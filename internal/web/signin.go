@@ -199,7 +199,7 @@ func (s *server) setupPost(w http.ResponseWriter, r *http.Request) error {
 			http.Redirect(w, r, "/signin", http.StatusSeeOther)
 			return nil
 		case invalid:
-			d.Error = field + ": " + msg
+			d.Error = labelled(field, msg)
 		default:
 			return err
 		}

@@ -71,7 +71,7 @@ func (s *server) createUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	if field, msg, ok := fieldError(err); ok {
 		in.Password = ""
-		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Form: in, Error: field + ": " + msg}, "")
+		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Form: in, Error: labelled(field, msg)}, "")
 	}
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (s *server) updateUser(w http.ResponseWriter, r *http.Request) error {
 		done = u.Email + " is updated."
 	}
 	if field, msg, ok := fieldError(err); ok {
-		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Error: u.Email + ": " + field + ": " + msg, EditID: id}, "")
+		return s.usersPage(w, r, http.StatusBadRequest, &usersData{Error: u.Email + ": " + labelled(field, msg), EditID: id}, "")
 	}
 	if err != nil {
 		return err
@@ -154,7 +154,7 @@ func (s *server) account(w http.ResponseWriter, r *http.Request) error {
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	_, err := s.Auth.ChangePassword(r.Context(), r.PostFormValue("current"), r.PostFormValue("password"))
 	if field, msg, ok := fieldError(err); ok {
-		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: field + ": " + msg}, "")
+		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: labelled(field, msg)}, "")
 	}
 	if err != nil {
 		return err
@@ -166,7 +166,7 @@ func (s *server) changePassword(w http.ResponseWriter, r *http.Request) error {
 func (s *server) createToken(w http.ResponseWriter, r *http.Request) error {
 	tok, _, err := s.Auth.CreateToken(r.Context(), principal(r).UserID, r.PostFormValue("name"))
 	if field, msg, ok := fieldError(err); ok {
-		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: field + ": " + msg}, "")
+		return s.accountPage(w, r, http.StatusBadRequest, &accountData{Error: labelled(field, msg)}, "")
 	}
 	if err != nil {
 		return err

@@ -100,6 +100,11 @@ func New(opt Options) (http.Handler, error) {
 	s.live = newHub(s.Store, opt.LivePoll, opt.Log)
 	static, _ := fs.Sub(files, "static")
 	s.mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	// Browsers ask for /favicon.ico whatever the page says: the same icon.
+	s.mux.Handle("GET /favicon.ico", cacheStatic(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		http.ServeFileFS(w, r, static, "favicon.svg")
+	})))
 	for _, rt := range pages {
 		s.mux.Handle(rt.Pattern, s.handler(rt))
 	}
