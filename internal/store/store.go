@@ -2,7 +2,7 @@
 // every other part reach storage only through its interfaces, so that the
 // embedded SQLite file and a PostgreSQL server are interchangeable. Store
 // embeds one interface per area (EngineState, Customers, Endpoints,
-// Projects, Items, Leases, Credentials, Engagements, Portal, Audit); a
+// Projects, Items, Leases, Credentials, Engagements, Portal, Audit, DAV, DNS); a
 // package asks for the areas it uses.
 package store
 
@@ -166,6 +166,7 @@ type Store interface {
 	Portal
 	Audit
 	DAV
+	DNS
 	Close() error
 }
 
