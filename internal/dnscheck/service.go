@@ -168,6 +168,8 @@ func stateOf(d store.EngagementDomain, c *store.MXCutover, now time.Time) string
 		return "not checked yet"
 	case d.LastError != "":
 		return "last check failed: " + d.LastError
+	case d.Streak == 0 && d.LastMX == FormatMX(nil):
+		return "no MX record: mail for the domain has nowhere to go"
 	case d.Streak == 0:
 		return "mail goes to the source"
 	case d.Streak == 1:
