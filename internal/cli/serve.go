@@ -317,7 +317,7 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers}))
+	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS}))
 	mux.Handle("/", web)
 	opsRoutes(mux, a, adminToken(a))
 	return a.Metrics.Instrument(mux), web.(webui.Closer).Close, nil
