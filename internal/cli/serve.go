@@ -311,7 +311,7 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 		code = auth.RandomToken(9)
 		slog.Warn("ferry serve: no account yet: open /setup and use the setup code to create the first administrator", "setup", "http://"+addr+"/setup", "setup_code", code)
 	}
-	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, Auth: svc,
+	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS, Auth: svc,
 		SetupCode: code, Banner: banner})
 	if err != nil {
 		return nil, nil, err
