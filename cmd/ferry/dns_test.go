@@ -125,4 +125,3 @@ func finalJobs(t *testing.T, a *app.App) map[int64]int {
 	}
 	return out
 }
-
