@@ -35,6 +35,7 @@ type MXCutover struct {
 	Trigger     string     `json:"trigger"`
 	MX          string     `json:"mx"`
 	Queued      int        `json:"queued"`
+	Waiting     int        `json:"waiting"`
 	PostChecked time.Time  `json:"post_checked,omitzero"`
 	PostReady   bool       `json:"post_ready"`
 	PostReport  *DNSReport `json:"post_report,omitempty"`
@@ -85,7 +86,7 @@ func reportOut(r dnscheck.Report) DNSReport {
 }
 
 func cutoverOut(c store.MXCutover) MXCutover {
-	out := MXCutover{ID: c.ID, Domain: c.Domain, At: c.At, Trigger: c.Trigger, MX: c.MX, Queued: c.Queued, PostChecked: c.PostChecked, PostReady: c.PostReady}
+	out := MXCutover{ID: c.ID, Domain: c.Domain, At: c.At, Trigger: c.Trigger, MX: c.MX, Queued: c.Queued, Waiting: c.Waiting, PostChecked: c.PostChecked, PostReady: c.PostReady}
 	if rep, ok := dnscheck.PostReport(c); ok {
 		r := reportOut(rep)
 		out.PostReport = &r

@@ -162,6 +162,8 @@ func stateOf(d store.EngagementDomain, c *store.MXCutover, now time.Time) string
 		return "cut over; post-migration DNS checked: every record present"
 	case c != nil && !c.PostChecked.IsZero():
 		return "cut over; post-migration DNS checked: records missing (see the check)"
+	case c != nil && c.Waiting > 0:
+		return fmt.Sprintf("cut over %s (%s); final Full pass queued for %d items, %d more once the pass they were running ends", c.At.UTC().Format("2006-01-02 15:04 MST"), c.Trigger, c.Queued, c.Waiting)
 	case c != nil:
 		return fmt.Sprintf("cut over %s (%s); final Full pass queued for %d items", c.At.UTC().Format("2006-01-02 15:04 MST"), c.Trigger, c.Queued)
 	case d.LastChecked.IsZero():
@@ -355,7 +357,10 @@ func (s *Service) WatchMX(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if c, ok := done[key{d.EngagementID, d.Domain}]; ok {
-			if !c.PostReady {
+			switch {
+			case c.Waiting > 0:
+				errs = append(errs, s.queueWaiting(ctx, c))
+			case !c.PostReady:
 				errs = append(errs, s.postCheck(ctx, d, c))
 			}
 			continue
@@ -399,6 +404,38 @@ func (s *Service) watchOne(ctx context.Context, d store.EngagementDomain) error 
 	}
 	_, _, err = s.cutover(ctx, e, d.Domain, "watch", WatchWho, d.LastMX)
 	return err
+}
+
+// queueWaiting queues the final pass of a cutover's items that were
+// running a pass at the cutover, once that pass has ended.
+func (s *Service) queueWaiting(ctx context.Context, c store.MXCutover) error {
+	ids, err := s.Store.WaitingCutoverItems(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		it, err := s.Store.Item(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted since
+		}
+		if err != nil {
+			return err
+		}
+		if it.Status == store.StatusQueued || it.Status == store.StatusRunning {
+			continue
+		}
+		args := []jobs.PassArgs{{ItemID: id, Pass: FinalPass}}
+		ok, err := s.Store.QueueWaitingCutoverItem(ctx, c.ID, id, FinalPass, func(ctx context.Context, tx any) ([]int64, error) {
+			return s.Queue.Enqueue(ctx, tx, args, time.Time{})
+		})
+		if err != nil {
+			return err
+		}
+		if ok {
+			s.log().Info("final Full pass queued after the pass that ran at the cutover", "domain", c.Domain, "item", id)
+		}
+	}
+	return nil
 }
 
 // postCheck checks all of a cut-over domain's records once its final

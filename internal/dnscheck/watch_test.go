@@ -258,3 +258,80 @@ func task(t *testing.T, st store.Store, engagementID int64, id string) store.Eng
 	t.Fatalf("engagement %d has no task %s", engagementID, id)
 	return store.EngagementTask{}
 }
+
+// TestCutoverWaitsForRunningPass: at the cutover alice is running a Full
+// pass (it may have read her folders before the last mail arrived) and
+// bob's is queued, not started. Bob's queued pass is his final one; alice's
+// final pass is queued once hers ends, exactly once across two workers.
+func TestCutoverWaitsForRunningPass(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			dns := testdns.Start(t)
+			dns.Set(t, m365MX)
+			clk := &clock{t: time.Date(2026, 12, 4, 18, 0, 0, 0, time.UTC)}
+			st1, q1, close1 := b.open(t)
+			defer close1()
+			st2, q2, close2 := b.open(t)
+			defer close2()
+			fx := seed(t, st1, dns.Addr)
+			pg := b.name == "postgres"
+			alice, bob := fx.inDomain[0], fx.inDomain[1]
+			// Full passes of both, as StartPass queues them; alice's runs.
+			args := []jobs.PassArgs{{ItemID: alice, Pass: "full"}, {ItemID: bob, Pass: "full"}}
+			jobIDs, err := st1.QueuePass(operator, fx.inDomain, "full", func(ctx context.Context, tx any) ([]int64, error) {
+				return q1.Enqueue(ctx, tx, args, time.Time{})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st1.SetItemStatus(operator, alice, store.StatusRunning, "full", 0); err != nil {
+				t.Fatal(err)
+			}
+			workers := []*dnscheck.Service{{Store: st1, Queue: q1, Now: clk.now}, {Store: st2, Queue: q2, Now: clk.now}}
+			c, err := workers[0].Cutover(operator, fx.engagement.ID, "contoso.com")
+			if err != nil || c.Queued != 1 || c.Waiting != 1 {
+				t.Fatalf("cutover = %+v, %v; want bob's queued pass counted and alice waiting", c, err)
+			}
+			if it, _ := st1.Item(operator, bob); it.JobID != jobIDs[1] || it.Status != store.StatusQueued {
+				t.Fatalf("bob = %+v, want his queued job %d kept", it, jobIDs[1])
+			}
+			round := func() {
+				t.Helper()
+				var wg sync.WaitGroup
+				errs := make([]error, len(workers))
+				for i, w := range workers {
+					wg.Go(func() { errs[i] = w.WatchMX(context.Background()) })
+				}
+				wg.Wait()
+				if err := errors.Join(errs...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			round()
+			if got := finalPasses(t, st1.DB(), pg); got[alice] != 1 || got[bob] != 1 {
+				t.Fatalf("while alice's pass runs: %v", got)
+			}
+			// Alice's pass ends (its job done, her item completed).
+			done := `UPDATE river_job SET state = 'completed', finalized_at = CURRENT_TIMESTAMP WHERE id = ?`
+			if pg {
+				done = `UPDATE river_job SET state = 'completed', finalized_at = now() WHERE id = $1`
+			}
+			if _, err := st1.DB().Exec(done, jobIDs[0]); err != nil {
+				t.Fatal(err)
+			}
+			if err := st1.SetItemStatus(operator, alice, store.StatusCompleted, "full", 0); err != nil {
+				t.Fatal(err)
+			}
+			round()
+			round()
+			if got := finalPasses(t, st1.DB(), pg); got[alice] != 2 || got[bob] != 1 {
+				t.Fatalf("after alice's pass ended: %v, want her final pass queued once", got)
+			}
+			cs := cutovers(t, workers[1])
+			if len(cs) != 1 || cs[0].Queued != 2 || cs[0].Waiting != 0 || !cs[0].PostChecked.IsZero() {
+				t.Fatalf("cutover = %+v", cs)
+			}
+		})
+	}
+}

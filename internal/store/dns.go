@@ -43,7 +43,12 @@ type MXCutover struct {
 	// Trigger says who saw it: "watch" or "operator <name>".
 	Trigger string `json:"trigger"`
 	MX      string `json:"mx"` // the answer that decided, as FormatMX writes it
-	Queued  int    `json:"queued"`
+	// Queued counts the items whose final pass is queued (or was, or is
+	// the pass that was queued and not yet started at the cutover);
+	// Waiting those running a pass at the cutover, whose final pass is
+	// queued when that pass ends (QueueWaitingCutoverItem).
+	Queued  int `json:"queued"`
+	Waiting int `json:"waiting"`
 	// The post-migration DNS check (FTOP 1370), once the final passes ended.
 	PostChecked time.Time `json:"post_checked,omitzero"`
 	PostReady   bool      `json:"post_ready"`
@@ -75,11 +80,21 @@ type DNS interface {
 	// in the same transaction: an event of kind MXCutoverEventKind on the
 	// engagement, the engagement's task CutoverTaskID In Progress (when
 	// Not Started) with who as its event, and the items queued for the
-	// pass as QueuePass does (enqueue runs in the transaction). c.ID and
-	// c.Queued are set.
+	// pass as QueuePass does (enqueue runs in the transaction). An item
+	// enqueue queues nothing for (its pass is queued or running already)
+	// counts as queued when it is Queued (that pass has not started: it is
+	// the final one), as waiting when it runs. c.ID, c.Queued and
+	// c.Waiting are set.
 	RecordMXCutover(ctx context.Context, c *MXCutover, who string, itemIDs []int64, pass string, enqueue EnqueueFunc) (bool, error)
 	// MXCutovers lists an engagement's cutovers by domain; 0 lists all.
 	MXCutovers(ctx context.Context, engagementID int64) ([]MXCutover, error)
+	// WaitingCutoverItems lists the items of a cutover still waiting for
+	// their final pass.
+	WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int64, error)
+	// QueueWaitingCutoverItem queues a waiting item's final pass (enqueue
+	// runs in the transaction, for that one item), unless another caller
+	// did: it returns false then, and changes nothing.
+	QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID int64, pass string, enqueue EnqueueFunc) (bool, error)
 	// SavePostCheck stores the post-migration check of a cutover and, when
 	// it found every record present, sets the engagement's task
 	// CutoverTaskID Complete (with who as its event), in one transaction.

@@ -60,12 +60,13 @@ func (s *Store) SaveMXWatch(ctx context.Context, d store.EngagementDomain) error
 	return affected(res, err, "domain", d.ID)
 }
 
-const cutoverCols = `id, engagement_id, domain, at, trigger_by, mx, queued, post_checked, post_ready, post_report`
+const cutoverCols = `id, engagement_id, domain, at, trigger_by, mx, queued, post_checked, post_ready, post_report,
+	(SELECT COUNT(*) FROM mx_cutover_items w WHERE w.cutover_id = mx_cutovers.id AND w.job_id = 0)`
 
 func scanCutover(sc interface{ Scan(...any) error }) (store.MXCutover, error) {
 	var c store.MXCutover
 	var at, post string
-	err := sc.Scan(&c.ID, &c.EngagementID, &c.Domain, &at, &c.Trigger, &c.MX, &c.Queued, &post, &c.PostReady, &c.PostReport)
+	err := sc.Scan(&c.ID, &c.EngagementID, &c.Domain, &at, &c.Trigger, &c.MX, &c.Queued, &post, &c.PostReady, &c.PostReport, &c.Waiting)
 	c.At, c.PostChecked = parseTS(at), parseTS(post)
 	return c, err
 }
@@ -189,19 +190,37 @@ func (s *Store) RecordMXCutover(ctx context.Context, c *store.MXCutover, who str
 			return fmt.Errorf("queue the final pass: %d job ids for %d items", len(ids), len(itemIDs))
 		}
 		now := ts(time.Now())
-		c.Queued = 0
+		c.Queued, c.Waiting = 0, 0
 		for i, id := range itemIDs {
-			if ids[i] == 0 {
-				continue
+			job := ids[i]
+			if job == 0 {
+				// Its pass is queued or running already: a queued one
+				// has not started, so it is the final pass; a running
+				// one waits, and the final pass follows it.
+				var status string
+				if err := o.queryRow(`SELECT status, job_id FROM items WHERE id = ?`, id).Scan(&status, &job); err != nil {
+					return fmt.Errorf("item %d: %w", id, err)
+				}
+				if status != store.StatusQueued {
+					job = 0
+				}
+			} else {
+				n, err := o.exec(`UPDATE items SET status=?, last_pass=?, job_id=?, updated=? WHERE id=?`, store.StatusQueued, pass, job, now, id)
+				if err != nil {
+					return err
+				}
+				if n == 0 {
+					return fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+				}
 			}
-			n, err := o.exec(`UPDATE items SET status=?, last_pass=?, job_id=?, updated=? WHERE id=?`, store.StatusQueued, pass, ids[i], now, id)
-			if err != nil {
+			if _, err := o.exec(`INSERT INTO mx_cutover_items(cutover_id, item_id, job_id) VALUES (?,?,?)`, c.ID, id, job); err != nil {
 				return err
 			}
-			if n == 0 {
-				return fmt.Errorf("item %d: %w", id, store.ErrNotFound)
+			if job == 0 {
+				c.Waiting++
+			} else {
+				c.Queued++
 			}
-			c.Queued++
 		}
 		if _, err := o.exec(`UPDATE mx_cutovers SET queued = ? WHERE id = ?`, c.Queued, c.ID); err != nil {
 			return err
@@ -239,4 +258,43 @@ func (s *Store) SavePostCheck(ctx context.Context, c store.MXCutover, who string
 		}
 		return setCutoverTask(o, c.EngagementID, "Complete", who, "Not Started", "In Progress")
 	})
+}
+
+func (s *Store) WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int64, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (int64, error) {
+		var id int64
+		return id, sc.Scan(&id)
+	}, `SELECT item_id FROM mx_cutover_items WHERE cutover_id = ? AND job_id = 0 ORDER BY item_id`, cutoverID)
+}
+
+func (s *Store) QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID int64, pass string, enqueue store.EnqueueFunc) (bool, error) {
+	queued := false
+	err := s.jobTx(ctx, func(o txOps) error {
+		// Claimed first: a second worker's claim waits for this
+		// transaction (PostgreSQL's row lock, SQLite's one writer) and
+		// then finds job_id set.
+		n, err := o.exec(`UPDATE mx_cutover_items SET job_id = -1 WHERE cutover_id = ? AND item_id = ? AND job_id = 0`, cutoverID, itemID)
+		if err != nil || n == 0 {
+			return err
+		}
+		ids, err := enqueue(ctx, o.tx)
+		if err != nil {
+			return err
+		}
+		if len(ids) != 1 || ids[0] == 0 {
+			return fmt.Errorf("queue the final pass of item %d: its pass is queued or running", itemID)
+		}
+		if _, err := o.exec(`UPDATE items SET status=?, last_pass=?, job_id=?, updated=? WHERE id=?`, store.StatusQueued, pass, ids[0], ts(time.Now()), itemID); err != nil {
+			return err
+		}
+		if _, err := o.exec(`UPDATE mx_cutover_items SET job_id = ? WHERE cutover_id = ? AND item_id = ?`, ids[0], cutoverID, itemID); err != nil {
+			return err
+		}
+		if _, err := o.exec(`UPDATE mx_cutovers SET queued = queued + 1 WHERE id = ?`, cutoverID); err != nil {
+			return err
+		}
+		queued = true
+		return nil
+	})
+	return queued, err
 }

@@ -68,7 +68,7 @@ func runDNS(t *testing.T, open func(t *testing.T) store.Store) {
 			if tx == nil {
 				return nil, errors.New("no transaction")
 			}
-			return []int64{500, 0}, nil // b's pass was queued already
+			return []int64{500, 0}, nil // b's pass was running already
 		}
 		// A failed enqueue records nothing.
 		refused := errors.New("queue refused")
@@ -81,7 +81,7 @@ func runDNS(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		cut := store.MXCutover{EngagementID: e.ID, Domain: "contoso.com", At: at, Trigger: "watch", MX: "0 contoso-com.mail.protection.outlook.com"}
 		ok, err := s.RecordMXCutover(ctx, &cut, "ferry (MX watch)", ids, "full", enqueue)
-		if err != nil || !ok || cut.ID == 0 || cut.Queued != 1 {
+		if err != nil || !ok || cut.ID == 0 || cut.Queued != 1 || cut.Waiting != 1 {
 			t.Fatalf("RecordMXCutover = %v, %v, %+v", ok, err, cut)
 		}
 		again := store.MXCutover{EngagementID: e.ID, Domain: "contoso.com", At: at.Add(time.Hour), Trigger: "operator pat"}
@@ -92,11 +92,31 @@ func runDNS(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("item a = %+v", it)
 		}
 		if it, _ := s.Item(ctx, ids[1]); it.Status == store.StatusQueued {
-			t.Fatalf("item b, whose pass was queued already, was changed: %+v", it)
+			t.Fatalf("item b, whose pass was running, was changed: %+v", it)
 		}
 		cs, err := s.MXCutovers(ctx, e.ID)
-		if err != nil || len(cs) != 1 || !cs[0].At.Equal(at) || cs[0].Trigger != "watch" || cs[0].Queued != 1 || cs[0].MX != cut.MX {
+		if err != nil || len(cs) != 1 || !cs[0].At.Equal(at) || cs[0].Trigger != "watch" || cs[0].Queued != 1 || cs[0].Waiting != 1 || cs[0].MX != cut.MX {
 			t.Fatalf("MXCutovers = %+v, %v", cs, err)
+		}
+		// b was busy: its final pass waits, and is queued once.
+		if w, err := s.WaitingCutoverItems(ctx, cut.ID); err != nil || len(w) != 1 || w[0] != ids[1] {
+			t.Fatalf("WaitingCutoverItems = %v, %v", w, err)
+		}
+		one := func(ctx context.Context, tx any) ([]int64, error) { return []int64{501}, nil }
+		if ok, err := s.QueueWaitingCutoverItem(ctx, cut.ID, ids[1], "full", one); !ok || err != nil {
+			t.Fatalf("QueueWaitingCutoverItem = %v, %v", ok, err)
+		}
+		if ok, err := s.QueueWaitingCutoverItem(ctx, cut.ID, ids[1], "full", one); ok || err != nil {
+			t.Fatalf("second QueueWaitingCutoverItem = %v, %v", ok, err)
+		}
+		if it, _ := s.Item(ctx, ids[1]); it.Status != store.StatusQueued || it.JobID != 501 {
+			t.Fatalf("item b = %+v", it)
+		}
+		if w, _ := s.WaitingCutoverItems(ctx, cut.ID); len(w) != 0 {
+			t.Fatalf("still waiting: %v", w)
+		}
+		if cs, _ := s.MXCutovers(ctx, e.ID); len(cs) != 1 || cs[0].Queued != 2 || cs[0].Waiting != 0 {
+			t.Fatalf("after the waiting item's pass: %+v", cs)
 		}
 		evs, _ := s.Events(ctx, e.ID)
 		if len(evs) != 1 || evs[0].Kind != store.MXCutoverEventKind || !evs[0].Starts.Equal(at) {

@@ -35,3 +35,13 @@ CREATE TABLE mx_cutovers (
     post_report   TEXT NOT NULL DEFAULT '',
     UNIQUE (engagement_id, domain)
 );
+
+-- The items of a cutover and the job of their final pass: 0 while the item
+-- was running a pass at the cutover (its final pass is queued, once, when
+-- that pass ends: the worker that sets job_id first queues it).
+CREATE TABLE mx_cutover_items (
+    cutover_id INTEGER NOT NULL REFERENCES mx_cutovers(id) ON DELETE CASCADE,
+    item_id    INTEGER NOT NULL,
+    job_id     INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cutover_id, item_id)
+);
