@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: build test deps lint bench demo fuzz
+.PHONY: build test deps lint bench demo fuzz docs-images
 
 build:
 	$(GO) build -o bin/ferry ./cmd/ferry
@@ -39,3 +39,7 @@ bench: deps
 
 demo:
 	$(GO) run ./cmd/ferry demo
+
+# Takes the pictures of docs/cutover.md again (Chromium on the demo with a local DNS server).
+docs-images:
+	FERRY_DOC_IMAGES=$(CURDIR)/docs/img $(GO) test -count=1 -run '^TestCutoverInABrowser$$' ./cmd/ferry/

@@ -27,13 +27,13 @@ type demoServer struct {
 
 var demoPassword = regexp.MustCompile(`password for all: (\S+)\)`)
 
-// startDemo runs `ferry serve --demo` on a free port and reads the sign-in
-// details it prints.
-func startDemo(t *testing.T, mailboxes, messages int) *demoServer {
+// startDemo runs `ferry serve --demo` on a free port (with the flags
+// given besides) and reads the sign-in details it prints.
+func startDemo(t *testing.T, mailboxes, messages int, flags ...string) *demoServer {
 	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(ferryBin, "serve", "--demo", "--listen", addr, "--demo-mailboxes", fmt.Sprint(mailboxes),
-		"--demo-messages", fmt.Sprint(messages), "--shutdown-timeout", "5s")
+	cmd := exec.Command(ferryBin, append([]string{"serve", "--demo", "--listen", addr, "--demo-mailboxes", fmt.Sprint(mailboxes),
+		"--demo-messages", fmt.Sprint(messages), "--shutdown-timeout", "5s"}, flags...)...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+t.TempDir())
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/dnscheck"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/metrics"
 	"github.com/ferryhq/ferry/internal/playbook"
@@ -50,6 +51,9 @@ type Options struct {
 	// Customers changes customers and endpoints. Default: a service on st
 	// sealing with svc's sealer.
 	Customers *customers.Service
+	// DNS serves the domains, DNS checks and MX cutover routes. Default: a
+	// service on st queueing on svc's queue.
+	DNS *dnscheck.Service
 }
 
 // New returns the API handler for the service, authenticating API tokens of st.
@@ -59,7 +63,10 @@ func New(svc *projects.Service, st store.Store) http.Handler {
 
 // NewWithOptions is New with options.
 func NewWithOptions(svc *projects.Service, st store.Store, opt Options) http.Handler {
-	s := &server{svc: svc, st: st, eng: opt.Engagements, customers: opt.Customers, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	s := &server{svc: svc, st: st, eng: opt.Engagements, customers: opt.Customers, dns: opt.DNS, auth: opt.Authenticators, authorize: opt.Authorize, log: opt.Log}
+	if s.dns == nil {
+		s.dns = &dnscheck.Service{Store: st, Queue: svc.Queue}
+	}
 	if s.customers == nil {
 		s.customers = customers.New(st, svc.Sealer, svc)
 	}
@@ -89,6 +96,7 @@ type server struct {
 	st        store.Store
 	eng       *engagements.Service
 	customers *customers.Service
+	dns       *dnscheck.Service
 	auth      []Authenticator
 	authorize func(p *Principal, action Action, customerID int64) error
 	log       *slog.Logger
@@ -168,6 +176,12 @@ var routes = []route{
 	{"GET", "/api/v1/engagements/{id}/progress", auth.ActionReadProgress, (*server).progress},
 	{"GET", "/api/v1/engagements/{id}/report", auth.ActionReadReport, (*server).report},
 	{"GET", "/api/v1/playbook", auth.ActionReadPlaybook, (*server).playbook},
+
+	{"GET", "/api/v1/engagements/{id}/domains", auth.ActionListDomains, (*server).listDomains},
+	{"POST", "/api/v1/engagements/{id}/domains", auth.ActionManageDomains, (*server).addDomain},
+	{"DELETE", "/api/v1/engagements/{id}/domains/{domain}", auth.ActionManageDomains, (*server).removeDomain},
+	{"GET", "/api/v1/engagements/{id}/dns-check", auth.ActionCheckDNS, (*server).checkDNS},
+	{"POST", "/api/v1/engagements/{id}/domains/{domain}/cutover", auth.ActionCutover, (*server).cutover},
 
 	{"GET", "/api/v1/openapi.json", auth.ActionReadOpenAPI, (*server).openAPI},
 }

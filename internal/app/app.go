@@ -15,6 +15,7 @@ import (
 	"github.com/ferryhq/ferry/internal/audit"
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/dnscheck"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/engine"
 	"github.com/ferryhq/ferry/internal/jobs"
@@ -42,6 +43,12 @@ type Config struct {
 	PlaybookFile string
 	// Name names this process in leases and metrics; "" is host:pid.
 	Name string
+	// DNSResolver is the name server (host:port) the DNS checks and the MX
+	// watch ask for domains without their own; "" is /etc/resolv.conf's.
+	DNSResolver string
+	// NoMXWatch leaves the MX watch's periodic job out of this process's
+	// queue (it is in every serve and worker otherwise; InsertOnly has none).
+	NoMXWatch bool
 }
 
 // LoadPlaybook reads a playbook file, or returns the default one for "".
@@ -102,6 +109,9 @@ type App struct {
 	Service *projects.Service
 	// Engagements runs onboarding from the default playbook.
 	Engagements *engagements.Service
+	// DNS keeps engagements' domains, checks their records and runs the
+	// MX watch that starts the cutover's final pass.
+	DNS *dnscheck.Service
 	// Metrics counts this process's work and reads the database's gauges.
 	Metrics *metrics.Metrics
 	pool    *pgxpool.Pool
@@ -143,6 +153,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Engagements = &engagements.Service{Store: a.Audited, Playbook: pb}
 	a.Service = &projects.Service{Store: a.Audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
 		MigrationGate: a.Engagements.CheckMigration, PassEnded: a.Engagements.PassEnded, Owner: cfg.Name}
+	// The MX watch runs as the queue's periodic job; it queues passes on
+	// the queue it is part of (set below).
+	a.DNS = &dnscheck.Service{Store: a.Audited, Resolver: cfg.DNSResolver}
+	if !cfg.Jobs.InsertOnly && !cfg.NoMXWatch {
+		cfg.Jobs.MXWatch = a.DNS
+	}
 	if IsPostgres(cfg.Database) {
 		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {
 			st.Close()
@@ -157,6 +173,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.Service.Queue = a.Queue
+	a.DNS.Queue = a.Queue
 	a.Customers = customers.New(st, a.Keys, a.Service)
 	a.People = &auth.Service{Store: st}
 	a.Metrics = metrics.New(ProcessName(cfg.Name), metrics.Sources{Store: st, Jobs: a.Queue.(jobs.Health)})

@@ -57,6 +57,10 @@ const (
 	ActionReadProgress        Action = "engagements.progress"
 	ActionReadReport          Action = "engagements.report"
 	ActionReadPlaybook        Action = "playbook.read"
+	ActionListDomains         Action = "domains.list"
+	ActionManageDomains       Action = "domains.manage"
+	ActionCheckDNS            Action = "dns.check"
+	ActionCutover             Action = "dns.cutover"
 
 	ActionReadDashboard Action = "dashboard.read"
 	ActionReadAudit     Action = "audit.read"
@@ -134,6 +138,10 @@ var actions = map[Action]actionDef{
 	ActionReadProgress:        {Read, oneCustomer, "see progress"},
 	ActionReadReport:          {Read, oneCustomer, "read reports"},
 	ActionReadPlaybook:        {Read, anyCustomer, "read the playbook"},
+	ActionListDomains:         {Read, oneCustomer, "see an engagement's domains and their cutover"},
+	ActionManageDomains:       {Engage, oneCustomer, "add or remove an engagement's domains"},
+	ActionCheckDNS:            {Read, oneCustomer, "check a domain's DNS records"},
+	ActionCutover:             {Migrate, oneCustomer, "start the MX cutover's final pass"},
 
 	ActionReadDashboard: {Read, anyCustomer, "see the dashboard"},
 	ActionReadAudit:     {Read, oneCustomer, "read the audit log"},

@@ -25,7 +25,7 @@ import (
 
 // newEngageCmds returns the command groups of onboarding engagements.
 func newEngageCmds() []*cobra.Command {
-	return []*cobra.Command{newPlaybookCmd(), newEngagementCmd(), newTaskCmd(), newChecklistCmd(), newIssueCmd(), newEventCmd()}
+	return []*cobra.Command{newPlaybookCmd(), newEngagementCmd(), newTaskCmd(), newChecklistCmd(), newIssueCmd(), newEventCmd(), newDNSCmd()}
 }
 
 // engageFlags are on every engagement command: the management flags and the playbook.

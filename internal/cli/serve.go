@@ -38,6 +38,8 @@ type workerFlags struct {
 	shutdownTimeout time.Duration
 	timeout         time.Duration
 	name            string
+	mxInterval      time.Duration
+	dnsResolver     string
 }
 
 func (f *workerFlags) register(cmd *cobra.Command) {
@@ -51,6 +53,8 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.leaseTTL, "lease-ttl", 30*time.Second, "a migration's lease ends this long after its last renewal: a dead worker's slot is freed and its item taken over")
 	fl.DurationVar(&f.poll, "poll", time.Second, "how often idle workers look for jobs")
 	fl.StringVar(&f.name, "name", "", "`NAME` of this process in leases, logs and metrics (default host:pid)")
+	fl.DurationVar(&f.mxInterval, "mx-interval", jobs.DefaultMXInterval, "how often the MX watch resolves every engagement domain's MX (the cutover starts the final Full pass)")
+	fl.StringVar(&f.dnsResolver, "dns-resolver", "", "name server `HOST:PORT` the DNS checks and the MX watch ask (default: the first of /etc/resolv.conf; a domain may name its own)")
 	for _, hidden := range []string{"rescue-after", "lease-ttl", "poll"} {
 		fl.MarkHidden(hidden)
 	}
@@ -58,7 +62,7 @@ func (f *workerFlags) register(cmd *cobra.Command) {
 
 func (f *workerFlags) config() app.Config {
 	cfg := app.Config{Database: f.database, KeyFile: f.keyFile, LeaseTTL: f.leaseTTL, Name: f.name,
-		Jobs: jobs.Options{Workers: f.concurrency, RescueAfter: f.rescueAfter, Poll: f.poll}}
+		Jobs: jobs.Options{Workers: f.concurrency, RescueAfter: f.rescueAfter, Poll: f.poll, MXInterval: f.mxInterval}, DNSResolver: f.dnsResolver}
 	cfg.Engine.Conn = imapconn.Options{Timeout: f.timeout}
 	return cfg
 }
@@ -307,13 +311,13 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 		code = auth.RandomToken(9)
 		slog.Warn("ferry serve: no account yet: open /setup and use the setup code to create the first administrator", "setup", "http://"+addr+"/setup", "setup_code", code)
 	}
-	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, Auth: svc,
+	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS, Auth: svc,
 		SetupCode: code, Banner: banner})
 	if err != nil {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers}))
+	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS}))
 	mux.Handle("/", web)
 	opsRoutes(mux, a, adminToken(a))
 	return a.Metrics.Instrument(mux), web.(webui.Closer).Close, nil

@@ -69,6 +69,10 @@ type Options struct {
 	Poll time.Duration
 	// InsertOnly builds a client that queues jobs and runs none (CLI).
 	InsertOnly bool
+	// MXWatch, when set, runs every MXInterval (0 = DefaultMXInterval)
+	// as a periodic job (see MXWatchArgs).
+	MXWatch    MXWatcher
+	MXInterval time.Duration
 }
 
 // Queue is the job system, whichever the database.
@@ -160,6 +164,11 @@ func config(runner Runner, o Options) (*river.Config, error) {
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &passWorker{runner: runner, poll: o.Poll}); err != nil {
 			return nil, err
+		}
+		if o.MXWatch != nil {
+			if err := addMXWatch(workers, cfg, o); err != nil {
+				return nil, err
+			}
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}

@@ -3,7 +3,7 @@
 // embedded SQLite file and a PostgreSQL server are interchangeable. Store
 // embeds one interface per area (EngineState, Customers, Endpoints,
 // Projects, Items, Leases, Credentials, Engagements, Portal, Audit, DAV,
-// Waves); a package asks for the areas it uses.
+// Waves, DNS); a package asks for the areas it uses.
 package store
 
 import (
@@ -167,6 +167,7 @@ type Store interface {
 	Audit
 	DAV
 	Waves
+	DNS
 	Close() error
 }
 

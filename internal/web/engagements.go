@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/dnscheck"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
@@ -317,6 +318,8 @@ type engagementData struct {
 	Events     []store.ScheduledEvent
 	Upcoming   []engagements.Occurrence // the next occurrences, recurring events repeated
 	People     []store.Assignment
+	// Domains are the engagement's mail domains and their MX cutover (nil: not shown).
+	Domains []dnscheck.DomainStatus
 
 	// IssueStatuses are the statuses an issue can be given.
 	IssueStatuses []string
@@ -439,6 +442,9 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 		return nil, err
 	}
 	if d.Upcoming, err = s.Engagements.UpcomingEvents(ctx, e.ID, 8); err != nil {
+		return nil, err
+	}
+	if d.Domains, err = s.engagementDomains(r, e); err != nil {
 		return nil, err
 	}
 	d.IssueStatuses = engagements.IssueStatuses

@@ -25,6 +25,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/dnscheck"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -57,6 +58,9 @@ type Options struct {
 	// Customers changes customers and endpoints (default: a service on
 	// Store and Projects); Auth changes accounts and API tokens.
 	Customers *customers.Service
+	// DNS keeps engagements' domains and runs the MX cutover (default: a
+	// service on Store queueing on Projects' queue).
+	DNS *dnscheck.Service
 }
 
 // route is one page or form action. pages is the single list the handler
