@@ -155,7 +155,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		MigrationGate: a.Engagements.CheckMigration, PassEnded: a.Engagements.PassEnded, Owner: cfg.Name}
 	// The MX watch runs as the queue's periodic job; it queues passes on
 	// the queue it is part of (set below).
-	a.DNS = &dnscheck.Service{Store: a.Audited, Resolver: cfg.DNSResolver}
+	resolver, err := dnscheck.CheckResolver(cfg.DNSResolver)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("--dns-resolver: %w", err)
+	}
+	a.DNS = &dnscheck.Service{Store: a.Audited, Resolver: resolver}
 	if !cfg.Jobs.InsertOnly && !cfg.NoMXWatch {
 		cfg.Jobs.MXWatch = a.DNS
 	}

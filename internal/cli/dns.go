@@ -330,11 +330,21 @@ says when and by whom.`,
 					return err
 				}
 				return m.out(cmd, c, func(w io.Writer) {
-					fmt.Fprintf(w, "cutover of %s recorded at %s; final Full pass queued for %d mailboxes (MX: %s)\n", c.Domain, stamp(c.At), c.Queued, c.MX)
+					fmt.Fprintf(w, "cutover of %s recorded at %s; final Full pass queued for %s (MX: %s)\n", c.Domain, stamp(c.At), mailboxes(c.Queued), c.MX)
+					if c.Waiting > 0 {
+						fmt.Fprintf(w, "%s running a pass now: their final Full pass is queued when it ends (the watch of ferry serve or ferry worker does it)\n", mailboxes(c.Waiting))
+					}
 				})
 			})
 		},
 	}
 	cmd.Flags().Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
 	return cmd
+}
+
+func mailboxes(n int) string {
+	if n == 1 {
+		return "1 mailbox"
+	}
+	return fmt.Sprintf("%d mailboxes", n)
 }
