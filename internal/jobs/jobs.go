@@ -57,6 +57,33 @@ type Runner interface {
 	RunPass(ctx context.Context, jobID int64, args PassArgs) error
 }
 
+// PreflightArgs is one pre-flight of a project (its run, already recorded).
+type PreflightArgs struct {
+	ProjectID int64 `json:"project_id"`
+	RunID     int64 `json:"run_id" river:"unique"`
+}
+
+// Kind names the job type.
+func (PreflightArgs) Kind() string { return "ferry_preflight" }
+
+// PreflightRunner runs a pre-flight: it surveys every item of the project
+// and records what it found.
+type PreflightRunner interface {
+	RunPreflight(ctx context.Context, jobID int64, args PreflightArgs) error
+}
+
+type preflightWorker struct {
+	river.WorkerDefaults[PreflightArgs]
+	runner PreflightRunner
+}
+
+func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs]) error {
+	return w.runner.RunPreflight(ctx, job.ID, job.Args)
+}
+
+// Timeout: a pre-flight reads sizes, not mail, but a project may hold thousands of mailboxes.
+func (w *preflightWorker) Timeout(*river.Job[PreflightArgs]) time.Duration { return -1 }
+
 // Options tune the queue.
 type Options struct {
 	Workers int // concurrent jobs in this process; 0 = 20
@@ -69,6 +96,8 @@ type Options struct {
 	Poll time.Duration
 	// InsertOnly builds a client that queues jobs and runs none (CLI).
 	InsertOnly bool
+	// Preflight runs pre-flight jobs; nil: this process runs none.
+	Preflight PreflightRunner
 }
 
 // Queue is the job system, whichever the database.
@@ -80,6 +109,9 @@ type Queue interface {
 	// means now. It returns the job id per item, 0 for items whose pass
 	// was already queued or running.
 	Enqueue(ctx context.Context, tx any, args []PassArgs, at time.Time) ([]int64, error)
+	// EnqueuePreflight queues a pre-flight run; it returns the job's id
+	// (0 when that run's job is queued already).
+	EnqueuePreflight(ctx context.Context, args PreflightArgs) (int64, error)
 	// Cancel stops a queued or running job.
 	Cancel(ctx context.Context, jobID int64) error
 	// Resume runs again, at once, a job whose attempt died: its worker
@@ -160,6 +192,11 @@ func config(runner Runner, o Options) (*river.Config, error) {
 		workers := river.NewWorkers()
 		if err := river.AddWorkerSafely(workers, &passWorker{runner: runner, poll: o.Poll}); err != nil {
 			return nil, err
+		}
+		if o.Preflight != nil {
+			if err := river.AddWorkerSafely(workers, &preflightWorker{runner: o.Preflight}); err != nil {
+				return nil, err
+			}
 		}
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: o.Workers}}
@@ -260,6 +297,17 @@ func (q *queue[TTx]) Enqueue(ctx context.Context, tx any, args []PassArgs, at ti
 		}
 	}
 	return ids, nil
+}
+
+func (q *queue[TTx]) EnqueuePreflight(ctx context.Context, args PreflightArgs) (int64, error) {
+	res, err := q.client.Insert(ctx, args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}})
+	if err != nil {
+		return 0, fmt.Errorf("queue the pre-flight of project %d: %w", args.ProjectID, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return 0, nil
+	}
+	return res.Job.ID, nil
 }
 
 func (q *queue[TTx]) Cancel(ctx context.Context, jobID int64) error {

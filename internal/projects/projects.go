@@ -52,6 +52,12 @@ type Service struct {
 	// (completed, failed or stopped), for the engagement's tasks and gates
 	// (engagements.Service.PassEnded); its error is logged, the pass stands.
 	PassEnded func(ctx context.Context, p store.Project, it store.Item, pass string) error
+	// PreflightDone, when set, gets what a project's pre-flight found, as
+	// remediation checklist items of its engagement (source "preflight",
+	// keyed), every run, also when it found nothing: the engagement adds
+	// new findings and resolves those no longer found
+	// (engagements.Service.SyncFindings).
+	PreflightDone func(ctx context.Context, p store.Project, found []store.ChecklistItem) error
 }
 
 func (s *Service) now() time.Time {
