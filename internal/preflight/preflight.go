@@ -107,7 +107,7 @@ func Check(it store.Item, sv *engine.Survey, lim store.Limits) []Finding {
 	}
 	if sv.DestErr != nil {
 		add(CheckDestSignIn, "critical", "", "the destination mailbox "+it.Dest+" cannot be signed in to (missing, not licensed, or no right to act for it): "+sv.DestErr.Error(),
-			orDefault(sv.DestErr.Hint, "create and license the destination mailbox, and give the migration account the right to act for it (Exchange: ApplicationImpersonation or FullAccess)"))
+			"create and license the destination mailbox, and give the migration account the right to act for it (Exchange: ApplicationImpersonation or FullAccess); if it exists, check the destination login")
 	}
 	if sv.SourceErr != nil || sv.DestErr != nil {
 		return out
