@@ -175,6 +175,8 @@ var schemaTypes = map[string]any{
 	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
 	"StopResult": StopResult{}, "MailboxStatistic": projects.MailboxStatistic{},
 	"Throughput": Throughput{}, "Rate": Rate{}, "WorkerThroughput": WorkerThroughput{}, "HourMB": HourMB{},
+	"Limits": Limits{}, "PreflightRun": PreflightRun{}, "Preflight": Preflight{}, "PreflightReport": PreflightReport{},
+	"PreflightFinding": PreflightFinding{}, "PreflightMailbox": PreflightMailbox{},
 }
 
 // untypedSchemas are the schemas with no Go type of their own: the error
