@@ -305,6 +305,7 @@ func printProject(w io.Writer, v projectView) {
 	fmt.Fprintf(tw, "  folders excluded\t%s\n", list(p.Exclude, "none"))
 	fmt.Fprintf(tw, "  dates\t%s\n", dates)
 	fmt.Fprintf(tw, "  item types\t%s\n", list(p.ItemTypes, "mail"))
+	fmt.Fprintf(tw, "  pre-flight limits\t%s\n", limitsText(p.Limits))
 	fmt.Fprintf(tw, "  created\t%s\n", stamp(p.Created))
 	fmt.Fprintf(tw, "  items\t%d\n", p.ItemCount)
 	tw.Flush()
@@ -421,4 +422,29 @@ func (m *manageFlags) runProjects(cmd *cobra.Command, fn func(ctx context.Contex
 		}
 		return err
 	})
+}
+
+// limitsText says a project's own pre-flight limits, or that the
+// destination's apply.
+func limitsText(l store.Limits) string {
+	var parts []string
+	if l.MaxMessageSize > 0 {
+		parts = append(parts, fmt.Sprintf("messages up to %s", limit(l.MaxMessageSize)))
+	}
+	if l.MaxFolderItems > 0 {
+		parts = append(parts, fmt.Sprintf("%d messages a folder", l.MaxFolderItems))
+	}
+	if l.MaxFolderDepth > 0 {
+		parts = append(parts, fmt.Sprintf("%d folder levels", l.MaxFolderDepth))
+	}
+	if l.MaxFolderNameLength > 0 {
+		parts = append(parts, fmt.Sprintf("%d characters a folder name", l.MaxFolderNameLength))
+	}
+	if l.MaxFolderPathLength > 0 {
+		parts = append(parts, fmt.Sprintf("%d characters a folder path", l.MaxFolderPathLength))
+	}
+	if len(parts) == 0 {
+		return "the destination's"
+	}
+	return strings.Join(parts, ", ") + "; the rest the destination's"
 }

@@ -60,6 +60,9 @@ func TestProjectPreflightCommands(t *testing.T) {
 	if shown.Limits.MaxFolderItems != 500 {
 		t.Fatalf("project show: %+v", shown)
 	}
+	if out := e.ok("project", "show", project); !strings.Contains(out, "500 messages a folder; the rest the destination's") {
+		t.Fatalf("project show:\n%s", out)
+	}
 	if _, errOut := e.usage("project", "settings", project, "--limit-folder-depth", "-1"); !strings.Contains(errOut, "--limit-folder-depth") {
 		t.Fatalf("a negative limit: %s", errOut)
 	}
@@ -67,8 +70,12 @@ func TestProjectPreflightCommands(t *testing.T) {
 	if out := e.ok("project", "findings", project); !strings.Contains(out, "no pre-flight yet") {
 		t.Fatalf("findings before a run:\n%s", out)
 	}
-	if out := e.ok("project", "preflight", project); !strings.Contains(out, "queued") {
-		t.Fatalf("preflight:\n%s", out)
+	var first, again store.PreflightRun
+	e.okJSON(&first, "project", "preflight", project)
+	// While it is queued, another request answers with the same run.
+	e.okJSON(&again, "project", "preflight", project)
+	if first.ID == 0 || again.ID != first.ID || first.State != store.PreflightQueued {
+		t.Fatalf("preflight: %+v then %+v", first, again)
 	}
 
 	// A worker on the same state file runs it.

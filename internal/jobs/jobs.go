@@ -78,7 +78,12 @@ type preflightWorker struct {
 }
 
 func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs]) error {
-	return w.runner.RunPreflight(ctx, job.ID, job.Args)
+	err := w.runner.RunPreflight(ctx, job.ID, job.Args)
+	if err != nil && ctx.Err() != nil {
+		// Shut down or cancelled: the run starts over at the next start.
+		return river.JobSnooze(0)
+	}
+	return err
 }
 
 // Timeout: a pre-flight reads sizes, not mail, but a project may hold thousands of mailboxes.

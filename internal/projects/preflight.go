@@ -23,7 +23,8 @@ const preflightParallel = 8
 // StartPreflight queues a pre-flight of every item of the project: a job
 // that signs in on both sides and reads sizes, quotas and folder names,
 // and copies nothing. Like Verify credentials, the migration gate does not
-// hold it back.
+// hold it back. While a run of the project is queued or running, it
+// returns that run.
 func (s *Service) StartPreflight(ctx context.Context, projectID int64) (store.PreflightRun, error) {
 	p, err := s.Store.Project(ctx, projectID)
 	if err != nil {
@@ -37,6 +38,15 @@ func (s *Service) StartPreflight(ctx context.Context, projectID int64) (store.Pr
 	}
 	if p.ItemCount == 0 {
 		return store.PreflightRun{}, fault.InvalidField("project", "project %q has no mailboxes yet: add or import them first", p.Name)
+	}
+	// One run at a time per project: a run still queued or running answers
+	// for this request too (its findings are the ones this would give).
+	latest, err := s.Store.PreflightRuns(ctx, p.ID, 1)
+	if err != nil {
+		return store.PreflightRun{}, err
+	}
+	if len(latest) == 1 && (latest[0].State == store.PreflightQueued || latest[0].State == store.PreflightRunning) {
+		return latest[0], nil
 	}
 	run := store.PreflightRun{ProjectID: p.ID, State: store.PreflightQueued, Queued: s.now()}
 	if pr := auth.PrincipalFrom(ctx); pr != nil {
