@@ -117,6 +117,20 @@ func TestProjectPreflightCommands(t *testing.T) {
 	if out := e.ok("checklist", "waive", id(big.ID), "--engagement", id(eng.ID), "--reason", "the customer keeps it on the old server"); !strings.Contains(out, "waived") {
 		t.Fatalf("waive:\n%s", out)
 	}
+	// The waiver is in the audit log, under the person who made it.
+	entries, err := a.Store.Audit(ctx, store.AuditFilter{EngagementID: eng.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := false
+	for _, en := range entries {
+		if en.Action == "checklist.update" && strings.Contains(en.After, "the customer keeps it on the old server") && strings.Contains(en.After, "waived") && en.Who != "" {
+			audited = true
+		}
+	}
+	if !audited {
+		t.Fatalf("the waiver is not audited: %+v", entries)
+	}
 	export := e.ok("checklist", "export", "--engagement", id(eng.ID))
 	if !strings.Contains(export, "waived") || !strings.Contains(export, "the customer keeps it on the old server") || !strings.Contains(export, ",preflight,bob,destination-mailbox,") {
 		t.Fatalf("export:\n%s", export)
