@@ -62,6 +62,24 @@ func TestPreflightOnTheProjectPage(t *testing.T) {
 		t.Fatalf("csv: %d %s", csv.status, csv.body)
 	}
 
+	// The project's own limits, in the settings form.
+	form := url.Values{"max_concurrent": {"10"}, "item_types": {"mail"}, "limit_folder_depth": {"-2"}}
+	if res := b.partner.post(path+"/settings", form); res.status != http.StatusBadRequest || !strings.Contains(res.body, "positive number") {
+		t.Fatalf("a negative limit: %d", res.status)
+	}
+	form.Set("limit_folder_depth", "12")
+	form.Set("limit_message_size_mb", "150")
+	form.Set("limit_folder_path", "")
+	if res := b.partner.post(path+"/settings", form); res.status != http.StatusSeeOther {
+		t.Fatalf("limits: %d %s", res.status, res.body)
+	}
+	if p, _ := b.tp.app.Store.Project(ctx, b.project.ID); p.Limits != (store.Limits{MaxFolderDepth: 12, MaxMessageSize: 150e6}) {
+		t.Fatalf("limits saved as %+v", p.Limits)
+	}
+	if page := b.partner.get(path); !strings.Contains(page.body, `name="limit_folder_depth" value="12"`) || !strings.Contains(page.body, `name="limit_message_size_mb" value="150"`) {
+		t.Fatal("the settings form does not show the limits")
+	}
+
 	// Who may not start passes sees no button and is refused; another
 	// tenant's project is not found.
 	b.tp.user("vic@contoso.example", auth.Viewer, b.customer.ID)

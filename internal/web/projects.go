@@ -728,6 +728,9 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		err = fault.InvalidField("item_types", "choose at least one kind of item to migrate")
 	}
 	if err == nil {
+		in.PreflightLimits, err = formLimits(r)
+	}
+	if err == nil {
 		_, err = s.Projects.UpdateSettings(r.Context(), p.ID, in)
 	}
 	if pi, ok := userFault(err); ok {
@@ -739,6 +742,43 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, fmt.Sprintf("/projects/%d?settings=1", p.ID))
+}
+
+// formLimits reads the pre-flight limits of the settings form (empty: the
+// destination's); nil when the form has none of them.
+func formLimits(r *http.Request) (*store.Limits, error) {
+	var l store.Limits
+	seen := false
+	for _, f := range []struct {
+		name  string
+		set   func(n int)
+		field string
+	}{
+		{"limit_message_size_mb", func(n int) { l.MaxMessageSize = int64(n) * 1_000_000 }, "max_message_size"},
+		{"limit_folder_items", func(n int) { l.MaxFolderItems = int64(n) }, "max_folder_items"},
+		{"limit_folder_depth", func(n int) { l.MaxFolderDepth = n }, "max_folder_depth"},
+		{"limit_folder_name", func(n int) { l.MaxFolderNameLength = n }, "max_folder_name_length"},
+		{"limit_folder_path", func(n int) { l.MaxFolderPathLength = n }, "max_folder_path_length"},
+	} {
+		if _, ok := r.PostForm[f.name]; !ok {
+			continue
+		}
+		seen = true
+		n, err := formInt(r, f.name)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			if *n < 0 {
+				return nil, fault.InvalidField("preflight_limits."+f.field, "a limit is a positive number, or empty for the destination's own")
+			}
+			f.set(*n)
+		}
+	}
+	if !seen {
+		return nil, nil
+	}
+	return &l, nil
 }
 
 func (s *server) closeProject(w http.ResponseWriter, r *http.Request) error {
