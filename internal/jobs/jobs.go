@@ -67,7 +67,8 @@ type PreflightArgs struct {
 func (PreflightArgs) Kind() string { return "ferry_preflight" }
 
 // PreflightRunner runs a pre-flight: it surveys every item of the project
-// and records what it found.
+// and records what it found. A *WaitError snoozes the job (another
+// attempt runs the same pre-flight).
 type PreflightRunner interface {
 	RunPreflight(ctx context.Context, jobID int64, args PreflightArgs) error
 }
@@ -79,6 +80,10 @@ type preflightWorker struct {
 
 func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs]) error {
 	err := w.runner.RunPreflight(ctx, job.ID, job.Args)
+	var wait *WaitError
+	if errors.As(err, &wait) {
+		return river.JobSnooze(max(time.Until(wait.Until), 0))
+	}
 	if err != nil && ctx.Err() != nil {
 		// Shut down or cancelled: the run starts over at the next start.
 		return river.JobSnooze(0)

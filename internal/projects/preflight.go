@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engine"
@@ -81,11 +82,36 @@ func (s *Service) RunPreflight(ctx context.Context, jobID int64, args jobs.Prefl
 	if run.State == store.PreflightDone || run.State == store.PreflightFailed {
 		return nil // a rescued copy of a job that finished
 	}
-	run.JobID, run.State, run.Started, run.Error = jobID, store.PreflightRunning, s.now(), ""
+	beat := s.preflightBeat()
+	if run.State == store.PreflightRunning && s.now().Sub(run.Heartbeat) < 3*beat {
+		// Another attempt runs it (River rescued a job that runs long):
+		// look again once that one has finished or stopped renewing.
+		return &jobs.WaitError{Until: s.now().Add(3 * beat), Reason: fmt.Sprintf("pre-flight %d is running in another attempt", run.ID)}
+	}
+	run.JobID, run.State, run.Started, run.Heartbeat, run.Error = jobID, store.PreflightRunning, s.now(), s.now(), ""
 	if err := s.Store.UpdatePreflightRun(ctx, run); err != nil {
 		return err
 	}
-	report, err := s.preflight(ctx, run)
+	surveyCtx, stop := context.WithCancel(ctx)
+	beating := make(chan struct{})
+	go func() {
+		defer close(beating)
+		tick := time.NewTicker(beat)
+		defer tick.Stop()
+		for {
+			select {
+			case <-surveyCtx.Done():
+				return
+			case <-tick.C:
+				r := run
+				r.Heartbeat = s.now()
+				s.Store.UpdatePreflightRun(surveyCtx, r)
+			}
+		}
+	}()
+	report, err := s.preflight(surveyCtx, run)
+	stop()
+	<-beating
 	bg := context.WithoutCancel(ctx)
 	if err != nil && ctx.Err() != nil {
 		// Shutting down: the run is queued again and starts over at the next start.
@@ -93,7 +119,7 @@ func (s *Service) RunPreflight(ctx context.Context, jobID int64, args jobs.Prefl
 		s.Store.UpdatePreflightRun(bg, run)
 		return err
 	}
-	run.Finished = s.now()
+	run.Finished, run.Heartbeat = s.now(), s.now()
 	if err != nil {
 		run.State, run.Error = store.PreflightFailed, err.Error()
 		slog.Warn("pre-flight failed", "project", run.ProjectID, "run", run.ID, "err", err)
@@ -107,6 +133,10 @@ func (s *Service) RunPreflight(ctx context.Context, jobID int64, args jobs.Prefl
 	slog.Info("pre-flight done", "project", run.ProjectID, "run", run.ID, "mailboxes", len(report.Mailboxes), "findings", len(report.Findings))
 	return s.Store.UpdatePreflightRun(bg, run)
 }
+
+// preflightBeat is how often a running pre-flight renews its heartbeat: a
+// sixth of the lease TTL, as a pass renews its lease.
+func (s *Service) preflightBeat() time.Duration { return s.leaseTTL() / 6 }
 
 func (s *Service) preflight(ctx context.Context, run store.PreflightRun) (*preflight.Report, error) {
 	p, src, dst, err := s.openProject(ctx, run.ProjectID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/preflight"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -93,5 +94,42 @@ func TestPreflightJobSurveysEveryItem(t *testing.T) {
 	}
 	if _, err := b.svc.StartPreflight(operator, b.project.ID); !errors.Is(err, fault.ErrRefused) {
 		t.Fatalf("closed project: %v", err)
+	}
+}
+
+// TestPreflightRunsOnce: a copy of the job (River rescues a job that runs
+// long, its worker alive) waits while the attempt that runs it renews its
+// heartbeat, and takes over once it stopped.
+func TestPreflightRunsOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1)
+	now := time.Now()
+	run := store.PreflightRun{ProjectID: b.project.ID, State: store.PreflightRunning, Queued: now, Started: now, Heartbeat: now, JobID: 1}
+	if err := b.st.AddPreflightRun(operator, &run); err != nil {
+		t.Fatal(err)
+	}
+	args := jobs.PreflightArgs{ProjectID: b.project.ID, RunID: run.ID}
+	var wait *jobs.WaitError
+	if err := b.svc.RunPreflight(operator, 2, args); !errors.As(err, &wait) || !wait.Until.After(now) {
+		t.Fatalf("a copy of a running pre-flight: %v", err)
+	}
+	if got, _ := b.st.PreflightRun(operator, run.ID); got.JobID != 1 || got.State != store.PreflightRunning {
+		t.Fatalf("the copy changed the run: %+v", got)
+	}
+	// The first attempt's worker died: its heartbeat is old.
+	run.Heartbeat = now.Add(-time.Hour)
+	if err := b.st.UpdatePreflightRun(operator, run); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.svc.RunPreflight(operator, 2, args); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.st.PreflightRun(operator, run.ID)
+	if got.State != store.PreflightDone || got.JobID != 2 {
+		t.Fatalf("taken over: %+v", got)
+	}
+	// Done: another copy ends at once.
+	if err := b.svc.RunPreflight(operator, 3, args); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -140,8 +140,10 @@ type PreflightRun struct {
 	Queued      time.Time `json:"queued"`
 	Started     time.Time `json:"started,omitzero"`
 	Finished    time.Time `json:"finished,omitzero"`
-	Error       string    `json:"error,omitempty"`
-	Report      string    `json:"-"`
+	// Heartbeat is renewed by the attempt that runs it, while it runs.
+	Heartbeat time.Time `json:"-"`
+	Error     string    `json:"error,omitempty"`
+	Report    string    `json:"-"`
 }
 
 // Pre-flight run states.
@@ -251,7 +253,7 @@ type Projects interface {
 
 	// AddPreflightRun records a queued pre-flight (ID, Queued set).
 	AddPreflightRun(ctx context.Context, r *PreflightRun) error
-	// UpdatePreflightRun saves a run's job, state, times, error and report.
+	// UpdatePreflightRun saves a run's job, state, times, heartbeat, error and report.
 	UpdatePreflightRun(ctx context.Context, r PreflightRun) error
 	PreflightRun(ctx context.Context, id int64) (PreflightRun, error)
 	// PreflightRuns lists a project's runs, newest first, at most limit (0: all).

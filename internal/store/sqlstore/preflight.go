@@ -25,13 +25,13 @@ func parseLimits(s string) store.Limits {
 	return l
 }
 
-const preflightCols = `id, project_id, job_id, state, requested_by, queued, started, finished, error, report`
+const preflightCols = `id, project_id, job_id, state, requested_by, queued, started, finished, heartbeat, error, report`
 
 func scanPreflightRun(sc interface{ Scan(...any) error }) (store.PreflightRun, error) {
 	var r store.PreflightRun
-	var queued, started, finished string
-	err := sc.Scan(&r.ID, &r.ProjectID, &r.JobID, &r.State, &r.RequestedBy, &queued, &started, &finished, &r.Error, &r.Report)
-	r.Queued, r.Started, r.Finished = parseTS(queued), parseTS(started), parseTS(finished)
+	var queued, started, finished, heartbeat string
+	err := sc.Scan(&r.ID, &r.ProjectID, &r.JobID, &r.State, &r.RequestedBy, &queued, &started, &finished, &heartbeat, &r.Error, &r.Report)
+	r.Queued, r.Started, r.Finished, r.Heartbeat = parseTS(queued), parseTS(started), parseTS(finished), parseTS(heartbeat)
 	return r, err
 }
 
@@ -42,14 +42,14 @@ func (s *Store) AddPreflightRun(ctx context.Context, r *store.PreflightRun) erro
 	if r.State == "" {
 		r.State = store.PreflightQueued
 	}
-	return s.queryRow(ctx, nil, `INSERT INTO preflight_runs(project_id, job_id, state, requested_by, queued, started, finished, error, report)
-		VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`,
-		r.ProjectID, r.JobID, r.State, r.RequestedBy, ts(r.Queued), ts(r.Started), ts(r.Finished), r.Error, r.Report).Scan(&r.ID)
+	return s.queryRow(ctx, nil, `INSERT INTO preflight_runs(project_id, job_id, state, requested_by, queued, started, finished, heartbeat, error, report)
+		VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		r.ProjectID, r.JobID, r.State, r.RequestedBy, ts(r.Queued), ts(r.Started), ts(r.Finished), ts(r.Heartbeat), r.Error, r.Report).Scan(&r.ID)
 }
 
 func (s *Store) UpdatePreflightRun(ctx context.Context, r store.PreflightRun) error {
-	res, err := s.exec(ctx, nil, `UPDATE preflight_runs SET job_id=?, state=?, started=?, finished=?, error=?, report=? WHERE id=?`,
-		r.JobID, r.State, ts(r.Started), ts(r.Finished), r.Error, r.Report, r.ID)
+	res, err := s.exec(ctx, nil, `UPDATE preflight_runs SET job_id=?, state=?, started=?, finished=?, heartbeat=?, error=?, report=? WHERE id=?`,
+		r.JobID, r.State, ts(r.Started), ts(r.Finished), ts(r.Heartbeat), r.Error, r.Report, r.ID)
 	return affected(res, err, "pre-flight run", r.ID)
 }
 

@@ -55,12 +55,13 @@ func runPreflight(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("added %+v", first)
 		}
 		first.JobID, first.State, first.Started, first.Finished = 77, store.PreflightDone, queued.Add(time.Second), queued.Add(2*time.Second)
+		first.Heartbeat = queued.Add(1500 * time.Millisecond)
 		first.Report = `{"findings":[]}`
 		if err := s.UpdatePreflightRun(ctx, first); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.PreflightRun(ctx, first.ID)
-		if err != nil || got.JobID != 77 || got.State != store.PreflightDone || !got.Finished.Equal(first.Finished) || got.Report != first.Report ||
+		if err != nil || got.JobID != 77 || got.State != store.PreflightDone || !got.Finished.Equal(first.Finished) || !got.Heartbeat.Equal(first.Heartbeat) || got.Report != first.Report ||
 			got.RequestedBy != "fiona@example.com" || !got.Queued.Equal(queued) {
 			t.Fatalf("run %+v, %v", got, err)
 		}

@@ -17,7 +17,9 @@ ALTER TABLE checklist_items ADD COLUMN waived_at TEXT NOT NULL DEFAULT '';
 ALTER TABLE checklist_items ADD COLUMN waive_reason TEXT NOT NULL DEFAULT '';
 CREATE INDEX checklist_items_finding ON checklist_items(engagement_id, source, project_id, finding_key);
 
--- Each pre-flight of a project, its state and its report (JSON).
+-- Each pre-flight of a project, its state and its report (JSON); the
+-- attempt running it renews heartbeat, so that a copy of its job (River
+-- rescues long jobs) waits instead of running it twice.
 CREATE TABLE preflight_runs (
     id           BIGSERIAL PRIMARY KEY,
     project_id   BIGINT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
@@ -27,6 +29,7 @@ CREATE TABLE preflight_runs (
     queued       TEXT NOT NULL,
     started      TEXT NOT NULL DEFAULT '',
     finished     TEXT NOT NULL DEFAULT '',
+    heartbeat    TEXT NOT NULL DEFAULT '',
     error        TEXT NOT NULL DEFAULT '',
     report       TEXT NOT NULL DEFAULT ''
 );
