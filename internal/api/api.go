@@ -131,6 +131,8 @@ var routes = []route{
 	{"GET", "/api/v1/projects/{id}/mailbox-statistics", auth.ActionReadProject, (*server).mailboxStatistics},
 	{"PATCH", "/api/v1/projects/{id}/settings", auth.ActionUpdateSettings, (*server).updateSettings},
 	{"POST", "/api/v1/projects/{id}/close", auth.ActionCloseProject, (*server).closeProject},
+	{"POST", "/api/v1/projects/{id}/preflight", auth.ActionStartPass, (*server).startPreflight},
+	{"GET", "/api/v1/projects/{id}/preflight", auth.ActionReadProject, (*server).getPreflight},
 
 	{"GET", "/api/v1/projects/{id}/items", auth.ActionListItems, (*server).listItems},
 	{"POST", "/api/v1/projects/{id}/items", auth.ActionCreateItem, (*server).createItem},
@@ -166,6 +168,7 @@ var routes = []route{
 	{"GET", "/api/v1/engagements/{id}/checklist", auth.ActionListChecklist, (*server).listChecklist},
 	{"POST", "/api/v1/engagements/{id}/checklist", auth.ActionAddChecklistItem, (*server).addChecklistItem},
 	{"PATCH", "/api/v1/engagements/{id}/checklist/{item}", auth.ActionUpdateChecklistItem, (*server).updateChecklistItem},
+	{"POST", "/api/v1/engagements/{id}/checklist/{item}/waive", auth.ActionUpdateChecklistItem, (*server).waiveChecklistItem},
 	{"GET", "/api/v1/engagements/{id}/post-migration-issues", auth.ActionListIssues, (*server).listIssues},
 	{"POST", "/api/v1/engagements/{id}/post-migration-issues", auth.ActionReportIssue, (*server).reportIssue},
 	{"PATCH", "/api/v1/engagements/{id}/post-migration-issues/{issue}", auth.ActionUpdateIssue, (*server).updateIssue},

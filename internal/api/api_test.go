@@ -37,6 +37,8 @@ type fakeQueue struct {
 	active    map[string]int64 // "item/pass" → job id
 	enqueued  []jobs.PassArgs
 	cancelled []int64
+	// preflights are the pre-flight runs queued.
+	preflights []jobs.PreflightArgs
 }
 
 func newFakeQueue() *fakeQueue { return &fakeQueue{active: map[string]int64{}} }
@@ -56,6 +58,14 @@ func (q *fakeQueue) Enqueue(ctx context.Context, tx any, args []jobs.PassArgs, a
 		q.enqueued = append(q.enqueued, a)
 	}
 	return ids, nil
+}
+
+func (q *fakeQueue) EnqueuePreflight(ctx context.Context, args jobs.PreflightArgs) (int64, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.next++
+	q.preflights = append(q.preflights, args)
+	return q.next, nil
 }
 
 func (q *fakeQueue) Cancel(ctx context.Context, jobID int64) error {

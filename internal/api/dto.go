@@ -64,13 +64,15 @@ type Endpoint struct {
 	OAuth2ClientID string `json:"oauth2_client_id,omitempty"`
 	OAuth2TokenURL string `json:"oauth2_token_url,omitempty"`
 	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
+	// Limits this endpoint sets over its type's for pre-flight, when any.
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 func endpointOf(e store.Endpoint) Endpoint {
 	return Endpoint{ID: e.ID, CustomerID: e.CustomerID, Name: e.Name, Type: e.Type, Host: e.Host, Port: e.Port, Security: e.Security,
 		AllowPlaintext: e.AllowPlaintext, AdminUser: e.AdminUser, HasCredentials: e.HasCredentials, MaxMessageSize: e.MaxMessageSize,
 		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created,
-		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope}
+		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope, Limits: limitsPtr(e.Limits)}
 }
 
 func endpointsOf(es []store.Endpoint) []Endpoint {
@@ -107,13 +109,19 @@ type EndpointInput struct {
 	MaxMessageSize       int64  `json:"max_message_size,omitempty"`
 	DailyDownload        int64  `json:"daily_download,omitempty"`
 	DailyUpload          int64  `json:"daily_upload,omitempty"`
+	// Limits override the type's for pre-flight (fields left out: the type's).
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 func (in EndpointInput) service() customers.EndpointInput {
+	var lim store.Limits
+	if in.Limits != nil {
+		lim = store.Limits(*in.Limits)
+	}
 	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
 		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
 		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
-		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload}
+		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload, Limits: lim}
 }
 
 func oauthConfig(tenant, clientID, secret string, cert []byte, tokenURL, scope, googleKey string) oauth.Config {
@@ -137,6 +145,11 @@ type EndpointType struct {
 	Throttling     string            `json:"throttling,omitempty"`
 	UserIsEmail    bool              `json:"user_is_email"`
 	Labels         bool              `json:"labels,omitempty"`
+	// The folder limits pre-flight checks a destination of this type against.
+	MaxFolderItems      int64 `json:"max_folder_items,omitempty"`
+	MaxFolderDepth      int   `json:"max_folder_depth,omitempty"`
+	MaxFolderNameLength int   `json:"max_folder_name_length,omitempty"`
+	MaxFolderPathLength int   `json:"max_folder_path_length,omitempty"`
 }
 
 func endpointTypesOf(ts []presets.System) []EndpointType {
@@ -144,7 +157,8 @@ func endpointTypesOf(ts []presets.System) []EndpointType {
 	for _, t := range ts {
 		out = append(out, EndpointType{Name: t.Name, Label: t.Label, Host: t.Host, Port: t.Port, Security: t.Security, Auth: string(t.Auth),
 			Folders: t.Folders, MaxMessageSize: t.MaxMessageSize, MaxConnections: t.MaxConnections, DailyDownload: t.DailyDownload,
-			DailyUpload: t.DailyUpload, Throttling: t.Throttling, UserIsEmail: t.UserIsEmail, Labels: t.Labels})
+			DailyUpload: t.DailyUpload, Throttling: t.Throttling, UserIsEmail: t.UserIsEmail, Labels: t.Labels,
+			MaxFolderItems: t.MaxFolderItems, MaxFolderDepth: t.MaxFolderDepth, MaxFolderNameLength: t.MaxFolderNameLength, MaxFolderPathLength: t.MaxFolderPathLength})
 	}
 	return out
 }

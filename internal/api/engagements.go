@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"slices"
@@ -523,6 +524,21 @@ func (s *server) listChecklist(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.loadEngagement(r)
 	if err != nil {
 		return err
+	}
+	switch format := r.URL.Query().Get("format"); format {
+	case "", "json":
+	case "csv":
+		var buf bytes.Buffer
+		if err := s.eng.ChecklistCSV(r.Context(), e.ID, &buf); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="checklist-engagement-%d.csv"`, e.ID))
+		w.WriteHeader(http.StatusOK)
+		_, err = w.Write(buf.Bytes())
+		return err
+	default:
+		return invalid("format", "%q: use csv or json", format)
 	}
 	items, err := s.eng.Store.ChecklistItems(r.Context(), e.ID)
 	if err != nil {

@@ -82,12 +82,23 @@ type ChecklistItem struct {
 	Title        string    `json:"title"`
 	Severity     string    `json:"severity"` // low, medium, high, critical
 	Owner        string    `json:"owner,omitempty"`
-	State        string    `json:"state"` // open, in-progress, resolved, wont-fix
+	State        string    `json:"state"` // open, in-progress, resolved, wont-fix, waived
 	Notes        string    `json:"notes,omitempty"`
-	Source       string    `json:"source,omitempty"` // who or what raised it (a person, an assessment tool)
+	Source       string    `json:"source,omitempty"` // who or what raised it (a person, "preflight")
 	Due          time.Time `json:"due,omitzero"`
 	Created      time.Time `json:"created"`
 	Updated      time.Time `json:"updated"`
+	// A tool's finding: the project and mailbox, the check, what it found
+	// and what to do.
+	ProjectID int64  `json:"project_id,omitempty"`
+	Mailbox   string `json:"mailbox,omitempty"`
+	Check     string `json:"check,omitempty"`
+	Found     string `json:"found,omitempty"`
+	Action    string `json:"action,omitempty"`
+	// Who waived the item, when and why (state waived).
+	WaivedBy    string    `json:"waived_by,omitempty"`
+	WaivedAt    time.Time `json:"waived_at,omitzero"`
+	WaiveReason string    `json:"waive_reason,omitempty"`
 }
 
 // PostMigrationIssue is a problem reported after a mailbox's migration, with its reporting deadline.
@@ -137,11 +148,15 @@ func engagementOut(e store.Engagement) Engagement {
 	e.Services, e.Workloads = nonNil(e.Services), nonNil(e.Workloads)
 	return Engagement(e)
 }
-func taskOut(t store.EngagementTask) EngagementTask          { return EngagementTask(t) }
-func taskEventOut(e store.TaskEvent) TaskEvent               { return TaskEvent(e) }
-func timeEntryOut(t store.TimeEntry) TimeEntry               { return TimeEntry(t) }
-func assignmentOut(a store.Assignment) Assignment            { return Assignment(a) }
-func checklistItemOut(c store.ChecklistItem) ChecklistItem   { return ChecklistItem(c) }
+func taskOut(t store.EngagementTask) EngagementTask { return EngagementTask(t) }
+func taskEventOut(e store.TaskEvent) TaskEvent      { return TaskEvent(e) }
+func timeEntryOut(t store.TimeEntry) TimeEntry      { return TimeEntry(t) }
+func assignmentOut(a store.Assignment) Assignment   { return Assignment(a) }
+func checklistItemOut(c store.ChecklistItem) ChecklistItem {
+	return ChecklistItem{ID: c.ID, EngagementID: c.EngagementID, Title: c.Title, Severity: c.Severity, Owner: c.Owner, State: c.State,
+		Notes: c.Notes, Source: c.Source, Due: c.Due, Created: c.Created, Updated: c.Updated, ProjectID: c.ProjectID, Mailbox: c.Mailbox,
+		Check: c.Check, Found: c.Found, Action: c.Action, WaivedBy: c.WaivedBy, WaivedAt: c.WaivedAt, WaiveReason: c.WaiveReason}
+}
 func issueOut(p store.PostMigrationIssue) PostMigrationIssue { return PostMigrationIssue(p) }
 func eventOut(e store.ScheduledEvent) ScheduledEvent         { return ScheduledEvent(e) }
 func gateOverrideOut(g store.GateOverride) GateOverride      { return GateOverride(g) }

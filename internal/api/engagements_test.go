@@ -576,7 +576,7 @@ var engagementSchemaTypes = map[string]any{
 	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
 	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "RevokeInput": RevokeInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
-	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
+	"ChecklistUpdate": ChecklistUpdate{}, "WaiveInput": WaiveInput{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
 }

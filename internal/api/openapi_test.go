@@ -178,6 +178,8 @@ var schemaTypes = map[string]any{
 	"WavePlanInput": projects.WavePlanInput{}, "WaveAcceptInput": projects.WaveAcceptInput{}, "WavePlan": WavePlan{}, "PlannedWave": PlannedWave{},
 	"PlannedWaveMailbox": PlannedWaveMailbox{}, "WaveBatch": WaveBatch{}, "OversizedBatch": OversizedBatch{}, "WaveCut": WaveCut{},
 	"IgnoredRows": IgnoredRows{}, "WaveRate": WaveRate{}, "Wave": Wave{}, "WaveItem": WaveItem{}, "WaveAcceptResult": WaveAcceptResult{},
+	"Limits": Limits{}, "PreflightRun": PreflightRun{}, "Preflight": Preflight{}, "PreflightReport": PreflightReport{},
+	"PreflightFinding": PreflightFinding{}, "PreflightMailbox": PreflightMailbox{},
 }
 
 // untypedSchemas are the schemas with no Go type of their own: the error

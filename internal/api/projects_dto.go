@@ -35,13 +35,15 @@ type Project struct {
 	Created         time.Time      `json:"created"`
 	ItemCount       int            `json:"item_count"`
 	StatusBreakdown map[string]int `json:"status_breakdown,omitempty"`
+	// PreflightLimits are the project's own limits for pre-flight, when set.
+	PreflightLimits *Limits `json:"preflight_limits,omitempty"`
 }
 
 func projectOut(p store.Project) Project {
 	return Project{ID: p.ID, CustomerID: p.CustomerID, EngagementID: p.EngagementID, Name: p.Name, Kind: p.Kind, SourceID: p.SourceID, DestID: p.DestID,
 		MaxConcurrent: p.MaxConcurrent, MaxErrors: p.MaxErrors, DoNotRetry: p.DoNotRetry, Include: p.Include, Exclude: p.Exclude,
 		DateFrom: p.DateFrom, DateTo: p.DateTo, FirstLabelOnly: p.FirstLabelOnly, SpamAndTrash: p.SpamAndTrash, ItemTypes: p.ItemTypes, Closed: p.Closed, Created: p.Created,
-		ItemCount: p.ItemCount, StatusBreakdown: p.StatusBreakdown}
+		ItemCount: p.ItemCount, StatusBreakdown: p.StatusBreakdown, PreflightLimits: limitsPtr(p.Limits)}
 }
 
 func projectsOut(ps []store.Project) []Project {

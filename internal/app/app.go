@@ -21,6 +21,7 @@ import (
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/metrics"
 	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/preflight"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/secrets"
 	"github.com/ferryhq/ferry/internal/store"
@@ -152,7 +153,14 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.Audited = audit.Wrap(st)
 	a.Engagements = &engagements.Service{Store: a.Audited, Playbook: pb}
 	a.Service = &projects.Service{Store: a.Audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
-		MigrationGate: a.Engagements.CheckMigration, PassEnded: a.Engagements.PassEnded, Owner: cfg.Name}
+		MigrationGate: a.Engagements.CheckMigration, PassEnded: a.Engagements.PassEnded, Owner: cfg.Name,
+		PreflightDone: func(ctx context.Context, p store.Project, found []store.ChecklistItem) error {
+			if p.EngagementID == 0 {
+				return nil // the findings stay with the run's report
+			}
+			_, err := a.Engagements.SyncFindings(ctx, p.EngagementID, p.ID, preflight.Source, found)
+			return err
+		}}
 	// The MX watch runs as the queue's periodic job; it queues passes on
 	// the queue it is part of (set below).
 	resolver, err := dnscheck.CheckResolver(cfg.DNSResolver)
@@ -163,6 +171,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	a.DNS = &dnscheck.Service{Store: a.Audited, Resolver: resolver}
 	if !cfg.Jobs.InsertOnly && !cfg.NoMXWatch {
 		cfg.Jobs.MXWatch = a.DNS
+	}
+	if !cfg.Jobs.InsertOnly {
+		cfg.Jobs.Preflight = a.Service
 	}
 	if IsPostgres(cfg.Database) {
 		if a.pool, err = pgxpool.New(ctx, cfg.Database); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -352,7 +353,7 @@ func newChecklistCmd() *cobra.Command {
 	var m engageFlags
 	cmd := groupCmd("checklist", "Keep an engagement's remediation checklist (gate 1700 waits for it)")
 	m.register(cmd)
-	cmd.AddCommand(checklistAddCmd(&m), checklistListCmd(&m), checklistUpdateCmd(&m))
+	cmd.AddCommand(checklistAddCmd(&m), checklistListCmd(&m), checklistUpdateCmd(&m), checklistWaiveCmd(&m), checklistExportCmd(&m))
 	return cmd
 }
 
@@ -444,7 +445,7 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 		state, owner, notes string
 	)
 	cmd := &cobra.Command{
-		Use:   "update ITEM_ID --engagement ID [--state open|in-progress|resolved|wont-fix] [--owner O] [--notes N]",
+		Use:   "update ITEM_ID --engagement ID [--state open|in-progress|resolved|wont-fix] [--owner O] [--notes N] (to waive: ferry checklist waive)",
 		Short: "Change a checklist item's state, owner or notes",
 		Args:  idArg("checklist item", "ferry checklist list --engagement ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -484,6 +485,74 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 	fl.StringVar(&state, "state", "", "`STATE`: open, in-progress, resolved or wont-fix")
 	fl.StringVar(&owner, "owner", "", "`OWNER`")
 	fl.StringVar(&notes, "notes", "", "`NOTES`")
+	return cmd
+}
+
+func checklistWaiveCmd(m *engageFlags) *cobra.Command {
+	var (
+		engagement int64
+		reason     string
+	)
+	cmd := &cobra.Command{
+		Use:   "waive ITEM_ID --engagement ID --reason TEXT",
+		Short: "Accept a checklist item as it is, saying why (gate 1700 counts it as resolved)",
+		Args:  idArg("checklist item", "ferry checklist list --engagement ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := needID("--engagement", engagement, "engagement", "ferry engagement list --customer ID"); err != nil {
+				return err
+			}
+			if err := needText("--reason", reason, "why the item is accepted as it is"); err != nil {
+				return err
+			}
+			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+				c, err := a.Engagements.WaiveChecklistItem(ctx, engagement, mustID(args[0]), reason)
+				if err != nil {
+					return err
+				}
+				return m.out(cmd, c, func(w io.Writer) {
+					fmt.Fprintf(w, "checklist item %d waived by %s: %s\n", c.ID, c.WaivedBy, c.Title)
+				})
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
+	fl.StringVar(&reason, "reason", "", "why the item is accepted as it is (`TEXT`)")
+	return cmd
+}
+
+func checklistExportCmd(m *engageFlags) *cobra.Command {
+	var (
+		engagement int64
+		output     string
+	)
+	cmd := &cobra.Command{
+		Use:   "export --engagement ID [--output FILE]",
+		Short: "Write the remediation checklist as CSV (findings with mailbox, check, what was found and what to do)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := needID("--engagement", engagement, "engagement", "ferry engagement list --customer ID"); err != nil {
+				return err
+			}
+			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+				if output == "" {
+					return a.Engagements.ChecklistCSV(ctx, engagement, cmd.OutOrStdout())
+				}
+				f, err := os.Create(output)
+				if err != nil {
+					return usageErr("--output: %v", err)
+				}
+				defer f.Close()
+				if err := a.Engagements.ChecklistCSV(ctx, engagement, f); err != nil {
+					return err
+				}
+				return f.Close()
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
+	fl.StringVarP(&output, "output", "o", "", "write to `FILE` instead of standard output")
 	return cmd
 }
 

@@ -172,6 +172,10 @@ or from FERRY_ENDPOINT_PASSWORD, never from flags, and are stored sealed.`,
 	fl.StringVar(&maxSize, "max-message-size", "", "largest message `SIZE` the system accepts, e.g. 35MB (default: the type's)")
 	fl.StringVar(&dailyDown, "daily-download", "", "`SIZE` a mailbox may download per day (default: the type's)")
 	fl.StringVar(&dailyUp, "daily-upload", "", "`SIZE` a mailbox may upload per day (default: the type's)")
+	fl.Int64Var(&in.Limits.MaxFolderItems, "limit-folder-items", 0, "pre-flight, as a destination: at most `N` messages in one folder (default: the type's)")
+	fl.IntVar(&in.Limits.MaxFolderDepth, "limit-folder-depth", 0, "pre-flight, as a destination: at most `N` folder levels (default: the type's)")
+	fl.IntVar(&in.Limits.MaxFolderNameLength, "limit-folder-name", 0, "pre-flight, as a destination: at most `N` characters in a folder name (default: the type's)")
+	fl.IntVar(&in.Limits.MaxFolderPathLength, "limit-folder-path", 0, "pre-flight, as a destination: at most `N` characters in a whole folder path (default: the type's)")
 	return cmd
 }
 

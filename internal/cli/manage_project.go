@@ -18,7 +18,8 @@ func newProjectCmd() *cobra.Command {
 	var m manageFlags
 	cmd := groupCmd("project", "Create, list, show, configure and close migration projects")
 	m.register(cmd)
-	cmd.AddCommand(projectCreateCmd(&m), projectListCmd(&m), projectShowCmd(&m), projectSettingsCmd(&m), projectCloseCmd(&m), projectStatisticsCmd(&m))
+	cmd.AddCommand(projectCreateCmd(&m), projectListCmd(&m), projectShowCmd(&m), projectSettingsCmd(&m), projectCloseCmd(&m), projectStatisticsCmd(&m),
+		projectPreflightCmd(&m), projectFindingsCmd(&m))
 	return cmd
 }
 
@@ -28,7 +29,13 @@ type settingsFlags struct {
 	doNotRetry               bool
 	include, exclude         []string
 	dateFrom, dateTo         string
+	limits                   store.Limits
+	limitMessageMB           int64
 }
+
+// limitFlags are the pre-flight limits' flags; 0 gives the field back to
+// the destination endpoint (or its type).
+var limitFlags = []string{"limit-message-size-mb", "limit-folder-items", "limit-folder-depth", "limit-folder-name", "limit-folder-path"}
 
 func (f *settingsFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
@@ -39,6 +46,32 @@ func (f *settingsFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.exclude, "exclude", nil, "skip folders matching this `PATTERN` (repeatable; --exclude '' for none)")
 	fl.StringVar(&f.dateFrom, "date-from", "", "only messages dated on or after this `DATE` (YYYY-MM-DD; '' for no limit)")
 	fl.StringVar(&f.dateTo, "date-to", "", "only messages dated before this `DATE` (YYYY-MM-DD; '' for no limit)")
+	fl.Int64Var(&f.limitMessageMB, "limit-message-size-mb", 0, "pre-flight: the destination takes messages up to `MB` (0: the endpoint's or its type's)")
+	fl.Int64Var(&f.limits.MaxFolderItems, "limit-folder-items", 0, "pre-flight: at most `N` messages in one destination folder (0: the type's)")
+	fl.IntVar(&f.limits.MaxFolderDepth, "limit-folder-depth", 0, "pre-flight: at most `N` levels of destination folders (0: the type's)")
+	fl.IntVar(&f.limits.MaxFolderNameLength, "limit-folder-name", 0, "pre-flight: at most `N` characters in one folder name (0: the type's)")
+	fl.IntVar(&f.limits.MaxFolderPathLength, "limit-folder-path", 0, "pre-flight: at most `N` characters in a whole folder path (0: the type's)")
+}
+
+// mergeLimits sets, over the project's current limits, those whose flags were given.
+func (f *settingsFlags) mergeLimits(cmd *cobra.Command, cur store.Limits) store.Limits {
+	fl := cmd.Flags()
+	if fl.Changed("limit-message-size-mb") {
+		cur.MaxMessageSize = f.limitMessageMB * 1_000_000
+	}
+	if fl.Changed("limit-folder-items") {
+		cur.MaxFolderItems = f.limits.MaxFolderItems
+	}
+	if fl.Changed("limit-folder-depth") {
+		cur.MaxFolderDepth = f.limits.MaxFolderDepth
+	}
+	if fl.Changed("limit-folder-name") {
+		cur.MaxFolderNameLength = f.limits.MaxFolderNameLength
+	}
+	if fl.Changed("limit-folder-path") {
+		cur.MaxFolderPathLength = f.limits.MaxFolderPathLength
+	}
+	return cur
 }
 
 // settings returns the options whose flags were given, and whether there were any.
@@ -77,8 +110,13 @@ func (f *settingsFlags) settings(cmd *cobra.Command) (projects.Settings, bool, e
 		*d.dst = &t
 	}
 	changed := false
-	for _, n := range []string{"max-concurrent", "max-errors", "do-not-retry", "include", "exclude", "date-from", "date-to"} {
+	for _, n := range append([]string{"max-concurrent", "max-errors", "do-not-retry", "include", "exclude", "date-from", "date-to"}, limitFlags...) {
 		changed = changed || fl.Changed(n)
+	}
+	for _, n := range limitFlags {
+		if fl.Changed(n) {
+			s.PreflightLimits = &store.Limits{} // filled over the project's own (mergeLimits)
+		}
 	}
 	return s, changed, nil
 }
@@ -267,6 +305,7 @@ func printProject(w io.Writer, v projectView) {
 	fmt.Fprintf(tw, "  folders excluded\t%s\n", list(p.Exclude, "none"))
 	fmt.Fprintf(tw, "  dates\t%s\n", dates)
 	fmt.Fprintf(tw, "  item types\t%s\n", list(p.ItemTypes, "mail"))
+	fmt.Fprintf(tw, "  pre-flight limits\t%s\n", limitsText(p.Limits))
 	fmt.Fprintf(tw, "  created\t%s\n", stamp(p.Created))
 	fmt.Fprintf(tw, "  items\t%d\n", p.ItemCount)
 	tw.Flush()
@@ -311,9 +350,17 @@ func projectSettingsCmd(m *manageFlags) *cobra.Command {
 				return err
 			}
 			if !changed {
-				return usageErr("say what to change: --max-concurrent, --max-errors, --do-not-retry, --include, --exclude, --date-from or --date-to (see 'ferry project show %s' for the current settings)", args[0])
+				return usageErr("say what to change: --max-concurrent, --max-errors, --do-not-retry, --include, --exclude, --date-from, --date-to or --limit-... (see 'ferry project show %s' for the current settings)", args[0])
 			}
 			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
+				if settings.PreflightLimits != nil {
+					cur, err := a.Store.Project(ctx, mustID(args[0]))
+					if err != nil {
+						return err
+					}
+					merged := sf.mergeLimits(cmd, cur.Limits)
+					settings.PreflightLimits = &merged
+				}
 				if _, err := a.Service.UpdateSettings(ctx, mustID(args[0]), settings); err != nil {
 					return err
 				}
@@ -375,4 +422,29 @@ func (m *manageFlags) runProjects(cmd *cobra.Command, fn func(ctx context.Contex
 		}
 		return err
 	})
+}
+
+// limitsText says a project's own pre-flight limits, or that the
+// destination's apply.
+func limitsText(l store.Limits) string {
+	var parts []string
+	if l.MaxMessageSize > 0 {
+		parts = append(parts, fmt.Sprintf("messages up to %s", limit(l.MaxMessageSize)))
+	}
+	if l.MaxFolderItems > 0 {
+		parts = append(parts, fmt.Sprintf("%d messages a folder", l.MaxFolderItems))
+	}
+	if l.MaxFolderDepth > 0 {
+		parts = append(parts, fmt.Sprintf("%d folder levels", l.MaxFolderDepth))
+	}
+	if l.MaxFolderNameLength > 0 {
+		parts = append(parts, fmt.Sprintf("%d characters a folder name", l.MaxFolderNameLength))
+	}
+	if l.MaxFolderPathLength > 0 {
+		parts = append(parts, fmt.Sprintf("%d characters a folder path", l.MaxFolderPathLength))
+	}
+	if len(parts) == 0 {
+		return "the destination's"
+	}
+	return strings.Join(parts, ", ") + "; the rest the destination's"
 }

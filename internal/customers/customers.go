@@ -165,6 +165,9 @@ type EndpointInput struct {
 	MaxMessageSize int64
 	DailyDownload  int64
 	DailyUpload    int64
+	// Limits override the type's preset limits that pre-flight checks
+	// this endpoint against as a destination.
+	Limits store.Limits
 }
 
 // CreateEndpoint adds an endpoint to a customer, sealing its credentials.
@@ -212,12 +215,15 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.E
 	if err := checkAdmin(in.Type, in.AdminUser, in.Password, in.Token); err != nil {
 		return e, err
 	}
+	if field, ok := in.Limits.Check(); !ok {
+		return e, fault.InvalidField(field, "a limit is a positive number, or 0 for the type's default")
+	}
 	if err := checkOAuth2(in.OAuth2, in.AdminUser, in.Password, in.Token); err != nil {
 		return e, err
 	}
 	e = store.Endpoint{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
 		AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, MaxMessageSize: orDefault(in.MaxMessageSize, t.MaxMessageSize),
-		DailyDownload: orDefault(in.DailyDownload, t.DailyDownload), DailyUpload: orDefault(in.DailyUpload, t.DailyUpload)}
+		DailyDownload: orDefault(in.DailyDownload, t.DailyDownload), DailyUpload: orDefault(in.DailyUpload, t.DailyUpload), Limits: in.Limits}
 	if err := s.store.CreateEndpoint(ctx, &e); err != nil {
 		if errors.Is(err, store.ErrDuplicate) {
 			return e, conflict("name", "the customer has an endpoint named %q already", in.Name)

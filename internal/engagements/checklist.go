@@ -9,7 +9,7 @@ import (
 )
 
 // ChecklistSourcePerson is the source of a checklist item added by hand;
-// a tool that adds items names itself ("pre-flight").
+// a tool that adds items names itself ("preflight").
 const ChecklistSourcePerson = "person"
 
 // checkChecklistInput checks what AddChecklistItem adds besides the title,
@@ -19,7 +19,7 @@ const ChecklistSourcePerson = "person"
 func (s *Service) checkChecklistInput(ctx context.Context, customerID int64, in *ChecklistInput) error {
 	in.Source = strings.TrimSpace(in.Source)
 	if in.Source == "" {
-		return fault.InvalidField("source", "say where the item comes from: %q when a person adds it, or the tool that found it (\"pre-flight\")", ChecklistSourcePerson)
+		return fault.InvalidField("source", "say where the item comes from: %q when a person adds it, or the tool that found it (\"preflight\")", ChecklistSourcePerson)
 	}
 	var err error
 	in.Owner, err = s.account(ctx, customerID, "owner", in.Owner, auth.ActionUpdateChecklistItem)

@@ -39,7 +39,7 @@ type Gate struct {
 }
 
 // resolvedStates close a remediation checklist item.
-var resolvedStates = []string{"resolved", "wont-fix"}
+var resolvedStates = []string{"resolved", "wont-fix", StateWaived}
 
 // gateInputs are the records the exit gates read, loaded once per evaluation.
 type gateInputs struct {
@@ -603,7 +603,7 @@ type ChecklistInput struct {
 	Owner    string    `json:"owner,omitempty"`
 	State    string    `json:"state,omitempty"`
 	Notes    string    `json:"notes,omitempty"`
-	Source   string    `json:"source"` // "person", or the tool that found it ("pre-flight"); required
+	Source   string    `json:"source"` // "person", or the tool that found it ("preflight"); required
 	Due      time.Time `json:"due,omitzero"`
 }
 
@@ -652,6 +652,9 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 	}
 	c := items[i]
 	if state != nil {
+		if *state == StateWaived {
+			return c, fault.InvalidField("state", "an item is waived with a reason: use waive (ferry checklist waive, POST /api/v1/engagements/%d/checklist/%d/waive)", id, itemID)
+		}
 		if err := checkChoice("state", *state, checklistStates); err != nil {
 			return c, err
 		}

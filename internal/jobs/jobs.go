@@ -57,6 +57,43 @@ type Runner interface {
 	RunPass(ctx context.Context, jobID int64, args PassArgs) error
 }
 
+// PreflightArgs is one pre-flight of a project (its run, already recorded).
+type PreflightArgs struct {
+	ProjectID int64 `json:"project_id"`
+	RunID     int64 `json:"run_id" river:"unique"`
+}
+
+// Kind names the job type.
+func (PreflightArgs) Kind() string { return "ferry_preflight" }
+
+// PreflightRunner runs a pre-flight: it surveys every item of the project
+// and records what it found. A *WaitError snoozes the job (another
+// attempt runs the same pre-flight).
+type PreflightRunner interface {
+	RunPreflight(ctx context.Context, jobID int64, args PreflightArgs) error
+}
+
+type preflightWorker struct {
+	river.WorkerDefaults[PreflightArgs]
+	runner PreflightRunner
+}
+
+func (w *preflightWorker) Work(ctx context.Context, job *river.Job[PreflightArgs]) error {
+	err := w.runner.RunPreflight(ctx, job.ID, job.Args)
+	var wait *WaitError
+	if errors.As(err, &wait) {
+		return river.JobSnooze(max(time.Until(wait.Until), 0))
+	}
+	if err != nil && ctx.Err() != nil {
+		// Shut down or cancelled: the run starts over at the next start.
+		return river.JobSnooze(0)
+	}
+	return err
+}
+
+// Timeout: a pre-flight reads sizes, not mail, but a project may hold thousands of mailboxes.
+func (w *preflightWorker) Timeout(*river.Job[PreflightArgs]) time.Duration { return -1 }
+
 // Options tune the queue.
 type Options struct {
 	Workers int // concurrent jobs in this process; 0 = 20
@@ -73,6 +110,8 @@ type Options struct {
 	// as a periodic job (see MXWatchArgs).
 	MXWatch    MXWatcher
 	MXInterval time.Duration
+	// Preflight runs pre-flight jobs; nil: this process runs none.
+	Preflight PreflightRunner
 }
 
 // Queue is the job system, whichever the database.
@@ -84,6 +123,9 @@ type Queue interface {
 	// means now. It returns the job id per item, 0 for items whose pass
 	// was already queued or running.
 	Enqueue(ctx context.Context, tx any, args []PassArgs, at time.Time) ([]int64, error)
+	// EnqueuePreflight queues a pre-flight run; it returns the job's id
+	// (0 when that run's job is queued already).
+	EnqueuePreflight(ctx context.Context, args PreflightArgs) (int64, error)
 	// Cancel stops a queued or running job.
 	Cancel(ctx context.Context, jobID int64) error
 	// Resume runs again, at once, a job whose attempt died: its worker
@@ -167,6 +209,11 @@ func config(runner Runner, o Options) (*river.Config, error) {
 		}
 		if o.MXWatch != nil {
 			if err := addMXWatch(workers, cfg, o); err != nil {
+				return nil, err
+			}
+		}
+		if o.Preflight != nil {
+			if err := river.AddWorkerSafely(workers, &preflightWorker{runner: o.Preflight}); err != nil {
 				return nil, err
 			}
 		}
@@ -269,6 +316,17 @@ func (q *queue[TTx]) Enqueue(ctx context.Context, tx any, args []PassArgs, at ti
 		}
 	}
 	return ids, nil
+}
+
+func (q *queue[TTx]) EnqueuePreflight(ctx context.Context, args PreflightArgs) (int64, error) {
+	res, err := q.client.Insert(ctx, args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: uniqueStates}})
+	if err != nil {
+		return 0, fmt.Errorf("queue the pre-flight of project %d: %w", args.ProjectID, err)
+	}
+	if res.UniqueSkippedAsDuplicate {
+		return 0, nil
+	}
+	return res.Job.ID, nil
 }
 
 func (q *queue[TTx]) Cancel(ctx context.Context, jobID int64) error {

@@ -41,6 +41,12 @@ type System struct {
 	// junk, archive), for servers that do not announce SPECIAL-USE.
 	Folders        map[string]string `json:"folders,omitempty"`
 	MaxMessageSize int64             `json:"max_message_size"`
+	// Folder limits a destination of this system enforces, as pre-flight
+	// checks them (0: none known).
+	MaxFolderItems      int64 `json:"max_folder_items,omitempty"`
+	MaxFolderDepth      int   `json:"max_folder_depth,omitempty"`
+	MaxFolderNameLength int   `json:"max_folder_name_length,omitempty"`
+	MaxFolderPathLength int   `json:"max_folder_path_length,omitempty"`
 	// MaxConnections is how many IMAP connections the provider accepts
 	// for one mailbox at once; Ferry opens fewer.
 	MaxConnections int   `json:"max_connections,omitempty"`
@@ -74,11 +80,13 @@ var All = []System{
 	{Name: "exchange", Label: "Exchange Server 2003+", Aliases: []string{"exchange-onprem"}, Port: 993, Security: "tls", Auth: AuthAdmin,
 		Folders:        map[string]string{"sent": "Sent Items", "drafts": "Drafts", "trash": "Deleted Items", "junk": "Junk Email", "archive": "Archive"},
 		MaxConnections: 16, Backoff: time.Minute,
+		MaxFolderItems: 1_000_000, MaxFolderDepth: 300, MaxFolderNameLength: 255,
 		Throttling: "throttling policies slow IMAP clients and answer 'Request is throttled'; an administrator with impersonation rights acts for each mailbox"},
 	{Name: "office365", Label: "Office 365", Aliases: []string{"m365", "microsoft365", "exchange-online"}, Host: "outlook.office365.com",
 		Port: 993, Security: "tls", Auth: AuthOAuth2, UserIsEmail: true,
 		Folders:        map[string]string{"sent": "Sent Items", "drafts": "Drafts", "trash": "Deleted Items", "junk": "Junk Email", "archive": "Archive"},
 		MaxMessageSize: 35 << 20, MaxConnections: 20, Backoff: 5 * time.Minute,
+		MaxFolderItems: 1_000_000, MaxFolderDepth: 300, MaxFolderNameLength: 255, MaxFolderPathLength: 255,
 		Throttling: "answers 'Request is throttled' with a suggested back-off of about 300 s and drops the connection after repeated errors; Ferry honours the hint"},
 	{Name: "gmail", Label: "Gmail / Google Workspace", Aliases: []string{"google", "google-workspace", "workspace"}, Host: "imap.gmail.com",
 		Port: 993, Security: "tls", Auth: AuthOAuth2, UserIsEmail: true, Labels: true,

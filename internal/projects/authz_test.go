@@ -61,6 +61,14 @@ func TestServiceAuthorizes(t *testing.T) {
 			_, err := b.svc.Throughput(ctx, b.project.ID)
 			return err
 		},
+		"run a pre-flight": func(ctx context.Context) error {
+			_, err := b.svc.StartPreflight(ctx, b.project.ID)
+			return err
+		},
+		"see the pre-flight": func(ctx context.Context) error {
+			_, err := b.svc.Preflight(ctx, b.project.ID)
+			return err
+		},
 		"close the project": func(ctx context.Context) error {
 			_, err := b.svc.CloseProject(ctx, b.project.ID)
 			return err
@@ -73,10 +81,10 @@ func TestServiceAuthorizes(t *testing.T) {
 		what []string
 		want error
 	}{
-		{"nobody", context.Background(), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "close the project"}, fault.ErrForbidden},
-		{"a viewer of the customer", as(auth.Viewer, own), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "close the project"}, fault.ErrForbidden},
-		{"a partner of another customer", as(auth.Partner, own+100), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "close the project"}, fault.ErrNotFound},
-		{"a customer technical lead", as(auth.CustomerTechnicalLead, own), []string{"start a pass", "stop passes"}, fault.ErrForbidden},
+		{"nobody", context.Background(), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "run a pre-flight", "see the pre-flight", "close the project"}, fault.ErrForbidden},
+		{"a viewer of the customer", as(auth.Viewer, own), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "run a pre-flight", "close the project"}, fault.ErrForbidden},
+		{"a partner of another customer", as(auth.Partner, own+100), []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "see an item", "see the throughput", "run a pre-flight", "see the pre-flight", "close the project"}, fault.ErrNotFound},
+		{"a customer technical lead", as(auth.CustomerTechnicalLead, own), []string{"start a pass", "stop passes", "run a pre-flight"}, fault.ErrForbidden},
 		{"a customer project manager", as(auth.CustomerProjectManager, own), []string{"create a project", "change settings", "add an item", "import items", "close the project"}, fault.ErrForbidden},
 	}
 	for _, r := range refused {
@@ -87,12 +95,12 @@ func TestServiceAuthorizes(t *testing.T) {
 		}
 	}
 	// Those allowed get on with it (the viewer sees; the administrator does all).
-	for _, what := range []string{"see an item", "see the throughput"} {
+	for _, what := range []string{"see an item", "see the throughput", "see the pre-flight"} {
 		if err := calls[what](as(auth.Viewer, own)); err != nil {
 			t.Errorf("a viewer of the customer may not %s: %v", what, err)
 		}
 	}
-	for _, what := range []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "close the project"} {
+	for _, what := range []string{"create a project", "change settings", "add an item", "import items", "start a pass", "stop passes", "run a pre-flight", "close the project"} {
 		if err := calls[what](operator); err != nil {
 			t.Errorf("an administrator may not %s: %v", what, err)
 		}

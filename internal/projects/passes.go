@@ -651,4 +651,7 @@ func (s *Service) itemJob(p store.Project, src, dst store.Endpoint, it store.Ite
 	return engine.Job{Source: a, Dest: b}, nil
 }
 
-var _ jobs.Runner = (*Service)(nil)
+var (
+	_ jobs.Runner          = (*Service)(nil)
+	_ jobs.PreflightRunner = (*Service)(nil)
+)

@@ -52,6 +52,12 @@ type Service struct {
 	// (completed, failed or stopped), for the engagement's tasks and gates
 	// (engagements.Service.PassEnded); its error is logged, the pass stands.
 	PassEnded func(ctx context.Context, p store.Project, it store.Item, pass string) error
+	// PreflightDone, when set, gets what a project's pre-flight found, as
+	// remediation checklist items of its engagement (source "preflight",
+	// keyed), every run, also when it found nothing: the engagement adds
+	// new findings and resolves those no longer found
+	// (engagements.Service.SyncFindings).
+	PreflightDone func(ctx context.Context, p store.Project, found []store.ChecklistItem) error
 }
 
 func (s *Service) now() time.Time {
@@ -140,6 +146,9 @@ type Settings struct {
 	// Spam and Trash copied too (engine.LabelOptions).
 	FirstLabelOnly *bool `json:"gmail_first_label_only,omitempty"`
 	SpamAndTrash   *bool `json:"gmail_spam_and_trash,omitempty"`
+	// PreflightLimits replace the destination's limits for this project's
+	// pre-flight (zero fields: the endpoint's, then its type's).
+	PreflightLimits *store.Limits `json:"preflight_limits,omitempty"`
 }
 
 // ProjectInput creates a project.
@@ -253,6 +262,12 @@ func applySettings(p *store.Project, in Settings) error {
 	}
 	if !p.DateFrom.IsZero() && !p.DateTo.IsZero() && !p.DateFrom.Before(p.DateTo) {
 		return fault.InvalidField("date_from", "the date range is empty: date_from must be before date_to")
+	}
+	if in.PreflightLimits != nil {
+		if field, ok := in.PreflightLimits.Check(); !ok {
+			return fault.InvalidField("preflight_limits."+field, "a limit is a positive number, or 0 for the destination's own")
+		}
+		p.Limits = *in.PreflightLimits
 	}
 	if in.ItemTypes != nil {
 		for _, t := range *in.ItemTypes {

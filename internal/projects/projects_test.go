@@ -91,6 +91,7 @@ func setupWith(t *testing.T, n int, o setupOptions) *bundle {
 	if o.wrapStore != nil {
 		b.svc.Store = o.wrapStore(st)
 	}
+	o.jobs.Preflight = b.svc
 	q, err := jobs.NewSQLite(ctx, st.DB(), b.svc, o.jobs)
 	if err != nil {
 		t.Fatal(err)

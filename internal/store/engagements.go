@@ -83,12 +83,26 @@ type ChecklistItem struct {
 	Title        string    `json:"title"`
 	Severity     string    `json:"severity"` // low, medium, high, critical
 	Owner        string    `json:"owner,omitempty"`
-	State        string    `json:"state"` // open, in-progress, resolved, wont-fix
+	State        string    `json:"state"` // open, in-progress, resolved, wont-fix, waived
 	Notes        string    `json:"notes,omitempty"`
 	Source       string    `json:"source,omitempty"` // who or what raised it (a person, an assessment tool)
 	Due          time.Time `json:"due,omitzero"`
-	Created      time.Time `json:"created"`
-	Updated      time.Time `json:"updated"`
+	// What a tool found (pre-flight): the project and mailbox, the check,
+	// what was found and what to do. Key names the finding within its
+	// source and project, so that a later run finds it again (and resolves
+	// it when it is gone).
+	ProjectID int64  `json:"project_id,omitempty"`
+	Mailbox   string `json:"mailbox,omitempty"`
+	Check     string `json:"check,omitempty"`
+	Found     string `json:"found,omitempty"`
+	Action    string `json:"action,omitempty"`
+	Key       string `json:"finding_key,omitempty"`
+	// A waived item (state "waived") is accepted as it is: who, when, why.
+	WaivedBy    string    `json:"waived_by,omitempty"`
+	WaivedAt    time.Time `json:"waived_at,omitzero"`
+	WaiveReason string    `json:"waive_reason,omitempty"`
+	Created     time.Time `json:"created"`
+	Updated     time.Time `json:"updated"`
 }
 
 // PostMigrationIssue is a problem reported after a mailbox's migration.

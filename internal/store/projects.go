@@ -19,20 +19,23 @@ type Customer struct {
 
 // Endpoint is a mail system of a customer, reused across projects.
 type Endpoint struct {
-	ID             int64     `json:"id"`
-	CustomerID     int64     `json:"customer_id"`
-	Name           string    `json:"name"`
-	Type           string    `json:"type"` // a presets.All name
-	Host           string    `json:"host"`
-	Port           int       `json:"port"`
-	Security       string    `json:"security"` // "tls" or "starttls"
-	AllowPlaintext bool      `json:"allow_plaintext"`
-	AdminUser      string    `json:"admin_user,omitempty"` // endpoint-level administrator acting for every mailbox
-	HasCredentials bool      `json:"has_credentials"`
-	MaxMessageSize int64     `json:"max_message_size"`         // bytes, 0 = no limit
-	DailyDownload  int64     `json:"daily_download,omitempty"` // bytes per mailbox per day the source allows (Gmail)
-	DailyUpload    int64     `json:"daily_upload,omitempty"`   // bytes per mailbox per day the destination accepts (Gmail)
-	Created        time.Time `json:"created"`
+	ID             int64  `json:"id"`
+	CustomerID     int64  `json:"customer_id"`
+	Name           string `json:"name"`
+	Type           string `json:"type"` // a presets.All name
+	Host           string `json:"host"`
+	Port           int    `json:"port"`
+	Security       string `json:"security"` // "tls" or "starttls"
+	AllowPlaintext bool   `json:"allow_plaintext"`
+	AdminUser      string `json:"admin_user,omitempty"` // endpoint-level administrator acting for every mailbox
+	HasCredentials bool   `json:"has_credentials"`
+	MaxMessageSize int64  `json:"max_message_size"` // bytes, 0 = no limit
+	// Limits override the endpoint type's preset limits that pre-flight
+	// checks as a destination (zero fields: the preset's).
+	Limits        Limits    `json:"limits,omitzero"`
+	DailyDownload int64     `json:"daily_download,omitempty"` // bytes per mailbox per day the source allows (Gmail)
+	DailyUpload   int64     `json:"daily_upload,omitempty"`   // bytes per mailbox per day the destination accepts (Gmail)
+	Created       time.Time `json:"created"`
 	// Sealed credentials: never leave the server.
 	SealedPassword string `json:"-"`
 	SealedToken    string `json:"-"`
@@ -61,18 +64,95 @@ type Project struct {
 	DoNotRetry    bool   `json:"do_not_retry_errors"`
 	// FirstLabelOnly and SpamAndTrash: how a Gmail source's labels become
 	// folders (engine.LabelOptions).
-	FirstLabelOnly  bool           `json:"gmail_first_label_only,omitempty"`
-	SpamAndTrash    bool           `json:"gmail_spam_and_trash,omitempty"`
-	Include         []string       `json:"folder_include,omitempty"`
-	Exclude         []string       `json:"folder_exclude,omitempty"`
-	DateFrom        time.Time      `json:"date_from,omitzero"`
-	DateTo          time.Time      `json:"date_to,omitzero"`
-	ItemTypes       []string       `json:"item_types"`
+	FirstLabelOnly bool      `json:"gmail_first_label_only,omitempty"`
+	SpamAndTrash   bool      `json:"gmail_spam_and_trash,omitempty"`
+	Include        []string  `json:"folder_include,omitempty"`
+	Exclude        []string  `json:"folder_exclude,omitempty"`
+	DateFrom       time.Time `json:"date_from,omitzero"`
+	DateTo         time.Time `json:"date_to,omitzero"`
+	ItemTypes      []string  `json:"item_types"`
+	// Limits override the destination's limits for this project's
+	// pre-flight (zero fields: the endpoint's, then its type's preset).
+	Limits          Limits         `json:"preflight_limits,omitzero"`
 	Closed          bool           `json:"closed"`
 	Created         time.Time      `json:"created"`
 	ItemCount       int            `json:"item_count"`
 	StatusBreakdown map[string]int `json:"status_breakdown,omitempty"`
 }
+
+// Limits are what a destination accepts, as pre-flight checks them. A
+// zero field means "not set here": the next level's value applies
+// (project, then endpoint, then the endpoint type's preset).
+type Limits struct {
+	MaxMessageSize      int64 `json:"max_message_size,omitempty"`       // bytes
+	MaxFolderItems      int64 `json:"max_folder_items,omitempty"`       // messages in one folder
+	MaxFolderDepth      int   `json:"max_folder_depth,omitempty"`       // levels of a folder path
+	MaxFolderNameLength int   `json:"max_folder_name_length,omitempty"` // characters of one level
+	MaxFolderPathLength int   `json:"max_folder_path_length,omitempty"` // characters of the whole path
+}
+
+// Over returns l with the fields o sets replacing its own.
+func (l Limits) Over(o Limits) Limits {
+	if o.MaxMessageSize > 0 {
+		l.MaxMessageSize = o.MaxMessageSize
+	}
+	if o.MaxFolderItems > 0 {
+		l.MaxFolderItems = o.MaxFolderItems
+	}
+	if o.MaxFolderDepth > 0 {
+		l.MaxFolderDepth = o.MaxFolderDepth
+	}
+	if o.MaxFolderNameLength > 0 {
+		l.MaxFolderNameLength = o.MaxFolderNameLength
+	}
+	if o.MaxFolderPathLength > 0 {
+		l.MaxFolderPathLength = o.MaxFolderPathLength
+	}
+	return l
+}
+
+// Check says which field is negative, for the doors' error (field name as in JSON).
+func (l Limits) Check() (field string, ok bool) {
+	switch {
+	case l.MaxMessageSize < 0:
+		return "max_message_size", false
+	case l.MaxFolderItems < 0:
+		return "max_folder_items", false
+	case l.MaxFolderDepth < 0:
+		return "max_folder_depth", false
+	case l.MaxFolderNameLength < 0:
+		return "max_folder_name_length", false
+	case l.MaxFolderPathLength < 0:
+		return "max_folder_path_length", false
+	}
+	return "", true
+}
+
+// PreflightRun is one pre-flight of a project: queued as a job, it
+// surveys every item and records what it found (Report, JSON written by
+// internal/preflight).
+type PreflightRun struct {
+	ID          int64     `json:"id"`
+	ProjectID   int64     `json:"project_id"`
+	JobID       int64     `json:"-"`
+	State       string    `json:"state"` // queued, running, done, failed
+	RequestedBy string    `json:"requested_by,omitempty"`
+	Queued      time.Time `json:"queued"`
+	Started     time.Time `json:"started,omitzero"`
+	Finished    time.Time `json:"finished,omitzero"`
+	// Heartbeat is renewed by the attempt that runs it, while it runs.
+	Heartbeat time.Time `json:"-"`
+	Error     string    `json:"error,omitempty"`
+	Report    string    `json:"-"`
+}
+
+// Pre-flight run states.
+const (
+	PreflightQueued  = "queued"
+	PreflightRunning = "running"
+	PreflightDone    = "done"
+	PreflightFailed  = "failed"
+)
 
 // Item statuses, in the words of the migration service.
 const (
@@ -170,6 +250,14 @@ type Projects interface {
 	Project(ctx context.Context, id int64) (Project, error)
 	ProjectsOf(ctx context.Context, customerID int64) ([]Project, error)
 	UpdateProject(ctx context.Context, p Project) error
+
+	// AddPreflightRun records a queued pre-flight (ID, Queued set).
+	AddPreflightRun(ctx context.Context, r *PreflightRun) error
+	// UpdatePreflightRun saves a run's job, state, times, heartbeat, error and report.
+	UpdatePreflightRun(ctx context.Context, r PreflightRun) error
+	PreflightRun(ctx context.Context, id int64) (PreflightRun, error)
+	// PreflightRuns lists a project's runs, newest first, at most limit (0: all).
+	PreflightRuns(ctx context.Context, projectID int64, limit int) ([]PreflightRun, error)
 }
 
 // Items is the part of the store for a project's items (mailbox pairs).

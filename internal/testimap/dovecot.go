@@ -72,6 +72,11 @@ type DovecotOptions struct {
 	// login) and enforced (APPEND of a larger message fails with NO
 	// [LIMIT]). 0 means no limit.
 	AppendLimit int64
+	// Quota, if > 0, gives every user a storage quota of this many bytes
+	// (the quota plugin, with imap_quota: QUOTA, GETQUOTAROOT); SetQuota
+	// changes one user's. A message that would take a mailbox over it is
+	// refused with NO [OVERQUOTA].
+	Quota int64
 	// TLS additionally listens with implicit TLS (imaps, TLSAddr) and offers
 	// STARTTLS on the plain port, using a self-signed certificate for
 	// 127.0.0.1/localhost generated at start (trusted by RootCAs).
@@ -416,13 +421,21 @@ func (d *Dovecot) config() string {
 		// plugin's quota_max_mail_size enforces the limit.
 		p("  imap_capability = +APPENDLIMIT=%d", d.Opts.AppendLimit)
 	}
+	if d.Opts.Quota > 0 {
+		p("  mail_plugins = $mail_plugins quota imap_quota")
+	}
 	p("}")
-	if d.Opts.AppendLimit > 0 {
+	if d.Opts.AppendLimit > 0 || d.Opts.Quota > 0 {
 		p("mail_plugins = $mail_plugins quota")
 		p("plugin {")
 		p("  quota = count:User quota")
 		p("  quota_vsizes = yes")
-		p("  quota_max_mail_size = %d", d.Opts.AppendLimit)
+		if d.Opts.AppendLimit > 0 {
+			p("  quota_max_mail_size = %d", d.Opts.AppendLimit)
+		}
+		if d.Opts.Quota > 0 {
+			p("  quota_rule = *:storage=%dB", d.Opts.Quota)
+		}
 		p("}")
 	}
 	p("")
@@ -685,6 +698,42 @@ func (d *Dovecot) AddUser(tb testing.TB, u User) {
 	d.Opts.Users = append(slices.Clip(d.Opts.Users), u)
 	// Dovecot re-checks a passwd-file at most once per second (per wall
 	// clock second); make sure the next lookup happens in a later second.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)))
+}
+
+// SetQuota gives user a storage quota of bytes (0: the default of
+// DovecotOptions.Quota), which needs DovecotOptions.Quota set. Like
+// AddUser it may sleep up to a second for Dovecot to see the change.
+func (d *Dovecot) SetQuota(tb testing.TB, user string, bytes int64) {
+	tb.Helper()
+	if d.Opts.Quota <= 0 {
+		tb.Fatalf("testimap: SetQuota needs DovecotOptions.Quota")
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	data, err := os.ReadFile(d.usersFile)
+	if err != nil {
+		tb.Fatalf("testimap: set quota: %v", err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	found := false
+	for i, l := range lines {
+		fields := strings.SplitN(l, ":", 8)
+		if len(fields) != 8 || fields[0] != user {
+			continue
+		}
+		fields[7] = ""
+		if bytes > 0 {
+			fields[7] = fmt.Sprintf("userdb_quota_rule=*:storage=%dB", bytes)
+		}
+		lines[i], found = strings.Join(fields, ":"), true
+	}
+	if !found {
+		tb.Fatalf("testimap: set quota: no user %q", user)
+	}
+	if err := os.WriteFile(d.usersFile, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		tb.Fatalf("testimap: set quota: %v", err)
+	}
 	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second + 20*time.Millisecond)))
 }
 

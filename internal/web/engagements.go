@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -32,6 +33,8 @@ func init() {
 		route{Pattern: "POST /engagements/{id}/phases/{phase}/exit", Action: auth.ActionExitPhase, Handle: (*server).exitPhase},
 		route{Pattern: "POST /engagements/{id}/checklist", Action: auth.ActionAddChecklistItem, Handle: (*server).addChecklistItem},
 		route{Pattern: "POST /engagements/{id}/checklist/{item}", Action: auth.ActionUpdateChecklistItem, Handle: (*server).updateChecklistItem},
+		route{Pattern: "POST /engagements/{id}/checklist/{item}/waive", Action: auth.ActionUpdateChecklistItem, Handle: (*server).waiveChecklistItem},
+		route{Pattern: "GET /engagements/{id}/checklist.csv", Action: auth.ActionListChecklist, Handle: (*server).checklistCSV},
 		route{Pattern: "POST /engagements/{id}/issues", Action: auth.ActionReportIssue, Handle: (*server).reportIssue},
 		route{Pattern: "POST /engagements/{id}/events", Action: auth.ActionScheduleEvent, Handle: (*server).scheduleEvent},
 		route{Pattern: "POST /engagements/{id}/people", Action: auth.ActionAssign, Handle: (*server).assignPerson},
@@ -584,6 +587,36 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	}
 	_, err = s.Engagements.UpdateChecklistItem(r.Context(), e.ID, itemID, opt("state"), opt("owner"), opt("notes"))
 	return s.formDone(w, r, e, "checklist", err)
+}
+
+// waiveChecklistItem accepts an item as it is, with the reason given.
+func (s *server) waiveChecklistItem(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	itemID, err := pathID(r, "item")
+	if err != nil {
+		return err
+	}
+	_, err = s.Engagements.WaiveChecklistItem(r.Context(), e.ID, itemID, r.PostFormValue("reason"))
+	return s.formDone(w, r, e, "checklist", err)
+}
+
+// checklistCSV downloads the remediation checklist.
+func (s *server) checklistCSV(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := s.Engagements.ChecklistCSV(r.Context(), e.ID, &buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="checklist-engagement-%d.csv"`, e.ID))
+	_, err = w.Write(buf.Bytes())
+	return err
 }
 
 func (s *server) reportIssue(w http.ResponseWriter, r *http.Request) error {

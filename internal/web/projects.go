@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/preflight"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -30,6 +31,8 @@ func init() {
 		route{Pattern: "POST /projects/{id}/stop", Action: auth.ActionStop, Handle: (*server).stopPasses},
 		route{Pattern: "POST /projects/{id}/settings", Action: auth.ActionUpdateSettings, Handle: (*server).updateSettings},
 		route{Pattern: "POST /projects/{id}/close", Action: auth.ActionCloseProject, Handle: (*server).closeProject},
+		route{Pattern: "POST /projects/{id}/preflight", Action: auth.ActionStartPass, Handle: (*server).startPreflight},
+		route{Pattern: "GET /projects/{id}/preflight.csv", Action: auth.ActionReadProject, Handle: (*server).preflightCSV},
 	)
 }
 
@@ -209,6 +212,10 @@ type projectData struct {
 	ItemForm   struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
 	Import     *importData
 	Settings   struct{ Error, Field string }
+	// Preflight is the latest pre-flight and its report; PreflightError
+	// says why starting one was refused.
+	Preflight      *projects.PreflightView
+	PreflightError string
 }
 
 // Checked reports whether an item was selected in the form shown again.
@@ -294,6 +301,8 @@ func projectFlash(v url.Values) string {
 		return v.Get("imported") + " mailbox(es) added from the file."
 	case v.Has("settings"):
 		return "Settings saved."
+	case v.Has("preflight"):
+		return "Pre-flight queued: it signs in for every mailbox and reads sizes, quotas and folder names, and copies nothing. Its findings appear below and on the engagement's remediation checklist."
 	case v.Has("closed"):
 		return "Project closed: queued passes were stopped and the items' passwords erased."
 	}
@@ -375,6 +384,9 @@ func (s *server) renderProject(w http.ResponseWriter, r *http.Request, status in
 		return err
 	}
 	d.Chart = throughputChart(d.Throughput)
+	if d.Preflight, err = s.Projects.Preflight(ctx, p.ID); err != nil {
+		return err
+	}
 	if d.Pass.Scope == "" {
 		d.Pass.Scope = "selected"
 	}
@@ -716,6 +728,9 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		err = fault.InvalidField("item_types", "choose at least one kind of item to migrate")
 	}
 	if err == nil {
+		in.PreflightLimits, err = formLimits(r)
+	}
+	if err == nil {
 		_, err = s.Projects.UpdateSettings(r.Context(), p.ID, in)
 	}
 	if pi, ok := userFault(err); ok {
@@ -729,6 +744,43 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 	return redirect(w, r, fmt.Sprintf("/projects/%d?settings=1", p.ID))
 }
 
+// formLimits reads the pre-flight limits of the settings form (empty: the
+// destination's); nil when the form has none of them.
+func formLimits(r *http.Request) (*store.Limits, error) {
+	var l store.Limits
+	seen := false
+	for _, f := range []struct {
+		name  string
+		set   func(n int)
+		field string
+	}{
+		{"limit_message_size_mb", func(n int) { l.MaxMessageSize = int64(n) * 1_000_000 }, "max_message_size"},
+		{"limit_folder_items", func(n int) { l.MaxFolderItems = int64(n) }, "max_folder_items"},
+		{"limit_folder_depth", func(n int) { l.MaxFolderDepth = n }, "max_folder_depth"},
+		{"limit_folder_name", func(n int) { l.MaxFolderNameLength = n }, "max_folder_name_length"},
+		{"limit_folder_path", func(n int) { l.MaxFolderPathLength = n }, "max_folder_path_length"},
+	} {
+		if _, ok := r.PostForm[f.name]; !ok {
+			continue
+		}
+		seen = true
+		n, err := formInt(r, f.name)
+		if err != nil {
+			return nil, err
+		}
+		if n != nil {
+			if *n < 0 {
+				return nil, fault.InvalidField("preflight_limits."+f.field, "a limit is a positive number, or empty for the destination's own")
+			}
+			f.set(*n)
+		}
+	}
+	if !seen {
+		return nil, nil
+	}
+	return &l, nil
+}
+
 func (s *server) closeProject(w http.ResponseWriter, r *http.Request) error {
 	p, err := s.loadProject(r)
 	if err != nil {
@@ -738,4 +790,41 @@ func (s *server) closeProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, fmt.Sprintf("/projects/%d?closed=1", p.ID))
+}
+
+// ---- Pre-flight
+
+func (s *server) startPreflight(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.Projects.StartPreflight(r.Context(), p.ID)
+	if pi, ok := userFault(err); ok {
+		q, _ := parseItemQuery(r)
+		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, PreflightError: pi.Msg}, "")
+	}
+	if err != nil {
+		return err
+	}
+	return redirect(w, r, fmt.Sprintf("/projects/%d?preflight=queued#h-preflight", p.ID))
+}
+
+// preflightCSV downloads the latest pre-flight's findings.
+func (s *server) preflightCSV(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.Projects.Preflight(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	var findings []preflight.Finding
+	if v.Report != nil {
+		findings = v.Report.Findings
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="preflight-project-%d.csv"`, p.ID))
+	return preflight.WriteCSV(w, findings)
 }

@@ -45,6 +45,10 @@ func (v view) Allowed(action string, customerID int64) bool {
 }
 
 var funcs = template.FuncMap{
+	// mb is bytes in megabytes (10^6 bytes).
+	"mb": func(n int64) float64 { return float64(n) / 1e6 },
+	// div1e6 is a whole number of megabytes.
+	"div1e6": func(n int64) int64 { return n / 1_000_000 },
 	// when shows an instant in the server's time zone, named; the page's
 	// script rewrites it into the reader's own time zone.
 	"when": func(t time.Time) template.HTML {

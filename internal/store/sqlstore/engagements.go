@@ -208,22 +208,27 @@ func (s *Store) SaveChecklistItem(ctx context.Context, c *store.ChecklistItem) e
 	c.Updated = now
 	if c.ID == 0 {
 		c.Created = now
-		return s.queryRow(ctx, nil, `INSERT INTO checklist_items(engagement_id, title, severity, owner, state, notes, source, due, created, updated) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`,
-			c.EngagementID, c.Title, c.Severity, c.Owner, c.State, c.Notes, c.Source, ts(c.Due), ts(c.Created), ts(c.Updated)).Scan(&c.ID)
+		return s.queryRow(ctx, nil, `INSERT INTO checklist_items(engagement_id, title, severity, owner, state, notes, source, due, created, updated,
+			project_id, mailbox, check_name, found, action, finding_key, waived_by, waived_at, waive_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+			c.EngagementID, c.Title, c.Severity, c.Owner, c.State, c.Notes, c.Source, ts(c.Due), ts(c.Created), ts(c.Updated),
+			c.ProjectID, c.Mailbox, c.Check, c.Found, c.Action, c.Key, c.WaivedBy, ts(c.WaivedAt), c.WaiveReason).Scan(&c.ID)
 	}
-	res, err := s.exec(ctx, nil, `UPDATE checklist_items SET title=?, severity=?, owner=?, state=?, notes=?, due=?, updated=? WHERE id=? AND engagement_id=?`,
-		c.Title, c.Severity, c.Owner, c.State, c.Notes, ts(c.Due), ts(c.Updated), c.ID, c.EngagementID)
+	res, err := s.exec(ctx, nil, `UPDATE checklist_items SET title=?, severity=?, owner=?, state=?, notes=?, due=?, updated=?,
+		found=?, action=?, waived_by=?, waived_at=?, waive_reason=? WHERE id=? AND engagement_id=?`,
+		c.Title, c.Severity, c.Owner, c.State, c.Notes, ts(c.Due), ts(c.Updated), c.Found, c.Action, c.WaivedBy, ts(c.WaivedAt), c.WaiveReason, c.ID, c.EngagementID)
 	return affected(res, err, "checklist item", c.ID)
 }
 
 func (s *Store) ChecklistItems(ctx context.Context, engagementID int64) ([]store.ChecklistItem, error) {
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.ChecklistItem, error) {
 		var c store.ChecklistItem
-		var due, created, updated string
-		err := sc.Scan(&c.ID, &c.EngagementID, &c.Title, &c.Severity, &c.Owner, &c.State, &c.Notes, &c.Source, &due, &created, &updated)
-		c.Due, c.Created, c.Updated = parseTS(due), parseTS(created), parseTS(updated)
+		var due, created, updated, waived string
+		err := sc.Scan(&c.ID, &c.EngagementID, &c.Title, &c.Severity, &c.Owner, &c.State, &c.Notes, &c.Source, &due, &created, &updated,
+			&c.ProjectID, &c.Mailbox, &c.Check, &c.Found, &c.Action, &c.Key, &c.WaivedBy, &waived, &c.WaiveReason)
+		c.Due, c.Created, c.Updated, c.WaivedAt = parseTS(due), parseTS(created), parseTS(updated), parseTS(waived)
 		return c, err
-	}, `SELECT id, engagement_id, title, severity, owner, state, notes, source, due, created, updated FROM checklist_items WHERE engagement_id = ? ORDER BY id`, engagementID)
+	}, `SELECT id, engagement_id, title, severity, owner, state, notes, source, due, created, updated,
+		project_id, mailbox, check_name, found, action, finding_key, waived_by, waived_at, waive_reason FROM checklist_items WHERE engagement_id = ? ORDER BY id`, engagementID)
 }
 
 func (s *Store) SavePostMigrationIssue(ctx context.Context, p *store.PostMigrationIssue) error {

@@ -115,15 +115,16 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64) error {
 }
 
 const endpointCols = `id, customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token, max_message_size, daily_download, daily_upload, created,
-	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2`
+	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits`
 
 func scanEndpoint(sc interface{ Scan(...any) error }) (store.Endpoint, error) {
 	var e store.Endpoint
-	var created string
+	var created, limits string
 	err := sc.Scan(&e.ID, &e.CustomerID, &e.Name, &e.Type, &e.Host, &e.Port, &e.Security, &e.AllowPlaintext, &e.AdminUser,
 		&e.SealedPassword, &e.SealedToken, &e.MaxMessageSize, &e.DailyDownload, &e.DailyUpload, &created,
-		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2)
+		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2, &limits)
 	e.Created = parseTS(created)
+	e.Limits = parseLimits(limits)
 	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != ""
 	return e, err
 }
@@ -133,10 +134,10 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *store.Endpoint) error {
 		e.Created = time.Now()
 	}
 	err := s.queryRow(ctx, nil, `INSERT INTO endpoints(customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token,
-		max_message_size, daily_download, daily_upload, created, oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		max_message_size, daily_download, daily_upload, created, oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		e.CustomerID, e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
-		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created), e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2).Scan(&e.ID)
+		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created), e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits)).Scan(&e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
@@ -168,9 +169,9 @@ func (s *Store) Endpoints(ctx context.Context, customerID int64) ([]store.Endpoi
 
 func (s *Store) UpdateEndpoint(ctx context.Context, e store.Endpoint) error {
 	res, err := s.exec(ctx, nil, `UPDATE endpoints SET name=?, type=?, host=?, port=?, security=?, allow_plaintext=?, admin_user=?, sealed_password=?, sealed_token=?,
-		max_message_size=?, daily_download=?, daily_upload=?, oauth2_tenant=?, oauth2_client_id=?, oauth2_token_url=?, oauth2_scope=?, sealed_oauth2=? WHERE id=?`,
+		max_message_size=?, daily_download=?, daily_upload=?, oauth2_tenant=?, oauth2_client_id=?, oauth2_token_url=?, oauth2_scope=?, sealed_oauth2=?, limits=? WHERE id=?`,
 		e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
-		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, e.ID)
+		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits), e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
@@ -204,13 +205,14 @@ func (s *Store) DeleteEndpoint(ctx context.Context, id int64) error {
 	})
 }
 
-const projectCols = `id, customer_id, engagement_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude, date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash`
+const projectCols = `id, customer_id, engagement_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude, date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash, limits`
 
 func scanProject(sc interface{ Scan(...any) error }) (store.Project, error) {
 	var p store.Project
-	var include, exclude, from, to, types, created string
+	var include, exclude, from, to, types, created, limits string
 	err := sc.Scan(&p.ID, &p.CustomerID, &p.EngagementID, &p.Name, &p.Kind, &p.SourceID, &p.DestID, &p.MaxConcurrent, &p.MaxErrors, &p.DoNotRetry,
-		&include, &exclude, &from, &to, &types, &p.Closed, &created, &p.FirstLabelOnly, &p.SpamAndTrash)
+		&include, &exclude, &from, &to, &types, &p.Closed, &created, &p.FirstLabelOnly, &p.SpamAndTrash, &limits)
+	p.Limits = parseLimits(limits)
 	p.Include, p.Exclude, p.ItemTypes = splitLines(include), splitLines(exclude), splitLines(types)
 	p.DateFrom, p.DateTo, p.Created = parseTS(from), parseTS(to), parseTS(created)
 	return p, err
@@ -221,9 +223,9 @@ func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
 		p.Created = time.Now()
 	}
 	err := s.queryRow(ctx, nil, `INSERT INTO projects(customer_id, engagement_id, name, kind, source_id, dest_id, max_concurrent, max_errors, do_not_retry, include, exclude,
-		date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		date_from, date_to, item_types, closed, created, first_label_only, spam_and_trash, limits) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		p.CustomerID, p.EngagementID, p.Name, p.Kind, p.SourceID, p.DestID, p.MaxConcurrent, p.MaxErrors, p.DoNotRetry, lines(p.Include), lines(p.Exclude),
-		ts(p.DateFrom), ts(p.DateTo), lines(p.ItemTypes), p.Closed, ts(p.Created), p.FirstLabelOnly, p.SpamAndTrash).Scan(&p.ID)
+		ts(p.DateFrom), ts(p.DateTo), lines(p.ItemTypes), p.Closed, ts(p.Created), p.FirstLabelOnly, p.SpamAndTrash, limitsText(p.Limits)).Scan(&p.ID)
 	if isUnique(err) {
 		return fmt.Errorf("project %q: %w", p.Name, store.ErrDuplicate)
 	}
@@ -282,9 +284,9 @@ func (s *Store) ProjectsOf(ctx context.Context, customerID int64) ([]store.Proje
 
 func (s *Store) UpdateProject(ctx context.Context, p store.Project) error {
 	res, err := s.exec(ctx, nil, `UPDATE projects SET engagement_id=?, name=?, source_id=?, dest_id=?, max_concurrent=?, max_errors=?, do_not_retry=?, include=?, exclude=?,
-		date_from=?, date_to=?, item_types=?, closed=?, first_label_only=?, spam_and_trash=? WHERE id=?`,
+		date_from=?, date_to=?, item_types=?, closed=?, first_label_only=?, spam_and_trash=?, limits=? WHERE id=?`,
 		p.EngagementID, p.Name, p.SourceID, p.DestID, p.MaxConcurrent, p.MaxErrors, p.DoNotRetry, lines(p.Include), lines(p.Exclude),
-		ts(p.DateFrom), ts(p.DateTo), lines(p.ItemTypes), p.Closed, p.FirstLabelOnly, p.SpamAndTrash, p.ID)
+		ts(p.DateFrom), ts(p.DateTo), lines(p.ItemTypes), p.Closed, p.FirstLabelOnly, p.SpamAndTrash, limitsText(p.Limits), p.ID)
 	if isUnique(err) {
 		return fmt.Errorf("project %q: %w", p.Name, store.ErrDuplicate)
 	}

@@ -326,6 +326,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runDNS(t, open)
 	runEngagements(t, open)
 	runWaves(t, open)
+	runPreflight(t, open)
 }
 
 func count(t *testing.T, s store.Store, mb int64, folder string) int {
