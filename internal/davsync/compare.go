@@ -43,7 +43,7 @@ func (c *Comparison) Complete() bool {
 // A destination that keeps events and tasks apart (Microsoft 365 through
 // Graph) holds what it can of an object, not the object: there a copy is
 // the same when its title and date are (see docs/workloads.md).
-func Compare(ctx context.Context, src *dav.Client, dst Destination, want map[Workload]bool) (*Comparison, error) {
+func Compare(ctx context.Context, src Source, dst Destination, want map[Workload]bool) (*Comparison, error) {
 	cmp := &Comparison{Workloads: map[Workload]*Difference{}}
 	for w, on := range want {
 		if on {

@@ -88,6 +88,21 @@ func (r *Report) count(w Workload) *Counts {
 // on large collections and round trips stay few.
 const batch = 50
 
+// Source is where Copy reads: a DAV account (*dav.Client) or an Exchange
+// mailbox through EWS (ews.Client).
+type Source interface {
+	Collections(ctx context.Context) ([]dav.Collection, error)
+	// Changes names what changed since token and returns the new token;
+	// dav.ErrNoSync when the source cannot say (then List is used).
+	Changes(ctx context.Context, coll dav.Collection, token string) ([]dav.Ref, string, error)
+	List(ctx context.Context, coll dav.Collection) ([]dav.Ref, error)
+	Get(ctx context.Context, coll dav.Collection, paths []string) ([]dav.Object, error)
+	// All reads a collection whole (verify).
+	All(ctx context.Context, coll dav.Collection) ([]dav.Object, error)
+}
+
+var _ Source = (*dav.Client)(nil)
+
 // Destination is where Copy writes: another DAV account (DAV) or a
 // Microsoft 365 mailbox through Graph (graph.Client), both seen as
 // collections of iCalendar and vCard objects.
@@ -137,7 +152,7 @@ func (d davDestination) Put(ctx context.Context, _ dav.Collection, obj dav.Objec
 // Copy runs one pass: every collection of src whose workload is wanted is
 // copied to the collection of the same name on dst (created when missing).
 // Objects deleted at the source are not deleted at the destination.
-func Copy(ctx context.Context, src *dav.Client, dst Destination, state State, want map[Workload]bool) (*Report, error) {
+func Copy(ctx context.Context, src Source, dst Destination, state State, want map[Workload]bool) (*Report, error) {
 	rep := &Report{Counts: map[Workload]*Counts{}}
 	for w, on := range want {
 		if on {
@@ -198,7 +213,7 @@ func destination(ctx context.Context, dst Destination, like dav.Collection, exis
 }
 
 type collectionRun struct {
-	src      *dav.Client
+	src      Source
 	dst      Destination
 	state    State
 	want     map[Workload]bool
