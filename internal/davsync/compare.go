@@ -63,7 +63,7 @@ func Compare(ctx context.Context, src Source, dst Destination, want map[Workload
 	if split {
 		same = func(a, b dav.Object) bool {
 			x, y := Describe(a), Describe(b)
-			return x.Title == y.Title && x.Date == y.Date
+			return textValue(x.Title) == textValue(y.Title) && x.Date == y.Date
 		}
 	}
 	for _, coll := range srcColls {
@@ -168,3 +168,7 @@ func existingDestination(coll dav.Collection, existing []dav.Collection) (dav.Co
 	}
 	return dav.Collection{}, false
 }
+
+// textValue undoes iCalendar TEXT escaping (RFC 5545 3.3.11), which
+// servers apply or leave out on unescaped semicolons and commas.
+var textValue = strings.NewReplacer(`\\`, `\`, `\;`, ";", `\,`, ",", `\n`, "\n", `\N`, "\n").Replace
