@@ -323,6 +323,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runPortal(t, open)
 	runGauges(t, open)
 	runDAV(t, open)
+	runWorkloads(t, open)
 	runEngagements(t, open)
 }
 
