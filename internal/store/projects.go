@@ -113,22 +113,22 @@ var Statuses = []string{StatusNotSubmitted, StatusQueued, StatusRunning, StatusC
 
 // Item is one mailbox pair of a project.
 type Item struct {
-	ID          int64     `json:"id"`
-	ProjectID   int64     `json:"project_id"`
-	Source      string    `json:"source"`
-	Dest        string    `json:"destination"`
-	SourceLogin string    `json:"source_login,omitempty"`
-	DestLogin   string    `json:"destination_login,omitempty"`
-	Status      string    `json:"status"`
-	LastPass    string    `json:"last_pass,omitempty"`
-	Errors      int       `json:"error_count"`
+	ID          int64  `json:"id"`
+	ProjectID   int64  `json:"project_id"`
+	Source      string `json:"source"`
+	Dest        string `json:"destination"`
+	SourceLogin string `json:"source_login,omitempty"`
+	DestLogin   string `json:"destination_login,omitempty"`
+	Status      string `json:"status"`
+	LastPass    string `json:"last_pass,omitempty"`
+	Errors      int    `json:"error_count"`
 	// Workloads the item moves (AllWorkloads; empty means mail).
-	Workloads    []string `json:"workloads"`
-	MailboxID    int64    `json:"-"` // the engine's state for this pair
-	DAVMailboxID int64    `json:"-"` // the state of its calendars, contacts and tasks
-	JobID       int64     `json:"-"` // the queued or running pass's job
-	DoneJobID   int64     `json:"-"` // the last job that finished: a rescued copy of it does not run again
-	Updated     time.Time `json:"updated"`
+	Workloads    []string  `json:"workloads"`
+	MailboxID    int64     `json:"-"` // the engine's state for this pair
+	DAVMailboxID int64     `json:"-"` // the state of its calendars, contacts and tasks
+	JobID        int64     `json:"-"` // the queued or running pass's job
+	DoneJobID    int64     `json:"-"` // the last job that finished: a rescued copy of it does not run again
+	Updated      time.Time `json:"updated"`
 	// Per-item credentials, sealed, for endpoints without administrator credentials.
 	SealedSourcePassword string `json:"-"`
 	SealedDestPassword   string `json:"-"`
