@@ -122,6 +122,7 @@ var routes = []route{
 	{"GET", "/api/v1/endpoints/{id}", auth.ActionReadEndpoint, (*server).getEndpoint},
 	{"DELETE", "/api/v1/endpoints/{id}", auth.ActionDeleteEndpoint, (*server).deleteEndpoint},
 	{"PUT", "/api/v1/endpoints/{id}/credentials", auth.ActionSetCredentials, (*server).setCredentials},
+	{"PUT", "/api/v1/endpoints/{id}/locations", auth.ActionSetCredentials, (*server).setLocations},
 	{"GET", "/api/v1/endpoint-types", auth.ActionReadEndpointTypes, (*server).endpointTypes},
 
 	{"GET", "/api/v1/customers/{id}/projects", auth.ActionListProjects, (*server).listProjects},

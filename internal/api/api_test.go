@@ -1055,3 +1055,40 @@ func TestEndpointAppCredentials(t *testing.T) {
 		t.Fatalf("read back %+v", got)
 	}
 }
+
+// TestEndpointLocationsAndItemWorkloads: an endpoint's calendar places are
+// set through the API; an item chooses its workloads and the API says
+// what it moves; a workload whose places are missing is refused by name.
+func TestEndpointLocationsAndItemWorkloads(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	proj := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	item := map[string]any{"source": "carol@contoso.com", "destination": "carol@contoso.onmicrosoft.com", "destination_password": itemPassword,
+		"workloads": []string{"calendar", "mail"}}
+	code, body := e.call("POST", proj+"/items", item)
+	if code != 400 || !strings.Contains(string(body), "set a DAV URL or an EWS URL") {
+		t.Fatalf("calendar without locations: %d %s", code, body)
+	}
+	var ep Endpoint
+	e.must("PUT", fmt.Sprintf("/api/v1/endpoints/%d/locations", f.src.ID), map[string]any{"ews_url": "https://mail.contoso.com/EWS/Exchange.asmx"}, 200, &ep)
+	if ep.EWSURL != "https://mail.contoso.com/EWS/Exchange.asmx" {
+		t.Fatalf("source endpoint %+v", ep)
+	}
+	if code, body := e.call("PUT", fmt.Sprintf("/api/v1/endpoints/%d/locations", f.dst.ID), map[string]any{"graph_url": "graph.microsoft.com"}); code != 400 || !strings.Contains(string(body), "graph_url") {
+		t.Fatalf("a Graph URL that is not a URL: %d %s", code, body)
+	}
+	e.must("PUT", fmt.Sprintf("/api/v1/endpoints/%d/locations", f.dst.ID), map[string]any{"graph_url": "https://graph.microsoft.com/v1.0"}, 200, &ep)
+	var it Item
+	e.must("POST", proj+"/items", item, 201, &it)
+	if strings.Join(it.Workloads, ",") != "mail,calendar" {
+		t.Fatalf("item workloads %v", it.Workloads)
+	}
+	e.must("PATCH", fmt.Sprintf("/api/v1/items/%d", it.ID), map[string]any{"workloads": []string{"contacts", "tasks"}}, 200, &it)
+	if strings.Join(it.Workloads, ",") != "contacts,tasks" {
+		t.Fatalf("edited workloads %v", it.Workloads)
+	}
+	if code, body := e.call("PATCH", fmt.Sprintf("/api/v1/items/%d", it.ID), map[string]any{"workloads": []string{"notes"}}); code != 400 || !strings.Contains(string(body), `notes\" is not a workload`) {
+		t.Fatalf("unknown workload: %d %s", code, body)
+	}
+}

@@ -66,13 +66,18 @@ type Endpoint struct {
 	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
 	// Limits this endpoint sets over its type's for pre-flight, when any.
 	Limits *Limits `json:"limits,omitempty"`
+	// Where calendars, contacts and tasks are (docs/workloads.md).
+	DAVURL   string `json:"dav_url,omitempty"`
+	GraphURL string `json:"graph_url,omitempty"`
+	EWSURL   string `json:"ews_url,omitempty"`
 }
 
 func endpointOf(e store.Endpoint) Endpoint {
 	return Endpoint{ID: e.ID, CustomerID: e.CustomerID, Name: e.Name, Type: e.Type, Host: e.Host, Port: e.Port, Security: e.Security,
 		AllowPlaintext: e.AllowPlaintext, AdminUser: e.AdminUser, HasCredentials: e.HasCredentials, MaxMessageSize: e.MaxMessageSize,
 		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created,
-		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope, Limits: limitsPtr(e.Limits)}
+		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope, Limits: limitsPtr(e.Limits),
+		DAVURL: e.DAVURL, GraphURL: e.GraphURL, EWSURL: e.EWSURL}
 }
 
 func endpointsOf(es []store.Endpoint) []Endpoint {
@@ -110,7 +115,10 @@ type EndpointInput struct {
 	DailyDownload        int64  `json:"daily_download,omitempty"`
 	DailyUpload          int64  `json:"daily_upload,omitempty"`
 	// Limits override the type's for pre-flight (fields left out: the type's).
-	Limits *Limits `json:"limits,omitempty"`
+	Limits   *Limits `json:"limits,omitempty"`
+	DAVURL   string  `json:"dav_url,omitempty"`
+	GraphURL string  `json:"graph_url,omitempty"`
+	EWSURL   string  `json:"ews_url,omitempty"`
 }
 
 func (in EndpointInput) service() customers.EndpointInput {
@@ -121,7 +129,8 @@ func (in EndpointInput) service() customers.EndpointInput {
 	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
 		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
 		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
-		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload, Limits: lim}
+		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload, Limits: lim,
+		Locations: customers.Locations{DAVURL: in.DAVURL, GraphURL: in.GraphURL, EWSURL: in.EWSURL}}
 }
 
 func oauthConfig(tenant, clientID, secret string, cert []byte, tokenURL, scope, googleKey string) oauth.Config {

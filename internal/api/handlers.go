@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -209,6 +210,23 @@ func (s *server) setCredentials(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, err = s.customers.SetEndpointCredentials(r.Context(), e.ID, in.AdminUser, in.Password, in.Token,
 		oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, endpointOf(e))
+}
+
+// setLocations sets where an endpoint's calendars, contacts and tasks are.
+func (s *server) setLocations(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEndpoint(r)
+	if err != nil {
+		return err
+	}
+	var in customers.Locations
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	e, err = s.customers.SetEndpointLocations(r.Context(), e.ID, in)
 	if err != nil {
 		return err
 	}

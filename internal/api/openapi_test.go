@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/projects"
 )
 
@@ -166,7 +167,7 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 // it reads and writes as they are.
 var schemaTypes = map[string]any{
 	"Customer": Customer{}, "CustomerInput": CustomerInput{},
-	"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{},
+	"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{}, "Locations": customers.Locations{},
 	"EndpointType": EndpointType{},
 	"Project":      Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
 	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemEdit": projects.ItemEdit{}, "ItemDeletion": ItemDeletion{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{},

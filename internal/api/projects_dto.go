@@ -65,12 +65,17 @@ type Item struct {
 	Status      string    `json:"status"`
 	LastPass    string    `json:"last_pass,omitempty"`
 	Errors      int       `json:"error_count"`
+	Workloads   []string  `json:"workloads"`
 	Updated     time.Time `json:"updated"`
 }
 
 func itemOut(it store.Item) Item {
+	w := it.Workloads
+	if len(w) == 0 {
+		w = []string{store.WorkloadMail}
+	}
 	return Item{ID: it.ID, ProjectID: it.ProjectID, Source: it.Source, Dest: it.Dest, SourceLogin: it.SourceLogin, DestLogin: it.DestLogin,
-		Status: it.Status, LastPass: it.LastPass, Errors: it.Errors, Updated: it.Updated}
+		Status: it.Status, LastPass: it.LastPass, Errors: it.Errors, Workloads: w, Updated: it.Updated}
 }
 
 func itemsOut(its []store.Item) []Item {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ferryhq/ferry/internal/app"
 	"github.com/ferryhq/ferry/internal/customers"
@@ -21,7 +23,7 @@ func newEndpointCmd() *cobra.Command {
 	var m manageFlags
 	cmd := groupCmd("endpoint", "Manage a customer's mail systems (endpoints) and their credentials")
 	m.register(cmd)
-	cmd.AddCommand(endpointTypesCmd(&m), endpointAddCmd(&m), endpointListCmd(&m), endpointCredentialsCmd(&m), endpointDeleteCmd(&m))
+	cmd.AddCommand(endpointTypesCmd(&m), endpointAddCmd(&m), endpointListCmd(&m), endpointCredentialsCmd(&m), endpointLocationsCmd(&m), endpointDeleteCmd(&m))
 	return cmd
 }
 
@@ -176,6 +178,56 @@ or from FERRY_ENDPOINT_PASSWORD, never from flags, and are stored sealed.`,
 	fl.IntVar(&in.Limits.MaxFolderDepth, "limit-folder-depth", 0, "pre-flight, as a destination: at most `N` folder levels (default: the type's)")
 	fl.IntVar(&in.Limits.MaxFolderNameLength, "limit-folder-name", 0, "pre-flight, as a destination: at most `N` characters in a folder name (default: the type's)")
 	fl.IntVar(&in.Limits.MaxFolderPathLength, "limit-folder-path", 0, "pre-flight, as a destination: at most `N` characters in a whole folder path (default: the type's)")
+	registerLocations(fl, &in.Locations)
+	return cmd
+}
+
+// registerLocations adds the flags that say where an endpoint's calendars,
+// contacts and tasks are.
+func registerLocations(fl *pflag.FlagSet, l *customers.Locations) {
+	fl.StringVar(&l.DAVURL, "dav-url", "", "CalDAV/CardDAV base `URL` of the mailboxes' calendars, contacts and tasks (either side)")
+	fl.StringVar(&l.GraphURL, "graph-url", "", "Microsoft Graph `URL` (https://graph.microsoft.com/v1.0): a Microsoft 365 destination's calendars, contacts and tasks, with the endpoint's OAuth2 app")
+	fl.StringVar(&l.EWSURL, "ews-url", "", "Exchange Web Services `URL` (https://mail.contoso.com/EWS/Exchange.asmx): an Exchange source's calendars, contacts and tasks, read by the administrator with impersonation")
+}
+
+func locationsText(e store.Endpoint) string {
+	var parts []string
+	for _, l := range []struct{ name, v string }{{"DAV", e.DAVURL}, {"Graph", e.GraphURL}, {"EWS", e.EWSURL}} {
+		if l.v != "" {
+			parts = append(parts, l.name+" "+l.v)
+		}
+	}
+	if len(parts) == 0 {
+		return "mail only"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func endpointLocationsCmd(m *manageFlags) *cobra.Command {
+	var l customers.Locations
+	cmd := &cobra.Command{
+		Use:   "locations ID [--dav-url URL] [--graph-url URL] [--ews-url URL]",
+		Short: "Set where an endpoint's calendars, contacts and tasks are (none: mail only)",
+		Long: `Items move calendars, contacts and tasks when both endpoints say where they
+are: a CalDAV/CardDAV base URL (source or destination), Microsoft Graph (a
+Microsoft 365 destination, with the endpoint's OAuth2 app) or Exchange Web
+Services (an Exchange source, read by the endpoint's administrator with
+impersonation). The flags given replace all three; none clears them.`,
+		Args: idArg("endpoint", "ferry endpoint list --customer ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id := mustID(args[0])
+			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+				e, err := a.Customers.SetEndpointLocations(ctx, id, l)
+				if err != nil {
+					return err
+				}
+				return m.out(cmd, viewEndpoint(e), func(w io.Writer) {
+					fmt.Fprintf(w, "endpoint %d (%s): calendars, contacts and tasks: %s\n", e.ID, e.Name, locationsText(e))
+				})
+			})
+		},
+	}
+	registerLocations(cmd.Flags(), &l)
 	return cmd
 }
 

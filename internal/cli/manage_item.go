@@ -99,7 +99,7 @@ FERRY_DESTINATION_PASSWORD). Passwords are stored sealed and never printed.`,
 					return err
 				}
 				return m.out(cmd, viewItem(it), func(w io.Writer) {
-					fmt.Fprintf(w, "item %d added: %s → %s (%s)\n", it.ID, it.Source, it.Dest, it.Status)
+					fmt.Fprintf(w, "item %d added: %s → %s (%s; %s)\n", it.ID, it.Source, it.Dest, it.Status, strings.Join(it.Workloads, ", "))
 				})
 			})
 		},
@@ -112,6 +112,7 @@ FERRY_DESTINATION_PASSWORD). Passwords are stored sealed and never printed.`,
 	fl.StringVar(&in.DestLogin, "destination-login", "", "the destination `LOGIN`, when it differs from the address")
 	fl.StringVar(&srcFile, "source-password-file", "", "`FILE` holding the source mailbox's password (or set "+envSourcePassword+")")
 	fl.StringVar(&dstFile, "destination-password-file", "", "`FILE` holding the destination mailbox's password (or set "+envDestinationPassword+")")
+	fl.StringSliceVar(&in.Workloads, "workloads", nil, "what the item moves: any of mail, calendar, contacts, tasks (comma-separated; default: the project's item types)")
 	return cmd
 }
 

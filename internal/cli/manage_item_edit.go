@@ -16,10 +16,11 @@ func itemEditCmd(m *manageFlags) *cobra.Command {
 	var (
 		dest, srcLogin, dstLogin string
 		srcFile, dstFile         string
+		workloads                []string
 	)
 	cmd := &cobra.Command{
-		Use:   "edit ID [--destination ADDR] [--source-login LOGIN] [--destination-login LOGIN] [--source-password-file FILE] [--destination-password-file FILE]",
-		Short: "Change an item's destination, log-in names or passwords",
+		Use:   "edit ID [--destination ADDR] [--source-login LOGIN] [--destination-login LOGIN] [--source-password-file FILE] [--destination-password-file FILE] [--workloads LIST]",
+		Short: "Change an item's destination, log-in names, passwords or workloads",
 		Long: `Change what a bulk import got wrong: the destination address, a log-in name
 (an empty value: the address), or a mailbox password, read from a file (only
 from a file: a password in the environment is not taken, so that an edit
@@ -37,6 +38,9 @@ while a pass of the item is queued or running ('ferry pass stop' first).`,
 				return nil
 			}
 			e.Dest, e.SourceLogin, e.DestLogin = pick("destination", &dest), pick("source-login", &srcLogin), pick("destination-login", &dstLogin)
+			if fl.Changed("workloads") {
+				e.Workloads = &workloads
+			}
 			var changed []string
 			for _, p := range []struct {
 				flag, file string
@@ -52,13 +56,13 @@ while a pass of the item is queued or running ('ferry pass stop' first).`,
 				*p.to = &pw
 				changed = append(changed, strings.TrimSuffix(strings.TrimPrefix(p.flag, "--"), "-file")+" replaced")
 			}
-			for _, f := range []string{"destination", "source-login", "destination-login"} {
+			for _, f := range []string{"destination", "source-login", "destination-login", "workloads"} {
 				if fl.Changed(f) {
 					changed = append([]string{f}, changed...)
 				}
 			}
 			if len(changed) == 0 {
-				return usageErr("nothing to change: give --destination, --source-login, --destination-login or a password file")
+				return usageErr("nothing to change: give --destination, --source-login, --destination-login, --workloads or a password file")
 			}
 			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				it, err := a.Service.EditItem(ctx, mustID(args[0]), e)
@@ -77,6 +81,7 @@ while a pass of the item is queued or running ('ferry pass stop' first).`,
 	fl.StringVar(&dstLogin, "destination-login", "", "the destination `LOGIN` (empty: the address)")
 	fl.StringVar(&srcFile, "source-password-file", "", "`FILE` holding the source mailbox's new password")
 	fl.StringVar(&dstFile, "destination-password-file", "", "`FILE` holding the destination mailbox's new password")
+	fl.StringSliceVar(&workloads, "workloads", nil, "what the item moves from now on: any of mail, calendar, contacts, tasks (comma-separated)")
 	return cmd
 }
 

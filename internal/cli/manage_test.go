@@ -661,3 +661,40 @@ func TestManageEndpointTypes(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
 }
+
+// TestManageWorkloads: endpoints get their calendar places, an item
+// chooses workloads when added and edited, and a workload without its
+// places is refused with what to set.
+func TestManageWorkloads(t *testing.T) {
+	t.Parallel()
+	e := newMgmtEnv(t)
+	f := e.fixture()
+	code, _, errOut := e.ferry("item", "add", "--project", id(f.project), "--source", "bob@contoso.com", "--destination", "bob@contoso.com",
+		"--destination-password-file", e.alicePW, "--workloads", "mail,calendar")
+	if code == ExitOK || !strings.Contains(errOut, `set a DAV URL or an EWS URL on endpoint "old"`) {
+		t.Fatalf("calendar without places: exit %d: %s", code, errOut)
+	}
+	if out := e.ok("endpoint", "locations", id(f.src), "--dav-url", "https://dav.contoso.com/"); !strings.Contains(out, "calendars, contacts and tasks: DAV https://dav.contoso.com/") {
+		t.Fatalf("locations:\n%s", out)
+	}
+	var ep struct {
+		GraphURL string `json:"graph_url"`
+	}
+	e.okJSON(&ep, "endpoint", "locations", id(f.dst), "--graph-url", "https://graph.microsoft.com/v1.0")
+	if ep.GraphURL != "https://graph.microsoft.com/v1.0" {
+		t.Fatalf("destination endpoint %+v", ep)
+	}
+	var it struct {
+		ID        int64    `json:"id"`
+		Workloads []string `json:"workloads"`
+	}
+	e.okJSON(&it, "item", "add", "--project", id(f.project), "--source", "bob@contoso.com", "--destination", "bob@contoso.com",
+		"--destination-password-file", e.alicePW, "--workloads", "contacts,mail,calendar")
+	if strings.Join(it.Workloads, ",") != "mail,calendar,contacts" {
+		t.Fatalf("item workloads %v", it.Workloads)
+	}
+	e.okJSON(&it, "item", "edit", id(it.ID), "--workloads", "tasks")
+	if strings.Join(it.Workloads, ",") != "tasks" {
+		t.Fatalf("edited workloads %v", it.Workloads)
+	}
+}

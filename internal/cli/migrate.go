@@ -361,8 +361,16 @@ mailboxes failed, 2 usage or configuration error.`,
 				}
 			}
 			var davEndpoints [2]dav.Endpoint
+			var davTo davDestination
+			var davFrom ewsSource
 			if len(workloads) > 0 {
+				if davFrom, err = d.source(&f); err != nil {
+					return err
+				}
 				if davEndpoints, err = d.endpoints(&f); err != nil {
+					return err
+				}
+				if davTo, err = d.destination(&f); err != nil {
 					return err
 				}
 			}
@@ -395,7 +403,7 @@ mailboxes failed, 2 usage or configuration error.`,
 				}
 			}
 			if len(workloads) > 0 {
-				davFailed, err := runDAV(ctx, st, p, davEndpoints, workloads, cmd.OutOrStdout(), f.json)
+				davFailed, err := runDAV(ctx, st, p, davEndpoints, davFrom, davTo, workloads, cmd.OutOrStdout(), f.json)
 				if err != nil {
 					return &exitError{code: ExitFailures, err: fmt.Errorf("calendars, tasks and contacts: %w", err)}
 				}

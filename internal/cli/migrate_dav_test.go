@@ -30,6 +30,13 @@ func TestWorkloadUsageErrors(t *testing.T) {
 		{"no dav password", []string{"migrate", "--workloads", "tasks", "--from-dav", "http://a@x/", "--to-dav", "http://a@y/"}, "no source password"},
 		{"with csv", []string{"migrate", "--workloads", "mail,calendar", "--csv", csv, "--from-password-file", pw, "--to-password-file", pw, "--from", "imap://x", "--to", "imap://y", "--from-dav", "http://a@x/", "--to-dav", "http://a@y/"}, "not with --csv"},
 		{"verify too", []string{"verify", "--workloads", "calendar"}, "needs --from-dav URL"},
+		{"dav and graph", []string{"migrate", "--workloads", "calendar", "--from-dav", "http://a@x/", "--to-dav", "http://a@y/", "--to-graph", "a@contoso.test"}, "not both"},
+		{"graph without app", []string{"migrate", "--workloads", "calendar", "--from-dav", "http://a@x/", "--from-password-file", pw, "--to-graph", "a@contoso.test"}, "--to-graph needs the Microsoft 365 app's credentials"},
+		{"dav and ews", []string{"migrate", "--workloads", "calendar", "--from-dav", "http://a@x/", "--from-ews", "https://a@x/EWS/Exchange.asmx", "--to-dav", "http://a@y/"}, "not both"},
+		{"ews without mailbox", []string{"migrate", "--workloads", "calendar", "--from-ews", "https://mail.x/EWS/Exchange.asmx", "--from-password-file", pw, "--to-dav", "http://a@y/", "--to-password-file", pw}, "no mailbox"},
+		{"ews password in URL", []string{"migrate", "--workloads", "calendar", "--from-ews", "https://a:secret-dav-pw@mail.x/EWS/Exchange.asmx", "--to-dav", "http://a@y/", "--to-password-file", pw}, "do not put the password"},
+		{"graph not https", []string{"migrate", "--workloads", "calendar", "--from-dav", "http://a@x/", "--from-password-file", pw, "--to-graph", "a@contoso.test", "--graph-url", "ftp://graph",
+			"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-client-secret-file", pw}, "is not the https URL of Microsoft Graph"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/audit"
@@ -168,6 +169,55 @@ type EndpointInput struct {
 	// Limits override the type's preset limits that pre-flight checks
 	// this endpoint against as a destination.
 	Limits store.Limits
+	// Where calendars, contacts and tasks are (docs/workloads.md): a
+	// CalDAV/CardDAV base URL, Microsoft Graph, Exchange Web Services.
+	Locations Locations
+}
+
+// Locations are an endpoint's places for the workloads beside mail.
+type Locations struct {
+	DAVURL   string `json:"dav_url,omitempty"`
+	GraphURL string `json:"graph_url,omitempty"`
+	EWSURL   string `json:"ews_url,omitempty"`
+}
+
+// check validates the locations, naming the field at fault.
+func (l *Locations) check() error {
+	for _, f := range []struct {
+		field string
+		v     *string
+		eg    string
+	}{{"dav_url", &l.DAVURL, "https://dav.contoso.com/"}, {"graph_url", &l.GraphURL, "https://graph.microsoft.com/v1.0"}, {"ews_url", &l.EWSURL, "https://mail.contoso.com/EWS/Exchange.asmx"}} {
+		*f.v = strings.TrimSpace(*f.v)
+		if *f.v == "" {
+			continue
+		}
+		u, err := url.Parse(*f.v)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+			return fault.InvalidField(f.field, "%q is not an http(s) URL without a login in it; write it like %s", *f.v, f.eg)
+		}
+	}
+	if l.DAVURL != "" && l.EWSURL != "" {
+		return fault.InvalidField("ews_url", "give a DAV URL or an EWS URL, not both: calendars, contacts and tasks are read from one place")
+	}
+	if l.DAVURL != "" && l.GraphURL != "" {
+		return fault.InvalidField("graph_url", "give a DAV URL or a Graph URL, not both: calendars, contacts and tasks are written to one place")
+	}
+	return nil
+}
+
+// SetEndpointLocations sets where an endpoint's calendars, contacts and
+// tasks are (all empty: the endpoint moves mail only).
+func (s *Service) SetEndpointLocations(ctx context.Context, id int64, l Locations) (store.Endpoint, error) {
+	e, err := s.loadEndpoint(ctx, id, auth.ActionSetCredentials)
+	if err != nil {
+		return e, err
+	}
+	if err := l.check(); err != nil {
+		return e, err
+	}
+	e.DAVURL, e.GraphURL, e.EWSURL = l.DAVURL, l.GraphURL, l.EWSURL
+	return e, s.store.UpdateEndpoint(ctx, e)
 }
 
 // CreateEndpoint adds an endpoint to a customer, sealing its credentials.
@@ -221,7 +271,10 @@ func (s *Service) CreateEndpoint(ctx context.Context, in EndpointInput) (store.E
 	if err := checkOAuth2(in.OAuth2, in.AdminUser, in.Password, in.Token); err != nil {
 		return e, err
 	}
-	e = store.Endpoint{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
+	if err := in.Locations.check(); err != nil {
+		return e, err
+	}
+	e = store.Endpoint{DAVURL: in.Locations.DAVURL, GraphURL: in.Locations.GraphURL, EWSURL: in.Locations.EWSURL, CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port, Security: in.Security,
 		AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, MaxMessageSize: orDefault(in.MaxMessageSize, t.MaxMessageSize),
 		DailyDownload: orDefault(in.DailyDownload, t.DailyDownload), DailyUpload: orDefault(in.DailyUpload, t.DailyUpload), Limits: in.Limits}
 	if err := s.store.CreateEndpoint(ctx, &e); err != nil {

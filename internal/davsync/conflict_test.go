@@ -18,7 +18,7 @@ func TestCopyOverwritesDestinationEditOnSourceChange(t *testing.T) {
 	r, src, dst := setup(t)
 	ctx := context.Background()
 	state := &memState{}
-	if _, err := davsync.Copy(ctx, src, dst, state, all); err != nil {
+	if _, err := davsync.Copy(ctx, src, davsync.DAV(dst), state, all); err != nil {
 		t.Fatal(err)
 	}
 	ev := testdav.Events(nEvents)[2] // the meeting
@@ -34,7 +34,7 @@ func TestCopyOverwritesDestinationEditOnSourceChange(t *testing.T) {
 	r.Put(t, "bob", destPath, "text/calendar", []byte(strings.Replace(string(ev.Data), "Budget review", "Edited at the destination", 1)))
 	r.Put(t, "alice", "/alice/work/"+ev.Name, "text/calendar", []byte(strings.Replace(string(ev.Data), "Budget review", "Budget review (new room)", 1)))
 
-	rep, err := davsync.Copy(ctx, src, dst, state, all)
+	rep, err := davsync.Copy(ctx, src, davsync.DAV(dst), state, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestCopyReportsRefusedObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := davsync.Copy(ctx, src, dst, &memState{}, all)
+	rep, err := davsync.Copy(ctx, src, davsync.DAV(dst), &memState{}, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +96,7 @@ func TestCopyKeepsForeignObjectOfTheSameName(t *testing.T) {
 	name := testdav.Events(nEvents)[5].Name
 	r.Put(t, "bob", "/bob/mine/"+name, "text/calendar", []byte(foreignData))
 
-	rep, err := davsync.Copy(ctx, src, dst, &memState{}, all)
+	rep, err := davsync.Copy(ctx, src, davsync.DAV(dst), &memState{}, all)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,10 +88,71 @@ func (r *Report) count(w Workload) *Counts {
 // on large collections and round trips stay few.
 const batch = 50
 
+// Source is where Copy reads: a DAV account (*dav.Client) or an Exchange
+// mailbox through EWS (ews.Client).
+type Source interface {
+	Collections(ctx context.Context) ([]dav.Collection, error)
+	// Changes names what changed since token and returns the new token;
+	// dav.ErrNoSync when the source cannot say (then List is used).
+	Changes(ctx context.Context, coll dav.Collection, token string) ([]dav.Ref, string, error)
+	List(ctx context.Context, coll dav.Collection) ([]dav.Ref, error)
+	Get(ctx context.Context, coll dav.Collection, paths []string) ([]dav.Object, error)
+	// All reads a collection whole (verify).
+	All(ctx context.Context, coll dav.Collection) ([]dav.Object, error)
+}
+
+var _ Source = (*dav.Client)(nil)
+
+// Destination is where Copy writes: another DAV account (DAV) or a
+// Microsoft 365 mailbox through Graph (graph.Client), both seen as
+// collections of iCalendar and vCard objects.
+type Destination interface {
+	// Collections lists the destination's collections.
+	Collections(ctx context.Context) ([]dav.Collection, error)
+	// CreateCollection makes a collection like the given one (kind, name,
+	// components; the path's last segment as a hint) and returns it.
+	CreateCollection(ctx context.Context, like dav.Collection) (dav.Collection, error)
+	// List names a collection's objects with their versions.
+	List(ctx context.Context, coll dav.Collection) ([]dav.Ref, error)
+	// Get reads objects of a collection; those gone are left out.
+	Get(ctx context.Context, coll dav.Collection, paths []string) ([]dav.Object, error)
+	// Put creates obj in coll (etag "": never a second copy of the same
+	// path) or updates the object at obj.Path if it is still the version
+	// etag (else dav.ErrPrecondition). It returns where the object is and
+	// its new version.
+	Put(ctx context.Context, coll dav.Collection, obj dav.Object, etag string) (path, newETag string, err error)
+	// SplitsComponents reports whether events and tasks need collections
+	// of their own (Graph's calendars and To Do lists).
+	SplitsComponents() bool
+}
+
+// DAV is a DAV account as a Destination.
+func DAV(c *dav.Client) Destination { return davDestination{c} }
+
+type davDestination struct{ *dav.Client }
+
+func (d davDestination) SplitsComponents() bool { return false }
+
+func (d davDestination) CreateCollection(ctx context.Context, like dav.Collection) (dav.Collection, error) {
+	seg := path.Base(strings.TrimSuffix(like.Path, "/"))
+	home := d.Home(like.Kind)
+	if home == "" {
+		return dav.Collection{}, fault.New(fault.Refused, "the destination offers no %s service for %q: check --to-dav", like.Kind, like.Name)
+	}
+	made := like
+	made.Path = strings.TrimSuffix(home, "/") + "/" + seg + "/"
+	return made, d.Create(ctx, made)
+}
+
+func (d davDestination) Put(ctx context.Context, _ dav.Collection, obj dav.Object, etag string) (string, string, error) {
+	tag, err := d.Client.Put(ctx, obj, etag)
+	return obj.Path, tag, err
+}
+
 // Copy runs one pass: every collection of src whose workload is wanted is
 // copied to the collection of the same name on dst (created when missing).
 // Objects deleted at the source are not deleted at the destination.
-func Copy(ctx context.Context, src, dst *dav.Client, state State, want map[Workload]bool) (*Report, error) {
+func Copy(ctx context.Context, src Source, dst Destination, state State, want map[Workload]bool) (*Report, error) {
 	rep := &Report{Counts: map[Workload]*Counts{}}
 	for w, on := range want {
 		if on {
@@ -110,11 +171,7 @@ func Copy(ctx context.Context, src, dst *dav.Client, state State, want map[Workl
 		if !wanted(coll, want) {
 			continue
 		}
-		target, err := destination(ctx, dst, coll, dstColls)
-		if err != nil {
-			return rep, err
-		}
-		c := &collectionRun{src: src, dst: dst, state: state, want: want, rep: rep, from: coll, to: target}
+		c := &collectionRun{src: src, dst: dst, state: state, want: want, rep: rep, from: coll, existing: &dstColls, targets: map[string]*target{}}
 		if err := c.run(ctx); err != nil {
 			return rep, err
 		}
@@ -132,35 +189,73 @@ func wanted(coll dav.Collection, want map[Workload]bool) bool {
 // destination finds the collection a source collection goes to: the one of
 // the same kind with the same display name, else the same last path
 // segment, else a new one made with that segment in the destination home.
-func destination(ctx context.Context, dst *dav.Client, coll dav.Collection, existing []dav.Collection) (dav.Collection, error) {
-	if d, ok := existingDestination(coll, existing); ok {
+// When the destination splits components, only collections that hold the
+// one asked for (like.Components[0]) are candidates.
+func destination(ctx context.Context, dst Destination, like dav.Collection, existing *[]dav.Collection, split bool) (dav.Collection, error) {
+	cands := *existing
+	if split && like.Kind == dav.Calendar {
+		cands = nil
+		for _, d := range *existing {
+			if d.Kind == dav.Calendar && d.Holds(like.Components[0]) {
+				cands = append(cands, d)
+			}
+		}
+	}
+	if d, ok := existingDestination(like, cands); ok {
 		return d, nil
 	}
-	seg := path.Base(strings.TrimSuffix(coll.Path, "/"))
-	home := dst.Home(coll.Kind)
-	if home == "" {
-		return dav.Collection{}, fault.New(fault.Refused, "the destination offers no %s service for %q: check --to-dav", coll.Kind, coll.Name)
-	}
-	made := coll
-	made.Path = strings.TrimSuffix(home, "/") + "/" + seg + "/"
-	if err := dst.Create(ctx, made); err != nil {
+	made, err := dst.CreateCollection(ctx, like)
+	if err != nil {
 		return dav.Collection{}, fmt.Errorf("destination: %w", err)
 	}
+	*existing = append(*existing, made)
 	return made, nil
 }
 
 type collectionRun struct {
-	src, dst *dav.Client
+	src      Source
+	dst      Destination
 	state    State
 	want     map[Workload]bool
 	rep      *Report
-	from, to dav.Collection
+	from     dav.Collection
+	existing *[]dav.Collection
 
 	byUID  map[string]Record
 	byPath map[string]Record
-	// destIndex maps UID to the destination object, loaded once, only when
+	// targets are the destination collections this source collection's
+	// objects go to, by component ("" when the destination keeps events
+	// and tasks together).
+	targets map[string]*target
+}
+
+// target is one destination collection of a run.
+type target struct {
+	coll dav.Collection
+	// index maps UID to the destination object, loaded once, only when
 	// an object has no record (first pass, or the state was lost).
-	destIndex map[string]destObject
+	index map[string]destObject
+}
+
+// to returns the destination collection for an object of the component.
+func (c *collectionRun) to(ctx context.Context, component string) (*target, error) {
+	key := ""
+	like := c.from
+	split := c.dst.SplitsComponents()
+	if split && c.from.Kind == dav.Calendar {
+		key = component
+		like.Components = []string{component}
+	}
+	if t := c.targets[key]; t != nil {
+		return t, nil
+	}
+	coll, err := destination(ctx, c.dst, like, c.existing, split)
+	if err != nil {
+		return nil, err
+	}
+	t := &target{coll: coll}
+	c.targets[key] = t
+	return t, nil
 }
 
 // destObject is what the index keeps of a destination object: where it
@@ -268,6 +363,17 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 	if o.Cal != nil {
 		noScheduling(o.Cal)
 	}
+	comp := ""
+	switch w {
+	case Calendar:
+		comp = ical.CompEvent
+	case Tasks:
+		comp = ical.CompToDo
+	}
+	to, err := c.to(ctx, comp)
+	if err != nil {
+		return err
+	}
 	rec, known := c.byUID[info.UID]
 	out := o
 	updated := false
@@ -276,9 +382,9 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 		out.Path = rec.DestPath
 		etag = rec.DestETag
 		updated = true
-	} else if err := c.loadDestIndex(ctx); err != nil {
+	} else if err := c.loadDestIndex(ctx, to); err != nil {
 		return err
-	} else if d, ok := c.destIndex[info.UID]; ok {
+	} else if d, ok := to.index[info.UID]; ok {
 		// Copied before, but the record is lost: update that object.
 		if d.digest == digest(o) {
 			return c.save(ctx, w, o, info.UID, d.path, d.etag, false, true)
@@ -286,18 +392,18 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 		out.Path, etag = d.path, d.etag
 		updated = true
 	} else {
-		out.Path = c.to.Path + resourceName(o, info.UID)
+		out.Path = to.coll.Path + resourceName(o, info.UID)
 	}
-	newTag, err := c.dst.Put(ctx, out, etag)
+	dstPath, newTag, err := c.dst.Put(ctx, to.coll, out, etag)
 	if errors.Is(err, dav.ErrPrecondition) {
 		// The destination object is not the version recorded: changed there
 		// since, or a pass died between the PUT and its record. Read what is
 		// there now and write over it (the source is what is migrated).
-		cur, rerr := c.dst.Get(ctx, c.to, []string{out.Path})
+		cur, rerr := c.dst.Get(ctx, to.coll, []string{out.Path})
 		switch {
 		case (rerr == nil && len(cur) == 0) || errors.Is(rerr, fault.ErrNotFound):
 			// Deleted at the destination since: copy it again.
-			newTag, err = c.dst.Put(ctx, out, "")
+			dstPath, newTag, err = c.dst.Put(ctx, to.coll, out, "")
 			updated = false
 		case rerr != nil:
 			fail(fmt.Errorf("write %s: %w; then reading it: %v", out.Path, err, rerr), "run the migration again")
@@ -305,13 +411,13 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 		case Describe(cur[0]).UID != info.UID:
 			// Another object of the destination has this name: never write
 			// over it; the copy goes under a name made from its UID.
-			out.Path = c.to.Path + uidName(o, info.UID)
-			newTag, err = c.dst.Put(ctx, out, "")
+			out.Path = to.coll.Path + uidName(o, info.UID)
+			dstPath, newTag, err = c.dst.Put(ctx, to.coll, out, "")
 			updated = false
 		case Equal(cur[0], o):
 			return c.save(ctx, w, o, info.UID, out.Path, cur[0].ETag, false, true)
 		default:
-			newTag, err = c.dst.Put(ctx, out, cur[0].ETag)
+			dstPath, newTag, err = c.dst.Put(ctx, to.coll, out, cur[0].ETag)
 			updated = true
 		}
 	}
@@ -319,7 +425,7 @@ func (c *collectionRun) copyOne(ctx context.Context, o dav.Object) error {
 		fail(err, actionFor(err))
 		return nil
 	}
-	return c.save(ctx, w, o, info.UID, out.Path, newTag, updated, false)
+	return c.save(ctx, w, o, info.UID, dstPath, newTag, updated, false)
 }
 
 func (c *collectionRun) save(ctx context.Context, w Workload, src dav.Object, uid, destPath, destETag string, updated, unchanged bool) error {
@@ -339,15 +445,15 @@ func (c *collectionRun) save(ctx context.Context, w Workload, src dav.Object, ui
 	return nil
 }
 
-func (c *collectionRun) loadDestIndex(ctx context.Context) error {
-	if c.destIndex != nil {
+func (c *collectionRun) loadDestIndex(ctx context.Context, to *target) error {
+	if to.index != nil {
 		return nil
 	}
-	refs, err := c.dst.List(ctx, c.to)
+	refs, err := c.dst.List(ctx, to.coll)
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
-	c.destIndex = make(map[string]destObject, len(refs))
+	to.index = make(map[string]destObject, len(refs))
 	for len(refs) > 0 {
 		n := min(batch, len(refs))
 		paths := make([]string, n)
@@ -355,13 +461,13 @@ func (c *collectionRun) loadDestIndex(ctx context.Context) error {
 			paths[i] = ref.Path
 		}
 		refs = refs[n:]
-		objs, err := c.dst.Get(ctx, c.to, paths)
+		objs, err := c.dst.Get(ctx, to.coll, paths)
 		if err != nil {
 			return fmt.Errorf("destination: %w", err)
 		}
 		for _, o := range objs {
 			if uid := Describe(o).UID; uid != "" {
-				c.destIndex[uid] = destObject{path: o.Path, etag: o.ETag, digest: digest(o)}
+				to.index[uid] = destObject{path: o.Path, etag: o.ETag, digest: digest(o)}
 			}
 		}
 	}

@@ -147,7 +147,7 @@ func TestCopyRadicaleExactAndOnce(t *testing.T) {
 	ctx := context.Background()
 	state := &memState{}
 
-	rep, err := davsync.Copy(ctx, src, dst, state, all)
+	rep, err := davsync.Copy(ctx, src, davsync.DAV(dst), state, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestCopyRadicaleExactAndOnce(t *testing.T) {
 	sameData(t, src, dst)
 
 	// Second pass: nothing changed, nothing is read or written again.
-	rep, err = davsync.Copy(ctx, src, dst, state, all)
+	rep, err = davsync.Copy(ctx, src, davsync.DAV(dst), state, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +180,7 @@ func TestCopyRadicaleExactAndOnce(t *testing.T) {
 	for coll := range state.tokens {
 		state.tokens[coll] = "http://radicale.org/ns/sync/forgotten"
 	}
-	rep, err = davsync.Copy(ctx, src, dst, state, all)
+	rep, err = davsync.Copy(ctx, src, davsync.DAV(dst), state, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestCopyRadicaleExactAndOnce(t *testing.T) {
 	}
 
 	// State lost: matched on the destination by UID, nothing doubled.
-	rep, err = davsync.Copy(ctx, src, dst, &memState{}, all)
+	rep, err = davsync.Copy(ctx, src, davsync.DAV(dst), &memState{}, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +204,7 @@ func TestCopyRadicaleUpdatesInPlace(t *testing.T) {
 	r, src, dst := setup(t)
 	ctx := context.Background()
 	state := &memState{}
-	if _, err := davsync.Copy(ctx, src, dst, state, all); err != nil {
+	if _, err := davsync.Copy(ctx, src, davsync.DAV(dst), state, all); err != nil {
 		t.Fatal(err)
 	}
 	// Change one event and one contact at the source.
@@ -215,7 +215,7 @@ func TestCopyRadicaleUpdatesInPlace(t *testing.T) {
 	r.Put(t, "alice", "/alice/contacts/"+ct.Name, "text/vcard",
 		[]byte(strings.Replace(string(ct.Data), "TEL;TYPE=CELL:+49 170 7654321", "TEL;TYPE=CELL:+49 170 0000000", 1)))
 
-	rep, err := davsync.Copy(ctx, src, dst, state, all)
+	rep, err := davsync.Copy(ctx, src, davsync.DAV(dst), state, all)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestCopyMarksMeetingsClientScheduled(t *testing.T) {
 	t.Parallel()
 	_, src, dst := setup(t)
 	ctx := context.Background()
-	if _, err := davsync.Copy(ctx, src, dst, &memState{}, map[davsync.Workload]bool{davsync.Calendar: true}); err != nil {
+	if _, err := davsync.Copy(ctx, src, davsync.DAV(dst), &memState{}, map[davsync.Workload]bool{davsync.Calendar: true}); err != nil {
 		t.Fatal(err)
 	}
 	colls, err := dst.Collections(ctx)

@@ -21,6 +21,8 @@ type ItemEdit struct {
 	DestLogin      *string `json:"destination_login,omitempty"`
 	SourcePassword *string `json:"source_password,omitempty"`
 	DestPassword   *string `json:"destination_password,omitempty"`
+	// Workloads replaces the workloads the item moves.
+	Workloads *[]string `json:"workloads,omitempty"`
 }
 
 // itemBusy explains why an item cannot change now and what to do.
@@ -84,6 +86,14 @@ func (s *Service) EditItem(ctx context.Context, id int64, e ItemEdit) (store.Ite
 	}
 	edited := it
 	edited.Dest, edited.SourceLogin, edited.DestLogin = check.Dest, in.SourceLogin, in.DestLogin
+	if e.Workloads != nil {
+		if len(*e.Workloads) == 0 {
+			return it, fault.InvalidField("workloads", "choose at least one workload: mail, calendar, contacts or tasks")
+		}
+		if edited.Workloads, err = checkWorkloads(*e.Workloads, src, dst); err != nil {
+			return it, err
+		}
+	}
 	if err := s.sealItem(&edited, in); err != nil {
 		return it, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/auth"
@@ -24,6 +25,47 @@ type ItemInput struct {
 	DestLogin      string `json:"destination_login,omitempty"`
 	SourcePassword string `json:"source_password,omitempty"`
 	DestPassword   string `json:"destination_password,omitempty"`
+	// Workloads the item moves (mail, calendar, contacts, tasks); empty:
+	// the project's item types.
+	Workloads []string `json:"workloads,omitempty"`
+}
+
+// checkWorkloads validates an item's workloads against the project's
+// endpoints: calendars, contacts and tasks need a place on both sides (a
+// DAV or EWS URL on the source, a DAV or Graph URL on the destination).
+func checkWorkloads(w []string, src, dst store.Endpoint) ([]string, error) {
+	var out []string
+	for _, x := range w {
+		x = strings.ToLower(strings.TrimSpace(x))
+		if x == "" || slices.Contains(out, x) {
+			continue
+		}
+		if !slices.Contains(store.AllWorkloads, x) {
+			return nil, fault.InvalidField("workloads", "%q is not a workload: use mail, calendar, contacts or tasks", x)
+		}
+		if x != store.WorkloadMail {
+			if src.DAVURL == "" && src.EWSURL == "" {
+				return nil, fault.InvalidField("workloads", "%s needs to know where the source's calendars, contacts and tasks are: set a DAV URL or an EWS URL on endpoint %q", x, src.Name)
+			}
+			if dst.DAVURL == "" && dst.GraphURL == "" {
+				return nil, fault.InvalidField("workloads", "%s needs to know where the destination's calendars, contacts and tasks go: set a DAV URL or a Graph URL on endpoint %q", x, dst.Name)
+			}
+		}
+		out = append(out, x)
+	}
+	// Keep the usual order: mail, calendar, contacts, tasks.
+	slices.SortFunc(out, func(a, b string) int {
+		return slices.Index(store.AllWorkloads, a) - slices.Index(store.AllWorkloads, b)
+	})
+	return out, nil
+}
+
+// itemWorkloads are the workloads an item moves: its own, else mail.
+func itemWorkloads(it store.Item) []string {
+	if len(it.Workloads) == 0 {
+		return []string{store.WorkloadMail}
+	}
+	return it.Workloads
 }
 
 func (s *Service) openProject(ctx context.Context, id int64) (store.Project, store.Endpoint, store.Endpoint, error) {
@@ -99,7 +141,14 @@ func (s *Service) AddItem(ctx context.Context, projectID int64, in ItemInput) (s
 	if err := checkItem(&in, src, dst); err != nil {
 		return store.Item{}, err
 	}
-	it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin}
+	if len(in.Workloads) == 0 {
+		in.Workloads = p.ItemTypes
+	}
+	workloads, err := checkWorkloads(in.Workloads, src, dst)
+	if err != nil {
+		return store.Item{}, err
+	}
+	it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin, Workloads: workloads}
 	if err := s.sealItem(it, in); err != nil {
 		return *it, err
 	}
@@ -190,6 +239,11 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 	for _, it := range existing {
 		seen["s:"+strings.ToLower(it.Source)], seen["d:"+strings.ToLower(it.Dest)] = true, true
 	}
+	// Imported items move the project's item types.
+	workloads, err := checkWorkloads(p.ItemTypes, src, dst)
+	if err != nil {
+		return nil, err
+	}
 	var items []*store.Item
 	for _, row := range rows {
 		in := ItemInput{Source: row.Source.Address, Dest: row.Destination.Address, SourceLogin: row.Source.Login, DestLogin: row.Destination.Login,
@@ -203,7 +257,7 @@ func (s *Service) ImportItems(ctx context.Context, projectID int64, name string,
 			res.addError(RowError{Line: row.Line, Field: "source", Msg: fmt.Sprintf("%s line %d: %s → %s is already in the project", name, row.Line, in.Source, in.Dest)})
 			continue
 		}
-		it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin}
+		it := &store.Item{ProjectID: projectID, Source: in.Source, Dest: in.Dest, SourceLogin: in.SourceLogin, DestLogin: in.DestLogin, Workloads: workloads}
 		if err := s.sealItem(it, in); err != nil {
 			return nil, err
 		}

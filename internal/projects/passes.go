@@ -246,8 +246,10 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 	if s.Observe != nil {
 		opts.Observer = s.Observe(p.ID)
 	}
+	workloads := itemWorkloads(it)
+	mail := slices.Contains(workloads, store.WorkloadMail)
 	limit := transferLimit(src, dst)
-	if limit > 0 && opts.Pass != engine.PassVerify {
+	if mail && limit > 0 && opts.Pass != engine.PassVerify {
 		left, until, err := s.transferLeft(ctx, job, limit)
 		if err != nil {
 			return err
@@ -265,7 +267,22 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 			opts.MaxMessageSize = limit
 		}
 	}
-	res := engine.New(s.Store, opts).Migrate(runCtx, job, nil)
+	res := &engine.Result{}
+	if mail {
+		res = engine.New(s.Store, opts).Migrate(runCtx, job, nil)
+	}
+	// Calendars, contacts and tasks: the same pass, after the mail.
+	var davMailbox int64
+	davFailures := 0
+	if len(workloads) > 1 || !mail {
+		if res.Err == nil && runCtx.Err() == nil {
+			var davErr error
+			davMailbox, davFailures, davErr = s.runWorkloads(runCtx, src, dst, it, job, args.Pass, workloads)
+			if davErr != nil {
+				res.Err = davErr
+			}
+		}
+	}
 
 	bg := context.WithoutCancel(ctx)
 	// Only the lease's holder writes the item. A renewal now proves this
@@ -290,10 +307,16 @@ func (s *Service) RunPass(ctx context.Context, jobID int64, args jobs.PassArgs) 
 		// nothing and writes nothing; the job looks again after a lease's time.
 		return &jobs.WaitError{Until: s.now().Add(ttl), Reason: res.Err.Error()}
 	}
-	mbox, _ := s.Store.Mailbox(bg, job.Key())
-	it.MailboxID = mbox
-	failures, _ := s.Store.Failures(bg, mbox)
-	it.Errors = len(failures)
+	it.Errors = davFailures
+	if mail {
+		mbox, _ := s.Store.Mailbox(bg, job.Key())
+		it.MailboxID = mbox
+		failures, _ := s.Store.Failures(bg, mbox)
+		it.Errors += len(failures)
+	}
+	if davMailbox != 0 {
+		it.DAVMailboxID = davMailbox
+	}
 	it.LastPass = args.Pass
 	databaseLost := res.Err != nil && jobs.DatabaseUnreachable(res.Err)
 	switch {

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -58,6 +59,10 @@ type Service struct {
 	// new findings and resolves those no longer found
 	// (engagements.Service.SyncFindings).
 	PreflightDone func(ctx context.Context, p store.Project, found []store.ChecklistItem) error
+	// WorkloadHTTP, when set, is the HTTP client for calendars, contacts
+	// and tasks (CalDAV/CardDAV, Graph, EWS); tests trust their doubles' TLS
+	// with it. nil: each client's own.
+	WorkloadHTTP *http.Client
 }
 
 func (s *Service) now() time.Time {
@@ -271,8 +276,8 @@ func applySettings(p *store.Project, in Settings) error {
 	}
 	if in.ItemTypes != nil {
 		for _, t := range *in.ItemTypes {
-			if t != "mail" {
-				return fault.InvalidField("item_types", "%q items are not migrated yet; use mail", t)
+			if !slices.Contains(store.AllWorkloads, t) {
+				return fault.InvalidField("item_types", "%q is not a workload: use mail, calendar, contacts or tasks", t)
 			}
 		}
 		p.ItemTypes = *in.ItemTypes

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,11 +19,14 @@ import (
 // MailboxStatistic is one item's migration figures over all its passes,
 // as the statistics page of a migration service shows them per mailbox.
 type MailboxStatistic struct {
-	ItemID   int64  `json:"item_id"`
-	Source   string `json:"source"`
-	Dest     string `json:"destination"`
-	Status   string `json:"status"`
-	Workload string `json:"workload"` // "mail"; other workloads will add rows
+	ItemID int64  `json:"item_id"`
+	Source string `json:"source"`
+	Dest   string `json:"destination"`
+	Status string `json:"status"`
+	// Workload is mail, calendar, contacts or tasks: an item has a row per
+	// workload it moves. For calendar, contacts and tasks, Items counts the
+	// objects copied (bytes and rates are mail's).
+	Workload string `json:"workload"`
 	// Items and Bytes are what the item's passes copied, all passes together.
 	Items int64 `json:"items"`
 	Bytes int64 `json:"bytes"`
@@ -39,7 +43,8 @@ type MailboxStatistic struct {
 }
 
 // MailboxStatistics lists every item of a project with its figures, by
-// item id: two queries whatever the project's size.
+// item id, one row per workload: two queries whatever the project's size,
+// and one more per item that moves calendars, contacts or tasks.
 func (s *Service) MailboxStatistics(ctx context.Context, projectID int64) ([]MailboxStatistic, error) {
 	p, err := s.Store.Project(ctx, projectID)
 	if err != nil {
@@ -62,6 +67,22 @@ func (s *Service) MailboxStatistics(ctx context.Context, projectID int64) ([]Mai
 	}
 	out := make([]MailboxStatistic, 0, len(items))
 	for _, it := range items {
+		workloads := itemWorkloads(it)
+		failures := it.Errors // the item's failures, on its first row
+		if !slices.Contains(workloads, store.WorkloadMail) {
+			var counts map[string]int
+			if it.DAVMailboxID != 0 {
+				if counts, err = s.Store.DAVCounts(ctx, it.DAVMailboxID); err != nil {
+					return nil, err
+				}
+			}
+			for _, w := range workloads {
+				out = append(out, MailboxStatistic{ItemID: it.ID, Source: it.Source, Dest: it.Dest, Status: it.Status, Workload: w,
+					Items: int64(counts[w]), LastPassName: it.LastPass, Failures: failures})
+				failures = 0
+			}
+			continue
+		}
 		m := MailboxStatistic{ItemID: it.ID, Source: it.Source, Dest: it.Dest, Status: it.Status, Workload: "mail", Failures: it.Errors}
 		for _, r := range byItem[it.ID] {
 			m.Passes++
@@ -83,6 +104,18 @@ func (s *Service) MailboxStatistics(ctx context.Context, projectID int64) ([]Mai
 			m.MBPerHour, m.ItemsPerHour = float64(m.Bytes)/1e6/h, float64(m.Items)/h
 		}
 		out = append(out, m)
+		if len(workloads) > 1 {
+			var counts map[string]int
+			if it.DAVMailboxID != 0 {
+				if counts, err = s.Store.DAVCounts(ctx, it.DAVMailboxID); err != nil {
+					return nil, err
+				}
+			}
+			for _, w := range workloads[1:] {
+				out = append(out, MailboxStatistic{ItemID: it.ID, Source: it.Source, Dest: it.Dest, Status: it.Status, Workload: w,
+					Items: int64(counts[w]), LastPassName: m.LastPassName})
+			}
+		}
 	}
 	return out, nil
 }

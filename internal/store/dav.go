@@ -27,4 +27,6 @@ type DAV interface {
 	DAVSyncToken(ctx context.Context, mailbox int64, collection string) (string, error)
 	// SaveDAVSyncToken stores it ("" forgets it).
 	SaveDAVSyncToken(ctx context.Context, mailbox int64, collection, token string) error
+	// DAVCounts counts a migration's copied objects per workload.
+	DAVCounts(ctx context.Context, mailbox int64) (map[string]int, error)
 }

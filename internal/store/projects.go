@@ -48,7 +48,27 @@ type Endpoint struct {
 	OAuth2TokenURL string `json:"oauth2_token_url,omitempty"`
 	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
 	SealedOAuth2   string `json:"-"`
+
+	// Where the endpoint's calendars, contacts and tasks are (workloads
+	// other than mail): a CalDAV/CardDAV base URL, Microsoft Graph (a
+	// Microsoft 365 destination, signed in with the OAuth2 app), or
+	// Exchange Web Services (an Exchange on-premises source, with the
+	// administrator's impersonation).
+	DAVURL   string `json:"dav_url,omitempty"`
+	GraphURL string `json:"graph_url,omitempty"`
+	EWSURL   string `json:"ews_url,omitempty"`
 }
+
+// Workloads an item moves, in the words of docs/workloads.md.
+const (
+	WorkloadMail     = "mail"
+	WorkloadCalendar = "calendar"
+	WorkloadContacts = "contacts"
+	WorkloadTasks    = "tasks"
+)
+
+// AllWorkloads lists them in their order.
+var AllWorkloads = []string{WorkloadMail, WorkloadCalendar, WorkloadContacts, WorkloadTasks}
 
 // Project pairs a source and a destination endpoint of one customer.
 type Project struct {
@@ -173,19 +193,22 @@ var Statuses = []string{StatusNotSubmitted, StatusQueued, StatusRunning, StatusC
 
 // Item is one mailbox pair of a project.
 type Item struct {
-	ID          int64     `json:"id"`
-	ProjectID   int64     `json:"project_id"`
-	Source      string    `json:"source"`
-	Dest        string    `json:"destination"`
-	SourceLogin string    `json:"source_login,omitempty"`
-	DestLogin   string    `json:"destination_login,omitempty"`
-	Status      string    `json:"status"`
-	LastPass    string    `json:"last_pass,omitempty"`
-	Errors      int       `json:"error_count"`
-	MailboxID   int64     `json:"-"` // the engine's state for this pair
-	JobID       int64     `json:"-"` // the queued or running pass's job
-	DoneJobID   int64     `json:"-"` // the last job that finished: a rescued copy of it does not run again
-	Updated     time.Time `json:"updated"`
+	ID          int64  `json:"id"`
+	ProjectID   int64  `json:"project_id"`
+	Source      string `json:"source"`
+	Dest        string `json:"destination"`
+	SourceLogin string `json:"source_login,omitempty"`
+	DestLogin   string `json:"destination_login,omitempty"`
+	Status      string `json:"status"`
+	LastPass    string `json:"last_pass,omitempty"`
+	Errors      int    `json:"error_count"`
+	// Workloads the item moves (AllWorkloads; empty means mail).
+	Workloads    []string  `json:"workloads"`
+	MailboxID    int64     `json:"-"` // the engine's state for this pair
+	DAVMailboxID int64     `json:"-"` // the state of its calendars, contacts and tasks
+	JobID        int64     `json:"-"` // the queued or running pass's job
+	DoneJobID    int64     `json:"-"` // the last job that finished: a rescued copy of it does not run again
+	Updated      time.Time `json:"updated"`
 	// Per-item credentials, sealed, for endpoints without administrator credentials.
 	SealedSourcePassword string `json:"-"`
 	SealedDestPassword   string `json:"-"`

@@ -222,7 +222,7 @@ func (s *Server) clientCredentials(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
 		return
 	}
-	if f.Get("scope") != "https://outlook.office365.com/.default" {
+	if sc := f.Get("scope"); sc != "https://outlook.office365.com/.default" && sc != "https://graph.microsoft.com/.default" {
 		oauthError(w, http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid.")
 		return
 	}

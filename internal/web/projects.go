@@ -224,9 +224,12 @@ func (d *projectData) Checked(id int64) bool { return slices.Contains(d.Pass.IDs
 // HasType reports whether the project migrates a kind of item.
 func (d *projectData) HasType(t string) bool { return slices.Contains(d.Project.ItemTypes, t) }
 
+// Workloads are the kinds of item an item can move (docs/workloads.md).
+func (d *projectData) Workloads() []string { return store.AllWorkloads }
+
 // OtherTypes are the kinds of item the service does not migrate yet.
 func (d *projectData) OtherTypes() []string {
-	return []string{"contacts", "calendars", "tasks", "notes", "journals", "rules"}
+	return []string{"notes", "journals", "rules"}
 }
 
 // PassName is a pass in the migration service's words.
@@ -553,7 +556,8 @@ func (s *server) quickAdd(w http.ResponseWriter, r *http.Request) error {
 	}
 	in := projects.ItemInput{Source: r.PostFormValue("source"), Dest: r.PostFormValue("destination"),
 		SourceLogin: strings.TrimSpace(r.PostFormValue("source_login")), DestLogin: strings.TrimSpace(r.PostFormValue("destination_login")),
-		SourcePassword: r.PostFormValue("source_password"), DestPassword: r.PostFormValue("destination_password")}
+		SourcePassword: r.PostFormValue("source_password"), DestPassword: r.PostFormValue("destination_password"),
+		Workloads: r.PostForm["workloads"]}
 	_, err = s.Projects.AddItem(r.Context(), p.ID, in)
 	if pi, ok := userFault(err); ok {
 		d := &projectData{Project: p, Query: itemQuery{Page: 1}}

@@ -586,6 +586,14 @@ func TestQuickAddSettingsClose(t *testing.T) {
 	if res := b.partner.post(path+"/items", url.Values{"source": {"x@old.contoso.example"}, "destination": {"x@new.contoso.example"}}); res.status != http.StatusSeeOther {
 		t.Fatalf("quick add: %d %s", res.status, res.body)
 	}
+	// Workloads: the form offers them; calendars need the endpoints' locations.
+	if res := b.partner.get(path); !strings.Contains(res.body, `name="workloads" value="calendar"`) {
+		t.Fatalf("the quick add form has no workloads")
+	}
+	if res := b.partner.post(path+"/items", url.Values{"source": {"y@old.contoso.example"}, "destination": {"y@new.contoso.example"}, "workloads": {"mail", "calendar"}}); res.status != http.StatusBadRequest ||
+		!strings.Contains(res.body, "set a DAV URL or an EWS URL") {
+		t.Fatalf("quick add of calendars without locations: %d", res.status)
+	}
 	for _, tc := range []struct {
 		name string
 		form url.Values

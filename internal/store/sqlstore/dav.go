@@ -43,3 +43,21 @@ func (s *Store) SaveDAVSyncToken(ctx context.Context, mailbox int64, collection,
 		ON CONFLICT(mailbox_id, collection) DO UPDATE SET sync_token=excluded.sync_token`, mailbox, collection, token)
 	return err
 }
+
+func (s *Store) DAVCounts(ctx context.Context, mailbox int64) (map[string]int, error) {
+	rows, err := s.query(ctx, `SELECT workload, COUNT(*) FROM dav_objects WHERE mailbox_id = ? GROUP BY workload`, mailbox)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var w string
+		var n int
+		if err := rows.Scan(&w, &n); err != nil {
+			return nil, err
+		}
+		out[w] = n
+	}
+	return out, rows.Err()
+}

@@ -34,9 +34,9 @@ func (s *Store) DeleteItems(ctx context.Context, projectID int64, ids []int64) e
 }
 
 func (s *Store) EditItem(ctx context.Context, it store.Item) error {
-	res, err := s.exec(ctx, nil, `UPDATE items SET dest=?, dest_key=?, source_login=?, dest_login=?, sealed_source_password=?, sealed_dest_password=?, updated=?
+	res, err := s.exec(ctx, nil, `UPDATE items SET dest=?, dest_key=?, source_login=?, dest_login=?, sealed_source_password=?, sealed_dest_password=?, updated=?, workloads=?
 		WHERE id=? AND status NOT IN (?, ?)`,
-		it.Dest, strings.ToLower(it.Dest), it.SourceLogin, it.DestLogin, it.SealedSourcePassword, it.SealedDestPassword, ts(time.Now()), it.ID,
+		it.Dest, strings.ToLower(it.Dest), it.SourceLogin, it.DestLogin, it.SealedSourcePassword, it.SealedDestPassword, ts(time.Now()), workloadLines(it.Workloads), it.ID,
 		store.StatusQueued, store.StatusRunning)
 	if isUnique(err) {
 		return fmt.Errorf("%s is already in the project: %w", it.Dest, store.ErrDuplicate)

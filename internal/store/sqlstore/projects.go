@@ -115,14 +115,14 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64) error {
 }
 
 const endpointCols = `id, customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token, max_message_size, daily_download, daily_upload, created,
-	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits`
+	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits, dav_url, graph_url, ews_url`
 
 func scanEndpoint(sc interface{ Scan(...any) error }) (store.Endpoint, error) {
 	var e store.Endpoint
 	var created, limits string
 	err := sc.Scan(&e.ID, &e.CustomerID, &e.Name, &e.Type, &e.Host, &e.Port, &e.Security, &e.AllowPlaintext, &e.AdminUser,
 		&e.SealedPassword, &e.SealedToken, &e.MaxMessageSize, &e.DailyDownload, &e.DailyUpload, &created,
-		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2, &limits)
+		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2, &limits, &e.DAVURL, &e.GraphURL, &e.EWSURL)
 	e.Created = parseTS(created)
 	e.Limits = parseLimits(limits)
 	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != ""
@@ -134,10 +134,12 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *store.Endpoint) error {
 		e.Created = time.Now()
 	}
 	err := s.queryRow(ctx, nil, `INSERT INTO endpoints(customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token,
-		max_message_size, daily_download, daily_upload, created, oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		max_message_size, daily_download, daily_upload, created, oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits,
+		dav_url, graph_url, ews_url)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		e.CustomerID, e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
-		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created), e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits)).Scan(&e.ID)
+		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created), e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits),
+		e.DAVURL, e.GraphURL, e.EWSURL).Scan(&e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
@@ -169,9 +171,11 @@ func (s *Store) Endpoints(ctx context.Context, customerID int64) ([]store.Endpoi
 
 func (s *Store) UpdateEndpoint(ctx context.Context, e store.Endpoint) error {
 	res, err := s.exec(ctx, nil, `UPDATE endpoints SET name=?, type=?, host=?, port=?, security=?, allow_plaintext=?, admin_user=?, sealed_password=?, sealed_token=?,
-		max_message_size=?, daily_download=?, daily_upload=?, oauth2_tenant=?, oauth2_client_id=?, oauth2_token_url=?, oauth2_scope=?, sealed_oauth2=?, limits=? WHERE id=?`,
+		max_message_size=?, daily_download=?, daily_upload=?, oauth2_tenant=?, oauth2_client_id=?, oauth2_token_url=?, oauth2_scope=?, sealed_oauth2=?, limits=?,
+		dav_url=?, graph_url=?, ews_url=? WHERE id=?`,
 		e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
-		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits), e.ID)
+		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits),
+		e.DAVURL, e.GraphURL, e.EWSURL, e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
@@ -293,14 +297,15 @@ func (s *Store) UpdateProject(ctx context.Context, p store.Project) error {
 	return affected(res, err, "project", p.ID)
 }
 
-const itemCols = `id, project_id, source, dest, source_login, dest_login, sealed_source_password, sealed_dest_password, status, last_pass, errors, mailbox_id, job_id, done_job_id, updated`
+const itemCols = `id, project_id, source, dest, source_login, dest_login, sealed_source_password, sealed_dest_password, status, last_pass, errors, mailbox_id, job_id, done_job_id, updated, workloads, dav_mailbox_id`
 
 func scanItem(sc interface{ Scan(...any) error }) (store.Item, error) {
 	var it store.Item
-	var updated string
+	var updated, workloads string
 	err := sc.Scan(&it.ID, &it.ProjectID, &it.Source, &it.Dest, &it.SourceLogin, &it.DestLogin, &it.SealedSourcePassword, &it.SealedDestPassword,
-		&it.Status, &it.LastPass, &it.Errors, &it.MailboxID, &it.JobID, &it.DoneJobID, &updated)
+		&it.Status, &it.LastPass, &it.Errors, &it.MailboxID, &it.JobID, &it.DoneJobID, &updated, &workloads, &it.DAVMailboxID)
 	it.Updated = parseTS(updated)
+	it.Workloads = splitLines(workloads)
 	return it, err
 }
 
@@ -312,9 +317,9 @@ func (s *Store) CreateItems(ctx context.Context, items []*store.Item) error {
 			}
 			it.Updated = time.Now()
 			err := s.queryRow(ctx, tx, `INSERT INTO items(project_id, source, dest, source_key, dest_key, source_login, dest_login, sealed_source_password,
-				sealed_dest_password, status, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+				sealed_dest_password, status, updated, workloads) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 				it.ProjectID, it.Source, it.Dest, strings.ToLower(it.Source), strings.ToLower(it.Dest), it.SourceLogin, it.DestLogin,
-				it.SealedSourcePassword, it.SealedDestPassword, it.Status, ts(it.Updated)).Scan(&it.ID)
+				it.SealedSourcePassword, it.SealedDestPassword, it.Status, ts(it.Updated), workloadLines(it.Workloads)).Scan(&it.ID)
 			if isUnique(err) {
 				return fmt.Errorf("%s → %s is already in the project: %w", it.Source, it.Dest, store.ErrDuplicate)
 			}
@@ -401,9 +406,9 @@ func itemOrder(sort string) string {
 
 func (s *Store) UpdateItem(ctx context.Context, it store.Item) error {
 	res, err := s.exec(ctx, nil, `UPDATE items SET source=?, dest=?, source_key=?, dest_key=?, source_login=?, dest_login=?, sealed_source_password=?,
-		sealed_dest_password=?, status=?, last_pass=?, errors=?, mailbox_id=?, job_id=?, done_job_id=?, updated=? WHERE id=?`,
+		sealed_dest_password=?, status=?, last_pass=?, errors=?, mailbox_id=?, job_id=?, done_job_id=?, updated=?, workloads=?, dav_mailbox_id=? WHERE id=?`,
 		it.Source, it.Dest, strings.ToLower(it.Source), strings.ToLower(it.Dest), it.SourceLogin, it.DestLogin, it.SealedSourcePassword,
-		it.SealedDestPassword, it.Status, it.LastPass, it.Errors, it.MailboxID, it.JobID, it.DoneJobID, ts(time.Now()), it.ID)
+		it.SealedDestPassword, it.Status, it.LastPass, it.Errors, it.MailboxID, it.JobID, it.DoneJobID, ts(time.Now()), workloadLines(it.Workloads), it.DAVMailboxID, it.ID)
 	if isUnique(err) {
 		return fmt.Errorf("%s → %s is already in the project: %w", it.Source, it.Dest, store.ErrDuplicate)
 	}
@@ -547,4 +552,12 @@ func (s *Store) Reseal(ctx context.Context, c store.SealedCredential) error {
 	}
 	res, err := s.exec(ctx, nil, `UPDATE `+c.Table+` SET `+c.Column+` = ? WHERE id = ?`, c.Value, c.ID)
 	return affected(res, err, c.Table, c.ID)
+}
+
+// workloadLines stores an item's workloads; none means mail.
+func workloadLines(w []string) string {
+	if len(w) == 0 {
+		return store.WorkloadMail
+	}
+	return lines(w)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/store"
@@ -40,6 +41,12 @@ func runDAV(t *testing.T, open func(t *testing.T) store.Store) {
 		if got, _ := s.DAVObjects(ctx, other, "/alice/work/"); len(got) != 0 {
 			t.Fatalf("another migration sees %+v", got)
 		}
+		if n, err := s.DAVCounts(ctx, mb); err != nil || n["calendar"] != 1 || n["tasks"] != 1 || n["contacts"] != 1 || len(n) != 3 {
+			t.Fatalf("counts = %v, %v", n, err)
+		}
+		if n, err := s.DAVCounts(ctx, other); err != nil || len(n) != 0 {
+			t.Fatalf("another migration's counts = %v, %v", n, err)
+		}
 
 		if tok, err := s.DAVSyncToken(ctx, mb, "/alice/work/"); tok != "" || err != nil {
 			t.Fatalf("token before any = %q, %v", tok, err)
@@ -60,6 +67,61 @@ func runDAV(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if got, _ := s.DAVSyncToken(ctx, mb, "/alice/work/"); got != "" {
 			t.Fatalf("forgotten token = %q", got)
+		}
+	})
+}
+
+// runWorkloads checks an item's workloads and an endpoint's DAV, Graph
+// and EWS locations (migration 028).
+func runWorkloads(t *testing.T, open func(t *testing.T) store.Store) {
+	ctx := context.Background()
+	t.Run("ItemWorkloadsAndEndpointLocations", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		src, err := s.Endpoint(ctx, p.SourceID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.DAVURL, src.EWSURL = "https://dav.contoso.com/", "https://mail.contoso.com/EWS/Exchange.asmx"
+		if err := s.UpdateEndpoint(ctx, src); err != nil {
+			t.Fatal(err)
+		}
+		dst := store.Endpoint{CustomerID: src.CustomerID, Name: "m365", Type: "office365", Host: "outlook.office365.com", Port: 993, Security: "tls", GraphURL: "https://graph.microsoft.com/v1.0"}
+		if err := s.CreateEndpoint(ctx, &dst); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Endpoint(ctx, src.ID); got.DAVURL != src.DAVURL || got.EWSURL != src.EWSURL || got.GraphURL != "" {
+			t.Fatalf("source endpoint %+v", got)
+		}
+		if got, _ := s.Endpoint(ctx, dst.ID); got.GraphURL != dst.GraphURL {
+			t.Fatalf("destination endpoint %+v", got)
+		}
+		a := &store.Item{ProjectID: p.ID, Source: "a@contoso.com", Dest: "a@contoso.onmicrosoft.com", Workloads: []string{"mail", "calendar", "contacts"}}
+		b := &store.Item{ProjectID: p.ID, Source: "b@contoso.com", Dest: "b@contoso.onmicrosoft.com"}
+		if err := s.CreateItems(ctx, []*store.Item{a, b}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Item(ctx, a.ID); strings.Join(got.Workloads, ",") != "mail,calendar,contacts" {
+			t.Fatalf("item workloads %v", got.Workloads)
+		}
+		if got, _ := s.Item(ctx, b.ID); strings.Join(got.Workloads, ",") != "mail" {
+			t.Fatalf("an item without workloads moves %v, want mail", got.Workloads)
+		}
+		got, _ := s.Item(ctx, a.ID)
+		got.Workloads, got.DAVMailboxID = []string{"tasks"}, 42
+		if err := s.UpdateItem(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Item(ctx, a.ID); strings.Join(got.Workloads, ",") != "tasks" || got.DAVMailboxID != 42 {
+			t.Fatalf("after update %v %d", got.Workloads, got.DAVMailboxID)
+		}
+		got.Workloads = []string{"mail", "tasks"}
+		if err := s.EditItem(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Item(ctx, a.ID); strings.Join(got.Workloads, ",") != "mail,tasks" {
+			t.Fatalf("after edit %v", got.Workloads)
 		}
 	})
 }

@@ -324,6 +324,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runGauges(t, open)
 	runDAV(t, open)
 	runDNS(t, open)
+	runWorkloads(t, open)
 	runEngagements(t, open)
 	runWaves(t, open)
 	runPreflight(t, open)

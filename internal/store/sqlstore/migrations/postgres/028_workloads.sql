@@ -1,0 +1,11 @@
+-- Workloads per item (issue 19): an item moves mail, calendar, contacts
+-- and tasks, any of them (one per line; existing items move mail). The
+-- calendars, contacts and tasks of an item are a migration of their own
+-- in the engine state (dav_objects), dav_mailbox_id. An endpoint says
+-- where its calendars, contacts and tasks are: a CalDAV/CardDAV base URL,
+-- Microsoft Graph (destination) or Exchange Web Services (source).
+ALTER TABLE items ADD COLUMN workloads TEXT NOT NULL DEFAULT 'mail';
+ALTER TABLE items ADD COLUMN dav_mailbox_id BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE endpoints ADD COLUMN dav_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE endpoints ADD COLUMN graph_url TEXT NOT NULL DEFAULT '';
+ALTER TABLE endpoints ADD COLUMN ews_url TEXT NOT NULL DEFAULT '';
