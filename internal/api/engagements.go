@@ -78,7 +78,7 @@ func (s *server) engagementDetail(r *http.Request, e store.Engagement) (Engageme
 	if d.Gates, err = s.eng.Gates(r.Context(), e.ID); err != nil {
 		return d, err
 	}
-	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	people, err := s.eng.People(r.Context(), e.ID)
 	if err != nil {
 		return d, err
 	}
@@ -330,7 +330,7 @@ func (s *server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err := s.eng.Assign(r.Context(), e.ID, in.Role, in.Person); err != nil {
 		return err
 	}
-	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	people, err := s.eng.People(r.Context(), e.ID)
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func (s *server) unassign(w http.ResponseWriter, r *http.Request) error {
 	if err := s.eng.Unassign(r.Context(), e.ID, q.Get("role"), q.Get("person")); err != nil {
 		return err
 	}
-	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	people, err := s.eng.People(r.Context(), e.ID)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -181,9 +182,12 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 	code, b = e.call("GET", "/api/v1/tasks/999999/history", nil)
 	wantError(t, code, b, 404, "")
 
-	var people struct{ People []store.Assignment }
+	var people struct{ People []Assignment }
+	code, b = e.call("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"})
+	wantError(t, code, b, 400, "person", "has no account")
+	pat := e.account("pat@partner.com", auth.Partner, f.customer.ID)
 	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"}, 200, &people)
-	if len(people.People) != 1 || people.People[0].Role != "frp" {
+	if len(people.People) != 1 || people.People[0].Role != "frp" || people.People[0].UserID != pat.ID || !people.People[0].Account || people.People[0].Name != "pat" {
 		t.Fatalf("people %+v", people)
 	}
 	code, b = e.call("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "wizard", "person": "x"})
@@ -198,9 +202,11 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 			t.Fatalf("task of role %s listed for the partner", tk.Role)
 		}
 	}
-	e.must("GET", "/api/v1/people/nobody/tasks", nil, 200, &mine)
-	if mine.Tasks == nil || len(mine.Tasks) != 0 {
-		t.Fatalf("nobody's tasks: %+v", mine.Tasks)
+	code, b = e.call("GET", "/api/v1/people/nobody/tasks", nil)
+	wantError(t, code, b, 400, "person", "has no account")
+	e.must("GET", fmt.Sprintf("/api/v1/people/%d/tasks", pat.ID), nil, 200, &mine)
+	if len(mine.Tasks) == 0 {
+		t.Fatal("the partner's tasks by account number")
 	}
 
 	// Taking people off roles: what to fix when they do not hold it, then gone.
@@ -221,6 +227,22 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 	if len(mine.Tasks) != 0 {
 		t.Fatalf("the partner left the role but still has %d tasks", len(mine.Tasks))
 	}
+}
+
+// account gives a person an account (once per environment), seeing the customers given.
+func (e *env) account(email string, role auth.Role, customers ...int64) store.User {
+	e.t.Helper()
+	u := store.User{Email: email, Name: strings.Split(email, "@")[0], Role: string(role), PasswordHash: "x", Created: time.Now(), Customers: customers}
+	err := e.st.CreateUser(operator(), &u)
+	if errors.Is(err, store.ErrDuplicate) {
+		if u, err = e.st.UserByEmail(operator(), email); err == nil {
+			return u
+		}
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
 }
 
 // completePhase sets every task of a phase Complete (mandatory) or Not Required.
@@ -252,7 +274,8 @@ func (e *env) exitPhasesBefore(engagementID int64, phase string) {
 	for _, tk := range list.Tasks {
 		if tk.Mandatory && !assigned[tk.Role] {
 			assigned[tk.Role] = true
-			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": "person for " + tk.Role}, 200, nil)
+			who := e.account(tk.Role+"@people.example", auth.FastTrackEngineer)
+			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": who.Email}, 200, nil)
 		}
 	}
 	for _, ph := range playbook.PhaseOrder() {
@@ -535,9 +558,10 @@ func TestEngagementAuth(t *testing.T) {
 	g := e.fixture("Fabrikam")
 	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
 	e.engagement(g.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
-	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat"}, 200, nil)
+	e.account("pat@partner.com", auth.Partner, f.customer.ID)
+	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"}, 200, nil)
 
-	for _, path := range []string{fmt.Sprintf("/api/v1/engagements/%d", d.ID), "/api/v1/playbook", "/api/v1/people/pat/tasks"} {
+	for _, path := range []string{fmt.Sprintf("/api/v1/engagements/%d", d.ID), "/api/v1/playbook", "/api/v1/people/pat@partner.com/tasks"} {
 		resp, b := e.send("GET", path, "", "", nil)
 		wantError(t, resp.StatusCode, b, 401, "", "ferry token create")
 	}
@@ -554,14 +578,14 @@ func TestEngagementAuth(t *testing.T) {
 		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", f.customer.ID), 404},
 		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", g.customer.ID), 200},
 		{"GET", "/api/v1/playbook", 200},
-		{"GET", "/api/v1/people/pat/tasks", 200},
+		{"GET", "/api/v1/people/pat@partner.com/tasks", 200},
 	} {
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
 		if rec.Code != tc.want {
 			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, rec.Code, tc.want, rec.Body.String())
 		}
-		if tc.path == "/api/v1/people/pat/tasks" && !strings.Contains(rec.Body.String(), `"tasks":[]`) {
+		if tc.path == "/api/v1/people/pat@partner.com/tasks" && !strings.Contains(rec.Body.String(), `"tasks":[]`) {
 			t.Errorf("Contoso's tasks shown to a principal limited to Fabrikam: %s", rec.Body.String())
 		}
 	}

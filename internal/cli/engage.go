@@ -480,7 +480,7 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				people, err := a.Store.Assignments(ctx, id)
+				people, err := a.Engagements.People(ctx, id)
 				if err != nil {
 					return err
 				}
@@ -492,7 +492,7 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 					store.Engagement
 					Eligibility []engagements.Rule `json:"eligibility"`
 					Gates       []engagements.Gate `json:"gates"`
-					People      []store.Assignment `json:"people"`
+					People      []engagements.Person `json:"people"`
 					Progress    engagements.Tally  `json:"progress"`
 				}{e, rulesOf(e), nonNil(gates), nonNil(people), prog.Overall}
 				return m.out(cmd, out, func(w io.Writer) {
@@ -508,7 +508,7 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 					printGates(w, gates)
 					fmt.Fprintln(w, "\nPeople")
 					if len(people) == 0 {
-						fmt.Fprintf(w, "nobody assigned yet; ferry engagement assign %d --role ROLE --person NAME\n", e.ID)
+						fmt.Fprintf(w, "nobody assigned yet; ferry engagement assign %d --role ROLE --person ACCOUNT_EMAIL\n", e.ID)
 						return
 					}
 					tw := newTable(w)
@@ -518,7 +518,14 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 						if r, ok := a.Engagements.Playbook.Role(p.Role); ok {
 							name = r.Name
 						}
-						fmt.Fprintf(tw, "%s\t%s\n", name, p.Person)
+						who := p.Person
+						switch {
+						case !p.Account:
+							who += " (" + engagements.NotAnAccount + ")"
+						case p.Name != "":
+							who = p.Name + " <" + p.Person + ">"
+						}
+						fmt.Fprintf(tw, "%s\t%s\n", name, who)
 					}
 					tw.Flush()
 				})
@@ -669,7 +676,7 @@ func engagementRoleCmd(m *engageFlags, leave bool) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&role, "role", "", "the `ROLE` ID, e.g. ftm, engineer, frp, mvm")
-	cmd.Flags().StringVar(&person, "person", "", "the `PERSON`")
+	cmd.Flags().StringVar(&person, "person", "", "the `ACCOUNT`: its e-mail or number (people in roles are accounts)")
 	return cmd
 }
 

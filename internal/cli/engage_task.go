@@ -164,22 +164,27 @@ show in every view.`,
 func taskMineCmd(m *engageFlags) *cobra.Command {
 	var person string
 	cmd := &cobra.Command{
-		Use:   "mine --person PERSON",
-		Short: "List the tasks of a person's roles across engagements",
+		Use:   "mine [--as ACCOUNT]",
+		Short: "List the tasks of an account's roles across engagements (default: the account named like you)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := needText("--person", person, "whose tasks"); err != nil {
-				return err
-			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				tasks, err := a.Engagements.MyTasks(ctx, person)
+				who := strings.TrimSpace(person)
+				if who == "" {
+					u, err := operatorAccount(ctx, a)
+					if err != nil {
+						return err
+					}
+					who = u.Email
+				}
+				tasks, err := a.Engagements.MyTasks(ctx, who)
 				if err != nil {
 					return err
 				}
 				tasks = nonNil(tasks)
 				return m.out(cmd, tasks, func(w io.Writer) {
 					if len(tasks) == 0 {
-						fmt.Fprintf(w, "%s has no tasks (no roles assigned, or none with tasks)\n", person)
+						fmt.Fprintf(w, "%s has no tasks (no roles assigned, or none with tasks)\n", who)
 						return
 					}
 					printTasks(w, tasks, true)
@@ -187,8 +192,38 @@ func taskMineCmd(m *engageFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&person, "person", "", "the `PERSON`")
+	cmd.Flags().StringVar(&person, "as", "", "the `ACCOUNT` (e-mail or number) whose tasks to list")
+	cmd.Flags().StringVar(&person, "person", "", "the same as --as")
+	cmd.Flags().MarkHidden("person")
 	return cmd
+}
+
+// operatorAccount is the account of the person running the command: the
+// one whose e-mail, or e-mail before the @, is their OS user name.
+func operatorAccount(ctx context.Context, a *app.App) (store.User, error) {
+	name := whoAmI()
+	us, err := a.Store.Users(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	var found []store.User
+	for _, u := range us {
+		local, _, _ := strings.Cut(u.Email, "@")
+		if !u.Disabled && (strings.EqualFold(u.Email, name) || strings.EqualFold(local, name)) {
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return store.User{}, usageErr("--as: say whose tasks: no account is named like your user name %q; give the account's e-mail (ferry user list)", name)
+	}
+	var emails []string
+	for _, u := range found {
+		emails = append(emails, u.Email)
+	}
+	return store.User{}, usageErr("--as: say whose tasks: several accounts are named like your user name %q (%s)", name, strings.Join(emails, ", "))
 }
 
 func taskArg() cobra.PositionalArgs {

@@ -457,7 +457,7 @@ func (s *Service) mayOverride(ctx context.Context, customerID int64) (*auth.Prin
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(as, func(a store.Assignment) bool { return a.Role == role && strings.EqualFold(a.Person, p.Name) }) {
+		if slices.ContainsFunc(as, func(a store.Assignment) bool { return a.Role == role && Holds(p, a) }) {
 			return p, nil
 		}
 	}

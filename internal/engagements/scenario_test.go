@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -36,9 +37,14 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 	refusedFor("Assess", "phase Initiate")
 	now = time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)
 	refusedFor("Initiate", "role ")
+	people := map[string]bool{}
 	for _, tk := range tasks {
-		if tk.Mandatory {
-			b.svc.Assign(ctx, e.ID, tk.Role, tk.Role+"@people.example")
+		if tk.Mandatory && !people[tk.Role] {
+			people[tk.Role] = true
+			b.person(t, tk.Role+"@people.example", auth.FastTrackEngineer)
+			if err := b.svc.Assign(ctx, e.ID, tk.Role, tk.Role+"@people.example"); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	if err := exit("Initiate"); err != nil {

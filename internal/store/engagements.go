@@ -61,11 +61,15 @@ type TimeEntry struct {
 	At      time.Time `json:"at"`
 }
 
-// Assignment puts a person in a role of an engagement.
+// Assignment puts a person in a role of an engagement. The person is an
+// account (UserID); Person keeps its e-mail as it was when assigned. An
+// assignment older than accounts in roles whose text named no account has
+// UserID 0: "not an account yet", holding the role for nobody.
 type Assignment struct {
 	EngagementID int64  `json:"engagement_id"`
 	Role         string `json:"role"`
 	Person       string `json:"person"`
+	UserID       int64  `json:"user_id,omitempty"`
 }
 
 // PhaseExit records that a phase's exit gate was passed.
@@ -162,8 +166,8 @@ type Engagements interface {
 	Assign(ctx context.Context, a Assignment) error
 	Unassign(ctx context.Context, a Assignment) error
 	Assignments(ctx context.Context, engagementID int64) ([]Assignment, error)
-	// AssignmentsOf lists the roles a person holds across engagements.
-	AssignmentsOf(ctx context.Context, person string) ([]Assignment, error)
+	// AssignmentsOf lists the roles an account holds across engagements.
+	AssignmentsOf(ctx context.Context, userID int64) ([]Assignment, error)
 
 	ExitPhase(ctx context.Context, x PhaseExit) error
 	PhaseExits(ctx context.Context, engagementID int64) ([]PhaseExit, error)

@@ -300,7 +300,7 @@ type engagementData struct {
 	Issues     []store.PostMigrationIssue
 	Events     []store.ScheduledEvent
 	Upcoming   []engagements.Occurrence // the next occurrences, recurring events repeated
-	People     []store.Assignment
+	People     []engagements.Person
 
 	// IssueStatuses are the statuses an issue can be given.
 	IssueStatuses []string
@@ -416,7 +416,7 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 		return nil, err
 	}
 	d.IssueStatuses = engagements.IssueStatuses
-	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
+	if d.People, err = s.Engagements.People(ctx, e.ID); err != nil {
 		return nil, err
 	}
 	d.GateOpen = s.Engagements.OverriddenForAll(d.Overrides)

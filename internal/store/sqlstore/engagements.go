@@ -163,7 +163,7 @@ func (s *Store) TimeEntries(ctx context.Context, taskRowID int64) ([]store.TimeE
 }
 
 func (s *Store) Assign(ctx context.Context, a store.Assignment) error {
-	_, err := s.exec(ctx, nil, `INSERT INTO assignments(engagement_id, role, person) VALUES (?,?,?) ON CONFLICT DO NOTHING`, a.EngagementID, a.Role, a.Person)
+	_, err := s.exec(ctx, nil, `INSERT INTO assignments(engagement_id, role, person, user_id) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`, a.EngagementID, a.Role, a.Person, a.UserID)
 	return err
 }
 
@@ -174,15 +174,15 @@ func (s *Store) Unassign(ctx context.Context, a store.Assignment) error {
 
 func scanAssignment(sc interface{ Scan(...any) error }) (store.Assignment, error) {
 	var a store.Assignment
-	return a, sc.Scan(&a.EngagementID, &a.Role, &a.Person)
+	return a, sc.Scan(&a.EngagementID, &a.Role, &a.Person, &a.UserID)
 }
 
 func (s *Store) Assignments(ctx context.Context, engagementID int64) ([]store.Assignment, error) {
-	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person FROM assignments WHERE engagement_id = ? ORDER BY role, person`, engagementID)
+	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person, user_id FROM assignments WHERE engagement_id = ? ORDER BY role, person`, engagementID)
 }
 
-func (s *Store) AssignmentsOf(ctx context.Context, person string) ([]store.Assignment, error) {
-	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person FROM assignments WHERE person = ? ORDER BY engagement_id, role`, person)
+func (s *Store) AssignmentsOf(ctx context.Context, userID int64) ([]store.Assignment, error) {
+	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person, user_id FROM assignments WHERE user_id = ? AND user_id <> 0 ORDER BY engagement_id, role`, userID)
 }
 
 func (s *Store) ExitPhase(ctx context.Context, x store.PhaseExit) error {
