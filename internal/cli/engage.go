@@ -490,10 +490,10 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 				}
 				out := struct {
 					store.Engagement
-					Eligibility []engagements.Rule `json:"eligibility"`
-					Gates       []engagements.Gate `json:"gates"`
+					Eligibility []engagements.Rule   `json:"eligibility"`
+					Gates       []engagements.Gate   `json:"gates"`
 					People      []engagements.Person `json:"people"`
-					Progress    engagements.Tally  `json:"progress"`
+					Progress    engagements.Tally    `json:"progress"`
 				}{e, rulesOf(e), nonNil(gates), nonNil(people), prog.Overall}
 				return m.out(cmd, out, func(w io.Writer) {
 					fmt.Fprintf(w, "Engagement %d: %s (customer %d)\n", e.ID, e.Name, e.CustomerID)
