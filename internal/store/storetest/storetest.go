@@ -324,6 +324,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runGauges(t, open)
 	runDAV(t, open)
 	runEngagements(t, open)
+	runEngagementRecords(t, open)
 }
 
 func count(t *testing.T, s store.Store, mb int64, folder string) int {
