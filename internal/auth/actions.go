@@ -56,6 +56,9 @@ const (
 	ActionReadProgress        Action = "engagements.progress"
 	ActionReadReport          Action = "engagements.report"
 	ActionReadPlaybook        Action = "playbook.read"
+	ActionSetSuccessPlan      Action = "success-plan.update"
+	ActionDecideGoNoGo        Action = "go-no-go.decide"
+	ActionTickResponsibility  Action = "responsibilities.tick"
 
 	ActionReadDashboard Action = "dashboard.read"
 	ActionReadAudit     Action = "audit.read"
@@ -132,6 +135,9 @@ var actions = map[Action]actionDef{
 	ActionReadProgress:        {Read, oneCustomer, "see progress"},
 	ActionReadReport:          {Read, oneCustomer, "read reports"},
 	ActionReadPlaybook:        {Read, anyCustomer, "read the playbook"},
+	ActionSetSuccessPlan:      {Engage, oneCustomer, "write the success plan"},
+	ActionDecideGoNoGo:        {Lead, oneCustomer, "record go/no-go decisions"},
+	ActionTickResponsibility:  {Engage, oneCustomer, "tick off the customer's responsibilities"},
 
 	ActionReadDashboard: {Read, anyCustomer, "see the dashboard"},
 	ActionReadAudit:     {Read, oneCustomer, "read the audit log"},

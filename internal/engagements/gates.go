@@ -3,6 +3,7 @@ package engagements
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,6 +50,7 @@ type gateInputs struct {
 	checklist   []store.ChecklistItem
 	assignments []store.Assignment
 	events      []store.ScheduledEvent
+	plan        *store.SuccessPlan // nil: none yet
 	// unmigrated are the items whose last Full pass did not complete,
 	// loaded only when a phase names migrations-completed.
 	unmigrated []Blocker
@@ -77,6 +79,11 @@ func (s *Service) gateInputs(ctx context.Context, id int64, migrations func([]st
 		return nil, err
 	}
 	if in.events, err = s.Store.Events(ctx, id); err != nil {
+		return nil, err
+	}
+	if plan, err := s.Store.SuccessPlan(ctx, id); err == nil {
+		in.plan = &plan
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	if migrations(in.tasks) {
@@ -171,6 +178,10 @@ func (s *Service) criteria(in *gateInputs, ph *playbook.Phase) []Blocker {
 			}
 			for _, role := range missing {
 				out = append(out, Blocker{Name: "role " + role, Status: "nobody assigned", Why: "a role with mandatory tasks needs a person"})
+			}
+		case playbook.CriterionSuccessPlan:
+			if in.plan == nil {
+				out = append(out, Blocker{Name: "success plan", Status: "none", Why: "record the success plan: the customer's goals and outcomes, its owner and the date it was agreed"})
 			}
 		}
 	}

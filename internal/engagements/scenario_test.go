@@ -47,6 +47,11 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 			}
 		}
 	}
+	refusedFor("Initiate", "success plan")
+	if _, err := b.svc.SetSuccessPlan(ctx, e.ID, engagements.SuccessPlanInput{Goals: "every mailbox in Exchange Online by March", Outcomes: "IMAP server retired",
+		Owner: "ftm@people.example", Agreed: "2026-12-08"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := exit("Initiate"); err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +100,19 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 	}
 	if err := b.svc.CheckMigration(ctx, b.customer.ID, projects[1].ID, "full"); err != nil {
 		t.Fatalf("wave 2 refused after Enable: %v", err)
+	}
+
+	// The wave's go/no-go: decided by the FastTrack Manager, on the evidence of the moment.
+	goNoGo, err := b.svc.ScheduleEvent(ctx, e.ID, engagements.EventInput{Kind: "go-no-go", Title: "Wave 2 go/no-go", TimeZone: "UTC", Starts: "2026-12-08 08:00", Ends: "2026-12-08 08:30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.svc.DecideGoNoGo(ctx, e.ID, engagements.GoNoGoInput{EventID: goNoGo.ID, Decision: "go", Notes: "wave 1 clean"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Evidence, `"Wave 2"`) || !strings.Contains(d.Evidence, `"phase":"Enable","exited":true`) {
+		t.Fatalf("evidence %s", d.Evidence)
 	}
 
 	// Migrate: 1702 waits for bob's Full pass in the second project.

@@ -176,10 +176,13 @@ const (
 	// CriterionRolesAssigned: every role with a mandatory task in the
 	// engagement has a person.
 	CriterionRolesAssigned = "roles-assigned"
+	// CriterionSuccessPlan: the engagement has a success plan (goals and
+	// outcomes, an owner, the date it was agreed; seeds 001 and 002).
+	CriterionSuccessPlan = "success-plan"
 )
 
 // ExitCriteria lists the criteria a phase's exit_criteria may name.
-var ExitCriteria = []string{CriterionChecklistResolved, CriterionMigrationsCompleted, CriterionKickoffHeld, CriterionRolesAssigned}
+var ExitCriteria = []string{CriterionChecklistResolved, CriterionMigrationsCompleted, CriterionKickoffHeld, CriterionRolesAssigned, CriterionSuccessPlan}
 
 // Process is a unit of work within a phase, such as "Address Technical Gaps".
 type Process struct {
