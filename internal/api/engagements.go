@@ -552,6 +552,7 @@ type ChecklistUpdate struct {
 	State *string `json:"state,omitempty"`
 	Owner *string `json:"owner,omitempty"`
 	Notes *string `json:"notes,omitempty"`
+	Due   *string `json:"due,omitempty"` // 2026-12-24; "" clears it
 }
 
 func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) error {
@@ -574,7 +575,7 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.eng.UpdateChecklistItem(r.Context(), e.ID, itemID, in.State, in.Owner, in.Notes)
+	c, err := s.eng.EditChecklistItem(r.Context(), e.ID, itemID, engagements.ChecklistEdit{State: in.State, Owner: in.Owner, Notes: in.Notes, Due: in.Due})
 	if err != nil {
 		return err
 	}

@@ -278,6 +278,8 @@ func (e *env) exitPhasesBefore(engagementID int64, phase string) {
 			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": who.Email}, 200, nil)
 		}
 	}
+	owner := e.account("owner@people.example", auth.FastTrackEngineer)
+	e.must("PUT", eng+"/success-plan", map[string]any{"goals": "every mailbox in Exchange Online", "owner": owner.Email, "agreed": kickoff.Format("2006-01-02")}, 200, nil)
 	for _, ph := range playbook.PhaseOrder() {
 		if ph == phase {
 			return
@@ -603,6 +605,8 @@ var engagementSchemaTypes = map[string]any{
 	"ChecklistUpdate": ChecklistUpdate{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
+	"SuccessPlan": SuccessPlan{}, "SuccessPlanInput": engagements.SuccessPlanInput{}, "GoNoGoInput": engagements.GoNoGoInput{},
+	"GoNoGoDecision": GoNoGoDecision{}, "Evidence": engagements.Evidence{}, "GateState": engagements.GateState{}, "ProjectFigures": engagements.ProjectFigures{},
 }
 
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.
@@ -610,4 +614,55 @@ func TestOpenAPIEngagementSchemasMatchTypes(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadOpenAPI(t)
 	checkSchemas(t, doc, engagementSchemaTypes)
+}
+
+// TestSuccessPlanGoNoGoAndFigures: the success plan, go/no-go decisions
+// with their evidence, the migration figures and a checklist item's due
+// date through the API.
+func TestSuccessPlanGoNoGoAndFigures(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
+	eng := fmt.Sprintf("/api/v1/engagements/%d", d.ID)
+	code, b := e.call("GET", eng+"/success-plan", nil)
+	wantError(t, code, b, 404, "", "no success plan yet")
+	e.account("carl@contoso.com", auth.CustomerProjectManager, f.customer.ID)
+	code, b = e.call("PUT", eng+"/success-plan", map[string]any{"goals": "mail in Exchange Online", "owner": "carl@contoso.com", "agreed": "03.12.2026"})
+	wantError(t, code, b, 400, "agreed", "2026-12-03")
+	var plan SuccessPlan
+	e.must("PUT", eng+"/success-plan", map[string]any{"goals": "mail in Exchange Online", "outcomes": "IMAP retired", "owner": "carl@contoso.com", "agreed": "2026-12-03"}, 200, &plan)
+	e.must("GET", eng+"/success-plan", nil, 200, &plan)
+	if plan.Goals != "mail in Exchange Online" || plan.Owner != "carl@contoso.com" || plan.Agreed != "2026-12-03" {
+		t.Fatalf("plan %+v", plan)
+	}
+
+	var ev ScheduledEvent
+	e.must("POST", eng+"/events", map[string]any{"kind": "go-no-go", "title": "Wave 1 go/no-go", "time_zone": "UTC", "starts": "2026-12-05 09:00", "ends": "2026-12-05 09:30"}, 201, &ev)
+	code, b = e.call("POST", eng+"/go-no-go", map[string]any{"event_id": ev.ID, "decision": "no-go"})
+	wantError(t, code, b, 400, "notes", "why")
+	var dec GoNoGoDecision
+	e.must("POST", eng+"/go-no-go", map[string]any{"event_id": ev.ID, "decision": "go", "notes": "pilot clean"}, 201, &dec)
+	if dec.Decision != "go" || dec.Event != "Wave 1 go/no-go" || len(dec.Evidence.Gates) != 5 || len(dec.Evidence.Projects) != 1 || dec.Evidence.Projects[0].Items == 0 {
+		t.Fatalf("decision %+v", dec)
+	}
+	var list struct{ Decisions []GoNoGoDecision }
+	e.must("GET", eng+"/go-no-go", nil, 200, &list)
+	if len(list.Decisions) != 1 || list.Decisions[0].Who == "" {
+		t.Fatalf("decisions %+v", list)
+	}
+	var figs struct{ Projects []engagements.ProjectFigures }
+	e.must("GET", eng+"/figures", nil, 200, &figs)
+	if len(figs.Projects) != 1 || figs.Projects[0].ByStatus == nil {
+		t.Fatalf("figures %+v", figs)
+	}
+
+	var item ChecklistItem
+	e.must("POST", eng+"/checklist", map[string]any{"title": "Remediation timeline", "severity": "medium", "source": "person"}, 201, &item)
+	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"due": "2026-12-18", "owner": "carl@contoso.com"}, 200, &item)
+	if item.Due.Format("2006-01-02") != "2026-12-18" || item.Owner != "carl@contoso.com" {
+		t.Fatalf("item %+v", item)
+	}
+	code, b = e.call("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"due": "soon"})
+	wantError(t, code, b, 400, "due", "2026-12-24")
 }

@@ -645,6 +645,23 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 
 // UpdateChecklistItem changes state, owner or notes.
 func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, state, owner, notes *string) (store.ChecklistItem, error) {
+	return s.EditChecklistItem(ctx, id, itemID, ChecklistEdit{State: state, Owner: owner, Notes: notes})
+}
+
+// ChecklistEdit changes a checklist item; nil fields stay.
+type ChecklistEdit struct {
+	State *string `json:"state,omitempty"`
+	// Owner is an account's e-mail ("" clears it).
+	Owner *string `json:"owner,omitempty"`
+	Notes *string `json:"notes,omitempty"`
+	// Due is the day the item is due, 2026-12-24 ("" clears it).
+	Due *string `json:"due,omitempty"`
+}
+
+// EditChecklistItem changes an item's state, owner, notes or due date
+// (seed 002: "establish the timeline for remediation activities").
+func (s *Service) EditChecklistItem(ctx context.Context, id, itemID int64, u ChecklistEdit) (store.ChecklistItem, error) {
+	state, owner, notes := u.State, u.Owner, u.Notes
 	e, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id)
 	if err != nil {
 		return store.ChecklistItem{}, err
@@ -671,6 +688,19 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 	}
 	if notes != nil {
 		c.Notes = *notes
+	}
+	if u.Due != nil {
+		c.Due = time.Time{}
+		if d := strings.TrimSpace(*u.Due); d != "" {
+			day, err := time.Parse("2006-01-02", d)
+			if err != nil {
+				return c, fault.InvalidField("due", "%q: write the day the item is due as 2026-12-24 (empty: no due date)", *u.Due)
+			}
+			if err := checkDate("due", day); err != nil {
+				return c, err
+			}
+			c.Due = day
+		}
 	}
 	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
 		return c, err
