@@ -101,6 +101,13 @@ var engageFieldFlags = map[string]string{
 	"starts":           "--starts",
 	"ends":             "--ends",
 	"format":           "--format",
+	"goals":            "--goals",
+	"owner":            "--owner",
+	"agreed":           "--agreed",
+	"event_id":         "--event",
+	"decision":         "--decision",
+	"notes":            "--notes",
+	"due":              "--due",
 }
 
 // engageErr maps the engagement service's errors to exit codes: refused
@@ -311,7 +318,7 @@ func newEngagementCmd() *cobra.Command {
 	m.register(cmd)
 	cmd.AddCommand(engagementCreateCmd(&m), engagementListCmd(&m), engagementShowCmd(&m), engagementScopeCmd(&m),
 		engagementEligibilityCmd(&m), engagementAssignCmd(&m), engagementUnassignCmd(&m), engagementGatesCmd(&m), engagementExitCmd(&m),
-		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m))
+		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m), engagementSuccessPlanCmd(&m), engagementGoNoGoCmd(&m))
 	return cmd
 }
 

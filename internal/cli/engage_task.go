@@ -477,10 +477,11 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 	var (
 		engagement          int64
 		state, owner, notes string
+		due                 string
 	)
 	cmd := &cobra.Command{
-		Use:   "update ITEM_ID --engagement ID [--state open|in-progress|resolved|wont-fix] [--owner O] [--notes N]",
-		Short: "Change a checklist item's state, owner or notes",
+		Use:   "update ITEM_ID --engagement ID [--state open|in-progress|resolved|wont-fix] [--owner EMAIL] [--notes N] [--due YYYY-MM-DD]",
+		Short: "Change a checklist item's state, owner, notes or due date",
 		Args:  idArg("checklist item", "ferry checklist list --engagement ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needID("--engagement", engagement, "engagement", "ferry engagement list --customer ID"); err != nil {
@@ -497,19 +498,23 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 			if fl.Changed("notes") {
 				np = &notes
 			}
-			if sp == nil && op == nil && np == nil {
-				return usageErr("--state, --owner or --notes: say what to change")
+			var dp *string
+			if fl.Changed("due") {
+				dp = &due
+			}
+			if sp == nil && op == nil && np == nil && dp == nil {
+				return usageErr("--state, --owner, --notes or --due: say what to change")
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Store.Engagement(ctx, engagement); err != nil {
 					return err
 				}
-				c, err := a.Engagements.UpdateChecklistItem(ctx, engagement, mustID(args[0]), sp, op, np)
+				c, err := a.Engagements.EditChecklistItem(ctx, engagement, mustID(args[0]), engagements.ChecklistEdit{State: sp, Owner: op, Notes: np, Due: dp})
 				if err != nil {
 					return err
 				}
 				return m.out(cmd, c, func(w io.Writer) {
-					fmt.Fprintf(w, "checklist item %d: %s (%s, owner %s)\n", c.ID, c.Title, c.State, orDash(c.Owner))
+					fmt.Fprintf(w, "checklist item %d: %s (%s, owner %s, due %s)\n", c.ID, c.Title, c.State, orDash(c.Owner), orDash(fmtDay(c.Due)))
 				})
 			})
 		},
@@ -517,8 +522,9 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 	fl := cmd.Flags()
 	fl.Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
 	fl.StringVar(&state, "state", "", "`STATE`: open, in-progress, resolved or wont-fix")
-	fl.StringVar(&owner, "owner", "", "`OWNER`")
+	fl.StringVar(&owner, "owner", "", "the `EMAIL` of the owner's account (\"\" for none)")
 	fl.StringVar(&notes, "notes", "", "`NOTES`")
+	fl.StringVar(&due, "due", "", "the `DAY` it is due, 2026-12-24 (\"\" for none)")
 	return cmd
 }
 
@@ -728,4 +734,12 @@ func eventListCmd(m *engageFlags) *cobra.Command {
 	}
 	cmd.Flags().Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
 	return cmd
+}
+
+// fmtDay writes a day as 2026-12-24, "" for none.
+func fmtDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
 }

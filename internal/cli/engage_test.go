@@ -182,6 +182,21 @@ func TestEngagementLifecycle(t *testing.T) {
 	for _, role := range []string{"frp", "mvm", "architect", "sme", "customer-pm", "customer-tech-lead"} {
 		e.ok("engagement", "assign", eng, "--role", role, "--person", "someone@fasttrack.example")
 	}
+	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
+	if !strings.Contains(errOut, "success plan") {
+		t.Errorf("exit Initiate without a success plan: %s", errOut)
+	}
+	if _, errOut = e.usage("engagement", "success-plan", eng); !strings.Contains(errOut, "no success plan yet") {
+		t.Errorf("success plan before one: %s", errOut)
+	}
+	if _, errOut = e.usage("engagement", "success-plan", eng, "--goals", "mail in Exchange Online", "--owner", "fiona@fasttrack.example", "--agreed", "soon"); !strings.Contains(errOut, "--agreed") {
+		t.Errorf("success plan without a date: %s", errOut)
+	}
+	e.ok("engagement", "success-plan", eng, "--goals", "mail in Exchange Online", "--outcomes", "IMAP retired", "--owner", "fiona@fasttrack.example",
+		"--agreed", kickoff.Format("2006-01-02"))
+	if out := e.ok("engagement", "success-plan", eng); !strings.Contains(out, "IMAP retired") || !strings.Contains(out, "fiona@fasttrack.example") {
+		t.Errorf("success plan:\n%s", out)
+	}
 	e.ok("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
 
 	// A phase exit is refused naming the tasks in the way, then allowed.
@@ -240,7 +255,25 @@ func TestEngagementLifecycle(t *testing.T) {
 	if out := e.ok("engagement", "gates", eng); !strings.Contains(out, "Legacy TLS") {
 		t.Errorf("gates:\n%s", out)
 	}
+	if out := e.ok("checklist", "update", id(item.ID), "--engagement", eng, "--due", "2026-12-18", "--owner", "eve@fasttrack.example"); !strings.Contains(out, "due 2026-12-18") || !strings.Contains(out, "owner eve@fasttrack.example") {
+		t.Errorf("checklist due date:\n%s", out)
+	}
+	if _, errOut := e.usage("checklist", "update", id(item.ID), "--engagement", eng, "--due", "Friday"); !strings.Contains(errOut, "--due") {
+		t.Errorf("checklist due date that is no date: %s", errOut)
+	}
 	e.ok("checklist", "update", id(item.ID), "--engagement", eng, "--state", "resolved")
+
+	// A go/no-go at its event, with the evidence of the moment.
+	var gng idJSON
+	e.okJSON(&gng, "event", "add", "--engagement", eng, "--kind", "go-no-go", "--title", "Wave 1 go/no-go", "--time-zone", "UTC",
+		"--starts", kickoff.Format("2006-01-02 15:04"), "--ends", kickoff.Add(time.Hour).Format("2006-01-02 15:04"))
+	if _, errOut := e.usage("engagement", "go-no-go", eng, "--event", id(gng.ID), "--decision", "no-go"); !strings.Contains(errOut, "--notes") {
+		t.Errorf("no-go without notes: %s", errOut)
+	}
+	e.ok("engagement", "go-no-go", eng, "--event", id(gng.ID), "--decision", "go", "--notes", "pilot clean")
+	if out := e.ok("engagement", "go-no-go", eng); !strings.Contains(out, "GO at Wave 1 go/no-go") || !strings.Contains(out, "gate Initiate: exited") {
+		t.Errorf("go/no-go list:\n%s", out)
+	}
 	if out := e.ok("checklist", "list", "--engagement", eng); !strings.Contains(out, "resolved") {
 		t.Errorf("checklist list:\n%s", out)
 	}
