@@ -301,6 +301,11 @@ type engagementData struct {
 	Events     []store.ScheduledEvent
 	Upcoming   []engagements.Occurrence // the next occurrences, recurring events repeated
 	People     []engagements.Person
+	// Plan is the success plan (nil: none yet); Decisions the go/no-go
+	// decisions with their evidence; GoNoGoEvents the events they are taken at.
+	Plan         *store.SuccessPlan
+	Decisions    []engagements.GoNoGo
+	GoNoGoEvents []store.ScheduledEvent
 
 	// IssueStatuses are the statuses an issue can be given.
 	IssueStatuses []string
@@ -417,6 +422,9 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	}
 	d.IssueStatuses = engagements.IssueStatuses
 	if d.People, err = s.Engagements.People(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if err := s.engagementRecords(ctx, e, d); err != nil {
 		return nil, err
 	}
 	d.GateOpen = s.Engagements.OverriddenForAll(d.Overrides)
@@ -550,7 +558,7 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
 	}
-	_, err = s.Engagements.UpdateChecklistItem(r.Context(), e.ID, itemID, opt("state"), opt("owner"), opt("notes"))
+	_, err = s.Engagements.EditChecklistItem(r.Context(), e.ID, itemID, engagements.ChecklistEdit{State: opt("state"), Owner: opt("owner"), Notes: opt("notes"), Due: opt("due")})
 	return s.formDone(w, r, e, "checklist", err)
 }
 

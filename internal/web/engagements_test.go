@@ -231,6 +231,10 @@ func exitInitiate(t *testing.T, f *engFixture) {
 		Starts: kickoff.Format("2006-01-02 15:04"), Ends: kickoff.Add(time.Hour).Format("2006-01-02 15:04")}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := svc.SetSuccessPlan(ctx, f.eng.ID, engagements.SuccessPlanInput{Goals: "mail in Exchange Online", Owner: "pat@partner.example",
+		Agreed: kickoff.Format("2006-01-02")}); err != nil {
+		t.Fatal(err)
+	}
 	if err := svc.ExitPhase(ctx, f.eng.ID, "Initiate", "Fiona"); err != nil {
 		t.Fatal(err)
 	}
