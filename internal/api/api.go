@@ -169,6 +169,8 @@ var routes = []route{
 	{"GET", "/api/v1/engagements/{id}/go-no-go", auth.ActionReadEngagement, (*server).goNoGoDecisions},
 	{"POST", "/api/v1/engagements/{id}/go-no-go", auth.ActionDecideGoNoGo, (*server).decideGoNoGo},
 	{"GET", "/api/v1/engagements/{id}/figures", auth.ActionReadEngagement, (*server).figures},
+	{"GET", "/api/v1/engagements/{id}/responsibilities", auth.ActionReadEngagement, (*server).responsibilities},
+	{"POST", "/api/v1/engagements/{id}/responsibilities/{key}", auth.ActionTickResponsibility, (*server).tickResponsibility},
 
 	{"GET", "/api/v1/openapi.json", auth.ActionReadOpenAPI, (*server).openAPI},
 }

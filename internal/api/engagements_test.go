@@ -607,6 +607,7 @@ var engagementSchemaTypes = map[string]any{
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
 	"SuccessPlan": SuccessPlan{}, "SuccessPlanInput": engagements.SuccessPlanInput{}, "GoNoGoInput": engagements.GoNoGoInput{},
 	"GoNoGoDecision": GoNoGoDecision{}, "Evidence": engagements.Evidence{}, "GateState": engagements.GateState{}, "ProjectFigures": engagements.ProjectFigures{},
+	"Responsibility": engagements.Responsibility{}, "TickInput": TickInput{},
 }
 
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.
@@ -665,4 +666,17 @@ func TestSuccessPlanGoNoGoAndFigures(t *testing.T) {
 	}
 	code, b = e.call("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"due": "soon"})
 	wantError(t, code, b, 400, "due", "2026-12-24")
+
+	var rs struct{ Responsibilities []engagements.Responsibility }
+	e.must("GET", eng+"/responsibilities", nil, 200, &rs)
+	if len(rs.Responsibilities) < 20 || rs.Responsibilities[0].Key == "" {
+		t.Fatalf("responsibilities %+v", rs)
+	}
+	var r engagements.Responsibility
+	e.must("POST", eng+"/responsibilities/"+rs.Responsibilities[0].Key, map[string]any{"done": true}, 200, &r)
+	if !r.Done || r.Who == "" {
+		t.Fatalf("ticked %+v", r)
+	}
+	code, b = e.call("POST", eng+"/responsibilities/nothing", map[string]any{"done": true})
+	wantError(t, code, b, 400, "key", "no customer responsibility")
 }

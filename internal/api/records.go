@@ -125,3 +125,36 @@ func (s *server) figures(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"projects": fs})
 }
+
+func (s *server) responsibilities(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	list, err := s.eng.Responsibilities(r.Context(), e.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"responsibilities": list})
+}
+
+// TickInput ticks one of the customer's responsibilities off (done) or unticks it.
+type TickInput struct {
+	Done bool `json:"done"`
+}
+
+func (s *server) tickResponsibility(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	var in TickInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	x, err := s.eng.TickResponsibility(r.Context(), e.ID, r.PathValue("key"), in.Done)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, x)
+}

@@ -108,6 +108,7 @@ var engageFieldFlags = map[string]string{
 	"decision":         "--decision",
 	"notes":            "--notes",
 	"due":              "--due",
+	"key":              "--tick or --untick",
 }
 
 // engageErr maps the engagement service's errors to exit codes: refused
@@ -318,7 +319,8 @@ func newEngagementCmd() *cobra.Command {
 	m.register(cmd)
 	cmd.AddCommand(engagementCreateCmd(&m), engagementListCmd(&m), engagementShowCmd(&m), engagementScopeCmd(&m),
 		engagementEligibilityCmd(&m), engagementAssignCmd(&m), engagementUnassignCmd(&m), engagementGatesCmd(&m), engagementExitCmd(&m),
-		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m), engagementSuccessPlanCmd(&m), engagementGoNoGoCmd(&m))
+		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m), engagementSuccessPlanCmd(&m), engagementGoNoGoCmd(&m),
+		engagementResponsibilitiesCmd(&m))
 	return cmd
 }
 

@@ -135,3 +135,53 @@ func statusCounts(m map[string]int) string {
 	}
 	return "(" + strings.Join(parts, ", ") + ")"
 }
+
+// engagementResponsibilitiesCmd lists the customer's responsibilities or ticks one.
+func engagementResponsibilitiesCmd(m *engageFlags) *cobra.Command {
+	var tick, untick string
+	cmd := &cobra.Command{
+		Use:   "responsibilities ID [--tick KEY | --untick KEY]",
+		Short: "List the customer's responsibilities of each phase (seed 001), or tick one off",
+		Args:  engagementArg(),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if tick != "" && untick != "" {
+				return usageErr("--tick or --untick: one at a time")
+			}
+			return m.run(cmd, func(ctx context.Context, a *app.App) error {
+				id := mustID(args[0])
+				if key := tick + untick; key != "" {
+					r, err := a.Engagements.TickResponsibility(ctx, id, key, tick != "")
+					if err != nil {
+						return err
+					}
+					return m.out(cmd, r, func(w io.Writer) {
+						state := "done"
+						if !r.Done {
+							state = "not done"
+						}
+						fmt.Fprintf(w, "%s: %s (%s)\n", r.Key, state, r.Text)
+					})
+				}
+				list, err := a.Engagements.Responsibilities(ctx, id)
+				if err != nil {
+					return err
+				}
+				return m.out(cmd, list, func(w io.Writer) {
+					tw := newTable(w)
+					fmt.Fprintln(tw, "PHASE\tDONE\tKEY\tRESPONSIBILITY")
+					for _, r := range list {
+						done := ""
+						if r.Done {
+							done = "yes (" + r.Who + ")"
+						}
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", orDash(r.Phase), done, r.Key, r.Text)
+					}
+					tw.Flush()
+				})
+			})
+		},
+	}
+	cmd.Flags().StringVar(&tick, "tick", "", "the `KEY` of a responsibility to tick off")
+	cmd.Flags().StringVar(&untick, "untick", "", "the `KEY` of a responsibility to untick")
+	return cmd
+}

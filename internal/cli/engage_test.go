@@ -199,6 +199,22 @@ func TestEngagementLifecycle(t *testing.T) {
 	}
 	e.ok("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
 
+	// The customer's responsibilities, ticked off.
+	var rs []struct {
+		Key, Phase, Text string
+		Done             bool
+	}
+	e.okJSON(&rs, "engagement", "responsibilities", eng)
+	if len(rs) < 20 {
+		t.Fatalf("responsibilities %+v", rs)
+	}
+	if out := e.ok("engagement", "responsibilities", eng, "--tick", rs[0].Key); !strings.Contains(out, rs[0].Key+": done") {
+		t.Errorf("tick:\n%s", out)
+	}
+	if _, errOut := e.usage("engagement", "responsibilities", eng, "--tick", "nothing"); !strings.Contains(errOut, "--tick") {
+		t.Errorf("tick an unknown key: %s", errOut)
+	}
+
 	// A phase exit is refused naming the tasks in the way, then allowed.
 	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Assess", "--as", "Fiona")
 	if !strings.Contains(errOut, "--phase") || !strings.Contains(errOut, "1699") {
