@@ -116,3 +116,85 @@ func (s *Service) TickResponsibility(ctx context.Context, engagementID int64, ke
 	r.Done, r.Who, r.At = done, t.Who, t.At.UTC().Format("2006-01-02T15:04:05Z")
 	return r, nil
 }
+
+// CustomerWork is what one of the customer's people has to do on an
+// engagement when the playbook gives them no task: the customer's
+// responsibilities, and the checklist items they own.
+type CustomerWork struct {
+	Engagement       store.Engagement      `json:"engagement"`
+	Responsibilities []Responsibility      `json:"responsibilities"`
+	Open             int                   `json:"open"` // responsibilities not ticked off
+	Checklist        []store.ChecklistItem `json:"checklist"`
+}
+
+// SignedInCustomerWork lists, for the signed-in person, the engagements on
+// which they are one of the customer's people (see CustomersPerson), with
+// the customer's responsibilities and the checklist items they own.
+func (s *Service) SignedInCustomerWork(ctx context.Context) ([]CustomerWork, error) {
+	if err := authorize(ctx, auth.ActionListMyTasks, 0); err != nil {
+		return nil, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	if p.UserID == 0 {
+		return nil, nil
+	}
+	u, err := s.Store.User(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	ids := map[int64]bool{}
+	var es []store.Engagement
+	add := func(e store.Engagement) {
+		if !ids[e.ID] && p.Sees(e.CustomerID) {
+			ids[e.ID] = true
+			es = append(es, e)
+		}
+	}
+	if p.Role == auth.CustomerProjectManager || p.Role == auth.CustomerTechnicalLead {
+		for _, c := range p.Customers {
+			list, err := s.Store.EngagementsOf(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range list {
+				add(e)
+			}
+		}
+	}
+	as, err := s.Store.AssignmentsOf(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		if r, ok := s.Playbook.Role(a.Role); ok && r.Party == playbook.Customer {
+			e, err := s.Store.Engagement(ctx, a.EngagementID)
+			if err != nil {
+				return nil, err
+			}
+			add(e)
+		}
+	}
+	var out []CustomerWork
+	for _, e := range es {
+		w := CustomerWork{Engagement: e}
+		if w.Responsibilities, err = s.Responsibilities(ctx, e.ID); err != nil {
+			return nil, err
+		}
+		for _, r := range w.Responsibilities {
+			if !r.Done {
+				w.Open++
+			}
+		}
+		items, err := s.Store.ChecklistItems(ctx, e.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if strings.EqualFold(it.Owner, u.Email) {
+				w.Checklist = append(w.Checklist, it)
+			}
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}

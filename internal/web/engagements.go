@@ -304,6 +304,10 @@ type engagementData struct {
 	// Plan is the success plan (nil: none yet); Decisions the go/no-go
 	// decisions with their evidence; GoNoGoEvents the events they are taken at.
 	Plan         *store.SuccessPlan
+	// Duties are the customer's responsibilities; CanTick: the signed-in
+	// person may tick them off (one of the customer's people, or an administrator).
+	Duties  []engagements.Responsibility
+	CanTick bool
 	Decisions    []engagements.GoNoGo
 	GoNoGoEvents []store.ScheduledEvent
 
@@ -656,6 +660,17 @@ func (s *server) myTasks(w http.ResponseWriter, r *http.Request) error {
 	tasks, err := s.Engagements.SignedInTasks(r.Context())
 	if err != nil {
 		return err
+	}
+	if len(tasks) == 0 {
+		// The customer's people with no playbook task see what the
+		// customer does in each phase, and the checklist items they own.
+		work, err := s.Engagements.SignedInCustomerWork(r.Context())
+		if err != nil {
+			return err
+		}
+		if len(work) > 0 {
+			return s.render(w, r, http.StatusOK, "my_responsibilities.html", newView(r, "My tasks", "my-tasks", work))
+		}
 	}
 	return s.render(w, r, http.StatusOK, "my_tasks.html", newView(r, "My tasks", "my-tasks", tasks))
 }

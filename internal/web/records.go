@@ -18,6 +18,7 @@ func init() {
 	addRoutes(
 		route{Pattern: "POST /engagements/{id}/success-plan", Action: auth.ActionSetSuccessPlan, Handle: (*server).setSuccessPlan},
 		route{Pattern: "POST /engagements/{id}/go-no-go", Action: auth.ActionDecideGoNoGo, Handle: (*server).decideGoNoGo},
+		route{Pattern: "POST /engagements/{id}/responsibilities", Action: auth.ActionTickResponsibility, Handle: (*server).tickResponsibility},
 	)
 	// day writes a calendar day kept as midnight UTC (a due date, the day a
 	// plan was agreed) as that day in every zone; "" for none.
@@ -40,6 +41,14 @@ func (s *server) engagementRecords(ctx context.Context, e store.Engagement, d *e
 		d.Plan = &plan
 	}
 	if d.Decisions, err = s.Engagements.GoNoGoDecisions(ctx, e.ID); err != nil {
+		return err
+	}
+	if d.Duties, err = s.Engagements.Responsibilities(ctx, e.ID); err != nil {
+		return err
+	}
+	if p := auth.PrincipalFrom(ctx); p != nil && p.Role == auth.Administrator {
+		d.CanTick = true
+	} else if d.CanTick, err = s.Engagements.CustomersPerson(ctx, e); err != nil {
 		return err
 	}
 	for _, ev := range d.Events {
@@ -71,4 +80,14 @@ func (s *server) decideGoNoGo(w http.ResponseWriter, r *http.Request) error {
 	_, err = s.Engagements.DecideGoNoGo(r.Context(), e.ID, engagements.GoNoGoInput{EventID: event, Decision: r.PostFormValue("decision"),
 		Notes: r.PostFormValue("notes")})
 	return s.formDone(w, r, e, "go-no-go", err)
+}
+
+// tickResponsibility ticks one of the customer's responsibilities off, or unticks it.
+func (s *server) tickResponsibility(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.loadEngagement(r)
+	if err != nil {
+		return err
+	}
+	_, err = s.Engagements.TickResponsibility(r.Context(), e.ID, r.PostFormValue("key"), r.PostFormValue("done") == "true")
+	return s.formDone(w, r, e, "responsibilities", err)
 }

@@ -72,3 +72,42 @@ func TestSuccessPlanGoNoGoAndDueDatesOnThePage(t *testing.T) {
 		t.Fatalf("decisions %+v %v", ds, err)
 	}
 }
+
+// TestCustomerResponsibilitiesOnThePage: the customer's people tick off
+// the customer's responsibilities on the engagement page; a customer
+// project manager with no playbook task sees them (and the checklist items
+// they own) as their tasks, instead of an empty list.
+func TestCustomerResponsibilitiesOnThePage(t *testing.T) {
+	t.Parallel()
+	f := setupEngagements(t)
+	base := "/engagements/" + itoa(f.eng.ID)
+	ctx := asOperator(context.Background())
+	f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
+	carl := f.tp.signedIn("carl@contoso.example")
+	if _, err := f.tp.app.Engagements.AddChecklistItem(ctx, f.eng.ID, engagements.ChecklistInput{Title: "Open firewall ports", Severity: "high", Source: "person",
+		Owner: "carl@contoso.example"}); err != nil {
+		t.Fatal(err)
+	}
+	duties, err := f.tp.app.Engagements.Responsibilities(ctx, f.eng.ID)
+	if err != nil || len(duties) == 0 {
+		t.Fatalf("duties %d %v", len(duties), err)
+	}
+	mine := carl.get("/my/tasks")
+	if mine.status != http.StatusOK || !strings.Contains(mine.body, "Open firewall ports") || !strings.Contains(mine.body, duties[0].Text) ||
+		!strings.Contains(mine.body, itoa(int64(len(duties)))+" of "+itoa(int64(len(duties)))+" customer responsibilities open") {
+		t.Fatalf("my tasks of a customer PM without tasks: %d %s", mine.status, mine.body)
+	}
+	// The partner is not the customer's.
+	if res := f.partner.post(base+"/responsibilities", url.Values{"key": {duties[0].Key}, "done": {"true"}}); res.status != http.StatusForbidden {
+		t.Fatalf("the partner ticked: %d", res.status)
+	}
+	if res := carl.post(base+"/responsibilities", url.Values{"key": {duties[0].Key}, "done": {"true"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("tick: %d %s", res.status, res.body)
+	}
+	if page := carl.get(base).body; !strings.Contains(page, "done by carl@contoso.example") {
+		t.Fatal("the tick does not show on the page")
+	}
+	if mine := carl.get("/my/tasks").body; !strings.Contains(mine, itoa(int64(len(duties)-1))+" of "+itoa(int64(len(duties)))+" customer responsibilities open") {
+		t.Fatalf("my tasks after the tick: %s", mine)
+	}
+}
