@@ -608,6 +608,7 @@ var engagementSchemaTypes = map[string]any{
 	"SuccessPlan": SuccessPlan{}, "SuccessPlanInput": engagements.SuccessPlanInput{}, "GoNoGoInput": engagements.GoNoGoInput{},
 	"GoNoGoDecision": GoNoGoDecision{}, "Evidence": engagements.Evidence{}, "GateState": engagements.GateState{}, "ProjectFigures": engagements.ProjectFigures{},
 	"Responsibility": engagements.Responsibility{}, "TickInput": TickInput{},
+	"GateEvent": engagements.GateEvent{}, "SuccessPlanRecord": store.SuccessPlan{},
 }
 
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.

@@ -1,6 +1,7 @@
 package engagements_test
 
 import (
+	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +137,43 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 	exits, _ = b.st.PhaseExits(ctx, e.ID)
 	if len(exits) != 5 {
 		t.Fatalf("exits %+v", exits)
+	}
+
+	// The report hands on the migration figures and the gate history.
+	rep, err := b.svc.BuildReport(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Migrations) != 2 || rep.Migrations[0].Items != 1 || rep.Migrations[1].ByStatus == nil || rep.SuccessPlan == nil {
+		t.Fatalf("migrations %+v plan %+v", rep.Migrations, rep.SuccessPlan)
+	}
+	kinds := map[string]int{}
+	for i, g := range rep.GateHistory {
+		kinds[g.Kind]++
+		if i > 0 && g.At.Before(rep.GateHistory[i-1].At) {
+			t.Fatalf("gate history out of order at %d: %+v", i, rep.GateHistory)
+		}
+	}
+	if kinds["phase-exit"] != 5 || kinds["override"] != 1 || kinds["go-no-go"] != 1 || kinds["exit-task"] < 4 {
+		t.Fatalf("gate history by kind %v: %+v", kinds, rep.GateHistory)
+	}
+	md, _ := rep.Export("markdown")
+	for _, want := range []string{"## Migrations", "| Wave 2 | 1 |", "## Gate history", "pilot wave", "wave 1 clean", "## Success plan"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the Markdown report lacks %q:\n%s", want, md)
+		}
+	}
+	out, _ := rep.Export("csv")
+	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawProject, sawHistory bool
+	for _, rec := range recs {
+		sawProject = sawProject || rec[0] == "Wave 2"
+		sawHistory = sawHistory || rec[1] == "go-no-go"
+	}
+	if !sawProject || !sawHistory {
+		t.Errorf("the CSV report lacks the figures or the gate history:\n%s", out)
 	}
 }

@@ -303,11 +303,11 @@ type engagementData struct {
 	People     []engagements.Person
 	// Plan is the success plan (nil: none yet); Decisions the go/no-go
 	// decisions with their evidence; GoNoGoEvents the events they are taken at.
-	Plan         *store.SuccessPlan
+	Plan *store.SuccessPlan
 	// Duties are the customer's responsibilities; CanTick: the signed-in
 	// person may tick them off (one of the customer's people, or an administrator).
-	Duties  []engagements.Responsibility
-	CanTick bool
+	Duties       []engagements.Responsibility
+	CanTick      bool
 	Decisions    []engagements.GoNoGo
 	GoNoGoEvents []store.ScheduledEvent
 
