@@ -630,6 +630,8 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 type engagementProject struct {
 	store.Project
 	Throughput *projects.Throughput
+	// Next are the project's next scheduled passes, soonest first.
+	Next []projects.NextPass
 }
 
 // engagementProjects lists the projects the engagement's Migrate gate
@@ -648,7 +650,11 @@ func (s *server) engagementProjects(ctx context.Context, e store.Engagement) ([]
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, engagementProject{Project: p, Throughput: tp})
+		next, err := s.Projects.NextPasses(ctx, p.ID, 3)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, engagementProject{Project: p, Throughput: tp, Next: next})
 	}
 	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -876,6 +877,14 @@ func TestEngagementShowsItsMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A pass queued for later shows as the project's next scheduled pass.
+	ps, _ := st.ProjectsOf(ctx, f.own.ID)
+	wave1 := ps[slices.IndexFunc(ps, func(p store.Project) bool { return p.Name == "Wave 1 mailboxes" })]
+	items, _, _ := st.Items(ctx, wave1.ID, store.ItemFilter{})
+	at := time.Now().Add(3 * time.Hour)
+	if res, err := f.tp.app.Service.StartPass(ctx, wave1.ID, projects.PassRequest{Pass: "verify", At: at, Selection: projects.Selection{ItemIDs: []int64{items[0].ID}}}); err != nil || res.Queued != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
 	body := f.partner.get("/engagements/" + itoa(f.eng.ID)).body
 	i := strings.Index(body, `id="migrations-section"`)
 	if i < 0 {
@@ -883,7 +892,7 @@ func TestEngagementShowsItsMigrations(t *testing.T) {
 	}
 	section := body[i:]
 	section = section[:strings.Index(section, "</section>")]
-	for _, want := range []string{"Wave 1 mailboxes", "Completed: 1", "Failed: 1", "MB/h"} {
+	for _, want := range []string{"Wave 1 mailboxes", "Queued: 1", "Failed: 1", "MB/h", "Next scheduled passes", "verify of a@x at <time datetime=\"" + at.UTC().Format(time.RFC3339)} {
 		if !strings.Contains(section, want) {
 			t.Errorf("the migrations section lacks %q: %s", want, section)
 		}
