@@ -180,6 +180,13 @@ var routes = []route{
 	{"GET", "/api/v1/engagements/{id}/progress", auth.ActionReadProgress, (*server).progress},
 	{"GET", "/api/v1/engagements/{id}/report", auth.ActionReadReport, (*server).report},
 	{"GET", "/api/v1/playbook", auth.ActionReadPlaybook, (*server).playbook},
+	{"GET", "/api/v1/engagements/{id}/success-plan", auth.ActionReadEngagement, (*server).successPlan},
+	{"PUT", "/api/v1/engagements/{id}/success-plan", auth.ActionSetSuccessPlan, (*server).setSuccessPlan},
+	{"GET", "/api/v1/engagements/{id}/go-no-go", auth.ActionReadEngagement, (*server).goNoGoDecisions},
+	{"POST", "/api/v1/engagements/{id}/go-no-go", auth.ActionDecideGoNoGo, (*server).decideGoNoGo},
+	{"GET", "/api/v1/engagements/{id}/figures", auth.ActionReadEngagement, (*server).figures},
+	{"GET", "/api/v1/engagements/{id}/responsibilities", auth.ActionReadEngagement, (*server).responsibilities},
+	{"POST", "/api/v1/engagements/{id}/responsibilities/{key}", auth.ActionTickResponsibility, (*server).tickResponsibility},
 
 	{"GET", "/api/v1/engagements/{id}/domains", auth.ActionListDomains, (*server).listDomains},
 	{"POST", "/api/v1/engagements/{id}/domains", auth.ActionManageDomains, (*server).addDomain},

@@ -79,7 +79,7 @@ func (s *server) engagementDetail(r *http.Request, e store.Engagement) (Engageme
 	if d.Gates, err = s.eng.Gates(r.Context(), e.ID); err != nil {
 		return d, err
 	}
-	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	people, err := s.eng.People(r.Context(), e.ID)
 	if err != nil {
 		return d, err
 	}
@@ -331,7 +331,7 @@ func (s *server) assign(w http.ResponseWriter, r *http.Request) error {
 	if err := s.eng.Assign(r.Context(), e.ID, in.Role, in.Person); err != nil {
 		return err
 	}
-	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	people, err := s.eng.People(r.Context(), e.ID)
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (s *server) unassign(w http.ResponseWriter, r *http.Request) error {
 	if err := s.eng.Unassign(r.Context(), e.ID, q.Get("role"), q.Get("person")); err != nil {
 		return err
 	}
-	people, err := s.eng.Store.Assignments(r.Context(), e.ID)
+	people, err := s.eng.People(r.Context(), e.ID)
 	if err != nil {
 		return err
 	}
@@ -568,6 +568,7 @@ type ChecklistUpdate struct {
 	State *string `json:"state,omitempty"`
 	Owner *string `json:"owner,omitempty"`
 	Notes *string `json:"notes,omitempty"`
+	Due   *string `json:"due,omitempty"` // 2026-12-24; "" clears it
 }
 
 func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) error {
@@ -590,7 +591,7 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.eng.UpdateChecklistItem(r.Context(), e.ID, itemID, in.State, in.Owner, in.Notes)
+	c, err := s.eng.EditChecklistItem(r.Context(), e.ID, itemID, engagements.ChecklistEdit{State: in.State, Owner: in.Owner, Notes: in.Notes, Due: in.Due})
 	if err != nil {
 		return err
 	}

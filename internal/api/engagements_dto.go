@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/ferryhq/ferry/internal/engagements"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/store"
@@ -69,10 +70,16 @@ type TimeEntry struct {
 }
 
 // Assignment is a person in one of the playbook's roles on an engagement.
+// The person is an account (user_id, its e-mail and name); an assignment
+// from before people in roles were accounts whose text named no account
+// has account false ("not an account yet") and holds the role for nobody.
 type Assignment struct {
 	EngagementID int64  `json:"engagement_id"`
 	Role         string `json:"role"`
 	Person       string `json:"person"`
+	UserID       int64  `json:"user_id,omitempty"`
+	Name         string `json:"name,omitempty"`
+	Account      bool   `json:"account"`
 }
 
 // ChecklistItem is an item of the remediation checklist.
@@ -151,7 +158,9 @@ func engagementOut(e store.Engagement) Engagement {
 func taskOut(t store.EngagementTask) EngagementTask { return EngagementTask(t) }
 func taskEventOut(e store.TaskEvent) TaskEvent      { return TaskEvent(e) }
 func timeEntryOut(t store.TimeEntry) TimeEntry      { return TimeEntry(t) }
-func assignmentOut(a store.Assignment) Assignment   { return Assignment(a) }
+func assignmentOut(p engagements.Person) Assignment {
+	return Assignment{EngagementID: p.EngagementID, Role: p.Role, Person: p.Person, UserID: p.UserID, Name: p.Name, Account: p.Account}
+}
 func checklistItemOut(c store.ChecklistItem) ChecklistItem {
 	return ChecklistItem{ID: c.ID, EngagementID: c.EngagementID, Title: c.Title, Severity: c.Severity, Owner: c.Owner, State: c.State,
 		Notes: c.Notes, Source: c.Source, Due: c.Due, Created: c.Created, Updated: c.Updated, ProjectID: c.ProjectID, Mailbox: c.Mailbox,

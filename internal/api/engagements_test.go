@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -181,9 +182,12 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 	code, b = e.call("GET", "/api/v1/tasks/999999/history", nil)
 	wantError(t, code, b, 404, "")
 
-	var people struct{ People []store.Assignment }
+	var people struct{ People []Assignment }
+	code, b = e.call("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"})
+	wantError(t, code, b, 400, "person", "has no account")
+	pat := e.account("pat@partner.com", auth.Partner, f.customer.ID)
 	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"}, 200, &people)
-	if len(people.People) != 1 || people.People[0].Role != "frp" {
+	if len(people.People) != 1 || people.People[0].Role != "frp" || people.People[0].UserID != pat.ID || !people.People[0].Account || people.People[0].Name != "pat" {
 		t.Fatalf("people %+v", people)
 	}
 	code, b = e.call("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "wizard", "person": "x"})
@@ -198,9 +202,11 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 			t.Fatalf("task of role %s listed for the partner", tk.Role)
 		}
 	}
-	e.must("GET", "/api/v1/people/nobody/tasks", nil, 200, &mine)
-	if mine.Tasks == nil || len(mine.Tasks) != 0 {
-		t.Fatalf("nobody's tasks: %+v", mine.Tasks)
+	code, b = e.call("GET", "/api/v1/people/nobody/tasks", nil)
+	wantError(t, code, b, 400, "person", "has no account")
+	e.must("GET", fmt.Sprintf("/api/v1/people/%d/tasks", pat.ID), nil, 200, &mine)
+	if len(mine.Tasks) == 0 {
+		t.Fatal("the partner's tasks by account number")
 	}
 
 	// Taking people off roles: what to fix when they do not hold it, then gone.
@@ -221,6 +227,22 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 	if len(mine.Tasks) != 0 {
 		t.Fatalf("the partner left the role but still has %d tasks", len(mine.Tasks))
 	}
+}
+
+// account gives a person an account (once per environment), seeing the customers given.
+func (e *env) account(email string, role auth.Role, customers ...int64) store.User {
+	e.t.Helper()
+	u := store.User{Email: email, Name: strings.Split(email, "@")[0], Role: string(role), PasswordHash: "x", Created: time.Now(), Customers: customers}
+	err := e.st.CreateUser(operator(), &u)
+	if errors.Is(err, store.ErrDuplicate) {
+		if u, err = e.st.UserByEmail(operator(), email); err == nil {
+			return u
+		}
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
 }
 
 // completePhase sets every task of a phase Complete (mandatory) or Not Required.
@@ -252,9 +274,12 @@ func (e *env) exitPhasesBefore(engagementID int64, phase string) {
 	for _, tk := range list.Tasks {
 		if tk.Mandatory && !assigned[tk.Role] {
 			assigned[tk.Role] = true
-			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": "person for " + tk.Role}, 200, nil)
+			who := e.account(tk.Role+"@people.example", auth.FastTrackEngineer)
+			e.must("POST", eng+"/people", map[string]any{"role": tk.Role, "person": who.Email}, 200, nil)
 		}
 	}
+	owner := e.account("owner@people.example", auth.FastTrackEngineer)
+	e.must("PUT", eng+"/success-plan", map[string]any{"goals": "every mailbox in Exchange Online", "owner": owner.Email, "agreed": kickoff.Format("2006-01-02")}, 200, nil)
 	for _, ph := range playbook.PhaseOrder() {
 		if ph == phase {
 			return
@@ -535,9 +560,10 @@ func TestEngagementAuth(t *testing.T) {
 	g := e.fixture("Fabrikam")
 	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
 	e.engagement(g.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
-	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat"}, 200, nil)
+	e.account("pat@partner.com", auth.Partner, f.customer.ID)
+	e.must("POST", fmt.Sprintf("/api/v1/engagements/%d/people", d.ID), map[string]any{"role": "frp", "person": "pat@partner.com"}, 200, nil)
 
-	for _, path := range []string{fmt.Sprintf("/api/v1/engagements/%d", d.ID), "/api/v1/playbook", "/api/v1/people/pat/tasks"} {
+	for _, path := range []string{fmt.Sprintf("/api/v1/engagements/%d", d.ID), "/api/v1/playbook", "/api/v1/people/pat@partner.com/tasks"} {
 		resp, b := e.send("GET", path, "", "", nil)
 		wantError(t, resp.StatusCode, b, 401, "", "ferry token create")
 	}
@@ -554,14 +580,14 @@ func TestEngagementAuth(t *testing.T) {
 		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", f.customer.ID), 404},
 		{"GET", fmt.Sprintf("/api/v1/customers/%d/engagements", g.customer.ID), 200},
 		{"GET", "/api/v1/playbook", 200},
-		{"GET", "/api/v1/people/pat/tasks", 200},
+		{"GET", "/api/v1/people/pat@partner.com/tasks", 200},
 	} {
 		rec := httptest.NewRecorder()
 		srv.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
 		if rec.Code != tc.want {
 			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, rec.Code, tc.want, rec.Body.String())
 		}
-		if tc.path == "/api/v1/people/pat/tasks" && !strings.Contains(rec.Body.String(), `"tasks":[]`) {
+		if tc.path == "/api/v1/people/pat@partner.com/tasks" && !strings.Contains(rec.Body.String(), `"tasks":[]`) {
 			t.Errorf("Contoso's tasks shown to a principal limited to Fabrikam: %s", rec.Body.String())
 		}
 	}
@@ -579,6 +605,10 @@ var engagementSchemaTypes = map[string]any{
 	"ChecklistUpdate": ChecklistUpdate{}, "WaiveInput": WaiveInput{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},
 	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
+	"SuccessPlan": SuccessPlan{}, "SuccessPlanInput": engagements.SuccessPlanInput{}, "GoNoGoInput": engagements.GoNoGoInput{},
+	"GoNoGoDecision": GoNoGoDecision{}, "Evidence": engagements.Evidence{}, "GateState": engagements.GateState{}, "ProjectFigures": engagements.ProjectFigures{},
+	"Responsibility": engagements.Responsibility{}, "TickInput": TickInput{},
+	"GateEvent": engagements.GateEvent{}, "SuccessPlanRecord": store.SuccessPlan{},
 }
 
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.
@@ -586,4 +616,68 @@ func TestOpenAPIEngagementSchemasMatchTypes(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadOpenAPI(t)
 	checkSchemas(t, doc, engagementSchemaTypes)
+}
+
+// TestSuccessPlanGoNoGoAndFigures: the success plan, go/no-go decisions
+// with their evidence, the migration figures and a checklist item's due
+// date through the API.
+func TestSuccessPlanGoNoGoAndFigures(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngagementEnv(t)
+	f := e.fixture("Contoso")
+	d := e.engagement(f.customer.ID, map[string]any{"name": "Onboarding", "seats": 800, "services": []string{"exchange"}})
+	eng := fmt.Sprintf("/api/v1/engagements/%d", d.ID)
+	code, b := e.call("GET", eng+"/success-plan", nil)
+	wantError(t, code, b, 404, "", "no success plan yet")
+	e.account("carl@contoso.com", auth.CustomerProjectManager, f.customer.ID)
+	code, b = e.call("PUT", eng+"/success-plan", map[string]any{"goals": "mail in Exchange Online", "owner": "carl@contoso.com", "agreed": "03.12.2026"})
+	wantError(t, code, b, 400, "agreed", "2026-12-03")
+	var plan SuccessPlan
+	e.must("PUT", eng+"/success-plan", map[string]any{"goals": "mail in Exchange Online", "outcomes": "IMAP retired", "owner": "carl@contoso.com", "agreed": "2026-12-03"}, 200, &plan)
+	e.must("GET", eng+"/success-plan", nil, 200, &plan)
+	if plan.Goals != "mail in Exchange Online" || plan.Owner != "carl@contoso.com" || plan.Agreed != "2026-12-03" {
+		t.Fatalf("plan %+v", plan)
+	}
+
+	var ev ScheduledEvent
+	e.must("POST", eng+"/events", map[string]any{"kind": "go-no-go", "title": "Wave 1 go/no-go", "time_zone": "UTC", "starts": "2026-12-05 09:00", "ends": "2026-12-05 09:30"}, 201, &ev)
+	code, b = e.call("POST", eng+"/go-no-go", map[string]any{"event_id": ev.ID, "decision": "no-go"})
+	wantError(t, code, b, 400, "notes", "why")
+	var dec GoNoGoDecision
+	e.must("POST", eng+"/go-no-go", map[string]any{"event_id": ev.ID, "decision": "go", "notes": "pilot clean"}, 201, &dec)
+	if dec.Decision != "go" || dec.Event != "Wave 1 go/no-go" || len(dec.Evidence.Gates) != 5 || len(dec.Evidence.Projects) != 1 || dec.Evidence.Projects[0].Items == 0 {
+		t.Fatalf("decision %+v", dec)
+	}
+	var list struct{ Decisions []GoNoGoDecision }
+	e.must("GET", eng+"/go-no-go", nil, 200, &list)
+	if len(list.Decisions) != 1 || list.Decisions[0].Who == "" {
+		t.Fatalf("decisions %+v", list)
+	}
+	var figs struct{ Projects []engagements.ProjectFigures }
+	e.must("GET", eng+"/figures", nil, 200, &figs)
+	if len(figs.Projects) != 1 || figs.Projects[0].ByStatus == nil {
+		t.Fatalf("figures %+v", figs)
+	}
+
+	var item ChecklistItem
+	e.must("POST", eng+"/checklist", map[string]any{"title": "Remediation timeline", "severity": "medium", "source": "person"}, 201, &item)
+	e.must("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"due": "2026-12-18", "owner": "carl@contoso.com"}, 200, &item)
+	if item.Due.Format("2006-01-02") != "2026-12-18" || item.Owner != "carl@contoso.com" {
+		t.Fatalf("item %+v", item)
+	}
+	code, b = e.call("PATCH", fmt.Sprintf("%s/checklist/%d", eng, item.ID), map[string]any{"due": "soon"})
+	wantError(t, code, b, 400, "due", "2026-12-24")
+
+	var rs struct{ Responsibilities []engagements.Responsibility }
+	e.must("GET", eng+"/responsibilities", nil, 200, &rs)
+	if len(rs.Responsibilities) < 20 || rs.Responsibilities[0].Key == "" {
+		t.Fatalf("responsibilities %+v", rs)
+	}
+	var r engagements.Responsibility
+	e.must("POST", eng+"/responsibilities/"+rs.Responsibilities[0].Key, map[string]any{"done": true}, 200, &r)
+	if !r.Done || r.Who == "" {
+		t.Fatalf("ticked %+v", r)
+	}
+	code, b = e.call("POST", eng+"/responsibilities/nothing", map[string]any{"done": true})
+	wantError(t, code, b, 400, "key", "no customer responsibility")
 }

@@ -187,7 +187,7 @@ var schemaTypes = map[string]any{
 // envelope (checked against Error below), enums, and the lists written as
 // {"customers": [...]}.
 var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
-	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList", "WaveList"}
+	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList", "WaveList", "GoNoGoList", "FiguresList", "ResponsibilityList"}
 
 // notSchemas are the package's exported struct types that are not on the wire.
 var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}

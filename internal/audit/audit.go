@@ -634,6 +634,44 @@ func (a *auditStore) SaveChecklistItem(ctx context.Context, c *store.ChecklistIt
 	return nil
 }
 
+func (a *auditStore) SaveSuccessPlan(ctx context.Context, sp store.SuccessPlan) error {
+	p := who(ctx)
+	before, err := a.Store.SuccessPlan(ctx, sp.EngagementID)
+	isNew := err != nil
+	if err := a.Store.SaveSuccessPlan(ctx, sp); err != nil {
+		return err
+	}
+	if p != "" {
+		a.saved(ctx, p, sp.EngagementID, named("success plan of engagement", sp.EngagementID, ""), string(auth.ActionSetSuccessPlan),
+			string(auth.ActionSetSuccessPlan), before, sp, isNew)
+	}
+	return nil
+}
+
+func (a *auditStore) AddGoNoGo(ctx context.Context, d *store.GoNoGoDecision) error {
+	if err := a.Store.AddGoNoGo(ctx, d); err != nil {
+		return err
+	}
+	if p := who(ctx); p != "" {
+		a.record(ctx, p, store.AuditEntry{CustomerID: a.engagementCustomer(ctx, d.EngagementID), EngagementID: d.EngagementID,
+			Object: named("go/no-go decision", d.ID, ""), Action: string(auth.ActionDecideGoNoGo),
+			After: text(map[string]any{"event_id": d.EventID, "decision": d.Decision, "by": d.Who, "notes": d.Notes})})
+	}
+	return nil
+}
+
+func (a *auditStore) SetResponsibility(ctx context.Context, r store.Responsibility) error {
+	if err := a.Store.SetResponsibility(ctx, r); err != nil {
+		return err
+	}
+	if p := who(ctx); p != "" {
+		a.record(ctx, p, store.AuditEntry{CustomerID: a.engagementCustomer(ctx, r.EngagementID), EngagementID: r.EngagementID,
+			Object: "responsibility " + r.Key, Action: string(auth.ActionTickResponsibility),
+			Before: text(map[string]any{"done": !r.Done}), After: text(map[string]any{"done": r.Done, "by": r.Who})})
+	}
+	return nil
+}
+
 func (a *auditStore) SavePostMigrationIssue(ctx context.Context, is *store.PostMigrationIssue) error {
 	p := who(ctx)
 	var before store.PostMigrationIssue

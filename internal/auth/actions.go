@@ -61,6 +61,9 @@ const (
 	ActionManageDomains       Action = "domains.manage"
 	ActionCheckDNS            Action = "dns.check"
 	ActionCutover             Action = "dns.cutover"
+	ActionSetSuccessPlan      Action = "success-plan.update"
+	ActionDecideGoNoGo        Action = "go-no-go.decide"
+	ActionTickResponsibility  Action = "responsibilities.tick"
 
 	ActionReadDashboard Action = "dashboard.read"
 	ActionReadAudit     Action = "audit.read"
@@ -142,6 +145,9 @@ var actions = map[Action]actionDef{
 	ActionManageDomains:       {Engage, oneCustomer, "add or remove an engagement's domains"},
 	ActionCheckDNS:            {Read, oneCustomer, "check a domain's DNS records"},
 	ActionCutover:             {Migrate, oneCustomer, "start the MX cutover's final pass"},
+	ActionSetSuccessPlan:      {Engage, oneCustomer, "write the success plan"},
+	ActionDecideGoNoGo:        {Lead, oneCustomer, "record go/no-go decisions"},
+	ActionTickResponsibility:  {Engage, oneCustomer, "tick off the customer's responsibilities"},
 
 	ActionReadDashboard: {Read, anyCustomer, "see the dashboard"},
 	ActionReadAudit:     {Read, oneCustomer, "read the audit log"},

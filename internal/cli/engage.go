@@ -101,6 +101,14 @@ var engageFieldFlags = map[string]string{
 	"starts":           "--starts",
 	"ends":             "--ends",
 	"format":           "--format",
+	"goals":            "--goals",
+	"owner":            "--owner",
+	"agreed":           "--agreed",
+	"event_id":         "--event",
+	"decision":         "--decision",
+	"notes":            "--notes",
+	"due":              "--due",
+	"key":              "--tick or --untick",
 }
 
 // engageErr maps the engagement service's errors to exit codes: refused
@@ -311,7 +319,8 @@ func newEngagementCmd() *cobra.Command {
 	m.register(cmd)
 	cmd.AddCommand(engagementCreateCmd(&m), engagementListCmd(&m), engagementShowCmd(&m), engagementScopeCmd(&m),
 		engagementEligibilityCmd(&m), engagementAssignCmd(&m), engagementUnassignCmd(&m), engagementGatesCmd(&m), engagementExitCmd(&m),
-		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m))
+		engagementProgressCmd(&m), engagementReportCmd(&m), engagementOverrideCmd(&m), engagementSuccessPlanCmd(&m), engagementGoNoGoCmd(&m),
+		engagementResponsibilitiesCmd(&m))
 	return cmd
 }
 
@@ -480,7 +489,7 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				people, err := a.Store.Assignments(ctx, id)
+				people, err := a.Engagements.People(ctx, id)
 				if err != nil {
 					return err
 				}
@@ -490,10 +499,10 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 				}
 				out := struct {
 					store.Engagement
-					Eligibility []engagements.Rule `json:"eligibility"`
-					Gates       []engagements.Gate `json:"gates"`
-					People      []store.Assignment `json:"people"`
-					Progress    engagements.Tally  `json:"progress"`
+					Eligibility []engagements.Rule   `json:"eligibility"`
+					Gates       []engagements.Gate   `json:"gates"`
+					People      []engagements.Person `json:"people"`
+					Progress    engagements.Tally    `json:"progress"`
 				}{e, rulesOf(e), nonNil(gates), nonNil(people), prog.Overall}
 				return m.out(cmd, out, func(w io.Writer) {
 					fmt.Fprintf(w, "Engagement %d: %s (customer %d)\n", e.ID, e.Name, e.CustomerID)
@@ -508,7 +517,7 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 					printGates(w, gates)
 					fmt.Fprintln(w, "\nPeople")
 					if len(people) == 0 {
-						fmt.Fprintf(w, "nobody assigned yet; ferry engagement assign %d --role ROLE --person NAME\n", e.ID)
+						fmt.Fprintf(w, "nobody assigned yet; ferry engagement assign %d --role ROLE --person ACCOUNT_EMAIL\n", e.ID)
 						return
 					}
 					tw := newTable(w)
@@ -518,7 +527,14 @@ func engagementShowCmd(m *engageFlags) *cobra.Command {
 						if r, ok := a.Engagements.Playbook.Role(p.Role); ok {
 							name = r.Name
 						}
-						fmt.Fprintf(tw, "%s\t%s\n", name, p.Person)
+						who := p.Person
+						switch {
+						case !p.Account:
+							who += " (" + engagements.NotAnAccount + ")"
+						case p.Name != "":
+							who = p.Name + " <" + p.Person + ">"
+						}
+						fmt.Fprintf(tw, "%s\t%s\n", name, who)
 					}
 					tw.Flush()
 				})
@@ -669,7 +685,7 @@ func engagementRoleCmd(m *engageFlags, leave bool) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&role, "role", "", "the `ROLE` ID, e.g. ftm, engineer, frp, mvm")
-	cmd.Flags().StringVar(&person, "person", "", "the `PERSON`")
+	cmd.Flags().StringVar(&person, "person", "", "the `ACCOUNT`: its e-mail or number (people in roles are accounts)")
 	return cmd
 }
 

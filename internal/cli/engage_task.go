@@ -165,22 +165,27 @@ show in every view.`,
 func taskMineCmd(m *engageFlags) *cobra.Command {
 	var person string
 	cmd := &cobra.Command{
-		Use:   "mine --person PERSON",
-		Short: "List the tasks of a person's roles across engagements",
+		Use:   "mine [--as ACCOUNT]",
+		Short: "List the tasks of an account's roles across engagements (default: the account named like you)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := needText("--person", person, "whose tasks"); err != nil {
-				return err
-			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				tasks, err := a.Engagements.MyTasks(ctx, person)
+				who := strings.TrimSpace(person)
+				if who == "" {
+					u, err := operatorAccount(ctx, a)
+					if err != nil {
+						return err
+					}
+					who = u.Email
+				}
+				tasks, err := a.Engagements.MyTasks(ctx, who)
 				if err != nil {
 					return err
 				}
 				tasks = nonNil(tasks)
 				return m.out(cmd, tasks, func(w io.Writer) {
 					if len(tasks) == 0 {
-						fmt.Fprintf(w, "%s has no tasks (no roles assigned, or none with tasks)\n", person)
+						fmt.Fprintf(w, "%s has no tasks (no roles assigned, or none with tasks)\n", who)
 						return
 					}
 					printTasks(w, tasks, true)
@@ -188,8 +193,38 @@ func taskMineCmd(m *engageFlags) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().StringVar(&person, "person", "", "the `PERSON`")
+	cmd.Flags().StringVar(&person, "as", "", "the `ACCOUNT` (e-mail or number) whose tasks to list")
+	cmd.Flags().StringVar(&person, "person", "", "the same as --as")
+	cmd.Flags().MarkHidden("person")
 	return cmd
+}
+
+// operatorAccount is the account of the person running the command: the
+// one whose e-mail, or e-mail before the @, is their OS user name.
+func operatorAccount(ctx context.Context, a *app.App) (store.User, error) {
+	name := whoAmI()
+	us, err := a.Store.Users(ctx)
+	if err != nil {
+		return store.User{}, err
+	}
+	var found []store.User
+	for _, u := range us {
+		local, _, _ := strings.Cut(u.Email, "@")
+		if !u.Disabled && (strings.EqualFold(u.Email, name) || strings.EqualFold(local, name)) {
+			found = append(found, u)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return store.User{}, usageErr("--as: say whose tasks: no account is named like your user name %q; give the account's e-mail (ferry user list)", name)
+	}
+	var emails []string
+	for _, u := range found {
+		emails = append(emails, u.Email)
+	}
+	return store.User{}, usageErr("--as: say whose tasks: several accounts are named like your user name %q (%s)", name, strings.Join(emails, ", "))
 }
 
 func taskArg() cobra.PositionalArgs {
@@ -443,10 +478,11 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 	var (
 		engagement          int64
 		state, owner, notes string
+		due                 string
 	)
 	cmd := &cobra.Command{
-		Use:   "update ITEM_ID --engagement ID [--state open|in-progress|resolved|wont-fix] [--owner O] [--notes N] (to waive: ferry checklist waive)",
-		Short: "Change a checklist item's state, owner or notes",
+		Use:   "update ITEM_ID --engagement ID [--state open|in-progress|resolved|wont-fix] [--owner EMAIL] [--notes N] [--due YYYY-MM-DD] (to waive: ferry checklist waive)",
+		Short: "Change a checklist item's state, owner, notes or due date",
 		Args:  idArg("checklist item", "ferry checklist list --engagement ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := needID("--engagement", engagement, "engagement", "ferry engagement list --customer ID"); err != nil {
@@ -463,19 +499,23 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 			if fl.Changed("notes") {
 				np = &notes
 			}
-			if sp == nil && op == nil && np == nil {
-				return usageErr("--state, --owner or --notes: say what to change")
+			var dp *string
+			if fl.Changed("due") {
+				dp = &due
+			}
+			if sp == nil && op == nil && np == nil && dp == nil {
+				return usageErr("--state, --owner, --notes or --due: say what to change")
 			}
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
 				if _, err := a.Store.Engagement(ctx, engagement); err != nil {
 					return err
 				}
-				c, err := a.Engagements.UpdateChecklistItem(ctx, engagement, mustID(args[0]), sp, op, np)
+				c, err := a.Engagements.EditChecklistItem(ctx, engagement, mustID(args[0]), engagements.ChecklistEdit{State: sp, Owner: op, Notes: np, Due: dp})
 				if err != nil {
 					return err
 				}
 				return m.out(cmd, c, func(w io.Writer) {
-					fmt.Fprintf(w, "checklist item %d: %s (%s, owner %s)\n", c.ID, c.Title, c.State, orDash(c.Owner))
+					fmt.Fprintf(w, "checklist item %d: %s (%s, owner %s, due %s)\n", c.ID, c.Title, c.State, orDash(c.Owner), orDash(fmtDay(c.Due)))
 				})
 			})
 		},
@@ -483,8 +523,9 @@ func checklistUpdateCmd(m *engageFlags) *cobra.Command {
 	fl := cmd.Flags()
 	fl.Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
 	fl.StringVar(&state, "state", "", "`STATE`: open, in-progress, resolved or wont-fix")
-	fl.StringVar(&owner, "owner", "", "`OWNER`")
+	fl.StringVar(&owner, "owner", "", "the `EMAIL` of the owner's account (\"\" for none)")
 	fl.StringVar(&notes, "notes", "", "`NOTES`")
+	fl.StringVar(&due, "due", "", "the `DAY` it is due, 2026-12-24 (\"\" for none)")
 	return cmd
 }
 
@@ -762,4 +803,12 @@ func eventListCmd(m *engageFlags) *cobra.Command {
 	}
 	cmd.Flags().Int64Var(&engagement, "engagement", 0, "the engagement's `ID`")
 	return cmd
+}
+
+// fmtDay writes a day as 2026-12-24, "" for none.
+func fmtDay(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
 }

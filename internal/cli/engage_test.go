@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -138,8 +139,18 @@ func TestEngagementLifecycle(t *testing.T) {
 		t.Errorf("full pass before prerequisites: %s", errOut)
 	}
 	e.ok("pass", "start", "--project", id(f.project), "--pass", "trial", "--all")
-	e.ok("engagement", "assign", eng, "--role", "ftm", "--person", "Fiona")
-	e.ok("engagement", "assign", eng, "--role", "engineer", "--person", "Eve")
+	// People in roles are accounts.
+	_, errOut = e.usage("engagement", "assign", eng, "--role", "ftm", "--person", "Fiona")
+	if !strings.Contains(errOut, "--person") || !strings.Contains(errOut, "Fiona has no account") {
+		t.Errorf("assign free text: %s", errOut)
+	}
+	pw := e.write("people.pw", "pa55word-for-the-portal\n")
+	for _, p := range [][3]string{{"fiona@fasttrack.example", "Fiona", "fasttrack-manager"}, {"eve@fasttrack.example", "Eve", "fasttrack-engineer"},
+		{"zed@fasttrack.example", "Zed", "fasttrack-engineer"}, {"someone@fasttrack.example", "Someone", "fasttrack-engineer"}} {
+		e.ok("user", "create", "--email", p[0], "--name", p[1], "--role", p[2], "--password-file", pw)
+	}
+	e.ok("engagement", "assign", eng, "--role", "ftm", "--person", "Fiona@FastTrack.example")
+	e.ok("engagement", "assign", eng, "--role", "engineer", "--person", "eve@fasttrack.example")
 	// An override is recorded as whoever runs the command: there is no --as.
 	if _, errOut = e.usage("engagement", "override", "--customer", cust, "--as", "Fiona", "--reason", "customer deadline"); !strings.Contains(errOut, "unknown flag: --as") {
 		t.Errorf("override in another's name: %s", errOut)
@@ -150,8 +161,8 @@ func TestEngagementLifecycle(t *testing.T) {
 	}
 	e.ok("engagement", "override", "--customer", cust, "--reason", "customer deadline", "--expires", time.Now().AddDate(0, 0, 7).Format("2006-01-02"))
 	// Someone leaves a role: gone from the engagement's people.
-	e.ok("engagement", "assign", eng, "--role", "engineer", "--person", "Zed")
-	if out := e.ok("engagement", "unassign", eng, "--role", "engineer", "--person", "Zed"); !strings.Contains(out, "Zed is no longer engineer") {
+	e.ok("engagement", "assign", eng, "--role", "engineer", "--person", "zed@fasttrack.example")
+	if out := e.ok("engagement", "unassign", eng, "--role", "engineer", "--person", "zed@fasttrack.example"); !strings.Contains(out, "zed@fasttrack.example is no longer engineer") {
 		t.Errorf("unassign said: %s", out)
 	}
 	if out := e.ok("engagement", "show", eng); strings.Contains(out, "Zed") || !strings.Contains(out, "Eve") {
@@ -169,9 +180,40 @@ func TestEngagementLifecycle(t *testing.T) {
 	e.ok("event", "add", "--engagement", eng, "--kind", "meeting", "--title", "Kickoff", "--time-zone", "UTC",
 		"--starts", kickoff.Format("2006-01-02 15:04"), "--ends", kickoff.Add(time.Hour).Format("2006-01-02 15:04"))
 	for _, role := range []string{"frp", "mvm", "architect", "sme", "customer-pm", "customer-tech-lead"} {
-		e.ok("engagement", "assign", eng, "--role", role, "--person", "Someone "+role)
+		e.ok("engagement", "assign", eng, "--role", role, "--person", "someone@fasttrack.example")
+	}
+	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
+	if !strings.Contains(errOut, "success plan") {
+		t.Errorf("exit Initiate without a success plan: %s", errOut)
+	}
+	if _, errOut = e.usage("engagement", "success-plan", eng); !strings.Contains(errOut, "no success plan yet") {
+		t.Errorf("success plan before one: %s", errOut)
+	}
+	if _, errOut = e.usage("engagement", "success-plan", eng, "--goals", "mail in Exchange Online", "--owner", "fiona@fasttrack.example", "--agreed", "soon"); !strings.Contains(errOut, "--agreed") {
+		t.Errorf("success plan without a date: %s", errOut)
+	}
+	e.ok("engagement", "success-plan", eng, "--goals", "mail in Exchange Online", "--outcomes", "IMAP retired", "--owner", "fiona@fasttrack.example",
+		"--agreed", kickoff.Format("2006-01-02"))
+	if out := e.ok("engagement", "success-plan", eng); !strings.Contains(out, "IMAP retired") || !strings.Contains(out, "fiona@fasttrack.example") {
+		t.Errorf("success plan:\n%s", out)
 	}
 	e.ok("engagement", "exit", eng, "--phase", "Initiate", "--as", "Fiona")
+
+	// The customer's responsibilities, ticked off.
+	var rs []struct {
+		Key, Phase, Text string
+		Done             bool
+	}
+	e.okJSON(&rs, "engagement", "responsibilities", eng)
+	if len(rs) < 20 {
+		t.Fatalf("responsibilities %+v", rs)
+	}
+	if out := e.ok("engagement", "responsibilities", eng, "--tick", rs[0].Key); !strings.Contains(out, rs[0].Key+": done") {
+		t.Errorf("tick:\n%s", out)
+	}
+	if _, errOut := e.usage("engagement", "responsibilities", eng, "--tick", "nothing"); !strings.Contains(errOut, "--tick") {
+		t.Errorf("tick an unknown key: %s", errOut)
+	}
 
 	// A phase exit is refused naming the tasks in the way, then allowed.
 	_, errOut = e.usage("engagement", "exit", eng, "--phase", "Assess", "--as", "Fiona")
@@ -199,8 +241,19 @@ func TestEngagementLifecycle(t *testing.T) {
 		t.Errorf("history table:\n%s", out)
 	}
 	e.ok("task", "time", id(rows["1699"]), "--as", "Eve", "--minutes", "45", "--note", "workshop")
-	if out := e.ok("task", "mine", "--person", "Fiona"); !strings.Contains(out, "1700") {
+	if out := e.ok("task", "mine", "--as", "fiona@fasttrack.example"); !strings.Contains(out, "1700") {
 		t.Errorf("task mine:\n%s", out)
+	}
+	// Without --as: the account named like whoever runs the command, else a clear question.
+	if u, err := user.Current(); err == nil {
+		if _, errOut := e.usage("task", "mine"); !strings.Contains(errOut, "--as") || !strings.Contains(errOut, u.Username) {
+			t.Errorf("task mine without an account: %s", errOut)
+		}
+		e.ok("user", "create", "--email", u.Username+"@ferry.example", "--name", "Me", "--role", "fasttrack-manager", "--password-file", pw)
+		e.ok("engagement", "assign", eng, "--role", "ftm", "--person", u.Username+"@ferry.example")
+		if out := e.ok("task", "mine"); !strings.Contains(out, "1700") {
+			t.Errorf("task mine as %s:\n%s", u.Username, out)
+		}
 	}
 
 	// Gate 1700 waits for the remediation checklist.
@@ -218,7 +271,25 @@ func TestEngagementLifecycle(t *testing.T) {
 	if out := e.ok("engagement", "gates", eng); !strings.Contains(out, "Legacy TLS") {
 		t.Errorf("gates:\n%s", out)
 	}
+	if out := e.ok("checklist", "update", id(item.ID), "--engagement", eng, "--due", "2026-12-18", "--owner", "eve@fasttrack.example"); !strings.Contains(out, "due 2026-12-18") || !strings.Contains(out, "owner eve@fasttrack.example") {
+		t.Errorf("checklist due date:\n%s", out)
+	}
+	if _, errOut := e.usage("checklist", "update", id(item.ID), "--engagement", eng, "--due", "Friday"); !strings.Contains(errOut, "--due") {
+		t.Errorf("checklist due date that is no date: %s", errOut)
+	}
 	e.ok("checklist", "update", id(item.ID), "--engagement", eng, "--state", "resolved")
+
+	// A go/no-go at its event, with the evidence of the moment.
+	var gng idJSON
+	e.okJSON(&gng, "event", "add", "--engagement", eng, "--kind", "go-no-go", "--title", "Wave 1 go/no-go", "--time-zone", "UTC",
+		"--starts", kickoff.Format("2006-01-02 15:04"), "--ends", kickoff.Add(time.Hour).Format("2006-01-02 15:04"))
+	if _, errOut := e.usage("engagement", "go-no-go", eng, "--event", id(gng.ID), "--decision", "no-go"); !strings.Contains(errOut, "--notes") {
+		t.Errorf("no-go without notes: %s", errOut)
+	}
+	e.ok("engagement", "go-no-go", eng, "--event", id(gng.ID), "--decision", "go", "--notes", "pilot clean")
+	if out := e.ok("engagement", "go-no-go", eng); !strings.Contains(out, "GO at Wave 1 go/no-go") || !strings.Contains(out, "gate Initiate: exited") {
+		t.Errorf("go/no-go list:\n%s", out)
+	}
 	if out := e.ok("checklist", "list", "--engagement", eng); !strings.Contains(out, "resolved") {
 		t.Errorf("checklist list:\n%s", out)
 	}
@@ -322,7 +393,6 @@ func TestEngagementLifecycle(t *testing.T) {
 		{[]string{"task", "update", id(rows["1141"]), "--status", "Complete"}, "--as"},
 		{[]string{"task", "update", "99999", "--as", "Eve", "--status", "Complete"}, "task 99999 does not exist"},
 		{[]string{"task", "time", id(rows["1141"]), "--as", "Eve", "--minutes", "0"}, "--minutes"},
-		{[]string{"task", "mine"}, "--person"},
 		{[]string{"checklist", "add", "--engagement", eng, "--title", "T", "--severity", "dire"}, "--severity"},
 		{[]string{"checklist", "add", "--engagement", eng, "--severity", "low"}, "--title"},
 		{[]string{"checklist", "update", id(item.ID), "--engagement", eng, "--state", "gone"}, "--state"},

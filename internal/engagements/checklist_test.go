@@ -52,3 +52,51 @@ func TestChecklistItemsHaveOwnersDueDatesAndSources(t *testing.T) {
 		t.Fatalf("reassigning to a name without an account: %v", err)
 	}
 }
+
+// TestChecklistDueDateAndOwnerAreEdited: an item's due date and owner
+// change after it was added, and are cleared with "".
+func TestChecklistDueDateAndOwnerAreEdited(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	e, _ := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}})
+	b.person(t, "eve@partner.com", auth.FastTrackEngineer)
+	b.person(t, "carl@northwind.com", auth.CustomerProjectManager)
+	c, err := b.svc.AddChecklistItem(operator, e.ID, engagements.ChecklistInput{Title: "Establish the remediation timeline", Severity: "medium", Source: "person", Owner: "eve@partner.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	str := func(s string) *string { return &s }
+	for _, tc := range []struct {
+		name      string
+		edit      engagements.ChecklistEdit
+		field     string // refused on; "" when accepted
+		wantOwner string
+		wantDue   string
+	}{
+		{"a due date", engagements.ChecklistEdit{Due: str("2026-12-18")}, "", "eve@partner.com", "2026-12-18"},
+		{"a due date that is no date", engagements.ChecklistEdit{Due: str("next Friday")}, "due", "", ""},
+		{"a due date of another century", engagements.ChecklistEdit{Due: str("2226-12-18")}, "due", "", ""},
+		{"another owner and date", engagements.ChecklistEdit{Owner: str("CARL@northwind.com"), Due: str("2027-01-08")}, "", "carl@northwind.com", "2027-01-08"},
+		{"no due date", engagements.ChecklistEdit{Due: str("")}, "", "carl@northwind.com", ""},
+		{"no owner", engagements.ChecklistEdit{Owner: str("")}, "", "", ""},
+	} {
+		got, err := b.svc.EditChecklistItem(operator, e.ID, c.ID, tc.edit)
+		if tc.field != "" {
+			if fe, ok := fault.As(err); !ok || fe.Field != tc.field {
+				t.Fatalf("%s: %v, want invalid %s", tc.name, err, tc.field)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		items, _ := b.st.ChecklistItems(operator, e.ID)
+		due := ""
+		if !items[0].Due.IsZero() {
+			due = items[0].Due.Format("2006-01-02")
+		}
+		if items[0].Owner != tc.wantOwner || due != tc.wantDue || got.Owner != tc.wantOwner {
+			t.Fatalf("%s: owner %q due %q, want %q %q", tc.name, items[0].Owner, due, tc.wantOwner, tc.wantDue)
+		}
+	}
+}

@@ -333,10 +333,10 @@ func (s *Service) holdsTaskRole(ctx context.Context, t store.EngagementTask) err
 		if a.Role != t.Role {
 			continue
 		}
-		if p != nil && strings.EqualFold(a.Person, p.Name) {
+		if Holds(p, a) {
 			return nil
 		}
-		holders = append(holders, a.Person)
+		holders = append(holders, label(a))
 	}
 	role := t.Role
 	if r, ok := s.Playbook.Role(t.Role); ok {
@@ -370,9 +370,11 @@ func (s *Service) LogTime(ctx context.Context, taskRowID int64, who string, minu
 	return te, s.Store.AddTimeEntry(ctx, &te)
 }
 
-// Assign puts a person in one of the playbook's roles.
+// Assign puts an account in one of the playbook's roles: person is the
+// account's e-mail or number.
 func (s *Service) Assign(ctx context.Context, engagementID int64, role, person string) error {
-	if _, err := s.engagement(ctx, auth.ActionAssign, engagementID); err != nil {
+	e, err := s.engagement(ctx, auth.ActionAssign, engagementID)
+	if err != nil {
 		return err
 	}
 	if _, ok := s.Playbook.Role(role); !ok {
@@ -383,13 +385,18 @@ func (s *Service) Assign(ctx context.Context, engagementID int64, role, person s
 		return fault.InvalidField("role", "unknown role %q; use one of %s", role, strings.Join(ids, ", "))
 	}
 	if strings.TrimSpace(person) == "" {
-		return fault.InvalidField("person", "say who takes the role")
+		return fault.InvalidField("person", "say who takes the role: their account's e-mail")
 	}
-	return s.Store.Assign(ctx, store.Assignment{EngagementID: engagementID, Role: role, Person: strings.TrimSpace(person)})
+	u, err := s.assignable(ctx, e, person)
+	if err != nil {
+		return err
+	}
+	return s.Store.Assign(ctx, store.Assignment{EngagementID: engagementID, Role: role, Person: u.Email, UserID: u.ID})
 }
 
 // Unassign takes a person off a role on an engagement: the role's tasks stay
-// and go to whoever else holds the role.
+// and go to whoever else holds the role. person is the account's e-mail or
+// number, or the text of an assignment that names no account.
 func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person string) error {
 	if _, err := s.engagement(ctx, auth.ActionAssign, engagementID); err != nil {
 		return err
@@ -402,9 +409,13 @@ func (s *Service) Unassign(ctx context.Context, engagementID int64, role, person
 	if err != nil {
 		return err
 	}
+	var uid int64
+	if u, err := s.Account(ctx, person); err == nil {
+		uid = u.ID
+	}
 	var holds []string
 	for _, a := range as {
-		if a.Person == person {
+		if (uid != 0 && a.UserID == uid) || (a.UserID == 0 && strings.EqualFold(a.Person, person)) {
 			if a.Role == role {
 				return s.Store.Unassign(ctx, a)
 			}
@@ -423,14 +434,19 @@ type PersonTask struct {
 	Engagement store.Engagement
 }
 
-// SignedInTasks lists the tasks of the signed-in person's roles (assigned
-// by their sign-in e-mail), in the engagements of customers they may see.
+// SignedInTasks lists the tasks of the signed-in person's roles (the
+// roles their account holds), in the engagements of customers they may see.
+// A principal without an account (the command line, an administrator's
+// token) holds no roles.
 func (s *Service) SignedInTasks(ctx context.Context) ([]PersonTask, error) {
 	if err := authorize(ctx, auth.ActionListMyTasks, 0); err != nil {
 		return nil, err
 	}
 	p := auth.PrincipalFrom(ctx)
-	tasks, err := s.MyTasks(ctx, p.Name)
+	if p.UserID == 0 {
+		return nil, nil
+	}
+	tasks, err := s.tasksOf(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
@@ -451,9 +467,18 @@ func (s *Service) SignedInTasks(ctx context.Context) ([]PersonTask, error) {
 	return out, nil
 }
 
-// MyTasks lists the tasks of a person's roles, across engagements.
+// MyTasks lists the tasks of an account's roles, across engagements:
+// person is the account's e-mail or number.
 func (s *Service) MyTasks(ctx context.Context, person string) ([]store.EngagementTask, error) {
-	as, err := s.Store.AssignmentsOf(ctx, person)
+	u, err := s.Account(ctx, person)
+	if err != nil {
+		return nil, err
+	}
+	return s.tasksOf(ctx, u.ID)
+}
+
+func (s *Service) tasksOf(ctx context.Context, userID int64) ([]store.EngagementTask, error) {
+	as, err := s.Store.AssignmentsOf(ctx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -468,7 +493,7 @@ func (s *Service) MyTasks(ctx context.Context, person string) ([]store.Engagemen
 			cache[a.EngagementID] = tasks
 		}
 		for _, t := range tasks {
-			if strings.EqualFold(a.Person, person) && t.Role == a.Role && !t.Retired {
+			if t.Role == a.Role && !t.Retired {
 				out = append(out, t)
 			}
 		}

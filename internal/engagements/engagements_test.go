@@ -1,12 +1,14 @@
 package engagements_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
@@ -45,6 +47,17 @@ func (b *bundle) create(t *testing.T, in engagements.Input) (store.Engagement, [
 		t.Fatal(err)
 	}
 	return e, tasks
+}
+
+// person gives a person an account that sees the bundle's customer and
+// returns it with a context signed in as it.
+func (b *bundle) person(t *testing.T, email string, role auth.Role) (store.User, context.Context) {
+	t.Helper()
+	u := store.User{Email: email, Name: strings.Split(email, "@")[0], Role: string(role), PasswordHash: "x", Created: time.Now(), Customers: []int64{b.customer.ID}}
+	if err := b.st.CreateUser(operator, &u); err != nil {
+		t.Fatal(err)
+	}
+	return u, auth.WithPrincipal(context.Background(), auth.PrincipalOf(u, auth.KindSession))
 }
 
 func ids(tasks []store.EngagementTask, retired bool) map[string]bool {
@@ -232,6 +245,7 @@ func TestMigrationGateAndOverride(t *testing.T) {
 			t.Fatalf("refusal %q does not name %s", refusal.Msg, id)
 		}
 	}
+	b.person(t, "fiona@fasttrack.example", auth.FastTrackManager)
 	b.svc.Assign(ctx, e.ID, "ftm", "fiona@fasttrack.example")
 	if _, err := b.svc.Override(ctx, b.customer.ID, engagements.OverrideInput{}); err == nil {
 		t.Fatal("override without a reason")
@@ -256,6 +270,7 @@ func TestTasksPeopleTimeAndHistory(t *testing.T) {
 	b := setup(t)
 	ctx := operator
 	e, tasks := b.create(t, engagements.Input{Seats: 800, Services: []string{"exchange"}, Workloads: []string{"imap"}})
+	b.person(t, "pat@partner.com", auth.Partner)
 	if err := b.svc.Assign(ctx, e.ID, "frp", "pat@partner.com"); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package engagements
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -49,6 +50,7 @@ type gateInputs struct {
 	checklist   []store.ChecklistItem
 	assignments []store.Assignment
 	events      []store.ScheduledEvent
+	plan        *store.SuccessPlan // nil: none yet
 	// unmigrated are the items whose last Full pass did not complete,
 	// loaded only when a phase names migrations-completed.
 	unmigrated []Blocker
@@ -77,6 +79,11 @@ func (s *Service) gateInputs(ctx context.Context, id int64, migrations func([]st
 		return nil, err
 	}
 	if in.events, err = s.Store.Events(ctx, id); err != nil {
+		return nil, err
+	}
+	if plan, err := s.Store.SuccessPlan(ctx, id); err == nil {
+		in.plan = &plan
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	if migrations(in.tasks) {
@@ -175,6 +182,10 @@ func (s *Service) criteria(in *gateInputs, ph *playbook.Phase) []Blocker {
 					name = ro.Name
 				}
 				out = append(out, Blocker{Name: "role " + name, Status: "nobody assigned", Why: "a role with mandatory tasks needs a person"})
+			}
+		case playbook.CriterionSuccessPlan:
+			if in.plan == nil {
+				out = append(out, Blocker{Name: "success plan", Status: "none", Why: "record the success plan: the customer's goals and outcomes, its owner and the date it was agreed"})
 			}
 		}
 	}
@@ -461,7 +472,7 @@ func (s *Service) mayOverride(ctx context.Context, customerID int64) (*auth.Prin
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(as, func(a store.Assignment) bool { return a.Role == role && strings.EqualFold(a.Person, p.Name) }) {
+		if slices.ContainsFunc(as, func(a store.Assignment) bool { return a.Role == role && Holds(p, a) }) {
 			return p, nil
 		}
 	}
@@ -638,6 +649,23 @@ func (s *Service) AddChecklistItem(ctx context.Context, id int64, in ChecklistIn
 
 // UpdateChecklistItem changes state, owner or notes.
 func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, state, owner, notes *string) (store.ChecklistItem, error) {
+	return s.EditChecklistItem(ctx, id, itemID, ChecklistEdit{State: state, Owner: owner, Notes: notes})
+}
+
+// ChecklistEdit changes a checklist item; nil fields stay.
+type ChecklistEdit struct {
+	State *string `json:"state,omitempty"`
+	// Owner is an account's e-mail ("" clears it).
+	Owner *string `json:"owner,omitempty"`
+	Notes *string `json:"notes,omitempty"`
+	// Due is the day the item is due, 2026-12-24 ("" clears it).
+	Due *string `json:"due,omitempty"`
+}
+
+// EditChecklistItem changes an item's state, owner, notes or due date
+// (seed 002: "establish the timeline for remediation activities").
+func (s *Service) EditChecklistItem(ctx context.Context, id, itemID int64, u ChecklistEdit) (store.ChecklistItem, error) {
+	state, owner, notes := u.State, u.Owner, u.Notes
 	e, err := s.engagement(ctx, auth.ActionUpdateChecklistItem, id)
 	if err != nil {
 		return store.ChecklistItem{}, err
@@ -667,6 +695,19 @@ func (s *Service) UpdateChecklistItem(ctx context.Context, id, itemID int64, sta
 	}
 	if notes != nil {
 		c.Notes = *notes
+	}
+	if u.Due != nil {
+		c.Due = time.Time{}
+		if d := strings.TrimSpace(*u.Due); d != "" {
+			day, err := time.Parse("2006-01-02", d)
+			if err != nil {
+				return c, fault.InvalidField("due", "%q: write the day the item is due as 2026-12-24 (empty: no due date)", *u.Due)
+			}
+			if err := checkDate("due", day); err != nil {
+				return c, err
+			}
+			c.Due = day
+		}
 	}
 	if err := s.Store.SaveChecklistItem(ctx, &c); err != nil {
 		return c, err

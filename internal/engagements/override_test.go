@@ -1,7 +1,6 @@
 package engagements_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -26,12 +25,10 @@ func TestOverridesAreTheSignedInPersonsLimitedAndRevocable(t *testing.T) {
 	projects, _ := b.st.ProjectsOf(operator, b.customer.ID)
 	wave1, wave2 := projects[0].ID, projects[1].ID
 	own := b.customer.ID
-	signedIn := func(email string, role auth.Role) context.Context {
-		return auth.WithPrincipal(context.Background(), &auth.Principal{UserID: 3, Name: email, Kind: auth.KindSession, Role: role, Customers: []int64{own}})
-	}
+	_, fiona := b.person(t, "fiona@fasttrack.example", auth.FastTrackManager)
+	_, pat := b.person(t, "pat@partner.com", auth.Partner)
 	b.svc.Assign(operator, e.ID, "ftm", "fiona@fasttrack.example")
 	b.svc.Assign(operator, e.ID, "frp", "pat@partner.com")
-	fiona, pat := signedIn("fiona@fasttrack.example", auth.FastTrackManager), signedIn("pat@partner.com", auth.Partner)
 
 	if _, err := b.svc.Override(pat, own, engagements.OverrideInput{Reason: "customer deadline"}); !errors.Is(err, fault.ErrForbidden) {
 		t.Fatalf("the partner overrode the gate: %v", err)

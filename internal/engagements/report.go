@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
@@ -170,11 +173,30 @@ type Report struct {
 	Eligible   []Rule                     `json:"eligibility"`
 	Progress   *Progress                  `json:"progress"`
 	Gates      []Gate                     `json:"gates"`
-	People     []store.Assignment         `json:"people"`
+	People     []Person                   `json:"people"`
 	Tasks      []store.EngagementTask     `json:"tasks"`
 	Checklist  []store.ChecklistItem      `json:"remediation_checklist"`
 	Issues     []store.PostMigrationIssue `json:"post_migration_issues"`
 	Events     []store.ScheduledEvent     `json:"events"`
+	// SuccessPlan is nil until one is recorded.
+	SuccessPlan *store.SuccessPlan `json:"success_plan"`
+	// Migrations are the figures of the engagement's migration projects.
+	Migrations []ProjectFigures `json:"migrations"`
+	// GateHistory is every change of a gate, oldest first: its exit
+	// tasks' status changes and reopenings, phase exits, migration gate
+	// overrides and their revocations, go/no-go decisions.
+	GateHistory []GateEvent `json:"gate_history"`
+}
+
+// GateEvent is one entry of the gate history.
+type GateEvent struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"` // exit-task, phase-exit, override, override-revoked, go-no-go
+	// Gate names the phase or exit task ("Remediate", "1700"), the
+	// migration gate, or the go-no-go event.
+	Gate string `json:"gate"`
+	Who  string `json:"who"`
+	What string `json:"what"`
 }
 
 // BuildReport gathers the report.
@@ -194,7 +216,7 @@ func (s *Service) BuildReport(ctx context.Context, id int64) (*Report, error) {
 	if r.Gates, err = s.Gates(ctx, id); err != nil {
 		return nil, err
 	}
-	if r.People, err = s.Store.Assignments(ctx, id); err != nil {
+	if r.People, err = s.People(ctx, id); err != nil {
 		return nil, err
 	}
 	if r.Tasks, err = s.Store.EngagementTasks(ctx, id); err != nil {
@@ -206,8 +228,102 @@ func (s *Service) BuildReport(ctx context.Context, id int64) (*Report, error) {
 	if r.Issues, err = s.Store.PostMigrationIssues(ctx, id); err != nil {
 		return nil, err
 	}
-	r.Events, err = s.Store.Events(ctx, id)
+	if r.Events, err = s.Store.Events(ctx, id); err != nil {
+		return nil, err
+	}
+	if p, err := s.Store.SuccessPlan(ctx, id); err == nil {
+		r.SuccessPlan = &p
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if r.Migrations, err = s.figures(ctx, e); err != nil {
+		return nil, err
+	}
+	r.GateHistory, err = s.gateHistory(ctx, e, r.Tasks)
 	return r, err
+}
+
+// gateHistory gathers the gate history of an engagement, oldest first.
+func (s *Service) gateHistory(ctx context.Context, e store.Engagement, tasks []store.EngagementTask) ([]GateEvent, error) {
+	out := []GateEvent{}
+	exitTasks := map[string]string{}
+	for _, ph := range s.Playbook.Phases {
+		if ph.ExitGate != "" {
+			exitTasks[ph.ExitGate] = ph.Name
+		}
+	}
+	for _, t := range tasks {
+		phase, ok := exitTasks[t.TaskID]
+		if !ok {
+			continue
+		}
+		evs, err := s.Store.TaskEvents(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			if ev.Field != "status" && ev.Field != "reopened" {
+				continue
+			}
+			what := fmt.Sprintf("%s → %s", orDash(ev.Before), ev.After)
+			if ev.Field == "reopened" {
+				what = "reopened: " + ev.After
+			}
+			out = append(out, GateEvent{At: ev.At, Kind: "exit-task", Gate: fmt.Sprintf("%s (%s exit)", t.TaskID, phase), Who: ev.Who, What: what})
+		}
+	}
+	exits, err := s.Store.PhaseExits(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range exits {
+		out = append(out, GateEvent{At: x.At, Kind: "phase-exit", Gate: x.Phase, Who: x.Who, What: "phase exited"})
+	}
+	overrides, err := s.Store.GateOverrides(ctx, e.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range overrides {
+		what := "override: " + g.Reason
+		if g.ProjectID != 0 {
+			what += fmt.Sprintf(" (project %d only)", g.ProjectID)
+		}
+		if !g.Expires.IsZero() {
+			what += " until " + fmtDate(g.Expires.AddDate(0, 0, -1))
+		}
+		out = append(out, GateEvent{At: g.At, Kind: "override", Gate: "migration gate", Who: g.Who, What: what})
+		if !g.RevokedAt.IsZero() {
+			out = append(out, GateEvent{At: g.RevokedAt, Kind: "override-revoked", Gate: "migration gate", Who: g.RevokedBy, What: "override revoked: " + g.RevokeReason})
+		}
+	}
+	ds, err := s.Store.GoNoGoDecisions(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := s.Store.Events(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		gate := fmt.Sprintf("event %d", d.EventID)
+		if i := slices.IndexFunc(evs, func(ev store.ScheduledEvent) bool { return ev.ID == d.EventID }); i >= 0 {
+			gate = evs[i].Title
+		}
+		what := d.Decision
+		if d.Notes != "" {
+			what += ": " + d.Notes
+		}
+		out = append(out, GateEvent{At: d.At, Kind: "go-no-go", Gate: gate, Who: d.Who, What: what})
+	}
+	slices.SortStableFunc(out, func(a, b GateEvent) int { return a.At.Compare(b.At) })
+	return out, nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 // Export renders the report as markdown, csv (the task table) or json.
@@ -223,6 +339,26 @@ func (r *Report) Export(format string) ([]byte, error) {
 		for _, t := range r.Tasks {
 			w.Write([]string{cell(t.TaskID), cell(t.Phase), cell(t.Name), cell(t.Role), cell(t.Party), fmt.Sprint(t.Mandatory), cell(strings.Join(t.Services, " ")), cell(t.Status),
 				fmt.Sprint(t.Percent), fmtDate(t.Due), fmt.Sprint(t.Minutes), fmt.Sprint(!t.Retired)})
+		}
+		// Two more tables follow, each after an empty row and with its own
+		// header, padded to the task table's width so the file stays one
+		// rectangle for spreadsheets and CSV readers.
+		pad := func(cells ...string) []string {
+			for len(cells) < 12 {
+				cells = append(cells, "")
+			}
+			return cells
+		}
+		w.Write(pad())
+		w.Write(pad("project", "items", "by_status", "failed_items", "failed_messages", "copied_mb", "copied_items", "mb_per_hour", "items_per_hour", "last_pass", "last_ended"))
+		for _, p := range r.Migrations {
+			w.Write(pad(cell(p.Name), fmt.Sprint(p.Items), cell(byStatus(p.ByStatus)), fmt.Sprint(p.Failed), fmt.Sprint(p.FailedMessages), fmt.Sprintf("%.1f", p.CopiedMB),
+				fmt.Sprint(p.Copied), fmt.Sprintf("%.1f", p.MBPerHour), fmt.Sprintf("%.0f", p.ItemsPerHour), cell(p.LastPass), fmtTime(p.LastEnded)))
+		}
+		w.Write(pad())
+		w.Write(pad("gate_event_at", "kind", "gate", "who", "what"))
+		for _, g := range r.GateHistory {
+			w.Write(pad(fmtTime(g.At), g.Kind, cell(g.Gate), cell(g.Who), cell(g.What)))
 		}
 		w.Flush()
 		return b.Bytes(), w.Error()
@@ -263,6 +399,31 @@ func (r *Report) Export(format string) ([]byte, error) {
 		for _, t := range r.Tasks {
 			if !t.Retired {
 				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d |\n", md(t.TaskID), md(t.Phase), md(t.Name), md(t.Role), md(t.Status), t.Percent)
+			}
+		}
+		if p := r.SuccessPlan; p != nil {
+			fmt.Fprintf(&b, "\n## Success plan\n\nGoals: %s. Outcomes: %s. Owner: %s; agreed %s.\n", md(p.Goals), md(orDash(p.Outcomes)), md(p.Owner), fmtDate(p.Agreed))
+		}
+		b.WriteString("\n## Migrations\n\n")
+		if len(r.Migrations) == 0 {
+			b.WriteString("No migration project belongs to this engagement.\n")
+		} else {
+			b.WriteString("| project | items | by status | failed | MB/h | items/h | last pass |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+			for _, p := range r.Migrations {
+				last := ""
+				if !p.LastEnded.IsZero() {
+					last = p.LastPass + ", " + fmtTime(p.LastEnded)
+				}
+				fmt.Fprintf(&b, "| %s | %d | %s | %d | %.1f | %.0f | %s |\n", md(p.Name), p.Items, md(byStatus(p.ByStatus)), p.Failed, p.MBPerHour, p.ItemsPerHour, md(last))
+			}
+		}
+		b.WriteString("\n## Gate history\n\n")
+		if len(r.GateHistory) == 0 {
+			b.WriteString("Nothing yet.\n")
+		} else {
+			b.WriteString("| when | gate | who | what |\n| --- | --- | --- | --- |\n")
+			for _, g := range r.GateHistory {
+				fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", fmtTime(g.At), md(g.Gate), md(g.Who), md(g.What))
 			}
 		}
 		if len(r.Checklist) > 0 {
@@ -313,4 +474,20 @@ func orNone(v []string) string {
 		return "none"
 	}
 	return strings.Join(v, ", ")
+}
+
+// byStatus writes items by status as "Completed 3; Failed 1".
+func byStatus(m map[string]int) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }

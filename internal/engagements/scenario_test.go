@@ -1,10 +1,12 @@
 package engagements_test
 
 import (
+	"encoding/csv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -36,10 +38,20 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 	refusedFor("Assess", "phase Initiate")
 	now = time.Date(2026, 12, 8, 9, 30, 0, 0, time.UTC)
 	refusedFor("Initiate", "role ")
+	people := map[string]bool{}
 	for _, tk := range tasks {
-		if tk.Mandatory {
-			b.svc.Assign(ctx, e.ID, tk.Role, tk.Role+"@people.example")
+		if tk.Mandatory && !people[tk.Role] {
+			people[tk.Role] = true
+			b.person(t, tk.Role+"@people.example", auth.FastTrackEngineer)
+			if err := b.svc.Assign(ctx, e.ID, tk.Role, tk.Role+"@people.example"); err != nil {
+				t.Fatal(err)
+			}
 		}
+	}
+	refusedFor("Initiate", "success plan")
+	if _, err := b.svc.SetSuccessPlan(ctx, e.ID, engagements.SuccessPlanInput{Goals: "every mailbox in Exchange Online by March", Outcomes: "IMAP server retired",
+		Owner: "ftm@people.example", Agreed: "2026-12-08"}); err != nil {
+		t.Fatal(err)
 	}
 	if err := exit("Initiate"); err != nil {
 		t.Fatal(err)
@@ -91,6 +103,19 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 		t.Fatalf("wave 2 refused after Enable: %v", err)
 	}
 
+	// The wave's go/no-go: decided by the FastTrack Manager, on the evidence of the moment.
+	goNoGo, err := b.svc.ScheduleEvent(ctx, e.ID, engagements.EventInput{Kind: "go-no-go", Title: "Wave 2 go/no-go", TimeZone: "UTC", Starts: "2026-12-08 08:00", Ends: "2026-12-08 08:30"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := b.svc.DecideGoNoGo(ctx, e.ID, engagements.GoNoGoInput{EventID: goNoGo.ID, Decision: "go", Notes: "wave 1 clean"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(d.Evidence, `"Wave 2"`) || !strings.Contains(d.Evidence, `"phase":"Enable","exited":true`) {
+		t.Fatalf("evidence %s", d.Evidence)
+	}
+
 	// Migrate: 1702 waits for bob's Full pass in the second project.
 	complete(t, b, e, "Migrate", "1702")
 	wantRefusedBy(t, setStatus(b, taskByID(t, b, e, "1702"), engagements.Complete), "1702", "bob@northwind.com")
@@ -112,5 +137,43 @@ func TestEngagementFromInitiateToMigrateExit(t *testing.T) {
 	exits, _ = b.st.PhaseExits(ctx, e.ID)
 	if len(exits) != 5 {
 		t.Fatalf("exits %+v", exits)
+	}
+
+	// The report hands on the migration figures and the gate history.
+	rep, err := b.svc.BuildReport(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Migrations) != 2 || rep.Migrations[0].Items != 1 || rep.Migrations[1].ByStatus == nil || rep.SuccessPlan == nil {
+		t.Fatalf("migrations %+v plan %+v", rep.Migrations, rep.SuccessPlan)
+	}
+	kinds := map[string]int{}
+	for i, g := range rep.GateHistory {
+		kinds[g.Kind]++
+		if i > 0 && g.At.Before(rep.GateHistory[i-1].At) {
+			t.Fatalf("gate history out of order at %d: %+v", i, rep.GateHistory)
+		}
+	}
+	if kinds["phase-exit"] != 5 || kinds["override"] != 1 || kinds["go-no-go"] != 1 || kinds["exit-task"] < 4 {
+		t.Fatalf("gate history by kind %v: %+v", kinds, rep.GateHistory)
+	}
+	md, _ := rep.Export("markdown")
+	for _, want := range []string{"## Migrations", "| Wave 2 | 1 |", "## Gate history", "pilot wave", "wave 1 clean", "## Success plan"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the Markdown report lacks %q:\n%s", want, md)
+		}
+	}
+	out, _ := rep.Export("csv")
+	recs, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawProject, sawHistory bool
+	for _, rec := range recs {
+		sawProject = sawProject || rec[0] == "Wave 2"
+		sawHistory = sawHistory || rec[1] == "go-no-go"
+	}
+	if !sawProject || !sawHistory {
+		t.Errorf("the CSV report lacks the figures or the gate history:\n%s", out)
 	}
 }

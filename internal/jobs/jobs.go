@@ -136,6 +136,9 @@ type Queue interface {
 	// the given time and still runs, as far as the queue knows (its worker
 	// may have died).
 	RunningSince(ctx context.Context, before time.Time) ([]RunningPass, error)
+	// Scheduled lists the passes waiting for the time they were queued to
+	// start at, soonest first, at most max of them.
+	Scheduled(ctx context.Context, max int) ([]ScheduledPass, error)
 	// SlotFreed tells the jobs waiting for one of the project's slots, in
 	// every worker sharing the database, that one is free.
 	SlotFreed(ctx context.Context, projectID int64)
@@ -357,6 +360,31 @@ func (q *queue[TTx]) Resume(ctx context.Context, jobID int64, why string) error 
 	_, err = exec.JobRescueMany(ctx, &riverdriver.JobRescueManyParams{ID: []int64{jobID}, Error: [][]byte{attemptErr},
 		FinalizedAt: []*time.Time{nil}, ScheduledAt: []time.Time{now}, State: []string{string(rivertype.JobStateAvailable)}})
 	return err
+}
+
+// ScheduledPass is a pass queued to start at a time.
+type ScheduledPass struct {
+	JobID int64
+	Args  PassArgs
+	At    time.Time
+}
+
+func (q *queue[TTx]) Scheduled(ctx context.Context, max int) ([]ScheduledPass, error) {
+	params := river.NewJobListParams().States(rivertype.JobStateScheduled).Kinds(PassArgs{}.Kind()).
+		OrderBy(river.JobListOrderByScheduledAt, river.SortOrderAsc).First(max)
+	res, err := q.client.JobList(ctx, params)
+	if err != nil {
+		return nil, err
+	}
+	var out []ScheduledPass
+	for _, r := range res.Jobs {
+		var args PassArgs
+		if json.Unmarshal(r.EncodedArgs, &args) != nil {
+			continue
+		}
+		out = append(out, ScheduledPass{JobID: r.ID, Args: args, At: r.ScheduledAt})
+	}
+	return out, nil
 }
 
 // RunningPass is a job that runs a pass.

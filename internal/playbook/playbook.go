@@ -17,8 +17,11 @@
 package playbook
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"slices"
+	"strings"
 )
 
 // The phases of an engagement, in the order every playbook lists them.
@@ -176,10 +179,13 @@ const (
 	// CriterionRolesAssigned: every role with a mandatory task in the
 	// engagement has a person.
 	CriterionRolesAssigned = "roles-assigned"
+	// CriterionSuccessPlan: the engagement has a success plan (goals and
+	// outcomes, an owner, the date it was agreed; seeds 001 and 002).
+	CriterionSuccessPlan = "success-plan"
 )
 
 // ExitCriteria lists the criteria a phase's exit_criteria may name.
-var ExitCriteria = []string{CriterionChecklistResolved, CriterionMigrationsCompleted, CriterionKickoffHeld, CriterionRolesAssigned}
+var ExitCriteria = []string{CriterionChecklistResolved, CriterionMigrationsCompleted, CriterionKickoffHeld, CriterionRolesAssigned, CriterionSuccessPlan}
 
 // Process is a unit of work within a phase, such as "Address Technical Gaps".
 type Process struct {
@@ -398,6 +404,42 @@ func (p *Playbook) MigrationPrerequisites() []*Task {
 	for _, t := range p.Tasks() {
 		if t.MigrationPrerequisite {
 			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Responsibility is one item of a party's checklist, with the phase it
+// belongs to ("" for the whole engagement) and a key that stays as long as
+// its phase and text do.
+type Responsibility struct {
+	Key     string `json:"key"`
+	Phase   string `json:"phase,omitempty"`
+	Text    string `json:"text"`
+	Service string `json:"service,omitempty"`
+}
+
+// Responsibilities lists a party's checklist items: those of the whole
+// engagement first, then each phase's, in the playbook's order.
+func (p *Playbook) Responsibilities(party Party) []Responsibility {
+	var out []Responsibility
+	add := func(phase string, items []*ChecklistItem) {
+		for _, it := range items {
+			if it == nil {
+				continue
+			}
+			sum := sha256.Sum256([]byte(phase + "\n" + it.Text))
+			key := hex.EncodeToString(sum[:6])
+			if phase != "" {
+				key = strings.ToLower(phase) + "-" + key
+			}
+			out = append(out, Responsibility{Key: key, Phase: phase, Text: it.Text, Service: it.Service})
+		}
+	}
+	add("", p.Checklists.For(party))
+	for _, ph := range p.Phases {
+		if ph != nil {
+			add(ph.Name, ph.Checklists.For(party))
 		}
 	}
 	return out

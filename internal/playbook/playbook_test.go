@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -606,4 +607,46 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCustomerResponsibilitiesFollowSeed001: the default playbook holds the
+// customer's responsibilities of seed 001, phase by phase, each with a key
+// of its own that a change of another item does not move.
+func TestCustomerResponsibilitiesFollowSeed001(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("testdata/seed-001-customer-responsibilities.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb := Default()
+	rs := pb.Responsibilities(Customer)
+	got := map[string]int{}
+	keys := map[string]bool{}
+	for _, r := range rs {
+		phase := r.Phase
+		if phase == "" {
+			phase = "all"
+		}
+		got[phase]++
+		if keys[r.Key] || r.Key == "" || strings.TrimSpace(r.Text) == "" {
+			t.Errorf("responsibility %+v: key empty or taken", r)
+		}
+		keys[r.Key] = true
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if n, _ := strconv.Atoi(f[1]); got[f[0]] != n {
+			t.Errorf("%s: %d customer responsibilities, seed 001 lists %d", f[0], got[f[0]], n)
+		}
+	}
+	if rs[len(rs)-1].Phase != Migrate || !strings.HasPrefix(rs[len(rs)-1].Key, "migrate-") {
+		t.Errorf("last responsibility %+v", rs[len(rs)-1])
+	}
+	again := pb.Responsibilities(Customer)
+	if again[5].Key != rs[5].Key {
+		t.Error("keys change from one call to the next")
+	}
 }

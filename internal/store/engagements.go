@@ -61,11 +61,15 @@ type TimeEntry struct {
 	At      time.Time `json:"at"`
 }
 
-// Assignment puts a person in a role of an engagement.
+// Assignment puts a person in a role of an engagement. The person is an
+// account (UserID); Person keeps its e-mail as it was when assigned. An
+// assignment older than accounts in roles whose text named no account has
+// UserID 0: "not an account yet", holding the role for nobody.
 type Assignment struct {
 	EngagementID int64  `json:"engagement_id"`
 	Role         string `json:"role"`
 	Person       string `json:"person"`
+	UserID       int64  `json:"user_id,omitempty"`
 }
 
 // PhaseExit records that a phase's exit gate was passed.
@@ -176,8 +180,8 @@ type Engagements interface {
 	Assign(ctx context.Context, a Assignment) error
 	Unassign(ctx context.Context, a Assignment) error
 	Assignments(ctx context.Context, engagementID int64) ([]Assignment, error)
-	// AssignmentsOf lists the roles a person holds across engagements.
-	AssignmentsOf(ctx context.Context, person string) ([]Assignment, error)
+	// AssignmentsOf lists the roles an account holds across engagements.
+	AssignmentsOf(ctx context.Context, userID int64) ([]Assignment, error)
 
 	ExitPhase(ctx context.Context, x PhaseExit) error
 	PhaseExits(ctx context.Context, engagementID int64) ([]PhaseExit, error)
@@ -202,6 +206,58 @@ type Engagements interface {
 	UpdatePostMigrationIssue(ctx context.Context, p PostMigrationIssue, events []IssueEvent) error
 	// IssueEvents lists an issue's changes, oldest first.
 	IssueEvents(ctx context.Context, issueID int64) ([]IssueEvent, error)
+
+	// SaveSuccessPlan writes the engagement's success plan (one per engagement).
+	SaveSuccessPlan(ctx context.Context, p SuccessPlan) error
+	// SuccessPlan reads it; ErrNotFound when there is none yet.
+	SuccessPlan(ctx context.Context, engagementID int64) (SuccessPlan, error)
+
+	// AddGoNoGo records a go/no-go decision; GoNoGoDecisions lists an
+	// engagement's, oldest first.
+	AddGoNoGo(ctx context.Context, d *GoNoGoDecision) error
+	GoNoGoDecisions(ctx context.Context, engagementID int64) ([]GoNoGoDecision, error)
+
+	// SetResponsibility ticks (or unticks) one of the customer's
+	// responsibilities; Responsibilities lists those ever ticked.
+	SetResponsibility(ctx context.Context, r Responsibility) error
+	Responsibilities(ctx context.Context, engagementID int64) ([]Responsibility, error)
+}
+
+// SuccessPlan is an engagement's success plan: the customer's goals, the
+// outcomes that show them met, who owns the plan and when it was agreed.
+type SuccessPlan struct {
+	EngagementID int64     `json:"engagement_id"`
+	Goals        string    `json:"goals"`
+	Outcomes     string    `json:"outcomes,omitempty"`
+	OwnerID      int64     `json:"owner_id,omitempty"` // the owner's account
+	Owner        string    `json:"owner,omitempty"`    // its e-mail
+	Agreed       time.Time `json:"agreed"`
+	UpdatedBy    string    `json:"updated_by"`
+	Updated      time.Time `json:"updated"`
+}
+
+// GoNoGoDecision is what was decided at a go/no-go event, by whom, and on
+// what evidence (a JSON snapshot of the migrations and gates at that moment).
+type GoNoGoDecision struct {
+	ID           int64     `json:"id"`
+	EngagementID int64     `json:"engagement_id"`
+	EventID      int64     `json:"event_id"`
+	Decision     string    `json:"decision"` // go, no-go
+	Who          string    `json:"who"`
+	WhoID        int64     `json:"who_id,omitempty"`
+	At           time.Time `json:"at"`
+	Evidence     string    `json:"evidence"`
+	Notes        string    `json:"notes,omitempty"`
+}
+
+// Responsibility is one of the customer's responsibilities of a phase,
+// ticked off (Done) or unticked, by whom and when.
+type Responsibility struct {
+	EngagementID int64     `json:"engagement_id"`
+	Key          string    `json:"key"`
+	Done         bool      `json:"done"`
+	Who          string    `json:"who"`
+	At           time.Time `json:"at"`
 }
 
 // IssueEvent is one change to a post-migration issue, kept for ever.

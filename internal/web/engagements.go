@@ -320,7 +320,16 @@ type engagementData struct {
 	Issues     []store.PostMigrationIssue
 	Events     []store.ScheduledEvent
 	Upcoming   []engagements.Occurrence // the next occurrences, recurring events repeated
-	People     []store.Assignment
+	People     []engagements.Person
+	// Plan is the success plan (nil: none yet); Decisions the go/no-go
+	// decisions with their evidence; GoNoGoEvents the events they are taken at.
+	Plan *store.SuccessPlan
+	// Duties are the customer's responsibilities; CanTick: the signed-in
+	// person may tick them off (one of the customer's people, or an administrator).
+	Duties       []engagements.Responsibility
+	CanTick      bool
+	Decisions    []engagements.GoNoGo
+	GoNoGoEvents []store.ScheduledEvent
 	// Domains are the engagement's mail domains and their MX cutover (nil: not shown).
 	Domains []dnscheck.DomainStatus
 
@@ -451,7 +460,10 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 		return nil, err
 	}
 	d.IssueStatuses = engagements.IssueStatuses
-	if d.People, err = s.Store.Assignments(ctx, e.ID); err != nil {
+	if d.People, err = s.Engagements.People(ctx, e.ID); err != nil {
+		return nil, err
+	}
+	if err := s.engagementRecords(ctx, e, d); err != nil {
 		return nil, err
 	}
 	d.GateOpen = s.Engagements.OverriddenForAll(d.Overrides)
@@ -585,7 +597,7 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err := r.ParseForm(); err != nil {
 		return &pageError{Status: http.StatusBadRequest, Msg: "The form could not be read: " + err.Error()}
 	}
-	_, err = s.Engagements.UpdateChecklistItem(r.Context(), e.ID, itemID, opt("state"), opt("owner"), opt("notes"))
+	_, err = s.Engagements.EditChecklistItem(r.Context(), e.ID, itemID, engagements.ChecklistEdit{State: opt("state"), Owner: opt("owner"), Notes: opt("notes"), Due: opt("due")})
 	return s.formDone(w, r, e, "checklist", err)
 }
 
@@ -683,6 +695,8 @@ func (s *server) overrideGate(w http.ResponseWriter, r *http.Request) error {
 type engagementProject struct {
 	store.Project
 	Throughput *projects.Throughput
+	// Next are the project's next scheduled passes, soonest first.
+	Next []projects.NextPass
 }
 
 // engagementProjects lists the projects the engagement's Migrate gate
@@ -701,7 +715,11 @@ func (s *server) engagementProjects(ctx context.Context, e store.Engagement) ([]
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, engagementProject{Project: p, Throughput: tp})
+		next, err := s.Projects.NextPasses(ctx, p.ID, 3)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, engagementProject{Project: p, Throughput: tp, Next: next})
 	}
 	return out, nil
 }
@@ -713,6 +731,17 @@ func (s *server) myTasks(w http.ResponseWriter, r *http.Request) error {
 	tasks, err := s.Engagements.SignedInTasks(r.Context())
 	if err != nil {
 		return err
+	}
+	if len(tasks) == 0 {
+		// The customer's people with no playbook task see what the
+		// customer does in each phase, and the checklist items they own.
+		work, err := s.Engagements.SignedInCustomerWork(r.Context())
+		if err != nil {
+			return err
+		}
+		if len(work) > 0 {
+			return s.render(w, r, http.StatusOK, "my_responsibilities.html", newView(r, "My tasks", "my-tasks", work))
+		}
 	}
 	return s.render(w, r, http.StatusOK, "my_tasks.html", newView(r, "My tasks", "my-tasks", tasks))
 }

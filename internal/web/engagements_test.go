@@ -16,6 +16,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -230,6 +231,10 @@ func exitInitiate(t *testing.T, f *engFixture) {
 	kickoff := time.Now().Add(-48 * time.Hour).UTC()
 	if _, err := svc.ScheduleEvent(ctx, f.eng.ID, engagements.EventInput{Kind: "meeting", Title: "Kickoff", TimeZone: "UTC",
 		Starts: kickoff.Format("2006-01-02 15:04"), Ends: kickoff.Add(time.Hour).Format("2006-01-02 15:04")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetSuccessPlan(ctx, f.eng.ID, engagements.SuccessPlanInput{Goals: "mail in Exchange Online", Owner: "pat@partner.example",
+		Agreed: kickoff.Format("2006-01-02")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := svc.ExitPhase(ctx, f.eng.ID, "Initiate", "Fiona"); err != nil {
@@ -533,6 +538,9 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 	t.Parallel()
 	f := setupEngagements(t)
 	base := "/engagements/" + itoa(f.eng.ID)
+	for _, who := range []string{"mia@partner.example", "lee@partner.example", "fran@fasttrack.example"} {
+		f.tp.user(who, auth.FastTrackEngineer)
+	}
 	f.partner.get(base)
 	steps := []struct {
 		name, path string
@@ -551,12 +559,13 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 			"time_zone": {"Europe/Berlin"}}, http.StatusSeeOther, "2026-12-05 18:00"},
 		{"event in an unknown zone", base + "/events", url.Values{"kind": {"wave"}, "title": {"W"}, "starts": {"2026-12-05T18:00"}, "ends": {"2026-12-05T23:00"},
 			"time_zone": {"Mars/Olympus"}}, http.StatusBadRequest, "not a time zone"},
-		{"assign", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia"}}, http.StatusSeeOther, `<span class="badge">Mia`},
-		{"assign one to leave", base + "/people", url.Values{"role": {"mvm"}, "person": {"Lee"}}, http.StatusSeeOther, `aria-label="Remove Lee from`},
-		{"remove from a role not held", base + "/people/remove", url.Values{"role": {"ftm"}, "person": {"Lee"}}, http.StatusBadRequest, "they hold mvm"},
-		{"remove", base + "/people/remove", url.Values{"role": {"mvm"}, "person": {"Lee"}}, http.StatusSeeOther, `<span class="badge">Mia`},
-		{"assign to no role", base + "/people", url.Values{"role": {"boss"}, "person": {"Mia"}}, http.StatusBadRequest, "unknown role"},
-		{"assign a manager", base + "/people", url.Values{"role": {"ftm"}, "person": {"Fran"}}, http.StatusSeeOther, "Override the migration gate"},
+		{"assign free text", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia"}}, http.StatusBadRequest, "Mia has no account"},
+		{"assign", base + "/people", url.Values{"role": {"mvm"}, "person": {"Mia@partner.example"}}, http.StatusSeeOther, `<span class="badge">mia &lt;mia@partner.example&gt;`},
+		{"assign one to leave", base + "/people", url.Values{"role": {"mvm"}, "person": {"lee@partner.example"}}, http.StatusSeeOther, `aria-label="Remove lee@partner.example from`},
+		{"remove from a role not held", base + "/people/remove", url.Values{"role": {"ftm"}, "person": {"lee@partner.example"}}, http.StatusBadRequest, "they hold mvm"},
+		{"remove", base + "/people/remove", url.Values{"role": {"mvm"}, "person": {"lee@partner.example"}}, http.StatusSeeOther, `<span class="badge">mia &lt;mia@partner.example&gt;`},
+		{"assign to no role", base + "/people", url.Values{"role": {"boss"}, "person": {"mia@partner.example"}}, http.StatusBadRequest, "unknown role"},
+		{"assign a manager", base + "/people", url.Values{"role": {"ftm"}, "person": {"fran@fasttrack.example"}}, http.StatusSeeOther, "Override the migration gate"},
 		{"override needs a reason", base + "/migration-gate/override", url.Values{"reason": {" "}}, http.StatusBadRequest, "needs a reason"},
 		// The override is the signed-in person's (who holds the ftm role),
 		// whatever name the form sends.
@@ -576,7 +585,7 @@ func TestChecklistIssuesEventsPeople(t *testing.T) {
 			t.Errorf("%s: the page does not show %q", st.name, st.shows)
 		}
 	}
-	if page := f.partner.get(base).body; strings.Contains(page, `<span class="badge">Lee`) {
+	if page := f.partner.get(base).body; strings.Contains(page, "lee@partner.example") {
 		t.Error("Lee still shows in a role after being removed")
 	}
 	// A partner of the customer without the gate's role may not override.
@@ -852,13 +861,17 @@ func TestCustomerCannotChangeAnotherRolesTask(t *testing.T) {
 func TestMyTasksPage(t *testing.T) {
 	t.Parallel()
 	f := setupEngagements(t)
-	f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
+	carl := f.tp.user("carl@contoso.example", auth.CustomerProjectManager, f.own.ID)
 	ctx := asOperator(context.Background())
 	if err := f.tp.app.Engagements.Assign(ctx, f.eng.ID, "mvm", "carl@contoso.example"); err != nil {
 		t.Fatal(err)
 	}
-	// Carl is named in the other tenant's engagement too, which he may not see.
-	if err := f.tp.app.Engagements.Assign(ctx, f.otherEng.ID, "frp", "carl@contoso.example"); err != nil {
+	// Carl cannot be given a role in the other tenant's engagement, which he may not see...
+	if err := f.tp.app.Engagements.Assign(ctx, f.otherEng.ID, "frp", "carl@contoso.example"); err == nil {
+		t.Fatal("Carl was given a role at a customer he may not see")
+	}
+	// ...and a role held from before (his account since limited) stays off his page.
+	if err := f.tp.app.Store.Assign(ctx, store.Assignment{EngagementID: f.otherEng.ID, Role: "frp", Person: carl.Email, UserID: carl.ID}); err != nil {
 		t.Fatal(err)
 	}
 	res := f.tp.signedIn("carl@contoso.example").get("/my/tasks")
@@ -904,6 +917,14 @@ func TestEngagementShowsItsMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A pass queued for later shows as the project's next scheduled pass.
+	ps, _ := st.ProjectsOf(ctx, f.own.ID)
+	wave1 := ps[slices.IndexFunc(ps, func(p store.Project) bool { return p.Name == "Wave 1 mailboxes" })]
+	items, _, _ := st.Items(ctx, wave1.ID, store.ItemFilter{})
+	at := time.Now().Add(3 * time.Hour)
+	if res, err := f.tp.app.Service.StartPass(ctx, wave1.ID, projects.PassRequest{Pass: "verify", At: at, Selection: projects.Selection{ItemIDs: []int64{items[0].ID}}}); err != nil || res.Queued != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
 	body := f.partner.get("/engagements/" + itoa(f.eng.ID)).body
 	i := strings.Index(body, `id="migrations-section"`)
 	if i < 0 {
@@ -911,7 +932,7 @@ func TestEngagementShowsItsMigrations(t *testing.T) {
 	}
 	section := body[i:]
 	section = section[:strings.Index(section, "</section>")]
-	for _, want := range []string{"Wave 1 mailboxes", "Completed: 1", "Failed: 1", "MB/h"} {
+	for _, want := range []string{"Wave 1 mailboxes", "Queued: 1", "Failed: 1", "MB/h", "Next scheduled passes", "verify of a@x at <time datetime=\"" + at.UTC().Format(time.RFC3339)} {
 		if !strings.Contains(section, want) {
 			t.Errorf("the migrations section lacks %q: %s", want, section)
 		}

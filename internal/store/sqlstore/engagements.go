@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -163,7 +164,7 @@ func (s *Store) TimeEntries(ctx context.Context, taskRowID int64) ([]store.TimeE
 }
 
 func (s *Store) Assign(ctx context.Context, a store.Assignment) error {
-	_, err := s.exec(ctx, nil, `INSERT INTO assignments(engagement_id, role, person) VALUES (?,?,?) ON CONFLICT DO NOTHING`, a.EngagementID, a.Role, a.Person)
+	_, err := s.exec(ctx, nil, `INSERT INTO assignments(engagement_id, role, person, user_id) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`, a.EngagementID, a.Role, a.Person, a.UserID)
 	return err
 }
 
@@ -174,15 +175,15 @@ func (s *Store) Unassign(ctx context.Context, a store.Assignment) error {
 
 func scanAssignment(sc interface{ Scan(...any) error }) (store.Assignment, error) {
 	var a store.Assignment
-	return a, sc.Scan(&a.EngagementID, &a.Role, &a.Person)
+	return a, sc.Scan(&a.EngagementID, &a.Role, &a.Person, &a.UserID)
 }
 
 func (s *Store) Assignments(ctx context.Context, engagementID int64) ([]store.Assignment, error) {
-	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person FROM assignments WHERE engagement_id = ? ORDER BY role, person`, engagementID)
+	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person, user_id FROM assignments WHERE engagement_id = ? ORDER BY role, person`, engagementID)
 }
 
-func (s *Store) AssignmentsOf(ctx context.Context, person string) ([]store.Assignment, error) {
-	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person FROM assignments WHERE person = ? ORDER BY engagement_id, role`, person)
+func (s *Store) AssignmentsOf(ctx context.Context, userID int64) ([]store.Assignment, error) {
+	return collect(s, ctx, scanAssignment, `SELECT engagement_id, role, person, user_id FROM assignments WHERE user_id = ? AND user_id <> 0 ORDER BY engagement_id, role`, userID)
 }
 
 func (s *Store) ExitPhase(ctx context.Context, x store.PhaseExit) error {
@@ -300,4 +301,64 @@ func (s *Store) RevokeGateOverride(ctx context.Context, g store.GateOverride) er
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+func (s *Store) SaveSuccessPlan(ctx context.Context, p store.SuccessPlan) error {
+	if p.Updated.IsZero() {
+		p.Updated = time.Now()
+	}
+	_, err := s.exec(ctx, nil, `INSERT INTO success_plans(engagement_id, goals, outcomes, owner_id, owner, agreed, updated_by, updated) VALUES (?,?,?,?,?,?,?,?)
+		ON CONFLICT (engagement_id) DO UPDATE SET goals=excluded.goals, outcomes=excluded.outcomes, owner_id=excluded.owner_id, owner=excluded.owner,
+		agreed=excluded.agreed, updated_by=excluded.updated_by, updated=excluded.updated`,
+		p.EngagementID, p.Goals, p.Outcomes, p.OwnerID, p.Owner, ts(p.Agreed), p.UpdatedBy, ts(p.Updated))
+	return err
+}
+
+func (s *Store) SuccessPlan(ctx context.Context, engagementID int64) (store.SuccessPlan, error) {
+	var p store.SuccessPlan
+	var agreed, updated string
+	err := s.queryRow(ctx, nil, `SELECT engagement_id, goals, outcomes, owner_id, owner, agreed, updated_by, updated FROM success_plans WHERE engagement_id = ?`, engagementID).
+		Scan(&p.EngagementID, &p.Goals, &p.Outcomes, &p.OwnerID, &p.Owner, &agreed, &p.UpdatedBy, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("success plan of engagement %d: %w", engagementID, store.ErrNotFound)
+	}
+	p.Agreed, p.Updated = parseTS(agreed), parseTS(updated)
+	return p, err
+}
+
+func (s *Store) AddGoNoGo(ctx context.Context, d *store.GoNoGoDecision) error {
+	if d.At.IsZero() {
+		d.At = time.Now()
+	}
+	return s.queryRow(ctx, nil, `INSERT INTO go_no_go_decisions(engagement_id, event_id, decision, who, who_id, at, evidence, notes) VALUES (?,?,?,?,?,?,?,?) RETURNING id`,
+		d.EngagementID, d.EventID, d.Decision, d.Who, d.WhoID, ts(d.At), d.Evidence, d.Notes).Scan(&d.ID)
+}
+
+func (s *Store) GoNoGoDecisions(ctx context.Context, engagementID int64) ([]store.GoNoGoDecision, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.GoNoGoDecision, error) {
+		var d store.GoNoGoDecision
+		var at string
+		err := sc.Scan(&d.ID, &d.EngagementID, &d.EventID, &d.Decision, &d.Who, &d.WhoID, &at, &d.Evidence, &d.Notes)
+		d.At = parseTS(at)
+		return d, err
+	}, `SELECT id, engagement_id, event_id, decision, who, who_id, at, evidence, notes FROM go_no_go_decisions WHERE engagement_id = ? ORDER BY id`, engagementID)
+}
+
+func (s *Store) SetResponsibility(ctx context.Context, r store.Responsibility) error {
+	if r.At.IsZero() {
+		r.At = time.Now()
+	}
+	_, err := s.exec(ctx, nil, `INSERT INTO responsibilities(engagement_id, item_key, done, who, at) VALUES (?,?,?,?,?)
+		ON CONFLICT (engagement_id, item_key) DO UPDATE SET done=excluded.done, who=excluded.who, at=excluded.at`, r.EngagementID, r.Key, r.Done, r.Who, ts(r.At))
+	return err
+}
+
+func (s *Store) Responsibilities(ctx context.Context, engagementID int64) ([]store.Responsibility, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.Responsibility, error) {
+		var r store.Responsibility
+		var at string
+		err := sc.Scan(&r.EngagementID, &r.Key, &r.Done, &r.Who, &at)
+		r.At = parseTS(at)
+		return r, err
+	}, `SELECT engagement_id, item_key, done, who, at FROM responsibilities WHERE engagement_id = ? ORDER BY item_key`, engagementID)
 }

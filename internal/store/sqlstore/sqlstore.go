@@ -44,6 +44,7 @@ type Store struct {
 	// locks (PostgreSQL) holds one session per locked mailbox, apart from
 	// db's pool so that runs holding mailboxes cannot starve the queries.
 	locks *sql.DB
+	upTo  int // the last schema version to apply; 0: every one
 }
 
 var _ store.Store = (*Store)(nil)
@@ -58,6 +59,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 
 // OpenSQLite opens (creating when missing) the state file and applies the schema.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	return openSQLite(ctx, path, 0)
+}
+
+// openSQLite opens the state file with the schema files up to version upTo
+// applied (0: all of them); tests of a schema change start below it.
+func openSQLite(ctx context.Context, path string, upTo int) (*Store, error) {
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create the folder for the state file %s: %w", path, err)
@@ -83,7 +90,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	}
 	// SQLite has one writer; one connection keeps transactions from tripping on each other.
 	db.SetMaxOpenConns(1)
-	s := &Store{db: db, dialect: SQLite, path: path}
+	s := &Store{db: db, dialect: SQLite, path: path, upTo: upTo}
 	// SQLite answers "database is locked" at once, without waiting out
 	// busy_timeout, in a few moments of a new file's life (another process
 	// switching it to WAL or recovering its WAL index): those are waited out
@@ -234,7 +241,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		n, err := strconv.Atoi(strings.SplitN(filepath.Base(name), "_", 2)[0])
-		if err != nil || n <= version {
+		if err != nil || n <= version || (s.upTo > 0 && n > s.upTo) {
 			continue
 		}
 		body, _ := migrations.ReadFile(name)

@@ -47,13 +47,28 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 		if back.Status != "Complete" || back.Minutes != 120 || len(evs) != 1 || evs[0].Who != "ana" {
 			t.Fatalf("task %+v events %+v", back, evs)
 		}
-		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"})
-		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"})
-		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 1 {
+		// People in roles are accounts; a row of free text (from before) holds the role for nobody.
+		pat := store.User{Email: "pat@partner.com", Name: "Pat", Role: "partner", PasswordHash: "x", Created: time.Now()}
+		sam := store.User{Email: "sam@partner.com", Name: "Sam", Role: "partner", PasswordHash: "x", Created: time.Now()}
+		for _, u := range []*store.User{&pat, &sam} {
+			if err := s.CreateUser(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "mvm", Person: "Someone Else"}); err != nil {
+			t.Fatal(err)
+		}
+		if as, _ := s.AssignmentsOf(ctx, 0); len(as) != 0 {
+			t.Fatalf("a row without an account is nobody's: %+v", as)
+		}
+		s.Unassign(ctx, store.Assignment{EngagementID: e.ID, Role: "mvm", Person: "Someone Else"})
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com", UserID: pat.ID})
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com", UserID: pat.ID})
+		if as, _ := s.AssignmentsOf(ctx, pat.ID); len(as) != 1 {
 			t.Fatalf("assignments %+v", as)
 		}
-		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com"})
-		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com"})
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com", UserID: pat.ID})
+		s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com", UserID: sam.ID})
 		// Taking a person out of one role leaves their other roles and the role's other people.
 		for _, tc := range []struct {
 			name string
@@ -61,13 +76,13 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 			err  error
 			want []store.Assignment
 		}{
-			{"out of one role", store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"}, nil,
-				[]store.Assignment{{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com"}, {EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com"}}},
-			{"not in the role any more", store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"}, store.ErrNotFound, nil},
-			{"never in the role", store.Assignment{EngagementID: e.ID, Role: "mvm", Person: "sam@partner.com"}, store.ErrNotFound, nil},
-			{"another engagement", store.Assignment{EngagementID: e.ID + 1000, Role: "ftm", Person: "pat@partner.com"}, store.ErrNotFound, nil},
-			{"the last of a role", store.Assignment{EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com"}, nil,
-				[]store.Assignment{{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com"}}},
+			{"out of one role", store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com", UserID: pat.ID}, nil,
+				[]store.Assignment{{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com", UserID: sam.ID}, {EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com", UserID: pat.ID}}},
+			{"not in the role any more", store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com", UserID: pat.ID}, store.ErrNotFound, nil},
+			{"never in the role", store.Assignment{EngagementID: e.ID, Role: "mvm", Person: "sam@partner.com", UserID: sam.ID}, store.ErrNotFound, nil},
+			{"another engagement", store.Assignment{EngagementID: e.ID + 1000, Role: "ftm", Person: "pat@partner.com", UserID: pat.ID}, store.ErrNotFound, nil},
+			{"the last of a role", store.Assignment{EngagementID: e.ID, Role: "ftm", Person: "pat@partner.com", UserID: pat.ID}, nil,
+				[]store.Assignment{{EngagementID: e.ID, Role: "frp", Person: "sam@partner.com", UserID: sam.ID}}},
 		} {
 			err := s.Unassign(ctx, tc.a)
 			if (tc.err == nil && err != nil) || (tc.err != nil && !errors.Is(err, tc.err)) {
@@ -80,14 +95,14 @@ func runEngagements(t *testing.T, open func(t *testing.T) store.Store) {
 				t.Fatalf("after unassign %s: %+v %v, want %+v", tc.name, got, err, tc.want)
 			}
 		}
-		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 0 {
+		if as, _ := s.AssignmentsOf(ctx, pat.ID); len(as) != 0 {
 			t.Fatalf("pat still holds %+v", as)
 		}
 		// Taken out, a person can be put back.
-		if err := s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com"}); err != nil {
+		if err := s.Assign(ctx, store.Assignment{EngagementID: e.ID, Role: "frp", Person: "pat@partner.com", UserID: pat.ID}); err != nil {
 			t.Fatal(err)
 		}
-		if as, _ := s.AssignmentsOf(ctx, "pat@partner.com"); len(as) != 1 {
+		if as, _ := s.AssignmentsOf(ctx, pat.ID); len(as) != 1 {
 			t.Fatalf("assignments after re-assigning %+v", as)
 		}
 		s.ExitPhase(ctx, store.PhaseExit{EngagementID: e.ID, Phase: "Assess", Who: "ana"})

@@ -328,6 +328,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	runEngagements(t, open)
 	runWaves(t, open)
 	runPreflight(t, open)
+	runEngagementRecords(t, open)
 }
 
 func count(t *testing.T, s store.Store, mb int64, folder string) int {
