@@ -85,6 +85,9 @@ func (q *fakeQueue) Resume(context.Context, int64, string) error { return nil }
 func (q *fakeQueue) RunningSince(context.Context, time.Time) ([]jobs.RunningPass, error) {
 	return nil, nil
 }
+func (q *fakeQueue) Scheduled(context.Context, int) ([]jobs.ScheduledPass, error) {
+	return nil, nil
+}
 func (q *fakeQueue) SlotFreed(context.Context, int64)             {}
 func (q *fakeQueue) WaitSlot(int64) (<-chan struct{}, func(bool)) { return nil, func(bool) {} }
 func (q *fakeQueue) Stop(context.Context) error                   { return nil }
