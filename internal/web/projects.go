@@ -221,9 +221,9 @@ type projectData struct {
 	Waits map[int64]string
 	// PageLinks are the pager's numbered links (0: an ellipsis).
 	PageLinks []pageLink
-	ItemForm struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
-	Import     *importData
-	Settings   struct{ Error, Field string }
+	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
+	Import    *importData
+	Settings  struct{ Error, Field string }
 }
 
 // Checked reports whether an item was selected in the form shown again.
@@ -248,7 +248,9 @@ func passName(p string) string {
 }
 
 // Passes are the passes, in the order the pass buttons offer them.
-func (d *projectData) Passes() []string { return []string{"verify", "trial", "prestage", "full", "retry"} }
+func (d *projectData) Passes() []string {
+	return []string{"verify", "trial", "prestage", "full", "retry"}
+}
 
 // Span is a duration as people say it: "under a second", "40 s", "12 min", "3 h 20 min".
 func (d *projectData) Span(t time.Duration) string { return span(t) }
