@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -37,14 +38,37 @@ type liveUpdate struct {
 	Items     []liveItem     `json:"items"`
 	Breakdown map[string]int `json:"breakdown"`
 	Total     int            `json:"total"`
+	// Copied changes whenever the project's passes copy more (running
+	// passes write their counts every few seconds): the page fetches its
+	// throughput section again when it does.
+	Copied string `json:"copied"`
 }
 
+// liveItem is an item that changed, or whose pass copies now. Progress
+// only (Status ""): only the Migrated cell changes.
 type liveItem struct {
 	ID       int64  `json:"id"`
-	Status   string `json:"status"`
-	LastPass string `json:"last_pass"`
+	Status   string `json:"status,omitempty"`
+	LastPass string `json:"last_pass,omitempty"`
 	Errors   int    `json:"errors"`
-	Updated  string `json:"updated"`
+	Updated  string `json:"updated,omitempty"`
+	// Migrated is what its passes copied ("120 msg · 3.4 MB"), Percent its
+	// running pass's progress (Running).
+	Migrated string  `json:"migrated"`
+	Running  bool    `json:"running"`
+	Percent  float64 `json:"percent"`
+}
+
+// migratedText is the Migrated cell's words (the template "migrated" says the same).
+func migratedText(m projects.Migrated) string {
+	s := "0 bytes"
+	if m.Messages > 0 || m.Bytes > 0 {
+		s = fmt.Sprintf("%d msg · %s", m.Messages, humanBytes(m.Bytes))
+	}
+	if m.Running {
+		s += fmt.Sprintf(" · %.0f%%", m.Percent())
+	}
+	return s
 }
 
 func newHub(st store.Store, poll time.Duration, log *slog.Logger) *hub {
@@ -130,7 +154,7 @@ func (h *hub) read(projectID int64, since time.Time) ([]byte, time.Time, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := time.Now()
-	h.reads.Add(2)
+	h.reads.Add(3)
 	items, _, err := h.st.Items(ctx, projectID, store.ItemFilter{UpdatedSince: since.Add(-3 * time.Second), Limit: 2000, Sort: "updated"})
 	if err != nil {
 		return nil, since, err
@@ -139,9 +163,28 @@ func (h *hub) read(projectID int64, since time.Time) ([]byte, time.Time, error) 
 	if err != nil {
 		return nil, since, err
 	}
-	u := liveUpdate{Items: make([]liveItem, 0, len(items)), Breakdown: p.StatusBreakdown, Total: p.ItemCount}
+	runs, err := h.st.ProjectRuns(ctx, projectID)
+	if err != nil {
+		return nil, since, err
+	}
+	migrated := projects.MigratedOf(runs)
+	var bytes, msgs int64
+	for _, m := range migrated {
+		bytes, msgs = bytes+m.Bytes, msgs+m.Messages
+	}
+	u := liveUpdate{Items: make([]liveItem, 0, len(items)), Breakdown: p.StatusBreakdown, Total: p.ItemCount,
+		Copied: fmt.Sprintf("%d/%d/%d", len(runs), msgs, bytes)}
+	seen := map[int64]bool{}
 	for _, it := range items {
-		u.Items = append(u.Items, liveItem{ID: it.ID, Status: it.Status, LastPass: it.LastPass, Errors: it.Errors, Updated: ago(it.Updated)})
+		m := migrated[it.ID]
+		seen[it.ID] = true
+		u.Items = append(u.Items, liveItem{ID: it.ID, Status: it.Status, LastPass: passName(it.LastPass), Errors: it.Errors, Updated: ago(it.Updated),
+			Migrated: migratedText(m), Running: m.Running, Percent: m.Percent()})
+	}
+	for id, m := range migrated {
+		if m.Running && !seen[id] {
+			u.Items = append(u.Items, liveItem{ID: id, Migrated: migratedText(m), Running: true, Percent: m.Percent()})
+		}
 	}
 	b, err := json.Marshal(u)
 	return b, now, err

@@ -61,18 +61,7 @@ var funcs = template.FuncMap{
 		return t.Local().Format("2006-01-02")
 	},
 	"ago": ago,
-	"bytes": func(n int64) string {
-		const unit = 1000
-		if n < unit {
-			return fmt.Sprintf("%d B", n)
-		}
-		div, exp := int64(unit), 0
-		for m := n / unit; m >= unit; m /= unit {
-			div *= unit
-			exp++
-		}
-		return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-	},
+	"bytes": humanBytes,
 	"duration": func(d time.Duration) string { return d.Round(time.Second).String() },
 	"role":     func(r string) string { return auth.Role(r).Title() },
 	"slug": func(s string) string {
@@ -106,6 +95,20 @@ var funcs = template.FuncMap{
 	"now":      time.Now,
 	"has":      func(ids []int64, id int64) bool { return slices.Contains(ids, id) },
 	"statuses": func() []string { return store.Statuses },
+}
+
+// humanBytes is a size in decimal units: "950 B", "1.2 MB".
+func humanBytes(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
 }
 
 func ago(t time.Time) string {
