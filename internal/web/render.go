@@ -60,8 +60,8 @@ var funcs = template.FuncMap{
 		}
 		return t.Local().Format("2006-01-02")
 	},
-	"ago": ago,
-	"bytes": humanBytes,
+	"ago":      ago,
+	"bytes":    humanBytes,
 	"duration": func(d time.Duration) string { return d.Round(time.Second).String() },
 	"role":     func(r string) string { return auth.Role(r).Title() },
 	"slug": func(s string) string {
