@@ -57,11 +57,8 @@ func (s *server) newProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := &projectNewData{Customer: c}
 	d.Form.MaxConcurrent, d.Form.MaxErrors = "10", "50"
-	// Two endpoints: the first is the source, the second the destination;
-	// otherwise the person chooses (never one endpoint for both).
-	if eps, err := s.Store.Endpoints(r.Context(), c.ID); err == nil && len(eps) == 2 {
-		d.Form.SourceID, d.Form.DestID = eps[0].ID, eps[1].ID
-	}
+	// No endpoint is preselected: the person chooses each side (the
+	// browser's first option for both would pair an endpoint with itself).
 	return s.renderProjectNew(w, r, http.StatusOK, d)
 }
 
