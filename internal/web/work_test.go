@@ -350,4 +350,3 @@ func TestProjectFormsFeedback(t *testing.T) {
 		t.Fatalf("failed bulk add: %d %s", res.status, res.body)
 	}
 }
-
