@@ -171,11 +171,26 @@ func estimate(t *Throughput, pass string, n, maxConcurrent int) (time.Duration, 
 	return 0, fmt.Sprintf("no speed measured yet: no pass has finished a mailbox (up to %d mailboxes run at once)", maxConcurrent)
 }
 
-// WaitReason says why a Queued item waits: its pass is scheduled, the
+// Wait is why a Queued item waits, and until when if that is known: its
+// words are Why followed by the time At ("scheduled for" 10:00).
+type Wait struct {
+	Why string    `json:"why"`
+	At  time.Time `json:"at,omitzero"`
+}
+
+// String is the reason in words, with the time in RFC 3339.
+func (w Wait) String() string {
+	if w.At.IsZero() {
+		return w.Why
+	}
+	return w.Why + " " + w.At.Format(time.RFC3339)
+}
+
+// WaitReasons says why each Queued item waits: its pass is scheduled, the
 // project's limit of concurrent migrations is reached, a daily transfer
 // limit is spent, or it waits for a worker to pick it up. Items that are
 // not Queued have none ("").
-func (s *Service) WaitReasons(ctx context.Context, projectID int64, items []store.Item) (map[int64]string, error) {
+func (s *Service) WaitReasons(ctx context.Context, projectID int64, items []store.Item) (map[int64]Wait, error) {
 	p, err := s.Store.Project(ctx, projectID)
 	if err != nil {
 		return nil, err
@@ -183,7 +198,7 @@ func (s *Service) WaitReasons(ctx context.Context, projectID int64, items []stor
 	if err := authorize(ctx, auth.ActionReadProject, p.CustomerID); err != nil {
 		return nil, err
 	}
-	out := map[int64]string{}
+	out := map[int64]Wait{}
 	var jobIDs []int64
 	for _, it := range items {
 		if it.Status == store.StatusQueued && it.JobID != 0 {
@@ -218,10 +233,10 @@ func (s *Service) WaitReasons(ctx context.Context, projectID int64, items []stor
 		}
 		switch {
 		case j.State == "scheduled" && !j.Snoozed:
-			out[it.ID] = "scheduled for " + j.ScheduledAt.Format(time.RFC3339)
+			out[it.ID] = Wait{Why: "scheduled for", At: j.ScheduledAt}
 		case j.State == "scheduled" || j.State == "retryable":
 			if full {
-				out[it.ID] = limitFull
+				out[it.ID] = Wait{Why: limitFull}
 				continue
 			}
 			if limit < 0 {
@@ -230,16 +245,16 @@ func (s *Service) WaitReasons(ctx context.Context, projectID int64, items []stor
 				limit = transferLimit(src, dst)
 			}
 			if limit > 0 && s.usedToday(ctx, it, now) >= limit {
-				out[it.ID] = fmt.Sprintf("the daily transfer limit of %s is reached; continues at %s", engine.HumanBytes(limit), j.ScheduledAt.Format(time.RFC3339))
+				out[it.ID] = Wait{Why: fmt.Sprintf("the daily transfer limit of %s is reached; continues at", engine.HumanBytes(limit)), At: j.ScheduledAt}
 				continue
 			}
-			out[it.ID] = "waits to try again at " + j.ScheduledAt.Format(time.RFC3339)
+			out[it.ID] = Wait{Why: "waits to try again at", At: j.ScheduledAt}
 		case full:
-			out[it.ID] = limitFull
+			out[it.ID] = Wait{Why: limitFull}
 		case j.State == "running":
-			out[it.ID] = "a worker has taken it and is starting it"
+			out[it.ID] = Wait{Why: "a worker has taken it and is starting it"}
 		default:
-			out[it.ID] = "waiting for a worker: none has picked it up yet (is `ferry serve` or `ferry worker` running?)"
+			out[it.ID] = Wait{Why: "waiting for a worker: none has picked it up yet (is `ferry serve` or `ferry worker` running?)"}
 		}
 	}
 	return out, nil

@@ -36,7 +36,7 @@ type itemData struct {
 	// Migrated is what the item's passes copied, and its running pass's progress.
 	Migrated projects.Migrated
 	// Wait says why the item waits, when Queued.
-	Wait string
+	Wait projects.Wait
 }
 
 // PassName is a pass in the migration service's words.

@@ -215,7 +215,7 @@ type projectData struct {
 	// Migrated is what each listed item's passes copied, and its running pass's progress.
 	Migrated map[int64]projects.Migrated
 	// Waits says why each listed Queued item waits.
-	Waits map[int64]string
+	Waits map[int64]projects.Wait
 	// PageLinks are the pager's numbered links (0: an ellipsis).
 	PageLinks []pageLink
 	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
@@ -274,8 +274,8 @@ func span(t time.Duration) string {
 // Got is what an item's passes copied (zero when none ran).
 func (d *projectData) Got(id int64) projects.Migrated { return d.Migrated[id] }
 
-// WaitOf says why a Queued item waits ("" when not known).
-func (d *projectData) WaitOf(id int64) string { return d.Waits[id] }
+// WaitOf says why a Queued item waits (zero when not known).
+func (d *projectData) WaitOf(id int64) projects.Wait { return d.Waits[id] }
 
 // pageLink is a numbered link of the pager.
 type pageLink struct {
