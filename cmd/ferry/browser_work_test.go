@@ -129,7 +129,9 @@ func passFromSummaryLive(t *testing.T, ctx context.Context, d *demoServer, dir s
 	)
 	if err != nil {
 		var state string
-		chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("tr[data-item]")].map(r => r.innerText).join(" | ") + " || " + document.querySelector("#throughput").innerText`, &state))
+		chromedp.Run(ctx, chromedp.Evaluate(`(async () => [...document.querySelectorAll("tr[data-item]")].map(r => r.innerText).join(" | ") + " || " + document.querySelector("#throughput").innerText +
+			" || the server now: " + (await (await fetch(document.querySelector("[data-throughput-url]").dataset.throughputUrl, {headers: {"HX-Request": "true"}})).text()).slice(0, 400))()`,
+			&state, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
 		t.Fatalf("Full from the summary, Migrated and throughput live: %v (%s)", err, state)
 	}
 	var sawProgress bool
@@ -147,6 +149,11 @@ func fixFailedMailboxAndRetry(t *testing.T, ctx context.Context, d *demoServer, 
 	err := chromedp.Run(ctx,
 		openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form"),
 		chromedp.Evaluate(`document.querySelector('tr[data-item] th a[href^="/items/"]').href`, &itemURL),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Run(ctx,
 		chromedp.Navigate(itemURL),
 		chromedp.WaitVisible(`#ed-source_password`, chromedp.ByQuery),
 		chromedp.SendKeys(`#ed-source_password`, "not-the-password", chromedp.ByQuery),

@@ -39,8 +39,8 @@ type liveUpdate struct {
 	Breakdown map[string]int `json:"breakdown"`
 	Total     int            `json:"total"`
 	// Copied changes whenever the project's passes copy more (running
-	// passes write their counts every few seconds): the page fetches its
-	// throughput section again when it does.
+	// passes write their counts every few seconds), start or end: the
+	// page fetches its throughput section again when it does.
 	Copied string `json:"copied"`
 }
 
@@ -57,6 +57,20 @@ type liveItem struct {
 	Migrated string  `json:"migrated"`
 	Running  bool    `json:"running"`
 	Percent  float64 `json:"percent"`
+}
+
+// copiedSignature changes whenever the project's passes copy more, start
+// or end (liveUpdate.Copied; the page starts from the one it was drawn with).
+func copiedSignature(runs []store.ItemRun, migrated map[int64]projects.Migrated) string {
+	var bytes, msgs int64
+	running := 0
+	for _, m := range migrated {
+		bytes, msgs = bytes+m.Bytes, msgs+m.Messages
+		if m.Running {
+			running++
+		}
+	}
+	return fmt.Sprintf("%d/%d/%d/%d", len(runs), running, msgs, bytes)
 }
 
 // migratedText is the Migrated cell's words (the template "migrated" says the same).
@@ -168,12 +182,8 @@ func (h *hub) read(projectID int64, since time.Time) ([]byte, time.Time, error) 
 		return nil, since, err
 	}
 	migrated := projects.MigratedOf(runs)
-	var bytes, msgs int64
-	for _, m := range migrated {
-		bytes, msgs = bytes+m.Bytes, msgs+m.Messages
-	}
 	u := liveUpdate{Items: make([]liveItem, 0, len(items)), Breakdown: p.StatusBreakdown, Total: p.ItemCount,
-		Copied: fmt.Sprintf("%d/%d/%d", len(runs), msgs, bytes)}
+		Copied: copiedSignature(runs, migrated)}
 	seen := map[int64]bool{}
 	for _, it := range items {
 		m := migrated[it.ID]

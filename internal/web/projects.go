@@ -214,6 +214,9 @@ type projectData struct {
 	Plan *projects.PassPlan
 	// Migrated is what each listed item's passes copied, and its running pass's progress.
 	Migrated map[int64]projects.Migrated
+	// Copied is the live updates' signature of what the passes copied
+	// when the page was drawn (liveUpdate.Copied).
+	Copied string
 	// Waits says why each listed Queued item waits.
 	Waits map[int64]projects.Wait
 	// PageLinks are the pager's numbered links (0: an ellipsis).
@@ -399,6 +402,7 @@ func (s *server) loadItems(r *http.Request, d *projectData) error {
 		return err
 	}
 	d.Migrated = projects.MigratedOf(runs)
+	d.Copied = copiedSignature(runs, d.Migrated)
 	if d.Waits, err = s.Projects.WaitReasons(r.Context(), d.Project.ID, items); err != nil {
 		return err
 	}

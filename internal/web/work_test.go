@@ -135,6 +135,10 @@ func TestMigratedColumnAndLiveProgress(t *testing.T) {
 	if !strings.Contains(page, "<th scope=\"col\">Migrated</th>") || !strings.Contains(page, `value="0" aria-label="Progress of the running pass of `+it.Source+`">`) {
 		t.Fatalf("no Migrated column or progress: %s", page)
 	}
+	// The page says what it was drawn with, so that the live updates redraw the throughput on any change after it.
+	if !strings.Contains(page, `data-copied="1/1/0/0"`) {
+		t.Error("the throughput section does not say what it shows")
+	}
 	if !strings.Contains(page, "copied no message yet") {
 		t.Error("the throughput does not say that nothing was copied yet")
 	}

@@ -10,7 +10,9 @@
     if (el.dataset.liveConnected) return;
     el.dataset.liveConnected = "1";
     var es = new EventSource(el.dataset.live);
-    var copied = null;
+    // What the throughput section shows: the page's own, then each update's.
+    var drawn = document.querySelector("[data-copied]");
+    var copied = drawn ? drawn.dataset.copied : null;
     es.addEventListener("update", function (ev) {
       var u = JSON.parse(ev.data);
       (u.items || []).forEach(function (it) {
@@ -33,11 +35,10 @@
           });
         });
       });
-      // The project's passes copied more: draw the throughput again.
+      // The project's passes copied more, started or ended: draw the
+      // throughput again (the latest answer wins).
       var tp = document.querySelector("[data-throughput-url]");
-      if (tp && u.copied && copied !== null && u.copied !== copied && window.htmx) {
-        htmx.ajax("GET", tp.dataset.throughputUrl, { target: tp, swap: "innerHTML" });
-      }
+      if (tp && u.copied && copied !== null && u.copied !== copied) refreshThroughput(tp);
       if (u.copied) copied = u.copied;
       if (u.breakdown) {
         document.querySelectorAll("[data-count]").forEach(function (c) {
@@ -53,6 +54,18 @@
     document.addEventListener("htmx:beforeCleanupElement", function (e) {
       if (e.target === el) es.close();
     });
+  }
+  var throughputAsked = 0;
+  function refreshThroughput(tp) {
+    var n = ++throughputAsked;
+    fetch(tp.dataset.throughputUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null || n !== throughputAsked) return;
+        tp.innerHTML = html;
+        localTimes(tp);
+      })
+      .catch(function () { /* the next update asks again */ });
   }
   function set(row, sel, text) {
     var c = row.querySelector(sel);
