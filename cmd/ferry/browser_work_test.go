@@ -137,6 +137,9 @@ func passFromSummaryLive(t *testing.T, ctx context.Context, d *demoServer, dir s
 	var sawProgress bool
 	chromedp.Run(ctx, chromedp.Evaluate(`window.ferrySawProgress`, &sawProgress))
 	t.Logf("a progress bar showed while the pass ran: %v", sawProgress)
+	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(`#h-items`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
 	shot(t, ctx, dir, name("pass-live"))
 }
 
@@ -185,6 +188,9 @@ func fixFailedMailboxAndRetry(t *testing.T, ctx context.Context, d *demoServer, 
 	if err != nil {
 		t.Fatalf("no Fix link in the failed row: %v", err)
 	}
+	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(row, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
 	shot(t, ctx, dir, name("failed-row"))
 	err = chromedp.Run(ctx,
 		chromedp.Click(row+` a.js-fix`, chromedp.ByQuery),
@@ -195,6 +201,9 @@ func fixFailedMailboxAndRetry(t *testing.T, ctx context.Context, d *demoServer, 
 	}
 	if body := text(t, ctx, `#h-errors + div, section[aria-labelledby="h-errors"]`, chromedp.ByQuery); !strings.Contains(body, "check the user name and password") {
 		t.Errorf("the mailbox page does not say what to fix: %s", body)
+	}
+	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(`#h-errors`, chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
 	}
 	shot(t, ctx, dir, name("item-fix"))
 	err = chromedp.Run(ctx,

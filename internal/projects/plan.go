@@ -168,7 +168,7 @@ func estimate(t *Throughput, pass string, n, maxConcurrent int) (time.Duration, 
 			return max(d, time.Millisecond), fmt.Sprintf("%.1f mailboxes/hr measured over %s", c.rate, c.what)
 		}
 	}
-	return 0, fmt.Sprintf("no speed measured yet: no pass has finished a mailbox (up to %d mailboxes run at once)", maxConcurrent)
+	return 0, fmt.Sprintf("no pass has finished a mailbox yet, so no speed is measured (up to %d mailboxes run at once)", maxConcurrent)
 }
 
 // Wait is why a Queued item waits, and until when if that is known: its
