@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -35,6 +36,8 @@ type itemData struct {
 	Edit itemEditForm
 	// Migrated is what the item's passes copied, and its running pass's progress.
 	Migrated projects.Migrated
+	// Drawn is when the page was read (Unix ms): its live stream starts with what changed since.
+	Drawn int64
 	// Wait says why the item waits, when Queued.
 	Wait projects.Wait
 }
@@ -86,7 +89,7 @@ func (s *server) renderItem(w http.ResponseWriter, r *http.Request, status int, 
 	if err := s.allow(r, p.CustomerID); err != nil {
 		return err
 	}
-	d := &itemData{Project: p, Edit: edit}
+	d := &itemData{Project: p, Edit: edit, Drawn: time.Now().UnixMilli()}
 	if d.Customer, err = s.Store.Customer(ctx, p.CustomerID); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -262,6 +263,15 @@ func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	ch, cancel := s.live.watch(p.ID)
 	defer cancel()
+	// What changed between the page's reading and this stream (a slow
+	// browser may connect seconds later) comes first, once.
+	if ms, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); err == nil {
+		if since := time.UnixMilli(ms); time.Since(since) < 10*time.Minute {
+			if msg, _, err := s.live.read(p.ID, since); err == nil && !send(fmt.Sprintf("event: update\ndata: %s\n\n", msg)) {
+				return nil
+			}
+		}
+	}
 	keepAlive := time.NewTicker(liveKeepAlive)
 	defer keepAlive.Stop()
 	for {

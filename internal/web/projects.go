@@ -214,6 +214,8 @@ type projectData struct {
 	Plan *projects.PassPlan
 	// Migrated is what each listed item's passes copied, and its running pass's progress.
 	Migrated map[int64]projects.Migrated
+	// Drawn is when the page was read (Unix ms): its live stream starts with what changed since.
+	Drawn int64
 	// Copied is the live updates' signature of what the passes copied
 	// when the page was drawn (liveUpdate.Copied).
 	Copied string
@@ -385,6 +387,7 @@ func projectFlash(v url.Values) string {
 // loadItems reads one page of the item table.
 func (s *server) loadItems(r *http.Request, d *projectData) error {
 	q := d.Query
+	d.Drawn = time.Now().UnixMilli()
 	f := store.ItemFilter{Search: q.Q, Sort: q.Sort, Limit: pageSize, Offset: (q.Page - 1) * pageSize}
 	if q.Status != "" {
 		f.Status = []string{q.Status}
