@@ -134,6 +134,14 @@ func page(t *testing.T, ctx context.Context, name string) {
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	accessible(t, ctx, name)
+}
+
+// accessible checks basic accessibility of the page now shown: one h1,
+// no skipped heading level, a label (or an accessible name) on every
+// control, and no missing image text.
+func accessible(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
 	var problems []string
 	err := chromedp.Run(ctx, chromedp.Evaluate(`(() => {
 		const out = [];
@@ -371,7 +379,10 @@ func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 	}
 	err = chromedp.Run(ctx,
 		chromedp.Click(`#scope-all`, chromedp.ByQuery),
+		// The pass's summary opens; it starts from there.
 		chromedp.Click(`#pass-form button[value=full]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#plan-start`, chromedp.ByQuery),
+		chromedp.Click(`#plan-start`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//tr[@data-item]//*[contains(@class,"js-status") and not(normalize-space()="Not Submitted")]`),
 		chromedp.WaitReady(`body`, chromedp.ByQuery),
 		// From here on the page is not reloaded: rows change through the event stream.

@@ -91,6 +91,9 @@ func (q *fakeQueue) Scheduled(context.Context, int) ([]jobs.ScheduledPass, error
 func (q *fakeQueue) SlotFreed(context.Context, int64)             {}
 func (q *fakeQueue) WaitSlot(int64) (<-chan struct{}, func(bool)) { return nil, func(bool) {} }
 func (q *fakeQueue) Stop(context.Context) error                   { return nil }
+func (q *fakeQueue) Jobs(context.Context, []int64) (map[int64]jobs.JobInfo, error) {
+	return map[int64]jobs.JobInfo{}, nil
+}
 
 func (q *fakeQueue) counts() (enqueued, cancelled int) {
 	q.mu.Lock()

@@ -119,6 +119,9 @@ whose pass is queued or running already is not queued twice. The passes run in
 				res.QueuedItemIDs = nonNil(res.QueuedItemIDs)
 				return m.out(cmd, out, func(w io.Writer) {
 					fmt.Fprintf(w, "%s: %d item(s) queued, %d already queued or running", pass.Label(), res.Queued, res.AlreadyQueued)
+					if res.Excluded > 0 {
+						fmt.Fprintf(w, ", %d left out because their login was refused (fix them with 'ferry item edit', then name them with --item)", res.Excluded)
+					}
 					if !req.At.IsZero() {
 						fmt.Fprintf(w, "; starts at %s", req.At.Local().Format("2006-01-02 15:04 MST"))
 					}

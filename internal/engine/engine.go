@@ -119,6 +119,9 @@ type Options struct {
 	Worker string
 	// ItemID names the project item the pass is for in its run (0: none).
 	ItemID int64
+	// ProgressEvery is how often a running run writes its counts so far to
+	// the store (the portal's live progress); 0 means every 2 s, below 0 never.
+	ProgressEvery time.Duration
 	// ignoreAppendLimit sends messages over the destination's APPENDLIMIT
 	// anyway, so that tests see the server refuse them (tests only).
 	ignoreAppendLimit bool
@@ -142,6 +145,9 @@ func (o *Options) defaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ProgressEvery == 0 {
+		o.ProgressEvery = 2 * time.Second
 	}
 }
 
@@ -268,12 +274,15 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	if e.Opts.Pass == PassVerify {
 		res.Check, err = e.Check(ctx, job)
 	} else {
+		stopProgress := e.writeProgress(ctx, mbox, res.Run, prog)
 		res.Notes, err = e.migrate(ctx, job, mbox, prog, &res.Timing)
+		stopProgress()
 	}
 	res.Run.Ended = e.Opts.Now()
 	res.Run.Copied, res.Run.CopiedBytes = prog.Copied.Load(), prog.CopiedBytes.Load()
 	res.Run.Skipped, res.Run.Failed, res.Run.FailedBytes = prog.Skipped.Load(), prog.Failed.Load(), prog.FailedBytes.Load()
 	res.Run.FlagsUpdated = prog.FlagsUpdated.Load()
+	res.Run.ToCopy, res.Run.ToCopyBytes = prog.ToCopy.Load(), prog.ToCopyBytes.Load()
 	res.Notes = append(res.Notes, prog.waits.notes()...)
 	if l, ok := isLimitReached(err); ok && ctx.Err() == nil {
 		prog.BudgetReached.Store(true)
@@ -311,6 +320,44 @@ func (e *Engine) Migrate(ctx context.Context, job Job, prog *Progress) *Result {
 	prog.setPhase(res.Run.Status)
 	e.observer().MailboxFinished(e.Opts.Pass, outcomeOf(res.Run.Status))
 	return res
+}
+
+// writeProgress records the run's counts so far every ProgressEvery while
+// it copies, so that other processes (the portal) see its progress; the
+// returned func stops it and returns once no write is under way.
+func (e *Engine) writeProgress(ctx context.Context, mbox int64, run store.Run, prog *Progress) (stop func()) {
+	if e.Opts.ProgressEvery < 0 {
+		return func() {}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(e.Opts.ProgressEvery)
+		defer t.Stop()
+		var last [7]int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			now := [7]int64{prog.Copied.Load(), prog.CopiedBytes.Load(), prog.Skipped.Load(), prog.Failed.Load(),
+				prog.FailedBytes.Load(), prog.ToCopy.Load(), prog.ToCopyBytes.Load()}
+			if now == last {
+				continue
+			}
+			last = now
+			run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.ToCopy, run.ToCopyBytes = now[0], now[1], now[2], now[3], now[4], now[5], now[6]
+			// Progress is a convenience: a failed write waits for the next.
+			_ = e.Store.ProgressRun(ctx, mbox, &run)
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // busyErr says which mailbox could not be taken and what to do.

@@ -147,6 +147,9 @@ type Queue interface {
 	// called when it stops waiting, gotSlot true if it has taken one (a
 	// wake-up it had meanwhile then goes to the next in line).
 	WaitSlot(projectID int64) (woken <-chan struct{}, done func(gotSlot bool))
+	// Jobs says, for each job still known, whether it waits and until
+	// when (a queued item's reason to wait); unknown ids are left out.
+	Jobs(ctx context.Context, ids []int64) (map[int64]JobInfo, error)
 	Start(ctx context.Context) error
 	// Stop waits for running jobs to finish or checkpoint, up to ctx's deadline, then cancels them.
 	Stop(ctx context.Context) error
@@ -383,6 +386,39 @@ func (q *queue[TTx]) Scheduled(ctx context.Context, max int) ([]ScheduledPass, e
 			continue
 		}
 		out = append(out, ScheduledPass{JobID: r.ID, Args: args, At: r.ScheduledAt})
+	}
+	return out, nil
+}
+
+// JobInfo is what the queue knows of a job's wait.
+type JobInfo struct {
+	// State is River's: "available" (waits for a worker), "scheduled"
+	// (waits for ScheduledAt), "running", "retryable", "completed", ...
+	State       string
+	ScheduledAt time.Time
+	// Snoozed: the job ran and asked to wait (no free slot of its project,
+	// a daily transfer limit, another run holding the item), rather than
+	// being scheduled by a person.
+	Snoozed bool
+	// Attempt is how many times it has run (snoozes not counted).
+	Attempt int
+}
+
+func (q *queue[TTx]) Jobs(ctx context.Context, ids []int64) (map[int64]JobInfo, error) {
+	out := make(map[int64]JobInfo, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := q.driver.GetExecutor().JobGetByIDMany(ctx, &riverdriver.JobGetByIDManyParams{ID: ids})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		var meta struct {
+			Snoozes int `json:"snoozes"`
+		}
+		_ = json.Unmarshal(r.Metadata, &meta)
+		out[r.ID] = JobInfo{State: string(r.State), ScheduledAt: r.ScheduledAt, Snoozed: meta.Snoozes > 0, Attempt: r.Attempt}
 	}
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -58,6 +59,9 @@ type PassResult struct {
 	Queued        int     `json:"queued"`
 	AlreadyQueued int     `json:"already_queued"`
 	QueuedItemIDs []int64 `json:"queued_item_ids"`
+	// Excluded: selected items left out because their login was refused
+	// (a selection of all items or a status; see PlanPass).
+	Excluded int `json:"excluded"`
 }
 
 // StartPass queues a pass for the selected items, now or at a time. An item
@@ -88,15 +92,30 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 	if !req.At.IsZero() && req.At.Before(s.now().Add(-time.Minute)) {
 		return nil, fault.InvalidField("at", "the start time %s is in the past", req.At.Format(time.RFC3339))
 	}
-	items, err := s.selectItems(ctx, projectID, req.Selection)
+	// What PlanPass showed: the items it leaves out (already queued or
+	// running, or a refused login in a selection of all or a status) are
+	// not queued.
+	pl, err := s.plan(ctx, p, string(pass), req.Selection)
 	if err != nil {
 		return nil, err
 	}
+	res := &PassResult{QueuedItemIDs: []int64{}}
+	for _, c := range pl.Cannot {
+		if !c.Excluded {
+			continue
+		}
+		if strings.HasPrefix(c.Reason, "a pass of it is already") {
+			res.AlreadyQueued++
+		} else {
+			res.Excluded++
+		}
+	}
+	items := pl.Migrate
 	args := make([]jobs.PassArgs, len(items))
 	itemIDs := make([]int64, len(items))
-	for i, it := range items {
-		args[i] = jobs.PassArgs{ItemID: it.ID, Pass: string(pass), OlderThanDays: req.OlderThanDays}
-		itemIDs[i] = it.ID
+	for i, id := range items {
+		args[i] = jobs.PassArgs{ItemID: id, Pass: string(pass), OlderThanDays: req.OlderThanDays}
+		itemIDs[i] = id
 	}
 	// The jobs and the item rows go in one transaction: a worker that
 	// picks a job up at once finds its item Queued (and its own later
@@ -108,14 +127,13 @@ func (s *Service) StartPass(ctx context.Context, projectID int64, req PassReques
 	if err != nil {
 		return nil, err
 	}
-	res := &PassResult{}
-	for i, it := range items {
+	for i, id := range items {
 		if ids[i] == 0 {
 			res.AlreadyQueued++
 			continue
 		}
 		res.Queued++
-		res.QueuedItemIDs = append(res.QueuedItemIDs, it.ID)
+		res.QueuedItemIDs = append(res.QueuedItemIDs, id)
 	}
 	return res, nil
 }

@@ -119,6 +119,11 @@ type Run struct {
 	Failed       int64
 	FailedBytes  int64
 	FlagsUpdated int64
+	// ToCopy and ToCopyBytes are what the run planned to copy (messages
+	// and their size) as far as it has planned: a running run's progress
+	// is Copied of ToCopy.
+	ToCopy      int64
+	ToCopyBytes int64
 	// Worker is the process that ran the pass (host:pid, as in its lease);
 	// "" for `ferry migrate` and runs from before it was recorded.
 	Worker string
@@ -211,6 +216,10 @@ type EngineState interface {
 	// StartRun and FinishRun keep pass statistics.
 	StartRun(ctx context.Context, mailbox int64, run *Run) error
 	FinishRun(ctx context.Context, mailbox int64, run *Run) error
+	// ProgressRun records a running run's counts so far (Copied,
+	// CopiedBytes, Skipped, Failed, FailedBytes, ToCopy, ToCopyBytes);
+	// a run that has finished is left as it is.
+	ProgressRun(ctx context.Context, mailbox int64, run *Run) error
 	Runs(ctx context.Context, mailbox int64) ([]Run, error)
 	// FolderProgress lists a mailbox's folders with what is copied and
 	// failed in each, by source folder name.

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -500,6 +501,8 @@ func (s *server) renderEngagement(w http.ResponseWriter, r *http.Request, status
 	if added, err := strconv.Atoi(q.Get("added")); err == nil {
 		retired, _ := strconv.Atoi(q.Get("retired"))
 		v.Flash = fmt.Sprintf("Scope changed: %d task(s) added, %d retired.", added, retired)
+	} else if msg, ok := doneFlash[q.Get("done")]; ok && status == http.StatusOK {
+		v.Flash = msg
 	}
 	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(e.CustomerID)}, {e.Name, ""}}
 	return s.render(w, r, status, "engagement.html", v)
@@ -555,7 +558,17 @@ func (s *server) formDone(w http.ResponseWriter, r *http.Request, e store.Engage
 	if err != nil {
 		return err
 	}
-	return redirect(w, r, "/engagements/"+itoa(e.ID)+"#"+section)
+	return redirect(w, r, "/engagements/"+itoa(e.ID)+"?done="+section+"#"+section)
+}
+
+// doneFlash confirms, after the redirect, what a form of the page did.
+var doneFlash = map[string]string{
+	"gates":     "Gate passed: the phase is done and the next one is open.",
+	"checklist": "Checklist saved.",
+	"issues":    "Issue saved.",
+	"events":    "Event saved.",
+	"people":    "People saved.",
+	"task":      "Task saved.",
 }
 
 func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
@@ -884,9 +897,10 @@ func (s *server) updateTask(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if r.Header.Get("HX-Request") == "" {
-		return redirect(w, r, "/engagements/"+itoa(e.ID)+"#task-"+itoa(t.ID))
+		return redirect(w, r, "/engagements/"+itoa(e.ID)+"?done=task#task-"+itoa(t.ID))
 	}
-	w.Header().Set("HX-Trigger", "gates-changed, close-dialog")
+	trigger, _ := json.Marshal(map[string]string{"gates-changed": "", "close-dialog": "", "ferry-flash": "Task " + t.TaskID + " saved."})
+	w.Header().Set("HX-Trigger", string(trigger))
 	v := newView(r, e.Name, "customers", s.taskRowOf(r, e, t))
 	return s.partial(w, http.StatusOK, "engagement.html", "task-row-view", v)
 }

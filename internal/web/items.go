@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"sort"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -33,6 +34,36 @@ type itemData struct {
 		Copied, Bytes, Failed int64
 	}
 	Edit itemEditForm
+	// Migrated is what the item's passes copied, and its running pass's progress.
+	Migrated projects.Migrated
+	// Drawn is when the page was read (Unix ms): its live stream starts with what changed since.
+	Drawn int64
+	// Wait says why the item waits, when Queued.
+	Wait projects.Wait
+}
+
+// PassName is a pass in the migration service's words.
+func (d *itemData) PassName(p string) string { return passName(p) }
+
+// CanRetry: the mailbox failed or has messages not copied, and no pass of it is queued or running.
+func (d *itemData) CanRetry() bool {
+	st := d.Item.Status
+	return st != store.StatusQueued && st != store.StatusRunning && (st == store.StatusFailed || d.Item.Errors > 0 || len(d.Mailbox) > 0)
+}
+
+// itemFlash confirms what the last form did.
+func itemFlash(r *http.Request) string {
+	v := r.URL.Query()
+	switch {
+	case v.Has("saved"):
+		return "Changes saved. Run Retry errors to migrate the mailbox again with them."
+	case v.Has("queued"):
+		if v.Get("queued") == "0" {
+			return passName(v.Get("pass")) + ": the mailbox's pass was already queued or running."
+		}
+		return passName(v.Get("pass")) + " queued for this mailbox: its status changes here as it runs."
+	}
+	return ""
 }
 
 func (s *server) item(w http.ResponseWriter, r *http.Request) error {
@@ -58,7 +89,7 @@ func (s *server) renderItem(w http.ResponseWriter, r *http.Request, status int, 
 	if err := s.allow(r, p.CustomerID); err != nil {
 		return err
 	}
-	d := &itemData{Project: p, Edit: edit}
+	d := &itemData{Project: p, Edit: edit, Drawn: time.Now().UnixMilli()}
 	if d.Customer, err = s.Store.Customer(ctx, p.CustomerID); err != nil {
 		return err
 	}
@@ -101,7 +132,26 @@ func (s *server) renderItem(w http.ResponseWriter, r *http.Request, status int, 
 	for i, j := 0, len(h)-1; i < j; i, j = i+1, j-1 {
 		h[i], h[j] = h[j], h[i]
 	}
+	runs, err := s.Store.ItemRuns(ctx, id)
+	if err != nil {
+		return err
+	}
+	irs := make([]store.ItemRun, len(runs))
+	for i, run := range runs {
+		irs[i] = store.ItemRun{ItemID: id, Run: run}
+	}
+	d.Migrated = projects.MigratedOf(irs)[id]
+	if it.Status == store.StatusQueued {
+		why, err := s.Projects.WaitReasons(ctx, p.ID, []store.Item{it})
+		if err != nil {
+			return err
+		}
+		d.Wait = why[id]
+	}
 	v := newView(r, it.Source, "customers", d)
+	if status == http.StatusOK {
+		v.Flash = itemFlash(r)
+	}
 	v.Crumbs = []crumb{{"Customers", "/customers"}, {d.Customer.Name, "/customers/" + itoa(d.Customer.ID)}, {p.Name, "/projects/" + itoa(p.ID)}, {it.Source, ""}}
 	return s.render(w, r, status, "item.html", v)
 }

@@ -7,11 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -37,14 +39,51 @@ type liveUpdate struct {
 	Items     []liveItem     `json:"items"`
 	Breakdown map[string]int `json:"breakdown"`
 	Total     int            `json:"total"`
+	// Copied changes whenever the project's passes copy more (running
+	// passes write their counts every few seconds), start or end: the
+	// page fetches its throughput section again when it does.
+	Copied string `json:"copied"`
 }
 
+// liveItem is an item that changed, or whose pass copies now. Progress
+// only (Status ""): only the Migrated cell changes.
 type liveItem struct {
 	ID       int64  `json:"id"`
-	Status   string `json:"status"`
-	LastPass string `json:"last_pass"`
+	Status   string `json:"status,omitempty"`
+	LastPass string `json:"last_pass,omitempty"`
 	Errors   int    `json:"errors"`
-	Updated  string `json:"updated"`
+	Updated  string `json:"updated,omitempty"`
+	// Migrated is what its passes copied ("120 msg · 3.4 MB"), Percent its
+	// running pass's progress (Running).
+	Migrated string  `json:"migrated"`
+	Running  bool    `json:"running"`
+	Percent  float64 `json:"percent"`
+}
+
+// copiedSignature changes whenever the project's passes copy more, start
+// or end (liveUpdate.Copied; the page starts from the one it was drawn with).
+func copiedSignature(runs []store.ItemRun, migrated map[int64]projects.Migrated) string {
+	var bytes, msgs int64
+	running := 0
+	for _, m := range migrated {
+		bytes, msgs = bytes+m.Bytes, msgs+m.Messages
+		if m.Running {
+			running++
+		}
+	}
+	return fmt.Sprintf("%d/%d/%d/%d", len(runs), running, msgs, bytes)
+}
+
+// migratedText is the Migrated cell's words (the template "migrated" says the same).
+func migratedText(m projects.Migrated) string {
+	s := "0 bytes"
+	if m.Messages > 0 || m.Bytes > 0 {
+		s = fmt.Sprintf("%d msg · %s", m.Messages, humanBytes(m.Bytes))
+	}
+	if m.Running {
+		s += fmt.Sprintf(" · %.0f%%", m.Percent())
+	}
+	return s
 }
 
 func newHub(st store.Store, poll time.Duration, log *slog.Logger) *hub {
@@ -130,7 +169,7 @@ func (h *hub) read(projectID int64, since time.Time) ([]byte, time.Time, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := time.Now()
-	h.reads.Add(2)
+	h.reads.Add(3)
 	items, _, err := h.st.Items(ctx, projectID, store.ItemFilter{UpdatedSince: since.Add(-3 * time.Second), Limit: 2000, Sort: "updated"})
 	if err != nil {
 		return nil, since, err
@@ -139,9 +178,24 @@ func (h *hub) read(projectID int64, since time.Time) ([]byte, time.Time, error) 
 	if err != nil {
 		return nil, since, err
 	}
-	u := liveUpdate{Items: make([]liveItem, 0, len(items)), Breakdown: p.StatusBreakdown, Total: p.ItemCount}
+	runs, err := h.st.ProjectRuns(ctx, projectID)
+	if err != nil {
+		return nil, since, err
+	}
+	migrated := projects.MigratedOf(runs)
+	u := liveUpdate{Items: make([]liveItem, 0, len(items)), Breakdown: p.StatusBreakdown, Total: p.ItemCount,
+		Copied: copiedSignature(runs, migrated)}
+	seen := map[int64]bool{}
 	for _, it := range items {
-		u.Items = append(u.Items, liveItem{ID: it.ID, Status: it.Status, LastPass: it.LastPass, Errors: it.Errors, Updated: ago(it.Updated)})
+		m := migrated[it.ID]
+		seen[it.ID] = true
+		u.Items = append(u.Items, liveItem{ID: it.ID, Status: it.Status, LastPass: passName(it.LastPass), Errors: it.Errors, Updated: ago(it.Updated),
+			Migrated: migratedText(m), Running: m.Running, Percent: m.Percent()})
+	}
+	for id, m := range migrated {
+		if m.Running && !seen[id] {
+			u.Items = append(u.Items, liveItem{ID: id, Migrated: migratedText(m), Running: true, Percent: m.Percent()})
+		}
 	}
 	b, err := json.Marshal(u)
 	return b, now, err
@@ -209,6 +263,15 @@ func (s *server) liveProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	ch, cancel := s.live.watch(p.ID)
 	defer cancel()
+	// What changed between the page's reading and this stream (a slow
+	// browser may connect seconds later) comes first, once.
+	if ms, err := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64); err == nil {
+		if since := time.UnixMilli(ms); time.Since(since) < 10*time.Minute {
+			if msg, _, err := s.live.read(p.ID, since); err == nil && !send(fmt.Sprintf("event: update\ndata: %s\n\n", msg)) {
+				return nil
+			}
+		}
+	}
 	keepAlive := time.NewTicker(liveKeepAlive)
 	defer keepAlive.Stop()
 	for {

@@ -28,6 +28,8 @@ func init() {
 		route{Pattern: "POST /projects/{id}/items", Action: auth.ActionCreateItem, Handle: (*server).quickAdd},
 		route{Pattern: "POST /projects/{id}/import", Action: auth.ActionImportItems, Handle: (*server).importItems},
 		route{Pattern: "POST /projects/{id}/passes", Action: auth.ActionStartPass, Handle: (*server).startPass},
+		route{Pattern: "POST /projects/{id}/passes/plan", Action: auth.ActionStartPass, Handle: (*server).planPass},
+		route{Pattern: "GET /projects/{id}/throughput", Action: auth.ActionReadProject, Handle: (*server).projectThroughput},
 		route{Pattern: "POST /projects/{id}/stop", Action: auth.ActionStop, Handle: (*server).stopPasses},
 		route{Pattern: "POST /projects/{id}/settings", Action: auth.ActionUpdateSettings, Handle: (*server).updateSettings},
 		route{Pattern: "POST /projects/{id}/close", Action: auth.ActionCloseProject, Handle: (*server).closeProject},
@@ -58,6 +60,8 @@ func (s *server) newProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := &projectNewData{Customer: c}
 	d.Form.MaxConcurrent, d.Form.MaxErrors = "10", "50"
+	// No endpoint is preselected: the person chooses each side (the
+	// browser's first option for both would pair an endpoint with itself).
 	return s.renderProjectNew(w, r, http.StatusOK, d)
 }
 
@@ -209,9 +213,22 @@ type projectData struct {
 	// Throughput is the project's and each worker's, from the service.
 	Throughput *projects.Throughput
 	Pass       passForm
-	ItemForm   struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
-	Import     *importData
-	Settings   struct{ Error, Field string }
+	// Plan is the summary of the pass about to start (the dialog).
+	Plan *projects.PassPlan
+	// Migrated is what each listed item's passes copied, and its running pass's progress.
+	Migrated map[int64]projects.Migrated
+	// Drawn is when the page was read (Unix ms): its live stream starts with what changed since.
+	Drawn int64
+	// Copied is the live updates' signature of what the passes copied
+	// when the page was drawn (liveUpdate.Copied).
+	Copied string
+	// Waits says why each listed Queued item waits.
+	Waits map[int64]projects.Wait
+	// PageLinks are the pager's numbered links (0: an ellipsis).
+	PageLinks []pageLink
+	ItemForm  struct{ Source, Dest, SourceLogin, DestLogin, Error, Field string }
+	Import    *importData
+	Settings  struct{ Error, Field string }
 	// Preflight is the latest pre-flight and its report; PreflightError
 	// says why starting one was refused.
 	Preflight      *projects.PreflightView
@@ -233,11 +250,65 @@ func (d *projectData) OtherTypes() []string {
 }
 
 // PassName is a pass in the migration service's words.
-func (d *projectData) PassName(p string) string {
-	if n, ok := passNames[p]; ok {
-		return n
+func (d *projectData) PassName(p string) string { return passName(p) }
+
+// Passes are the passes, in the order the pass buttons offer them.
+func (d *projectData) Passes() []string {
+	return []string{"verify", "trial", "prestage", "full", "retry"}
+}
+
+// Span is a duration as people say it: "under a second", "40 s", "12 min", "3 h 20 min".
+func (d *projectData) Span(t time.Duration) string { return span(t) }
+
+func span(t time.Duration) string {
+	switch {
+	case t < time.Second:
+		return "under a second"
+	case t < time.Minute:
+		return fmt.Sprintf("%d s", int(t.Round(time.Second)/time.Second))
+	case t < time.Hour:
+		return fmt.Sprintf("%d min", int(t.Round(time.Minute)/time.Minute))
+	case t < 48*time.Hour:
+		t = t.Round(10 * time.Minute)
+		h, m := int(t/time.Hour), int(t%time.Hour/time.Minute)
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
 	}
-	return p
+	return fmt.Sprintf("%.1f days", t.Hours()/24)
+}
+
+// Got is what an item's passes copied (zero when none ran).
+func (d *projectData) Got(id int64) projects.Migrated { return d.Migrated[id] }
+
+// WaitOf says why a Queued item waits (zero when not known).
+func (d *projectData) WaitOf(id int64) projects.Wait { return d.Waits[id] }
+
+// pageLink is a numbered link of the pager.
+type pageLink struct {
+	Page    int // 0: an ellipsis
+	Query   string
+	Current bool
+}
+
+// pageLinks numbers the pages around the current one: 1 2 3 … N.
+func pageLinks(q itemQuery, pages int) []pageLink {
+	var out []pageLink
+	last := 0
+	for n := 1; n <= pages; n++ {
+		if n != 1 && n != pages && (n < q.Page-2 || n > q.Page+2) {
+			continue
+		}
+		if last != 0 && n > last+1 {
+			out = append(out, pageLink{})
+		}
+		at := q
+		at.Page = n
+		out = append(out, pageLink{Page: n, Query: at.Encode(), Current: n == q.Page})
+		last = n
+	}
+	return out
 }
 
 // loadProject loads the {id} project and checks the route's action on its customer.
@@ -290,8 +361,14 @@ func projectFlash(v url.Values) string {
 	switch {
 	case v.Has("queued"):
 		msg := v.Get("queued") + " mailbox(es) queued"
+		if p := v.Get("pass"); p != "" {
+			msg = passName(p) + ": " + msg
+		}
 		if n := v.Get("already"); n != "" && n != "0" {
 			msg += "; " + n + " already queued or running"
+		}
+		if n := v.Get("excluded"); n != "" && n != "0" {
+			msg += "; " + n + " left out because their login was refused (fix them, then select them by hand)"
 		}
 		return msg + "."
 	case v.Has("stopped"):
@@ -315,6 +392,7 @@ func projectFlash(v url.Values) string {
 // loadItems reads one page of the item table.
 func (s *server) loadItems(r *http.Request, d *projectData) error {
 	q := d.Query
+	d.Drawn = time.Now().UnixMilli()
 	f := store.ItemFilter{Search: q.Q, Sort: q.Sort, Limit: pageSize, Offset: (q.Page - 1) * pageSize}
 	if q.Status != "" {
 		f.Status = []string{q.Status}
@@ -326,6 +404,16 @@ func (s *server) loadItems(r *http.Request, d *projectData) error {
 	d.Items, d.Total = items, total
 	d.First, d.Last = f.Offset+1, f.Offset+len(items)
 	d.Pages = max(1, (total+pageSize-1)/pageSize)
+	d.PageLinks = pageLinks(q, d.Pages)
+	runs, err := s.Store.ProjectRuns(r.Context(), d.Project.ID)
+	if err != nil {
+		return err
+	}
+	d.Migrated = projects.MigratedOf(runs)
+	d.Copied = copiedSignature(runs, d.Migrated)
+	if d.Waits, err = s.Projects.WaitReasons(r.Context(), d.Project.ID, items); err != nil {
+		return err
+	}
 	if q.Page > 1 {
 		prev := q
 		prev.Page = min(q.Page-1, d.Pages)
@@ -337,7 +425,11 @@ func (s *server) loadItems(r *http.Request, d *projectData) error {
 		d.NextQuery = next.Encode()
 	}
 	for _, c := range []struct{ label, key string }{{"Source", "source"}, {"Destination", "destination"}, {"Status", "status"},
-		{"Errors", "errors"}, {"Updated", "updated"}} {
+		{"Errors", "errors"}, {"Updated", "updated"}, {"Migrated", ""}} {
+		if c.key == "" { // not sortable
+			d.Columns = append(d.Columns, column{Label: c.label})
+			continue
+		}
 		col := column{Label: c.label, Key: c.key, AriaSort: "none"}
 		next := q
 		next.Page = 1
@@ -445,9 +537,6 @@ func throughputChart(t *projects.Throughput) *chart {
 
 // ---- Passes
 
-// passNames are the passes in the migration service's words.
-var passNames = passWords // words.go
-
 func formIDs(r *http.Request, field string) ([]int64, error) {
 	var ids []int64
 	for _, v := range r.PostForm[field] {
@@ -482,48 +571,145 @@ func selection(r *http.Request) (projects.Selection, error) {
 	return projects.Selection{ItemIDs: ids}, nil
 }
 
-func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.loadProject(r)
-	if err != nil {
-		return err
-	}
+// passRequest reads the pass form: which pass, which items, when.
+func passRequest(r *http.Request) (passForm, projects.PassRequest, error) {
 	pf := passForm{Pass: r.PostFormValue("pass"), Older: strings.TrimSpace(r.PostFormValue("older_than_days")),
 		At: strings.TrimSpace(r.PostFormValue("at")), Scope: r.PostFormValue("scope")}
 	req := projects.PassRequest{Pass: pf.Pass}
+	var err error
 	req.Selection, err = selection(r)
 	pf.IDs = req.Selection.ItemIDs
+	if pf.Pass == "prestage" && pf.Older == "" && r.PostFormValue("step") == "plan" {
+		pf.Older = "90" // the summary offers the usual 90 days
+	}
 	if err == nil && pf.Pass == "prestage" && pf.Older != "" {
 		if req.OlderThanDays, err = strconv.Atoi(pf.Older); err != nil {
 			err = fault.InvalidField("older_than_days", "write a number of days, like 90")
 		}
 	}
+	if r.PostFormValue("when") != "at" {
+		pf.At = ""
+	}
 	if err == nil && pf.At == "" && r.PostFormValue("when") == "at" {
 		err = fault.InvalidField("at", "give the date and time to start at, or choose Now")
 	}
-	if err == nil && pf.At != "" && r.PostFormValue("when") == "at" {
+	if err == nil && pf.At != "" {
 		if req.At, err = parseLocalTime(r, pf.At); err != nil {
 			err = fault.InvalidField("at", "write the start time as a date and time")
 		}
 	}
+	return pf, req, err
+}
+
+// passRefused shows the project again with the refusal at the pass controls.
+func (s *server) passRefused(w http.ResponseWriter, r *http.Request, p store.Project, pf passForm, pi *fault.Error) error {
+	pf.Error = pi.Msg
+	if pi.Field != "" && pi.Field != "pass" {
+		pf.Error = faultMessage(pi)
+	}
+	// The service says which rule refused: a gate's task, or the closed project.
+	pf.Gate = pi.Kind == fault.Refused && pi.Rule != projects.RuleProjectClosed
+	pf.Rule = pi.Rule
+	q, _ := parseItemQuery(r)
+	if r.Header.Get("HX-Request") != "" {
+		// From the summary dialog: the refusal shows in it.
+		d := &projectData{Project: p, Query: q, Pass: pf}
+		w.Header().Set("HX-Retarget", "#pass-dialog-body")
+		w.Header().Set("HX-Reswap", "innerHTML")
+		c, err := s.Store.Customer(r.Context(), p.CustomerID)
+		if err != nil {
+			return err
+		}
+		d.Customer = c
+		return s.partial(w, http.StatusBadRequest, "project.html", "plan", newView(r, p.Name, "customers", d))
+	}
+	return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, Pass: pf}, "")
+}
+
+// fieldWords names a form field as the page does.
+func fieldWords(f string) string {
+	switch f {
+	case "item", "item_ids", "selection":
+		return "Mailboxes"
+	case "at":
+		return "Start time"
+	case "older_than_days":
+		return "Pre-stage days"
+	}
+	return f
+}
+
+// planPass shows the summary of a pass before it starts: what it does,
+// how many mailboxes are selected, which cannot migrate and why, how long
+// it should take, and when to start it (the service's PlanPass).
+func (s *server) planPass(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	pf, req, err := passRequest(r)
+	var pl *projects.PassPlan
+	if err == nil {
+		pl, err = s.Projects.PlanPass(r.Context(), p.ID, req)
+	}
+	if pi, ok := userFault(err); ok {
+		return s.passRefused(w, r, p, pf, pi)
+	}
+	if err != nil {
+		return err
+	}
+	q, _ := parseItemQuery(r)
+	d := &projectData{Project: p, Query: q, Pass: pf, Plan: pl}
+	if r.Header.Get("HX-Request") != "" {
+		if d.Customer, err = s.Store.Customer(r.Context(), p.CustomerID); err != nil {
+			return err
+		}
+		return s.partial(w, http.StatusOK, "project.html", "plan", newView(r, p.Name, "customers", d))
+	}
+	return s.renderProject(w, r, http.StatusOK, d, "")
+}
+
+func (s *server) startPass(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	pf, req, err := passRequest(r)
 	var res *projects.PassResult
 	if err == nil {
 		res, err = s.Projects.StartPass(r.Context(), p.ID, req)
 	}
 	if pi, ok := userFault(err); ok {
-		pf.Error = pi.Msg
-		if pi.Field != "" && pi.Field != "pass" {
-			pf.Error = faultMessage(pi)
-		}
-		// The service says which rule refused: a gate's task, or the closed project.
-		pf.Gate = pi.Kind == fault.Refused && pi.Rule != projects.RuleProjectClosed
-		pf.Rule = pi.Rule
-		q, _ := parseItemQuery(r)
-		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, Pass: pf}, "")
+		return s.passRefused(w, r, p, pf, pi)
 	}
 	if err != nil {
 		return err
 	}
-	return redirect(w, r, fmt.Sprintf("/projects/%d?queued=%d&already=%d", p.ID, res.Queued, res.AlreadyQueued))
+	to := fmt.Sprintf("/projects/%d?queued=%d&already=%d&excluded=%d&pass=%s", p.ID, res.Queued, res.AlreadyQueued, res.Excluded, url.QueryEscape(req.Pass))
+	if back := r.PostFormValue("back"); back == "item" && len(req.ItemIDs) == 1 {
+		to = fmt.Sprintf("/items/%d?queued=%d&pass=%s", req.ItemIDs[0], res.Queued, url.QueryEscape(req.Pass))
+	}
+	if r.Header.Get("HX-Request") != "" {
+		w.Header().Set("HX-Redirect", to)
+		w.WriteHeader(http.StatusNoContent)
+		return nil
+	}
+	return redirect(w, r, to)
+}
+
+// projectThroughput is the throughput section alone (live updates fetch it
+// again while passes run).
+func (s *server) projectThroughput(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	d := &projectData{Project: p}
+	if d.Throughput, err = s.Projects.Throughput(r.Context(), p.ID); err != nil {
+		return err
+	}
+	d.Chart = throughputChart(d.Throughput)
+	return s.partial(w, http.StatusOK, "project.html", "throughput", newView(r, p.Name, "customers", d))
 }
 
 func (s *server) stopPasses(w http.ResponseWriter, r *http.Request) error {

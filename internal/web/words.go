@@ -9,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/playbook"
+	"github.com/ferryhq/ferry/internal/projects"
 )
 
 // The portal's words: every page names fields, passes, roles, counts,
@@ -142,9 +143,8 @@ func faultMessage(fe *fault.Error) string {
 	return fieldLabel(fe.Field) + ": " + fe.Msg
 }
 
-// passWords are the passes as the seeds name them.
-var passWords = map[string]string{"verify": "Verify credentials", "trial": "Trial", "prestage": "Pre-stage",
-	"full": "Full Migration", "retry": "Retry errors"}
+// passWords are the passes as the seeds name them (the service's table).
+var passWords = projects.PassNames
 
 // passName is a pass (as the engine names it) in the seeds' words.
 func passName(p string) string {

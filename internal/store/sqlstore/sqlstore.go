@@ -465,8 +465,14 @@ func (s *Store) StartRun(ctx context.Context, mailbox int64, run *store.Run) err
 }
 
 func (s *Store) FinishRun(ctx context.Context, mailbox int64, run *store.Run) error {
-	_, err := s.exec(ctx, nil, `UPDATE runs SET ended=?, status=?, error=?, copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, flags_updated=? WHERE id=? AND mailbox_id=?`,
-		run.Ended.UTC().Format(time.RFC3339Nano), run.Status, run.Error, run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.FlagsUpdated, run.ID, mailbox)
+	_, err := s.exec(ctx, nil, `UPDATE runs SET ended=?, status=?, error=?, copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, flags_updated=?, to_copy=?, to_copy_bytes=? WHERE id=? AND mailbox_id=?`,
+		run.Ended.UTC().Format(time.RFC3339Nano), run.Status, run.Error, run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.FlagsUpdated, run.ToCopy, run.ToCopyBytes, run.ID, mailbox)
+	return err
+}
+
+func (s *Store) ProgressRun(ctx context.Context, mailbox int64, run *store.Run) error {
+	_, err := s.exec(ctx, nil, `UPDATE runs SET copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, to_copy=?, to_copy_bytes=? WHERE id=? AND mailbox_id=? AND status='running'`,
+		run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.ToCopy, run.ToCopyBytes, run.ID, mailbox)
 	return err
 }
 
@@ -487,13 +493,13 @@ func (s *Store) Runs(ctx context.Context, mailbox int64) ([]store.Run, error) {
 	}, `SELECT `+runCols+` FROM runs r WHERE r.mailbox_id = ? ORDER BY r.id`, mailbox)
 }
 
-const runCols = `r.id, r.pass, r.started, COALESCE(r.ended,''), r.status, r.error, r.copied, r.copied_bytes, r.skipped, r.failed, r.failed_bytes, r.flags_updated, r.worker, r.item_id`
+const runCols = `r.id, r.pass, r.started, COALESCE(r.ended,''), r.status, r.error, r.copied, r.copied_bytes, r.skipped, r.failed, r.failed_bytes, r.flags_updated, r.worker, r.item_id, r.to_copy, r.to_copy_bytes`
 
 // scanRun reads a row of runCols (and any columns before them in dest).
 func scanRun(sc interface{ Scan(...any) error }, before ...any) (store.Run, error) {
 	var r store.Run
 	var started, ended string
-	dest := append(before, &r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated, &r.Worker, &r.ItemID)
+	dest := append(before, &r.ID, &r.Pass, &started, &ended, &r.Status, &r.Error, &r.Copied, &r.CopiedBytes, &r.Skipped, &r.Failed, &r.FailedBytes, &r.FlagsUpdated, &r.Worker, &r.ItemID, &r.ToCopy, &r.ToCopyBytes)
 	if err := sc.Scan(dest...); err != nil {
 		return r, err
 	}

@@ -266,6 +266,42 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 	})
 
+	t.Run("ProgressRun", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		mb, _ := s.Mailbox(ctx, key)
+		r := &store.Run{Pass: "full", Started: time.Now().Add(-time.Minute)}
+		if err := s.StartRun(ctx, mb, r); err != nil {
+			t.Fatal(err)
+		}
+		r.Copied, r.CopiedBytes, r.Skipped, r.Failed, r.FailedBytes, r.ToCopy, r.ToCopyBytes = 40, 4e6, 2, 1, 1000, 100, 10e6
+		if err := s.ProgressRun(ctx, mb, r); err != nil {
+			t.Fatal(err)
+		}
+		runs, err := s.Runs(ctx, mb)
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("runs %+v %v", runs, err)
+		}
+		if got := runs[0]; got.Status != "running" || !got.Ended.IsZero() || got.Copied != 40 || got.CopiedBytes != 4e6 || got.Skipped != 2 ||
+			got.Failed != 1 || got.FailedBytes != 1000 || got.ToCopy != 100 || got.ToCopyBytes != 10e6 {
+			t.Fatalf("running run = %+v", got)
+		}
+		// Finished, a late progress write changes nothing.
+		r.Ended, r.Status, r.Copied, r.CopiedBytes = time.Now(), "completed", 100, 10e6
+		if err := s.FinishRun(ctx, mb, r); err != nil {
+			t.Fatal(err)
+		}
+		late := *r
+		late.Copied, late.CopiedBytes = 50, 5e6
+		if err := s.ProgressRun(ctx, mb, &late); err != nil {
+			t.Fatal(err)
+		}
+		runs, _ = s.Runs(ctx, mb)
+		if got := runs[0]; got.Status != "completed" || got.Copied != 100 || got.CopiedBytes != 10e6 || got.ToCopy != 100 {
+			t.Fatalf("finished run = %+v", got)
+		}
+	})
+
 	t.Run("ConcurrentWriters", func(t *testing.T) {
 		t.Parallel()
 		s := open(t)

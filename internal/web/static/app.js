@@ -10,17 +10,36 @@
     if (el.dataset.liveConnected) return;
     el.dataset.liveConnected = "1";
     var es = new EventSource(el.dataset.live);
+    // What the throughput section shows: the page's own, then each update's.
+    var drawn = document.querySelector("[data-copied]");
+    var copied = drawn ? drawn.dataset.copied : null;
     es.addEventListener("update", function (ev) {
       var u = JSON.parse(ev.data);
       (u.items || []).forEach(function (it) {
         document.querySelectorAll('[data-item="' + it.id + '"]').forEach(function (row) {
-          set(row, ".js-status", it.status);
-          set(row, ".js-errors", String(it.errors));
-          set(row, ".js-pass", it.last_pass || "—");
-          set(row, ".js-updated", it.updated);
-          row.dataset.status = it.status;
+          if (it.status) {
+            set(row, ".js-status", it.status);
+            set(row, ".js-errors", String(it.errors));
+            set(row, ".js-pass", it.last_pass || "—");
+            set(row, ".js-updated", it.updated);
+            if (it.status !== "Queued") set(row, ".js-wait", "");
+            var fix = row.querySelector(".js-fix");
+            if (fix) fix.hidden = it.status !== "Failed";
+            row.dataset.status = it.status;
+          }
+          set(row, ".js-migrated-text", it.migrated);
+          row.querySelectorAll(".js-progress").forEach(function (p) {
+            p.hidden = !it.running;
+            p.value = Math.round(it.percent || 0);
+            p.textContent = Math.round(it.percent || 0) + "%";
+          });
         });
       });
+      // The project's passes copied more, started or ended: draw the
+      // throughput again (the latest answer wins).
+      var tp = document.querySelector("[data-throughput-url]");
+      if (tp && u.copied && copied !== null && u.copied !== copied) refreshThroughput(tp);
+      if (u.copied) copied = u.copied;
       if (u.breakdown) {
         document.querySelectorAll("[data-count]").forEach(function (c) {
           c.textContent = String(u.breakdown[c.dataset.count] || 0);
@@ -35,6 +54,18 @@
     document.addEventListener("htmx:beforeCleanupElement", function (e) {
       if (e.target === el) es.close();
     });
+  }
+  var throughputAsked = 0;
+  function refreshThroughput(tp) {
+    var n = ++throughputAsked;
+    fetch(tp.dataset.throughputUrl, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        if (html === null || n !== throughputAsked) return;
+        tp.innerHTML = html;
+        localTimes(tp);
+      })
+      .catch(function () { /* the next update asks again */ });
   }
   function set(row, sel, text) {
     var c = row.querySelector(sel);
@@ -66,7 +97,23 @@
     var t = e.target.closest && e.target.closest("[data-close]");
     if (t) {
       var d = t.closest("dialog");
-      if (d) d.close();
+      if (d) {
+        d.close();
+        if (t.tagName === "A") e.preventDefault(); // the link is for pages without script
+      }
+    }
+  });
+  // HX-Trigger: {"ferry-flash": "Task saved."} shows a confirmation.
+  document.addEventListener("ferry-flash", function (e) {
+    var a = document.getElementById("alert");
+    var msg = e.detail && (e.detail.value || e.detail);
+    if (a && typeof msg === "string") {
+      a.innerHTML = "";
+      var n = document.createElement("div");
+      n.className = "notice";
+      n.setAttribute("role", "status");
+      n.textContent = msg;
+      a.appendChild(n);
     }
   });
 
@@ -108,6 +155,13 @@
   function scan(root) {
     root = root.querySelectorAll ? root : document;
     root.querySelectorAll("[data-live]").forEach(connectLive);
+    // An error the person must see (a failed bulk add far down the page).
+    var err = root.querySelector("[data-scroll-into-view]");
+    if (err && !err.dataset.scrolled) {
+      err.dataset.scrolled = "1";
+      err.scrollIntoView({ block: "center" });
+      err.focus({ preventScroll: true });
+    }
     localTimes(root);
     // Before the cookie reached the server, the page named the server's zone.
     if (zone) root.querySelectorAll("[data-zone]").forEach(function (el) {
