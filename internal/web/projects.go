@@ -626,19 +626,6 @@ func (s *server) passRefused(w http.ResponseWriter, r *http.Request, p store.Pro
 	return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, Pass: pf}, "")
 }
 
-// fieldWords names a form field as the page does.
-func fieldWords(f string) string {
-	switch f {
-	case "item", "item_ids", "selection":
-		return "Mailboxes"
-	case "at":
-		return "Start time"
-	case "older_than_days":
-		return "Pre-stage days"
-	}
-	return f
-}
-
 // planPass shows the summary of a pass before it starts: what it does,
 // how many mailboxes are selected, which cannot migrate and why, how long
 // it should take, and when to start it (the service's PlanPass).
