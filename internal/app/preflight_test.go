@@ -54,8 +54,9 @@ func appendSized(t *testing.T, c *imapclient.Client, folder, subject string, siz
 // says), has an APPENDLIMIT and a quota. Alice's mailbox has a message over
 // the limit, a folder whose path the destination refuses and more mail
 // than her quota; Bob's has nothing wrong. The checklist gets exactly
-// those three items and gate 1700 waits for them; once they are fixed a
-// second run resolves them and the gate has nothing of the checklist left.
+// those three items and gate 1700 waits for them (signing it off is
+// refused, naming them); once they are fixed a second run resolves them
+// and 1700 is signed off.
 func TestPreflightFindsPlantedProblemsAndGate1700Opens(t *testing.T) {
 	t.Parallel()
 	for _, db := range []string{"sqlite", "postgres"} {
@@ -221,6 +222,34 @@ func testPreflightEndToEnd(t *testing.T, database string) {
 	if got := gate1700(); len(got) != 3 {
 		t.Fatalf("gate 1700 waits for %q, want the three findings", got)
 	}
+	// Everything else of Remediate is done: signing off 1700 is refused,
+	// naming the findings.
+	tasks, err := a.Store.EngagementTasks(op, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gateTask store.EngagementTask
+	for _, tk := range tasks {
+		if tk.Phase != "Remediate" || tk.Retired {
+			continue
+		}
+		if tk.TaskID == "1700" {
+			gateTask = tk
+			continue
+		}
+		st := engagements.Complete
+		if !tk.Mandatory {
+			st = engagements.NotRequired
+		}
+		if _, err := a.Engagements.UpdateTask(op, tk.ID, engagements.TaskUpdate{Status: &st}, "test operator"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	complete := engagements.Complete
+	if _, err := a.Engagements.UpdateTask(op, gateTask.ID, engagements.TaskUpdate{Status: &complete}, "test operator"); err == nil ||
+		!strings.Contains(err.Error(), "quarterly video") {
+		t.Fatalf("1700 signed off with open findings: %v", err)
+	}
 
 	// Fix them: the message leaves the source, the folder gets a short
 	// name, the quota grows.
@@ -249,5 +278,8 @@ func testPreflightEndToEnd(t *testing.T, database string) {
 	}
 	if got := gate1700(); len(got) != 0 {
 		t.Fatalf("gate 1700 still waits for %q", got)
+	}
+	if _, err := a.Engagements.UpdateTask(op, gateTask.ID, engagements.TaskUpdate{Status: &complete}, "test operator"); err != nil {
+		t.Fatalf("gate 1700 does not open: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -36,6 +37,16 @@ type Survey struct {
 	Oversized []OversizedMessage
 	// SizeFrom says how folder sizes were read: "STATUS SIZE" or "RFC822.SIZE".
 	SizeFrom string
+	// Unreadable are the source folders the server refused to count or
+	// open (for good: a temporary failure fails the survey); the others
+	// are surveyed.
+	Unreadable []UnreadableFolder
+}
+
+// UnreadableFolder is a source folder the survey could not read.
+type UnreadableFolder struct {
+	Path string
+	Err  *imapconn.Error
 }
 
 // FolderSurvey is one source folder and its destination.
@@ -126,6 +137,11 @@ func (e *Engine) SurveyMailbox(ctx context.Context, job Job, maxMessage int64) (
 			f.LongestName = max(f.LongestName, utf8.RuneCountInString(l))
 		}
 		if err := surveyFolder(src, p.Source.Name, statusSize, sv.DestMaxMessage, &f, &sv.Oversized); err != nil {
+			var ie *imapconn.Error
+			if errors.As(err, &ie) && !ie.Temporary && src.State() != imap.ConnStateLogout {
+				sv.Unreadable = append(sv.Unreadable, UnreadableFolder{Path: p.Path, Err: ie})
+				continue
+			}
 			return sv, sideErr("source", err)
 		}
 		sv.Messages += f.Messages

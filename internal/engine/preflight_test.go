@@ -96,3 +96,36 @@ func TestSurveyMailboxDovecot(t *testing.T) {
 		t.Logf("destination refuses %d characters: %v", len(byPath[long].Dest), err)
 	}
 }
+
+// TestSurveyMailboxGoesOnPastAnUnreadableFolder: a folder the source will
+// not open (a shared folder without rights) is named, and the others are
+// still counted and searched.
+func TestSurveyMailboxGoesOnPastAnUnreadableFolder(t *testing.T) {
+	t.Parallel()
+	src := testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	dst := testimap.StartMem(t, testimap.User{Name: user, Password: pass})
+	c := testimap.Dial(t, src.Addr, user, pass)
+	if err := c.Create("Shared", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	appendMessage(t, c, "Shared", "team notes", 1000)
+	appendMessage(t, c, "INBOX", "huge", 50<<10)
+	src.Faults.BeforeSelect = func(name string) error {
+		if name == "Shared" {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Permission denied"}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	sv, err := engine.New(nil, engine.Options{}).SurveyMailbox(ctx, engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}, 10<<10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sv.Unreadable) != 1 || sv.Unreadable[0].Path != "Shared" || !strings.Contains(sv.Unreadable[0].Err.Error(), "Permission denied") {
+		t.Fatalf("unreadable %+v", sv.Unreadable)
+	}
+	if len(sv.Oversized) != 1 || sv.Oversized[0].Subject != "huge" {
+		t.Fatalf("oversized %+v", sv.Oversized)
+	}
+}

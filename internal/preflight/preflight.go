@@ -117,6 +117,10 @@ func Check(it store.Item, sv *engine.Survey, lim store.Limits) []Finding {
 			mb(sv.Bytes), mb(max(q.Limit-q.Usage, 0)), mb(q.Usage), mb(q.Limit)),
 			"raise the destination mailbox's quota (or its licence), or archive mail at the source before the migration")
 	}
+	for _, u := range sv.Unreadable {
+		add(CheckSurvey, "medium", u.Path, fmt.Sprintf("folder %s cannot be read at the source: %v", u.Path, u.Err),
+			"fix the folder's rights at the source, or leave it out with a folder exclude; a pass would report it as failed")
+	}
 	for _, o := range sv.Oversized {
 		add(CheckMessageSize, "medium", o.Folder+"|"+strconv.FormatUint(uint64(o.UID), 10),
 			fmt.Sprintf("message %q in %s (UID %d) is %s, over the destination's limit of %s", o.Subject, o.Folder, o.UID, mb(o.Size), mb(sv.DestMaxMessage)),

@@ -54,6 +54,8 @@ func TestCheck(t *testing.T) {
 		{"nothing wrong", engine.Survey{Folders: []engine.FolderSurvey{ok}, Bytes: 100, Quota: &engine.Quota{Limit: 1000}}, nil, nil},
 		{"sign-in refused on both sides stops there", engine.Survey{SourceErr: &imapconn.Error{Err: errors.New("NO auth")}, DestErr: &imapconn.Error{Err: errors.New("NO auth")}},
 			[]string{preflight.CheckSourceSignIn, preflight.CheckDestSignIn}, []string{"alice@contoso.com|source-sign-in|", "alice@contoso.com|destination-mailbox|"}},
+		{"a folder the source will not open", engine.Survey{Folders: []engine.FolderSurvey{ok}, Unreadable: []engine.UnreadableFolder{{Path: "Shared", Err: &imapconn.Error{Err: errors.New("NO Permission denied")}}}},
+			[]string{preflight.CheckSurvey}, []string{"alice@contoso.com|survey|Shared"}},
 		{"quota too small for the source", engine.Survey{Folders: []engine.FolderSurvey{ok}, Bytes: 1000, Quota: &engine.Quota{Usage: 200, Limit: 1100}},
 			[]string{preflight.CheckQuota}, []string{"alice@contoso.com|quota|"}},
 		{"each oversized message by folder and UID", engine.Survey{Folders: []engine.FolderSurvey{ok}, DestMaxMessage: 10,

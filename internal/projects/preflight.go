@@ -155,8 +155,8 @@ func (s *Service) preflight(ctx context.Context, run store.PreflightRun) (*prefl
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, max(1, min(p.MaxConcurrent, preflightParallel)))
 	for i, it := range items {
+		sem <- struct{}{} // a goroutine per mailbox surveyed now, not per item
 		wg.Go(func() {
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			report.Mailboxes[i], findings[i] = s.surveyItem(ctx, eng, p, src, dst, it, report.Limits)
 		})
