@@ -57,6 +57,7 @@ type OversizedBatch struct {
 	SizeMB    float64   `json:"size_mb"`
 	Why       string    `json:"why"`
 	Cuts      []WaveCut `json:"cuts"`
+	Exact     bool      `json:"exact"`
 	Parts     []int     `json:"parts"`
 }
 
@@ -141,7 +142,7 @@ func wavePlanOut(projectID int64, p *waves.Plan) WavePlan {
 		out.Batches = append(out.Batches, WaveBatch{Name: b.Name, Mailboxes: nonNil(b.Mailboxes), SizeMB: b.SizeMB, Ties: b.Ties})
 	}
 	for _, o := range p.Oversized {
-		ob := OversizedBatch{Batch: o.Batch, Mailboxes: o.Mailboxes, SizeMB: o.SizeMB, Why: o.Why, Cuts: []WaveCut{}, Parts: nonNil(o.Parts)}
+		ob := OversizedBatch{Batch: o.Batch, Mailboxes: o.Mailboxes, SizeMB: o.SizeMB, Why: o.Why, Cuts: []WaveCut{}, Exact: o.Exact, Parts: nonNil(o.Parts)}
 		for _, c := range o.Cuts {
 			ob.Cuts = append(ob.Cuts, WaveCut{A: c.A, B: c.B, Right: c.Right, Lines: nonNil(c.Lines)})
 		}

@@ -67,8 +67,13 @@ type Oversize struct {
 	SizeMB    float64 `json:"size_mb"`
 	Why       string  `json:"why"`
 	// Cuts are the permissions whose removal would split the batch into
-	// parts that fit a wave (or as far as Ferry looked), weakest first.
+	// parts that fit a wave, weakest first.
 	Cuts []Cut `json:"cuts"`
+	// Exact: the cuts are minimum cuts (the fewest, then the weakest,
+	// permissions); false when the batch was too large for them and part
+	// of it was split by keeping the strongest permissions that fit (a
+	// split that holds, though fewer cuts may do).
+	Exact bool `json:"exact"`
 	// Parts are the sizes (mailboxes) of the parts left after the cuts.
 	Parts []int `json:"parts"`
 }
@@ -299,6 +304,7 @@ func Make(mailboxes []Mailbox, perms []Permission, o Options) (*Plan, error) {
 		over string
 	}
 	var bins []*bin
+	budget := int64(cutBudget)
 	fits := func(b *bin, n int, mb float64) bool {
 		return b.over == "" && (o.MaxPerWave == 0 || len(b.ids)+n <= o.MaxPerWave) && (maxMB == 0 || b.mb+mb <= maxMB+1e-9)
 	}
@@ -314,7 +320,7 @@ func Make(mailboxes []Mailbox, perms []Permission, o Options) (*Plan, error) {
 		if !fits(&bin{}, len(ids), mb) {
 			b.over = overWhy(len(ids), mb, o)
 			if len(ids) > 1 {
-				plan.Oversized = append(plan.Oversized, oversize(name, ids, mb, b.over, mailboxes, ties, o))
+				plan.Oversized = append(plan.Oversized, oversize(name, ids, mb, b.over, mailboxes, ties, o, &budget))
 			}
 		}
 		bins = append(bins, b)

@@ -68,7 +68,7 @@ func TestPlanSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Oversized) != 1 || len(plan.Oversized[0].Cuts) != 1 {
+	if len(plan.Oversized) != 1 || len(plan.Oversized[0].Cuts) != 1 || !plan.Oversized[0].Exact {
 		t.Fatalf("oversized %+v", plan.Oversized)
 	}
 	cut := plan.Oversized[0].Cuts[0]
