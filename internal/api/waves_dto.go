@@ -73,6 +73,7 @@ type WaveCut struct {
 type IgnoredRows struct {
 	Self          int      `json:"self"`
 	NotMailbox    int      `json:"not_mailbox"`
+	NotMailboxes  []string `json:"not_mailboxes"`
 	NoTie         int      `json:"no_tie"`
 	UnknownOwner  int      `json:"unknown_owner"`
 	UnknownOwners []string `json:"unknown_owners"`
@@ -125,7 +126,7 @@ type WaveAcceptResult struct {
 
 func wavePlanOut(projectID int64, p *waves.Plan) WavePlan {
 	out := WavePlan{ProjectID: projectID, Waves: []PlannedWave{}, Batches: []WaveBatch{}, Oversized: []OversizedBatch{},
-		Ignored: IgnoredRows{Self: p.Ignored.Self, NotMailbox: p.Ignored.NotMailbox, NoTie: p.Ignored.NoTie, UnknownOwner: p.Ignored.UnknownOwner,
+		Ignored: IgnoredRows{Self: p.Ignored.Self, NotMailbox: p.Ignored.NotMailbox, NotMailboxes: nonNil(p.Ignored.NotMailboxes), NoTie: p.Ignored.NoTie, UnknownOwner: p.Ignored.UnknownOwner,
 			UnknownOwners: nonNil(p.Ignored.UnknownOwners)}}
 	if p.Rate != nil {
 		out.Rate = &WaveRate{MBPerHour: p.Rate.MBPerHour, ItemsPerHour: p.Rate.ItemsPerHour, Concurrent: p.Rate.Concurrent, From: p.Rate.From}

@@ -112,7 +112,11 @@ func (p *Plan) WriteSummary(w io.Writer) {
 		}
 	}
 	ig := p.Ignored
-	fmt.Fprintf(w, "Rows that tie nothing: %d self, %d not a mailbox of the plan (SIDs, groups, system accounts), %d rights without a dependency", ig.Self, ig.NotMailbox, ig.NoTie)
+	fmt.Fprintf(w, "Rows that tie nothing: %d self, %d not a mailbox of the plan (SIDs, groups, system accounts", ig.Self, ig.NotMailbox)
+	if len(ig.NotMailboxes) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(ig.NotMailboxes, ", "))
+	}
+	fmt.Fprintf(w, "), %d rights without a dependency", ig.NoTie)
 	if ig.UnknownOwner > 0 {
 		fmt.Fprintf(w, ", %d on mailboxes not in the list (%s)", ig.UnknownOwner, strings.Join(ig.UnknownOwners, ", "))
 	}

@@ -42,10 +42,14 @@ type Tie struct {
 
 // Ignored counts the rows that tie nothing, by why.
 type Ignored struct {
-	Self         int `json:"self"`          // NT AUTHORITY\SELF, or a mailbox's own address
-	NotMailbox   int `json:"not_mailbox"`   // SIDs, groups, system accounts, people without a mailbox in the plan
-	NoTie        int `json:"no_tie"`        // rights that tie nothing (ReadPermission, AvailabilityOnly...)
-	UnknownOwner int `json:"unknown_owner"` // on a mailbox not in the mailbox list
+	Self       int `json:"self"`        // NT AUTHORITY\SELF, or a mailbox's own address
+	NotMailbox int `json:"not_mailbox"` // SIDs, groups, system accounts, people without a mailbox in the plan
+	// NotMailboxes names the first few of those principals (other than
+	// SIDs and NT AUTHORITY), so that a display name where an address was
+	// meant shows.
+	NotMailboxes []string `json:"not_mailboxes,omitempty"`
+	NoTie        int      `json:"no_tie"`        // rights that tie nothing (ReadPermission, AvailabilityOnly...)
+	UnknownOwner int      `json:"unknown_owner"` // on a mailbox not in the mailbox list
 	// UnknownOwners names the first few of those mailboxes.
 	UnknownOwners []string `json:"unknown_owners,omitempty"`
 }
@@ -223,6 +227,11 @@ func Make(mailboxes []Mailbox, perms []Permission, o Options) (*Plan, error) {
 		switch {
 		case !ok:
 			plan.Ignored.NotMailbox++
+			u := strings.TrimSpace(p.User)
+			if len(plan.Ignored.NotMailboxes) < 10 && !strings.HasPrefix(strings.ToUpper(u), "S-1-") && !strings.HasPrefix(strings.ToUpper(u), `NT AUTHORITY\`) &&
+				!slices.Contains(plan.Ignored.NotMailboxes, u) {
+				plan.Ignored.NotMailboxes = append(plan.Ignored.NotMailboxes, u)
+			}
 			continue
 		case holder == owner:
 			plan.Ignored.Self++

@@ -60,7 +60,7 @@ func TestPlanSmall(t *testing.T) {
 		t.Errorf("Schedule.csv:\n%s\nwant\n%s", sched.String(), wantSched)
 	}
 	ig := plan.Ignored
-	if ig.Self != 1 || ig.NotMailbox != 2 || ig.NoTie != 1 || ig.UnknownOwner != 1 {
+	if ig.Self != 1 || ig.NotMailbox != 2 || ig.NoTie != 1 || ig.UnknownOwner != 1 || strings.Join(ig.NotMailboxes, ",") != `CONTOSO\Domain Admins` {
 		t.Errorf("ignored %+v", ig)
 	}
 
