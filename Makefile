@@ -35,7 +35,7 @@ fuzz:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 90m ./bench/
-	$(GO) test -run '^$$' -bench BenchmarkPlan2000 -benchtime 5x ./internal/waves/
+	$(GO) test -run '^$$' -bench BenchmarkPlan -benchtime 5x ./internal/waves/
 
 demo:
 	$(GO) run ./cmd/ferry demo

@@ -264,6 +264,7 @@ func TestPortalInABrowser(t *testing.T) {
 
 	engagementTaskChangesItsGate(t, ctx, d)
 	fullPassCompletesLive(t, ctx, d)
+	wavesPlannedAndAccepted(t, ctx, d)
 	t.Logf("screenshots in %s", screenshotDir(t))
 }
 
@@ -437,4 +438,51 @@ func fullPassCompletesLive(t *testing.T, ctx context.Context, d *demoServer) {
 			t.Errorf("%s shown as %q, want %q (Tokyo)", at, zone.Shown[i], want)
 		}
 	}
+}
+
+// wavesPlannedAndAccepted plans waves for the demo project from an uploaded
+// permissions export (the timeline and the permission graph are pictures
+// on the page), then accepts them.
+func wavesPlannedAndAccepted(t *testing.T, ctx context.Context, d *demoServer) {
+	t.Helper()
+	perms := filepath.Join(t.TempDir(), "Permissions.csv")
+	os.WriteFile(perms, []byte("Mailbox,User,AccessRights\n"+
+		"user01@contoso.example,CONTOSO\\user02,FullAccess\n"+
+		"user02@contoso.example:\\Calendar,user03@contoso.example,Editor\n"+
+		"user04@contoso.example,user05@contoso.example,SendAs\n"+
+		"user06@contoso.example,NT AUTHORITY\\SELF,FullAccess\n"), 0o644)
+	start := time.Now().AddDate(0, 0, 10).Format("2006-01-02")
+	err := chromedp.Run(ctx,
+		openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form"),
+		chromedp.Click(`//a[text()="Waves"]`),
+		chromedp.WaitVisible(`#w-perms`, chromedp.ByQuery),
+		chromedp.SetUploadFiles(`#w-perms`, []string{perms}, chromedp.ByQuery),
+		chromedp.SetValue(`#w-max`, "2", chromedp.ByQuery),
+		chromedp.SetValue(`#w-start`, start, chromedp.ByQuery),
+		chromedp.Click(`//button[text()="Plan"]`),
+		chromedp.WaitVisible(`//h3[text()="Permission graph"]`),
+	)
+	if err != nil {
+		var body string
+		chromedp.Run(ctx, chromedp.Text(`main`, &body, chromedp.ByQuery))
+		t.Fatalf("plan waves: %v\n%.2000s", err, body)
+	}
+	var circles int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("figure.graph svg circle").length`, &circles)); err != nil || circles != 5 {
+		t.Errorf("the permission graph draws %d mailboxes (%v), want the 5 tied ones", circles, err)
+	}
+	page(t, ctx, "12-waves-plan")
+	err = chromedp.Run(ctx,
+		chromedp.Click(`//button[text()="Accept these waves"]`),
+		chromedp.WaitVisible(`//h2[text()="Accepted waves"]`),
+	)
+	if err != nil {
+		var body string
+		chromedp.Run(ctx, chromedp.Text(`main`, &body, chromedp.ByQuery))
+		t.Fatalf("accept the waves: %v\n%.2000s", err, body)
+	}
+	if body := text(t, ctx, `main`, chromedp.ByQuery); !strings.Contains(body, "scheduled pass(es)") {
+		t.Errorf("after accepting: %.1000s", body)
+	}
+	page(t, ctx, "13-waves-accepted")
 }

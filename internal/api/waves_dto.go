@@ -57,6 +57,7 @@ type OversizedBatch struct {
 	SizeMB    float64   `json:"size_mb"`
 	Why       string    `json:"why"`
 	Cuts      []WaveCut `json:"cuts"`
+	Exact     bool      `json:"exact"`
 	Parts     []int     `json:"parts"`
 }
 
@@ -72,6 +73,7 @@ type WaveCut struct {
 type IgnoredRows struct {
 	Self          int      `json:"self"`
 	NotMailbox    int      `json:"not_mailbox"`
+	NotMailboxes  []string `json:"not_mailboxes"`
 	NoTie         int      `json:"no_tie"`
 	UnknownOwner  int      `json:"unknown_owner"`
 	UnknownOwners []string `json:"unknown_owners"`
@@ -124,7 +126,7 @@ type WaveAcceptResult struct {
 
 func wavePlanOut(projectID int64, p *waves.Plan) WavePlan {
 	out := WavePlan{ProjectID: projectID, Waves: []PlannedWave{}, Batches: []WaveBatch{}, Oversized: []OversizedBatch{},
-		Ignored: IgnoredRows{Self: p.Ignored.Self, NotMailbox: p.Ignored.NotMailbox, NoTie: p.Ignored.NoTie, UnknownOwner: p.Ignored.UnknownOwner,
+		Ignored: IgnoredRows{Self: p.Ignored.Self, NotMailbox: p.Ignored.NotMailbox, NotMailboxes: nonNil(p.Ignored.NotMailboxes), NoTie: p.Ignored.NoTie, UnknownOwner: p.Ignored.UnknownOwner,
 			UnknownOwners: nonNil(p.Ignored.UnknownOwners)}}
 	if p.Rate != nil {
 		out.Rate = &WaveRate{MBPerHour: p.Rate.MBPerHour, ItemsPerHour: p.Rate.ItemsPerHour, Concurrent: p.Rate.Concurrent, From: p.Rate.From}
@@ -141,7 +143,7 @@ func wavePlanOut(projectID int64, p *waves.Plan) WavePlan {
 		out.Batches = append(out.Batches, WaveBatch{Name: b.Name, Mailboxes: nonNil(b.Mailboxes), SizeMB: b.SizeMB, Ties: b.Ties})
 	}
 	for _, o := range p.Oversized {
-		ob := OversizedBatch{Batch: o.Batch, Mailboxes: o.Mailboxes, SizeMB: o.SizeMB, Why: o.Why, Cuts: []WaveCut{}, Parts: nonNil(o.Parts)}
+		ob := OversizedBatch{Batch: o.Batch, Mailboxes: o.Mailboxes, SizeMB: o.SizeMB, Why: o.Why, Cuts: []WaveCut{}, Exact: o.Exact, Parts: nonNil(o.Parts)}
 		for _, c := range o.Cuts {
 			ob.Cuts = append(ob.Cuts, WaveCut{A: c.A, B: c.B, Right: c.Right, Lines: nonNil(c.Lines)})
 		}

@@ -95,15 +95,28 @@ func (p *Plan) WriteSummary(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
+	const listed = 20
 	for _, o := range p.Oversized {
-		fmt.Fprintf(w, "%s is larger than a wave (%s): it moves whole in a wave of its own. Removing these %d permissions would split it into parts of %s mailboxes:\n",
-			o.Batch, o.Why, len(o.Cuts), joinInts(o.Parts))
-		for _, c := range o.Cuts {
+		how := "the fewest, weakest first"
+		if !o.Exact {
+			how = "keeping the strongest that fit; fewer may do"
+		}
+		fmt.Fprintf(w, "%s is larger than a wave (%s): it moves whole in a wave of its own. Removing these %d permissions (%s) would split it into parts of %s mailboxes:\n",
+			o.Batch, o.Why, len(o.Cuts), how, joinInts(o.Parts))
+		for i, c := range o.Cuts {
+			if i == listed {
+				fmt.Fprintf(w, "  and %d more (all of them in the JSON output, --json)\n", len(o.Cuts)-listed)
+				break
+			}
 			fmt.Fprintf(w, "  %s between %s and %s (line %s)\n", c.Right, c.A, c.B, joinInts(c.Lines))
 		}
 	}
 	ig := p.Ignored
-	fmt.Fprintf(w, "Rows that tie nothing: %d self, %d not a mailbox of the plan (SIDs, groups, system accounts), %d rights without a dependency", ig.Self, ig.NotMailbox, ig.NoTie)
+	fmt.Fprintf(w, "Rows that tie nothing: %d self, %d not a mailbox of the plan (SIDs, groups, system accounts", ig.Self, ig.NotMailbox)
+	if len(ig.NotMailboxes) > 0 {
+		fmt.Fprintf(w, "; %s", strings.Join(ig.NotMailboxes, ", "))
+	}
+	fmt.Fprintf(w, "), %d rights without a dependency", ig.NoTie)
 	if ig.UnknownOwner > 0 {
 		fmt.Fprintf(w, ", %d on mailboxes not in the list (%s)", ig.UnknownOwner, strings.Join(ig.UnknownOwners, ", "))
 	}

@@ -42,10 +42,14 @@ type Tie struct {
 
 // Ignored counts the rows that tie nothing, by why.
 type Ignored struct {
-	Self         int `json:"self"`          // NT AUTHORITY\SELF, or a mailbox's own address
-	NotMailbox   int `json:"not_mailbox"`   // SIDs, groups, system accounts, people without a mailbox in the plan
-	NoTie        int `json:"no_tie"`        // rights that tie nothing (ReadPermission, AvailabilityOnly...)
-	UnknownOwner int `json:"unknown_owner"` // on a mailbox not in the mailbox list
+	Self       int `json:"self"`        // NT AUTHORITY\SELF, or a mailbox's own address
+	NotMailbox int `json:"not_mailbox"` // SIDs, groups, system accounts, people without a mailbox in the plan
+	// NotMailboxes names the first few of those principals (other than
+	// SIDs and NT AUTHORITY), so that a display name where an address was
+	// meant shows.
+	NotMailboxes []string `json:"not_mailboxes,omitempty"`
+	NoTie        int      `json:"no_tie"`        // rights that tie nothing (ReadPermission, AvailabilityOnly...)
+	UnknownOwner int      `json:"unknown_owner"` // on a mailbox not in the mailbox list
 	// UnknownOwners names the first few of those mailboxes.
 	UnknownOwners []string `json:"unknown_owners,omitempty"`
 }
@@ -67,8 +71,13 @@ type Oversize struct {
 	SizeMB    float64 `json:"size_mb"`
 	Why       string  `json:"why"`
 	// Cuts are the permissions whose removal would split the batch into
-	// parts that fit a wave (or as far as Ferry looked), weakest first.
+	// parts that fit a wave, weakest first.
 	Cuts []Cut `json:"cuts"`
+	// Exact: the cuts are minimum cuts (the fewest, then the weakest,
+	// permissions); false when the batch was too large for them and part
+	// of it was split by keeping the strongest permissions that fit (a
+	// split that holds, though fewer cuts may do).
+	Exact bool `json:"exact"`
 	// Parts are the sizes (mailboxes) of the parts left after the cuts.
 	Parts []int `json:"parts"`
 }
@@ -218,6 +227,11 @@ func Make(mailboxes []Mailbox, perms []Permission, o Options) (*Plan, error) {
 		switch {
 		case !ok:
 			plan.Ignored.NotMailbox++
+			u := strings.TrimSpace(p.User)
+			if len(plan.Ignored.NotMailboxes) < 10 && !strings.HasPrefix(strings.ToUpper(u), "S-1-") && !strings.HasPrefix(strings.ToUpper(u), `NT AUTHORITY\`) &&
+				!slices.Contains(plan.Ignored.NotMailboxes, u) {
+				plan.Ignored.NotMailboxes = append(plan.Ignored.NotMailboxes, u)
+			}
 			continue
 		case holder == owner:
 			plan.Ignored.Self++
@@ -299,6 +313,7 @@ func Make(mailboxes []Mailbox, perms []Permission, o Options) (*Plan, error) {
 		over string
 	}
 	var bins []*bin
+	budget := int64(cutBudget)
 	fits := func(b *bin, n int, mb float64) bool {
 		return b.over == "" && (o.MaxPerWave == 0 || len(b.ids)+n <= o.MaxPerWave) && (maxMB == 0 || b.mb+mb <= maxMB+1e-9)
 	}
@@ -314,7 +329,7 @@ func Make(mailboxes []Mailbox, perms []Permission, o Options) (*Plan, error) {
 		if !fits(&bin{}, len(ids), mb) {
 			b.over = overWhy(len(ids), mb, o)
 			if len(ids) > 1 {
-				plan.Oversized = append(plan.Oversized, oversize(name, ids, mb, b.over, mailboxes, ties, o))
+				plan.Oversized = append(plan.Oversized, oversize(name, ids, mb, b.over, mailboxes, ties, o, &budget))
 			}
 		}
 		bins = append(bins, b)

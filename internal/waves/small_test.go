@@ -60,7 +60,7 @@ func TestPlanSmall(t *testing.T) {
 		t.Errorf("Schedule.csv:\n%s\nwant\n%s", sched.String(), wantSched)
 	}
 	ig := plan.Ignored
-	if ig.Self != 1 || ig.NotMailbox != 2 || ig.NoTie != 1 || ig.UnknownOwner != 1 {
+	if ig.Self != 1 || ig.NotMailbox != 2 || ig.NoTie != 1 || ig.UnknownOwner != 1 || strings.Join(ig.NotMailboxes, ",") != `CONTOSO\Domain Admins` {
 		t.Errorf("ignored %+v", ig)
 	}
 
@@ -68,7 +68,7 @@ func TestPlanSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plan.Oversized) != 1 || len(plan.Oversized[0].Cuts) != 1 {
+	if len(plan.Oversized) != 1 || len(plan.Oversized[0].Cuts) != 1 || !plan.Oversized[0].Exact {
 		t.Fatalf("oversized %+v", plan.Oversized)
 	}
 	cut := plan.Oversized[0].Cuts[0]

@@ -57,7 +57,7 @@ func (p *Plan) GraphSVG() string {
 	}
 	// Cells of a grid; a batch's cell grows with its size.
 	const cols, cell = 6, 150.0
-	radius := func(n int) float64 { return math.Min(cell/2-18, 8+3*float64(n)) }
+	radius := func(n int) float64 { return math.Min(cell/2-26, math.Max(24, 5*float64(n))) }
 	big := func(b Batch) bool { return len(b.Mailboxes) > 20 }
 	type place struct{ x, y, r float64 }
 	places := make([]place, len(shown))
@@ -113,10 +113,10 @@ func (p *Plan) GraphSVG() string {
 		pl := places[i]
 		for _, m := range b.Mailboxes {
 			c := pos[m]
-			fmt.Fprintf(&s, `<circle cx="%.1f" cy="%.1f" r="4" fill="#fff" stroke="#333"><title>%s</title></circle>`, c[0], c[1], html.EscapeString(m))
+			fmt.Fprintf(&s, `<circle cx="%.1f" cy="%.1f" r="5" fill="#fff" stroke="#333"><title>%s</title></circle>`, c[0], c[1], html.EscapeString(m))
 		}
 		fmt.Fprintf(&s, `<text x="%.1f" y="%.1f" text-anchor="middle" font-size="11" font-family="sans-serif">%s (%d)</text>`,
-			pl.x, pl.y+4, html.EscapeString(b.Name), len(b.Mailboxes))
+			pl.x, pl.y+pl.r+16, html.EscapeString(b.Name), len(b.Mailboxes))
 	}
 	// Legend.
 	lx, ly := 10.0, height-16
@@ -156,7 +156,7 @@ func (p *Plan) TimelineSVG() string {
 		bar := math.Max(w.Estimate.Hours()*scale, 3)
 		fmt.Fprintf(&s, `<text x="4" y="%.0f" font-size="12" font-family="sans-serif">%s</text>`, y+4, html.EscapeString(w.Name))
 		fmt.Fprintf(&s, `<rect x="%.1f" y="%.0f" width="%.1f" height="12" fill="%s"><title>%s</title></rect>`, x, y-6, bar, color, html.EscapeString(w.EstimateNote))
-		label := fmt.Sprintf("%s · %d mailboxes · %.1f GB", w.Cutover.Format("Mon 02 Jan 15:04"), len(w.Mailboxes), w.SizeMB/1024)
+		label := fmt.Sprintf("%s · %d mailboxes · %.1f GB", w.Cutover.Format("Mon 02 Jan 15:04 MST"), len(w.Mailboxes), w.SizeMB/1024)
 		if w.OverLimit != "" {
 			label += " · over limit"
 		}

@@ -48,9 +48,22 @@ func (s *server) wavesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d := &wavesData{Project: p, Form: waveForm{Every: "Fri 18:00", Zone: "UTC", PrestageDays: strconv.Itoa(projects.DefaultPrestageDaysBefore),
-		OlderThan: strconv.Itoa(projects.DefaultPrestageOlderThan), GoNoGoHours: strconv.Itoa(projects.DefaultGoNoGoHoursBefore)}}
+	d := &wavesData{Project: p}
+	d.Form.defaults()
 	return s.renderWaves(w, r, http.StatusOK, d)
+}
+
+// defaults fills the fields left empty with what the service would take.
+func (f *waveForm) defaults() {
+	for _, d := range []struct {
+		v   *string
+		def string
+	}{{&f.Every, "Fri 18:00"}, {&f.Zone, "UTC"}, {&f.PrestageDays, strconv.Itoa(projects.DefaultPrestageDaysBefore)},
+		{&f.OlderThan, strconv.Itoa(projects.DefaultPrestageOlderThan)}, {&f.GoNoGoHours, strconv.Itoa(projects.DefaultGoNoGoHoursBefore)}} {
+		if *d.v == "" {
+			*d.v = d.def
+		}
+	}
 }
 
 // renderWaves shows the page with the accepted waves on their timeline.
@@ -143,6 +156,7 @@ func (s *server) planWaves(w http.ResponseWriter, r *http.Request) error {
 	}
 	d := &wavesData{Project: p}
 	d.Form, err = readWaveForm(r)
+	d.Form.defaults()
 	var in projects.WaveAcceptInput
 	if err == nil {
 		in, err = d.Form.input()

@@ -1,12 +1,15 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 // TestWavesPage: a partner plans waves from an uploaded permissions export
@@ -49,6 +52,20 @@ func TestWavesPage(t *testing.T) {
 	res = c.post(base, form)
 	if res.status != http.StatusOK || !strings.Contains(res.body, "2 wave(s); 8 scheduled pass(es)") || !strings.Contains(res.body, "Accepted waves") {
 		t.Fatalf("accept: %d\n%s", res.status, res.body)
+	}
+	entries, err := b.tp.app.Store.Audit(context.Background(), store.AuditFilter{ProjectID: b.project.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]int{}
+	for _, e := range entries {
+		actions[e.Action]++
+		if e.Action == "waves.accept" && (e.Who != b.partnerEmail || !strings.Contains(e.After, `"mailboxes":`)) {
+			t.Errorf("audit entry %+v", e)
+		}
+	}
+	if actions["waves.accept"] != 2 || actions["passes.start"] != 8 {
+		t.Errorf("audited %v, want each wave accepted and each pass started on record", actions)
 	}
 	res = c.post(base, form)
 	if !strings.Contains(res.body, "These waves were accepted already") || !strings.Contains(res.body, "0 scheduled pass(es)") {
