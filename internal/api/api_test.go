@@ -26,6 +26,7 @@ import (
 	"github.com/ferryhq/ferry/internal/secrets"
 	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
+	"github.com/ferryhq/ferry/internal/testoauth"
 )
 
 // fakeQueue records what is queued and cancelled. Like the real queue
@@ -1044,4 +1045,31 @@ func TestEndpointAppCredentials(t *testing.T) {
 	if got.OAuth2ClientID == "" || !got.HasCredentials {
 		t.Fatalf("read back %+v", got)
 	}
+
+	// A PFX locked with a password: refused without it or with a wrong
+	// one, naming the field; taken with it, and the password sealed.
+	const pfxPassword = "Pfx-Export-Pa55"
+	e.secret(pfxPassword)
+	_, pfx := testoauth.NewCertificatePFX(t, pfxPassword)
+	path := fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID)
+	app := func(password string) map[string]any {
+		return map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com", "oauth2_client_id": "app", "oauth2_certificate": pfx, "oauth2_certificate_password": password}
+	}
+	code, b := e.call("PUT", path, app(""))
+	wantError(t, code, b, 400, "oauth2_certificate_password", "locked with a password")
+	code, b = e.call("PUT", path, app("not-the-one"))
+	wantError(t, code, b, 400, "oauth2_certificate_password", "password is wrong")
+	e.must("PUT", path, app(pfxPassword), 200, &got)
+	stored, err := e.st.Endpoint(context.Background(), f.dst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := e.svc.Sealer.Open(stored.SealedOAuth2, projects.EndpointAAD(stored.ID, "oauth2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored.SealedOAuth2, pfxPassword) || !strings.Contains(opened, pfxPassword) {
+		t.Fatal("the PFX password is not sealed with the credentials")
+	}
+	e.secretSealed()
 }

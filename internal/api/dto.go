@@ -97,27 +97,29 @@ type EndpointInput struct {
 	Token          string `json:"oauth2_token,omitempty"`
 	// An app's OAuth2 credentials instead of an administrator (Microsoft
 	// 365 app-only, Google service account); the secrets are write-only.
-	OAuth2Tenant         string `json:"oauth2_tenant,omitempty"`
-	OAuth2ClientID       string `json:"oauth2_client_id,omitempty"`
-	OAuth2ClientSecret   string `json:"oauth2_client_secret,omitempty"`
-	OAuth2Certificate    []byte `json:"oauth2_certificate,omitempty"`
-	OAuth2TokenURL       string `json:"oauth2_token_url,omitempty"`
-	OAuth2Scope          string `json:"oauth2_scope,omitempty"`
-	GoogleServiceAccount string `json:"google_service_account,omitempty"`
-	MaxMessageSize       int64  `json:"max_message_size,omitempty"`
-	DailyDownload        int64  `json:"daily_download,omitempty"`
-	DailyUpload          int64  `json:"daily_upload,omitempty"`
+	OAuth2Tenant       string `json:"oauth2_tenant,omitempty"`
+	OAuth2ClientID     string `json:"oauth2_client_id,omitempty"`
+	OAuth2ClientSecret string `json:"oauth2_client_secret,omitempty"`
+	OAuth2Certificate  []byte `json:"oauth2_certificate,omitempty"`
+	// OAuth2CertificatePassword unlocks a PFX exported with a password.
+	OAuth2CertificatePassword string `json:"oauth2_certificate_password,omitempty"`
+	OAuth2TokenURL            string `json:"oauth2_token_url,omitempty"`
+	OAuth2Scope               string `json:"oauth2_scope,omitempty"`
+	GoogleServiceAccount      string `json:"google_service_account,omitempty"`
+	MaxMessageSize            int64  `json:"max_message_size,omitempty"`
+	DailyDownload             int64  `json:"daily_download,omitempty"`
+	DailyUpload               int64  `json:"daily_upload,omitempty"`
 }
 
 func (in EndpointInput) service() customers.EndpointInput {
 	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
 		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
-		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
+		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
 		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload}
 }
 
-func oauthConfig(tenant, clientID, secret string, cert []byte, tokenURL, scope, googleKey string) oauth.Config {
-	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, TokenURL: tokenURL, Scope: scope,
+func oauthConfig(tenant, clientID, secret string, cert []byte, certPassword, tokenURL, scope, googleKey string) oauth.Config {
+	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, CertificatePassword: certPassword, TokenURL: tokenURL, Scope: scope,
 		GoogleServiceAccount: []byte(googleKey)}
 }
 

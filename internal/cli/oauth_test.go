@@ -15,8 +15,9 @@ import (
 // TestMigrateWithOAuth2AppCredentials: `ferry migrate` signs in to each
 // side of real Dovecots with tokens it gets itself: the source with a
 // Google service account key, the destination with a Microsoft app's
-// certificate, through a token server standing in for both. No secret
-// shows in the output.
+// certificate (a PFX locked with a password, as Windows exports it),
+// through a token server standing in for both. No secret shows in the
+// output.
 func TestMigrateWithOAuth2AppCredentials(t *testing.T) {
 	t.Parallel()
 	const mailbox = "carol@example.org"
@@ -31,19 +32,21 @@ func TestMigrateWithOAuth2AppCredentials(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "sa.json")
 	os.WriteFile(keyFile, ts.AddServiceAccount(t, "ferry@p.iam.example", "https://mail.google.com/"), 0o600)
-	cert, certPEM := testoauth.NewCertificate(t)
-	certFile := filepath.Join(dir, "app.pem")
-	os.WriteFile(certFile, certPEM, 0o600)
+	cert, pfx := testoauth.NewCertificatePFX(t, "Pfx-Pass-31")
+	certFile := filepath.Join(dir, "app.pfx")
+	os.WriteFile(certFile, pfx, 0o600)
+	passFile := filepath.Join(dir, "pfx-password")
+	os.WriteFile(passFile, []byte("Pfx-Pass-31\n"), 0o600)
 	ts.AddApp(&testoauth.App{ClientID: "ferry-app", Certificate: cert, Mailbox: mailbox})
 
 	code, out, errs := run("migrate", "--state", filepath.Join(dir, "state.db"), "--allow-plaintext",
 		"--from", fmt.Sprintf("imap://%s@%s", mailbox, src.Addr), "--from-google-service-account-file", keyFile,
 		"--to", fmt.Sprintf("imap://%s@%s", mailbox, dst.Addr), "--to-oauth2-tenant", "contoso", "--to-oauth2-client-id", "ferry-app",
-		"--to-oauth2-certificate-file", certFile, "--to-oauth2-token-url", ts.TokenURL)
+		"--to-oauth2-certificate-file", certFile, "--to-oauth2-certificate-password-file", passFile, "--to-oauth2-token-url", ts.TokenURL)
 	if code != ExitOK {
 		t.Fatalf("exit %d:\n%s%s", code, out, errs)
 	}
-	if strings.Contains(out+errs, "PRIVATE KEY") || strings.Contains(out+errs, "private_key") {
+	if strings.Contains(out+errs, "PRIVATE KEY") || strings.Contains(out+errs, "private_key") || strings.Contains(out+errs, "Pfx-Pass-31") {
 		t.Fatalf("a key shows in the output:\n%s%s", out, errs)
 	}
 	if d := testimap.TakeSnapshot(t, src.Addr, mailbox, "seed-only").Diff(testimap.TakeSnapshot(t, dst.Addr, mailbox, "seed-only")); d != "" {
@@ -60,6 +63,9 @@ func TestOAuth2FlagMistakesNameTheFlag(t *testing.T) {
 	os.WriteFile(secret, []byte("s3cret\n"), 0o600)
 	token := filepath.Join(dir, "token")
 	os.WriteFile(token, []byte("tok\n"), 0o600)
+	_, pfx := testoauth.NewCertificatePFX(t, "s3cret-pfx")
+	pfxFile := filepath.Join(dir, "app.pfx")
+	os.WriteFile(pfxFile, pfx, 0o600)
 	base := []string{"migrate", "--state", filepath.Join(dir, "s.db"), "--from", "imaps://a@src.example", "--to", "imaps://a@dst.example", "--from-password-file", secret}
 	for _, tc := range []struct {
 		flags []string
@@ -71,6 +77,9 @@ func TestOAuth2FlagMistakesNameTheFlag(t *testing.T) {
 		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-client-secret-file", secret, "--to-oauth2-token-file", token}, "not both"},
 		{[]string{"--to-google-service-account-file", secret}, "--to-google-service-account-file"},
 		{[]string{"--to-oauth2-scope", "x"}, "--to-oauth2-scope"},
+		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-certificate-file", pfxFile}, "--to-oauth2-certificate-password-file"},
+		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-certificate-file", pfxFile, "--to-oauth2-certificate-password-file", token}, "password is wrong"},
+		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-certificate-password-file", secret}, "--to-oauth2-certificate-password-file"},
 		{[]string{"--to-password-file", secret, "--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-client-secret-file", secret}, "not both"},
 	} {
 		code, out, errs := run(append(base, tc.flags...)...)

@@ -18,6 +18,7 @@ type oauthFlags struct {
 	prefix                                  string // "--from", "--to", or "--" (ferry endpoint)
 	tenant, clientID, tokenURL, scope       string
 	secretFile, certificateFile, googleFile string
+	certificatePasswordFile                 string
 }
 
 func (o *oauthFlags) register(fl *pflag.FlagSet, side, prefix string) {
@@ -27,6 +28,7 @@ func (o *oauthFlags) register(fl *pflag.FlagSet, side, prefix string) {
 	fl.StringVar(&o.clientID, n("oauth2-client-id"), "", "application (client) `ID` of the app that signs in to the "+side)
 	fl.StringVar(&o.secretFile, n("oauth2-client-secret-file"), "", "`FILE` holding the app's client secret ("+side+")")
 	fl.StringVar(&o.certificateFile, n("oauth2-certificate-file"), "", "PEM (certificate and key) or PFX `FILE` registered with the app, instead of a secret ("+side+")")
+	fl.StringVar(&o.certificatePasswordFile, n("oauth2-certificate-password-file"), "", "`FILE` holding the password of a PFX certificate exported with one ("+side+")")
 	fl.StringVar(&o.tokenURL, n("oauth2-token-url"), "", "token endpoint `URL` instead of Microsoft's global one or the key's token_uri ("+side+")")
 	fl.StringVar(&o.scope, n("oauth2-scope"), "", "OAuth2 `SCOPE` instead of https://outlook.office365.com/.default or https://mail.google.com/ ("+side+")")
 	fl.StringVar(&o.googleFile, n("google-service-account-file"), "", "Google service account JSON key `FILE` with domain-wide delegation; gets a token for each "+side+" mailbox (sub = the mailbox)")
@@ -53,6 +55,9 @@ func (o *oauthFlags) config() (oauth.Config, error) {
 		return cfg, err
 	}
 	if cfg.Certificate, err = readFileFlag(o.certificateFile, o.flag("oauth2-certificate-file")); err != nil {
+		return cfg, err
+	}
+	if cfg.CertificatePassword, err = readSecret(o.certificatePasswordFile, "", "certificate password"); err != nil {
 		return cfg, err
 	}
 	if cfg.GoogleServiceAccount, err = readFileFlag(o.googleFile, o.flag("google-service-account-file")); err != nil {
@@ -96,6 +101,8 @@ func (o *oauthFlags) flagOf(field string) string {
 		return o.flag("oauth2-client-secret-file")
 	case "oauth2_certificate":
 		return o.flag("oauth2-certificate-file")
+	case "oauth2_certificate_password":
+		return o.flag("oauth2-certificate-password-file")
 	case "oauth2_token_url":
 		return o.flag("oauth2-token-url")
 	case "google_service_account":

@@ -230,7 +230,7 @@ const maxCredentialFile = 64 << 10
 // text fields, and the certificate and service account key as files.
 func oauthFromForm(r *http.Request) (oauth.Config, error) {
 	cfg := oauth.Config{Tenant: strings.TrimSpace(r.PostFormValue("oauth2_tenant")), ClientID: strings.TrimSpace(r.PostFormValue("oauth2_client_id")),
-		ClientSecret: strings.TrimSpace(r.PostFormValue("oauth2_client_secret")), TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")),
+		ClientSecret: strings.TrimSpace(r.PostFormValue("oauth2_client_secret")), CertificatePassword: r.PostFormValue("oauth2_certificate_password"), TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")),
 		Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope"))}
 	var err error
 	if cfg.Certificate, err = formFile(r, "oauth2_certificate"); err != nil {
