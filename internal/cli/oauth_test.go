@@ -16,15 +16,16 @@ import (
 // side of real Dovecots with tokens it gets itself: the source with a
 // Google service account key, the destination with a Microsoft app's
 // certificate (a PFX locked with a password, as Windows exports it),
-// through a token server standing in for both. No secret shows in the
-// output.
+// through a token server standing in for both; the destination offers
+// only OAUTHBEARER. No secret shows in the output.
 func TestMigrateWithOAuth2AppCredentials(t *testing.T) {
 	t.Parallel()
 	const mailbox = "carol@example.org"
 	ts := testoauth.Start(t)
 	users := []testimap.User{{Name: mailbox, Password: "seed-only"}}
 	src := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users, OAuth2IntrospectionURL: ts.IntrospectURL})
-	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users, OAuth2IntrospectionURL: ts.IntrospectURL})
+	// The destination offers OAUTHBEARER only (RFC 7628): Ferry signs in with it by itself.
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users, OAuth2IntrospectionURL: ts.IntrospectURL, OAuth2Mechanisms: "oauthbearer"})
 	mail := corpus.Generate(corpus.Spec{Seed: 5, Messages: 20, Folders: 2, MaxSize: 64 << 10})
 	if err := corpus.Load(t.Context(), testimap.Dial(t, src.Addr, mailbox, "seed-only"), mail); err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func TestOAuth2FlagMistakesNameTheFlag(t *testing.T) {
 		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-client-secret-file", secret, "--to-oauth2-token-file", token}, "not both"},
 		{[]string{"--to-google-service-account-file", secret}, "--to-google-service-account-file"},
 		{[]string{"--to-oauth2-scope", "x"}, "--to-oauth2-scope"},
+		{[]string{"--to-oauth2-mechanism", "cram-md5"}, "--to-oauth2-mechanism"},
 		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-certificate-file", pfxFile}, "--to-oauth2-certificate-password-file"},
 		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-certificate-file", pfxFile, "--to-oauth2-certificate-password-file", token}, "password is wrong"},
 		{[]string{"--to-oauth2-tenant", "t", "--to-oauth2-client-id", "c", "--to-oauth2-certificate-password-file", secret}, "--to-oauth2-certificate-password-file"},

@@ -152,8 +152,9 @@ func (a *Appender) handshake(ctx context.Context) error {
 	}
 	err = nil
 	if ep.usesOAuth2() {
+		mech := ep.oauth2Mechanism(caps)
 		err = xoauth2Login(ctx, ep, "log in to "+side, func(token string) error {
-			return a.simple("AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString([]byte("user="+ep.Mailbox()+"\x01auth=Bearer "+token+"\x01\x01")))
+			return a.simple("AUTHENTICATE " + string(mech) + " " + base64.StdEncoding.EncodeToString(oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token)))
 		})
 	} else {
 		err = a.simple(login, loginArgs...)
@@ -218,9 +219,10 @@ func (a *Appender) simple(verb string, args ...string) error {
 			return &imap.Error{Type: imap.StatusResponseTypeBye, Text: strings.TrimPrefix(line, "* BYE ")}
 		}
 		if strings.HasPrefix(line, "+") {
-			// XOAUTH2's error challenge: an empty answer makes the server
-			// send its NO (RFC 7628 3.2.3).
-			a.bw.WriteString("\r\n")
+			// An OAuth2 mechanism's error challenge: the dummy response
+			// 0x01 (RFC 7628 3.2.3; XOAUTH2 servers take it too, see
+			// oauth2SASL.Next) makes the server send its NO.
+			a.bw.WriteString("AQ==\r\n")
 			if err := a.bw.Flush(); err != nil {
 				return err
 			}
