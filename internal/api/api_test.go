@@ -739,6 +739,17 @@ func TestLifecycle(t *testing.T) {
 	if p.MaxConcurrent != 3 || p.MaxErrors != 50 || len(p.Exclude) != 1 || p.DateFrom.Year() != 2024 || p.ItemCount != 1 {
 		t.Errorf("after settings %+v", p)
 	}
+	// The Gmail label options: set, read back, cleared one at a time.
+	e.must("PATCH", proj+"/settings", map[string]any{"gmail_first_label_only": true, "gmail_spam_and_trash": true}, 200, &p)
+	if !p.FirstLabelOnly || !p.SpamAndTrash || p.MaxConcurrent != 3 {
+		t.Errorf("after the Gmail options %+v", p)
+	}
+	p = store.Project{}
+	e.must("PATCH", proj+"/settings", map[string]any{"gmail_spam_and_trash": false}, 200, &p)
+	if !p.FirstLabelOnly || p.SpamAndTrash {
+		t.Errorf("after clearing Spam and Trash %+v", p)
+	}
+	e.must("PATCH", proj+"/settings", map[string]any{"gmail_first_label_only": false}, 200, &p)
 	var ps struct{ Projects []store.Project }
 	e.must("GET", cust+"/projects", nil, 200, &ps)
 	if len(ps.Projects) != 1 || ps.Projects[0].MaxConcurrent != 3 || ps.Projects[0].StatusBreakdown[store.StatusNotSubmitted] != 1 {

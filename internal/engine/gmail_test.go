@@ -215,3 +215,95 @@ func TestGmailDetectedByItsCapability(t *testing.T) {
 	requireOK(t, r)
 	sameCounts(t, "gmail not named", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), map[string]int{"INBOX": 1, "Work": 1, "Archive": 1})
 }
+
+// TestGmailVerifyUsesTheLabelMapping: `ferry verify` from Gmail compares
+// with the mapping the copy used: a message in several label folders
+// counts once per label it should have (each label by default, its first
+// label only when asked), All Mail only for messages without another
+// label, Spam and Trash not at all unless asked. A complete copy is
+// complete, with nothing missing or doubled; a copy removed at the
+// destination is missing where it belongs. Also without a state store
+// (verify before any pass, or with lost state).
+func TestGmailVerifyUsesTheLabelMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		labels engine.LabelOptions
+		want   map[string][2]int // source folder -> source, destination messages compared
+	}{
+		{"each label", engine.LabelOptions{}, map[string][2]int{"INBOX": {2, 2}, "Work": {3, 3}, "Work/Clients": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
+		{"first label only", engine.LabelOptions{FirstLabelOnly: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
+		{"spam and trash asked", engine.LabelOptions{SpamAndTrash: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {3, 3}, "Work/Clients": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}, "[Gmail]/Spam": {1, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u := testimap.User{Name: user, Password: pass}
+			src := testimap.StartGmail(t, u)
+			dst := testimap.StartMem(t, u)
+			src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3),
+				gmailMessage(4, "INBOX"), gmailMessage(5, "[Gmail]/Sent Mail"), gmailMessage(6, "[Gmail]/Spam"), gmailMessage(7, "[Gmail]/Important", "Work"))
+			b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+			b.openStore(t)
+			opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, SourceLabels: true, Labels: tc.labels}
+			job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+			requireOK(t, engine.New(b.st, opts).Migrate(context.Background(), job, nil))
+			for _, st := range []struct {
+				name string
+				e    *engine.Engine
+			}{{"with state", engine.New(b.st, opts)}, {"without state", engine.New(nil, opts)}} {
+				cmp, err := st.e.Compare(context.Background(), job)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string][2]int{}
+				for _, f := range cmp.Folders {
+					if f.Source > 0 || f.Destination > 0 {
+						got[f.Folder] = [2]int{f.Source, f.Destination}
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tc.want) || !cmp.Complete() || cmp.Doubled != 0 || cmp.Extra != 0 {
+					t.Fatalf("%s: compared %v (missing %d doubled %d extra %d), want %v complete", st.name, got, cmp.Missing, cmp.Doubled, cmp.Extra, tc.want)
+				}
+			}
+			// Verify credentials shows the same folder map: All Mail to
+			// the archive, Spam only when asked.
+			rep, err := engine.New(nil, opts).Check(context.Background(), job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mapped := map[string]string{}
+			for _, f := range rep.Folders {
+				mapped[f.Source] = f.Dest
+			}
+			if mapped["[Gmail]/All Mail"] != "Archive" || (mapped["[Gmail]/Spam"] != "") != tc.labels.SpamAndTrash {
+				t.Fatalf("Verify credentials' folder map %v", mapped)
+			}
+			// One copy removed at the destination: missing in its folder.
+			c := testimap.Dial(t, dst.Addr, user, pass)
+			if _, err := c.Select("Work", nil).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			var first imap.SeqSet
+			first.AddNum(1)
+			if err := c.Store(first, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Expunge().Close(); err != nil {
+				t.Fatal(err)
+			}
+			c.Logout().Wait()
+			cmp, err := engine.New(b.st, opts).Compare(context.Background(), job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cmp.Missing != 1 || cmp.Complete() {
+				t.Fatalf("after removing a copy: missing %d, want 1", cmp.Missing)
+			}
+			for _, f := range cmp.Folders {
+				if f.MissingN > 0 && f.Folder != "Work" {
+					t.Fatalf("missing in %s, want Work", f.Folder)
+				}
+			}
+		})
+	}
+}
