@@ -46,6 +46,10 @@ type Appender struct {
 	selected string
 	open     *PendingAppend // the APPEND being written, between Begin and End
 	done     chan struct{}
+	// raw: a connection for commands go-imap cannot send (gmail.go), one
+	// at a time, answers read by the caller; LITERAL+ not needed.
+	raw  bool
+	caps imap.CapSet // after login
 }
 
 // PendingAppend is an APPEND whose answer has not been read yet.
@@ -168,6 +172,11 @@ func (a *Appender) handshake(ctx context.Context) error {
 	}
 	if caps, err = a.capabilities(); err != nil {
 		return err
+	}
+	a.caps = caps
+	if a.raw {
+		a.utf8 = caps.Has(imap.CapIMAP4rev2)
+		return nil
 	}
 	if !SupportsPipelinedAppend(caps) {
 		return &Error{Op: "pipelined append to " + side, Err: errors.New("the server lost LITERAL+ after login")}

@@ -1,6 +1,7 @@
 package testimap
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -61,8 +62,10 @@ type MemServer struct {
 	// Logins counts successful logins: how many connections a client opened.
 	Logins atomic.Int64
 
-	// gmail: the server shows a Gmail account (StartGmail, gmail.go).
-	gmail atomic.Bool
+	// gmail: the server shows a Gmail account (StartGmail, gmail.go);
+	// gmailExt answers its IMAP extensions (gmailext.go).
+	gmail    atomic.Bool
+	gmailExt gmailTable
 }
 
 // Faults are hooks called before the server handles a command; an error
@@ -527,12 +530,34 @@ func (l behaviourListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &behaviourConn{Conn: c, ms: l.ms}, nil
+	bc := &behaviourConn{Conn: c, ms: l.ms}
+	if l.ms.gmail.Load() {
+		bc.front = &gmailFront{ms: l.ms, conn: bc, in: bufio.NewReader(c)}
+	}
+	return bc, nil
 }
 
 type behaviourConn struct {
 	net.Conn
 	ms *MemServer
+	// front answers Gmail's extension commands (gmailext.go); nil when the
+	// server is not Gmail.
+	front   *gmailFront
+	writeMu sync.Mutex // the front's answers and go-imap's, whole
+}
+
+func (c *behaviourConn) Read(p []byte) (int, error) {
+	if c.front != nil {
+		return c.front.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+// writeRaw sends the front's answer.
+func (c *behaviourConn) writeRaw(p []byte) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.Conn.Write(p)
 }
 
 var (
@@ -544,6 +569,8 @@ var (
 // Write edits whole response lines; the server writes each of these in
 // one piece, so none is split across writes.
 func (c *behaviourConn) Write(p []byte) (int, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	out := p
 	if c.ms.NoUIDNext.Load() {
 		out = uidNextLine.ReplaceAll(out, nil)
