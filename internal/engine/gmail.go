@@ -63,6 +63,12 @@ var roleWords = map[string]imap.MailboxAttr{
 type labelState struct {
 	allMail string   // the source's All Mail folder, "" when there is none
 	labels  []string // the source folders copied besides All Mail
+	// roles: the source folder of each role, for Gmail's system labels.
+	roles map[imap.MailboxAttr]string
+	// byUID: All Mail's messages' labels from X-GM-LABELS (read once, on a
+	// connection of its own, when the source announces X-GM-EXT-1); nil
+	// when they were read from the label folders instead.
+	byUID map[uint32][]string
 
 	mu       sync.Mutex
 	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
@@ -107,7 +113,12 @@ func (r *mailboxRun) mapGmailFolders(ctx context.Context, s *session, src, dst [
 		return nil, err
 	}
 	plans := MapFolders(src, r.srcNS, withRoles, r.dstNS, filter, kept)
-	r.gmail = &labelState{allMail: allMail}
+	r.gmail = &labelState{allMail: allMail, roles: map[imap.MailboxAttr]string{}}
+	for _, f := range src {
+		if f.Role != "" && r.gmail.roles[f.Role] == "" {
+			r.gmail.roles[f.Role] = f.Name
+		}
+	}
 	for i := range plans {
 		plans[i].DestExists = existing[plans[i].Dest] || plans[i].Dest == "INBOX"
 		if plans[i].Source.Name != allMail {
@@ -227,11 +238,68 @@ func (r *mailboxRun) unlabelled(ctx context.Context, s *session, plan FolderPlan
 	}
 	out := pending[:0]
 	for _, m := range pending {
-		if !labelled[m.fp] {
+		if !labelled[m.fp] && !r.gmail.copiedLabel(m.uid) {
 			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// copiedLabel: X-GM-LABELS gives All Mail's message uid a label whose
+// folder Ferry copies (so it goes there, not to the archive).
+func (g *labelState) copiedLabel(uid uint32) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, l := range g.byUID[uid] {
+		if slices.Contains(g.labels, g.labelFolder(l)) {
+			return true
+		}
+	}
+	return false
+}
+
+// gmailSystemLabels are X-GM-LABELS' system labels and the roles of their
+// folders (whose names depend on the account's language); \Starred and
+// \Important are no folders Ferry copies.
+var gmailSystemLabels = map[string]imap.MailboxAttr{
+	`\sent`: imap.MailboxAttrSent, `\draft`: imap.MailboxAttrDrafts, `\spam`: imap.MailboxAttrJunk, `	rash`: imap.MailboxAttrTrash,
+	`\starred`: imap.MailboxAttrFlagged, `\important`: imap.MailboxAttr(`\Important`),
+}
+
+// labelFolder is the source folder Gmail shows a label as.
+func (g *labelState) labelFolder(label string) string {
+	lower := strings.ToLower(label)
+	if lower == `\inbox` || lower == "inbox" {
+		return "INBOX"
+	}
+	if role, ok := gmailSystemLabels[lower]; ok {
+		return g.roles[role]
+	}
+	return label
+}
+
+// readGmailLabels reads All Mail's labels with X-GM-LABELS, on a
+// connection of its own: one FETCH instead of the headers of every label
+// folder. ok is false when the source cannot (no X-GM-EXT-1, or the
+// command failed): the label folders are read instead.
+func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session) (map[uint32][]string, bool) {
+	if r.gmail.allMail == "" || !s.src.Caps().Has(capGmail) {
+		return nil, false
+	}
+	c, err := imapconn.DialGmail(ctx, s.src.Endpoint, r.e.Opts.Conn)
+	if err != nil {
+		return nil, false
+	}
+	defer c.Logout()
+	msgs, err := c.Labels(ctx, r.gmail.allMail)
+	if err != nil {
+		return nil, false
+	}
+	byUID := make(map[uint32][]string, len(msgs))
+	for _, m := range msgs {
+		byUID[m.UID] = m.Labels
+	}
+	return byUID, true
 }
 
 // firstLabelOnly keeps, of a label folder's messages, those whose one
@@ -286,6 +354,14 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 			return nil
 		}); err != nil {
 			return nil, err
+		}
+	}
+	if !r.e.Opts.Labels.FirstLabelOnly {
+		// All Mail's labels in one FETCH (X-GM-LABELS): unlabelled asks
+		// copiedLabel by UID, no label folder is read here.
+		if byUID, ok := r.readGmailLabels(ctx, s); ok {
+			g.byUID, g.labelled, g.first = byUID, set, first
+			return set, nil
 		}
 	}
 	for _, name := range g.labels { // Inbox first, then by name

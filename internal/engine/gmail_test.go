@@ -75,6 +75,11 @@ func TestGmailLabelsLandOnceInEachFolder(t *testing.T) {
 	}
 
 	run("first pass", 8)
+	// All Mail's labels came from one X-GM-LABELS FETCH (not from reading
+	// the headers of every label folder).
+	if n := src.GmailExtensionCommands(); n != 1 {
+		t.Fatalf("%d Gmail extension commands, want 1 (UID FETCH X-GM-LABELS on All Mail)", n)
+	}
 	want := map[string]int{"INBOX": 2, "Work": 2, "Work/Clients": 1, "Archive": 2, "Sent": 1}
 	snap := testimap.TakeSnapshot(t, dst.Addr, user, pass)
 	sameCounts(t, "first pass", folderCounts(snap), want)
