@@ -233,7 +233,12 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 		pending = r.firstLabelOnly(plan, pending)
 		todo := r.choose(plan, pending, failed)
-		if opts.Pass == PassTrial {
+		if opts.Pass != PassTrial {
+			// Into Gmail: messages copied from another folder get a label, not a second APPEND.
+			if todo, err = r.labelOnGmail(ctx, s, plan, todo); err != nil {
+				return err
+			}
+		} else {
 			trial = newest(append(trial, todo...), TrialLimit)
 			todo = nil
 		}
@@ -270,6 +275,10 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	}
 	if len(trial) > 0 {
 		slices.SortFunc(trial, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
+		trial, err := r.labelOnGmail(ctx, s, plan, trial)
+		if err != nil {
+			return err
+		}
 		send, sendBytes, err := r.sendable(ctx, plan, trial)
 		if err != nil {
 			return err

@@ -383,3 +383,104 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 func (r *mailboxRun) isAllMail(plan FolderPlan) bool {
 	return r.gmail != nil && r.gmail.allMail != "" && plan.Source.Name == r.gmail.allMail
 }
+
+// Into Gmail (Options.DestLabels, or a destination announcing
+// X-GM-EXT-1) a message is one message with labels: copied from several
+// source folders it is appended once, into the first folder copied, and
+// given the label of each other folder with STORE +X-GM-LABELS, which puts
+// it in that label's folder. The folders are copied one at a time, so a
+// message's first APPEND is answered and recorded before another folder
+// looks for it.
+
+// gmailDest reports whether the destination is Gmail.
+func (r *mailboxRun) gmailDest(s *session) bool {
+	return r.e.Opts.DestLabels || s.dst.Caps().Has(capGmail)
+}
+
+// destLabel is the Gmail label a destination folder stands for; "" for
+// Gmail's own folders ([Gmail]/Sent Mail...), which are appended to.
+func destLabel(folder string) string {
+	if strings.EqualFold(folder, "INBOX") {
+		return `\Inbox`
+	}
+	if strings.HasPrefix(folder, "[Gmail]/") || strings.HasPrefix(folder, "[Google Mail]/") {
+		return ""
+	}
+	return folder
+}
+
+type heldCopy struct {
+	folder string
+	uid    uint32
+}
+
+// labelOnGmail labels, instead of appending, the pending messages that
+// an earlier folder of this mailbox copied into the Gmail account already
+// (the state's copies say where); it records them as copies of this
+// folder and returns the others, to be appended.
+func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPlan, pending []*message) ([]*message, error) {
+	label := destLabel(plan.Dest)
+	if len(pending) == 0 || label == "" || !r.gmailDest(s) {
+		return pending, nil
+	}
+	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	held := map[fingerprint]heldCopy{}
+	for _, m := range kept {
+		if m.Source == plan.Source.Name || m.Dest == plan.Dest {
+			continue
+		}
+		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
+			var fp fingerprint
+			copy(fp[:], c.Fingerprint)
+			if _, ok := held[fp]; !ok && c.DestUID != 0 {
+				held[fp] = heldCopy{m.Dest, c.DestUID}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	var rest []*message
+	var labelled []store.Copy
+	var sizes []int64
+	var g *imapconn.GmailConn
+	defer func() {
+		if g != nil {
+			g.Logout()
+		}
+	}()
+	for _, m := range pending {
+		h, ok := held[m.fp]
+		if !ok {
+			rest = append(rest, m)
+			continue
+		}
+		if g == nil {
+			if g, err = imapconn.DialGmail(ctx, s.dst.Endpoint, r.e.Opts.Conn); err != nil {
+				return nil, sideErr("destination", err)
+			}
+		}
+		uid, err := g.AddLabel(ctx, h.folder, h.uid, label, plan.Dest)
+		if err != nil {
+			if imapconn.IsTemporary(err) {
+				return nil, sideErr("destination", err)
+			}
+			rest = append(rest, m) // gone from where it was: appended instead
+			continue
+		}
+		labelled = append(labelled, store.Copy{SourceUID: m.uid, DestUID: uid, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+		sizes = append(sizes, m.size)
+	}
+	if len(labelled) > 0 {
+		if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, labelled); err != nil {
+			return nil, err
+		}
+		for _, size := range sizes {
+			r.countCopied(plan.Source.Name, size)
+		}
+	}
+	return rest, nil
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,5 +311,67 @@ func TestGmailVerifyUsesTheLabelMapping(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIntoGmailAppendOnceThenLabel: into Gmail, a message that is in
+// three source folders is appended once and given the other two labels
+// with STORE +X-GM-LABELS: Gmail shows it in the three folders and once
+// in All Mail. Re-runs and lost state append nothing more.
+func TestIntoGmailAppendOnceThenLabel(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartMem(t, u)
+	dst := testimap.StartGmail(t, u)
+	var appends atomic.Int64
+	dst.Faults.Set(func(int, string, int64) error { appends.Add(1); return nil }, nil)
+	c := testimap.Dial(t, src.Addr, user, pass)
+	put := func(folder string, n int) {
+		t.Helper()
+		if folder != "INBOX" {
+			c.Create(folder, nil).Wait()
+		}
+		body := gmailMessage(n).Body
+		cmd := c.Append(folder, int64(len(body)), &imap.AppendOptions{Time: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)})
+		cmd.Write(body)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("INBOX", 1)
+	put("Work", 1)
+	put("Travel", 1)
+	put("Work", 2)
+	put("INBOX", 3)
+	c.Logout().Wait()
+
+	statePath := filepath.Join(t.TempDir(), "state.db")
+	b := &testBundle{statePath: statePath}
+	b.openStore(t)
+	job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, DestLabels: true}
+	want := map[string]int{"INBOX": 2, "Work": 2, "Travel": 1, testimap.GmailAllMail: 3}
+	for _, step := range []struct {
+		name   string
+		copied int64
+	}{{"first pass", 5}, {"re-run", 0}, {"lost state", 0}} {
+		if step.name == "lost state" {
+			b.st.Close()
+			os.Remove(statePath)
+			b.openStore(t)
+		}
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != step.copied {
+			t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
+		}
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+		if n := appends.Load() - int64(dst.GmailFrontAppends()); n != 3 {
+			t.Fatalf("%s: %d APPENDs, want 3 (one a message; the other folders by label)", step.name, n)
+		}
+	}
+	if dst.GmailExtensionCommands() == 0 {
+		t.Fatal("no X-GM-LABELS STORE was sent")
 	}
 }

@@ -56,10 +56,20 @@ func DialGmail(ctx context.Context, ep Endpoint, opt Options) (*GmailConn, error
 
 // Logout ends the session, bounded in time by the connection's watchdog.
 func (g *GmailConn) Logout() {
-	g.a.watch.begin()
-	g.a.simple("LOGOUT") // its answer read: the server closes, not we mid-answer
-	g.a.watch.end()
-	g.a.watch.Close()
+	a := g.a
+	a.watch.begin()
+	tag := a.nextTag()
+	a.bw.WriteString(tag + " LOGOUT\r\n")
+	if a.bw.Flush() == nil {
+		for { // the answer read to its end: the server closes, not we mid-answer
+			line, err := a.readLine()
+			if err != nil || strings.HasPrefix(line, tag+" ") {
+				break
+			}
+		}
+	}
+	a.watch.end()
+	a.watch.Close()
 }
 
 // maxGmailMessages bounds one folder's listing (Gmail allows far fewer
@@ -341,4 +351,91 @@ func decodeUTF7(s string) string {
 		sb.WriteString(string(utf16.Decode(u)))
 	}
 	return sb.String()
+}
+
+// AddLabel gives the message uid of folder one more label (UID STORE
+// +X-GM-LABELS) and returns its UID in that label's folder (UID SEARCH
+// X-GM-MSGID there): on Gmail a message is in the folder of each of its
+// labels, so this puts it in labelFolder without a second APPEND.
+func (g *GmailConn) AddLabel(ctx context.Context, folder string, uid uint32, label, labelFolder string) (uint32, error) {
+	a := g.a
+	op := fmt.Sprintf("add the label %s to message UID %d of %s", label, uid, folder)
+	a.watch.begin()
+	defer a.watch.end()
+	if err := a.simple("SELECT " + quote(a.mailboxName(folder))); err != nil {
+		return 0, Classify(op, err)
+	}
+	var msgID uint64
+	found := false
+	if err := g.command(ctx, op, fmt.Sprintf("UID FETCH %d (UID X-GM-MSGID)", uid), func(line string) error {
+		if m, ok, err := ParseGmailFetch(line, a.utf8); ok && err == nil && m.UID == uid {
+			msgID, found = m.MsgID, true
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	if !found {
+		return 0, &Error{Op: op, Err: errors.New("the message is not there any more")}
+	}
+	l := label
+	if !strings.HasPrefix(l, `\`) {
+		l = quote(a.mailboxName(label))
+	}
+	if err := g.command(ctx, op, fmt.Sprintf("UID STORE %d +X-GM-LABELS.SILENT (%s)", uid, l), nil); err != nil {
+		return 0, err
+	}
+	if err := a.simple("SELECT " + quote(a.mailboxName(labelFolder))); err != nil {
+		return 0, Classify(op, err)
+	}
+	var got uint32
+	if err := g.command(ctx, op, fmt.Sprintf("UID SEARCH X-GM-MSGID %d", msgID), func(line string) error {
+		if rest, ok := strings.CutPrefix(line, "* SEARCH"); ok {
+			for _, f := range strings.Fields(rest) {
+				if n, err := strconv.ParseUint(f, 10, 32); err == nil && uint32(n) > got {
+					got = uint32(n)
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	if got == 0 {
+		return 0, &Error{Op: op, Err: fmt.Errorf("Gmail did not show the message in %s after labelling it", labelFolder)}
+	}
+	return got, nil
+}
+
+// command sends one command and hands each untagged line to fn.
+func (g *GmailConn) command(ctx context.Context, op, cmd string, fn func(line string) error) error {
+	a := g.a
+	tag := a.nextTag()
+	a.bw.WriteString(tag + " " + cmd + "\r\n")
+	if err := a.bw.Flush(); err != nil {
+		return Classify(op, err)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		line, err := a.readLine()
+		if err != nil {
+			return a.watch.setupErr(op, err, "")
+		}
+		if rest, ok := strings.CutPrefix(line, tag+" "); ok {
+			if err := statusError(rest); err != nil {
+				return Classify(op, err)
+			}
+			return nil
+		}
+		if strings.HasPrefix(line, "* BYE") {
+			return Classify(op, &imap.Error{Type: imap.StatusResponseTypeBye, Text: strings.TrimPrefix(line, "* BYE ")})
+		}
+		if fn != nil {
+			if err := fn(line); err != nil {
+				return err
+			}
+		}
+	}
 }

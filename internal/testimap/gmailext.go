@@ -31,12 +31,15 @@ import (
 //   - STORE and UID STORE of X-GM-LABELS, +X-GM-LABELS, -X-GM-LABELS
 //     (.SILENT too): adding a label puts the message in that label's
 //     folder, removing one takes it out, as Gmail's IMAP view shows it;
+//   - SEARCH and UID SEARCH X-GM-MSGID id;
 //   - SEARCH and UID SEARCH X-GM-RAW "query" for the terms label:,
 //     in:inbox/sent/drafts/spam/trash/anywhere, is:starred, is:important,
 //     has:nouserlabels and rfc822msgid: (ANDed); another term is refused
 //     with NO, never answered wrongly.
 //
-// The label table: a message is identified by its bytes; its X-GM-MSGID
+// An APPEND into a label folder also puts the message in All Mail (once:
+// the same bytes are the same message). The label table: a message is
+// identified by its bytes; its X-GM-MSGID
 // is given the first time the front sees it and never changes; its labels
 // are the folders (but All Mail) that hold it, system folders as \Inbox,
 // \Sent, \Draft, \Starred, \Important, \Spam, \Trash.
@@ -79,8 +82,41 @@ type gmailTable struct {
 	passwords map[string]string              // user -> password, for the front's own reads
 	ids       map[string]map[[32]byte]uint64 // user -> message bytes -> X-GM-MSGID
 	next      uint64
-	// Commands counts the extension commands the front answered.
-	commands int
+	// Commands counts the extension commands the front answered;
+	// frontAppends the APPENDs the front made to put a message in a
+	// label's folder (not a client's).
+	commands, frontAppends int
+	// inAllMail: the bytes of each message of each user's All Mail. An
+	// APPEND into a label folder puts a message there too, as on Gmail;
+	// the same bytes again are the same message (Gmail merges a message
+	// appended again with the same Message-ID into one with both labels).
+	inAllMail map[string]map[[32]byte]bool
+}
+
+// mirrorToAllMail says whether an APPEND of body into mailbox must also
+// put the message in All Mail, and notes it there.
+func (t *gmailTable) mirrorToAllMail(user, mailbox string, body []byte) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.inAllMail == nil {
+		t.inAllMail = map[string]map[[32]byte]bool{}
+	}
+	if t.inAllMail[user] == nil {
+		t.inAllMail[user] = map[[32]byte]bool{}
+	}
+	sum := sha256.Sum256(body)
+	switch mailbox {
+	case GmailAllMail:
+		t.inAllMail[user][sum] = true
+		return false
+	case "[Gmail]/Spam", "[Gmail]/Trash":
+		return false
+	}
+	if t.inAllMail[user][sum] {
+		return false
+	}
+	t.inAllMail[user][sum] = true
+	return true
 }
 
 func (t *gmailTable) msgID(user string, sum [32]byte) uint64 {
@@ -106,6 +142,15 @@ func (ms *MemServer) GmailExtensionCommands() int {
 	return ms.gmailExt.commands
 }
 
+// GmailFrontAppends says how many APPENDs the front made itself to put a
+// message in a label's folder (STORE +X-GM-LABELS): the server's APPEND
+// count less these is what clients appended.
+func (ms *MemServer) GmailFrontAppends() int {
+	ms.gmailExt.mu.Lock()
+	defer ms.gmailExt.mu.Unlock()
+	return ms.gmailExt.frontAppends
+}
+
 // gmailMsg is one message of a folder as the front reads it.
 type gmailMsg struct {
 	seq   uint32
@@ -119,6 +164,7 @@ type gmailMsg struct {
 
 // gmailView is an account as the front reads it: every folder's messages.
 type gmailView struct {
+	ms      *MemServer
 	c       *imapclient.Client
 	user    string
 	folders map[string][]gmailMsg
@@ -140,7 +186,7 @@ func (ms *MemServer) gmailRead(user string) (*gmailView, error) {
 		c.Close()
 		return nil, err
 	}
-	v := &gmailView{c: c, user: user, folders: map[string][]gmailMsg{}}
+	v := &gmailView{ms: ms, c: c, user: user, folders: map[string][]gmailMsg{}}
 	list, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		c.Close()
@@ -225,6 +271,7 @@ var (
 	gmFetchCmd     = regexp.MustCompile(`(?i)^(\S+) (UID )?FETCH (\S+) \((.*)\)\r?\n$`)
 	gmStoreCmd     = regexp.MustCompile(`(?i)^(\S+) (UID )?STORE (\S+) ([+-]?)X-GM-LABELS(\.SILENT)? \((.*)\)\r?\n$`)
 	gmSearchCmd    = regexp.MustCompile(`(?i)^(\S+) (UID )?SEARCH X-GM-RAW (.*)\r?\n$`)
+	gmMsgIDSearch  = regexp.MustCompile(`(?i)^(\S+) (UID )?SEARCH X-GM-MSGID (\d+)\r?\n$`)
 	gmSelectCmd    = regexp.MustCompile(`(?i)^\S+ (SELECT|EXAMINE) (.*?)\r?\n$`)
 	gmLoginCmd     = regexp.MustCompile(`(?i)^\S+ LOGIN (\S+|"(?:[^"\\]|\\.)*") `)
 	gmAuthPlainCmd = regexp.MustCompile(`(?i)^\S+ AUTHENTICATE PLAIN (\S+)\r?\n$`)
@@ -294,6 +341,8 @@ func (f *gmailFront) handle(line []byte) bool {
 		answer = f.store(gmStoreCmd.FindStringSubmatch(s))
 	case gmSearchCmd.MatchString(s):
 		answer = f.search(gmSearchCmd.FindStringSubmatch(s))
+	case gmMsgIDSearch.MatchString(s):
+		answer = f.searchMsgID(gmMsgIDSearch.FindStringSubmatch(s))
 	default:
 		return false
 	}
@@ -508,6 +557,9 @@ func (v *gmailView) add(folder string, msg gmailMsg) error {
 			return nil
 		}
 	}
+	v.ms.gmailExt.mu.Lock()
+	v.ms.gmailExt.frontAppends++
+	v.ms.gmailExt.mu.Unlock()
 	cmd := v.c.Append(folder, int64(len(msg.body)), &imap.AppendOptions{Flags: msg.flags, Time: msg.date})
 	cmd.Write(msg.body)
 	cmd.Close()
@@ -607,6 +659,29 @@ func (f *gmailFront) search(m []string) string {
 		}
 		return " " + strings.Join(hits, " ")
 	}() + "\r\n" + tag + " OK SEARCH completed (Success)\r\n"
+}
+
+// searchMsgID answers SEARCH X-GM-MSGID id: the message's number in the
+// selected folder, if it is there.
+func (f *gmailFront) searchMsgID(m []string) string {
+	tag, byUID := m[1], m[2] != ""
+	want, _ := strconv.ParseUint(m[3], 10, 64)
+	v, msgs, bad := f.view(tag)
+	if bad != "" {
+		return bad
+	}
+	defer v.close()
+	var hits []string
+	for _, msg := range msgs {
+		if f.ms.gmailExt.msgID(f.user, msg.sum) == want {
+			n := uint32(msg.seq)
+			if byUID {
+				n = uint32(msg.uid)
+			}
+			hits = append(hits, " "+strconv.FormatUint(uint64(n), 10))
+		}
+	}
+	return "* SEARCH" + strings.Join(hits, "") + "\r\n" + tag + " OK SEARCH completed (Success)\r\n"
 }
 
 // decodeUTF7 reads modified UTF-7 (RFC 3501 5.1.3), leaving invalid text as is.

@@ -212,6 +212,12 @@ func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *ima
 	}
 	r, options = s.ms.alterAppend(&memLiteral{bytes.NewReader(body), int64(len(body))}, options)
 	data, err := s.SessionNamespace.Append(mailbox, r, options)
+	if err == nil && s.ms.gmail.Load() && s.ms.gmailExt.mirrorToAllMail(s.user, mailbox, body) {
+		// Gmail: a message appended to a label is in All Mail too.
+		if _, merr := s.SessionNamespace.Append(GmailAllMail, &memLiteral{bytes.NewReader(body), int64(len(body))}, options); merr != nil {
+			return nil, merr
+		}
+	}
 	if err == nil && options != nil {
 		s.faults.addKeywords(mailbox, options.Flags)
 	}
