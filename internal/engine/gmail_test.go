@@ -317,7 +317,8 @@ func TestGmailVerifyUsesTheLabelMapping(t *testing.T) {
 // TestIntoGmailAppendOnceThenLabel: into Gmail, a message that is in
 // three source folders is appended once and given the other two labels
 // with STORE +X-GM-LABELS: Gmail shows it in the three folders and once
-// in All Mail. Re-runs and lost state append nothing more.
+// in All Mail. Re-runs, lost state and a source folder renamed append
+// nothing more.
 func TestIntoGmailAppendOnceThenLabel(t *testing.T) {
 	t.Parallel()
 	u := testimap.User{Name: user, Password: pass}
@@ -373,5 +374,19 @@ func TestIntoGmailAppendOnceThenLabel(t *testing.T) {
 	}
 	if dst.GmailExtensionCommands() == 0 {
 		t.Fatal("no X-GM-LABELS STORE was sent")
+	}
+	// A source folder renamed between passes: its message, in Gmail
+	// already, gets the new name as a label; nothing is appended.
+	c = testimap.Dial(t, src.Addr, user, pass)
+	if err := c.Rename("Travel", "Trips", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+	requireOK(t, r)
+	want["Trips"] = 1
+	sameCounts(t, "folder renamed", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	if n := appends.Load() - int64(dst.GmailFrontAppends()); n != 3 {
+		t.Fatalf("folder renamed: %d APPENDs, want still 3", n)
 	}
 }
