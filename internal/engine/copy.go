@@ -234,8 +234,9 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		pending = r.firstLabelOnly(plan, pending)
 		todo := r.choose(plan, pending, failed)
 		if opts.Pass != PassTrial {
-			// Into Gmail: messages copied from another folder get a label, not a second APPEND.
-			if todo, err = r.labelOnGmail(ctx, s, plan, todo); err != nil {
+			// A message copied from another folder already: labelled into
+			// Gmail, or copied on the destination from Gmail (reuseCopies).
+			if todo, err = r.reuseCopies(ctx, s, plan, todo); err != nil {
 				return err
 			}
 		} else {
@@ -275,7 +276,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	}
 	if len(trial) > 0 {
 		slices.SortFunc(trial, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
-		trial, err := r.labelOnGmail(ctx, s, plan, trial)
+		trial, err := r.reuseCopies(ctx, s, plan, trial)
 		if err != nil {
 			return err
 		}

@@ -889,8 +889,8 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 				messages += a.messages
 			}
 			limit := r.e.Opts.Connections
-			if r.gmailDest(s) {
-				limit = 1 // one folder at a time: see labelOnGmail
+			if r.gmailDest(s) || (r.gmailSource(s) && !r.e.Opts.Labels.FirstLabelOnly) {
+				limit = 1 // one folder at a time: see reuseCopies
 			}
 			planned(s, connectionPairs(limit, amounts), messages, dstRoundTrip)
 		}

@@ -423,25 +423,9 @@ func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPl
 	if len(pending) == 0 || label == "" || !r.gmailDest(s) {
 		return pending, nil
 	}
-	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	held, err := r.heldElsewhere(ctx, plan)
 	if err != nil {
 		return nil, err
-	}
-	held := map[fingerprint]heldCopy{}
-	for _, m := range kept {
-		if m.Source == plan.Source.Name || m.Dest == plan.Dest {
-			continue
-		}
-		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
-			var fp fingerprint
-			copy(fp[:], c.Fingerprint)
-			if _, ok := held[fp]; !ok && c.DestUID != 0 {
-				held[fp] = heldCopy{m.Dest, c.DestUID}
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
 	}
 	var rest []*message
 	var labelled []store.Copy
@@ -483,4 +467,163 @@ func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPl
 		}
 	}
 	return rest, nil
+}
+
+// heldElsewhere is where the destination holds the messages copied from
+// the mailbox's other folders (by fingerprint; copies whose UID the
+// destination did not say are left out).
+func (r *mailboxRun) heldElsewhere(ctx context.Context, plan FolderPlan) (map[fingerprint]heldCopy, error) {
+	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	held := map[fingerprint]heldCopy{}
+	for _, m := range kept {
+		if m.Source == plan.Source.Name || m.Dest == plan.Dest {
+			continue
+		}
+		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
+			var fp fingerprint
+			copy(fp[:], c.Fingerprint)
+			if _, ok := held[fp]; !ok && c.DestUID != 0 {
+				held[fp] = heldCopy{m.Dest, c.DestUID}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
+}
+
+// gmailSource: the source is Gmail with its extensions, whose label
+// folders show one message in several folders.
+func (r *mailboxRun) gmailSource(s *session) bool {
+	return r.gmail != nil && s.src.Caps().Has(capGmail)
+}
+
+// reuseCopies spares a message's second read or write: into Gmail it is
+// labelled (labelOnGmail); from Gmail, a message of several labels is
+// read from Gmail once, and the destination copies the copy it holds into
+// the folder of each other label (UID COPY on the destination, which
+// costs no download from Gmail's daily budget). The mailbox's folders are
+// copied one at a time in both cases, so a message's first copy is
+// recorded before another folder looks for it.
+func (r *mailboxRun) reuseCopies(ctx context.Context, s *session, plan FolderPlan, todo []*message) ([]*message, error) {
+	switch {
+	case r.gmailDest(s):
+		return r.labelOnGmail(ctx, s, plan, todo)
+	case r.gmailSource(s) && !r.isAllMail(plan):
+		return r.copyOnDestination(ctx, s, plan, todo)
+	}
+	return todo, nil
+}
+
+// copyOnDestination copies, on the destination, the copies it holds of
+// todo's messages into plan's folder, records them, and returns the
+// messages it holds none of (or could not copy: they are read from the
+// source as any other).
+func (r *mailboxRun) copyOnDestination(ctx context.Context, s *session, plan FolderPlan, todo []*message) ([]*message, error) {
+	if len(todo) == 0 {
+		return todo, nil
+	}
+	held, err := r.heldElsewhere(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	byFolder := map[string][]*message{}
+	var rest []*message
+	for _, m := range todo {
+		if h, ok := held[m.fp]; ok {
+			byFolder[h.folder] = append(byFolder[h.folder], m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	if len(byFolder) == 0 {
+		return todo, nil
+	}
+	// A connection of its own: s.dst keeps the folder being copied selected.
+	c, err := imapconn.Dial(ctx, s.dst.Endpoint, r.e.Opts.Conn)
+	if err != nil {
+		return nil, sideErr("destination", err)
+	}
+	defer c.Logout()
+	folders := make([]string, 0, len(byFolder))
+	for f := range byFolder {
+		folders = append(folders, f)
+	}
+	slices.Sort(folders)
+	for _, folder := range folders {
+		ms := byFolder[folder]
+		var uids imap.UIDSet
+		bySrc := map[uint32]*message{}
+		for _, m := range ms {
+			h := held[m.fp]
+			uids.AddNum(imap.UID(h.uid))
+			bySrc[h.uid] = m
+		}
+		var data *imap.CopyData
+		err := c.Do(func() error {
+			if _, err := c.Select(folder, nil).Wait(); err != nil {
+				return err
+			}
+			var err error
+			data, err = c.Copy(uids, plan.Dest).Wait()
+			return err
+		})
+		if err != nil {
+			e := imapconn.Classify("copy messages from "+folder+" to "+plan.Dest+" on the destination", err)
+			if e.Temporary {
+				return nil, sideErr("destination", e)
+			}
+			rest = append(rest, ms...) // read from the source instead
+			continue
+		}
+		var from, to []uint32
+		if data != nil {
+			from, to = uidList(data.SourceUIDs), uidList(data.DestUIDs)
+		}
+		if len(from) != len(to) || len(from) != len(ms) {
+			// No COPYUID: the copies are there, recorded without their
+			// UID (found by content next time, as after an APPEND
+			// without APPENDUID); reading them again would double them.
+			copies := make([]store.Copy, 0, len(ms))
+			for _, m := range ms {
+				copies = append(copies, store.Copy{SourceUID: m.uid, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+				r.countCopied(plan.Source.Name, m.size)
+			}
+			if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, copies); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		copies := make([]store.Copy, 0, len(ms))
+		for i, u := range from {
+			m := bySrc[u]
+			if m == nil {
+				continue
+			}
+			copies = append(copies, store.Copy{SourceUID: m.uid, DestUID: to[i], Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+			r.countCopied(plan.Source.Name, m.size)
+		}
+		if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, copies); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
+// uidList spells out a COPYUID uid-set; nil when it has ranges open at
+// the end or none.
+func uidList(set imap.UIDSet) []uint32 {
+	nums, ok := set.Nums()
+	if !ok {
+		return nil
+	}
+	out := make([]uint32, len(nums))
+	for i, n := range nums {
+		out[i] = uint32(n)
+	}
+	return out
 }

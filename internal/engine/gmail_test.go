@@ -81,6 +81,11 @@ func TestGmailLabelsLandOnceInEachFolder(t *testing.T) {
 	if n := src.GmailExtensionCommands(); n != 1 {
 		t.Fatalf("%d Gmail extension commands, want 1 (UID FETCH X-GM-LABELS on All Mail)", n)
 	}
+	// Each message was read from Gmail once: m1's copies in Work and
+	// Work/Clients (or Inbox) were made on the destination from its first.
+	if n := src.BodiesRead.Load(); n != 6 {
+		t.Fatalf("%d message bodies read from Gmail for 6 messages", n)
+	}
 	want := map[string]int{"INBOX": 2, "Work": 2, "Work/Clients": 1, "Archive": 2, "Sent": 1}
 	snap := testimap.TakeSnapshot(t, dst.Addr, user, pass)
 	sameCounts(t, "first pass", folderCounts(snap), want)

@@ -61,6 +61,9 @@ type MemServer struct {
 
 	// Logins counts successful logins: how many connections a client opened.
 	Logins atomic.Int64
+	// BodiesRead counts the whole message bodies clients fetched by UID
+	// (a message fetched twice counts twice).
+	BodiesRead atomic.Int64
 
 	// gmail: the server shows a Gmail account (StartGmail, gmail.go);
 	// gmailExt answers its IMAP extensions (gmailext.go).
@@ -241,6 +244,11 @@ func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 	if len(options.BodySection) > 0 && options.BodySection[0].Specifier == imap.PartSpecifierNone {
 		if err := s.faults.fetchHook(); err != nil {
 			return s.fault(err)
+		}
+		if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection[0].HeaderFields) == 0 {
+			if nums, ok := uids.Nums(); ok {
+				s.ms.BodiesRead.Add(int64(len(nums)))
+			}
 		}
 	}
 	if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection) > 0 {
