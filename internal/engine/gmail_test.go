@@ -395,3 +395,31 @@ func TestIntoGmailAppendOnceThenLabel(t *testing.T) {
 		t.Fatalf("folder renamed: %d APPENDs, want still 3", n)
 	}
 }
+
+// TestGmailToDovecotReadsEachMessageOnce: from Gmail into a real Dovecot,
+// a message with three labels is read from Gmail once and lands once in
+// each label's folder (Dovecot's UID COPY with COPYUID makes the other
+// two); a re-run copies and reads nothing.
+func TestGmailToDovecotReadsEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{u}})
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work"), gmailMessage(3))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	job := engine.Job{Source: endpoint(src.Addr), Dest: dovecotEndpoint(dst, user)}
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 10 * time.Second}, SourceLabels: true}
+	for _, step := range []struct {
+		name          string
+		copied, reads int64
+	}{{"first pass", 5, 3}, {"re-run", 0, 3}} {
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != step.copied || src.BodiesRead.Load() != step.reads {
+			t.Fatalf("%s: copied %d (want %d), %d bodies read from Gmail (want %d)", step.name, r.Run.Copied, step.copied, src.BodiesRead.Load(), step.reads)
+		}
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
+			map[string]int{"INBOX": 1, "Work": 2, "Work/Clients": 1, "Archive": 1})
+	}
+}
