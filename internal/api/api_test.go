@@ -1057,6 +1057,16 @@ func TestEndpointAppCredentials(t *testing.T) {
 		t.Fatalf("read back %+v", got)
 	}
 
+	// The SASL mechanism: kept with the endpoint (normalised), refused when unknown.
+	e.must("PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID), map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com",
+		"oauth2_client_id": "app", "oauth2_client_secret": appSecret, "oauth2_mechanism": "oauthbearer"}, 200, &got)
+	if got.OAuth2Mechanism != "OAUTHBEARER" {
+		t.Fatalf("mechanism %q, want OAUTHBEARER", got.OAuth2Mechanism)
+	}
+	code, b := e.call("PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID), map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com",
+		"oauth2_client_id": "app", "oauth2_client_secret": appSecret, "oauth2_mechanism": "cram-md5"})
+	wantError(t, code, b, 400, "oauth2_mechanism", "unknown OAuth2 mechanism")
+
 	// A PFX locked with a password: refused without it or with a wrong
 	// one, naming the field; taken with it, and the password sealed.
 	const pfxPassword = "Pfx-Export-Pa55"
@@ -1066,7 +1076,7 @@ func TestEndpointAppCredentials(t *testing.T) {
 	app := func(password string) map[string]any {
 		return map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com", "oauth2_client_id": "app", "oauth2_certificate": pfx, "oauth2_certificate_password": password}
 	}
-	code, b := e.call("PUT", path, app(""))
+	code, b = e.call("PUT", path, app(""))
 	wantError(t, code, b, 400, "oauth2_certificate_password", "locked with a password")
 	code, b = e.call("PUT", path, app("not-the-one"))
 	wantError(t, code, b, 400, "oauth2_certificate_password", "password is wrong")

@@ -64,13 +64,15 @@ type Endpoint struct {
 	OAuth2ClientID string `json:"oauth2_client_id,omitempty"`
 	OAuth2TokenURL string `json:"oauth2_token_url,omitempty"`
 	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
+	// OAuth2Mechanism: the SASL mechanism of the token, empty for automatic.
+	OAuth2Mechanism string `json:"oauth2_mechanism,omitempty"`
 }
 
 func endpointOf(e store.Endpoint) Endpoint {
 	return Endpoint{ID: e.ID, CustomerID: e.CustomerID, Name: e.Name, Type: e.Type, Host: e.Host, Port: e.Port, Security: e.Security,
 		AllowPlaintext: e.AllowPlaintext, AdminUser: e.AdminUser, HasCredentials: e.HasCredentials, MaxMessageSize: e.MaxMessageSize,
 		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created,
-		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope}
+		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope, OAuth2Mechanism: e.OAuth2Mechanism}
 }
 
 func endpointsOf(es []store.Endpoint) []Endpoint {
@@ -105,21 +107,23 @@ type EndpointInput struct {
 	OAuth2CertificatePassword string `json:"oauth2_certificate_password,omitempty"`
 	OAuth2TokenURL            string `json:"oauth2_token_url,omitempty"`
 	OAuth2Scope               string `json:"oauth2_scope,omitempty"`
-	GoogleServiceAccount      string `json:"google_service_account,omitempty"`
-	MaxMessageSize            int64  `json:"max_message_size,omitempty"`
-	DailyDownload             int64  `json:"daily_download,omitempty"`
-	DailyUpload               int64  `json:"daily_upload,omitempty"`
+	// OAuth2Mechanism: XOAUTH2 or OAUTHBEARER; empty chooses from the server.
+	OAuth2Mechanism      string `json:"oauth2_mechanism,omitempty"`
+	GoogleServiceAccount string `json:"google_service_account,omitempty"`
+	MaxMessageSize       int64  `json:"max_message_size,omitempty"`
+	DailyDownload        int64  `json:"daily_download,omitempty"`
+	DailyUpload          int64  `json:"daily_upload,omitempty"`
 }
 
 func (in EndpointInput) service() customers.EndpointInput {
 	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
 		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
-		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
+		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount, in.OAuth2Mechanism),
 		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload}
 }
 
-func oauthConfig(tenant, clientID, secret string, cert []byte, certPassword, tokenURL, scope, googleKey string) oauth.Config {
-	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, CertificatePassword: certPassword, TokenURL: tokenURL, Scope: scope,
+func oauthConfig(tenant, clientID, secret string, cert []byte, certPassword, tokenURL, scope, googleKey, mechanism string) oauth.Config {
+	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, CertificatePassword: certPassword, TokenURL: tokenURL, Scope: scope, Mechanism: mechanism,
 		GoogleServiceAccount: []byte(googleKey)}
 }
 

@@ -197,7 +197,9 @@ type Credentials struct {
 	OAuth2CertificatePassword string `json:"oauth2_certificate_password,omitempty"`
 	OAuth2TokenURL            string `json:"oauth2_token_url,omitempty"`
 	OAuth2Scope               string `json:"oauth2_scope,omitempty"`
-	GoogleServiceAccount      string `json:"google_service_account,omitempty"`
+	// OAuth2Mechanism: XOAUTH2 or OAUTHBEARER; empty chooses from the server.
+	OAuth2Mechanism      string `json:"oauth2_mechanism,omitempty"`
+	GoogleServiceAccount string `json:"google_service_account,omitempty"`
 }
 
 func (s *server) setCredentials(w http.ResponseWriter, r *http.Request) error {
@@ -210,7 +212,7 @@ func (s *server) setCredentials(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e, err = s.customers.SetEndpointCredentials(r.Context(), e.ID, in.AdminUser, in.Password, in.Token,
-		oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount))
+		oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount, in.OAuth2Mechanism))
 	if err != nil {
 		return err
 	}

@@ -106,8 +106,13 @@ func TestEndpointAddWithAppCredentials(t *testing.T) {
 	if !strings.Contains(errOut, "--oauth2-client-id") {
 		t.Fatalf("missing client ID not named:\n%s%s", out, errOut)
 	}
+	out, errOut = e.usage("endpoint", "add", "--customer", id(c.ID), "--name", "m365", "--type", "office365", "--host", "outlook.office365.com",
+		"--oauth2-tenant", "contoso.onmicrosoft.com", "--oauth2-client-id", "app-id", "--oauth2-client-secret-file", secret, "--oauth2-mechanism", "cram-md5")
+	if !strings.Contains(errOut, "--oauth2-mechanism") {
+		t.Fatalf("unknown mechanism not named:\n%s%s", out, errOut)
+	}
 	e.okJSON(&ep, "endpoint", "add", "--customer", id(c.ID), "--name", "m365", "--type", "office365", "--host", "outlook.office365.com",
-		"--oauth2-tenant", "contoso.onmicrosoft.com", "--oauth2-client-id", "app-id", "--oauth2-client-secret-file", secret)
+		"--oauth2-tenant", "contoso.onmicrosoft.com", "--oauth2-client-id", "app-id", "--oauth2-client-secret-file", secret, "--oauth2-mechanism", "oauthbearer")
 	list := e.ok("endpoint", "list", "--customer", id(c.ID))
 	if !strings.Contains(list, "OAuth2 app app-id") || strings.Contains(list, "App-Secret-Value-9") {
 		t.Fatalf("endpoint list:\n%s", list)

@@ -38,6 +38,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/imapconn"
 )
 
 // Scopes Ferry asks for unless Config.Scope overrides them.
@@ -71,6 +72,10 @@ type Config struct {
 	Scope string
 	// GoogleServiceAccount is a service account's JSON key.
 	GoogleServiceAccount []byte
+	// Mechanism is the SASL mechanism the tokens go with: "XOAUTH2",
+	// "OAUTHBEARER", or empty to choose from the server's capabilities
+	// (imapconn.ParseOAuth2Mechanism reads it).
+	Mechanism string
 }
 
 // Set reports whether any OAuth2 credential is configured.
@@ -117,6 +122,9 @@ func New(cfg Config, hc *http.Client) (*Source, error) {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	s := &Source{http: hc, tokens: map[string]*cachedToken{}}
+	if _, err := imapconn.ParseOAuth2Mechanism(cfg.Mechanism); err != nil {
+		return nil, fault.InvalidField("oauth2_mechanism", "%v", err)
+	}
 	ms := cfg.Tenant != "" || cfg.ClientID != "" || cfg.ClientSecret != "" || len(cfg.Certificate) > 0 || cfg.CertificatePassword != ""
 	google := len(cfg.GoogleServiceAccount) > 0
 	switch {

@@ -30,7 +30,7 @@ func TestEndpointFormTakesAppCredentials(t *testing.T) {
 		t.Fatalf("missing client ID: %d %s", res.status, res.body)
 	}
 	res = c.postMultipart(path, map[string]string{"name": "M365", "type": "office365", "host": "outlook.office365.com", "credentials": "provide",
-		"oauth2_tenant": "contoso.onmicrosoft.com", "oauth2_client_id": "app-id", "oauth2_client_secret": secret}, "", "", "")
+		"oauth2_tenant": "contoso.onmicrosoft.com", "oauth2_client_id": "app-id", "oauth2_client_secret": secret, "oauth2_mechanism": "OAUTHBEARER"}, "", "", "")
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("app secret: %d %s", res.status, res.body)
 	}
@@ -62,6 +62,9 @@ func TestEndpointFormTakesAppCredentials(t *testing.T) {
 	}
 	page := c.get(fmt.Sprintf("/endpoints/%d", m.ID))
 	bodies = append(bodies, page.body, c.get(fmt.Sprintf("/endpoints/%d", g.ID)).body)
+	if m.OAuth2Mechanism != "OAUTHBEARER" || !strings.Contains(page.body, `<option value="OAUTHBEARER" selected>`) {
+		t.Fatalf("mechanism %q not kept or not shown", m.OAuth2Mechanism)
+	}
 	if !strings.Contains(page.body, "OAuth2 app app-id in tenant contoso.onmicrosoft.com") {
 		t.Fatalf("endpoint page does not say which app: %s", page.body)
 	}
