@@ -26,6 +26,7 @@ import (
 	"github.com/ferryhq/ferry/internal/secrets"
 	"github.com/ferryhq/ferry/internal/store"
 	"github.com/ferryhq/ferry/internal/store/sqlstore"
+	"github.com/ferryhq/ferry/internal/testoauth"
 )
 
 // fakeQueue records what is queued and cancelled. Like the real queue
@@ -754,6 +755,17 @@ func TestLifecycle(t *testing.T) {
 	if p.MaxConcurrent != 3 || p.MaxErrors != 50 || len(p.Exclude) != 1 || p.DateFrom.Year() != 2024 || p.ItemCount != 1 {
 		t.Errorf("after settings %+v", p)
 	}
+	// The Gmail label options: set, read back, cleared one at a time.
+	e.must("PATCH", proj+"/settings", map[string]any{"gmail_first_label_only": true, "gmail_spam_and_trash": true}, 200, &p)
+	if !p.FirstLabelOnly || !p.SpamAndTrash || p.MaxConcurrent != 3 {
+		t.Errorf("after the Gmail options %+v", p)
+	}
+	p = store.Project{}
+	e.must("PATCH", proj+"/settings", map[string]any{"gmail_spam_and_trash": false}, 200, &p)
+	if !p.FirstLabelOnly || p.SpamAndTrash {
+		t.Errorf("after clearing Spam and Trash %+v", p)
+	}
+	e.must("PATCH", proj+"/settings", map[string]any{"gmail_first_label_only": false}, 200, &p)
 	var ps struct{ Projects []store.Project }
 	e.must("GET", cust+"/projects", nil, 200, &ps)
 	if len(ps.Projects) != 1 || ps.Projects[0].MaxConcurrent != 3 || ps.Projects[0].StatusBreakdown[store.StatusNotSubmitted] != 1 {
@@ -1060,6 +1072,43 @@ func TestEndpointAppCredentials(t *testing.T) {
 	if got.OAuth2ClientID == "" || !got.HasCredentials {
 		t.Fatalf("read back %+v", got)
 	}
+
+	// The SASL mechanism: kept with the endpoint (normalised), refused when unknown.
+	e.must("PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID), map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com",
+		"oauth2_client_id": "app", "oauth2_client_secret": appSecret, "oauth2_mechanism": "oauthbearer"}, 200, &got)
+	if got.OAuth2Mechanism != "OAUTHBEARER" {
+		t.Fatalf("mechanism %q, want OAUTHBEARER", got.OAuth2Mechanism)
+	}
+	code, b := e.call("PUT", fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID), map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com",
+		"oauth2_client_id": "app", "oauth2_client_secret": appSecret, "oauth2_mechanism": "cram-md5"})
+	wantError(t, code, b, 400, "oauth2_mechanism", "unknown OAuth2 mechanism")
+
+	// A PFX locked with a password: refused without it or with a wrong
+	// one, naming the field; taken with it, and the password sealed.
+	const pfxPassword = "Pfx-Export-Pa55"
+	e.secret(pfxPassword)
+	_, pfx := testoauth.NewCertificatePFX(t, pfxPassword)
+	path := fmt.Sprintf("/api/v1/endpoints/%d/credentials", f.dst.ID)
+	app := func(password string) map[string]any {
+		return map[string]any{"oauth2_tenant": "contoso.onmicrosoft.com", "oauth2_client_id": "app", "oauth2_certificate": pfx, "oauth2_certificate_password": password}
+	}
+	code, b = e.call("PUT", path, app(""))
+	wantError(t, code, b, 400, "oauth2_certificate_password", "locked with a password")
+	code, b = e.call("PUT", path, app("not-the-one"))
+	wantError(t, code, b, 400, "oauth2_certificate_password", "password is wrong")
+	e.must("PUT", path, app(pfxPassword), 200, &got)
+	stored, err := e.st.Endpoint(context.Background(), f.dst.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, err := e.svc.Sealer.Open(stored.SealedOAuth2, projects.EndpointAAD(stored.ID, "oauth2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored.SealedOAuth2, pfxPassword) || !strings.Contains(opened, pfxPassword) {
+		t.Fatal("the PFX password is not sealed with the credentials")
+	}
+	e.secretSealed()
 }
 
 // TestEndpointLocationsAndItemWorkloads: an endpoint's calendar places are

@@ -70,13 +70,15 @@ type Endpoint struct {
 	DAVURL   string `json:"dav_url,omitempty"`
 	GraphURL string `json:"graph_url,omitempty"`
 	EWSURL   string `json:"ews_url,omitempty"`
+	// OAuth2Mechanism: the SASL mechanism of the token, empty for automatic.
+	OAuth2Mechanism string `json:"oauth2_mechanism,omitempty"`
 }
 
 func endpointOf(e store.Endpoint) Endpoint {
 	return Endpoint{ID: e.ID, CustomerID: e.CustomerID, Name: e.Name, Type: e.Type, Host: e.Host, Port: e.Port, Security: e.Security,
 		AllowPlaintext: e.AllowPlaintext, AdminUser: e.AdminUser, HasCredentials: e.HasCredentials, MaxMessageSize: e.MaxMessageSize,
 		DailyDownload: e.DailyDownload, DailyUpload: e.DailyUpload, Created: e.Created,
-		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope, Limits: limitsPtr(e.Limits),
+		OAuth2Tenant: e.OAuth2Tenant, OAuth2ClientID: e.OAuth2ClientID, OAuth2TokenURL: e.OAuth2TokenURL, OAuth2Scope: e.OAuth2Scope, OAuth2Mechanism: e.OAuth2Mechanism, Limits: limitsPtr(e.Limits),
 		DAVURL: e.DAVURL, GraphURL: e.GraphURL, EWSURL: e.EWSURL}
 }
 
@@ -104,12 +106,16 @@ type EndpointInput struct {
 	Token          string `json:"oauth2_token,omitempty"`
 	// An app's OAuth2 credentials instead of an administrator (Microsoft
 	// 365 app-only, Google service account); the secrets are write-only.
-	OAuth2Tenant         string `json:"oauth2_tenant,omitempty"`
-	OAuth2ClientID       string `json:"oauth2_client_id,omitempty"`
-	OAuth2ClientSecret   string `json:"oauth2_client_secret,omitempty"`
-	OAuth2Certificate    []byte `json:"oauth2_certificate,omitempty"`
-	OAuth2TokenURL       string `json:"oauth2_token_url,omitempty"`
-	OAuth2Scope          string `json:"oauth2_scope,omitempty"`
+	OAuth2Tenant       string `json:"oauth2_tenant,omitempty"`
+	OAuth2ClientID     string `json:"oauth2_client_id,omitempty"`
+	OAuth2ClientSecret string `json:"oauth2_client_secret,omitempty"`
+	OAuth2Certificate  []byte `json:"oauth2_certificate,omitempty"`
+	// OAuth2CertificatePassword unlocks a PFX exported with a password.
+	OAuth2CertificatePassword string `json:"oauth2_certificate_password,omitempty"`
+	OAuth2TokenURL            string `json:"oauth2_token_url,omitempty"`
+	OAuth2Scope               string `json:"oauth2_scope,omitempty"`
+	// OAuth2Mechanism: XOAUTH2 or OAUTHBEARER; empty chooses from the server.
+	OAuth2Mechanism      string `json:"oauth2_mechanism,omitempty"`
 	GoogleServiceAccount string `json:"google_service_account,omitempty"`
 	MaxMessageSize       int64  `json:"max_message_size,omitempty"`
 	DailyDownload        int64  `json:"daily_download,omitempty"`
@@ -128,13 +134,13 @@ func (in EndpointInput) service() customers.EndpointInput {
 	}
 	return customers.EndpointInput{CustomerID: in.CustomerID, Name: in.Name, Type: in.Type, Host: in.Host, Port: in.Port,
 		Security: in.Security, AllowPlaintext: in.AllowPlaintext, AdminUser: in.AdminUser, Password: in.Password, Token: in.Token,
-		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount),
+		OAuth2:         oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount, in.OAuth2Mechanism),
 		MaxMessageSize: in.MaxMessageSize, DailyDownload: in.DailyDownload, DailyUpload: in.DailyUpload, Limits: lim,
 		Locations: customers.Locations{DAVURL: in.DAVURL, GraphURL: in.GraphURL, EWSURL: in.EWSURL}}
 }
 
-func oauthConfig(tenant, clientID, secret string, cert []byte, tokenURL, scope, googleKey string) oauth.Config {
-	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, TokenURL: tokenURL, Scope: scope,
+func oauthConfig(tenant, clientID, secret string, cert []byte, certPassword, tokenURL, scope, googleKey, mechanism string) oauth.Config {
+	return oauth.Config{Tenant: tenant, ClientID: clientID, ClientSecret: secret, Certificate: cert, CertificatePassword: certPassword, TokenURL: tokenURL, Scope: scope, Mechanism: mechanism,
 		GoogleServiceAccount: []byte(googleKey)}
 }
 

@@ -190,12 +190,16 @@ type Credentials struct {
 	Token     string `json:"oauth2_token,omitempty"`
 	// Or an app's OAuth2 credentials instead of an administrator (Microsoft
 	// 365 app-only, Google service account); the secrets are write-only.
-	OAuth2Tenant         string `json:"oauth2_tenant,omitempty"`
-	OAuth2ClientID       string `json:"oauth2_client_id,omitempty"`
-	OAuth2ClientSecret   string `json:"oauth2_client_secret,omitempty"`
-	OAuth2Certificate    []byte `json:"oauth2_certificate,omitempty"`
-	OAuth2TokenURL       string `json:"oauth2_token_url,omitempty"`
-	OAuth2Scope          string `json:"oauth2_scope,omitempty"`
+	OAuth2Tenant       string `json:"oauth2_tenant,omitempty"`
+	OAuth2ClientID     string `json:"oauth2_client_id,omitempty"`
+	OAuth2ClientSecret string `json:"oauth2_client_secret,omitempty"`
+	OAuth2Certificate  []byte `json:"oauth2_certificate,omitempty"`
+	// OAuth2CertificatePassword unlocks a PFX exported with a password.
+	OAuth2CertificatePassword string `json:"oauth2_certificate_password,omitempty"`
+	OAuth2TokenURL            string `json:"oauth2_token_url,omitempty"`
+	OAuth2Scope               string `json:"oauth2_scope,omitempty"`
+	// OAuth2Mechanism: XOAUTH2 or OAUTHBEARER; empty chooses from the server.
+	OAuth2Mechanism      string `json:"oauth2_mechanism,omitempty"`
 	GoogleServiceAccount string `json:"google_service_account,omitempty"`
 }
 
@@ -209,7 +213,7 @@ func (s *server) setCredentials(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	e, err = s.customers.SetEndpointCredentials(r.Context(), e.ID, in.AdminUser, in.Password, in.Token,
-		oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount))
+		oauthConfig(in.OAuth2Tenant, in.OAuth2ClientID, in.OAuth2ClientSecret, in.OAuth2Certificate, in.OAuth2CertificatePassword, in.OAuth2TokenURL, in.OAuth2Scope, in.GoogleServiceAccount, in.OAuth2Mechanism))
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type connFlags struct {
 	csv                      string
 	fromPassFile, toPassFile string
 	fromToken, toToken       string
+	fromMech, toMech         string
 	fromAdmin, toAdmin       string
 	fromOAuth, toOAuth       oauthFlags
 	// allowPlaintext and caFile apply to both sides; the per-side flags to one.
@@ -50,6 +51,8 @@ func (f *connFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.toPassFile, "to-password-file", "", "`FILE` holding the destination password (or set FERRY_TO_PASSWORD)")
 	fl.StringVar(&f.fromToken, "from-oauth2-token-file", "", "`FILE` holding an OAuth2 access token for the source (XOAUTH2)")
 	fl.StringVar(&f.toToken, "to-oauth2-token-file", "", "`FILE` holding an OAuth2 access token for the destination (XOAUTH2), e.g. an app-only Office 365 token")
+	fl.StringVar(&f.fromMech, "from-oauth2-mechanism", "auto", "SASL `MECHANISM` of an OAuth2 login to the source: auto (XOAUTH2 unless the server offers only OAUTHBEARER), xoauth2 or oauthbearer")
+	fl.StringVar(&f.toMech, "to-oauth2-mechanism", "auto", "SASL `MECHANISM` of an OAuth2 login to the destination, as --from-oauth2-mechanism")
 	f.fromOAuth.register(fl, "source", "--from")
 	f.toOAuth.register(fl, "destination", "--to")
 	fl.StringVar(&f.fromAdmin, "from-admin", "", "log in to the source as this administrator `NAME` and act for each mailbox (SASL PLAIN authorization identity, e.g. a Dovecot master user)")
@@ -97,6 +100,7 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		password       string
 		token          string
 		tokens         imapconn.TokenSource
+		mech           imapconn.OAuth2Mechanism
 		admin          string
 		name           string
 		flag           string
@@ -130,9 +134,12 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 			}
 			s.base = &ep
 		}
-		passFile, env, tokFile := f.fromPassFile, "FERRY_FROM_PASSWORD", f.fromToken
+		passFile, env, tokFile, mech := f.fromPassFile, "FERRY_FROM_PASSWORD", f.fromToken, f.fromMech
 		if i == 1 {
-			passFile, env, tokFile = f.toPassFile, "FERRY_TO_PASSWORD", f.toToken
+			passFile, env, tokFile, mech = f.toPassFile, "FERRY_TO_PASSWORD", f.toToken, f.toMech
+		}
+		if s.mech, err = imapconn.ParseOAuth2Mechanism(mech); err != nil {
+			return nil, usageErr("%s-oauth2-mechanism: %v", s.flag, err)
 		}
 		if s.password, err = readSecret(passFile, env, s.name+" password"); err != nil {
 			return nil, err
@@ -160,7 +167,7 @@ func (f *connFlags) jobs() ([]engine.Job, error) {
 		if s.base != nil {
 			base = *s.base
 		}
-		base.Password, base.OAuth2Token, base.Tokens = s.password, s.token, s.tokens
+		base.Password, base.OAuth2Token, base.Tokens, base.OAuth2Mechanism = s.password, s.token, s.tokens, s.mech
 		if s.admin != "" {
 			// The administrator logs in; the mailbox is the URL's user or the row's address.
 			base.User, base.ActAs = s.admin, base.User

@@ -18,6 +18,8 @@ type oauthFlags struct {
 	prefix                                  string // "--from", "--to", or "--" (ferry endpoint)
 	tenant, clientID, tokenURL, scope       string
 	secretFile, certificateFile, googleFile string
+	certificatePasswordFile                 string
+	mechanism                               string // ferry endpoint only; migrate has --from/--to-oauth2-mechanism
 }
 
 func (o *oauthFlags) register(fl *pflag.FlagSet, side, prefix string) {
@@ -27,8 +29,12 @@ func (o *oauthFlags) register(fl *pflag.FlagSet, side, prefix string) {
 	fl.StringVar(&o.clientID, n("oauth2-client-id"), "", "application (client) `ID` of the app that signs in to the "+side)
 	fl.StringVar(&o.secretFile, n("oauth2-client-secret-file"), "", "`FILE` holding the app's client secret ("+side+")")
 	fl.StringVar(&o.certificateFile, n("oauth2-certificate-file"), "", "PEM (certificate and key) or PFX `FILE` registered with the app, instead of a secret ("+side+")")
+	fl.StringVar(&o.certificatePasswordFile, n("oauth2-certificate-password-file"), "", "`FILE` holding the password of a PFX certificate exported with one ("+side+")")
 	fl.StringVar(&o.tokenURL, n("oauth2-token-url"), "", "token endpoint `URL` instead of Microsoft's global one or the key's token_uri ("+side+")")
 	fl.StringVar(&o.scope, n("oauth2-scope"), "", "OAuth2 `SCOPE` instead of https://outlook.office365.com/.default or https://mail.google.com/ ("+side+")")
+	if prefix == "--" {
+		fl.StringVar(&o.mechanism, "oauth2-mechanism", "", "SASL `MECHANISM` the tokens go with: xoauth2 or oauthbearer (default: XOAUTH2 unless the server offers only OAUTHBEARER)")
+	}
 	fl.StringVar(&o.googleFile, n("google-service-account-file"), "", "Google service account JSON key `FILE` with domain-wide delegation; gets a token for each "+side+" mailbox (sub = the mailbox)")
 }
 
@@ -47,12 +53,15 @@ func (o *oauthFlags) source() (imapconn.TokenSource, error) {
 
 // config reads the flags and files; an empty Config when none is given.
 func (o *oauthFlags) config() (oauth.Config, error) {
-	cfg := oauth.Config{Tenant: o.tenant, ClientID: o.clientID, TokenURL: o.tokenURL, Scope: o.scope}
+	cfg := oauth.Config{Tenant: o.tenant, ClientID: o.clientID, TokenURL: o.tokenURL, Scope: o.scope, Mechanism: o.mechanism}
 	var err error
 	if cfg.ClientSecret, err = readSecret(o.secretFile, "", "client secret"); err != nil {
 		return cfg, err
 	}
 	if cfg.Certificate, err = readFileFlag(o.certificateFile, o.flag("oauth2-certificate-file")); err != nil {
+		return cfg, err
+	}
+	if cfg.CertificatePassword, err = readSecret(o.certificatePasswordFile, "", "certificate password"); err != nil {
 		return cfg, err
 	}
 	if cfg.GoogleServiceAccount, err = readFileFlag(o.googleFile, o.flag("google-service-account-file")); err != nil {
@@ -96,8 +105,12 @@ func (o *oauthFlags) flagOf(field string) string {
 		return o.flag("oauth2-client-secret-file")
 	case "oauth2_certificate":
 		return o.flag("oauth2-certificate-file")
+	case "oauth2_certificate_password":
+		return o.flag("oauth2-certificate-password-file")
 	case "oauth2_token_url":
 		return o.flag("oauth2-token-url")
+	case "oauth2_mechanism":
+		return o.flag("oauth2-mechanism")
 	case "google_service_account":
 		return o.flag("google-service-account-file")
 	}

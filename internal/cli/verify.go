@@ -37,7 +37,13 @@ altered or not.`,
 			}
 			ctx, stop := stopOnSignal(cmd.Context(), cmd.ErrOrStderr())
 			defer stop()
-			eng := engine.New(nil, f.engineOptions())
+			opts := f.engineOptions()
+			// The copy's own folder mapping (a Gmail source's labels,
+			// --first-label-only, --with-spam-and-trash, role folders).
+			if err := f.presets.apply(&opts); err != nil {
+				return err
+			}
+			eng := engine.New(nil, opts)
 			type result struct {
 				Source      string             `json:"source"`
 				Destination string             `json:"destination"`

@@ -17,6 +17,7 @@ import (
 	"github.com/ferryhq/ferry/internal/audit"
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/imapconn"
 	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/presets"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -314,6 +315,9 @@ func checkAdmin(typ, adminUser, password, token string) error {
 // checkOAuth2 validates an app's OAuth2 credentials, naming the field at
 // fault; they replace an administrator login.
 func checkOAuth2(cfg oauth.Config, adminUser, password, token string) error {
+	if _, err := imapconn.ParseOAuth2Mechanism(cfg.Mechanism); err != nil {
+		return fault.InvalidField("oauth2_mechanism", "%v", err)
+	}
 	if !cfg.Set() {
 		return nil
 	}
@@ -334,6 +338,8 @@ func (s *Service) seal(e *store.Endpoint, password, token string, app oauth.Conf
 	var err error
 	e.SealedPassword, e.SealedToken, e.SealedOAuth2 = "", "", ""
 	e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope = app.Tenant, app.ClientID, app.TokenURL, app.Scope
+	mech, _ := imapconn.ParseOAuth2Mechanism(app.Mechanism) // validated with the credentials
+	e.OAuth2Mechanism = string(mech)
 	if app.Set() {
 		if e.SealedOAuth2, err = s.sealer.Seal(app.Secrets(), projects.EndpointAAD(e.ID, "oauth2")); err != nil {
 			return err

@@ -233,7 +233,13 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 		pending = r.firstLabelOnly(plan, pending)
 		todo := r.choose(plan, pending, failed)
-		if opts.Pass == PassTrial {
+		if opts.Pass != PassTrial {
+			// A message copied from another folder already: labelled into
+			// Gmail, or copied on the destination from Gmail (reuseCopies).
+			if todo, err = r.reuseCopies(ctx, s, plan, todo); err != nil {
+				return err
+			}
+		} else {
 			trial = newest(append(trial, todo...), TrialLimit)
 			todo = nil
 		}
@@ -270,6 +276,10 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 	}
 	if len(trial) > 0 {
 		slices.SortFunc(trial, func(a, b *message) int { return cmp.Compare(a.uid, b.uid) })
+		trial, err := r.reuseCopies(ctx, s, plan, trial)
+		if err != nil {
+			return err
+		}
 		send, sendBytes, err := r.sendable(ctx, plan, trial)
 		if err != nil {
 			return err

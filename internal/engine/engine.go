@@ -935,7 +935,11 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 				}
 				messages += a.messages
 			}
-			planned(s, connectionPairs(r.e.Opts.Connections, amounts), messages, dstRoundTrip)
+			limit := r.e.Opts.Connections
+			if r.gmailDest(s) || (r.gmailSource(s) && !r.e.Opts.Labels.FirstLabelOnly) {
+				limit = 1 // one folder at a time: see reuseCopies
+			}
+			planned(s, connectionPairs(limit, amounts), messages, dstRoundTrip)
 		}
 	}()
 	// A name the map gives out, now or in an earlier pass, is no fallback

@@ -63,6 +63,12 @@ var roleWords = map[string]imap.MailboxAttr{
 type labelState struct {
 	allMail string   // the source's All Mail folder, "" when there is none
 	labels  []string // the source folders copied besides All Mail
+	// roles: the source folder of each role, for Gmail's system labels.
+	roles map[imap.MailboxAttr]string
+	// byUID: All Mail's messages' labels from X-GM-LABELS (read once, on a
+	// connection of its own, when the source announces X-GM-EXT-1); nil
+	// when they were read from the label folders instead.
+	byUID map[uint32][]string
 
 	mu       sync.Mutex
 	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
@@ -107,7 +113,12 @@ func (r *mailboxRun) mapGmailFolders(ctx context.Context, s *session, src, dst [
 		return nil, err
 	}
 	plans := MapFolders(src, r.srcNS, withRoles, r.dstNS, filter, kept)
-	r.gmail = &labelState{allMail: allMail}
+	r.gmail = &labelState{allMail: allMail, roles: map[imap.MailboxAttr]string{}}
+	for _, f := range src {
+		if f.Role != "" && r.gmail.roles[f.Role] == "" {
+			r.gmail.roles[f.Role] = f.Name
+		}
+	}
 	for i := range plans {
 		plans[i].DestExists = existing[plans[i].Dest] || plans[i].Dest == "INBOX"
 		if plans[i].Source.Name != allMail {
@@ -227,11 +238,68 @@ func (r *mailboxRun) unlabelled(ctx context.Context, s *session, plan FolderPlan
 	}
 	out := pending[:0]
 	for _, m := range pending {
-		if !labelled[m.fp] {
+		if !labelled[m.fp] && !r.gmail.copiedLabel(m.uid) {
 			out = append(out, m)
 		}
 	}
 	return out, nil
+}
+
+// copiedLabel: X-GM-LABELS gives All Mail's message uid a label whose
+// folder Ferry copies (so it goes there, not to the archive).
+func (g *labelState) copiedLabel(uid uint32) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, l := range g.byUID[uid] {
+		if slices.Contains(g.labels, g.labelFolder(l)) {
+			return true
+		}
+	}
+	return false
+}
+
+// gmailSystemLabels are X-GM-LABELS' system labels and the roles of their
+// folders (whose names depend on the account's language); \Starred and
+// \Important are no folders Ferry copies.
+var gmailSystemLabels = map[string]imap.MailboxAttr{
+	`\sent`: imap.MailboxAttrSent, `\draft`: imap.MailboxAttrDrafts, `\spam`: imap.MailboxAttrJunk, `	rash`: imap.MailboxAttrTrash,
+	`\starred`: imap.MailboxAttrFlagged, `\important`: imap.MailboxAttr(`\Important`),
+}
+
+// labelFolder is the source folder Gmail shows a label as.
+func (g *labelState) labelFolder(label string) string {
+	lower := strings.ToLower(label)
+	if lower == `\inbox` || lower == "inbox" {
+		return "INBOX"
+	}
+	if role, ok := gmailSystemLabels[lower]; ok {
+		return g.roles[role]
+	}
+	return label
+}
+
+// readGmailLabels reads All Mail's labels with X-GM-LABELS, on a
+// connection of its own: one FETCH instead of the headers of every label
+// folder. ok is false when the source cannot (no X-GM-EXT-1, or the
+// command failed): the label folders are read instead.
+func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session) (map[uint32][]string, bool) {
+	if r.gmail.allMail == "" || !s.src.Caps().Has(capGmail) {
+		return nil, false
+	}
+	c, err := imapconn.DialGmail(ctx, s.src.Endpoint, r.e.Opts.Conn)
+	if err != nil {
+		return nil, false
+	}
+	defer c.Logout()
+	msgs, err := c.Labels(ctx, r.gmail.allMail)
+	if err != nil {
+		return nil, false
+	}
+	byUID := make(map[uint32][]string, len(msgs))
+	for _, m := range msgs {
+		byUID[m.UID] = m.Labels
+	}
+	return byUID, true
 }
 
 // firstLabelOnly keeps, of a label folder's messages, those whose one
@@ -264,9 +332,12 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 		return g.labelled, nil
 	}
 	set := map[fingerprint]bool{}
-	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
-	if err != nil {
-		return nil, err
+	var kept []store.FolderMapping
+	if r.e.Store != nil { // nil: verify without a state store
+		var err error
+		if kept, err = r.e.Store.FolderMap(ctx, r.mbox); err != nil {
+			return nil, err
+		}
 	}
 	first := map[fingerprint]string{}
 	for _, m := range kept {
@@ -283,6 +354,14 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 			return nil
 		}); err != nil {
 			return nil, err
+		}
+	}
+	if !r.e.Opts.Labels.FirstLabelOnly {
+		// All Mail's labels in one FETCH (X-GM-LABELS): unlabelled asks
+		// copiedLabel by UID, no label folder is read here.
+		if byUID, ok := r.readGmailLabels(ctx, s); ok {
+			g.byUID, g.labelled, g.first = byUID, set, first
+			return set, nil
 		}
 	}
 	for _, name := range g.labels { // Inbox first, then by name
@@ -303,4 +382,248 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 
 func (r *mailboxRun) isAllMail(plan FolderPlan) bool {
 	return r.gmail != nil && r.gmail.allMail != "" && plan.Source.Name == r.gmail.allMail
+}
+
+// Into Gmail (Options.DestLabels, or a destination announcing
+// X-GM-EXT-1) a message is one message with labels: copied from several
+// source folders it is appended once, into the first folder copied, and
+// given the label of each other folder with STORE +X-GM-LABELS, which puts
+// it in that label's folder. The folders are copied one at a time, so a
+// message's first APPEND is answered and recorded before another folder
+// looks for it.
+
+// gmailDest reports whether the destination is Gmail.
+func (r *mailboxRun) gmailDest(s *session) bool {
+	return r.e.Opts.DestLabels || s.dst.Caps().Has(capGmail)
+}
+
+// destLabel is the Gmail label a destination folder stands for; "" for
+// Gmail's own folders ([Gmail]/Sent Mail...), which are appended to.
+func destLabel(folder string) string {
+	if strings.EqualFold(folder, "INBOX") {
+		return `\Inbox`
+	}
+	if strings.HasPrefix(folder, "[Gmail]/") || strings.HasPrefix(folder, "[Google Mail]/") {
+		return ""
+	}
+	return folder
+}
+
+type heldCopy struct {
+	folder string
+	uid    uint32
+}
+
+// labelOnGmail labels, instead of appending, the pending messages that
+// an earlier folder of this mailbox copied into the Gmail account already
+// (the state's copies say where); it records them as copies of this
+// folder and returns the others, to be appended.
+func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPlan, pending []*message) ([]*message, error) {
+	label := destLabel(plan.Dest)
+	if len(pending) == 0 || label == "" || !r.gmailDest(s) {
+		return pending, nil
+	}
+	held, err := r.heldElsewhere(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	var rest []*message
+	var labelled []store.Copy
+	var sizes []int64
+	var g *imapconn.GmailConn
+	defer func() {
+		if g != nil {
+			g.Logout()
+		}
+	}()
+	for _, m := range pending {
+		h, ok := held[m.fp]
+		if !ok {
+			rest = append(rest, m)
+			continue
+		}
+		if g == nil {
+			if g, err = imapconn.DialGmail(ctx, s.dst.Endpoint, r.e.Opts.Conn); err != nil {
+				return nil, sideErr("destination", err)
+			}
+		}
+		uid, err := g.AddLabel(ctx, h.folder, h.uid, label, plan.Dest)
+		if err != nil {
+			if imapconn.IsTemporary(err) {
+				return nil, sideErr("destination", err)
+			}
+			rest = append(rest, m) // gone from where it was: appended instead
+			continue
+		}
+		labelled = append(labelled, store.Copy{SourceUID: m.uid, DestUID: uid, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+		sizes = append(sizes, m.size)
+	}
+	if len(labelled) > 0 {
+		if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, labelled); err != nil {
+			return nil, err
+		}
+		for _, size := range sizes {
+			r.countCopied(plan.Source.Name, size)
+		}
+	}
+	return rest, nil
+}
+
+// heldElsewhere is where the destination holds the messages copied from
+// the mailbox's other folders (by fingerprint; copies whose UID the
+// destination did not say are left out).
+func (r *mailboxRun) heldElsewhere(ctx context.Context, plan FolderPlan) (map[fingerprint]heldCopy, error) {
+	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
+	if err != nil {
+		return nil, err
+	}
+	held := map[fingerprint]heldCopy{}
+	for _, m := range kept {
+		if m.Source == plan.Source.Name || m.Dest == plan.Dest {
+			continue
+		}
+		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
+			var fp fingerprint
+			copy(fp[:], c.Fingerprint)
+			if _, ok := held[fp]; !ok && c.DestUID != 0 {
+				held[fp] = heldCopy{m.Dest, c.DestUID}
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return held, nil
+}
+
+// gmailSource: the source is Gmail with its extensions, whose label
+// folders show one message in several folders.
+func (r *mailboxRun) gmailSource(s *session) bool {
+	return r.gmail != nil && s.src.Caps().Has(capGmail)
+}
+
+// reuseCopies spares a message's second read or write: into Gmail it is
+// labelled (labelOnGmail); from Gmail, a message of several labels is
+// read from Gmail once, and the destination copies the copy it holds into
+// the folder of each other label (UID COPY on the destination, which
+// costs no download from Gmail's daily budget). The mailbox's folders are
+// copied one at a time in both cases, so a message's first copy is
+// recorded before another folder looks for it.
+func (r *mailboxRun) reuseCopies(ctx context.Context, s *session, plan FolderPlan, todo []*message) ([]*message, error) {
+	switch {
+	case r.gmailDest(s):
+		return r.labelOnGmail(ctx, s, plan, todo)
+	case r.gmailSource(s) && !r.isAllMail(plan):
+		return r.copyOnDestination(ctx, s, plan, todo)
+	}
+	return todo, nil
+}
+
+// copyOnDestination copies, on the destination, the copies it holds of
+// todo's messages into plan's folder, records them, and returns the
+// messages it holds none of (or could not copy: they are read from the
+// source as any other).
+func (r *mailboxRun) copyOnDestination(ctx context.Context, s *session, plan FolderPlan, todo []*message) ([]*message, error) {
+	if len(todo) == 0 {
+		return todo, nil
+	}
+	held, err := r.heldElsewhere(ctx, plan)
+	if err != nil {
+		return nil, err
+	}
+	byFolder := map[string][]*message{}
+	var rest []*message
+	for _, m := range todo {
+		if h, ok := held[m.fp]; ok {
+			byFolder[h.folder] = append(byFolder[h.folder], m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	if len(byFolder) == 0 {
+		return todo, nil
+	}
+	// A connection of its own: s.dst keeps the folder being copied selected.
+	c, err := imapconn.Dial(ctx, s.dst.Endpoint, r.e.Opts.Conn)
+	if err != nil {
+		return nil, sideErr("destination", err)
+	}
+	defer c.Logout()
+	folders := make([]string, 0, len(byFolder))
+	for f := range byFolder {
+		folders = append(folders, f)
+	}
+	slices.Sort(folders)
+	for _, folder := range folders {
+		ms := byFolder[folder]
+		var uids imap.UIDSet
+		bySrc := map[uint32]*message{}
+		for _, m := range ms {
+			h := held[m.fp]
+			uids.AddNum(imap.UID(h.uid))
+			bySrc[h.uid] = m
+		}
+		var data *imap.CopyData
+		err := c.Do(func() error {
+			if _, err := c.Select(folder, nil).Wait(); err != nil {
+				return err
+			}
+			var err error
+			data, err = c.Copy(uids, plan.Dest).Wait()
+			return err
+		})
+		if err != nil {
+			e := imapconn.Classify("copy messages from "+folder+" to "+plan.Dest+" on the destination", err)
+			if e.Temporary {
+				return nil, sideErr("destination", e)
+			}
+			rest = append(rest, ms...) // read from the source instead
+			continue
+		}
+		var from, to []uint32
+		if data != nil {
+			from, to = uidList(data.SourceUIDs), uidList(data.DestUIDs)
+		}
+		if len(from) != len(to) || len(from) != len(ms) {
+			// No COPYUID: the copies are there, recorded without their
+			// UID (found by content next time, as after an APPEND
+			// without APPENDUID); reading them again would double them.
+			copies := make([]store.Copy, 0, len(ms))
+			for _, m := range ms {
+				copies = append(copies, store.Copy{SourceUID: m.uid, Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+				r.countCopied(plan.Source.Name, m.size)
+			}
+			if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, copies); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		copies := make([]store.Copy, 0, len(ms))
+		for i, u := range from {
+			m := bySrc[u]
+			if m == nil {
+				continue
+			}
+			copies = append(copies, store.Copy{SourceUID: m.uid, DestUID: to[i], Fingerprint: m.fp[:], Flags: m.flags, Size: m.size})
+			r.countCopied(plan.Source.Name, m.size)
+		}
+		if err := r.e.Store.RecordCopies(ctx, r.mbox, plan.Source.Name, copies); err != nil {
+			return nil, err
+		}
+	}
+	return rest, nil
+}
+
+// uidList spells out a COPYUID uid-set; nil when it has ranges open at
+// the end or none.
+func uidList(set imap.UIDSet) []uint32 {
+	nums, ok := set.Nums()
+	if !ok {
+		return nil
+	}
+	out := make([]uint32, len(nums))
+	for i, n := range nums {
+		out[i] = uint32(n)
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -75,6 +76,16 @@ func TestGmailLabelsLandOnceInEachFolder(t *testing.T) {
 	}
 
 	run("first pass", 8)
+	// All Mail's labels came from one X-GM-LABELS FETCH (not from reading
+	// the headers of every label folder).
+	if n := src.GmailExtensionCommands(); n != 1 {
+		t.Fatalf("%d Gmail extension commands, want 1 (UID FETCH X-GM-LABELS on All Mail)", n)
+	}
+	// Each message was read from Gmail once: m1's copies in Work and
+	// Work/Clients (or Inbox) were made on the destination from its first.
+	if n := src.BodiesRead.Load(); n != 6 {
+		t.Fatalf("%d message bodies read from Gmail for 6 messages", n)
+	}
 	want := map[string]int{"INBOX": 2, "Work": 2, "Work/Clients": 1, "Archive": 2, "Sent": 1}
 	snap := testimap.TakeSnapshot(t, dst.Addr, user, pass)
 	sameCounts(t, "first pass", folderCounts(snap), want)
@@ -214,4 +225,201 @@ func TestGmailDetectedByItsCapability(t *testing.T) {
 		engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}, nil)
 	requireOK(t, r)
 	sameCounts(t, "gmail not named", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), map[string]int{"INBOX": 1, "Work": 1, "Archive": 1})
+}
+
+// TestGmailVerifyUsesTheLabelMapping: `ferry verify` from Gmail compares
+// with the mapping the copy used: a message in several label folders
+// counts once per label it should have (each label by default, its first
+// label only when asked), All Mail only for messages without another
+// label, Spam and Trash not at all unless asked. A complete copy is
+// complete, with nothing missing or doubled; a copy removed at the
+// destination is missing where it belongs. Also without a state store
+// (verify before any pass, or with lost state).
+func TestGmailVerifyUsesTheLabelMapping(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		labels engine.LabelOptions
+		want   map[string][2]int // source folder -> source, destination messages compared
+	}{
+		{"each label", engine.LabelOptions{}, map[string][2]int{"INBOX": {2, 2}, "Work": {3, 3}, "Work/Clients": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
+		{"first label only", engine.LabelOptions{FirstLabelOnly: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
+		{"spam and trash asked", engine.LabelOptions{SpamAndTrash: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {3, 3}, "Work/Clients": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}, "[Gmail]/Spam": {1, 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u := testimap.User{Name: user, Password: pass}
+			src := testimap.StartGmail(t, u)
+			dst := testimap.StartMem(t, u)
+			src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3),
+				gmailMessage(4, "INBOX"), gmailMessage(5, "[Gmail]/Sent Mail"), gmailMessage(6, "[Gmail]/Spam"), gmailMessage(7, "[Gmail]/Important", "Work"))
+			b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+			b.openStore(t)
+			opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, SourceLabels: true, Labels: tc.labels}
+			job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+			requireOK(t, engine.New(b.st, opts).Migrate(context.Background(), job, nil))
+			for _, st := range []struct {
+				name string
+				e    *engine.Engine
+			}{{"with state", engine.New(b.st, opts)}, {"without state", engine.New(nil, opts)}} {
+				cmp, err := st.e.Compare(context.Background(), job)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string][2]int{}
+				for _, f := range cmp.Folders {
+					if f.Source > 0 || f.Destination > 0 {
+						got[f.Folder] = [2]int{f.Source, f.Destination}
+					}
+				}
+				if fmt.Sprint(got) != fmt.Sprint(tc.want) || !cmp.Complete() || cmp.Doubled != 0 || cmp.Extra != 0 {
+					t.Fatalf("%s: compared %v (missing %d doubled %d extra %d), want %v complete", st.name, got, cmp.Missing, cmp.Doubled, cmp.Extra, tc.want)
+				}
+			}
+			// Verify credentials shows the same folder map: All Mail to
+			// the archive, Spam only when asked.
+			rep, err := engine.New(nil, opts).Check(context.Background(), job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mapped := map[string]string{}
+			for _, f := range rep.Folders {
+				mapped[f.Source] = f.Dest
+			}
+			if mapped["[Gmail]/All Mail"] != "Archive" || (mapped["[Gmail]/Spam"] != "") != tc.labels.SpamAndTrash {
+				t.Fatalf("Verify credentials' folder map %v", mapped)
+			}
+			// One copy removed at the destination: missing in its folder.
+			c := testimap.Dial(t, dst.Addr, user, pass)
+			if _, err := c.Select("Work", nil).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			var first imap.SeqSet
+			first.AddNum(1)
+			if err := c.Store(first, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Expunge().Close(); err != nil {
+				t.Fatal(err)
+			}
+			c.Logout().Wait()
+			cmp, err := engine.New(b.st, opts).Compare(context.Background(), job)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cmp.Missing != 1 || cmp.Complete() {
+				t.Fatalf("after removing a copy: missing %d, want 1", cmp.Missing)
+			}
+			for _, f := range cmp.Folders {
+				if f.MissingN > 0 && f.Folder != "Work" {
+					t.Fatalf("missing in %s, want Work", f.Folder)
+				}
+			}
+		})
+	}
+}
+
+// TestIntoGmailAppendOnceThenLabel: into Gmail, a message that is in
+// three source folders is appended once and given the other two labels
+// with STORE +X-GM-LABELS: Gmail shows it in the three folders and once
+// in All Mail. Re-runs, lost state and a source folder renamed append
+// nothing more.
+func TestIntoGmailAppendOnceThenLabel(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartMem(t, u)
+	dst := testimap.StartGmail(t, u)
+	var appends atomic.Int64
+	dst.Faults.Set(func(int, string, int64) error { appends.Add(1); return nil }, nil)
+	c := testimap.Dial(t, src.Addr, user, pass)
+	put := func(folder string, n int) {
+		t.Helper()
+		if folder != "INBOX" {
+			c.Create(folder, nil).Wait()
+		}
+		body := gmailMessage(n).Body
+		cmd := c.Append(folder, int64(len(body)), &imap.AppendOptions{Time: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)})
+		cmd.Write(body)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("INBOX", 1)
+	put("Work", 1)
+	put("Travel", 1)
+	put("Work", 2)
+	put("INBOX", 3)
+	c.Logout().Wait()
+
+	statePath := filepath.Join(t.TempDir(), "state.db")
+	b := &testBundle{statePath: statePath}
+	b.openStore(t)
+	job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, DestLabels: true}
+	want := map[string]int{"INBOX": 2, "Work": 2, "Travel": 1, testimap.GmailAllMail: 3}
+	for _, step := range []struct {
+		name   string
+		copied int64
+	}{{"first pass", 5}, {"re-run", 0}, {"lost state", 0}} {
+		if step.name == "lost state" {
+			b.st.Close()
+			os.Remove(statePath)
+			b.openStore(t)
+		}
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != step.copied {
+			t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
+		}
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+		if n := appends.Load() - int64(dst.GmailFrontAppends()); n != 3 {
+			t.Fatalf("%s: %d APPENDs, want 3 (one a message; the other folders by label)", step.name, n)
+		}
+	}
+	if dst.GmailExtensionCommands() == 0 {
+		t.Fatal("no X-GM-LABELS STORE was sent")
+	}
+	// A source folder renamed between passes: its message, in Gmail
+	// already, gets the new name as a label; nothing is appended.
+	c = testimap.Dial(t, src.Addr, user, pass)
+	if err := c.Rename("Travel", "Trips", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Logout().Wait()
+	r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+	requireOK(t, r)
+	want["Trips"] = 1
+	sameCounts(t, "folder renamed", folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	if n := appends.Load() - int64(dst.GmailFrontAppends()); n != 3 {
+		t.Fatalf("folder renamed: %d APPENDs, want still 3", n)
+	}
+}
+
+// TestGmailToDovecotReadsEachMessageOnce: from Gmail into a real Dovecot,
+// a message with three labels is read from Gmail once and lands once in
+// each label's folder (Dovecot's UID COPY with COPYUID makes the other
+// two); a re-run copies and reads nothing.
+func TestGmailToDovecotReadsEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	u := testimap.User{Name: user, Password: pass}
+	src := testimap.StartGmail(t, u)
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{u}})
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work"), gmailMessage(3))
+	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
+	b.openStore(t)
+	job := engine.Job{Source: endpoint(src.Addr), Dest: dovecotEndpoint(dst, user)}
+	opts := engine.Options{Conn: imapconn.Options{Timeout: 10 * time.Second}, SourceLabels: true}
+	for _, step := range []struct {
+		name          string
+		copied, reads int64
+	}{{"first pass", 5, 3}, {"re-run", 0, 3}} {
+		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+		requireOK(t, r)
+		if r.Run.Copied != step.copied || src.BodiesRead.Load() != step.reads {
+			t.Fatalf("%s: copied %d (want %d), %d bodies read from Gmail (want %d)", step.name, r.Run.Copied, step.copied, src.BodiesRead.Load(), step.reads)
+		}
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
+			map[string]int{"INBOX": 1, "Work": 2, "Work/Clients": 1, "Archive": 1})
+	}
 }

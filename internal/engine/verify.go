@@ -149,7 +149,19 @@ func (e *Engine) Check(ctx context.Context, job Job) (*CheckReport, error) {
 		return nil, err
 	}
 	srcNS, dstNS := Namespace{Delim: s.src.Delim, Prefix: s.src.Prefix}, Namespace{Delim: s.dst.Delim, Prefix: s.dst.Prefix}
-	for _, p := range MapFolders(srcFolders, srcNS, dstFolders, dstNS, e.Opts.Filter, kept) {
+	plans := MapFolders(srcFolders, srcNS, dstFolders, dstNS, e.Opts.Filter, kept)
+	if e.Opts.SourceLabels || s.src.Caps().Has(capGmail) {
+		r := &mailboxRun{e: e, job: job, srcNS: srcNS, dstNS: dstNS}
+		if e.Store != nil {
+			if r.mbox, err = e.Store.Mailbox(ctx, job.Key()); err != nil {
+				return nil, fmt.Errorf("state store: %w", err)
+			}
+		}
+		if plans, err = r.mapGmailFolders(ctx, s, srcFolders, dstFolders, e.Opts.Filter, kept); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range plans {
 		rep.Folders = append(rep.Folders, FolderMapEntry{Source: p.Path, Dest: p.Dest, Create: !p.DestExists, Renamed: p.Renamed})
 		if p.Renamed != "" {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("folder %s goes to %s: %s", p.Path, p.Dest, p.Renamed))
@@ -237,12 +249,40 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 	if err != nil {
 		return nil, err
 	}
+	plans := MapFolders(srcFolders, srcNS, dstFolders, dstNS, e.Opts.Filter, kept)
+	var gmail *mailboxRun
+	if e.Opts.SourceLabels || s.src.Caps().Has(capGmail) {
+		// The copy's own Gmail mapping: each message counts once per
+		// label it should have, All Mail only for unlabelled ones.
+		gmail = &mailboxRun{e: e, job: job, srcNS: srcNS, dstNS: dstNS}
+		if e.Store != nil {
+			if gmail.mbox, err = e.Store.Mailbox(ctx, job.Key()); err != nil {
+				return nil, fmt.Errorf("state store: %w", err)
+			}
+		}
+		if plans, err = gmail.mapGmailFolders(ctx, s, srcFolders, dstFolders, e.Opts.Filter, kept); err != nil {
+			return nil, err
+		}
+		if _, err := gmail.labelled(ctx, s); err != nil {
+			return nil, err
+		}
+	}
 	out := &Comparison{}
-	for _, p := range MapFolders(srcFolders, srcNS, dstFolders, dstNS, e.Opts.Filter, kept) {
+	for _, p := range plans {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		d, err := compareFolder(s, p)
+		var keep func([]*message) ([]*message, error)
+		if gmail != nil {
+			keep = func(ms []*message) ([]*message, error) {
+				ms, err := gmail.unlabelled(ctx, s, p, ms)
+				if err != nil {
+					return nil, err
+				}
+				return gmail.firstLabelOnly(p, ms), nil
+			}
+		}
+		d, err := compareFolder(s, p, keep)
 		if err != nil {
 			return nil, err
 		}
@@ -257,12 +297,19 @@ func (e *Engine) Compare(ctx context.Context, job Job) (*Comparison, error) {
 }
 
 // compareFolder pairs one folder's messages. Both connections keep their
-// folder selected, for the body hashes of look-alikes.
-func compareFolder(s *session, p FolderPlan) (FolderDiff, error) {
+// folder selected, for the body hashes of look-alikes. keep, when set,
+// says which of the source folder's messages belong in the destination
+// folder (a Gmail source's label mapping; it must not select a folder).
+func compareFolder(s *session, p FolderPlan, keep func([]*message) ([]*message, error)) (FolderDiff, error) {
 	d := FolderDiff{Folder: p.Path, Dest: p.Dest}
 	src, err := folderIdentities(s.src, p.Source.Name)
 	if err != nil {
 		return d, sideErr("source", imapconn.Classify("read "+p.Path, err))
+	}
+	if keep != nil {
+		if src, err = keep(src); err != nil {
+			return d, err
+		}
 	}
 	var dst []*message
 	if p.DestExists {

@@ -46,6 +46,10 @@ type Appender struct {
 	selected string
 	open     *PendingAppend // the APPEND being written, between Begin and End
 	done     chan struct{}
+	// raw: a connection for commands go-imap cannot send (gmail.go), one
+	// at a time, answers read by the caller; LITERAL+ not needed.
+	raw  bool
+	caps imap.CapSet // after login
 }
 
 // PendingAppend is an APPEND whose answer has not been read yet.
@@ -152,8 +156,9 @@ func (a *Appender) handshake(ctx context.Context) error {
 	}
 	err = nil
 	if ep.usesOAuth2() {
+		mech := ep.oauth2Mechanism(caps)
 		err = xoauth2Login(ctx, ep, "log in to "+side, func(token string) error {
-			return a.simple("AUTHENTICATE XOAUTH2 " + base64.StdEncoding.EncodeToString([]byte("user="+ep.Mailbox()+"\x01auth=Bearer "+token+"\x01\x01")))
+			return a.simple("AUTHENTICATE " + string(mech) + " " + base64.StdEncoding.EncodeToString(oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token)))
 		})
 	} else {
 		err = a.simple(login, loginArgs...)
@@ -167,6 +172,11 @@ func (a *Appender) handshake(ctx context.Context) error {
 	}
 	if caps, err = a.capabilities(); err != nil {
 		return err
+	}
+	a.caps = caps
+	if a.raw {
+		a.utf8 = caps.Has(imap.CapIMAP4rev2)
+		return nil
 	}
 	if !SupportsPipelinedAppend(caps) {
 		return &Error{Op: "pipelined append to " + side, Err: errors.New("the server lost LITERAL+ after login")}
@@ -218,9 +228,10 @@ func (a *Appender) simple(verb string, args ...string) error {
 			return &imap.Error{Type: imap.StatusResponseTypeBye, Text: strings.TrimPrefix(line, "* BYE ")}
 		}
 		if strings.HasPrefix(line, "+") {
-			// XOAUTH2's error challenge: an empty answer makes the server
-			// send its NO (RFC 7628 3.2.3).
-			a.bw.WriteString("\r\n")
+			// An OAuth2 mechanism's error challenge: the dummy response
+			// 0x01 (RFC 7628 3.2.3; XOAUTH2 servers take it too, see
+			// oauth2SASL.Next) makes the server send its NO.
+			a.bw.WriteString("AQ==\r\n")
 			if err := a.bw.Flush(); err != nil {
 				return err
 			}

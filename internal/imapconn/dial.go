@@ -226,9 +226,10 @@ func (c *Conn) login(ctx context.Context) error {
 	defer c.watch.end()
 	switch {
 	case ep.usesOAuth2():
+		mech := ep.oauth2Mechanism(c.Caps())
 		err = xoauth2Login(ctx, ep, op, func(token string) error {
 			sentToken = token
-			return c.Authenticate(&xoauth2{user: ep.Mailbox(), token: token})
+			return c.Authenticate(&oauth2SASL{mech: mech, ir: oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token)})
 		})
 	case ep.ActAs != "":
 		if !c.Caps().Has(imap.Cap("AUTH=PLAIN")) {
@@ -501,19 +502,23 @@ func (w *watchedConn) watch(ctx context.Context) {
 	}
 }
 
-// xoauth2 is the SASL XOAUTH2 mechanism (Google, Microsoft), absent from go-sasl.
-type xoauth2 struct{ user, token string }
-
-func (x *xoauth2) Start() (string, []byte, error) {
-	return "XOAUTH2", []byte("user=" + x.user + "\x01auth=Bearer " + x.token + "\x01\x01"), nil
+// oauth2SASL is the SASL XOAUTH2 mechanism (Google, Microsoft), absent
+// from go-sasl, or OAUTHBEARER (RFC 7628; go-sasl's answers the server's
+// error challenge with a client error instead of the dummy response, so
+// the server's NO, which renews the token, would never come).
+type oauth2SASL struct {
+	mech OAuth2Mechanism
+	ir   []byte
 }
+
+func (x *oauth2SASL) Start() (string, []byte, error) { return string(x.mech), x.ir, nil }
 
 // Next answers the server's error challenge so that it sends its final NO.
 // The protocol asks for an empty response, but imapclient writes an empty
 // response as "=", which Dovecot refuses as bad base64 and then drops the
 // connection; a single 0x01 (the dummy response of OAUTHBEARER, RFC 7628
 // 3.2.3) ends the exchange with the NO everywhere.
-func (x *xoauth2) Next([]byte) ([]byte, error) { return []byte{1}, nil }
+func (x *oauth2SASL) Next([]byte) ([]byte, error) { return []byte{1}, nil }
 
 func (ep Endpoint) tlsConfig() *tls.Config {
 	conf := &tls.Config{}

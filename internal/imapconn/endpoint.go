@@ -45,9 +45,13 @@ type Endpoint struct {
 	Password string
 	// OAuth2Token, when set, logs in with XOAUTH2 instead of a password.
 	OAuth2Token string
-	// Tokens, when set, gives the XOAUTH2 tokens (renewed as they expire)
+	// Tokens, when set, gives the OAuth2 tokens (renewed as they expire)
 	// instead of OAuth2Token.
 	Tokens TokenSource
+	// OAuth2Mechanism is the SASL mechanism an OAuth2 login uses; empty
+	// chooses from the server's capabilities (XOAUTH2 unless it offers
+	// only OAUTHBEARER).
+	OAuth2Mechanism OAuth2Mechanism
 
 	// AllowPlaintext permits sending credentials over a connection that is
 	// not encrypted (a server without STARTTLS).

@@ -15,9 +15,10 @@ import (
 	"github.com/ferryhq/ferry/internal/testoauth"
 )
 
-// TestCertificateAsPFX: a PFX exported without password signs the client
-// assertion the token server verifies; one with a password is refused with
-// the command that converts it.
+// TestCertificateAsPFX: a PFX exported without password, or with one
+// given as CertificatePassword, signs the client assertion the token
+// server verifies; a locked PFX without its password, or with a wrong one,
+// is refused saying which password to give. The password is never echoed.
 func TestCertificateAsPFX(t *testing.T) {
 	t.Parallel()
 	ts := testoauth.Start(t)
@@ -34,29 +35,49 @@ func TestCertificateAsPFX(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		password string
-		wantErr  string
+		name      string
+		password  string // the PFX's
+		given     string // Config.CertificatePassword
+		legacy    bool   // pkcs12.LegacyRC2 (what older Windows exports)
+		wantErr   string
+		wantField string
 	}{
-		{"", ""},
-		{"locked", "openssl pkcs12"},
+		{name: "no password", wantErr: ""},
+		{name: "locked, password given", password: "s3cret-pfx", given: "s3cret-pfx"},
+		{name: "locked legacy RC2, password given", password: "s3cret-pfx", given: "s3cret-pfx", legacy: true},
+		{name: "locked, no password", password: "s3cret-pfx", wantErr: "certificate password", wantField: "oauth2_certificate_password"},
+		{name: "locked, wrong password", password: "s3cret-pfx", given: "wrong-pw", wantErr: "password is wrong", wantField: "oauth2_certificate_password"},
+		{name: "password for a PEM", given: "s3cret-pfx", wantErr: "only a PFX", wantField: "oauth2_certificate_password"},
 	} {
-		pfx, err := pkcs12.Modern.Encode(key, cert, nil, tc.password)
+		var pfx []byte
+		var err error
+		switch {
+		case tc.name == "password for a PEM":
+			pfx = certPEM
+		case tc.legacy:
+			pfx, err = pkcs12.LegacyRC2.Encode(key, cert, nil, tc.password)
+		default:
+			pfx, err = pkcs12.Modern.Encode(key, cert, nil, tc.password)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		src, err := oauth.New(oauth.Config{Tenant: "t", ClientID: "app", Certificate: pfx, TokenURL: ts.TokenURL}, nil)
+		src, err := oauth.New(oauth.Config{Tenant: "t", ClientID: "app", Certificate: pfx, CertificatePassword: tc.given, TokenURL: ts.TokenURL}, nil)
 		if tc.wantErr != "" {
 			var fe *fault.Error
-			if !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &fe) || fe.Field != "oauth2_certificate" {
-				t.Fatalf("PFX with a password: %v", err)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &fe) || fe.Field != tc.wantField {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			if tc.given != "" && strings.Contains(err.Error(), tc.given) {
+				t.Fatalf("%s: the error shows the password: %v", tc.name, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if _, err := src.Token(context.Background(), "alice@example.com"); err != nil {
-			t.Fatalf("token with a PFX certificate: %v", err)
+			t.Fatalf("%s: token with a PFX certificate: %v", tc.name, err)
 		}
 	}
 	// A certificate the app does not have is refused by the token endpoint, with advice.
@@ -67,5 +88,23 @@ func TestCertificateAsPFX(t *testing.T) {
 	}
 	if _, err := src.Token(context.Background(), "alice@example.com"); err == nil || !strings.Contains(err.Error(), "upload its public part") {
 		t.Fatalf("unregistered certificate: %v", err)
+	}
+}
+
+// TestCertificatePasswordSealed: the PFX password travels with the other
+// secrets (sealed at rest), never with the public fields.
+func TestCertificatePasswordSealed(t *testing.T) {
+	t.Parallel()
+	in := oauth.Config{Tenant: "t", ClientID: "app", Certificate: []byte("pfx"), CertificatePassword: "s3cret-pfx"}
+	sealed := in.Secrets()
+	if !strings.Contains(sealed, "certificate_password") {
+		t.Fatalf("the password is not among the secrets: %s", sealed)
+	}
+	var out oauth.Config
+	if err := out.SetSecrets(sealed); err != nil {
+		t.Fatal(err)
+	}
+	if out.CertificatePassword != in.CertificatePassword || string(out.Certificate) != "pfx" {
+		t.Fatalf("SetSecrets(Secrets()) = %+v", out)
 	}
 }

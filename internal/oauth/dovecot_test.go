@@ -227,3 +227,80 @@ func TestExpiredTokenFromAFileSaysHowToRenew(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSignInWithOAUTHBEARER: RFC 7628's OAUTHBEARER against a real
+// Dovecot's oauth2 passdb, on the IMAP client and the pipelined appender:
+// chosen by itself when the server offers OAUTHBEARER and not XOAUTH2,
+// or by the endpoint's option on a server offering both; a token the
+// server expired is renewed over OAUTHBEARER too. Forcing XOAUTH2 on a
+// server without it fails, which proves which mechanism went out.
+func TestSignInWithOAUTHBEARER(t *testing.T) {
+	t.Parallel()
+	ts := testoauth.Start(t)
+	users := []testimap.User{{Name: alice, Password: "unused-a"}}
+	onlyBearer := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users, OAuth2IntrospectionURL: ts.IntrospectURL, OAuth2Mechanisms: "oauthbearer"})
+	both := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users, OAuth2IntrospectionURL: ts.IntrospectURL})
+	ts.AddApp(&testoauth.App{ClientID: "app", Secret: "s3cret", Mailbox: alice})
+	src := newSource(t, oauth.Config{Tenant: "t", ClientID: "app", ClientSecret: "s3cret", TokenURL: ts.TokenURL})
+	for _, tc := range []struct {
+		name    string
+		d       *testimap.Dovecot
+		mech    imapconn.OAuth2Mechanism
+		wantErr bool
+	}{
+		{"server offers only OAUTHBEARER, auto", onlyBearer, "", false},
+		{"server offers both, OAUTHBEARER asked", both, imapconn.OAuthBearer, false},
+		{"server offers both, XOAUTH2 asked", both, imapconn.XOAuth2, false},
+		{"server offers only OAUTHBEARER, XOAUTH2 forced", onlyBearer, imapconn.XOAuth2, true},
+	} {
+		ep := endpoint(tc.d, alice, src)
+		ep.OAuth2Mechanism = tc.mech
+		err := dial(t, ep)
+		if tc.wantErr {
+			if err == nil || imapconn.IsTemporary(err) {
+				t.Fatalf("%s: err = %v, want a permanent refusal", tc.name, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		app, err := imapconn.DialAppender(ctx, ep, imapconn.Options{})
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: appender: %v", tc.name, err)
+		}
+		app.Logout()
+	}
+	// A token expired on the server: refused (over either mechanism),
+	// renewed, signed in on the same connection (client and appender).
+	for _, c := range []struct {
+		d        *testimap.Dovecot
+		mech     imapconn.OAuth2Mechanism
+		appender bool
+	}{{onlyBearer, "", false}, {onlyBearer, "", true}, {both, imapconn.XOAuth2, false}, {both, imapconn.XOAuth2, true}} {
+		appender := c.appender
+		ts.ExpireAll()
+		before := ts.Grants()
+		ep := endpoint(c.d, alice, src)
+		ep.OAuth2Mechanism = c.mech
+		var err error
+		if appender {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			var app *imapconn.Appender
+			if app, err = imapconn.DialAppender(ctx, ep, imapconn.Options{}); err == nil {
+				app.Logout()
+			}
+			cancel()
+		} else {
+			err = dial(t, ep)
+		}
+		if err != nil {
+			t.Fatalf("%q appender %v, after the token expired on the server: %v", c.mech, appender, err)
+		}
+		if g := ts.Grants(); g != before+1 {
+			t.Fatalf("%q appender %v: %d new grants, want 1 (the renewal)", c.mech, appender, g-before)
+		}
+	}
+}

@@ -38,6 +38,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/ferryhq/ferry/internal/fault"
+	"github.com/ferryhq/ferry/internal/imapconn"
 )
 
 // Scopes Ferry asks for unless Config.Scope overrides them.
@@ -60,19 +61,26 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	// Certificate is a PEM file (certificate and private key) or a PFX
-	// (PKCS #12) without password, registered with the app.
+	// (PKCS #12), registered with the app.
 	Certificate []byte
+	// CertificatePassword unlocks a PFX exported with a password (a
+	// secret: sealed at rest with the certificate).
+	CertificatePassword string
 	// TokenURL overrides the token endpoint (sovereign clouds, tests).
 	TokenURL string
 	// Scope overrides the scope asked for (space separated).
 	Scope string
 	// GoogleServiceAccount is a service account's JSON key.
 	GoogleServiceAccount []byte
+	// Mechanism is the SASL mechanism the tokens go with: "XOAUTH2",
+	// "OAUTHBEARER", or empty to choose from the server's capabilities
+	// (imapconn.ParseOAuth2Mechanism reads it).
+	Mechanism string
 }
 
 // Set reports whether any OAuth2 credential is configured.
 func (c Config) Set() bool {
-	return c.Tenant != "" || c.ClientID != "" || c.ClientSecret != "" || len(c.Certificate) > 0 || len(c.GoogleServiceAccount) > 0
+	return c.Tenant != "" || c.ClientID != "" || c.ClientSecret != "" || len(c.Certificate) > 0 || c.CertificatePassword != "" || len(c.GoogleServiceAccount) > 0
 }
 
 // Validate checks that the fields make one complete set of credentials,
@@ -114,7 +122,10 @@ func New(cfg Config, hc *http.Client) (*Source, error) {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	s := &Source{http: hc, tokens: map[string]*cachedToken{}}
-	ms := cfg.Tenant != "" || cfg.ClientID != "" || cfg.ClientSecret != "" || len(cfg.Certificate) > 0
+	if _, err := imapconn.ParseOAuth2Mechanism(cfg.Mechanism); err != nil {
+		return nil, fault.InvalidField("oauth2_mechanism", "%v", err)
+	}
+	ms := cfg.Tenant != "" || cfg.ClientID != "" || cfg.ClientSecret != "" || len(cfg.Certificate) > 0 || cfg.CertificatePassword != ""
 	google := len(cfg.GoogleServiceAccount) > 0
 	switch {
 	case ms && google:
@@ -138,6 +149,9 @@ func (s *Source) setMicrosoft(cfg Config) error {
 	if cfg.ClientSecret != "" && len(cfg.Certificate) > 0 {
 		return fault.InvalidField("oauth2_certificate", "give a client secret or a certificate, not both")
 	}
+	if cfg.CertificatePassword != "" && len(cfg.Certificate) == 0 {
+		return fault.InvalidField("oauth2_certificate_password", "a certificate password needs the certificate (PFX) it unlocks")
+	}
 	s.tokenURL = cfg.TokenURL
 	if s.tokenURL == "" {
 		s.tokenURL = MicrosoftTokenURL(cfg.Tenant)
@@ -157,7 +171,7 @@ func (s *Source) setMicrosoft(cfg Config) error {
 			return cc.Token(s.ctx(ctx))
 		}
 	case len(cfg.Certificate) > 0:
-		signer, err := newAssertionSigner(cfg.Certificate, cfg.ClientID, s.tokenURL)
+		signer, err := newAssertionSigner(cfg.Certificate, cfg.CertificatePassword, cfg.ClientID, s.tokenURL)
 		if err != nil {
 			return err
 		}
@@ -307,8 +321,8 @@ type assertionSigner struct {
 	audience string
 }
 
-func newAssertionSigner(data []byte, clientID, audience string) (*assertionSigner, error) {
-	cert, key, err := parseCertificate(data)
+func newAssertionSigner(data []byte, password, clientID, audience string) (*assertionSigner, error) {
+	cert, key, err := parseCertificate(data, password)
 	if err != nil {
 		return nil, err
 	}
@@ -341,14 +355,23 @@ func (a *assertionSigner) sign() (string, error) {
 }
 
 // parseCertificate reads a PEM file holding a certificate and its private
-// key, or a PFX without password.
-func parseCertificate(data []byte) (*x509.Certificate, any, error) {
+// key, or a PFX (locked with password, or not). Errors never quote the
+// password.
+func parseCertificate(data []byte, password string) (*x509.Certificate, any, error) {
 	if !strings.Contains(string(data), "-----BEGIN") {
-		key, cert, _, err := pkcs12.DecodeChain(data, "")
-		if err != nil {
-			return nil, nil, fault.InvalidField("oauth2_certificate", "the PFX file cannot be read without a password (%v): export it without a password, or convert it to PEM with: openssl pkcs12 -in cert.pfx -out cert.pem -nodes", err)
+		key, cert, _, err := pkcs12.DecodeChain(data, password)
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword) && password == "":
+			return nil, nil, fault.InvalidField("oauth2_certificate_password", "the PFX file is locked with a password: give its certificate password too (or convert it to PEM with: openssl pkcs12 -in cert.pfx -out cert.pem -nodes)")
+		case errors.Is(err, pkcs12.ErrIncorrectPassword):
+			return nil, nil, fault.InvalidField("oauth2_certificate_password", "the PFX file's password is wrong: give the password it was exported with")
+		case err != nil:
+			return nil, nil, fault.InvalidField("oauth2_certificate", "the PFX file cannot be read (%v): export the certificate with its private key as PFX, or convert it to PEM with: openssl pkcs12 -in cert.pfx -out cert.pem -nodes", err)
 		}
 		return cert, key, nil
+	}
+	if password != "" {
+		return nil, nil, fault.InvalidField("oauth2_certificate_password", "a certificate password unlocks only a PFX file; this certificate is PEM, whose key must be unencrypted (openssl pkey -in key.pem -out plain.pem)")
 	}
 	var cert *x509.Certificate
 	var key any
@@ -393,13 +416,14 @@ func parsePrivateKey(der []byte) (any, error) {
 type secrets struct {
 	ClientSecret         string `json:"client_secret,omitempty"`
 	Certificate          []byte `json:"certificate,omitempty"`
+	CertificatePassword  string `json:"certificate_password,omitempty"`
 	GoogleServiceAccount []byte `json:"google_service_account,omitempty"`
 }
 
 // Secrets returns the secret fields as one value for the sealer (the
 // other fields are stored in the clear).
 func (c Config) Secrets() string {
-	b, _ := json.Marshal(secrets{c.ClientSecret, c.Certificate, c.GoogleServiceAccount})
+	b, _ := json.Marshal(secrets{c.ClientSecret, c.Certificate, c.CertificatePassword, c.GoogleServiceAccount})
 	return string(b)
 }
 
@@ -409,6 +433,6 @@ func (c *Config) SetSecrets(opened string) error {
 	if err := json.Unmarshal([]byte(opened), &s); err != nil {
 		return fmt.Errorf("stored OAuth2 credentials cannot be read: %w", err)
 	}
-	c.ClientSecret, c.Certificate, c.GoogleServiceAccount = s.ClientSecret, s.Certificate, s.GoogleServiceAccount
+	c.ClientSecret, c.Certificate, c.CertificatePassword, c.GoogleServiceAccount = s.ClientSecret, s.Certificate, s.CertificatePassword, s.GoogleServiceAccount
 	return nil
 }

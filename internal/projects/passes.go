@@ -669,12 +669,13 @@ func (s *Service) itemJob(p store.Project, src, dst store.Endpoint, it store.Ite
 		}
 		if ep.SealedOAuth2 != "" {
 			// The app signs in to the mailbox itself (XOAUTH2 user=<mailbox>).
-			out.User = login
+			out.User, out.OAuth2Mechanism = login, imapconn.OAuth2Mechanism(ep.OAuth2Mechanism)
 			out.Tokens, err = s.endpointTokens(ep)
 			return out, err
 		}
 		out.User, out.ActAs = ep.AdminUser, login
 		if ep.SealedToken != "" {
+			out.OAuth2Mechanism = imapconn.OAuth2Mechanism(ep.OAuth2Mechanism)
 			out.OAuth2Token, err = s.Sealer.Open(ep.SealedToken, EndpointAAD(ep.ID, "token"))
 		} else {
 			out.Password, err = s.Sealer.Open(ep.SealedPassword, EndpointAAD(ep.ID, "password"))

@@ -47,7 +47,10 @@ type Endpoint struct {
 	OAuth2ClientID string `json:"oauth2_client_id,omitempty"`
 	OAuth2TokenURL string `json:"oauth2_token_url,omitempty"`
 	OAuth2Scope    string `json:"oauth2_scope,omitempty"`
-	SealedOAuth2   string `json:"-"`
+	// OAuth2Mechanism: the SASL mechanism the token goes with (XOAUTH2,
+	// OAUTHBEARER); empty chooses from the server's capabilities.
+	OAuth2Mechanism string `json:"oauth2_mechanism,omitempty"`
+	SealedOAuth2    string `json:"-"`
 
 	// Where the endpoint's calendars, contacts and tasks are (workloads
 	// other than mail): a CalDAV/CardDAV base URL, Microsoft Graph (a

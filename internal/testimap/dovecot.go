@@ -86,6 +86,10 @@ type DovecotOptions struct {
 	// RFC 7662 introspection endpoint (POST), e.g. testoauth's
 	// IntrospectURL. Passwords keep working for PLAIN and LOGIN.
 	OAuth2IntrospectionURL string
+	// OAuth2Mechanisms are the OAuth2 SASL mechanisms offered with
+	// OAuth2IntrospectionURL: "xoauth2 oauthbearer" when empty (e.g.
+	// "oauthbearer" alone for a server that offers only RFC 7628's).
+	OAuth2Mechanisms string
 }
 
 // User is an IMAP account.
@@ -348,10 +352,14 @@ func (d *Dovecot) config() string {
 	p("")
 	p("disable_plaintext_auth = no")
 	if d.Opts.OAuth2IntrospectionURL != "" {
-		p("auth_mechanisms = plain login xoauth2 oauthbearer")
+		mechs := d.Opts.OAuth2Mechanisms
+		if mechs == "" {
+			mechs = "xoauth2 oauthbearer"
+		}
+		p("auth_mechanisms = plain login %s", mechs)
 		p("passdb {")
 		p("  driver = oauth2")
-		p("  mechanisms = xoauth2 oauthbearer")
+		p("  mechanisms = %s", mechs)
 		p("  args = %s", filepath.Join(dir, "oauth2.conf"))
 		p("}")
 	} else {

@@ -17,8 +17,8 @@ import (
 // \Flagged and in [Gmail]/Starred. The special folders announce their
 // roles (SPECIAL-USE) and the server announces X-GM-EXT-1.
 //
-// The emulation covers what Gmail's IMAP view shows; the X-GM-MSGID,
-// X-GM-LABELS and X-GM-RAW items themselves are not answered.
+// Gmail's IMAP extensions (X-GM-MSGID, X-GM-LABELS, X-GM-RAW) are
+// answered by a front of their own (gmailext.go).
 
 // GmailFolders are Gmail's special folders and their roles.
 var GmailFolders = []struct {
@@ -42,6 +42,10 @@ const GmailAllMail = "[Gmail]/All Mail"
 func StartGmail(tb testing.TB, users ...User) *MemServer {
 	tb.Helper()
 	ms := StartMem(tb, users...)
+	ms.gmailExt.passwords, ms.gmailExt.ids = map[string]string{}, map[string]map[[32]byte]uint64{}
+	for _, u := range users {
+		ms.gmailExt.passwords[u.Name] = u.Password
+	}
 	ms.gmail.Store(true)
 	for _, u := range users {
 		c := Dial(tb, ms.Addr, u.Name, u.Password)

@@ -1,6 +1,7 @@
 package testimap
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -60,9 +61,14 @@ type MemServer struct {
 
 	// Logins counts successful logins: how many connections a client opened.
 	Logins atomic.Int64
+	// BodiesRead counts the whole message bodies clients fetched by UID
+	// (a message fetched twice counts twice).
+	BodiesRead atomic.Int64
 
-	// gmail: the server shows a Gmail account (StartGmail, gmail.go).
-	gmail atomic.Bool
+	// gmail: the server shows a Gmail account (StartGmail, gmail.go);
+	// gmailExt answers its IMAP extensions (gmailext.go).
+	gmail    atomic.Bool
+	gmailExt gmailTable
 }
 
 // Faults are hooks called before the server handles a command; an error
@@ -209,6 +215,12 @@ func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *ima
 	}
 	r, options = s.ms.alterAppend(&memLiteral{bytes.NewReader(body), int64(len(body))}, options)
 	data, err := s.SessionNamespace.Append(mailbox, r, options)
+	if err == nil && s.ms.gmail.Load() && s.ms.gmailExt.mirrorToAllMail(s.user, mailbox, body) {
+		// Gmail: a message appended to a label is in All Mail too.
+		if _, merr := s.SessionNamespace.Append(GmailAllMail, &memLiteral{bytes.NewReader(body), int64(len(body))}, options); merr != nil {
+			return nil, merr
+		}
+	}
 	if err == nil && options != nil {
 		s.faults.addKeywords(mailbox, options.Flags)
 	}
@@ -232,6 +244,11 @@ func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, opti
 	if len(options.BodySection) > 0 && options.BodySection[0].Specifier == imap.PartSpecifierNone {
 		if err := s.faults.fetchHook(); err != nil {
 			return s.fault(err)
+		}
+		if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection[0].HeaderFields) == 0 {
+			if nums, ok := uids.Nums(); ok {
+				s.ms.BodiesRead.Add(int64(len(nums)))
+			}
 		}
 	}
 	if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection) > 0 {
@@ -527,12 +544,34 @@ func (l behaviourListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &behaviourConn{Conn: c, ms: l.ms}, nil
+	bc := &behaviourConn{Conn: c, ms: l.ms}
+	if l.ms.gmail.Load() {
+		bc.front = &gmailFront{ms: l.ms, conn: bc, in: bufio.NewReader(c)}
+	}
+	return bc, nil
 }
 
 type behaviourConn struct {
 	net.Conn
 	ms *MemServer
+	// front answers Gmail's extension commands (gmailext.go); nil when the
+	// server is not Gmail.
+	front   *gmailFront
+	writeMu sync.Mutex // the front's answers and go-imap's, whole
+}
+
+func (c *behaviourConn) Read(p []byte) (int, error) {
+	if c.front != nil {
+		return c.front.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+// writeRaw sends the front's answer.
+func (c *behaviourConn) writeRaw(p []byte) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.Conn.Write(p)
 }
 
 var (
@@ -544,6 +583,8 @@ var (
 // Write edits whole response lines; the server writes each of these in
 // one piece, so none is split across writes.
 func (c *behaviourConn) Write(p []byte) (int, error) {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	out := p
 	if c.ms.NoUIDNext.Load() {
 		out = uidNextLine.ReplaceAll(out, nil)

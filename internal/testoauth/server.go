@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 const (
@@ -337,4 +338,27 @@ func NewCertificate(tb testing.TB) (*x509.Certificate, []byte) {
 	pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	pem.Encode(&b, &pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
 	return cert, []byte(b.String())
+}
+
+// NewCertificatePFX makes a self-signed RSA certificate for an app and
+// returns it with a PFX (PKCS #12) file holding it and its key, locked
+// with password (as Windows' certificate export makes it).
+func NewCertificatePFX(tb testing.TB, password string) (*x509.Certificate, []byte) {
+	tb.Helper()
+	cert, certPEM := NewCertificate(tb)
+	var key any
+	for rest := certPEM; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		if b.Type == "PRIVATE KEY" {
+			key, _ = x509.ParsePKCS8PrivateKey(b.Bytes)
+		}
+	}
+	pfx, err := pkcs12.Modern.Encode(key, cert, nil, password)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cert, pfx
 }

@@ -35,6 +35,7 @@ type endpointForm struct {
 	// The public part of an app's OAuth2 credentials; the secrets and
 	// files are never shown again.
 	OAuth2Tenant, OAuth2ClientID, OAuth2TokenURL, OAuth2Scope string
+	OAuth2Mechanism                                           string
 	MaxMessageMB, DownMB, UpMB                                string
 	Error, Field                                              string
 }
@@ -84,7 +85,8 @@ func (s *server) createEndpoint(w http.ResponseWriter, r *http.Request) error {
 		AdminUser: strings.TrimSpace(r.PostFormValue("admin_user")), MaxMessageMB: r.PostFormValue("max_message_mb"),
 		DownMB: r.PostFormValue("daily_download_mb"), UpMB: r.PostFormValue("daily_upload_mb"),
 		OAuth2Tenant: strings.TrimSpace(r.PostFormValue("oauth2_tenant")), OAuth2ClientID: strings.TrimSpace(r.PostFormValue("oauth2_client_id")),
-		OAuth2TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")), OAuth2Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope"))}
+		OAuth2TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")), OAuth2Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope")),
+		OAuth2Mechanism: r.PostFormValue("oauth2_mechanism")}
 	in := customers.EndpointInput{CustomerID: c.ID, Name: f.Name, Type: f.Type, Host: f.Host, Security: f.Security, AllowPlaintext: f.AllowPlaintext}
 	if f.Provide {
 		in.AdminUser, in.Password, in.Token = f.AdminUser, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("oauth2_token"))
@@ -230,8 +232,8 @@ const maxCredentialFile = 64 << 10
 // text fields, and the certificate and service account key as files.
 func oauthFromForm(r *http.Request) (oauth.Config, error) {
 	cfg := oauth.Config{Tenant: strings.TrimSpace(r.PostFormValue("oauth2_tenant")), ClientID: strings.TrimSpace(r.PostFormValue("oauth2_client_id")),
-		ClientSecret: strings.TrimSpace(r.PostFormValue("oauth2_client_secret")), TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")),
-		Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope"))}
+		ClientSecret: strings.TrimSpace(r.PostFormValue("oauth2_client_secret")), CertificatePassword: r.PostFormValue("oauth2_certificate_password"), TokenURL: strings.TrimSpace(r.PostFormValue("oauth2_token_url")),
+		Scope: strings.TrimSpace(r.PostFormValue("oauth2_scope")), Mechanism: r.PostFormValue("oauth2_mechanism")}
 	var err error
 	if cfg.Certificate, err = formFile(r, "oauth2_certificate"); err != nil {
 		return cfg, err

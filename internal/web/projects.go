@@ -49,6 +49,7 @@ type projectNewData struct {
 	Form      struct {
 		Name, MaxConcurrent, MaxErrors string
 		SourceID, DestID               int64
+		FirstLabelOnly, SpamAndTrash   bool
 	}
 	Error, Field string
 }
@@ -101,7 +102,9 @@ func (s *server) createProject(w http.ResponseWriter, r *http.Request) error {
 	d := &projectNewData{Customer: c}
 	d.Form.Name, d.Form.MaxConcurrent, d.Form.MaxErrors = r.PostFormValue("name"), r.PostFormValue("max_concurrent"), r.PostFormValue("max_errors")
 	d.Form.SourceID, d.Form.DestID = formID(r, "source_endpoint_id"), formID(r, "destination_endpoint_id")
+	d.Form.FirstLabelOnly, d.Form.SpamAndTrash = r.PostFormValue("gmail_first_label_only") != "", r.PostFormValue("gmail_spam_and_trash") != ""
 	in := projects.ProjectInput{CustomerID: c.ID, Name: d.Form.Name, SourceID: d.Form.SourceID, DestID: d.Form.DestID}
+	in.FirstLabelOnly, in.SpamAndTrash = &d.Form.FirstLabelOnly, &d.Form.SpamAndTrash
 	in.MaxConcurrent, err = formInt(r, "max_concurrent")
 	if err == nil {
 		in.MaxErrors, err = formInt(r, "max_errors")
@@ -891,6 +894,8 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 		types = []string{}
 	}
 	in.DoNotRetry, in.Include, in.Exclude, in.ItemTypes = &dnr, &inc, &exc, &types
+	firstLabel, spamTrash := r.PostFormValue("gmail_first_label_only") != "", r.PostFormValue("gmail_spam_and_trash") != ""
+	in.FirstLabelOnly, in.SpamAndTrash = &firstLabel, &spamTrash
 	in.MaxConcurrent, err = formInt(r, "max_concurrent")
 	if err == nil {
 		in.MaxErrors, err = formInt(r, "max_errors")

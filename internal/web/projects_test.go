@@ -305,7 +305,9 @@ func TestNewProjectForm(t *testing.T) {
 	t.Parallel()
 	b := setupMigration(t, 0)
 	path := fmt.Sprintf("/customers/%d/projects", b.customer.ID)
-	b.partner.get(path + "/new")
+	if page := b.partner.get(path + "/new"); !strings.Contains(page.body, `name="gmail_first_label_only"`) || !strings.Contains(page.body, `name="gmail_spam_and_trash"`) {
+		t.Fatal("the new project form has no Gmail label options")
+	}
 	for _, tc := range []struct {
 		name   string
 		form   url.Values
@@ -316,7 +318,7 @@ func TestNewProjectForm(t *testing.T) {
 		{"same endpoints", url.Values{"name": {"P2"}, "source_endpoint_id": {itoa(b.src.ID)}, "destination_endpoint_id": {itoa(b.src.ID)}}, http.StatusBadRequest, "different"},
 		{"other tenant's endpoint", url.Values{"name": {"P2"}, "source_endpoint_id": {itoa(b.otherEP.ID)}, "destination_endpoint_id": {itoa(b.dst.ID)}}, http.StatusBadRequest, "another customer"},
 		{"concurrency", url.Values{"name": {"P2"}, "source_endpoint_id": {itoa(b.src.ID)}, "destination_endpoint_id": {itoa(b.dst.ID)}, "max_concurrent": {"0"}}, http.StatusBadRequest, "1 to 1000"},
-		{"ok", url.Values{"name": {"P2"}, "source_endpoint_id": {itoa(b.src.ID)}, "destination_endpoint_id": {itoa(b.dst.ID)}, "max_concurrent": {"6"}}, http.StatusSeeOther, ""},
+		{"ok", url.Values{"name": {"P2"}, "source_endpoint_id": {itoa(b.src.ID)}, "destination_endpoint_id": {itoa(b.dst.ID)}, "max_concurrent": {"6"}, "gmail_first_label_only": {"1"}}, http.StatusSeeOther, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := b.partner.post(path, tc.form)
@@ -326,7 +328,7 @@ func TestNewProjectForm(t *testing.T) {
 		})
 	}
 	ps, _ := b.tp.app.Store.ProjectsOf(context.Background(), b.customer.ID)
-	if len(ps) != 2 || ps[1].MaxConcurrent != 6 {
+	if len(ps) != 2 || ps[1].MaxConcurrent != 6 || !ps[1].FirstLabelOnly || ps[1].SpamAndTrash {
 		t.Fatalf("projects: %+v", ps)
 	}
 }
@@ -604,7 +606,7 @@ func TestQuickAddSettingsClose(t *testing.T) {
 		{"empty date range", url.Values{"max_concurrent": {"3"}, "item_types": {"mail"}, "date_from": {"2024-02-01"}, "date_to": {"2024-01-01"}}, http.StatusBadRequest, "date range is empty"},
 		{"no item types", url.Values{"max_concurrent": {"3"}}, http.StatusBadRequest, "item_types"},
 		{"ok", url.Values{"max_concurrent": {"4"}, "max_errors": {"7"}, "do_not_retry": {"1"}, "include": {"INBOX\nSent"}, "exclude": {"Junk"},
-			"date_from": {"2020-01-01"}, "item_types": {"mail"}}, http.StatusSeeOther, ""},
+			"date_from": {"2020-01-01"}, "item_types": {"mail"}, "gmail_spam_and_trash": {"1"}}, http.StatusSeeOther, ""},
 	} {
 		if res := b.partner.post(path+"/settings", tc.form); res.status != tc.code || !strings.Contains(res.body, tc.want) {
 			t.Fatalf("%s: %d %s", tc.name, res.status, res.body)
@@ -613,6 +615,13 @@ func TestQuickAddSettingsClose(t *testing.T) {
 	p, _ := b.tp.app.Store.Project(context.Background(), b.project.ID)
 	if p.MaxConcurrent != 4 || p.MaxErrors != 7 || !p.DoNotRetry || strings.Join(p.Include, "|") != "INBOX|Sent" || p.DateFrom.Year() != 2020 || p.ItemCount != 1 {
 		t.Fatalf("project: %+v", p)
+	}
+	if !p.SpamAndTrash || p.FirstLabelOnly {
+		t.Fatalf("Gmail label options: %+v", p)
+	}
+	if page := b.partner.get(path); !strings.Contains(page.body, `id="s-gmail_spam_and_trash" name="gmail_spam_and_trash" value="1" checked`) ||
+		!strings.Contains(page.body, `id="s-gmail_first_label_only" name="gmail_first_label_only" value="1">`) {
+		t.Fatal("the settings form does not show the Gmail label options as saved")
 	}
 	if res := b.partner.post(path+"/close", nil); res.status != http.StatusSeeOther {
 		t.Fatalf("close: %d", res.status)

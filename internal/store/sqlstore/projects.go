@@ -115,14 +115,14 @@ func (s *Store) DeleteCustomer(ctx context.Context, id int64) error {
 }
 
 const endpointCols = `id, customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token, max_message_size, daily_download, daily_upload, created,
-	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits, dav_url, graph_url, ews_url`
+	oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits, dav_url, graph_url, ews_url, oauth2_mechanism`
 
 func scanEndpoint(sc interface{ Scan(...any) error }) (store.Endpoint, error) {
 	var e store.Endpoint
 	var created, limits string
 	err := sc.Scan(&e.ID, &e.CustomerID, &e.Name, &e.Type, &e.Host, &e.Port, &e.Security, &e.AllowPlaintext, &e.AdminUser,
 		&e.SealedPassword, &e.SealedToken, &e.MaxMessageSize, &e.DailyDownload, &e.DailyUpload, &created,
-		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2, &limits, &e.DAVURL, &e.GraphURL, &e.EWSURL)
+		&e.OAuth2Tenant, &e.OAuth2ClientID, &e.OAuth2TokenURL, &e.OAuth2Scope, &e.SealedOAuth2, &limits, &e.DAVURL, &e.GraphURL, &e.EWSURL, &e.OAuth2Mechanism)
 	e.Created = parseTS(created)
 	e.Limits = parseLimits(limits)
 	e.HasCredentials = e.SealedPassword != "" || e.SealedToken != "" || e.SealedOAuth2 != ""
@@ -135,11 +135,11 @@ func (s *Store) CreateEndpoint(ctx context.Context, e *store.Endpoint) error {
 	}
 	err := s.queryRow(ctx, nil, `INSERT INTO endpoints(customer_id, name, type, host, port, security, allow_plaintext, admin_user, sealed_password, sealed_token,
 		max_message_size, daily_download, daily_upload, created, oauth2_tenant, oauth2_client_id, oauth2_token_url, oauth2_scope, sealed_oauth2, limits,
-		dav_url, graph_url, ews_url)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
+		dav_url, graph_url, ews_url, oauth2_mechanism)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id`,
 		e.CustomerID, e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
 		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, ts(e.Created), e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits),
-		e.DAVURL, e.GraphURL, e.EWSURL).Scan(&e.ID)
+		e.DAVURL, e.GraphURL, e.EWSURL, e.OAuth2Mechanism).Scan(&e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}
@@ -172,10 +172,10 @@ func (s *Store) Endpoints(ctx context.Context, customerID int64) ([]store.Endpoi
 func (s *Store) UpdateEndpoint(ctx context.Context, e store.Endpoint) error {
 	res, err := s.exec(ctx, nil, `UPDATE endpoints SET name=?, type=?, host=?, port=?, security=?, allow_plaintext=?, admin_user=?, sealed_password=?, sealed_token=?,
 		max_message_size=?, daily_download=?, daily_upload=?, oauth2_tenant=?, oauth2_client_id=?, oauth2_token_url=?, oauth2_scope=?, sealed_oauth2=?, limits=?,
-		dav_url=?, graph_url=?, ews_url=? WHERE id=?`,
+		dav_url=?, graph_url=?, ews_url=?, oauth2_mechanism=? WHERE id=?`,
 		e.Name, e.Type, e.Host, e.Port, e.Security, e.AllowPlaintext, e.AdminUser, e.SealedPassword, e.SealedToken,
 		e.MaxMessageSize, e.DailyDownload, e.DailyUpload, e.OAuth2Tenant, e.OAuth2ClientID, e.OAuth2TokenURL, e.OAuth2Scope, e.SealedOAuth2, limitsText(e.Limits),
-		e.DAVURL, e.GraphURL, e.EWSURL, e.ID)
+		e.DAVURL, e.GraphURL, e.EWSURL, e.OAuth2Mechanism, e.ID)
 	if isUnique(err) {
 		return fmt.Errorf("endpoint %q: %w", e.Name, store.ErrDuplicate)
 	}

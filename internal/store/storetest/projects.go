@@ -475,12 +475,12 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		s := open(t)
 		c, _ := projectFixture(t, s)
 		e := store.Endpoint{CustomerID: c.ID, Name: "m365", Type: "office365", Host: "outlook.office365.com", Port: 993, Security: "tls",
-			OAuth2Tenant: "contoso.onmicrosoft.com", OAuth2ClientID: "app-id", OAuth2Scope: "https://outlook.office365.com/.default", SealedOAuth2: "v1:k:o"}
+			OAuth2Tenant: "contoso.onmicrosoft.com", OAuth2ClientID: "app-id", OAuth2Scope: "https://outlook.office365.com/.default", OAuth2Mechanism: "OAUTHBEARER", SealedOAuth2: "v1:k:o"}
 		if err := s.CreateEndpoint(ctx, &e); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Endpoint(ctx, e.ID)
-		if err != nil || got.OAuth2Tenant != e.OAuth2Tenant || got.OAuth2ClientID != "app-id" || got.OAuth2Scope != e.OAuth2Scope ||
+		if err != nil || got.OAuth2Tenant != e.OAuth2Tenant || got.OAuth2ClientID != "app-id" || got.OAuth2Scope != e.OAuth2Scope || got.OAuth2Mechanism != "OAUTHBEARER" ||
 			got.SealedOAuth2 != "v1:k:o" || !got.HasCredentials {
 			t.Fatalf("endpoint %+v %v", got, err)
 		}
