@@ -93,7 +93,9 @@ type DNS interface {
 	WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int64, error)
 	// QueueWaitingCutoverItem queues a waiting item's final pass (enqueue
 	// runs in the transaction, for that one item), unless another caller
-	// did: it returns false then, and changes nothing.
+	// did: it returns false then, and changes nothing. When enqueue
+	// queues nothing (a pass of the item waits in the queue, to be
+	// retried), that pass is the item's final one.
 	QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID int64, pass string, enqueue EnqueueFunc) (bool, error)
 	// SavePostCheck stores the post-migration check of a cutover and, when
 	// it found every record present, sets the engagement's task
