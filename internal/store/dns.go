@@ -89,7 +89,7 @@ type DNS interface {
 	// MXCutovers lists an engagement's cutovers by domain; 0 lists all.
 	MXCutovers(ctx context.Context, engagementID int64) ([]MXCutover, error)
 	// WaitingCutoverItems lists the items of a cutover still waiting for
-	// their final pass.
+	// their final pass (an item deleted since waits no more).
 	WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int64, error)
 	// QueueWaitingCutoverItem queues a waiting item's final pass (enqueue
 	// runs in the transaction, for that one item), unless another caller

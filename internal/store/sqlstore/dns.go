@@ -61,7 +61,7 @@ func (s *Store) SaveMXWatch(ctx context.Context, d store.EngagementDomain) error
 }
 
 const cutoverCols = `id, engagement_id, domain, at, trigger_by, mx, queued, post_checked, post_ready, post_report,
-	(SELECT COUNT(*) FROM mx_cutover_items w WHERE w.cutover_id = mx_cutovers.id AND w.job_id = 0)`
+	(SELECT COUNT(*) FROM mx_cutover_items w JOIN items i ON i.id = w.item_id WHERE w.cutover_id = mx_cutovers.id AND w.job_id = 0)`
 
 func scanCutover(sc interface{ Scan(...any) error }) (store.MXCutover, error) {
 	var c store.MXCutover
@@ -264,7 +264,7 @@ func (s *Store) WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (int64, error) {
 		var id int64
 		return id, sc.Scan(&id)
-	}, `SELECT item_id FROM mx_cutover_items WHERE cutover_id = ? AND job_id = 0 ORDER BY item_id`, cutoverID)
+	}, `SELECT w.item_id FROM mx_cutover_items w JOIN items i ON i.id = w.item_id WHERE w.cutover_id = ? AND w.job_id = 0 ORDER BY w.item_id`, cutoverID)
 }
 
 func (s *Store) QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID int64, pass string, enqueue store.EnqueueFunc) (bool, error) {

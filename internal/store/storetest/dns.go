@@ -171,5 +171,29 @@ func runDNS(t *testing.T, open func(t *testing.T) store.Store) {
 		if w, _ := s.WaitingCutoverItems(ctx, f2.ID); len(w) != 0 {
 			t.Fatalf("still waiting: %v", w)
 		}
+		// A waiting item deleted since waits no more.
+		c4 := store.Item{ProjectID: p, Source: "d@contoso.com", Dest: "d@contoso.com"}
+		if err := s.CreateItems(ctx, []*store.Item{&c4}); err != nil {
+			t.Fatal(err)
+		}
+		t3 := store.MXCutover{EngagementID: e.ID, Domain: "tailspin.com", At: at, Trigger: "watch"}
+		if ok, err := s.RecordMXCutover(ctx, &t3, "w", []int64{c4.ID}, "full", func(context.Context, any) ([]int64, error) { return []int64{0}, nil }); !ok || err != nil || t3.Waiting != 1 {
+			t.Fatalf("tailspin.com cutover: %v %v %+v", ok, err, t3)
+		}
+		if err := s.DeleteItems(ctx, p, []int64{c4.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := s.WaitingCutoverItems(ctx, t3.ID); len(w) != 0 {
+			t.Fatalf("a deleted item waits: %v", w)
+		}
+		all, err := s.MXCutovers(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range all {
+			if c.Domain == "tailspin.com" && c.Waiting != 0 {
+				t.Fatalf("tailspin.com after its item was deleted: %+v", c)
+			}
+		}
 	})
 }
