@@ -78,7 +78,7 @@ func TestCutoverInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("add the domain: %v", err)
 	}
-	waitText(t, ctx, engURL, "#domain-contoso-example", "mail goes to the source", 30*time.Second)
+	waitText(t, ctx, engURL, "#domain-contoso-example", "mail goes to the source", 60*time.Second)
 	docShot(t, ctx, "cutover-1-domain-watched", "#domains-section")
 	page(t, ctx, "20-engagement-domains")
 
@@ -96,7 +96,7 @@ func TestCutoverInABrowser(t *testing.T) {
 	// sees it twice, waits out the TTL, and starts the final pass.
 	dns.Set(t, `contoso.example. 3600 IN TXT "MS=ms12345678"`, `contoso.example. 3600 IN TXT "v=spf1 mx -all"`,
 		"contoso.example. 1 IN MX 0 contoso-example.mail.protection.outlook.com.")
-	waitText(t, ctx, engURL, "#domain-contoso-example", "(watch)", 60*time.Second)
+	waitText(t, ctx, engURL, "#domain-contoso-example", "(watch)", 90*time.Second)
 	if got := text(t, ctx, "#domain-contoso-example", chromedp.ByQuery); !strings.Contains(got, "(watch)") || !strings.Contains(got, "for 4 items") {
 		t.Fatalf("cutover row: %q", got)
 	}
@@ -112,9 +112,9 @@ func TestCutoverInABrowser(t *testing.T) {
 
 	// 4. After the final passes, the post-migration check (1370) waits for
 	// the autodiscover CNAME and SPF; once they are there it passes.
-	waitText(t, ctx, engURL, "#domain-contoso-example", "records missing", 90*time.Second)
+	waitText(t, ctx, engURL, "#domain-contoso-example", "records missing", 120*time.Second)
 	dns.Set(t, `contoso.example. 3600 IN TXT "v=spf1 include:spf.protection.outlook.com -all"`, `contoso.example. 3600 IN TXT "MS=ms12345678"`,
 		"autodiscover.contoso.example. 3600 IN CNAME autodiscover.outlook.com.")
-	waitText(t, ctx, engURL, "#domain-contoso-example", "every record present", 30*time.Second)
+	waitText(t, ctx, engURL, "#domain-contoso-example", "every record present", 60*time.Second)
 	docShot(t, ctx, "cutover-5-post-migration", "#domains-section")
 }

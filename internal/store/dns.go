@@ -89,11 +89,13 @@ type DNS interface {
 	// MXCutovers lists an engagement's cutovers by domain; 0 lists all.
 	MXCutovers(ctx context.Context, engagementID int64) ([]MXCutover, error)
 	// WaitingCutoverItems lists the items of a cutover still waiting for
-	// their final pass.
+	// their final pass (an item deleted since waits no more).
 	WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int64, error)
 	// QueueWaitingCutoverItem queues a waiting item's final pass (enqueue
 	// runs in the transaction, for that one item), unless another caller
-	// did: it returns false then, and changes nothing.
+	// did: it returns false then, and changes nothing. When enqueue
+	// queues nothing (a pass of the item waits in the queue, to be
+	// retried), that pass is the item's final one.
 	QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID int64, pass string, enqueue EnqueueFunc) (bool, error)
 	// SavePostCheck stores the post-migration check of a cutover and, when
 	// it found every record present, sets the engagement's task

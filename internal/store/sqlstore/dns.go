@@ -61,7 +61,7 @@ func (s *Store) SaveMXWatch(ctx context.Context, d store.EngagementDomain) error
 }
 
 const cutoverCols = `id, engagement_id, domain, at, trigger_by, mx, queued, post_checked, post_ready, post_report,
-	(SELECT COUNT(*) FROM mx_cutover_items w WHERE w.cutover_id = mx_cutovers.id AND w.job_id = 0)`
+	(SELECT COUNT(*) FROM mx_cutover_items w JOIN items i ON i.id = w.item_id WHERE w.cutover_id = mx_cutovers.id AND w.job_id = 0)`
 
 func scanCutover(sc interface{ Scan(...any) error }) (store.MXCutover, error) {
 	var c store.MXCutover
@@ -264,7 +264,7 @@ func (s *Store) WaitingCutoverItems(ctx context.Context, cutoverID int64) ([]int
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (int64, error) {
 		var id int64
 		return id, sc.Scan(&id)
-	}, `SELECT item_id FROM mx_cutover_items WHERE cutover_id = ? AND job_id = 0 ORDER BY item_id`, cutoverID)
+	}, `SELECT w.item_id FROM mx_cutover_items w JOIN items i ON i.id = w.item_id WHERE w.cutover_id = ? AND w.job_id = 0 ORDER BY w.item_id`, cutoverID)
 }
 
 func (s *Store) QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID int64, pass string, enqueue store.EnqueueFunc) (bool, error) {
@@ -281,13 +281,24 @@ func (s *Store) QueueWaitingCutoverItem(ctx context.Context, cutoverID, itemID i
 		if err != nil {
 			return err
 		}
-		if len(ids) != 1 || ids[0] == 0 {
-			return fmt.Errorf("queue the final pass of item %d: its pass is queued or running", itemID)
+		if len(ids) != 1 {
+			return fmt.Errorf("queue the final pass of item %d: %d job ids", itemID, len(ids))
 		}
-		if _, err := o.exec(`UPDATE items SET status=?, last_pass=?, job_id=?, updated=? WHERE id=?`, store.StatusQueued, pass, ids[0], ts(time.Now()), itemID); err != nil {
+		job := ids[0]
+		if job == 0 {
+			// The queue holds a pass of the item that has not run since
+			// (one waiting to be retried): it runs after the cutover, so
+			// it is the final pass.
+			if err := o.queryRow(`SELECT job_id FROM items WHERE id = ?`, itemID).Scan(&job); err != nil {
+				return err
+			}
+			if job == 0 {
+				job = -1
+			}
+		} else if _, err := o.exec(`UPDATE items SET status=?, last_pass=?, job_id=?, updated=? WHERE id=?`, store.StatusQueued, pass, job, ts(time.Now()), itemID); err != nil {
 			return err
 		}
-		if _, err := o.exec(`UPDATE mx_cutover_items SET job_id = ? WHERE cutover_id = ? AND item_id = ?`, ids[0], cutoverID, itemID); err != nil {
+		if _, err := o.exec(`UPDATE mx_cutover_items SET job_id = ? WHERE cutover_id = ? AND item_id = ?`, job, cutoverID, itemID); err != nil {
 			return err
 		}
 		if _, err := o.exec(`UPDATE mx_cutovers SET queued = queued + 1 WHERE id = ?`, cutoverID); err != nil {

@@ -118,6 +118,7 @@ func runDNS(t *testing.T, open func(t *testing.T) store.Store) {
 		if cs, _ := s.MXCutovers(ctx, e.ID); len(cs) != 1 || cs[0].Queued != 2 || cs[0].Waiting != 0 {
 			t.Fatalf("after the waiting item's pass: %+v", cs)
 		}
+
 		evs, _ := s.Events(ctx, e.ID)
 		if len(evs) != 1 || evs[0].Kind != store.MXCutoverEventKind || !evs[0].Starts.Equal(at) {
 			t.Fatalf("events = %+v", evs)
@@ -152,6 +153,47 @@ func runDNS(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if cs, _ := s.MXCutovers(ctx, 0); len(cs) != 1 || !cs[0].PostReady || !cs[0].PostChecked.Equal(at.Add(2*time.Hour)) || cs[0].PostReport != `{"ready":true}` {
 			t.Fatalf("post check = %+v", cs)
+		}
+
+		// An item whose pass waits in the queue to be retried: that pass
+		// is its final one, nothing is queued twice, no error.
+		c3 := store.Item{ProjectID: p, Source: "c@contoso.com", Dest: "c@contoso.com"}
+		if err := s.CreateItems(ctx, []*store.Item{&c3}); err != nil {
+			t.Fatal(err)
+		}
+		f2 := store.MXCutover{EngagementID: e.ID, Domain: "fabrikam.com", At: at, Trigger: "watch"}
+		if ok, err := s.RecordMXCutover(ctx, &f2, "w", []int64{c3.ID}, "full", func(context.Context, any) ([]int64, error) { return []int64{0}, nil }); !ok || err != nil || f2.Waiting != 1 {
+			t.Fatalf("fabrikam.com cutover: %v %v %+v", ok, err, f2)
+		}
+		if ok, err := s.QueueWaitingCutoverItem(ctx, f2.ID, c3.ID, "full", func(context.Context, any) ([]int64, error) { return []int64{0}, nil }); !ok || err != nil {
+			t.Fatalf("QueueWaitingCutoverItem with the pass in the queue: %v, %v", ok, err)
+		}
+		if w, _ := s.WaitingCutoverItems(ctx, f2.ID); len(w) != 0 {
+			t.Fatalf("still waiting: %v", w)
+		}
+		// A waiting item deleted since waits no more.
+		c4 := store.Item{ProjectID: p, Source: "d@contoso.com", Dest: "d@contoso.com"}
+		if err := s.CreateItems(ctx, []*store.Item{&c4}); err != nil {
+			t.Fatal(err)
+		}
+		t3 := store.MXCutover{EngagementID: e.ID, Domain: "tailspin.com", At: at, Trigger: "watch"}
+		if ok, err := s.RecordMXCutover(ctx, &t3, "w", []int64{c4.ID}, "full", func(context.Context, any) ([]int64, error) { return []int64{0}, nil }); !ok || err != nil || t3.Waiting != 1 {
+			t.Fatalf("tailspin.com cutover: %v %v %+v", ok, err, t3)
+		}
+		if err := s.DeleteItems(ctx, p, []int64{c4.ID}); err != nil {
+			t.Fatal(err)
+		}
+		if w, _ := s.WaitingCutoverItems(ctx, t3.ID); len(w) != 0 {
+			t.Fatalf("a deleted item waits: %v", w)
+		}
+		all, err := s.MXCutovers(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range all {
+			if c.Domain == "tailspin.com" && c.Waiting != 0 {
+				t.Fatalf("tailspin.com after its item was deleted: %+v", c)
+			}
 		}
 	})
 }
