@@ -354,3 +354,20 @@ func TestProjectFormsFeedback(t *testing.T) {
 		t.Fatalf("failed bulk add: %d %s", res.status, res.body)
 	}
 }
+
+// TestLiveStreamCatchesUpFromItsPage: a stream opened with the time its
+// page was read (?since=, Unix ms) carries what changed since. (The hub's
+// own polls look back 3 s too; the browser journeys, on a loaded machine,
+// are where a later connection showed the need.)
+func TestLiveStreamCatchesUpFromItsPage(t *testing.T) {
+	t.Parallel()
+	b := setupMigration(t, 2)
+	drawn := time.Now().Add(-30 * time.Second)
+	b.partner.get(fmt.Sprintf("/projects/%d", b.project.ID))
+	it := refuseLogin(t, b.tp.app.Store, b.items[1])
+	stream := openLive(t, b, fmt.Sprintf("/projects/%d/live?since=%d", b.project.ID, drawn.UnixMilli()))
+	want := fmt.Sprintf(`{"id":%d,"status":"Failed"`, it.ID)
+	if !stream.waitFor(want) {
+		t.Fatalf("the stream never said %s", want)
+	}
+}
