@@ -22,24 +22,6 @@ const (
 	docsWidth = 1000
 )
 
-// lookShots is where TestPortalLook leaves its screenshots:
-// $FERRY_SCREENSHOTS (relative to the repository's root, so
-// FERRY_SCREENSHOTS=docs/img regenerates the pictures of docs/portal.md),
-// or the test's temporary directory.
-func lookShots(t *testing.T) string {
-	dir := os.Getenv("FERRY_SCREENSHOTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // shot saves what the browser shows now (the viewport) as name.png.
 func shot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
@@ -263,7 +245,7 @@ func TestPortalLook(t *testing.T) {
 	t.Parallel()
 	d := startDemo(t, 4, 20)
 	ctx := browser(t)
-	dir := lookShots(t)
+	dir := screenshotDir(t)
 	t.Logf("screenshots in %s", dir)
 
 	// The onboarding manager's day: the dashboard, a task due yesterday

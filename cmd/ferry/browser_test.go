@@ -109,11 +109,18 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-// screenshotDir is where the browser tests leave a picture of each main page for review.
+// screenshotDir is where the browser tests leave their pictures for
+// review (test artefacts): $FERRY_SCREENSHOTS, relative to the
+// repository's root (FERRY_SCREENSHOTS=docs/img makes the pictures of the
+// docs), else bin/screenshots.
 func screenshotDir(t *testing.T) string {
 	dir := os.Getenv("FERRY_SCREENSHOTS")
 	if dir == "" {
-		dir = filepath.Join("..", "..", "bin", "screenshots")
+		dir = filepath.Join("bin", "screenshots")
+	}
+	if !filepath.IsAbs(dir) {
+		// go test runs in cmd/ferry: a relative directory is the repository's.
+		dir = filepath.Join("..", "..", dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)

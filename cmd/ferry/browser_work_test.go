@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,35 +15,11 @@ import (
 // demoMailPassword is the password of the demo's mailboxes (cli/serve_demo.go).
 const demoMailPassword = "demo-mail-password"
 
-// workShots is where the daily-work journeys leave their screenshots:
-// $FERRY_SCREENSHOTS (docs/img makes the pictures of docs/portal.md), or
-// the test's own directory.
-func workShots(t *testing.T) string {
-	dir := os.Getenv("FERRY_SCREENSHOTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if !filepath.IsAbs(dir) {
-		// go test runs in cmd/ferry: a relative directory is the repository's.
-		dir = filepath.Join("..", "..", dir)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// shot saves what the browser shows (the viewport: small files) and
+// workShot saves what the browser shows (the viewport: small files) and
 // checks the page's basic accessibility.
-func shot(t *testing.T, ctx context.Context, dir, name string) {
+func workShot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	var png []byte
-	if err := chromedp.Run(ctx, chromedp.CaptureScreenshot(&png)); err != nil {
-		t.Fatalf("%s: screenshot: %v", name, err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	shot(t, ctx, dir, name)
 	accessible(t, ctx, name)
 }
 
@@ -77,7 +51,7 @@ func TestDailyWorkInABrowser(t *testing.T) {
 			if err := chromedp.Run(ctx, emulation.SetDeviceMetricsOverride(width, 900, 1, width < 600)); err != nil {
 				t.Fatal(err)
 			}
-			dir := workShots(t)
+			dir := screenshotDir(t)
 			name := func(s string) string { return fmt.Sprintf("work-%d-%s", width, s) }
 			signIn(t, ctx, d, "partner@partner.example")
 			passFromSummaryLive(t, ctx, d, dir, name)
@@ -96,7 +70,7 @@ func passFromSummaryLive(t *testing.T, ctx context.Context, d *demoServer, dir s
 	if err := chromedp.Run(ctx, openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form")); err != nil {
 		t.Fatalf("open the project: %v", err)
 	}
-	shot(t, ctx, dir, name("project"))
+	workShot(t, ctx, dir, name("project"))
 	noSidewaysScroll(t, ctx, name("project"))
 	var selected, cannot, what string
 	err := chromedp.Run(ctx,
@@ -113,7 +87,7 @@ func passFromSummaryLive(t *testing.T, ctx context.Context, d *demoServer, dir s
 	if selected != "3" || cannot != "0" || !strings.Contains(what, "Full copies everything") {
 		t.Errorf("summary: %s selected, %s cannot migrate, %q", selected, cannot, what)
 	}
-	shot(t, ctx, dir, name("pass-summary"))
+	workShot(t, ctx, dir, name("pass-summary"))
 	err = chromedp.Run(ctx,
 		chromedp.Click(`#plan-start`, chromedp.ByQuery),
 		chromedp.WaitVisible(`//div[@class="notice" and contains(., "Full: 3 mailbox(es) queued")]`),
@@ -140,7 +114,7 @@ func passFromSummaryLive(t *testing.T, ctx context.Context, d *demoServer, dir s
 	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(`#h-items`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	shot(t, ctx, dir, name("pass-live"))
+	workShot(t, ctx, dir, name("pass-live"))
 }
 
 // fixFailedMailboxAndRetry gives a mailbox a wrong password, sees Verify
@@ -191,7 +165,7 @@ func fixFailedMailboxAndRetry(t *testing.T, ctx context.Context, d *demoServer, 
 	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(row, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	shot(t, ctx, dir, name("failed-row"))
+	workShot(t, ctx, dir, name("failed-row"))
 	err = chromedp.Run(ctx,
 		chromedp.Click(row+` a.js-fix`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#fix-box`, chromedp.ByQuery),
@@ -205,7 +179,7 @@ func fixFailedMailboxAndRetry(t *testing.T, ctx context.Context, d *demoServer, 
 	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(`#h-errors`, chromedp.ByQuery)); err != nil {
 		t.Fatal(err)
 	}
-	shot(t, ctx, dir, name("item-fix"))
+	workShot(t, ctx, dir, name("item-fix"))
 	err = chromedp.Run(ctx,
 		chromedp.SendKeys(`#ed-source_password`, demoMailPassword, chromedp.ByQuery),
 		chromedp.Click(`//button[text()="Save changes"]`),
@@ -221,7 +195,7 @@ func fixFailedMailboxAndRetry(t *testing.T, ctx context.Context, d *demoServer, 
 		chromedp.Run(ctx, chromedp.Text(`tbody[data-item]`, &status, chromedp.ByQuery))
 		t.Fatalf("fix the password and retry in place: %v (%s)", err, status)
 	}
-	shot(t, ctx, dir, name("item-retried"))
+	workShot(t, ctx, dir, name("item-retried"))
 }
 
 // scheduledPassSaysWhy schedules a Trial of one mailbox from the summary
@@ -247,7 +221,7 @@ func scheduledPassSaysWhy(t *testing.T, ctx context.Context, d *demoServer, dir 
 	if err != nil {
 		t.Fatalf("schedule a Trial in the summary: %v", err)
 	}
-	shot(t, ctx, dir, name("pass-scheduled"))
+	workShot(t, ctx, dir, name("pass-scheduled"))
 	var why string
 	err = chromedp.Run(ctx,
 		chromedp.Click(`#plan-start`, chromedp.ByQuery),
