@@ -571,18 +571,18 @@ func fromEvent(ev *Event) *ical.Calendar {
 
 // Task is the part of Graph's todoTask Ferry writes and reads.
 type Task struct {
-	ID                string          `json:"id,omitempty"`
-	ETag              string          `json:"@odata.etag,omitempty"`
-	Title             string          `json:"title"`
-	Body              *itemBody       `json:"body,omitempty"`
-	Status            string          `json:"status,omitempty"`
-	Importance        string          `json:"importance,omitempty"`
-	DueDateTime       *dateTimeTZ     `json:"dueDateTime,omitempty"`
-	StartDateTime     *dateTimeTZ     `json:"startDateTime,omitempty"`
-	CompletedDateTime *dateTimeTZ     `json:"completedDateTime,omitempty"`
-	IsReminderOn      bool            `json:"isReminderOn"`
-	ReminderDateTime  *dateTimeTZ     `json:"reminderDateTime,omitempty"`
-	Categories        []string        `json:"categories"`
+	ID                string           `json:"id,omitempty"`
+	ETag              string           `json:"@odata.etag,omitempty"`
+	Title             string           `json:"title"`
+	Body              *itemBody        `json:"body,omitempty"`
+	Status            string           `json:"status,omitempty"`
+	Importance        string           `json:"importance,omitempty"`
+	DueDateTime       *dateTimeTZ      `json:"dueDateTime,omitempty"`
+	StartDateTime     *dateTimeTZ      `json:"startDateTime,omitempty"`
+	CompletedDateTime *dateTimeTZ      `json:"completedDateTime,omitempty"`
+	IsReminderOn      bool             `json:"isReminderOn"`
+	ReminderDateTime  *dateTimeTZ      `json:"reminderDateTime,omitempty"`
+	Categories        []string         `json:"categories"`
 	LinkedResources   []LinkedResource `json:"linkedResources,omitempty"`
 }
 
