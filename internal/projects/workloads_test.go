@@ -133,6 +133,25 @@ func TestItemWorkloadsExchangeToMicrosoft365(t *testing.T) {
 	if sent := gs.Sent(); len(sent) > 0 {
 		t.Errorf("meeting messages sent: %v", sent)
 	}
+
+	// An event Microsoft 365 cannot hold is the item's error, with its
+	// title, date, Graph's limit and what to do.
+	es.Add(es.Folder(m, "calendar", ""), &testews.Item{Mime: []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:hourly@t\r\n" +
+		"DTSTAMP:20260101T000000Z\r\nDTSTART:20260301T080000Z\r\nDTEND:20260301T081000Z\r\nRRULE:FREQ=HOURLY;COUNT=5\r\nSUMMARY:Hourly check\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")})
+	if err := svc.RunPass(ctx, 200, jobs.PassArgs{ItemID: it.ID, Pass: "retry"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := svc.Item(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Errors != 1 || len(d.WorkloadFailures) != 1 {
+		t.Fatalf("item errors %d, workload failures %+v", d.Errors, d.WorkloadFailures)
+	}
+	f := d.WorkloadFailures[0]
+	if f.Workload != "calendar" || f.Title != "Hourly check" || f.Date != "20260301T080000Z" || !strings.Contains(f.Error, "cannot hold the recurrence rule") || f.Action == "" {
+		t.Errorf("failure %+v", f)
+	}
 }
 
 // TestItemWorkloadsDAVToDAV: an item of two IMAP endpoints with DAV
