@@ -141,13 +141,29 @@ type FolderProgress struct {
 // ItemDetail is an item with its pass history, errors and folders.
 type ItemDetail struct {
 	Item
-	History []Run            `json:"history"`
-	Errors  []Failure        `json:"errors"`
-	Folders []FolderProgress `json:"folders"`
+	History        []Run             `json:"history"`
+	Errors         []Failure         `json:"errors"`
+	Folders        []FolderProgress  `json:"folders"`
+	WorkloadErrors []WorkloadFailure `json:"workload_errors"`
+}
+
+// WorkloadFailure is a calendar object, task or contact the last pass
+// could not copy.
+type WorkloadFailure struct {
+	Workload   string `json:"workload"`
+	Collection string `json:"collection"`
+	UID        string `json:"uid"`
+	Title      string `json:"title"`
+	Date       string `json:"date,omitempty"`
+	Error      string `json:"error"`
+	Action     string `json:"action"`
 }
 
 func itemDetailOut(d *projects.ItemDetail) ItemDetail {
-	out := ItemDetail{Item: itemOut(d.Item), History: []Run{}, Errors: []Failure{}, Folders: []FolderProgress{}}
+	out := ItemDetail{Item: itemOut(d.Item), History: []Run{}, Errors: []Failure{}, Folders: []FolderProgress{}, WorkloadErrors: []WorkloadFailure{}}
+	for _, f := range d.WorkloadFailures {
+		out.WorkloadErrors = append(out.WorkloadErrors, WorkloadFailure(f))
+	}
 	for _, h := range d.History {
 		out.History = append(out.History, runOut(h))
 	}

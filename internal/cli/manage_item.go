@@ -333,9 +333,13 @@ func itemShowCmd(m *manageFlags) *cobra.Command {
 				}
 				out := struct {
 					itemView
-					History []runView     `json:"history"`
-					Errors  []failureView `json:"errors"`
-				}{itemView: viewItem(d.Item), History: []runView{}, Errors: []failureView{}}
+					History        []runView          `json:"history"`
+					Errors         []failureView      `json:"errors"`
+					WorkloadErrors []store.DAVFailure `json:"workload_errors"`
+				}{itemView: viewItem(d.Item), History: []runView{}, Errors: []failureView{}, WorkloadErrors: d.WorkloadFailures}
+				if out.WorkloadErrors == nil {
+					out.WorkloadErrors = []store.DAVFailure{}
+				}
 				for _, r := range d.History {
 					v := runView{Pass: r.Pass, PassLabel: passLabel(r.Pass), Started: r.Started, Ended: r.Ended, Result: r.Status, Error: r.Error,
 						Copied: r.Copied, CopiedBytes: r.CopiedBytes, Skipped: r.Skipped, Failed: r.Failed, FailedBytes: r.FailedBytes, FlagsUpdated: r.FlagsUpdated}
@@ -403,9 +407,16 @@ func printItem(w io.Writer, d *projects.ItemDetail) {
 	}
 
 	fmt.Fprintln(w, "\nErrors")
-	if len(d.Failures) == 0 {
+	if len(d.Failures) == 0 && len(d.WorkloadFailures) == 0 {
 		fmt.Fprintln(w, "  none")
 		return
+	}
+	for _, f := range d.WorkloadFailures {
+		when := ""
+		if f.Date != "" {
+			when = " on " + f.Date
+		}
+		fmt.Fprintf(w, "  %s %q%s (UID %s) in %q: %s\n    what to do: %s\n", f.Workload, f.Title, when, f.UID, f.Collection, f.Error, orDash(f.Action))
 	}
 	for _, f := range d.Failures {
 		if f.UID == 0 && f.Folder != "" {

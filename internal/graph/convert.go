@@ -571,23 +571,23 @@ func fromEvent(ev *Event) *ical.Calendar {
 
 // Task is the part of Graph's todoTask Ferry writes and reads.
 type Task struct {
-	ID                string          `json:"id,omitempty"`
-	ETag              string          `json:"@odata.etag,omitempty"`
-	Title             string          `json:"title"`
-	Body              *itemBody       `json:"body,omitempty"`
-	Status            string          `json:"status,omitempty"`
-	Importance        string          `json:"importance,omitempty"`
-	DueDateTime       *dateTimeTZ     `json:"dueDateTime,omitempty"`
-	StartDateTime     *dateTimeTZ     `json:"startDateTime,omitempty"`
-	CompletedDateTime *dateTimeTZ     `json:"completedDateTime,omitempty"`
-	IsReminderOn      bool            `json:"isReminderOn"`
-	ReminderDateTime  *dateTimeTZ     `json:"reminderDateTime,omitempty"`
-	Categories        []string        `json:"categories"`
-	LinkedResources   []LinkedResouce `json:"linkedResources,omitempty"`
+	ID                string           `json:"id,omitempty"`
+	ETag              string           `json:"@odata.etag,omitempty"`
+	Title             string           `json:"title"`
+	Body              *itemBody        `json:"body,omitempty"`
+	Status            string           `json:"status,omitempty"`
+	Importance        string           `json:"importance,omitempty"`
+	DueDateTime       *dateTimeTZ      `json:"dueDateTime,omitempty"`
+	StartDateTime     *dateTimeTZ      `json:"startDateTime,omitempty"`
+	CompletedDateTime *dateTimeTZ      `json:"completedDateTime,omitempty"`
+	IsReminderOn      bool             `json:"isReminderOn"`
+	ReminderDateTime  *dateTimeTZ      `json:"reminderDateTime,omitempty"`
+	Categories        []string         `json:"categories"`
+	LinkedResources   []LinkedResource `json:"linkedResources,omitempty"`
 }
 
-// LinkedResouce is Graph's linkedResource: Ferry's carries the UID.
-type LinkedResouce struct {
+// LinkedResource is Graph's linkedResource: Ferry's carries the UID.
+type LinkedResource struct {
 	ID              string `json:"id,omitempty"`
 	ApplicationName string `json:"applicationName"`
 	DisplayName     string `json:"displayName,omitempty"`
@@ -652,11 +652,11 @@ func toTask(cal *ical.Calendar) (string, *Task, error) {
 			}
 		}
 	}
-	t.LinkedResources = []LinkedResouce{{ApplicationName: linkedApp, DisplayName: "Ferry migration", ExternalID: uid}}
+	t.LinkedResources = []LinkedResource{{ApplicationName: linkedApp, DisplayName: "Ferry migration", ExternalID: uid}}
 	return uid, t, nil
 }
 
-func fromTask(t *Task, links []LinkedResouce) *ical.Calendar {
+func fromTask(t *Task, links []LinkedResource) *ical.Calendar {
 	cal := newCalendar()
 	comp := ical.NewComponent(ical.CompToDo)
 	for _, l := range append(links, t.LinkedResources...) {

@@ -157,7 +157,7 @@ func (c *Client) Get(ctx context.Context, coll dav.Collection, paths []string) (
 				return nil, fault.Wrap(fault.Refused, err, "read %s", p)
 			}
 			var links struct {
-				Value []LinkedResouce `json:"value"`
+				Value []LinkedResource `json:"value"`
 			}
 			if errs[j+1] == nil {
 				json.Unmarshal(answers[j+1], &links)

@@ -283,6 +283,9 @@ type ItemDetail struct {
 	History  []store.Run            `json:"history"`
 	Failures []store.Failure        `json:"errors"`
 	Folders  []store.FolderProgress `json:"folders"`
+	// WorkloadFailures are the calendar objects, tasks and contacts the
+	// last pass could not copy.
+	WorkloadFailures []store.DAVFailure `json:"workload_errors"`
 }
 
 // Item returns an item with its history. A server's words on a refused
@@ -312,12 +315,20 @@ func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 			return nil, err
 		}
 	}
+	if it.DAVMailboxID != 0 {
+		if d.WorkloadFailures, err = s.Store.DAVFailures(ctx, it.DAVMailboxID); err != nil {
+			return nil, err
+		}
+	}
 	if auth.Authorize(auth.PrincipalFrom(ctx), auth.ActionSetCredentials, p.CustomerID) != nil {
 		for i := range d.History {
 			d.History[i].Error = imapconn.HideServerWords(d.History[i].Error)
 		}
 		for i := range d.Failures {
 			d.Failures[i].ServerText = imapconn.HideServerWords(d.Failures[i].ServerText)
+		}
+		for i := range d.WorkloadFailures {
+			d.WorkloadFailures[i].Error = imapconn.HideServerWords(d.WorkloadFailures[i].Error)
 		}
 	}
 	return d, nil

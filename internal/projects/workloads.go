@@ -61,6 +61,14 @@ func (s *Service) runWorkloads(ctx context.Context, src, dst store.Endpoint, it 
 	failed := 0
 	if rep != nil {
 		failed = len(rep.Failures)
+		failures := make([]store.DAVFailure, 0, len(rep.Failures))
+		for _, f := range rep.Failures {
+			failures = append(failures, store.DAVFailure{Workload: string(f.Workload), Collection: f.Collection, UID: f.UID, Title: f.Title,
+				Date: f.Date, Error: f.Err, Action: f.Action})
+		}
+		if serr := s.Store.SaveDAVFailures(context.WithoutCancel(ctx), mb, failures); serr != nil && err == nil {
+			err = serr
+		}
 	}
 	if err != nil {
 		return mb, failed, fmt.Errorf("calendars, contacts and tasks: %w", err)

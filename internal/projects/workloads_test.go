@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/dav"
+	"github.com/ferryhq/ferry/internal/davsync"
 	"github.com/ferryhq/ferry/internal/jobs"
 	"github.com/ferryhq/ferry/internal/oauth"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -130,5 +132,120 @@ func TestItemWorkloadsExchangeToMicrosoft365(t *testing.T) {
 	}
 	if sent := gs.Sent(); len(sent) > 0 {
 		t.Errorf("meeting messages sent: %v", sent)
+	}
+
+	// An event Microsoft 365 cannot hold is the item's error, with its
+	// title, date, Graph's limit and what to do.
+	es.Add(es.Folder(m, "calendar", ""), &testews.Item{Mime: []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nBEGIN:VEVENT\r\nUID:hourly@t\r\n" +
+		"DTSTAMP:20260101T000000Z\r\nDTSTART:20260301T080000Z\r\nDTEND:20260301T081000Z\r\nRRULE:FREQ=HOURLY;COUNT=5\r\nSUMMARY:Hourly check\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")})
+	if err := svc.RunPass(ctx, 200, jobs.PassArgs{ItemID: it.ID, Pass: "retry"}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := svc.Item(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Errors != 1 || len(d.WorkloadFailures) != 1 {
+		t.Fatalf("item errors %d, workload failures %+v", d.Errors, d.WorkloadFailures)
+	}
+	f := d.WorkloadFailures[0]
+	if f.Workload != "calendar" || f.Title != "Hourly check" || f.Date != "20260301T080000Z" || !strings.Contains(f.Error, "cannot hold the recurrence rule") || f.Action == "" {
+		t.Errorf("failure %+v", f)
+	}
+}
+
+// TestItemWorkloadsDAVToDAV: an item of two IMAP endpoints with DAV
+// locations moves mail-less calendars and tasks with its own mailbox
+// passwords; Trial copies them all (objects are small), Retry finds
+// nothing new.
+func TestItemWorkloadsDAVToDAV(t *testing.T) {
+	t.Parallel()
+	ctx := operator
+	r := testdav.Start(t, map[string]string{"alice": "alice-pw", "bob": "bob-pw"})
+	cal := r.MakeCalendar(t, "alice", "work", "Arbeit", "#ff8800ff", "VEVENT")
+	todo := r.MakeCalendar(t, "alice", "todo", "Aufgaben", "#00ff00ff", "VTODO")
+	r.Load(t, "alice", cal, "text/calendar", testdav.Events(8))
+	r.Load(t, "alice", todo, "text/calendar", testdav.Tasks(3))
+
+	st, err := sqlstore.OpenSQLite(ctx, filepath.Join(t.TempDir(), "ferry.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	key := make([]byte, 32)
+	rand.Read(key)
+	keys, _ := secrets.NewKeyring(key)
+	svc := &projects.Service{Store: st, Sealer: keys}
+	cs := customers.New(st, keys, svc)
+	c, err := cs.CreateCustomer(ctx, customers.CustomerInput{Name: "Fabrikam", Domain: "fabrikam.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eps []int64
+	for _, name := range []string{"old", "new"} {
+		e, err := cs.CreateEndpoint(ctx, customers.EndpointInput{CustomerID: c.ID, Name: name, Type: "imap", Host: name + ".fabrikam.test",
+			Locations: customers.Locations{DAVURL: r.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, e.ID)
+	}
+	p, err := svc.CreateProject(ctx, projects.ProjectInput{CustomerID: c.ID, Name: "Calendars", SourceID: eps[0], DestID: eps[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := svc.AddItem(ctx, p.ID, projects.ItemInput{Source: "alice", Dest: "bob", SourcePassword: "alice-pw", DestPassword: "bob-pw", Workloads: []string{"calendar", "tasks"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, pass := range []string{"trial", "retry"} {
+		if err := svc.RunPass(ctx, int64(200+i), jobs.PassArgs{ItemID: it.ID, Pass: pass}); err != nil {
+			t.Fatalf("%s: %v", pass, err)
+		}
+		if got, _ := st.Item(ctx, it.ID); got.Errors != 0 || (got.Status != store.StatusCompletedTrial && got.Status != store.StatusCompleted) {
+			t.Fatalf("after %s the item is %q with %d errors", pass, got.Status, got.Errors)
+		}
+	}
+	stats, err := svc.MailboxStatistics(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, s := range stats {
+		rows = append(rows, fmt.Sprintf("%s=%d", s.Workload, s.Items))
+	}
+	if got := strings.Join(rows, " "); got != "calendar=8 tasks=3" {
+		t.Errorf("statistics %s", got)
+	}
+	// Bob's account holds each object once.
+	src, _ := svc.Store.Item(ctx, it.ID)
+	if src.DAVMailboxID == 0 {
+		t.Fatal("no state recorded for the item's calendars")
+	}
+	bob, err := dav.Dial(ctx, dav.Endpoint{URL: r.URL, User: "bob", Password: "bob-pw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	colls, err := bob.Collections(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids := map[string]int{}
+	for _, coll := range colls {
+		objs, err := bob.All(ctx, coll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			uids[davsync.Describe(o).UID]++
+		}
+	}
+	if len(uids) != 11 {
+		t.Errorf("bob holds %d UIDs, want 11", len(uids))
+	}
+	for uid, n := range uids {
+		if n != 1 {
+			t.Errorf("%s is there %d times", uid, n)
+		}
 	}
 }

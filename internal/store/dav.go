@@ -29,4 +29,20 @@ type DAV interface {
 	SaveDAVSyncToken(ctx context.Context, mailbox int64, collection, token string) error
 	// DAVCounts counts a migration's copied objects per workload.
 	DAVCounts(ctx context.Context, mailbox int64) (map[string]int, error)
+	// SaveDAVFailures replaces a migration's failed objects with those of
+	// its last pass; DAVFailures lists them in that order.
+	SaveDAVFailures(ctx context.Context, mailbox int64, failures []DAVFailure) error
+	DAVFailures(ctx context.Context, mailbox int64) ([]DAVFailure, error)
+}
+
+// DAVFailure is one calendar object, task or contact a pass could not
+// copy, said so that a person can find it and act.
+type DAVFailure struct {
+	Workload   string `json:"workload"`
+	Collection string `json:"collection"`
+	UID        string `json:"uid"`
+	Title      string `json:"title"`
+	Date       string `json:"date,omitempty"`
+	Error      string `json:"error"`
+	Action     string `json:"action"`
 }

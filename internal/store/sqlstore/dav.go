@@ -61,3 +61,25 @@ func (s *Store) DAVCounts(ctx context.Context, mailbox int64) (map[string]int, e
 	}
 	return out, rows.Err()
 }
+
+func (s *Store) SaveDAVFailures(ctx context.Context, mailbox int64, failures []store.DAVFailure) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := s.exec(ctx, tx, `DELETE FROM dav_failures WHERE mailbox_id = ?`, mailbox); err != nil {
+			return err
+		}
+		for i, f := range failures {
+			if _, err := s.exec(ctx, tx, `INSERT INTO dav_failures(mailbox_id, seq, workload, collection, uid, title, date, error, action) VALUES (?,?,?,?,?,?,?,?,?)`,
+				mailbox, i, f.Workload, f.Collection, f.UID, f.Title, f.Date, f.Error, f.Action); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) DAVFailures(ctx context.Context, mailbox int64) ([]store.DAVFailure, error) {
+	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.DAVFailure, error) {
+		var f store.DAVFailure
+		return f, sc.Scan(&f.Workload, &f.Collection, &f.UID, &f.Title, &f.Date, &f.Error, &f.Action)
+	}, `SELECT workload, collection, uid, title, date, error, action FROM dav_failures WHERE mailbox_id = ? ORDER BY seq`, mailbox)
+}

@@ -48,6 +48,24 @@ func runDAV(t *testing.T, open func(t *testing.T) store.Store) {
 			t.Fatalf("another migration's counts = %v, %v", n, err)
 		}
 
+		fa := store.DAVFailure{Workload: "calendar", Collection: "Arbeit", UID: "x@y", Title: "Budget; Q1", Date: "20260301T140000Z", Error: "413 Request Entity Too Large", Action: "remove large attachments"}
+		fb := store.DAVFailure{Workload: "contacts", Collection: "Kontakte", UID: "c@y", Title: "Zoë", Error: "refused", Action: "fix it"}
+		if err := s.SaveDAVFailures(ctx, mb, []store.DAVFailure{fa, fb}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.DAVFailures(ctx, mb); err != nil || len(got) != 2 || got[0] != fa || got[1] != fb {
+			t.Fatalf("failures = %+v, %v", got, err)
+		}
+		if err := s.SaveDAVFailures(ctx, mb, []store.DAVFailure{fb}); err != nil { // the last pass's replace the older
+			t.Fatal(err)
+		}
+		if got, _ := s.DAVFailures(ctx, mb); len(got) != 1 || got[0] != fb {
+			t.Fatalf("failures after the next pass = %+v", got)
+		}
+		if got, _ := s.DAVFailures(ctx, other); len(got) != 0 {
+			t.Fatalf("another migration's failures = %+v", got)
+		}
+
 		if tok, err := s.DAVSyncToken(ctx, mb, "/alice/work/"); tok != "" || err != nil {
 			t.Fatalf("token before any = %q, %v", tok, err)
 		}
