@@ -471,6 +471,7 @@ func TestAuditShowsTaskChanges(t *testing.T) {
 	if res := f.partner.post("/tasks/"+itoa(task.ID), url.Values{"status": {engagements.InProgress}, "percent": {"40"}, "notes": {"checking UPNs"}}); res.status != http.StatusSeeOther {
 		t.Fatalf("update without htmx: %d %s", res.status, res.body)
 	}
+	f.tp.user("fran@fasttrack.example", auth.FastTrackManager)
 	if res := f.partner.post("/engagements/"+itoa(f.eng.ID)+"/people", url.Values{"role": {"ftm"}, "person": {"fran@fasttrack.example"}}); res.status != http.StatusSeeOther {
 		t.Fatalf("assign: %d", res.status)
 	}

@@ -89,7 +89,7 @@ func TestPassSummaryBeforeItStarts(t *testing.T) {
 		t.Fatalf("start: %d %s", res.status, res.header.Get("Location"))
 	}
 	page := b.partner.get(res.header.Get("Location")).body
-	if !strings.Contains(page, "Full: 2 mailbox(es) queued; 1 left out because their login was refused") {
+	if !strings.Contains(page, "Full Migration: 2 mailbox(es) queued; 1 left out because their login was refused") {
 		t.Errorf("no confirmation: %s", page)
 	}
 	// The Queued mailboxes say why they wait.
@@ -318,6 +318,10 @@ func TestConfirmationsAfterForms(t *testing.T) {
 	kickoff := time.Now().Add(-48 * time.Hour).UTC()
 	if _, err := f.tp.app.Engagements.ScheduleEvent(ctx, f.eng.ID, engagements.EventInput{Kind: "meeting", Title: "Kickoff", TimeZone: "UTC",
 		Starts: kickoff.Format("2006-01-02 15:04"), Ends: kickoff.Add(time.Hour).Format("2006-01-02 15:04")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tp.app.Engagements.SetSuccessPlan(ctx, f.eng.ID, engagements.SuccessPlanInput{Goals: "mail in Exchange Online", Owner: "pat@partner.example",
+		Agreed: time.Now().AddDate(0, 0, -1).Format("2006-01-02")}); err != nil {
 		t.Fatal(err)
 	}
 	f.partner.get("/engagements/" + itoa(f.eng.ID))
