@@ -90,7 +90,7 @@ func passFromSummaryLive(t *testing.T, ctx context.Context, d *demoServer, dir s
 	workShot(t, ctx, dir, name("pass-summary"))
 	err = chromedp.Run(ctx,
 		chromedp.Click(`#plan-start`, chromedp.ByQuery),
-		chromedp.WaitVisible(`//div[@class="notice" and contains(., "Full: 3 mailbox(es) queued")]`),
+		chromedp.WaitVisible(`//div[@class="notice" and contains(., "Full Migration: 3 mailbox(es) queued")]`),
 		chromedp.Evaluate(`window.ferryNotReloaded = true; window.ferrySawProgress = false;
 			setInterval(() => { if (document.querySelector("tr[data-item] progress:not([hidden])")) window.ferrySawProgress = true; }, 50)`, nil),
 		chromedp.Poll(`(() => {
