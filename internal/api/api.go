@@ -129,6 +129,7 @@ var routes = []route{
 	{"POST", "/api/v1/customers/{id}/projects", auth.ActionCreateProject, (*server).createProject},
 	{"GET", "/api/v1/projects/{id}", auth.ActionReadProject, (*server).getProject},
 	{"GET", "/api/v1/projects/{id}/throughput", auth.ActionReadProject, (*server).getThroughput},
+	{"GET", "/api/v1/projects/{id}/next-passes", auth.ActionReadProject, (*server).nextPasses},
 	{"GET", "/api/v1/projects/{id}/mailbox-statistics", auth.ActionReadProject, (*server).mailboxStatistics},
 	{"PATCH", "/api/v1/projects/{id}/settings", auth.ActionUpdateSettings, (*server).updateSettings},
 	{"POST", "/api/v1/projects/{id}/close", auth.ActionCloseProject, (*server).closeProject},

@@ -174,7 +174,7 @@ var schemaTypes = map[string]any{
 	"Run": Run{}, "Failure": Failure{}, "FolderProgress": FolderProgress{},
 	"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
 	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},
-	"StopResult": StopResult{}, "MailboxStatistic": projects.MailboxStatistic{},
+	"StopResult": StopResult{}, "MailboxStatistic": projects.MailboxStatistic{}, "NextPass": projects.NextPass{},
 	"Throughput": Throughput{}, "Rate": Rate{}, "WorkerThroughput": WorkerThroughput{}, "HourMB": HourMB{},
 	"WavePlanInput": projects.WavePlanInput{}, "WaveAcceptInput": projects.WaveAcceptInput{}, "WavePlan": WavePlan{}, "PlannedWave": PlannedWave{},
 	"PlannedWaveMailbox": PlannedWaveMailbox{}, "WaveBatch": WaveBatch{}, "OversizedBatch": OversizedBatch{}, "WaveCut": WaveCut{},
@@ -187,7 +187,7 @@ var schemaTypes = map[string]any{
 // envelope (checked against Error below), enums, and the lists written as
 // {"customers": [...]}.
 var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
-	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList", "WaveList", "GoNoGoList", "FiguresList", "ResponsibilityList"}
+	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList", "WaveList", "GoNoGoList", "FiguresList", "ResponsibilityList", "NextPassList"}
 
 // notSchemas are the package's exported struct types that are not on the wire.
 var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}

@@ -158,3 +158,16 @@ func (s *server) tickResponsibility(w http.ResponseWriter, r *http.Request) erro
 	}
 	return writeJSON(w, http.StatusOK, x)
 }
+
+// nextPasses lists a project's passes queued to start later, soonest first.
+func (s *server) nextPasses(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	next, err := s.svc.NextPasses(r.Context(), p.ID, 100)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"passes": next})
+}

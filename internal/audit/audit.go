@@ -562,7 +562,7 @@ func (a *auditStore) Assign(ctx context.Context, as store.Assignment) error {
 	if p := who(ctx); p != "" {
 		a.record(ctx, p, store.AuditEntry{CustomerID: a.engagementCustomer(ctx, as.EngagementID), EngagementID: as.EngagementID,
 			Object: named("engagement", as.EngagementID, ""), Action: string(auth.ActionAssign),
-			After: text(map[string]any{"role": as.Role, "person": as.Person})})
+			After: text(assignmentFields(as))})
 	}
 	return nil
 }
@@ -574,9 +574,19 @@ func (a *auditStore) Unassign(ctx context.Context, as store.Assignment) error {
 	if p := who(ctx); p != "" {
 		a.record(ctx, p, store.AuditEntry{CustomerID: a.engagementCustomer(ctx, as.EngagementID), EngagementID: as.EngagementID,
 			Object: named("engagement", as.EngagementID, ""), Action: ActionUnassign,
-			Before: text(map[string]any{"role": as.Role, "person": as.Person})})
+			Before: text(assignmentFields(as))})
 	}
 	return nil
+}
+
+// assignmentFields are what the log says of an assignment: the role, the
+// person and, when it is one, their account.
+func assignmentFields(as store.Assignment) map[string]any {
+	m := map[string]any{"role": as.Role, "person": as.Person}
+	if as.UserID != 0 {
+		m["account"] = as.UserID
+	}
+	return m
 }
 
 func (a *auditStore) ExitPhase(ctx context.Context, x store.PhaseExit) error {

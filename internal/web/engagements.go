@@ -327,8 +327,11 @@ type engagementData struct {
 	Plan *store.SuccessPlan
 	// Duties are the customer's responsibilities; CanTick: the signed-in
 	// person may tick them off (one of the customer's people, or an administrator).
-	Duties       []engagements.Responsibility
-	CanTick      bool
+	Duties  []engagements.Responsibility
+	CanTick bool
+	// Accounts are the enabled accounts that may see the customer: whom
+	// the People form can put in a role (only for those who may assign).
+	Accounts     []store.User
 	Decisions    []engagements.GoNoGo
 	GoNoGoEvents []store.ScheduledEvent
 	// Domains are the engagement's mail domains and their MX cutover (nil: not shown).

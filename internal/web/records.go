@@ -51,6 +51,17 @@ func (s *server) engagementRecords(ctx context.Context, e store.Engagement, d *e
 	} else if d.CanTick, err = s.Engagements.CustomersPerson(ctx, e); err != nil {
 		return err
 	}
+	if p := auth.PrincipalFrom(ctx); auth.Authorize(p, auth.ActionAssign, e.CustomerID) == nil {
+		users, err := s.Store.Users(ctx)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if !u.Disabled && auth.PrincipalOf(u, auth.KindSession).Sees(e.CustomerID) {
+				d.Accounts = append(d.Accounts, u)
+			}
+		}
+	}
 	for _, ev := range d.Events {
 		if ev.Kind == "go-no-go" {
 			d.GoNoGoEvents = append(d.GoNoGoEvents, ev)
