@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -258,7 +259,11 @@ func checkPage(t *testing.T, ctx context.Context, dir, who, path string) {
 	if len(problems) == 0 {
 		return
 	}
-	name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(who+"-"+path, "-"), "-")
+	page := path
+	if u, err := url.Parse(path); err == nil {
+		page = u.Path
+	}
+	name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.Split(who, "@")[0]+"-"+page, "-"), "-")
 	shot(t, ctx, dir, "problem-"+name+"-phone")
 	chromedp.Run(ctx, viewport(desktopWidth))
 	shot(t, ctx, dir, "problem-"+name)
