@@ -324,6 +324,16 @@ func TestPortalLook(t *testing.T) {
 	shot(t, ctx, dir, "engineer-1-project")
 	step(t, ctx, dir, "open a mailbox", chromedp.Click(`tr[data-item] a[href^="/items/"]`, chromedp.ByQuery), chromedp.WaitVisible(`h1`, chromedp.ByQuery))
 	shot(t, ctx, dir, "engineer-2-mailbox")
+	// On a phone, each radio button sits beside its label.
+	var apart []string
+	step(t, ctx, dir, "the project on a phone", viewport(phoneWidth), chromedp.NavigateBack(), chromedp.WaitVisible(`#pass-form`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("input[type=radio]")].filter(r => r.labels.length && r.getClientRects().length).filter(r => {
+			const a = r.getBoundingClientRect(), b = r.labels[0].getBoundingClientRect();
+			return Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2) > 8 || b.left < a.right;
+		}).map(r => r.id)`, &apart))
+	if len(apart) > 0 {
+		t.Errorf("on a phone, radio buttons not beside their labels: %v", apart)
+	}
 
 	// The customer's project manager, on a phone.
 	signOut(t, ctx)
