@@ -316,6 +316,29 @@ func TestPortalLook(t *testing.T) {
 	shot(t, ctx, dir, "ftm-2-overdue-tasks")
 	step(t, ctx, dir, "scroll to the progress", chromedp.ScrollIntoView(`#progress`, chromedp.ByQuery))
 	shot(t, ctx, dir, "ftm-3-progress-and-gates")
+	// The task dialog on a phone: it fits, and passes the checker.
+	var dialog struct {
+		Width    int      `json:"width"`
+		Right    int      `json:"right"`
+		Problems []string `json:"problems"`
+	}
+	step(t, ctx, dir, "the task dialog on a phone", viewport(phoneWidth),
+		chromedp.Poll(`(() => { const a = document.querySelector("#tasks tr[data-late] a[hx-get]");
+			if (!a || !(a["htmx-internal-data"] && a["htmx-internal-data"].initHash)) return false;
+			a.click(); return true; })()`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.WaitVisible(`#task-dialog #t-status`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.Evaluate(`({width: document.documentElement.scrollWidth, right: Math.round(document.querySelector("#task-dialog").getBoundingClientRect().right),
+			problems: `+lookChecker+`})`, &dialog))
+	if dialog.Width > phoneWidth || dialog.Right > phoneWidth {
+		t.Errorf("the task dialog on a phone: page %d px, dialog's right edge at %d px", dialog.Width, dialog.Right)
+	}
+	for _, p := range dialog.Problems {
+		t.Errorf("the task dialog: %s", p)
+	}
+	shot(t, ctx, dir, "ftm-4-task-dialog-phone")
+	step(t, ctx, dir, "close the task dialog", chromedp.Click(`#task-dialog [data-close]`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#task-dialog`, chromedp.ByQuery))
 
 	// The migration engineer's day: the project and a mailbox.
 	signOut(t, ctx)
@@ -390,7 +413,9 @@ func signOut(t *testing.T, ctx context.Context) {
 	if !signedIn {
 		return
 	}
-	if err := chromedp.Run(ctx, chromedp.Click(`form.signout button`, chromedp.ByQuery), chromedp.WaitVisible(`#email`, chromedp.ByID)); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, chromedp.Click(`form.signout button`, chromedp.ByQuery), chromedp.WaitVisible(`#email`, chromedp.ByID)); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
 }
