@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,20 @@ func shot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// step runs actions within 30 s; when they fail, it says what the page
+// showed and leaves a screenshot of it.
+func step(t *testing.T, ctx context.Context, dir, what string, actions ...chromedp.Action) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, actions...); err != nil {
+		var url, body string
+		chromedp.Run(ctx, chromedp.Location(&url), chromedp.Evaluate(`document.body ? document.body.innerText.slice(0, 1500) : ""`, &body))
+		shot(t, ctx, dir, "failed-"+regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(what), "-"))
+		t.Fatalf("%s: %v\nat %s:\n%s", what, err, url, body)
 	}
 }
 
@@ -225,7 +241,11 @@ func checkPage(t *testing.T, ctx context.Context, dir, who, path string) {
 	if len(problems) == 0 {
 		return
 	}
-	name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(who+"-"+path, "-"), "-")
+	page := path
+	if u, err := url.Parse(path); err == nil {
+		page = u.Path
+	}
+	name := strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.Split(who, "@")[0]+"-"+page, "-"), "-")
 	shot(t, ctx, dir, "problem-"+name+"-phone")
 	chromedp.Run(ctx, viewport(desktopWidth))
 	shot(t, ctx, dir, "problem-"+name)
@@ -252,71 +272,97 @@ func TestPortalLook(t *testing.T) {
 	// set, the overdue tasks one click from the dashboard, the gates.
 	signIn(t, ctx, d, "ftm@ferry.example")
 	// The task's own page (its form without the dialog), to set a due date.
-	var taskPath string
-	if err := chromedp.Run(ctx, viewport(docsWidth), openFromDemoCustomer(d, "Contoso onboarding", "#tasks"),
-		chromedp.AttributeValue(`#tasks tbody tr:nth-child(2) a[href$="/edit"]`, "href", &taskPath, nil, chromedp.ByQuery)); err != nil {
-		t.Fatalf("open the engagement: %v", err)
-	}
-	err := chromedp.Run(ctx,
+	var taskPath, engagement string
+	step(t, ctx, dir, "open the engagement", viewport(docsWidth), openFromDemoCustomer(d, "Contoso onboarding", "#tasks"),
+		chromedp.Location(&engagement))
+	step(t, ctx, dir, "the FastTrack Manager's tasks", chromedp.Navigate(engagement+"?role=ftm"), chromedp.WaitVisible(`#tasks`, chromedp.ByQuery),
+		chromedp.AttributeValue(`#tasks tbody tr:nth-child(1) a[href$="/edit"]`, "href", &taskPath, nil, chromedp.ByQuery))
+	step(t, ctx, dir, "set a task's due date",
 		chromedp.Navigate(d.base+taskPath),
 		chromedp.WaitVisible(`#t-due`, chromedp.ByQuery),
 		chromedp.SetValue(`#t-due`, time.Now().AddDate(0, 0, -1).Format("2006-01-02"), chromedp.ByQuery),
-		chromedp.Submit(`#t-due`, chromedp.ByQuery),
-		chromedp.WaitVisible(`#tasks`, chromedp.ByQuery),
+		chromedp.Click(`main form button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tasks`, chromedp.ByQuery))
+	step(t, ctx, dir, "the dashboard",
 		chromedp.Navigate(d.base+"/"),
-		chromedp.WaitVisible(`//h1[text()="Dashboard"]`),
-	)
-	if err != nil {
-		t.Fatalf("set a task's due date: %v", err)
-	}
+		chromedp.WaitVisible(`//h1[text()="Dashboard"]`))
 	shot(t, ctx, dir, "ftm-1-dashboard")
-	err = chromedp.Run(ctx,
+	step(t, ctx, dir, "the dashboard's overdue tasks",
 		chromedp.Click(`//a[starts-with(., "All 1 overdue task")]`),
-		chromedp.WaitVisible(`#tasks tr[data-late]`, chromedp.ByQuery),
-	)
-	if err != nil {
-		t.Fatalf("the dashboard's overdue tasks: %v", err)
-	}
+		chromedp.WaitVisible(`#tasks tr[data-late]`, chromedp.ByQuery))
 	var overdue int
 	if err := chromedp.Run(ctx, chromedp.Evaluate(`document.querySelectorAll("#tasks tbody tr").length`, &overdue)); err != nil || overdue != 1 {
 		t.Errorf("overdue tasks listed: %d (%v), want 1", overdue, err)
 	}
-	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(`#tasks-h`, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
+	step(t, ctx, dir, "scroll to the tasks", chromedp.ScrollIntoView(`#tasks-h`, chromedp.ByQuery))
 	shot(t, ctx, dir, "ftm-2-overdue-tasks")
-	if err := chromedp.Run(ctx, chromedp.ScrollIntoView(`#progress`, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
+	step(t, ctx, dir, "scroll to the progress", chromedp.ScrollIntoView(`#progress`, chromedp.ByQuery))
 	shot(t, ctx, dir, "ftm-3-progress-and-gates")
+	// The task dialog on a phone: it fits, and passes the checker.
+	var dialog struct {
+		Width    int      `json:"width"`
+		Right    int      `json:"right"`
+		Problems []string `json:"problems"`
+	}
+	step(t, ctx, dir, "the task dialog on a phone", viewport(phoneWidth),
+		chromedp.Poll(`(() => { const a = document.querySelector("#tasks tr[data-late] a[hx-get]");
+			if (!a || !(a["htmx-internal-data"] && a["htmx-internal-data"].initHash)) return false;
+			a.click(); return true; })()`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.WaitVisible(`#task-dialog #t-status`, chromedp.ByQuery),
+		chromedp.KeyEvent(kb.Tab),
+		chromedp.Evaluate(`({width: document.documentElement.scrollWidth, right: Math.round(document.querySelector("#task-dialog").getBoundingClientRect().right),
+			problems: `+lookChecker+`})`, &dialog))
+	if dialog.Width > phoneWidth || dialog.Right > phoneWidth {
+		t.Errorf("the task dialog on a phone: page %d px, dialog's right edge at %d px", dialog.Width, dialog.Right)
+	}
+	for _, p := range dialog.Problems {
+		t.Errorf("the task dialog: %s", p)
+	}
+	shot(t, ctx, dir, "ftm-4-task-dialog-phone")
+	step(t, ctx, dir, "close the task dialog", chromedp.Click(`#task-dialog [data-close]`, chromedp.ByQuery),
+		chromedp.WaitNotVisible(`#task-dialog`, chromedp.ByQuery))
 
 	// The migration engineer's day: the project and a mailbox.
 	signOut(t, ctx)
 	signIn(t, ctx, d, "engineer@ferry.example")
-	if err := chromedp.Run(ctx, viewport(docsWidth), openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form")); err != nil {
-		t.Fatalf("open the project: %v", err)
-	}
+	step(t, ctx, dir, "open the project", viewport(docsWidth), openFromDemoCustomer(d, "Mailboxes wave 1", "#pass-form"))
 	shot(t, ctx, dir, "engineer-1-project")
-	if err := chromedp.Run(ctx, chromedp.Click(`tr[data-item] a[href^="/items/"]`, chromedp.ByQuery), chromedp.WaitVisible(`h1`, chromedp.ByQuery)); err != nil {
-		t.Fatalf("open a mailbox: %v", err)
-	}
+	step(t, ctx, dir, "open a mailbox", chromedp.Click(`tr[data-item] a[href^="/items/"]`, chromedp.ByQuery), chromedp.WaitVisible(`h1`, chromedp.ByQuery))
 	shot(t, ctx, dir, "engineer-2-mailbox")
+	// On a phone, each radio button sits beside its label.
+	var apart []string
+	step(t, ctx, dir, "the project on a phone", viewport(phoneWidth), chromedp.NavigateBack(), chromedp.WaitVisible(`#pass-form`, chromedp.ByQuery),
+		chromedp.Evaluate(`[...document.querySelectorAll("input[type=radio]")].filter(r => r.labels.length && r.getClientRects().length).filter(r => {
+			const a = r.getBoundingClientRect(), b = r.labels[0].getBoundingClientRect();
+			return Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2) > 8 || b.left < a.right;
+		}).map(r => r.id)`, &apart))
+	if len(apart) > 0 {
+		t.Errorf("on a phone, radio buttons not beside their labels: %v", apart)
+	}
 
 	// The customer's project manager, on a phone.
 	signOut(t, ctx)
 	signIn(t, ctx, d, "pm@contoso.example")
-	if err := chromedp.Run(ctx, viewport(phoneWidth), chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(`h1`, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
+	step(t, ctx, dir, "the dashboard on a phone", viewport(phoneWidth), chromedp.Navigate(d.base+"/"), chromedp.WaitVisible(`h1`, chromedp.ByQuery))
 	shot(t, ctx, dir, "pm-1-dashboard-phone")
-	if err := chromedp.Run(ctx, chromedp.Navigate(d.base+"/my/tasks"), chromedp.WaitVisible(`h1`, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
+	step(t, ctx, dir, "my tasks on a phone", chromedp.Navigate(d.base+"/my/tasks"), chromedp.WaitVisible(`h1`, chromedp.ByQuery))
 	shot(t, ctx, dir, "pm-2-my-tasks-phone")
-	if err := chromedp.Run(ctx, openFromDemoCustomer(d, "Contoso onboarding", "#tasks"), chromedp.ScrollIntoView(`#tasks-h`, chromedp.ByQuery)); err != nil {
-		t.Fatal(err)
-	}
+	step(t, ctx, dir, "the engagement on a phone", openFromDemoCustomer(d, "Contoso onboarding", "#tasks"), chromedp.ScrollIntoView(`#tasks-h`, chromedp.ByQuery))
 	shot(t, ctx, dir, "pm-3-engagement-tasks-phone")
+
+	// The checker finds what it looks for: text too pale, the old focus
+	// ring (#f0b400 on white, 1.9:1), and a control without a label.
+	var caught []string
+	step(t, ctx, dir, "the checker on a page made wrong", viewport(desktopWidth), chromedp.Navigate(d.base+"/my/tasks"), chromedp.WaitVisible(`h1`, chromedp.ByQuery),
+		chromedp.Evaluate(`(() => { const s = document.createElement("style");
+			s.textContent = "main p { color: #aaa !important } main :focus-visible { outline-color: #f0b400 !important }";
+			document.head.append(s); document.querySelector("main").append(document.createElement("input")); })()`, nil),
+		chromedp.KeyEvent(kb.Tab), chromedp.Evaluate(lookChecker, &caught))
+	for _, want := range []string{"text contrast 2.", "focus ring contrast 1.", "control without a label"} {
+		if !slices.ContainsFunc(caught, func(p string) bool { return strings.HasPrefix(p, want) }) {
+			t.Errorf("the checker misses %q on a page made wrong: %q", want, caught)
+		}
+	}
 
 	// Every page of every role, at both widths.
 	for _, who := range []string{"admin@ferry.example", "ftm@ferry.example", "engineer@ferry.example", "partner@partner.example", "pm@contoso.example"} {
@@ -349,7 +395,9 @@ func signOut(t *testing.T, ctx context.Context) {
 	if !signedIn {
 		return
 	}
-	if err := chromedp.Run(ctx, chromedp.Click(`form.signout button`, chromedp.ByQuery), chromedp.WaitVisible(`#email`, chromedp.ByID)); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Run(sctx, chromedp.Click(`form.signout button`, chromedp.ByQuery), chromedp.WaitVisible(`#email`, chromedp.ByID)); err != nil {
 		t.Fatalf("sign out: %v", err)
 	}
 }

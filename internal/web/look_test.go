@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 // TestDashboardLinksLateTasks: a late task on the dashboard is a link to
@@ -55,12 +57,12 @@ func TestPortalSpeaksThePersonsWords(t *testing.T) {
 		t.Errorf("an endpoint without its administrator: %d %s", res.status, errorOf(res.body))
 	}
 	my := f.partner.get("/my/tasks")
-	for _, code := range []string{"<td>ftm</td>", "<td>frp</td>"} {
+	for _, code := range []string{">ftm</td>", ">frp</td>"} {
 		if strings.Contains(my.body, code) {
 			t.Errorf("My tasks shows the role code %s", code)
 		}
 	}
-	if !strings.Contains(my.body, "<td>FastTrack Manager</td>") {
+	if !strings.Contains(my.body, `<td data-label="Role">FastTrack Manager</td>`) {
 		t.Error("My tasks does not name the FastTrack Manager role")
 	}
 }
@@ -87,5 +89,40 @@ func TestFavicon(t *testing.T) {
 	}
 	if res := c.get("/static/favicon.svg"); res.status != http.StatusOK {
 		t.Errorf("/static/favicon.svg: %d", res.status)
+	}
+}
+
+// TestPassUnderASecondHasNoRate: a mailbox's pass history names passes as
+// the seeds do, writes counts with thousands separators, and gives no rate
+// for a pass that took under a second ("0s, 27692 MB/hr" said nothing).
+func TestPassUnderASecondHasNoRate(t *testing.T) {
+	t.Parallel()
+	b := setupMigration(t, 1)
+	ctx := context.Background()
+	st := b.tp.app.Store
+	mb, err := st.Mailbox(ctx, store.MailboxKey{Source: "imaps://user0000@old:993", Destination: "imaps://user0000@new:993"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour)
+	run := &store.Run{Pass: "prestage", Started: start, ItemID: b.items[0].ID}
+	if err := st.StartRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	run.Ended, run.Status, run.Copied, run.CopiedBytes = start.Add(300*time.Millisecond), "completed", 12345, 2_307_000
+	if err := st.FinishRun(ctx, mb, run); err != nil {
+		t.Fatal(err)
+	}
+	res := b.partner.get("/items/" + itoa(b.items[0].ID))
+	row := `<th scope="row">Pre-stage</th>`
+	i := strings.Index(res.body, row)
+	if i < 0 {
+		t.Fatalf("no Pre-stage row in the history: %.2000s", res.body)
+	}
+	got := res.body[i:min(len(res.body), i+400)]
+	for _, want := range []string{"under a second", "<td>12,345", "<td>2.3 MB</td>", "<td>—</td><td>—</td>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the Pre-stage row lacks %q: %s", want, got)
+		}
 	}
 }
