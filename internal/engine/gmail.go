@@ -262,7 +262,7 @@ func (g *labelState) copiedLabel(uid uint32) bool {
 // folders (whose names depend on the account's language); \Starred and
 // \Important are no folders Ferry copies.
 var gmailSystemLabels = map[string]imap.MailboxAttr{
-	`\sent`: imap.MailboxAttrSent, `\draft`: imap.MailboxAttrDrafts, `\spam`: imap.MailboxAttrJunk, `	rash`: imap.MailboxAttrTrash,
+	`\sent`: imap.MailboxAttrSent, `\draft`: imap.MailboxAttrDrafts, `\spam`: imap.MailboxAttrJunk, `\trash`: imap.MailboxAttrTrash,
 	`\starred`: imap.MailboxAttrFlagged, `\important`: imap.MailboxAttr(`\Important`),
 }
 
@@ -397,11 +397,48 @@ func (r *mailboxRun) gmailDest(s *session) bool {
 	return r.e.Opts.DestLabels || s.dst.Caps().Has(capGmail)
 }
 
-// destLabel is the Gmail label a destination folder stands for; "" for
-// Gmail's own folders ([Gmail]/Sent Mail...), which are appended to.
-func destLabel(folder string) string {
+// gmailFolder is what one of Gmail's own folders is into Gmail.
+type gmailFolder struct {
+	// label is the system label that puts a message in the folder
+	// (\Sent, \Draft, \Starred, \Important); "" for a folder that is
+	// appended to: All Mail (no label), Spam and Trash.
+	label string
+	// own: the folder holds its messages alone (Spam, Trash): a copy there
+	// is not labelled into other folders.
+	own bool
+}
+
+// gmailFolderOf says what a destination folder that announces a role
+// stands for on Gmail; ok is false for a folder without one.
+func gmailFolderOf(f Folder) (g gmailFolder, ok bool) {
+	switch {
+	case f.All:
+		return gmailFolder{}, true
+	case f.Role == imap.MailboxAttrJunk, f.Role == imap.MailboxAttrTrash:
+		return gmailFolder{own: true}, true
+	case f.Role == imap.MailboxAttrSent:
+		return gmailFolder{label: `\Sent`}, true
+	case f.Role == imap.MailboxAttrDrafts:
+		return gmailFolder{label: `\Draft`}, true
+	case f.Special == imap.MailboxAttrFlagged:
+		return gmailFolder{label: `\Starred`}, true
+	case strings.EqualFold(string(f.Special), `\Important`):
+		return gmailFolder{label: `\Important`}, true
+	}
+	return gmailFolder{}, false
+}
+
+// destLabel is the Gmail label a destination folder stands for: Inbox
+// and Gmail's own folders ([Gmail]/Sent Mail...) their system labels
+// (\Inbox, \Sent, \Draft, \Starred, \Important), a user folder its name;
+// "" for a folder that is appended to (All Mail, Spam, Trash, and one of
+// Gmail's folders that announces no role).
+func (r *mailboxRun) destLabel(folder string) string {
 	if strings.EqualFold(folder, "INBOX") {
 		return `\Inbox`
+	}
+	if g, ok := r.dstSystem[folder]; ok {
+		return g.label
 	}
 	if strings.HasPrefix(folder, "[Gmail]/") || strings.HasPrefix(folder, "[Google Mail]/") {
 		return ""
@@ -419,11 +456,12 @@ type heldCopy struct {
 // (the state's copies say where); it records them as copies of this
 // folder and returns the others, to be appended.
 func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPlan, pending []*message) ([]*message, error) {
-	label := destLabel(plan.Dest)
+	label := r.destLabel(plan.Dest)
 	if len(pending) == 0 || label == "" || !r.gmailDest(s) {
 		return pending, nil
 	}
-	held, err := r.heldElsewhere(ctx, plan)
+	// A copy in Spam or Trash is not labelled out of there.
+	held, err := r.heldElsewhere(ctx, plan, func(dest string) bool { return r.dstSystem[dest].own })
 	if err != nil {
 		return nil, err
 	}
@@ -471,15 +509,16 @@ func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPl
 
 // heldElsewhere is where the destination holds the messages copied from
 // the mailbox's other folders (by fingerprint; copies whose UID the
-// destination did not say are left out).
-func (r *mailboxRun) heldElsewhere(ctx context.Context, plan FolderPlan) (map[fingerprint]heldCopy, error) {
+// destination did not say are left out, and those in the folders skip
+// names, when skip is not nil).
+func (r *mailboxRun) heldElsewhere(ctx context.Context, plan FolderPlan, skip func(dest string) bool) (map[fingerprint]heldCopy, error) {
 	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
 	if err != nil {
 		return nil, err
 	}
 	held := map[fingerprint]heldCopy{}
 	for _, m := range kept {
-		if m.Source == plan.Source.Name || m.Dest == plan.Dest {
+		if m.Source == plan.Source.Name || m.Dest == plan.Dest || (skip != nil && skip(m.Dest)) {
 			continue
 		}
 		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
@@ -527,7 +566,7 @@ func (r *mailboxRun) copyOnDestination(ctx context.Context, s *session, plan Fol
 	if len(todo) == 0 {
 		return todo, nil
 	}
-	held, err := r.heldElsewhere(ctx, plan)
+	held, err := r.heldElsewhere(ctx, plan, nil)
 	if err != nil {
 		return nil, err
 	}
