@@ -43,8 +43,10 @@ const capGmail imap.Cap = "X-GM-EXT-1"
 // destination without labels.
 type LabelOptions struct {
 	// FirstLabelOnly puts a message with several labels only in the
-	// folder of its first label (Inbox first, then the labels by name); by
-	// default it goes to the folder of each, as Gmail's IMAP view shows it.
+	// folder of its first label: the first of its X-GM-LABELS, in the
+	// order Gmail gives them (without X-GM-EXT-1: Inbox first, then the
+	// labels by name); by default it goes to the folder of each, as
+	// Gmail's IMAP view shows it.
 	FirstLabelOnly bool
 	// SpamAndTrash copies [Gmail]/Spam and [Gmail]/Trash, skipped by default.
 	SpamAndTrash bool
@@ -69,6 +71,10 @@ type labelState struct {
 	// connection of its own, when the source announces X-GM-EXT-1); nil
 	// when they were read from the label folders instead.
 	byUID map[uint32][]string
+	// labelsIn: with FirstLabelOnly and X-GM-EXT-1, each copied label
+	// folder's messages' labels (by UID there), in Gmail's order; nil when
+	// the label folders' headers were read instead (first says then).
+	labelsIn map[string]map[uint32][]string
 
 	mu       sync.Mutex
 	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
@@ -278,12 +284,12 @@ func (g *labelState) labelFolder(label string) string {
 	return label
 }
 
-// readGmailLabels reads All Mail's labels with X-GM-LABELS, on a
-// connection of its own: one FETCH instead of the headers of every label
-// folder. ok is false when the source cannot (no X-GM-EXT-1, or the
-// command failed): the label folders are read instead.
-func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session) (map[uint32][]string, bool) {
-	if r.gmail.allMail == "" || !s.src.Caps().Has(capGmail) {
+// readGmailLabels reads the labels of the messages of folders with
+// X-GM-LABELS (one FETCH a folder, no headers), on a connection of its
+// own; by folder, then UID. ok is false when the source cannot (no
+// X-GM-EXT-1, or a command failed): the label folders are read instead.
+func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session, folders []string) (map[string]map[uint32][]string, bool) {
+	if !s.src.Caps().Has(capGmail) {
 		return nil, false
 	}
 	c, err := imapconn.DialGmail(ctx, s.src.Endpoint, r.e.Opts.Conn)
@@ -291,15 +297,30 @@ func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session) (map[uint3
 		return nil, false
 	}
 	defer c.Logout()
-	msgs, err := c.Labels(ctx, r.gmail.allMail)
-	if err != nil {
-		return nil, false
+	out := make(map[string]map[uint32][]string, len(folders))
+	for _, f := range folders {
+		msgs, err := c.Labels(ctx, f)
+		if err != nil {
+			return nil, false
+		}
+		byUID := make(map[uint32][]string, len(msgs))
+		for _, m := range msgs {
+			byUID[m.UID] = m.Labels
+		}
+		out[f] = byUID
 	}
-	byUID := make(map[uint32][]string, len(msgs))
-	for _, m := range msgs {
-		byUID[m.UID] = m.Labels
+	return out, true
+}
+
+// firstFolder is the copied label folder of the first of labels (in
+// Gmail's order); "" when none of them is copied.
+func (g *labelState) firstFolder(labels []string) string {
+	for _, l := range labels {
+		if f := g.labelFolder(l); f != "" && slices.Contains(g.labels, f) {
+			return f
+		}
 	}
-	return byUID, true
+	return ""
 }
 
 // firstLabelOnly keeps, of a label folder's messages, those whose one
@@ -308,22 +329,29 @@ func (r *mailboxRun) firstLabelOnly(plan FolderPlan, pending []*message) []*mess
 	if r.gmail == nil || !r.e.Opts.Labels.FirstLabelOnly || r.isAllMail(plan) {
 		return pending
 	}
-	r.gmail.mu.Lock()
-	first := r.gmail.first
-	r.gmail.mu.Unlock()
+	g := r.gmail
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	here := g.labelsIn[plan.Source.Name]
 	out := pending[:0]
 	for _, m := range pending {
-		if f, ok := first[m.fp]; !ok || f == plan.Source.Name {
+		f, ok := g.first[m.fp] // copied before: it stays where it is
+		if !ok {
+			f = g.firstFolder(here[m.uid]) // its first label, as Gmail orders them
+		}
+		if f == "" || f == plan.Source.Name {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// labelled reads, once a run, the identities of the messages of every
-// copied label folder, and those of the copies recorded from any folder
-// but All Mail. syncFolder calls it before it opens All Mail: it selects
-// other folders.
+// labelled reads, once a run, the identities of the copies recorded from
+// any folder but All Mail, and what says which messages are labelled: the
+// X-GM-LABELS of All Mail (and, with FirstLabelOnly, of each label folder)
+// when the source has X-GM-EXT-1, else the identities of the messages of
+// every copied label folder. syncFolder calls it before it opens All Mail:
+// it selects other folders.
 func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]bool, error) {
 	g := r.gmail
 	g.mu.Lock()
@@ -356,11 +384,23 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 			return nil, err
 		}
 	}
-	if !r.e.Opts.Labels.FirstLabelOnly {
-		// All Mail's labels in one FETCH (X-GM-LABELS): unlabelled asks
-		// copiedLabel by UID, no label folder is read here.
-		if byUID, ok := r.readGmailLabels(ctx, s); ok {
-			g.byUID, g.labelled, g.first = byUID, set, first
+	// All Mail's labels in one FETCH (X-GM-LABELS): unlabelled asks
+	// copiedLabel by UID. With FirstLabelOnly each label folder's labels
+	// too, one FETCH a folder: firstLabelOnly takes the first in Gmail's
+	// order. No label folder's headers are read.
+	var folders []string
+	if g.allMail != "" {
+		folders = append(folders, g.allMail)
+	}
+	if r.e.Opts.Labels.FirstLabelOnly {
+		folders = append(folders, g.labels...)
+	}
+	if len(folders) > 0 {
+		if read, ok := r.readGmailLabels(ctx, s, folders); ok {
+			g.byUID, g.labelled, g.first = read[g.allMail], set, first
+			if r.e.Opts.Labels.FirstLabelOnly {
+				g.labelsIn = read
+			}
 			return set, nil
 		}
 	}
