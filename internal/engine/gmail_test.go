@@ -188,11 +188,29 @@ func containsFlag(line string, f imap.Flag) bool {
 // labels lands once, in the folder of its first label in the order Gmail's
 // X-GM-LABELS gives them (the emulator's: the order they were given, so
 // m5 goes to Work before Inbox, m2 to Work/Clients before Work), and a
-// re-run adds nothing.
+// re-run adds nothing. A source without X-GM-EXT-1 has its label folders'
+// headers read: Inbox first, then by name.
 func TestGmailFirstLabelOnly(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		noExtensions bool
+		want         map[string]int
+	}{
+		{"Gmail's label order", false, map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 2, "Archive": 1}},
+		{"without X-GM-EXT-1", true, map[string]int{"INBOX": 2, "Work": 1, "Work/Clients": 1, "Archive": 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testGmailFirstLabelOnly(t, tc.noExtensions, tc.want)
+		})
+	}
+}
+
+func testGmailFirstLabelOnly(t *testing.T, noExtensions bool, want map[string]int) {
 	u := testimap.User{Name: user, Password: pass}
 	src := testimap.StartGmail(t, u)
+	src.NoGmailExtensions.Store(noExtensions)
 	dst := testimap.StartMem(t, u)
 	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3),
 		gmailMessage(4, "[Gmail]/Important", "Work/Clients"), gmailMessage(5, "Work", "INBOX"))
@@ -209,8 +227,10 @@ func TestGmailFirstLabelOnly(t *testing.T) {
 		if r.Run.Copied != step.copied {
 			t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
 		}
-		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
-			map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 2, "Archive": 1})
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	}
+	if n := src.GmailExtensionCommands(); (n == 0) != noExtensions {
+		t.Fatalf("%d Gmail extension commands (X-GM-EXT-1 announced: %v)", n, !noExtensions)
 	}
 }
 
