@@ -558,6 +558,9 @@ type mailboxRun struct {
 	budget *byteBudget // nil: no bound
 
 	gmail *labelState // set by plan when the source is Gmail (gmail.go)
+	// dstSystem: the destination's folders that announce a role
+	// (SPECIAL-USE), by name, and what each is into Gmail; set by plan.
+	dstSystem map[string]gmailFolder
 }
 
 // byteBudget is what a pass may still send (Options.ByteBudget). A message
@@ -876,6 +879,12 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	}
 	if dstErr != nil {
 		return nil, sideErr("destination", dstErr)
+	}
+	r.dstSystem = map[string]gmailFolder{}
+	for _, f := range dstFolders {
+		if g, ok := gmailFolderOf(f); ok {
+			r.dstSystem[f.Name] = g
+		}
 	}
 	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
 	if err != nil {

@@ -37,6 +37,9 @@ type Folder struct {
 	Skip bool
 	// All: the folder holds every message (\All: Gmail's All Mail).
 	All bool
+	// Special is \Flagged or \Important for Gmail's Starred and Important
+	// folders (which are Skip), "" for others.
+	Special imap.MailboxAttr
 }
 
 // Namespace is how a server arranges names: separator and personal prefix.
@@ -395,6 +398,9 @@ func folderFromList(d *imap.ListData) Folder {
 			f.NoSelect = true
 		case a == imap.MailboxAttrAll || a == imap.MailboxAttrFlagged || strings.EqualFold(string(a), `\Important`):
 			f.Skip, f.All = true, f.All || a == imap.MailboxAttrAll
+			if a != imap.MailboxAttrAll {
+				f.Special = a
+			}
 		case a == imap.MailboxAttrSubscribed:
 			f.Subscribed = true
 		}

@@ -43,8 +43,10 @@ const capGmail imap.Cap = "X-GM-EXT-1"
 // destination without labels.
 type LabelOptions struct {
 	// FirstLabelOnly puts a message with several labels only in the
-	// folder of its first label (Inbox first, then the labels by name); by
-	// default it goes to the folder of each, as Gmail's IMAP view shows it.
+	// folder of its first label: the first of its X-GM-LABELS, in the
+	// order Gmail gives them (without X-GM-EXT-1: Inbox first, then the
+	// labels by name); by default it goes to the folder of each, as
+	// Gmail's IMAP view shows it.
 	FirstLabelOnly bool
 	// SpamAndTrash copies [Gmail]/Spam and [Gmail]/Trash, skipped by default.
 	SpamAndTrash bool
@@ -69,6 +71,10 @@ type labelState struct {
 	// connection of its own, when the source announces X-GM-EXT-1); nil
 	// when they were read from the label folders instead.
 	byUID map[uint32][]string
+	// labelsIn: with FirstLabelOnly and X-GM-EXT-1, each copied label
+	// folder's messages' labels (by UID there), in Gmail's order; nil when
+	// the label folders' headers were read instead (first says then).
+	labelsIn map[string]map[uint32][]string
 
 	mu       sync.Mutex
 	labelled map[fingerprint]bool // messages with a label Ferry copies (nil: not read yet)
@@ -262,7 +268,7 @@ func (g *labelState) copiedLabel(uid uint32) bool {
 // folders (whose names depend on the account's language); \Starred and
 // \Important are no folders Ferry copies.
 var gmailSystemLabels = map[string]imap.MailboxAttr{
-	`\sent`: imap.MailboxAttrSent, `\draft`: imap.MailboxAttrDrafts, `\spam`: imap.MailboxAttrJunk, `	rash`: imap.MailboxAttrTrash,
+	`\sent`: imap.MailboxAttrSent, `\draft`: imap.MailboxAttrDrafts, `\spam`: imap.MailboxAttrJunk, `\trash`: imap.MailboxAttrTrash,
 	`\starred`: imap.MailboxAttrFlagged, `\important`: imap.MailboxAttr(`\Important`),
 }
 
@@ -278,12 +284,12 @@ func (g *labelState) labelFolder(label string) string {
 	return label
 }
 
-// readGmailLabels reads All Mail's labels with X-GM-LABELS, on a
-// connection of its own: one FETCH instead of the headers of every label
-// folder. ok is false when the source cannot (no X-GM-EXT-1, or the
-// command failed): the label folders are read instead.
-func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session) (map[uint32][]string, bool) {
-	if r.gmail.allMail == "" || !s.src.Caps().Has(capGmail) {
+// readGmailLabels reads the labels of the messages of folders with
+// X-GM-LABELS (one FETCH a folder, no headers), on a connection of its
+// own; by folder, then UID. ok is false when the source cannot (no
+// X-GM-EXT-1, or a command failed): the label folders are read instead.
+func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session, folders []string) (map[string]map[uint32][]string, bool) {
+	if !s.src.Caps().Has(capGmail) {
 		return nil, false
 	}
 	c, err := imapconn.DialGmail(ctx, s.src.Endpoint, r.e.Opts.Conn)
@@ -291,15 +297,30 @@ func (r *mailboxRun) readGmailLabels(ctx context.Context, s *session) (map[uint3
 		return nil, false
 	}
 	defer c.Logout()
-	msgs, err := c.Labels(ctx, r.gmail.allMail)
-	if err != nil {
-		return nil, false
+	out := make(map[string]map[uint32][]string, len(folders))
+	for _, f := range folders {
+		msgs, err := c.Labels(ctx, f)
+		if err != nil {
+			return nil, false
+		}
+		byUID := make(map[uint32][]string, len(msgs))
+		for _, m := range msgs {
+			byUID[m.UID] = m.Labels
+		}
+		out[f] = byUID
 	}
-	byUID := make(map[uint32][]string, len(msgs))
-	for _, m := range msgs {
-		byUID[m.UID] = m.Labels
+	return out, true
+}
+
+// firstFolder is the copied label folder of the first of labels (in
+// Gmail's order); "" when none of them is copied.
+func (g *labelState) firstFolder(labels []string) string {
+	for _, l := range labels {
+		if f := g.labelFolder(l); f != "" && slices.Contains(g.labels, f) {
+			return f
+		}
 	}
-	return byUID, true
+	return ""
 }
 
 // firstLabelOnly keeps, of a label folder's messages, those whose one
@@ -308,22 +329,29 @@ func (r *mailboxRun) firstLabelOnly(plan FolderPlan, pending []*message) []*mess
 	if r.gmail == nil || !r.e.Opts.Labels.FirstLabelOnly || r.isAllMail(plan) {
 		return pending
 	}
-	r.gmail.mu.Lock()
-	first := r.gmail.first
-	r.gmail.mu.Unlock()
+	g := r.gmail
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	here := g.labelsIn[plan.Source.Name]
 	out := pending[:0]
 	for _, m := range pending {
-		if f, ok := first[m.fp]; !ok || f == plan.Source.Name {
+		f, ok := g.first[m.fp] // copied before: it stays where it is
+		if !ok {
+			f = g.firstFolder(here[m.uid]) // its first label, as Gmail orders them
+		}
+		if f == "" || f == plan.Source.Name {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// labelled reads, once a run, the identities of the messages of every
-// copied label folder, and those of the copies recorded from any folder
-// but All Mail. syncFolder calls it before it opens All Mail: it selects
-// other folders.
+// labelled reads, once a run, the identities of the copies recorded from
+// any folder but All Mail, and what says which messages are labelled: the
+// X-GM-LABELS of All Mail (and, with FirstLabelOnly, of each label folder)
+// when the source has X-GM-EXT-1, else the identities of the messages of
+// every copied label folder. syncFolder calls it before it opens All Mail:
+// it selects other folders.
 func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]bool, error) {
 	g := r.gmail
 	g.mu.Lock()
@@ -356,11 +384,23 @@ func (r *mailboxRun) labelled(ctx context.Context, s *session) (map[fingerprint]
 			return nil, err
 		}
 	}
-	if !r.e.Opts.Labels.FirstLabelOnly {
-		// All Mail's labels in one FETCH (X-GM-LABELS): unlabelled asks
-		// copiedLabel by UID, no label folder is read here.
-		if byUID, ok := r.readGmailLabels(ctx, s); ok {
-			g.byUID, g.labelled, g.first = byUID, set, first
+	// All Mail's labels in one FETCH (X-GM-LABELS): unlabelled asks
+	// copiedLabel by UID. With FirstLabelOnly each label folder's labels
+	// too, one FETCH a folder: firstLabelOnly takes the first in Gmail's
+	// order. No label folder's headers are read.
+	var folders []string
+	if g.allMail != "" {
+		folders = append(folders, g.allMail)
+	}
+	if r.e.Opts.Labels.FirstLabelOnly {
+		folders = append(folders, g.labels...)
+	}
+	if len(folders) > 0 {
+		if read, ok := r.readGmailLabels(ctx, s, folders); ok {
+			g.byUID, g.labelled, g.first = read[g.allMail], set, first
+			if r.e.Opts.Labels.FirstLabelOnly {
+				g.labelsIn = read
+			}
 			return set, nil
 		}
 	}
@@ -397,11 +437,48 @@ func (r *mailboxRun) gmailDest(s *session) bool {
 	return r.e.Opts.DestLabels || s.dst.Caps().Has(capGmail)
 }
 
-// destLabel is the Gmail label a destination folder stands for; "" for
-// Gmail's own folders ([Gmail]/Sent Mail...), which are appended to.
-func destLabel(folder string) string {
+// gmailFolder is what one of Gmail's own folders is into Gmail.
+type gmailFolder struct {
+	// label is the system label that puts a message in the folder
+	// (\Sent, \Draft, \Starred, \Important); "" for a folder that is
+	// appended to: All Mail (no label), Spam and Trash.
+	label string
+	// own: the folder holds its messages alone (Spam, Trash): a copy there
+	// is not labelled into other folders.
+	own bool
+}
+
+// gmailFolderOf says what a destination folder that announces a role
+// stands for on Gmail; ok is false for a folder without one.
+func gmailFolderOf(f Folder) (g gmailFolder, ok bool) {
+	switch {
+	case f.All:
+		return gmailFolder{}, true
+	case f.Role == imap.MailboxAttrJunk, f.Role == imap.MailboxAttrTrash:
+		return gmailFolder{own: true}, true
+	case f.Role == imap.MailboxAttrSent:
+		return gmailFolder{label: `\Sent`}, true
+	case f.Role == imap.MailboxAttrDrafts:
+		return gmailFolder{label: `\Draft`}, true
+	case f.Special == imap.MailboxAttrFlagged:
+		return gmailFolder{label: `\Starred`}, true
+	case strings.EqualFold(string(f.Special), `\Important`):
+		return gmailFolder{label: `\Important`}, true
+	}
+	return gmailFolder{}, false
+}
+
+// destLabel is the Gmail label a destination folder stands for: Inbox
+// and Gmail's own folders ([Gmail]/Sent Mail...) their system labels
+// (\Inbox, \Sent, \Draft, \Starred, \Important), a user folder its name;
+// "" for a folder that is appended to (All Mail, Spam, Trash, and one of
+// Gmail's folders that announces no role).
+func (r *mailboxRun) destLabel(folder string) string {
 	if strings.EqualFold(folder, "INBOX") {
 		return `\Inbox`
+	}
+	if g, ok := r.dstSystem[folder]; ok {
+		return g.label
 	}
 	if strings.HasPrefix(folder, "[Gmail]/") || strings.HasPrefix(folder, "[Google Mail]/") {
 		return ""
@@ -419,11 +496,12 @@ type heldCopy struct {
 // (the state's copies say where); it records them as copies of this
 // folder and returns the others, to be appended.
 func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPlan, pending []*message) ([]*message, error) {
-	label := destLabel(plan.Dest)
+	label := r.destLabel(plan.Dest)
 	if len(pending) == 0 || label == "" || !r.gmailDest(s) {
 		return pending, nil
 	}
-	held, err := r.heldElsewhere(ctx, plan)
+	// A copy in Spam or Trash is not labelled out of there.
+	held, err := r.heldElsewhere(ctx, plan, func(dest string) bool { return r.dstSystem[dest].own })
 	if err != nil {
 		return nil, err
 	}
@@ -471,15 +549,16 @@ func (r *mailboxRun) labelOnGmail(ctx context.Context, s *session, plan FolderPl
 
 // heldElsewhere is where the destination holds the messages copied from
 // the mailbox's other folders (by fingerprint; copies whose UID the
-// destination did not say are left out).
-func (r *mailboxRun) heldElsewhere(ctx context.Context, plan FolderPlan) (map[fingerprint]heldCopy, error) {
+// destination did not say are left out, and those in the folders skip
+// names, when skip is not nil).
+func (r *mailboxRun) heldElsewhere(ctx context.Context, plan FolderPlan, skip func(dest string) bool) (map[fingerprint]heldCopy, error) {
 	kept, err := r.e.Store.FolderMap(ctx, r.mbox)
 	if err != nil {
 		return nil, err
 	}
 	held := map[fingerprint]heldCopy{}
 	for _, m := range kept {
-		if m.Source == plan.Source.Name || m.Dest == plan.Dest {
+		if m.Source == plan.Source.Name || m.Dest == plan.Dest || (skip != nil && skip(m.Dest)) {
 			continue
 		}
 		if err := r.e.Store.Copies(ctx, r.mbox, m.Source, func(c store.Copy) error {
@@ -527,7 +606,7 @@ func (r *mailboxRun) copyOnDestination(ctx context.Context, s *session, plan Fol
 	if len(todo) == 0 {
 		return todo, nil
 	}
-	held, err := r.heldElsewhere(ctx, plan)
+	held, err := r.heldElsewhere(ctx, plan, nil)
 	if err != nil {
 		return nil, err
 	}

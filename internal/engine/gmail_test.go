@@ -185,14 +185,35 @@ func containsFlag(line string, f imap.Flag) bool {
 }
 
 // TestGmailFirstLabelOnly: with FirstLabelOnly a message with several
-// labels lands once, in the folder of its first label (Inbox first, then
-// by name), and a re-run adds nothing.
+// labels lands once, in the folder of its first label in the order Gmail's
+// X-GM-LABELS gives them (the emulator's: the order they were given, so
+// m5 goes to Work before Inbox, m2 to Work/Clients before Work), and a
+// re-run adds nothing. A source without X-GM-EXT-1 has its label folders'
+// headers read: Inbox first, then by name.
 func TestGmailFirstLabelOnly(t *testing.T) {
 	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		noExtensions bool
+		want         map[string]int
+	}{
+		{"Gmail's label order", false, map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 2, "Archive": 1}},
+		{"without X-GM-EXT-1", true, map[string]int{"INBOX": 2, "Work": 1, "Work/Clients": 1, "Archive": 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			testGmailFirstLabelOnly(t, tc.noExtensions, tc.want)
+		})
+	}
+}
+
+func testGmailFirstLabelOnly(t *testing.T, noExtensions bool, want map[string]int) {
 	u := testimap.User{Name: user, Password: pass}
 	src := testimap.StartGmail(t, u)
+	src.NoGmailExtensions.Store(noExtensions)
 	dst := testimap.StartMem(t, u)
-	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3), gmailMessage(4, "[Gmail]/Important", "Work/Clients"))
+	src.GmailDeliver(t, u, gmailMessage(1, "INBOX", "Work", "Work/Clients"), gmailMessage(2, "Work/Clients", "Work"), gmailMessage(3),
+		gmailMessage(4, "[Gmail]/Important", "Work/Clients"), gmailMessage(5, "Work", "INBOX"))
 	b := &testBundle{statePath: filepath.Join(t.TempDir(), "state.db")}
 	b.openStore(t)
 	opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, SourceLabels: true, Labels: engine.LabelOptions{FirstLabelOnly: true}}
@@ -200,14 +221,16 @@ func TestGmailFirstLabelOnly(t *testing.T) {
 	for _, step := range []struct {
 		name   string
 		copied int64
-	}{{"first pass", 4}, {"re-run", 0}} {
+	}{{"first pass", 5}, {"re-run", 0}} {
 		r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
 		requireOK(t, r)
 		if r.Run.Copied != step.copied {
 			t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
 		}
-		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
-			map[string]int{"INBOX": 1, "Work": 1, "Work/Clients": 1, "Archive": 1})
+		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), want)
+	}
+	if n := src.GmailExtensionCommands(); (n == 0) != noExtensions {
+		t.Fatalf("%d Gmail extension commands (X-GM-EXT-1 announced: %v)", n, !noExtensions)
 	}
 }
 
@@ -243,7 +266,8 @@ func TestGmailVerifyUsesTheLabelMapping(t *testing.T) {
 		want   map[string][2]int // source folder -> source, destination messages compared
 	}{
 		{"each label", engine.LabelOptions{}, map[string][2]int{"INBOX": {2, 2}, "Work": {3, 3}, "Work/Clients": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
-		{"first label only", engine.LabelOptions{FirstLabelOnly: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
+		// m2's first label is Work/Clients (Gmail's order, as given), m7's Work.
+		{"first label only", engine.LabelOptions{FirstLabelOnly: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {1, 1}, "Work/Clients": {1, 1}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}}},
 		{"spam and trash asked", engine.LabelOptions{SpamAndTrash: true}, map[string][2]int{"INBOX": {2, 2}, "Work": {3, 3}, "Work/Clients": {2, 2}, "[Gmail]/All Mail": {1, 1}, "[Gmail]/Sent Mail": {1, 1}, "[Gmail]/Spam": {1, 1}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -421,5 +445,88 @@ func TestGmailToDovecotReadsEachMessageOnce(t *testing.T) {
 		}
 		sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)),
 			map[string]int{"INBOX": 1, "Work": 2, "Work/Clients": 1, "Archive": 1})
+	}
+}
+
+// TestIntoGmailSystemFoldersLabelled: into Gmail, a message that is in
+// Sent (or Drafts) and in another source folder is appended once, whichever
+// folder is copied first: its first copy in [Gmail]/Sent Mail is labelled
+// with the user folder's label, and a first copy in a user folder is given
+// Gmail's system label (\Sent, \Draft) rather than appended to Sent Mail
+// again. Trash keeps its own copies. Re-runs and lost state append nothing
+// more.
+func TestIntoGmailSystemFoldersLabelled(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		folders map[string][]int // source folder -> messages; the fuller folder is copied first
+		want    map[string]int
+		appends int64
+	}{
+		{"sent first", map[string][]int{"Sent": {1, 2, 3}, "Work": {1}},
+			map[string]int{"[Gmail]/Sent Mail": 3, "Work": 1, testimap.GmailAllMail: 3}, 3},
+		{"user folder first", map[string][]int{"Work": {1, 2, 3}, "Sent": {1}},
+			map[string]int{"[Gmail]/Sent Mail": 1, "Work": 3, testimap.GmailAllMail: 3}, 3},
+		{"drafts and inbox", map[string][]int{"INBOX": {4, 5}, "Drafts": {4}, "Sent": {5, 6, 7}},
+			map[string]int{"INBOX": 2, "[Gmail]/Drafts": 1, "[Gmail]/Sent Mail": 3, testimap.GmailAllMail: 4}, 4},
+		// Trash holds its messages alone: a copy there is not labelled
+		// into Work, Work's is appended.
+		{"trash first", map[string][]int{"Trash": {8, 9, 10}, "Work": {8}},
+			map[string]int{"[Gmail]/Trash": 3, "Work": 1, testimap.GmailAllMail: 1}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			u := testimap.User{Name: user, Password: pass}
+			src := testimap.StartMem(t, u)
+			dst := testimap.StartGmail(t, u)
+			var appends atomic.Int64
+			dst.Faults.Set(func(int, string, int64) error { appends.Add(1); return nil }, nil)
+			c := testimap.Dial(t, src.Addr, user, pass)
+			for folder, ns := range tc.folders {
+				if folder != "INBOX" {
+					if err := c.Create(folder, nil).Wait(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, n := range ns {
+					body := gmailMessage(n).Body
+					cmd := c.Append(folder, int64(len(body)), &imap.AppendOptions{Time: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)})
+					cmd.Write(body)
+					cmd.Close()
+					if _, err := cmd.Wait(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			c.Logout().Wait()
+			statePath := filepath.Join(t.TempDir(), "state.db")
+			b := &testBundle{statePath: statePath}
+			b.openStore(t)
+			job := engine.Job{Source: endpoint(src.Addr), Dest: endpoint(dst.Addr)}
+			opts := engine.Options{Conn: imapconn.Options{Timeout: 5 * time.Second}, DestLabels: true}
+			copied := int64(0)
+			for _, ns := range tc.folders {
+				copied += int64(len(ns))
+			}
+			for _, step := range []struct {
+				name   string
+				copied int64
+			}{{"first pass", copied}, {"re-run", 0}, {"lost state", 0}} {
+				if step.name == "lost state" {
+					b.st.Close()
+					os.Remove(statePath)
+					b.openStore(t)
+				}
+				r := engine.New(b.st, opts).Migrate(context.Background(), job, nil)
+				requireOK(t, r)
+				if r.Run.Copied != step.copied {
+					t.Fatalf("%s: copied %d, want %d", step.name, r.Run.Copied, step.copied)
+				}
+				sameCounts(t, step.name, folderCounts(testimap.TakeSnapshot(t, dst.Addr, user, pass)), tc.want)
+				if n := appends.Load() - int64(dst.GmailFrontAppends()); n != tc.appends {
+					t.Fatalf("%s: %d APPENDs, want %d (one a message; the other folders by label)", step.name, n, tc.appends)
+				}
+			}
+		})
 	}
 }

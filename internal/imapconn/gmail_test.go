@@ -47,7 +47,7 @@ func TestGmailLabelsFromAllMail(t *testing.T) {
 		got = append(got, fmt.Sprintf("%d:%v", m.UID, m.Labels))
 		ids[m.MsgID] = true
 	}
-	if want := `1:[\Inbox Work Été] 2:[] 3:[\Important \Sent]`; strings.Join(got, " ") != want || len(ids) != 3 {
+	if want := `1:[\Inbox Work Été] 2:[] 3:[\Sent \Important]`; strings.Join(got, " ") != want || len(ids) != 3 {
 		t.Fatalf("All Mail: %v (ids %v), want %s", got, ids, want)
 	}
 	work := read("Work")

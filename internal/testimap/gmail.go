@@ -142,7 +142,11 @@ func (c *behaviourConn) gmailEdit(out []byte) []byte {
 		return out
 	}
 	if bytes.Contains(out, []byte("CAPABILITY")) {
-		out = capsLine.ReplaceAll(out, []byte("$1$2 X-GM-EXT-1 SPECIAL-USE"))
+		if c.ms.NoGmailExtensions.Load() {
+			out = capsLine.ReplaceAll(out, []byte("$1$2 SPECIAL-USE"))
+		} else {
+			out = capsLine.ReplaceAll(out, []byte("$1$2 X-GM-EXT-1 SPECIAL-USE"))
+		}
 	}
 	if !bytes.Contains(out, []byte("* LIST")) {
 		return out

@@ -42,7 +42,10 @@ import (
 // identified by its bytes; its X-GM-MSGID
 // is given the first time the front sees it and never changes; its labels
 // are the folders (but All Mail) that hold it, system folders as \Inbox,
-// \Sent, \Draft, \Starred, \Important, \Spam, \Trash.
+// \Sent, \Draft, \Starred, \Important, \Spam, \Trash. X-GM-LABELS lists
+// them in an order of Gmail's own, which its documentation leaves open:
+// here the order the message was given them (put in their folders), and
+// labels whose order is not known (a folder renamed) after those, by name.
 
 // gmailSystemLabels are the system labels and their folders.
 var gmailSystemLabels = map[string]string{
@@ -91,20 +94,27 @@ type gmailTable struct {
 	// the same bytes again are the same message (Gmail merges a message
 	// appended again with the same Message-ID into one with both labels).
 	inAllMail map[string]map[[32]byte]bool
+	// given: each user's messages' folders (but All Mail), in the order
+	// the message was put in them: X-GM-LABELS' order.
+	given map[string]map[[32]byte][]string
 }
 
 // mirrorToAllMail says whether an APPEND of body into mailbox must also
-// put the message in All Mail, and notes it there.
+// put the message in All Mail, and notes it there (and the label the
+// folder stands for, in the order labels were given).
 func (t *gmailTable) mirrorToAllMail(user, mailbox string, body []byte) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.inAllMail == nil {
-		t.inAllMail = map[string]map[[32]byte]bool{}
+		t.inAllMail, t.given = map[string]map[[32]byte]bool{}, map[string]map[[32]byte][]string{}
 	}
 	if t.inAllMail[user] == nil {
-		t.inAllMail[user] = map[[32]byte]bool{}
+		t.inAllMail[user], t.given[user] = map[[32]byte]bool{}, map[[32]byte][]string{}
 	}
 	sum := sha256.Sum256(body)
+	if mailbox != GmailAllMail && !slices.Contains(t.given[user][sum], mailbox) {
+		t.given[user][sum] = append(t.given[user][sum], mailbox)
+	}
 	switch mailbox {
 	case GmailAllMail:
 		t.inAllMail[user][sum] = true
@@ -235,20 +245,34 @@ func (v *gmailView) read(folder string) error {
 	return nil
 }
 
-// labels are a message's labels: the folders but All Mail holding it.
+// labels are a message's labels: the folders but All Mail holding it, in
+// the order it was given them (those of unknown order after, by name).
 func (v *gmailView) labels(sum [32]byte) []string {
-	var out []string
+	var in []string
 	for _, f := range v.names {
-		l := gmailLabelOf(f)
-		if l == "" {
+		if gmailLabelOf(f) == "" {
 			continue
 		}
 		for _, m := range v.folders[f] {
 			if m.sum == sum {
-				out = append(out, l)
+				in = append(in, f)
 				break
 			}
 		}
+	}
+	v.ms.gmailExt.mu.Lock()
+	given := v.ms.gmailExt.given[v.user][sum]
+	v.ms.gmailExt.mu.Unlock()
+	rank := func(f string) int {
+		if i := slices.Index(given, f); i >= 0 {
+			return i
+		}
+		return len(given)
+	}
+	slices.SortStableFunc(in, func(a, b string) int { return rank(a) - rank(b) }) // v.names is sorted by name
+	out := make([]string, len(in))
+	for i, f := range in {
+		out[i] = gmailLabelOf(f)
 	}
 	return out
 }
@@ -505,8 +529,12 @@ func (f *gmailFront) store(m []string) string {
 		}
 		touched = append(touched, msg)
 		want := map[string]bool{}
+		var order []string // the labels' folders as given: X-GM-LABELS' order
 		for _, l := range labels {
-			want[gmailFolderOf(l)] = true
+			if fo := gmailFolderOf(l); !want[fo] {
+				want[fo] = true
+				order = append(order, fo)
+			}
 		}
 		if op == "" { // replace: remove the labels not given
 			for _, l := range v.labels(msg.sum) {
@@ -517,7 +545,7 @@ func (f *gmailFront) store(m []string) string {
 				}
 			}
 		}
-		for fo := range want {
+		for _, fo := range order {
 			var err error
 			if op == "-" {
 				err = v.remove(fo, msg.sum)
@@ -583,6 +611,11 @@ func (v *gmailView) remove(folder string, sum [32]byte) error {
 	if len(uids) == 0 {
 		return nil
 	}
+	v.ms.gmailExt.mu.Lock() // given again later, the label goes last
+	if g := v.ms.gmailExt.given[v.user]; g != nil {
+		g[sum] = slices.DeleteFunc(g[sum], func(f string) bool { return f == folder })
+	}
+	v.ms.gmailExt.mu.Unlock()
 	if _, err := v.c.Select(folder, nil).Wait(); err != nil {
 		return err
 	}

@@ -38,7 +38,8 @@ func (s *gmailSession) cmd(line string) []string {
 
 // TestGmailFrontAnswersTheExtensions: X-GM-MSGID and X-GM-LABELS in
 // FETCH, STORE +/-X-GM-LABELS (the label's folder gains or loses the
-// message, as Gmail's IMAP view shows), X-GM-RAW search, and normal
+// message, as Gmail's IMAP view shows; X-GM-LABELS lists the labels in the
+// order they were given), X-GM-RAW search, and normal
 // commands untouched between them, literals included.
 func TestGmailFrontAnswersTheExtensions(t *testing.T) {
 	t.Parallel()
@@ -72,7 +73,7 @@ func TestGmailFrontAnswersTheExtensions(t *testing.T) {
 	expect(s.cmd(`UID SEARCH X-GM-RAW "is:starred has:nouserlabels"`), "* SEARCH 2")
 	expect(s.cmd(`SEARCH X-GM-RAW "rfc822msgid:<b@x>"`), "* SEARCH 2")
 	expect(s.cmd(`UID SEARCH X-GM-RAW "older_than:1y"`), "NO [testimap] X-GM-RAW term")
-	expect(s.cmd(`UID STORE 2 +X-GM-LABELS ("Travel/2026" \Inbox)`), `* 2 FETCH (UID 2 X-GM-LABELS (\Inbox "Travel/2026" \Starred))`, "OK")
+	expect(s.cmd(`UID STORE 2 +X-GM-LABELS ("Travel/2026" \Inbox)`), `* 2 FETCH (UID 2 X-GM-LABELS (\Starred "Travel/2026" \Inbox))`, "OK")
 	expect(s.cmd(`UID STORE 1 -X-GM-LABELS (Work)`), `* 1 FETCH (UID 1 X-GM-LABELS (\Inbox))`)
 	// A normal command with a literal passes through the front untouched.
 	fmt.Fprintf(c, "G90 APPEND \"Notes\" {25}\r\n")

@@ -69,6 +69,9 @@ type MemServer struct {
 	// gmailExt answers its IMAP extensions (gmailext.go).
 	gmail    atomic.Bool
 	gmailExt gmailTable
+	// NoGmailExtensions: a StartGmail server that does not announce
+	// X-GM-EXT-1 (Gmail's folders and roles without its extensions).
+	NoGmailExtensions atomic.Bool
 }
 
 // Faults are hooks called before the server handles a command; an error
