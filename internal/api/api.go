@@ -138,6 +138,7 @@ var routes = []route{
 
 	{"GET", "/api/v1/projects/{id}/items", auth.ActionListItems, (*server).listItems},
 	{"POST", "/api/v1/projects/{id}/items", auth.ActionCreateItem, (*server).createItem},
+	{"PATCH", "/api/v1/projects/{id}/items", auth.ActionEditItem, (*server).editItems},
 	{"POST", "/api/v1/projects/{id}/items/import", auth.ActionImportItems, (*server).importItems},
 	{"GET", "/api/v1/items/{id}", auth.ActionReadItem, (*server).getItem},
 	{"PATCH", "/api/v1/items/{id}", auth.ActionEditItem, (*server).editItem},

@@ -29,6 +29,28 @@ func (s *server) editItem(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, itemOut(it))
 }
 
+// editItems makes one edit to several items of a project, all or nothing.
+func (s *server) editItems(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	var in ItemsEdit
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	its, err := s.svc.EditItems(r.Context(), p.ID, in.IDs, projects.ItemEdit{SourceLogin: in.SourceLogin, DestLogin: in.DestLogin,
+		SourcePassword: in.SourcePassword, DestPassword: in.DestPassword, Workloads: in.Workloads})
+	if err != nil {
+		return err
+	}
+	out := EditedItems{Items: make([]Item, 0, len(its))}
+	for _, it := range its {
+		out.Items = append(out.Items, itemOut(it))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 func (s *server) deleteItem(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {

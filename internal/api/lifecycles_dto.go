@@ -11,6 +11,24 @@ type ItemDeletion struct {
 	IDs []int64 `json:"ids"`
 }
 
+// ItemsEdit makes one edit to several items of a project at once (the
+// logins or passwords a bulk import got wrong): fields left out stay.
+// Passwords are write-only. The destination is each item's own: edit it
+// with PATCH /api/v1/items/{id}.
+type ItemsEdit struct {
+	IDs            []int64   `json:"ids"`
+	SourceLogin    *string   `json:"source_login,omitempty"`
+	DestLogin      *string   `json:"destination_login,omitempty"`
+	SourcePassword *string   `json:"source_password,omitempty"`
+	DestPassword   *string   `json:"destination_password,omitempty"`
+	Workloads      *[]string `json:"workloads,omitempty"`
+}
+
+// EditedItems are the items a bulk edit changed, as they are now.
+type EditedItems struct {
+	Items []Item `json:"items"`
+}
+
 // IssueEvent is one change to a post-migration issue: who, what, and why.
 type IssueEvent struct {
 	ID      int64     `json:"id"`

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,81 @@ func TestUpcomingEvents(t *testing.T) {
 	wantError(t, code, b, 400, "recurrence", "FREQ=")
 	code, b = e.call("GET", eng+"/events/upcoming?count=lots", nil)
 	wantError(t, code, b, 400, "count")
+}
+
+// TestEditItemsAtOnce: PATCH /api/v1/projects/{id}/items sets one login or
+// password on several items, all or nothing, the error naming the mailbox.
+func TestEditItemsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	g := e.fixture("Fabrikam")
+	proj := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	var bob, carol Item
+	e.must("POST", proj+"/items", map[string]any{"source": "bob@contoso.com", "destination": "bob@contoso.onmicrosoft.com", "destination_password": itemPassword}, 201, &bob)
+	e.must("POST", proj+"/items", map[string]any{"source": "carol@contoso.com", "destination": "carol@contoso.onmicrosoft.com", "destination_password": itemPassword}, 201, &carol)
+	ctx := context.Background()
+	sealed := func(id int64) string { it, _ := e.st.Item(ctx, id); return it.SealedDestPassword }
+	was := map[int64]string{f.item.ID: sealed(f.item.ID), bob.ID: sealed(bob.ID), carol.ID: sealed(carol.ID)}
+
+	var out EditedItems
+	e.must("PATCH", proj+"/items", map[string]any{"ids": []int64{f.item.ID, bob.ID}, "destination_login": "admin@contoso.onmicrosoft.com",
+		"destination_password": itemPassword + "-bulk"}, 200, &out)
+	e.secret(itemPassword + "-bulk")
+	if len(out.Items) != 2 || out.Items[0].ID != f.item.ID || out.Items[1].ID != bob.ID {
+		t.Fatalf("edited %+v", out)
+	}
+	for _, it := range out.Items {
+		if it.DestLogin != "admin@contoso.onmicrosoft.com" || sealed(it.ID) == was[it.ID] || sealed(it.ID) == "" {
+			t.Errorf("item %d not edited: %+v", it.ID, it)
+		}
+	}
+	if sealed(carol.ID) != was[carol.ID] {
+		t.Error("an item not named changed")
+	}
+
+	// Carol's pass is queued: the edit naming her changes nothing.
+	e.must("POST", proj+"/passes", map[string]any{"pass": "full", "item_ids": []int64{carol.ID}}, 202, nil)
+	for _, tc := range []struct {
+		name   string
+		body   any
+		status int
+		field  string
+		words  string
+	}{
+		{"no ids", map[string]any{"ids": []int64{}, "source_login": "x"}, 400, "ids", "select the mailboxes"},
+		{"nothing to change", map[string]any{"ids": []int64{bob.ID}}, 400, "ids", "nothing to change"},
+		{"a destination for all", map[string]any{"ids": []int64{bob.ID}, "destination": "x@contoso.com"}, 400, "", "destination"},
+		{"an empty password", map[string]any{"ids": []int64{bob.ID}, "source_password": ""}, 400, "source_password", "mailbox bob@contoso.com"},
+		{"a queued item", map[string]any{"ids": []int64{bob.ID, carol.ID}, "source_login": "bulk"}, 409, "item", "mailbox carol@contoso.com"},
+		{"another customer's item", map[string]any{"ids": []int64{bob.ID, g.item.ID}, "source_login": "bulk"}, 404, "", "nothing was changed"},
+	} {
+		code, b := e.call("PATCH", proj+"/items", tc.body)
+		if code != tc.status || !strings.Contains(string(b), tc.words) {
+			t.Errorf("%s: %d %s, want %d saying %q", tc.name, code, b, tc.status, tc.words)
+			continue
+		}
+		if eb := parseError(t, b); tc.field != "" && eb.Error.Field != tc.field {
+			t.Errorf("%s: field %q, want %q: %s", tc.name, eb.Error.Field, tc.field, b)
+		}
+	}
+	if it, _ := e.st.Item(ctx, bob.ID); it.SourceLogin != "" {
+		t.Errorf("a refused bulk edit changed bob: %+v", it)
+	}
+
+	// Another customer's partner does not see the project; a viewer may not edit.
+	for _, tc := range []struct {
+		role     auth.Role
+		customer int64
+		want     int
+	}{{auth.Partner, g.customer.ID, 404}, {auth.Viewer, f.customer.ID, 403}, {auth.Partner, f.customer.ID, 200}} {
+		h := NewWithOptions(e.svc, e.st, Options{Authenticators: []Authenticator{roleAuthenticator{tc.role, tc.customer}}})
+		req := httptest.NewRequest("PATCH", proj+"/items", strings.NewReader(fmt.Sprintf(`{"ids":[%d],"source_login":""}`, bob.ID)))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s of customer %d: %d, want %d: %s", tc.role, tc.customer, rec.Code, tc.want, rec.Body)
+		}
+	}
 }

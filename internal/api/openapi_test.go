@@ -170,7 +170,7 @@ var schemaTypes = map[string]any{
 	"Endpoint": Endpoint{}, "EndpointInput": EndpointInput{}, "Credentials": Credentials{}, "Locations": customers.Locations{},
 	"EndpointType": EndpointType{},
 	"Project":      Project{}, "ProjectInput": projects.ProjectInput{}, "Settings": projects.Settings{},
-	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemEdit": projects.ItemEdit{}, "ItemDeletion": ItemDeletion{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{}, "WorkloadFailure": WorkloadFailure{},
+	"Item": Item{}, "ItemInput": projects.ItemInput{}, "ItemEdit": projects.ItemEdit{}, "ItemDeletion": ItemDeletion{}, "ItemsEdit": ItemsEdit{}, "EditedItems": EditedItems{}, "ItemList": ItemList{}, "ItemDetail": ItemDetail{}, "WorkloadFailure": WorkloadFailure{},
 	"Run": Run{}, "Failure": Failure{}, "FolderProgress": FolderProgress{},
 	"ImportResult": projects.ImportResult{}, "ImportRow": projects.ImportRow{}, "RowError": projects.RowError{},
 	"Selection": projects.Selection{}, "PassRequest": projects.PassRequest{}, "PassResult": projects.PassResult{},

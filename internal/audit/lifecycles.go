@@ -22,6 +22,36 @@ func (a *auditStore) EditItem(ctx context.Context, it store.Item) error {
 	if p == "" || err != nil {
 		return nil
 	}
+	a.editedItem(ctx, p, before, it)
+	return nil
+}
+
+// EditItems records a person's edit of several items at once, one entry
+// per item, as EditItem does.
+func (a *auditStore) EditItems(ctx context.Context, items []store.Item) error {
+	p := who(ctx)
+	before := make([]store.Item, len(items))
+	var err error
+	if p != "" {
+		for i, it := range items {
+			if before[i], err = a.Store.Item(ctx, it.ID); err != nil {
+				break
+			}
+		}
+	}
+	if err := a.Store.EditItems(ctx, items); err != nil {
+		return err
+	}
+	if p == "" || err != nil {
+		return nil
+	}
+	for i, it := range items {
+		a.editedItem(ctx, p, before[i], it)
+	}
+	return nil
+}
+
+func (a *auditStore) editedItem(ctx context.Context, p string, before, it store.Item) {
 	after := before
 	after.Dest, after.SourceLogin, after.DestLogin = it.Dest, it.SourceLogin, it.DestLogin
 	b, af := diff(before, after, itemSkip...)
@@ -30,7 +60,6 @@ func (a *auditStore) EditItem(ctx context.Context, it store.Item) error {
 	}
 	a.record(ctx, p, store.AuditEntry{CustomerID: a.projectCustomer(ctx, it.ProjectID), ProjectID: it.ProjectID, Object: itemName(after),
 		Action: string(auth.ActionEditItem), Before: text(b), After: text(af)})
-	return nil
 }
 
 // DeleteItems records the items a person deleted, by their mailboxes.

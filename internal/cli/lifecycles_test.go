@@ -98,3 +98,48 @@ func TestIssueUpdateAndHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestItemEditSeveral: 'ferry item edit' with several IDs sets one login or
+// password on all of them, all or nothing, naming the mailbox at fault.
+func TestItemEditSeveral(t *testing.T) {
+	t.Parallel()
+	e := newMgmtEnv(t)
+	f := e.fixture()
+	var bob, carol idJSON
+	e.okJSON(&bob, "item", "add", "--project", id(f.project), "--source", "bob@contoso.com", "--destination", "bob@contoso.com", "--destination-password-file", e.alicePW)
+	e.okJSON(&carol, "item", "add", "--project", id(f.project), "--source", "carol@contoso.com", "--destination", "carol@contoso.com", "--destination-password-file", e.alicePW)
+
+	newPW := e.write("bulk.pw", "Bulk-destination-pa55\n")
+	out := e.ok("item", "edit", id(f.alice), id(bob.ID), "--source-login", "migration.admin", "--destination-password-file", newPW)
+	if !strings.Contains(out, "2 items of project "+id(f.project)+" changed (source-login, destination-password replaced)") ||
+		!strings.Contains(out, "item "+id(bob.ID)+": bob@contoso.com → bob@contoso.com") || strings.Contains(out, "Bulk-destination-pa55") {
+		t.Fatalf("bulk edit output:\n%s", out)
+	}
+	var res struct {
+		ProjectID int64 `json:"project_id"`
+		Items     []struct {
+			ID          int64  `json:"id"`
+			SourceLogin string `json:"source_login"`
+			HasDestPW   bool   `json:"has_destination_password"`
+		} `json:"items"`
+	}
+	e.okJSON(&res, "item", "edit", "--project", id(f.project), id(f.alice), id(bob.ID), "--source-login", "")
+	if res.ProjectID != f.project || len(res.Items) != 2 || res.Items[0].SourceLogin != "" || !res.Items[1].HasDestPW {
+		t.Fatalf("bulk edit json %+v", res)
+	}
+	if _, errOut := e.usage("item", "edit", id(f.alice), id(bob.ID), "--destination", "x@contoso.com"); !strings.Contains(errOut, "its own destination") {
+		t.Fatalf("one destination for several: %s", errOut)
+	}
+	// Carol's pass is queued: nothing changes, the error names her.
+	e.ok("pass", "start", "--project", id(f.project), "--pass", "full", "--item", id(carol.ID))
+	if _, errOut := e.usage("item", "edit", id(bob.ID), id(carol.ID), "--destination-login", "admin@contoso.com"); !strings.Contains(errOut, "mailbox carol@contoso.com") || !strings.Contains(errOut, "nothing was changed") {
+		t.Fatalf("edit with a queued item: %s", errOut)
+	}
+	var item struct {
+		DestLogin string `json:"destination_login"`
+	}
+	e.okJSON(&item, "item", "show", id(bob.ID))
+	if item.DestLogin != "" {
+		t.Fatalf("a refused bulk edit changed bob: %+v", item)
+	}
+}

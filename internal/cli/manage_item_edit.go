@@ -17,17 +17,35 @@ func itemEditCmd(m *manageFlags) *cobra.Command {
 		dest, srcLogin, dstLogin string
 		srcFile, dstFile         string
 		workloads                []string
+		project                  int64
 	)
 	cmd := &cobra.Command{
-		Use:   "edit ID [--destination ADDR] [--source-login LOGIN] [--destination-login LOGIN] [--source-password-file FILE] [--destination-password-file FILE] [--workloads LIST]",
-		Short: "Change an item's destination, log-in names, passwords or workloads",
+		Use:   "edit ID... [--destination ADDR] [--source-login LOGIN] [--destination-login LOGIN] [--source-password-file FILE] [--destination-password-file FILE] [--workloads LIST] [--project ID]",
+		Short: "Change items' destination, log-in names, passwords or workloads (several at once)",
 		Long: `Change what a bulk import got wrong: the destination address, a log-in name
 (an empty value: the address), or a mailbox password, read from a file (only
 from a file: a password in the environment is not taken, so that an edit
 replaces exactly what it names). Passwords are sealed and never printed.
 The source cannot change: delete the item and add the right one. Refused
-while a pass of the item is queued or running ('ferry pass stop' first).`,
-		Args: idArg("item", "ferry item list --project ID"),
+while a pass of the item is queued or running ('ferry pass stop' first).
+
+Several IDs get the same log-in names, passwords or workloads at once (the
+destination is each item's own: edit it one item at a time). All or
+nothing: when one item is not the project's, has a pass queued or running,
+or refuses the change, none changes and the error names its mailbox.
+Without --project the project is the first item's. Then Retry errors for
+them: 'ferry pass start --project ID --pass retry --item ID...'.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("say which items: %s ID... (IDs are in 'ferry item list --project ID')", cmd.CommandPath())
+			}
+			for _, a := range args {
+				if _, err := parseID(a, "item ID"); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var e projects.ItemEdit
 			fl := cmd.Flags()
@@ -64,6 +82,39 @@ while a pass of the item is queued or running ('ferry pass stop' first).`,
 			if len(changed) == 0 {
 				return usageErr("nothing to change: give --destination, --source-login, --destination-login, --workloads or a password file")
 			}
+			if len(args) > 1 {
+				ids := make([]int64, len(args))
+				for i, a := range args {
+					ids[i] = mustID(a)
+				}
+				return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
+					pid := project
+					if pid == 0 {
+						d, err := a.Service.Item(ctx, ids[0])
+						if err != nil {
+							return err
+						}
+						pid = d.ProjectID
+					}
+					its, err := a.Service.EditItems(ctx, pid, ids, e)
+					if err != nil {
+						return err
+					}
+					res := struct {
+						ProjectID int64      `json:"project_id"`
+						Items     []itemView `json:"items"`
+					}{ProjectID: pid, Items: make([]itemView, 0, len(its))}
+					for _, it := range its {
+						res.Items = append(res.Items, viewItem(it))
+					}
+					return m.out(cmd, res, func(w io.Writer) {
+						fmt.Fprintf(w, "%d items of project %d changed (%s):\n", len(its), pid, strings.Join(changed, ", "))
+						for _, it := range its {
+							fmt.Fprintf(w, "  item %d: %s → %s\n", it.ID, it.Source, it.Dest)
+						}
+					})
+				})
+			}
 			return m.runProjects(cmd, func(ctx context.Context, a *app.App) error {
 				it, err := a.Service.EditItem(ctx, mustID(args[0]), e)
 				if err != nil {
@@ -82,6 +133,7 @@ while a pass of the item is queued or running ('ferry pass stop' first).`,
 	fl.StringVar(&srcFile, "source-password-file", "", "`FILE` holding the source mailbox's new password")
 	fl.StringVar(&dstFile, "destination-password-file", "", "`FILE` holding the destination mailbox's new password")
 	fl.StringSliceVar(&workloads, "workloads", nil, "what the item moves from now on: any of mail, calendar, contacts, tasks (comma-separated)")
+	fl.Int64Var(&project, "project", 0, "with several IDs: the project's `ID` (default: the first item's)")
 	return cmd
 }
 

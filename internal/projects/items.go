@@ -286,6 +286,9 @@ type ItemDetail struct {
 	// WorkloadFailures are the calendar objects, tasks and contacts the
 	// last pass could not copy.
 	WorkloadFailures []store.DAVFailure `json:"workload_errors"`
+	// WorkloadCopied counts the calendar objects, contacts and tasks
+	// copied, per workload.
+	WorkloadCopied map[string]int `json:"workload_copied,omitempty"`
 }
 
 // Item returns an item with its history. A server's words on a refused
@@ -317,6 +320,9 @@ func (s *Service) Item(ctx context.Context, id int64) (*ItemDetail, error) {
 	}
 	if it.DAVMailboxID != 0 {
 		if d.WorkloadFailures, err = s.Store.DAVFailures(ctx, it.DAVMailboxID); err != nil {
+			return nil, err
+		}
+		if d.WorkloadCopied, err = s.Store.DAVCounts(ctx, it.DAVMailboxID); err != nil {
 			return nil, err
 		}
 	}

@@ -312,6 +312,10 @@ type Items interface {
 	// (ErrItemBusy): checked and written in one statement, so a pass queued
 	// meanwhile is neither lost nor run with half-edited settings.
 	EditItem(ctx context.Context, it Item) error
+	// EditItems saves several items' edits as EditItem does, in one
+	// transaction: when one is busy (ErrItemBusy, naming it), another's
+	// destination (ErrDuplicate) or gone (ErrNotFound), none is saved.
+	EditItems(ctx context.Context, items []Item) error
 	// ItemRuns lists the runs of one item's passes, oldest first.
 	ItemRuns(ctx context.Context, itemID int64) ([]Run, error)
 	// DeleteItems deletes items of a project in one transaction: ErrNotFound

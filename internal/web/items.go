@@ -40,6 +40,53 @@ type itemData struct {
 	Drawn int64
 	// Wait says why the item waits, when Queued.
 	Wait projects.Wait
+	// Workloads counts the calendar objects, contacts and tasks copied and
+	// not copied, per workload the item moves or has state of.
+	Workloads []workloadCount
+}
+
+// workloadCount is one workload's objects copied and not copied.
+type workloadCount struct {
+	Workload, Name    string
+	Copied, NotCopied int
+}
+
+// WorkloadName is a workload in the words of docs/workloads.md.
+func (d *itemData) WorkloadName(w string) string { return workloadName(w) }
+
+func workloadName(w string) string {
+	switch w {
+	case store.WorkloadCalendar:
+		return "Calendar"
+	case store.WorkloadContacts:
+		return "Contacts"
+	case store.WorkloadTasks:
+		return "Tasks"
+	case store.WorkloadMail:
+		return "Mail"
+	}
+	return w
+}
+
+// workloadCounts lists the item's non-mail workloads (those it moves and
+// those with objects copied or failed), in their order.
+func workloadCounts(d *projects.ItemDetail) []workloadCount {
+	failed := map[string]int{}
+	for _, f := range d.WorkloadFailures {
+		failed[f.Workload]++
+	}
+	moves := map[string]bool{}
+	for _, w := range d.Workloads {
+		moves[w] = true
+	}
+	var out []workloadCount
+	for _, w := range store.AllWorkloads[1:] {
+		if !moves[w] && d.WorkloadCopied[w] == 0 && failed[w] == 0 {
+			continue
+		}
+		out = append(out, workloadCount{Workload: w, Name: workloadName(w), Copied: d.WorkloadCopied[w], NotCopied: failed[w]})
+	}
+	return out
 }
 
 // PassName is a pass in the migration service's words.
@@ -48,7 +95,8 @@ func (d *itemData) PassName(p string) string { return passName(p) }
 // CanRetry: the mailbox failed or has messages not copied, and no pass of it is queued or running.
 func (d *itemData) CanRetry() bool {
 	st := d.Item.Status
-	return st != store.StatusQueued && st != store.StatusRunning && (st == store.StatusFailed || d.Item.Errors > 0 || len(d.Mailbox) > 0)
+	return st != store.StatusQueued && st != store.StatusRunning &&
+		(st == store.StatusFailed || d.Item.Errors > 0 || len(d.Mailbox) > 0 || len(d.Item.WorkloadFailures) > 0)
 }
 
 // itemFlash confirms what the last form did.
@@ -96,6 +144,7 @@ func (s *server) renderItem(w http.ResponseWriter, r *http.Request, status int, 
 	if d.Item, err = s.Projects.Item(ctx, id); err != nil {
 		return err
 	}
+	d.Workloads = workloadCounts(d.Item)
 	byFolder := map[string]*folderSummary{}
 	for _, f := range d.Item.Folders {
 		byFolder[f.Source] = &folderSummary{Folder: f.Source, Dest: f.Dest, Copied: f.Copied, CopiedBytes: f.CopiedBytes}

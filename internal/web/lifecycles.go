@@ -9,6 +9,7 @@ import (
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/projects"
+	"github.com/ferryhq/ferry/internal/store"
 )
 
 func init() {
@@ -16,6 +17,7 @@ func init() {
 		route{Pattern: "POST /items/{id}/edit", Action: auth.ActionEditItem, Handle: (*server).editItem},
 		route{Pattern: "POST /items/{id}/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItem},
 		route{Pattern: "POST /projects/{id}/items/delete", Action: auth.ActionDeleteItems, Handle: (*server).deleteItems},
+		route{Pattern: "POST /projects/{id}/items/edit", Action: auth.ActionEditItem, Handle: (*server).editItems},
 		route{Pattern: "GET /projects/{id}/statistics", Action: auth.ActionReadProject, Handle: (*server).mailboxStatistics},
 		route{Pattern: "POST /engagements/{id}/issues/{issue}", Action: auth.ActionUpdateIssue, Handle: (*server).updateIssue},
 	)
@@ -93,6 +95,75 @@ func (s *server) deleteItems(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return redirect(w, r, fmt.Sprintf("/projects/%d?deleted=%d", p.ID, len(ids)))
+}
+
+// bulkEditForm is the project table's form that fixes the logins or
+// passwords of the selected mailboxes at once, after a refused edit.
+type bulkEditForm struct {
+	SourceLogin, DestLogin string
+	Error                  string
+}
+
+// editItems sets one login or password on the mailboxes selected in the
+// project's table, then (unless unticked) runs Retry errors for them. An
+// empty field keeps what each mailbox has; passwords are write-only.
+func (s *server) editItems(w http.ResponseWriter, r *http.Request) error {
+	p, err := s.loadProject(r)
+	if err != nil {
+		return err
+	}
+	f := bulkEditForm{SourceLogin: strings.TrimSpace(r.PostFormValue("bulk_source_login")), DestLogin: strings.TrimSpace(r.PostFormValue("bulk_destination_login"))}
+	var e projects.ItemEdit
+	for _, l := range []struct {
+		value, address string
+		to             **string
+	}{{f.SourceLogin, "bulk_source_login_address", &e.SourceLogin}, {f.DestLogin, "bulk_destination_login_address", &e.DestLogin}} {
+		switch {
+		case r.PostFormValue(l.address) != "":
+			*l.to = new(string)
+		case l.value != "":
+			*l.to = &l.value
+		}
+	}
+	if pw := r.PostFormValue("bulk_source_password"); pw != "" {
+		e.SourcePassword = &pw
+	}
+	if pw := r.PostFormValue("bulk_destination_password"); pw != "" {
+		e.DestPassword = &pw
+	}
+	ids, err := formIDs(r, "item")
+	var edited []store.Item
+	if err == nil {
+		edited, err = s.Projects.EditItems(r.Context(), p.ID, ids, e)
+	}
+	if fe, ok := userFault(err); ok {
+		f.Error = faultMessage(fe)
+		q, _ := parseItemQuery(r)
+		return s.renderProject(w, r, http.StatusBadRequest, &projectData{Project: p, Query: q, Bulk: f,
+			Pass: passForm{Scope: "selected", IDs: ids}}, "")
+	}
+	if err != nil {
+		return err
+	}
+	to := fmt.Sprintf("/projects/%d?edited=%d", p.ID, len(edited))
+	if r.PostFormValue("bulk_retry") != "" {
+		changed := make([]int64, len(edited))
+		for i, it := range edited {
+			changed[i] = it.ID
+		}
+		req := projects.PassRequest{Pass: "retry", Selection: projects.Selection{ItemIDs: changed}}
+		res, err := s.Projects.StartPass(r.Context(), p.ID, req)
+		if pi, ok := userFault(err); ok {
+			pi2 := *pi
+			pi2.Msg = fmt.Sprintf("%d mailbox(es) changed, but Retry errors did not start: %s", len(edited), pi.Msg)
+			return s.passRefused(w, r, p, passForm{Pass: req.Pass, Scope: "selected", IDs: changed}, &pi2)
+		}
+		if err != nil {
+			return err
+		}
+		to += fmt.Sprintf("&queued=%d&already=%d&excluded=%d&pass=%s", res.Queued, res.AlreadyQueued, res.Excluded, req.Pass)
+	}
+	return redirect(w, r, to)
 }
 
 // mailboxStatistics offers the project's per-mailbox statistics as a

@@ -216,6 +216,8 @@ type projectData struct {
 	// Throughput is the project's and each worker's, from the service.
 	Throughput *projects.Throughput
 	Pass       passForm
+	// Bulk is the form fixing the selected mailboxes' logins or passwords.
+	Bulk bulkEditForm
 	// Plan is the summary of the pass about to start (the dialog).
 	Plan *projects.PassPlan
 	// Migrated is what each listed item's passes copied, and its running pass's progress.
@@ -362,18 +364,14 @@ func (s *server) projectItems(w http.ResponseWriter, r *http.Request) error {
 
 func projectFlash(v url.Values) string {
 	switch {
+	case v.Has("edited"):
+		msg := v.Get("edited") + " mailbox(es) changed."
+		if v.Has("queued") {
+			return msg + " " + queuedFlash(v)
+		}
+		return msg + " Run Retry errors for them to migrate them again with the changes."
 	case v.Has("queued"):
-		msg := v.Get("queued") + " mailbox(es) queued"
-		if p := v.Get("pass"); p != "" {
-			msg = passName(p) + ": " + msg
-		}
-		if n := v.Get("already"); n != "" && n != "0" {
-			msg += "; " + n + " already queued or running"
-		}
-		if n := v.Get("excluded"); n != "" && n != "0" {
-			msg += "; " + n + " left out because their login was refused (fix them, then select them by hand)"
-		}
-		return msg + "."
+		return queuedFlash(v)
 	case v.Has("stopped"):
 		return v.Get("stopped") + " mailbox(es) stopped."
 	case v.Has("deleted"):
@@ -390,6 +388,21 @@ func projectFlash(v url.Values) string {
 		return "Project closed: queued passes were stopped and the items' passwords erased."
 	}
 	return ""
+}
+
+// queuedFlash says what a pass start queued.
+func queuedFlash(v url.Values) string {
+	msg := v.Get("queued") + " mailbox(es) queued"
+	if p := v.Get("pass"); p != "" {
+		msg = passName(p) + ": " + msg
+	}
+	if n := v.Get("already"); n != "" && n != "0" {
+		msg += "; " + n + " already queued or running"
+	}
+	if n := v.Get("excluded"); n != "" && n != "0" {
+		msg += "; " + n + " left out because their login was refused (fix them, then select them by hand)"
+	}
+	return msg + "."
 }
 
 // loadItems reads one page of the item table.

@@ -34,7 +34,22 @@ func (s *Store) DeleteItems(ctx context.Context, projectID int64, ids []int64) e
 }
 
 func (s *Store) EditItem(ctx context.Context, it store.Item) error {
-	res, err := s.exec(ctx, nil, `UPDATE items SET dest=?, dest_key=?, source_login=?, dest_login=?, sealed_source_password=?, sealed_dest_password=?, updated=?, workloads=?
+	return s.editItem(ctx, nil, it)
+}
+
+func (s *Store) EditItems(ctx context.Context, items []store.Item) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, it := range items {
+			if err := s.editItem(ctx, tx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) editItem(ctx context.Context, tx *sql.Tx, it store.Item) error {
+	res, err := s.exec(ctx, tx, `UPDATE items SET dest=?, dest_key=?, source_login=?, dest_login=?, sealed_source_password=?, sealed_dest_password=?, updated=?, workloads=?
 		WHERE id=? AND status NOT IN (?, ?)`,
 		it.Dest, strings.ToLower(it.Dest), it.SourceLogin, it.DestLogin, it.SealedSourcePassword, it.SealedDestPassword, ts(time.Now()), workloadLines(it.Workloads), it.ID,
 		store.StatusQueued, store.StatusRunning)
@@ -45,8 +60,9 @@ func (s *Store) EditItem(ctx context.Context, it store.Item) error {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		if _, err := s.Item(ctx, it.ID); err != nil {
-			return err
+		var status string
+		if err := s.queryRow(ctx, tx, `SELECT status FROM items WHERE id = ?`, it.ID).Scan(&status); err != nil {
+			return notFound(err, "item", it.ID)
 		}
 		return fmt.Errorf("item %d: %w", it.ID, store.ErrItemBusy)
 	}

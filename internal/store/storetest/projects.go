@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,6 +200,63 @@ func runProjects(t *testing.T, open func(t *testing.T) store.Store) {
 		}
 		if got[1].Ended.IsZero() != true || got[1].Status != "running" {
 			t.Errorf("a run not finished: %+v", got[1])
+		}
+	})
+
+	t.Run("EditItemsAllOrNothing", func(t *testing.T) {
+		t.Parallel()
+		s := open(t)
+		_, p := projectFixture(t, s)
+		var items []store.Item
+		for _, a := range []string{"ann", "bob", "cy"} {
+			it := &store.Item{ProjectID: p.ID, Source: a + "@contoso.com", Dest: a + "@contoso.onmicrosoft.com"}
+			if err := s.CreateItems(ctx, []*store.Item{it}); err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, *it)
+		}
+		edit := func(its ...store.Item) []store.Item {
+			out := make([]store.Item, len(its))
+			for i, it := range its {
+				it.SourceLogin, it.SealedSourcePassword = "admin", "sealed-"+it.Source
+				out[i] = it
+			}
+			return out
+		}
+		// A running item refuses the whole edit: nothing is saved.
+		if err := s.SetItemStatus(ctx, items[2].ID, store.StatusRunning, "full", 0); err != nil {
+			t.Fatal(err)
+		}
+		err := s.EditItems(ctx, edit(items...))
+		if !errors.Is(err, store.ErrItemBusy) || !strings.Contains(err.Error(), fmt.Sprint(items[2].ID)) {
+			t.Fatalf("EditItems with a running item: %v, want ErrItemBusy naming item %d", err, items[2].ID)
+		}
+		for _, it := range items {
+			if got, _ := s.Item(ctx, it.ID); got.SourceLogin != "" || got.SealedSourcePassword != "" {
+				t.Fatalf("a refused EditItems saved item %d: %+v", it.ID, got)
+			}
+		}
+		// A destination another item has: nothing is saved.
+		dup := edit(items[0], items[1])
+		dup[1].Dest = items[0].Dest
+		if err := s.EditItems(ctx, dup); !errors.Is(err, store.ErrDuplicate) {
+			t.Fatalf("EditItems with a duplicate destination: %v, want ErrDuplicate", err)
+		}
+		if got, _ := s.Item(ctx, items[0].ID); got.SourceLogin != "" {
+			t.Fatalf("a refused EditItems saved the first item: %+v", got)
+		}
+		gone := edit(items[0], store.Item{ID: items[2].ID + 1000, ProjectID: p.ID, Dest: "x@y"})
+		if err := s.EditItems(ctx, gone); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("EditItems of a missing item: %v, want ErrNotFound", err)
+		}
+		// Without the running one, both are saved.
+		if err := s.EditItems(ctx, edit(items[0], items[1])); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items[:2] {
+			if got, _ := s.Item(ctx, it.ID); got.SourceLogin != "admin" || got.SealedSourcePassword != "sealed-"+it.Source || got.Dest != it.Dest {
+				t.Fatalf("after EditItems: %+v", got)
+			}
 		}
 	})
 
