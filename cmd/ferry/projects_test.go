@@ -481,8 +481,11 @@ func TestDatabaseOutageKeepsStatusesTrueToLeases(t *testing.T) {
 	a, p, db, keyFile := f.fullPassOnPostgres(t, limit)
 	const ttl = 3 * time.Second
 	_, logs := startWorkers(t, 2, db, keyFile, "--concurrency", "3", "--lease-ttl", ttl.String(), "--poll", "200ms", "--shutdown-timeout", "2s")
+	// Both workers are up (a slow one could still be opening the database
+	// when the outage begins, and stop there) and the limit is reached.
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if leases, _ := a.Store.Leases(context.Background(), p.ID); len(leases) == limit {
+		up := strings.Contains(logs[0].String(), "ferry worker: running migrations") && strings.Contains(logs[1].String(), "ferry worker: running migrations")
+		if leases, _ := a.Store.Leases(context.Background(), p.ID); up && len(leases) == limit {
 			break
 		}
 		if time.Now().After(deadline) {
