@@ -78,7 +78,7 @@ func copiedSignature(runs []store.ItemRun, migrated map[int64]projects.Migrated)
 func migratedText(m projects.Migrated) string {
 	s := "0 bytes"
 	if m.Messages > 0 || m.Bytes > 0 {
-		s = fmt.Sprintf("%d msg · %s", m.Messages, humanBytes(m.Bytes))
+		s = num(m.Messages) + " msg · " + size(m.Bytes)
 	}
 	if m.Running {
 		s += fmt.Sprintf(" · %.0f%%", m.Percent())

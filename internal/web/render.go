@@ -100,20 +100,6 @@ var funcs = template.FuncMap{
 	"statuses": func() []string { return store.Statuses },
 }
 
-// humanBytes is a size in decimal units: "950 B", "1.2 MB".
-func humanBytes(n int64) string {
-	const unit = 1000
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "kMGTPE"[exp])
-}
-
 func ago(t time.Time) string {
 	if t.IsZero() {
 		return "never"

@@ -42,7 +42,7 @@
       if (u.copied) copied = u.copied;
       if (u.breakdown) {
         document.querySelectorAll("[data-count]").forEach(function (c) {
-          c.textContent = String(u.breakdown[c.dataset.count] || 0);
+          c.textContent = (u.breakdown[c.dataset.count] || 0).toLocaleString("en-US");
         });
         document.querySelectorAll("[data-bar]").forEach(function (b) {
           var n = u.breakdown[b.dataset.bar] || 0;
