@@ -467,20 +467,26 @@ func allUIDs() imap.UIDSet {
 // message, collected, to fn. Only for small items: bodies go through
 // streamBodies.
 func fetchAll(c *imapconn.Conn, set imap.NumSet, opts *imap.FetchOptions, fn func(*imapclient.FetchMessageBuffer) error) error {
-	return c.Do(func() error { return collectFetch(c.Fetch(set, opts), fn) })
+	return c.Do(func() error { return collectFetch(c, c.Fetch(set, opts), fn) })
 }
 
-// collectFetch hands each message of a FETCH already sent, collected, to fn.
-func collectFetch(cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer) error) error {
+// collectFetch hands each message of a FETCH already sent on c, collected,
+// to fn. When a read of a body (a header section) fails, the connection is
+// dropped rather than the FETCH read on (HACKING.md, Races).
+func collectFetch(c *imapconn.Conn, cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessageBuffer) error) error {
 	var ferr error
 	for {
 		msg := cmd.Next()
 		if msg == nil {
 			break
 		}
-		buf, err := msg.Collect()
+		buf, broke, err := collectMessage(msg)
 		if err != nil {
-			cmd.Close()
+			if broke {
+				c.Close()
+			} else {
+				cmd.Close()
+			}
 			return err
 		}
 		if ferr == nil {
@@ -491,6 +497,56 @@ func collectFetch(cmd *imapclient.FetchCommand, fn func(*imapclient.FetchMessage
 		return err
 	}
 	return ferr
+}
+
+// collectMessage is go-imap's FetchMessageData.Collect without the discard
+// it defers: after a failed read of a body that discard reads the body
+// again, racing go-imap's reader goroutine, which took the connection back.
+// broke says a body read failed: the FETCH must not be read on.
+func collectMessage(msg *imapclient.FetchMessageData) (buf *imapclient.FetchMessageBuffer, broke bool, err error) {
+	buf = &imapclient.FetchMessageBuffer{SeqNum: msg.SeqNum}
+	for {
+		item := msg.Next()
+		if item == nil {
+			return buf, false, nil
+		}
+		switch it := item.(type) {
+		case imapclient.FetchItemDataBodySection:
+			var b []byte
+			if it.Literal != nil {
+				if b, err = io.ReadAll(it.Literal); err != nil {
+					return nil, true, err
+				}
+			}
+			buf.BodySection = append(buf.BodySection, imapclient.FetchBodySectionBuffer{Section: it.Section, Bytes: b})
+		case imapclient.FetchItemDataBinarySection:
+			var b []byte
+			if it.Literal != nil {
+				if b, err = io.ReadAll(it.Literal); err != nil {
+					return nil, true, err
+				}
+			}
+			buf.BinarySection = append(buf.BinarySection, imapclient.FetchBinarySectionBuffer{Section: it.Section, Bytes: b})
+		case imapclient.FetchItemDataFlags:
+			buf.Flags = it.Flags
+		case imapclient.FetchItemDataEnvelope:
+			buf.Envelope = it.Envelope
+		case imapclient.FetchItemDataInternalDate:
+			buf.InternalDate = it.Time
+		case imapclient.FetchItemDataRFC822Size:
+			buf.RFC822Size = it.Size
+		case imapclient.FetchItemDataUID:
+			buf.UID = it.UID
+		case imapclient.FetchItemDataBodyStructure:
+			buf.BodyStructure = it.BodyStructure
+		case imapclient.FetchItemDataBinarySectionSize:
+			buf.BinarySectionSize = append(buf.BinarySectionSize, it)
+		case imapclient.FetchItemDataModSeq:
+			buf.ModSeq = it.ModSeq
+		default:
+			return nil, false, fmt.Errorf("the server answered FETCH with an item Ferry did not ask for (%T)", it)
+		}
+	}
 }
 
 func uidsOf(ms []*message) []uint32 {

@@ -369,3 +369,58 @@ func TestDovecotPlaceholderFoldersStayPlaceholders(t *testing.T) {
 		}
 	}
 }
+
+// TestDovecotCutInsideHeaders: the connection to the source drops inside
+// the header sections the engine reads to know each message (the identity
+// FETCH), several times. The FETCH is never read on after its body broke
+// (go-imap's reader has the connection back: under -race that was a data
+// race), the pass reconnects and ends exact.
+func TestDovecotCutInsideHeaders(t *testing.T) {
+	t.Parallel()
+	users := []testimap.User{{Name: user, Password: pass}}
+	src := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users})
+	dst := testimap.StartDovecot(t, testimap.DovecotOptions{Users: users})
+	c := testimap.Dial(t, src.Addr, user, pass)
+	mail := corpus.Generate(corpus.Spec{Seed: 23, Messages: 300, Folders: 2, MaxSize: 8 << 10})
+	if err := corpus.Load(context.Background(), c, mail); err != nil {
+		t.Fatal(err)
+	}
+	want := testimap.TakeSnapshot(t, src.Addr, user, pass)
+	proxy := testimap.StartProxy(t, src.Addr)
+	job := engine.Job{Source: dovecotEndpoint(src, user), Dest: dovecotEndpoint(dst, user)}
+	host, port, _ := net.SplitHostPort(proxy.Addr)
+	job.Source.Host = host
+	job.Source.Port, _ = strconv.Atoi(port)
+	st, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// The first bytes after the logins and the folder list are the
+	// identity FETCH's headers: cut a few KB into them, again and again.
+	stop := make(chan struct{})
+	armed := make(chan struct{})
+	go func() {
+		defer close(armed)
+		for i := 0; i < 4; i++ {
+			proxy.CutAfter(int64(6<<10 + i*5<<10))
+			for proxy.Cuts() <= int64(i) {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
+	}()
+	r := engine.New(st, engine.Options{MaxBackoff: 20 * time.Millisecond}).Migrate(context.Background(), job, &engine.Progress{})
+	close(stop)
+	<-armed
+	requireOK(t, r)
+	if proxy.Cuts() < 2 {
+		t.Fatalf("only %d cuts happened", proxy.Cuts())
+	}
+	if d := want.Diff(testimap.TakeSnapshot(t, dst.Addr, user, pass)); d != "" {
+		t.Fatalf("after %d cuts the destination differs:\n%s", proxy.Cuts(), d)
+	}
+}
