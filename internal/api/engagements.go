@@ -672,12 +672,6 @@ func (s *server) progress(w http.ResponseWriter, r *http.Request) error {
 }
 
 // reportTypes are the Content-Types of the report formats.
-var reportTypes = map[string]string{
-	"markdown": "text/markdown; charset=utf-8",
-	"md":       "text/markdown; charset=utf-8",
-	"csv":      "text/csv; charset=utf-8",
-	"json":     "application/json; charset=utf-8",
-}
 
 func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.loadEngagement(r)
@@ -688,7 +682,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 	if format == "" {
 		format = "markdown"
 	}
-	ct, ok := reportTypes[format]
+	f, ok := engagements.ReportFormats[format]
 	if !ok {
 		return invalid("format", "%q: export as markdown, csv or json", format)
 	}
@@ -701,7 +695,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h := w.Header()
-	h.Set("Content-Type", ct)
+	h.Set("Content-Type", f.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)

@@ -327,6 +327,18 @@ func orDash(s string) string {
 }
 
 // Export renders the report as markdown, csv (the task table) or json.
+// ReportFormat is a format the report exports to: its media type and the
+// extension of its file.
+type ReportFormat struct{ ContentType, Ext string }
+
+// ReportFormats are the formats Export writes, by name ("md" is Markdown too).
+var ReportFormats = map[string]ReportFormat{
+	"markdown": {"text/markdown; charset=utf-8", "md"},
+	"md":       {"text/markdown; charset=utf-8", "md"},
+	"csv":      {"text/csv; charset=utf-8", "csv"},
+	"json":     {"application/json; charset=utf-8", "json"},
+}
+
 func (r *Report) Export(format string) ([]byte, error) {
 	switch format {
 	case "json":

@@ -5,17 +5,11 @@ import (
 	"net/http"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
 )
 
 func init() {
 	addRoutes(route{Pattern: "GET /engagements/{id}/report", Action: auth.ActionReadReport, Handle: (*server).engagementReport})
-}
-
-// reportFormats are the engagement report's files: content type and extension.
-var reportFormats = map[string]struct{ ct, ext string }{
-	"markdown": {"text/markdown; charset=utf-8", "md"},
-	"csv":      {"text/csv; charset=utf-8", "csv"},
-	"json":     {"application/json; charset=utf-8", "json"},
 }
 
 // engagementReport hands the engagement's report on as a file (Markdown,
@@ -29,7 +23,7 @@ func (s *server) engagementReport(w http.ResponseWriter, r *http.Request) error 
 	if format == "" {
 		format = "markdown"
 	}
-	f, ok := reportFormats[format]
+	f, ok := engagements.ReportFormats[format]
 	if !ok {
 		return &pageError{Status: http.StatusBadRequest, Msg: fmt.Sprintf("%q is not a report format; use markdown, csv or json.", format)}
 	}
@@ -42,8 +36,8 @@ func (s *server) engagementReport(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	h := w.Header()
-	h.Set("Content-Type", f.ct)
-	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="engagement-%d-report.%s"`, e.ID, f.ext))
+	h.Set("Content-Type", f.ContentType)
+	h.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="engagement-%d-report.%s"`, e.ID, f.Ext))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
