@@ -67,16 +67,9 @@ type PassResult struct {
 // StartPass queues a pass for the selected items, now or at a time. An item
 // whose pass is already queued or running is not queued twice.
 func (s *Service) StartPass(ctx context.Context, projectID int64, req PassRequest) (*PassResult, error) {
-	p, err := s.Store.Project(ctx, projectID)
+	p, pass, err := s.passProject(ctx, projectID, req.Pass)
 	if err != nil {
 		return nil, err
-	}
-	if err := authorize(ctx, auth.ActionStartPass, p.CustomerID); err != nil {
-		return nil, err
-	}
-	pass, err := engine.ParsePass(req.Pass)
-	if err != nil {
-		return nil, fault.InvalidField("pass", "%v", err)
 	}
 	if pass == engine.PassPrestage && req.OlderThanDays < 1 {
 		return nil, fault.InvalidField("older_than_days", "Pre-stage copies items older than N days: give older_than_days (e.g. 90)")

@@ -81,18 +81,28 @@ func (s *Service) credentialsFailed(ctx context.Context, it store.Item) (bool, e
 // status (fix its login or password first); picked by hand it is queued,
 // with a warning.
 func (s *Service) PlanPass(ctx context.Context, projectID int64, req PassRequest) (*PassPlan, error) {
-	p, err := s.Store.Project(ctx, projectID)
+	p, pass, err := s.passProject(ctx, projectID, req.Pass)
 	if err != nil {
 		return nil, err
-	}
-	if err := authorize(ctx, auth.ActionStartPass, p.CustomerID); err != nil {
-		return nil, err
-	}
-	pass, err := engine.ParsePass(req.Pass)
-	if err != nil {
-		return nil, fault.InvalidField("pass", "%v", err)
 	}
 	return s.plan(ctx, p, string(pass), req.Selection)
+}
+
+// passProject is the project a pass would start in, once the person may
+// start passes there, and the pass named.
+func (s *Service) passProject(ctx context.Context, projectID int64, name string) (store.Project, engine.Pass, error) {
+	p, err := s.Store.Project(ctx, projectID)
+	if err != nil {
+		return p, "", err
+	}
+	if err := authorize(ctx, auth.ActionStartPass, p.CustomerID); err != nil {
+		return p, "", err
+	}
+	pass, err := engine.ParsePass(name)
+	if err != nil {
+		return p, "", fault.InvalidField("pass", "%v", err)
+	}
+	return p, pass, nil
 }
 
 func (s *Service) plan(ctx context.Context, p store.Project, pass string, sel Selection) (*PassPlan, error) {
