@@ -204,24 +204,9 @@ func TestDovecotConnectionCutMidMessage(t *testing.T) {
 	}
 	defer st.Close()
 	// Re-arm the cut a few times while the copy runs.
-	stop := make(chan struct{})
-	armed := make(chan struct{})
-	go func() {
-		defer close(armed)
-		for i := 0; i < 4; i++ {
-			proxy.CutAfter(int64(2<<20 + i*1500<<10))
-			for proxy.Cuts() <= int64(i) {
-				select {
-				case <-stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-			}
-		}
-	}()
+	stopCuts := proxy.CutEach(2<<20, 2<<20+1500<<10, 2<<20+3000<<10, 2<<20+4500<<10)
 	r := engine.New(st, engine.Options{MaxBackoff: 20 * time.Millisecond}).Migrate(context.Background(), job, prog)
-	close(stop)
-	<-armed
+	stopCuts()
 	requireOK(t, r)
 	if proxy.Cuts() < 2 {
 		t.Fatalf("only %d cuts happened", proxy.Cuts())
@@ -398,24 +383,9 @@ func TestDovecotCutInsideHeaders(t *testing.T) {
 	defer st.Close()
 	// The first bytes after the logins and the folder list are the
 	// identity FETCH's headers: cut a few KB into them, again and again.
-	stop := make(chan struct{})
-	armed := make(chan struct{})
-	go func() {
-		defer close(armed)
-		for i := 0; i < 4; i++ {
-			proxy.CutAfter(int64(6<<10 + i*5<<10))
-			for proxy.Cuts() <= int64(i) {
-				select {
-				case <-stop:
-					return
-				case <-time.After(time.Millisecond):
-				}
-			}
-		}
-	}()
+	stopCuts := proxy.CutEach(6<<10, 6<<10+5<<10, 6<<10+10<<10, 6<<10+15<<10)
 	r := engine.New(st, engine.Options{MaxBackoff: 20 * time.Millisecond}).Migrate(context.Background(), job, &engine.Progress{})
-	close(stop)
-	<-armed
+	stopCuts()
 	requireOK(t, r)
 	if proxy.Cuts() < 2 {
 		t.Fatalf("only %d cuts happened", proxy.Cuts())

@@ -60,24 +60,9 @@ func TestDovecotOAuth2TokenExpiresMidRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	stop := make(chan struct{})
-	armed := make(chan struct{})
-	go func() {
-		defer close(armed)
-		for i := 0; i < 3; i++ {
-			proxy.CutAfter(int64(1<<20 + i*1200<<10))
-			for proxy.Cuts() <= int64(i) {
-				select {
-				case <-stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-			}
-		}
-	}()
+	stopCuts := proxy.CutEach(1<<20, 1<<20+1200<<10, 1<<20+2400<<10)
 	r := engine.New(st, engine.Options{MaxBackoff: 20 * time.Millisecond}).Migrate(context.Background(), job, &engine.Progress{})
-	close(stop)
-	<-armed
+	stopCuts()
 	requireOK(t, r)
 	if proxy.Cuts() < 2 {
 		t.Fatalf("only %d cuts happened", proxy.Cuts())

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections to a server and can cut them in the middle
@@ -103,4 +104,27 @@ func (p *Proxy) serve() {
 			}
 		}()
 	}
+}
+
+// CutEach arms a cut after each of the byte counts in turn, the next once
+// the one before has happened, while the caller's copy runs. The returned
+// stop ends the re-arming and waits for it.
+func (p *Proxy) CutEach(after ...int64) (stop func()) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		start := p.cuts.Load()
+		for i, n := range after {
+			p.CutAfter(n)
+			for p.cuts.Load() <= start+int64(i) {
+				select {
+				case <-quit:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
