@@ -576,16 +576,9 @@ func (s *server) updateChecklistItem(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	itemID, err := pathInt(r, "item")
+	itemID, err := s.checklistItemOf(r, e)
 	if err != nil {
 		return err
-	}
-	items, err := s.eng.Store.ChecklistItems(r.Context(), e.ID)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(items, func(c store.ChecklistItem) bool { return c.ID == itemID }) {
-		return fmt.Errorf("engagement %d has no checklist item %d: %w", e.ID, itemID, store.ErrNotFound)
 	}
 	var in ChecklistUpdate
 	if err := decode(w, r, &in); err != nil {
@@ -708,4 +701,21 @@ func (s *server) playbook(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, s.eng.Playbook)
+}
+
+// checklistItemOf is the checklist item the path names, refused as not
+// found unless it is one of engagement e's.
+func (s *server) checklistItemOf(r *http.Request, e store.Engagement) (int64, error) {
+	itemID, err := pathInt(r, "item")
+	if err != nil {
+		return 0, err
+	}
+	items, err := s.eng.Store.ChecklistItems(r.Context(), e.ID)
+	if err != nil {
+		return 0, err
+	}
+	if !slices.ContainsFunc(items, func(c store.ChecklistItem) bool { return c.ID == itemID }) {
+		return 0, fmt.Errorf("engagement %d has no checklist item %d: %w", e.ID, itemID, store.ErrNotFound)
+	}
+	return itemID, nil
 }

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
-	"slices"
 
 	"github.com/ferryhq/ferry/internal/preflight"
-	"github.com/ferryhq/ferry/internal/store"
 )
 
 // startPreflight queues a pre-flight of every item of the project.
@@ -62,16 +60,9 @@ func (s *server) waiveChecklistItem(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	itemID, err := pathInt(r, "item")
+	itemID, err := s.checklistItemOf(r, e)
 	if err != nil {
 		return err
-	}
-	items, err := s.eng.Store.ChecklistItems(r.Context(), e.ID)
-	if err != nil {
-		return err
-	}
-	if !slices.ContainsFunc(items, func(c store.ChecklistItem) bool { return c.ID == itemID }) {
-		return fmt.Errorf("engagement %d has no checklist item %d: %w", e.ID, itemID, store.ErrNotFound)
 	}
 	var in WaiveInput
 	if err := decode(w, r, &in); err != nil {
