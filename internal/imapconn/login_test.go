@@ -51,7 +51,8 @@ func TestRefusedLoginNeverCarriesThePassword(t *testing.T) {
 
 // TestRefusedSASLNeverCarriesThePassword: a server that echoes the SASL
 // PLAIN answer it refused (base64 of user and password, as sent) has that
-// cut from its words too, with and without SASL-IR.
+// cut from its words too, with and without SASL-IR, on the connection that
+// reads and on the one that appends.
 func TestRefusedSASLNeverCarriesThePassword(t *testing.T) {
 	t.Parallel()
 	const pw = "Wr0ng-Pass-Phrase"
@@ -73,13 +74,23 @@ func TestRefusedSASLNeverCarriesThePassword(t *testing.T) {
 		host, port, _ := net.SplitHostPort(ln.Addr().String())
 		p, _ := strconv.Atoi(port)
 		ep := imapconn.Endpoint{Host: host, Port: p, Security: imapconn.SecurityStartTLS, User: "alice@contoso.com", Password: pw, AllowPlaintext: true}
+		sent := base64.StdEncoding.EncodeToString([]byte("\x00alice@contoso.com\x00" + pw))
 		_, err = imapconn.Dial(context.Background(), ep, imapconn.Options{Timeout: 5 * time.Second})
 		if err == nil || !strings.Contains(err.Error(), "rejected") {
 			t.Fatalf("%s: %v, want the server's refusal", caps, err)
 		}
-		sent := base64.StdEncoding.EncodeToString([]byte("\x00alice@contoso.com\x00" + pw))
 		if strings.Contains(err.Error(), sent) || strings.Contains(err.Error(), pw) {
 			t.Errorf("%s: the error carries the password: %v", caps, err)
+		}
+		if !strings.Contains(caps, "SASL-IR") {
+			continue // the appender logs in with SASL-IR or LOGIN
+		}
+		_, err = imapconn.DialAppender(context.Background(), ep, imapconn.Options{Timeout: 5 * time.Second})
+		if err == nil || !strings.Contains(err.Error(), "rejected") {
+			t.Fatalf("appender, %s: %v, want the server's refusal", caps, err)
+		}
+		if strings.Contains(err.Error(), sent) || strings.Contains(err.Error(), pw) {
+			t.Errorf("appender, %s: the error carries the password: %v", caps, err)
 		}
 	}
 }
