@@ -25,7 +25,7 @@ test: deps lint
 # code and testdata/fuzz). A failing input is saved under testdata/fuzz:
 # commit it with the fix, so that go test keeps checking it.
 FUZZTIME ?= 2m
-FUZZERS = ./internal/mailboxcsv:FuzzParse ./internal/playbook:FuzzLoad ./internal/imapconn:FuzzServerAnswers ./internal/waves:FuzzPlan ./internal/imapconn:FuzzGmailFetch
+FUZZERS = ./internal/mailboxcsv:FuzzParse ./internal/playbook:FuzzLoad ./internal/imapconn:FuzzServerAnswers ./internal/waves:FuzzPlan ./internal/waves:FuzzMailboxes ./internal/imapconn:FuzzGmailFetch
 
 fuzz:
 	@set -e; for f in $(FUZZERS); do \

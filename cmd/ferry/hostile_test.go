@@ -5,12 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -38,9 +42,10 @@ func vmHWM(t *testing.T, pid int) int64 {
 
 // TestHostileImportsKeepServeSmall: 10 MB CSV files built to exhaust memory
 // (one mailbox listed over and over; every row wrong, with a password in
-// it), posted to a real `ferry serve`, get short answers that quote no
-// password, and the server's peak memory stays under 200 MB. On the way it
-// checks that the files of a fresh data folder are private.
+// it), posted to a real `ferry serve` as imports and as a wave plan, get
+// short answers that quote no password; then a hundred sign-ins arrive at
+// once. The server's peak memory stays under 200 MB. On the way it checks
+// that the files of a fresh data folder are private.
 func TestHostileImportsKeepServeSmall(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
@@ -148,8 +153,51 @@ func TestHostileImportsKeepServeSmall(t *testing.T) {
 			t.Errorf("%s: the answer quotes the password", tc.name)
 		}
 	}
+	// A wave plan carries its CSV files in JSON: the same 10 MB, every row
+	// of the permissions export wrong.
+	perms := fill(func(int) string { return "Mailbox,User,AccessRights\n" }, func(i int) string { return fmt.Sprintf("user%d@contoso.com,%s,Nonsense\n", i, pw) })
+	perms = perms[:bytes.LastIndexByte(perms[:size*9/10], '\n')+1] // JSON writes each line break as two bytes
+	plan, _ := json.Marshal(map[string]any{"permissions": string(perms), "max_per_wave": 5, "start": "2099-01-08"})
+	if code, raw := call("POST", "/api/v1/projects/"+proj+"/waves/plan", "application/json", plan); code != 400 || len(raw) > 64<<10 || bytes.Contains(raw, []byte(pw)) {
+		t.Errorf("a 10 MB wave plan, every row wrong: %d, %d bytes: %.300s", code, len(raw), raw)
+	}
+
+	t.Logf("peak resident memory before the sign-ins: %d MB", vmHWM(t, serve.Process.Pid)>>20)
+
+	// A hundred sign-ins at once, each from its own address (so that the
+	// throttle lets every one reach a password check): argon2id costs 19 MiB
+	// a check while it runs, and only a few run together.
+	var wg sync.WaitGroup
+	var refused atomic.Int32
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(i+1))}
+			client := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: local}).DialContext}}
+			const csrf = "0123456789abcdef0123456789abcdef"
+			form := url.Values{"email": {fmt.Sprintf("guess%d@contoso.com", i)}, "password": {"guess guess guess"}, "csrf": {csrf}}
+			req, _ := http.NewRequest("POST", "http://"+addr+"/signin", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.AddCookie(&http.Cookie{Name: "ferry_login_csrf", Value: csrf})
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Errorf("sign-in %d: %v", i, err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				refused.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if refused.Load() != 100 {
+		t.Errorf("%d of 100 wrong sign-ins from 100 addresses were refused as wrong, want all", refused.Load())
+	}
+
 	peak := vmHWM(t, serve.Process.Pid)
-	t.Logf("ferry serve's peak resident memory after three 10 MB hostile imports: %d MB", peak>>20)
+	t.Logf("ferry serve's peak resident memory after three 10 MB hostile imports, a 10 MB wave plan and 100 sign-ins at once: %d MB", peak>>20)
 	if peak > 200<<20 {
 		t.Errorf("ferry serve grew to %d MB, over 200 MB", peak>>20)
 	}

@@ -226,6 +226,23 @@ func (s *server) listTasks(w http.ResponseWriter, r *http.Request) error {
 			return invalid("phase", "unknown phase %q; use one of: %s", ph, strings.Join(phaseNames, ", "))
 		}
 	}
+	var serviceIDs, roleIDs []string
+	for _, sv := range s.eng.Playbook.Services {
+		serviceIDs = append(serviceIDs, sv.ID)
+	}
+	for _, ro := range s.eng.Playbook.Roles {
+		roleIDs = append(roleIDs, ro.ID)
+	}
+	for _, sv := range services {
+		if !slices.Contains(serviceIDs, sv) {
+			return invalid("service", "unknown service %q; use one of: %s", sv, strings.Join(serviceIDs, ", "))
+		}
+	}
+	for _, ro := range roles {
+		if !slices.Contains(roleIDs, ro) {
+			return invalid("role", "unknown role %q; use one of: %s", ro, strings.Join(roleIDs, ", "))
+		}
+	}
 	retired, err := queryBool(q, "retired")
 	if err != nil {
 		return err

@@ -141,6 +141,10 @@ func TestEngagementTasksPeopleAndHistory(t *testing.T) {
 	wantError(t, code, b, 400, "status", "Blocked-Pending Remediation")
 	code, b = e.call("GET", tasksPath+"?phase=Deploy", nil)
 	wantError(t, code, b, 400, "phase", "Remediate")
+	code, b = e.call("GET", tasksPath+"?service=nonsense", nil)
+	wantError(t, code, b, 400, "service", "exchange")
+	code, b = e.call("GET", tasksPath+"?role=nonsense", nil)
+	wantError(t, code, b, 400, "role", "frp")
 
 	tk := rem.Tasks[0]
 	taskPath := fmt.Sprintf("/api/v1/tasks/%d", tk.ID)

@@ -120,9 +120,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 }
 
 // decode reads a JSON body into v: one object, no unknown fields, no null
-// for a field that needs a value, at most maxJSONBody bytes.
+// for a field that needs a value, no more than the route's limit (set on
+// r.Body by handler: maxJSONBody, or maxImportBody for the JSON of a wave
+// plan, which carries CSV files).
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return decodeError(err, v)
 	}

@@ -31,6 +31,11 @@ func TestInputCheckedBeforeWriting(t *testing.T) {
 	if evs, _ := e.st.Events(ctx, d.ID); len(evs) != 0 {
 		t.Errorf("a refused event was saved: %+v", evs)
 	}
+	code, b = e.call("POST", fmt.Sprintf("/api/v1/customers/%d/migration-gate/override", f.customer.ID), map[string]any{"reason": "cutover weekend", "expires": "9999-12-24"})
+	wantError(t, code, b, 400, "expires", "between")
+	if gs, _ := e.st.GateOverrides(ctx, f.customer.ID); len(gs) != 0 {
+		t.Errorf("a refused override was saved: %+v", gs)
+	}
 
 	code, b = e.call("GET", proj+"/items?search="+strings.Repeat("a", 60000), nil)
 	wantError(t, code, b, 400, "search", "200 characters")

@@ -79,3 +79,25 @@ func TestWavesAPI(t *testing.T) {
 		}
 	}
 }
+
+// TestWavePlanTakesTheImportLimit: a wave plan carries CSV files in its
+// JSON, so it may be as large as an import (10 MB), not a form's 1 MB;
+// over that it is 413.
+func TestWavePlanTakesTheImportLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	f := e.fixture("Contoso")
+	proj := fmt.Sprintf("/api/v1/projects/%d", f.project.ID)
+	plan := func(size int) (int, []byte) {
+		// A real permissions export, after JSON whitespace up to size.
+		body := `{` + strings.Repeat(" ", size) + `"permissions": "Identity,Trustee,AccessRights\nalice@contoso.com,bob@contoso.com,{FullAccess}\n",` +
+			`"max_per_wave": 5, "start": "` + time.Now().AddDate(0, 0, 20).Format("2006-01-02") + `"}`
+		return e.call("POST", proj+"/waves/plan", body)
+	}
+	if code, b := plan(3 << 20); code != 200 {
+		t.Errorf("a 3 MB plan: %d %.300s, want 200", code, b)
+	}
+	if code, b := plan(maxImportBody); code != 413 || !strings.Contains(string(b), "limit of 10 MB") {
+		t.Errorf("a plan over 10 MB: %d %.300s, want 413", code, b)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -46,7 +47,7 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argonKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
@@ -74,8 +75,28 @@ func VerifyPassword(encoded, pw string) bool {
 	if err != nil || len(want) == 0 {
 		return false
 	}
-	got := argon2.IDKey([]byte(pw), salt, iters, mem, threads, uint32(len(want)))
+	got := argonKey([]byte(pw), salt, iters, mem, threads, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// argonSlots bounds the argon2id computations running at once. Each holds
+// its memory (19 MiB) for its whole run, so a burst of sign-ins (wrong ones
+// cost the same, and come from anyone) would otherwise grow the server by
+// 19 MiB per request in flight: 100 at once took ferry serve to 1.8 GB. The
+// hash is CPU-bound, so more at once than the processors would not be
+// faster; the others wait their turn.
+var argonSlots = make(chan struct{}, min(4, max(1, runtime.GOMAXPROCS(0))))
+
+// argonHeld, when set (by tests), runs while a computation holds its slot.
+var argonHeld func()
+
+func argonKey(pw, salt []byte, iters, mem uint32, threads uint8, keyLen uint32) []byte {
+	argonSlots <- struct{}{}
+	defer func() { <-argonSlots }()
+	if argonHeld != nil {
+		argonHeld()
+	}
+	return argon2.IDKey(pw, salt, iters, mem, threads, keyLen)
 }
 
 // dummyHash is verified against when an account does not exist, so that

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -107,14 +108,31 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("too many failed sign-ins from your address; wait %d seconds and try again", int(e.RetryAfter.Seconds()+0.999))
 }
 
-func addressKey(addr string) string { return "a\x00" + addr }
+func addressKey(addr string) string { return "a\x00" + throttleAddr(addr) }
 func accountKey(email, addr string) string {
-	return "u\x00" + strings.ToLower(strings.TrimSpace(email)) + "\x00" + addr
+	return "u\x00" + strings.ToLower(strings.TrimSpace(email)) + "\x00" + throttleAddr(addr)
 }
 
-// throttled refuses an attempt while a wait of the address or of the
-// account from the address runs.
-func (s *Service) throttled(email, addr string) error {
+// throttleAddr is the client an address belongs to: an IPv6 address's /64
+// (a network gives each client a whole /64, so an attacker has 2^64
+// addresses to spread guesses over), an IPv4 address itself.
+func throttleAddr(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		return netip.PrefixFrom(ip, 64).Masked().String()
+	}
+	return ip.String()
+}
+
+// attempt refuses a sign-in while a wait of the address or of the account
+// from the address runs; otherwise it counts the attempt as a failure at
+// once (succeeded gives it back), so that guesses sent together are
+// counted as they arrive and not only once their hashes are done.
+func (s *Service) attempt(email, addr string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -127,14 +145,6 @@ func (s *Service) throttled(email, addr string) error {
 	if wait > 0 {
 		return &RateLimitedError{RetryAfter: wait}
 	}
-	return nil
-}
-
-// failed counts a wrong password against the address and the account.
-func (s *Service) failed(email, addr string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
 	if s.failures == nil {
 		s.failures = map[string]*failureCount{}
 	}
@@ -163,14 +173,22 @@ func (s *Service) failed(email, addr string) {
 			f.until = now.Add(wait)
 		}
 	}
+	return nil
 }
 
-// succeeded clears the account's failures from the address; the address's
-// failures on other accounts stay counted.
+// succeeded gives back the attempt counted against the address, and
+// clears the account's failures from the address; the address's failures
+// on other accounts stay counted.
 func (s *Service) succeeded(email, addr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.failures, accountKey(email, addr))
+	if f := s.failures[addressKey(addr)]; f != nil {
+		f.n--
+		if f.n-freeFailuresPerAddress+1 <= 0 {
+			f.until = time.Time{} // the wait this attempt set, if any
+		}
+	}
 }
 
 // SignedIn is a new session. Token goes into the cookie and is never stored.
@@ -199,20 +217,18 @@ func RandomToken(n int) string {
 // session. A wrong password and an unknown email take the same time (the
 // password is hashed either way), write nothing and answer the same.
 func (s *Service) SignIn(ctx context.Context, email, password, addr string) (*SignedIn, error) {
-	if err := s.throttled(email, addr); err != nil {
+	if err := s.attempt(email, addr); err != nil {
 		return nil, err
 	}
 	u, err := s.Store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		VerifyPassword(dummyHash(), password) // same time as a known account
-		s.failed(email, addr)
 		return nil, ErrWrongCredentials
 	}
 	if err != nil {
 		return nil, err
 	}
 	if !VerifyPassword(u.PasswordHash, password) {
-		s.failed(email, addr)
 		return nil, ErrWrongCredentials
 	}
 	if u.Disabled {

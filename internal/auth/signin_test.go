@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -146,5 +147,75 @@ func TestNewPasswordOrDisablingEndsSessionsAndTokens(t *testing.T) {
 				t.Errorf("the API token lives on: %v", err)
 			}
 		})
+	}
+}
+
+// TestConcurrentGuessesAreThrottled: thirty wrong passwords sent at once
+// from one address are counted as they arrive, not as their hashes end:
+// only the address's free tries reach a password check, the others are
+// told to wait (before, all thirty were checked).
+func TestConcurrentGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
+	svc, _ := newSignIn(t)
+	var mu sync.Mutex
+	answers := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := svc.SignIn(context.Background(), fmt.Sprintf("guess%d@contoso.example", i), "guess guess guess", "203.0.113.66")
+			var limited *auth.RateLimitedError
+			kind := "other: " + fmt.Sprint(err)
+			switch {
+			case errors.As(err, &limited):
+				kind = "wait"
+			case errors.Is(err, auth.ErrWrongCredentials):
+				kind = "checked"
+			}
+			mu.Lock()
+			answers[kind]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if answers["checked"] != 10 || answers["wait"] != 20 {
+		t.Errorf("30 guesses at once from one address: %v, want 10 checked and 20 told to wait", answers)
+	}
+	// A success from the address gives back its own try: the owner's next
+	// wrong password from there is not counted twice.
+	svc2, _ := newSignIn(t)
+	for range 9 {
+		svc2.SignIn(context.Background(), "nobody@contoso.example", "guess guess guess", "198.51.100.7")
+	}
+	if _, err := svc2.SignIn(context.Background(), "owner@contoso.example", ownerPassword, "198.51.100.7"); err != nil {
+		t.Fatalf("the owner after nine failures from the address: %v", err)
+	}
+	if _, err := svc2.SignIn(context.Background(), "owner@contoso.example", "a typo in it", "198.51.100.7"); !errors.Is(err, auth.ErrWrongCredentials) {
+		t.Fatalf("the tenth failure from the address: %v, want the wrong-password answer", err)
+	}
+}
+
+// TestIPv6NeighboursShareAThrottle: an IPv6 client holds a whole /64 (its
+// network hands them out), so the address throttle counts the /64, not
+// each address in it; another /64 is another client.
+func TestIPv6NeighboursShareAThrottle(t *testing.T) {
+	t.Parallel()
+	svc, _ := newSignIn(t)
+	var limited *auth.RateLimitedError
+	for i := range 10 {
+		addr := fmt.Sprintf("2001:db8:0:1::%x", i+1)
+		if _, err := svc.SignIn(context.Background(), fmt.Sprintf("guess%d@contoso.example", i), "guess guess guess", addr); !errors.Is(err, auth.ErrWrongCredentials) {
+			t.Fatalf("guess %d from %s: %v", i, addr, err)
+		}
+	}
+	if _, err := svc.SignIn(context.Background(), "owner@contoso.example", "guess guess guess", "2001:db8:0:1:abcd::99"); !errors.As(err, &limited) {
+		t.Errorf("the 11th guess from the same /64: %v, want a wait", err)
+	}
+	if _, err := svc.SignIn(context.Background(), "owner@contoso.example", ownerPassword, "2001:db8:0:2::1"); err != nil {
+		t.Errorf("the owner from another /64: %v", err)
+	}
+	if _, err := svc.SignIn(context.Background(), "owner@contoso.example", ownerPassword, "::ffff:198.51.100.7"); err != nil {
+		t.Errorf("an IPv4 client written as IPv6: %v", err)
 	}
 }

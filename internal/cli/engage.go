@@ -877,16 +877,11 @@ func engagementOverrideCmd(m *engageFlags) *cobra.Command {
 	return cmd
 }
 
-// writePrivateFile writes data to path readable by its owner only (0600),
-// also when the file existed with a wider mode: exported reports name the
-// customer's people and mailboxes.
+// writePrivateFile writes data to path readable by its owner only (see
+// createPrivate).
 func writePrivateFile(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	f, err := createPrivate(path)
 	if err != nil {
-		return err
-	}
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
@@ -894,6 +889,21 @@ func writePrivateFile(path string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// createPrivate creates (or empties) an export file readable by its owner
+// only (0600), also when it existed with a wider mode: every export names
+// the customer's people and mailboxes. Every --output and --out uses it.
+func createPrivate(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // progressLine is an engagement's progress in one line: tasks, gates, and

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -579,7 +578,7 @@ func checklistExportCmd(m *engageFlags) *cobra.Command {
 				if output == "" {
 					return a.Engagements.ChecklistCSV(ctx, engagement, cmd.OutOrStdout())
 				}
-				f, err := os.Create(output)
+				f, err := createPrivate(output)
 				if err != nil {
 					return usageErr("--output: %v", err)
 				}

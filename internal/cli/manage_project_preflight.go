@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -95,7 +94,7 @@ func projectFindingsCmd(m *manageFlags) *cobra.Command {
 				}
 				w := cmd.OutOrStdout()
 				if output != "" {
-					f, err := os.Create(output)
+					f, err := createPrivate(output)
 					if err != nil {
 						return usageErr("--output: %v", err)
 					}

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -35,7 +34,7 @@ output unless --output names a file.`,
 				}
 				w := cmd.OutOrStdout()
 				if output != "" {
-					f, err := os.Create(output)
+					f, err := createPrivate(output)
 					if err != nil {
 						return usageErr("--output: %v", err)
 					}

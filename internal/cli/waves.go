@@ -125,7 +125,7 @@ func fileProblems(flag string, err error) error {
 
 // writePlan writes Batches.csv, Schedule.csv and the two pictures into dir.
 func writePlan(dir string, plan *waves.Plan) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, usageErr("--out: %v", err)
 	}
 	files := []struct {
@@ -140,7 +140,7 @@ func writePlan(dir string, plan *waves.Plan) ([]string, error) {
 	var written []string
 	for _, f := range files {
 		path := filepath.Join(dir, f.name)
-		fh, err := os.Create(path)
+		fh, err := createPrivate(path)
 		if err != nil {
 			return written, usageErr("--out: %v", err)
 		}

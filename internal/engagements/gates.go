@@ -504,6 +504,9 @@ func (s *Service) Override(ctx context.Context, customerID int64, in OverrideInp
 		if err != nil {
 			return g, fault.InvalidField("expires", "%q: write the last day the override holds as 2026-12-24", in.Expires)
 		}
+		if err := checkDate("expires", day); err != nil {
+			return g, err
+		}
 		g.Expires = day.AddDate(0, 0, 1) // through the whole day, UTC
 		if !g.Expires.After(g.At) {
 			return g, fault.InvalidField("expires", "%s is in the past; give the last day the override holds", in.Expires)

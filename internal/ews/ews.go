@@ -101,8 +101,17 @@ func xmlEscape(s string) string {
 }
 
 // call sends one SOAP request (body: the operation element) and returns
-// the answer's Body element's content.
+// the answer's Body element's content. A server's words in its errors
+// never carry the password, even when the server echoes it.
 func (c *Client) call(ctx context.Context, op, body string) ([]byte, error) {
+	out, err := c.send(ctx, op, body)
+	if err != nil && c.ep.Password != "" && strings.Contains(err.Error(), c.ep.Password) {
+		return nil, fault.New(fault.KindOf(err), "%s", strings.ReplaceAll(err.Error(), c.ep.Password, "[password]"))
+	}
+	return out, err
+}
+
+func (c *Client) send(ctx context.Context, op, body string) ([]byte, error) {
 	var env bytes.Buffer
 	env.WriteString(`<?xml version="1.0" encoding="utf-8"?>` +
 		`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages">` +

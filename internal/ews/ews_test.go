@@ -3,6 +3,9 @@ package ews_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -166,5 +169,36 @@ func TestLoginAndImpersonationRefusals(t *testing.T) {
 	c, _ := ews.New(ews.Endpoint{URL: s.URL, User: "alice", Password: "alice-pw"})
 	if colls, err := c.Collections(context.Background()); err != nil || len(colls) != 4 {
 		t.Fatalf("own mailbox: %v %v", colls, err)
+	}
+}
+
+// TestServerWordsLoseThePassword: a server that echoes the password it was
+// sent (in a SOAP fault or an answer that is not SOAP) does not get it into
+// Ferry's errors, which are stored and shown to people without it.
+func TestServerWordsLoseThePassword(t *testing.T) {
+	t.Parallel()
+	const pw = "s3cret-Pw\"<x>"
+	for _, answer := range []string{
+		`<html>login svc-migrate with ` + pw + ` refused</html>`,
+		`<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>` +
+			`<faultcode>a:ErrorInternalServerError</faultcode><faultstring>bad password s3cret-Pw&quot;&lt;x&gt; for svc-migrate</faultstring></s:Fault></s:Body></s:Envelope>`,
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, answer)
+		}))
+		t.Cleanup(srv.Close)
+		c, err := ews.New(ews.Endpoint{URL: srv.URL, User: "svc-migrate", Password: pw, Mailbox: "alice@contoso.test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Collections(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "svc-migrate") {
+			t.Fatalf("%.40s: %v, want an error with the server's words", answer, err)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("the error shows the password: %v", err)
+		}
 	}
 }

@@ -155,16 +155,29 @@ func (a *Appender) handshake(ctx context.Context) error {
 		login, loginArgs = "LOGIN", []string{ep.User, ep.Password}
 	}
 	err = nil
+	sent := []string{ep.Password, ep.OAuth2Token} // kept out of the server's words, with the SASL answer as sent
+	if ir, ok := strings.CutPrefix(login, "AUTHENTICATE PLAIN "); ok {
+		sent = append(sent, ir)
+	}
 	if ep.usesOAuth2() {
 		mech := ep.oauth2Mechanism(caps)
 		err = xoauth2Login(ctx, ep, "log in to "+side, func(token string) error {
-			return a.simple("AUTHENTICATE " + string(mech) + " " + base64.StdEncoding.EncodeToString(oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token)))
+			ir := base64.StdEncoding.EncodeToString(oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token))
+			sent = append(sent, token, ir)
+			return a.simple("AUTHENTICATE " + string(mech) + " " + ir)
 		})
 	} else {
 		err = a.simple(login, loginArgs...)
 	}
 	if err != nil {
+		var ie *imap.Error
+		if errors.As(err, &ie) { // some servers quote the credentials they refused
+			redacted := *ie
+			redacted.Text = redactSecrets(ie.Text, sent...)
+			ie, err = &redacted, &redacted
+		}
 		e := a.watch.setupErr("log in to "+side, err, "")
+		e.Login = ie != nil
 		if !e.Temporary && e.Hint == "" {
 			e.Hint = "check the user name and password"
 		}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -177,6 +178,32 @@ type replayConn struct {
 
 func (c *replayConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
+// recordingSASL notes each SASL answer as it goes to the server (base64,
+// as the server sees it), so that a server quoting it back in a refusal
+// has it cut from its words: a PLAIN answer holds the password.
+type recordingSASL struct {
+	sasl.Client
+	sent *[]string
+}
+
+func (r *recordingSASL) Start() (string, []byte, error) {
+	mech, ir, err := r.Client.Start()
+	r.note(ir)
+	return mech, ir, err
+}
+
+func (r *recordingSASL) Next(challenge []byte) ([]byte, error) {
+	resp, err := r.Client.Next(challenge)
+	r.note(resp)
+	return resp, err
+}
+
+func (r *recordingSASL) note(b []byte) {
+	if len(b) > 0 {
+		*r.sent = append(*r.sent, base64.StdEncoding.EncodeToString(b))
+	}
+}
+
 // dialWatched opens the TCP connection, bounded by the timeout and ctx, and
 // starts its watchdog.
 func dialWatched(ctx context.Context, ep Endpoint, opt Options) (*watchedConn, error) {
@@ -221,23 +248,26 @@ func (c *Conn) login(ctx context.Context) error {
 	ep := c.Endpoint
 	op := "log in to " + ep.String()
 	var err error
-	var sentToken string // a token from a source, to keep out of the server's words
+	// sent: a token from a source, and the SASL answers as they went out
+	// (base64), to keep out of the server's words.
+	var sent []string
+	authenticate := func(sc sasl.Client) error { return c.Authenticate(&recordingSASL{Client: sc, sent: &sent}) }
 	c.watch.begin()
 	defer c.watch.end()
 	switch {
 	case ep.usesOAuth2():
 		mech := ep.oauth2Mechanism(c.Caps())
 		err = xoauth2Login(ctx, ep, op, func(token string) error {
-			sentToken = token
-			return c.Authenticate(&oauth2SASL{mech: mech, ir: oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token)})
+			sent = append(sent, token)
+			return authenticate(&oauth2SASL{mech: mech, ir: oauth2Response(mech, ep.Mailbox(), ep.Host, ep.Port, token)})
 		})
 	case ep.ActAs != "":
 		if !c.Caps().Has(imap.Cap("AUTH=PLAIN")) {
 			return &Error{Op: op, Err: errors.New("the server does not offer AUTH=PLAIN"), Hint: "an administrator login acting for a mailbox needs SASL PLAIN with an authorization identity"}
 		}
-		err = c.Authenticate(sasl.NewPlainClient(ep.ActAs, ep.User, ep.Password))
+		err = authenticate(sasl.NewPlainClient(ep.ActAs, ep.User, ep.Password))
 	case c.Caps().Has(imap.Cap("AUTH=PLAIN")):
-		err = c.Authenticate(sasl.NewPlainClient("", ep.User, ep.Password))
+		err = authenticate(sasl.NewPlainClient("", ep.User, ep.Password))
 	default:
 		err = c.Login(ep.User, ep.Password).Wait()
 	}
@@ -245,7 +275,7 @@ func (c *Conn) login(ctx context.Context) error {
 		var ie *imap.Error
 		if errors.As(err, &ie) { // some servers quote the credentials they refused
 			redacted := *ie
-			redacted.Text = redactSecrets(ie.Text, ep.Password, ep.OAuth2Token, sentToken)
+			redacted.Text = redactSecrets(ie.Text, append([]string{ep.Password, ep.OAuth2Token}, sent...)...)
 			ie, err = &redacted, &redacted
 		}
 		e := c.watch.setupErr(op, err, "")

@@ -36,6 +36,11 @@ func (s *Source) tokenError(mailbox string, err error) error {
 			code, desc = body.Error, body.Description
 		}
 	}
+	for _, secret := range s.secrets {
+		if secret != "" {
+			desc = strings.ReplaceAll(desc, secret, "[secret]")
+		}
+	}
 	words := strings.TrimSpace(code + ": " + firstLine(desc))
 	if code == "" {
 		words = fmt.Sprintf("HTTP %d", re.Response.StatusCode)

@@ -40,6 +40,7 @@ func TestTokenEndpointAnswersSayWhatToDo(t *testing.T) {
 		{"delegation not granted", 401, "unauthorized_client", "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.", true, "Domain Wide Delegation", false},
 		{"token endpoint down", 503, "temporarily_unavailable", "AADSTS90033: A transient error has occurred.", false, "", true},
 		{"throttled", 429, "", "", true, "", true},
+		{"a server that echoes the secret", 401, "invalid_client", "AADSTS7000215: Invalid client secret provided: very-secret.", false, "Certificates & secrets", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

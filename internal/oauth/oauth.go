@@ -104,6 +104,9 @@ type Source struct {
 	// perMailbox: Google issues one token per mailbox (sub); Microsoft's
 	// app token serves them all.
 	perMailbox bool
+	// secrets are cut out of the token endpoint's words before they are
+	// shown or stored (a server may echo what it was sent).
+	secrets []string
 
 	mu     sync.Mutex
 	tokens map[string]*cachedToken
@@ -140,6 +143,7 @@ func New(cfg Config, hc *http.Client) (*Source, error) {
 
 func (s *Source) setMicrosoft(cfg Config) error {
 	s.provider, s.clientID, s.tenant = "Microsoft 365", cfg.ClientID, cfg.Tenant
+	s.secrets = []string{cfg.ClientSecret, cfg.CertificatePassword}
 	if cfg.ClientID == "" {
 		return fault.InvalidField("oauth2_client_id", "the application (client) ID is missing: copy it from the app registration's Overview page")
 	}

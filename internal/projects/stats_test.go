@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +98,29 @@ func TestMailboxStatistics(t *testing.T) {
 	}
 	if err := projects.WriteMailboxStatistics(&out, "xlsx", stats); err == nil {
 		t.Fatal("an unknown format was accepted")
+	}
+}
+
+// TestMailboxStatisticsCSVIsData: addresses and names people typed that a
+// spreadsheet would run as formulas get a leading quote in the CSV.
+func TestMailboxStatisticsCSVIsData(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	stats := []projects.MailboxStatistic{{Source: "=HYPERLINK(\"http://evil.example\")@contoso.com", Dest: "+1@contoso.com", Status: "Completed",
+		Workload: "mail", LastPassName: "@SUM(A1)"}}
+	if err := projects.WriteMailboxStatistics(&out, "csv", stats); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("%v %v", rows, err)
+	}
+	for _, cell := range rows[1] {
+		if cell != "" && strings.ContainsRune("=+-@", rune(cell[0])) {
+			t.Errorf("the cell %q would run as a formula", cell)
+		}
+	}
+	if rows[1][0] != "'=HYPERLINK(\"http://evil.example\")@contoso.com" {
+		t.Errorf("source cell %q", rows[1][0])
 	}
 }

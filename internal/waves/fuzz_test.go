@@ -63,3 +63,40 @@ func FuzzPlan(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMailboxes: whatever Mailboxes.csv holds, reading it neither panics
+// nor answers more than MaxErrors problems (plus the count of the rest),
+// and a file that reads lists each address once, with a size that is a
+// number of MB a plan can add up.
+func FuzzMailboxes(f *testing.F) {
+	for _, seed := range []string{
+		"PrimarySMTPAddress,MailboxSize(MB)\nalice@contoso.com,700\nbob@contoso.com,300.5\n",
+		"\ufeff\"EmailAddress\";\"SizeMB\";\"ItemCount\"\n\"a@c.com\";\"1,536.5\";\"12,000\"\n",
+		"Mailbox,TotalItemSize(MB)\na@c.com,\nA@C.com,5\n",
+		"PrimarySMTPAddress,MailboxSize(MB)\nnot-an-address,-1\nb@c.com,1e309\nc@c.com,NaN\n",
+		"UserPrincipalName,MailboxSize(MB),Items\n\"a@c.com,1\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, file string) {
+		mbs, err := waves.ParseMailboxes("Mailboxes.csv", strings.NewReader(file))
+		if err != nil {
+			var es mailboxcsv.Errors
+			if !errors.As(err, &es) || len(es) == 0 || len(es) > waves.MaxErrors+1 {
+				t.Fatalf("error %v (%T)", err, err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, m := range mbs {
+			a := strings.ToLower(m.Address)
+			if seen[a] || !strings.Contains(a, "@") {
+				t.Fatalf("%q read twice or not an address", m.Address)
+			}
+			seen[a] = true
+			if !(m.SizeMB >= 0 && m.SizeMB <= 1e8) || m.Items < 0 {
+				t.Fatalf("%s: size %v MB, %d items", m.Address, m.SizeMB, m.Items)
+			}
+		}
+	})
+}

@@ -66,6 +66,22 @@ func TestFormBodiesAreBoundedAndReadAfterAuthorization(t *testing.T) {
 			t.Errorf("partner POST %s: the server read %d MB of a form over the limit", path, read>>20)
 		}
 	}
+	// The forms anyone may send (sign-in and setup before a session, sign
+	// out with one) are bounded too: 64 kB.
+	anyone := b.tp.client()
+	anyone.get("/signin")
+	for _, tc := range []struct {
+		c    *client
+		path string
+	}{{anyone, "/signin"}, {anyone, "/setup"}, {viewer, "/signout"}} {
+		res, read := post(tc.c, tc.path)
+		if res.status != http.StatusRequestEntityTooLarge || !strings.Contains(res.body, "larger than") {
+			t.Errorf("POST %s with a 40 MB form: %d, want 413 with a message: %.300s", tc.path, res.status, res.body)
+		}
+		if read > maxPublicBody+1<<20 {
+			t.Errorf("POST %s: the server read %d MB of a form over the limit", tc.path, read>>20)
+		}
+	}
 }
 
 // TestLongSearchIsRefused: a 60,000-character search answers 400 saying

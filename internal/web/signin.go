@@ -106,7 +106,6 @@ func (s *server) signInPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	d := &signInData{Email: r.PostFormValue("email"), Next: r.PostFormValue("next"), Banner: s.Banner}
 	if !checkLoginCSRF(r) {
 		d.Error = "The sign-in form expired. Try again."
@@ -181,7 +180,6 @@ func (s *server) setupPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) setupPost(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	d := &signInData{Code: r.PostFormValue("code"), Name: r.PostFormValue("name"), Email: r.PostFormValue("email")}
 	status := http.StatusBadRequest
 	switch {

@@ -151,6 +151,14 @@ const (
 func (s *server) handler(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := context.WithValue(r.Context(), keyAction, rt.Action)
+		if rt.Public && unsafeMethod(r.Method) {
+			// Anyone may send these (sign-in, setup, sign out): a small form.
+			r.Body = http.MaxBytesReader(w, r.Body, maxPublicBody)
+			if err := readForm(r); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 		if !rt.Public {
 			p, se, err := s.session(r)
 			if err != nil {
@@ -203,6 +211,7 @@ func (s *server) handler(rt route) http.Handler {
 // Limits of a portal request's body: forms, and the bulk add's upload
 // (the file plus the form around it).
 const (
+	maxPublicBody = 64 << 10
 	maxFormBody   = 1 << 20
 	maxUploadBody = maxImport + 1<<20
 )
@@ -226,6 +235,10 @@ func readForm(r *http.Request) error {
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &mbe):
+		if mbe.Limit < maxFormBody {
+			return &pageError{Status: http.StatusRequestEntityTooLarge,
+				Msg: fmt.Sprintf("The form is larger than the limit of %d kB; reload the page and try again.", mbe.Limit>>10)}
+		}
 		return &pageError{Status: http.StatusRequestEntityTooLarge,
 			Msg: fmt.Sprintf("The form is larger than the limit of %d MB; send less at once (a bulk add takes a file of up to %d MB).", mbe.Limit>>20, maxImport>>20)}
 	case err != nil:

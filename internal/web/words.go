@@ -108,6 +108,7 @@ var fieldLabels = map[string]string{
 	"seats":                       "Licensed seats",
 	"security":                    "Security",
 	"selection":                   "Selection",
+	"service":                     "Service",
 	"services":                    "Services",
 	"source":                      "Source mailbox",
 	"source_endpoint_id":          "Source endpoint",
