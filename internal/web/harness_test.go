@@ -136,6 +136,30 @@ func (c *client) do(req *http.Request) response {
 	return response{res.StatusCode, string(b), res.Header}
 }
 
+// stream asks for an event stream, which never ends: it waits for the
+// answer's headers as long as the machine needs, then reads the body for
+// the given time and hangs up.
+func (c *client) stream(path string, read time.Duration) response {
+	c.tp.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.tp.srv.URL+path, nil)
+	u := *req.URL
+	u.Scheme = "https"
+	for _, ck := range c.http.Jar.Cookies(&u) {
+		req.AddCookie(ck)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.tp.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	stop := time.AfterFunc(read, cancel)
+	defer stop.Stop()
+	b, _ := io.ReadAll(res.Body)
+	return response{res.StatusCode, string(b), res.Header}
+}
+
 func (c *client) get(path string) response {
 	req, _ := http.NewRequest("GET", c.tp.srv.URL+path, nil)
 	return c.do(req)
