@@ -941,8 +941,8 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 
 // formLimits reads the pre-flight limits of the settings form (empty: the
 // destination's); nil when the form has none of them.
-func formLimits(r *http.Request) (*store.Limits, error) {
-	var l store.Limits
+func formLimits(r *http.Request) (*projects.Limits, error) {
+	var l projects.Limits
 	seen := false
 	for _, f := range []struct {
 		name  string
