@@ -683,7 +683,12 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	b, err := rep.Export(format)
+	var b []byte
+	if format == "json" {
+		b, err = engagementReportJSON(rep)
+	} else {
+		b, err = rep.Export(format)
+	}
 	if err != nil {
 		return err
 	}
