@@ -6,6 +6,7 @@ package ferry_test
 
 import (
 	"bufio"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
@@ -209,5 +210,56 @@ func TestNothingOutsideTheClone(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// storeReads are the store methods the command line may call on the
+// opened app's store (a.Store): reads. A change goes through a service
+// (a.Customers, a.Service, a.Engagements, a.People, a.DNS), which
+// authorizes, validates, writes and audits; the portal and the API hold
+// read-only interfaces (web.Reader, the API's reader) and cannot write.
+var storeReads = []string{
+	"ChecklistItems", "CountUsers", "Customer", "Endpoint", "Endpoints", "Engagement", "EngagementDomains",
+	"EngagementTask", "EngagementTasks", "EngagementsOf", "Events", "Items", "PostMigrationIssues", "Project",
+	"ProjectsOf", "TaskEvents", "TimeEntries", "Tokens", "User", "Users",
+}
+
+// TestCommandLineOnlyReadsTheStore: the command line calls no store
+// method on the app's store but the reads in storeReads.
+func TestCommandLineOnlyReadsTheStore(t *testing.T) {
+	t.Parallel()
+	fset := token.NewFileSet()
+	calls := 0
+	for _, f := range goFiles(t, "internal/cli") {
+		af, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(af, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			m, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			st, ok := m.X.(*ast.SelectorExpr)
+			if !ok || st.Sel.Name != "Store" {
+				return true
+			}
+			if app, ok := st.X.(*ast.Ident); !ok || app.Name != "a" {
+				return true
+			}
+			calls++
+			if !slices.Contains(storeReads, m.Sel.Name) {
+				t.Errorf("%s: a.Store.%s: the command line changes things through a service (and a read belongs in storeReads)",
+					fset.Position(call.Pos()), m.Sel.Name)
+			}
+			return true
+		})
+	}
+	if calls == 0 {
+		t.Fatal("no a.Store call found in internal/cli: the test no longer looks where the command line reads")
 	}
 }
