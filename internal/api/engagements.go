@@ -683,12 +683,7 @@ func (s *server) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var b []byte
-	if format == "json" {
-		b, err = engagementReportJSON(rep)
-	} else {
-		b, err = rep.Export(format)
-	}
+	b, err := rep.Export(format)
 	if err != nil {
 		return err
 	}

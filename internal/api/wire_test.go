@@ -2,7 +2,10 @@ package api
 
 import (
 	"reflect"
+	"slices"
 	"testing"
+
+	"github.com/ferryhq/ferry/internal/engagements"
 )
 
 // TestNoStoreRowOnTheWire: no type the API reads or writes is, embeds or
@@ -40,6 +43,28 @@ func TestNoStoreRowOnTheWire(t *testing.T) {
 				}
 			}
 			walk(reflect.TypeOf(v), name)
+		}
+	}
+}
+
+// TestReportRecordsAreTheAPIsTypes: the engagement report's JSON (one
+// format for the API, the portal's download and the command line) holds
+// its records in the engagements package's types; each has exactly the
+// fields of the API type the Report schema refers to.
+func TestReportRecordsAreTheAPIsTypes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ report, api any }{
+		{engagements.ReportEngagement{}, Engagement{}},
+		{engagements.ReportCustomer{}, Customer{}},
+		{engagements.ReportPerson{}, Assignment{}},
+		{engagements.ReportTask{}, EngagementTask{}},
+		{engagements.ReportChecklistItem{}, ChecklistItem{}},
+		{engagements.ReportIssue{}, PostMigrationIssue{}},
+		{engagements.ReportEvent{}, ScheduledEvent{}},
+	} {
+		r, a := reflect.TypeOf(tc.report), reflect.TypeOf(tc.api)
+		if got, want := jsonFields(r), jsonFields(a); !slices.Equal(got, want) {
+			t.Errorf("%s has %v, the API's %s %v", r, got, a.Name(), want)
 		}
 	}
 }
