@@ -14,6 +14,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
 
 # -race: every test runs under the race detector (see HACKING.md, "Races").
 # The engine's package takes 8 minutes on an idle 2-core machine and 23 on

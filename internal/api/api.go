@@ -93,7 +93,7 @@ func NewWithOptions(svc *projects.Service, st store.Store, opt Options) http.Han
 // server is the API handler.
 type server struct {
 	svc       *projects.Service
-	st        store.Store
+	st        reader
 	eng       *engagements.Service
 	customers *customers.Service
 	dns       *dnscheck.Service

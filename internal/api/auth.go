@@ -69,11 +69,6 @@ func (s *server) allow(r *http.Request, customerID int64) error {
 	return auth.Hide(r, s.authorize(PrincipalFrom(r.Context()), a, customerID))
 }
 
-// sees reports whether the request's principal may see a customer (to filter lists).
-func (s *server) sees(r *http.Request, customerID int64) bool {
-	return s.authorize(PrincipalFrom(r.Context()), auth.ActionReadCustomer, customerID) == nil
-}
-
 // ---- API tokens (made and revoked by the people service, auth.Service)
 
 // TokenPrefix starts every API token, so that leaked tokens are easy to recognise.

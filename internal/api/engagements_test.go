@@ -532,7 +532,7 @@ func TestEngagementReportIssuesEvents(t *testing.T) {
 			t.Errorf("report %q: %d %s:\n%s", tc.format, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 		}
 		if tc.format == "json" {
-			var rep engagements.Report
+			var rep engagements.ReportJSON
 			if err := json.Unmarshal(b, &rep); err != nil || rep.Engagement.ID != d.ID || rep.Customer.ID != f.customer.ID {
 				t.Errorf("json report %v: %+v", err, rep.Engagement)
 			}
@@ -608,11 +608,11 @@ var engagementSchemaTypes = map[string]any{
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
 	"ChecklistUpdate": ChecklistUpdate{}, "WaiveInput": WaiveInput{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},
-	"Progress": engagements.Progress{}, "Report": engagements.Report{}, "Playbook": playbook.Playbook{},
+	"Progress": engagements.Progress{}, "Report": engagements.ReportJSON{}, "Playbook": playbook.Playbook{},
 	"SuccessPlan": SuccessPlan{}, "SuccessPlanInput": engagements.SuccessPlanInput{}, "GoNoGoInput": engagements.GoNoGoInput{},
 	"GoNoGoDecision": GoNoGoDecision{}, "Evidence": engagements.Evidence{}, "GateState": engagements.GateState{}, "ProjectFigures": engagements.ProjectFigures{},
 	"Responsibility": engagements.Responsibility{}, "TickInput": TickInput{},
-	"GateEvent": engagements.GateEvent{}, "SuccessPlanRecord": store.SuccessPlan{},
+	"GateEvent": engagements.GateEvent{}, "SuccessPlanRecord": engagements.ReportSuccessPlan{},
 }
 
 // TestOpenAPIEngagementSchemasMatchTypes: the engagement schemas have exactly the JSON fields of the Go types.

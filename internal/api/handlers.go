@@ -59,17 +59,11 @@ func (s *server) listCustomers(w http.ResponseWriter, r *http.Request) error {
 	if err := s.allow(r, 0); err != nil {
 		return err
 	}
-	cs, err := s.st.Customers(r.Context())
+	cs, err := s.customers.Visible(r.Context())
 	if err != nil {
 		return err
 	}
-	out := []Customer{}
-	for _, c := range cs {
-		if s.sees(r, c.ID) {
-			out = append(out, customerOf(c))
-		}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"customers": out})
+	return writeJSON(w, http.StatusOK, map[string]any{"customers": convert(cs, customerOf)})
 }
 
 func (s *server) createCustomer(w http.ResponseWriter, r *http.Request) error {

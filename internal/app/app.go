@@ -94,13 +94,13 @@ func KeyFileFor(database string) string {
 }
 
 // App is an opened Ferry. The doors (command line, API, portal) change
-// customers, endpoints, accounts and tokens only through Customers and
-// People, which authorize, validate, write and audit; Store is for reading.
+// things only through the services (Customers, People, Service,
+// Engagements, DNS), which authorize, validate, write and audit; Store is
+// for reading (the portal and the API take it as read-only interfaces).
+// The services write through the store wrapped in the audit log, which no
+// door holds.
 type App struct {
 	Store *sqlstore.Store
-	// Audited is Store recording people's changes in the audit log: use it
-	// for requests made by someone (internal/audit).
-	Audited store.Store
 	// Customers manages customers and endpoints.
 	Customers *customers.Service
 	// People manages accounts, sign-in and API tokens.
@@ -150,9 +150,9 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	// Changes made on behalf of a person (a principal in the context) go
 	// into the audit log; the engine's own writes pass straight through.
-	a.Audited = audit.Wrap(st)
-	a.Engagements = &engagements.Service{Store: a.Audited, Playbook: pb}
-	a.Service = &projects.Service{Store: a.Audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
+	audited := audit.Wrap(st)
+	a.Engagements = &engagements.Service{Store: audited, Playbook: pb}
+	a.Service = &projects.Service{Store: audited, Sealer: a.Keys, LeaseTTL: cfg.LeaseTTL, EngineOptions: cfg.Engine,
 		MigrationGate: a.Engagements.CheckMigration, PassEnded: a.Engagements.PassEnded, Owner: cfg.Name,
 		PreflightDone: func(ctx context.Context, p store.Project, found []store.ChecklistItem) error {
 			if p.EngagementID == 0 {
@@ -168,7 +168,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		st.Close()
 		return nil, fmt.Errorf("--dns-resolver: %w", err)
 	}
-	a.DNS = &dnscheck.Service{Store: a.Audited, Resolver: resolver}
+	a.DNS = &dnscheck.Service{Store: audited, Resolver: resolver}
 	if !cfg.Jobs.InsertOnly && !cfg.NoMXWatch {
 		cfg.Jobs.MXWatch = a.DNS
 	}

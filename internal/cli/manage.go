@@ -313,7 +313,7 @@ func customerListCmd(m *manageFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return m.run(cmd, func(ctx context.Context, a *app.App) error {
-				cs, err := a.Store.Customers(ctx)
+				cs, err := a.Customers.Visible(ctx)
 				if err != nil {
 					return err
 				}

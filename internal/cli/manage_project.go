@@ -115,7 +115,7 @@ func (f *settingsFlags) settings(cmd *cobra.Command) (projects.Settings, bool, e
 	}
 	for _, n := range limitFlags {
 		if fl.Changed(n) {
-			s.PreflightLimits = &store.Limits{} // filled over the project's own (mergeLimits)
+			s.PreflightLimits = &projects.Limits{} // filled over the project's own (mergeLimits)
 		}
 	}
 	return s, changed, nil
@@ -358,7 +358,7 @@ func projectSettingsCmd(m *manageFlags) *cobra.Command {
 					if err != nil {
 						return err
 					}
-					merged := sf.mergeLimits(cmd, cur.Limits)
+					merged := projects.LimitsOf(sf.mergeLimits(cmd, cur.Limits))
 					settings.PreflightLimits = &merged
 				}
 				if _, err := a.Service.UpdateSettings(ctx, mustID(args[0]), settings); err != nil {

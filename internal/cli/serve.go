@@ -311,13 +311,13 @@ func portal(cmd *cobra.Command, a *app.App, addr, banner string) (http.Handler, 
 		code = auth.RandomToken(9)
 		slog.Warn("ferry serve: no account yet: open /setup and use the setup code to create the first administrator", "setup", "http://"+addr+"/setup", "setup_code", code)
 	}
-	web, err := webui.New(webui.Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS, Auth: svc,
+	web, err := webui.New(webui.Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS, Auth: svc,
 		SetupCode: code, Banner: banner})
 	if err != nil {
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS}))
+	mux.Handle("/api/v1/", api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS}))
 	mux.Handle("/", web)
 	opsRoutes(mux, a, adminToken(a))
 	return a.Metrics.Instrument(mux), web.(webui.Closer).Close, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferryhq/ferry/internal/app"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/mailboxcsv"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
@@ -94,9 +95,8 @@ func readBounded(flag, path string) (string, error) {
 func planFromFiles(f *waveFlags) (*waves.Plan, error) {
 	in := f.in
 	o, err := waves.NewOptions(in.MaxPerWave, in.MaxGBPerWave, in.Start, in.Every, in.TimeZone)
-	var ie *waves.InputError
-	if errors.As(err, &ie) {
-		return nil, usageErr("%s: %s", waveFieldFlags[ie.Field], ie.Msg)
+	if fe, ok := fault.As(err); ok && fe.Kind == fault.Invalid {
+		return nil, usageErr("%s: %s", waveFieldFlags[fe.Field], fe.Msg)
 	}
 	perms, err := waves.ParsePermissions(filepath.Base(f.permissions), strings.NewReader(in.Permissions))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/audit"
@@ -48,6 +49,21 @@ func allow(ctx context.Context, action auth.Action, customerID int64) error {
 }
 
 // ---- Customers
+
+// Visible lists the customers the principal in ctx may read: every
+// customer for roles that see them all, the principal's own otherwise.
+// The doors list customers through it, so that who sees which customer
+// is decided here and in auth alone.
+func (s *Service) Visible(ctx context.Context) ([]store.Customer, error) {
+	all, err := s.store.Customers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := auth.PrincipalFrom(ctx)
+	return slices.DeleteFunc(all, func(c store.Customer) bool {
+		return auth.Authorize(p, auth.ActionReadCustomer, c.ID) != nil
+	}), nil
+}
 
 // CustomerInput creates a customer.
 type CustomerInput struct {

@@ -22,10 +22,21 @@ const WatchWho = "ferry (MX watch)"
 // change is the delta pass.
 const FinalPass = "full"
 
+// Store is the part of the store the DNS service uses: domains, MX
+// watches and cutovers, and the engagements, endpoints, projects and items
+// a cutover reads and queues (store.Store is one).
+type Store interface {
+	store.DNS
+	store.Engagements
+	store.Endpoints
+	store.Projects
+	store.Items
+}
+
 // Service keeps an engagement's domains, checks their records, and turns
 // an MX flip into the final pass (see WatchMX).
 type Service struct {
-	Store store.Store
+	Store Store
 	Queue jobs.Queue
 	// Resolver is the name server asked for domains without their own
 	// (host:port); "" is the first of /etc/resolv.conf.

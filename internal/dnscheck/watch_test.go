@@ -244,7 +244,7 @@ func TestMXFlipQueuesFinalPassOnce(t *testing.T) {
 	}
 }
 
-func task(t *testing.T, st store.Store, engagementID int64, id string) store.EngagementTask {
+func task(t *testing.T, st store.Engagements, engagementID int64, id string) store.EngagementTask {
 	t.Helper()
 	ts, err := st.EngagementTasks(operator, engagementID)
 	if err != nil {

@@ -49,9 +49,21 @@ const (
 	EnterpriseSeats    = 20000
 )
 
+// Store is the part of the store engagements use: their own records,
+// the customer, people's accounts (roles are held by accounts), and the
+// migration projects and items whose figures and gates they read
+// (store.Store is one).
+type Store interface {
+	store.Engagements
+	store.Customers
+	store.Portal
+	store.Projects
+	store.Items
+}
+
 // Service runs engagements.
 type Service struct {
-	Store    store.Store
+	Store    Store
 	Playbook *playbook.Playbook
 	Now      func() time.Time
 }

@@ -414,9 +414,16 @@ func (s *Service) CheckMigration(ctx context.Context, customerID, projectID int6
 		names = append(names, b.String())
 	}
 	rule := cmp.Or(blockers[0].TaskID, "migration-gate")
-	return fault.RefusedBy(rule, "migration passes other than Verify credentials and Trial wait for: %s; finish them, or the %s may override with a recorded reason",
+	refusal := fault.RefusedBy(rule, "migration passes other than Verify credentials and Trial wait for: %s; finish them, or the %s may override with a recorded reason",
 		strings.Join(names, "; "), s.overrideRoleName())
+	refusal.Err = ErrMigrationGate
+	return refusal
 }
+
+// ErrMigrationGate is in the chain of every refusal by the migration gate
+// (errors.Is), so that a door says "the migration gate refused" for the
+// gate's refusals and for no other rule's.
+var ErrMigrationGate = errors.New("the migration gate refused")
 
 // OverriddenForAll reports whether one of the overrides is in force for
 // every project of the customer (not revoked, not expired, not limited).

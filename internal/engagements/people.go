@@ -3,6 +3,7 @@ package engagements
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,7 +47,7 @@ func (s *Service) Account(ctx context.Context, who string) (store.User, error) {
 }
 
 // assignable is the account that takes a role on the engagement: enabled,
-// and able to see the engagement's customer.
+// and able to see the engagement's customer (mayHold).
 func (s *Service) assignable(ctx context.Context, e store.Engagement, who string) (store.User, error) {
 	u, err := s.Account(ctx, who)
 	if err != nil {
@@ -55,10 +56,29 @@ func (s *Service) assignable(ctx context.Context, e store.Engagement, who string
 	if u.Disabled {
 		return u, fault.InvalidField("person", "the account of %s is disabled; enable it first", u.Email)
 	}
-	if !auth.PrincipalOf(u, auth.KindSession).Sees(e.CustomerID) {
+	if !mayHold(u, e) {
 		return u, fault.InvalidField("person", "%s may not see customer %d, so cannot hold a role on its engagement; give the account the customer first", u.Email, e.CustomerID)
 	}
 	return u, nil
+}
+
+// mayHold is the one rule of who may hold a role on an engagement: an
+// enabled account that sees the engagement's customer.
+func mayHold(u store.User, e store.Engagement) bool {
+	return !u.Disabled && auth.PrincipalOf(u, auth.KindSession).Sees(e.CustomerID)
+}
+
+// Assignable lists the accounts Assign takes for a role on the engagement,
+// the choices a door offers; only someone who may assign sees them.
+func (s *Service) Assignable(ctx context.Context, e store.Engagement) ([]store.User, error) {
+	if err := authorize(ctx, auth.ActionAssign, e.CustomerID); err != nil {
+		return nil, err
+	}
+	users, err := s.Store.Users(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(users, func(u store.User) bool { return !mayHold(u, e) }), nil
 }
 
 // Person is someone in a role, as the engagement shows them.

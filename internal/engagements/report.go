@@ -342,7 +342,7 @@ var ReportFormats = map[string]ReportFormat{
 func (r *Report) Export(format string) ([]byte, error) {
 	switch format {
 	case "json":
-		return json.MarshalIndent(r, "", "  ")
+		return json.MarshalIndent(r.JSON(), "", "  ")
 	case "csv":
 		var b bytes.Buffer
 		w := csv.NewWriter(&b)

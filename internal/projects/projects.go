@@ -153,7 +153,30 @@ type Settings struct {
 	SpamAndTrash   *bool `json:"gmail_spam_and_trash,omitempty"`
 	// PreflightLimits replace the destination's limits for this project's
 	// pre-flight (zero fields: the endpoint's, then its type's).
-	PreflightLimits *store.Limits `json:"preflight_limits,omitempty"`
+	PreflightLimits *Limits `json:"preflight_limits,omitempty"`
+}
+
+// Limits are a project's own limits for pre-flight as its settings take
+// them (bytes, messages, levels, characters; 0: the destination's own). A
+// type of the service's, not the store's row, so that what the store keeps
+// may grow without changing the API's input.
+type Limits struct {
+	MaxMessageSize      int64 `json:"max_message_size,omitempty"`
+	MaxFolderItems      int64 `json:"max_folder_items,omitempty"`
+	MaxFolderDepth      int   `json:"max_folder_depth,omitempty"`
+	MaxFolderNameLength int   `json:"max_folder_name_length,omitempty"`
+	MaxFolderPathLength int   `json:"max_folder_path_length,omitempty"`
+}
+
+// LimitsOf is a project's stored limits as settings.
+func LimitsOf(l store.Limits) Limits {
+	return Limits{MaxMessageSize: l.MaxMessageSize, MaxFolderItems: l.MaxFolderItems, MaxFolderDepth: l.MaxFolderDepth,
+		MaxFolderNameLength: l.MaxFolderNameLength, MaxFolderPathLength: l.MaxFolderPathLength}
+}
+
+func (l Limits) stored() store.Limits {
+	return store.Limits{MaxMessageSize: l.MaxMessageSize, MaxFolderItems: l.MaxFolderItems, MaxFolderDepth: l.MaxFolderDepth,
+		MaxFolderNameLength: l.MaxFolderNameLength, MaxFolderPathLength: l.MaxFolderPathLength}
 }
 
 // ProjectInput creates a project.
@@ -269,10 +292,11 @@ func applySettings(p *store.Project, in Settings) error {
 		return fault.InvalidField("date_from", "the date range is empty: date_from must be before date_to")
 	}
 	if in.PreflightLimits != nil {
-		if field, ok := in.PreflightLimits.Check(); !ok {
+		l := in.PreflightLimits.stored()
+		if field, ok := l.Check(); !ok {
 			return fault.InvalidField("preflight_limits."+field, "a limit is a positive number, or 0 for the destination's own")
 		}
-		p.Limits = *in.PreflightLimits
+		p.Limits = l
 	}
 	if in.ItemTypes != nil {
 		for _, t := range *in.ItemTypes {

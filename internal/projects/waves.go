@@ -78,9 +78,8 @@ func (s *Service) PlanWaves(ctx context.Context, projectID int64, in WavePlanInp
 
 func (s *Service) planWaves(ctx context.Context, p store.Project, in WavePlanInput) (*waves.Plan, []store.Item, error) {
 	o, err := waves.NewOptions(in.MaxPerWave, in.MaxGBPerWave, in.Start, in.Every, in.TimeZone)
-	var ie *waves.InputError
-	if errors.As(err, &ie) {
-		return nil, nil, fault.InvalidField(ie.Field, "%s", ie.Msg)
+	if err != nil {
+		return nil, nil, err // fault.Invalid with the field
 	}
 	if strings.TrimSpace(in.Permissions) == "" {
 		return nil, nil, fault.InvalidField("permissions", "give the permissions export (Mailbox,User,AccessRights), from Get-MailboxPermission and Get-RecipientPermission")

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/ferryhq/ferry/internal/fault"
 )
 
 // Every is when waves cut over: a weekday and a time of day ("Fri
@@ -136,29 +138,21 @@ func roundDuration(d time.Duration) string {
 	return fmt.Sprintf("%d h %02d min", h, m)
 }
 
-// InputError is a bad planning option: Field names it ("every", "start"...).
-type InputError struct {
-	Field string
-	Msg   string
-}
-
-func (e *InputError) Error() string { return e.Field + ": " + e.Msg }
-
 // NewOptions reads the planning options as people write them: the limits,
 // the first day ("2027-01-08"), when waves cut over ("Fri 18:00") and the
 // IANA time zone of both ("" for UTC).
 func NewOptions(maxPerWave int, maxGBPerWave float64, start, every, timeZone string) (Options, error) {
 	if maxPerWave < 0 {
-		return Options{}, &InputError{"max_per_wave", "cannot be negative; 0 means no limit"}
+		return Options{}, fault.InvalidField("max_per_wave", "cannot be negative; 0 means no limit")
 	}
 	if maxGBPerWave < 0 || math.IsNaN(maxGBPerWave) || math.IsInf(maxGBPerWave, 0) {
-		return Options{}, &InputError{"max_gb_per_wave", "give a number of GB, or 0 for no limit"}
+		return Options{}, fault.InvalidField("max_gb_per_wave", "give a number of GB, or 0 for no limit")
 	}
 	loc := time.UTC
 	if timeZone != "" {
 		l, err := time.LoadLocation(timeZone)
 		if err != nil {
-			return Options{}, &InputError{"time_zone", fmt.Sprintf("%q is not a time zone; use an IANA name like Europe/Berlin or America/New_York", timeZone)}
+			return Options{}, fault.InvalidField("time_zone", "%q is not a time zone; use an IANA name like Europe/Berlin or America/New_York", timeZone)
 		}
 		loc = l
 	}
@@ -167,14 +161,14 @@ func NewOptions(maxPerWave int, maxGBPerWave float64, start, every, timeZone str
 	}
 	e, err := ParseEvery(every, loc)
 	if err != nil {
-		return Options{}, &InputError{"every", err.Error()}
+		return Options{}, fault.InvalidField("every", "%s", err.Error())
 	}
 	if start == "" {
-		return Options{}, &InputError{"start", "give the first day waves may cut over, as 2027-01-08"}
+		return Options{}, fault.InvalidField("start", "give the first day waves may cut over, as 2027-01-08")
 	}
 	day, err := time.ParseInLocation("2006-01-02", start, loc)
 	if err != nil {
-		return Options{}, &InputError{"start", fmt.Sprintf("%q: write the first day as 2027-01-08", start)}
+		return Options{}, fault.InvalidField("start", "%q: write the first day as 2027-01-08", start)
 	}
 	return Options{MaxPerWave: maxPerWave, MaxGBPerWave: maxGBPerWave, Start: day, Every: e}, nil
 }

@@ -8,5 +8,5 @@ import (
 )
 
 func apiHandler(a *app.App) http.Handler {
-	return api.NewWithOptions(a.Service, a.Audited, api.Options{Engagements: a.Engagements})
+	return api.NewWithOptions(a.Service, a.Store, api.Options{Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS})
 }

@@ -35,7 +35,7 @@ func BenchmarkProjectPage(b *testing.B) {
 	}
 	defer a.Close()
 	as := &auth.Service{Store: a.Store}
-	h, err := New(Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Auth: as, LivePoll: time.Hour})
+	h, err := New(Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS, Auth: as, LivePoll: time.Hour})
 	if err != nil {
 		b.Fatal(err)
 	}

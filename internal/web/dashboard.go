@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/ferryhq/ferry/internal/auth"
 	"github.com/ferryhq/ferry/internal/engagements"
@@ -18,12 +17,7 @@ func init() {
 
 // visibleCustomers lists the customers the request's principal may see.
 func (s *server) visibleCustomers(r *http.Request) ([]store.Customer, error) {
-	all, err := s.Store.Customers(r.Context())
-	if err != nil {
-		return nil, err
-	}
-	p := principal(r)
-	return slices.DeleteFunc(all, func(c store.Customer) bool { return !p.Sees(c.ID) }), nil
+	return s.Customers.Visible(r.Context())
 }
 
 type dashboardData struct {

@@ -21,13 +21,8 @@ func init() {
 	)
 }
 
-// dnsService is the DNS service the portal uses (Options.DNS, or one on the store).
-func (s *server) dnsService() *dnscheck.Service {
-	if s.DNS != nil {
-		return s.DNS
-	}
-	return &dnscheck.Service{Store: s.Store, Queue: s.Projects.Queue}
-}
+// dnsService is the DNS service the portal uses.
+func (s *server) dnsService() *dnscheck.Service { return s.DNS }
 
 // engagementDomains is the section's data: nil when the person may not see it.
 func (s *server) engagementDomains(r *http.Request, e store.Engagement) ([]dnscheck.DomainStatus, error) {

@@ -46,7 +46,7 @@ func newTestPortal(t *testing.T) *testPortal {
 	t.Cleanup(a.Close)
 	wrapAudit(a)
 	tp := &testPortal{t: t, app: a, auth: &auth.Service{Store: a.Store}}
-	h, err := New(Options{Store: a.Audited, Projects: a.Service, Engagements: a.Engagements, Auth: tp.auth, SetupCode: "setup-code-123",
+	h, err := New(Options{Store: a.Store, Projects: a.Service, Engagements: a.Engagements, Customers: a.Customers, DNS: a.DNS, Auth: tp.auth, SetupCode: "setup-code-123",
 		LivePoll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
@@ -15,25 +14,17 @@ func init() {
 }
 
 // folderSummary is one folder: what is copied and what is not.
-type folderSummary struct {
-	Folder, Dest        string
-	Copied, CopiedBytes int64
-	Errors              int
-	Bytes               int64 // of the messages not copied
-}
-
 type itemData struct {
 	Customer store.Customer
 	Project  store.Project
 	Item     *projects.ItemDetail
-	Folders  []folderSummary
-	Folder   folderSummary   // the folders' totals
-	Mailbox  []store.Failure // failures of the whole mailbox (UID 0)
+	// The service's figures: per folder, the folders' total, failures of
+	// the whole mailbox or a folder (UID 0) and of messages.
+	Folders  []projects.FolderFigures
+	Folder   projects.FolderFigures
+	Mailbox  []store.Failure
 	Messages []store.Failure
-	Totals   struct {
-		Copied, Bytes, Failed int64
-	}
-	Edit itemEditForm
+	Edit     itemEditForm
 	// Migrated is what the item's passes copied, and its running pass's progress.
 	Migrated projects.Migrated
 	// Drawn is when the page was read (Unix ms): its live stream starts with what changed since.
@@ -145,37 +136,8 @@ func (s *server) renderItem(w http.ResponseWriter, r *http.Request, status int, 
 		return err
 	}
 	d.Workloads = workloadCounts(d.Item)
-	byFolder := map[string]*folderSummary{}
-	for _, f := range d.Item.Folders {
-		byFolder[f.Source] = &folderSummary{Folder: f.Source, Dest: f.Dest, Copied: f.Copied, CopiedBytes: f.CopiedBytes}
-	}
-	for _, f := range d.Item.Failures {
-		if f.UID == 0 {
-			d.Mailbox = append(d.Mailbox, f)
-			continue
-		}
-		d.Messages = append(d.Messages, f)
-		fs := byFolder[f.Folder]
-		if fs == nil {
-			fs = &folderSummary{Folder: f.Folder}
-			byFolder[f.Folder] = fs
-		}
-		fs.Errors++
-		fs.Bytes += f.Size
-	}
-	for _, fs := range byFolder {
-		d.Folders = append(d.Folders, *fs)
-		d.Folder.Copied += fs.Copied
-		d.Folder.CopiedBytes += fs.CopiedBytes
-		d.Folder.Errors += fs.Errors
-		d.Folder.Bytes += fs.Bytes
-	}
-	sort.Slice(d.Folders, func(i, j int) bool { return d.Folders[i].Folder < d.Folders[j].Folder })
-	for _, h := range d.Item.History {
-		d.Totals.Copied += h.Copied
-		d.Totals.Bytes += h.CopiedBytes
-		d.Totals.Failed += h.Failed
-	}
+	fig := d.Item.Figures()
+	d.Folders, d.Folder, d.Mailbox, d.Messages = fig.Folders, fig.Total, fig.Mailbox, fig.Messages
 	// Newest pass first.
 	h := d.Item.History
 	for i, j := 0, len(h)-1; i < j; i, j = i+1, j-1 {

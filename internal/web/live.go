@@ -22,7 +22,7 @@ import (
 // project (the items changed since the last read and the status
 // breakdown) and sends the same update to every watcher.
 type hub struct {
-	st   store.Store
+	st   Reader
 	poll time.Duration
 	log  *slog.Logger
 
@@ -86,7 +86,7 @@ func migratedText(m projects.Migrated) string {
 	return s
 }
 
-func newHub(st store.Store, poll time.Duration, log *slog.Logger) *hub {
+func newHub(st Reader, poll time.Duration, log *slog.Logger) *hub {
 	h := &hub{st: st, poll: poll, log: log, watchers: map[int64]map[chan []byte]struct{}{}, since: map[int64]time.Time{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go h.run()

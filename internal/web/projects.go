@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/preflight"
 	"github.com/ferryhq/ferry/internal/projects"
@@ -623,8 +624,9 @@ func (s *server) passRefused(w http.ResponseWriter, r *http.Request, p store.Pro
 	if pi.Field != "" && pi.Field != "pass" {
 		pf.Error = faultMessage(pi)
 	}
-	// The service says which rule refused: a gate's task, or the closed project.
-	pf.Gate = pi.Kind == fault.Refused && pi.Rule != projects.RuleProjectClosed
+	// The service says which rule refused (the gate's refusals carry
+	// engagements.ErrMigrationGate); the portal does not guess.
+	pf.Gate = errors.Is(pi, engagements.ErrMigrationGate)
 	pf.Rule = pi.Rule
 	q, _ := parseItemQuery(r)
 	if r.Header.Get("HX-Request") != "" {
@@ -941,8 +943,8 @@ func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
 
 // formLimits reads the pre-flight limits of the settings form (empty: the
 // destination's); nil when the form has none of them.
-func formLimits(r *http.Request) (*store.Limits, error) {
-	var l store.Limits
+func formLimits(r *http.Request) (*projects.Limits, error) {
+	var l projects.Limits
 	seen := false
 	for _, f := range []struct {
 		name  string

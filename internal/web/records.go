@@ -52,14 +52,8 @@ func (s *server) engagementRecords(ctx context.Context, e store.Engagement, d *e
 		return err
 	}
 	if p := auth.PrincipalFrom(ctx); auth.Authorize(p, auth.ActionAssign, e.CustomerID) == nil {
-		users, err := s.Store.Users(ctx)
-		if err != nil {
+		if d.Accounts, err = s.Engagements.Assignable(ctx, e); err != nil {
 			return err
-		}
-		for _, u := range users {
-			if !u.Disabled && auth.PrincipalOf(u, auth.KindSession).Sees(e.CustomerID) {
-				d.Accounts = append(d.Accounts, u)
-			}
 		}
 	}
 	for _, ev := range d.Events {

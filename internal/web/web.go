@@ -42,7 +42,8 @@ const csrfField = "csrf"
 
 // Options are what the portal runs on.
 type Options struct {
-	Store       store.Store
+	// Store is what the pages read; they change nothing but through the services.
+	Store       Reader
 	Projects    *projects.Service
 	Engagements *engagements.Service
 	Auth        *auth.Service
@@ -55,11 +56,10 @@ type Options struct {
 	Banner string
 	// LivePoll is how often the live-update hub reads the store (default 1 s).
 	LivePoll time.Duration
-	// Customers changes customers and endpoints (default: a service on
-	// Store and Projects); Auth changes accounts and API tokens.
+	// Customers changes customers and endpoints; Auth changes accounts
+	// and API tokens.
 	Customers *customers.Service
-	// DNS keeps engagements' domains and runs the MX cutover (default: a
-	// service on Store queueing on Projects' queue).
+	// DNS keeps engagements' domains and runs the MX cutover.
 	DNS *dnscheck.Service
 }
 
@@ -94,8 +94,8 @@ func New(opt Options) (http.Handler, error) {
 	if opt.LivePoll == 0 {
 		opt.LivePoll = time.Second
 	}
-	if opt.Customers == nil {
-		opt.Customers = customers.New(opt.Store, opt.Projects.Sealer, opt.Projects)
+	if opt.Store == nil || opt.Projects == nil || opt.Engagements == nil || opt.Customers == nil || opt.Auth == nil || opt.DNS == nil {
+		return nil, errors.New("web: the portal needs its store reader and every service (Projects, Engagements, Customers, Auth, DNS)")
 	}
 	s := &server{Options: opt, mux: http.NewServeMux(), tmpl: map[string]*template.Template{}}
 	if err := s.parseTemplates(); err != nil {
