@@ -420,13 +420,6 @@ func (s *server) gates(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"gates": nonNil(gs)})
 }
 
-// PhaseExitRefusal is the 409 answer to a phase exit refused by its gate:
-// the error, and the gate with what stands in the way.
-type PhaseExitRefusal struct {
-	Error *Error           `json:"error"`
-	Gate  engagements.Gate `json:"gate"`
-}
-
 // findGate returns the gate of a phase (any case).
 func findGate(gs []engagements.Gate, phase string) (engagements.Gate, bool) {
 	i := slices.IndexFunc(gs, func(g engagements.Gate) bool { return strings.EqualFold(g.Phase, phase) })
@@ -437,7 +430,8 @@ func findGate(gs []engagements.Gate, phase string) (engagements.Gate, bool) {
 }
 
 // exitPhase records a phase's exit (200 with its gate), or answers 409
-// with the gate's blockers when it cannot be exited yet.
+// refused, the problem carrying the gate with its blockers, when it cannot
+// be exited yet.
 func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.loadEngagement(r)
 	if err != nil {
@@ -453,7 +447,8 @@ func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if fe, ok := fault.As(err); known && ok && fe.Kind == fault.Refused {
 			ae, _ := errorOf(fe)
-			return writeJSON(w, ae.Status, PhaseExitRefusal{Error: ae, Gate: g})
+			ae.Gate = &g
+			return ae
 		}
 		return err
 	}
