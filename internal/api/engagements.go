@@ -212,36 +212,8 @@ func (s *server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	phases, services, roles, statuses := queryList(q, "phase"), queryList(q, "service"), queryList(q, "role"), queryList(q, "status")
-	for _, st := range statuses {
-		if !slices.Contains(engagements.Statuses, st) {
-			return invalid("status", "unknown status %q; use one of: %s", st, strings.Join(engagements.Statuses, ", "))
-		}
-	}
-	var phaseNames []string
-	for _, p := range s.eng.Playbook.Phases {
-		phaseNames = append(phaseNames, p.Name)
-	}
-	for _, ph := range phases {
-		if !slices.ContainsFunc(phaseNames, func(n string) bool { return strings.EqualFold(n, ph) }) {
-			return invalid("phase", "unknown phase %q; use one of: %s", ph, strings.Join(phaseNames, ", "))
-		}
-	}
-	var serviceIDs, roleIDs []string
-	for _, sv := range s.eng.Playbook.Services {
-		serviceIDs = append(serviceIDs, sv.ID)
-	}
-	for _, ro := range s.eng.Playbook.Roles {
-		roleIDs = append(roleIDs, ro.ID)
-	}
-	for _, sv := range services {
-		if !slices.Contains(serviceIDs, sv) {
-			return invalid("service", "unknown service %q; use one of: %s", sv, strings.Join(serviceIDs, ", "))
-		}
-	}
-	for _, ro := range roles {
-		if !slices.Contains(roleIDs, ro) {
-			return invalid("role", "unknown role %q; use one of: %s", ro, strings.Join(roleIDs, ", "))
-		}
+	if err := s.eng.CheckTaskFilter(engagements.TaskFilter{Phases: phases, Services: services, Roles: roles, Statuses: statuses}); err != nil {
+		return err
 	}
 	retired, err := queryBool(q, "retired")
 	if err != nil {
