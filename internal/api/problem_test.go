@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,21 +43,19 @@ func (a failingAuthenticator) Authenticate(*http.Request) (*Principal, error) { 
 
 // syncBuffer is a log sink the server writes from its own goroutines.
 type syncBuffer struct {
-	mu  chan struct{}
+	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func newSyncBuffer() *syncBuffer { return &syncBuffer{mu: make(chan struct{}, 1)} }
-
 func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
 func (b *syncBuffer) String() string {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	return b.buf.String()
 }
 
@@ -78,10 +77,10 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 	admin := e.srv.Config.Handler
 	viewerOfA := with(Options{Authenticators: []Authenticator{roleAuthenticator{auth.Viewer, a.customer.ID}}})
 	partnerOfA := with(Options{Authenticators: []Authenticator{scopedAuthenticator{[]int64{a.customer.ID}}}})
-	storeLog := newSyncBuffer()
+	storeLog := &syncBuffer{}
 	brokenStore := with(Options{Log: slog.New(slog.NewTextHandler(storeLog, nil)),
 		Authenticators: []Authenticator{failingAuthenticator{errors.New("token table: disk I/O error at /var/lib/ferry/ferry.db")}}})
-	authorizeLog := newSyncBuffer()
+	authorizeLog := &syncBuffer{}
 	brokenAuthorize := with(Options{Log: slog.New(slog.NewTextHandler(authorizeLog, nil)),
 		Authorize: func(*Principal, Action, int64) error {
 			return fmt.Errorf("policy: lookup of roles: %w", io.ErrUnexpectedEOF)
