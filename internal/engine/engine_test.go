@@ -861,6 +861,7 @@ func TestConnectionPairsFitTheMailbox(t *testing.T) {
 			t.Parallel()
 			b := setup(t, corpus.Generate(corpus.Spec{Seed: 13, Messages: tc.messages, Folders: 3, MinSize: 512, MaxSize: 2048}))
 			srcBefore, dstBefore := b.src.Logins.Load(), b.dst.Logins.Load()
+			srcNS, dstNS := b.src.Namespaces.Load(), b.dst.Namespaces.Load()
 			res := b.run(t, func(o *engine.Options) {
 				o.Connections = 4
 				if tc.oneWay > 0 {
@@ -878,6 +879,10 @@ func TestConnectionPairsFitTheMailbox(t *testing.T) {
 			}
 			if got := b.dst.Logins.Load() - dstBefore; got != tc.wantDstLog {
 				t.Errorf("destination logins: %d, want %d", got, tc.wantDstLog)
+			}
+			// Only the first pair reads the namespaces (with its LIST).
+			if src, dst := b.src.Namespaces.Load()-srcNS, b.dst.Namespaces.Load()-dstNS; src != 1 || dst != 1 {
+				t.Errorf("NAMESPACE asked %d times at the source, %d at the destination, want once each", src, dst)
 			}
 			b.requireExact(t)
 		})

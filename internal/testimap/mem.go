@@ -66,6 +66,8 @@ type MemServer struct {
 	BodiesRead atomic.Int64
 	// Fetches counts the FETCH commands clients sent.
 	Fetches atomic.Int64
+	// Namespaces counts the NAMESPACE commands clients sent.
+	Namespaces atomic.Int64
 
 	// gmail: the server shows a Gmail account (StartGmail, gmail.go);
 	// gmailExt answers its IMAP extensions (gmailext.go).
@@ -193,6 +195,11 @@ type faultSession struct {
 	ms       *MemServer
 	user     string
 	selected string
+}
+
+func (s *faultSession) Namespace() (*imap.NamespaceData, error) {
+	s.ms.Namespaces.Add(1)
+	return s.SessionNamespace.Namespace()
 }
 
 func (s *faultSession) fault(err error) error {
