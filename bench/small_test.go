@@ -47,16 +47,26 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	bs := buildBins(b)
 	fmt.Printf("ManySmallMailboxes: %d mailboxes, %d messages, %.1f MB in all; %d mailboxes at a time\n", n, f.messages, float64(f.bytes)/1e6, fleetParallel)
 
-	var ferry, doveadm, mbsync result
-	var timings []jsonTimingRow
+	var ferry, baseline, doveadm, mbsync result
+	var timings, baseTimings []jsonTimingRow
 	for i := 0; i < b.N; i++ {
 		dst := f.freshDest(b)
 		ferry = withServerCPU(b, f.src, dst, func() (r result) {
-			r, timings = f.runFerryCSV(b, bs, dst, fleetParallel)
+			r, timings = f.runFerryCSV(b, bs, bs.ferry, dst, fleetParallel)
 			return r
 		})
 		f.checkFleetCopied(b, dst)
 		dst.Stop()
+
+		if bs.baseline != "" {
+			dst = f.freshDest(b)
+			baseline = withServerCPU(b, f.src, dst, func() (r result) {
+				r, baseTimings = f.runFerryCSV(b, bs, bs.baseline, dst, fleetParallel)
+				return r
+			})
+			f.checkFleetCopied(b, dst)
+			dst.Stop()
+		}
 
 		dst = f.freshDest(b)
 		// doveadm writes the destination's files itself: its work there
@@ -103,20 +113,31 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	fmt.Fprintf(&sb, "ManySmallMailboxes, %d mailboxes of %d messages, loopback, %d at a time (ferry/x < 1: Ferry is faster):\n", n, per, fleetParallel)
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU")
-	for _, r := range []struct {
+	rows := []struct {
 		tool, settings string
 		d              result
 	}{
 		{"ferry", fmt.Sprintf("ferry migrate --csv --parallel %d (--connections 4)", fleetParallel), ferry},
 		{"doveadm backup", fmt.Sprintf("doveadm backup -R imapc:, one process per mailbox, %d at a time", fleetParallel), doveadm},
 		{"mbsync", fmt.Sprintf("mbsync -a, one process per mailbox, %d at a time", fleetParallel), mbsync},
-	} {
+	}
+	if bs.baseline != "" {
+		rows = slices.Insert(rows, 1, rows[0])
+		rows[1].tool, rows[1].d = "ferry "+bs.baselineRev, baseline
+		b.ReportMetric(baseline.wall.Seconds(), "baseline_s")
+		b.ReportMetric(ratio(baseline, doveadm), "baseline/doveadm")
+	}
+	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
 			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds())
 	}
 	w.Flush()
 	sb.WriteString("CPU: the tool's own user+system time (all its processes); source/dest CPU: all processes of that Dovecot instance during the run.\n")
 	sb.WriteString(timingTable(timings))
+	if bs.baseline != "" {
+		sb.WriteString("ferry " + bs.baselineRev + " (baseline), ")
+		sb.WriteString(timingTable(baseTimings))
+	}
 	fmt.Print(sb.String())
 }
 
@@ -147,7 +168,7 @@ func BenchmarkSmallMailboxesParallel(b *testing.B) {
 		dst := f.freshDest(b)
 		var timings []jsonTimingRow
 		r := withServerCPU(b, f.src, dst, func() (r result) {
-			r, timings = f.runFerryCSV(b, bs, dst, p)
+			r, timings = f.runFerryCSV(b, bs, bs.ferry, dst, p)
 			return r
 		})
 		f.checkFleetCopied(b, dst)
@@ -180,7 +201,7 @@ type jsonTimingRow struct {
 
 // runFerryCSV runs `ferry migrate --csv --parallel N --json` over the
 // fleet into dst and returns its wall time and each mailbox's timing.
-func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot, parallel int) (result, []jsonTimingRow) {
+func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, ferry string, dst *testimap.Dovecot, parallel int) (result, []jsonTimingRow) {
 	dir := b.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(fleetAdminPass), 0o600); err != nil {
@@ -195,7 +216,7 @@ func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot, p
 	if err := os.WriteFile(csvFile, []byte(list.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	r, stdout := bs.run(b, "ferry migrate --csv", bs.ferry, []string{"migrate", "--csv", csvFile,
+	r, stdout := bs.run(b, "ferry migrate --csv", ferry, []string{"migrate", "--csv", csvFile,
 		"--from", "imap://" + direct(f.src).addr(), "--to", "imap://" + direct(dst).addr(), "--from-admin", fleetAdmin, "--to-admin", fleetAdmin,
 		"--from-password-file", pw, "--to-password-file", pw, "--allow-plaintext", "--parallel", fmt.Sprint(parallel),
 		"--state", filepath.Join(dir, "state.db"), "--json"}, dir)
