@@ -112,7 +112,7 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "ManySmallMailboxes, %d mailboxes of %d messages, loopback, %d at a time (ferry/x < 1: Ferry is faster):\n", n, per, fleetParallel)
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU")
+	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU\tsource logins\tdest logins")
 	rows := []struct {
 		tool, settings string
 		d              result
@@ -128,8 +128,8 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 		b.ReportMetric(ratio(baseline, doveadm), "baseline/doveadm")
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
-			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds())
+		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\t%d\t%d\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
+			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds(), r.d.srcLogins, r.d.dstLogins)
 	}
 	w.Flush()
 	sb.WriteString("CPU: the tool's own user+system time (all its processes); source/dest CPU: all processes of that Dovecot instance during the run.\n")

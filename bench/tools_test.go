@@ -69,6 +69,9 @@ type result struct {
 	cpu    time.Duration // user + system CPU time of the process
 	srcCPU time.Duration // CPU time the source Dovecot used during the run
 	dstCPU time.Duration // CPU time the destination Dovecot used during the run
+	// srcLogins, dstLogins: IMAP logins each Dovecot logged during the run
+	// (withServerCPU)
+	srcLogins, dstLogins int
 	exact  string        // how the copy differs from the source (Snapshot.Diff), "" if exact
 }
 
@@ -631,8 +634,19 @@ func readProcStats(tb testing.TB) map[int]procStat {
 func withServerCPU(tb testing.TB, src, dst *testimap.Dovecot, fn func() result) result {
 	tb.Helper()
 	s0, d0 := serverCPU(tb, src), serverCPU(tb, dst)
+	l0, m0 := logins(src), logins(dst)
 	r := fn()
 	time.Sleep(500 * time.Millisecond)
 	r.srcCPU, r.dstCPU = serverCPU(tb, src)-s0, serverCPU(tb, dst)-d0
+	r.srcLogins, r.dstLogins = logins(src)-l0, logins(dst)-m0
 	return r
+}
+
+// logins counts the IMAP logins a Dovecot logged so far.
+func logins(d *testimap.Dovecot) int {
+	b, err := os.ReadFile(d.LogFile)
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte(": Login: user=<"))
 }
