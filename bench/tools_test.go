@@ -72,7 +72,7 @@ type result struct {
 	// srcLogins, dstLogins: IMAP logins each Dovecot logged during the run
 	// (withServerCPU)
 	srcLogins, dstLogins int
-	exact  string        // how the copy differs from the source (Snapshot.Diff), "" if exact
+	exact                string // how the copy differs from the source (Snapshot.Diff), "" if exact
 }
 
 func (r result) rssMB() float64 { return float64(r.maxRSS) / 1024 }
