@@ -194,7 +194,7 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 		known += int64(len(copies))
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
-		if r.freshWindow(s, plan, windows, copies, dsel) {
+		if r.freshWindow(s, plan, windows, copies, sel, dsel) {
 			// A first copy into an empty folder: identities and bodies
 			// in one FETCH (fresh.go).
 			if err := startCopy(); err != nil {

@@ -569,6 +569,9 @@ type mailboxRun struct {
 	// counted: how many messages each source folder held when planned
 	// (folders the source did not count are missing). Set by plan, read after.
 	counted map[string]int64
+	// sizes: the bytes each source folder held when planned, where the
+	// source said (STATUS SIZE). Set by plan, read after.
+	sizes map[string]int64
 
 	budget *byteBudget // nil: no bound
 
@@ -992,7 +995,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	if err != nil {
 		return nil, err
 	}
-	r.counted = counted
+	r.counted, r.sizes = counted, sizes
 	// The map is kept, refused folders included: their names wait for them.
 	mappings := make([]store.FolderMapping, len(plans))
 	for i, p := range plans {

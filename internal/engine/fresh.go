@@ -31,8 +31,14 @@ var freshFetch = &imap.FetchOptions{UID: true, Flags: true, InternalDate: true, 
 
 // freshWindow says whether the window is copied by copyFresh, and notes
 // that the folder had its one try.
-func (r *mailboxRun) freshWindow(s *session, plan FolderPlan, windows []uidWindow, copies map[uint32]store.Copy, dsel *imap.SelectData) bool {
+func (r *mailboxRun) freshWindow(s *session, plan FolderPlan, windows []uidWindow, copies map[uint32]store.Copy, sel, dsel *imap.SelectData) bool {
 	opts := r.e.Opts
+	// As large as one body FETCH of the usual way at most (chunkBytes),
+	// or, where the source did not say its size, small.
+	size, sized := r.sizes[plan.Source.Name]
+	if sized && size > chunkBytes || !sized && sel.NumMessages > appendWindow {
+		return false
+	}
 	if len(windows) != 1 || len(copies) != 0 || dsel.NumMessages != 0 || opts.Pass != PassFull ||
 		!opts.DateFrom.IsZero() || !opts.DateTo.IsZero() || r.budget != nil ||
 		opts.SourceLabels || opts.DestLabels || r.gmail != nil || r.gmailDest(s) || r.fetchByList(plan.Source.Name) {
@@ -85,7 +91,9 @@ func (r *mailboxRun) copyFresh(ctx context.Context, s *session, plan FolderPlan,
 				break
 			}
 			if ctx.Err() != nil {
-				cmd.Close()
+				// Not read to its end (it may be large): the connection
+				// goes, between two messages, as the run stops.
+				s.src.Close()
 				return context.Cause(ctx)
 			}
 			uid, err := readFresh(s, fm, send)
