@@ -47,16 +47,59 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	bs := buildBins(b)
 	fmt.Printf("ManySmallMailboxes: %d mailboxes, %d messages, %.1f MB in all; %d mailboxes at a time\n", n, f.messages, float64(f.bytes)/1e6, fleetParallel)
 
-	var ferry, doveadm, mbsync result
-	var timings []jsonTimingRow
+	// FERRY_BENCH_ONE_WAY (e.g. 10ms) puts every tool's IMAP connections
+	// through latency proxies adding that much in each direction (doveadm
+	// writes the destination's files itself: only its source crosses one).
+	var oneWay time.Duration
+	if v := os.Getenv("FERRY_BENCH_ONE_WAY"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			b.Fatalf("FERRY_BENCH_ONE_WAY=%q: want a duration like 10ms", v)
+		}
+		oneWay = d
+	}
+	reach := func(d *testimap.Dovecot) endpoint {
+		if oneWay == 0 {
+			return direct(d)
+		}
+		return startLatencyProxy(b, d.Addr, d.Addr, oneWay)
+	}
+	srcEP := reach(f.src)
+	if oneWay > 0 {
+		fmt.Printf("ManySmallMailboxes: every IMAP connection through a proxy adding %v each way\n", oneWay)
+	}
+	var ferry, baseline, doveadm, mbsync result
+	var timings, baseTimings []jsonTimingRow
+	// The first tool to read the source meets it cold (Dovecot fills its
+	// cache file as it answers): FERRY_BENCH_BASELINE_FIRST=1 runs the
+	// baseline first, so that runs in both orders can be compared.
+	baselineFirst := os.Getenv("FERRY_BENCH_BASELINE_FIRST") != ""
 	for i := 0; i < b.N; i++ {
+		runBaseline := func() {
+			if bs.baseline == "" {
+				return
+			}
+			dst := f.freshDest(b)
+			baseline = withServerCPU(b, f.src, dst, func() (r result) {
+				r, baseTimings = f.runFerryCSV(b, bs, bs.baseline, srcEP, reach(dst), fleetParallel)
+				return r
+			})
+			f.checkFleetCopied(b, dst)
+			dst.Stop()
+		}
+		if baselineFirst {
+			runBaseline()
+		}
 		dst := f.freshDest(b)
 		ferry = withServerCPU(b, f.src, dst, func() (r result) {
-			r, timings = f.runFerryCSV(b, bs, dst, fleetParallel)
+			r, timings = f.runFerryCSV(b, bs, bs.ferry, srcEP, reach(dst), fleetParallel)
 			return r
 		})
 		f.checkFleetCopied(b, dst)
 		dst.Stop()
+		if !baselineFirst {
+			runBaseline()
+		}
 
 		dst = f.freshDest(b)
 		// doveadm writes the destination's files itself: its work there
@@ -64,7 +107,8 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 		doveadm = withServerCPU(b, f.src, dst, func() result {
 			return f.eachAtOnce(b, "doveadm backup", func(u string) *exec.Cmd {
 				args := []string{"-c", dst.Config, "-o", "log_path=/dev/stderr", "-o", "info_log_path=/dev/stderr"}
-				args = append(args, f.src.ImapcArgs(u, benchPass, "imapc_features=rfc822.size fetch-headers")...)
+				args = append(args, f.src.ImapcArgs(u, benchPass, "imapc_features=rfc822.size fetch-headers",
+					"imapc_host="+srcEP.Host, "imapc_port="+strconv.Itoa(srcEP.Port))...)
 				cmd := exec.Command(testimap.DoveadmBin, append(args, "backup", "-R", "-u", u, "imapc:")...)
 				cmd.Dir = dst.Dir
 				return cmd
@@ -75,6 +119,7 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 
 		dst = f.freshDest(b)
 		rcDir := b.TempDir()
+		dstEP := reach(dst)
 		mbsync = withServerCPU(b, f.src, dst, func() result {
 			return f.eachAtOnce(b, "mbsync", func(u string) *exec.Cmd {
 				dir := filepath.Join(rcDir, u)
@@ -82,7 +127,7 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 				if err := os.MkdirAll(state, 0o700); err != nil {
 					b.Fatal(err)
 				}
-				rc := strings.ReplaceAll(mbsyncConfig(direct(f.src), direct(dst), state), "User "+benchUser+"\n", "User "+u+"\n")
+				rc := strings.ReplaceAll(mbsyncConfig(srcEP, dstEP, state), "User "+benchUser+"\n", "User "+u+"\n")
 				if err := os.WriteFile(filepath.Join(dir, "mbsyncrc"), []byte(rc), 0o600); err != nil {
 					b.Fatal(err)
 				}
@@ -100,23 +145,38 @@ func BenchmarkManySmallMailboxes(b *testing.B) {
 	b.ReportMetric(ratio(ferry, mbsync), "ferry/mbsync")
 
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "ManySmallMailboxes, %d mailboxes of %d messages, loopback, %d at a time (ferry/x < 1: Ferry is faster):\n", n, per, fleetParallel)
+	network := "loopback"
+	if oneWay > 0 {
+		network = fmt.Sprintf("%v RTT", 2*oneWay)
+	}
+	fmt.Fprintf(&sb, "ManySmallMailboxes, %d mailboxes of %d messages, %s, %d at a time (ferry/x < 1: Ferry is faster):\n", n, per, network, fleetParallel)
 	w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU")
-	for _, r := range []struct {
+	fmt.Fprintln(w, "tool\tsettings\ttime\tmailboxes/s\tferry/tool\tCPU\tsource CPU\tdest CPU\tsource logins\tdest logins")
+	rows := []struct {
 		tool, settings string
 		d              result
 	}{
 		{"ferry", fmt.Sprintf("ferry migrate --csv --parallel %d (--connections 4)", fleetParallel), ferry},
 		{"doveadm backup", fmt.Sprintf("doveadm backup -R imapc:, one process per mailbox, %d at a time", fleetParallel), doveadm},
 		{"mbsync", fmt.Sprintf("mbsync -a, one process per mailbox, %d at a time", fleetParallel), mbsync},
-	} {
-		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
-			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds())
+	}
+	if bs.baseline != "" {
+		rows = slices.Insert(rows, 1, rows[0])
+		rows[1].tool, rows[1].d = "ferry "+bs.baselineRev, baseline
+		b.ReportMetric(baseline.wall.Seconds(), "baseline_s")
+		b.ReportMetric(ratio(baseline, doveadm), "baseline/doveadm")
+	}
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%.2f s\t%.1f\t%.2f\t%.2f s\t%.2f s\t%.2f s\t%d\t%d\n", r.tool, r.settings, r.d.wall.Seconds(), float64(n)/r.d.wall.Seconds(),
+			ratio(ferry, r.d), r.d.cpu.Seconds(), r.d.srcCPU.Seconds(), r.d.dstCPU.Seconds(), r.d.srcLogins, r.d.dstLogins)
 	}
 	w.Flush()
 	sb.WriteString("CPU: the tool's own user+system time (all its processes); source/dest CPU: all processes of that Dovecot instance during the run.\n")
 	sb.WriteString(timingTable(timings))
+	if bs.baseline != "" {
+		sb.WriteString("ferry " + bs.baselineRev + " (baseline), ")
+		sb.WriteString(timingTable(baseTimings))
+	}
 	fmt.Print(sb.String())
 }
 
@@ -147,7 +207,7 @@ func BenchmarkSmallMailboxesParallel(b *testing.B) {
 		dst := f.freshDest(b)
 		var timings []jsonTimingRow
 		r := withServerCPU(b, f.src, dst, func() (r result) {
-			r, timings = f.runFerryCSV(b, bs, dst, p)
+			r, timings = f.runFerryCSV(b, bs, bs.ferry, direct(f.src), direct(dst), p)
 			return r
 		})
 		f.checkFleetCopied(b, dst)
@@ -180,7 +240,7 @@ type jsonTimingRow struct {
 
 // runFerryCSV runs `ferry migrate --csv --parallel N --json` over the
 // fleet into dst and returns its wall time and each mailbox's timing.
-func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot, parallel int) (result, []jsonTimingRow) {
+func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, ferry string, src, dst endpoint, parallel int) (result, []jsonTimingRow) {
 	dir := b.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(fleetAdminPass), 0o600); err != nil {
@@ -195,8 +255,8 @@ func (f *fleetBench) runFerryCSV(b *testing.B, bs bins, dst *testimap.Dovecot, p
 	if err := os.WriteFile(csvFile, []byte(list.String()), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	r, stdout := bs.run(b, "ferry migrate --csv", bs.ferry, []string{"migrate", "--csv", csvFile,
-		"--from", "imap://" + direct(f.src).addr(), "--to", "imap://" + direct(dst).addr(), "--from-admin", fleetAdmin, "--to-admin", fleetAdmin,
+	r, stdout := bs.run(b, "ferry migrate --csv", ferry, []string{"migrate", "--csv", csvFile,
+		"--from", "imap://" + src.addr(), "--to", "imap://" + dst.addr(), "--from-admin", fleetAdmin, "--to-admin", fleetAdmin,
 		"--from-password-file", pw, "--to-password-file", pw, "--allow-plaintext", "--parallel", fmt.Sprint(parallel),
 		"--state", filepath.Join(dir, "state.db"), "--json"}, dir)
 	var sum struct {

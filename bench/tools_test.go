@@ -69,14 +69,23 @@ type result struct {
 	cpu    time.Duration // user + system CPU time of the process
 	srcCPU time.Duration // CPU time the source Dovecot used during the run
 	dstCPU time.Duration // CPU time the destination Dovecot used during the run
-	exact  string        // how the copy differs from the source (Snapshot.Diff), "" if exact
+	// srcLogins, dstLogins: IMAP logins each Dovecot logged during the run
+	// (withServerCPU)
+	srcLogins, dstLogins int
+	exact                string // how the copy differs from the source (Snapshot.Diff), "" if exact
 }
 
 func (r result) rssMB() float64 { return float64(r.maxRSS) / 1024 }
 
 // bins are the programs the benchmarks build: Ferry, and peakrss, through
 // which every measured tool runs.
-type bins struct{ ferry, peakrss string }
+type bins struct {
+	ferry, peakrss string
+	// baseline is Ferry built from FERRY_BENCH_BASELINE (a commit), run
+	// beside ferry where a benchmark supports it: before and after in
+	// the same run; "" when not asked for.
+	baseline, baselineRev string
+}
 
 // buildBins builds cmd/ferry and bench/internal/peakrss with `go build -o`
 // into the benchmark's temporary directory.
@@ -91,7 +100,38 @@ func buildBins(tb testing.TB) bins {
 		tb.Fatalf("go build ./cmd/ferry ./bench/internal/peakrss: %v\n%s", err, out)
 	}
 	fmt.Printf("%s: ferry built from %s\n", tb.Name(), sourceVersion())
-	return bins{ferry: filepath.Join(dir, "ferry"), peakrss: filepath.Join(dir, "peakrss")}
+	bs := bins{ferry: filepath.Join(dir, "ferry"), peakrss: filepath.Join(dir, "peakrss")}
+	if rev := os.Getenv("FERRY_BENCH_BASELINE"); rev != "" {
+		bs.baseline, bs.baselineRev = buildBaseline(tb, rev), rev
+	}
+	return bs
+}
+
+// buildBaseline builds cmd/ferry as of commit rev (git archive into a
+// temporary directory), for a before/after comparison in one run.
+func buildBaseline(tb testing.TB, rev string) string {
+	tb.Helper()
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		tb.Fatalf("FERRY_BENCH_BASELINE needs git: %v", err)
+	}
+	dir := tb.TempDir()
+	src := filepath.Join(dir, "src")
+	if err := os.Mkdir(src, 0o700); err != nil {
+		tb.Fatal(err)
+	}
+	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", strings.TrimSpace(string(top)), rev, src)
+	if out, err := archive.CombinedOutput(); err != nil {
+		tb.Fatalf("FERRY_BENCH_BASELINE=%s: git archive: %v\n%s", rev, err, out)
+	}
+	bin := filepath.Join(dir, "ferry-baseline")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/ferry")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		tb.Fatalf("FERRY_BENCH_BASELINE=%s: go build: %v\n%s", rev, err, out)
+	}
+	fmt.Printf("%s: baseline ferry built from commit %s\n", tb.Name(), rev)
+	return bin
 }
 
 // sourceVersion names the commit the benchmark runs on and the files of
@@ -594,8 +634,19 @@ func readProcStats(tb testing.TB) map[int]procStat {
 func withServerCPU(tb testing.TB, src, dst *testimap.Dovecot, fn func() result) result {
 	tb.Helper()
 	s0, d0 := serverCPU(tb, src), serverCPU(tb, dst)
+	l0, m0 := logins(src), logins(dst)
 	r := fn()
 	time.Sleep(500 * time.Millisecond)
 	r.srcCPU, r.dstCPU = serverCPU(tb, src)-s0, serverCPU(tb, dst)-d0
+	r.srcLogins, r.dstLogins = logins(src)-l0, logins(dst)-m0
 	return r
+}
+
+// logins counts the IMAP logins a Dovecot logged so far.
+func logins(d *testimap.Dovecot) int {
+	b, err := os.ReadFile(d.LogFile)
+	if err != nil {
+		return 0
+	}
+	return bytes.Count(b, []byte(": Login: user=<"))
 }

@@ -194,6 +194,22 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 		known += int64(len(copies))
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
+		if r.freshWindow(s, plan, windows, copies, sel, dsel) {
+			// A first copy into an empty folder: identities and bodies
+			// in one FETCH (fresh.go).
+			if err := startCopy(); err != nil {
+				return err
+			}
+			sent, sentBytes, err := r.copyFresh(ctx, s, plan, w, cp, base, baseBytes)
+			toCopy, toCopyBytes = toCopy+sent, toCopyBytes+sentBytes
+			if err != nil {
+				return cp.abort(err)
+			}
+			if cp.failed.Load() {
+				return cp.abort(nil)
+			}
+			continue
+		}
 		srcFlags := map[uint32]string{}
 		var pending []*message
 		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {
@@ -436,9 +452,7 @@ func (r *mailboxRun) sendable(ctx context.Context, plan FolderPlan, todo []*mess
 			continue
 		}
 		if r.limit > 0 && m.size > r.limit {
-			tooBig = append(tooBig, store.Failure{Folder: plan.Source.Name, UID: m.uid, Subject: m.subject, Size: m.size, Pass: string(r.e.Opts.Pass),
-				ServerText: fmt.Sprintf("message of %s is larger than the limit of %s", HumanBytes(m.size), HumanBytes(r.limit)),
-				Hint:       "not sent: the destination (or --max-message-size) does not accept messages this large; move it by hand, e.g. save its attachments elsewhere"})
+			tooBig = append(tooBig, tooBigFailure(r, plan.Source.Name, m))
 			continue
 		}
 		if !r.budget.take(plan.Source.Name, m.uid, m.size) {
@@ -449,6 +463,13 @@ func (r *mailboxRun) sendable(ctx context.Context, plan FolderPlan, todo []*mess
 		sendBytes += m.size
 	}
 	return send, sendBytes, r.fail(ctx, tooBig)
+}
+
+// tooBigFailure reports a message over the size limit, not sent.
+func tooBigFailure(r *mailboxRun, folder string, m *message) store.Failure {
+	return store.Failure{Folder: folder, UID: m.uid, Subject: m.subject, Size: m.size, Pass: string(r.e.Opts.Pass),
+		ServerText: fmt.Sprintf("message of %s is larger than the limit of %s", HumanBytes(m.size), HumanBytes(r.limit)),
+		Hint:       "not sent: the destination (or --max-message-size) does not accept messages this large; move it by hand, e.g. save its attachments elsewhere"}
 }
 
 // newest keeps the n messages with the latest internal dates.
@@ -1155,39 +1176,49 @@ func (r *mailboxRun) sendOne(s *session, plan FolderPlan, fm *imapclient.FetchMe
 			if m == nil {
 				return uid, nil
 			}
-			flags := appendFlags(m.flags, allowKeywords, allowed)
-			var err error
-			if s.app != nil {
-				// Even a failed send is waited for: it may have reached the server.
-				err = b.add(m, flags, lit)
-			} else {
-				var app *imapclient.AppendCommand
-				// Without LITERAL+ the server's "+" is awaited before the
-				// message is sent: the watchdog covers that wait too.
-				err = s.dst.Do(func() error {
-					app = s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
-					_, err := io.CopyBuffer(app, lit, buf)
-					if cerr := app.Close(); err == nil {
-						err = cerr
-					}
-					return err
-				})
-				results <- inflight{wait: func() ([]uint32, error) {
-					var data *imap.AppendData
-					err := s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
-					if err != nil {
-						return nil, err
-					}
-					return []uint32{uint32(data.UID)}, nil
-				}, msgs: []*message{m}}
-			}
-			if err != nil {
-				return 0, sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
+			if err := appendOne(s, plan, m, appendFlags(m.flags, allowKeywords, allowed), lit, buf, b, results); err != nil {
+				return 0, err
 			}
 			lit = nil
 		}
 	}
 	return uid, nil
+}
+
+// appendOne sends one message, its body read from lit, to the
+// destination: into the appender's pipeline when there is one, else as an
+// APPEND of its own on the destination connection. Its answer is waited
+// for by the copier (results).
+func appendOne(s *session, plan FolderPlan, m *message, flags []imap.Flag, lit imap.LiteralReader, buf []byte, b *batcher, results chan<- inflight) error {
+	var err error
+	if s.app != nil {
+		// Even a failed send is waited for: it may have reached the server.
+		err = b.add(m, flags, lit)
+	} else {
+		var app *imapclient.AppendCommand
+		// Without LITERAL+ the server's "+" is awaited before the
+		// message is sent: the watchdog covers that wait too.
+		err = s.dst.Do(func() error {
+			app = s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
+			_, err := io.CopyBuffer(app, lit, buf)
+			if cerr := app.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		})
+		results <- inflight{wait: func() ([]uint32, error) {
+			var data *imap.AppendData
+			err := s.dst.Do(func() (err error) { data, err = app.Wait(); return err })
+			if err != nil {
+				return nil, err
+			}
+			return []uint32{uint32(data.UID)}, nil
+		}, msgs: []*message{m}}
+	}
+	if err != nil {
+		return sideErr("destination", imapconn.Classify("append to "+plan.Dest, err))
+	}
+	return nil
 }
 
 type bytesLiteral struct {

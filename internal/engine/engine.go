@@ -451,6 +451,19 @@ func (s *session) logout() {
 // destination's appender (when it has LITERAL+), in the background: the
 // mailbox is planned meanwhile, and session.appender waits for it.
 func (e *Engine) connect(ctx context.Context, job Job, withAppender bool) (*session, error) {
+	return e.dialPair(ctx, job, withAppender, e.Opts.Conn)
+}
+
+// connectToCopy is connect for a migration: the namespaces are not read
+// at login (imapconn.Options.DeferNamespace). Planning reads them on the
+// first pair with its LIST; the other pairs never need them.
+func (e *Engine) connectToCopy(ctx context.Context, job Job, withAppender bool) (*session, error) {
+	opts := e.Opts.Conn
+	opts.DeferNamespace = true
+	return e.dialPair(ctx, job, withAppender, opts)
+}
+
+func (e *Engine) dialPair(ctx context.Context, job Job, withAppender bool, opts imapconn.Options) (*session, error) {
 	// Both sides log in at once: over a slow link each login costs several
 	// round trips. The appender logs in only after the destination let the
 	// first connection in, so a wrong password is tried once.
@@ -458,8 +471,8 @@ func (e *Engine) connect(ctx context.Context, job Job, withAppender bool) (*sess
 	var srcErr, dstErr error
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); src, srcErr = imapconn.Dial(ctx, job.Source, e.Opts.Conn) }()
-	go func() { defer wg.Done(); dst, dstErr = imapconn.Dial(ctx, job.Dest, e.Opts.Conn) }()
+	go func() { defer wg.Done(); src, srcErr = imapconn.Dial(ctx, job.Source, opts) }()
+	go func() { defer wg.Done(); dst, dstErr = imapconn.Dial(ctx, job.Dest, opts) }()
 	wg.Wait()
 	s := &session{src: src, dst: dst}
 	if srcErr != nil {
@@ -544,7 +557,9 @@ type mailboxRun struct {
 	// brokenFolders: folders where a source FETCH broke in this run, and
 	// the first UID of their careful span (see noteBrokenFetch).
 	brokenFolders map[string]uint32
-	reported      map[string]bool // kind and folder -> reported in this run (flagreport.go)
+	// freshTried: folders copyFresh had its one try at (fresh.go).
+	freshTried map[string]bool
+	reported   map[string]bool // kind and folder -> reported in this run (flagreport.go)
 
 	// notes are said in the run's output: folders renamed by the folder map.
 	notes []string
@@ -554,6 +569,9 @@ type mailboxRun struct {
 	// counted: how many messages each source folder held when planned
 	// (folders the source did not count are missing). Set by plan, read after.
 	counted map[string]int64
+	// sizes: the bytes each source folder held when planned, where the
+	// source said (STATUS SIZE). Set by plan, read after.
+	sizes map[string]int64
 
 	budget *byteBudget // nil: no bound
 
@@ -602,7 +620,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	// The appender is decided once the mailbox is counted (appenderPays).
 	var withAppender atomic.Bool
 	err = e.retry(ctx, prog, func() (progressed bool, err error) {
-		first, err = e.connect(ctx, job, false)
+		first, err = e.connectToCopy(ctx, job, false)
 		return false, err
 	})
 	lap(&timing.Connect)
@@ -611,9 +629,8 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	run := &mailboxRun{e: e, job: job, mbox: mbox, prog: prog, cancel: cancel,
-		srcNS: Namespace{Delim: first.src.Delim, Prefix: first.src.Prefix},
-		dstNS: Namespace{Delim: first.dst.Delim, Prefix: first.dst.Prefix}}
+	// Its namespaces are read by plan.
+	run := &mailboxRun{e: e, job: job, mbox: mbox, prog: prog, cancel: cancel}
 	run.limit = e.Opts.MaxMessageSize
 	if e.Opts.ByteBudget > 0 {
 		run.budget = &byteBudget{left: e.Opts.ByteBudget, charged: map[string]bool{}}
@@ -639,7 +656,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 			ch := make(chan *session, 1)
 			eager = append(eager, ch)
 			go func() {
-				s, err := e.connect(ctx, job, withAppender.Load())
+				s, err := e.connectToCopy(ctx, job, withAppender.Load())
 				if err != nil {
 					s = nil // the worker connects again, with retries
 				}
@@ -651,7 +668,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	err = e.retry(ctx, prog, func() (bool, error) {
 		if first == nil {
 			var err error
-			if first, err = e.connect(ctx, job, withAppender.Load()); err != nil {
+			if first, err = e.connectToCopy(ctx, job, withAppender.Load()); err != nil {
 				return false, err
 			}
 		}
@@ -706,7 +723,7 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 					connectFailed = false
 					if sess == nil {
 						var err error
-						if sess, err = e.connect(ctx, job, withAppender.Load()); err != nil {
+						if sess, err = e.connectToCopy(ctx, job, withAppender.Load()); err != nil {
 							connectFailed = true
 							return false, err
 						}
@@ -863,9 +880,9 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	var srcFolders []Folder
 	var srcErr error
 	var listing sync.WaitGroup
-	listing.Go(func() { srcFolders, srcErr = listFolders(s.src) })
+	listing.Go(func() { srcFolders, srcErr = listWithNamespace(s.src) })
 	listed := time.Now()
-	dstFolders, dstErr := listFolders(s.dst)
+	dstFolders, dstErr := listWithNamespace(s.dst)
 	dstRoundTrip := time.Since(listed)
 	if rtt, ok := s.dst.NetworkRTT(); ok {
 		// The network's round trip, when the kernel tells it: the LIST's
@@ -880,6 +897,8 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	if dstErr != nil {
 		return nil, sideErr("destination", dstErr)
 	}
+	r.srcNS = Namespace{Delim: s.src.Delim, Prefix: s.src.Prefix}
+	r.dstNS = Namespace{Delim: s.dst.Delim, Prefix: s.dst.Prefix}
 	r.dstSystem = map[string]gmailFolder{}
 	for _, f := range dstFolders {
 		if g, ok := gmailFolderOf(f); ok {
@@ -962,25 +981,21 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	}
 	refused, err := createFolders(s.dst, r.dstNS, plans, dstFolders, taken)
 	if err == nil {
-		// Subscribing twice is harmless; failures here must not stop mail from moving.
-		s.dst.Do(func() error {
-			var cmds []*imapclient.Command
-			for i, p := range plans {
-				if _, no := refused[i]; p.Source.Subscribed && !no {
-					cmds = append(cmds, s.dst.Subscribe(p.Dest))
-				}
+		// Subscribing twice is harmless; failures here must not stop mail
+		// from moving: the answers are not waited for (the server answers
+		// them before the commands that follow on the connection), which
+		// saves planning a round trip.
+		for i, p := range plans {
+			if _, no := refused[i]; p.Source.Subscribed && !no {
+				s.dst.Subscribe(p.Dest)
 			}
-			for _, cmd := range cmds {
-				cmd.Wait()
-			}
-			return nil
-		})
+		}
 	}
 	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
-	r.counted = counted
+	r.counted, r.sizes = counted, sizes
 	// The map is kept, refused folders included: their names wait for them.
 	mappings := make([]store.FolderMapping, len(plans))
 	for i, p := range plans {
@@ -1241,7 +1256,14 @@ func nameRefused(err error) bool {
 	return ie.Code == "" || ie.Code == imap.ResponseCodeCannot || ie.Code == imap.ResponseCodeClientBug
 }
 
-func listFolders(c *imapconn.Conn) ([]Folder, error) {
+// listWithNamespace lists the folders of a connection dialled with
+// DeferNamespace and reads its namespace (Delim, Prefix) in the same
+// round trip: one round trip less for every mailbox.
+func listWithNamespace(c *imapconn.Conn) ([]Folder, error) { return listAll(c, true) }
+
+func listFolders(c *imapconn.Conn) ([]Folder, error) { return listAll(c, false) }
+
+func listAll(c *imapconn.Conn, namespace bool) ([]Folder, error) {
 	opts := &imap.ListOptions{}
 	if c.Caps().Has(imap.CapListExtended) || c.Caps().Has(imap.CapIMAP4rev2) {
 		opts.ReturnSubscribed = true
@@ -1251,7 +1273,16 @@ func listFolders(c *imapconn.Conn) ([]Folder, error) {
 	}
 	var list []*imap.ListData
 	err := c.Do(func() (err error) {
-		list, err = c.List("", "*", opts).Collect()
+		waitNamespace := func() error { return nil }
+		if namespace {
+			waitNamespace = c.StartNamespace()
+		}
+		cmd := c.List("", "*", opts)
+		if err := waitNamespace(); err != nil {
+			cmd.Close()
+			return err
+		}
+		list, err = cmd.Collect()
 		return err
 	})
 	if err != nil {

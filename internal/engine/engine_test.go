@@ -861,6 +861,7 @@ func TestConnectionPairsFitTheMailbox(t *testing.T) {
 			t.Parallel()
 			b := setup(t, corpus.Generate(corpus.Spec{Seed: 13, Messages: tc.messages, Folders: 3, MinSize: 512, MaxSize: 2048}))
 			srcBefore, dstBefore := b.src.Logins.Load(), b.dst.Logins.Load()
+			srcNS, dstNS := b.src.Namespaces.Load(), b.dst.Namespaces.Load()
 			res := b.run(t, func(o *engine.Options) {
 				o.Connections = 4
 				if tc.oneWay > 0 {
@@ -878,6 +879,10 @@ func TestConnectionPairsFitTheMailbox(t *testing.T) {
 			}
 			if got := b.dst.Logins.Load() - dstBefore; got != tc.wantDstLog {
 				t.Errorf("destination logins: %d, want %d", got, tc.wantDstLog)
+			}
+			// Only the first pair reads the namespaces (with its LIST).
+			if src, dst := b.src.Namespaces.Load()-srcNS, b.dst.Namespaces.Load()-dstNS; src != 1 || dst != 1 {
+				t.Errorf("NAMESPACE asked %d times at the source, %d at the destination, want once each", src, dst)
 			}
 			b.requireExact(t)
 		})
@@ -944,5 +949,61 @@ func TestNewFolderStateIsWrittenWhenTheCopyStarts(t *testing.T) {
 	requireOK(t, again)
 	if again.Run.Copied != 0 {
 		t.Fatalf("second run copied %d", again.Run.Copied)
+	}
+}
+
+// A first copy into empty destination folders reads each folder with one
+// FETCH (identities and bodies together), and each message once; a later
+// pass, with copies recorded, reads identities first again. When the
+// destination drops the connection in the middle, the next attempt goes
+// the usual way and the copy is exact, without duplicates.
+func TestFirstCopyReadsEachFolderOnce(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		dropAfter int // the destination drops the connection after this APPEND (0: never)
+	}{
+		{"clean", 0},
+		{"destination drops the connection after the 7th message", 7},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, corpus.Generate(corpus.Spec{Seed: 31, Messages: 40, Folders: 3, MinSize: 512, MaxSize: 8 << 10}))
+			if tc.dropAfter > 0 {
+				b.dst.Faults.AfterAppend = func(n int) error {
+					if n == tc.dropAfter {
+						return testimap.ErrDrop
+					}
+					return nil
+				}
+			}
+			folders := int64(0)
+			for _, msgs := range b.sourceSnap {
+				if len(msgs) > 0 {
+					folders++
+				}
+			}
+			fetches := b.src.Fetches.Load()
+			res := b.run(t, nil)
+			requireOK(t, res)
+			b.requireExact(t)
+			got := b.src.Fetches.Load() - fetches
+			if tc.dropAfter == 0 {
+				if res.Run.Copied != int64(len(b.corpus.Messages)) || res.Run.ToCopy != res.Run.Copied {
+					t.Fatalf("copied %d of %d to copy, want %d", res.Run.Copied, res.Run.ToCopy, len(b.corpus.Messages))
+				}
+				if got != folders {
+					t.Errorf("%d source FETCHes for %d folders holding mail, want one each", got, folders)
+				}
+			} else if got <= folders {
+				t.Errorf("%d source FETCHes: the dropped connection was not retried", got)
+			}
+			again := b.run(t, nil)
+			requireOK(t, again)
+			if again.Run.Copied != 0 {
+				t.Fatalf("second run copied %d", again.Run.Copied)
+			}
+			b.requireExact(t)
+		})
 	}
 }

@@ -31,6 +31,11 @@ type Options struct {
 	Timeout time.Duration
 	// DialContext replaces net.Dialer (tests route through fault proxies).
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DeferNamespace: Dial does not read the personal namespace (Delim
+	// and Prefix stay unset); the caller asks with StartNamespace, in the
+	// same round trip as its first command, or never, when another
+	// connection to the same mailbox told it already.
+	DeferNamespace bool
 }
 
 // Conn is a logged-in IMAP connection.
@@ -127,7 +132,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		return nil, err
 	}
 	tail.armed.Store(true) // after the login: credentials never enter the tail
-	if err := conn.learn(); err != nil {
+	if err := conn.learn(opt.DeferNamespace); err != nil {
 		conn.Close()
 		return nil, err
 	}
@@ -298,8 +303,9 @@ func (c *Conn) login(ctx context.Context) error {
 	return nil
 }
 
-// learn reads what the rest of Ferry needs to know about the server.
-func (c *Conn) learn() error {
+// learn reads what the rest of Ferry needs to know about the server: the
+// namespace too, unless deferNamespace.
+func (c *Conn) learn(deferNamespace bool) error {
 	c.watch.begin()
 	defer c.watch.end()
 	caps := c.Caps()
@@ -314,26 +320,43 @@ func (c *Conn) learn() error {
 			fmt.Sscan(v, &c.AppendLimit)
 		}
 	}
-	if caps.Has(imap.CapNamespace) {
-		ns, err := c.Namespace().Wait()
-		if err != nil {
-			return c.watch.setupErr("read namespaces of "+c.Endpoint.String(), err, "")
-		}
-		if len(ns.Personal) > 0 {
-			c.Prefix = ns.Personal[0].Prefix
-			c.Delim = ns.Personal[0].Delim
-		}
+	if deferNamespace {
+		return nil
 	}
-	if c.Delim == 0 {
-		list, err := c.List("", "", nil).Collect()
-		if err != nil {
-			return c.watch.setupErr("read the hierarchy separator of "+c.Endpoint.String(), err, "")
-		}
-		if len(list) > 0 {
-			c.Delim = list[0].Delim
-		}
+	return c.StartNamespace()()
+}
+
+// StartNamespace sends the command that reads the personal namespace
+// (its prefix and hierarchy separator) and returns what waits for its
+// answer and sets Delim and Prefix. Commands sent before the wait share
+// its round trip. Run both within Do.
+func (c *Conn) StartNamespace() (wait func() error) {
+	var ns *imapclient.NamespaceCommand
+	if c.Caps().Has(imap.CapNamespace) {
+		ns = c.Namespace()
 	}
-	return nil
+	return func() error {
+		if ns != nil {
+			data, err := ns.Wait()
+			if err != nil {
+				return c.watch.setupErr("read namespaces of "+c.Endpoint.String(), err, "")
+			}
+			if len(data.Personal) > 0 {
+				c.Prefix = data.Personal[0].Prefix
+				c.Delim = data.Personal[0].Delim
+			}
+		}
+		if c.Delim == 0 {
+			list, err := c.List("", "", nil).Collect()
+			if err != nil {
+				return c.watch.setupErr("read the hierarchy separator of "+c.Endpoint.String(), err, "")
+			}
+			if len(list) > 0 {
+				c.Delim = list[0].Delim
+			}
+		}
+		return nil
+	}
 }
 
 // Do runs fn with the dead-connection watchdog armed: if the server sends

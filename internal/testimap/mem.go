@@ -64,6 +64,10 @@ type MemServer struct {
 	// BodiesRead counts the whole message bodies clients fetched by UID
 	// (a message fetched twice counts twice).
 	BodiesRead atomic.Int64
+	// Fetches counts the FETCH commands clients sent.
+	Fetches atomic.Int64
+	// Namespaces counts the NAMESPACE commands clients sent.
+	Namespaces atomic.Int64
 
 	// gmail: the server shows a Gmail account (StartGmail, gmail.go);
 	// gmailExt answers its IMAP extensions (gmailext.go).
@@ -193,6 +197,11 @@ type faultSession struct {
 	selected string
 }
 
+func (s *faultSession) Namespace() (*imap.NamespaceData, error) {
+	s.ms.Namespaces.Add(1)
+	return s.SessionNamespace.Namespace()
+}
+
 func (s *faultSession) fault(err error) error {
 	if errors.Is(err, ErrDrop) {
 		s.conn.NetConn().Close()
@@ -244,18 +253,23 @@ func (s *faultSession) Append(mailbox string, r imap.LiteralReader, options *ima
 }
 
 func (s *faultSession) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
-	if len(options.BodySection) > 0 && options.BodySection[0].Specifier == imap.PartSpecifierNone {
+	s.ms.Fetches.Add(1)
+	// A FETCH of bodies may ask for header fields too (before or after).
+	bodies := slices.ContainsFunc(options.BodySection, func(b *imap.FetchItemBodySection) bool {
+		return b.Specifier == imap.PartSpecifierNone && len(b.HeaderFields) == 0
+	})
+	if bodies {
 		if err := s.faults.fetchHook(); err != nil {
 			return s.fault(err)
 		}
-		if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection[0].HeaderFields) == 0 {
+		if uids, ok := numSet.(imap.UIDSet); ok {
 			if nums, ok := uids.Nums(); ok {
 				s.ms.BodiesRead.Add(int64(len(nums)))
 			}
 		}
 	}
 	if uids, ok := numSet.(imap.UIDSet); ok && len(options.BodySection) > 0 {
-		if bad, found := s.faults.firstUnreadable(s.selected, uids, options.BodySection[0].Specifier == imap.PartSpecifierNone); found {
+		if bad, found := s.faults.firstUnreadable(s.selected, uids, bodies); found {
 			// The messages before the unreadable one go out, then BYE.
 			if before := uidsBelow(uids, bad); len(before) > 0 {
 				if err := s.SessionNamespace.Fetch(w, before, options); err != nil {
