@@ -225,6 +225,12 @@ func (e *env) send(method, path, auth, contentType string, body io.Reader) (*htt
 	e.mu.Lock()
 	e.answers = append(e.answers, answer{path: req.URL.Path, body: string(b)})
 	e.mu.Unlock()
+	if resp.StatusCode >= 400 {
+		// Every error answer is problem details as openapi.json documents them.
+		for _, msg := range documentedProblem(method, req.URL.EscapedPath(), resp.Header, resp.StatusCode, b) {
+			e.t.Error(msg)
+		}
+	}
 	return resp, b
 }
 
@@ -262,23 +268,14 @@ func (e *env) must(method, path string, body any, want int, out any) {
 	}
 }
 
-type errorBody struct {
-	Error struct {
-		Code    string              `json:"code"`
-		Field   string              `json:"field"`
-		Rule    string              `json:"rule"`
-		Message string              `json:"message"`
-		Rows    []projects.RowError `json:"rows"`
-	} `json:"error"`
-}
-
-func parseError(t *testing.T, b []byte) errorBody {
+// parseError reads an error answer: problem details with a code and a detail.
+func parseError(t *testing.T, b []byte) problem {
 	t.Helper()
-	var eb errorBody
-	if err := json.Unmarshal(b, &eb); err != nil || eb.Error.Code == "" || eb.Error.Message == "" {
+	var p problem
+	if err := json.Unmarshal(b, &p); err != nil || p.Code == "" || p.Detail == "" {
 		t.Fatalf("not an error answer (%v): %s", err, b)
 	}
-	return eb
+	return p
 }
 
 const (
@@ -362,8 +359,8 @@ func TestAuthentication(t *testing.T) {
 				continue
 			}
 			eb := parseError(t, b)
-			if eb.Error.Code != "unauthorized" || !strings.Contains(eb.Error.Message, tc.msg) {
-				t.Errorf("%s: error %+v, want a message with %q", tc.name, eb.Error, tc.msg)
+			if eb.Code != "unauthorized" || !strings.Contains(eb.Detail, tc.msg) {
+				t.Errorf("%s: error %+v, want a detail with %q", tc.name, eb, tc.msg)
 			}
 			if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 				t.Errorf("%s: WWW-Authenticate %q", tc.name, resp.Header.Get("WWW-Authenticate"))
@@ -483,8 +480,8 @@ func TestValidation(t *testing.T) {
 		}
 		eb := parseError(t, b)
 		wantCode := map[int]string{400: "invalid", 409: "conflict", 413: "too_large"}[tc.want]
-		if eb.Error.Code != wantCode || eb.Error.Field != tc.field || !strings.Contains(eb.Error.Message, tc.msg) {
-			t.Errorf("%s: error %+v, want code %s, field %q and a message with %q", tc.name, eb.Error, wantCode, tc.field, tc.msg)
+		if eb.Code != wantCode || eb.Field != tc.field || !strings.Contains(eb.Detail, tc.msg) {
+			t.Errorf("%s: error %+v, want code %s, field %q and a detail with %q", tc.name, eb, wantCode, tc.field, tc.msg)
 		}
 	}
 
@@ -549,9 +546,9 @@ func TestImport(t *testing.T) {
 		t.Fatalf("apply with errors: %d %s", resp.StatusCode, b)
 	}
 	eb := parseError(t, b)
-	if eb.Error.Code != "invalid" || eb.Error.Field != "file" || len(eb.Error.Rows) != 2 || eb.Error.Rows[0].Line != 3 ||
-		!strings.Contains(eb.Error.Message, "nothing was added") || !strings.Contains(eb.Error.Message, "skip_invalid=true") {
-		t.Fatalf("apply with errors: %+v", eb.Error)
+	if eb.Code != "invalid" || eb.Field != "file" || len(eb.Rows) != 2 || eb.Rows[0].Line != 3 ||
+		!strings.Contains(eb.Detail, "nothing was added") || !strings.Contains(eb.Detail, "skip_invalid=true") {
+		t.Fatalf("apply with errors: %+v", eb)
 	}
 	if n := items(); n != 1 {
 		t.Fatalf("%d items after a refused import, want 1 (nothing added)", n)
@@ -576,11 +573,11 @@ func TestImport(t *testing.T) {
 
 	// Over 10 MB: 413, and a form upload is explained.
 	resp, b = e.send("POST", proj+"/items/import", "Bearer "+e.token, "text/csv", strings.NewReader(strings.Repeat("a,b\n", 3<<20)))
-	if resp.StatusCode != 413 || parseError(t, b).Error.Code != "too_large" {
+	if resp.StatusCode != 413 || parseError(t, b).Code != "too_large" {
 		t.Fatalf("a large file: %d %s", resp.StatusCode, b)
 	}
 	resp, b = e.send("POST", proj+"/items/import", "Bearer "+e.token, "multipart/form-data; boundary=x", strings.NewReader("--x--"))
-	if resp.StatusCode != 400 || !strings.Contains(parseError(t, b).Error.Message, "text/csv") {
+	if resp.StatusCode != 400 || !strings.Contains(parseError(t, b).Detail, "text/csv") {
 		t.Fatalf("a form upload: %d %s", resp.StatusCode, b)
 	}
 }
@@ -621,13 +618,13 @@ func TestNotFound(t *testing.T) {
 			t.Errorf("%s %s: %d, want 404: %s", tc.method, tc.path, code, b)
 			continue
 		}
-		if eb := parseError(t, b); eb.Error.Code != "not_found" {
-			t.Errorf("%s %s: %+v", tc.method, tc.path, eb.Error)
+		if eb := parseError(t, b); eb.Code != "not_found" {
+			t.Errorf("%s %s: %+v", tc.method, tc.path, eb)
 		}
 	}
 	// A path served with another method: 405 naming the methods.
 	resp, b := e.send("DELETE", "/api/v1/customers", "Bearer "+e.token, "", nil)
-	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, POST" || parseError(t, b).Error.Code != "method_not_allowed" {
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, POST" || parseError(t, b).Code != "method_not_allowed" {
 		t.Fatalf("DELETE /api/v1/customers: %d %q %s", resp.StatusCode, resp.Header.Get("Allow"), b)
 	}
 }
@@ -839,7 +836,7 @@ func TestLifecycle(t *testing.T) {
 		t.Error("credentials survived the close")
 	}
 	code, b = e.call("POST", proj+"/items", map[string]any{"source": "zed@contoso.com", "destination": "zed@contoso.onmicrosoft.com", "destination_password": itemPassword})
-	if eb := parseError(t, b); code != 409 || eb.Error.Code != CodeRefused || eb.Error.Rule != "project-closed" || eb.Error.Field != "project" || !strings.Contains(eb.Error.Message, "closed") {
+	if eb := parseError(t, b); code != 409 || eb.Code != CodeRefused || eb.Rule != "project-closed" || eb.Field != "project" || !strings.Contains(eb.Detail, "closed") {
 		t.Errorf("item on a closed project: %d %s", code, b)
 	}
 
@@ -947,13 +944,14 @@ func TestScopedPrincipal(t *testing.T) {
 		if code != tc.want {
 			t.Errorf("portal %s %s: %d, want %d: %s", tc.method, tc.path, code, tc.want, b)
 		}
-		if tc.want == 403 && parseError(t, b).Error.Code != "forbidden" {
+		if tc.want == 403 && parseError(t, b).Code != "forbidden" {
 			t.Errorf("portal %s %s: %s", tc.method, tc.path, b)
 		}
 		// Another customer's resource reads exactly as a missing one, so IDs cannot be probed.
 		if tc.want == 404 {
 			missing := regexp.MustCompile(`/\d+`).ReplaceAllLiteralString(tc.path, "/999999")
 			wantBody := regexp.MustCompile(`\b\d+: not found`).ReplaceAllLiteral(b, []byte("999999: not found"))
+			wantBody = bytes.ReplaceAll(wantBody, []byte(`"instance":"`+tc.path+`"`), []byte(`"instance":"`+missing+`"`))
 			mcode, mb := portalCall(tc.method, missing, `{}`)
 			if tc.method == "GET" {
 				mcode, mb = portalCall(tc.method, missing, "")

@@ -212,36 +212,8 @@ func (s *server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	phases, services, roles, statuses := queryList(q, "phase"), queryList(q, "service"), queryList(q, "role"), queryList(q, "status")
-	for _, st := range statuses {
-		if !slices.Contains(engagements.Statuses, st) {
-			return invalid("status", "unknown status %q; use one of: %s", st, strings.Join(engagements.Statuses, ", "))
-		}
-	}
-	var phaseNames []string
-	for _, p := range s.eng.Playbook.Phases {
-		phaseNames = append(phaseNames, p.Name)
-	}
-	for _, ph := range phases {
-		if !slices.ContainsFunc(phaseNames, func(n string) bool { return strings.EqualFold(n, ph) }) {
-			return invalid("phase", "unknown phase %q; use one of: %s", ph, strings.Join(phaseNames, ", "))
-		}
-	}
-	var serviceIDs, roleIDs []string
-	for _, sv := range s.eng.Playbook.Services {
-		serviceIDs = append(serviceIDs, sv.ID)
-	}
-	for _, ro := range s.eng.Playbook.Roles {
-		roleIDs = append(roleIDs, ro.ID)
-	}
-	for _, sv := range services {
-		if !slices.Contains(serviceIDs, sv) {
-			return invalid("service", "unknown service %q; use one of: %s", sv, strings.Join(serviceIDs, ", "))
-		}
-	}
-	for _, ro := range roles {
-		if !slices.Contains(roleIDs, ro) {
-			return invalid("role", "unknown role %q; use one of: %s", ro, strings.Join(roleIDs, ", "))
-		}
+	if err := s.eng.CheckTaskFilter(engagements.TaskFilter{Phases: phases, Services: services, Roles: roles, Statuses: statuses}); err != nil {
+		return err
 	}
 	retired, err := queryBool(q, "retired")
 	if err != nil {
@@ -420,13 +392,6 @@ func (s *server) gates(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"gates": nonNil(gs)})
 }
 
-// PhaseExitRefusal is the 409 answer to a phase exit refused by its gate:
-// the error, and the gate with what stands in the way.
-type PhaseExitRefusal struct {
-	Error *Error           `json:"error"`
-	Gate  engagements.Gate `json:"gate"`
-}
-
 // findGate returns the gate of a phase (any case).
 func findGate(gs []engagements.Gate, phase string) (engagements.Gate, bool) {
 	i := slices.IndexFunc(gs, func(g engagements.Gate) bool { return strings.EqualFold(g.Phase, phase) })
@@ -437,7 +402,8 @@ func findGate(gs []engagements.Gate, phase string) (engagements.Gate, bool) {
 }
 
 // exitPhase records a phase's exit (200 with its gate), or answers 409
-// with the gate's blockers when it cannot be exited yet.
+// refused, the problem carrying the gate with its blockers, when it cannot
+// be exited yet.
 func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 	e, err := s.loadEngagement(r)
 	if err != nil {
@@ -453,7 +419,8 @@ func (s *server) exitPhase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		if fe, ok := fault.As(err); known && ok && fe.Kind == fault.Refused {
 			ae, _ := errorOf(fe)
-			return writeJSON(w, ae.Status, PhaseExitRefusal{Error: ae, Gate: g})
+			ae.Gate = &g
+			return ae
 		}
 		return err
 	}

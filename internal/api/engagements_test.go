@@ -46,12 +46,12 @@ func wantError(t *testing.T, code int, b []byte, wantCode int, field string, msg
 		t.Fatalf("%d, want %d: %s", code, wantCode, b)
 	}
 	eb := parseError(t, b)
-	if eb.Error.Field != field {
-		t.Errorf("field %q, want %q: %s", eb.Error.Field, field, b)
+	if eb.Field != field {
+		t.Errorf("field %q, want %q: %s", eb.Field, field, b)
 	}
 	for _, m := range msgs {
-		if !strings.Contains(eb.Error.Message, m) {
-			t.Errorf("message %q does not contain %q", eb.Error.Message, m)
+		if !strings.Contains(eb.Detail, m) {
+			t.Errorf("message %q does not contain %q", eb.Detail, m)
 		}
 	}
 }
@@ -306,13 +306,13 @@ func TestEngagementGatesAndChecklist(t *testing.T) {
 		if code != 409 {
 			t.Fatalf("exit: %d, want 409: %s", code, b)
 		}
-		var ref PhaseExitRefusal
-		if err := json.Unmarshal(b, &ref); err != nil || ref.Error == nil || ref.Error.Code != CodeRefused || ref.Error.Rule != ref.Gate.ExitTask || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
-			t.Fatalf("refusal %v: %s", err, b)
+		ref := parseError(t, b)
+		if ref.Code != CodeRefused || ref.Gate == nil || ref.Rule != ref.Gate.ExitTask || ref.Gate.Phase != "Remediate" || len(ref.Gate.Blockers) == 0 {
+			t.Fatalf("refusal: %s", b)
 		}
 		for _, w := range want {
-			if !strings.Contains(ref.Error.Message, w) {
-				t.Errorf("refusal %q does not name %q", ref.Error.Message, w)
+			if !strings.Contains(ref.Detail, w) {
+				t.Errorf("refusal %q does not name %q", ref.Detail, w)
 			}
 		}
 	}
@@ -397,7 +397,7 @@ func TestMigrationGateHoldsPasses(t *testing.T) {
 
 	code, b := e.call("POST", passes, map[string]any{"pass": "full", "all": true})
 	wantError(t, code, b, 409, "", "1141", "FastTrack Manager")
-	if eb := parseError(t, b); eb.Error.Code != CodeRefused || eb.Error.Rule != "1141" {
+	if eb := parseError(t, b); eb.Code != CodeRefused || eb.Rule != "1141" {
 		t.Fatalf("the gate's refusal names no rule: %s", b)
 	}
 	e.must("POST", passes, map[string]any{"pass": "trial", "all": true}, 202, nil)
@@ -604,7 +604,7 @@ var engagementSchemaTypes = map[string]any{
 	"Assignment": Assignment{}, "AssignInput": AssignInput{}, "ScopeChange": ScopeChange{}, "ScopeResult": ScopeResult{},
 	"EngagementTask": EngagementTask{}, "TaskUpdate": engagements.TaskUpdate{}, "TimeInput": TimeInput{},
 	"TimeEntry": TimeEntry{}, "TaskEvent": TaskEvent{}, "TaskHistory": TaskHistory{},
-	"PhaseExitRefusal": PhaseExitRefusal{}, "OverrideInput": OverrideInput{}, "RevokeInput": RevokeInput{}, "GateOverride": GateOverride{},
+	"OverrideInput": OverrideInput{}, "RevokeInput": RevokeInput{}, "GateOverride": GateOverride{},
 	"MigrationGate": MigrationGate{}, "ChecklistItem": ChecklistItem{}, "ChecklistInput": engagements.ChecklistInput{},
 	"ChecklistUpdate": ChecklistUpdate{}, "WaiveInput": WaiveInput{}, "PostMigrationIssue": PostMigrationIssue{}, "IssueInput": engagements.IssueInput{}, "IssueUpdate": engagements.IssueUpdate{}, "IssueEvent": IssueEvent{},
 	"ScheduledEvent": ScheduledEvent{}, "EventInput": engagements.EventInput{}, "Occurrence": Occurrence{}, "Tally": engagements.Tally{},

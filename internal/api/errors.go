@@ -7,18 +7,22 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/engagements"
 	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
-// Error codes of the API.
+// Error codes of the API: the code member of every problem details answer,
+// and the last segment of its type.
 const (
 	CodeInvalid          = "invalid"            // 400: bad input; Field names it
 	CodeUnauthorized     = "unauthorized"       // 401: no valid credentials
@@ -28,19 +32,64 @@ const (
 	CodeConflict         = "conflict"           // 409: the change collides with existing data
 	CodeRefused          = "refused"            // 409: a rule said no (a gate, a closed project); Rule names it
 	CodeTooLarge         = "too_large"          // 413: the body is over the limit
+	CodeTemporary        = "temporary"          // 503: try again later (Retry-After when known)
 	CodeInternal         = "internal"           // 500: see the server's log
 )
 
-// Error is the API's error answer: {"error": {...}}.
+// problemTypeBase starts the type URI of every problem: the type of code
+// "invalid" is https://ferry.dev/problems/invalid. The URIs identify the
+// kinds (they are stable, one per code); clients compare them, they need
+// not fetch them.
+const problemTypeBase = "https://ferry.dev/problems/"
+
+// problemTitles is the title of each code: short, the same for every
+// problem of the kind (detail says what happened this time).
+var problemTitles = map[string]string{
+	CodeInvalid:          "Invalid input",
+	CodeUnauthorized:     "Not authenticated",
+	CodeForbidden:        "Not allowed",
+	CodeNotFound:         "Not found",
+	CodeMethodNotAllowed: "Method not allowed",
+	CodeConflict:         "Conflict with existing data",
+	CodeRefused:          "Refused by a rule",
+	CodeTooLarge:         "Request body too large",
+	CodeTemporary:        "Temporarily unavailable",
+	CodeInternal:         "Internal error",
+}
+
+// problemMediaType is the Content-Type of every error answer (RFC 9457).
+const problemMediaType = "application/problem+json"
+
+// Error is the API's error answer: RFC 9457 problem details
+// (application/problem+json), the Problem schema of openapi.json. Handlers
+// set Status, Code, Message and what applies of Field, Rule, Rows and
+// Gate; writeError fills in Type, Title and Instance.
 type Error struct {
-	Status int    `json:"-"`
-	Code   string `json:"code"`
-	Field  string `json:"field,omitempty"`
+	// Type identifies the kind: problemTypeBase + Code.
+	Type string `json:"type"`
+	// Title is the kind's short, fixed summary (problemTitles).
+	Title string `json:"title"`
+	// Status is the HTTP status of the answer.
+	Status int `json:"status"`
+	// Message is what went wrong and what to do: the detail member.
+	Message string `json:"detail"`
+	// Instance is the path of the request.
+	Instance string `json:"instance"`
+
+	// Extension members.
+
+	// Code is the kind as a word clients switch on (CodeInvalid...).
+	Code  string `json:"code"`
+	Field string `json:"field,omitempty"`
 	// Rule names the rule that refused (a gate's task ID, "project-closed").
-	Rule    string `json:"rule,omitempty"`
-	Message string `json:"message"`
+	Rule string `json:"rule,omitempty"`
 	// Rows are the problems of an imported file, row by row.
 	Rows []projects.RowError `json:"rows,omitempty"`
+	// Gate is the gate that refused a phase exit, with what stands in the way.
+	Gate *engagements.Gate `json:"gate,omitempty"`
+
+	// retryAfter, for a temporary failure, is sent as Retry-After.
+	retryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -77,11 +126,13 @@ func errorOf(err error) (e *Error, internal bool) {
 		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, false
 	}
 	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
-		return &Error{Status: statusOf[fe.Kind], Code: fe.Kind.String(), Field: fe.Field, Rule: fe.Rule, Message: fe.Msg}, false
+		return &Error{Status: statusOf[fe.Kind], Code: fe.Kind.String(), Field: fe.Field, Rule: fe.Rule, Message: fe.Msg, retryAfter: fe.RetryAfter}, false
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error; the server's log has the details"}, true
 }
 
+// writeError answers err as problem details. Errors of no known kind are
+// logged and answered 500 with a detail that tells nothing of them.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e, internal := errorOf(err)
 	if internal {
@@ -97,13 +148,29 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("WWW-Authenticate", h)
 	}
-	writeJSON(w, e.Status, struct {
-		Error *Error `json:"error"`
-	}{e})
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.retryAfter.Seconds()))))
+	}
+	p := *e // handlers may keep theirs
+	if p.Status < 400 {
+		p.Status, p.Code = http.StatusInternalServerError, CodeInternal
+	}
+	p.Type = problemTypeBase + p.Code
+	p.Title = problemTitles[p.Code]
+	if p.Title == "" {
+		p.Title = http.StatusText(p.Status)
+	}
+	p.Instance = r.URL.EscapedPath()
+	writeBody(w, p.Status, problemMediaType, &p)
 }
 
 // writeJSON answers v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) error {
+	return writeBody(w, status, "application/json; charset=utf-8", v)
+}
+
+// writeBody answers v encoded as JSON, with the given media type.
+func writeBody(w http.ResponseWriter, status int, contentType string, v any) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -111,7 +178,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 		return err
 	}
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Type", contentType)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -47,8 +47,8 @@ func TestEditAndDeleteItems(t *testing.T) {
 		if code != tc.status {
 			t.Fatalf("%s: %d %s, want %d", tc.name, code, b, tc.status)
 		}
-		if eb := parseError(t, b); eb.Error.Field != tc.field {
-			t.Fatalf("%s: field %q, want %q: %s", tc.name, eb.Error.Field, tc.field, b)
+		if eb := parseError(t, b); eb.Field != tc.field {
+			t.Fatalf("%s: field %q, want %q: %s", tc.name, eb.Field, tc.field, b)
 		}
 	}
 	// Not while its pass is queued.
@@ -204,8 +204,8 @@ func TestEditItemsAtOnce(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d saying %q", tc.name, code, b, tc.status, tc.words)
 			continue
 		}
-		if eb := parseError(t, b); tc.field != "" && eb.Error.Field != tc.field {
-			t.Errorf("%s: field %q, want %q: %s", tc.name, eb.Error.Field, tc.field, b)
+		if eb := parseError(t, b); tc.field != "" && eb.Field != tc.field {
+			t.Errorf("%s: field %q, want %q: %s", tc.name, eb.Field, tc.field, b)
 		}
 	}
 	if it, _ := e.st.Item(ctx, bob.ID); it.SourceLogin != "" {

@@ -6,13 +6,18 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
+	"net/http"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ferryhq/ferry/internal/customers"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 )
 
@@ -181,15 +186,16 @@ var schemaTypes = map[string]any{
 	"IgnoredRows": IgnoredRows{}, "WaveRate": WaveRate{}, "Wave": Wave{}, "WaveItem": WaveItem{}, "WaveAcceptResult": WaveAcceptResult{},
 	"Limits": Limits{}, "PreflightRun": PreflightRun{}, "Preflight": Preflight{}, "PreflightReport": PreflightReport{},
 	"PreflightFinding": PreflightFinding{}, "PreflightMailbox": PreflightMailbox{},
+	"Problem": Error{},
 }
 
-// untypedSchemas are the schemas with no Go type of their own: the error
-// envelope (checked against Error below), enums, and the lists written as
-// {"customers": [...]}.
-var untypedSchemas = []string{"Error", "Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
+// untypedSchemas are the schemas with no Go type of their own: enums, and
+// the lists written as {"customers": [...]}.
+var untypedSchemas = []string{"Status", "TaskStatus", "CustomerList", "EndpointList", "EndpointTypeList", "ProjectList",
 	"EngagementList", "GateList", "PeopleList", "EngagementTaskList", "ChecklistList", "IssueList", "EventList", "IssueEventList", "MailboxStatisticList", "OccurrenceList", "WaveList", "GoNoGoList", "FiguresList", "ResponsibilityList", "NextPassList"}
 
-// notSchemas are the package's exported struct types that are not on the wire.
+// notSchemas are the package's exported struct types that are not on the
+// wire, or not under their own name (Error is the Problem schema).
 var notSchemas = []string{"Options", "RouteInfo", "TokenAuthenticator", "Error"}
 
 // checkSchemas fails for each schema whose properties are not exactly the
@@ -223,22 +229,68 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 	t.Parallel()
 	doc, _ := loadOpenAPI(t)
 	checkSchemas(t, doc, schemaTypes)
-	var env struct {
-		Properties struct {
-			Error struct {
-				Properties map[string]json.RawMessage `json:"properties"`
-			} `json:"error"`
-		} `json:"properties"`
+}
+
+// TestOpenAPIProblems: every error answer an operation documents (4xx, 5xx
+// and default, the one for any other status) is problem details of the
+// Problem schema; every operation documents them all, default included;
+// and the schema's codes are exactly the API's, each with its title.
+func TestOpenAPIProblems(t *testing.T) {
+	t.Parallel()
+	_, tree := loadOpenAPI(t)
+	root := tree.(map[string]any)
+	components := root["components"].(map[string]any)
+	resolve := func(v any) map[string]any {
+		m, _ := v.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			kind, name, _ := strings.Cut(strings.TrimPrefix(ref, "#/components/"), "/")
+			m, _ = components[kind].(map[string]any)[name].(map[string]any)
+		}
+		return m
 	}
-	raw, _ := json.Marshal(doc.Components.Schemas["Error"])
-	json.Unmarshal(raw, &env)
-	var props []string
-	for p := range env.Properties.Error.Properties {
-		props = append(props, p)
+	n := 0
+	for path, ops := range root["paths"].(map[string]any) {
+		for method, op := range ops.(map[string]any) {
+			key := strings.ToUpper(method) + " " + path
+			responses := op.(map[string]any)["responses"].(map[string]any)
+			if responses["default"] == nil {
+				t.Errorf("%s: no default answer (the problem of a 405, 500 or 503)", key)
+			}
+			for status, r := range responses {
+				if status != "default" && status < "400" {
+					continue
+				}
+				n++
+				content, _ := resolve(r)["content"].(map[string]any)
+				media, _ := content["application/problem+json"].(map[string]any)
+				schema, _ := media["schema"].(map[string]any)
+				if len(content) != 1 || schema["$ref"] != "#/components/schemas/Problem" {
+					t.Errorf("%s %s: answers %v, want application/problem+json of the Problem schema", key, status, content)
+				}
+			}
+		}
 	}
-	slices.Sort(props)
-	if want := jsonFields(reflect.TypeOf(Error{})); !slices.Equal(props, want) {
-		t.Errorf("schema Error has %v, the Go type %v", props, want)
+	if n < 400 {
+		t.Errorf("only %d error answers described", n)
+	}
+	problemSchema := components["schemas"].(map[string]any)["Problem"].(map[string]any)
+	var codes []string
+	for _, c := range problemSchema["properties"].(map[string]any)["code"].(map[string]any)["enum"].([]any) {
+		codes = append(codes, c.(string))
+	}
+	var titled []string
+	for c := range problemTitles {
+		titled = append(titled, c)
+	}
+	slices.Sort(codes)
+	slices.Sort(titled)
+	if !slices.Equal(codes, titled) {
+		t.Errorf("the Problem schema's codes are %v; the API's (with titles) %v", codes, titled)
+	}
+	for _, k := range []fault.Kind{fault.Internal, fault.Invalid, fault.Unauthenticated, fault.Forbidden, fault.NotFound, fault.Conflict, fault.Refused, fault.TooLarge, fault.Temporary} {
+		if problemTitles[k.String()] == "" {
+			t.Errorf("fault kind %s has no title", k)
+		}
 	}
 }
 
@@ -255,7 +307,12 @@ func TestRoutesServed(t *testing.T) {
 			if method != "GET" && method != "DELETE" {
 				body = "{}"
 			}
-			code, b := e.call(method, strings.ReplaceAll(path, "{id}", "999999"), body)
+			var r io.Reader
+			if body != nil {
+				r = strings.NewReader(body.(string))
+			}
+			resp, b := e.send(method, strings.ReplaceAll(path, "{id}", "999999"), "Bearer "+e.token, "application/json", r)
+			code := resp.StatusCode
 			if code == 405 || code == 401 || code >= 500 {
 				t.Errorf("%s %s: %d %s", method, path, code, b)
 			}
@@ -263,7 +320,7 @@ func TestRoutesServed(t *testing.T) {
 				t.Errorf("%s %s: not routed: %s", method, path, b)
 			}
 			if code >= 400 {
-				parseError(t, b)
+				checkDocumentedProblem(t, method, path, resp.Header, code, b)
 			}
 		}
 	}
@@ -271,6 +328,91 @@ func TestRoutesServed(t *testing.T) {
 	if code != 200 || string(b) != string(openAPIDocument) {
 		t.Fatalf("GET /api/v1/openapi.json: %d", code)
 	}
+}
+
+// checkDocumentedProblem checks the error answer of a real handler against
+// what openapi.json says of the operation serving the path (a template or
+// a path of the API): problem details, of a status (or default) documented
+// for the operation, that fit the schema documented for it.
+func checkDocumentedProblem(t *testing.T, method, path string, h http.Header, code int, b []byte) {
+	t.Helper()
+	for _, msg := range documentedProblem(method, path, h, code, b) {
+		t.Error(msg)
+	}
+}
+
+// documentedProblem is what is wrong with an error answer for
+// checkDocumentedProblem; nothing for an answer to a path no operation
+// serves (a 404 or 405 of the router), but problem details.
+func documentedProblem(method, path string, h http.Header, code int, b []byte) []string {
+	var out []string
+	if ct := h.Get("Content-Type"); ct != "application/problem+json" {
+		out = append(out, fmt.Sprintf("%s %s: %d with Content-Type %q, want application/problem+json", method, path, code, ct))
+	}
+	tree := openAPITree()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return append(out, fmt.Sprintf("%s %s: %d and not JSON: %s", method, path, code, b))
+	}
+	root := tree.(map[string]any)
+	var op map[string]any
+	for template, ops := range root["paths"].(map[string]any) {
+		if o, ok := ops.(map[string]any)[strings.ToLower(method)].(map[string]any); ok && pathMatches(template, path) {
+			op = o
+		}
+	}
+	if op == nil {
+		for _, msg := range validateSchema(tree, map[string]any{"$ref": "#/components/schemas/Problem"}, v, "") {
+			out = append(out, fmt.Sprintf("%s %s: %d: the Problem schema refuses the answer: %s\n%s", method, path, code, msg, b))
+		}
+		return out
+	}
+	responses, _ := op["responses"].(map[string]any)
+	r, documented := responses[strconv.Itoa(code)]
+	if !documented {
+		r = responses["default"]
+	}
+	if m, _ := r.(map[string]any); m["$ref"] != nil {
+		name := strings.TrimPrefix(m["$ref"].(string), "#/components/responses/")
+		r = root["components"].(map[string]any)["responses"].(map[string]any)[name]
+	}
+	content, _ := r.(map[string]any)["content"].(map[string]any)
+	media, _ := content["application/problem+json"].(map[string]any)
+	if media == nil {
+		return append(out, fmt.Sprintf("%s %s answers %d, which openapi.json does not describe as problem details: %s", method, path, code, b))
+	}
+	for _, msg := range validateSchema(tree, media["schema"], v, "") {
+		out = append(out, fmt.Sprintf("%s %s: %d: the documented schema refuses the answer: %s\n%s", method, path, code, msg, b))
+	}
+	if !documented && code != 405 && code < 500 {
+		out = append(out, fmt.Sprintf("%s %s: %d is not documented for the operation: %s", method, path, code, b))
+	}
+	return out
+}
+
+// openAPITree is openapi.json decoded, once for the test binary.
+var openAPITree = sync.OnceValue(func() any {
+	var tree any
+	if err := json.Unmarshal(openAPIDocument, &tree); err != nil {
+		panic(err)
+	}
+	return tree
+})
+
+// pathMatches reports whether a path (without its query) is one the path
+// template of openapi.json serves; a template matches itself.
+func pathMatches(template, path string) bool {
+	path, _, _ = strings.Cut(path, "?")
+	ts, ps := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(ts) != len(ps) {
+		return false
+	}
+	for i := range ts {
+		if ts[i] != ps[i] && !(strings.HasPrefix(ts[i], "{") && ps[i] != "") {
+			return false
+		}
+	}
+	return true
 }
 
 // TestOpenAPIIsPublic: anyone may read the description, with no token or
@@ -361,6 +503,145 @@ func TestEverySchemaHasItsType(t *testing.T) {
 					t.Errorf("%s: type %s is not described in openapi.json (or not in schemaTypes)", f, ts.Name.Name)
 				}
 			}
+		}
+	}
+}
+
+// validateSchema checks a decoded JSON value against a schema of the
+// OpenAPI document tree, with the keywords openapi.json uses: $ref, allOf,
+// type (and nullable), enum, properties, required, additionalProperties,
+// items, minimum and maximum. It returns what does not fit, each named by
+// its JSON path.
+func validateSchema(tree any, schema any, v any, path string) []string {
+	s, _ := schema.(map[string]any)
+	if ref, ok := s["$ref"].(string); ok {
+		target := tree
+		for _, part := range strings.Split(strings.TrimPrefix(ref, "#/"), "/") {
+			m, _ := target.(map[string]any)
+			target = m[part]
+		}
+		if target == nil {
+			return []string{fmt.Sprintf("%s: $ref %q resolves to nothing", path, ref)}
+		}
+		return validateSchema(tree, target, v, path)
+	}
+	at := path
+	if at == "" {
+		at = "(the document)"
+	}
+	var out []string
+	if all, ok := s["allOf"].([]any); ok {
+		for _, sub := range all {
+			out = append(out, validateSchema(tree, sub, v, path)...)
+		}
+	}
+	if v == nil {
+		if nullable, _ := s["nullable"].(bool); !nullable && s["type"] != nil {
+			out = append(out, at+": null, and the schema is not nullable")
+		}
+		return out
+	}
+	if enum, ok := s["enum"].([]any); ok && !slices.Contains(enum, v) {
+		out = append(out, fmt.Sprintf("%s: %v is not one of %v", at, v, enum))
+	}
+	typ, _ := s["type"].(string)
+	switch x := v.(type) {
+	case map[string]any:
+		if typ != "" && typ != "object" {
+			return append(out, fmt.Sprintf("%s: an object, the schema says %s", at, typ))
+		}
+		props, _ := s["properties"].(map[string]any)
+		req, _ := s["required"].([]any)
+		for _, r := range req {
+			if _, ok := x[r.(string)]; !ok {
+				out = append(out, fmt.Sprintf("%s: no %q, which is required", at, r))
+			}
+		}
+		names := make([]string, 0, len(x))
+		for k := range x {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			if ps, ok := props[k]; ok {
+				out = append(out, validateSchema(tree, ps, x[k], path+"."+k)...)
+				continue
+			}
+			switch ap := s["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					out = append(out, fmt.Sprintf("%s: member %q is not in the schema", at, k))
+				}
+			case map[string]any:
+				out = append(out, validateSchema(tree, ap, x[k], path+"."+k)...)
+			}
+		}
+	case []any:
+		if typ != "" && typ != "array" {
+			return append(out, fmt.Sprintf("%s: an array, the schema says %s", at, typ))
+		}
+		for i, item := range x {
+			out = append(out, validateSchema(tree, s["items"], item, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	case string:
+		if typ != "" && typ != "string" {
+			out = append(out, fmt.Sprintf("%s: a string, the schema says %s", at, typ))
+		}
+	case bool:
+		if typ != "" && typ != "boolean" {
+			out = append(out, fmt.Sprintf("%s: a boolean, the schema says %s", at, typ))
+		}
+	case float64:
+		switch {
+		case typ == "integer" && x != float64(int64(x)):
+			out = append(out, fmt.Sprintf("%s: %v is not a whole number", at, x))
+		case typ != "" && typ != "integer" && typ != "number":
+			out = append(out, fmt.Sprintf("%s: a number, the schema says %s", at, typ))
+		}
+		if m, ok := s["minimum"].(float64); ok && x < m {
+			out = append(out, fmt.Sprintf("%s: %v is under the minimum %v", at, x, m))
+		}
+		if m, ok := s["maximum"].(float64); ok && x > m {
+			out = append(out, fmt.Sprintf("%s: %v is over the maximum %v", at, x, m))
+		}
+	}
+	return out
+}
+
+// TestValidateSchema: the validator the wire tests lean on refuses what it should.
+func TestValidateSchema(t *testing.T) {
+	t.Parallel()
+	tree := map[string]any{"components": map[string]any{"schemas": map[string]any{
+		"Thing": map[string]any{"type": "object", "required": []any{"id"}, "additionalProperties": false, "properties": map[string]any{
+			"id":   map[string]any{"type": "integer", "minimum": 1.0},
+			"kind": map[string]any{"type": "string", "enum": []any{"a", "b"}},
+			"tags": map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+			"note": map[string]any{"type": "string", "nullable": true},
+		}},
+	}}}
+	ref := map[string]any{"$ref": "#/components/schemas/Thing"}
+	for _, tc := range []struct {
+		doc  string
+		want string // "" when it fits
+	}{
+		{`{"id": 1, "kind": "a", "tags": ["x"], "note": null}`, ""},
+		{`{"kind": "a"}`, `no "id"`},
+		{`{"id": 0}`, "under the minimum"},
+		{`{"id": 1.5}`, "not a whole number"},
+		{`{"id": "1"}`, "the schema says integer"},
+		{`{"id": 1, "kind": "c"}`, "not one of"},
+		{`{"id": 1, "tags": [1]}`, ".tags[0]: a number"},
+		{`{"id": 1, "colour": "red"}`, `member "colour"`},
+		{`{"id": 1, "kind": null}`, "not nullable"},
+		{`[]`, "an array"},
+	} {
+		var v any
+		if err := json.Unmarshal([]byte(tc.doc), &v); err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(validateSchema(tree, ref, v, ""), "; ")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.doc, got, tc.want)
 		}
 	}
 }

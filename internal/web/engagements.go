@@ -252,6 +252,17 @@ func (f taskFilter) query() string {
 	return v.Encode()
 }
 
+// criteria is the filter in the playbook's terms, for checking.
+func (f taskFilter) criteria() engagements.TaskFilter {
+	one := func(v string) []string {
+		if v == "" {
+			return nil
+		}
+		return []string{v}
+	}
+	return engagements.TaskFilter{Phases: one(f.Phase), Services: one(f.Service), Roles: one(f.Role), Statuses: one(f.Status)}
+}
+
 // PageQuery is the query of another page of the same selection.
 func (f taskFilter) PageQuery(page int) string {
 	f.Page = page
@@ -263,7 +274,7 @@ func (f taskFilter) PageQuery(page int) string {
 func (f taskFilter) matches(t store.EngagementTask, late func(store.EngagementTask) bool) bool {
 	return !t.Retired &&
 		(f.Service == "" || len(t.Services) == 0 || slices.Contains(t.Services, f.Service)) &&
-		(f.Phase == "" || f.Phase == t.Phase) &&
+		(f.Phase == "" || strings.EqualFold(f.Phase, t.Phase)) &&
 		(f.Role == "" || f.Role == t.Role) &&
 		(f.Status == "" || f.Status == t.Status) &&
 		(f.Due != dueLate || late(t))
@@ -310,18 +321,21 @@ type engagementData struct {
 	// belong to no engagement), with their throughput.
 	Migrations []engagementProject
 	Filter     taskFilter
-	Query      string
-	Rows       []taskRow
-	Total      int // tasks in scope
-	Matched    int // tasks the filter selects, on every page
-	Pages      int
-	First      int // numbers of the first and last rows shown
-	Last       int
-	Checklist  []store.ChecklistItem
-	Issues     []store.PostMigrationIssue
-	Events     []store.ScheduledEvent
-	Upcoming   []engagements.Occurrence // the next occurrences, recurring events repeated
-	People     []engagements.Person
+	// FilterErr says why the filter selects nothing: it names a service,
+	// role, phase or status the playbook does not have (as the API says).
+	FilterErr *engFormError
+	Query     string
+	Rows      []taskRow
+	Total     int // tasks in scope
+	Matched   int // tasks the filter selects, on every page
+	Pages     int
+	First     int // numbers of the first and last rows shown
+	Last      int
+	Checklist []store.ChecklistItem
+	Issues    []store.PostMigrationIssue
+	Events    []store.ScheduledEvent
+	Upcoming  []engagements.Occurrence // the next occurrences, recurring events repeated
+	People    []engagements.Person
 	// Plan is the success plan (nil: none yet); Decisions the go/no-go
 	// decisions with their evidence; GoNoGoEvents the events they are taken at.
 	Plan *store.SuccessPlan
@@ -404,6 +418,13 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 	d := &engagementData{E: e, Filter: s.filterFrom(r), Statuses: engagements.Statuses,
 		Severities: checklistSeverities, States: checklistStates, EventKinds: eventKinds}
 	d.Query = d.Filter.query()
+	if err := s.Engagements.CheckTaskFilter(d.Filter.criteria()); err != nil {
+		fe, ok := userFault(err)
+		if !ok {
+			return nil, err
+		}
+		d.FilterErr = &engFormError{Section: "tasks", Field: fe.Field, Msg: fe.Msg}
+	}
 	var err error
 	if d.Customer, err = s.Store.Customer(ctx, e.CustomerID); err != nil {
 		return nil, err
@@ -432,7 +453,7 @@ func (s *server) engagementData(r *http.Request, e store.Engagement) (*engagemen
 		if !t.Retired {
 			d.Total++
 		}
-		if d.Filter.matches(t, s.Engagements.Late) {
+		if d.FilterErr == nil && d.Filter.matches(t, s.Engagements.Late) {
 			matched = append(matched, t)
 		}
 	}
@@ -499,6 +520,9 @@ func (s *server) renderEngagement(w http.ResponseWriter, r *http.Request, status
 		return err
 	}
 	d.Err = fe
+	if d.FilterErr != nil && status == http.StatusOK {
+		status = http.StatusBadRequest
+	}
 	v := newView(r, e.Name, "customers", d)
 	q := r.URL.Query()
 	if added, err := strconv.Atoi(q.Get("added")); err == nil {
@@ -536,6 +560,12 @@ func (s *server) engagementPartial(w http.ResponseWriter, r *http.Request, name 
 	d, err := s.engagementData(r, e)
 	if err != nil {
 		return err
+	}
+	if name == "tasks" && d.FilterErr != nil {
+		// htmx swaps a 4xx answer that says where it goes (app.js).
+		w.Header().Set("HX-Retarget", "#tasks")
+		w.Header().Set("HX-Reswap", "outerHTML")
+		return s.partial(w, http.StatusBadRequest, "engagement.html", name, newView(r, e.Name, "customers", d))
 	}
 	return s.partial(w, http.StatusOK, "engagement.html", name, newView(r, e.Name, "customers", d))
 }
