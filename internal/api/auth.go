@@ -3,11 +3,11 @@ package api
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/store"
 )
 
@@ -24,8 +24,15 @@ type Authenticator interface {
 	Authenticate(r *http.Request) (*Principal, error)
 }
 
-// ErrBadCredentials: the request's credentials are not valid (401).
-var ErrBadCredentials = errors.New("the credentials are not valid")
+// ErrBadCredentials: the request's credentials are not valid (401,
+// WWW-Authenticate with error="invalid_token"). Errors that wrap it are
+// fault.Unauthenticated and say why the token is refused.
+var ErrBadCredentials error = &fault.Error{Kind: fault.Unauthenticated, Msg: "the credentials are not valid"}
+
+// badToken refuses a request's token, saying why.
+func badToken(why string) error {
+	return fault.Wrap(fault.Unauthenticated, ErrBadCredentials, "%v: %s", ErrBadCredentials, why)
+}
 
 // ErrForbidden: the principal may not do this (403).
 var ErrForbidden = auth.ErrForbidden
@@ -43,8 +50,7 @@ func (s *server) authenticate(r *http.Request) (*Principal, error) {
 			return p, nil
 		}
 	}
-	return nil, &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
-		Message: "this API needs an API token: send Authorization: Bearer <token>; create one with: ferry token create --name NAME"}
+	return nil, fault.New(fault.Unauthenticated, "this API needs an API token: send Authorization: Bearer <token>; create one with: ferry token create --name NAME")
 }
 
 // ---- Authorization: one layer for the API and the portal (internal/auth).
@@ -96,11 +102,11 @@ func (a TokenAuthenticator) Authenticate(r *http.Request) (*Principal, error) {
 	}
 	token = strings.TrimSpace(token)
 	if !strings.HasPrefix(token, TokenPrefix) {
-		return nil, fmt.Errorf("%w: Ferry API tokens begin with %s", ErrBadCredentials, TokenPrefix)
+		return nil, badToken("Ferry API tokens begin with " + TokenPrefix)
 	}
 	t, err := a.Store.TokenByHash(r.Context(), HashToken(token))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: the token is unknown or was revoked; create one with: ferry token create --name NAME", ErrBadCredentials)
+		return nil, badToken("the token is unknown or was revoked; create one with: ferry token create --name NAME")
 	}
 	if err != nil {
 		return nil, err
@@ -111,13 +117,13 @@ func (a TokenAuthenticator) Authenticate(r *http.Request) (*Principal, error) {
 	}
 	u, err := a.Store.User(r.Context(), t.UserID)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: the token's account was deleted", ErrBadCredentials)
+		return nil, badToken("the token's account was deleted")
 	}
 	if err != nil {
 		return nil, err
 	}
 	if u.Disabled {
-		return nil, fmt.Errorf("%w: the token's account is disabled", ErrBadCredentials)
+		return nil, badToken("the token's account is disabled")
 	}
 	p := auth.PrincipalOf(u, KindToken)
 	p.Name = u.Email + " (token " + t.Name + ")"

@@ -33,6 +33,7 @@ const (
 	CodeRefused          = "refused"            // 409: a rule said no (a gate, a closed project); Rule names it
 	CodeTooLarge         = "too_large"          // 413: the body is over the limit
 	CodeTemporary        = "temporary"          // 503: try again later (Retry-After when known)
+	CodeThrottled        = "throttled"          // 429: too many attempts; wait Retry-After (no API operation is throttled today)
 	CodeInternal         = "internal"           // 500: see the server's log
 )
 
@@ -54,6 +55,7 @@ var problemTitles = map[string]string{
 	CodeRefused:          "Refused by a rule",
 	CodeTooLarge:         "Request body too large",
 	CodeTemporary:        "Temporarily unavailable",
+	CodeThrottled:        "Too many attempts",
 	CodeInternal:         "Internal error",
 }
 
@@ -88,7 +90,7 @@ type Error struct {
 	// Gate is the gate that refused a phase exit, with what stands in the way.
 	Gate *engagements.Gate `json:"gate,omitempty"`
 
-	// retryAfter, for a temporary failure, is sent as Retry-After.
+	// retryAfter, for a temporary or throttled failure, is sent as Retry-After.
 	retryAfter time.Duration
 }
 
@@ -104,6 +106,7 @@ var statusOf = map[fault.Kind]int{
 	fault.Refused:         http.StatusConflict,
 	fault.TooLarge:        http.StatusRequestEntityTooLarge,
 	fault.Temporary:       http.StatusServiceUnavailable,
+	fault.Throttled:       http.StatusTooManyRequests,
 }
 
 func invalid(field, format string, args ...any) *Error {
@@ -120,8 +123,6 @@ func errorOf(err error) (e *Error, internal bool) {
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
 	case errors.Is(err, store.ErrDuplicate):
 		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}, false
-	case errors.Is(err, ErrBadCredentials):
-		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Message: err.Error()}, false
 	case errors.Is(err, ErrForbidden):
 		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, false
 	}

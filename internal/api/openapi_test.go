@@ -287,9 +287,12 @@ func TestOpenAPIProblems(t *testing.T) {
 	if !slices.Equal(codes, titled) {
 		t.Errorf("the Problem schema's codes are %v; the API's (with titles) %v", codes, titled)
 	}
-	for _, k := range []fault.Kind{fault.Internal, fault.Invalid, fault.Unauthenticated, fault.Forbidden, fault.NotFound, fault.Conflict, fault.Refused, fault.TooLarge, fault.Temporary} {
+	for _, k := range fault.Kinds() {
 		if problemTitles[k.String()] == "" {
 			t.Errorf("fault kind %s has no title", k)
+		}
+		if k != fault.Internal && statusOf[k] < 400 {
+			t.Errorf("fault kind %s has no HTTP status", k)
 		}
 	}
 }

@@ -223,6 +223,25 @@ func TestErrorsAreProblemDetails(t *testing.T) {
 	}
 }
 
+// TestThrottledIsAnswered429: no API operation is throttled today (API
+// tokens are not, so openapi.json documents no 429), but the throttled kind
+// of Ferry's error vocabulary has its answer, like every kind: 429, the
+// wait in Retry-After (whole seconds, rounded up), problem details.
+func TestThrottledIsAnswered429(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/api/v1/customers", nil)
+	err := fmt.Errorf("sign in: %w", &fault.Error{Kind: fault.Throttled, Msg: "too many attempts; wait 2 seconds", RetryAfter: 1500 * time.Millisecond})
+	(&server{}).writeError(rec, req, err)
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") != "2" {
+		t.Fatalf("%d, Retry-After %q, want 429 and 2", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	p := checkProblem(t, rec.Result().Header, rec.Code, rec.Body.Bytes())
+	if p.Code != "throttled" || p.Title != "Too many attempts" || p.Detail != "too many attempts; wait 2 seconds" {
+		t.Errorf("problem %+v", p)
+	}
+}
+
 // checkProblem checks an error answer is problem details and returns it:
 // its media type and headers, the Problem schema of openapi.json, a status
 // member equal to the answer's, and a type and title that are those of its

@@ -84,28 +84,21 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
-// Sign-in refusals. Their messages are meant for the person signing in.
+// Sign-in refusals, in the one error vocabulary (internal/fault): wrong
+// credentials and a disabled account are Unauthenticated, so each door
+// answers them as it answers no credentials. Their messages are meant for
+// the person signing in; errors.Is tells them apart.
 var (
-	ErrWrongCredentials = errors.New("the email or the password is not right")
-	ErrDisabled         = errors.New("this account is disabled; ask an administrator")
+	ErrWrongCredentials error = &fault.Error{Kind: fault.Unauthenticated, Msg: "the email or the password is not right"}
+	ErrDisabled         error = &fault.Error{Kind: fault.Unauthenticated, Msg: "this account is disabled; ask an administrator"}
 )
 
-// LockedError: an account locked by an older Ferry after failed sign-ins.
-// SignIn no longer locks accounts (see the throttle above); the type stays
-// for the account pages that show and lift old locks.
-type LockedError struct{ Until time.Time }
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("this account is locked after too many failed sign-ins; try again after %s UTC or ask an administrator to unlock it",
-		e.Until.UTC().Format("15:04"))
-}
-
-// RateLimitedError: too many failed sign-ins from this address, for the
-// account or in all; the same words whether the account exists or not.
-type RateLimitedError struct{ RetryAfter time.Duration }
-
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("too many failed sign-ins from your address; wait %d seconds and try again", int(e.RetryAfter.Seconds()+0.999))
+// throttled refuses a sign-in while a wait of the throttle runs: too many
+// failed sign-ins from this address, for the account or in all; the same
+// words whether the account exists or not.
+func throttled(wait time.Duration) error {
+	return &fault.Error{Kind: fault.Throttled, RetryAfter: wait,
+		Msg: fmt.Sprintf("too many failed sign-ins from your address; wait %d seconds and try again", int(wait.Seconds()+0.999))}
 }
 
 func addressKey(addr string) string { return "a\x00" + throttleAddr(addr) }
@@ -143,7 +136,7 @@ func (s *Service) attempt(email, addr string) error {
 		}
 	}
 	if wait > 0 {
-		return &RateLimitedError{RetryAfter: wait}
+		return throttled(wait)
 	}
 	if s.failures == nil {
 		s.failures = map[string]*failureCount{}
@@ -250,7 +243,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, addr string) (*Si
 }
 
 // ErrNoSession: the cookie names no live session.
-var ErrNoSession = errors.New("not signed in, or the session ended; sign in again")
+var ErrNoSession error = &fault.Error{Kind: fault.Unauthenticated, Msg: "not signed in, or the session ended; sign in again"}
 
 // Session returns the principal and session of a session cookie's value,
 // and keeps the session alive.
@@ -548,7 +541,7 @@ func (s *Service) Unlock(ctx context.Context, id int64) (store.User, error) {
 }
 
 // ErrSetUpAlready: the first administrator exists; sign in instead.
-var ErrSetUpAlready = errors.New("Ferry has an administrator already; sign in")
+var ErrSetUpAlready error = &fault.Error{Kind: fault.Conflict, Msg: "Ferry has an administrator already; sign in"}
 
 // setUp is who makes the first administrator: whoever holds the setup code.
 var setUp = &Principal{Name: "first-run setup", Kind: "setup", Role: Administrator}

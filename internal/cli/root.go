@@ -25,15 +25,16 @@ const (
 
 // exitCodeOf is the exit code of each kind of fault a service returns: what
 // the person asked cannot be done as asked (bad input, no such record, a
-// duplicate, a rule's refusal, not allowed) exits 2 like a usage error, so
-// that scripts tell it from a run that failed; a temporary or internal
-// failure exits 1.
+// duplicate, a rule's refusal, not allowed, wrong credentials) exits 2 like
+// a usage error, so that scripts tell it from a run that failed; a failure
+// that may pass by itself (temporary, throttled: try again later) or an
+// internal one exits 1.
 func exitCodeOf(k fault.Kind) int {
 	switch k {
 	case fault.Invalid, fault.NotFound, fault.Conflict, fault.Refused, fault.Forbidden, fault.Unauthenticated, fault.TooLarge:
 		return ExitUsage
 	}
-	return ExitFailures
+	return ExitFailures // Temporary, Throttled, Internal
 }
 
 // exitError carries an exit code up to Main.

@@ -31,9 +31,19 @@ const (
 	Refused
 	// TooLarge: the input is over a limit.
 	TooLarge
-	// Temporary: try again later (a busy mailbox, a database outage, throttling).
+	// Temporary: try again later (a busy mailbox, a database outage, a
+	// server that throttles Ferry); RetryAfter when known.
 	Temporary
+	// Throttled: the caller tried too often (failed sign-ins from one
+	// address); RetryAfter says how long to wait. Unlike Temporary, it is
+	// the caller's doing: the server is fine.
+	Throttled
 )
+
+// Kinds are every kind, for the doors' tests that each is mapped.
+func Kinds() []Kind {
+	return []Kind{Internal, Invalid, Unauthenticated, Forbidden, NotFound, Conflict, Refused, TooLarge, Temporary, Throttled}
+}
 
 var kindNames = [...]string{
 	Internal:        "internal",
@@ -45,6 +55,7 @@ var kindNames = [...]string{
 	Refused:         "refused",
 	TooLarge:        "too_large",
 	Temporary:       "temporary",
+	Throttled:       "throttled",
 }
 
 // String is the kind's stable code, as the API writes it.
@@ -64,7 +75,7 @@ type Error struct {
 	Rule string
 	// Msg says what went wrong and what to do, in the user's words.
 	Msg string
-	// RetryAfter, for Temporary errors, when known.
+	// RetryAfter, for Temporary errors when known, and Throttled ones.
 	RetryAfter time.Duration
 	// Err is the cause, kept for errors.Is/As and logs; never shown on its own.
 	Err error
@@ -98,6 +109,7 @@ var (
 	ErrRefused         = &Error{Kind: Refused, Msg: "refused by a rule", sentinel: true}
 	ErrTooLarge        = &Error{Kind: TooLarge, Msg: "too large", sentinel: true}
 	ErrTemporary       = &Error{Kind: Temporary, Msg: "temporarily unavailable; try again", sentinel: true}
+	ErrThrottled       = &Error{Kind: Throttled, Msg: "too many attempts; wait and try again", sentinel: true}
 )
 
 // KindOf is the kind of err: that of the first *Error in its chain, or Internal.

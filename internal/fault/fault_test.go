@@ -3,7 +3,9 @@ package fault_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/internal/fault"
 )
@@ -21,6 +23,8 @@ func TestKindsMatchThroughWrapping(t *testing.T) {
 		{"wrapped not found", fmt.Errorf("load project 7: %w", notFound), fault.NotFound, fault.ErrNotFound},
 		{"refused by a gate", fault.RefusedBy("1702", "migrations are still running"), fault.Refused, fault.ErrRefused},
 		{"temporary with cause", fault.Wrap(fault.Temporary, errors.New("connection reset"), "the database is unreachable"), fault.Temporary, fault.ErrTemporary},
+		{"throttled with its wait", &fault.Error{Kind: fault.Throttled, Msg: "wait 4 seconds", RetryAfter: 4 * time.Second}, fault.Throttled, fault.ErrThrottled},
+		{"unauthenticated", fmt.Errorf("session: %w", &fault.Error{Kind: fault.Unauthenticated, Msg: "sign in again"}), fault.Unauthenticated, fault.ErrUnauthenticated},
 		{"plain error is internal", errors.New("boom"), fault.Internal, nil},
 	}
 	for _, tt := range tests {
@@ -32,7 +36,7 @@ func TestKindsMatchThroughWrapping(t *testing.T) {
 			if tt.sentinel != nil && !errors.Is(tt.err, tt.sentinel) {
 				t.Errorf("errors.Is(err, %v) = false", tt.sentinel)
 			}
-			for _, other := range []error{fault.ErrInvalid, fault.ErrNotFound, fault.ErrRefused, fault.ErrTemporary} {
+			for _, other := range []error{fault.ErrInvalid, fault.ErrUnauthenticated, fault.ErrNotFound, fault.ErrRefused, fault.ErrTemporary, fault.ErrThrottled} {
 				if other != tt.sentinel && errors.Is(tt.err, other) {
 					t.Errorf("errors.Is(err, %v) = true for a %v error", other, tt.kind)
 				}
@@ -60,5 +64,20 @@ func TestFieldInMessage(t *testing.T) {
 	}
 	if got := fault.New(fault.Forbidden, "only administrators may do this").Error(); got != "only administrators may do this" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+func TestKindsHaveNames(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for _, k := range fault.Kinds() {
+		name := k.String()
+		if strings.HasPrefix(name, "kind(") || seen[name] {
+			t.Errorf("kind %d: name %q", int(k), name)
+		}
+		seen[name] = true
+	}
+	if got := fault.Kind(len(fault.Kinds())).String(); !strings.HasPrefix(got, "kind(") {
+		t.Errorf("a kind past Kinds() has the name %q: add it to Kinds", got)
 	}
 }

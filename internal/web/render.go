@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"math"
 	"net/http"
 	"net/url"
 	"path"
@@ -184,6 +185,14 @@ var statusOfKind = map[fault.Kind]int{
 	fault.Refused:         http.StatusConflict,
 	fault.TooLarge:        http.StatusRequestEntityTooLarge,
 	fault.Temporary:       http.StatusServiceUnavailable,
+	fault.Throttled:       http.StatusTooManyRequests,
+}
+
+// setRetryAfter tells the browser when to try again, for a fault that says.
+func setRetryAfter(w http.ResponseWriter, fe *fault.Error) {
+	if fe.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(fe.RetryAfter.Seconds()))))
+	}
 }
 
 // fail answers an error with a page saying what happened and what to do.
@@ -200,6 +209,7 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case fault.KindOf(err) != fault.Internal:
 		fe, _ := fault.As(err)
 		status, msg = statusOfKind[fe.Kind], faultMessage(fe)
+		setRetryAfter(w, fe)
 	default:
 		s.Log.Error("portal", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

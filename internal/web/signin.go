@@ -3,14 +3,13 @@ package web
 import (
 	"crypto/subtle"
 	"errors"
-	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/ferryhq/ferry/internal/auth"
+	"github.com/ferryhq/ferry/internal/fault"
 )
 
 // loginCSRFCookie carries the sign-in and setup forms' CSRF token before
@@ -115,18 +114,16 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) error {
 	d.LoginCSRF = s.loginCSRF(w, r)
 	in, err := s.Auth.SignIn(r.Context(), d.Email, r.PostFormValue("password"), clientAddr(r))
 	if err != nil {
-		var limited *auth.RateLimitedError
-		status := http.StatusUnauthorized
-		switch {
-		case errors.As(err, &limited):
-			status = http.StatusTooManyRequests
-			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(limited.RetryAfter.Seconds()))))
-		case errors.Is(err, auth.ErrWrongCredentials), errors.Is(err, auth.ErrDisabled):
-		default:
+		// Wrong credentials, a disabled account and the throttle's wait
+		// are said on the form; the service's words are the same for an
+		// unknown account as for a known one.
+		fe, ok := fault.As(err)
+		if !ok || (fe.Kind != fault.Unauthenticated && fe.Kind != fault.Throttled) {
 			return err
 		}
-		d.Error = err.Error()
-		return s.render(w, r, status, "signin.html", newView(r, "Sign in", "", d))
+		setRetryAfter(w, fe)
+		d.Error = fe.Msg
+		return s.render(w, r, statusOfKind[fe.Kind], "signin.html", newView(r, "Sign in", "", d))
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: in.Token, Path: "/", HttpOnly: true, Secure: secureRequest(r),
 		SameSite: http.SameSiteLaxMode, Expires: in.Session.Created.Add(auth.DefaultSessionMax)})

@@ -27,6 +27,7 @@ import (
 	"github.com/ferryhq/ferry/internal/customers"
 	"github.com/ferryhq/ferry/internal/dnscheck"
 	"github.com/ferryhq/ferry/internal/engagements"
+	"github.com/ferryhq/ferry/internal/fault"
 	"github.com/ferryhq/ferry/internal/projects"
 	"github.com/ferryhq/ferry/internal/store"
 )
@@ -162,7 +163,7 @@ func (s *server) handler(rt route) http.Handler {
 		if !rt.Public {
 			p, se, err := s.session(r)
 			if err != nil {
-				if errors.Is(err, auth.ErrNoSession) || errors.Is(err, auth.ErrDisabled) {
+				if fault.KindOf(err) == fault.Unauthenticated { // no session, an ended one, a disabled account
 					s.toSignIn(w, r)
 					return
 				}
