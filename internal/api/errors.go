@@ -38,10 +38,11 @@ const (
 )
 
 // problemTypeBase starts the type URI of every problem: the type of code
-// "invalid" is https://ferry.dev/problems/invalid. The URIs identify the
-// kinds (they are stable, one per code); clients compare them, they need
-// not fetch them.
-const problemTypeBase = "https://ferry.dev/problems/"
+// "invalid" is its row of the table in docs/api.md,
+// https://github.com/ferryhq/ferry/blob/main/docs/api.md#problem-invalid.
+// The URIs identify the kinds (stable, one per code); clients compare
+// them, they need not fetch them.
+const problemTypeBase = "https://github.com/ferryhq/ferry/blob/main/docs/api.md#problem-"
 
 // problemTitles is the title of each code: short, the same for every
 // problem of the kind (detail says what happened this time).

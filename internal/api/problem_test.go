@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -269,11 +270,29 @@ func checkProblem(t *testing.T, h http.Header, status int, b []byte) problem {
 	if p.Status != status {
 		t.Errorf("status member %d, answer %d", p.Status, status)
 	}
-	if want := "https://ferry.dev/problems/" + p.Code; p.Code == "" || p.Type != want {
+	if want := "https://github.com/ferryhq/ferry/blob/main/docs/api.md#problem-" + p.Code; p.Code == "" || p.Type != want {
 		t.Errorf("type %q, want %q", p.Type, want)
 	}
 	if p.Title == "" || p.Title != problemTitles[p.Code] || p.Detail == "" || p.Detail == p.Title {
 		t.Errorf("title %q (the code's is %q), detail %q", p.Title, problemTitles[p.Code], p.Detail)
 	}
 	return p
+}
+
+// TestProblemTypesAreDocumented: every problem type URI points at a row
+// of docs/api.md's table that explains it.
+func TestProblemTypesAreDocumented(t *testing.T) {
+	t.Parallel()
+	doc, err := os.ReadFile("../../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code := range problemTitles {
+		if !strings.HasPrefix(problemTypeBase, "https://github.com/ferryhq/ferry/blob/main/docs/api.md#") {
+			t.Fatalf("problemTypeBase %q is not docs/api.md", problemTypeBase)
+		}
+		if anchor := `<a id="problem-` + code + `"></a>`; !strings.Contains(string(doc), anchor) {
+			t.Errorf("docs/api.md has no %s for code %q", anchor, code)
+		}
+	}
 }
