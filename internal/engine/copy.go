@@ -1039,15 +1039,7 @@ func (r *mailboxRun) streamChunks(ctx context.Context, s *session, plan FolderPl
 				}
 				uid, err := r.sendOne(s, plan, fm, byUID, allowKeywords, allowed, buf, b, results)
 				if err != nil {
-					if s.srcBodyBroke.Load() {
-						// go-imap gives the connection back to its reader
-						// goroutine once a body read fails; reading the rest of
-						// the FETCH (Close) would race that goroutine. The
-						// connection is broken anyway: drop it.
-						s.src.Close()
-					} else {
-						cmd.Close()
-					}
+					abandonFetch(s, cmd)
 					return err
 				}
 				delivered[uid] = true
@@ -1576,4 +1568,17 @@ func (r *mailboxRun) setAside(folder string, uid uint32) bool {
 	r.refusalsMu.Lock()
 	defer r.refusalsMu.Unlock()
 	return r.refusals[messageKey(folder, uid)] >= maxRefusals
+}
+
+// abandonFetch ends a body FETCH that failed midway. go-imap gives the
+// connection back to its reader goroutine once a body read fails; reading
+// the rest of the FETCH (Close) would race that goroutine, and the
+// connection is broken anyway: it is dropped. Otherwise the rest of the
+// FETCH is read and discarded.
+func abandonFetch(s *session, cmd *imapclient.FetchCommand) {
+	if s.srcBodyBroke.Load() {
+		s.src.Close()
+	} else {
+		cmd.Close()
+	}
 }

@@ -98,13 +98,7 @@ func (r *mailboxRun) copyFresh(ctx context.Context, s *session, plan FolderPlan,
 			}
 			uid, err := readFresh(s, fm, send)
 			if err != nil {
-				if s.srcBodyBroke.Load() {
-					// As in streamChunks: a body whose read failed is never
-					// read on; the connection is dropped.
-					s.src.Close()
-				} else {
-					cmd.Close()
-				}
+				abandonFetch(s, cmd)
 				return err
 			}
 			delivered = max(delivered, uid)

@@ -114,13 +114,7 @@ var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (c *client) do(req *http.Request) response {
 	c.tp.t.Helper()
-	// The cookie jar keeps Secure cookies for https only; the portal runs on
-	// loopback, where browsers accept them over http: hand them over.
-	u := *req.URL
-	u.Scheme = "https"
-	for _, ck := range c.http.Jar.Cookies(&u) {
-		req.AddCookie(ck)
-	}
+	u := c.addCookies(req)
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.tp.t.Fatal(err)
@@ -136,6 +130,19 @@ func (c *client) do(req *http.Request) response {
 	return response{res.StatusCode, string(b), res.Header}
 }
 
+// addCookies adds the session's cookies to req and returns the https form
+// of its URL, under which the jar keeps them. The cookie jar keeps Secure
+// cookies for https only; the portal runs on loopback, where browsers
+// accept them over http: hand them over.
+func (c *client) addCookies(req *http.Request) url.URL {
+	u := *req.URL
+	u.Scheme = "https"
+	for _, ck := range c.http.Jar.Cookies(&u) {
+		req.AddCookie(ck)
+	}
+	return u
+}
+
 // stream asks for an event stream, which never ends: it waits for the
 // answer's headers as long as the machine needs, then reads the body for
 // the given time and hangs up.
@@ -144,11 +151,7 @@ func (c *client) stream(path string, read time.Duration) response {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", c.tp.srv.URL+path, nil)
-	u := *req.URL
-	u.Scheme = "https"
-	for _, ck := range c.http.Jar.Cookies(&u) {
-		req.AddCookie(ck)
-	}
+	c.addCookies(req)
 	res, err := c.http.Do(req)
 	if err != nil {
 		c.tp.t.Fatal(err)
