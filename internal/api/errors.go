@@ -124,8 +124,6 @@ func errorOf(err error) (e *Error, internal bool) {
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}, false
 	case errors.Is(err, store.ErrDuplicate):
 		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}, false
-	case errors.Is(err, ErrForbidden):
-		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: err.Error()}, false
 	}
 	if fe, ok := fault.As(err); ok && fe.Kind != fault.Internal {
 		return &Error{Status: statusOf[fe.Kind], Code: fe.Kind.String(), Field: fe.Field, Rule: fe.Rule, Message: fe.Msg, retryAfter: fe.RetryAfter}, false

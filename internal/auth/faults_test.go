@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,5 +126,30 @@ func disableOwner(t *testing.T, svc *auth.Service) {
 	}
 	if _, err := svc.SetDisabled(asOperator, u.ID, true); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRefusalsSayWhyAsFaults: a refused action is a Forbidden fault whose
+// own words give the reason, so no door needs a case of its own to show it.
+func TestRefusalsSayWhyAsFaults(t *testing.T) {
+	t.Parallel()
+	viewer := &auth.Principal{Role: auth.Viewer}
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"nobody", auth.Authorize(nil, auth.ActionListCustomers, 0), "nobody is signed in"},
+		{"unknown action", auth.Capable(viewer, auth.Action("no-such-action")), "unknown action"},
+		{"role", auth.Capable(viewer, auth.ActionCreateCustomer), "may not"},
+	} {
+		fe, ok := fault.As(tc.err)
+		if !ok || fe.Kind != fault.Forbidden || !errors.Is(tc.err, auth.ErrForbidden) {
+			t.Errorf("%s: %v is not a Forbidden fault", tc.name, tc.err)
+			continue
+		}
+		if !strings.HasPrefix(fe.Msg, "not allowed: ") || !strings.Contains(fe.Msg, tc.want) {
+			t.Errorf("%s: the fault says %q, want the reason %q", tc.name, fe.Msg, tc.want)
+		}
 	}
 }

@@ -164,6 +164,13 @@ func (p *Principal) Sees(customerID int64) bool {
 // ErrForbidden: the principal may not do this (403).
 var ErrForbidden error = fault.ErrForbidden
 
+// forbidden is a Forbidden fault that says why, after ErrForbidden's
+// words ("not allowed: a Viewer may not ..."): errors.Is(err,
+// ErrForbidden) holds, and every door reads its reason from the fault.
+func forbidden(format string, args ...any) error {
+	return &fault.Error{Kind: fault.Forbidden, Msg: ErrForbidden.Error() + ": " + fmt.Sprintf(format, args...)}
+}
+
 // ErrHidden: the resource belongs to a customer the principal may not see.
 // It is a NotFound fault, so the doors answer it as they answer a missing
 // resource (404) and nobody can probe which IDs exist; Hide makes the
@@ -176,11 +183,11 @@ var ErrHidden error = &fault.Error{Kind: fault.NotFound, Msg: "not found"}
 // error wraps ErrForbidden and says why in words a person understands.
 func Authorize(p *Principal, action Action, customerID int64) error {
 	if p == nil {
-		return fmt.Errorf("%w: nobody is signed in", ErrForbidden)
+		return forbidden("nobody is signed in")
 	}
 	def, ok := actions[action]
 	if !ok {
-		return fmt.Errorf("%w: unknown action %q", ErrForbidden, action)
+		return forbidden("unknown action %q", action)
 	}
 	if customerID != 0 && !p.Sees(customerID) {
 		return ErrHidden
@@ -192,7 +199,7 @@ func Authorize(p *Principal, action Action, customerID int64) error {
 		if def.scope == anyCustomer || p.SeesAll() {
 			return nil
 		}
-		return fmt.Errorf("%w: only roles that see every customer may %s", ErrForbidden, def.what)
+		return forbidden("only roles that see every customer may %s", def.what)
 	}
 	return nil
 }
@@ -203,14 +210,14 @@ func Authorize(p *Principal, action Action, customerID int64) error {
 // parse or store what they send.
 func Capable(p *Principal, action Action) error {
 	if p == nil {
-		return fmt.Errorf("%w: nobody is signed in", ErrForbidden)
+		return forbidden("nobody is signed in")
 	}
 	def, ok := actions[action]
 	if !ok {
-		return fmt.Errorf("%w: unknown action %q", ErrForbidden, action)
+		return forbidden("unknown action %q", action)
 	}
 	if !p.Can(def.cap) {
-		return fmt.Errorf("%w: a %s may not %s", ErrForbidden, p.Role.Title(), def.what)
+		return forbidden("a %s may not %s", p.Role.Title(), def.what)
 	}
 	return nil
 }
