@@ -268,3 +268,88 @@ func TestPipelinedAppendsRefusedDovecot(t *testing.T) {
 		t.Errorf("the server sent %d continuations", got)
 	}
 }
+
+// cutConn drops the connection in the middle of what the client writes,
+// once armed: after budget more bytes.
+type cutConn struct {
+	net.Conn
+	budget atomic.Int64 // <= 0: not armed
+}
+
+func (c *cutConn) Write(p []byte) (int, error) {
+	if c.budget.Load() > 0 {
+		if left := c.budget.Add(-int64(len(p))); left <= 0 {
+			n, _ := c.Conn.Write(p[:int64(len(p))+left])
+			c.Conn.Close()
+			return n, net.ErrClosed
+		}
+	}
+	return c.Conn.Write(p)
+}
+
+// A connection dropped in the middle of a message, with APPENDs in flight
+// that did not wait for "+": every APPEND ends with an answer or an error
+// (no wait hangs), and the server holds the messages sent whole at most,
+// among them every one it said OK to.
+func TestPipelinedAppendsDroppedMidLiteralDovecot(t *testing.T) {
+	t.Parallel()
+	d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}})
+	var cut *cutConn
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cut = &cutConn{Conn: c}
+		return cut, nil
+	}
+	ep := imapconn.Endpoint{Host: d.Host, Port: d.Port, Security: imapconn.SecurityStartTLS, AllowPlaintext: true, User: "alice", Password: "pw"}
+	c, err := imapconn.Dial(context.Background(), ep, imapconn.Options{Timeout: 10 * time.Second, DialContext: dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msgs := []string{msg(0, 6000), msg(1, 6000), msg(2, 20000), msg(3, 6000), msg(4, 6000)}
+	cut.budget.Store(int64(len(msgs[0]) + len(msgs[1]) + 200 + len(msgs[2])/2)) // in the third message
+	done := make(chan struct{})
+	oks := 0
+	go func() {
+		defer close(done)
+		c.Do(func() error {
+			var cmds []*imapclient.AppendCommand
+			for _, m := range msgs {
+				app := c.Append("INBOX", int64(len(m)), nil)
+				app.Write([]byte(m))
+				app.Close()
+				cmds = append(cmds, app)
+			}
+			for _, app := range cmds {
+				if _, err := app.Wait(); err == nil {
+					oks++
+				}
+			}
+			return nil
+		})
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the APPENDs did not end after the connection dropped")
+	}
+	if cut.budget.Load() > 0 {
+		t.Fatal("the connection was not cut")
+	}
+	if oks > 2 {
+		t.Fatalf("%d APPENDs said OK, only 2 messages went whole", oks)
+	}
+	check := d.Login(t, "alice")
+	defer check.Close()
+	st, err := check.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d said OK, %d stored", oks, *st.NumMessages)
+	if n := int(*st.NumMessages); n < oks || n > 2 {
+		t.Errorf("INBOX holds %d messages: %d were said OK, 2 went whole", n, oks)
+	}
+}
