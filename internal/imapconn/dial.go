@@ -52,8 +52,8 @@ type Conn struct {
 	watch *watchedConn
 	tail  *byeTail
 	// lit sends literals non-synchronizing once the login is done and the
-	// server has LITERAL+; nil under STARTTLS (imapclient secures the
-	// connection itself, beneath where it would sit).
+	// server has LITERAL+ (it sits after TLS: Ferry performs STARTTLS
+	// itself, see startTLS).
 	lit *litPlusConn
 }
 
@@ -99,7 +99,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			if err != nil {
 				w.end()
 				w.Close()
-				return nil, w.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
+				return nil, w.setupErr("STARTTLS with "+side, err, startTLSHint(err))
 			}
 			lit = newLitPlusConn(tc)
 			c = imapclient.New(lit, copts)
@@ -139,7 +139,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			w.end()
 			if err != nil {
 				w.Close()
-				return nil, w.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
+				return nil, w.setupErr("STARTTLS with "+side, err, startTLSHint(err))
 			}
 			conn.Client, conn.watch, conn.lit = c, w, lit
 		} else if !ep.AllowPlaintext {
@@ -188,9 +188,21 @@ func readGreeting(w *watchedConn) (string, net.Conn, error) {
 	return string(line), &replayConn{Conn: w, r: io.MultiReader(bytes.NewReader(line), br)}, nil
 }
 
+// errStartTLSRefused: the server answered STARTTLS with NO or BAD.
+var errStartTLSRefused = errors.New("the server refused STARTTLS")
+
+// startTLSHint is the hint for a failed STARTTLS.
+func startTLSHint(err error) string {
+	if errors.Is(err, errStartTLSRefused) {
+		return "the server offered STARTTLS but refused it; use imaps:// (usually port 993)"
+	}
+	return "the server offered STARTTLS but the TLS handshake failed; check its certificate"
+}
+
 // startTLS secures a connection whose greeting was read (r reads on after
 // it) with STARTTLS. What the server sends after its OK and before the
-// handshake is dropped (RFC 7817: it could be an attacker's). imapclient
+// handshake is dropped (it could be an attacker's, injected in clear).
+// imapclient
 // takes the secured connection over as a new one: it reads a greeting of
 // Ferry's (without capabilities, which are asked for again over TLS).
 func startTLS(ctx context.Context, w *watchedConn, r io.Reader, conf *tls.Config) (net.Conn, error) {
@@ -208,7 +220,7 @@ func startTLS(ctx context.Context, w *watchedConn, r io.Reader, conf *tls.Config
 		}
 		if tagged, ok := bytes.CutPrefix(line, []byte("S1 ")); ok {
 			if len(tagged) < 2 || !strings.EqualFold(string(tagged[:2]), "OK") {
-				return nil, fmt.Errorf("the server refused STARTTLS: %s", bytes.TrimSpace(tagged))
+				return nil, fmt.Errorf("%w: %s", errStartTLSRefused, bytes.TrimSpace(tagged))
 			}
 			break
 		}

@@ -2,8 +2,10 @@ package imapconn_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -356,5 +358,35 @@ func TestPipelinedAppendsDroppedMidLiteralDovecot(t *testing.T) {
 	t.Logf("%d said OK, %d stored", oks, *st.NumMessages)
 	if n := int(*st.NumMessages); n < oks || n > 2 {
 		t.Errorf("INBOX holds %d messages: %d were said OK, 2 went whole", n, oks)
+	}
+}
+
+// A server that offers STARTTLS and then refuses it: Dial fails (it never
+// falls back to clear text) and says so.
+func TestStartTLSRefused(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("* OK [CAPABILITY IMAP4rev1 STARTTLS LITERAL+] hi\r\n"))
+		buf := make([]byte, 256)
+		n, _ := c.Read(buf)
+		tag, _, _ := strings.Cut(string(buf[:n]), " ")
+		c.Write([]byte("* OK still here\r\n" + tag + " NO not today\r\n"))
+		c.Read(buf)
+	}()
+	ep := endpointAt(t, ln.Addr().String(), imapconn.SecurityStartTLS)
+	_, err = imapconn.Dial(context.Background(), ep, imapconn.Options{Timeout: 5 * time.Second})
+	var e *imapconn.Error
+	if !errors.As(err, &e) || !strings.Contains(err.Error(), "not today") || !strings.Contains(e.Hint, "refused") {
+		t.Fatalf("Dial: %v (%+v)", err, e)
 	}
 }
