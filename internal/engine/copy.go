@@ -1173,7 +1173,8 @@ func appendOne(s *session, plan FolderPlan, m *message, flags []imap.Flag, lit i
 	} else {
 		var app *imapclient.AppendCommand
 		// Without LITERAL+ the server's "+" is awaited before the
-		// message is sent: the watchdog covers that wait too.
+		// message is sent: the watchdog covers that wait too. With it
+		// the connection does not wait (imapconn's litPlusConn).
 		err = s.dst.Do(func() error {
 			app = s.dst.Append(plan.Dest, lit.Size(), &imap.AppendOptions{Time: m.date, Flags: flags})
 			_, err := io.CopyBuffer(app, lit, buf)

@@ -508,25 +508,23 @@ func (s *session) startAppender(ctx context.Context, job Job, opts imapconn.Opti
 
 // What an appender is weighed against (appenderPays). A login costs the
 // destination a process and its start (Dovecot: about 16 ms of its CPU a
-// mailbox in bench ManySmallMailboxes) and about four round trips; an
-// APPEND of its own costs the destination a transaction (index and
-// uidlist update) where a MULTIAPPEND shares one among up to
-// batchMessages messages, and, without the appender's LITERAL+, a round
-// trip waiting for the server's "+".
+// mailbox in bench ManySmallMailboxes); an APPEND of its own costs the
+// destination a transaction (index and uidlist update) where a MULTIAPPEND
+// shares one among up to batchMessages messages. Round trips are not
+// weighed: on a LITERAL+ server (the appender needs one) the APPENDs of
+// the one destination connection do not wait for the server's "+" either
+// (imapconn's litPlusConn), so they pipeline as the appender's do.
 const (
 	appenderLoginCost = 20 * time.Millisecond
 	appendOwnCost     = 300 * time.Microsecond
 )
 
 // appenderPays says whether a mailbox of this many messages is worth the
-// destination's second connection (the appender: pipelined LITERAL+ and
-// MULTIAPPEND), given the destination's round trip: without it each
-// message waits a round trip and is a transaction of its own, with it the
-// servers pay a login. A small mailbox near its servers appends on its
-// one destination connection; over a slow link even a few messages pay
-// for the appender.
-func appenderPays(messages int64, roundTrip time.Duration) bool {
-	return time.Duration(messages)*(roundTrip+appendOwnCost) > appenderLoginCost+4*roundTrip
+// destination's second connection (the appender: MULTIAPPEND): the
+// transactions it saves against the servers' login. A small mailbox
+// appends on its one destination connection, near its servers or far.
+func appenderPays(messages int64) bool {
+	return time.Duration(messages)*appendOwnCost > appenderLoginCost
 }
 
 func sideErr(side string, err error) error {
@@ -641,11 +639,11 @@ func (e *Engine) migrate(ctx context.Context, job Job, mbox int64, prog *Progres
 	// As soon as the folders are counted, the other connection pairs the
 	// mailbox is worth log in, while the destination's folders are created.
 	var eager []chan *session
-	planned := func(s *session, pairs int, messages int64, roundTrip time.Duration) {
+	planned := func(s *session, pairs int, messages int64) {
 		if eager != nil {
 			return
 		}
-		if appenderPays(messages, roundTrip) {
+		if appenderPays(messages) {
 			withAppender.Store(true)
 			s.startAppender(ctx, job, e.Opts.Conn)
 		}
@@ -870,24 +868,15 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 // the map. A folder the destination refuses is one reported failure; the
 // others are copied.
 // planned, when not nil, is told (once the source has counted its folders)
-// how many connection pairs the mailbox is worth, how many messages it
-// holds, and how long the destination took to answer LIST (a round trip
-// and a little of its work).
-func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *session, pairs int, messages int64, roundTrip time.Duration)) ([]FolderPlan, error) {
+// how many connection pairs the mailbox is worth and how many messages it
+// holds.
+func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *session, pairs int, messages int64)) ([]FolderPlan, error) {
 	// Both sides are listed at once.
 	var srcFolders []Folder
 	var srcErr error
 	var listing sync.WaitGroup
 	listing.Go(func() { srcFolders, srcErr = listWithNamespace(s.src) })
-	listed := time.Now()
 	dstFolders, dstErr := listWithNamespace(s.dst)
-	dstRoundTrip := time.Since(listed)
-	if rtt, ok := s.dst.NetworkRTT(); ok {
-		// The network's round trip, when the kernel tells it: the LIST's
-		// time counts the server's too, which a busy server near by
-		// makes long (and an appender would only add to its load).
-		dstRoundTrip = rtt
-	}
 	listing.Wait()
 	if srcErr != nil {
 		return nil, sideErr("source", srcErr)
@@ -965,7 +954,7 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 			if r.gmailDest(s) || (r.gmailSource(s) && !r.e.Opts.Labels.FirstLabelOnly) {
 				limit = 1 // one folder at a time: see reuseCopies
 			}
-			planned(s, connectionPairs(limit, amounts), messages, dstRoundTrip)
+			planned(s, connectionPairs(limit, amounts), messages)
 		}
 	}()
 	// A name the map gives out, now or in an earlier pass, is no fallback

@@ -51,6 +51,10 @@ type Conn struct {
 
 	watch *watchedConn
 	tail  *byeTail
+	// lit sends literals non-synchronizing once the login is done and the
+	// server has LITERAL+ (it sits after TLS: Ferry performs STARTTLS
+	// itself, see startTLS).
+	lit *litPlusConn
 }
 
 // Dial connects, secures and logs in. Errors are *Error; a refused login is
@@ -69,6 +73,7 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	copts := &imapclient.Options{TLSConfig: tlsConf, DebugWriter: tail}
 
 	var c *imapclient.Client
+	var lit *litPlusConn
 	upgraded := false // secured by STARTTLS already
 	w.begin()
 	switch ep.Security {
@@ -78,7 +83,8 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			w.Close()
 			return nil, w.setupErr("TLS handshake with "+side, err, "check the host and port (imaps:// is usually port 993) and the server certificate")
 		}
-		c = imapclient.New(tc, copts)
+		lit = newLitPlusConn(tc)
+		c = imapclient.New(lit, copts)
 	default:
 		// A greeting that offers STARTTLS lets this connection be secured
 		// at once; without it the capabilities are asked for below.
@@ -89,14 +95,18 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 			return nil, w.setupErr("greeting from "+side, err, "")
 		}
 		if ep.Security == SecurityStartTLS && greetingOffers(greeting, imap.CapStartTLS) {
-			if c, err = imapclient.NewStartTLS(replay, copts); err != nil {
+			tc, err := startTLS(ctx, w, replay, tlsConf)
+			if err != nil {
 				w.end()
 				w.Close()
-				return nil, w.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
+				return nil, w.setupErr("STARTTLS with "+side, err, startTLSHint(err))
 			}
+			lit = newLitPlusConn(tc)
+			c = imapclient.New(lit, copts)
 			upgraded = true
 		} else {
-			c = imapclient.New(replay, copts)
+			lit = newLitPlusConn(replay)
+			c = imapclient.New(lit, copts)
 		}
 	}
 	if err := c.WaitGreeting(); err != nil {
@@ -105,23 +115,33 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 		return nil, w.setupErr("greeting from "+side, err, "")
 	}
 	w.end()
-	conn := &Conn{Client: c, Endpoint: ep, watch: w, tail: tail}
+	conn := &Conn{Client: c, Endpoint: ep, watch: w, tail: tail, lit: lit}
 	if ep.Security == SecurityStartTLS && !upgraded {
 		if c.Caps().Has(imap.CapStartTLS) {
-			// imapclient upgrades in place only at construction; redo it on the raw conn.
+			// The connection is secured before anything else is said on it:
+			// redo it.
 			c.Close()
 			if w, err = dialWatched(ctx, ep, opt); err != nil {
 				return nil, err
 			}
 			w.eofIsMidAnswer = true
 			w.begin()
-			c, err = imapclient.NewStartTLS(w, copts)
+			var tc net.Conn
+			_, replay, err := readGreeting(w)
+			if err == nil {
+				tc, err = startTLS(ctx, w, replay, tlsConf)
+			}
+			if err == nil {
+				lit = newLitPlusConn(tc)
+				c = imapclient.New(lit, copts)
+				err = c.WaitGreeting()
+			}
 			w.end()
 			if err != nil {
 				w.Close()
-				return nil, w.setupErr("STARTTLS with "+side, err, "the server offered STARTTLS but the TLS handshake failed; check its certificate")
+				return nil, w.setupErr("STARTTLS with "+side, err, startTLSHint(err))
 			}
-			conn.Client, conn.watch = c, w
+			conn.Client, conn.watch, conn.lit = c, w, lit
 		} else if !ep.AllowPlaintext {
 			c.Close()
 			return nil, errNoStartTLS(side)
@@ -135,6 +155,10 @@ func Dial(ctx context.Context, ep Endpoint, opt Options) (*Conn, error) {
 	if err := conn.learn(opt.DeferNamespace); err != nil {
 		conn.Close()
 		return nil, err
+	}
+	if conn.lit != nil && conn.Caps().Has(imap.CapLiteralPlus) {
+		// After the login: its literals (the password) stay synchronizing.
+		conn.lit.on.Store(true)
 	}
 	return conn, nil
 }
@@ -162,6 +186,50 @@ func readGreeting(w *watchedConn) (string, net.Conn, error) {
 		}
 	}
 	return string(line), &replayConn{Conn: w, r: io.MultiReader(bytes.NewReader(line), br)}, nil
+}
+
+// errStartTLSRefused: the server answered STARTTLS with NO or BAD.
+var errStartTLSRefused = errors.New("the server refused STARTTLS")
+
+// startTLSHint is the hint for a failed STARTTLS.
+func startTLSHint(err error) string {
+	if errors.Is(err, errStartTLSRefused) {
+		return "the server offered STARTTLS but refused it; use imaps:// (usually port 993)"
+	}
+	return "the server offered STARTTLS but the TLS handshake failed; check its certificate"
+}
+
+// startTLS secures a connection whose greeting was read (r reads on after
+// it) with STARTTLS. What the server sends after its OK and before the
+// handshake is dropped (it could be an attacker's, injected in clear).
+// imapclient
+// takes the secured connection over as a new one: it reads a greeting of
+// Ferry's (without capabilities, which are asked for again over TLS).
+func startTLS(ctx context.Context, w *watchedConn, r io.Reader, conf *tls.Config) (net.Conn, error) {
+	if _, err := io.WriteString(w, "S1 STARTTLS\r\n"); err != nil {
+		return nil, err
+	}
+	br := bufio.NewReaderSize(r, 4096)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			if err == bufio.ErrBufferFull {
+				err = errors.New("answer to STARTTLS too long")
+			}
+			return nil, err
+		}
+		if tagged, ok := bytes.CutPrefix(line, []byte("S1 ")); ok {
+			if len(tagged) < 2 || !strings.EqualFold(string(tagged[:2]), "OK") {
+				return nil, fmt.Errorf("%w: %s", errStartTLSRefused, bytes.TrimSpace(tagged))
+			}
+			break
+		}
+	}
+	tc := tls.Client(w, conf)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return &replayConn{Conn: tc, r: io.MultiReader(strings.NewReader("* OK TLS is on\r\n"), tc)}, nil
 }
 
 // greetingOffers says whether the greeting's CAPABILITY response code
