@@ -90,3 +90,34 @@ func BenchmarkSmallMailboxState(b *testing.B) {
 		release()
 	}
 }
+
+// BenchmarkRecordCopies records copies in batches of 100 (a large folder's
+// checkpoints); one op is one batch.
+func BenchmarkRecordCopies(b *testing.B) {
+	ctx := context.Background()
+	s, err := sqlstore.OpenSQLite(ctx, filepath.Join(b.TempDir(), "state.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	mbox, err := s.Mailbox(ctx, store.MailboxKey{Source: "a@contoso.com", Destination: "a@contoso.com"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := s.SaveFolder(ctx, mbox, store.FolderState{Source: "INBOX", SourceValidity: 1, Dest: "INBOX", DestValidity: 1}); err != nil {
+		b.Fatal(err)
+	}
+	fp := make([]byte, 32)
+	copies := make([]store.Copy, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j := range copies {
+			uid := uint32(i*len(copies) + j + 1)
+			copies[j] = store.Copy{SourceUID: uid, DestUID: uid, Fingerprint: fp, Flags: `\Seen`, Size: 4096}
+		}
+		if err := s.RecordCopies(ctx, mbox, "INBOX", copies); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -195,9 +195,9 @@ func (s *Store) q(query string) string {
 // enginePrepared are the statements a copy runs for every mailbox and
 // folder (a small mailbox's run is some twenty of them), which openSQLite
 // prepares once. The text is the key: a method uses the same constant.
-var enginePrepared = []string{qMailbox, qFolder, qFolderValidity, qForgetCopies, qSaveFolder, qCopiesRange,
-	qRecordCopy, qClearCopyFailure, qRecordFailure, qClearMailboxFailures, qClearFolderFailure,
-	qFolderMap, qSaveFolderMap, qFailures, qStartRun, qFinishRun, qProgressRun}
+var enginePrepared = append([]string{qMailbox, qFolder, qFolderValidity, qForgetCopies, qSaveFolder, qCopiesRange,
+	qRecordFailure, qClearMailboxFailures, qClearFolderFailure,
+	qFolderMap, qSaveFolderMap, qFailures, qStartRun, qFinishRun, qProgressRun}, copyStatements()...)
 
 // prepare prepares enginePrepared on SQLite (PostgreSQL's driver keeps its
 // own cache of prepared statements per session). A statement that does not
@@ -323,10 +323,7 @@ const (
 			dest_validity=excluded.dest_validity, dest_scanned_uid=excluded.dest_scanned_uid, appending=excluded.appending`
 	qCopiesRange = `SELECT source_uid, dest_uid, fingerprint, flags, size FROM copies
 		WHERE mailbox_id = ? AND folder = ? AND source_uid >= ? AND source_uid <= ? ORDER BY source_uid`
-	qRecordCopy       = `INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES (?,?,?,?,?,?,?)` + onCopyConflict
-	onCopyConflict    = ` ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`
-	qClearCopyFailure = `DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid = ?`
-	qRecordFailure    = `INSERT INTO failures(mailbox_id, folder, uid, subject, size, pass, temporary, server_text, hint, at) VALUES (?,?,?,?,?,?,?,?,?,?)
+	qRecordFailure = `INSERT INTO failures(mailbox_id, folder, uid, subject, size, pass, temporary, server_text, hint, at) VALUES (?,?,?,?,?,?,?,?,?,?)
 				ON CONFLICT(mailbox_id, folder, uid) DO UPDATE SET subject=excluded.subject, size=excluded.size, pass=excluded.pass, temporary=excluded.temporary,
 				server_text=excluded.server_text, hint=excluded.hint, at=excluded.at`
 	qClearMailboxFailures = `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ''`
@@ -402,6 +399,35 @@ func (s *Store) CopiesRange(ctx context.Context, mailbox int64, source string, f
 // below SQLite's and PostgreSQL's limits on parameters.
 const copiesPerStatement = 100
 
+// copyChunks are the numbers of copies whose statements (insertCopies,
+// clearCopyFailures) SQLite has prepared: a batch is written in chunks of
+// these sizes, largest first (at most 8 statement pairs for up to 100
+// copies), where a statement of its own would be parsed for every batch
+// and a statement a copy costs more than a parse for a large one.
+var copyChunks = []int{copiesPerStatement, 64, 32, 16, 8, 4, 2, 1}
+
+// copyStatements are the prepared statements of copyChunks.
+func copyStatements() []string {
+	var out []string
+	for _, n := range copyChunks {
+		out = append(out, insertCopies(n), clearCopyFailures(n))
+	}
+	return out
+}
+
+// insertCopies records n copies (7 values each) or updates them.
+func insertCopies(n int) string {
+	return `INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES ` +
+		strings.Repeat(`(?,?,?,?,?,?,?),`, n-1) + `(?,?,?,?,?,?,?)` +
+		` ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`
+}
+
+// clearCopyFailures clears the failures of n UIDs of a folder (mailbox,
+// folder, then the UIDs).
+func clearCopyFailures(n int) string {
+	return `DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid IN (` + strings.Repeat(`?,`, n-1) + `?)`
+}
+
 func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, copies []store.Copy) error {
 	if len(copies) == 0 {
 		return nil
@@ -421,50 +447,54 @@ func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, 
 		}
 		copies = once
 	}
+	// Statement texts by chunk size, so that a prepared one is found
+	// without building its text again.
+	ins, del := insertCopiesText, clearCopyFailuresText
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if ins, del := s.stmt(ctx, tx, qRecordCopy), s.stmt(ctx, tx, qClearCopyFailure); ins != nil && del != nil {
-			// SQLite runs in this process: a prepared statement per copy
-			// costs no round trip, and no parse of a statement of its own.
-			for _, c := range copies {
-				if _, err := ins.ExecContext(ctx, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size); err != nil {
-					return err
-				}
-				if _, err := del.ExecContext(ctx, mailbox, source, c.SourceUID); err != nil {
-					return err
+		insArgs := make([]any, 0, 7*min(len(copies), copiesPerStatement))
+		delArgs := make([]any, 0, 2+min(len(copies), copiesPerStatement))
+		for start := 0; start < len(copies); {
+			n := min(len(copies)-start, copiesPerStatement)
+			if s.prepared != nil {
+				// The largest chunk prepared that fits.
+				for _, k := range copyChunks {
+					if k <= n {
+						n = k
+						break
+					}
 				}
 			}
-			return nil
-		}
-		for start := 0; start < len(copies); start += copiesPerStatement {
-			chunk := copies[start:min(start+copiesPerStatement, len(copies))]
-			var ins, del strings.Builder
-			ins.WriteString(`INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES `)
-			del.WriteString(`DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid IN (`)
-			insArgs := make([]any, 0, 7*len(chunk))
-			delArgs := make([]any, 0, 2+len(chunk))
-			delArgs = append(delArgs, mailbox, source)
-			for i, c := range chunk {
-				if i > 0 {
-					ins.WriteByte(',')
-					del.WriteByte(',')
-				}
-				ins.WriteString(`(?,?,?,?,?,?,?)`)
-				del.WriteByte('?')
+			chunk := copies[start : start+n]
+			start += n
+			insArgs, delArgs = insArgs[:0], append(delArgs[:0], mailbox, source)
+			for _, c := range chunk {
 				insArgs = append(insArgs, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size)
 				delArgs = append(delArgs, c.SourceUID)
 			}
-			ins.WriteString(onCopyConflict)
-			del.WriteByte(')')
-			if _, err := s.exec(ctx, tx, ins.String(), insArgs...); err != nil {
+			insQ, delQ := ins[n], del[n]
+			if insQ == "" {
+				insQ, delQ = insertCopies(n), clearCopyFailures(n)
+			}
+			if _, err := s.exec(ctx, tx, insQ, insArgs...); err != nil {
 				return err
 			}
-			if _, err := s.exec(ctx, tx, del.String(), delArgs...); err != nil {
+			if _, err := s.exec(ctx, tx, delQ, delArgs...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 }
+
+// insertCopiesText and clearCopyFailuresText are the texts of copyChunks'
+// statements, by size.
+var insertCopiesText, clearCopyFailuresText = func() (ins, del map[int]string) {
+	ins, del = map[int]string{}, map[int]string{}
+	for _, n := range copyChunks {
+		ins[n], del[n] = insertCopies(n), clearCopyFailures(n)
+	}
+	return ins, del
+}()
 
 func (s *Store) RecordFailures(ctx context.Context, mailbox int64, failures []store.Failure) error {
 	if len(failures) == 0 {
