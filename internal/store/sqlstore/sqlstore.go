@@ -447,9 +447,6 @@ func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, 
 		}
 		copies = once
 	}
-	// Statement texts by chunk size, so that a prepared one is found
-	// without building its text again.
-	ins, del := insertCopiesText, clearCopyFailuresText
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		insArgs := make([]any, 0, 7*min(len(copies), copiesPerStatement))
 		delArgs := make([]any, 0, 2+min(len(copies), copiesPerStatement))
@@ -471,7 +468,9 @@ func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, 
 				insArgs = append(insArgs, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size)
 				delArgs = append(delArgs, c.SourceUID)
 			}
-			insQ, delQ := ins[n], del[n]
+			// The texts of copyChunks' statements are kept: a prepared one
+			// is found without building its text again.
+			insQ, delQ := insertCopiesText[n], clearCopyFailuresText[n]
 			if insQ == "" {
 				insQ, delQ = insertCopies(n), clearCopyFailures(n)
 			}
