@@ -854,7 +854,7 @@ type copier struct {
 	allowKeywords bool
 	allowed       map[string]bool
 	multi         bool
-	buf           []byte
+	buf           *[]byte // from copyBufs until finish
 	b             *batcher
 	results       chan inflight
 	wg            sync.WaitGroup
@@ -868,8 +868,14 @@ type copier struct {
 	lost    keywordLoss // keywords left out of the messages stored
 }
 
+// copyBufs are the copiers' buffers for a message's way from the source's
+// literal into an APPEND of its own: a copier takes one for its folder and
+// gives it back when it finishes, so that a run of many small folders does
+// not allocate (and clear, and collect) 64 KiB for each of them.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
 func (r *mailboxRun) startCopier(ctx context.Context, s *session, plan FolderPlan, permFlags []imap.Flag, multi bool) *copier {
-	c := &copier{r: r, s: s, plan: plan, multi: multi, buf: make([]byte, 64<<10), results: make(chan inflight, appendWindow)}
+	c := &copier{r: r, s: s, plan: plan, multi: multi, buf: copyBufs.Get().(*[]byte), results: make(chan inflight, appendWindow)}
 	c.allowKeywords, c.allowed = flagPolicy(permFlags)
 	c.b = &batcher{app: s.app, dest: plan.Dest, multi: multi, results: c.results}
 	c.wg.Add(1)
@@ -970,7 +976,7 @@ func (c *copier) feed(ctx context.Context, send []*message) error {
 	for _, m := range send {
 		byUID[m.uid] = m
 	}
-	return c.r.streamChunks(ctx, c.s, c.plan, send, byUID, c.allowKeywords, c.allowed, c.buf, c.b, c.results)
+	return c.r.streamChunks(ctx, c.s, c.plan, send, byUID, c.allowKeywords, c.allowed, *c.buf, c.b, c.results)
 }
 
 // abort ends the copy after err (nil: after a failed answer) and returns
@@ -981,12 +987,15 @@ func (c *copier) abort(err error) error {
 }
 
 // finish waits for every answer and returns the messages of refused
-// MULTIAPPENDs and the highest destination UID recorded. Safe to call twice.
+// MULTIAPPENDs and the highest destination UID recorded. Safe to call twice;
+// the copier is not fed after it (feed and finish run on one goroutine).
 func (c *copier) finish() ([]*message, uint32, error) {
 	if !c.closed {
 		c.closed = true
 		close(c.results)
 		c.wg.Wait()
+		copyBufs.Put(c.buf)
+		c.buf = nil
 	}
 	return c.single, c.maxDest, c.waitErr
 }

@@ -971,9 +971,17 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 		// Subscribing twice is harmless; failures here must not stop mail
 		// from moving: the answers are not waited for (the server answers
 		// them before the commands that follow on the connection), which
-		// saves planning a round trip.
+		// saves planning a round trip. A folder the destination listed as
+		// subscribed (a later pass) is not asked again; INBOX always is:
+		// listAll counts it subscribed when the server did not list it.
+		subscribed := map[string]bool{}
+		for _, f := range dstFolders {
+			if f.Subscribed && f.Name != "INBOX" {
+				subscribed[f.Name] = true
+			}
+		}
 		for i, p := range plans {
-			if _, no := refused[i]; p.Source.Subscribed && !no {
+			if _, no := refused[i]; p.Source.Subscribed && !no && !subscribed[p.Dest] {
 				s.dst.Subscribe(p.Dest)
 			}
 		}

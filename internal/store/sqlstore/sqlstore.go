@@ -45,6 +45,10 @@ type Store struct {
 	// db's pool so that runs holding mailboxes cannot starve the queries.
 	locks *sql.DB
 	upTo  int // the last schema version to apply; 0: every one
+	// prepared (SQLite) holds enginePrepared's statements, prepared once
+	// when the file opens: exec, queryRow and query use them instead of
+	// having SQLite parse the same text again for every call.
+	prepared map[string]*sql.Stmt
 }
 
 var _ store.Store = (*Store)(nil)
@@ -99,6 +103,7 @@ func openSQLite(ctx context.Context, path string, upTo int) (*Store, error) {
 	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
 		err := s.migrate(ctx)
 		if err == nil {
+			s.prepare(ctx)
 			return s, nil
 		}
 		if !sqliteBusy(err) || time.Now().Add(wait).After(deadline) {
@@ -187,7 +192,41 @@ func (s *Store) q(query string) string {
 	return b.String()
 }
 
+// enginePrepared are the statements a copy runs for every mailbox and
+// folder (a small mailbox's run is some twenty of them), which openSQLite
+// prepares once. The text is the key: a method uses the same constant.
+var enginePrepared = append([]string{qMailbox, qFolder, qFolderValidity, qForgetCopies, qSaveFolder, qCopiesRange,
+	qRecordFailure, qClearMailboxFailures, qClearFolderFailure,
+	qFolderMap, qSaveFolderMap, qFailures, qStartRun, qFinishRun, qProgressRun}, copyStatements()...)
+
+// prepare prepares enginePrepared on SQLite (PostgreSQL's driver keeps its
+// own cache of prepared statements per session). A statement that does not
+// prepare (a schema older than this Ferry, in tests) is run from its text.
+func (s *Store) prepare(ctx context.Context) {
+	if s.dialect != SQLite || s.upTo != 0 {
+		return
+	}
+	s.prepared = make(map[string]*sql.Stmt, len(enginePrepared))
+	for _, q := range enginePrepared {
+		if st, err := s.db.PrepareContext(ctx, q); err == nil {
+			s.prepared[q] = st
+		}
+	}
+}
+
+// stmt is query's prepared statement (in tx when tx is not nil), or nil.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	st := s.prepared[query]
+	if st == nil || tx == nil {
+		return st
+	}
+	return tx.StmtContext(ctx, st)
+}
+
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
 	if tx != nil {
 		return tx.ExecContext(ctx, s.q(query), args...)
 	}
@@ -195,6 +234,9 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any)
 }
 
 func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := s.stmt(ctx, tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	if tx != nil {
 		return tx.QueryRowContext(ctx, s.q(query), args...)
 	}
@@ -202,6 +244,9 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := s.prepared[query]; st != nil {
+		return st.QueryContext(ctx, args...)
+	}
 	return s.db.QueryContext(ctx, s.q(query), args...)
 }
 
@@ -257,23 +302,50 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	for _, st := range s.prepared {
+		st.Close()
+	}
 	if s.locks != nil {
 		s.locks.Close()
 	}
 	return s.db.Close()
 }
 
+// The engine's statements (enginePrepared).
+const (
+	qMailbox = `INSERT INTO mailboxes(source, destination) VALUES (?, ?)
+		ON CONFLICT(source, destination) DO UPDATE SET source = excluded.source RETURNING id`
+	qFolder         = `SELECT source_validity, dest, dest_validity, dest_scanned_uid, appending FROM folders WHERE mailbox_id = ? AND source = ?`
+	qFolderValidity = `SELECT source_validity, dest, dest_validity FROM folders WHERE mailbox_id = ? AND source = ?`
+	qForgetCopies   = `DELETE FROM copies WHERE mailbox_id = ? AND folder = ?`
+	qSaveFolder     = `INSERT INTO folders(mailbox_id, source, source_validity, dest, dest_validity, dest_scanned_uid, appending) VALUES (?,?,?,?,?,?,?)
+			ON CONFLICT(mailbox_id, source) DO UPDATE SET source_validity=excluded.source_validity, dest=excluded.dest,
+			dest_validity=excluded.dest_validity, dest_scanned_uid=excluded.dest_scanned_uid, appending=excluded.appending`
+	qCopiesRange = `SELECT source_uid, dest_uid, fingerprint, flags, size FROM copies
+		WHERE mailbox_id = ? AND folder = ? AND source_uid >= ? AND source_uid <= ? ORDER BY source_uid`
+	qRecordFailure = `INSERT INTO failures(mailbox_id, folder, uid, subject, size, pass, temporary, server_text, hint, at) VALUES (?,?,?,?,?,?,?,?,?,?)
+				ON CONFLICT(mailbox_id, folder, uid) DO UPDATE SET subject=excluded.subject, size=excluded.size, pass=excluded.pass, temporary=excluded.temporary,
+				server_text=excluded.server_text, hint=excluded.hint, at=excluded.at`
+	qClearMailboxFailures = `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ''`
+	qClearFolderFailure   = `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ?`
+	qFolderMap            = `SELECT source, dest, renamed FROM folder_map WHERE mailbox_id = ? ORDER BY source`
+	qSaveFolderMap        = `INSERT INTO folder_map(mailbox_id, source, dest, renamed) VALUES (?,?,?,?)
+			ON CONFLICT(mailbox_id, source) DO UPDATE SET dest=excluded.dest, renamed=excluded.renamed`
+	qFailures    = `SELECT folder, uid, subject, size, pass, temporary, server_text, hint, at FROM failures WHERE mailbox_id = ? ORDER BY folder, uid`
+	qStartRun    = `INSERT INTO runs(mailbox_id, pass, started, status, worker, item_id) VALUES (?,?,?,?,?,?) RETURNING id`
+	qFinishRun   = `UPDATE runs SET ended=?, status=?, error=?, copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, flags_updated=?, to_copy=?, to_copy_bytes=? WHERE id=? AND mailbox_id=?`
+	qProgressRun = `UPDATE runs SET copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, to_copy=?, to_copy_bytes=? WHERE id=? AND mailbox_id=? AND status='running'`
+)
+
 func (s *Store) Mailbox(ctx context.Context, key store.MailboxKey) (int64, error) {
 	var id int64
-	err := s.queryRow(ctx, nil, `INSERT INTO mailboxes(source, destination) VALUES (?, ?)
-		ON CONFLICT(source, destination) DO UPDATE SET source = excluded.source RETURNING id`, key.Source, key.Destination).Scan(&id)
+	err := s.queryRow(ctx, nil, qMailbox, key.Source, key.Destination).Scan(&id)
 	return id, err
 }
 
 func (s *Store) Folder(ctx context.Context, mailbox int64, source string) (store.FolderState, error) {
 	f := store.FolderState{Source: source}
-	err := s.queryRow(ctx, nil, `SELECT source_validity, dest, dest_validity, dest_scanned_uid, appending FROM folders WHERE mailbox_id = ? AND source = ?`,
-		mailbox, source).Scan(&f.SourceValidity, &f.Dest, &f.DestValidity, &f.DestScannedUID, &f.Appending)
+	err := s.queryRow(ctx, nil, qFolder, mailbox, source).Scan(&f.SourceValidity, &f.Dest, &f.DestValidity, &f.DestScannedUID, &f.Appending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, store.ErrNotFound
 	}
@@ -284,20 +356,17 @@ func (s *Store) SaveFolder(ctx context.Context, mailbox int64, f store.FolderSta
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var sv, dv uint32
 		var dest string
-		err := s.queryRow(ctx, tx, `SELECT source_validity, dest, dest_validity FROM folders WHERE mailbox_id = ? AND source = ?`, mailbox, f.Source).Scan(&sv, &dest, &dv)
+		err := s.queryRow(ctx, tx, qFolderValidity, mailbox, f.Source).Scan(&sv, &dest, &dv)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
 			return err
 		case sv != f.SourceValidity || dv != f.DestValidity || dest != f.Dest:
-			if _, err := s.exec(ctx, tx, `DELETE FROM copies WHERE mailbox_id = ? AND folder = ?`, mailbox, f.Source); err != nil {
+			if _, err := s.exec(ctx, tx, qForgetCopies, mailbox, f.Source); err != nil {
 				return err
 			}
 		}
-		_, err = s.exec(ctx, tx, `INSERT INTO folders(mailbox_id, source, source_validity, dest, dest_validity, dest_scanned_uid, appending) VALUES (?,?,?,?,?,?,?)
-			ON CONFLICT(mailbox_id, source) DO UPDATE SET source_validity=excluded.source_validity, dest=excluded.dest,
-			dest_validity=excluded.dest_validity, dest_scanned_uid=excluded.dest_scanned_uid, appending=excluded.appending`,
-			mailbox, f.Source, f.SourceValidity, f.Dest, f.DestValidity, f.DestScannedUID, f.Appending)
+		_, err = s.exec(ctx, tx, qSaveFolder, mailbox, f.Source, f.SourceValidity, f.Dest, f.DestValidity, f.DestScannedUID, f.Appending)
 		return err
 	})
 }
@@ -307,8 +376,7 @@ func (s *Store) Copies(ctx context.Context, mailbox int64, source string, fn fun
 }
 
 func (s *Store) CopiesRange(ctx context.Context, mailbox int64, source string, from, to uint32, fn func(store.Copy) error) error {
-	rows, err := s.query(ctx, `SELECT source_uid, dest_uid, fingerprint, flags, size FROM copies
-		WHERE mailbox_id = ? AND folder = ? AND source_uid >= ? AND source_uid <= ? ORDER BY source_uid`, mailbox, source, int64(from), int64(to))
+	rows, err := s.query(ctx, qCopiesRange, mailbox, source, int64(from), int64(to))
 	if err != nil {
 		return err
 	}
@@ -331,6 +399,35 @@ func (s *Store) CopiesRange(ctx context.Context, mailbox int64, source string, f
 // below SQLite's and PostgreSQL's limits on parameters.
 const copiesPerStatement = 100
 
+// copyChunks are the numbers of copies whose statements (insertCopies,
+// clearCopyFailures) SQLite has prepared: a batch is written in chunks of
+// these sizes, largest first (at most 8 statement pairs for up to 100
+// copies), where a statement of its own would be parsed for every batch
+// and a statement a copy costs more than a parse for a large one.
+var copyChunks = []int{copiesPerStatement, 64, 32, 16, 8, 4, 2, 1}
+
+// copyStatements are the prepared statements of copyChunks.
+func copyStatements() []string {
+	var out []string
+	for _, n := range copyChunks {
+		out = append(out, insertCopies(n), clearCopyFailures(n))
+	}
+	return out
+}
+
+// insertCopies records n copies (7 values each) or updates them.
+func insertCopies(n int) string {
+	return `INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES ` +
+		strings.Repeat(`(?,?,?,?,?,?,?),`, n-1) + `(?,?,?,?,?,?,?)` +
+		` ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`
+}
+
+// clearCopyFailures clears the failures of n UIDs of a folder (mailbox,
+// folder, then the UIDs).
+func clearCopyFailures(n int) string {
+	return `DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid IN (` + strings.Repeat(`?,`, n-1) + `?)`
+}
+
 func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, copies []store.Copy) error {
 	if len(copies) == 0 {
 		return nil
@@ -351,36 +448,52 @@ func (s *Store) RecordCopies(ctx context.Context, mailbox int64, source string, 
 		copies = once
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		for start := 0; start < len(copies); start += copiesPerStatement {
-			chunk := copies[start:min(start+copiesPerStatement, len(copies))]
-			var ins, del strings.Builder
-			ins.WriteString(`INSERT INTO copies(mailbox_id, folder, source_uid, dest_uid, fingerprint, flags, size) VALUES `)
-			del.WriteString(`DELETE FROM failures WHERE mailbox_id = ? AND folder = ? AND uid IN (`)
-			insArgs := make([]any, 0, 7*len(chunk))
-			delArgs := make([]any, 0, 2+len(chunk))
-			delArgs = append(delArgs, mailbox, source)
-			for i, c := range chunk {
-				if i > 0 {
-					ins.WriteByte(',')
-					del.WriteByte(',')
+		insArgs := make([]any, 0, 7*min(len(copies), copiesPerStatement))
+		delArgs := make([]any, 0, 2+min(len(copies), copiesPerStatement))
+		for start := 0; start < len(copies); {
+			n := min(len(copies)-start, copiesPerStatement)
+			if s.prepared != nil {
+				// The largest chunk prepared that fits.
+				for _, k := range copyChunks {
+					if k <= n {
+						n = k
+						break
+					}
 				}
-				ins.WriteString(`(?,?,?,?,?,?,?)`)
-				del.WriteByte('?')
+			}
+			chunk := copies[start : start+n]
+			start += n
+			insArgs, delArgs = insArgs[:0], append(delArgs[:0], mailbox, source)
+			for _, c := range chunk {
 				insArgs = append(insArgs, mailbox, source, c.SourceUID, c.DestUID, c.Fingerprint, c.Flags, c.Size)
 				delArgs = append(delArgs, c.SourceUID)
 			}
-			ins.WriteString(` ON CONFLICT(mailbox_id, folder, source_uid) DO UPDATE SET dest_uid=excluded.dest_uid, fingerprint=excluded.fingerprint, flags=excluded.flags, size=excluded.size`)
-			del.WriteByte(')')
-			if _, err := s.exec(ctx, tx, ins.String(), insArgs...); err != nil {
+			// The texts of copyChunks' statements are kept: a prepared one
+			// is found without building its text again.
+			insQ, delQ := insertCopiesText[n], clearCopyFailuresText[n]
+			if insQ == "" {
+				insQ, delQ = insertCopies(n), clearCopyFailures(n)
+			}
+			if _, err := s.exec(ctx, tx, insQ, insArgs...); err != nil {
 				return err
 			}
-			if _, err := s.exec(ctx, tx, del.String(), delArgs...); err != nil {
+			if _, err := s.exec(ctx, tx, delQ, delArgs...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 }
+
+// insertCopiesText and clearCopyFailuresText are the texts of copyChunks'
+// statements, by size.
+var insertCopiesText, clearCopyFailuresText = func() (ins, del map[int]string) {
+	ins, del = map[int]string{}, map[int]string{}
+	for _, n := range copyChunks {
+		ins[n], del[n] = insertCopies(n), clearCopyFailures(n)
+	}
+	return ins, del
+}()
 
 func (s *Store) RecordFailures(ctx context.Context, mailbox int64, failures []store.Failure) error {
 	if len(failures) == 0 {
@@ -391,9 +504,7 @@ func (s *Store) RecordFailures(ctx context.Context, mailbox int64, failures []st
 			if f.At.IsZero() {
 				f.At = time.Now()
 			}
-			_, err := s.exec(ctx, tx, `INSERT INTO failures(mailbox_id, folder, uid, subject, size, pass, temporary, server_text, hint, at) VALUES (?,?,?,?,?,?,?,?,?,?)
-				ON CONFLICT(mailbox_id, folder, uid) DO UPDATE SET subject=excluded.subject, size=excluded.size, pass=excluded.pass, temporary=excluded.temporary,
-				server_text=excluded.server_text, hint=excluded.hint, at=excluded.at`,
+			_, err := s.exec(ctx, tx, qRecordFailure,
 				mailbox, f.Folder, f.UID, f.Subject, f.Size, f.Pass, f.Temporary, f.ServerText, f.Hint, f.At.UTC().Format(time.RFC3339Nano))
 			if err != nil {
 				return err
@@ -404,12 +515,12 @@ func (s *Store) RecordFailures(ctx context.Context, mailbox int64, failures []st
 }
 
 func (s *Store) ClearMailboxFailures(ctx context.Context, mailbox int64) error {
-	_, err := s.exec(ctx, nil, `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ''`, mailbox)
+	_, err := s.exec(ctx, nil, qClearMailboxFailures, mailbox)
 	return err
 }
 
 func (s *Store) ClearFolderFailure(ctx context.Context, mailbox int64, folder string) error {
-	_, err := s.exec(ctx, nil, `DELETE FROM failures WHERE mailbox_id = ? AND uid = 0 AND folder = ?`, mailbox, folder)
+	_, err := s.exec(ctx, nil, qClearFolderFailure, mailbox, folder)
 	return err
 }
 
@@ -417,7 +528,7 @@ func (s *Store) FolderMap(ctx context.Context, mailbox int64) ([]store.FolderMap
 	return collect(s, ctx, func(sc interface{ Scan(...any) error }) (store.FolderMapping, error) {
 		var m store.FolderMapping
 		return m, sc.Scan(&m.Source, &m.Dest, &m.Renamed)
-	}, `SELECT source, dest, renamed FROM folder_map WHERE mailbox_id = ? ORDER BY source`, mailbox)
+	}, qFolderMap, mailbox)
 }
 
 func (s *Store) SaveFolderMap(ctx context.Context, mailbox int64, mappings []store.FolderMapping) error {
@@ -425,12 +536,14 @@ func (s *Store) SaveFolderMap(ctx context.Context, mailbox int64, mappings []sto
 		return nil
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO folder_map(mailbox_id, source, dest, renamed) VALUES (?,?,?,?)
-			ON CONFLICT(mailbox_id, source) DO UPDATE SET dest=excluded.dest, renamed=excluded.renamed`))
-		if err != nil {
-			return err
+		ins := s.stmt(ctx, tx, qSaveFolderMap)
+		if ins == nil {
+			var err error
+			if ins, err = tx.PrepareContext(ctx, s.q(qSaveFolderMap)); err != nil {
+				return err
+			}
+			defer ins.Close()
 		}
-		defer ins.Close()
 		for _, m := range mappings {
 			if _, err := ins.ExecContext(ctx, mailbox, m.Source, m.Dest, m.Renamed); err != nil {
 				return err
@@ -441,7 +554,7 @@ func (s *Store) SaveFolderMap(ctx context.Context, mailbox int64, mappings []sto
 }
 
 func (s *Store) Failures(ctx context.Context, mailbox int64) ([]store.Failure, error) {
-	rows, err := s.query(ctx, `SELECT folder, uid, subject, size, pass, temporary, server_text, hint, at FROM failures WHERE mailbox_id = ? ORDER BY folder, uid`, mailbox)
+	rows, err := s.query(ctx, qFailures, mailbox)
 	if err != nil {
 		return nil, err
 	}
@@ -460,18 +573,17 @@ func (s *Store) Failures(ctx context.Context, mailbox int64) ([]store.Failure, e
 }
 
 func (s *Store) StartRun(ctx context.Context, mailbox int64, run *store.Run) error {
-	return s.queryRow(ctx, nil, `INSERT INTO runs(mailbox_id, pass, started, status, worker, item_id) VALUES (?,?,?,?,?,?) RETURNING id`,
-		mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running", run.Worker, run.ItemID).Scan(&run.ID)
+	return s.queryRow(ctx, nil, qStartRun, mailbox, run.Pass, run.Started.UTC().Format(time.RFC3339Nano), "running", run.Worker, run.ItemID).Scan(&run.ID)
 }
 
 func (s *Store) FinishRun(ctx context.Context, mailbox int64, run *store.Run) error {
-	_, err := s.exec(ctx, nil, `UPDATE runs SET ended=?, status=?, error=?, copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, flags_updated=?, to_copy=?, to_copy_bytes=? WHERE id=? AND mailbox_id=?`,
+	_, err := s.exec(ctx, nil, qFinishRun,
 		run.Ended.UTC().Format(time.RFC3339Nano), run.Status, run.Error, run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.FlagsUpdated, run.ToCopy, run.ToCopyBytes, run.ID, mailbox)
 	return err
 }
 
 func (s *Store) ProgressRun(ctx context.Context, mailbox int64, run *store.Run) error {
-	_, err := s.exec(ctx, nil, `UPDATE runs SET copied=?, copied_bytes=?, skipped=?, failed=?, failed_bytes=?, to_copy=?, to_copy_bytes=? WHERE id=? AND mailbox_id=? AND status='running'`,
+	_, err := s.exec(ctx, nil, qProgressRun,
 		run.Copied, run.CopiedBytes, run.Skipped, run.Failed, run.FailedBytes, run.ToCopy, run.ToCopyBytes, run.ID, mailbox)
 	return err
 }

@@ -178,3 +178,18 @@ func TestWALFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineStatementsPrepared: every statement a copy runs per mailbox and
+// folder prepares on the current schema (a statement that does not is run
+// from its text, parsed each time, which nothing else would show).
+func TestEngineStatementsPrepared(t *testing.T) {
+	t.Parallel()
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if q := sqlstore.Unprepared(s); len(q) > 0 {
+		t.Fatalf("%d statements are not prepared, the first:\n%s", len(q), q[0])
+	}
+}
