@@ -194,6 +194,22 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 		known += int64(len(copies))
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
+		if r.freshWindow(s, plan, windows, copies, sel, dsel) {
+			// A first copy into an empty folder: identities and bodies
+			// in one FETCH (fresh.go).
+			if err := startCopy(); err != nil {
+				return err
+			}
+			sent, sentBytes, err := r.copyFresh(ctx, s, plan, w, cp, base, baseBytes)
+			toCopy, toCopyBytes = toCopy+sent, toCopyBytes+sentBytes
+			if err != nil {
+				return cp.abort(err)
+			}
+			if cp.failed.Load() {
+				return cp.abort(nil)
+			}
+			continue
+		}
 		srcFlags := map[uint32]string{}
 		var pending []*message
 		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {

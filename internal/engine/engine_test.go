@@ -957,10 +957,12 @@ func TestNewFolderStateIsWrittenWhenTheCopyStarts(t *testing.T) {
 	}
 }
 
-// A first copy into empty destination folders is exact, and when the
-// destination drops the connection in the middle, the next attempt
-// matches what was appended: the copy is exact, without duplicates.
-func TestFirstCopyWithADroppedDestinationIsExact(t *testing.T) {
+// A first copy into empty destination folders reads each folder with one
+// FETCH (identities and bodies together), and each message once; a later
+// pass, with copies recorded, reads identities first again. When the
+// destination drops the connection in the middle, the next attempt goes
+// the usual way and the copy is exact, without duplicates.
+func TestFirstCopyReadsEachFolderOnce(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
@@ -980,11 +982,26 @@ func TestFirstCopyWithADroppedDestinationIsExact(t *testing.T) {
 					return nil
 				}
 			}
+			folders := int64(0)
+			for _, msgs := range b.sourceSnap {
+				if len(msgs) > 0 {
+					folders++
+				}
+			}
+			fetches := b.src.Fetches.Load()
 			res := b.run(t, nil)
 			requireOK(t, res)
 			b.requireExact(t)
-			if tc.dropAfter == 0 && (res.Run.Copied != int64(len(b.corpus.Messages)) || res.Run.ToCopy != res.Run.Copied) {
-				t.Fatalf("copied %d of %d to copy, want %d", res.Run.Copied, res.Run.ToCopy, len(b.corpus.Messages))
+			got := b.src.Fetches.Load() - fetches
+			if tc.dropAfter == 0 {
+				if res.Run.Copied != int64(len(b.corpus.Messages)) || res.Run.ToCopy != res.Run.Copied {
+					t.Fatalf("copied %d of %d to copy, want %d", res.Run.Copied, res.Run.ToCopy, len(b.corpus.Messages))
+				}
+				if got != folders {
+					t.Errorf("%d source FETCHes for %d folders holding mail, want one each", got, folders)
+				}
+			} else if got <= folders {
+				t.Errorf("%d source FETCHes: the dropped connection was not retried", got)
 			}
 			again := b.run(t, nil)
 			requireOK(t, again)
