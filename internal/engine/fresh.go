@@ -93,7 +93,7 @@ func (r *mailboxRun) copyFresh(ctx context.Context, s *session, plan FolderPlan,
 			if ctx.Err() != nil {
 				// Not read to its end (it may be large): the connection
 				// goes, between two messages, as the run stops.
-				s.src.Close()
+				stopFetch(s, cmd, fm)
 				return context.Cause(ctx)
 			}
 			uid, err := readFresh(s, fm, send)
