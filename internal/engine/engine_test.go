@@ -1012,3 +1012,46 @@ func TestFirstCopyReadsEachFolderOnce(t *testing.T) {
 		})
 	}
 }
+
+// A run stopped in the middle of first copies (as SIGTERM stops it: the
+// run's context ends while APPENDs are in flight) ends within seconds, and
+// the next run makes the copy exact: nothing lost, nothing doubled.
+func TestFirstCopyStoppedThenRerunIsExact(t *testing.T) {
+	t.Parallel()
+	for _, stopAt := range []int{1, 4, 12} {
+		t.Run("stopped at APPEND "+strconv.Itoa(stopAt), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, corpus.Generate(corpus.Spec{Seed: 32, Messages: 40, Folders: 3, MinSize: 512, MaxSize: 8 << 10}))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.dst.Faults.Set(func(n int, _ string, _ int64) error {
+				if n == stopAt {
+					cancel()
+				}
+				return nil
+			}, nil)
+			done := make(chan *engine.Result, 1)
+			go func() { done <- engine.New(b.st, b.opts).Migrate(ctx, b.job, nil) }()
+			select {
+			case res := <-done:
+				if res.Run.Status != "stopped" {
+					t.Fatalf("run ended %q (%v), want stopped", res.Run.Status, res.Err)
+				}
+			case <-ctx.Done():
+				select {
+				case res := <-done:
+					if res.Run.Status != "stopped" {
+						t.Fatalf("run ended %q (%v), want stopped", res.Run.Status, res.Err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the run did not end within 10 s of its stop")
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the run neither stopped nor ended")
+			}
+			b.dst.Faults.Set(nil, nil)
+			requireOK(t, b.run(t, nil))
+			b.requireExact(t)
+		})
+	}
+}
