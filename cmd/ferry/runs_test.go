@@ -109,7 +109,14 @@ func TestSignalStopsRunAndRerunCompletes(t *testing.T) {
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
+		// SIGQUIT: Go prints every goroutine's stack, to tell who waits on what.
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
 		t.Fatalf("ferry did not end within 10s of SIGTERM:\n%s", out.String())
 	}
 	if !strings.Contains(out.String(), "stopped") {

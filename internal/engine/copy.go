@@ -194,6 +194,22 @@ func (r *mailboxRun) syncFolder(ctx context.Context, s *session, plan FolderPlan
 		}
 		known += int64(len(copies))
 		r.folderCounter(&r.prog.Skipped, "skipped", plan.Source.Name, known-base)
+		if r.freshWindow(s, plan, windows, copies, sel, dsel) {
+			// A first copy into an empty folder: identities and bodies
+			// in one FETCH (fresh.go).
+			if err := startCopy(); err != nil {
+				return err
+			}
+			sent, sentBytes, err := r.copyFresh(ctx, s, plan, w, cp, base, baseBytes)
+			toCopy, toCopyBytes = toCopy+sent, toCopyBytes+sentBytes
+			if err != nil {
+				return cp.abort(err)
+			}
+			if cp.failed.Load() {
+				return cp.abort(nil)
+			}
+			continue
+		}
 		srcFlags := map[uint32]string{}
 		var pending []*message
 		if len(copies) == 0 && !r.fetchByList(plan.Source.Name) {
@@ -1575,4 +1591,33 @@ func abandonFetch(s *session, cmd *imapclient.FetchCommand) {
 	} else {
 		cmd.Close()
 	}
+}
+
+// stopFetch ends at once a body FETCH that the run stops reading between
+// two messages; fm is the message cmd.Next handed over last (nil: none),
+// not read yet. go-imap's reader goroutine hands a message over as its
+// first body starts, then waits until that body is read to its end or
+// fails, and Client.Close waits for that goroutine: closing the connection
+// with fm unread waited for ever (a stopped first copy hung so). The
+// socket is cut first, so that only what the client had already buffered
+// is left of the FETCH; that is read and thrown away until the FETCH ends
+// or a read fails (the goroutine, given its connection back, then ends
+// too: the FETCH is not touched again), and the connection is closed.
+func stopFetch(s *session, cmd *imapclient.FetchCommand, fm *imapclient.FetchMessageData) {
+	s.src.Cut()
+	var broke atomic.Bool
+	for fm != nil && !broke.Load() {
+		for item := fm.Next(); item != nil && !broke.Load(); {
+			if it, ok := item.(imapclient.FetchItemDataBodySection); ok && it.Literal != nil {
+				io.Copy(io.Discard, &sourceBody{LiteralReader: it.Literal, broke: &broke})
+			}
+			if !broke.Load() {
+				item = fm.Next()
+			}
+		}
+		if !broke.Load() {
+			fm = cmd.Next()
+		}
+	}
+	s.src.Close()
 }

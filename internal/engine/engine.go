@@ -555,7 +555,9 @@ type mailboxRun struct {
 	// brokenFolders: folders where a source FETCH broke in this run, and
 	// the first UID of their careful span (see noteBrokenFetch).
 	brokenFolders map[string]uint32
-	reported      map[string]bool // kind and folder -> reported in this run (flagreport.go)
+	// freshTried: folders copyFresh had its one try at (fresh.go).
+	freshTried map[string]bool
+	reported   map[string]bool // kind and folder -> reported in this run (flagreport.go)
 
 	// notes are said in the run's output: folders renamed by the folder map.
 	notes []string

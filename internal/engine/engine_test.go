@@ -953,10 +953,12 @@ func TestNewFolderStateIsWrittenWhenTheCopyStarts(t *testing.T) {
 	}
 }
 
-// A first copy into empty destination folders is exact, and when the
-// destination drops the connection in the middle, the next attempt
-// matches what was appended: the copy is exact, without duplicates.
-func TestFirstCopyWithADroppedDestinationIsExact(t *testing.T) {
+// A first copy into empty destination folders reads each folder with one
+// FETCH (identities and bodies together), and each message once; a later
+// pass, with copies recorded, reads identities first again. When the
+// destination drops the connection in the middle, the next attempt goes
+// the usual way and the copy is exact, without duplicates.
+func TestFirstCopyReadsEachFolderOnce(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name      string
@@ -976,17 +978,75 @@ func TestFirstCopyWithADroppedDestinationIsExact(t *testing.T) {
 					return nil
 				}
 			}
+			folders := int64(0)
+			for _, msgs := range b.sourceSnap {
+				if len(msgs) > 0 {
+					folders++
+				}
+			}
+			fetches := b.src.Fetches.Load()
 			res := b.run(t, nil)
 			requireOK(t, res)
 			b.requireExact(t)
-			if tc.dropAfter == 0 && (res.Run.Copied != int64(len(b.corpus.Messages)) || res.Run.ToCopy != res.Run.Copied) {
-				t.Fatalf("copied %d of %d to copy, want %d", res.Run.Copied, res.Run.ToCopy, len(b.corpus.Messages))
+			got := b.src.Fetches.Load() - fetches
+			if tc.dropAfter == 0 {
+				if res.Run.Copied != int64(len(b.corpus.Messages)) || res.Run.ToCopy != res.Run.Copied {
+					t.Fatalf("copied %d of %d to copy, want %d", res.Run.Copied, res.Run.ToCopy, len(b.corpus.Messages))
+				}
+				if got != folders {
+					t.Errorf("%d source FETCHes for %d folders holding mail, want one each", got, folders)
+				}
+			} else if got <= folders {
+				t.Errorf("%d source FETCHes: the dropped connection was not retried", got)
 			}
 			again := b.run(t, nil)
 			requireOK(t, again)
 			if again.Run.Copied != 0 {
 				t.Fatalf("second run copied %d", again.Run.Copied)
 			}
+			b.requireExact(t)
+		})
+	}
+}
+
+// A run stopped in the middle of first copies (as SIGTERM stops it: the
+// run's context ends while APPENDs are in flight) ends within seconds, and
+// the next run makes the copy exact: nothing lost, nothing doubled.
+func TestFirstCopyStoppedThenRerunIsExact(t *testing.T) {
+	t.Parallel()
+	for _, stopAt := range []int{1, 4, 12} {
+		t.Run("stopped at APPEND "+strconv.Itoa(stopAt), func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, corpus.Generate(corpus.Spec{Seed: 32, Messages: 40, Folders: 3, MinSize: 512, MaxSize: 8 << 10}))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			b.dst.Faults.Set(func(n int, _ string, _ int64) error {
+				if n == stopAt {
+					cancel()
+				}
+				return nil
+			}, nil)
+			done := make(chan *engine.Result, 1)
+			go func() { done <- engine.New(b.st, b.opts).Migrate(ctx, b.job, nil) }()
+			select {
+			case res := <-done:
+				if res.Run.Status != "stopped" {
+					t.Fatalf("run ended %q (%v), want stopped", res.Run.Status, res.Err)
+				}
+			case <-ctx.Done():
+				select {
+				case res := <-done:
+					if res.Run.Status != "stopped" {
+						t.Fatalf("run ended %q (%v), want stopped", res.Run.Status, res.Err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the run did not end within 10 s of its stop")
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the run neither stopped nor ended")
+			}
+			b.dst.Faults.Set(nil, nil)
+			requireOK(t, b.run(t, nil))
 			b.requireExact(t)
 		})
 	}

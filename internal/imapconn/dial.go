@@ -491,8 +491,18 @@ func (t *byeTail) bye() string {
 	return string(line)
 }
 
-// Close drops the connection without a LOGOUT round trip.
+// Close drops the connection without a LOGOUT round trip. It waits for
+// imapclient's reader goroutine to end, and that goroutine waits for every
+// message body of a FETCH it handed over to be read to its end (or to fail):
+// Close with a body handed over and unread never returns. A FETCH given up
+// in the middle is ended with Cut first.
 func (c *Conn) Close() error { return c.Client.Close() }
+
+// Cut closes the connection's socket at once, without waiting for anyone:
+// nothing more arrives, what the client had already buffered can still be
+// read (a read past it fails), and the server sees the connection end.
+// Close afterwards.
+func (c *Conn) Cut() { c.watch.Close() }
 
 // Logout says goodbye politely, bounded in time.
 func (c *Conn) Logout() {
