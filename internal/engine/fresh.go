@@ -80,7 +80,7 @@ func (r *mailboxRun) copyFresh(ctx context.Context, s *session, plan FolderPlan,
 		sentBytes += m.size
 		r.folderCounter(&r.prog.ToCopy, "tocopy", folder, base+sent)
 		r.folderCounter(&r.prog.ToCopyBytes, "tocopybytes", folder, baseBytes+sentBytes)
-		return appendOne(s, plan, m, appendFlags(m.flags, cp.allowKeywords, cp.allowed), lit, cp.buf, cp.b, cp.results)
+		return appendOne(s, plan, m, appendFlags(m.flags, cp.allowKeywords, cp.allowed), lit, *cp.buf, cp.b, cp.results)
 	}
 	s.srcBodyBroke.Store(false)
 	err = s.src.Do(func() error {
