@@ -662,6 +662,3 @@ func (ep Endpoint) tlsConfig() *tls.Config {
 	return conf
 }
 
-// NetworkRTT is the round-trip time to the server as the kernel measures
-// it (Linux, plain TCP dialed by Ferry); ok is false when it cannot say.
-func (c *Conn) NetworkRTT() (rtt time.Duration, ok bool) { return kernelRTT(c.watch.Conn) }
