@@ -661,4 +661,3 @@ func (ep Endpoint) tlsConfig() *tls.Config {
 	}
 	return conf
 }
-
