@@ -67,12 +67,18 @@ func (f *workerFlags) config() app.Config {
 	return cfg
 }
 
-// runWorkers starts the queue and blocks until SIGINT/SIGTERM, then shuts down within the timeout.
-func (f *workerFlags) runWorkers(cmd *cobra.Command, a *app.App, also func(ctx context.Context) error) error {
+// runWorkers starts the queue and blocks until SIGINT/SIGTERM, then shuts
+// down within the timeout. started, when given, runs once the queue has
+// started (its listener included): a "running" line said before that
+// would not be true yet.
+func (f *workerFlags) runWorkers(cmd *cobra.Command, a *app.App, started func(), also func(ctx context.Context) error) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := a.Queue.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
+	}
+	if started != nil {
+		started()
 	}
 	go a.Service.TakeOverDeadAttempts(ctx)
 	errc := make(chan error, 1)
@@ -114,8 +120,9 @@ func newWorkerCmd() *cobra.Command {
 				slog.Info("metrics and health", "metrics", "http://"+ln.Addr().String()+"/metrics", "healthz", "/healthz", "readyz", "/readyz")
 				ops = func(ctx context.Context) error { return serveOps(ctx, ln, a) }
 			}
-			slog.Info("ferry worker: running migrations; stop with Ctrl-C or SIGTERM", "concurrency", f.concurrency, "worker", app.ProcessName(f.name))
-			return f.runWorkers(cmd, a, ops)
+			return f.runWorkers(cmd, a, func() {
+				slog.Info("ferry worker: running migrations; stop with Ctrl-C or SIGTERM", "concurrency", f.concurrency, "worker", app.ProcessName(f.name))
+			}, ops)
 		},
 	}
 	f.register(cmd)
@@ -181,7 +188,7 @@ share the work. API requests need a token: 'ferry token create --name NAME'.`,
 			srv.RegisterOnShutdown(closeWeb)
 			slog.Info("ferry serve: portal, API and metrics", "portal", "http://"+ln.Addr().String()+"/", "api", "http://"+ln.Addr().String()+"/api/v1",
 				"openapi", "/api/v1/openapi.json", "metrics", "/metrics (administrator's API token)", "concurrency", f.concurrency, "worker", app.ProcessName(f.name))
-			return f.runWorkers(cmd, a, func(ctx context.Context) error {
+			return f.runWorkers(cmd, a, nil, func(ctx context.Context) error {
 				go func() {
 					<-ctx.Done()
 					sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
