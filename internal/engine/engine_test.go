@@ -906,6 +906,7 @@ func TestPlanCountsFoldersWithTheirListing(t *testing.T) {
 	}{
 		{"LIST-STATUS: no STATUS", 20, func(*testimap.MemServer) {}, 0, 1},
 		{"LIST-STATUS, large mailbox: four pairs", 2400, func(*testimap.MemServer) {}, 0, 4},
+		{"LIST-STATUS without STATUS=SIZE: counts without sizes, no STATUS", 2400, func(s *testimap.MemServer) { s.NoStatusSize.Store(true) }, 0, 4},
 		{"no LIST-STATUS: STATUS per folder", 20, func(s *testimap.MemServer) { s.NoListStatus.Store(true) }, 4, 1},
 		{"LIST without the STATUS answers: STATUS per folder", 2400, func(s *testimap.MemServer) { s.ListWithoutStatus.Store(true) }, 4, 4},
 	} {

@@ -53,6 +53,7 @@ type MemServer struct {
 	NoUIDPlus     atomic.Bool // no UIDPLUS announced, APPEND answers without [APPENDUID]
 	NoLiteralPlus atomic.Bool // no LITERAL+ announced: clients wait for "+" before each literal (Exchange, Gmail)
 	NoListStatus  atomic.Bool // no LIST-STATUS announced (Courier): folders are counted with STATUS
+	NoStatusSize  atomic.Bool // no STATUS=SIZE announced: folders are counted without their size
 	// ListWithoutStatus: LIST ... RETURN (STATUS ...) is answered without
 	// the STATUS lines (an optional answer a server may leave out).
 	ListWithoutStatus   atomic.Bool
@@ -607,6 +608,7 @@ var (
 	uidNextLine       = regexp.MustCompile(`(?m)^\* OK \[UIDNEXT \d+\][^\r\n]*\r\n`)
 	uidPlusInCaps     = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) UIDPLUS`)
 	literalPlusInCaps = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) LITERAL\+`)
+	statusSizeInCaps  = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) STATUS=SIZE`)
 	listStatusInCaps  = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) LIST-STATUS`)
 )
 
@@ -624,6 +626,9 @@ func (c *behaviourConn) Write(p []byte) (int, error) {
 	}
 	if c.ms.NoLiteralPlus.Load() {
 		out = literalPlusInCaps.ReplaceAll(out, []byte("$1$2"))
+	}
+	if c.ms.NoStatusSize.Load() {
+		out = statusSizeInCaps.ReplaceAll(out, []byte("$1$2"))
 	}
 	if c.ms.NoListStatus.Load() {
 		out = listStatusInCaps.ReplaceAll(out, []byte("$1$2"))
