@@ -874,11 +874,16 @@ func (e *Engine) retry(ctx context.Context, prog *Progress, fn func() (progresse
 // holds.
 func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *session, pairs int, messages int64)) ([]FolderPlan, error) {
 	// Both sides are listed at once.
+	// The source counts its folders in the same answer when it can
+	// (LIST-STATUS): one round trip less.
+	askSize := s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2)
+	statusOpts := &imap.StatusOptions{NumMessages: true, Size: askSize}
 	var srcFolders []Folder
+	var listed map[string]*imap.StatusData
 	var srcErr error
 	var listing sync.WaitGroup
-	listing.Go(func() { srcFolders, srcErr = listWithNamespace(s.src) })
-	dstFolders, dstErr := listWithNamespace(s.dst)
+	listing.Go(func() { srcFolders, listed, srcErr = listAll(s.src, true, statusOpts) })
+	dstFolders, _, dstErr := listAll(s.dst, true, nil)
 	listing.Wait()
 	if srcErr != nil {
 		return nil, sideErr("source", srcErr)
@@ -917,33 +922,45 @@ func (r *mailboxRun) plan(ctx context.Context, s *session, planned func(s *sessi
 	for i, p := range plans {
 		names[i] = p.Source.Name
 	}
-	askSize := s.src.Caps().Has(imap.CapStatusSize) || s.src.Caps().Has(imap.CapIMAP4rev2)
 	counted := map[string]int64{}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		amounts := make([]folderAmount, len(names))
-		s.src.Do(func() error {
-			cmds := make([]*imapclient.StatusCommand, len(names))
-			for i, name := range names {
-				cmds[i] = s.src.Status(name, &imap.StatusOptions{NumMessages: true, Size: askSize})
+		take := func(i int, st *imap.StatusData) {
+			if st.Size != nil {
+				sizes[names[i]] = *st.Size
+				amounts[i].bytes = *st.Size
 			}
-			for i, cmd := range cmds {
-				st, err := cmd.Wait()
-				if err != nil {
-					continue
-				}
-				if st.Size != nil {
-					sizes[names[i]] = *st.Size
-					amounts[i].bytes = *st.Size
-				}
-				if st.NumMessages != nil {
-					amounts[i].messages, amounts[i].known = int64(*st.NumMessages), true
-					counted[names[i]] = amounts[i].messages
-				}
+			if st.NumMessages != nil {
+				amounts[i].messages, amounts[i].known = int64(*st.NumMessages), true
+				counted[names[i]] = amounts[i].messages
 			}
-			return nil
-		})
+		}
+		// A folder the LIST did not count in full (an optional answer)
+		// is asked STATUS, pipelined.
+		var ask []int
+		for i, name := range names {
+			if st := listed[name]; st != nil && st.NumMessages != nil && (st.Size != nil || !askSize) {
+				take(i, st)
+			} else {
+				ask = append(ask, i)
+			}
+		}
+		if len(ask) > 0 {
+			s.src.Do(func() error {
+				cmds := make([]*imapclient.StatusCommand, len(ask))
+				for k, i := range ask {
+					cmds[k] = s.src.Status(names[i], statusOpts)
+				}
+				for k, cmd := range cmds {
+					if st, err := cmd.Wait(); err == nil {
+						take(ask[k], st)
+					}
+				}
+				return nil
+			})
+		}
 		if planned != nil {
 			var messages int64
 			for _, a := range amounts {
@@ -1253,19 +1270,26 @@ func nameRefused(err error) bool {
 	return ie.Code == "" || ie.Code == imap.ResponseCodeCannot || ie.Code == imap.ResponseCodeClientBug
 }
 
-// listWithNamespace lists the folders of a connection dialled with
-// DeferNamespace and reads its namespace (Delim, Prefix) in the same
-// round trip: one round trip less for every mailbox.
-func listWithNamespace(c *imapconn.Conn) ([]Folder, error) { return listAll(c, true) }
+func listFolders(c *imapconn.Conn) ([]Folder, error) {
+	folders, _, err := listAll(c, false, nil)
+	return folders, err
+}
 
-func listFolders(c *imapconn.Conn) ([]Folder, error) { return listAll(c, false) }
-
-func listAll(c *imapconn.Conn, namespace bool) ([]Folder, error) {
+// listAll lists the folders of a connection. With namespace (a connection
+// dialled with DeferNamespace) it reads the namespace (Delim, Prefix) in
+// the same round trip: one round trip less for every mailbox. With status,
+// a server that can (LIST-STATUS, IMAP4rev2) counts its folders in the
+// answer too; it returns what it told, by folder name. The counts are an
+// optional answer: a folder may be missing from them, or an item.
+func listAll(c *imapconn.Conn, namespace bool, status *imap.StatusOptions) ([]Folder, map[string]*imap.StatusData, error) {
 	opts := &imap.ListOptions{}
 	if c.Caps().Has(imap.CapListExtended) || c.Caps().Has(imap.CapIMAP4rev2) {
 		opts.ReturnSubscribed = true
 		if c.Caps().Has(imap.CapSpecialUse) {
 			opts.ReturnSpecialUse = true
+		}
+		if status != nil && (c.Caps().Has(imap.CapListStatus) || c.Caps().Has(imap.CapIMAP4rev2)) {
+			opts.ReturnStatus = status
 		}
 	}
 	var list []*imap.ListData
@@ -1283,9 +1307,10 @@ func listAll(c *imapconn.Conn, namespace bool) ([]Folder, error) {
 		return err
 	})
 	if err != nil {
-		return nil, imapconn.Classify("list folders", err)
+		return nil, nil, imapconn.Classify("list folders", err)
 	}
 	out := make([]Folder, 0, len(list))
+	var counts map[string]*imap.StatusData
 	hasInbox := false
 	for _, d := range list {
 		f := folderFromList(d)
@@ -1293,9 +1318,15 @@ func listAll(c *imapconn.Conn, namespace bool) ([]Folder, error) {
 			hasInbox = true
 		}
 		out = append(out, f)
+		if d.Status != nil && opts.ReturnStatus != nil {
+			if counts == nil {
+				counts = map[string]*imap.StatusData{}
+			}
+			counts[f.Name] = d.Status
+		}
 	}
 	if !hasInbox {
 		out = append(out, Folder{Name: "INBOX", Subscribed: true})
 	}
-	return out, nil
+	return out, counts, nil
 }

@@ -890,6 +890,49 @@ func TestConnectionPairsFitTheMailbox(t *testing.T) {
 	}
 }
 
+// TestPlanCountsFoldersWithTheirListing: a source that announces
+// LIST-STATUS counts its folders in the answer to the LIST planning sends
+// anyway: no STATUS command, one round trip less. A source without it, or
+// one that leaves the STATUS answers out of the LIST, is asked STATUS for
+// each folder, and the connection pairs still fit the mailbox.
+func TestPlanCountsFoldersWithTheirListing(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		messages     int
+		server       func(*testimap.MemServer)
+		wantStatuses int64 // at the source, while planning
+		wantLogins   int64 // at the source: the connection pairs
+	}{
+		{"LIST-STATUS: no STATUS", 20, func(*testimap.MemServer) {}, 0, 1},
+		{"LIST-STATUS, large mailbox: four pairs", 2400, func(*testimap.MemServer) {}, 0, 4},
+		{"LIST-STATUS without STATUS=SIZE: counts without sizes, no STATUS", 2400, func(s *testimap.MemServer) { s.NoStatusSize.Store(true) }, 0, 4},
+		{"no LIST-STATUS: STATUS per folder", 20, func(s *testimap.MemServer) { s.NoListStatus.Store(true) }, 4, 1},
+		{"LIST without the STATUS answers: STATUS per folder", 2400, func(s *testimap.MemServer) { s.ListWithoutStatus.Store(true) }, 4, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, corpus.Generate(corpus.Spec{Seed: 14, Messages: tc.messages, Folders: 3, MinSize: 512, MaxSize: 2048}))
+			tc.server(b.src)
+			statuses, logins := b.src.Statuses.Load(), b.src.Logins.Load()
+			res := b.run(t, func(o *engine.Options) { o.Connections = 4 })
+			if res.Err != nil {
+				t.Fatalf("migrate: %v", res.Err)
+			}
+			if res.Run.Copied != int64(tc.messages) {
+				t.Fatalf("copied %d, want %d", res.Run.Copied, tc.messages)
+			}
+			if got := b.src.Statuses.Load() - statuses; got != tc.wantStatuses {
+				t.Errorf("STATUS commands at the source: %d, want %d", got, tc.wantStatuses)
+			}
+			if got := b.src.Logins.Load() - logins; got != tc.wantLogins {
+				t.Errorf("source logins: %d, want %d", got, tc.wantLogins)
+			}
+			b.requireExact(t)
+		})
+	}
+}
+
 // slowToward dials like net.Dialer, but each write to addr waits oneWay
 // first: a far destination, as the client sees it.
 func slowToward(addr string, oneWay time.Duration) func(ctx context.Context, network, address string) (net.Conn, error) {

@@ -49,9 +49,14 @@ type MemServer struct {
 
 	// Behaviours of real servers, off by default. They apply to
 	// connections and commands from the moment they are switched on.
-	NoUIDNext           atomic.Bool // SELECT answers without [UIDNEXT] (Courier)
-	NoUIDPlus           atomic.Bool // no UIDPLUS announced, APPEND answers without [APPENDUID]
-	NoLiteralPlus       atomic.Bool // no LITERAL+ announced: clients wait for "+" before each literal (Exchange, Gmail)
+	NoUIDNext     atomic.Bool // SELECT answers without [UIDNEXT] (Courier)
+	NoUIDPlus     atomic.Bool // no UIDPLUS announced, APPEND answers without [APPENDUID]
+	NoLiteralPlus atomic.Bool // no LITERAL+ announced: clients wait for "+" before each literal (Exchange, Gmail)
+	NoListStatus  atomic.Bool // no LIST-STATUS announced (Courier): folders are counted with STATUS
+	NoStatusSize  atomic.Bool // no STATUS=SIZE announced: folders are counted without their size
+	// ListWithoutStatus: LIST ... RETURN (STATUS ...) is answered without
+	// the STATUS lines (an optional answer a server may leave out).
+	ListWithoutStatus   atomic.Bool
 	Munge8bitHeaders    atomic.Bool // 8-bit header bytes stored as 'X' (Cyrus's default munge8bit)
 	OldDatesBecomeToday atomic.Bool // internal dates before 1980 replaced by the APPEND time (Cyrus)
 
@@ -68,6 +73,8 @@ type MemServer struct {
 	Fetches atomic.Int64
 	// Namespaces counts the NAMESPACE commands clients sent.
 	Namespaces atomic.Int64
+	// Statuses counts the STATUS commands clients sent.
+	Statuses atomic.Int64
 
 	// gmail: the server shows a Gmail account (StartGmail, gmail.go);
 	// gmailExt answers its IMAP extensions (gmailext.go).
@@ -169,7 +176,7 @@ func StartMem(tb testing.TB, users ...User) *MemServer {
 		},
 		Caps: imap.CapSet{
 			imap.CapIMAP4rev1: {}, imap.CapNamespace: {}, imap.CapUIDPlus: {}, imap.CapListExtended: {},
-			imap.CapStatusSize: {}, imap.CapLiteralPlus: {},
+			imap.CapStatusSize: {}, imap.CapLiteralPlus: {}, imap.CapListStatus: {},
 		},
 		InsecureAuth: true,
 		Logger:       log.New(os.Stderr, "memserver: ", 0),
@@ -374,6 +381,7 @@ func (s *faultSession) Rename(mailbox, newName string, options *imap.RenameOptio
 }
 
 func (s *faultSession) Status(mailbox string, options *imap.StatusOptions) (*imap.StatusData, error) {
+	s.ms.Statuses.Add(1)
 	return s.SessionNamespace.Status(s.folderName(mailbox), options)
 }
 
@@ -395,6 +403,11 @@ func (s *faultSession) List(w *imapserver.ListWriter, ref string, patterns []str
 		if !strings.ContainsAny(p, "*%") {
 			patterns[i] = s.folderName(p)
 		}
+	}
+	if options != nil && options.ReturnStatus != nil && s.ms.ListWithoutStatus.Load() {
+		o := *options
+		o.ReturnStatus = nil
+		options = &o
 	}
 	if !s.ms.ListReversed.Load() || len(patterns) == 0 {
 		return s.SessionNamespace.List(w, ref, patterns, options)
@@ -595,6 +608,8 @@ var (
 	uidNextLine       = regexp.MustCompile(`(?m)^\* OK \[UIDNEXT \d+\][^\r\n]*\r\n`)
 	uidPlusInCaps     = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) UIDPLUS`)
 	literalPlusInCaps = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) LITERAL\+`)
+	statusSizeInCaps  = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) STATUS=SIZE`)
+	listStatusInCaps  = regexp.MustCompile(`(?m)^(\* CAPABILITY|.*\[CAPABILITY)([^\r\n]*) LIST-STATUS`)
 )
 
 // Write edits whole response lines; the server writes each of these in
@@ -611,6 +626,12 @@ func (c *behaviourConn) Write(p []byte) (int, error) {
 	}
 	if c.ms.NoLiteralPlus.Load() {
 		out = literalPlusInCaps.ReplaceAll(out, []byte("$1$2"))
+	}
+	if c.ms.NoStatusSize.Load() {
+		out = statusSizeInCaps.ReplaceAll(out, []byte("$1$2"))
+	}
+	if c.ms.NoListStatus.Load() {
+		out = listStatusInCaps.ReplaceAll(out, []byte("$1$2"))
 	}
 	out = c.gmailEdit(out)
 	if len(out) == len(p) {
