@@ -88,25 +88,45 @@ func appendPipelined(t *testing.T, c *imapconn.Conn, n int) {
 	}
 }
 
-// On a server with LITERAL+ (Dovecot), the APPENDs on one connection do
-// not wait for the server's "+": none is asked for.
-func TestPipelinedAppendsDoNotWaitForContinuationDovecot(t *testing.T) {
+// The continuations the server sends for 20 APPENDs on one connection: on
+// a server with LITERAL+ (Dovecot) none is asked for; a server without it
+// (Courier) is sent synchronizing literals and asked for each "+", as
+// before.
+func TestPipelinedAppendsAskForContinuations(t *testing.T) {
 	t.Parallel()
-	d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}})
-	var pluses atomic.Int64
-	ep := imapconn.Endpoint{Host: d.Host, Port: d.Port, Security: imapconn.SecurityStartTLS, AllowPlaintext: true, User: "alice", Password: "pw"}
-	c, err := imapconn.Dial(context.Background(), ep, imapconn.Options{Timeout: 30 * time.Second, DialContext: countingDial(&pluses)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if !c.Caps().Has(imap.CapLiteralPlus) {
-		t.Fatal("Dovecot announces LITERAL+, the connection did not see it")
-	}
-	before := pluses.Load()
-	appendPipelined(t, c, 20)
-	if got := pluses.Load() - before; got != 0 {
-		t.Errorf("the server sent %d continuations for 20 APPENDs, want none", got)
+	for _, tc := range []struct {
+		server      string
+		start       func(t *testing.T) imapconn.Endpoint
+		literalPlus bool
+		want        int64
+	}{
+		{"Dovecot", func(t *testing.T) imapconn.Endpoint {
+			d := testimap.StartDovecot(t, testimap.DovecotOptions{Users: []testimap.User{{Name: "alice", Password: "pw"}}})
+			return imapconn.Endpoint{Host: d.Host, Port: d.Port, Security: imapconn.SecurityStartTLS, AllowPlaintext: true, User: "alice", Password: "pw"}
+		}, true, 0},
+		{"Courier", func(t *testing.T) imapconn.Endpoint {
+			cr := testimap.StartCourier(t, testimap.User{Name: "carol", Password: "pw"})
+			return imapconn.Endpoint{Host: cr.Host, Port: cr.Port, Security: imapconn.SecurityStartTLS, AllowPlaintext: true, User: "carol", Password: "pw"}
+		}, false, 20},
+	} {
+		t.Run(tc.server, func(t *testing.T) {
+			t.Parallel()
+			ep := tc.start(t)
+			var pluses atomic.Int64
+			c, err := imapconn.Dial(context.Background(), ep, imapconn.Options{Timeout: 30 * time.Second, DialContext: countingDial(&pluses)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if got := c.Caps().Has(imap.CapLiteralPlus); got != tc.literalPlus {
+				t.Fatalf("%s announces LITERAL+: %v, this test expects %v", tc.server, got, tc.literalPlus)
+			}
+			before := pluses.Load()
+			appendPipelined(t, c, 20)
+			if got := pluses.Load() - before; got != tc.want {
+				t.Errorf("the server sent %d continuations for 20 APPENDs, want %d", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -188,28 +208,6 @@ func (d *delayedConn) Close() error {
 	}
 	d.mu.Unlock()
 	return d.Conn.Close()
-}
-
-// A server without LITERAL+ (Courier) is sent synchronizing literals and
-// asked for each "+", as before.
-func TestPipelinedAppendsWaitForContinuationCourier(t *testing.T) {
-	t.Parallel()
-	cr := testimap.StartCourier(t, testimap.User{Name: "carol", Password: "pw"})
-	var pluses atomic.Int64
-	ep := imapconn.Endpoint{Host: cr.Host, Port: cr.Port, Security: imapconn.SecurityStartTLS, AllowPlaintext: true, User: "carol", Password: "pw"}
-	c, err := imapconn.Dial(context.Background(), ep, imapconn.Options{Timeout: 30 * time.Second, DialContext: countingDial(&pluses)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if c.Caps().Has(imap.CapLiteralPlus) {
-		t.Fatal("Courier has LITERAL+ now: this test needs a server without it")
-	}
-	before := pluses.Load()
-	appendPipelined(t, c, 20)
-	if got := pluses.Load() - before; got != 20 {
-		t.Errorf("the server sent %d continuations for 20 APPENDs, want 20", got)
-	}
 }
 
 // APPENDs the server refuses (a message above its APPENDLIMIT, one over
