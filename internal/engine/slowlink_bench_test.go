@@ -6,8 +6,6 @@ import (
 	"net"
 	"path/filepath"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,7 +47,7 @@ func BenchmarkSmallMailboxOverSlowLink(b *testing.B) {
 		if err != nil {
 			return nil, err
 		}
-		return newLatencyConn(c, delay), nil
+		return testimap.Latency(c, delay), nil
 	}
 	var total, connect, plan, copying, replan []time.Duration
 	for i := 0; i < b.N; i++ {
@@ -87,57 +85,4 @@ func BenchmarkSmallMailboxOverSlowLink(b *testing.B) {
 	b.ReportMetric(median(plan), "plan_ms")
 	b.ReportMetric(median(copying), "copy_ms")
 	b.ReportMetric(median(replan), "later_pass_plan_ms")
-}
-
-// latencyConn delivers each write to the server delay after it was made,
-// in order, without blocking the writer: the latency of a link, not a
-// slow writer. A failed delivery fails the next write.
-type latencyConn struct {
-	net.Conn
-	delay time.Duration
-	mu    sync.Mutex // guards queue
-	queue chan timedWrite
-	err   atomic.Pointer[error] // of a failed delivery
-}
-
-type timedWrite struct {
-	due  time.Time
-	data []byte
-}
-
-func newLatencyConn(c net.Conn, delay time.Duration) *latencyConn {
-	l := &latencyConn{Conn: c, delay: delay, queue: make(chan timedWrite, 1024)}
-	queue := l.queue
-	go func() {
-		for w := range queue {
-			time.Sleep(time.Until(w.due)) // the link's latency
-			if _, err := l.Conn.Write(w.data); err != nil {
-				l.err.CompareAndSwap(nil, &err)
-			}
-		}
-	}()
-	return l
-}
-
-func (l *latencyConn) Write(p []byte) (int, error) {
-	if err := l.err.Load(); err != nil {
-		return 0, *err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.queue == nil {
-		return 0, net.ErrClosed
-	}
-	l.queue <- timedWrite{due: time.Now().Add(l.delay), data: slices.Clone(p)}
-	return len(p), nil
-}
-
-func (l *latencyConn) Close() error {
-	l.mu.Lock()
-	if l.queue != nil {
-		close(l.queue)
-		l.queue = nil
-	}
-	l.mu.Unlock()
-	return l.Conn.Close()
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,7 +140,7 @@ func TestPipelinedAppendsOverTLSTakeOneTurnDovecot(t *testing.T) {
 		if err != nil {
 			return nil, err
 		}
-		return newDelayedConn(c, delay), nil
+		return testimap.Latency(c, delay), nil
 	}
 	for _, ep := range []imapconn.Endpoint{
 		{Host: d.Host, Port: d.TLSPort, Security: imapconn.SecurityTLS, TLSConfig: d.TLSConfig(), User: "alice", Password: "pw"},
@@ -162,52 +160,6 @@ func TestPipelinedAppendsOverTLSTakeOneTurnDovecot(t *testing.T) {
 			}
 		})
 	}
-}
-
-// delayedConn delivers what is written to it after a delay, in order,
-// without holding the writer up (a far link).
-type delayedConn struct {
-	net.Conn
-	delay time.Duration
-	mu    sync.Mutex
-	queue chan delayedWrite
-}
-
-type delayedWrite struct {
-	due  time.Time
-	data []byte
-}
-
-func newDelayedConn(c net.Conn, delay time.Duration) *delayedConn {
-	d := &delayedConn{Conn: c, delay: delay, queue: make(chan delayedWrite, 4096)}
-	queue := d.queue
-	go func() {
-		for w := range queue {
-			time.Sleep(time.Until(w.due))
-			c.Write(w.data)
-		}
-	}()
-	return d
-}
-
-func (d *delayedConn) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.queue == nil {
-		return 0, net.ErrClosed
-	}
-	d.queue <- delayedWrite{due: time.Now().Add(d.delay), data: slices.Clone(p)}
-	return len(p), nil
-}
-
-func (d *delayedConn) Close() error {
-	d.mu.Lock()
-	if d.queue != nil {
-		close(d.queue)
-		d.queue = nil
-	}
-	d.mu.Unlock()
-	return d.Conn.Close()
 }
 
 // APPENDs the server refuses (a message above its APPENDLIMIT, one over
